@@ -1,0 +1,138 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BackendSetting, ModelInfo, Progress } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
+import { initBackend } from './backend';
+import { toEngineError, UserError } from './errors';
+import { handlers } from './handlers';
+import { makeJob } from './job';
+import { renderNode } from './render';
+
+const USAGE = `Usage: feature-lens <command> [options]
+
+Commands:
+  info MODEL.json                     the model's layers, output shapes and parameter counts
+  train FILE.lens.json                train the model the lens file's recipe describes
+  scan FILE.lens.json                 top-activation index of every node over the test split
+        [--metric frobenius|max|mean] [--k 9] [--storage DIR]
+  render FILE.lens.json --layer L --node N --out DIR [--k 9] [--storage DIR]
+                                      PNGs of the node's weights, top images, feature maps, deconvolutions
+
+Options for every command:
+  --json                              print the result as one JSON object on stdout
+  --backend auto|tensorflow|wasm|cpu  the compute backend (default auto)`;
+
+interface Args {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const [key, inline] = a.slice(2).split('=', 2);
+      if (inline !== undefined) flags[key] = inline;
+      else if (['json', 'help'].includes(key)) flags[key] = true;
+      else if (i + 1 < argv.length) flags[key] = argv[++i];
+      else throw new UserError('badInput', `--${key} needs a value.`);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function str(flags: Args['flags'], key: string, fallback?: string): string {
+  const v = flags[key];
+  if (v === undefined || v === true) {
+    if (fallback !== undefined) return fallback;
+    throw new UserError('badInput', `--${key} is required.`);
+  }
+  return v;
+}
+
+function int(flags: Args['flags'], key: string, fallback: number): number {
+  const v = flags[key];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserError('badInput', `--${key} must be a whole number, not "${String(v)}".`);
+  return n;
+}
+
+/** Where the CLI keeps top-activation indexes unless --storage says otherwise. */
+export function defaultStorageDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'feature-lens', 'index');
+}
+
+function formatInfo(info: ModelInfo): string {
+  const rows = info.layers.map((l) => [String(l.index), l.name, l.className + (l.activation && l.activation !== 'linear' ? ` (${l.activation})` : ''), `[${l.outputShape.join(', ')}]`, String(l.nodes), String(l.params)]);
+  const head = ['#', 'layer', 'type', 'output', 'nodes', 'params'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}`, '', line(head), ...rows.map(line)].join('\n');
+}
+
+/** Runs one CLI command; returns the exit code. Errors print one line on stderr. */
+export async function runCli(argv: string[]): Promise<number> {
+  let json = false;
+  try {
+    const { positional, flags } = parseArgs(argv);
+    json = flags.json === true;
+    const [command, target] = positional;
+    if (!command || flags.help) {
+      process.stdout.write(USAGE + '\n');
+      return command || flags.help ? 0 : 2;
+    }
+    const backend = str(flags, 'backend', 'auto') as BackendSetting;
+    if (!BACKEND_SETTINGS.includes(backend)) throw new UserError('badInput', `--backend must be one of ${BACKEND_SETTINGS.join(', ')}.`);
+    if (!['info', 'train', 'scan', 'render'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
+    if (!target) throw new UserError('badInput', `${command} needs a file: feature-lens ${command} ${command === 'info' ? 'MODEL.json' : 'FILE.lens.json'}.`);
+    const file = path.resolve(target);
+    const used = await initBackend(backend);
+    const job = makeJob(json ? undefined : progressPrinter());
+    process.once('SIGINT', () => job.cancel());
+    let result: unknown;
+    let text: string;
+    if (command === 'info') {
+      const info = await handlers.modelInfo({ model: file }, job);
+      result = info;
+      text = formatInfo(info);
+    } else if (command === 'train') {
+      const r = await handlers.train({ lens: file }, job);
+      result = r;
+      text = `test accuracy ${(r.testAccuracy * 100).toFixed(2)}%  test error ${(r.testError * 100).toFixed(2)}%  (${r.testImages} test images)\n` +
+        (r.crossTests ?? []).map((c) => `${c.name}: error ${(c.error * 100).toFixed(2)}%\n`).join('') +
+        `${r.epochs} epochs on ${r.trainImages} images in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s (${r.backend})\nmodel written to ${r.model}`;
+    } else if (command === 'scan') {
+      const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
+      if (!SCORE_METRICS.includes(metric)) throw new UserError('badInput', `--metric must be one of ${SCORE_METRICS.join(', ')}.`);
+      const r = await handlers.scan({ lens: file, storageDir: str(flags, 'storage', defaultStorageDir()), metric, k: int(flags, 'k', 9) }, job);
+      result = r;
+      text = `${r.reused ? 'reused' : r.resumed ? 'resumed and finished' : 'scanned'} ${r.images} images (${r.metric}, top ${r.k}) in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s\nindex ${r.index}`;
+    } else {
+      const r = await renderNode({ lens: file, layer: str(flags, 'layer'), node: int(flags, 'node', 0), out: path.resolve(str(flags, 'out')), storageDir: str(flags, 'storage', defaultStorageDir()), k: int(flags, 'k', 9) }, job);
+      result = r;
+      text = r.files.join('\n');
+    }
+    if (json) process.stdout.write(JSON.stringify({ command, backend: used.backend, result }) + '\n');
+    else process.stdout.write(`${text}\n`);
+    return 0;
+  } catch (e) {
+    const err = toEngineError(e);
+    process.stderr.write(`feature-lens: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (err.code === 'internal' && process.env.FEATURE_LENS_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+    return err.code === 'badInput' && !err.file ? 2 : 1;
+  }
+}
+
+function progressPrinter(): (p: Progress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < 1000 || !process.stderr.isTTY) return;
+    last = now;
+    const pct = p.fraction !== undefined ? `${(p.fraction * 100).toFixed(0)}% ` : '';
+    process.stderr.write(`\r${pct}${p.message ?? ''}`.padEnd(60));
+  };
+}

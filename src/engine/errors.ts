@@ -1,0 +1,39 @@
+import type { EngineError, ErrorCode } from '../shared/protocol';
+
+/**
+ * An error the user can act on: a bad model, dataset, lens file or parameter. Its message is shown as is,
+ * so phrase it for the person who gave the input, and name the file when there is one.
+ */
+export class UserError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly file?: string,
+  ) {
+    super(file && !message.includes(file) ? `${file}: ${message}` : message);
+    this.name = 'UserError';
+  }
+}
+
+export class CancelledError extends UserError {
+  constructor() {
+    super('cancelled', 'Cancelled.');
+  }
+}
+
+/** Throws a `badInput` UserError when `cond` is false (tf.util.assert, phrased for the user). */
+export function check(cond: unknown, message: string | (() => string), file?: string): asserts cond {
+  if (!cond) throw new UserError('badInput', typeof message === 'function' ? message() : message, file);
+}
+
+/** Converts anything thrown into the plain error value that crosses the process boundary. */
+export function toEngineError(e: unknown): EngineError {
+  if (e instanceof UserError) return { code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}) };
+  const err = e as NodeJS.ErrnoException;
+  if (err && err.code === 'ENOENT' && err.path) return { code: 'notFound', message: `${err.path}: file not found.`, file: err.path };
+  if (err && (err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'ENOSPC') && err.path) {
+    return { code: 'badInput', message: `${err.path}: ${err.code === 'ENOSPC' ? 'no space left on the disk' : 'not writable'} (${err.code}).`, file: err.path };
+  }
+  const message = err instanceof Error ? err.message : String(e);
+  return { code: 'internal', message: message || 'Unknown error in the engine.' };
+}

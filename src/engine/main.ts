@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * The engine's entry. Forked by the extension with FEATURE_LENS_SERVE=1 it serves RPC over the IPC channel;
+ * run from a shell it is the `feature-lens` command line.
+ */
+import { ENGINE_ENV, type BackendSetting, type FromEngine } from '../shared/protocol';
+import { initBackend } from './backend';
+import { runCli } from './cli';
+import { handlers } from './handlers';
+import { EngineServer } from './server';
+
+async function serve(): Promise<void> {
+  const send = (msg: FromEngine) => process.send!(msg);
+  const { backend, note } = await initBackend((process.env[ENGINE_ENV.backend] as BackendSetting) || 'auto');
+  const server = new EngineServer(handlers, send);
+  process.on('message', (m) => server.receive(m));
+  process.on('disconnect', () => process.exit(0));
+  const status = await handlers.status({}, undefined as never);
+  send({ type: 'ready', status: { ...status, backend, ...(note ? { backendNote: note } : {}) } });
+}
+
+if (process.env[ENGINE_ENV.serve] === '1' && process.send) {
+  serve().catch((e) => {
+    process.send?.({ type: 'log', level: 'error', message: `Engine failed to start: ${(e as Error)?.stack ?? e}` });
+    process.exit(1);
+  });
+} else {
+  runCli(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}

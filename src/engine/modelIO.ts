@@ -1,0 +1,203 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ModelInfo } from '../shared/protocol';
+import { currentBackend } from './backend';
+import { UserError } from './errors';
+import { writeFilesAtomic } from './fsutil';
+import { describeLayers } from './introspect';
+import * as tf from './tf';
+
+/** model.json files larger than this are refused before they are read (a Layers topology is a few KB). */
+const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+
+export interface LoadedModel {
+  model: tf.LayersModel;
+  info: ModelInfo;
+}
+
+const cache = new Map<string, { mtimeMs: number; size: number; loaded: LoadedModel }>();
+
+/**
+ * Loads a TF.js Layers model (`model.json` + weight shards) from disk, checking everything a user could get
+ * wrong, each with one message naming the file. Cached by path until model.json changes on disk.
+ */
+export async function loadModel(modelPath: string): Promise<LoadedModel> {
+  const file = path.resolve(modelPath);
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(file);
+  } catch {
+    throw new UserError('notFound', 'model file not found.', file);
+  }
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.loaded;
+  if (hit) {
+    cache.delete(file);
+    hit.loaded.model.dispose();
+  }
+  if (!stat.isFile()) throw new UserError('badInput', 'is not a file.', file);
+  if (stat.size > MAX_MODEL_JSON_BYTES) {
+    throw new UserError('badInput', `is ${(stat.size / 2 ** 20).toFixed(0)} MB; a TF.js model.json is a small JSON file (the weights live in .bin shards).`, file);
+  }
+  const artifacts = await readArtifacts(file);
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    const unknown = /Unknown (?:layer|activation|initializer|regularizer|constraint)[^.:]*:?\s*([\w.]+)/i.exec(msg);
+    if (unknown) throw new UserError('unsupported', `uses ${unknown[0].replace(/\.$/, '')}, which TensorFlow.js Layers does not know.`, file);
+    throw new UserError('badInput', `is not a loadable TF.js Layers model: ${msg}`, file);
+  }
+  const info: ModelInfo = {
+    path: file,
+    name: model.name,
+    inputShape: (model.inputs[0].shape as (number | null)[]).slice(1).map((d) => d ?? -1),
+    layers: describeLayers(model),
+    totalParams: model.countParams(),
+    weightsHash: hashWeights(artifacts.weightData as ArrayBuffer),
+    mtimeMs: stat.mtimeMs,
+    backend: currentBackend(),
+  };
+  const loaded = { model, info };
+  cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, loaded });
+  return loaded;
+}
+
+/** Forgets cached models (all, or one path), disposing their weights. */
+export function unloadModels(modelPath?: string): void {
+  for (const [key, entry] of cache) {
+    if (modelPath && key !== path.resolve(modelPath)) continue;
+    entry.loaded.model.dispose();
+    cache.delete(key);
+  }
+}
+
+function hashWeights(data: ArrayBuffer): string {
+  return crypto.createHash('sha256').update(new Uint8Array(data)).digest('hex');
+}
+
+interface ManifestGroup {
+  paths: string[];
+  weights: { name: string; shape: number[]; dtype: string; quantization?: { dtype: string } }[];
+}
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+async function readArtifacts(file: string): Promise<tf.io.ModelArtifacts> {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new UserError('badInput', `is not valid JSON (${(e as Error).message}).`, file);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UserError('badInput', 'is not a TF.js model.json (expected a JSON object).', file);
+  const topology = json.modelTopology as Record<string, unknown> | undefined;
+  if (json.format === 'graph-model' || (topology && 'node' in topology)) {
+    throw new UserError('unsupported', 'is a TF.js graph model (converted from a SavedModel); Feature Lens inspects Layers models, whose layers and weights it can address. Convert with `tensorflowjs_converter --output_format tfjs_layers_model`.', file);
+  }
+  if (!topology && 'class_name' in json && 'config' in json) {
+    throw new UserError('unsupported', 'is a Keras model config without weights; save the model with tensorflowjs (`tfjs.converters.save_keras_model`) to get a model.json with a weights manifest.', file);
+  }
+  if (!topology || typeof topology !== 'object') throw new UserError('badInput', 'has no "modelTopology": not a TF.js Layers model.json.', file);
+  const manifest = json.weightsManifest as ManifestGroup[] | undefined;
+  if (!Array.isArray(manifest)) throw new UserError('badInput', 'has no "weightsManifest" listing its weight files.', file);
+
+  const dir = path.dirname(file);
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Uint8Array[] = [];
+  for (const group of manifest) {
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new UserError('badInput', 'has a malformed "weightsManifest" entry (needs "paths" and "weights").', file);
+    let expected = 0;
+    for (const w of group.weights) {
+      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+        throw new UserError('badInput', 'has a malformed weight entry in "weightsManifest".', file);
+      }
+      const dtype = w.quantization?.dtype ?? w.dtype;
+      const bytes = BYTES[dtype];
+      if (!bytes) throw new UserError('unsupported', `has weight "${w.name}" of dtype ${dtype}, which Feature Lens cannot read.`, file);
+      expected += bytes * w.shape.reduce((a, b) => a * b, 1);
+      specs.push(w as tf.io.WeightsManifestEntry);
+    }
+    const parts: Uint8Array[] = [];
+    for (const p of group.paths) {
+      if (typeof p !== 'string' || path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) {
+        throw new UserError('badInput', `names weight file "${String(p)}" outside its folder.`, file);
+      }
+      const shard = path.join(dir, p);
+      try {
+        parts.push(await fs.promises.readFile(shard));
+      } catch {
+        throw new UserError('notFound', `weight file ${shard} is missing (named in ${path.basename(file)}'s weightsManifest).`, file);
+      }
+    }
+    const got = parts.reduce((a, b) => a + b.byteLength, 0);
+    if (got !== expected) {
+      throw new UserError('badInput', `its weight files ${group.paths.join(', ')} hold ${got} bytes but the manifest describes ${expected} bytes: the weights are truncated or belong to another model.`, file);
+    }
+    buffers.push(...parts);
+  }
+  const total = buffers.reduce((a, b) => a + b.byteLength, 0);
+  const weightData = new Uint8Array(total);
+  let offset = 0;
+  for (const b of buffers) {
+    weightData.set(b, offset);
+    offset += b.byteLength;
+  }
+  return {
+    modelTopology: topology as tf.io.ModelArtifacts['modelTopology'],
+    weightSpecs: specs,
+    weightData: weightData.buffer,
+    format: json.format as string | undefined,
+    generatedBy: json.generatedBy as string | undefined,
+    convertedBy: json.convertedBy as string | null | undefined,
+    trainingConfig: json.trainingConfig as tf.io.TrainingConfig | undefined,
+    userDefinedMetadata: json.userDefinedMetadata as Record<string, object> | undefined,
+  };
+}
+
+/**
+ * Saves a model as `model.json` + one weight shard named by the weights' hash, atomically: the shard is
+ * written first under a new name, then model.json is replaced by rename, then the old shards are removed.
+ * A reader (or a crash at any point) sees either the old model whole or the new one whole.
+ */
+export async function saveModel(model: tf.LayersModel, modelPath: string, metadata?: Record<string, unknown>): Promise<void> {
+  const file = path.resolve(modelPath);
+  const dir = path.dirname(file);
+  const stem = path.basename(file, '.json');
+  const oldShards = await previousShards(file);
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = new Uint8Array(
+        artifacts.weightData instanceof ArrayBuffer ? artifacts.weightData : tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer[]),
+      );
+      const binName = `${stem}.${hashWeights(weightData.buffer).slice(0, 12)}.bin`;
+      const json = {
+        format: 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: 'Feature Lens',
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: [binName], weights: artifacts.weightSpecs }],
+        ...(metadata ? { userDefinedMetadata: metadata } : {}),
+      };
+      await writeFilesAtomic([
+        { path: path.join(dir, binName), data: weightData },
+        { path: file, data: JSON.stringify(json) },
+      ]);
+      for (const old of oldShards) if (old !== binName) await fs.promises.rm(path.join(dir, old), { force: true });
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  unloadModels(file);
+}
+
+/** The shard file names an existing model.json lists (none if it is missing or unreadable). */
+async function previousShards(file: string): Promise<string[]> {
+  try {
+    const json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+    return (json.weightsManifest as ManifestGroup[]).flatMap((g) => g.paths).filter((p) => typeof p === 'string' && !p.includes('/') && !p.includes('..'));
+  } catch {
+    return [];
+  }
+}

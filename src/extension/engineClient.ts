@@ -1,0 +1,187 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import {
+  ENGINE_ENV,
+  type BackendSetting,
+  type EngineError,
+  type EngineStatus,
+  type FromEngine,
+  type LogLevel,
+  type MethodName,
+  type ParamsOf,
+  type Progress,
+  type ReplyOf,
+  type Result,
+} from '../shared/protocol';
+
+/** The part of a vscode.CancellationToken the client needs (so it runs in plain Node too). */
+export interface CancelToken {
+  readonly isCancellationRequested: boolean;
+  onCancellationRequested(listener: () => void): { dispose(): void };
+}
+
+export interface RequestOptions {
+  onProgress?: (p: Progress) => void;
+  token?: CancelToken;
+}
+
+export interface EngineClientOptions {
+  /** The engine bundle (dist/engine.js). */
+  enginePath: string;
+  backend: () => BackendSetting;
+  log: (level: LogLevel, message: string) => void;
+  /** Called when the engine (re)starts and reports its backend, and with undefined when it stops. */
+  onStatus?: (status: EngineStatus | undefined) => void;
+  /** Extra node flags for the engine, e.g. a heap limit. */
+  execArgv?: string[];
+}
+
+/** An engine error as an exception, for callers that prefer try/catch. */
+export class EngineRequestError extends Error {
+  constructor(readonly error: EngineError) {
+    super(error.message);
+    this.name = 'EngineRequestError';
+  }
+}
+
+interface Pending {
+  method: MethodName;
+  resolve: (r: Result<unknown>) => void;
+  onProgress?: (p: Progress) => void;
+  cancelListener?: { dispose(): void };
+}
+
+/**
+ * Talks to the engine process: forks it on first use, sends requests, routes progress, forwards cancels.
+ * If the engine dies, every pending request resolves with an `engineDied` error and the next request starts
+ * a fresh engine. Never imports tfjs: all compute happens in the child.
+ */
+export class EngineClient {
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private disposed = false;
+  private _status: EngineStatus | undefined;
+
+  constructor(private readonly options: EngineClientOptions) {}
+
+  get status(): EngineStatus | undefined {
+    return this._status;
+  }
+
+  get running(): boolean {
+    return !!this.child;
+  }
+
+  /** Sends a request; resolves with `{ok}` or `{err}`, never rejects. */
+  request<M extends MethodName>(method: M, params: ParamsOf<M>, opts: RequestOptions = {}): Promise<Result<ReplyOf<M>>> {
+    if (this.disposed) return Promise.resolve({ err: { code: 'engineDied', message: 'Feature Lens is shutting down.' } });
+    if (opts.token?.isCancellationRequested) return Promise.resolve({ err: { code: 'cancelled', message: 'Cancelled.' } });
+    const child = this.ensureStarted();
+    const id = this.nextId++;
+    return new Promise<Result<ReplyOf<M>>>((resolve) => {
+      const entry: Pending = { method, resolve: resolve as (r: Result<unknown>) => void, onProgress: opts.onProgress };
+      entry.cancelListener = opts.token?.onCancellationRequested(() => this.cancel(id));
+      this.pending.set(id, entry);
+      try {
+        child.send({ type: 'request', id, method, params });
+      } catch (e) {
+        this.settle(id, { err: { code: 'engineDied', message: `Could not reach the Feature Lens engine: ${(e as Error).message}` } });
+      }
+    });
+  }
+
+  /** Like `request`, but throws an EngineRequestError on `{err}`. */
+  async call<M extends MethodName>(method: M, params: ParamsOf<M>, opts?: RequestOptions): Promise<ReplyOf<M>> {
+    const r = await this.request(method, params, opts);
+    if ('err' in r) throw new EngineRequestError(r.err);
+    return r.ok;
+  }
+
+  cancel(id: number): void {
+    if (this.pending.has(id)) this.child?.send({ type: 'cancel', id });
+  }
+
+  /** Stops the engine (pending requests fail); the next request starts a new one (e.g. after a backend change). */
+  restart(reason = 'The engine was restarted.'): void {
+    const child = this.child;
+    if (!child) return;
+    this.detach(child, reason);
+    child.kill();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.restart('Feature Lens is shutting down.');
+  }
+
+  /** The engine's process id, if it is running (tests kill it to check recovery). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private ensureStarted(): ChildProcess {
+    if (this.child) return this.child;
+    const backend = this.options.backend();
+    const child = fork(this.options.enginePath, [], {
+      serialization: 'advanced',
+      env: { ...process.env, [ENGINE_ENV.serve]: '1', [ENGINE_ENV.backend]: backend, ELECTRON_RUN_AS_NODE: '1' },
+      execArgv: this.options.execArgv ?? [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    this.child = child;
+    this.options.log('info', `Engine starting (pid ${child.pid}, backend setting ${backend}).`);
+    child.stdout?.on('data', (d: Buffer) => this.options.log('debug', `engine: ${d.toString().trimEnd()}`));
+    child.stderr?.on('data', (d: Buffer) => this.options.log('warn', `engine: ${d.toString().trimEnd()}`));
+    child.on('message', (m) => this.receive(m as FromEngine));
+    child.on('error', (e) => this.options.log('error', `Engine process error: ${e.message}`));
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return;
+      const how = signal ? `was killed (${signal}${signal === 'SIGKILL' ? ', possibly out of memory' : ''})` : `exited with code ${code}`;
+      this.detach(child, `The Feature Lens engine ${how}. It restarts on the next request.`);
+    });
+    return child;
+  }
+
+  private detach(child: ChildProcess, reason: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this._status = undefined;
+    this.options.onStatus?.(undefined);
+    const ids = [...this.pending.keys()];
+    if (ids.length) this.options.log('error', `${reason} ${ids.length} request(s) failed: ${ids.map((i) => this.pending.get(i)!.method).join(', ')}.`);
+    for (const id of ids) {
+      const method = this.pending.get(id)!.method;
+      this.settle(id, { err: { code: 'engineDied', message: `${reason} (while running ${method})` } });
+    }
+  }
+
+  private settle(id: number, result: Result<unknown>): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.cancelListener?.dispose();
+    p.resolve(result);
+  }
+
+  private receive(m: FromEngine): void {
+    if (!m || typeof m !== 'object') return;
+    switch (m.type) {
+      case 'ready':
+        this._status = m.status;
+        this.options.log('info', `Engine ready: backend ${m.status.backend}${m.status.backendNote ? ` (${m.status.backendNote})` : ''}, tfjs ${m.status.tfjsVersion}.`);
+        this.options.onStatus?.(m.status);
+        break;
+      case 'reply':
+        this.settle(m.id, m.result);
+        break;
+      case 'progress':
+        this.pending.get(m.id)?.onProgress?.(m.progress);
+        break;
+      case 'log':
+        this.options.log(m.level, m.message);
+        break;
+      default:
+        this.options.log('warn', `Dropped an unknown message from the engine: ${JSON.stringify(m).slice(0, 200)}`);
+    }
+  }
+}

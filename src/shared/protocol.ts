@@ -1,0 +1,367 @@
+/**
+ * The engine RPC: every request the extension host (or a test) sends to the engine process, and every
+ * message the engine sends back. Plain data only: numbers, strings, and Float32Array/Int32Array/Uint8Array
+ * (the engine is forked with `serialization: 'advanced'`, which copies typed arrays as they are).
+ * Imports nothing, so the extension, the engine, the webview and the tests can all use it.
+ */
+
+/** A backend the engine can compute on. */
+export type Backend = 'tensorflow' | 'wasm' | 'cpu';
+/** The value of the `featureLens.engine.backend` setting. */
+export type BackendSetting = 'auto' | Backend;
+export const BACKEND_SETTINGS: readonly BackendSetting[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+/** A dense float array with its shape, row-major (last index fastest), e.g. `[height, width, channels]`. */
+export interface FloatArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Which part of a lens file's dataset. Inspection uses `test` unless told otherwise. */
+export type Split = 'train' | 'test';
+
+/** How a node's feature map is reduced to one score per image (design.md, "Node score"). */
+export type ScoreMetric = 'frobenius' | 'max' | 'mean';
+export const SCORE_METRICS: readonly ScoreMetric[] = ['frobenius', 'max', 'mean'];
+
+/**
+ * How a node is projected back to pixel space.
+ * `deconv`: Zeiler & Fergus with max-pool switches; `deconvNoSwitches`: the seed's variant (the maximum copied
+ * over the pooling window); `guided`: guided backpropagation; `saliency`: plain input gradient;
+ * `gradcam`: Grad-CAM heat map at the node's layer, upsampled to the input.
+ */
+export type ProjectionMethod = 'deconv' | 'deconvNoSwitches' | 'guided' | 'saliency' | 'gradcam';
+export const PROJECTION_METHODS: readonly ProjectionMethod[] = ['deconv', 'deconvNoSwitches', 'guided', 'saliency', 'gradcam'];
+
+/** What a layer is, for the views: how its nodes are shown. */
+export type LayerKind = 'input' | 'dense' | 'conv' | 'depthwiseConv' | 'pool' | 'activation' | 'normalization' | 'merge' | 'reshape' | 'other';
+
+/** One layer of a model, as the Models view lists it. */
+export interface LayerInfo {
+  /** Index in `model.layers`. */
+  index: number;
+  name: string;
+  /** The TF.js class name, e.g. `Conv2D`. */
+  className: string;
+  kind: LayerKind;
+  /** Output shape without the batch dimension, e.g. `[24, 24, 8]` or `[10]`. */
+  outputShape: number[];
+  /** Number of nodes: units of a dense layer, channels of a conv/pool layer (the last output dimension). */
+  nodes: number;
+  params: number;
+  /** Activation function name when the layer has one (`relu`, `softmax`, `linear`...). */
+  activation?: string;
+  /** Whether this layer has weights that `weights` can show. */
+  hasWeights: boolean;
+  /** Names of the layers feeding this one (functional models). */
+  inbound: string[];
+}
+
+export interface ModelInfo {
+  /** Absolute path of the model.json. */
+  path: string;
+  /** Model name from the file (`model.name`). */
+  name: string;
+  /** Input shape without the batch dimension, e.g. `[28, 28, 1]`. */
+  inputShape: number[];
+  layers: LayerInfo[];
+  totalParams: number;
+  /** Hex digest of the weights (sha256 of the weight bytes in manifest order). */
+  weightsHash: string;
+  /** Modification time (ms) of model.json, so clients can tell a retrained model. */
+  mtimeMs: number;
+  backend: Backend;
+}
+
+/** The engine's state, shown in the status bar. */
+export interface EngineStatus {
+  backend: Backend;
+  /** Why `auto` did not pick a faster backend, if it did not. */
+  backendNote?: string;
+  tfjsVersion: string;
+  pid: number;
+  /** Resident memory in bytes. */
+  rss: number;
+  numTensors: number;
+}
+
+/** A lens file, parsed and with every path resolved to an absolute path. */
+export interface LensInfo {
+  path: string;
+  name: string;
+  description?: string;
+  /** Absolute path of the model.json the lens names (may not exist yet if `training` can produce it). */
+  model: string;
+  modelExists: boolean;
+  /** Every file or folder the lens reads or writes, absolute, so the host can check they stay in the workspace. */
+  paths: string[];
+  classes: string[];
+  /** Input shape `[h, w, c]` the dataset yields. */
+  imageShape: number[];
+  datasetFormat: string;
+  splits: { train: number; test: number };
+  hasTraining: boolean;
+  /** Training results written beside the lens file by the last training run, if any. */
+  lastTraining?: TrainResult;
+}
+
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+}
+
+/** One epoch of training history. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  testLoss?: number;
+  testAccuracy?: number;
+}
+
+export interface TrainResult {
+  lens: string;
+  model: string;
+  backend: Backend;
+  epochs: number;
+  trainImages: number;
+  testImages: number;
+  testAccuracy: number;
+  /** 1 - testAccuracy, as the seed reports it. */
+  testError: number;
+  trainAccuracy: number;
+  /** `confusion[actual][predicted]` counts on the test split. */
+  confusion: number[][];
+  classes: string[];
+  history: EpochRecord[];
+  seconds: number;
+  imagesPerSecond: number;
+  /** Extra evaluations the recipe asks for, e.g. the EFL cross test (train on negatives, test on originals). */
+  crossTests?: { name: string; accuracy: number; error: number }[];
+}
+
+/** Where an input image comes from: a dataset image of a lens file, or pixels given directly. */
+export type InputRef =
+  | { lens: string; index: number; split?: Split }
+  | { image: FloatArray };
+
+/** One image of a dataset: `[h, w, c]` float32 in [0, 1]. */
+export interface DatasetImage {
+  index: number;
+  split: Split;
+  label: number;
+  className: string;
+  image: FloatArray;
+}
+
+/**
+ * Weights of a layer (design.md, "Weights"). `tiles[n]` is node n's weights as images:
+ * dense fed by the input: one tile `[h, w, c]` (the input image shape);
+ * conv: `[kh, kw, 3]` when the layer reads 3 channels and `rgb` is true, else one `[kh, kw, 1]` per input channel.
+ */
+export interface WeightsResult {
+  layer: number;
+  /** The nodes returned, in order (all nodes, or the one asked for). */
+  nodes: number[];
+  /** `tiles[i][t]`: tile t of node `nodes[i]`. */
+  tiles: FloatArray[][];
+  rgb: boolean;
+  /** Real value range over the whole layer's kernel, for a legend centred on zero. */
+  min: number;
+  max: number;
+  bias?: Float32Array;
+}
+
+/** A layer's output for one image. `maps.shape` is the layer's output shape, e.g. `[h, w, nodes]` or `[nodes]`. */
+export interface FeatureMapsResult {
+  layer: number;
+  maps: FloatArray;
+  min: number;
+  max: number;
+  /** The model's output (class probabilities or logits) for the image. */
+  output: Float32Array;
+}
+
+/** A projection of one node to pixel space for one image, `[h, w, c]` like the input. */
+export interface ProjectionResult {
+  method: ProjectionMethod;
+  layer: number;
+  node: number;
+  projection: FloatArray;
+  min: number;
+  max: number;
+}
+
+/** One entry of a node's top-k list. */
+export interface TopImage {
+  index: number;
+  score: number;
+  label: number;
+  /** For the `max` metric: where in the feature map the maximum sits, `[y, x]`. */
+  location?: [number, number];
+}
+
+export interface ScanSummary {
+  lens: string;
+  /** Absolute path of the index file. */
+  index: string;
+  metric: ScoreMetric;
+  k: number;
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  /** true when an existing complete index for the same weights and dataset was reused. */
+  reused: boolean;
+  /** true when the scan continued a previously cancelled one. */
+  resumed: boolean;
+}
+
+export interface TopActivationsResult {
+  layer: number;
+  node: number;
+  metric: ScoreMetric;
+  top: TopImage[];
+}
+
+/** The seed's Figures 28–29 plus dead and class-selective nodes, from one pass over the test split. */
+export interface LayerByClassResult {
+  classes: string[];
+  /** Layer indices (rows of the table are classes, columns these layers). */
+  layers: number[];
+  layerNames: string[];
+  /** `norms[c][l]`: mean over images of class c of the Frobenius norm of layer `layers[l]`'s whole activation. */
+  norms: number[][];
+  /** Per layer, per node: fraction of images on which the node's map is all zero (never fires). */
+  deadFraction: number[][];
+  /** Per layer, per node: share of the node's summed score that falls on its top class (1/classes = unselective, 1 = one class only). */
+  selectivity: number[][];
+  /** Per layer, per node: the class that node's score is concentrated on. */
+  topClass: number[][];
+}
+
+export interface MaximizeOptions {
+  steps?: number;
+  learningRate?: number;
+  /** Use the Fourier-basis parameterization (default true). */
+  fourier?: boolean;
+  /** Jitter/scale/rotate robustness (default true). */
+  transforms?: boolean;
+  /** Steps during which gradients pass through ReLUs that are off (default 16). */
+  warmup?: number;
+  l2?: number;
+  tv?: number;
+  seed?: number;
+}
+
+export interface MaximizeResult {
+  layer: number;
+  node: number;
+  image: FloatArray;
+  /** Objective value at each step. */
+  curve: number[];
+  /** The model's output for the final image. */
+  output: Float32Array;
+}
+
+/** Everything the node page needs, in one request (weights, top images with maps and projections). */
+export interface NodeInspection {
+  model: ModelInfo;
+  layer: number;
+  node: number;
+  weights?: WeightsResult;
+  /** Absent when no top-activation index exists yet for this lens. */
+  top?: {
+    metric: ScoreMetric;
+    items: {
+      entry: TopImage;
+      className: string;
+      image: FloatArray;
+      /** The node's feature map for that image (`[h, w]` for conv, `[1]` for dense). */
+      featureMap: FloatArray;
+      projection?: FloatArray;
+    }[];
+  };
+  method: ProjectionMethod;
+  /** Why the projection is missing (e.g. unsupported layer type), when it is. */
+  projectionError?: string;
+}
+
+/** Progress of a long job. */
+export interface Progress {
+  /** 0..1 when known. */
+  fraction?: number;
+  message?: string;
+  train?: TrainProgress;
+  /** Objective value for activation maximization. */
+  objective?: number;
+}
+
+/**
+ * The engine's methods: request params -> reply value. Every method is one request; replies never throw
+ * across the boundary (see `Result`).
+ */
+export interface EngineMethods {
+  status(p: Record<string, never>): EngineStatus;
+  modelInfo(p: { model: string }): ModelInfo;
+  lens(p: { lens: string }): LensInfo;
+  train(p: { lens: string }): TrainResult;
+  weights(p: { model: string; layer: number; node?: number }): WeightsResult;
+  datasetImage(p: { lens: string; index: number; split?: Split }): DatasetImage;
+  featureMaps(p: { model: string; layer: number; input: InputRef }): FeatureMapsResult;
+  project(p: { model: string; layer: number; node: number; input: InputRef; method: ProjectionMethod; maxOnly?: boolean }): ProjectionResult;
+  scan(p: { lens: string; storageDir: string; metric?: ScoreMetric; k?: number }): ScanSummary;
+  topActivations(p: { lens: string; storageDir: string; layer: number; node: number; metric?: ScoreMetric }): TopActivationsResult | null;
+  layerByClass(p: { lens: string; storageDir?: string }): LayerByClassResult;
+  maximize(p: { model: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
+  inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
+}
+export type MethodName = keyof EngineMethods;
+export type ParamsOf<M extends MethodName> = Parameters<EngineMethods[M]>[0];
+export type ReplyOf<M extends MethodName> = ReturnType<EngineMethods[M]>;
+
+/** Error codes, so the host can choose what to tell the user. */
+export type ErrorCode =
+  | 'badInput' // a model, dataset, lens file or parameter the user gave is wrong
+  | 'notFound' // a file is missing
+  | 'unsupported' // a layer type or model format a method cannot handle
+  | 'cancelled'
+  | 'engineDied' // the engine process exited while the request was pending
+  | 'internal';
+
+export interface EngineError {
+  code: ErrorCode;
+  message: string;
+  /** The file the problem is in, when there is one. */
+  file?: string;
+}
+
+/** A reply value: never thrown across the process boundary. */
+export type Result<T> = { ok: T } | { err: EngineError };
+
+export type EngineRequest = {
+  [M in MethodName]: { type: 'request'; id: number; method: M; params: ParamsOf<M> };
+}[MethodName];
+export interface CancelMessage {
+  type: 'cancel';
+  id: number;
+}
+export type ToEngine = EngineRequest | CancelMessage;
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+export type FromEngine =
+  | { type: 'ready'; status: EngineStatus }
+  | { type: 'reply'; id: number; result: Result<unknown> }
+  | { type: 'progress'; id: number; progress: Progress }
+  | { type: 'log'; level: LogLevel; message: string };
+
+/** Environment variables the host sets when it forks the engine. */
+export const ENGINE_ENV = {
+  /** `auto` | `tensorflow` | `wasm` | `cpu`. */
+  backend: 'FEATURE_LENS_BACKEND',
+  /** Set to `1` to make the entry serve RPC over the IPC channel instead of running the CLI. */
+  serve: 'FEATURE_LENS_SERVE',
+} as const;

@@ -1,0 +1,2 @@
+// OWNER: UI helper. The inspector panel's script.
+export {};
