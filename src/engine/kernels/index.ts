@@ -1,0 +1,36 @@
+/**
+ * The kernels this project registers on the wasm backend: those it lacks (without them no gradient
+ * flows through a conv layer) and, optionally, faster versions of slow built-in ones.
+ */
+import * as tf from '../tf';
+import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter';
+import { originalKernel } from './wasmOps';
+
+/** Kernels the wasm backend does not have at all. */
+export const MISSING_KERNELS: tf.KernelConfig[] = [conv2dBackpropFilterConfig];
+/** Faster replacements for built-in wasm kernels; each may call the original it replaces. */
+export const SPEED_KERNELS: tf.KernelConfig[] = [];
+
+/**
+ * Registers the missing kernels, and the speed kernels unless `speed` is false. Idempotent; calling it
+ * again with `speed: false` restores the wasm package's own kernels. Needs `@tensorflow/tfjs-backend-wasm`
+ * imported first (its kernels are captured before being replaced).
+ */
+export function registerWasmKernels(options: { speed?: boolean } = {}): void {
+  const speed = options.speed ?? true;
+  for (const k of MISSING_KERNELS) {
+    if (tf.getKernel(k.kernelName, 'wasm') !== k) replaceKernel(k);
+  }
+  for (const k of SPEED_KERNELS) {
+    const original = originalKernel(k.kernelName);
+    const want = speed ? { ...k, setupFunc: original.setupFunc } : original;
+    const current = tf.getKernel(k.kernelName, 'wasm');
+    if (current?.kernelFunc !== want.kernelFunc) replaceKernel(want);
+  }
+}
+
+function replaceKernel(k: tf.KernelConfig): void {
+  // registerKernel warns on duplicates: unregister first.
+  if (tf.getKernel(k.kernelName, 'wasm')) tf.unregisterKernel(k.kernelName, 'wasm');
+  tf.registerKernel(k);
+}
