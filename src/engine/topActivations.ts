@@ -1,15 +1,156 @@
-// OWNER: scan helper. Stub.
-import type { ScanSummary, ScoreMetric, TopActivationsResult } from '../shared/protocol';
-import { UserError } from './errors';
+/**
+ * Top-k images of every node (design.md, "Top-k images"): argmax_j z(l, i, j) over the test split, for the
+ * three scores at once (frobenius, max, mean; see scan.ts), in one streaming pass, stored as an index under
+ * `storageDir` keyed by the weights, the dataset and k. A complete index is reused until either changes; a
+ * cancelled scan leaves a checkpoint that the next scan resumes from.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ScanSummary, ScoreMetric, TopActivationsResult, TopImage } from '../shared/protocol';
+import { SCORE_METRICS } from '../shared/protocol';
+import type { Dataset } from './datasets/dataset';
+import { CancelledError, check, UserError } from './errors';
 import type { Job } from './job';
+import { openDataset, readLens } from './lens';
+import { loadModel } from './modelIO';
+import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
+import { indexPath, readIndex, writeIndex, type IndexHeader, type StoredIndex } from './scanIndex';
+import type * as tf from './tf';
 
+export interface ScanDatasetOptions {
+  batchSize?: number;
+  /** Seconds between checkpoints of a running scan (default 10). */
+  checkpointSeconds?: number;
+  /** The model file, recorded in the index for messages. */
+  modelPath?: string;
+}
+
+/** A scan's result plus the index it wrote or reused. */
+export interface ScanOutcome extends Omit<ScanSummary, 'lens' | 'metric'> {
+  stored: StoredIndex;
+}
+
+/**
+ * Scans `ds` with `model` (whose weights hash to `weightsHash`) into an index under `storageDir`, reusing a
+ * complete index and resuming a checkpoint. On cancel, the position reached is checkpointed before the
+ * cancellation propagates.
+ */
+export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds: Dataset, storageDir: string, k: number, job: Job, opts: ScanDatasetOptions = {}): Promise<ScanOutcome> {
+  check(Number.isInteger(k) && k >= 1 && k <= 1000, `k must be a whole number from 1 to 1000, not ${k}.`);
+  check(ds.size > 0, `The ${ds.split} split of ${ds.source} has no images to scan.`);
+  const file = indexPath(storageDir, weightsHash, ds.hash, k);
+  const layers = scanLayers(model);
+  check(layers.length > 0, 'The model has no layers whose outputs can be scanned.');
+  const t0 = Date.now();
+  const existing = await readIndex(file);
+  const matches = existing && existing.header.weightsHash === weightsHash && existing.header.datasetHash === ds.hash && existing.header.total === ds.size && sameLayers(existing.header.layers, layers);
+  if (matches && existing.header.complete) {
+    return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, imagesPerSecond: 0, reused: true, resumed: false, stored: existing };
+  }
+  const resumed = !!matches && existing.header.next > 0;
+  const state: ScanState = resumed ? existing!.state : emptyScanState(layers, k, ds.classes.length);
+  const start = resumed ? existing!.header.next : 0;
+  const header: IndexHeader = {
+    weightsHash,
+    datasetHash: ds.hash,
+    k,
+    layers,
+    classes: [...ds.classes],
+    total: ds.size,
+    next: start,
+    complete: false,
+    model: opts.modelPath ?? model.name,
+    source: ds.source,
+    seconds: resumed ? existing!.header.seconds : 0,
+  };
+  const everyMs = (opts.checkpointSeconds ?? 10) * 1000;
+  let lastCheckpoint = Date.now();
+  let next = start;
+  const checkpoint = async () => {
+    header.next = next;
+    header.seconds += (Date.now() - lastCheckpoint) / 1000;
+    lastCheckpoint = Date.now();
+    await writeIndex(file, header, state);
+  };
+  try {
+    await scanRange(model, ds, start, ds.size, state, job, {
+      batchSize: opts.batchSize,
+      progressSpan: [0, ds.size],
+      onBatch: async (pos) => {
+        next = pos;
+        if (Date.now() - lastCheckpoint >= everyMs && pos < ds.size) await checkpoint();
+      },
+    });
+  } catch (e) {
+    if (e instanceof CancelledError && next > start) await checkpoint();
+    throw e;
+  }
+  next = ds.size;
+  header.complete = true;
+  await checkpoint();
+  const seconds = (Date.now() - t0) / 1000;
+  const scanned = ds.size - start;
+  return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, stored: { header, state } };
+}
+
+function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean {
+  return a.length === b.length && a.every((l, i) => l.index === b[i].index && l.nodes === b[i].nodes && l.offset === b[i].offset);
+}
+
+/** Scans the test split of a lens file's dataset with its model (see `scanDataset`). */
 export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job): Promise<ScanSummary> {
-  void storageDir; void metric; void k; void job;
-  throw new UserError('unsupported', `scans are not implemented yet (${lensPath}).`);
+  check(SCORE_METRICS.includes(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
+  const lens = await readLens(lensPath);
+  const { model, info } = await loadModel(lens.model);
+  const ds = await openDataset(lens, 'test');
+  const r = await scanDataset(model, info.weightsHash, ds, storageDir, k, job, { modelPath: info.path });
+  const { stored: _stored, ...summary } = r;
+  return { lens: lens.path, metric, ...summary };
+}
+
+/** The complete index for these weights and dataset with the largest k, or null. */
+export async function findIndex(storageDir: string, weightsHash: string, ds: Dataset): Promise<StoredIndex | null> {
+  let best: StoredIndex | null = null;
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(storageDir);
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.flix')) continue;
+    // The file name is a hash of (weights, dataset, k): try the k's that would name this file.
+    const idx = await readIndex(path.join(storageDir, name));
+    if (!idx || !idx.header.complete || idx.header.weightsHash !== weightsHash || idx.header.datasetHash !== ds.hash || idx.header.total !== ds.size) continue;
+    if (path.basename(indexPath(storageDir, weightsHash, ds.hash, idx.header.k)) !== name) continue;
+    if (!best || idx.header.k > best.header.k) best = idx;
+  }
+  return best;
+}
+
+/** A node's list from a stored index: score descending, ties by lower image index. */
+export function topFromIndex(stored: StoredIndex, layer: number, node: number, metric: ScoreMetric, labels: ArrayLike<number>): TopActivationsResult {
+  const l = stored.header.layers.find((x) => x.index === layer);
+  if (!l) throw new UserError('badInput', `Layer ${layer} has no top-activation list (the input layer and layers without a single output are not scanned).`);
+  check(Number.isInteger(node) && node >= 0 && node < l.nodes, `Node ${node} is out of range: layer ${l.name} has ${l.nodes} nodes.`);
+  const heap = stored.state.heaps[metric];
+  const top: TopImage[] = heap.sorted(l.offset + node).map((e) => ({
+    index: e.index,
+    score: e.score,
+    label: labels[e.index] ?? -1,
+    ...(metric === 'max' ? { location: [Math.floor(e.location / l.spatial[1]), e.location % l.spatial[1]] as [number, number] } : {}),
+  }));
+  return { layer, node, metric, top };
 }
 
 /** A node's top images from the stored index, or null when there is no complete index for the current model and dataset. */
 export async function readTopActivations(lensPath: string, storageDir: string, layer: number, node: number, metric: ScoreMetric): Promise<TopActivationsResult | null> {
-  void storageDir; void layer; void node; void metric;
-  throw new UserError('unsupported', `scans are not implemented yet (${lensPath}).`);
+  check(SCORE_METRICS.includes(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
+  const lens = await readLens(lensPath);
+  const { info } = await loadModel(lens.model);
+  check(Number.isInteger(layer) && layer >= 0 && layer < info.layers.length, `Layer ${layer} is out of range: ${info.path} has ${info.layers.length} layers.`, lens.path);
+  const ds = await openDataset(lens, 'test');
+  const stored = await findIndex(storageDir, info.weightsHash, ds);
+  if (!stored) return null;
+  return topFromIndex(stored, layer, node, metric, ds.labels);
 }

@@ -1,0 +1,251 @@
+/**
+ * The streaming scan behind the top-activation index and the layer-by-class table (design.md, "Node score",
+ * "Top-k images", "Layer activation by class").
+ *
+ * For image j and node i of layer l, with the node's map m = a_l(x_j)[..., i] flattened to S spatial values:
+ *   frobenius z = sqrt(Σ_s m_s²)   (the seed's score ||δ_j^{l-1} * w_i^l||_F)
+ *   max       z = max_s m_s, with the location argmax_s as [y, x]
+ *   mean      z = Σ_s m_s / S
+ * All three are computed on the backend in one `tf.tidy`; only `[batch, nodes]` scores and argmax locations
+ * are downloaded. A bounded heap per node per metric keeps the top k; per-class sums for the layer table are
+ * accumulated from the same scores. `scanRange` covers `[start, end)` of a dataset and its state merges with
+ * other ranges' (`mergeScanStates`), so ranges can be scanned by separate processes.
+ */
+import type { ScoreMetric } from '../shared/protocol';
+import type { Dataset } from './datasets/dataset';
+import { check } from './errors';
+import { yieldToEvents, type Job } from './job';
+import { ScoreHeaps } from './scoreHeap';
+import * as tf from './tf';
+
+/** One scanned layer: its index in `model.layers` and where its nodes sit in the flat node axis. */
+export interface ScanLayer {
+  index: number;
+  name: string;
+  /** First flat node of this layer. */
+  offset: number;
+  nodes: number;
+  /** Spatial size of one node's map, `[height, width]` (`[1, 1]` for dense outputs). */
+  spatial: [number, number];
+}
+
+/** Heaps and per-class sums of a scan over part of a dataset; everything in it adds up across ranges. */
+export interface ScanState {
+  layers: ScanLayer[];
+  /** Total flat nodes (Σ layers' nodes). */
+  nodes: number;
+  k: number;
+  classes: number;
+  heaps: Record<ScoreMetric, ScoreHeaps>;
+  /** `classSums[node * classes + c]`: Σ over images of class c of the node's Frobenius score. */
+  classSums: Float64Array;
+  /** `deadCounts[node]`: images on which the node's map is all zero. */
+  deadCounts: Float64Array;
+  /** `layerNormSums[layer * classes + c]`: Σ over images of class c of the whole layer's Frobenius norm. */
+  layerNormSums: Float64Array;
+  /** Images per class seen. */
+  classCounts: Float64Array;
+  /** Images scanned. */
+  images: number;
+}
+
+export const METRIC_ORDER: readonly ScoreMetric[] = ['frobenius', 'max', 'mean'];
+
+/** The layers a scan covers: every layer but the input, with one output of known size. */
+export function scanLayers(model: tf.LayersModel): ScanLayer[] {
+  const out: ScanLayer[] = [];
+  let offset = 0;
+  model.layers.forEach((layer, index) => {
+    if (layer.getClassName() === 'InputLayer') return;
+    let shape: (number | null)[];
+    try {
+      const o = layer.output;
+      if (Array.isArray(o)) return;
+      shape = o.shape;
+    } catch {
+      return; // a layer used at several places of the graph has no single output
+    }
+    const dims = shape.slice(1);
+    if (!dims.length || dims.some((d) => d == null || d <= 0)) return;
+    const d = dims as number[];
+    const nodes = d[d.length - 1];
+    const mid = d.slice(0, -1);
+    const spatial: [number, number] = mid.length === 0 ? [1, 1] : mid.length === 1 ? [1, mid[0]] : [mid.slice(0, -1).reduce((a, b) => a * b, 1), mid[mid.length - 1]];
+    out.push({ index, name: layer.name, offset, nodes, spatial });
+    offset += nodes;
+  });
+  return out;
+}
+
+/** A model whose outputs are the given layers' outputs, in order. */
+export function multiOutputModel(model: tf.LayersModel, layers: ScanLayer[]): tf.LayersModel {
+  return tf.model({ inputs: model.inputs, outputs: layers.map((l) => model.layers[l.index].output as tf.SymbolicTensor) });
+}
+
+export function emptyScanState(layers: ScanLayer[], k: number, classes: number): ScanState {
+  const nodes = layers.reduce((a, l) => a + l.nodes, 0);
+  return {
+    layers,
+    nodes,
+    k,
+    classes,
+    heaps: { frobenius: new ScoreHeaps(nodes, k), max: new ScoreHeaps(nodes, k), mean: new ScoreHeaps(nodes, k) },
+    classSums: new Float64Array(nodes * classes),
+    deadCounts: new Float64Array(nodes),
+    layerNormSums: new Float64Array(layers.length * classes),
+    classCounts: new Float64Array(classes),
+    images: 0,
+  };
+}
+
+/** Scores of one batch: each `[batch, nodes]` row-major over the flat node axis. */
+export interface BatchScores {
+  frobenius: Float32Array;
+  max: Float32Array;
+  mean: Float32Array;
+  /** Flat spatial index of each node's maximum. */
+  argmax: Int32Array;
+  /** 1 where the node's map is all zero. */
+  dead: Uint8Array;
+}
+
+/**
+ * The three scores of every node of every scanned layer for a batch `[b, h, w, c]`. Only the scores leave
+ * the backend.
+ */
+export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor4D): Promise<BatchScores> {
+  const b = images.shape[0];
+  const [stacked, argmax] = tf.tidy(() => {
+    let outs = multi.predict(images, { batchSize: b }) as tf.Tensor | tf.Tensor[];
+    if (!Array.isArray(outs)) outs = [outs];
+    const per = outs.map((o, li) => {
+      const S = layers[li].spatial[0] * layers[li].spatial[1];
+      const n = layers[li].nodes;
+      if (S === 1) {
+        const flat = tf.reshape(o, [b, n]);
+        return { frob: tf.abs(flat), max: flat, mean: flat, arg: tf.zeros([b, n], 'int32'), absMax: tf.abs(flat) };
+      }
+      // One transpose so every reduction runs over the innermost axis.
+      const t = tf.transpose(tf.reshape(o, [b, S, n]), [0, 2, 1]);
+      return { frob: tf.sqrt(tf.sum(tf.square(t), 2)), max: tf.max(t, 2), mean: tf.mean(t, 2), arg: tf.argMax(t, 2), absMax: tf.max(tf.abs(t), 2) };
+    });
+    const cat = (f: (p: (typeof per)[number]) => tf.Tensor) => (per.length === 1 ? f(per[0]) : tf.concat(per.map(f), 1));
+    const dead = tf.cast(tf.equal(cat((p) => p.absMax), 0), 'float32');
+    return [tf.stack([cat((p) => p.frob), cat((p) => p.max), cat((p) => p.mean), dead]), tf.cast(cat((p) => p.arg), 'int32')];
+  });
+  try {
+    const [all, arg] = await Promise.all([stacked.data() as Promise<Float32Array>, argmax.data() as Promise<Int32Array>]);
+    const m = all.length / 4;
+    const dead = new Uint8Array(m);
+    for (let i = 0; i < m; i++) dead[i] = all[3 * m + i];
+    return { frobenius: all.subarray(0, m), max: all.subarray(m, 2 * m), mean: all.subarray(2 * m, 3 * m), argmax: arg, dead };
+  } finally {
+    stacked.dispose();
+    argmax.dispose();
+  }
+}
+
+/** Adds one batch's scores to the state. `indices`/`labels` are the batch's dataset indices and labels. */
+export function accumulate(state: ScanState, scores: BatchScores, indices: Int32Array, labels: Int32Array): void {
+  const N = state.nodes;
+  const C = state.classes;
+  const b = indices.length;
+  for (let r = 0; r < b; r++) {
+    const img = indices[r];
+    const label = labels[r];
+    const row = r * N;
+    for (const metric of METRIC_ORDER) {
+      const heaps = state.heaps[metric];
+      const s = scores[metric];
+      const k = heaps.k;
+      const hs = heaps.scores;
+      const sizes = heaps.sizes;
+      for (let i = 0; i < N; i++) {
+        const v = s[row + i];
+        // Fast reject: a full heap whose worst entry beats v (ties go to the lower index, kept already when
+        // images arrive in index order, and decided exactly by push otherwise).
+        if (sizes[i] === k && v < hs[i * k]) continue;
+        heaps.push(i, v, img, metric === 'max' ? scores.argmax[row + i] : 0);
+      }
+    }
+    const inClass = label >= 0 && label < C;
+    if (inClass) state.classCounts[label]++;
+    for (let i = 0; i < N; i++) {
+      if (scores.dead[row + i]) state.deadCounts[i]++;
+      if (inClass) state.classSums[i * C + label] += scores.frobenius[row + i];
+    }
+    if (inClass) {
+      state.layers.forEach((layer, li) => {
+        // The layer's whole Frobenius norm from its nodes': ||A||_F² = Σ_i ||A_i||_F².
+        let sq = 0;
+        for (let i = layer.offset; i < layer.offset + layer.nodes; i++) sq += scores.frobenius[row + i] ** 2;
+        state.layerNormSums[li * C + label] += Math.sqrt(sq);
+      });
+    }
+  }
+  state.images += b;
+}
+
+/** Adds `other` (a disjoint range of the same model and dataset) into `into`. */
+export function mergeScanStates(into: ScanState, other: ScanState): void {
+  check(into.nodes === other.nodes && into.k === other.k && into.classes === other.classes, 'Cannot merge scans of different models.');
+  for (const m of METRIC_ORDER) into.heaps[m].mergeFrom(other.heaps[m]);
+  const add = (a: Float64Array, b: Float64Array) => {
+    for (let i = 0; i < a.length; i++) a[i] += b[i];
+  };
+  add(into.classSums, other.classSums);
+  add(into.deadCounts, other.deadCounts);
+  add(into.layerNormSums, other.layerNormSums);
+  add(into.classCounts, other.classCounts);
+  into.images += other.images;
+}
+
+/** A batch size that keeps one batch's activations of every layer near `budget` floats. */
+export function scanBatchSize(layers: ScanLayer[], budget = 16 * 2 ** 20): number {
+  const perImage = layers.reduce((a, l) => a + l.nodes * l.spatial[0] * l.spatial[1], 0);
+  return Math.max(1, Math.min(256, Math.floor(budget / Math.max(1, perImage))));
+}
+
+export interface ScanRangeOptions {
+  batchSize?: number;
+  /** Called after every batch with the position reached (the next image to scan); may await (checkpoints). */
+  onBatch?: (next: number, state: ScanState) => Promise<void> | void;
+  /** Progress fractions are reported relative to this span (default `[start, end)`). */
+  progressSpan?: [number, number];
+}
+
+/**
+ * Scans images `[start, end)` of `ds` into `state` (a fresh or resumed state). Cancellable between batches;
+ * `state` then holds everything before the position last passed to `onBatch`.
+ */
+export async function scanRange(
+  model: tf.LayersModel,
+  ds: Dataset,
+  start: number,
+  end: number,
+  state: ScanState,
+  job: Job,
+  opts: ScanRangeOptions = {},
+): Promise<ScanState> {
+  const multi = multiOutputModel(model, state.layers);
+  const batchSize = opts.batchSize ?? scanBatchSize(state.layers);
+  const [h, w, c] = ds.shape;
+  const [p0, p1] = opts.progressSpan ?? [start, end];
+  let next = start;
+  for await (const batch of ds.batches(batchSize, start, end)) {
+    job.throwIfCancelled();
+    const x = tf.tensor4d(batch.images, [batch.count, h, w, c]);
+    let scores: BatchScores;
+    try {
+      scores = await batchScores(multi, state.layers, x);
+    } finally {
+      x.dispose();
+    }
+    accumulate(state, scores, batch.indices, batch.labels);
+    next = batch.indices[batch.count - 1] + 1;
+    if (opts.onBatch) await opts.onBatch(next, state);
+    job.progress({ fraction: (next - p0) / Math.max(1, p1 - p0), message: `${next - p0} of ${p1 - p0} images` });
+    await yieldToEvents();
+  }
+  return state;
+}

@@ -1,0 +1,157 @@
+/**
+ * The top-activation index on disk: one binary file per (weights, dataset, k), complete or a checkpoint of a
+ * cancelled scan.
+ *
+ * Layout (little-endian): "FLIX" | u32 version | u32 header bytes | header JSON (utf-8) padded to 8 bytes |
+ * for each metric in METRIC_ORDER: scores f32[N·k], indices i32[N·k], locations i32[N·k], sizes i32[N] |
+ * classSums f64[N·C] | deadCounts f64[N] | layerNormSums f64[L·C] | classCounts f64[C].
+ * Sizes: about 40·N·k bytes for the heaps, so 10,000 nodes with k = 9 take 3.6 MB.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from './fsutil';
+import { METRIC_ORDER, type ScanLayer, type ScanState } from './scan';
+import { ScoreHeaps } from './scoreHeap';
+
+const MAGIC = 0x58494c46; // "FLIX"
+const VERSION = 1;
+
+/** What the header records besides the state's arrays. */
+export interface IndexHeader {
+  weightsHash: string;
+  datasetHash: string;
+  k: number;
+  layers: ScanLayer[];
+  classes: string[];
+  /** Images in the dataset split. */
+  total: number;
+  /** The next image to scan; equals `total` when complete. */
+  next: number;
+  complete: boolean;
+  model: string;
+  source: string;
+  seconds: number;
+}
+
+export interface StoredIndex {
+  header: IndexHeader;
+  state: ScanState;
+}
+
+/** The file an index for these weights, dataset and k lives in. */
+export function indexPath(storageDir: string, weightsHash: string, datasetHash: string, k: number): string {
+  const key = crypto.createHash('sha256').update(`flix${VERSION}\n${weightsHash}\n${datasetHash}\n${k}`).digest('hex').slice(0, 32);
+  return path.join(storageDir, `${key}.flix`);
+}
+
+export function encodeIndex(header: IndexHeader, state: ScanState): Uint8Array {
+  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const headLen = 12 + headerBytes.length;
+  const pad = (8 - (headLen % 8)) % 8;
+  const N = state.nodes;
+  const k = state.k;
+  const heapBytes = METRIC_ORDER.length * (12 * N * k + 4 * N);
+  const statBytes = 8 * (state.classSums.length + state.deadCounts.length + state.layerNormSums.length + state.classCounts.length);
+  const out = new Uint8Array(headLen + pad + heapBytes + statBytes);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, VERSION, true);
+  view.setUint32(8, headerBytes.length, true);
+  out.set(headerBytes, 12);
+  let o = headLen + pad;
+  const put = (a: Float32Array | Int32Array | Float64Array) => {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o);
+    o += a.byteLength;
+  };
+  for (const m of METRIC_ORDER) {
+    const h = state.heaps[m];
+    put(h.scores);
+    put(h.indices);
+    put(h.locations);
+    put(h.sizes);
+  }
+  put(state.classSums);
+  put(state.deadCounts);
+  put(state.layerNormSums);
+  put(state.classCounts);
+  return out;
+}
+
+/** Parses an index file; null when it is not one (or of another version): the caller rescans. */
+export function decodeIndex(bytes: Uint8Array): StoredIndex | null {
+  if (bytes.byteLength < 12) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC || view.getUint32(4, true) !== VERSION) return null;
+  const hl = view.getUint32(8, true);
+  if (12 + hl > bytes.byteLength) return null;
+  let header: IndexHeader;
+  try {
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 12, hl).toString('utf8'));
+  } catch {
+    return null;
+  }
+  const N = header.layers.reduce((a, l) => a + l.nodes, 0);
+  const k = header.k;
+  const C = header.classes.length;
+  const L = header.layers.length;
+  let o = 12 + hl;
+  o += (8 - (o % 8)) % 8;
+  const need = o + METRIC_ORDER.length * (12 * N * k + 4 * N) + 8 * (N * C + N + L * C + C);
+  if (bytes.byteLength !== need) return null;
+  // Copy into aligned arrays (the file's buffer may start anywhere).
+  const take = <T extends Float32Array | Int32Array | Float64Array>(Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number }, n: number): T => {
+    const a = new Ctor(n);
+    new Uint8Array(a.buffer).set(bytes.subarray(o, o + n * Ctor.BYTES_PER_ELEMENT));
+    o += n * Ctor.BYTES_PER_ELEMENT;
+    return a;
+  };
+  const heaps = {} as ScanState['heaps'];
+  for (const m of METRIC_ORDER) {
+    const scores = take(Float32Array, N * k);
+    const indices = take(Int32Array, N * k);
+    const locations = take(Int32Array, N * k);
+    const sizes = take(Int32Array, N);
+    heaps[m] = new ScoreHeaps(N, k, { scores, indices, locations, sizes });
+  }
+  const state: ScanState = {
+    layers: header.layers,
+    nodes: N,
+    k,
+    classes: C,
+    heaps,
+    classSums: take(Float64Array, N * C),
+    deadCounts: take(Float64Array, N),
+    layerNormSums: take(Float64Array, L * C),
+    classCounts: take(Float64Array, C),
+    images: header.next,
+  };
+  return { header, state };
+}
+
+export async function writeIndex(file: string, header: IndexHeader, state: ScanState): Promise<void> {
+  await writeFileAtomic(file, encodeIndex(header, state));
+}
+
+const cache = new Map<string, { mtimeMs: number; size: number; index: StoredIndex }>();
+
+/** Reads an index file (cached by mtime); null when it is missing or unreadable. */
+export async function readIndex(file: string): Promise<StoredIndex | null> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(file);
+  } catch {
+    return null;
+  }
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.index;
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch {
+    return null;
+  }
+  const index = decodeIndex(bytes);
+  if (index && index.header.complete) cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, index });
+  return index;
+}

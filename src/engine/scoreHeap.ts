@@ -1,0 +1,104 @@
+/**
+ * Bounded min-heaps of (score, image index, location), one per node, packed in flat typed arrays so a scan
+ * over thousands of nodes allocates nothing per image.
+ *
+ * Order: a higher score is better; on equal scores the lower image index is better. Each node's heap keeps
+ * its k best entries with the worst at the root, so an image that does not beat the root costs one compare.
+ * Heaps of disjoint image ranges merge (`mergeFrom`), which is what a parallel scan needs.
+ */
+export class ScoreHeaps {
+  /** `scores[node * k + slot]`. */
+  readonly scores: Float32Array;
+  /** Image index per slot. */
+  readonly indices: Int32Array;
+  /** Flat spatial location (y * width + x) per slot, for the `max` metric; 0 otherwise. */
+  readonly locations: Int32Array;
+  /** Entries held per node (≤ k). */
+  readonly sizes: Int32Array;
+
+  constructor(
+    readonly nodes: number,
+    readonly k: number,
+    init?: { scores: Float32Array; indices: Int32Array; locations: Int32Array; sizes: Int32Array },
+  ) {
+    this.scores = init?.scores ?? new Float32Array(nodes * k);
+    this.indices = init?.indices ?? new Int32Array(nodes * k);
+    this.locations = init?.locations ?? new Int32Array(nodes * k);
+    this.sizes = init?.sizes ?? new Int32Array(nodes);
+  }
+
+  /** Offers image `index` with `score` to `node`'s heap. */
+  push(node: number, score: number, index: number, location = 0): void {
+    if (Number.isNaN(score)) return;
+    const k = this.k;
+    if (k === 0) return;
+    const base = node * k;
+    const n = this.sizes[node];
+    const s = this.scores;
+    const ix = this.indices;
+    if (n < k) {
+      // Sift up from the new leaf.
+      let i = n;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!worse(score, index, s[base + p], ix[base + p])) break;
+        this.move(base + p, base + i);
+        i = p;
+      }
+      s[base + i] = score;
+      ix[base + i] = index;
+      this.locations[base + i] = location;
+      this.sizes[node] = n + 1;
+      return;
+    }
+    if (!worse(s[base], ix[base], score, index)) return;
+    // Replace the root and sift down.
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= k) break;
+      const r = l + 1;
+      let c = l;
+      if (r < k && worse(s[base + r], ix[base + r], s[base + l], ix[base + l])) c = r;
+      if (!worse(s[base + c], ix[base + c], score, index)) break;
+      this.move(base + c, base + i);
+      i = c;
+    }
+    s[base + i] = score;
+    ix[base + i] = index;
+    this.locations[base + i] = location;
+  }
+
+  /** Score of `node`'s worst kept entry, or -Infinity while its heap is not full (a fast pre-check). */
+  threshold(node: number): number {
+    return this.sizes[node] < this.k ? -Infinity : this.scores[node * this.k];
+  }
+
+  /** Adds every entry of `other` (same nodes and k, a disjoint image range). */
+  mergeFrom(other: ScoreHeaps): void {
+    if (other.nodes !== this.nodes || other.k !== this.k) throw new Error('Cannot merge heaps of different shapes.');
+    for (let node = 0; node < other.nodes; node++) {
+      const base = node * other.k;
+      for (let j = 0; j < other.sizes[node]; j++) this.push(node, other.scores[base + j], other.indices[base + j], other.locations[base + j]);
+    }
+  }
+
+  /** `node`'s entries, best first (score descending, ties by lower image index). */
+  sorted(node: number): { score: number; index: number; location: number }[] {
+    const base = node * this.k;
+    const out = [];
+    for (let j = 0; j < this.sizes[node]; j++) out.push({ score: this.scores[base + j], index: this.indices[base + j], location: this.locations[base + j] });
+    return out.sort((a, b) => b.score - a.score || a.index - b.index);
+  }
+
+  private move(from: number, to: number): void {
+    this.scores[to] = this.scores[from];
+    this.indices[to] = this.indices[from];
+    this.locations[to] = this.locations[from];
+  }
+}
+
+/** Whether (scoreA, indexA) ranks below (scoreB, indexB). */
+function worse(scoreA: number, indexA: number, scoreB: number, indexB: number): boolean {
+  return scoreA < scoreB || (scoreA === scoreB && indexA > indexB);
+}

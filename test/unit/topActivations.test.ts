@@ -1,0 +1,228 @@
+// The top-activation scan: the streaming heaps against a brute-force sort of every image's scores (with
+// ties and batches that do not divide the dataset), scores against plain-JS reductions of the activations,
+// an index reused, resumed after a cancel, and invalidated when the weights change; no tensor leaks.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ScoreMetric } from '../../src/shared/protocol';
+import { initBackend } from '../../src/engine/backend';
+import { CancelledError } from '../../src/engine/errors';
+import { makeJob } from '../../src/engine/job';
+import { METRIC_ORDER, multiOutputModel, scanLayers } from '../../src/engine/scan';
+import { ScoreHeaps } from '../../src/engine/scoreHeap';
+import * as tf from '../../src/engine/tf';
+import { findIndex, scanDataset, topFromIndex } from '../../src/engine/topActivations';
+import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf } from './scanFixtures';
+
+/** Reference scores of every image for every flat node, from the full activations in plain JS (float64). */
+function bruteForceScores(model: tf.LayersModel, images: Float32Array, count: number) {
+  const layers = scanLayers(model);
+  const multi = multiOutputModel(model, layers);
+  const N = layers.reduce((a, l) => a + l.nodes, 0);
+  const ref: Record<ScoreMetric, Float64Array> = { frobenius: new Float64Array(count * N), max: new Float64Array(count * N), mean: new Float64Array(count * N) };
+  const argmax = new Int32Array(count * N);
+  const outs = tf.tidy(() => {
+    const o = multi.predict(tf.tensor4d(images, [count, 28, 28, 1])) as tf.Tensor[];
+    return o.map((t) => t.dataSync() as Float32Array);
+  });
+  layers.forEach((l, li) => {
+    const a = outs[li];
+    const S = l.spatial[0] * l.spatial[1];
+    for (let j = 0; j < count; j++) {
+      for (let i = 0; i < l.nodes; i++) {
+        let sq = 0;
+        let sum = 0;
+        let mx = -Infinity;
+        let at = 0;
+        for (let s = 0; s < S; s++) {
+          const v = a[(j * S + s) * l.nodes + i];
+          sq += v * v;
+          sum += v;
+          if (v > mx) {
+            mx = v;
+            at = s;
+          }
+        }
+        const f = j * N + l.offset + i;
+        ref.frobenius[f] = Math.sqrt(sq);
+        ref.max[f] = mx;
+        ref.mean[f] = sum / S;
+        argmax[f] = at;
+      }
+    }
+  });
+  return { layers, N, ref, argmax };
+}
+
+describe('top-activation scan', () => {
+  let dir: string;
+  before(async () => {
+    await initBackend('wasm');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-scan-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('ScoreHeaps keeps the k best (ties to the lower index) in any insertion order, and merges', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const nodes = 5;
+    const k = 6;
+    const n = 300;
+    // Integer scores from a small range: many ties.
+    const scores = Array.from({ length: nodes }, () => Array.from({ length: n }, () => Math.floor(rand() * 20)));
+    const order = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
+    const whole = new ScoreHeaps(nodes, k);
+    const a = new ScoreHeaps(nodes, k);
+    const b = new ScoreHeaps(nodes, k);
+    for (const j of order) {
+      for (let i = 0; i < nodes; i++) {
+        whole.push(i, scores[i][j], j);
+        (j < 137 ? a : b).push(i, scores[i][j], j);
+      }
+    }
+    a.mergeFrom(b);
+    for (let i = 0; i < nodes; i++) {
+      const expected = Array.from({ length: n }, (_, j) => ({ score: scores[i][j], index: j }))
+        .sort((x, y) => y.score - x.score || x.index - y.index)
+        .slice(0, k);
+      assert.deepEqual(whole.sorted(i).map((e) => ({ score: e.score, index: e.index })), expected);
+      assert.deepEqual(a.sorted(i).map((e) => ({ score: e.score, index: e.index })), expected);
+    }
+  });
+
+  it('matches a brute-force sort of every image (batches of 32 over 203 images, duplicated images as ties)', async () => {
+    const model = smallCnn(3);
+    const digits = mnistDigits(200);
+    // 203 images: the 200 digits, then copies of images 5, 17 and 150 (exact ties with lower-index originals).
+    const count = 203;
+    const images = new Float32Array(count * 784);
+    images.set(digits.images);
+    const labels = new Int32Array(count);
+    labels.set(digits.labels);
+    [5, 17, 150].forEach((src, t) => {
+      images.set(digits.images.subarray(src * 784, (src + 1) * 784), (200 + t) * 784);
+      labels[200 + t] = digits.labels[src];
+    });
+    const ds = memoryDataset(images, labels, [28, 28, 1], DIGIT_CLASSES);
+    const k = 7;
+    const before = tf.memory().numTensors;
+    const r = await scanDataset(model, weightsHashOf(model), ds, path.join(dir, 'brute'), k, makeJob(), { batchSize: 32 });
+    assert.equal(tf.memory().numTensors, before, 'the scan leaks no tensors');
+    assert.equal(r.reused, false);
+    assert.equal(r.images, count);
+    const { layers, N, ref, argmax } = bruteForceScores(model, images, count);
+    let checked = 0;
+    let tieChecks = 0;
+    for (const metric of METRIC_ORDER) {
+      for (const l of layers) {
+        for (let i = 0; i < l.nodes; i++) {
+          const node = l.offset + i;
+          const all = Array.from({ length: count }, (_, j) => ({ score: ref[metric][j * N + node], index: j })).sort((x, y) => y.score - x.score || x.index - y.index);
+          const got = topFromIndex(r.stored, l.index, i, metric, labels).top;
+          assert.equal(got.length, k);
+          const tol = 1e-4 * Math.max(1, Math.abs(all[0].score));
+          for (let p = 0; p < k; p++) {
+            const g = got[p];
+            // The score the scan kept for that image is that image's score...
+            assert.ok(Math.abs(g.score - ref[metric][g.index * N + node]) <= tol, `${metric} ${l.name}[${i}] #${p}: ${g.score} vs ${ref[metric][g.index * N + node]}`);
+            // ...and the p-th best score overall.
+            assert.ok(Math.abs(g.score - all[p].score) <= tol, `${metric} ${l.name}[${i}] #${p}: ${g.score} vs ${all[p].score}`);
+            // Where the reference has no near-tie around position p, the image is the same.
+            const isolated = (p === 0 || all[p - 1].score - all[p].score > tol) && all[p].score - all[p + 1].score > tol;
+            if (isolated) {
+              assert.equal(g.index, all[p].index, `${metric} ${l.name}[${i}] #${p}`);
+              checked++;
+            }
+            if (p > 0 && got[p - 1].score === g.score) {
+              assert.ok(got[p - 1].index < g.index, 'ties keep the lower image index first');
+              tieChecks++;
+            }
+            assert.equal(g.label, labels[g.index]);
+            if (metric === 'max' && isolated) {
+              const at = argmax[g.index * N + node];
+              assert.deepEqual(g.location, [Math.floor(at / l.spatial[1]), at % l.spatial[1]]);
+            }
+          }
+          // No copy (index ≥ 200) may displace its original, which has the same score and a lower index.
+          for (const g of got) {
+            if (g.index >= 200) {
+              const src = [5, 17, 150][g.index - 200];
+              assert.ok(got.some((x) => x.index === src), `${metric} ${l.name}[${i}]: copy ${g.index} kept without its original ${src}`);
+            }
+          }
+        }
+      }
+    }
+    assert.ok(checked > 1000, `compared ${checked} entries`);
+    assert.ok(tieChecks > 0, 'some exact ties were met');
+  });
+
+  it('reuses a complete index, resumes a cancelled scan to the same result, and rescans when the weights change', async () => {
+    const model = smallCnn(5);
+    const digits = mnistDigits(300, 20);
+    const ds = memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES);
+    const hash = weightsHashOf(model);
+    const k = 5;
+    const whole = await scanDataset(model, hash, ds, path.join(dir, 'whole'), k, makeJob(), { batchSize: 25 });
+
+    const storage = path.join(dir, 'resume');
+    let cancelledAt = -1;
+    const job = makeJob((p) => {
+      if (cancelledAt < 0 && (p.fraction ?? 0) >= 0.4) {
+        cancelledAt = p.fraction!;
+        job.cancel();
+      }
+    });
+    const before = tf.memory().numTensors;
+    await assert.rejects(scanDataset(model, hash, ds, storage, k, job, { batchSize: 25, checkpointSeconds: 1e9 }), CancelledError);
+    assert.equal(tf.memory().numTensors, before);
+    assert.ok(cancelledAt > 0 && cancelledAt < 1);
+    assert.equal(await findIndex(storage, hash, ds), null, 'a checkpoint is not a complete index');
+    const resumed = await scanDataset(model, hash, ds, storage, k, makeJob(), { batchSize: 25 });
+    assert.equal(resumed.resumed, true);
+    assert.equal(resumed.reused, false);
+    for (const metric of METRIC_ORDER) {
+      for (let node = 0; node < whole.stored.state.nodes; node++) {
+        assert.deepEqual(resumed.stored.state.heaps[metric].sorted(node), whole.stored.state.heaps[metric].sorted(node), `${metric} node ${node}`);
+      }
+    }
+    for (const key of ['classSums', 'deadCounts', 'layerNormSums', 'classCounts'] as const) {
+      const a = resumed.stored.state[key];
+      const b = whole.stored.state[key];
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-6 * Math.max(1, Math.abs(b[i])), `${key}[${i}]`);
+    }
+
+    const again = await scanDataset(model, hash, ds, storage, k, makeJob(), { batchSize: 25 });
+    assert.equal(again.reused, true);
+    assert.ok(await findIndex(storage, hash, ds));
+
+    // New weights: the old index no longer matches.
+    const w = model.layers[0].getWeights();
+    model.layers[0].setWeights([tf.mul(w[0], 1.5), w[1]]);
+    const hash2 = weightsHashOf(model);
+    assert.notEqual(hash2, hash);
+    assert.equal(await findIndex(storage, hash2, ds), null);
+    const fresh = await scanDataset(model, hash2, ds, storage, k, makeJob(), { batchSize: 25 });
+    assert.equal(fresh.reused, false);
+    assert.equal(fresh.resumed, false);
+    // A conv layer's frobenius scores scale by 1.5 after relu (zero bias): same images, scores × 1.5.
+    const l0 = topFromIndex(fresh.stored, 0, 2, 'frobenius', ds.labels).top;
+    const l0old = topFromIndex(whole.stored, 0, 2, 'frobenius', ds.labels).top;
+    assert.deepEqual(l0.map((e) => e.index), l0old.map((e) => e.index));
+    l0.forEach((e, i) => assert.ok(Math.abs(e.score - 1.5 * l0old[i].score) < 1e-3 * e.score));
+  });
+
+  it('scans 2,000 MNIST digits with the SMALL model and reports images/second', async () => {
+    const model = smallCnn(9);
+    const digits = mnistDigits(2000);
+    const ds = memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES);
+    // Warm-up (kernels compiled, buffers allocated).
+    await scanDataset(model, 'warm', memoryDataset(digits.images.subarray(0, 256 * 784), digits.labels.subarray(0, 256), [28, 28, 1], DIGIT_CLASSES), path.join(dir, 'warm'), 9, makeJob());
+    const r = await scanDataset(model, weightsHashOf(model), ds, path.join(dir, 'speed'), 9, makeJob());
+    console.log(`scan: ${r.images} MNIST digits, SMALL model (${r.stored.state.nodes} nodes, 3 metrics, k=9): ${r.seconds.toFixed(2)} s, ${r.imagesPerSecond.toFixed(0)} images/s (${tf.getBackend()})`);
+    assert.equal(r.images, 2000);
+    assert.equal(r.stored.state.classCounts.reduce((a, b) => a + b, 0), 2000);
+  });
+});
