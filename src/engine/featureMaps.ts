@@ -1,10 +1,24 @@
-// OWNER: inspection helper. Stub.
 import type { FeatureMapsResult, FloatArray } from '../shared/protocol';
-import { UserError } from './errors';
-import type * as tf from './tf';
+import { checkLayer, imageTensor, layerOutputs, modelGraph, range, toFloatArray } from './graph';
+import * as tf from './tf';
 
-/** The layer's output for one image `[h, w, c]`. */
+/**
+ * Feature maps (design.md, "Feature map"): the output of layer `layer` (after its activation) for one image.
+ * `image` is `[h, w, c]` float32 like the model's input; `maps.shape` is the layer's output shape without
+ * the batch dimension (`[h', w', nodes]` for conv and pool layers, `[nodes]` for dense layers), so node i's
+ * map is channel i. Also returns the model's output for the image. One forward pass through the cached
+ * activation model.
+ */
 export function featureMaps(model: tf.LayersModel, layer: number, image: FloatArray): FeatureMapsResult {
-  void model; void image;
-  throw new UserError('unsupported', `feature maps are not implemented yet (layer ${layer}).`);
+  checkLayer(model, layer);
+  const out = modelGraph(model).outputLayer;
+  const x = imageTensor(model, image);
+  const all = layerOutputs(model, x);
+  try {
+    const maps = toFloatArray(all[layer]);
+    return { layer, maps, ...range(maps.data), output: Float32Array.from(all[out].dataSync() as Float32Array) };
+  } finally {
+    x.dispose();
+    tf.dispose(all);
+  }
 }

@@ -1,9 +1,51 @@
-// OWNER: inspection helper. Stub. Dispatches to deconv.ts, guidedBackprop.ts, saliency.ts, gradcam.ts.
 import type { FloatArray, ProjectionMethod, ProjectionResult } from '../shared/protocol';
-import { UserError } from './errors';
-import type * as tf from './tf';
+import { deconvolve } from './deconv';
+import { check } from './errors';
+import { gradcam } from './gradcam';
+import { imageTensor, range, toFloatArray } from './graph';
+import { guidedBackprop } from './guidedBackprop';
+import { saliency } from './saliency';
+import * as tf from './tf';
 
+/** The name each method is shown under. */
+export const METHOD_LABELS: Record<ProjectionMethod, string> = {
+  deconv: 'Deconvolution (Zeiler & Fergus, with switches)',
+  deconvNoSwitches: 'Deconvolution without switches (maximum copied over the pooling window)',
+  guided: 'Guided backpropagation (Springenberg et al.)',
+  saliency: 'Saliency: input gradient (Simonyan et al.)',
+  gradcam: 'Grad-CAM (Selvaraju et al.)',
+};
+
+/**
+ * Projects node `node` of layer `layer` to pixel space for a batch `images` `[b, h, w, c]` with `method`.
+ * Returns `[b, h, w, c]` (`[b, h, w, 1]` for Grad-CAM); the caller disposes it.
+ */
+export function projectBatch(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, method: ProjectionMethod, maxOnly = false): tf.Tensor {
+  switch (method) {
+    case 'deconv':
+      return deconvolve(model, layer, node, images, { switches: true, maxOnly });
+    case 'deconvNoSwitches':
+      return deconvolve(model, layer, node, images, { switches: false, maxOnly });
+    case 'guided':
+      return guidedBackprop(model, layer, node, images, maxOnly);
+    case 'saliency':
+      return saliency(model, layer, node, images, maxOnly);
+    case 'gradcam':
+      return gradcam(model, layer, node, images, maxOnly);
+  }
+  check(false, `Unknown projection method "${String(method)}"; use one of ${Object.keys(METHOD_LABELS).join(', ')}.`);
+}
+
+/** One image `[h, w, c]` projected with `method` (see `projectBatch`), with its value range. */
 export function project(model: tf.LayersModel, layer: number, node: number, image: FloatArray, method: ProjectionMethod, maxOnly = false): ProjectionResult {
-  void model; void node; void image; void maxOnly;
-  throw new UserError('unsupported', `${method} is not implemented yet (layer ${layer}).`);
+  check(Object.hasOwn(METHOD_LABELS, method), `Unknown projection method "${String(method)}"; use one of ${Object.keys(METHOD_LABELS).join(', ')}.`);
+  const x = imageTensor(model, image);
+  try {
+    const out = projectBatch(model, layer, node, x, method, maxOnly);
+    const projection = toFloatArray(out);
+    out.dispose();
+    return { method, layer, node, projection, ...range(projection.data) };
+  } finally {
+    x.dispose();
+  }
 }

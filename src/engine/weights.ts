@@ -1,9 +1,112 @@
-// OWNER: inspection helper. Stub.
-import type { WeightsResult } from '../shared/protocol';
+import type { FloatArray, WeightsResult } from '../shared/protocol';
 import { UserError } from './errors';
+import { checkLayer, checkNode, modelGraph, nodeCount, outputShapeOf, range } from './graph';
 import type * as tf from './tf';
 
+/** Layers that only reshape or pass values through: a dense layer behind them still sees the input's pixels. */
+const PASS_THROUGH = new Set(['Flatten', 'Reshape', 'Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+
+/**
+ * Weights (design.md, "Weights") of layer `layer`, for every node or only `node`. `tiles[i]` holds node
+ * `nodes[i]`'s incoming weights as images, each `[h, w, c]` float32 (raw values, not normalised):
+ * - Dense fed by the input (directly or through Flatten/Reshape/Dropout): the unit's weight vector reshaped to
+ *   the input image, one `[h, w, 3]` tile for RGB input (`rgb` true), else one `[h, w, 1]` tile per channel.
+ * - Dense fed through Flatten by a layer with a `[h, w, c]` output: one `[h, w, 1]` tile per input channel
+ *   (the weights on each map of the previous layer).
+ * - Any other dense layer: one `[1, inputs, 1]` strip, the unit's weights in input order (no image
+ *   structure to show).
+ * - Conv2D: the filter `[kh, kw, 3]` when the layer reads 3 channels (`rgb` true), else one `[kh, kw, 1]` tile
+ *   per input channel. DepthwiseConv2D: output channel `o` filters input channel `floor(o / multiplier)`
+ *   alone: one `[kh, kw, 1]` tile.
+ * `min`/`max` are over the whole layer's kernel (all nodes); `bias` holds the returned nodes' biases.
+ */
 export function layerWeights(model: tf.LayersModel, layer: number, node?: number): WeightsResult {
-  void model; void node;
-  throw new UserError('unsupported', `weights are not implemented yet (layer ${layer}).`);
+  const l = checkLayer(model, layer);
+  if (node !== undefined) checkNode(model, layer, node);
+  const cls = l.getClassName();
+  const read = (name: string) => {
+    const v = l[name] as { read(): tf.Tensor } | null | undefined;
+    return v ? v.read() : null;
+  };
+  const kernelName = cls === 'DepthwiseConv2D' ? 'depthwiseKernel' : 'kernel';
+  const kernelT = cls === 'Dense' || cls === 'Conv2D' || cls === 'DepthwiseConv2D' ? read(kernelName) : null;
+  if (!kernelT) {
+    throw new UserError('unsupported', `Layer ${layer} (${l.name}, ${cls}) has no weights that can be shown as images; weights are shown for Dense, Conv2D and DepthwiseConv2D layers.`);
+  }
+  const kernel = kernelT.dataSync() as Float32Array;
+  const biasT = read('bias');
+  const bias = biasT ? (biasT.dataSync() as Float32Array) : null;
+  const nodes = node === undefined ? Array.from({ length: nodeCount(model, layer) }, (_, i) => i) : [node];
+  const shape = kernelT.shape;
+  let tilesOf: (n: number) => FloatArray[];
+  let rgb = false;
+
+  if (cls === 'Dense') {
+    const [inputs, units] = shape;
+    const column = (n: number) => {
+      const v = new Float32Array(inputs);
+      for (let k = 0; k < inputs; k++) v[k] = kernel[k * units + n];
+      return v;
+    };
+    const imageShape = denseImageShape(model, layer, inputs);
+    if (!imageShape) {
+      tilesOf = (n) => [{ shape: [1, inputs, 1], data: column(n) }];
+    } else {
+      const [h, w, c] = imageShape;
+      rgb = c === 3 && imageShape.fromInput;
+      tilesOf = (n) => (rgb || c === 1 ? [{ shape: [h, w, c], data: column(n) }] : splitChannels(column(n), h, w, c));
+    }
+  } else {
+    const [kh, kw, cin, cout] = shape;
+    if (cls === 'DepthwiseConv2D') {
+      // kernel [kh, kw, cin, multiplier]; output channel o = c * multiplier + j
+      tilesOf = (n) => {
+        const c = Math.floor(n / cout);
+        const j = n % cout;
+        const t = new Float32Array(kh * kw);
+        for (let p = 0; p < kh * kw; p++) t[p] = kernel[(p * cin + c) * cout + j];
+        return [{ shape: [kh, kw, 1], data: t }];
+      };
+    } else {
+      rgb = cin === 3;
+      tilesOf = (n) => {
+        const t = new Float32Array(kh * kw * cin);
+        for (let p = 0; p < kh * kw * cin; p++) t[p] = kernel[p * cout + n];
+        return rgb ? [{ shape: [kh, kw, 3], data: t }] : splitChannels(t, kh, kw, cin);
+      };
+    }
+  }
+  const biasOut = bias ? Float32Array.from(nodes.map((n) => bias[n])) : undefined;
+  return { layer, nodes, tiles: nodes.map(tilesOf), rgb, ...range(kernel), ...(biasOut ? { bias: biasOut } : {}) };
+}
+
+/** `[h, w, c]` values to c tiles `[h, w, 1]`. */
+function splitChannels(v: Float32Array, h: number, w: number, c: number): FloatArray[] {
+  return Array.from({ length: c }, (_, ch) => {
+    const t = new Float32Array(h * w);
+    for (let p = 0; p < h * w; p++) t[p] = v[p * c + ch];
+    return { shape: [h, w, 1], data: t };
+  });
+}
+
+/**
+ * The image shape a dense layer's inputs can be laid out as: walking back through layers that only reshape
+ * (which keep the row-major order of values), the `[h, w, c]` output of the first other layer, or the model
+ * input's shape when the walk reaches it; null when that is not 3-D with `inputs` values.
+ */
+function denseImageShape(model: tf.LayersModel, layer: number, inputs: number): (number[] & { fromInput: boolean }) | null {
+  const g = modelGraph(model);
+  let at = layer;
+  for (;;) {
+    const src = g.sources[at];
+    if (src.length !== 1) return null;
+    const s = src[0];
+    const prev = s.kind === 'input' ? null : model.layers[s.layer];
+    const fromInput = !prev || prev.getClassName() === 'InputLayer';
+    if (fromInput || !PASS_THROUGH.has(prev!.getClassName())) {
+      const shape = fromInput ? g.inputShape : outputShapeOf(prev!);
+      return shape.length === 3 && shape[0] * shape[1] * shape[2] === inputs ? Object.assign([...shape], { fromInput }) : null;
+    }
+    at = (s as { layer: number }).layer;
+  }
 }

@@ -1,0 +1,25 @@
+import { checkLayer, checkNode, runLayers } from './graph';
+import * as tf from './tf';
+
+/**
+ * The scalar a gradient method differentiates: node `node`'s activation in `out` (`[b, ..., nodes]`, after the
+ * layer's activation) summed over its map, or its maximum with `maxOnly`, summed over the batch (images are
+ * independent in inference mode, so each image's gradient is its own).
+ */
+export function nodeTarget(out: tf.Tensor, node: number, maxOnly: boolean): tf.Scalar {
+  const map = tf.reshape(tf.gather(out, [node], out.rank - 1), [out.shape[0], -1]);
+  return tf.sum(maxOnly ? tf.max(map, 1) : map) as tf.Scalar;
+}
+
+/**
+ * Saliency (Simonyan et al. 2014): the plain gradient of node `node`'s summed activation at layer `layer`
+ * (of its maximum with `maxOnly`) with respect to the input pixels, signed, `[b, h, w, c]` like `images`.
+ * (Simonyan et al. show the maximum of its absolute value over channels; the view can do that.)
+ * The forward pass uses unfused ops (graph.ts `runLayers`), so on wasm it needs no filter gradient.
+ * The caller disposes the result.
+ */
+export function saliency(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, maxOnly: boolean): tf.Tensor {
+  checkLayer(model, layer);
+  checkNode(model, layer, node);
+  return tf.tidy(() => tf.grad((x: tf.Tensor) => nodeTarget(runLayers(model, x, { until: layer })[layer], node, maxOnly))(images));
+}
