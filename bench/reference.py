@@ -1,0 +1,411 @@
+"""PyTorch reference for `npm run bench`: the same networks, weights and data as Feature Lens.
+
+Reads a TF.js Layers `model.json` + `.bin` written by Feature Lens and builds the same network in PyTorch
+(activations NHWC -> NCHW, conv kernels HWIO -> OIHW, the dense layer after a flatten has its rows
+permuted from (h, w, c) to (c, h, w) order). Run with Debian's /usr/bin/python3 (python3-torch 1.13).
+
+Usage: reference.py '{"measure": "check", "model": ".../model.json", "data": ".../x.npy", ...}'
+Prints one JSON object on stdout. Every timed measure reports the median of `runs` runs after `warmup`.
+"""
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(int(os.environ.get('BENCH_TORCH_THREADS', '2')))
+torch.manual_seed(0)
+
+
+# ---------------------------------------------------------------------------------------------- model
+
+def read_weights(model_path):
+    """{weight name: np.float32 array} from a TF.js model.json and its shards."""
+    with open(model_path) as f:
+        mj = json.load(f)
+    folder = os.path.dirname(model_path)
+    out = {}
+    for group in mj['weightsManifest']:
+        data = b''.join(open(os.path.join(folder, p), 'rb').read() for p in group['paths'])
+        offset = 0
+        for w in group['weights']:
+            assert w['dtype'] == 'float32' and 'quantization' not in w, f'{w["name"]}: only float32 weights'
+            n = int(np.prod(w['shape'])) if w['shape'] else 1
+            out[w['name']] = np.frombuffer(data, np.float32, n, offset).reshape(w['shape']).copy()
+            offset += 4 * n
+    return mj, out
+
+
+def layer_weights(weights, name):
+    kernel = bias = None
+    for k, v in weights.items():
+        if k.rsplit('/', 1)[0] == name:
+            if k.endswith('/kernel'):
+                kernel = v
+            elif k.endswith('/bias'):
+                bias = v
+    return kernel, bias
+
+
+ACTS = {'relu': torch.relu, 'linear': None, None: None, 'sigmoid': torch.sigmoid,
+        'softmax': lambda x: torch.softmax(x, dim=1), 'tanh': torch.tanh}
+
+
+class Layer(torch.nn.Module):
+    """One TF.js layer: `forward` returns its output in NCHW (or [N, units])."""
+
+    def __init__(self, cfg, class_name, weights, shape):
+        super().__init__()
+        self.kind = class_name
+        self.name = cfg['name']
+        self.act_name = cfg.get('activation')
+        self.act = ACTS[self.act_name]
+        c, h, w = shape if len(shape) == 3 else (None, None, None)
+        if class_name == 'Conv2D':
+            kernel, bias = layer_weights(weights, self.name)
+            kh, kw, cin, cout = kernel.shape
+            self.stride = tuple(cfg['strides'])
+            assert tuple(cfg.get('dilation_rate', [1, 1])) in ((1, 1), 1), 'dilated conv not supported'
+            if cfg['padding'] == 'valid':
+                self.padding = 0
+            else:
+                assert kh % 2 == 1 and kw % 2 == 1 and self.stride == (1, 1), 'same padding: odd kernel, stride 1'
+                self.padding = (kh // 2, kw // 2)
+            self.weight = torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))))
+            self.bias = torch.nn.Parameter(torch.from_numpy(bias)) if bias is not None else None
+            pad = 0 if self.padding == 0 else self.padding[0]
+            oh = (h + 2 * pad - kh) // self.stride[0] + 1
+            ow = (w + 2 * (0 if self.padding == 0 else self.padding[1]) - kw) // self.stride[1] + 1
+            self.out_shape = (cout, oh, ow)
+        elif class_name == 'MaxPooling2D':
+            self.pool = tuple(cfg['pool_size'])
+            self.stride = tuple(cfg['strides'] or cfg['pool_size'])
+            assert cfg['padding'] == 'valid', 'max-pool: valid padding only'
+            self.out_shape = (c, (h - self.pool[0]) // self.stride[0] + 1, (w - self.pool[1]) // self.stride[1] + 1)
+        elif class_name == 'Flatten':
+            self.in_shape = shape
+            self.out_shape = (int(np.prod(shape)),)
+        elif class_name == 'Dense':
+            kernel, bias = layer_weights(weights, self.name)
+            if getattr(shape, 'from_hwc', None) is not None:
+                ih, iw, ic = shape.from_hwc
+                kernel = kernel.reshape(ih, iw, ic, -1).transpose(2, 0, 1, 3).reshape(ih * iw * ic, -1)
+            self.weight = torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(kernel.T)))
+            self.bias = torch.nn.Parameter(torch.from_numpy(bias)) if bias is not None else None
+            self.out_shape = (kernel.shape[1],)
+        elif class_name in ('Activation', 'ReLU'):
+            self.act_name = cfg.get('activation', 'relu')
+            self.act = ACTS[self.act_name]
+            self.out_shape = tuple(shape)
+        elif class_name == 'Dropout':
+            self.out_shape = tuple(shape)
+        else:
+            raise ValueError(f'layer {self.name}: {class_name} is not supported by the reference')
+
+    def pre(self, x):
+        """The layer's output before its activation (what the activation is applied to)."""
+        if self.kind == 'Conv2D':
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        if self.kind == 'MaxPooling2D':
+            return F.max_pool2d(x, self.pool, self.stride)
+        if self.kind == 'Flatten':
+            return x.reshape(x.shape[0], -1)
+        if self.kind == 'Dense':
+            return F.linear(x, self.weight, self.bias)
+        return x
+
+    def forward(self, x):
+        y = self.pre(x)
+        return self.act(y) if self.act is not None and self.kind != 'Dropout' else y
+
+
+class Shape(tuple):
+    from_hwc = None
+
+
+def build(model_path):
+    mj, weights = read_weights(model_path)
+    topo = mj['modelTopology']
+    cfg = topo.get('model_config', topo)
+    assert cfg['class_name'] == 'Sequential', 'the reference reads Sequential models'
+    layers_cfg = cfg['config']['layers'] if isinstance(cfg['config'], dict) else cfg['config']
+    first = layers_cfg[0]['config']
+    bis = first.get('batch_input_shape') or first.get('batchInputShape')
+    h, w, c = bis[1:]
+    shape = Shape((c, h, w))
+    layers = []
+    for lc in layers_cfg:
+        if lc['class_name'] == 'InputLayer':
+            continue
+        layer = Layer(lc['config'], lc['class_name'], weights, shape)
+        layers.append(layer)
+        new = Shape(layer.out_shape)
+        if lc['class_name'] == 'Flatten' and len(shape) == 3:
+            new.from_hwc = (shape[1], shape[2], shape[0])
+        shape = new
+    return torch.nn.ModuleList(layers)
+
+
+def forward_all(layers, x):
+    """Every layer's output, NCHW."""
+    outs = []
+    for layer in layers:
+        x = layer(x)
+        outs.append(x)
+    return outs
+
+
+def forward(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+def to_nhwc(t):
+    return t.permute(0, 2, 3, 1) if t.dim() == 4 else t
+
+
+def load_x(path, n=None):
+    x = np.load(path, mmap_mode='r')
+    if n is not None:
+        x = x[:n]
+    return torch.from_numpy(np.array(np.asarray(x, np.float32).transpose(0, 3, 1, 2), order='C'))
+
+
+# -------------------------------------------------------------------------------------------- timing
+
+def timed(fn, runs, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def peak_rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# -------------------------------------------------------------------------------------------- measures
+
+def node_scores(t, metric):
+    """[batch, nodes] scores of a layer output (NCHW or [N, units]): Frobenius norm, max or mean of each map."""
+    if t.dim() == 2:
+        return t.abs() if metric == 'frobenius' else t
+    if metric == 'frobenius':
+        return t.square().sum(dim=(2, 3)).sqrt()
+    if metric == 'max':
+        return t.amax(dim=(2, 3))
+    return t.mean(dim=(2, 3))
+
+
+def scan(layers, x, batch, k, metrics, scored):
+    """Top-k images per node of every scored layer over x, for each metric: {(layer, metric): (scores, indices)}."""
+    top = {}
+    with torch.no_grad():
+        for start in range(0, x.shape[0], batch):
+            xb = x[start:start + batch]
+            idx = torch.arange(start, start + xb.shape[0]).unsqueeze(1)
+            outs = forward_all(layers, xb)
+            for li in scored:
+                for m in metrics:
+                    s = node_scores(outs[li], m).t()  # [nodes, batch]
+                    i = idx.t().expand(s.shape[0], -1)
+                    if (li, m) in top:
+                        ps, pi = top[(li, m)]
+                        s, i = torch.cat([ps, s], 1), torch.cat([pi, i], 1)
+                    kk = min(k, s.shape[1])
+                    v, j = torch.topk(s, kk, dim=1)
+                    top[(li, m)] = (v, torch.gather(i, 1, j))
+    return top
+
+
+def deconvolve(layers, x, layer, node, switches=True):
+    """Zeiler & Fergus deconvolution of `node` of `layer` for each image of x: [N, C, H, W] in pixel space.
+
+    Keeps only the node's map at `layer`, then walks back: dense -> transposed matmul, max-pool -> unpool
+    with the forward pass's switches, ReLU -> ReLU on the signal, conv -> transposed conv with the same filters.
+    """
+    with torch.no_grad():
+        inputs, switch = [], {}
+        h = x
+        for i, l in enumerate(layers[:layer + 1]):
+            inputs.append(h)
+            if l.kind == 'MaxPooling2D':
+                h, switch[i] = F.max_pool2d(h, l.pool, l.stride, return_indices=True)
+            else:
+                h = l(h)
+        mask = torch.zeros_like(h)
+        mask[:, node] = 1
+        s = h * mask
+        for i in range(layer, -1, -1):
+            l = layers[i]
+            if l.act_name == 'relu' and l.kind != 'Dropout':
+                s = torch.relu(s)
+            if l.kind == 'Conv2D':
+                s = F.conv_transpose2d(s, l.weight, None, l.stride, l.padding,
+                                       output_padding=0)
+                ih, iw = inputs[i].shape[2:]
+                if s.shape[2] != ih or s.shape[3] != iw:
+                    s = F.pad(s, (0, iw - s.shape[3], 0, ih - s.shape[2]))
+            elif l.kind == 'MaxPooling2D':
+                if switches:
+                    s = F.max_unpool2d(s, switch[i], l.pool, l.stride, output_size=inputs[i].shape[2:])
+                else:
+                    s = F.interpolate(s, scale_factor=l.pool, mode='nearest')
+                    ih, iw = inputs[i].shape[2:]
+                    s = F.pad(s, (0, iw - s.shape[3], 0, ih - s.shape[2]))
+            elif l.kind == 'Flatten':
+                s = s.reshape(inputs[i].shape)
+            elif l.kind == 'Dense':
+                s = s @ l.weight
+        return s
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    measure = args['measure']
+    layers = build(args['model'])
+    runs, warmup = args.get('runs', 5), args.get('warmup', 1)
+    result = {'measure': measure, 'torch': torch.__version__, 'threads': torch.get_num_threads()}
+
+    if measure == 'check':
+        # Compare every layer's output with the Feature Lens activations written by the bench.
+        with open(args['activations'] + '.json') as f:
+            manifest = json.load(f)
+        blob = np.fromfile(args['activations'] + '.bin', np.float32)
+        x = load_x(args['data'], manifest['images'])
+        with torch.no_grad():
+            outs = forward_all(layers, x)
+        errors = []
+        off = 0
+        for li, entry in enumerate(manifest['layers']):
+            n = int(np.prod(entry['shape']))
+            theirs = blob[off:off + n].reshape(entry['shape'])
+            off += n
+            mine = to_nhwc(outs[li]).numpy()
+            if layers[li].kind == 'Flatten':  # Feature Lens flattens NHWC in (h, w, c) order
+                mine = to_nhwc(outs[li - 1]).reshape(x.shape[0], -1).numpy()
+            assert mine.shape == theirs.shape, f'layer {li}: shape {mine.shape} vs {theirs.shape}'
+            err = float(np.abs(mine - theirs).max())
+            scale = float(max(1.0, np.abs(theirs).max()))
+            errors.append({'layer': entry['name'], 'maxAbsError': err, 'scale': scale})
+        result['layers'] = errors
+        result['maxRelError'] = max(e['maxAbsError'] / e['scale'] for e in errors)
+
+    elif measure == 'forward':
+        x = load_x(args['data'], args['images'])
+        batch = args['batch']
+
+        def run():
+            with torch.no_grad():
+                for s in range(0, x.shape[0], batch):
+                    forward(layers, x[s:s + batch])
+        med, times = timed(run, runs, warmup)
+        result.update(ips=x.shape[0] / med, seconds=times)
+
+    elif measure == 'train':
+        x = load_x(args['data'], args['images'])
+        y = torch.from_numpy(np.load(args['labels'])[:args['images']].astype(np.int64))
+        batch = args['batch']
+        opt_name, lr = args.get('optimizer', 'sgd'), args.get('learningRate', 0.01)
+        params = [p for l in layers for p in l.parameters()]
+
+        def make_opt():
+            if opt_name == 'adam':
+                return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
+            return torch.optim.SGD(params, lr=lr)
+
+        last = layers[-1]
+        softmax_out = last.act_name == 'softmax'
+        if softmax_out:
+            last.act = None  # train on logits: log_softmax + NLL is the same loss as softmax + cross-entropy
+
+        def loss_fn(out, yb):
+            if softmax_out:
+                return F.cross_entropy(out, yb)
+            return F.binary_cross_entropy(out, F.one_hot(yb, out.shape[1]).float())
+
+        opt = make_opt()
+
+        def run():
+            for s in range(0, x.shape[0], batch):
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(forward(layers, x[s:s + batch]), y[s:s + batch])
+                loss.backward()
+                opt.step()
+        med, times = timed(run, runs, warmup)
+        result.update(ips=x.shape[0] / med, seconds=times)
+
+    elif measure == 'scan':
+        x = load_x(args['data'], args.get('images'))
+        scored = [i for i, l in enumerate(layers) if l.kind in args.get('kinds', ['Conv2D', 'MaxPooling2D', 'Dense'])]
+        metrics = args.get('metrics', ['frobenius'])
+
+        def run():
+            return scan(layers, x, args['batch'], args.get('k', 9), metrics, scored)
+        med, times = timed(run, runs, warmup)
+        result.update(ips=x.shape[0] / med, seconds=times)
+        if 'compare' in args:
+            # The Feature Lens index's top images for a few nodes, to check both compute the same thing.
+            top = run()
+            mism = []
+            for c in args['compare']:
+                v, i = top[(c['layerPos'], c['metric'])]
+                mine = i[c['node']].tolist()
+                if mine != c['indices']:
+                    mism.append({'layer': c['layerPos'], 'node': c['node'], 'mine': mine, 'theirs': c['indices'],
+                                 'myScores': v[c['node']].tolist(), 'theirScores': c.get('scores')})
+            result['mismatches'] = mism
+
+    elif measure == 'deconv':
+        x = load_x(args['data'], args.get('images', 9))
+        layer, node = args['layer'], args['node']
+
+        def run():
+            return deconvolve(layers, x, layer, node, args.get('switches', True))
+        med, times = timed(run, runs, warmup)
+        result.update(ms=med * 1000, seconds=times)
+        if 'projections' in args:
+            theirs = np.fromfile(args['projections'], np.float32).reshape(to_nhwc(run()).shape)
+            mine = to_nhwc(run()).numpy()
+            result['maxAbsError'] = float(np.abs(mine - theirs).max())
+            result['scale'] = float(max(1e-12, np.abs(theirs).max()))
+
+    elif measure == 'maximize':
+        # Gradient ascent on the input for the node's mean activation (plain pixel parameterization).
+        layer, node, steps = args['layer'], args['node'], args['steps']
+        _, c, h, w = (1,) + tuple(load_x(args['data'], 1).shape[1:])
+        sub = layers[:layer + 1]
+        for p in sub.parameters():
+            p.requires_grad_(False)
+
+        def run():
+            img = (torch.rand(1, c, h, w) * 0.2 + 0.4).requires_grad_(True)
+            opt = torch.optim.Adam([img], lr=args.get('learningRate', 0.05))
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                out = forward(sub, img)
+                obj = out[:, node].mean()
+                (-obj).backward()
+                opt.step()
+        med, times = timed(run, runs, warmup)
+        result.update(stepsPerSecond=steps / med, seconds=times)
+
+    else:
+        raise SystemExit(f'unknown measure {measure}')
+
+    result['peakRss'] = peak_rss()
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    main()
