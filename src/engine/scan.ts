@@ -103,15 +103,14 @@ export interface BatchScores {
   frobenius: Float32Array;
   max: Float32Array;
   mean: Float32Array;
-  /** Flat spatial index of each node's maximum. */
+  /** Flat spatial index (y * width + x) of each node's maximum. */
   argmax: Int32Array;
-  /** 1 where the node's map is all zero. */
-  dead: Uint8Array;
 }
 
 /**
  * The three scores of every node of every scanned layer for a batch `[b, h, w, c]`. Only the scores leave
- * the backend.
+ * the backend. Spatial reductions run as whole-map pools (XNNPACK on wasm: no transpose), measured about
+ * twice as fast as transposing to put the spatial axis last.
  */
 export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor4D): Promise<BatchScores> {
   const b = images.shape[0];
@@ -119,26 +118,28 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
     let outs = multi.predict(images, { batchSize: b }) as tf.Tensor | tf.Tensor[];
     if (!Array.isArray(outs)) outs = [outs];
     const per = outs.map((o, li) => {
-      const S = layers[li].spatial[0] * layers[li].spatial[1];
+      const [H, W] = layers[li].spatial;
       const n = layers[li].nodes;
-      if (S === 1) {
+      if (H * W === 1) {
         const flat = tf.reshape(o, [b, n]);
-        return { frob: tf.abs(flat), max: flat, mean: flat, arg: tf.zeros([b, n], 'int32'), absMax: tf.abs(flat) };
+        return { frob: tf.abs(flat), max: flat, mean: flat, arg: tf.zeros([b, n], 'int32') };
       }
-      // One transpose so every reduction runs over the innermost axis.
-      const t = tf.transpose(tf.reshape(o, [b, S, n]), [0, 2, 1]);
-      return { frob: tf.sqrt(tf.sum(tf.square(t), 2)), max: tf.max(t, 2), mean: tf.mean(t, 2), arg: tf.argMax(t, 2), absMax: tf.max(tf.abs(t), 2) };
+      const a = tf.reshape(o, [b, H, W, n]) as tf.Tensor4D;
+      const pool = (t: tf.Tensor4D, f: typeof tf.avgPool) => tf.reshape(f(t, [H, W], [H, W], 'valid'), [b, n]);
+      return {
+        frob: tf.sqrt(tf.mul(pool(tf.square(a), tf.avgPool), H * W)),
+        max: pool(a, tf.maxPool),
+        mean: pool(a, tf.avgPool),
+        arg: tf.argMax(tf.reshape(a, [b, H * W, n]), 1),
+      };
     });
     const cat = (f: (p: (typeof per)[number]) => tf.Tensor) => (per.length === 1 ? f(per[0]) : tf.concat(per.map(f), 1));
-    const dead = tf.cast(tf.equal(cat((p) => p.absMax), 0), 'float32');
-    return [tf.stack([cat((p) => p.frob), cat((p) => p.max), cat((p) => p.mean), dead]), tf.cast(cat((p) => p.arg), 'int32')];
+    return [tf.stack([cat((p) => p.frob), cat((p) => p.max), cat((p) => p.mean)]), tf.cast(cat((p) => p.arg), 'int32')];
   });
   try {
     const [all, arg] = await Promise.all([stacked.data() as Promise<Float32Array>, argmax.data() as Promise<Int32Array>]);
-    const m = all.length / 4;
-    const dead = new Uint8Array(m);
-    for (let i = 0; i < m; i++) dead[i] = all[3 * m + i];
-    return { frobenius: all.subarray(0, m), max: all.subarray(m, 2 * m), mean: all.subarray(2 * m, 3 * m), argmax: arg, dead };
+    const m = all.length / 3;
+    return { frobenius: all.subarray(0, m), max: all.subarray(m, 2 * m), mean: all.subarray(2 * m, 3 * m), argmax: arg };
   } finally {
     stacked.dispose();
     argmax.dispose();
@@ -171,7 +172,8 @@ export function accumulate(state: ScanState, scores: BatchScores, indices: Int32
     const inClass = label >= 0 && label < C;
     if (inClass) state.classCounts[label]++;
     for (let i = 0; i < N; i++) {
-      if (scores.dead[row + i]) state.deadCounts[i]++;
+      // All zero ⇔ the sum of squares is zero.
+      if (scores.frobenius[row + i] === 0) state.deadCounts[i]++;
       if (inClass) state.classSums[i * C + label] += scores.frobenius[row + i];
     }
     if (inClass) {
