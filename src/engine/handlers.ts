@@ -51,7 +51,7 @@ export const handlers: Handlers = {
   project: async (p) => project((await loadModel(p.model)).model, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),
-  layerByClass: async (p, job) => layerByClass(p.lens, job),
+  layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir),
   maximize: async (p, job) => maximize((await loadModel(p.model)).model, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
 };
