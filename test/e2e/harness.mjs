@@ -1,0 +1,342 @@
+// A real VS Code (code-server) driven through a real browser (Debian's Chromium via playwright-core).
+// Every scenario gets fresh user-data and extension directories, a copy of the sample workspace in a temp
+// folder (tests never modify the repository), screenshots per step under test-results/e2e/<scenario>/, and
+// code-server and Chromium are always stopped, even when the scenario fails.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { ensureE2E } from '../../scripts/setup-e2e.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const VSIX = path.join(ROOT, 'dist', 'feature-lens.vsix');
+export const RESULTS = path.join(ROOT, 'test-results', 'e2e');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+
+/** Settings that keep a fresh VS Code quiet: no welcome page, trust prompt, telemetry, update or tips. */
+export const QUIET_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'git.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
+  'chat.commandCenter.enabled': false,
+  'editor.minimap.enabled': false,
+  'files.hotExit': 'off',
+  'window.restoreWindows': 'none',
+  'workbench.editor.enablePreview': false,
+};
+
+// Process groups still running; killed if the test process exits abruptly.
+const live = new Set();
+process.on('exit', () => {
+  for (const pid of live) try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+});
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Copies a folder, skipping files a copy should not carry (temp files). */
+function copyDir(from, to) {
+  fs.cpSync(from, to, { recursive: true, filter: (src) => !src.endsWith('.tmp') });
+}
+
+/** Runs the CLI (`node dist/engine.js ...`) synchronously; returns its stdout, throws with stderr on failure. */
+export function cli(args, { cwd, timeout = 300_000 } = {}) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'engine.js'), ...args], { cwd, encoding: 'utf8', timeout });
+  if (r.status !== 0) throw new Error(`feature-lens ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+/** Installs the VSIX into a fresh extensions directory with code-server's CLI. */
+export function installExtension(codeServer, extensionsDir, userDataDir, vsix = VSIX) {
+  if (!fs.existsSync(vsix)) throw new Error(`${vsix} is missing: run \`npm run package\` first.`);
+  const r = spawnSync(process.execPath, [codeServer, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr)) throw new Error(`installing ${vsix} failed: ${r.stdout}${r.stderr}`);
+}
+
+/** Starts code-server in its own process group; resolves once it answers HTTP. */
+export async function startCodeServer({ codeServer, extensionsDir, userDataDir, workspace, port, logFile }) {
+  // Its own config file, so nothing is written to the user's ~/.config/code-server.
+  const args = [codeServer, '--config', path.join(userDataDir, 'code-server.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, workspace];
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { ...process.env, VSCODE_CLI: undefined } });
+  fs.closeSync(out);
+  live.add(child.pid);
+  let exited = null;
+  child.once('exit', (code, signal) => { exited = code ?? signal; live.delete(child.pid); });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`code-server exited (${exited}) before serving; see ${logFile}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`code-server did not answer on port ${port} within 60 s; see ${logFile}`);
+    await sleep(250);
+  }
+  return {
+    child,
+    stop: async () => {
+      if (exited !== null) return;
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
+      for (let i = 0; i < 40 && exited === null; i++) await sleep(100);
+      if (exited === null) try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      live.delete(child.pid);
+    },
+  };
+}
+
+/**
+ * One VS Code session on a copy of the sample workspace.
+ * @param {string} name scenario name: screenshots and logs go to test-results/e2e/<name>/
+ * @param {{ prepare?: (workspace: string) => void | Promise<void>, settings?: object, samples?: string }} [options]
+ *   prepare runs on the workspace copy before VS Code starts (e.g. pre-training a model with the CLI).
+ */
+export async function openVSCode(name, options = {}) {
+  const { codeServer, chromium: chromiumPath } = ensureE2E();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `feature-lens-e2e-${name}-`));
+  const dirs = { tmp, workspace: path.join(tmp, 'samples'), userDataDir: path.join(tmp, 'user-data'), extensionsDir: path.join(tmp, 'extensions') };
+  const results = path.join(RESULTS, name);
+  fs.rmSync(results, { recursive: true, force: true });
+  fs.mkdirSync(results, { recursive: true });
+  const samples = options.samples ?? path.join(ROOT, 'samples');
+  copyDir(samples, dirs.workspace);
+  fs.mkdirSync(path.join(dirs.userDataDir, 'User'), { recursive: true });
+  fs.writeFileSync(path.join(dirs.userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...options.settings }, null, 2));
+  const session = new Session(name, dirs, results);
+  try {
+    if (options.prepare) await options.prepare(dirs.workspace);
+    installExtension(codeServer, dirs.extensionsDir, dirs.userDataDir);
+    const port = await freePort();
+    session.port = port;
+    session.server = await startCodeServer({ codeServer, ...dirs, port, logFile: path.join(results, 'code-server.log') });
+    session.browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, headless: true });
+    const context = await session.browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    session.page = await context.newPage();
+    session.page.on('console', (m) => { if (m.type() === 'error') session.consoleErrors.push(m.text()); });
+    session.page.setDefaultTimeout(30_000);
+    await session.page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.workspace)}`);
+    await session.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    // The workbench is there before its parts are; the status bar is among the last to fill in.
+    await session.page.waitForSelector('.statusbar-item', { timeout: 60_000 });
+    await session.shot('workbench');
+  } catch (e) {
+    await session.close(false);
+    throw e;
+  }
+  return session;
+}
+
+/** Runs `fn(session)` with a fresh VS Code and always closes it; keeps the temp folder when the test fails. */
+export async function withVSCode(name, options, fn) {
+  const session = await openVSCode(name, options);
+  let ok = false;
+  try {
+    await fn(session);
+    ok = true;
+  } catch (e) {
+    await session.shot('failure').catch(() => {});
+    throw e;
+  } finally {
+    await session.close(ok);
+  }
+}
+
+export class Session {
+  constructor(name, dirs, results) {
+    this.name = name;
+    Object.assign(this, dirs);
+    this.results = results;
+    this.step = 0;
+    this.consoleErrors = [];
+    /** @type {import('playwright-core').Page} */
+    this.page = undefined;
+    this.browser = undefined;
+    this.server = undefined;
+  }
+
+  /** Saves a screenshot of the whole window as test-results/e2e/<scenario>/<nn>-<label>.png. */
+  async shot(label) {
+    if (!this.page) return;
+    const file = path.join(this.results, `${String(++this.step).padStart(2, '0')}-${label.replace(/[^\w.-]+/g, '-')}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** Runs a command from the palette by its exact title, e.g. "Feature Lens: Train Model". */
+  async runCommand(title) {
+    const page = this.page;
+    await this.dismissQuickInput();
+    await page.keyboard.press('Control+Shift+P');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    // Wait for the exact entry (fuzzy matches can rank others first), then pick it.
+    const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
+    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    await row.click();
+  }
+
+  /** Closes a quick input left open. */
+  async dismissQuickInput() {
+    if (await this.page.locator('.quick-input-widget').isVisible().catch(() => false)) await this.page.keyboard.press('Escape');
+  }
+
+  /** Picks an entry of an open quick pick by (part of) its label. */
+  async pickQuickItem(text) {
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    await row.click();
+  }
+
+  /** Opens the Feature Lens activity-bar container. */
+  async openFeatureLensViews() {
+    await this.runCommand('View: Show Feature Lens');
+    await this.page.locator('.pane-header', { hasText: 'Models' }).first().waitFor({ state: 'visible' });
+  }
+
+  /** The tree of a view (by its title, e.g. "Models"): the pane body following that header. */
+  view(title) {
+    return this.page.locator('.pane', { has: this.page.locator('.pane-header h3.title', { hasText: new RegExp(`^${escapeRe(title)}$`, 'i') }) }).first();
+  }
+
+  /** A tree item of a view whose label matches; `description` narrows it further. */
+  treeItem(viewTitle, label, description) {
+    let rows = this.view(viewTitle).locator('.monaco-list-row[role="treeitem"]', { has: this.page.locator('.label-name', { hasText: label }) });
+    if (description) rows = rows.filter({ has: this.page.locator('.label-description', { hasText: description }) });
+    return rows.first();
+  }
+
+  /** Labels of every visible row of a view's tree. */
+  async treeLabels(viewTitle) {
+    return this.view(viewTitle).locator('.monaco-list-row[role="treeitem"] .label-name').allInnerTexts();
+  }
+
+  /** Expands a tree row if it is collapsed. */
+  async expand(row) {
+    await row.waitFor({ state: 'visible' });
+    if ((await row.getAttribute('aria-expanded')) === 'false') await row.locator('.monaco-tl-twistie').click();
+  }
+
+  /** The frame (searching nested webview iframes) where `selector` matches; waits for it. */
+  async frameWith(selector, timeout = 60_000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      for (const f of this.page.frames()) {
+        try {
+          if (await f.$(selector)) return f;
+        } catch { /* frame detached while looking */ }
+      }
+      if (Date.now() > deadline) throw new Error(`no frame contains ${selector} within ${timeout / 1000} s`);
+      await sleep(250);
+    }
+  }
+
+  /** The inspector webview's frame once its body says `data-state` is ready (or error, for the caller to assert). */
+  async inspector({ state = 'ready', page, timeout = 120_000 } = {}) {
+    const sel = `body[data-state="${state}"]${page ? `[data-page="${page}"]` : ''}`;
+    return this.frameWith(sel, timeout);
+  }
+
+  /**
+   * Pixels of a canvas in a frame, as drawn (RGBA, row-major).
+   * @returns {Promise<{ width: number, height: number, data: Uint8ClampedArray }>}
+   */
+  async canvasPixels(frame, selector) {
+    const r = await frame.$eval(selector, (c) => {
+      const ctx = c.getContext('2d');
+      const img = ctx.getImageData(0, 0, c.width, c.height);
+      return { width: c.width, height: c.height, data: Array.from(img.data) };
+    });
+    return { width: r.width, height: r.height, data: Uint8ClampedArray.from(r.data) };
+  }
+
+  /** Texts of the visible notification toasts. */
+  async notifications() {
+    return this.page.locator('.notifications-toasts .notification-toast .notification-list-item-message').allInnerTexts();
+  }
+
+  /** Waits for a notification toast whose message matches; returns its locator. */
+  async waitForNotification(match, timeout = 60_000) {
+    const toast = this.page.locator('.notifications-toasts .notification-toast', { has: this.page.locator('.notification-list-item-message', { hasText: match }) }).first();
+    await toast.waitFor({ state: 'visible', timeout });
+    return toast;
+  }
+
+  /** Closes Chromium and code-server; copies VS Code's logs into the results; removes the temp folder if ok. */
+  async close(ok) {
+    if (this.browser) {
+      const browser = this.browser;
+      this.browser = undefined;
+      await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+      const proc = browser.process?.();
+      if (proc && proc.exitCode === null) try { proc.kill('SIGKILL'); } catch { /* gone */ }
+    }
+    if (this.server) {
+      await this.server.stop();
+      this.server = undefined;
+    }
+    const logs = path.join(this.userDataDir, 'logs');
+    if (fs.existsSync(logs)) try { fs.cpSync(logs, path.join(this.results, 'vscode-logs'), { recursive: true }); } catch { /* best effort */ }
+    if (this.consoleErrors.length) fs.writeFileSync(path.join(this.results, 'browser-console-errors.txt'), this.consoleErrors.join('\n'));
+    if (ok !== false || !process.env.FEATURE_LENS_E2E_KEEP) fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  /** The extension's "Feature Lens" log, as written so far. */
+  extensionLog() {
+    const logs = path.join(this.userDataDir, 'logs');
+    if (!fs.existsSync(logs)) return '';
+    const found = [];
+    const walk = (d) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (/Feature Lens\.log$/.test(e.name)) found.push(p);
+      }
+    };
+    walk(logs);
+    return found.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  }
+}
+
+function escapeRe(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Statistics of an RGBA image: how many distinct colours, and the range of luminance. */
+export function pixelStats({ data }) {
+  const colours = new Set();
+  let min = 255;
+  let max = 0;
+  let opaque = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+    if (data[i + 3] > 0) opaque++;
+    min = Math.min(min, y);
+    max = Math.max(max, y);
+  }
+  return { colours: colours.size, minLuma: min, maxLuma: max, opaque, pixels: data.length / 4 };
+}
