@@ -7,7 +7,10 @@ import * as tf from './tf';
  * independent in inference mode, so each image's gradient is its own).
  */
 export function nodeTarget(out: tf.Tensor, node: number, maxOnly: boolean): tf.Scalar {
-  const map = tf.reshape(tf.gather(out, [node], out.rank - 1), [out.shape[0], -1]);
+  // slice rather than gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks
+  const begin = out.shape.map((_, i) => (i === out.rank - 1 ? node : 0));
+  const size = out.shape.map((_, i) => (i === out.rank - 1 ? 1 : -1));
+  const map = tf.reshape(tf.slice(out, begin, size), [out.shape[0], -1]);
   return tf.sum(maxOnly ? tf.max(map, 1) : map) as tf.Scalar;
 }
 
