@@ -1,22 +1,285 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendSetting } from '../shared/protocol';
+import { BACKEND_SETTINGS, type BackendSetting, type EngineStatus } from '../shared/protocol';
+import type { PanelState } from '../shared/webviewProtocol';
+import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
+import { registerFailableCommand } from './failable';
+import { InspectorPanel, type PanelDeps } from './inspectorPanel';
+import { ModelsView } from './modelsView';
+import { withEngineProgress } from './progress';
+import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg } from './targets';
+import { TopView } from './topView';
 
-// OWNER: UI helper. Minimal activation: the engine client, the log and the backend in the status bar.
-export function activate(context: vscode.ExtensionContext): void {
-  const log = vscode.window.createOutputChannel('Feature Lens', { log: true });
-  const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 10);
-  const engine = new EngineClient({
-    enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
-    backend: () => vscode.workspace.getConfiguration('featureLens').get<BackendSetting>('engine.backend', 'auto'),
-    log: (level, message) => log[level](message),
-    onStatus: (s) => {
-      status.text = s ? `$(pulse) ${s.backend}` : '$(circle-outline) engine idle';
-      status.show();
-    },
-  });
-  context.subscriptions.push(log, status, { dispose: () => engine.dispose() });
+const BACKEND_KEY = 'engine.backend';
+
+function backendSetting(): BackendSetting {
+  const v = vscode.workspace.getConfiguration('featureLens').get<string>(BACKEND_KEY, 'auto');
+  return (BACKEND_SETTINGS as readonly string[]).includes(v) ? (v as BackendSetting) : 'auto';
 }
 
-export function deactivate(): void {}
+/** Everything the extension owns while it is active. */
+class FeatureLens extends Disposable {
+  readonly log = this._register(vscode.window.createOutputChannel('Feature Lens', { log: true }));
+  private readonly status = this._register(vscode.window.createStatusBarItem('featureLens.backend', vscode.StatusBarAlignment.Right, 10));
+  readonly engine: EngineClient;
+  private readonly models: ModelsView;
+  private readonly top: TopView;
+  private readonly modelsTree: vscode.TreeView<import('./treeModel').ModelsEntry>;
+  private readonly panelDeps: PanelDeps;
+  private storage: Promise<string> | undefined;
+  private modelWatchers: vscode.Disposable[] = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly changedFiles = new Set<string>();
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    super();
+    this.engine = new EngineClient({
+      enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
+      backend: backendSetting,
+      log: (level, message) => this.log[level](message),
+      onStatus: (s) => this.showStatus(s),
+    });
+    this._register({ dispose: () => this.engine.dispose() });
+    this.showStatus(undefined);
+
+    this.models = this._register(new ModelsView(this.engine, this.log));
+    this.modelsTree = this._register(vscode.window.createTreeView('featureLens.models', { treeDataProvider: this.models, showCollapseAll: true }));
+    this.top = this._register(new TopView(this.engine, () => this.storageDir(), this.log));
+    this.top.view = this._register(vscode.window.createTreeView('featureLens.topActivations', { treeDataProvider: this.top }));
+    this._register(
+      this.modelsTree.onDidChangeSelection((e) => {
+        const sel = e.selection[0];
+        if (sel?.kind === 'node') {
+          const t = targetFromArg(sel);
+          if (t?.model && t.layer !== undefined && t.node !== undefined) this.top.show({ lens: t.lens, model: t.model, layer: t.layer, node: t.node });
+        }
+      }),
+    );
+
+    this.panelDeps = {
+      engine: this.engine,
+      log: this.log,
+      extensionUri: context.extensionUri,
+      storageDir: () => this.storageDir(),
+      onNode: (t) => this.top.show(t),
+    };
+    this._register(
+      vscode.window.registerWebviewPanelSerializer(InspectorPanel.viewType, {
+        deserializeWebviewPanel: async (panel, state) => InspectorPanel.revive(this.panelDeps, panel, state),
+      }),
+    );
+
+    this.watch();
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`)) {
+          this.log.info(`Backend setting changed to ${backendSetting()}; restarting the engine.`);
+          this.engine.restart('The backend setting changed.');
+          this.showStatus(undefined);
+          this.models.refresh();
+        }
+      }),
+    );
+    this.registerCommands();
+  }
+
+  /** Workspace storage (the top-activation index lives there), created on first use. */
+  storageDir(): Promise<string> {
+    this.storage ??= (async () => {
+      const uri = this.context.storageUri ?? this.context.globalStorageUri;
+      await vscode.workspace.fs.createDirectory(uri);
+      return uri.fsPath;
+    })();
+    return this.storage;
+  }
+
+  private showStatus(s: EngineStatus | undefined): void {
+    const setting = backendSetting();
+    this.status.name = 'Feature Lens backend';
+    this.status.command = 'featureLens.selectBackend';
+    if (s) {
+      this.status.text = `$(pulse) ${s.backend}`;
+      this.status.tooltip = `Feature Lens engine: ${s.backend} backend (setting: ${setting}), TensorFlow.js ${s.tfjsVersion}, pid ${s.pid}.${s.backendNote ? `\n${s.backendNote}` : ''}\nClick to select the backend.`;
+    } else {
+      this.status.text = `$(circle-outline) ${setting}`;
+      this.status.tooltip = `Feature Lens engine: not running (setting: ${setting}); it starts on first use.\nClick to select the backend.`;
+    }
+    this.status.show();
+  }
+
+  /** Watches lens files and models (also those a lens names outside `model.json`), refreshing debounced. */
+  private watch(): void {
+    const onChange = (uri: vscode.Uri) => {
+      this.changedFiles.add(uri.fsPath);
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = setTimeout(() => this.filesChanged(), 400);
+    };
+    for (const glob of ['**/*.lens.json', '**/model.json']) {
+      const w = this._register(vscode.workspace.createFileSystemWatcher(glob));
+      this._register(w.onDidChange(onChange));
+      this._register(w.onDidCreate(onChange));
+      this._register(w.onDidDelete(onChange));
+    }
+    this._register({ dispose: () => clearTimeout(this.refreshTimer) });
+    this._register({ dispose: () => this.modelWatchers.forEach((d) => d.dispose()) });
+    this._register(
+      this.models.onDidListModels((files) => {
+        this.modelWatchers.forEach((d) => d.dispose());
+        this.modelWatchers = [];
+        for (const f of new Set(files)) {
+          if (path.basename(f) === 'model.json') continue;
+          const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(f)), path.basename(f)));
+          this.modelWatchers.push(w, w.onDidChange(onChange), w.onDidCreate(onChange), w.onDidDelete(onChange));
+        }
+      }),
+    );
+  }
+
+  private filesChanged(): void {
+    const files = [...this.changedFiles];
+    this.changedFiles.clear();
+    this.log.debug(`Changed on disk: ${files.join(', ')}`);
+    this.models.refresh();
+    this.top.refresh();
+    for (const f of files) InspectorPanel.active?.modelChanged(f);
+  }
+
+  private showPanel(state: PanelState): InspectorPanel {
+    return InspectorPanel.show(this.panelDeps, state);
+  }
+
+  private async reveal(model: string, layer?: number, node?: number): Promise<void> {
+    try {
+      if (!this.modelsTree.visible) return;
+      const e = await this.models.find(model, layer, node);
+      if (e) await this.modelsTree.reveal(e, { select: true, focus: false, expand: false });
+    } catch (e) {
+      this.log.debug(`reveal: ${String(e)}`);
+    }
+  }
+
+  /** Picks a node (from the argument or by asking) and opens it; undefined when the user backed out. */
+  private async openNode(arg: unknown, extra: Partial<PanelState> = {}): Promise<InspectorPanel | undefined> {
+    const t0 = await pickTarget(arg, { title: 'Inspect Node' });
+    if (!t0) return undefined;
+    const { target } = await resolveModel(this.engine, t0);
+    const info = await this.engine.call('modelInfo', { model: target.model });
+    const layer = await pickLayer(info, target, true);
+    if (layer === undefined) return undefined;
+    const node = await pickNode(info, layer, target);
+    if (node === undefined) return undefined;
+    const prev = InspectorPanel.active?.shows;
+    const method = extra.method ?? prev?.method;
+    const panel = this.showPanel({ page: 'node', lens: target.lens, model: target.model, layer, node, method, focusImage: target.image, ...extra });
+    this.top.show({ lens: target.lens, model: target.model, layer, node });
+    void this.reveal(target.model, layer, node);
+    return panel;
+  }
+
+  private registerCommands(): void {
+    const reg = (id: string, run: (...args: any[]) => unknown) => this._register(registerFailableCommand(this.log, id, run));
+
+    reg('featureLens.showLog', () => this.log.show());
+    reg('featureLens.refreshModels', () => {
+      this.models.refresh();
+      this.top.refresh();
+    });
+
+    reg('featureLens.selectBackend', async () => {
+      const current = backendSetting();
+      const running = this.engine.status?.backend;
+      const detail: Record<BackendSetting, string> = {
+        auto: 'The fastest that loads: native TensorFlow, else WebAssembly, else plain JavaScript',
+        tensorflow: 'Native TensorFlow (@tensorflow/tfjs-node, when installed)',
+        wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm)',
+        cpu: 'Plain JavaScript: slow, a last resort',
+      };
+      const pick = await vscode.window.showQuickPick(
+        BACKEND_SETTINGS.map((b) => ({ label: b, description: b === current ? `current setting${running ? `, running ${running}` : ''}` : undefined, detail: detail[b], value: b })),
+        { title: 'Feature Lens: Select Backend', placeHolder: `Engine backend (now ${running ?? current})` },
+      );
+      if (!pick || pick.value === current) return;
+      await vscode.workspace.getConfiguration('featureLens').update(BACKEND_KEY, pick.value, vscode.ConfigurationTarget.Global);
+      // The configuration listener restarts the engine; start it now so the status bar shows what loaded.
+      await this.engine.call('status', {});
+    });
+
+    reg('featureLens.openModel', async (arg?: unknown) => {
+      const t0 = await pickTarget(arg, { title: 'Open Model' });
+      if (!t0) return;
+      const { target } = await resolveModel(this.engine, t0);
+      this.showPanel({ page: 'model', lens: target.lens, model: target.model });
+      void this.reveal(target.model);
+    });
+
+    reg('featureLens.inspectLayer', async (arg?: unknown) => {
+      const t0 = await pickTarget(arg, { title: 'Inspect Layer' });
+      if (!t0) return;
+      const { target } = await resolveModel(this.engine, t0);
+      const info = await this.engine.call('modelInfo', { model: target.model });
+      const layer = await pickLayer(info, target, false);
+      if (layer === undefined) return;
+      this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer, image: target.image });
+    });
+
+    reg('featureLens.inspectNode', (arg?: unknown) => this.openNode(arg));
+    reg('featureLens.showDeconvolution', (arg?: unknown) => this.openNode(arg, { method: 'deconv' }));
+    reg('featureLens.maximizeActivation', async (arg?: unknown) => {
+      const panel = await this.openNode(arg);
+      await panel?.maximize();
+    });
+
+    reg('featureLens.showLayerActivationByClass', async (arg?: unknown) => {
+      const t0 = await pickTarget(arg, { title: 'Show Layer Activation by Class', needLens: true });
+      if (!t0) return;
+      const { target } = await resolveModel(this.engine, t0);
+      if (target.layer !== undefined) this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
+      else this.showPanel({ page: 'model', lens: target.lens, model: target.model });
+    });
+
+    reg('featureLens.trainModel', async (arg?: unknown) => {
+      const t = await pickTarget(arg, { title: 'Train Model', needLens: true });
+      if (!t?.lens) return;
+      const name = path.basename(t.lens);
+      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.engine.call('train', { lens: t.lens! }, opts));
+      this.log.info(`Trained ${name}: test error ${(100 * r.testError).toFixed(2)}%, train accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, ${r.epochs} epochs in ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s, ${r.backend}).`);
+      this.models.refresh();
+      this.top.refresh();
+      InspectorPanel.active?.modelChanged(r.model);
+      const open = await vscode.window.showInformationMessage(`Feature Lens: trained ${name}. Test error ${(100 * r.testError).toFixed(2)}% after ${r.epochs} epochs.`, 'Open Model');
+      if (open) this.showPanel({ page: 'model', lens: t.lens, model: r.model });
+    });
+
+    reg('featureLens.computeTopActivations', async (arg?: unknown) => {
+      const t = await pickTarget(arg ?? (this.top.selected?.lens ? { lens: this.top.selected.lens } : undefined), { title: 'Compute Top Activations', needLens: true });
+      if (!t?.lens) return;
+      const storageDir = await this.storageDir();
+      const name = path.basename(t.lens);
+      const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: t.lens!, storageDir }, opts));
+      this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.metric}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}`);
+      this.top.refresh();
+      const p = InspectorPanel.active;
+      if (p && p.shows.page === 'node') p.navigate(p.shows);
+      void vscode.window.showInformationMessage(r.reused ? `Feature Lens: the top-activation index of ${name} is up to date.` : `Feature Lens: ranked ${r.images} images for every node of ${name} in ${r.seconds.toFixed(1)} s.`);
+    });
+
+    reg('featureLens.exportPanel', async () => {
+      const p = InspectorPanel.active;
+      if (!p) throw new Error('Open the inspector panel first (Inspect Node, Inspect Layer or Open Model).');
+      await p.exportPng();
+    });
+  }
+}
+
+let instance: FeatureLens | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  instance = new FeatureLens(context);
+  context.subscriptions.push(instance);
+}
+
+export function deactivate(): void {
+  instance?.dispose();
+  instance = undefined;
+}

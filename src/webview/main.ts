@@ -1,2 +1,145 @@
-// OWNER: UI helper. The inspector panel's script.
-export {};
+/**
+ * The inspector panel's script (DOM only, no tfjs). Says `ready`, then draws whatever page the host sends.
+ * The body's `data-state` (loading|ready|error) and `data-page` (node|layer|model) let tests wait for a page.
+ */
+import '@vscode-elements/elements';
+import type { HostMessage, LayerPageMessage, ModelPageMessage, NodePageMessage, WebviewMessage } from '../shared/webviewProtocol';
+import { cssVar } from './charts';
+import { el } from './dom';
+import * as pages from './pages';
+
+interface VsCodeApi {
+  postMessage(m: unknown): void;
+  setState(s: unknown): void;
+  getState(): unknown;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const app = document.getElementById('app')!;
+let page: NodePageMessage | LayerPageMessage | ModelPageMessage | undefined;
+let objectiveHistory: number[] = [];
+
+function send(m: WebviewMessage): void {
+  vscode.postMessage(m);
+}
+
+function setBody(state: 'loading' | 'ready' | 'error', pageName?: string): void {
+  document.body.dataset.state = state;
+  if (pageName) document.body.dataset.page = pageName;
+}
+
+function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage): void {
+  page = m;
+  objectiveHistory = [];
+  vscode.setState(m.state);
+  const scrollY = window.scrollY;
+  const sameSpot = document.body.dataset.page === m.type;
+  const content = m.type === 'node' ? pages.nodePage(m, send) : m.type === 'layer' ? pages.layerPage(m, send) : pages.modelPage(m, send);
+  app.replaceChildren(content);
+  setBody('ready', m.type);
+  if (sameSpot) window.scrollTo(0, scrollY);
+  const focus = document.querySelector('.cell.focus');
+  if (focus) focus.scrollIntoView({ block: 'center', inline: 'center' });
+  requestAnimationFrame(() => send({ type: 'painted', page: m.type }));
+}
+
+function receive(m: HostMessage): void {
+  if (!m || typeof m !== 'object' || typeof (m as { type?: unknown }).type !== 'string') return;
+  switch (m.type) {
+    case 'loading':
+      document.body.dataset.state = 'loading';
+      if (!page) app.replaceChildren(el('p', 'status', `Loading ${m.title}…`));
+      else document.body.classList.add('busy');
+      break;
+    case 'error': {
+      const box = el('div', 'error-box');
+      box.append(el('h1', undefined, m.title), el('p', 'error-message', m.message));
+      app.replaceChildren(box);
+      page = undefined;
+      setBody('error');
+      break;
+    }
+    case 'node':
+    case 'layer':
+    case 'model':
+      document.body.classList.remove('busy');
+      show(m);
+      break;
+    case 'nodeStats':
+      if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) pages.nodeStats(m);
+      break;
+    case 'byClass':
+      pages.byClass(m.chart);
+      break;
+    case 'maximizeProgress':
+      pages.maximizeProgress(m.step, m.objective, objectiveHistory);
+      break;
+    case 'maximized':
+      if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) pages.maximized(m);
+      break;
+    case 'export':
+      void exportPng();
+      break;
+    default:
+      send({ type: 'log', level: 'warn', message: `Dropped an unknown message: ${String((m as { type: unknown }).type).slice(0, 40)}` });
+  }
+}
+
+window.addEventListener('message', (e: MessageEvent) => receive(e.data as HostMessage));
+
+/** ←/→ or k/j step through nodes (node page) or images (layer page). */
+window.addEventListener('keydown', (e) => {
+  const t = e.target as HTMLElement | null;
+  if (t && (t.tagName === 'INPUT' || t.tagName === 'VSCODE-TEXTFIELD' || t.tagName === 'VSCODE-SINGLE-SELECT' || t.isContentEditable)) return;
+  if (e.altKey || e.ctrlKey || e.metaKey) return;
+  const dir = e.key === 'ArrowRight' || e.key === 'j' ? 1 : e.key === 'ArrowLeft' || e.key === 'k' ? -1 : 0;
+  if (!dir || !page) return;
+  if (page.type === 'node') {
+    const node = page.node + dir;
+    if (node >= 0 && node < page.nodes) send({ type: 'selectNode', layer: page.layer, node });
+    e.preventDefault();
+  } else if (page.type === 'layer' && page.featureMaps) {
+    const index = page.featureMaps.index + dir;
+    if (index >= 0 && index < page.featureMaps.images) send({ type: 'selectImage', index });
+    e.preventDefault();
+  }
+});
+
+/** Composes every canvas and heading of the page, where they are on screen, into one PNG for the host. */
+async function exportPng(): Promise<void> {
+  try {
+    const origin = app.getBoundingClientRect();
+    const W = Math.ceil(app.scrollWidth);
+    const H = Math.ceil(app.scrollHeight);
+    const out = document.createElement('canvas');
+    out.width = W;
+    out.height = H;
+    const ctx = out.getContext('2d')!;
+    ctx.fillStyle = cssVar('--vscode-editor-background', '#1e1e1e');
+    ctx.fillRect(0, 0, W, H);
+    ctx.imageSmoothingEnabled = false;
+    ctx.fillStyle = cssVar('--vscode-foreground', '#ccc');
+    ctx.textBaseline = 'top';
+    for (const node of app.querySelectorAll<HTMLElement>('h1, h2, .subtitle, figcaption, .row-label, .col-label div, .legend span, dt, dd, .stat, td, th, .note')) {
+      const r = node.getBoundingClientRect();
+      if (!r.width) continue;
+      const style = getComputedStyle(node);
+      ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      ctx.fillStyle = style.color;
+      ctx.fillText(node.textContent ?? '', r.left - origin.left, r.top - origin.top, Math.max(r.width, 1) * 1.05);
+    }
+    for (const c of app.querySelectorAll('canvas')) {
+      const r = c.getBoundingClientRect();
+      if (!r.width) continue;
+      ctx.drawImage(c, r.left - origin.left, r.top - origin.top, r.width, r.height);
+    }
+    const blob = await new Promise<Blob | null>((resolve) => out.toBlob(resolve, 'image/png'));
+    if (!blob) throw new Error('the browser could not encode the PNG');
+    send({ type: 'exportPng', data: new Uint8Array(await blob.arrayBuffer()) });
+  } catch (e) {
+    send({ type: 'log', level: 'error', message: `Export failed: ${(e as Error).message}` });
+  }
+}
+
+send({ type: 'ready' });

@@ -1,0 +1,354 @@
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LensInfo, ModelInfo } from '../shared/protocol';
+import {
+  PROJECTION_METHOD_NAMES,
+  parsePanelState,
+  parseWebviewMessage,
+  toPixels,
+  type HostMessage,
+  type MessageBounds,
+  type PanelState,
+  type WebviewMessage,
+} from '../shared/webviewProtocol';
+import { Disposable } from './dispose';
+import type { EngineClient } from './engineClient';
+import { reportError, shortMessage } from './failable';
+import { modelPage, modelSummary, nodePage, weightsView } from './pageData';
+import { withEngineProgress } from './progress';
+
+export interface PanelDeps {
+  engine: EngineClient;
+  log: vscode.LogOutputChannel;
+  extensionUri: vscode.Uri;
+  storageDir: () => Promise<string>;
+  /** Called when the panel moves to another node (the Top Activations view follows). */
+  onNode?: (t: { lens?: string; model: string; layer: number; node: number }) => void;
+}
+
+/**
+ * The inspector: one reused webview panel showing a node, a layer or a model. The host fetches plain data
+ * from the engine and posts it once the webview said `ready`; everything the webview sends is validated.
+ */
+export class InspectorPanel extends Disposable {
+  static readonly viewType = 'featureLens.inspector';
+  private static current: InspectorPanel | undefined;
+
+  private ready = false;
+  private state: PanelState;
+  private bounds: MessageBounds | undefined;
+  /** Bumped per render, so a slow reply for an old request never overwrites a newer page. */
+  private generation = 0;
+  private renderStart = 0;
+  private pendingExport: ((bytes: Uint8Array | undefined) => void) | undefined;
+  private byClassCache = new Map<string, Promise<import('../shared/protocol').LayerByClassResult>>();
+
+  static get active(): InspectorPanel | undefined {
+    return InspectorPanel.current;
+  }
+
+  /** Shows a page in the panel, creating the panel if needed. */
+  static show(deps: PanelDeps, state: PanelState): InspectorPanel {
+    const cur = InspectorPanel.current;
+    if (cur) {
+      cur.panel.reveal(undefined, true);
+      cur.navigate(state);
+      return cur;
+    }
+    const panel = vscode.window.createWebviewPanel(InspectorPanel.viewType, 'Feature Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, InspectorPanel.options(deps.extensionUri));
+    return new InspectorPanel(deps, panel, state);
+  }
+
+  /** Restores a panel after a reload (`WebviewPanelSerializer`). */
+  static revive(deps: PanelDeps, panel: vscode.WebviewPanel, raw: unknown): void {
+    const state = parsePanelState(raw);
+    panel.webview.options = InspectorPanel.options(deps.extensionUri);
+    if (!state) {
+      deps.log.warn('Inspector panel restored without a usable state; closing it.');
+      panel.dispose();
+      return;
+    }
+    InspectorPanel.current?.dispose();
+    new InspectorPanel(deps, panel, state);
+  }
+
+  private static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+    };
+  }
+
+  private constructor(
+    private readonly deps: PanelDeps,
+    readonly panel: vscode.WebviewPanel,
+    state: PanelState,
+  ) {
+    super();
+    InspectorPanel.current = this;
+    this.state = state;
+    this._register(panel);
+    this._register(panel.onDidDispose(() => this.dispose()));
+    this._register(panel.webview.onDidReceiveMessage((m) => this.receive(m)));
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'lens.svg');
+    panel.webview.html = this.html();
+    void vscode.commands.executeCommand('setContext', 'featureLens:panelOpen', true);
+  }
+
+  override dispose(): void {
+    if (InspectorPanel.current === this) {
+      InspectorPanel.current = undefined;
+      void vscode.commands.executeCommand('setContext', 'featureLens:panelOpen', false);
+    }
+    this.pendingExport?.(undefined);
+    super.dispose();
+  }
+
+  get shows(): PanelState {
+    return this.state;
+  }
+
+  /** Re-renders when the model on screen changed on disk. */
+  modelChanged(file: string): void {
+    const same = (a?: string) => a && path.resolve(a) === path.resolve(file);
+    if (same(this.state.model) || same(this.state.lens)) {
+      this.byClassCache.clear();
+      this.deps.log.info(`${file} changed on disk; redrawing the inspector.`);
+      void this.render();
+    }
+  }
+
+  navigate(state: PanelState): void {
+    this.state = state;
+    if (this.ready) void this.render();
+  }
+
+  /** Asks the webview for a PNG of its canvases and saves it where the user chooses. */
+  async exportPng(): Promise<void> {
+    if (!this.ready) throw new Error('The inspector panel is still loading.');
+    const bytes = await new Promise<Uint8Array | undefined>((resolve) => {
+      this.pendingExport?.(undefined);
+      this.pendingExport = resolve;
+      this.post({ type: 'export' });
+      setTimeout(() => resolve(undefined), 30000);
+    });
+    this.pendingExport = undefined;
+    if (!bytes) throw new Error('The inspector panel did not produce an image.');
+    const name = `${this.panel.title.replace(/^Feature Lens: /, '').replace(/[^\w.-]+/g, '_')}.png`;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters: { 'PNG image': ['png'] }, title: 'Export Panel as PNG' });
+    if (!target) return;
+    await vscode.workspace.fs.writeFile(target, bytes);
+    this.deps.log.info(`Exported the panel to ${target.fsPath} (${bytes.byteLength} bytes).`);
+    void vscode.window.showInformationMessage(`Feature Lens: saved ${path.basename(target.fsPath)}.`);
+  }
+
+  /** Runs activation maximization for the node on screen and shows the result in the panel. */
+  async maximize(): Promise<void> {
+    const { model, layer, node } = this.state;
+    if (layer === undefined || node === undefined) throw new Error('Open a node first: activation maximization works on one node.');
+    const gen = this.generation;
+    const result = await withEngineProgress(
+      `Feature Lens: maximizing layer ${layer}, node ${node}`,
+      (opts) => this.deps.engine.call('maximize', { model, layer, node }, opts),
+      (p) => {
+        if (p.objective !== undefined && gen === this.generation) this.post({ type: 'maximizeProgress', step: Math.round((p.fraction ?? 0) * 1000), objective: p.objective });
+      },
+    );
+    if (gen !== this.generation) return;
+    this.post({ type: 'maximized', layer: result.layer, node: result.node, image: toPixels(result.image.shape, result.image.data), curve: [...result.curve] });
+  }
+
+  private post(m: HostMessage): void {
+    if (!this.ready) return;
+    void this.panel.webview.postMessage(m);
+  }
+
+  private receive(raw: unknown): void {
+    const m = parseWebviewMessage(raw, this.bounds, (why) => this.deps.log.warn(`Dropped a message from the inspector panel: ${why}.`));
+    if (m) void this.handle(m).catch((e) => reportError(this.deps.log, `inspector ${m.type}`, e));
+  }
+
+  private async handle(m: WebviewMessage): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        await this.render();
+        break;
+      case 'selectNode':
+        this.navigate({ ...this.state, page: 'node', layer: m.layer, node: m.node, focusImage: undefined });
+        break;
+      case 'setMethod':
+        this.navigate({ ...this.state, method: m.method });
+        break;
+      case 'selectImage':
+        this.navigate({ ...this.state, image: m.index });
+        break;
+      case 'openPage':
+        if (m.page !== 'model' && this.state.layer === undefined) return;
+        this.navigate({ ...this.state, page: m.page, node: m.page === 'node' ? (this.state.node ?? 0) : this.state.node });
+        break;
+      case 'maximize':
+        await this.maximize();
+        break;
+      case 'exportPng':
+        this.pendingExport?.(m.data);
+        break;
+      case 'painted':
+        if (this.renderStart) {
+          this.deps.log.info(`Inspector ${m.page} page painted ${Math.round(performance.now() - this.renderStart)} ms after the request.`);
+          this.renderStart = 0;
+        }
+        break;
+      case 'log':
+        this.deps.log[m.level](`webview: ${m.message}`);
+        break;
+    }
+  }
+
+  private async render(): Promise<void> {
+    const gen = ++this.generation;
+    this.renderStart = performance.now();
+    const s = this.state;
+    const title = this.titleFor(s);
+    this.panel.title = `Feature Lens: ${title}`;
+    this.post({ type: 'loading', title });
+    const { engine } = this.deps;
+    try {
+      const lens = s.lens ? await engine.call('lens', { lens: s.lens }) : undefined;
+      const info = await engine.call('modelInfo', { model: s.model });
+      if (gen !== this.generation) return;
+      this.bounds = { layers: info.layers.length, nodesPerLayer: info.layers.map((l) => l.nodes), images: lens?.splits.test ?? 0 };
+      if (s.layer !== undefined && s.layer >= info.layers.length) throw new Error(`${path.basename(s.model)} has no layer ${s.layer} (it has ${info.layers.length}).`);
+      const full = `Feature Lens: ${this.titleFor(s, info)}`;
+      this.panel.title = full;
+      if (s.page === 'node') await this.renderNode(gen, s, info, lens, full);
+      else if (s.page === 'layer') await this.renderLayer(gen, s, info, lens, full);
+      else this.post(modelPage(info, lens, s, full));
+      if (s.page !== 'node' && lens && gen === this.generation) void this.sendByClass(gen, s, info, lens);
+    } catch (e) {
+      if (gen !== this.generation) return;
+      this.deps.log.error(`Inspector (${title}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.post({ type: 'error', title, message: shortMessage(e) });
+    }
+  }
+
+  private async renderNode(gen: number, s: PanelState, info: ModelInfo, lens: LensInfo | undefined, title: string): Promise<void> {
+    const layer = s.layer!;
+    const node = s.node!;
+    if (node >= info.layers[layer].nodes) throw new Error(`Layer ${info.layers[layer].name} has no node ${node} (it has ${info.layers[layer].nodes}).`);
+    this.deps.onNode?.({ lens: s.lens, model: s.model, layer, node });
+    if (lens) {
+      const r = await this.deps.engine.call('inspectNode', { lens: lens.path, storageDir: await this.deps.storageDir(), layer, node, method: s.method });
+      if (gen !== this.generation) return;
+      this.post(nodePage(r, s, lens, title));
+      if (r.top) void this.sendNodeStats(gen, s, lens, layer, node);
+    } else {
+      const w = info.layers[layer].hasWeights ? await this.deps.engine.call('weights', { model: s.model, layer, node }) : undefined;
+      if (gen !== this.generation) return;
+      this.post({
+        type: 'node',
+        title,
+        state: s,
+        model: modelSummary(info),
+        layer,
+        node,
+        nodes: info.layers[layer].nodes,
+        method: s.method ?? 'deconv',
+        weights: w ? weightsView(w) : undefined,
+        topNote: 'This model has no lens file, so there is no dataset to rank images from.',
+      });
+    }
+  }
+
+  private async renderLayer(gen: number, s: PanelState, info: ModelInfo, lens: LensInfo | undefined, title: string): Promise<void> {
+    const layer = s.layer!;
+    const li = info.layers[layer];
+    const w = li.hasWeights ? await this.deps.engine.call('weights', { model: s.model, layer }) : undefined;
+    let featureMaps;
+    if (lens && lens.splits.test > 0) {
+      const index = Math.min(s.image ?? 0, lens.splits.test - 1);
+      const img = await this.deps.engine.call('datasetImage', { lens: lens.path, index });
+      const fm = await this.deps.engine.call('featureMaps', { model: s.model, layer, input: { lens: lens.path, index } });
+      featureMaps = { index, className: img.className, images: lens.splits.test, image: toPixels(img.image.shape, img.image.data), maps: toPixels(fm.maps.shape, fm.maps.data), min: fm.min, max: fm.max };
+    }
+    if (gen !== this.generation) return;
+    this.post({
+      type: 'layer',
+      title,
+      state: s,
+      model: modelSummary(info, lens),
+      layer,
+      nodes: li.nodes,
+      weights: w ? weightsView(w) : undefined,
+      featureMaps,
+      note: lens ? undefined : 'Feature maps need a dataset: open this model through a lens file.',
+    });
+  }
+
+  private byClass(lens: LensInfo, info: ModelInfo) {
+    const key = `${lens.path}:${info.weightsHash}`;
+    let p = this.byClassCache.get(key);
+    if (!p) {
+      p = this.deps.storageDir().then((storageDir) => this.deps.engine.call('layerByClass', { lens: lens.path, storageDir }));
+      p.catch(() => this.byClassCache.delete(key));
+      this.byClassCache.set(key, p);
+    }
+    return p;
+  }
+
+  private async sendByClass(gen: number, s: PanelState, info: ModelInfo, lens: LensInfo): Promise<void> {
+    try {
+      const r = await this.byClass(lens, info);
+      if (gen !== this.generation) return;
+      this.post({ type: 'byClass', chart: { classes: r.classes, layerNames: r.layerNames, norms: r.norms, highlight: s.layer === undefined ? -1 : r.layers.indexOf(s.layer) } });
+    } catch (e) {
+      this.deps.log.warn(`Layer activation by class: ${shortMessage(e)}`);
+    }
+  }
+
+  private async sendNodeStats(gen: number, s: PanelState, lens: LensInfo, layer: number, node: number): Promise<void> {
+    try {
+      const info = await this.deps.engine.call('modelInfo', { model: s.model });
+      const r = await this.byClass(lens, info);
+      const col = r.layers.indexOf(layer);
+      if (gen !== this.generation || col < 0) return;
+      const tc = r.topClass[col]?.[node];
+      this.post({ type: 'nodeStats', layer, node, deadFraction: r.deadFraction[col][node], selectivity: r.selectivity[col][node], topClass: r.classes[tc] ?? String(tc), classes: r.classes.length });
+    } catch (e) {
+      this.deps.log.warn(`Node statistics: ${shortMessage(e)}`);
+    }
+  }
+
+  private titleFor(s: PanelState, info?: ModelInfo): string {
+    const base = path.basename(s.lens ?? path.dirname(s.model)).replace(/\.lens\.json$/, '');
+    const lname = s.layer !== undefined ? (info?.layers[s.layer]?.name ?? `layer ${s.layer}`) : '';
+    if (s.page === 'model') return base;
+    if (s.page === 'layer') return `${base} / ${lname}`;
+    const method = s.method && s.method !== 'deconv' ? ` (${PROJECTION_METHOD_NAMES[s.method]})` : '';
+    return `${base} / ${lname} / node ${s.node}${method}`;
+  }
+
+  private html(): string {
+    const w = this.panel.webview;
+    const nonce = crypto.randomBytes(16).toString('base64');
+    const uri = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, ...p)).toString();
+    const csp = [`default-src 'none'`, `img-src ${w.cspSource} blob: data:`, `style-src ${w.cspSource}`, `font-src ${w.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${uri('dist', 'codicon.css')}" id="vscode-codicon-stylesheet">
+<link rel="stylesheet" href="${uri('media', 'inspector.css')}">
+<title>Feature Lens</title>
+</head>
+<body data-state="loading">
+<div id="app" role="main"><p class="status"><span class="codicon codicon-loading codicon-modifier-spin"></span> Loading…</p></div>
+<script nonce="${nonce}" src="${uri('dist', 'webview.js')}"></script>
+</body>
+</html>`;
+  }
+}

@@ -1,0 +1,111 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LensInfo, ModelInfo } from '../shared/protocol';
+import type { EngineClient } from './engineClient';
+import { layerHasNodes, formatShape, targetOf, type ModelsEntry } from './treeModel';
+
+/** What a command acts on. `model` is the model.json; `lens` the lens file when there is one. */
+export interface Target {
+  lens?: string;
+  model?: string;
+  layer?: number;
+  node?: number;
+  /** A dataset image (test split), for commands that show one. */
+  image?: number;
+}
+
+export const MODEL_GLOB = '**/{*.lens.json,model.json}';
+export const EXCLUDE_GLOB = '**/{node_modules,.git}/**';
+
+function isFileTarget(p: string): boolean {
+  return p.endsWith('.lens.json') || path.basename(p) === 'model.json';
+}
+
+/** Reads a command argument: a tree entry, a `Target`, a Uri (explorer menu), or nothing (palette). */
+export function targetFromArg(arg: unknown): Target | undefined {
+  if (!arg) return undefined;
+  if (arg instanceof vscode.Uri) return fileTarget(arg.fsPath);
+  if (typeof arg !== 'object') return undefined;
+  const a = arg as Record<string, unknown>;
+  if (typeof a.kind === 'string' && 'id' in a && a.kind !== 'image') return targetOf(arg as ModelsEntry);
+  const t: Target = {};
+  if (typeof a.lens === 'string') t.lens = a.lens;
+  if (typeof a.model === 'string') t.model = a.model;
+  for (const k of ['layer', 'node', 'image'] as const) {
+    const v = a[k];
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) t[k] = v;
+  }
+  return t.lens || t.model ? t : undefined;
+}
+
+function fileTarget(file: string): Target | undefined {
+  if (file.endsWith('.lens.json')) return { lens: file };
+  if (path.basename(file) === 'model.json' || file.endsWith('.json')) return { model: file };
+  return undefined;
+}
+
+/** Resolves which lens/model a command acts on: the argument, else the active editor's file, else a pick. */
+export async function pickTarget(arg: unknown, opts: { needLens?: boolean; title: string }): Promise<Target | undefined> {
+  const given = targetFromArg(arg);
+  if (given && (!opts.needLens || given.lens)) return given;
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (active && active.scheme === 'file' && isFileTarget(active.fsPath)) {
+    const t = fileTarget(active.fsPath);
+    if (t && (!opts.needLens || t.lens)) return t;
+  }
+  const files = await vscode.workspace.findFiles(opts.needLens ? '**/*.lens.json' : MODEL_GLOB, EXCLUDE_GLOB, 500);
+  if (files.length === 0) {
+    throw new Error(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model.json file in this workspace.');
+  }
+  files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+  if (files.length === 1) return fileTarget(files[0].fsPath);
+  const pick = await vscode.window.showQuickPick(
+    files.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(f), uri: f })),
+    { title: opts.title, placeHolder: 'Pick a lens file or model' },
+  );
+  return pick ? fileTarget(pick.uri.fsPath) : undefined;
+}
+
+/** Fills in `model` from the lens when only the lens is known; returns the lens info too. */
+export async function resolveModel(engine: EngineClient, t: Target): Promise<{ target: Target & { model: string }; lens?: LensInfo }> {
+  let lens: LensInfo | undefined;
+  if (t.lens) {
+    lens = await engine.call('lens', { lens: t.lens });
+    if (!t.model) {
+      if (!lens.modelExists) throw new Error(`${path.basename(t.lens)} names ${lens.model}, which does not exist yet.${lens.hasTraining ? ' Run "Feature Lens: Train Model" first.' : ''}`);
+    }
+  }
+  const model = t.model ?? lens!.model;
+  return { target: { ...t, model }, lens };
+}
+
+/** Asks for a layer when the target has none (only layers with nodes when `withNodes`). */
+export async function pickLayer(info: ModelInfo, t: Target, withNodes: boolean): Promise<number | undefined> {
+  if (t.layer !== undefined) {
+    if (t.layer >= info.layers.length) throw new Error(`Layer ${t.layer} does not exist: ${path.basename(info.path)} has ${info.layers.length} layers.`);
+    return t.layer;
+  }
+  const layers = info.layers.filter((l) => !withNodes || layerHasNodes(l));
+  const pick = await vscode.window.showQuickPick(
+    layers.map((l) => ({ label: l.name, description: `${l.className} ${formatShape(l.outputShape)}`, index: l.index })),
+    { title: 'Pick a layer', placeHolder: info.name },
+  );
+  return pick?.index;
+}
+
+/** Asks for a node of a layer when the target has none. */
+export async function pickNode(info: ModelInfo, layer: number, t: Target): Promise<number | undefined> {
+  const nodes = info.layers[layer].nodes;
+  if (t.node !== undefined) {
+    if (t.node >= nodes) throw new Error(`Node ${t.node} does not exist: layer ${info.layers[layer].name} has ${nodes} nodes.`);
+    return t.node;
+  }
+  if (nodes === 1) return 0;
+  const value = await vscode.window.showInputBox({
+    title: `Node of ${info.layers[layer].name}`,
+    prompt: `A node index from 0 to ${nodes - 1}`,
+    value: '0',
+    validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) < nodes ? undefined : `Enter a whole number from 0 to ${nodes - 1}.`),
+  });
+  return value === undefined ? undefined : Number(value.trim());
+}

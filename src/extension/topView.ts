@@ -1,0 +1,85 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LensInfo } from '../shared/protocol';
+import { Disposable } from './dispose';
+import type { EngineClient } from './engineClient';
+import { shortMessage } from './failable';
+import { toTreeItem } from './modelsView';
+import { imageEntries, imageItemView, type ImageEntry } from './treeModel';
+
+/** What the Top Activations view shows, as a context key for its welcome content. */
+type TopState = 'noNode' | 'noLens' | 'noIndex' | 'error' | 'ready';
+
+/** The Top Activations view: the selected node's top-k test images, from the engine's index. */
+export class TopView extends Disposable implements vscode.TreeDataProvider<ImageEntry> {
+  private readonly changed = this._register(new vscode.EventEmitter<ImageEntry | undefined>());
+  readonly onDidChangeTreeData = this.changed.event;
+  private node: { lens?: string; model: string; layer: number; node: number } | undefined;
+  private entries: Promise<ImageEntry[]> | undefined;
+  /** Set by the extension so the view's title can show the node. */
+  view: vscode.TreeView<ImageEntry> | undefined;
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly storageDir: () => Promise<string>,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    super();
+    this.setState('noNode');
+  }
+
+  /** The node the view follows; undefined clears it. */
+  get selected() {
+    return this.node;
+  }
+
+  show(node: { lens?: string; model: string; layer: number; node: number } | undefined): void {
+    const same = node && this.node && node.lens === this.node.lens && node.model === this.node.model && node.layer === this.node.layer && node.node === this.node.node;
+    if (same) return;
+    this.node = node;
+    this.refresh();
+  }
+
+  refresh(): void {
+    this.entries = undefined;
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(e: ImageEntry): vscode.TreeItem {
+    return toTreeItem(e.id, imageItemView(e));
+  }
+
+  getParent(): undefined {
+    return undefined;
+  }
+
+  getChildren(e?: ImageEntry): Promise<ImageEntry[]> | ImageEntry[] {
+    if (e) return [];
+    this.entries ??= this.load();
+    return this.entries;
+  }
+
+  private async load(): Promise<ImageEntry[]> {
+    const n = this.node;
+    if (this.view) this.view.description = n ? `layer ${n.layer}, node ${n.node}` : undefined;
+    if (!n) return this.setState('noNode', []);
+    if (!n.lens) return this.setState('noLens', []);
+    try {
+      const lens: LensInfo = await this.engine.call('lens', { lens: n.lens });
+      const result = await this.engine.call('topActivations', { lens: n.lens, storageDir: await this.storageDir(), layer: n.layer, node: n.node });
+      if (!result) return this.setState('noIndex', []);
+      if (this.view) this.view.description = `${path.basename(n.lens, '.lens.json')}: layer ${n.layer}, node ${n.node} (${result.metric})`;
+      return this.setState('ready', imageEntries(result, lens, n.model));
+    } catch (e) {
+      this.log.warn(`Top activations for layer ${n.layer} node ${n.node}: ${shortMessage(e)}`);
+      if (this.view) this.view.message = shortMessage(e);
+      return this.setState('error', []);
+    }
+  }
+
+  private setState<T>(state: TopState, value?: T): T {
+    void vscode.commands.executeCommand('setContext', 'featureLens:topActivations', state);
+    if (this.view && state !== 'error') this.view.message = undefined;
+    return value as T;
+  }
+}

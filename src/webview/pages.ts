@@ -1,0 +1,341 @@
+/** The three pages of the inspector, drawn from plain page messages. */
+import type { ProjectionMethod } from '../shared/protocol';
+import {
+  PROJECTION_METHOD_NAMES,
+  type ByClassView,
+  type LayerPageMessage,
+  type MaximizedMessage,
+  type ModelPageMessage,
+  type NodePageMessage,
+  type NodeStatsMessage,
+  type Pixels,
+  type WebviewMessage,
+  type WeightsView,
+} from '../shared/webviewProtocol';
+import { heatMap, lineChart } from './charts';
+import { dims, fmt, legend, range } from './colormap';
+import { button, el, figure, pixelCanvas, section } from './dom';
+
+export type Send = (m: WebviewMessage) => void;
+
+/** At most this many weight tiles / feature maps are drawn on a layer page. */
+const MAX_CANVASES = 1024;
+
+function limOf(items: (Pixels | undefined)[]): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const p of items) {
+    if (!p) continue;
+    const r = range(new Float32Array(p.data));
+    min = Math.min(min, r.min);
+    max = Math.max(max, r.max);
+  }
+  return Number.isFinite(min) ? { min, max } : { min: 0, max: 0 };
+}
+
+function header(title: string, sub: string, tools: HTMLElement[]): HTMLElement {
+  const h = el('header', 'page-header');
+  const t = el('div', 'titles');
+  t.append(el('h1', undefined, title), el('div', 'subtitle', sub));
+  const bar = el('div', 'toolbar');
+  bar.append(...tools);
+  h.append(t, bar);
+  return h;
+}
+
+function pageLinks(send: Send, current: 'node' | 'layer' | 'model', hasLayer: boolean): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (current !== 'model') out.push(button('Model', 'symbol-structure', () => send({ type: 'openPage', page: 'model' }), { secondary: true, title: 'Model page: summary, training curves, confusion matrix' }));
+  if (current !== 'layer' && hasLayer) out.push(button('Layer', 'layers', () => send({ type: 'openPage', page: 'layer' }), { secondary: true, title: 'Layer page: all nodes of this layer' }));
+  if (current !== 'node' && hasLayer) out.push(button('Node', 'eye', () => send({ type: 'openPage', page: 'node' }), { secondary: true, title: 'Node page' }));
+  return out;
+}
+
+/** One node's weight tiles with a legend of the real range (signed, centred on zero). */
+function weightTiles(w: WeightsView, nodeIdx: number, target: number): HTMLElement {
+  const box = el('div', 'tiles');
+  const lim = Math.max(Math.abs(w.min), Math.abs(w.max));
+  const tiles = w.tiles[nodeIdx] ?? [];
+  tiles.forEach((t, i) => {
+    const c = pixelCanvas(t, 'signed', 'weights', i, { lim, target, rgb: w.rgb });
+    const caption = tiles.length > 1 ? (w.rgb ? 'RGB' : `in ${i}`) : '';
+    box.append(figure([c], caption));
+  });
+  return box;
+}
+
+// ---- node page ------------------------------------------------------------------------------------------
+
+export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
+  const root = el('div', 'page');
+  const layer = m.model.layers[m.layer];
+  const prev = button('', 'arrow-left', () => m.node > 0 && send({ type: 'selectNode', layer: m.layer, node: m.node - 1 }), { secondary: true, title: 'Previous node (← or k)' });
+  const next = button('', 'arrow-right', () => m.node + 1 < m.nodes && send({ type: 'selectNode', layer: m.layer, node: m.node + 1 }), { secondary: true, title: 'Next node (→ or j)' });
+  prev.toggleAttribute('disabled', m.node === 0);
+  next.toggleAttribute('disabled', m.node + 1 >= m.nodes);
+  const select = document.createElement('vscode-single-select') as HTMLElement & { value: string };
+  select.id = 'method';
+  select.title = 'Projection to pixel space';
+  for (const [value, name] of Object.entries(PROJECTION_METHOD_NAMES)) {
+    const o = document.createElement('vscode-option') as HTMLElement & { value: string; selected: boolean };
+    o.value = value;
+    o.textContent = name;
+    if (value === m.method) o.selected = true;
+    select.append(o);
+  }
+  select.addEventListener('change', () => send({ type: 'setMethod', method: select.value as ProjectionMethod }));
+  const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), { title: 'Gradient ascent on the input for this node (Olah et al. 2017)' });
+  const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, select, max, ...pageLinks(send, 'node', true)];
+  root.append(header(`${layer?.name ?? `layer ${m.layer}`} · node ${m.node}`, `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}]`, tools));
+  root.append(el('div', 'stats', ''));
+  root.lastElementChild!.id = 'node-stats';
+
+  const ws = section('Weights');
+  if (m.weights) {
+    ws.body.append(weightTiles(m.weights, 0, 160), legend('signed', m.weights.min, m.weights.max, 'weight'));
+  } else ws.body.append(el('p', 'note', layer && layer.params === 0 ? 'This layer has no weights.' : 'No weights to show for this layer.'));
+  root.append(ws.root);
+
+  const ts = section(m.top ? `Top ${m.top.items.length} test images (score: ${m.top.metric})` : 'Top images');
+  if (m.top && m.top.items.length) {
+    const fm = limOf(m.top.items.map((i) => i.featureMap));
+    const pr = m.projectionRange ?? limOf(m.top.items.map((i) => i.projection));
+    const grid = el('div', 'top-grid');
+    const rowNames = ['input', 'feature map', `projection: ${PROJECTION_METHOD_NAMES[m.method]}`];
+    grid.style.gridTemplateColumns = `max-content repeat(${m.top.items.length}, max-content)`;
+    grid.append(el('div', 'row-label', ''));
+    m.top.items.forEach((it) => {
+      const cap = el('div', 'col-label');
+      cap.append(el('div', 'strong', `#${it.index} ${it.className}`), el('div', 'dim', fmt(it.score)));
+      grid.append(cap);
+    });
+    for (let row = 0; row < 3; row++) {
+      grid.append(el('div', 'row-label', rowNames[row]));
+      m.top.items.forEach((it, i) => {
+        const cell = el('div', 'cell');
+        cell.dataset.image = String(it.index);
+        if (row === 0) cell.append(pixelCanvas(it.image, 'image', 'top-image', i));
+        else if (row === 1) {
+          cell.append(pixelCanvas(it.featureMap, 'signed', 'feature-map', i, { lim: Math.max(Math.abs(fm.min), Math.abs(fm.max)) }));
+          if (it.featureMap.shape.reduce((a, b) => a * b, 1) === 1) cell.append(el('div', 'dim', fmt(new Float32Array(it.featureMap.data)[0])));
+        } else if (it.projection) {
+          const d = dims(it.projection.shape);
+          cell.append(pixelCanvas(it.projection, 'signed', 'projection', i, { lim: Math.max(Math.abs(pr.min), Math.abs(pr.max)), rgb: d.c === 3 }));
+        } else cell.append(el('div', 'dim', '—'));
+        if (m.state.focusImage === it.index) cell.classList.add('focus');
+        grid.append(cell);
+      });
+    }
+    ts.body.append(grid);
+    const legends = el('div', 'legends');
+    legends.append(legend('image', 0, 1, 'input'), legend('signed', fm.min, fm.max, 'feature map'));
+    if (m.top.items.some((i) => i.projection)) legends.append(legend('signed', pr.min, pr.max, 'projection'));
+    ts.body.append(legends);
+    if (m.projectionError) ts.body.append(el('p', 'note warn', `Projection unavailable: ${m.projectionError}`));
+  } else {
+    ts.body.append(el('p', 'note', m.topNote ?? 'No top images.'));
+  }
+  root.append(ts.root);
+
+  const mx = section('Activation maximization', 'maximize');
+  mx.body.append(el('p', 'note', 'Maximize Activation runs gradient ascent on the input (Fourier basis, jitter/scale/rotate robustness, ReLU warm-up) and shows the image with its objective curve.'));
+  root.append(mx.root);
+  return root;
+}
+
+export function nodeStats(m: NodeStatsMessage): void {
+  const box = document.getElementById('node-stats');
+  if (!box) return;
+  box.replaceChildren();
+  const dead = m.deadFraction >= 0.999;
+  const item = (label: string, value: string, cls = '') => {
+    const s = el('span', `stat ${cls}`);
+    s.append(el('span', 'dim', `${label} `), el('span', 'strong', value));
+    return s;
+  };
+  box.append(
+    item('never fires on', `${(100 * m.deadFraction).toFixed(1)}% of test images`, dead ? 'warn' : ''),
+    item('selectivity', `${(100 * m.selectivity).toFixed(1)}% of its score on "${m.topClass}" (uniform: ${(100 / m.classes).toFixed(1)}%)`),
+  );
+  if (dead) box.append(el('span', 'stat warn', 'dead node'));
+}
+
+export function maximized(m: MaximizedMessage, progress?: { objective: number }[]): void {
+  const box = document.querySelector('#maximize .section-body');
+  if (!box) return;
+  box.replaceChildren();
+  const d = dims(m.image.shape);
+  const c = pixelCanvas(m.image, 'image', 'maximized', 0, { target: 168, rgb: d.c === 3 });
+  const curve = lineChart([{ name: 'objective (mean activation)', values: m.curve }], { xLabel: 'step' });
+  box.append(figure([c], 'maximizing input'), figure([curve], 'objective per step'));
+  void progress;
+}
+
+export function maximizeProgress(step: number, objective: number, history: number[]): void {
+  const box = document.querySelector('#maximize .section-body');
+  if (!box) return;
+  history.push(objective);
+  box.replaceChildren(el('p', 'note', `Maximizing… objective ${fmt(objective)}`), lineChart([{ name: 'objective', values: history }], { xLabel: 'update' }));
+  void step;
+}
+
+// ---- layer page -----------------------------------------------------------------------------------------
+
+export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
+  const root = el('div', 'page');
+  const layer = m.model.layers[m.layer];
+  const tools: HTMLElement[] = [...pageLinks(send, 'layer', true)];
+  if (m.featureMaps) {
+    const fmI = m.featureMaps;
+    const prev = button('', 'arrow-left', () => fmI.index > 0 && send({ type: 'selectImage', index: fmI.index - 1 }), { secondary: true, title: 'Previous image (←)' });
+    const next = button('', 'arrow-right', () => fmI.index + 1 < fmI.images && send({ type: 'selectImage', index: fmI.index + 1 }), { secondary: true, title: 'Next image (→)' });
+    const input = document.createElement('vscode-textfield') as HTMLElement & { value: string; type: string };
+    input.type = 'number';
+    input.value = String(fmI.index);
+    input.id = 'image-index';
+    input.title = `Test image index (0–${fmI.images - 1})`;
+    input.addEventListener('change', () => {
+      const v = Number(input.value);
+      if (Number.isInteger(v) && v >= 0 && v < fmI.images) send({ type: 'selectImage', index: v });
+    });
+    tools.unshift(el('span', 'node-count', 'image'), prev, input, next);
+  }
+  root.append(header(layer?.name ?? `layer ${m.layer}`, `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}], ${m.nodes} nodes`, tools));
+
+  const ws = section(`Weights of all ${m.nodes} nodes`);
+  if (m.weights) {
+    const w = m.weights;
+    const lim = Math.max(Math.abs(w.min), Math.abs(w.max));
+    const grid = el('div', 'node-grid');
+    let drawn = 0;
+    w.tiles.forEach((tiles, n) => {
+      if (drawn >= MAX_CANVASES) return;
+      const node = w.nodes[n];
+      const fig = el('figure', 'figure node-tile');
+      fig.tabIndex = 0;
+      fig.title = `node ${node}: open the node page`;
+      fig.dataset.node = String(node);
+      const shown = tiles.slice(0, 16);
+      shown.forEach((t, i) => {
+        const c = pixelCanvas(t, 'signed', 'weights', node, { lim, target: 56, rgb: w.rgb });
+        c.dataset.tile = String(i);
+        fig.append(c);
+        drawn++;
+      });
+      fig.append(el('figcaption', undefined, tiles.length > shown.length ? `${node} (${shown.length}/${tiles.length})` : String(node)));
+      const open = () => send({ type: 'selectNode', layer: m.layer, node });
+      fig.addEventListener('click', open);
+      fig.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          open();
+        }
+      });
+      grid.append(fig);
+    });
+    ws.body.append(grid, legend('signed', w.min, w.max, 'weight'));
+    if (drawn >= MAX_CANVASES) ws.body.append(el('p', 'note', `Showing the first ${MAX_CANVASES} tiles.`));
+  } else ws.body.append(el('p', 'note', 'This layer has no weights.'));
+  root.append(ws.root);
+
+  const fs = section(m.featureMaps ? `Feature maps for test image #${m.featureMaps.index} (${m.featureMaps.className})` : 'Feature maps');
+  if (m.featureMaps) {
+    const f = m.featureMaps;
+    const d = dims(f.image.shape);
+    const lim = Math.max(Math.abs(f.min), Math.abs(f.max));
+    const row = el('div', 'fm-row');
+    row.append(figure([pixelCanvas(f.image, 'image', 'input', 0, { target: 112, rgb: d.c === 3 })], 'input'));
+    const grid = el('div', 'node-grid');
+    const shape = f.maps.shape;
+    const data = new Float32Array(f.maps.data);
+    if (shape.length === 3) {
+      const [h, w, n] = shape;
+      for (let k = 0; k < Math.min(n, MAX_CANVASES); k++) {
+        const one = new Float32Array(h * w);
+        for (let i = 0; i < h * w; i++) one[i] = data[i * n + k];
+        const c = pixelCanvas({ shape: [h, w], data: one.buffer }, 'signed', 'feature-map', k, { lim, target: 56 });
+        const fig = figure([c], String(k), 'figure node-tile');
+        fig.tabIndex = 0;
+        fig.dataset.node = String(k);
+        fig.addEventListener('click', () => send({ type: 'selectNode', layer: m.layer, node: k }));
+        grid.append(fig);
+      }
+    } else {
+      const c = pixelCanvas({ shape: [1, data.length], data: f.maps.data }, 'signed', 'feature-map', 0, { lim, target: Math.min(640, data.length * 12) });
+      c.classList.add('vector');
+      grid.append(figure([c], `${data.length} activations`));
+    }
+    row.append(grid);
+    fs.body.append(row, legend('image', 0, 1, 'input'), legend('signed', f.min, f.max, 'activation'));
+  } else fs.body.append(el('p', 'note', m.note ?? 'No dataset.'));
+  root.append(fs.root);
+  root.append(byClassSection());
+  return root;
+}
+
+function byClassSection(): HTMLElement {
+  const s = section('Layer activation by class', 'by-class');
+  s.body.append(el('p', 'note', 'Computing the mean Frobenius norm of each layer per class over the test split…'));
+  return s.root;
+}
+
+export function byClass(chart: ByClassView): void {
+  const box = document.querySelector('#by-class .section-body');
+  if (!box) return;
+  box.replaceChildren(
+    heatMap(chart.norms, chart.classes, chart.layerNames, { normalize: 'column', highlightCol: chart.highlight }),
+    el('p', 'note', 'Mean over the test images of each class of the Frobenius norm of the whole layer activation (the seed\'s Figures 28–29). Each column is coloured on its own scale; the numbers are the real values.'),
+  );
+}
+
+// ---- model page -----------------------------------------------------------------------------------------
+
+export function modelPage(m: ModelPageMessage, send: Send): HTMLElement {
+  const root = el('div', 'page');
+  root.append(header(m.model.name, m.model.path, pageLinks(send, 'model', m.state.layer !== undefined)));
+  const sum = section('Summary');
+  const dl = el('dl', 'summary');
+  const add = (k: string, v: string) => dl.append(el('dt', undefined, k), el('dd', undefined, v));
+  add('layers', String(m.model.layers.length));
+  add('parameters', m.model.totalParams.toLocaleString('en-US'));
+  add('input', `[${m.model.inputShape.join(', ')}]`);
+  add('backend', m.model.backend);
+  if (m.training) {
+    const t = m.training;
+    add('test accuracy', `${(100 * t.testAccuracy).toFixed(2)}% (error ${(100 * t.testError).toFixed(2)}%)`);
+    add('train accuracy', `${(100 * t.trainAccuracy).toFixed(2)}%`);
+    add('training', `${t.epochs} epochs in ${t.seconds.toFixed(1)} s on ${t.backend}`);
+    for (const c of t.crossTests ?? []) add(c.name, `accuracy ${(100 * c.accuracy).toFixed(2)}% (error ${(100 * c.error).toFixed(2)}%)`);
+  }
+  sum.body.append(dl);
+  const table = el('table', 'layers');
+  const head = el('tr');
+  for (const h of ['#', 'layer', 'class', 'output', 'nodes', 'params']) head.append(el('th', undefined, h));
+  table.append(head);
+  for (const l of m.model.layers) {
+    const tr = el('tr');
+    for (const v of [String(l.index), l.name, l.className + (l.activation && l.activation !== 'linear' ? ` (${l.activation})` : ''), `[${l.outputShape.join(', ')}]`, String(l.nodes), l.params.toLocaleString('en-US')]) tr.append(el('td', undefined, v));
+    table.append(tr);
+  }
+  sum.body.append(table);
+  root.append(sum.root);
+
+  const tr = section('Training');
+  if (m.training && m.training.history.length) {
+    const h = m.training.history;
+    const x = h.map((r) => r.epoch);
+    const loss = [{ name: 'train loss', values: h.map((r) => r.loss), x }];
+    if (h.some((r) => r.testLoss !== undefined)) loss.push({ name: 'test loss', values: h.map((r) => r.testLoss ?? NaN), x });
+    const acc = [{ name: 'train accuracy', values: h.map((r) => r.accuracy), x }];
+    if (h.some((r) => r.testAccuracy !== undefined)) acc.push({ name: 'test accuracy', values: h.map((r) => r.testAccuracy ?? NaN), x });
+    const row = el('div', 'charts');
+    row.append(figure([lineChart(loss, { xLabel: 'epoch' })], 'loss'), figure([lineChart(acc, { xLabel: 'epoch', yMin: Math.min(...acc.flatMap((s) => s.values.filter(Number.isFinite)), 0.9), yMax: 1 })], 'accuracy'));
+    tr.body.append(row);
+    const t = m.training;
+    const cm = heatMap(t.confusion.map((r) => r.map(Number)), t.classes.map((c) => `true ${c}`), t.classes.map((c) => `pred ${c}`), { normalize: 'all' });
+    tr.body.append(figure([cm], 'confusion matrix on the test split (counts)'));
+  } else tr.body.append(el('p', 'note', m.note ?? 'No training results.'));
+  root.append(tr.root);
+  if (m.model.lens) root.append(byClassSection());
+  return root;
+}
