@@ -1,0 +1,164 @@
+// The Models and Top Activations trees as a user sees them, built from real engine data: a model saved with
+// saveModel and read back with loadModel, and a lens file read with lensInfo.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { initBackend } from '../../src/engine/backend';
+import { lensInfo } from '../../src/engine/lens';
+import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
+import * as tf from '../../src/engine/tf';
+import {
+  NODE_CAP,
+  imageEntries,
+  imageItemView,
+  itemView,
+  layerChildren,
+  modelChildren,
+  modelEntries,
+  modelPathOf,
+  parentOf,
+  targetOf,
+  type LayerEntry,
+  type ModelEntry,
+  type ModelsEntry,
+} from '../../src/extension/treeModel';
+import type { LensInfo, ModelInfo } from '../../src/shared/protocol';
+
+describe('tree model', () => {
+  let dir: string;
+  let cnnPath: string;
+  let wideModelPath: string;
+  let lensPath: string;
+  let cnn: ModelInfo;
+  let wide: ModelInfo;
+  let lens: LensInfo;
+
+  before(async () => {
+    await initBackend('cpu');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-tree-'));
+    cnnPath = path.join(dir, 'cnn', 'model.json');
+    const m = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [20, 20, 1], filters: 4, kernelSize: 3, activation: 'relu', name: 'conv1' }),
+        tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
+        tf.layers.flatten({ name: 'flat' }),
+        tf.layers.dense({ units: 3, activation: 'softmax', name: 'logits' }),
+      ],
+    });
+    await saveModel(m, cnnPath);
+    m.dispose();
+    wideModelPath = path.join(dir, 'wide', 'model.json');
+    const w = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 600, name: 'wide' })] });
+    await saveModel(w, wideModelPath);
+    w.dispose();
+    cnn = (await loadModel(cnnPath)).info;
+    wide = (await loadModel(wideModelPath)).info;
+    lensPath = path.join(dir, 'efl.lens.json');
+    fs.writeFileSync(
+      lensPath,
+      JSON.stringify({ name: 'Letters', model: 'cnn/model.json', dataset: { format: 'efl', size: [20, 20], trainPerClass: 5, testPerClass: 4, noise: 0.2, negative: false, seed: 1 } }),
+    );
+    lens = await lensInfo(lensPath);
+  });
+  after(() => {
+    unloadModels();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function roots(): ModelEntry[] {
+    const files = [cnnPath, wideModelPath, lensPath].map((p) => ({ path: p, relative: path.relative(dir, p) }));
+    return modelEntries(files, new Map([[lensPath, lens]]));
+  }
+
+  it('lists lens files first and hides models that a lens already names', () => {
+    const r = roots();
+    assert.deepEqual(
+      r.map((e) => [itemView(e).label, itemView(e).description, itemView(e).contextValue]),
+      [
+        ['Letters', 'efl.lens.json', 'lens'],
+        ['wide', path.join('wide', 'model.json'), 'model'],
+      ],
+    );
+    assert.equal(modelPathOf(r[0]), cnnPath);
+    assert.equal(modelPathOf(r[1]), wideModelPath);
+  });
+
+  it('a lens that failed to read shows its error as the only child', () => {
+    const files = [{ path: lensPath, relative: 'efl.lens.json' }];
+    const [e] = modelEntries(files, new Map([[lensPath, { error: 'efl.lens.json: "dataset" is missing.' }]]));
+    assert.equal(itemView(e).icon, 'error');
+    const kids = modelChildren(e, undefined);
+    assert.equal(kids.length, 1);
+    assert.equal(kids[0].kind, 'message');
+    assert.equal(itemView(kids[0]).label, 'efl.lens.json: "dataset" is missing.');
+  });
+
+  it('an untrained lens offers Train Model instead of layers', () => {
+    const untrained: LensInfo = { ...lens, modelExists: false, hasTraining: true };
+    const e: ModelEntry = { kind: 'model', id: 'lens:x', file: lensPath, workspaceRelative: 'efl.lens.json', lens: untrained };
+    const [msg] = modelChildren(e, undefined);
+    assert.equal(itemView(msg).command?.id, 'featureLens.trainModel');
+    assert.equal((itemView(msg).command?.args[0] as { lens: string }).lens, lensPath);
+  });
+
+  it('layers carry name, class and output shape; nodes exist only where a layer has its own', () => {
+    const [lensEntry] = roots();
+    const layers = modelChildren(lensEntry, cnn) as LayerEntry[];
+    assert.deepEqual(
+      layers.map((l) => [itemView(l).label, itemView(l).description, itemView(l).contextValue, itemView(l).collapsible]),
+      [
+        ['conv1', 'Conv2D [18, 18, 4]', 'layer', 'collapsed'],
+        ['pool1', 'MaxPooling2D [9, 9, 4]', 'layer', 'collapsed'],
+        ['flat', 'Flatten [324]', 'layer', 'none'],
+        ['logits', 'Dense [3]', 'layer', 'collapsed'],
+      ],
+    );
+    const nodes = layerChildren(layers[0]);
+    assert.deepEqual(nodes.map((n) => itemView(n).label), ['node 0', 'node 1', 'node 2', 'node 3']);
+    assert.deepEqual(nodes.map((n) => itemView(n).contextValue), ['node', 'node', 'node', 'node']);
+    assert.equal(layerChildren(layers[2]).length, 0);
+    const click = itemView(nodes[2]).command!;
+    assert.equal(click.id, 'featureLens.inspectNode');
+    assert.deepEqual(click.args[0], { lens: lensPath, model: cnnPath, layer: 0, node: 2 });
+  });
+
+  it('caps a wide layer at NODE_CAP nodes and one "more" entry', () => {
+    const r = roots();
+    const [layer] = modelChildren(r[1], wide) as LayerEntry[];
+    assert.equal(layer.layer.nodes, 600);
+    const kids = layerChildren(layer);
+    assert.equal(kids.length, NODE_CAP + 1);
+    assert.equal(itemView(kids[NODE_CAP]).label, `… ${600 - NODE_CAP} more`);
+    assert.equal(itemView(kids[NODE_CAP - 1]).label, `node ${NODE_CAP - 1}`);
+    assert.equal(layerChildren(layer, 1000).length, 600);
+  });
+
+  it('getParent walks back to the root through unique ids (reveal needs both)', () => {
+    const [lensEntry] = roots();
+    const layers = modelChildren(lensEntry, cnn) as LayerEntry[];
+    const node = layerChildren(layers[3])[1];
+    const chain: ModelsEntry[] = [];
+    for (let e: ModelsEntry | undefined = node; e; e = parentOf(e)) chain.push(e);
+    assert.deepEqual(chain.map((e) => e.kind), ['node', 'layer', 'model']);
+    assert.equal(chain[2], lensEntry);
+    const ids = [lensEntry, ...layers, ...layers.flatMap((l) => layerChildren(l))].map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.deepEqual(targetOf(node), { lens: lensPath, model: cnnPath, layer: 3, node: 1 });
+  });
+
+  it('top images are labelled "#index class" with the score as description', () => {
+    const result = { layer: 0, node: 1, metric: 'frobenius' as const, top: [{ index: 7, score: 12.5, label: 2 }, { index: 3, score: 0.000123, label: 0 }] };
+    const items = imageEntries(result, lens, cnnPath).map(imageItemView);
+    assert.deepEqual(
+      items.map((i) => [i.label, i.description, i.contextValue]),
+      [
+        [`#7 ${lens.classes[2]}`, '12.50', 'image'],
+        [`#3 ${lens.classes[0]}`, '1.230e-4', 'image'],
+      ],
+    );
+    assert.deepEqual(lens.classes, ['E', 'F', 'L']);
+    assert.deepEqual(items[0].command, { id: 'featureLens.showDeconvolution', args: [{ lens: lensPath, model: cnnPath, layer: 0, node: 1, image: 7 }] });
+  });
+});

@@ -1,0 +1,134 @@
+// The host checks every message the inspector webview sends: unknown types, wrong field types and indices
+// out of range are dropped with a reason; pixels leave the host as exact-size buffers.
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nodePage } from '../../src/extension/pageData';
+import type { ModelInfo, NodeInspection } from '../../src/shared/protocol';
+import { parsePanelState, parseWebviewMessage, toPixels, type MessageBounds } from '../../src/shared/webviewProtocol';
+
+const bounds: MessageBounds = { layers: 3, nodesPerLayer: [8, 0, 10], images: 100 };
+const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+
+function dropped(raw: unknown, b: MessageBounds | null = bounds): string {
+  const reasons: string[] = [];
+  const m = parseWebviewMessage(raw, b ?? undefined, (why) => reasons.push(why));
+  assert.equal(m, undefined, `expected ${JSON.stringify(raw)} to be dropped`);
+  assert.equal(reasons.length, 1);
+  return reasons[0];
+}
+
+describe('parseWebviewMessage', () => {
+  it('accepts every well-formed message, rebuilt from checked fields only', () => {
+    assert.deepEqual(parseWebviewMessage({ type: 'ready', extra: 1 }, bounds), { type: 'ready' });
+    assert.deepEqual(parseWebviewMessage({ type: 'selectNode', layer: 2, node: 9, evil: true }, bounds), { type: 'selectNode', layer: 2, node: 9 });
+    assert.deepEqual(parseWebviewMessage({ type: 'setMethod', method: 'deconvNoSwitches' }, bounds), { type: 'setMethod', method: 'deconvNoSwitches' });
+    assert.deepEqual(parseWebviewMessage({ type: 'selectImage', index: 99 }, bounds), { type: 'selectImage', index: 99 });
+    assert.deepEqual(parseWebviewMessage({ type: 'openPage', page: 'layer' }, bounds), { type: 'openPage', page: 'layer' });
+    assert.deepEqual(parseWebviewMessage({ type: 'maximize' }, bounds), { type: 'maximize' });
+    assert.deepEqual(parseWebviewMessage({ type: 'painted', page: 'node' }, bounds), { type: 'painted', page: 'node' });
+    assert.deepEqual(parseWebviewMessage({ type: 'log', level: 'warn', message: 'x' }, bounds), { type: 'log', level: 'warn', message: 'x' });
+    const exp = parseWebviewMessage({ type: 'exportPng', data: PNG }, bounds);
+    assert.equal(exp?.type, 'exportPng');
+    const fromBuffer = parseWebviewMessage({ type: 'exportPng', data: PNG.slice().buffer }, bounds);
+    assert.deepEqual(fromBuffer?.type === 'exportPng' && [...fromBuffer.data], [...PNG]);
+  });
+
+  it('drops unknown types and non-objects', () => {
+    assert.match(dropped({ type: 'deleteWorkspace' }), /unknown message type "deleteWorkspace"/);
+    assert.match(dropped({}), /unknown message type/);
+    assert.match(dropped(null), /not an object/);
+    assert.match(dropped('ready'), /not an object/);
+    assert.match(dropped([{ type: 'ready' }]), /not an object/);
+  });
+
+  it('rejects indices out of range for the model on screen', () => {
+    assert.match(dropped({ type: 'selectNode', layer: 3, node: 0 }), /layer 3 out of range/);
+    assert.match(dropped({ type: 'selectNode', layer: -1, node: 0 }), /layer -1 out of range/);
+    assert.match(dropped({ type: 'selectNode', layer: 0, node: 8 }), /node 8 out of range \(layer 0 has 8 nodes\)/);
+    assert.match(dropped({ type: 'selectNode', layer: 1, node: 0 }), /layer 1 has 0 nodes/);
+    assert.match(dropped({ type: 'selectImage', index: 100 }), /image 100 out of range/);
+    assert.match(dropped({ type: 'selectNode', layer: 0, node: 0 }, null), /before the panel shows a model/);
+    assert.match(dropped({ type: 'selectImage', index: 0 }, null), /image 0 out of range \(0 images\)/);
+  });
+
+  it('rejects wrong field types', () => {
+    assert.match(dropped({ type: 'selectNode', layer: '0', node: 1 }), /layer 0 out of range/);
+    assert.match(dropped({ type: 'selectNode', layer: 0, node: 1.5 }), /node 1.5 out of range/);
+    assert.match(dropped({ type: 'selectNode', layer: 0, node: NaN }), /node NaN/);
+    assert.match(dropped({ type: 'selectImage', index: [1] }), /image 1 out of range/);
+    assert.match(dropped({ type: 'setMethod', method: 'gradCam' }), /unknown projection method/);
+    assert.match(dropped({ type: 'setMethod', method: 3 }), /unknown projection method/);
+    assert.match(dropped({ type: 'openPage', page: 'settings' }), /unknown page/);
+    assert.match(dropped({ type: 'log', level: 'fatal', message: 'x' }), /malformed log/);
+    assert.match(dropped({ type: 'log', level: 'info', message: { toString: 1 } }), /malformed log/);
+    assert.match(dropped({ type: 'exportPng', data: 'iVBORw0KGgo=' }), /without bytes/);
+    assert.match(dropped({ type: 'exportPng', data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) }), /not a PNG/);
+    assert.match(dropped({ type: 'exportPng', data: new Uint8Array(4) }), /exportPng of 4 bytes/);
+  });
+});
+
+describe('parsePanelState', () => {
+  it('restores a valid state and refuses malformed ones', () => {
+    const ok = { page: 'node', lens: '/w/a.lens.json', model: '/w/m/model.json', layer: 1, node: 2, method: 'guided' };
+    assert.deepEqual(parsePanelState(ok), { ...ok, image: undefined, focusImage: undefined });
+    assert.deepEqual(parsePanelState({ page: 'model', model: '/m.json' })?.page, 'model');
+    assert.equal(parsePanelState({ ...ok, node: undefined }), undefined);
+    assert.equal(parsePanelState({ ...ok, layer: -1 }), undefined);
+    assert.equal(parsePanelState({ ...ok, method: 'magic' }), undefined);
+    assert.equal(parsePanelState({ ...ok, model: 3 }), undefined);
+    assert.equal(parsePanelState({ page: 'layer', model: '/m.json' }), undefined);
+    assert.equal(parsePanelState(undefined), undefined);
+  });
+});
+
+describe('pixels for the webview', () => {
+  it('copies a view of a larger buffer into an exact-size buffer', () => {
+    const big = new Float32Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const view = big.subarray(2, 8);
+    const p = toPixels([2, 3], view);
+    assert.equal(p.data.byteLength, 6 * 4);
+    assert.deepEqual([...new Float32Array(p.data)], [2, 3, 4, 5, 6, 7]);
+    const whole = new Float32Array([1, 2]);
+    assert.equal(toPixels([2], whole).data, whole.buffer, 'an exact buffer is sent as is, not copied');
+    assert.deepEqual(toPixels([2], whole).shape, [2]);
+  });
+
+  it('builds the node page with one projection range over all top images', () => {
+    const model: ModelInfo = {
+      path: '/m/model.json',
+      name: 'm',
+      inputShape: [2, 2, 1],
+      layers: [{ index: 0, name: 'conv', className: 'Conv2D', kind: 'conv', outputShape: [2, 2, 3], nodes: 3, params: 12, activation: 'relu', hasWeights: true, inbound: [] }],
+      totalParams: 12,
+      weightsHash: 'x',
+      mtimeMs: 0,
+      backend: 'cpu',
+    };
+    const shared = new Float32Array(100);
+    const img = (vals: number[], off: number) => {
+      shared.set(vals, off);
+      return { shape: [2, 2, 1], data: shared.subarray(off, off + vals.length) };
+    };
+    const r: NodeInspection = {
+      model,
+      layer: 0,
+      node: 1,
+      method: 'deconv',
+      top: {
+        metric: 'frobenius',
+        items: [
+          { entry: { index: 5, score: 2, label: 1 }, className: 'F', image: img([0, 1, 0, 1], 0), featureMap: { shape: [2, 2], data: new Float32Array(4) }, projection: img([-3, 0, 1, 2], 10) },
+          { entry: { index: 9, score: 1, label: 0 }, className: 'E', image: img([1, 1, 0, 0], 20), featureMap: { shape: [2, 2], data: new Float32Array(4) }, projection: img([0.5, 4, 0, 0], 30) },
+        ],
+      },
+    };
+    const page = nodePage(r, { page: 'node', model: model.path, layer: 0, node: 1 }, undefined, 'T');
+    assert.deepEqual(page.projectionRange, { min: -3, max: 4 });
+    assert.equal(page.nodes, 3);
+    assert.deepEqual(page.top!.items.map((i) => [i.index, i.className, i.image.data.byteLength]), [
+      [5, 'F', 16],
+      [9, 'E', 16],
+    ]);
+    assert.deepEqual([...new Float32Array(page.top!.items[1].projection!.data)], [0.5, 4, 0, 0]);
+  });
+});
