@@ -2,8 +2,9 @@
 // (VS Code 1.100 in the browser) installed from npm into a cache outside this package's node_modules.
 // Idempotent: a marker file written last says the install finished; a half-finished one is redone.
 // `node scripts/setup-e2e.mjs` runs it; `ensureE2E()` is the same for the tests and scripts/start.mjs.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +106,89 @@ function installCodeServer(dir, log, say) {
 function symlink(target, at) {
   fs.rmSync(at, { force: true, recursive: false });
   fs.symlinkSync(target, at);
+}
+
+/** Settings that keep a fresh VS Code quiet: no welcome page, trust prompt, telemetry, update or tips. */
+export const QUIET_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'git.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
+  'chat.commandCenter.enabled': false,
+  'editor.minimap.enabled': false,
+  'files.hotExit': 'off',
+  'window.restoreWindows': 'none',
+  'workbench.editor.enablePreview': false,
+};
+
+// Process groups still running; killed if the test process exits abruptly.
+const live = new Set();
+process.on('exit', () => {
+  for (const pid of live) try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+});
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Installs the VSIX into a fresh extensions directory with code-server's CLI. */
+export function installExtension(codeServer, extensionsDir, userDataDir, vsix) {
+  if (!fs.existsSync(vsix)) throw new Error(`${vsix} is missing: run \`npm run package\` first.`);
+  const r = spawnSync(process.execPath, [codeServer, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr)) throw new Error(`installing ${vsix} failed: ${r.stdout}${r.stderr}`);
+}
+
+/** Starts code-server in its own process group; resolves once it answers HTTP. */
+export async function startCodeServer({ codeServer, extensionsDir, userDataDir, workspace, port, logFile }) {
+  // Its own config file, so nothing is written to the user's ~/.config/code-server.
+  const args = [codeServer, '--config', path.join(userDataDir, 'code-server.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, workspace];
+  // Inside a VS Code terminal these would turn code-server into a client of that VS Code.
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('VSCODE_')) delete env[k];
+  const out = logFile ? fs.openSync(logFile, 'a') : 'inherit';
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env });
+  if (logFile) fs.closeSync(out);
+  live.add(child.pid);
+  let exited = null;
+  child.once('exit', (code, signal) => { exited = code ?? signal; live.delete(child.pid); });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`code-server exited (${exited}) before serving${logFile ? `; see ${logFile}` : ''}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`code-server did not answer on port ${port} within 60 s${logFile ? `; see ${logFile}` : ''}`);
+    await sleep(250);
+  }
+  return {
+    child,
+    /** Stops code-server and everything it started (extension host, engine): the whole process group. */
+    stop: async () => {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      for (let i = 0; i < 40 && exited === null; i++) await sleep(100);
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* all gone */ }
+      live.delete(child.pid);
+    },
+  };
 }
 
 /**

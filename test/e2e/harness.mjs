@@ -2,58 +2,18 @@
 // Every scenario gets fresh user-data and extension directories, a copy of the sample workspace in a temp
 // folder (tests never modify the repository), screenshots per step under test-results/e2e/<scenario>/, and
 // code-server and Chromium are always stopped, even when the scenario fails.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { ensureE2E } from '../../scripts/setup-e2e.mjs';
+import { ensureE2E, installExtension, startCodeServer, freePort, QUIET_SETTINGS } from '../../scripts/setup-e2e.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const VSIX = path.join(ROOT, 'dist', 'feature-lens.vsix');
 export const RESULTS = path.join(ROOT, 'test-results', 'e2e');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
-
-/** Settings that keep a fresh VS Code quiet: no welcome page, trust prompt, telemetry, update or tips. */
-export const QUIET_SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'workbench.welcomePage.walkthroughs.openOnInstall': false,
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'git.enabled': false,
-  'git.openRepositoryInParentFolders': 'never',
-  'chat.commandCenter.enabled': false,
-  'editor.minimap.enabled': false,
-  'files.hotExit': 'off',
-  'window.restoreWindows': 'none',
-  'workbench.editor.enablePreview': false,
-};
-
-// Process groups still running; killed if the test process exits abruptly.
-const live = new Set();
-process.on('exit', () => {
-  for (const pid of live) try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
-});
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,45 +27,6 @@ export function cli(args, { cwd, timeout = 300_000 } = {}) {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'engine.js'), ...args], { cwd, encoding: 'utf8', timeout });
   if (r.status !== 0) throw new Error(`feature-lens ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
   return r.stdout;
-}
-
-/** Installs the VSIX into a fresh extensions directory with code-server's CLI. */
-export function installExtension(codeServer, extensionsDir, userDataDir, vsix = VSIX) {
-  if (!fs.existsSync(vsix)) throw new Error(`${vsix} is missing: run \`npm run package\` first.`);
-  const r = spawnSync(process.execPath, [codeServer, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr)) throw new Error(`installing ${vsix} failed: ${r.stdout}${r.stderr}`);
-}
-
-/** Starts code-server in its own process group; resolves once it answers HTTP. */
-export async function startCodeServer({ codeServer, extensionsDir, userDataDir, workspace, port, logFile }) {
-  // Its own config file, so nothing is written to the user's ~/.config/code-server.
-  const args = [codeServer, '--config', path.join(userDataDir, 'code-server.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, workspace];
-  const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { ...process.env, VSCODE_CLI: undefined } });
-  fs.closeSync(out);
-  live.add(child.pid);
-  let exited = null;
-  child.once('exit', (code, signal) => { exited = code ?? signal; live.delete(child.pid); });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited !== null) throw new Error(`code-server exited (${exited}) before serving; see ${logFile}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (res.ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`code-server did not answer on port ${port} within 60 s; see ${logFile}`);
-    await sleep(250);
-  }
-  return {
-    child,
-    stop: async () => {
-      if (exited !== null) return;
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
-      for (let i = 0; i < 40 && exited === null; i++) await sleep(100);
-      if (exited === null) try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-      live.delete(child.pid);
-    },
-  };
 }
 
 /**
@@ -128,7 +49,7 @@ export async function openVSCode(name, options = {}) {
   const session = new Session(name, dirs, results);
   try {
     if (options.prepare) await options.prepare(dirs.workspace);
-    installExtension(codeServer, dirs.extensionsDir, dirs.userDataDir);
+    installExtension(codeServer, dirs.extensionsDir, dirs.userDataDir, VSIX);
     const port = await freePort();
     session.port = port;
     session.server = await startCodeServer({ codeServer, ...dirs, port, logFile: path.join(results, 'code-server.log') });
