@@ -1,4 +1,5 @@
 import type { LayerInfo, LayerKind } from '../shared/protocol';
+import { activationName, modelGraph, outputShapeOf } from './graph';
 import * as tf from './tf';
 
 const KINDS: Record<string, LayerKind> = {
@@ -20,27 +21,44 @@ const KINDS: Record<string, LayerKind> = {
   Concatenate: 'merge',
   Multiply: 'merge',
   Average: 'merge',
+  Maximum: 'merge',
+  Minimum: 'merge',
   Flatten: 'reshape',
   Reshape: 'reshape',
   Dropout: 'other',
 };
 
+/** Layers whose kernel `layerWeights` (weights.ts) shows as images. */
+export const WEIGHT_LAYERS = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D']);
+
 /** The output shape of a layer without the batch dimension (first output for multi-output layers). */
 export function layerOutputShape(layer: tf.layers.Layer): number[] {
-  let shape = layer.outputShape as (number | null)[] | (number | null)[][];
-  if (Array.isArray(shape[0])) shape = shape[0] as (number | null)[];
-  return (shape as (number | null)[]).slice(1).map((d) => (d == null ? -1 : d));
+  return outputShapeOf(layer);
 }
 
-/** Lists a model's layers as the views show them (plain data). */
+/**
+ * Lists a model's layers as the views show them (plain data), in `model.layers` order (a functional model's
+ * InputLayer included, a Sequential model's not). `inbound` names every layer feeding this one within this
+ * model, in call order (two or more for merges; the input layer's name for the first layer of a Sequential).
+ */
 export function describeLayers(model: tf.LayersModel): LayerInfo[] {
+  let sources: ReturnType<typeof modelGraph>['sources'] | null = null;
+  try {
+    sources = modelGraph(model).sources;
+  } catch {
+    // several inputs or shared layers: fall back to the layers' own first call below
+  }
+  const inputName = model.inputs[0]?.sourceLayer?.name ?? 'input';
   return model.layers.map((layer, index) => {
     const className = layer.getClassName();
     const outputShape = layerOutputShape(layer);
-    const config = layer.getConfig() as { activation?: string };
-    const inbound: string[] = [];
-    for (const node of (layer as unknown as { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] }).inboundNodes ?? []) {
-      for (const l of node.inboundLayers) if (!inbound.includes(l.name)) inbound.push(l.name);
+    const activation = activationName(layer) ?? (className === 'ReLU' ? 'relu' : undefined);
+    let inbound: string[];
+    if (sources) {
+      inbound = sources[index].map((s) => (s.kind === 'input' ? inputName : model.layers[s.layer].name));
+    } else {
+      const node = (layer as unknown as { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] }).inboundNodes[0];
+      inbound = node ? node.inboundLayers.map((l) => l.name) : [];
     }
     return {
       index,
@@ -50,8 +68,8 @@ export function describeLayers(model: tf.LayersModel): LayerInfo[] {
       outputShape,
       nodes: outputShape.length ? outputShape[outputShape.length - 1] : 1,
       params: layer.countParams(),
-      ...(typeof config.activation === 'string' ? { activation: config.activation } : {}),
-      hasWeights: layer.getWeights().length > 0,
+      ...(activation ? { activation } : {}),
+      hasWeights: WEIGHT_LAYERS.has(className) && layer.getWeights().length > 0,
       inbound,
     };
   });

@@ -1,6 +1,7 @@
 import type { FloatArray, WeightsResult } from '../shared/protocol';
 import { UserError } from './errors';
 import { checkLayer, checkNode, modelGraph, nodeCount, outputShapeOf, range } from './graph';
+import { WEIGHT_LAYERS } from './introspect';
 import type * as tf from './tf';
 
 /** Layers that only reshape or pass values through: a dense layer behind them still sees the input's pixels. */
@@ -29,7 +30,7 @@ export function layerWeights(model: tf.LayersModel, layer: number, node?: number
     return v ? v.read() : null;
   };
   const kernelName = cls === 'DepthwiseConv2D' ? 'depthwiseKernel' : 'kernel';
-  const kernelT = cls === 'Dense' || cls === 'Conv2D' || cls === 'DepthwiseConv2D' ? read(kernelName) : null;
+  const kernelT = WEIGHT_LAYERS.has(cls) ? read(kernelName) : null;
   if (!kernelT) {
     throw new UserError('unsupported', `Layer ${layer} (${l.name}, ${cls}) has no weights that can be shown as images; weights are shown for Dense, Conv2D and DepthwiseConv2D layers.`);
   }

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { initBackend } from '../../src/engine/backend';
+import { UserError } from '../../src/engine/errors';
+import { featureMaps } from '../../src/engine/featureMaps';
+import { describeLayers } from '../../src/engine/introspect';
+import { project } from '../../src/engine/project';
+import * as tf from '../../src/engine/tf';
+import { relError, seededImage } from './inspectRef';
+
+/** input → conv a, conv b → Add → Concatenate with a depthwise branch → BN → ReLU → avg-pool → flatten → dropout → dense. */
+function branchy(): tf.LayersModel {
+  const input = tf.input({ shape: [8, 8, 3], name: 'image' });
+  const init = (seed: number) => tf.initializers.randomNormal({ seed, stddev: 0.5 });
+  const a = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'a', kernelInitializer: init(1) }).apply(input) as tf.SymbolicTensor;
+  const b = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'b', kernelInitializer: init(2) }).apply(input) as tf.SymbolicTensor;
+  const sum = tf.layers.add({ name: 'sum' }).apply([a, b]) as tf.SymbolicTensor;
+  const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', name: 'dw', depthwiseInitializer: init(3) }).apply(input) as tf.SymbolicTensor;
+  const cat = tf.layers.concatenate({ name: 'cat' }).apply([sum, dw]) as tf.SymbolicTensor;
+  const bn = tf.layers.batchNormalization({ name: 'bn', movingMeanInitializer: tf.initializers.constant({ value: 0.1 }), movingVarianceInitializer: tf.initializers.constant({ value: 2 }) }).apply(cat) as tf.SymbolicTensor;
+  const act = tf.layers.activation({ activation: 'relu', name: 'act' }).apply(bn) as tf.SymbolicTensor;
+  const pool = tf.layers.averagePooling2d({ poolSize: 2, name: 'pool' }).apply(act) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten({ name: 'flat' }).apply(pool) as tf.SymbolicTensor;
+  const drop = tf.layers.dropout({ rate: 0.5, name: 'drop' }).apply(flat) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 5, activation: 'softmax', name: 'out', kernelInitializer: init(4) }).apply(drop) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+test('describeLayers: functional model with merges', async () => {
+  await initBackend('cpu');
+  const model = branchy();
+  const info = describeLayers(model);
+  const by = Object.fromEntries(info.map((l) => [l.name, l]));
+  assert.deepEqual(info.map((l) => l.index), info.map((_, i) => i));
+  assert.equal(info[0].kind, 'input');
+  assert.deepEqual(by.image.outputShape, [8, 8, 3]);
+  assert.deepEqual(by.sum.inbound, ['a', 'b']);
+  assert.deepEqual(by.cat.inbound, ['sum', 'dw']);
+  assert.deepEqual(by.a.inbound, ['image']);
+  assert.deepEqual(by.cat.outputShape, [8, 8, 7]);
+  assert.equal(by.cat.nodes, 7);
+  assert.equal(by.cat.kind, 'merge');
+  assert.deepEqual(by.pool.outputShape, [4, 4, 7]);
+  assert.equal(by.flat.nodes, 112);
+  assert.equal(by.out.nodes, 5);
+  assert.equal(by.out.activation, 'softmax');
+  assert.equal(by.act.activation, 'relu');
+  assert.equal(by.a.params, 3 * 3 * 3 * 4 + 4);
+  assert.deepEqual(info.filter((l) => l.hasWeights).map((l) => l.name), ['a', 'b', 'dw', 'out'], 'BatchNormalization has no weight images');
+  assert.equal(by.dw.kind, 'depthwiseConv');
+
+  const seq = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 2, kernelSize: 3, name: 'c' }), tf.layers.flatten({ name: 'f' }), tf.layers.dense({ units: 3, name: 'd' })] });
+  const sinfo = describeLayers(seq);
+  assert.deepEqual(sinfo.map((l) => l.name), ['c', 'f', 'd'], 'a Sequential model lists no input layer');
+  assert.deepEqual(sinfo.map((l) => l.inbound), [[seq.inputs[0].sourceLayer.name], ['c'], ['f']]);
+  assert.deepEqual(sinfo.map((l) => l.nodes), [2, 32, 3]);
+  model.dispose();
+  seq.dispose();
+});
+
+test('functional model: feature maps at merges, gradients through Add/Concatenate/BN, deconvolution refuses merges', async () => {
+  await initBackend('cpu');
+  const model = branchy();
+  const image = seededImage([8, 8, 3], 9);
+  const idx = (name: string) => model.layers.findIndex((l) => l.name === name);
+  const before = tf.memory().numTensors;
+  const a = featureMaps(model, idx('a'), image).maps.data;
+  const b = featureMaps(model, idx('b'), image).maps.data;
+  const sum = featureMaps(model, idx('sum'), image);
+  assert.ok(relError(sum.maps.data, a.map((v, i) => v + b[i])) < 1e-6);
+  assert.deepEqual(featureMaps(model, 0, image).maps.data, image.data, 'the input layer shows the image');
+
+  // reference gradient: tf.grad through the layers' own apply (fused ops, cpu)
+  for (const [name, node] of [['cat', 5], ['out', 2], ['pool', 1]] as const) {
+    const want = tf.tidy(() => {
+      const sub = tf.model({ inputs: model.inputs, outputs: model.layers[idx(name)].output as tf.SymbolicTensor });
+      const g = tf.grad((x: tf.Tensor) => {
+        const y = sub.apply(x, { training: false }) as tf.Tensor;
+        return tf.sum(tf.mul(y, tf.oneHot(node, y.shape[y.rank - 1])));
+      })(tf.tensor(image.data, [1, 8, 8, 3]));
+      return Array.from(g.dataSync());
+    });
+    const got = project(model, idx(name), node, image, 'saliency');
+    assert.ok(relError(got.projection.data, want) < 1e-5, `${name}: ${relError(got.projection.data, want)}`);
+    assert.ok(want.some((v) => v !== 0));
+    for (const method of ['guided', 'gradcam'] as const) {
+      const r = project(model, idx(name), node, image, method);
+      assert.ok(r.projection.data.every(Number.isFinite));
+    }
+  }
+  for (const method of ['deconv', 'deconvNoSwitches'] as const) {
+    assert.throws(() => project(model, idx('out'), 0, image, method), (e: unknown) => e instanceof UserError && e.code === 'unsupported' && /Deconvolution cannot pass through Concatenate layer cat/.test(e.message));
+  }
+  // a branch without merges deconvolves
+  assert.equal(project(model, idx('a'), 1, image, 'deconv').projection.shape.join(), '8,8,3');
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+  model.dispose();
+});
