@@ -1,0 +1,231 @@
+/**
+ * Image parameterizations and transformations for activation maximization (Olah et al. 2017, "Feature
+ * Visualization", Distill), written with ops that have gradients on every backend (wasm has no FFT, no
+ * gather gradient and no `Transform` gradient):
+ *
+ * - Fourier basis: a learnable half spectrum A + iB (`[C, H, W/2+1]` each), scaled by 1 / max(frequency,
+ *   1 / max(H, W)) · sqrt(HW), mapped to pixels by the inverse real 2-D DFT written as matrix products with
+ *   precomputed cos/sin bases (equal to numpy's `irfft2`), then divided by 4, decorrelated in colour for RGB,
+ *   and squashed into [0, 1] by a sigmoid.
+ * - Pixel basis: sigmoid of a learnable `[H, W, C]` tensor.
+ * - Robustness transforms: pad (constant 0.5), random scale (bilinear resize), random rotation (three
+ *   shears, each a batched matrix product with per-row bilinear shift matrices), random crop back to H×W.
+ */
+import * as tf from './tf';
+
+/** A learnable image: `variables` to optimise and `image()` giving `[H, W, C]` float32 in [0, 1]. */
+export interface ImageParam {
+  variables: tf.Variable[];
+  image(): tf.Tensor3D;
+  dispose(): void;
+}
+
+/** Lucid's colour correlation square root (ImageNet statistics), for RGB decorrelation. */
+const COLOR_SQRT = [
+  [0.26, 0.09, 0.02],
+  [0.27, 0.0, -0.05],
+  [0.27, -0.09, 0.03],
+];
+
+/**
+ * Inverse real 2-D DFT bases for an `[H, W]` image from a half spectrum `[H, Wf]`, Wf = floor(W/2) + 1:
+ * `y` = [cosY | -sinY; sinY | cosY] (`[2H, 2H]`, acting on [A; B]) and `x` = [CX; -SX] (`[2Wf, W]`) with the
+ * Hermitian weights and the 1/(HW) normalization folded in.
+ */
+export function irfft2Bases(H: number, W: number): { y: Float32Array; x: Float32Array; Wf: number } {
+  const Wf = Math.floor(W / 2) + 1;
+  const y = new Float32Array(2 * H * 2 * H);
+  for (let r = 0; r < H; r++) {
+    for (let f = 0; f < H; f++) {
+      const a = (2 * Math.PI * f * r) / H;
+      const c = Math.cos(a);
+      const s = Math.sin(a);
+      // Real part rows 0..H-1: cos·A − sin·B; imaginary part rows H..2H-1: sin·A + cos·B.
+      y[r * 2 * H + f] = c;
+      y[r * 2 * H + H + f] = -s;
+      y[(H + r) * 2 * H + f] = s;
+      y[(H + r) * 2 * H + H + f] = c;
+    }
+  }
+  const x = new Float32Array(2 * Wf * W);
+  for (let f = 0; f < Wf; f++) {
+    const w = f === 0 || (W % 2 === 0 && f === W / 2) ? 1 : 2;
+    for (let col = 0; col < W; col++) {
+      const a = (2 * Math.PI * f * col) / W;
+      x[f * W + col] = (w * Math.cos(a)) / (H * W);
+      x[(Wf + f) * W + col] = (-w * Math.sin(a)) / (H * W);
+    }
+  }
+  return { y, x, Wf };
+}
+
+/**
+ * The inverse real 2-D DFT of `[C, H, Wf]` spectra A + iB as `[H, W, C]`, by matrix products
+ * (`bases` from `irfft2Bases`). Differentiable on every backend.
+ */
+export function irfft2(A: tf.Tensor3D, B: tf.Tensor3D, W: number, bases: { y: tf.Tensor2D; x: tf.Tensor2D }): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [C, H, Wf] = A.shape;
+    // [A; B] as [2H, C·Wf] (frequency y first).
+    const ab = tf.concat([tf.reshape(tf.transpose(A, [1, 0, 2]), [H, C * Wf]), tf.reshape(tf.transpose(B, [1, 0, 2]), [H, C * Wf])], 0);
+    const z = tf.matMul(bases.y, ab); // [2H, C·Wf]: real part then imaginary part
+    const zr = tf.reshape(tf.slice(z, [0, 0], [H, C * Wf]), [H * C, Wf]);
+    const zi = tf.reshape(tf.slice(z, [H, 0], [H, C * Wf]), [H * C, Wf]);
+    const img = tf.matMul(tf.concat([zr, zi], 1), bases.x); // [H·C, W]
+    return tf.transpose(tf.reshape(img, [H, C, W]), [0, 2, 1]) as tf.Tensor3D;
+  });
+}
+
+/** The spectrum scale 1 / max(f, 1/max(H, W)) · sqrt(HW), `[H, Wf]`, f in cycles per pixel. */
+function spectrumScale(H: number, W: number, Wf: number): Float32Array {
+  const s = new Float32Array(H * Wf);
+  for (let r = 0; r < H; r++) {
+    const fy = (r <= H / 2 ? r : r - H) / H;
+    for (let c = 0; c < Wf; c++) {
+      const fx = c / W;
+      s[r * Wf + c] = Math.sqrt(H * W) / Math.max(Math.sqrt(fy * fy + fx * fx), 1 / Math.max(H, W));
+    }
+  }
+  return s;
+}
+
+/** A Fourier-basis image `[H, W, C]`; initial spectrum N(0, 0.01²) from `seed`. */
+export function fourierImage(H: number, W: number, C: number, seed: number): ImageParam {
+  const { y, x, Wf } = irfft2Bases(H, W);
+  const bases = { y: tf.tensor2d(y, [2 * H, 2 * H]), x: tf.tensor2d(x, [2 * Wf, W]) };
+  const scale = tf.tensor3d(spectrumScale(H, W, Wf), [1, H, Wf]);
+  const a = randomVariable([C, H, Wf], seed);
+  const b = randomVariable([C, H, Wf], seed + 1);
+  const colour = C === 3 ? colourMatrix() : null;
+  return {
+    variables: [a, b],
+    image: () =>
+      tf.tidy(() => {
+        let img: tf.Tensor = tf.div(irfft2(tf.mul(a, scale) as tf.Tensor3D, tf.mul(b, scale) as tf.Tensor3D, W, bases), 4);
+        if (colour) img = tf.reshape(tf.matMul(tf.reshape(img, [H * W, 3]), colour), [H, W, 3]);
+        return tf.sigmoid(img) as tf.Tensor3D;
+      }),
+    dispose: () => {
+      tf.dispose([bases.y, bases.x, scale, a, b]);
+      colour?.dispose();
+    },
+  };
+}
+
+function colourMatrix(): tf.Tensor2D {
+  const maxNorm = Math.max(...[0, 1, 2].map((c) => Math.hypot(COLOR_SQRT[0][c], COLOR_SQRT[1][c], COLOR_SQRT[2][c])));
+  // pixel (row) × Mᵀ / maxNorm
+  const t = new Float32Array(9);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) t[i * 3 + j] = COLOR_SQRT[j][i] / maxNorm;
+  return tf.tensor2d(t, [3, 3]);
+}
+
+/** A pixel-basis image: sigmoid of a learnable `[H, W, C]` tensor, initially N(0, 0.01²). */
+export function pixelImage(H: number, W: number, C: number, seed: number): ImageParam {
+  const p = randomVariable([H, W, C], seed);
+  return { variables: [p], image: () => tf.tidy(() => tf.sigmoid(p) as tf.Tensor3D), dispose: () => p.dispose() };
+}
+
+/** A variable initialised from N(0, 0.01²) (the initial tensor is released: a variable keeps its own). */
+function randomVariable(shape: number[], seed: number): tf.Variable {
+  const init = tf.randomNormal(shape, 0, 0.01, 'float32', seed);
+  const v = tf.variable(init);
+  init.dispose();
+  return v;
+}
+
+/** A small seeded generator (mulberry32), so a run is reproducible from `seed`. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Per-row shift matrices `[rows, n, n]`: row r moves its n values by `shift(r)` pixels with linear
+ * interpolation (zeros shifted in).
+ */
+function shiftMatrices(rows: number, n: number, shift: (r: number) => number): Float32Array {
+  const m = new Float32Array(rows * n * n);
+  for (let r = 0; r < rows; r++) {
+    const d = shift(r);
+    for (let i = 0; i < n; i++) {
+      const src = i - d;
+      const i0 = Math.floor(src);
+      const f = src - i0;
+      if (i0 >= 0 && i0 < n) m[(r * n + i) * n + i0] += 1 - f;
+      if (i0 + 1 >= 0 && i0 + 1 < n && f > 0) m[(r * n + i) * n + i0 + 1] += f;
+    }
+  }
+  return m;
+}
+
+/** Rotates `[H, W, C]` by `angle` radians about its centre with three shears (Paeth). */
+export function rotate(img: tf.Tensor3D, angle: number): tf.Tensor3D {
+  if (angle === 0) return img;
+  return tf.tidy(() => {
+    const [H, W] = img.shape;
+    const a = -Math.tan(angle / 2);
+    const b = Math.sin(angle);
+    const shearX = (t: tf.Tensor3D, k: number) => {
+      const [h, w] = t.shape;
+      return tf.matMul(tf.tensor3d(shiftMatrices(h, w, (r) => k * (r - (h - 1) / 2)), [h, w, w]), t) as tf.Tensor3D;
+    };
+    const swap = (t: tf.Tensor3D) => tf.transpose(t, [1, 0, 2]) as tf.Tensor3D;
+    let t = shearX(img, a);
+    t = swap(shearX(swap(t), b));
+    t = shearX(t, a);
+    void H;
+    void W;
+    return t;
+  });
+}
+
+export interface TransformRanges {
+  /** Padding in pixels (constant 0.5) before scale and rotation. */
+  pad: number;
+  /** Scale factors are drawn from [1 - scale, 1 + scale]. */
+  scale: number;
+  /** Rotations are drawn from [-rotate, rotate] degrees. */
+  rotate: number;
+  /** Crop offsets jitter by up to this many pixels around the centre. */
+  jitter: number;
+}
+
+/** Ranges for an `[H, W]` input, after Lucid's standard transforms scaled to the image size. */
+export function defaultTransforms(H: number, W: number): TransformRanges {
+  const size = Math.min(H, W);
+  return { pad: Math.max(2, Math.ceil(size / 12)), scale: 0.1, rotate: 10, jitter: Math.max(1, Math.round(size / 14)) };
+}
+
+/**
+ * A random robust view of `img` `[H, W, C]`, same size: pad, scale, rotate, crop with jitter.
+ * Differentiable (pad, resizeBilinear, matMul, slice).
+ */
+export function randomView(img: tf.Tensor3D, r: TransformRanges, rand: () => number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [H, W] = img.shape;
+    let t = tf.pad(img, [[r.pad, r.pad], [r.pad, r.pad], [0, 0]], 0.5) as tf.Tensor3D;
+    const s = 1 + (2 * rand() - 1) * r.scale;
+    const [ph, pw] = t.shape;
+    const sh = Math.max(H, Math.round(ph * s));
+    const sw = Math.max(W, Math.round(pw * s));
+    if (sh !== ph || sw !== pw) t = tf.image.resizeBilinear(t, [sh, sw], true);
+    const angle = (((2 * rand() - 1) * r.rotate) / 180) * Math.PI;
+    t = rotate(t, angle);
+    const cy = (sh - H) / 2;
+    const cx = (sw - W) / 2;
+    const oy = clampInt(Math.round(cy + (2 * rand() - 1) * r.jitter), 0, sh - H);
+    const ox = clampInt(Math.round(cx + (2 * rand() - 1) * r.jitter), 0, sw - W);
+    return tf.slice(t, [oy, ox, 0], [H, W, img.shape[2]]);
+  });
+}
+
+function clampInt(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
