@@ -14,6 +14,15 @@ import { loadModel, saveModel } from '../src/engine/modelIO';
 import * as tf from '../src/engine/tf';
 import { buildNet, NETS } from './nets';
 
+/** Engine modules some measures need; imported when used, so a missing one only turns its measure n/a. */
+const engine = {
+  topActivations: () => import('../src/engine/topActivations'),
+  lens: () => import('../src/engine/lens'),
+  train: () => import('../src/engine/train'),
+  deconv: () => import('../src/engine/deconv'),
+  maximize: () => import('../src/engine/maximize'),
+};
+
 interface Args {
   measure: string;
   backend?: 'wasm' | 'cpu' | 'auto';
@@ -123,10 +132,112 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     const optimizer = a.optimizer === 'adam' ? tf.train.adam(lr, 0.9, 0.999, 1e-7) : tf.train.sgd(lr);
     model.compile({ optimizer, loss: 'categoricalCrossentropy' });
     const xs = tf.tensor4d(data, shape);
-    const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat());
+    const ys = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), 10), 'float32'));
     const t = await timed(() => model.fit(xs, ys, { batchSize: a.batch, epochs: 1, shuffle: false, verbose: 0 }), a.runs ?? 3, a.warmup ?? 1);
     tf.dispose([xs, ys]);
     return { ips: shape[0] / t.median, seconds: t.seconds };
+  },
+
+  /**
+   * One plain SGD step (`model.fit`, categorical cross-entropy) on the first `batch` images, then every
+   * weight written in model order: the reference takes the same step and compares, which checks the
+   * backend's gradients (including the kernels the project registers for wasm) against PyTorch's.
+   */
+  async step(a) {
+    const { model } = await loadModel(a.model!);
+    const { data, shape } = readImages(a.data!, a.batch);
+    const labels = readLabels(a.labels!, shape[0]);
+    model.compile({ optimizer: tf.train.sgd((a.learningRate as number) ?? 0.1), loss: 'categoricalCrossentropy' });
+    const xs = tf.tensor4d(data, shape);
+    const ys = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), 10), 'float32'));
+    await model.fit(xs, ys, { batchSize: shape[0], epochs: 1, shuffle: false, verbose: 0 });
+    tf.dispose([xs, ys]);
+    const parts = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    const blob = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      blob.set(p, off);
+      off += p.length;
+    }
+    fs.writeFileSync(a.out as string, new Uint8Array(blob.buffer));
+    return { weights: blob.length };
+  },
+
+  /**
+   * The top-activation scan of every node of every layer (`scanLens`: one streaming pass, the three scores,
+   * bounded heaps, the index written) over the lens file's test split; a fresh storage folder per run so
+   * no run reuses a previous index. Then writes every node's top-k (indices and scores) for the reference
+   * to compare.
+   */
+  async scan(a) {
+    const { scanLens, findIndex, topFromIndex } = await engine.topActivations();
+    const { readLens, openDataset } = await engine.lens();
+    const job = makeJob();
+    let run = 0;
+    const dirs: string[] = [];
+    const t = await timed(async () => {
+      const dir = path.join(a.storage as string, `run${run++}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      dirs.push(dir);
+      await scanLens(a.lens as string, dir, 'frobenius', (a.k as number) ?? 9, job);
+    }, a.runs ?? 3, a.warmup ?? 1);
+    const lens = await readLens(a.lens as string);
+    const { model, info } = await loadModel(lens.model);
+    const ds = await openDataset(lens, 'test');
+    const stored = await findIndex(dirs[dirs.length - 1], info.weightsHash, ds);
+    if (!stored) throw new Error('the scan left no complete index');
+    const top: Record<string, { layer: number; className: string; nodes: number; indices: number[][]; scores: number[][] }[]> = {};
+    for (const metric of ['frobenius', 'max', 'mean'] as const) {
+      top[metric] = stored.header.layers.map((l) => {
+        const lists = Array.from({ length: l.nodes }, (_, node) => topFromIndex(stored, l.index, node, metric, ds.labels).top);
+        return { layer: l.index, className: model.layers[l.index].getClassName(), nodes: l.nodes, indices: lists.map((t) => t.map((e) => e.index)), scores: lists.map((t) => t.map((e) => e.score)) };
+      });
+    }
+    fs.writeFileSync(a.out as string, JSON.stringify(top));
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    const { scanBatchSize, scanLayers } = await import('../src/engine/scan');
+    return { ips: ds.size / t.median, seconds: t.seconds, images: ds.size, batch: scanBatchSize(scanLayers(model)) };
+  },
+
+  /** The engine's training (`trainLens`: the lens file's recipe, shuffled batches, trainOnBatch) for 1 epoch; images/s as the engine reports it. */
+  async train(a) {
+    const { trainLens } = await engine.train();
+    const ips: number[] = [];
+    let accuracy = 0;
+    for (let i = 0; i < (a.warmup ?? 1) + (a.runs ?? 3); i++) {
+      const r = await trainLens(a.lens as string, makeJob());
+      if (i >= (a.warmup ?? 1)) ips.push(r.imagesPerSecond);
+      accuracy = r.testAccuracy;
+    }
+    ips.sort((x, y) => x - y);
+    return { ips: ips[ips.length >> 1], runs: ips, testAccuracy: accuracy };
+  },
+
+  /** Deconvolution (Zeiler & Fergus, with switches) of one node over `images` images in one batch; writes the projections. */
+  async deconv(a) {
+    const { deconvolve } = await engine.deconv();
+    const { model } = await loadModel(a.model!);
+    const { data, shape } = readImages(a.data!, a.images ?? 9);
+    const x = tf.tensor4d(data, shape);
+    const once = () => {
+      const out = deconvolve(model, a.layer as number, a.node as number, x, { switches: true, maxOnly: false });
+      const v = out.dataSync() as Float32Array;
+      out.dispose();
+      return v;
+    };
+    const t = await timed(once, a.runs ?? 5, a.warmup ?? 1);
+    fs.writeFileSync(a.out as string, new Uint8Array(once().buffer));
+    x.dispose();
+    return { ms: t.median * 1000, seconds: t.seconds };
+  },
+
+  /** Activation maximization of one node for `steps` steps (the engine's defaults otherwise). */
+  async maximize(a) {
+    const { maximize } = await engine.maximize();
+    const { model } = await loadModel(a.model!);
+    const steps = a.steps as number;
+    const t = await timed(() => maximize(model, a.layer as number, a.node as number, { steps, seed: 1 }, makeJob()), a.runs ?? 3, a.warmup ?? 1);
+    return { stepsPerSecond: steps / t.median, seconds: t.seconds };
   },
 };
 
@@ -151,4 +262,3 @@ main().catch((e) => {
   process.exit(1);
 });
 
-export { path };

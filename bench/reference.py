@@ -196,35 +196,59 @@ def peak_rss():
 
 # -------------------------------------------------------------------------------------------- measures
 
-def node_scores(t, metric):
-    """[batch, nodes] scores of a layer output (NCHW or [N, units]): Frobenius norm, max or mean of each map."""
+def layer_scores(t, flatten_from=None):
+    """Frobenius, max (+ argmax), mean and dead flags of every node's map, each [batch, nodes].
+
+    `t` is NCHW or [N, units]; for a Flatten layer, `flatten_from` is its NCHW input, flattened in (h, w, c)
+    order as TF.js does so node numbers match Feature Lens's.
+    """
+    if flatten_from is not None:
+        t = flatten_from.permute(0, 2, 3, 1).reshape(flatten_from.shape[0], -1)
     if t.dim() == 2:
-        return t.abs() if metric == 'frobenius' else t
-    if metric == 'frobenius':
-        return t.square().sum(dim=(2, 3)).sqrt()
-    if metric == 'max':
-        return t.amax(dim=(2, 3))
-    return t.mean(dim=(2, 3))
+        a = t.abs()
+        return a, t, torch.zeros_like(t, dtype=torch.long), t, a == 0
+    m = t.reshape(t.shape[0], t.shape[1], -1)
+    mx, arg = m.max(dim=2)
+    return m.square().sum(dim=2).sqrt(), mx, arg, m.mean(dim=2), m.abs().amax(dim=2) == 0
 
 
-def scan(layers, x, batch, k, metrics, scored):
-    """Top-k images per node of every scored layer over x, for each metric: {(layer, metric): (scores, indices)}."""
-    top = {}
+METRICS = ('frobenius', 'max', 'mean')
+
+
+def scan(layers, x, y, batch, k, classes=10):
+    """What Feature Lens's scan computes, over x in batches: for every node of every layer, the top-k images
+    by each of the three scores (with the max's location), dead counts, per-class sums of the Frobenius
+    score and per-class sums of each layer's Frobenius norm. Returns {metric: [(scores, indices) per layer]}."""
+    n_layers = len(layers)
+    top = {m: [None] * n_layers for m in METRICS}
+    dead = [None] * n_layers
+    class_sums = [None] * n_layers
+    layer_norms = torch.zeros(n_layers, classes, dtype=torch.float64)
     with torch.no_grad():
         for start in range(0, x.shape[0], batch):
             xb = x[start:start + batch]
-            idx = torch.arange(start, start + xb.shape[0]).unsqueeze(1)
+            yb = y[start:start + batch]
+            idx = torch.arange(start, start + xb.shape[0])
             outs = forward_all(layers, xb)
-            for li in scored:
-                for m in metrics:
-                    s = node_scores(outs[li], m).t()  # [nodes, batch]
-                    i = idx.t().expand(s.shape[0], -1)
-                    if (li, m) in top:
-                        ps, pi = top[(li, m)]
+            for li, layer in enumerate(layers):
+                frob, mx, arg, mean, is_dead = layer_scores(outs[li], outs[li - 1] if layer.kind == 'Flatten' and li > 0 and outs[li - 1].dim() == 4 else None)
+                for m, s in zip(METRICS, (frob, mx, mean)):
+                    s = s.t()  # [nodes, batch]
+                    i = idx.unsqueeze(0).expand(s.shape[0], -1)
+                    if m == 'max':
+                        i = i * 100000 + arg.t()  # carry the location with the image index
+                    if top[m][li] is not None:
+                        ps, pi = top[m][li]
                         s, i = torch.cat([ps, s], 1), torch.cat([pi, i], 1)
-                    kk = min(k, s.shape[1])
-                    v, j = torch.topk(s, kk, dim=1)
-                    top[(li, m)] = (v, torch.gather(i, 1, j))
+                    v, j = torch.topk(s, min(k, s.shape[1]), dim=1)
+                    top[m][li] = (v, torch.gather(i, 1, j))
+                d = is_dead.sum(0, dtype=torch.float64)
+                dead[li] = d if dead[li] is None else dead[li] + d
+                cs = torch.zeros(frob.shape[1], classes, dtype=torch.float64).index_add_(1, yb, frob.t().double())
+                class_sums[li] = cs if class_sums[li] is None else class_sums[li] + cs
+                layer_norms[li].index_add_(0, yb, frob.square().sum(1).sqrt().double())
+    for m in ('max',):
+        top[m] = [(v, i // 100000) for v, i in top[m]]
     return top
 
 
@@ -312,18 +336,15 @@ def main():
         med, times = timed(run, runs, warmup)
         result.update(ips=x.shape[0] / med, seconds=times)
 
-    elif measure == 'train':
+    elif measure in ('train', 'step'):
+        # train: what Feature Lens's training does per epoch: shuffled batches, one optimizer step each, the
+        # batch's loss and accuracy read back after every step. step: one plain SGD step on the first batch,
+        # the updated weights compared with Feature Lens's (written in TF.js layouts).
         x = load_x(args['data'], args['images'])
         y = torch.from_numpy(np.load(args['labels'])[:args['images']].astype(np.int64))
         batch = args['batch']
-        opt_name, lr = args.get('optimizer', 'sgd'), args.get('learningRate', 0.01)
+        opt_name, lr = args.get('optimizer', 'adam'), args.get('learningRate', 0.001)
         params = [p for l in layers for p in l.parameters()]
-
-        def make_opt():
-            if opt_name == 'adam':
-                return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
-            return torch.optim.SGD(params, lr=lr)
-
         last = layers[-1]
         softmax_out = last.act_name == 'softmax'
         if softmax_out:
@@ -334,37 +355,83 @@ def main():
                 return F.cross_entropy(out, yb)
             return F.binary_cross_entropy(out, F.one_hot(yb, out.shape[1]).float())
 
-        opt = make_opt()
+        if opt_name == 'adam':
+            opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
+        else:
+            opt = torch.optim.SGD(params, lr=lr)
+        gen = torch.Generator().manual_seed(1)
 
-        def run():
-            for s in range(0, x.shape[0], batch):
+        def epoch(shuffle=True, limit=None):
+            order = torch.randperm(x.shape[0], generator=gen) if shuffle else torch.arange(x.shape[0])
+            for s in range(0, x.shape[0] if limit is None else limit, batch):
+                j = order[s:s + batch]
+                xb, yb = x[j], y[j]
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(forward(layers, x[s:s + batch]), y[s:s + batch])
+                out = forward(layers, xb)
+                loss = loss_fn(out, yb)
                 loss.backward()
                 opt.step()
-        med, times = timed(run, runs, warmup)
-        result.update(ips=x.shape[0] / med, seconds=times)
+                loss.item(), (out.argmax(1) == yb).float().mean().item()
+
+        if measure == 'train':
+            med, times = timed(epoch, runs, warmup)
+            result.update(ips=x.shape[0] / med, seconds=times)
+        else:
+            epoch(shuffle=False, limit=batch)
+            theirs = np.fromfile(args['weights'], np.float32)
+            off, worst = 0, 0.0
+            for l in layers:
+                for name in ('weight', 'bias'):
+                    p = getattr(l, name, None)
+                    if p is None:
+                        continue
+                    mine = p.detach().numpy()
+                    if l.kind == 'Conv2D' and name == 'weight':
+                        mine = mine.transpose(2, 3, 1, 0)
+                    elif l.kind == 'Dense' and name == 'weight':
+                        mine = mine.T
+                    t = theirs[off:off + mine.size]
+                    off += mine.size
+                    if l.kind == 'Dense' and name == 'weight' and t.size == mine.size:
+                        t = t.reshape(-1, mine.shape[1])
+                        src = [ll for ll in layers if ll.kind == 'Flatten']
+                        if src and list(layers).index(l) == list(layers).index(src[0]) + 1 and len(src[0].in_shape) == 3:
+                            c, h, w = src[0].in_shape
+                            t = t.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(c * h * w, -1)
+                    worst = max(worst, float(np.abs(mine.reshape(t.shape) - t).max()) / max(1e-6, float(np.abs(t).max())))
+            result['maxRelError'] = worst
 
     elif measure == 'scan':
         x = load_x(args['data'], args.get('images'))
-        scored = [i for i, l in enumerate(layers) if l.kind in args.get('kinds', ['Conv2D', 'MaxPooling2D', 'Dense'])]
-        metrics = args.get('metrics', ['frobenius'])
+        y = torch.from_numpy(np.load(args['labels'])[:x.shape[0]].astype(np.int64))
 
         def run():
-            return scan(layers, x, args['batch'], args.get('k', 9), metrics, scored)
+            return scan(layers, x, y, args['batch'], args.get('k', 9))
         med, times = timed(run, runs, warmup)
         result.update(ips=x.shape[0] / med, seconds=times)
         if 'compare' in args:
-            # The Feature Lens index's top images for a few nodes, to check both compute the same thing.
+            # Every node's top-k from the Feature Lens index: the scores must agree to 1e-4 (relative to
+            # the layer's largest score), the images wherever their scores are not tied.
+            with open(args['compare']) as f:
+                theirs = json.load(f)
             top = run()
-            mism = []
-            for c in args['compare']:
-                v, i = top[(c['layerPos'], c['metric'])]
-                mine = i[c['node']].tolist()
-                if mine != c['indices']:
-                    mism.append({'layer': c['layerPos'], 'node': c['node'], 'mine': mine, 'theirs': c['indices'],
-                                 'myScores': v[c['node']].tolist(), 'theirScores': c.get('scores')})
-            result['mismatches'] = mism
+            worst, index_mismatches, nodes = 0.0, 0, 0
+            for m in METRICS:
+                for entry in theirs[m]:
+                    v, i = top[m][entry['layer']]
+                    ts = np.array(entry['scores'], np.float64)
+                    ms = v.double().numpy()
+                    scale = max(1e-6, float(np.abs(ts).max()))
+                    worst = max(worst, float(np.abs(ms - ts).max()) / scale)
+                    for node in range(entry['nodes']):
+                        nodes += 1
+                        for r, (a_i, b_i) in enumerate(zip(i[node].tolist(), entry['indices'][node])):
+                            if a_i != b_i:
+                                gaps = np.abs(ts[node] - ts[node][r])
+                                if np.sort(gaps)[1] > 1e-4 * scale if len(gaps) > 1 else True:
+                                    index_mismatches += 1
+                                    break
+            result.update(maxRelError=worst, indexMismatches=index_mismatches, nodesCompared=nodes)
 
     elif measure == 'deconv':
         x = load_x(args['data'], args.get('images', 9))
@@ -381,22 +448,71 @@ def main():
             result['scale'] = float(max(1e-12, np.abs(theirs).max()))
 
     elif measure == 'maximize':
-        # Gradient ascent on the input for the node's mean activation (plain pixel parameterization).
+        # What Feature Lens's maximize does each step, written the PyTorch way: a Fourier-basis image
+        # (irfft2 of a scaled spectrum, /4, sigmoid), a random robust view (pad 0.5, scale, rotate, jitter
+        # crop), the node's mean activation (pre-softmax for a softmax layer), redirected ReLUs during the
+        # warm-up, Adam at 0.05 on the spectrum, the objective read back every step.
         layer, node, steps = args['layer'], args['node'], args['steps']
         _, c, h, w = (1,) + tuple(load_x(args['data'], 1).shape[1:])
         sub = layers[:layer + 1]
         for p in sub.parameters():
             p.requires_grad_(False)
+        wf = w // 2 + 1
+        fy = torch.fft.fftfreq(h).unsqueeze(1)
+        fx = torch.fft.rfftfreq(w).unsqueeze(0)
+        scale = (h * w) ** 0.5 / torch.maximum((fy ** 2 + fx ** 2).sqrt(), torch.tensor(1.0 / max(h, w)))
+        pad = max(2, -(-min(h, w) // 12))
+        jitter = max(1, round(min(h, w) / 14))
+        rnd = np.random.default_rng(1)
+
+        def view(img):
+            t = F.pad(img, (pad, pad, pad, pad), value=0.5)
+            sc = 1 + (2 * rnd.random() - 1) * 0.1
+            ph, pw = t.shape[2:]
+            sh, sw = max(h, round(ph * sc)), max(w, round(pw * sc))
+            if (sh, sw) != (ph, pw):
+                t = F.interpolate(t, size=(sh, sw), mode='bilinear', align_corners=True)
+            ang = (2 * rnd.random() - 1) * 10 / 180 * np.pi
+            theta = torch.tensor([[[np.cos(ang), -np.sin(ang), 0.0], [np.sin(ang), np.cos(ang), 0.0]]], dtype=torch.float32)
+            t = F.grid_sample(t, F.affine_grid(theta, t.shape, align_corners=False), align_corners=False)
+            oy = int(np.clip(round((sh - h) / 2 + (2 * rnd.random() - 1) * jitter), 0, sh - h))
+            ox = int(np.clip(round((sw - w) / 2 + (2 * rnd.random() - 1) * jitter), 0, sw - w))
+            return t[:, :, oy:oy + h, ox:ox + w]
+
+        class RedirectedRelu(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x.clamp(min=0)
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return torch.where((x > 0) | (g < 0), g, torch.zeros_like(g))
+
+        def objective(x, warm):
+            for i, l in enumerate(sub):
+                last = i == len(sub) - 1
+                y = l.pre(x)
+                if last and l.act_name == 'softmax':
+                    x = y
+                elif l.act_name == 'relu' and l.kind != 'Dropout':
+                    x = RedirectedRelu.apply(y) if warm else torch.relu(y)
+                else:
+                    x = l(x) if l.kind != 'Dropout' else y
+            return x[:, node].mean()
 
         def run():
-            img = (torch.rand(1, c, h, w) * 0.2 + 0.4).requires_grad_(True)
-            opt = torch.optim.Adam([img], lr=args.get('learningRate', 0.05))
-            for _ in range(steps):
+            a_ = (torch.randn(c, h, wf) * 0.01).requires_grad_(True)
+            b_ = (torch.randn(c, h, wf) * 0.01).requires_grad_(True)
+            opt = torch.optim.Adam([a_, b_], lr=args.get('learningRate', 0.05))
+            for step in range(steps):
                 opt.zero_grad(set_to_none=True)
-                out = forward(sub, img)
-                obj = out[:, node].mean()
+                img = torch.sigmoid(torch.fft.irfft2(torch.complex(a_ * scale, b_ * scale), s=(h, w)) / 4).unsqueeze(0)
+                obj = objective(view(img), step < 16)
                 (-obj).backward()
                 opt.step()
+                obj.item()
         med, times = timed(run, runs, warmup)
         result.update(stepsPerSecond=steps / med, seconds=times)
 
