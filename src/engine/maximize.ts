@@ -26,15 +26,14 @@ import * as tf from './tf';
 export const MAXIMIZE_DEFAULTS: Required<MaximizeOptions> = { steps: 256, learningRate: 0.05, fourier: true, transforms: true, warmup: 16, l2: 0, tv: 0, seed: 1 };
 
 /** ReLU whose gradient also flows where x ≤ 0 when it pushes x up (towards switching the unit on). */
-const redirectedRelu = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x]);
+const redirectedRelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor;
+  (args[1] as tf.GradSaveFunc)([x]);
   return {
     value: tf.relu(x),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const g = dy as tf.Tensor;
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       // dy is the gradient of the minimized loss (−objective): a negative dy pushes x up.
-      return [tf.where(tf.logicalOr(tf.greater(saved[0], 0), tf.less(g, 0)), g, tf.zerosLike(g))];
-    },
+      [tf.where(tf.logicalOr(tf.greater(saved[0], 0), tf.less(dy, 0)), dy, tf.zerosLike(dy))],
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
