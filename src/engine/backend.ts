@@ -68,7 +68,7 @@ async function useWasm(): Promise<Backend> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (!wasmPathsSet) {
-      wasm.setWasmPaths(wasmDirectory());
+      wasm.setWasmPaths(wasmDirectory(typeof __dirname === 'string' ? __dirname : process.cwd()));
       wasmPathsSet = true;
     }
     registerWasmKernels();
@@ -79,11 +79,10 @@ async function useWasm(): Promise<Backend> {
 }
 
 /**
- * Where the .wasm binaries are: beside the running bundle (`dist/engine.js`; the build copies them there),
- * else the package's own `dist/` (running from sources).
+ * Where the .wasm binaries are: beside the running bundle (`here` is `dist/`, where the build copies them),
+ * else the package's own `dist/` (running from sources). Ends with a separator (a prefix for the names).
  */
-function wasmDirectory(): string {
-  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+export function wasmDirectory(here: string): string {
   if (fs.existsSync(path.join(here, WASM_BINARY))) return here + path.sep;
   const pkg = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
   return path.join(path.dirname(pkg), 'dist') + path.sep;
