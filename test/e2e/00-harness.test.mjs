@@ -1,15 +1,26 @@
 // The harness itself: code-server starts with the packaged VSIX installed, the workbench loads in Chromium,
-// the palette runs commands, and the extension shows up in VS Code.
+// the palette runs the extension's commands, and the extension's log and status bar item appear.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withVSCode } from './harness.mjs';
 
-test('VS Code loads with Feature Lens installed and the palette runs commands', { timeout: 240_000 }, async () => {
+test('VS Code loads with Feature Lens installed; its log and status bar item appear', { timeout: 240_000 }, async () => {
   await withVSCode('00-harness', {}, async (s) => {
     await s.runCommand('Extensions: Show Enabled Extensions');
     const item = s.page.locator('.extensions-viewlet .extension-list-item', { hasText: 'Feature Lens' }).first();
     await item.waitFor({ state: 'visible', timeout: 60_000 });
     await s.shot('installed-extensions');
-    assert.match(await item.innerText(), /Feature Lens/);
+
+    await s.runCommand('Feature Lens: Show Log');
+    // The Output panel opens on the extension's own log channel.
+    const panel = s.page.locator('.part.panel');
+    await panel.locator('.monaco-select-box[title="Feature Lens"], select.monaco-select-box').first().waitFor({ state: 'visible', timeout: 30_000 });
+    const channel = await panel.locator('select.monaco-select-box').first().evaluate((el) => el.options[el.selectedIndex]?.text ?? '');
+    assert.equal(channel, 'Feature Lens');
+    // The status bar names the engine backend (the setting until the engine runs, then the backend in use).
+    const status = s.page.locator('.statusbar-item[id="feature-lens.feature-lens.featureLens.backend"], .statusbar-item[aria-label*="auto"], .statusbar-item[aria-label*="wasm"]').first();
+    await status.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await status.innerText(), /auto|wasm|cpu|tensorflow/);
+    await s.shot('log-and-status');
   });
 });

@@ -132,10 +132,23 @@ export class Session {
     await row.click();
   }
 
-  /** Opens the Feature Lens activity-bar container. */
+  /** Opens the Feature Lens activity-bar container (its Models and Top Activations views). */
   async openFeatureLensViews() {
-    await this.runCommand('View: Show Feature Lens');
-    await this.page.locator('.pane-header', { hasText: 'Models' }).first().waitFor({ state: 'visible' });
+    await this.page.locator('.activitybar .action-item a.action-label[aria-label^="Feature Lens"]').first().click();
+    await this.view('Models').waitFor({ state: 'visible' });
+  }
+
+  /** Opens a workspace file in an editor with Quick Open (path relative to the workspace). */
+  async openFile(relative) {
+    await this.dismissQuickInput();
+    await this.page.keyboard.press('Control+P');
+    const input = this.page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(relative);
+    const base = path.basename(relative);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: base }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await this.page.keyboard.press('Enter');
+    await this.page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ state: 'visible' });
   }
 
   /** The tree of a view (by its title, e.g. "Models"): the pane body following that header. */
