@@ -31,12 +31,13 @@ const IDENTITY = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'Ga
  * `images` is `[b, h, w, c]` float32; returns the projections `[b, h, w, c]` (the caller disposes them).
  * Built from forward ops only (no gradients), so it runs on any backend.
  */
-export function deconvolve(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, opts: DeconvOptions): tf.Tensor {
+export function deconvolve(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, opts: DeconvOptions, forward?: tf.Tensor[]): tf.Tensor {
   checkLayer(model, layer);
   checkNode(model, layer, node);
   const path = pathToInput(model, layer, 'Deconvolution');
   for (const i of path) checkSupported(model.layers[i]);
-  const outputs = layerOutputs(model, images);
+  // `forward`: every layer's output for `images` (graph.ts layerOutputs) when the caller has it already
+  const outputs = forward ?? layerOutputs(model, images);
   try {
     return tf.tidy(() => {
       let signal = keepNode(outputs[layer], node, opts.maxOnly);
@@ -44,7 +45,7 @@ export function deconvolve(model: tf.LayersModel, layer: number, node: number, i
       return signal;
     });
   } finally {
-    tf.dispose(outputs);
+    if (!forward) tf.dispose(outputs);
   }
 }
 

@@ -18,14 +18,15 @@ export const METHOD_LABELS: Record<ProjectionMethod, string> = {
 
 /**
  * Projects node `node` of layer `layer` to pixel space for a batch `images` `[b, h, w, c]` with `method`.
- * Returns `[b, h, w, c]` (`[b, h, w, 1]` for Grad-CAM); the caller disposes it.
+ * Returns `[b, h, w, c]` (`[b, h, w, 1]` for Grad-CAM); the caller disposes it. `forward` (every layer's output
+ * for `images`, from graph.ts `layerOutputs`) saves deconvolution its own forward pass.
  */
-export function projectBatch(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, method: ProjectionMethod, maxOnly = false): tf.Tensor {
+export function projectBatch(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, method: ProjectionMethod, maxOnly = false, forward?: tf.Tensor[]): tf.Tensor {
   switch (method) {
     case 'deconv':
-      return deconvolve(model, layer, node, images, { switches: true, maxOnly });
+      return deconvolve(model, layer, node, images, { switches: true, maxOnly }, forward);
     case 'deconvNoSwitches':
-      return deconvolve(model, layer, node, images, { switches: false, maxOnly });
+      return deconvolve(model, layer, node, images, { switches: false, maxOnly }, forward);
     case 'guided':
       return guidedBackprop(model, layer, node, images, maxOnly);
     case 'saliency':

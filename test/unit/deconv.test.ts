@@ -53,3 +53,80 @@ for (const backend of ['cpu', 'wasm'] as const) {
     model.dispose();
   });
 }
+
+/**
+ * Through linear layers only (no ReLU, no max-pool) a deconvolution is the transpose of the network's linear
+ * part applied to the kept map: Jᵀs, with J measured column by column from forward passes on basis images
+ * (biases drop out of J, as they are ignored on the way back). Not tf.grad: tfjs's average-pool gradient
+ * divides by the full window even where the forward pass averaged fewer values ('same' padding). Covers strided and 'same' convolutions,
+ * depthwise convolution, batch normalization, average pooling (valid and same), global pooling, reshape,
+ * dropout and dense layers.
+ */
+test('deconvolution through linear layers equals the transposed Jacobian measured from forward passes', async () => {
+  await initBackend('cpu');
+  const init = (seed: number) => tf.initializers.randomNormal({ seed });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [9, 9, 2], filters: 3, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init(1), biasInitializer: init(2) }),
+      tf.layers.depthwiseConv2d({ kernelSize: 2, depthMultiplier: 2, padding: 'same', depthwiseInitializer: init(3), biasInitializer: init(4) }),
+      tf.layers.batchNormalization({ gammaInitializer: init(5), movingVarianceInitializer: tf.initializers.constant({ value: 3 }), movingMeanInitializer: init(6) }),
+      tf.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'same' }),
+      tf.layers.dropout({ rate: 0.3 }),
+      tf.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
+      tf.layers.reshape({ targetShape: [2, 2, 6] }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 4, kernelInitializer: init(7), biasInitializer: init(8) }),
+    ],
+  });
+  const g = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [5, 5, 3] }), tf.layers.dense({ units: 2, kernelInitializer: init(9) })] });
+  const cases: [tf.LayersModel, number, number, number[]][] = [
+    [model, 8, 2, [9, 9, 2]],
+    [model, 5, 4, [9, 9, 2]],
+    [model, 3, 1, [9, 9, 2]],
+    [model, 1, 5, [9, 9, 2]],
+    [g, 1, 1, [5, 5, 3]],
+  ];
+  for (const [m, layer, node, shape] of cases) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const image = { shape, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 0.5 + 0.5) };
+    const want = tf.tidy(() => {
+      const sub = tf.model({ inputs: m.inputs, outputs: m.layers[layer].output as tf.SymbolicTensor });
+      const out = sub.predict(tf.tensor(image.data, [1, ...shape])) as tf.Tensor;
+      const s = tf.mul(out, tf.oneHot(node, out.shape[out.rank - 1])).dataSync();
+      // column i of J is f(e_i) - f(0): the network is affine, so n + 1 forward passes give J exactly
+      // scaled basis (the map is affine, so f(1000 e_i) - f(0) = 1000 J e_i) to keep float32 cancellation small
+      const basis = tf.reshape(tf.concat([tf.mul(tf.eye(n), 1000), tf.zeros([1, n])]), [n + 1, ...shape]);
+      const f = tf.reshape(sub.predict(basis) as tf.Tensor, [n + 1, -1]).arraySync() as number[][];
+      return Array.from({ length: n }, (_, i) => f[i].reduce((a, v, o) => a + s[o] * (v - f[n][o]), 0) / 1000);
+    });
+    const before = tf.memory().numTensors;
+    const got = project(m, layer, node, image, 'deconv').projection.data;
+    assert.equal(tf.memory().numTensors, before);
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < n; i++) {
+      diff = Math.max(diff, Math.abs(got[i] - want[i]));
+      scale = Math.max(scale, Math.abs(want[i]));
+    }
+    // float32 rounding of the measured J stays below 1e-5 here; a wrong step gives errors of order 1
+    assert.ok(scale > 0 && diff / scale < 1e-4, `layer ${layer} node ${node}: relative error ${diff / scale}`);
+  }
+  model.dispose();
+  g.dispose();
+});
+
+test('deconvolution: clear errors, and the other methods keep working', async () => {
+  await initBackend('cpu');
+  const model = tinyNet();
+  const image = { shape: [5, 5, 1], data: Float32Array.from(X) };
+  assert.throws(() => project(model, 2, 0, image, 'deconv'), /Layer 2 is out of range: model .* has 2 layers \(0 to 1\)/);
+  assert.throws(() => project(model, 1, 1, image, 'deconv'), /Node 1 is out of range: layer 1 .* has 1 nodes/);
+  assert.throws(() => project(model, 1, 0, { shape: [4, 4, 1], data: new Float32Array(16) }, 'deconv'), /\[4, 4, 1\] but model .* expects \[5, 5, 1\]/);
+  assert.throws(() => project(model, 1, 0, image, 'nope' as never), /Unknown projection method "nope"/);
+  const leaky = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [5, 5, 1], filters: 1, kernelSize: 2 }), tf.layers.leakyReLU()] });
+  assert.throws(() => project(leaky, 1, 0, image, 'deconv'), /Deconvolution cannot pass through LeakyReLU layer/);
+  assert.equal(project(leaky, 1, 0, image, 'saliency').projection.data.length, 25);
+  assert.deepEqual(Array.from(project(model, 1, 0, image, 'deconv').projection.data), SWITCHES_FULL);
+  model.dispose();
+  leaky.dispose();
+});
