@@ -3,7 +3,7 @@
 // Prints a table (images/s, ratio Feature Lens / PyTorch, peak RSS of each side) and writes
 // bench/results/latest.json. See bench/README.md.
 //
-//   node bench/run.mjs [--nets mnist,small,big] [--measures forward,step,train,scan,deconv,maximize,memory] [--quick]
+//   node bench/run.mjs [--nets mnist,small,big] [--measures forward,step,train,scan,deconv,maximize,memory,profile] [--quick]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,7 +25,7 @@ const opt = (name, def) => {
 };
 const QUICK = argv.includes('--quick');
 const NET_NAMES = opt('nets', 'mnist,small,big').split(',');
-const MEASURES = opt('measures', 'forward,step,train,scan,deconv,maximize,memory').split(',');
+const MEASURES = opt('measures', 'forward,step,train,scan,deconv,maximize,memory,profile').split(',');
 
 /** Sizes per net: chosen so the whole run takes 5–10 minutes on 2 cores (BIG trains at ~100–200 images/s on wasm). */
 const SIZES = {
@@ -250,6 +250,19 @@ function benchNet(net, data) {
   }
 }
 
+/** Self time per kernel of a training step (batch 64, Adam) on the engine's backend: which kernels to speed up. */
+function profileNet(net, data) {
+  const model = path.join(WORK, net, 'model.json');
+  if (!fs.existsSync(model)) return null;
+  const r = run(process.execPath, ['--import', 'tsx', 'bench/profile.ts', JSON.stringify({ model, data: data.x, labels: data.y, batch: BATCH.train, steps: net === 'big' ? 4 : 10 })], process.env, `profile ${net}`);
+  if (r.error) {
+    results[`profile.${net}`] = { error: r.error };
+    return null;
+  }
+  results[`profile.${net}`] = { stepMs: r.stepMs, batch: r.batch, kernels: r.kernels.slice(0, 12) };
+  return r;
+}
+
 /** Peak RSS of a scan over 60,000 28×28 images (the digits repeated 6×, one IDX file) by the engine. */
 function memoryCheck() {
   const rep = prepareRepeated(WORK, 6);
@@ -316,6 +329,14 @@ for (const net of NET_NAMES) {
 let mem;
 if (MEASURES.includes('memory')) mem = memoryCheck();
 printTable();
+if (MEASURES.includes('profile')) {
+  for (const net of NET_NAMES.filter((n) => n === 'mnist' || n === 'big')) {
+    const r = profileNet(net, data);
+    if (!r) continue;
+    const top = r.kernels.slice(0, 6).map((k) => `${k.name} ${(k.share * 100).toFixed(0)}%`).join(', ');
+    console.log(`Profile, one training step of ${net} (batch ${r.batch}, wasm): ${r.stepMs.toFixed(0)} ms; self time by kernel: ${top}.`);
+  }
+}
 if (mem) {
   const m = results.memory60k;
   console.log(
