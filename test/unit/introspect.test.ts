@@ -58,8 +58,8 @@ test('describeLayers: functional model with merges', async () => {
   seq.dispose();
 });
 
-test('functional model: feature maps at merges, gradients through Add/Concatenate/BN, deconvolution refuses merges', async () => {
-  await initBackend('cpu');
+for (const backend of ['cpu', 'wasm'] as const) test(`functional model: feature maps at merges, gradients through Add/Concatenate/BN/depthwise, deconvolution refuses merges (${backend})`, async () => {
+  await initBackend(backend);
   const model = branchy();
   const image = seededImage([8, 8, 3], 9);
   const idx = (name: string) => model.layers.findIndex((l) => l.name === name);
@@ -70,7 +70,7 @@ test('functional model: feature maps at merges, gradients through Add/Concatenat
   assert.ok(relError(sum.maps.data, a.map((v, i) => v + b[i])) < 1e-6);
   assert.deepEqual(featureMaps(model, 0, image).maps.data, image.data, 'the input layer shows the image');
 
-  // reference gradient: tf.grad through the layers' own apply (fused ops, cpu)
+  // reference gradient: tf.grad through the layers' own apply (fused ops)
   for (const [name, node] of [['cat', 5], ['out', 2], ['pool', 1]] as const) {
     const want = tf.tidy(() => {
       const sub = tf.model({ inputs: model.inputs, outputs: model.layers[idx(name)].output as tf.SymbolicTensor });
