@@ -274,3 +274,70 @@ export function pixelStats({ data }) {
   }
   return { colours: colours.size, minLuma: min, maxLuma: max, opaque, pixels: data.length / 4 };
 }
+
+/**
+ * A weight tensor read straight from a TF.js Layers model on disk (float32 weights only), as an independent
+ * reference for what the panel draws. `name` is the manifest name, e.g. `hidden/kernel`.
+ * @returns {{ shape: number[], data: Float32Array }}
+ */
+export function readWeight(modelJson, name) {
+  const model = JSON.parse(fs.readFileSync(modelJson, 'utf8'));
+  for (const group of model.weightsManifest) {
+    const bytes = Buffer.concat(group.paths.map((p) => fs.readFileSync(path.join(path.dirname(modelJson), p))));
+    let offset = 0;
+    for (const w of group.weights) {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      if ((w.dtype ?? 'float32') !== 'float32') throw new Error(`${name}: only float32 weights are read here`);
+      if (w.name === name) return { shape: w.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + 4 * n)) };
+      offset += 4 * n;
+    }
+  }
+  throw new Error(`${modelJson} has no weight named ${name}`);
+}
+
+/**
+ * Signed values back from a canvas drawn with the panel's blue–white–red map (colormap.ts `diverging`):
+ * red minus blue is monotonic in the value (−139 at the blue end, +135 at the red end).
+ */
+export function decodeDiverging({ data }) {
+  const out = new Float32Array(data.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = data[4 * i] - data[4 * i + 2];
+  return out;
+}
+
+/** Pearson correlation of two equally long arrays. */
+export function correlation(a, b) {
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) ((ma += a[i]), (mb += b[i]));
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma;
+    const db = b[i] - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+/** Welch's t statistic of the values of `v` where `mask` is 1 against where `other` is 1. */
+export function welchT(v, mask, other) {
+  const stats = (m) => {
+    let n = 0;
+    let s = 0;
+    let ss = 0;
+    for (let i = 0; i < v.length; i++) if (m[i]) ((n += 1), (s += v[i]), (ss += v[i] * v[i]));
+    const mean = s / n;
+    return { n, mean, variance: n > 1 ? (ss - n * mean * mean) / (n - 1) : 0 };
+  };
+  const a = stats(mask);
+  const b = stats(other);
+  const se = Math.sqrt(a.variance / a.n + b.variance / b.n);
+  return { t: se > 0 ? (a.mean - b.mean) / se : 0, a, b };
+}
