@@ -33,7 +33,7 @@ interface InboundNode {
 }
 
 const graphs = new WeakMap<tf.LayersModel, Graph>();
-const activationModels = new WeakMap<tf.LayersModel, { model: tf.LayersModel; slots: number[] }>();
+const activationModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
 
 /** The inbound node through which `layer` belongs to `model` (a shared layer has several). */
 function modelNode(model: tf.LayersModel, layer: tf.layers.Layer): InboundNode {
@@ -117,14 +117,11 @@ export function imageTensor(model: tf.LayersModel, image: FloatArray): tf.Tensor
  */
 export function activationModel(model: tf.LayersModel): tf.LayersModel {
   const hit = activationModels.get(model);
-  if (hit) return hit.model;
+  if (hit) return hit;
   modelGraph(model);
-  const outputs = model.layers.map((layer) => {
-    const node = modelNode(model, layer);
-    return node.outputTensors[0];
-  });
+  const outputs = model.layers.map((layer) => modelNode(model, layer).outputTensors[0]);
   const act = tf.model({ inputs: model.inputs, outputs, name: `${model.name}_activations` });
-  activationModels.set(model, { model: act, slots: outputs.map((_, i) => i) });
+  activationModels.set(model, act);
   return act;
 }
 
