@@ -161,7 +161,7 @@ class FeatureLens extends Disposable {
 
   /** Picks a node (from the argument or by asking) and opens it; undefined when the user backed out. */
   private async openNode(arg: unknown, extra: Partial<PanelState> = {}): Promise<InspectorPanel | undefined> {
-    const t0 = await pickTarget(arg, { title: 'Inspect Node' });
+    const t0 = await pickTarget(this.engine, arg, { title: 'Inspect Node' });
     if (!t0) return undefined;
     const { target } = await resolveModel(this.engine, t0);
     const info = await this.engine.call('modelInfo', { model: target.model });
@@ -206,7 +206,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.openModel', async (arg?: unknown) => {
-      const t0 = await pickTarget(arg, { title: 'Open Model' });
+      const t0 = await pickTarget(this.engine, arg, { title: 'Open Model' });
       if (!t0) return;
       const { target } = await resolveModel(this.engine, t0);
       this.showPanel({ page: 'model', lens: target.lens, model: target.model });
@@ -214,7 +214,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.inspectLayer', async (arg?: unknown) => {
-      const t0 = await pickTarget(arg, { title: 'Inspect Layer' });
+      const t0 = await pickTarget(this.engine, arg, { title: 'Inspect Layer' });
       if (!t0) return;
       const { target } = await resolveModel(this.engine, t0);
       const info = await this.engine.call('modelInfo', { model: target.model });
@@ -231,7 +231,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.showLayerActivationByClass', async (arg?: unknown) => {
-      const t0 = await pickTarget(arg, { title: 'Show Layer Activation by Class', needLens: true });
+      const t0 = await pickTarget(this.engine, arg, { title: 'Show Layer Activation by Class', needLens: true });
       if (!t0) return;
       const { target } = await resolveModel(this.engine, t0);
       if (target.layer !== undefined) this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
@@ -239,7 +239,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.trainModel', async (arg?: unknown) => {
-      const t = await pickTarget(arg, { title: 'Train Model', needLens: true });
+      const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true });
       if (!t?.lens) return;
       const name = path.basename(t.lens);
       const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.engine.call('train', { lens: t.lens! }, opts));
@@ -252,7 +252,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.computeTopActivations', async (arg?: unknown) => {
-      const t = await pickTarget(arg ?? (this.top.selected?.lens ? { lens: this.top.selected.lens } : undefined), { title: 'Compute Top Activations', needLens: true });
+      const t = await pickTarget(this.engine, arg ?? (this.top.selected?.lens ? { lens: this.top.selected.lens } : undefined), { title: 'Compute Top Activations', needLens: true });
       if (!t?.lens) return;
       const storageDir = await this.storageDir();
       const name = path.basename(t.lens);

@@ -44,8 +44,11 @@ function fileTarget(file: string): Target | undefined {
   return undefined;
 }
 
-/** Resolves which lens/model a command acts on: the argument, else the active editor's file, else a pick. */
-export async function pickTarget(arg: unknown, opts: { needLens?: boolean; title: string }): Promise<Target | undefined> {
+/**
+ * Resolves which lens/model a command acts on: the argument, else the active editor's file, else a pick of the
+ * workspace's lens files and the models no lens names (a single candidate is taken without asking).
+ */
+export async function pickTarget(engine: EngineClient, arg: unknown, opts: { needLens?: boolean; title: string }): Promise<Target | undefined> {
   const given = targetFromArg(arg);
   if (given && (!opts.needLens || given.lens)) return given;
   const active = vscode.window.activeTextEditor?.document.uri;
@@ -57,10 +60,20 @@ export async function pickTarget(arg: unknown, opts: { needLens?: boolean; title
   if (files.length === 0) {
     throw new Error(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model.json file in this workspace.');
   }
-  files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
-  if (files.length === 1) return fileTarget(files[0].fsPath);
+  const named = new Set<string>();
+  await Promise.all(
+    files
+      .filter((f) => f.fsPath.endsWith('.lens.json'))
+      .map(async (f) => {
+        const r = await engine.request('lens', { lens: f.fsPath });
+        if ('ok' in r) named.add(path.resolve(r.ok.model));
+      }),
+  );
+  const candidates = files.filter((f) => !named.has(path.resolve(f.fsPath)));
+  candidates.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+  if (candidates.length === 1) return fileTarget(candidates[0].fsPath);
   const pick = await vscode.window.showQuickPick(
-    files.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(f), uri: f })),
+    candidates.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(f), uri: f })),
     { title: opts.title, placeHolder: 'Pick a lens file or model' },
   );
   return pick ? fileTarget(pick.uri.fsPath) : undefined;

@@ -43,7 +43,7 @@ export function lineChart(series: Series[], opts: { width?: number; height?: num
   const { canvas, ctx } = hiDpiCanvas(W, H);
   const fg = cssVar('--vscode-foreground', '#ccc');
   const grid = cssVar('--vscode-panel-border', '#555');
-  const pad = { l: 48, r: 12, t: 12, b: 34 };
+  const pad = { l: 58, r: 12, t: 12, b: 34 };
   const all = series.flatMap((s) => s.values.filter(Number.isFinite));
   const xs = series.flatMap((s) => s.x ?? s.values.map((_, i) => i + 1));
   let yMin = opts.yMin ?? Math.min(...all);
@@ -60,13 +60,17 @@ export function lineChart(series: Series[], opts: { width?: number; height?: num
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
+  // Enough decimals that neighbouring ticks differ (a loss curve from 1.1046 to 1.0986 has ticks 0.0015 apart).
+  const step = (yMax - yMin) / 4;
+  const decimals = Math.max(0, Math.min(8, Math.ceil(-Math.log10(step)) + 1));
+  const tick = (y: number) => (Math.abs(y) >= 1e5 || (step < 1e-6 && y !== 0) ? y.toExponential(2) : y.toFixed(decimals));
   for (let i = 0; i <= 4; i++) {
-    const y = yMin + ((yMax - yMin) * i) / 4;
+    const y = yMin + step * i;
     ctx.beginPath();
     ctx.moveTo(pad.l, py(y) + 0.5);
     ctx.lineTo(W - pad.r, py(y) + 0.5);
     ctx.stroke();
-    ctx.fillText(fmt(y), pad.l - 4, py(y));
+    ctx.fillText(tick(y), pad.l - 4, py(y));
   }
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';

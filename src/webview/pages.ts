@@ -155,7 +155,9 @@ export function nodeStats(m: NodeStatsMessage): void {
   };
   box.append(
     item('never fires on', `${(100 * m.deadFraction).toFixed(1)}% of test images`, dead ? 'warn' : ''),
-    item('selectivity', `${(100 * m.selectivity).toFixed(1)}% of its score on "${m.topClass}" (uniform: ${(100 / m.classes).toFixed(1)}%)`),
+    m.selectivity > 0
+      ? item('selectivity', `${(100 * m.selectivity).toFixed(1)}% of its score on "${m.topClass}" (uniform: ${(100 / m.classes).toFixed(1)}%)`)
+      : item('selectivity', 'none (no score on any class)'),
   );
   if (dead) box.append(el('span', 'stat warn', 'dead node'));
 }
@@ -261,9 +263,21 @@ export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
         grid.append(fig);
       }
     } else {
-      const c = pixelCanvas({ shape: [1, data.length], data: f.maps.data }, 'signed', 'feature-map', 0, { lim, target: Math.min(640, data.length * 12) });
+      const c = pixelCanvas({ shape: [1, data.length], data: f.maps.data }, 'signed', 'feature-map', 0, { lim, target: Math.min(640, Math.max(160, data.length * 4)) });
       c.classList.add('vector');
-      grid.append(figure([c], `${data.length} activations`));
+      const fig = figure([c], `${data.length} activations`);
+      if (data.length <= 32) {
+        const vals = el('div', 'values');
+        data.forEach((v, k) => {
+          const b = el('span', 'value', `${k}: ${fmt(v)}`);
+          b.tabIndex = 0;
+          b.title = `node ${k}: open the node page`;
+          b.addEventListener('click', () => send({ type: 'selectNode', layer: m.layer, node: k }));
+          vals.append(b);
+        });
+        fig.append(vals);
+      }
+      grid.append(fig);
     }
     row.append(grid);
     fs.body.append(row, legend('image', 0, 1, 'input'), legend('signed', f.min, f.max, 'activation'));
