@@ -1,6 +1,32 @@
-// OWNER: scan helper. Stub.
-import { UserError } from './errors';
+/**
+ * `feature-lens render FILE.lens.json --layer L --node N --out DIR`: the node's figures as PNGs, headless.
+ *
+ * - `<layer>-<node>-weights.png`: the node's weights (when its layer has weights), one tile per input channel
+ *   (or one RGB tile), diverging colour map centred on zero over the layer's ±max|w|, and a legend strip
+ *   with the real range (min, 0, max) written under it.
+ * - `<layer>-<node>-top.png`: the seed's layout: one column per top image (frobenius score, best first);
+ *   rows: the input, the node's feature map (viridis, 0 … the largest value over the k maps), and the
+ *   deconvolution (Zeiler & Fergus with switches; diverging, each image scaled to its own ±max). Above each
+ *   column, the image index.
+ * - `layer-by-class.png`: the class × layer table of mean Frobenius norms (rows classes, columns layers, each
+ *   column scaled to its maximum), row and column indices in the margins.
+ * - `<layer>-<node>.json`: the numbers behind the figures (top list, ranges, norms, names).
+ * Runs the top-activation scan first if no index exists for the model and dataset.
+ */
+import * as path from 'node:path';
+import type { FloatArray } from '../shared/protocol';
+import { diverging, grey, sequential, type Rgb } from './colormap';
+import { check } from './errors';
+import { writeFilesAtomic } from './fsutil';
+import { checkNode } from './graph';
+import { inspectImages } from './inspectNode';
 import type { Job } from './job';
+import { layerByClassFromState } from './layerByClass';
+import { openDataset, readLens } from './lens';
+import { loadModel } from './modelIO';
+import { Canvas, formatNumber } from './pngCanvas';
+import { findIndex, scanDataset, topFromIndex } from './topActivations';
+import { layerWeights } from './weights';
 
 export interface RenderOptions {
   lens: string;
@@ -14,6 +40,157 @@ export interface RenderOptions {
 
 /** Writes the node's figures as PNGs into `out`; returns the files written. */
 export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files: string[] }> {
-  void job;
-  throw new UserError('unsupported', `render is not implemented yet (${opts.lens}).`);
+  check(Number.isInteger(opts.k) && opts.k >= 1 && opts.k <= 100, `k must be a whole number from 1 to 100, not ${opts.k}.`);
+  const lens = await readLens(opts.lens);
+  const { model, info } = await loadModel(lens.model);
+  const byName = info.layers.find((l) => l.name === opts.layer);
+  const layer = byName ? byName.index : /^\d+$/.test(opts.layer) ? Number(opts.layer) : -1;
+  check(layer >= 0 && layer < info.layers.length, `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`, lens.path);
+  checkNode(model, layer, opts.node);
+  const node = opts.node;
+  const layerInfo = info.layers[layer];
+  const stem = `${layerInfo.name.replace(/[^\w.-]+/g, '_')}-${node}`;
+  const ds = await openDataset(lens, 'test');
+
+  job.progress({ message: 'finding the top-activation index' });
+  const stored = (await findIndex(opts.storageDir, info.weightsHash, ds)) ?? (await scanDataset(model, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), job, { modelPath: info.path })).stored;
+  job.throwIfCancelled();
+  const files: { path: string; data: Uint8Array | string }[] = [];
+  const summary: Record<string, unknown> = { lens: lens.path, model: info.path, layer, layerName: layerInfo.name, node, classes: ds.classes };
+
+  if (layerInfo.hasWeights) {
+    try {
+      const w = layerWeights(model, layer, node);
+      files.push({ path: path.join(opts.out, `${stem}-weights.png`), data: weightsFigure(w.tiles[0], w.rgb, w.min, w.max) });
+      summary.weights = { min: w.min, max: w.max, tiles: w.tiles[0].map((t) => t.shape), bias: w.bias ? w.bias[0] : undefined };
+    } catch (e) {
+      summary.weightsError = (e as Error).message;
+    }
+  }
+
+  const top = topFromIndex(stored, layer, node, 'frobenius', ds.labels).top.slice(0, opts.k);
+  job.progress({ message: 'feature maps and deconvolutions' });
+  const { items, projectionError } = await inspectImages(model, ds, layer, node, top, 'deconv');
+  files.push({ path: path.join(opts.out, `${stem}-top.png`), data: topFigure(items.map((i) => ({ index: i.entry.index, image: i.image, map: i.featureMap, projection: i.projection }))) });
+  summary.top = top.map((t, i) => ({ ...t, className: items[i]?.className }));
+  if (projectionError) summary.projectionError = projectionError;
+
+  const table = layerByClassFromState(stored.state, ds.classes, stored.header.layers.map((l) => model.layers[l.index]?.name ?? l.name));
+  files.push({ path: path.join(opts.out, 'layer-by-class.png'), data: classTableFigure(table.norms) });
+  summary.layerByClass = { layers: table.layers, layerNames: table.layerNames, norms: table.norms };
+  files.push({ path: path.join(opts.out, `${stem}.json`), data: JSON.stringify(summary, null, 1) });
+  await writeFilesAtomic(files);
+  return { files: files.map((f) => f.path) };
+}
+
+const WHITE: Rgb = [255, 255, 255];
+const PAD = 8;
+
+/** Integer magnification that brings `size` pixels near `target`. */
+function magnify(size: number, target: number): number {
+  return Math.max(1, Math.floor(target / Math.max(1, size)));
+}
+
+/** The node's weight tiles in a grid with a legend strip (see the file comment). */
+export function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, max: number): Uint8Array {
+  const maxAbs = Math.max(Math.abs(min), Math.abs(max)) || 1;
+  const [th, tw] = tiles[0].shape;
+  const scale = tw > 4 * th ? magnify(tw, 512) : magnify(Math.max(th, tw), 96);
+  const cols = Math.ceil(Math.sqrt(tiles.length));
+  const rows = Math.ceil(tiles.length / cols);
+  const cellW = tw * scale + PAD;
+  const cellH = th * scale + PAD;
+  const legendW = Math.max(160, cols * cellW - PAD);
+  const width = Math.max(cols * cellW + PAD, legendW + 2 * PAD);
+  const height = rows * cellH + PAD + 16 + 6 + 14;
+  const cv = new Canvas(width, height, WHITE);
+  tiles.forEach((t, i) => {
+    const x = PAD + (i % cols) * cellW;
+    const y = PAD + Math.floor(i / cols) * cellH;
+    if (rgb && t.shape[2] === 3) {
+      const v = Float32Array.from(t.data, (a) => (a / maxAbs + 1) / 2);
+      cv.blitRgb(x, y, v, th, tw, scale);
+    } else cv.blit(x, y, t.data, th, tw, scale, (v) => diverging(v, maxAbs));
+  });
+  // Legend: -maxAbs … +maxAbs, with the real min, 0 and max marked and written.
+  const ly = rows * cellH + PAD;
+  for (let i = 0; i < legendW; i++) cv.fill(PAD + i, ly, 1, 12, diverging(((i / (legendW - 1)) * 2 - 1) * maxAbs, maxAbs));
+  const at = (v: number) => PAD + Math.round(((v / maxAbs + 1) / 2) * (legendW - 1));
+  for (const v of [min, 0, max]) cv.fill(at(v), ly + 12, 1, 4, [0, 0, 0]);
+  const labelY = ly + 18;
+  cv.text(PAD, labelY, formatNumber(min), 2);
+  cv.text(at(0) - 3, labelY, '0', 2);
+  const maxText = formatNumber(max);
+  cv.text(PAD + legendW - maxText.length * 8, labelY, maxText, 2);
+  return cv.toPng();
+}
+
+/** Rows input / feature map / deconvolution, one column per image (see the file comment). */
+export function topFigure(columns: { index: number; image: FloatArray; map: FloatArray; projection?: FloatArray }[]): Uint8Array {
+  check(columns.length > 0, 'No top images to draw.');
+  const [h, w, c] = columns[0].image.shape;
+  const scale = magnify(Math.max(h, w), 84);
+  const cellW = w * scale + PAD;
+  const cellH = h * scale + PAD;
+  const labelH = 16;
+  const cv = new Canvas(columns.length * cellW + PAD, labelH + 3 * cellH + PAD, WHITE);
+  let mapMax = 0;
+  for (const col of columns) for (const v of col.map.data) mapMax = Math.max(mapMax, v);
+  columns.forEach((col, i) => {
+    const x = PAD + i * cellW;
+    cv.text(x, 4, String(col.index), 2);
+    let y = labelH;
+    if (c === 3) cv.blitRgb(x, y, col.image.data, h, w, scale);
+    else cv.blit(x, y, channel(col.image, 0), h, w, scale, grey);
+    y += cellH;
+    // The map at the input's size: nearest-neighbour blocks (a dense node's single value fills the cell).
+    const [mh, mw] = col.map.shape.length === 2 ? col.map.shape : [1, col.map.data.length];
+    const up = resizeNearest(col.map.data, mh, mw, h * scale, w * scale);
+    cv.blit(x, y, up, h * scale, w * scale, 1, (v) => sequential(mapMax > 0 ? v / mapMax : 0));
+    y += cellH;
+    if (col.projection) {
+      const p = col.projection;
+      let m = 0;
+      for (const v of p.data) m = Math.max(m, Math.abs(v));
+      if (p.shape[2] === 3) cv.blitRgb(x, y, Float32Array.from(p.data, (v) => (m > 0 ? (v / m + 1) / 2 : 0.5)), p.shape[0], p.shape[1], scale);
+      else cv.blit(x, y, channel(p, 0), p.shape[0], p.shape[1], scale, (v) => diverging(v, m));
+    } else cv.fill(x, y, w * scale, h * scale, [200, 200, 200]);
+  });
+  return cv.toPng();
+}
+
+/** `norms[class][layer]` as a heat-map table, each column scaled to its maximum. */
+export function classTableFigure(norms: number[][]): Uint8Array {
+  const C = norms.length;
+  const L = norms[0]?.length ?? 0;
+  const cellW = 36;
+  const cellH = 18;
+  const left = 40;
+  const topMargin = 20;
+  const cv = new Canvas(left + L * cellW + PAD, topMargin + C * cellH + PAD, WHITE);
+  for (let l = 0; l < L; l++) {
+    cv.text(left + l * cellW + 4, 4, String(l), 2);
+    let m = 0;
+    for (let c = 0; c < C; c++) m = Math.max(m, norms[c][l]);
+    for (let c = 0; c < C; c++) cv.fill(left + l * cellW, topMargin + c * cellH, cellW - 2, cellH - 2, sequential(m > 0 ? norms[c][l] / m : 0));
+  }
+  for (let c = 0; c < C; c++) cv.text(4, topMargin + c * cellH + 3, String(c), 2);
+  return cv.toPng();
+}
+
+function channel(a: FloatArray, ch: number): Float32Array {
+  const c = a.shape[2] ?? 1;
+  const n = a.shape[0] * a.shape[1];
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = a.data[i * c + ch];
+  return out;
+}
+
+function resizeNearest(data: ArrayLike<number>, h: number, w: number, H: number, W: number): Float32Array {
+  const out = new Float32Array(H * W);
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(h - 1, Math.floor((y * h) / H));
+    for (let x = 0; x < W; x++) out[y * W + x] = data[sy * w + Math.min(w - 1, Math.floor((x * w) / W))];
+  }
+  return out;
 }

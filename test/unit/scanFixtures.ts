@@ -85,3 +85,45 @@ export function weightsHashOf(model: tf.LayersModel): string {
   }
   return h.digest('hex');
 }
+
+/** Bytes of a little-endian `.npy` file (version 1) holding `data` with `shape`. */
+export function npyBytes(data: Float32Array | Int32Array, shape: number[]): Buffer {
+  const descr = data instanceof Float32Array ? '<f4' : '<i4';
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const pre = Buffer.alloc(10);
+  pre[0] = 0x93;
+  pre.write('NUMPY', 1, 'latin1');
+  pre[6] = 1;
+  pre[7] = 0;
+  pre.writeUInt16LE(header.length, 8);
+  return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+/**
+ * A lens file in `dir` over real MNIST digits (`count` test images, 100 train images) stored as `.npy`,
+ * naming `model/model.json` (saved by the caller). Returns the lens path.
+ */
+export function writeMnistLens(dir: string, count: number): string {
+  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const test = mnistDigits(count, 0);
+  const train = mnistDigits(100, 200);
+  fs.writeFileSync(path.join(dir, 'data', 'test-images.npy'), npyBytes(test.images, [count, 28, 28, 1]));
+  fs.writeFileSync(path.join(dir, 'data', 'test-labels.npy'), npyBytes(test.labels, [count]));
+  fs.writeFileSync(path.join(dir, 'data', 'train-images.npy'), npyBytes(train.images, [100, 28, 28, 1]));
+  fs.writeFileSync(path.join(dir, 'data', 'train-labels.npy'), npyBytes(train.labels, [100]));
+  const lens = {
+    name: 'MNIST digits',
+    model: 'model/model.json',
+    dataset: {
+      format: 'npy',
+      train: { images: 'data/train-images.npy', labels: 'data/train-labels.npy' },
+      test: { images: 'data/test-images.npy', labels: 'data/test-labels.npy' },
+      classes: DIGIT_CLASSES,
+    },
+  };
+  const file = path.join(dir, 'mnist.lens.json');
+  fs.writeFileSync(file, JSON.stringify(lens, null, 1));
+  return file;
+}

@@ -1,0 +1,61 @@
+/**
+ * Colour maps for the engine's PNG figures (the webview draws with its own code): a diverging blue–white–red
+ * map centred on zero for signed values (weights, projections), a sequential viridis-like map for magnitudes
+ * (feature maps, norms), and grey. Each returns `[r, g, b]` bytes.
+ */
+
+export type Rgb = [number, number, number];
+
+/** Control points of the diverging map at -1 … 1 (ColorBrewer RdBu reversed: negative blue, positive red). */
+const DIVERGING: Rgb[] = [
+  [5, 48, 97],
+  [33, 102, 172],
+  [67, 147, 195],
+  [146, 197, 222],
+  [209, 229, 240],
+  [247, 247, 247],
+  [253, 219, 199],
+  [244, 165, 130],
+  [214, 96, 77],
+  [178, 24, 43],
+  [103, 0, 31],
+];
+
+/** Control points of viridis at 0 … 1. */
+const VIRIDIS: Rgb[] = [
+  [68, 1, 84],
+  [72, 40, 120],
+  [62, 74, 137],
+  [49, 104, 142],
+  [38, 130, 142],
+  [31, 158, 137],
+  [53, 183, 121],
+  [110, 206, 88],
+  [181, 222, 43],
+  [253, 231, 37],
+];
+
+function lerpTable(table: Rgb[], t: number): Rgb {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (table.length - 1);
+  const i = Math.min(table.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = table[i];
+  const b = table[i + 1];
+  return [Math.round(a[0] + (b[0] - a[0]) * f), Math.round(a[1] + (b[1] - a[1]) * f), Math.round(a[2] + (b[2] - a[2]) * f)];
+}
+
+/** `v` in [-maxAbs, maxAbs] → blue (negative) … white (0) … red (positive). */
+export function diverging(v: number, maxAbs: number): Rgb {
+  return lerpTable(DIVERGING, maxAbs > 0 ? (v / maxAbs + 1) / 2 : 0.5);
+}
+
+/** `t` in [0, 1] → viridis. */
+export function sequential(t: number): Rgb {
+  return lerpTable(VIRIDIS, t);
+}
+
+/** `t` in [0, 1] → grey. */
+export function grey(t: number): Rgb {
+  const g = Math.round(Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * 255);
+  return [g, g, g];
+}

@@ -1,0 +1,104 @@
+// `feature-lens render`: scans when there is no index, then writes the weights, top-images and class × layer
+// PNGs; each decodes with pngjs and shows what it should (not blank, the colours where they belong).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PNG } from 'pngjs';
+import { after, before, describe, it } from 'node:test';
+import { initBackend } from '../../src/engine/backend';
+import { UserError } from '../../src/engine/errors';
+import { makeJob } from '../../src/engine/job';
+import { loadModel, saveModel } from '../../src/engine/modelIO';
+import { renderNode } from '../../src/engine/render';
+import * as tf from '../../src/engine/tf';
+import { smallCnn, writeMnistLens } from './scanFixtures';
+
+function decode(file: string): PNG {
+  return PNG.sync.read(fs.readFileSync(file));
+}
+
+/** Number of distinct colours in the image, and the share of pixels that are not white. */
+function stats(png: PNG): { colours: number; inked: number } {
+  const set = new Set<number>();
+  let inked = 0;
+  for (let i = 0; i < png.width * png.height; i++) {
+    const [r, g, b] = [png.data[i * 4], png.data[i * 4 + 1], png.data[i * 4 + 2]];
+    set.add((r << 16) | (g << 8) | b);
+    if (r !== 255 || g !== 255 || b !== 255) inked++;
+  }
+  return { colours: set.size, inked: inked / (png.width * png.height) };
+}
+
+describe('render', () => {
+  let dir: string;
+  let lens: string;
+  before(async () => {
+    await initBackend('wasm');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-render-'));
+    lens = writeMnistLens(dir, 120);
+    const model = smallCnn(4);
+    await saveModel(model, path.join(dir, 'model', 'model.json'));
+    model.dispose();
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes non-blank PNGs for a conv node, scanning first', async () => {
+    const out = path.join(dir, 'out');
+    await loadModel(path.join(dir, 'model', 'model.json')); // the model's own weights stay cached
+    const before = tf.memory().numTensors;
+    const messages: string[] = [];
+    const r = await renderNode({ lens, layer: '0', node: 3, out, storageDir: path.join(dir, 'index'), k: 5 }, makeJob((p) => p.message && messages.push(p.message)));
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+    assert.ok(fs.readdirSync(path.join(dir, 'index')).some((f) => f.endsWith('.flix')), 'the scan wrote an index');
+    const pngs = r.files.filter((f) => f.endsWith('.png'));
+    assert.equal(pngs.length, 3, r.files.join(', '));
+    for (const f of pngs) {
+      const s = stats(decode(f));
+      assert.ok(s.colours > 8 && s.inked > 0.2, `${path.basename(f)}: ${s.colours} colours, ${(s.inked * 100).toFixed(0)}% inked`);
+    }
+    const summary = JSON.parse(fs.readFileSync(r.files.find((f) => f.endsWith('.json'))!, 'utf8'));
+    assert.equal(summary.top.length, 5);
+    // The top figure: 5 columns; in the input row, each column shows its digit (grey, dark background, bright strokes).
+    const top = decode(pngs.find((f) => f.endsWith('-top.png'))!);
+    const cell = Math.floor(84 / 28) * 28;
+    assert.equal(top.width, 5 * (cell + 8) + 8);
+    assert.equal(top.height, 16 + 3 * (cell + 8) + 8);
+    let bright = 0;
+    for (let y = 16; y < 16 + cell; y++) {
+      for (let x = 8; x < 8 + cell; x++) {
+        const o = (y * top.width + x) * 4;
+        assert.ok(top.data[o] === top.data[o + 1] && top.data[o + 1] === top.data[o + 2], 'the input row is grey');
+        if (top.data[o] > 200) bright++;
+      }
+    }
+    assert.ok(bright > 0.05 * cell * cell, 'the first digit has strokes');
+    // A second render reuses the index (no scan message) and a pooling layer has no weights figure.
+    const again = await renderNode({ lens, layer: '1', node: 2, out: path.join(dir, 'out2'), storageDir: path.join(dir, 'index'), k: 3 }, makeJob());
+    assert.ok(!again.files.some((f) => f.endsWith('-weights.png')));
+    assert.equal(again.files.filter((f) => f.endsWith('.png')).length, 2);
+  });
+
+  it('accepts layer names, draws dense nodes, and refuses unknown layers', async () => {
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1], name: 'flat' }), tf.layers.dense({ units: 4, activation: 'relu', name: 'hidden' }), tf.layers.dense({ units: 10, activation: 'softmax', name: 'out' })] });
+    const sub = path.join(dir, 'dense');
+    fs.mkdirSync(sub);
+    const lens2 = writeMnistLens(sub, 60);
+    await saveModel(model, path.join(sub, 'model', 'model.json'));
+    model.dispose();
+    const r = await renderNode({ lens: lens2, layer: 'hidden', node: 1, out: path.join(sub, 'out'), storageDir: path.join(sub, 'index'), k: 4 }, makeJob());
+    const weights = r.files.find((f) => f.endsWith('hidden-1-weights.png'));
+    assert.ok(weights, r.files.join(', '));
+    const w = decode(weights);
+    // The weights tile is the unit's 784 weights as a 28×28 image in a diverging map: reds and blues both present.
+    let red = 0;
+    let blue = 0;
+    for (let i = 0; i < w.width * w.height; i++) {
+      const [rr, , bb] = [w.data[i * 4], w.data[i * 4 + 1], w.data[i * 4 + 2]];
+      if (rr > bb + 40) red++;
+      if (bb > rr + 40) blue++;
+    }
+    assert.ok(red > 500 && blue > 500, `red ${red}, blue ${blue}`);
+    await assert.rejects(renderNode({ lens: lens2, layer: 'nope', node: 0, out: path.join(sub, 'x'), storageDir: path.join(sub, 'index'), k: 3 }, makeJob()), (e: unknown) => e instanceof UserError && /No layer "nope"/.test(e.message) && e.message.includes(lens2));
+  });
+});
