@@ -188,6 +188,17 @@ export class Session {
     }
   }
 
+  /** Every frame where `selector` matches now (no waiting). */
+  async framesWith(selector) {
+    const out = [];
+    for (const f of this.page.frames()) {
+      try {
+        if (await f.$(selector)) out.push(f);
+      } catch { /* detached */ }
+    }
+    return out;
+  }
+
   /** The inspector webview's frame once its body says `data-state` is ready (or error, for the caller to assert). */
   async inspector({ state = 'ready', page, timeout = 120_000 } = {}) {
     const sel = `body[data-state="${state}"]${page ? `[data-page="${page}"]` : ''}`;
@@ -340,4 +351,12 @@ export function welchT(v, mask, other) {
   const b = stats(other);
   const se = Math.sqrt(a.variance / a.n + b.variance / b.n);
   return { t: se > 0 ? (a.mean - b.mean) / se : 0, a, b };
+}
+
+/** Trains a lens's model with the CLI unless its model file already exists (or `force`); returns the model path. */
+export function ensureTrained(lensFile, { force = false } = {}) {
+  const lens = JSON.parse(fs.readFileSync(lensFile, 'utf8'));
+  const model = path.resolve(path.dirname(lensFile), lens.model);
+  if (force || !fs.existsSync(model)) cli(['train', lensFile]);
+  return model;
 }
