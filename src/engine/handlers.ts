@@ -10,6 +10,7 @@ import { loadModel } from './modelIO';
 import { project } from './project';
 import type { Handlers } from './server';
 import * as tf from './tf';
+import { thumbnails } from './thumbnails';
 import { readTopActivations, scanLens } from './topActivations';
 import { trainLens } from './train';
 import { layerWeights } from './weights';
@@ -54,4 +55,5 @@ export const handlers: Handlers = {
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir),
   maximize: async (p, job) => maximize((await loadModel(p.model)).model, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
+  thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
 };

@@ -14,7 +14,8 @@ export function toTreeItem(id: string, v: ItemView): vscode.TreeItem {
   item.description = v.description;
   item.tooltip = v.tooltip;
   item.contextValue = v.contextValue;
-  if (v.icon) item.iconPath = new vscode.ThemeIcon(v.icon);
+  if (v.iconFile) item.iconPath = vscode.Uri.file(v.iconFile);
+  else if (v.icon) item.iconPath = new vscode.ThemeIcon(v.icon);
   if (v.command) item.command = { command: v.command.id, title: v.label, arguments: v.command.args };
   return item;
 }

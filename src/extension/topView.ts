@@ -69,12 +69,22 @@ export class TopView extends Disposable implements vscode.TreeDataProvider<Image
       const result = await this.engine.call('topActivations', { lens: n.lens, storageDir: await this.storageDir(), layer: n.layer, node: n.node });
       if (!result) return this.setState('noIndex', []);
       if (this.view) this.view.description = `${path.basename(n.lens, '.lens.json')}: layer ${n.layer}, node ${n.node} (${result.metric})`;
-      return this.setState('ready', imageEntries(result, lens, n.model));
+      const entries = imageEntries(result, lens, n.model);
+      await this.addThumbnails(n.lens, entries);
+      return this.setState('ready', entries);
     } catch (e) {
       this.log.warn(`Top activations for layer ${n.layer} node ${n.node}: ${shortMessage(e)}`);
       if (this.view) this.view.message = shortMessage(e);
       return this.setState('error', []);
     }
+  }
+
+  /** Icons: small PNGs the engine writes under workspace storage (a codicon when that fails). */
+  private async addThumbnails(lens: string, entries: ImageEntry[]): Promise<void> {
+    if (!entries.length) return;
+    const r = await this.engine.request('thumbnails', { lens, indices: entries.map((e) => e.index), outDir: await this.storageDir() });
+    if ('ok' in r) entries.forEach((e, i) => (e.thumbnail = r.ok[i]));
+    else this.log.debug(`thumbnails: ${r.err.message}`);
   }
 
   private setState<T>(state: TopState, value?: T): T {

@@ -64,6 +64,8 @@ export interface ImageEntry {
   index: number;
   score: number;
   className: string;
+  /** A small PNG of the image (written by the engine), shown as the icon when present. */
+  thumbnail?: string;
 }
 
 /** How an entry looks; the view turns it into a TreeItem. */
@@ -75,6 +77,8 @@ export interface ItemView {
   collapsible: 'none' | 'collapsed' | 'expanded';
   /** A codicon id. */
   icon?: string;
+  /** An image file shown as the icon instead of the codicon. */
+  iconFile?: string;
   /** A command id and its arguments, run when the item is selected. */
   command?: { id: string; args: unknown[] };
 }
@@ -265,6 +269,7 @@ export function imageItemView(e: ImageEntry): ItemView {
     contextValue: 'image',
     collapsible: 'none',
     icon: 'file-media',
+    iconFile: e.thumbnail,
     command: { id: 'featureLens.showDeconvolution', args: [{ lens: e.lens, model: e.model, layer: e.layer, node: e.node, image: e.index }] },
   };
 }

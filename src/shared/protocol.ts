@@ -318,6 +318,8 @@ export interface EngineMethods {
   layerByClass(p: { lens: string; storageDir?: string }): LayerByClassResult;
   maximize(p: { model: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
   inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
+  /** Small PNG files of dataset images under `outDir` (tree-item icons); absolute paths in the order given. */
+  thumbnails(p: { lens: string; indices: number[]; outDir: string; split?: Split }): string[];
 }
 export type MethodName = keyof EngineMethods;
 export type ParamsOf<M extends MethodName> = Parameters<EngineMethods[M]>[0];

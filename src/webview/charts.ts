@@ -122,14 +122,18 @@ export function heatMap(values: number[][], rowLabels: string[], colLabels: stri
   const W = labelW + cols * cell + 4;
   const H = headH + rows * cell + 4;
   const { canvas, ctx } = hiDpiCanvas(W, H);
-  const colMax = new Array<number>(cols).fill(0);
+  const colMax = new Array<number>(cols).fill(-Infinity);
+  const colMin = new Array<number>(cols).fill(Infinity);
   let allMax = 0;
-  for (const r of values) r.forEach((v, j) => ((colMax[j] = Math.max(colMax[j], Math.abs(v))), (allMax = Math.max(allMax, Math.abs(v)))));
+  for (const r of values) r.forEach((v, j) => ((colMax[j] = Math.max(colMax[j], v)), (colMin[j] = Math.min(colMin[j], v)), (allMax = Math.max(allMax, Math.abs(v)))));
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
       const v = values[i][j];
-      const lim = opts.normalize === 'column' ? colMax[j] : allMax;
-      const [r, g, b] = diverging(lim > 0 ? v / lim : 0);
+      // Per column: white at the column's smallest value, full colour at its largest, so differences between
+      // classes show even when a layer's norms are all large.
+      const span = colMax[j] - colMin[j];
+      const t = opts.normalize === 'column' ? (span > 0 ? (v - colMin[j]) / span : 0) : allMax > 0 ? v / allMax : 0;
+      const [r, g, b] = diverging(t);
       ctx.fillStyle = `rgb(${r},${g},${b})`;
       ctx.fillRect(labelW + j * cell, headH + i * cell, cell - 1, cell - 1);
       if (cell >= 26) {

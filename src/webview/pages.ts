@@ -92,7 +92,7 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
 
   const ws = section('Weights');
   if (m.weights) {
-    ws.body.append(weightTiles(m.weights, 0, 160), legend('signed', m.weights.min, m.weights.max, 'weight'));
+    ws.body.append(weightTiles(m.weights, 0, (m.weights.tiles[0]?.length ?? 1) > 1 ? 64 : 160), legend('signed', m.weights.min, m.weights.max, 'weight'));
   } else ws.body.append(el('p', 'note', layer && layer.params === 0 ? 'This layer has no weights.' : 'No weights to show for this layer.'));
   root.append(ws.root);
 
@@ -298,7 +298,7 @@ export function byClass(chart: ByClassView): void {
   if (!box) return;
   box.replaceChildren(
     heatMap(chart.norms, chart.classes, chart.layerNames, { normalize: 'column', highlightCol: chart.highlight }),
-    el('p', 'note', 'Mean over the test images of each class of the Frobenius norm of the whole layer activation (the seed\'s Figures 28–29). Each column is coloured on its own scale; the numbers are the real values.'),
+    el('p', 'note', 'Mean over the test images of each class of the Frobenius norm of the whole layer activation (the seed\'s Figures 28–29). Each column is coloured on its own scale, from white at its smallest to red at its largest value; the numbers are the real values.'),
   );
 }
 

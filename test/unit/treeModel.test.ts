@@ -6,7 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
-import { lensInfo } from '../../src/engine/lens';
+import { PNG } from 'pngjs';
+import { lensInfo, openDataset, readLens } from '../../src/engine/lens';
+import { thumbnails } from '../../src/engine/thumbnails';
 import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
 import * as tf from '../../src/engine/tf';
 import {
@@ -160,5 +162,29 @@ describe('tree model', () => {
     );
     assert.deepEqual(lens.classes, ['E', 'F', 'L']);
     assert.deepEqual(items[0].command, { id: 'featureLens.showDeconvolution', args: [{ lens: lensPath, model: cnnPath, layer: 0, node: 1, image: 7 }] });
+  });
+
+  it('top-image icons are PNGs of the dataset images, at their size, reused once written', async () => {
+    const out = path.join(dir, 'storage');
+    const files = await thumbnails(lensPath, [5, 0], out);
+    assert.equal(files.length, 2);
+    const ds = await openDataset(await readLens(lensPath), 'test');
+    const batch = await ds.gather([5, 0]);
+    files.forEach((f, k) => {
+      const png = PNG.sync.read(fs.readFileSync(f));
+      assert.deepEqual([png.width, png.height], [20, 20]);
+      let maxErr = 0;
+      for (let p = 0; p < 400; p++) {
+        const want = Math.round(255 * Math.min(1, Math.max(0, batch.images[k * 400 + p])));
+        maxErr = Math.max(maxErr, Math.abs(png.data[p * 4] - want), Math.abs(png.data[p * 4 + 2] - want));
+        assert.equal(png.data[p * 4 + 3], 255);
+      }
+      assert.equal(maxErr, 0);
+    });
+    const mtime = fs.statSync(files[0]).mtimeMs;
+    const again = await thumbnails(lensPath, [5], out);
+    assert.equal(again[0], files[0]);
+    assert.equal(fs.statSync(again[0]).mtimeMs, mtime, 'an existing thumbnail is not rewritten');
+    await assert.rejects(thumbnails(lensPath, [12], out), /out of range: the test split has 12 images/);
   });
 });
