@@ -108,41 +108,61 @@ export interface BatchScores {
 }
 
 /**
- * The three scores of every node of every scanned layer for a batch `[b, h, w, c]`. Only the scores leave
- * the backend. Spatial reductions run as whole-map pools (XNNPACK on wasm: no transpose), measured about
- * twice as fast as transposing to put the spatial axis last.
+ * The three scores of every node of every scanned layer for a batch `[b, h, w, c]`. Only the scores (and
+ * argmax locations) leave the backend. Spatial reductions run as whole-map pools (XNNPACK on wasm: no
+ * transpose). The argmax is the costly part (a transpose on the backend), so when `maxThreshold(node)`
+ * gives each node's current max-heap threshold, it is computed only for the batch rows that can still
+ * enter some node's max heap (a score ≥ the threshold); other rows' locations are left 0 and never used.
  */
-export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor4D): Promise<BatchScores> {
+export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor4D, maxThreshold?: (node: number) => number): Promise<BatchScores> {
   const b = images.shape[0];
-  const [stacked, argmax] = tf.tidy(() => {
-    let outs = multi.predict(images, { batchSize: b }) as tf.Tensor | tf.Tensor[];
+  const N = layers.reduce((a, l) => a + l.nodes, 0);
+  const maps: (tf.Tensor3D | null)[] = [];
+  const stacked = tf.tidy(() => {
+    // execute, not predict: no batching loop and no concatenation of the outputs.
+    let outs = multi.execute(images, multi.outputs.map((t) => t.name)) as tf.Tensor | tf.Tensor[];
     if (!Array.isArray(outs)) outs = [outs];
     const per = outs.map((o, li) => {
       const [H, W] = layers[li].spatial;
       const n = layers[li].nodes;
       if (H * W === 1) {
+        maps.push(null);
         const flat = tf.reshape(o, [b, n]);
-        return { frob: tf.abs(flat), max: flat, mean: flat, arg: tf.zeros([b, n], 'int32') };
+        return { frob: tf.abs(flat), max: flat, mean: flat };
       }
+      maps.push(tf.keep(tf.reshape(o, [b, H * W, n]) as tf.Tensor3D));
       const a = tf.reshape(o, [b, H, W, n]) as tf.Tensor4D;
       const pool = (t: tf.Tensor4D, f: typeof tf.avgPool) => tf.reshape(f(t, [H, W], [H, W], 'valid'), [b, n]);
-      return {
-        frob: tf.sqrt(tf.mul(pool(tf.square(a), tf.avgPool), H * W)),
-        max: pool(a, tf.maxPool),
-        mean: pool(a, tf.avgPool),
-        arg: tf.argMax(tf.reshape(a, [b, H * W, n]), 1),
-      };
+      return { frob: tf.sqrt(tf.mul(pool(tf.square(a), tf.avgPool), H * W)), max: pool(a, tf.maxPool), mean: pool(a, tf.avgPool) };
     });
     const cat = (f: (p: (typeof per)[number]) => tf.Tensor) => (per.length === 1 ? f(per[0]) : tf.concat(per.map(f), 1));
-    return [tf.stack([cat((p) => p.frob), cat((p) => p.max), cat((p) => p.mean)]), tf.cast(cat((p) => p.arg), 'int32')];
+    return tf.stack([cat((p) => p.frob), cat((p) => p.max), cat((p) => p.mean)]);
   });
   try {
-    const [all, arg] = await Promise.all([stacked.data() as Promise<Float32Array>, argmax.data() as Promise<Int32Array>]);
-    const m = all.length / 3;
-    return { frobenius: all.subarray(0, m), max: all.subarray(m, 2 * m), mean: all.subarray(2 * m, 3 * m), argmax: arg };
+    const all = (await stacked.data()) as Float32Array;
+    const m = b * N;
+    const max = all.subarray(m, 2 * m);
+    const argmax = new Int32Array(m);
+    for (let li = 0; li < layers.length; li++) {
+      const map = maps[li];
+      if (!map) continue;
+      const { offset, nodes } = layers[li];
+      const rows: number[] = [];
+      for (let r = 0; r < b; r++) {
+        let candidate = !maxThreshold;
+        for (let i = 0; i < nodes && !candidate; i++) candidate = max[r * N + offset + i] >= maxThreshold!(offset + i);
+        if (candidate) rows.push(r);
+      }
+      if (!rows.length) continue;
+      const arg = tf.tidy(() => tf.argMax(rows.length === b ? map : tf.gather(map, rows), 1));
+      const data = (await arg.data()) as Int32Array;
+      arg.dispose();
+      rows.forEach((r, q) => argmax.set(data.subarray(q * nodes, (q + 1) * nodes), r * N + offset));
+    }
+    return { frobenius: all.subarray(0, m), max, mean: all.subarray(2 * m, 3 * m), argmax };
   } finally {
     stacked.dispose();
-    argmax.dispose();
+    tf.dispose(maps.filter((t): t is tf.Tensor3D => t !== null));
   }
 }
 
@@ -239,7 +259,7 @@ export async function scanRange(
     const x = tf.tensor4d(batch.images, [batch.count, h, w, c]);
     let scores: BatchScores;
     try {
-      scores = await batchScores(multi, state.layers, x);
+      scores = await batchScores(multi, state.layers, x, (node) => state.heaps.max.threshold(node));
     } finally {
       x.dispose();
     }
