@@ -52,7 +52,12 @@ class FeatureLens extends Disposable {
         const sel = e.selection[0];
         if (sel?.kind === 'node') {
           const t = targetFromArg(sel);
-          if (t?.model && t.layer !== undefined && t.node !== undefined) this.top.show({ lens: t.lens, model: t.model, layer: t.layer, node: t.node });
+          // Clicking a node also opens it in the panel, which updates this view once its page is posted; the
+          // delay keeps this view's engine requests from queueing ahead of the panel's.
+          if (t?.model && t.layer !== undefined && t.node !== undefined) {
+            const node = { lens: t.lens, model: t.model, layer: t.layer, node: t.node };
+            setTimeout(() => this.top.show(node), 800);
+          }
         }
       }),
     );
@@ -172,7 +177,6 @@ class FeatureLens extends Disposable {
     const prev = InspectorPanel.active?.shows;
     const method = extra.method ?? prev?.method;
     const panel = this.showPanel({ page: 'node', lens: target.lens, model: target.model, layer, node, method, focusImage: target.image, ...extra });
-    this.top.show({ lens: target.lens, model: target.model, layer, node });
     void this.reveal(target.model, layer, node);
     return panel;
   }

@@ -41,6 +41,8 @@ export class InspectorPanel extends Disposable {
   /** Bumped per render, so a slow reply for an old request never overwrites a newer page. */
   private generation = 0;
   private renderStart = 0;
+  /** When the last page message was posted (the rest of request-to-paint is the webview drawing it). */
+  private postedAt = 0;
   private pendingExport: ((bytes: Uint8Array | undefined) => void) | undefined;
   private byClassCache = new Map<string, Promise<import('../shared/protocol').LayerByClassResult>>();
 
@@ -162,6 +164,7 @@ export class InspectorPanel extends Disposable {
 
   private post(m: HostMessage): void {
     if (!this.ready) return;
+    if (m.type === 'node' || m.type === 'layer' || m.type === 'model') this.postedAt = performance.now();
     void this.panel.webview.postMessage(m);
   }
 
@@ -197,7 +200,8 @@ export class InspectorPanel extends Disposable {
         break;
       case 'painted':
         if (this.renderStart) {
-          this.deps.log.info(`Inspector ${m.page} page painted ${Math.round(performance.now() - this.renderStart)} ms after the request.`);
+          const now = performance.now();
+          this.deps.log.info(`Inspector ${m.page} page painted ${Math.round(now - this.renderStart)} ms after the request (engine and host ${Math.round(this.postedAt - this.renderStart)} ms, webview ${Math.round(now - this.postedAt)} ms).`);
           this.renderStart = 0;
         }
         break;
@@ -238,11 +242,13 @@ export class InspectorPanel extends Disposable {
     const layer = s.layer!;
     const node = s.node!;
     if (node >= info.layers[layer].nodes) throw new Error(`Layer ${info.layers[layer].name} has no node ${node} (it has ${info.layers[layer].nodes}).`);
-    this.deps.onNode?.({ lens: s.lens, model: s.model, layer, node });
+    // The Top Activations view follows once the page is posted, so its requests queue behind the page's.
+    const follow = () => gen === this.generation && this.deps.onNode?.({ lens: s.lens, model: s.model, layer, node });
     if (lens) {
       const r = await this.deps.engine.call('inspectNode', { lens: lens.path, storageDir: await this.deps.storageDir(), layer, node, method: s.method });
       if (gen !== this.generation) return;
       this.post(nodePage(r, s, lens, title));
+      follow();
       if (r.top) void this.sendNodeStats(gen, s, lens, layer, node);
     } else {
       const w = info.layers[layer].hasWeights ? await this.deps.engine.call('weights', { model: s.model, layer, node }) : undefined;
@@ -259,6 +265,7 @@ export class InspectorPanel extends Disposable {
         weights: w ? weightsView(w) : undefined,
         topNote: 'This model has no lens file, so there is no dataset to rank images from.',
       });
+      follow();
     }
   }
 
