@@ -7,6 +7,7 @@ import { layerByClass } from './layerByClass';
 import { lensInfo, openDataset, readLens } from './lens';
 import { maximize } from './maximize';
 import { loadModel } from './modelIO';
+import { scanLensRange } from './parallelScan';
 import { project } from './project';
 import type { Handlers } from './server';
 import * as tf from './tf';
@@ -55,5 +56,6 @@ export const handlers: Handlers = {
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir),
   maximize: async (p, job) => maximize((await loadModel(p.model)).model, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
+  scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
 };

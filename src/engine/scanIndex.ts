@@ -28,6 +28,8 @@ export interface IndexHeader {
   total: number;
   /** The next image to scan; equals `total` when complete. */
   next: number;
+  /** First image scanned (0 except for a helper's partial range). */
+  start?: number;
   complete: boolean;
   model: string;
   source: string;
@@ -124,7 +126,7 @@ export function decodeIndex(bytes: Uint8Array): StoredIndex | null {
     deadCounts: take(Float64Array, N),
     layerNormSums: take(Float64Array, L * C),
     classCounts: take(Float64Array, C),
-    images: header.next,
+    images: header.next - (header.start ?? 0),
   };
   return { header, state };
 }

@@ -13,7 +13,8 @@ import { CancelledError, check, UserError } from './errors';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
-import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
+import { forkRangeScan, helperEnginePath, scanWorkers } from './parallelScan';
+import { emptyScanState, mergeScanStates, scanLayers, scanRange, type ScanState } from './scan';
 import { indexPath, readIndex, writeIndex, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
 
@@ -23,6 +24,18 @@ export interface ScanDatasetOptions {
   checkpointSeconds?: number;
   /** The model file, recorded in the index for messages. */
   modelPath?: string;
+  /** Split the remaining images among helper engine processes (parallelScan.ts). */
+  parallel?: ParallelOptions;
+}
+
+export interface ParallelOptions {
+  /** Processes in all, this one included. */
+  workers: number;
+  enginePath: string;
+  /** The lens file the helpers open (the same model and dataset as this scan). */
+  lensPath: string;
+  /** Below this many images left to scan, one process does it all (forking costs about a second). */
+  minImages?: number;
 }
 
 /** A scan's result plus the index it wrote or reused. */
@@ -72,16 +85,48 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     lastCheckpoint = Date.now();
     await writeIndex(file, header, state);
   };
+  // This process scans [start, localEnd); helpers scan the rest in contiguous shares.
+  const ranges = shares(start, ds.size, opts.parallel);
+  const localEnd = ranges[0][1];
+  const helperDone = ranges.map(() => 0);
+  const report = () => {
+    const done = next + helperDone.reduce((a, b) => a + b, 0);
+    job.progress({ fraction: done / ds.size, message: `${done} of ${ds.size} images${ranges.length > 1 ? ` (${ranges.length} processes)` : ''}` });
+  };
+  const helpers = ranges.slice(1).map(([s, e], i) =>
+    forkRangeScan(opts.parallel!.enginePath, { lens: opts.parallel!.lensPath, weightsHash, k, start: s, end: e, batchSize: opts.batchSize }, (done) => {
+      helperDone[i + 1] = done;
+    }),
+  );
+  // Failures are handled when the results are collected; until then keep them from being unhandled.
+  helpers.forEach((h) => h.result.catch(() => {}));
+  const quiet: Job = { get cancelled() { return job.cancelled; }, throwIfCancelled: () => job.throwIfCancelled(), progress: () => {} };
   try {
-    await scanRange(model, ds, start, ds.size, state, job, {
+    await scanRange(model, ds, start, localEnd, state, quiet, {
       batchSize: opts.batchSize,
-      progressSpan: [0, ds.size],
       onBatch: async (pos) => {
         next = pos;
+        report();
         if (Date.now() - lastCheckpoint >= everyMs && pos < ds.size) await checkpoint();
       },
     });
+    for (let i = 0; i < helpers.length; i++) {
+      const [s, e] = ranges[i + 1];
+      let part: ScanState;
+      try {
+        part = await whileNotCancelled(helpers[i].result, job, report);
+      } catch (err) {
+        if (err instanceof CancelledError) throw err;
+        // A helper that failed (could not start, crashed): scan its share here.
+        part = await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length), quiet, { batchSize: opts.batchSize, onBatch: (pos) => { helperDone[i + 1] = pos - s; report(); } });
+      }
+      mergeScanStates(state, part);
+      next = e;
+      helperDone[i + 1] = 0;
+    }
   } catch (e) {
+    helpers.forEach((h) => h.stop());
+    // Only the prefix [0, next) is in `state`: that is what the checkpoint records.
     if (e instanceof CancelledError && next > start) await checkpoint();
     throw e;
   }
@@ -93,17 +138,46 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, stored: { header, state } };
 }
 
+/** Contiguous shares of [start, end): this process's first, then one per helper. */
+function shares(start: number, end: number, parallel?: ParallelOptions): [number, number][] {
+  const n = end - start;
+  const workers = parallel ? Math.max(1, Math.floor(parallel.workers)) : 1;
+  if (workers === 1 || n < (parallel?.minImages ?? 4096)) return [[start, end]];
+  const share = Math.ceil(n / workers);
+  const out: [number, number][] = [];
+  for (let s = start; s < end; s += share) out.push([s, Math.min(end, s + share)]);
+  return out;
+}
+
+/** Awaits `p`, checking for cancellation (and reporting progress) every 200 ms. */
+async function whileNotCancelled<T>(p: Promise<T>, job: Job, tick: () => void): Promise<T> {
+  let settled = false;
+  const done = p.finally(() => (settled = true));
+  while (!settled) {
+    await Promise.race([done.catch(() => {}), new Promise((r) => setTimeout(r, 200))]);
+    job.throwIfCancelled();
+    tick();
+  }
+  return done;
+}
+
 function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean {
   return a.length === b.length && a.every((l, i) => l.index === b[i].index && l.nodes === b[i].nodes && l.offset === b[i].offset);
 }
 
-/** Scans the test split of a lens file's dataset with its model (see `scanDataset`). */
-export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job): Promise<ScanSummary> {
+/**
+ * Scans the test split of a lens file's dataset with its model (see `scanDataset`), using helper processes
+ * when the backend is single-threaded and the machine has more cores (parallelScan.ts).
+ */
+export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job, parallel?: Partial<ParallelOptions>): Promise<ScanSummary> {
   check(SCORE_METRICS.includes(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
   const lens = await readLens(lensPath);
   const { model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
-  const r = await scanDataset(model, info.weightsHash, ds, storageDir, k, job, { modelPath: info.path });
+  const workers = parallel?.workers ?? scanWorkers();
+  const enginePath = parallel?.enginePath ?? helperEnginePath();
+  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minImages: parallel?.minImages } : undefined;
+  const r = await scanDataset(model, info.weightsHash, ds, storageDir, k, job, { modelPath: info.path, parallel: par });
   const { stored: _stored, ...summary } = r;
   return { lens: lens.path, metric, ...summary };
 }

@@ -318,6 +318,12 @@ export interface EngineMethods {
   layerByClass(p: { lens: string; storageDir?: string }): LayerByClassResult;
   maximize(p: { model: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
   inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
+  /**
+   * Part of a parallel scan: images `[start, end)` of the lens's test split, scanned by a helper engine
+   * process. Refused when the model's weights no longer hash to `weightsHash`. Replies with the partial
+   * scan in the index file's binary encoding (engine/scanIndex.ts).
+   */
+  scanRange(p: { lens: string; weightsHash: string; k: number; start: number; end: number; batchSize?: number }): Uint8Array;
   /** Small PNG files of dataset images under `outDir` (tree-item icons); absolute paths in the order given. */
   thumbnails(p: { lens: string; indices: number[]; outDir: string; split?: Split }): string[];
 }

@@ -13,8 +13,10 @@ import { makeJob } from '../../src/engine/job';
 import { METRIC_ORDER, multiOutputModel, scanLayers } from '../../src/engine/scan';
 import { ScoreHeaps } from '../../src/engine/scoreHeap';
 import * as tf from '../../src/engine/tf';
-import { findIndex, scanDataset, topFromIndex } from '../../src/engine/topActivations';
-import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf } from './scanFixtures';
+import { openDataset, readLens } from '../../src/engine/lens';
+import { loadModel, saveModel } from '../../src/engine/modelIO';
+import { findIndex, scanDataset, scanLens, topFromIndex } from '../../src/engine/topActivations';
+import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, writeMnistLens } from './scanFixtures';
 
 /** Reference scores of every image for every flat node, from the full activations in plain JS (float64). */
 function bruteForceScores(model: tf.LayersModel, images: Float32Array, count: number) {
@@ -224,5 +226,43 @@ describe('top-activation scan', () => {
     console.log(`scan: ${r.images} MNIST digits, SMALL model (${r.stored.state.nodes} nodes, 3 metrics, k=9): ${r.seconds.toFixed(2)} s, ${r.imagesPerSecond.toFixed(0)} images/s (${tf.getBackend()})`);
     assert.equal(r.images, 2000);
     assert.equal(r.stored.state.classCounts.reduce((a, b) => a + b, 0), 2000);
+  });
+
+  it('splits a lens scan between this process and a forked engine, with the same index as one process', async () => {
+    const enginePath = path.resolve(__dirname, '../../dist/engine.js');
+    assert.ok(fs.existsSync(enginePath), 'dist/engine.js is missing: run `npm run build` first');
+    const sub = path.join(dir, 'parallel');
+    fs.mkdirSync(sub);
+    const lens = writeMnistLens(sub, 8000);
+    const model = smallCnn(13);
+    await saveModel(model, path.join(sub, 'model', 'model.json'));
+    model.dispose();
+    const info = (await loadModel(path.join(sub, 'model', 'model.json'))).info;
+    const ds = await openDataset(await readLens(lens), 'test');
+    // Warm-up, then one process, then two.
+    await scanLens(lens, path.join(sub, 'warm'), 'frobenius', 3, makeJob(), { workers: 1 });
+    const one = await scanLens(lens, path.join(sub, 'one'), 'frobenius', 9, makeJob(), { workers: 1 });
+    const fractions: number[] = [];
+    const two = await scanLens(lens, path.join(sub, 'two'), 'max', 9, makeJob((p) => fractions.push(p.fraction ?? 0)), { workers: 2, enginePath, minImages: 0 });
+    console.log(`scan of 8,000 MNIST digits, SMALL model: 1 process ${one.imagesPerSecond.toFixed(0)} images/s, 2 processes ${two.imagesPerSecond.toFixed(0)} images/s (speed-up ${(two.imagesPerSecond / one.imagesPerSecond).toFixed(2)}, including the helper's start)`);
+    assert.ok(fractions.length > 3 && fractions[fractions.length - 1] === 1, 'progress reaches 1');
+    const a = (await findIndex(path.join(sub, 'one'), info.weightsHash, ds))!;
+    const b = (await findIndex(path.join(sub, 'two'), info.weightsHash, ds))!;
+    assert.ok(a && b);
+    assert.equal(b.state.images, 8000);
+    for (const metric of METRIC_ORDER) {
+      for (let node = 0; node < a.state.nodes; node++) {
+        const x = a.state.heaps[metric].sorted(node);
+        const y = b.state.heaps[metric].sorted(node);
+        assert.deepEqual(y.map((e) => e.index), x.map((e) => e.index), `${metric} node ${node}`);
+        y.forEach((e, i) => assert.ok(Math.abs(e.score - x[i].score) <= 1e-5 * Math.max(1, Math.abs(x[i].score))));
+        if (metric === 'max') assert.deepEqual(y.map((e) => e.location), x.map((e) => e.location));
+      }
+    }
+    for (const key of ['classSums', 'deadCounts', 'layerNormSums', 'classCounts'] as const) {
+      const p = a.state[key];
+      const q = b.state[key];
+      for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - q[i]) <= 1e-6 * Math.max(1, Math.abs(p[i])), `${key}[${i}]`);
+    }
   });
 });
