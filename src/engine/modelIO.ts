@@ -43,12 +43,18 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
   const artifacts = await readArtifacts(file);
   let model: tf.LayersModel;
   try {
-    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    model = await loadFreeingOnFailure(artifacts);
   } catch (e) {
-    const msg = (e as Error).message ?? String(e);
-    const unknown = /Unknown (?:layer|activation|initializer|regularizer|constraint)[^.:]*:?\s*([\w.]+)/i.exec(msg);
-    if (unknown) throw new UserError('unsupported', `uses ${unknown[0].replace(/\.$/, '')}, which TensorFlow.js Layers does not know.`, file);
+    const msg = oneLine(e);
+    const unknown = /^Unknown (layer|activation|initializer|regularizer|constraint): (.*?)(?:\. This may be due.*)?$/i.exec(msg);
+    if (unknown) throw new UserError('unsupported', `uses ${unknown[1]} "${clip(unknown[2], 80)}", which TensorFlow.js Layers does not know.`, file);
     throw new UserError('badInput', `is not a loadable TF.js Layers model: ${msg}`, file);
+  }
+  try {
+    smokeTest(model);
+  } catch (e) {
+    model.dispose();
+    throw new UserError('badInput', `is not a usable TF.js Layers model: it fails on a blank input image (${oneLine(e)}).`, file);
   }
   const info: ModelInfo = {
     path: file,
@@ -74,6 +80,56 @@ export function unloadModels(modelPath?: string): void {
   }
 }
 
+/**
+ * `tf.loadLayersModel`, except that a failure frees what tfjs made before failing: the variables of the layers it
+ * built and the decoded weight tensors (it leaks both when a weight does not fit). Tensors are tracked in a scope
+ * of their own across the await, which is sound because the engine runs one request at a time.
+ */
+async function loadFreeingOnFailure(artifacts: tf.io.ModelArtifacts): Promise<tf.LayersModel> {
+  const engine = tf.engine();
+  const variablesBefore = new Set(Object.keys(engine.registeredVariables));
+  engine.startScope();
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (e) {
+    engine.endScope();
+    for (const [name, v] of Object.entries(engine.registeredVariables)) if (!variablesBefore.has(name)) v.dispose();
+    throw e;
+  }
+  // On success keep everything the model made (endScope keeps what it is given).
+  const made = (engine as unknown as { state: { activeScope?: { track?: tf.Tensor[] } } }).state.activeScope?.track ?? [];
+  engine.endScope([...made]);
+  return model;
+}
+
+/** A tfjs error as one short line (its messages span lines and can quote a whole layer config). */
+function oneLine(e: unknown): string {
+  const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/\s+/g, ' ').trim();
+  return clip(msg, 240);
+}
+
+/** A name from the file, fit for a one-line message (control characters shown as `?`, long names cut). */
+function clip(s: string, n: number): string {
+  const t = s.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+}
+
+/**
+ * Runs the model once on zeros, so a topology that deserializes but cannot run (an input dtype other than float32,
+ * an initializer where an activation belongs) is refused at load time, not on the first image.
+ * Skipped when an input dimension is unknown (fully convolutional models), where no single size is right.
+ */
+function smokeTest(model: tf.LayersModel): void {
+  const shapes = model.inputs.map((t) => t.shape.slice(1));
+  if (shapes.some((s) => s.some((d) => d == null))) return;
+  for (const t of model.inputs) if (t.dtype !== 'float32') throw new Error(`input ${t.name} has dtype ${clip(String(t.dtype), 40)}, not float32`);
+  tf.tidy(() => {
+    const out = model.predict(shapes.map((s) => tf.zeros([1, ...(s as number[])])));
+    for (const o of Array.isArray(out) ? out : [out]) o.dataSync();
+  });
+}
+
 function hashWeights(data: ArrayBuffer): string {
   return crypto.createHash('sha256').update(new Uint8Array(data)).digest('hex');
 }
@@ -90,11 +146,11 @@ async function readArtifacts(file: string): Promise<tf.io.ModelArtifacts> {
   try {
     json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
   } catch (e) {
-    throw new UserError('badInput', `is not valid JSON (${(e as Error).message}).`, file);
+    throw new UserError('badInput', `is not valid JSON (${oneLine(e)}).`, file);
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UserError('badInput', 'is not a TF.js model.json (expected a JSON object).', file);
   const topology = json.modelTopology as Record<string, unknown> | undefined;
-  if (json.format === 'graph-model' || (topology && 'node' in topology)) {
+  if (json.format === 'graph-model' || (topology && typeof topology === 'object' && 'node' in topology)) {
     throw new UserError('unsupported', 'is a TF.js graph model (converted from a SavedModel); Feature Lens inspects Layers models, whose layers and weights it can address. Convert with `tensorflowjs_converter --output_format tfjs_layers_model`.', file);
   }
   if (!topology && 'class_name' in json && 'config' in json) {
@@ -116,25 +172,25 @@ async function readArtifacts(file: string): Promise<tf.io.ModelArtifacts> {
       }
       const dtype = w.quantization?.dtype ?? w.dtype;
       const bytes = BYTES[dtype];
-      if (!bytes) throw new UserError('unsupported', `has weight "${w.name}" of dtype ${dtype}, which Feature Lens cannot read.`, file);
+      if (!bytes) throw new UserError('unsupported', `has weight "${clip(w.name, 80)}" of dtype ${clip(String(dtype), 40)}, which Feature Lens cannot read.`, file);
       expected += bytes * w.shape.reduce((a, b) => a * b, 1);
       specs.push(w as tf.io.WeightsManifestEntry);
     }
     const parts: Uint8Array[] = [];
     for (const p of group.paths) {
       if (typeof p !== 'string' || path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) {
-        throw new UserError('badInput', `names weight file "${String(p)}" outside its folder.`, file);
+        throw new UserError('badInput', `names weight file "${clip(String(p), 120)}" outside its folder.`, file);
       }
       const shard = path.join(dir, p);
       try {
         parts.push(await fs.promises.readFile(shard));
       } catch {
-        throw new UserError('notFound', `weight file ${shard} is missing (named in ${path.basename(file)}'s weightsManifest).`, file);
+        throw new UserError('notFound', `weight file ${clip(shard, 200)} is missing (named in ${path.basename(file)}'s weightsManifest).`, file);
       }
     }
     const got = parts.reduce((a, b) => a + b.byteLength, 0);
     if (got !== expected) {
-      throw new UserError('badInput', `its weight files ${group.paths.join(', ')} hold ${got} bytes but the manifest describes ${expected} bytes: the weights are truncated or belong to another model.`, file);
+      throw new UserError('badInput', `its weight files ${clip(group.paths.join(', '), 200)} hold ${got} bytes but the manifest describes ${expected} bytes: the weights are truncated or belong to another model.`, file);
     }
     buffers.push(...parts);
   }

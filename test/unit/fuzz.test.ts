@@ -1,0 +1,183 @@
+// The file readers on thousands of mutated inputs (test/unit/mutate.ts, seeded): every failure is a UserError
+// whose one-line message names the file, no input takes long, and neither memory nor the tensor count grows.
+// A failure prints the seed, the case number and the mutation, so `FUZZ_SEED=<seed>` reproduces it.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { initBackend } from '../../src/engine/backend';
+import { UserError } from '../../src/engine/errors';
+import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
+import * as tf from '../../src/engine/tf';
+import { mutateBytes, mutateJson, rng, type Rng } from './mutate';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
+/** Per-input time bound (generous for a loaded 2-core machine; a reader that loops or allocates gigabytes blows it). */
+const MAX_MS_PER_INPUT = 1500;
+/** FUZZ_COLLECT=1 lists every distinct failure instead of stopping at the first (for fixing in bulk). */
+const COLLECT = process.env.FUZZ_COLLECT === '1';
+const collected = new Map<string, string>();
+
+interface Outcome {
+  ok: number;
+  refused: Map<string, number>;
+  slowest: { ms: number; what: string };
+}
+
+/**
+ * Runs `read` on `count` inputs made by `make`, checking each failure is a UserError naming `fileOf(case)`.
+ * Returns how many were accepted and the distinct refusal messages (normalized), for the report.
+ */
+async function fuzz(name: string, count: number, make: (r: Rng, i: number) => { file: string; what: string }, read: (file: string) => Promise<unknown>): Promise<Outcome> {
+  const r = rng(SEED ^ hash(name));
+  const out: Outcome = { ok: 0, refused: new Map(), slowest: { ms: 0, what: '' } };
+  for (let i = 0; i < count; i++) {
+    const { file, what } = make(r, i);
+    const t0 = performance.now();
+    const n0 = tf.memory().numTensors;
+    let leakNote = 'accepted';
+    try {
+      await read(file);
+      out.ok++;
+    } catch (e) {
+      leakNote = oneLine(e);
+      const where = `${name} case ${i} (seed ${SEED}: ${what})`;
+      const problem = !(e instanceof UserError)
+        ? `threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`
+        : !e.message.includes(file)
+          ? `message does not name the file: ${e.message}`
+          : e.message.includes('\n')
+            ? `message has several lines: ${e.message}`
+            : e.message.length >= 600
+              ? `message is ${e.message.length} characters long`
+              : undefined;
+      if (problem) {
+        if (!COLLECT) assert.fail(`${where}: ${problem}`);
+        const k = problem.slice(0, 160).replace(/\d+/g, 'N');
+        if (!collected.has(k)) collected.set(k, `${where}: ${problem.slice(0, 600)}`);
+      }
+      const key = String((e as Error).message).replace(file, '<file>').replace(/\d+/g, 'N').slice(0, 120);
+      out.refused.set(key, (out.refused.get(key) ?? 0) + 1);
+    }
+    const leaked = tf.memory().numTensors - n0;
+    if (leaked !== 0) {
+      const where = `${name} case ${i} (seed ${SEED}: ${what})`;
+      if (!COLLECT) assert.fail(`${where}: left ${leaked} tensors (${leakNote})`);
+      const k = `leak ${leakNote.replace(/\d+/g, 'N').slice(0, 100)}`;
+      if (!collected.has(k)) collected.set(k, `${where}: left ${leaked} tensors (${leakNote})`);
+    }
+    const ms = performance.now() - t0;
+    if (ms > out.slowest.ms) out.slowest = { ms, what: `case ${i}: ${what}` };
+    assert.ok(ms < MAX_MS_PER_INPUT, `${name} case ${i} (seed ${SEED}: ${what}) took ${ms.toFixed(0)} ms`);
+  }
+  return out;
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+function report(name: string, count: number, o: Outcome): void {
+  const top = [...o.refused.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  console.log(`# ${name}: ${count} inputs, ${o.ok} accepted, ${count - o.ok} refused with ${o.refused.size} distinct messages; slowest ${o.slowest.ms.toFixed(0)} ms (${o.slowest.what})`);
+  for (const [m, n] of top) console.log(`#   ${String(n).padStart(5)} × ${m}`);
+}
+
+/** Heap and RSS after a GC (the tests run with --expose-gc through NODE_OPTIONS when available). */
+function memory(): { heap: number; rss: number } {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, rss: m.rss };
+}
+
+describe('fuzzing the readers', () => {
+  let dir: string;
+  before(async () => {
+    await initBackend('cpu');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-fuzz-'));
+  });
+  after(() => {
+    for (const v of collected.values()) console.log(`# FAILURE ${v}`);
+    unloadModels();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('model.json and its weight shard: 1500 mutated models', { timeout: 60_000 }, async () => {
+    const seeds: { json: string; shard: Uint8Array; shardName: string }[] = [];
+    const models = [
+      tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 2, kernelSize: 3, activation: 'relu' }), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })] }),
+      tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 1] }), tf.layers.dense({ units: 2, useBias: false, activation: 'relu' }), tf.layers.dense({ units: 3 })] }),
+    ];
+    for (const [i, m] of models.entries()) {
+      const file = path.join(dir, `seed${i}`, 'model.json');
+      await saveModel(m, file);
+      m.dispose();
+      const json = fs.readFileSync(file, 'utf8');
+      const shardName = JSON.parse(json).weightsManifest[0].paths[0];
+      seeds.push({ json, shard: fs.readFileSync(path.join(path.dirname(file), shardName)), shardName });
+    }
+    const work = path.join(dir, 'model');
+    fs.mkdirSync(work);
+    const baseTensors = tf.memory().numTensors;
+    const count = 1500;
+    let mem0 = memory();
+    const o = await fuzz(
+      'model.json',
+      count,
+      (r, i) => {
+        if (i === 100) mem0 = memory(); // after warm-up (tfjs registers its layer classes lazily)
+        const s = seeds[Math.floor(r() * seeds.length)];
+        let json = s.json;
+        let shard = s.shard;
+        const what: string[] = [];
+        const roll = r();
+        if (roll < 0.6) {
+          const m = mutateJson(json, r);
+          json = m.text;
+          what.push(`json: ${m.what}`);
+        } else if (roll < 0.85) {
+          const m = mutateBytes(new TextEncoder().encode(json), r, new TextEncoder().encode(seeds[0].json));
+          json = new TextDecoder().decode(m.bytes);
+          what.push(`json bytes: ${m.what}`);
+        } else {
+          const m = mutateBytes(shard, r);
+          shard = m.bytes;
+          what.push(`shard: ${m.what}`);
+        }
+        // A fresh folder per case: loadModel caches by path and mtime.
+        const d = path.join(work, String(i));
+        fs.mkdirSync(d);
+        fs.writeFileSync(path.join(d, s.shardName), shard);
+        const file = path.join(d, 'model.json');
+        fs.writeFileSync(file, json);
+        return { file, what: what.join('; ') };
+      },
+      async (file) => {
+        try {
+          const { model } = await loadModel(file);
+          // What a user does next: look at the layers and run an image through.
+          tf.tidy(() => {
+            const shape = model.inputs[0].shape.slice(1).map((d) => d ?? 1);
+            (model.predict(tf.zeros([1, ...shape])) as tf.Tensor).dataSync();
+          });
+        } finally {
+          unloadModels();
+          fs.rmSync(path.dirname(file), { recursive: true, force: true });
+        }
+      },
+    );
+    report('model.json', count, o);
+    assert.equal(tf.memory().numTensors, baseTensors, 'no tensors left behind by accepted or refused models');
+    const mem1 = memory();
+    console.log(`# model.json: heap ${(mem0.heap / 2 ** 20).toFixed(1)} -> ${(mem1.heap / 2 ** 20).toFixed(1)} MB, rss ${(mem0.rss / 2 ** 20).toFixed(0)} -> ${(mem1.rss / 2 ** 20).toFixed(0)} MB`);
+    assert.ok(mem1.heap - mem0.heap < 64 * 2 ** 20, `heap grew by ${((mem1.heap - mem0.heap) / 2 ** 20).toFixed(1)} MB`);
+    assert.ok(o.ok > 0 && o.ok < count, 'the mutations produce both readable and refused models');
+  });
+});
