@@ -13,7 +13,7 @@
  */
 import type { ScoreMetric } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
-import { check } from './errors';
+import { check, UserError } from './errors';
 import { yieldToEvents, type Job } from './job';
 import { ScoreHeaps } from './scoreHeap';
 import * as tf from './tf';
@@ -114,7 +114,7 @@ export interface BatchScores {
  * gives each node's current max-heap threshold, it is computed only for the batch rows that can still
  * enter some node's max heap (a score ≥ the threshold); other rows' locations are left 0 and never used.
  */
-export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor4D, maxThreshold?: (node: number) => number): Promise<BatchScores> {
+export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor, maxThreshold?: (node: number) => number): Promise<BatchScores> {
   const b = images.shape[0];
   const N = layers.reduce((a, l) => a + l.nodes, 0);
   const maps: (tf.Tensor3D | null)[] = [];
@@ -228,6 +228,18 @@ export function scanBatchSize(layers: ScanLayer[], budget = 16 * 2 ** 20): numbe
   return Math.max(1, Math.min(256, Math.floor(budget / Math.max(1, perImage))));
 }
 
+/**
+ * The shape one image takes as the model's input: the dataset's `[h, w, c]`, or the model's own input
+ * shape when it holds as many values (e.g. `[784]` for a dense network on 28×28 images).
+ */
+export function modelInputShape(model: tf.LayersModel, ds: Dataset): number[] {
+  const want = (model.inputs[0].shape as (number | null)[]).slice(1);
+  const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  if (want.length === 3 && want.every((d, i) => d == null || d === ds.shape[i])) return [...ds.shape];
+  if (want.every((d) => d != null) && (want as number[]).reduce((a, b) => a * b, 1) === per) return want as number[];
+  throw new UserError('badInput', `The dataset's images are [${ds.shape.join(', ')}] but model ${model.name} expects [${want.map((d) => d ?? '?').join(', ')}].`, ds.source);
+}
+
 export interface ScanRangeOptions {
   batchSize?: number;
   /** Called after every batch with the position reached (the next image to scan); may await (checkpoints). */
@@ -251,12 +263,12 @@ export async function scanRange(
 ): Promise<ScanState> {
   const multi = multiOutputModel(model, state.layers);
   const batchSize = opts.batchSize ?? scanBatchSize(state.layers);
-  const [h, w, c] = ds.shape;
+  const inputShape = modelInputShape(model, ds);
   const [p0, p1] = opts.progressSpan ?? [start, end];
   let next = start;
   for await (const batch of ds.batches(batchSize, start, end)) {
     job.throwIfCancelled();
-    const x = tf.tensor4d(batch.images, [batch.count, h, w, c]);
+    const x = tf.tensor(batch.images, [batch.count, ...inputShape]);
     let scores: BatchScores;
     try {
       scores = await batchScores(multi, state.layers, x, (node) => state.heaps.max.threshold(node));

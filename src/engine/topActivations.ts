@@ -14,7 +14,7 @@ import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
 import { forkRangeScan, helperEnginePath, scanWorkers } from './parallelScan';
-import { emptyScanState, mergeScanStates, scanLayers, scanRange, type ScanState } from './scan';
+import { emptyScanState, mergeScanStates, modelInputShape, scanLayers, scanRange, type ScanState } from './scan';
 import { indexPath, readIndex, writeIndex, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
 
@@ -54,6 +54,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   const file = indexPath(storageDir, weightsHash, ds.hash, k);
   const layers = scanLayers(model);
   check(layers.length > 0, 'The model has no layers whose outputs can be scanned.');
+  modelInputShape(model, ds); // throws when the images do not fit the model
   const t0 = Date.now();
   const existing = await readIndex(file);
   const matches = existing && existing.header.weightsHash === weightsHash && existing.header.datasetHash === ds.hash && existing.header.total === ds.size && sameLayers(existing.header.layers, layers);

@@ -228,6 +228,23 @@ describe('top-activation scan', () => {
     assert.equal(r.stored.state.classCounts.reduce((a, b) => a + b, 0), 2000);
   });
 
+  it('feeds flat-input models the flattened images, and refuses images that do not fit the model', async () => {
+    const dense = tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 5, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })] });
+    const d = mnistDigits(50);
+    const ds = memoryDataset(d.images, d.labels, [28, 28, 1], DIGIT_CLASSES);
+    const r = await scanDataset(dense, weightsHashOf(dense), ds, path.join(dir, 'flat'), 3, makeJob());
+    // A dense unit's frobenius score is |activation|: check the best one against a direct computation.
+    const best = topFromIndex(r.stored, 0, 1, 'frobenius', ds.labels).top[0];
+    const acts = tf.tidy(() => (dense.predict(tf.tensor2d(d.images, [50, 784])) as tf.Tensor).dataSync());
+    let max = -1;
+    for (let j = 0; j < 50; j++) max = Math.max(max, Math.abs(acts[j * 5 + 1]));
+    assert.ok(Math.abs(best.score - max) < 1e-5 && Math.abs(acts[best.index * 5 + 1]) === best.score);
+    const wrong = tf.sequential({ layers: [tf.layers.dense({ inputShape: [10], units: 2 })] });
+    await assert.rejects(scanDataset(wrong, 'w', ds, path.join(dir, 'wrong'), 3, makeJob()), /images are \[28, 28, 1\] but model .* expects \[10\]/);
+    dense.dispose();
+    wrong.dispose();
+  });
+
   it('splits a lens scan between this process and a forked engine, with the same index as one process', async () => {
     const enginePath = path.resolve(__dirname, '../../dist/engine.js');
     assert.ok(fs.existsSync(enginePath), 'dist/engine.js is missing: run `npm run build` first');
