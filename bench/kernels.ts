@@ -2,7 +2,11 @@
  * Images per second of training and inference on the wasm backend for the SMALL and BIG MNIST-shaped
  * nets, with only the kernels wasm lacks and with each of the project's speed kernels added.
  *
- *   node --import tsx bench/kernels.ts [--seconds 3] [--batch 64] [--nets small,big] [--modes missing,all]
+ *   node --import tsx bench/kernels.ts [--seconds 2] [--rounds 3] [--batch 64] [--nets small,big] [--modes missing,all]
+ *
+ * Modes: `missing` (only the kernels wasm lacks), `+<Kernel>` (that speed kernel added), `all`.
+ * The modes take turns for `--rounds` rounds of `--seconds` each, so a busy machine slows them alike;
+ * each figure is the median over all batches timed.
  *
  * SMALL = conv3×3(8)+relu+pool, conv3×3(16)+relu+pool, dense(10).
  * BIG   = conv5×5(32)+relu+pool, conv5×5(64)+relu+pool, dense(1024)+relu, dense(10).
@@ -16,7 +20,8 @@ const opt = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1] : def;
 };
-const seconds = Number(opt('seconds', '3'));
+const seconds = Number(opt('seconds', '2'));
+const rounds = Number(opt('rounds', '3'));
 const batch = Number(opt('batch', '64'));
 const nets = opt('nets', 'small,big').split(',');
 const speedNames = SPEED_KERNELS.map((k) => k.kernelName);
@@ -37,18 +42,22 @@ function build(net: string): tf.LayersModel {
   return m;
 }
 
-/** Median images/second of `step` (one batch) over `seconds`, after a warm-up. */
-async function rate(step: () => Promise<void> | void, n: number): Promise<number> {
+/** Times `step` (one batch) for `seconds` after a warm-up, adding each batch's milliseconds to `times`. */
+async function time(step: () => Promise<void> | void, times: number[]): Promise<void> {
   for (let i = 0; i < 2; i++) await step();
-  const times: number[] = [];
   const end = Date.now() + seconds * 1000;
-  while (Date.now() < end || times.length < 3) {
+  let n = 0;
+  while (Date.now() < end || n++ < 3) {
     const t0 = performance.now();
     await step();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return Math.round((n / times[times.length >> 1]) * 1000);
+}
+
+/** Images per second from the median batch time. */
+function rate(times: number[], n: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return Math.round((n / sorted[sorted.length >> 1]) * 1000);
 }
 
 async function main(): Promise<void> {
@@ -60,11 +69,17 @@ async function main(): Promise<void> {
   const rows: string[][] = [['net', 'kernels', 'train', 'infer']];
   for (const net of nets) {
     const model = build(net);
+    const train: Record<string, number[]> = {};
+    const infer: Record<string, number[]> = {};
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of modes) {
+        registerWasmKernels({ speed: allModes[mode] });
+        await time(async () => void (await model.trainOnBatch(x, y)), (train[mode] ??= []));
+        await time(() => tf.tidy(() => void (model.predict(xi) as tf.Tensor).dataSync()), (infer[mode] ??= []));
+      }
+    }
     for (const mode of modes) {
-      registerWasmKernels({ speed: allModes[mode] });
-      const train = await rate(async () => void (await model.trainOnBatch(x, y)), batch);
-      const infer = await rate(() => tf.tidy(() => void (model.predict(xi) as tf.Tensor).dataSync()), 256);
-      rows.push([net, mode, String(train), String(infer)]);
+      rows.push([net, mode, String(rate(train[mode], batch)), String(rate(infer[mode], 256))]);
       console.log(rows[rows.length - 1].join('\t'));
     }
     model.dispose();

@@ -1,7 +1,10 @@
 /**
- * Where a training step's time goes on the engine's backend: every registered kernel is wrapped with a
- * timer (self time: a kernel that runs other kernels inside it is charged only for its own work), then a few
- * `trainOnBatch` steps run on a bench net with the engine's optimizer settings.
+ * Where an engine method's time goes on the backend: every registered kernel is wrapped with a timer (self
+ * time: a kernel that runs other kernels inside it is charged only for its own work), then `steps`
+ * repetitions of the task run on a bench net:
+ * - `train` (default): `trainOnBatch` with Adam 1e-3 and cross-entropy, as the engine's trainer does;
+ * - `deconv`: `deconvolve` of node `node` of layer `layer` over the batch;
+ * - `maximize`: one step of `maximize` (engine defaults) for node `node` of layer `layer`.
  *
  * Usage: node --import tsx bench/profile.ts '{"model": ".../model.json", "data": ".../x.npy", "labels": ".../y.npy", "batch": 64, "steps": 10}'
  * Prints one JSON object: `{kernels: [{name, calls, ms, share}], stepMs}` sorted by time.
@@ -11,7 +14,7 @@ import { initBackend } from '../src/engine/backend';
 import { loadModel } from '../src/engine/modelIO';
 import * as tf from '../src/engine/tf';
 
-interface Args { model: string; data: string; labels: string; batch: number; steps: number; backend?: 'wasm' | 'cpu' }
+interface Args { model: string; data: string; labels: string; batch: number; steps: number; backend?: 'wasm' | 'cpu'; task?: 'train' | 'deconv' | 'maximize'; layer?: number; node?: number }
 
 function npyBody(file: string): Buffer {
   const buf = fs.readFileSync(file);
@@ -27,7 +30,15 @@ async function main(): Promise<void> {
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const xs = tf.tensor4d(x, [a.batch, 28, 28, 1]);
   const ys = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(y, 'int32'), 10), 'float32'));
-  await model.trainOnBatch(xs, ys); // warm-up: builds the optimizer's variables and the gradient graph
+  const { deconvolve } = await import('../src/engine/deconv');
+  const { maximize } = await import('../src/engine/maximize');
+  const { makeJob } = await import('../src/engine/job');
+  const task = {
+    train: () => model.trainOnBatch(xs, ys),
+    deconv: () => tf.dispose(deconvolve(model, a.layer ?? 2, a.node ?? 1, xs, { switches: true, maxOnly: false })),
+    maximize: () => maximize(model, a.layer ?? 2, a.node ?? 1, { steps: 1 }, makeJob()),
+  }[a.task ?? 'train'];
+  await task(); // warm-up: builds the optimizer's variables and the gradient graph
 
   const stats = new Map<string, { calls: number; ms: number }>();
   const stack: number[] = [];
@@ -54,14 +65,14 @@ async function main(): Promise<void> {
     });
   }
   const t0 = performance.now();
-  for (let i = 0; i < a.steps; i++) await model.trainOnBatch(xs, ys);
+  for (let i = 0; i < a.steps; i++) await task();
   const stepMs = (performance.now() - t0) / a.steps;
   const total = [...stats.values()].reduce((s, v) => s + v.ms, 0);
   const kernels = [...stats.entries()]
     .map(([name, v]) => ({ name, calls: v.calls / a.steps, ms: v.ms / a.steps, share: v.ms / total }))
     .sort((p, q) => q.ms - p.ms);
   tf.dispose([xs, ys]);
-  process.stdout.write(JSON.stringify({ backend, batch: a.batch, stepMs, kernelMs: total / a.steps, kernels }) + '\n');
+  process.stdout.write(JSON.stringify({ backend, task: a.task ?? 'train', batch: a.batch, stepMs, kernelMs: total / a.steps, kernels }) + '\n');
 }
 
 main().catch((e) => {
