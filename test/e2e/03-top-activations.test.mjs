@@ -1,0 +1,115 @@
+// Scenario 3: Compute Top Activations on the MNIST sample with its progress notification, then a second,
+// longer scan (the lens pointed at a bigger test set) cancelled from that notification; with the lens
+// restored, the first index still serves: the same top images, and a rerun reuses it instead of rescanning.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { test } from 'node:test';
+import { cli, withVSCode } from './harness.mjs';
+
+/** The MNIST sample's lens file in a workspace (samples/mnist/*.lens.json). */
+function findMnistLens(ws) {
+  const dir = fs.readdirSync(ws).find((d) => /mnist/i.test(d) && fs.statSync(path.join(ws, d)).isDirectory());
+  const lens = dir && fs.readdirSync(path.join(ws, dir)).find((f) => f.endsWith('.lens.json'));
+  if (!lens) throw new Error(`the MNIST sample (samples/mnist*/*.lens.json) is missing from ${ws}`);
+  return path.join(ws, dir, lens);
+}
+
+const readIdx = (file) => (file.endsWith('.gz') ? zlib.gunzipSync(fs.readFileSync(file)) : fs.readFileSync(file));
+
+/** Writes `times` copies of an IDX file's items as one IDX file (same header, count multiplied). */
+function repeatIdx(from, to, times) {
+  const buf = readIdx(from);
+  const dims = buf[3];
+  const header = buf.subarray(0, 4 + 4 * dims);
+  const body = buf.subarray(header.length);
+  const out = Buffer.concat([header, ...Array(times).fill(body)]);
+  out.writeUInt32BE(buf.readUInt32BE(4) * times, 4);
+  fs.writeFileSync(to, out);
+}
+
+test('Compute Top Activations on MNIST; a cancelled rescan leaves the first index serving', { timeout: 600_000 }, async () => {
+  let lensFile;
+  await withVSCode('03-top-activations', {
+    // The model is trained by the CLI before VS Code starts (one epoch is enough: this is about the index).
+    prepare: (ws) => {
+      lensFile = findMnistLens(ws);
+      const lens = JSON.parse(fs.readFileSync(lensFile, 'utf8'));
+      const model = path.resolve(path.dirname(lensFile), lens.model);
+      if (!fs.existsSync(model)) {
+        if (lens.training) lens.training.epochs = 1;
+        fs.writeFileSync(lensFile, JSON.stringify(lens, null, 2));
+        cli(['train', lensFile]);
+      }
+    },
+  }, async (s) => {
+    const rel = path.relative(s.workspace, lensFile);
+    const name = path.basename(lensFile);
+    const original = fs.readFileSync(lensFile, 'utf8');
+    const lens = JSON.parse(original);
+    assert.equal(lens.dataset.format, 'idx', 'the MNIST sample reads IDX files');
+
+    await s.openFile(rel);
+    await s.runCommand('Feature Lens: Compute Top Activations');
+    const progress = await s.waitForNotification(new RegExp(`top activations of ${name.replace(/\./g, '\\.')}`), 60_000);
+    await s.shot('scan-progress');
+    assert.ok(await progress.locator('.monaco-button', { hasText: 'Cancel' }).count(), 'the scan can be cancelled from its notification');
+    const done = await s.waitForNotification(/ranked \d+ images/, 300_000);
+    const images = Number((await done.innerText()).match(/ranked (\d+) images/)[1]);
+    await s.shot('scan-done');
+
+    // The top images of the first conv layer's node 0, as the Top Activations view lists them.
+    await s.openFeatureLensViews();
+    await s.expand(s.treeItem('Models', new RegExp(`^${lens.name}$`)));
+    const conv = s.view('Models').locator('.monaco-list-row[role="treeitem"]', { has: s.page.locator('.label-description', { hasText: /^Conv2D / }) }).first();
+    const layerName = await conv.locator('.label-name').innerText();
+    await s.expand(conv);
+    await s.treeItem('Models', /^node 0$/).click();
+    await s.view('Top Activations').locator('.monaco-list-row[role="treeitem"]').first().waitFor({ state: 'visible', timeout: 60_000 });
+    const first = await s.treeLabels('Top Activations');
+    assert.ok(first.length >= 3 && first.every((l) => /^#\d+ \S+/.test(l)), `top images listed: ${JSON.stringify(first)}`);
+    await s.shot('top-activations');
+
+    // A second scan over a bigger test set (the test images repeated 8 times), cancelled while it runs.
+    const big = { images: path.join(path.dirname(lensFile), 'big-test-images.idx'), labels: path.join(path.dirname(lensFile), 'big-test-labels.idx') };
+    repeatIdx(path.resolve(path.dirname(lensFile), lens.dataset.test.images), big.images, 8);
+    repeatIdx(path.resolve(path.dirname(lensFile), lens.dataset.test.labels), big.labels, 8);
+    fs.writeFileSync(lensFile, JSON.stringify({ ...lens, dataset: { ...lens.dataset, test: { images: path.basename(big.images), labels: path.basename(big.labels) } } }, null, 2));
+    await s.page.waitForTimeout(1500); // the lens watcher's refresh
+    await s.runCommand('Feature Lens: Compute Top Activations');
+    const second = await s.waitForNotification(new RegExp(`top activations of ${name.replace(/\./g, '\\.')}`), 60_000);
+    await second.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    const t0 = Date.now();
+    await second.waitFor({ state: 'hidden', timeout: 30_000 });
+    const cancelSeconds = (Date.now() - t0) / 1000;
+    await s.page.waitForTimeout(1000);
+    await s.shot('second-scan-cancelled');
+    const toasts = await s.notifications();
+    assert.ok(!toasts.some((t) => new RegExp(`ranked ${images * 8} images`).test(t)), `the cancelled scan did not finish: ${JSON.stringify(toasts)}`);
+    assert.ok(!(await s.page.locator('.notifications-toasts .notification-toast .codicon-error').count()), `no error shown for a cancel: ${JSON.stringify(toasts)}`);
+
+    // Back to the original test set: the first index serves as it was.
+    fs.writeFileSync(lensFile, original);
+    fs.rmSync(big.images);
+    fs.rmSync(big.labels);
+    await s.page.waitForTimeout(1500);
+    await s.runCommand('Feature Lens: Refresh Models');
+    await s.expand(s.treeItem('Models', new RegExp(`^${lens.name}$`)));
+    await s.expand(s.treeItem('Models', new RegExp(`^${layerName}$`)));
+    await s.treeItem('Models', /^node 0$/).click();
+    await s.page.waitForFunction(
+      (want) => {
+        const panes = [...document.querySelectorAll('.pane')].filter((p) => /Top Activations/i.test(p.querySelector('.pane-header h3.title')?.textContent ?? ''));
+        const labels = panes.flatMap((p) => [...p.querySelectorAll('.monaco-list-row[role="treeitem"] .label-name')].map((e) => e.textContent));
+        return JSON.stringify(labels) === JSON.stringify(want);
+      },
+      first,
+      { timeout: 60_000 },
+    );
+    await s.runCommand('Feature Lens: Compute Top Activations');
+    await s.waitForNotification(/is up to date/, 60_000);
+    await s.shot('first-index-reused');
+    console.log(`# scanned ${images} images; the cancelled scan stopped ${cancelSeconds.toFixed(1)} s after Cancel`);
+  });
+});
