@@ -130,3 +130,40 @@ test('deconvolution: clear errors, and the other methods keep working', async ()
   model.dispose();
   leaky.dispose();
 });
+
+/**
+ * Unpooling with overlapping windows and 'same' padding. With switches, the signal goes to each window's
+ * maximum and overlapping windows add up: the max-pool gradient (cpu), for an input without ties. Without
+ * switches every window position gets the value: kh·kw times tfjs's average-pool gradient (which divides by the
+ * full window everywhere).
+ */
+test('unpooling with overlapping windows and same padding (cpu gradients as reference)', async () => {
+  await initBackend('cpu');
+  for (const [pool, stride, padding] of [[3, 2, 'same'], [3, 1, 'valid'], [2, 2, 'same']] as const) {
+    const model = tf.sequential({ layers: [tf.layers.maxPooling2d({ inputShape: [7, 7, 2], poolSize: pool, strides: stride, padding })] });
+    const data = Float32Array.from({ length: 98 }, (_, i) => ((i * 37) % 98) / 98); // distinct values: no ties
+    const image = { shape: [7, 7, 2], data };
+    const [withSwitches, copied] = tf.tidy(() => {
+      const x = tf.tensor4d(data, [1, 7, 7, 2]);
+      const out = tf.maxPool(x, pool, stride, padding);
+      const s = tf.mul(out, tf.oneHot(1, 2));
+      const a = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(s, tf.maxPool(v as tf.Tensor4D, pool, stride, padding))))(x);
+      const b = tf.mul(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(s, tf.avgPool(v as tf.Tensor4D, pool, stride, padding))))(x), pool * pool);
+      return [Array.from(a.dataSync()), Array.from(b.dataSync())];
+    });
+    const got = project(model, 0, 1, image, 'deconv').projection.data;
+    const gotCopy = project(model, 0, 1, image, 'deconvNoSwitches').projection.data;
+    for (let i = 0; i < 98; i++) {
+      assert.ok(Math.abs(got[i] - withSwitches[i]) < 1e-6, `switches ${pool}/${stride}/${padding} at ${i}: ${got[i]} vs ${withSwitches[i]}`);
+      assert.ok(Math.abs(gotCopy[i] - copied[i]) < 1e-5, `copy ${pool}/${stride}/${padding} at ${i}: ${gotCopy[i]} vs ${copied[i]}`);
+    }
+    if (stride < pool) assert.ok(withSwitches.some((v, i) => v > data[i] + 1e-6), 'overlapping windows should add up somewhere');
+    model.dispose();
+  }
+  const gmp = tf.sequential({ layers: [tf.layers.globalMaxPooling2d({ inputShape: [3, 3, 2] })] });
+  const img = { shape: [3, 3, 2], data: Float32Array.from([5, 1, 2, 9, 3, 4, 8, 0, 7, 6, 1, 2, 3, 4, 5, 6, 7, 8]) };
+  // channel 1 holds 1 9 4 0 6 2 4 6 8: its maximum 9 sits at position 1
+  assert.deepEqual(Array.from(project(gmp, 0, 1, img, 'deconv').projection.data), [0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(project(gmp, 0, 1, img, 'deconvNoSwitches').projection.data), [0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9]);
+  gmp.dispose();
+});
