@@ -134,11 +134,12 @@ test('max-pool gradient goes to the maximum of an all-negative window (hand-work
 });
 
 test('matMul gradients with transposeA/transposeB (BatchMatMul) match cpu, also batched', async () => {
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-    const a = ta ? [5, 3] : [3, 5];
-    const b = tb ? [4, 5] : [5, 4];
-    await checkGrads(`matMul ${ta} ${tb}`, (x, y) => tf.grads((p: tf.Tensor, q: tf.Tensor) => weighted(tf.matMul(p, q, ta, tb)))([x, y]), [a, b]);
-    await checkGrads(`batched matMul ${ta} ${tb}`, (x, y) => tf.grads((p: tf.Tensor, q: tf.Tensor) => weighted(tf.matMul(p, q, ta, tb)))([x, y]),
+  // The shapes make the kernel take each of its two ways (explicit transposes, transposed product).
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) for (const [m, k, n] of [[3, 5, 4], [9, 6, 2], [2, 6, 9]]) {
+    const a = ta ? [k, m] : [m, k];
+    const b = tb ? [n, k] : [k, n];
+    await checkGrads(`matMul ${ta} ${tb} ${m}×${k}×${n}`, (x, y) => tf.grads((p: tf.Tensor, q: tf.Tensor) => weighted(tf.matMul(p, q, ta, tb)))([x, y]), [a, b]);
+    await checkGrads(`batched matMul ${ta} ${tb} ${m}×${k}×${n}`, (x, y) => tf.grads((p: tf.Tensor, q: tf.Tensor) => weighted(tf.matMul(p, q, ta, tb)))([x, y]),
       [[2, ...a], [2, ...b]]);
   }
 });
