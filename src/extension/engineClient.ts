@@ -33,6 +33,11 @@ export interface EngineClientOptions {
   onStatus?: (status: EngineStatus | undefined) => void;
   /** Extra node flags for the engine, e.g. a heap limit. */
   execArgv?: string[];
+  /**
+   * Checked before each request is sent (the workspace guard): an error value answers the request instead.
+   * Requests pass it one after another, so they still reach the engine in the order they were made.
+   */
+  gate?: (method: MethodName, params: unknown) => Promise<EngineError | undefined> | undefined;
 }
 
 /** An engine error as an exception, for callers that prefer try/catch. */
@@ -61,6 +66,7 @@ export class EngineClient {
   private readonly pending = new Map<number, Pending>();
   private disposed = false;
   private _status: EngineStatus | undefined;
+  private gateTail: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: EngineClientOptions) {}
 
@@ -72,8 +78,27 @@ export class EngineClient {
     return !!this.child;
   }
 
-  /** Sends a request; resolves with `{ok}` or `{err}`, never rejects. */
+  /** Sends a request (after the gate, if any); resolves with `{ok}` or `{err}`, never rejects. */
   request<M extends MethodName>(method: M, params: ParamsOf<M>, opts: RequestOptions = {}): Promise<Result<ReplyOf<M>>> {
+    const gate = this.options.gate;
+    if (!gate) return this.requestUngated(method, params, opts);
+    const passed = this.gateTail.then(async (): Promise<{ err: EngineError } | { sent: Promise<Result<ReplyOf<M>>> }> => {
+      let err: EngineError | undefined;
+      try {
+        err = await gate(method, params);
+      } catch (e) {
+        err = { code: 'internal', message: `Could not check the request: ${(e as Error)?.message ?? String(e)}` };
+      }
+      if (err) return { err };
+      if (opts.token?.isCancellationRequested) return { err: { code: 'cancelled', message: 'Cancelled.' } };
+      return { sent: this.requestUngated(method, params, opts) };
+    });
+    this.gateTail = passed.then(() => undefined);
+    return passed.then((r) => ('sent' in r ? r.sent : r));
+  }
+
+  /** Sends a request without passing the gate (the gate's own questions to the engine use this). */
+  requestUngated<M extends MethodName>(method: M, params: ParamsOf<M>, opts: RequestOptions = {}): Promise<Result<ReplyOf<M>>> {
     if (this.disposed) return Promise.resolve({ err: { code: 'engineDied', message: 'Feature Lens is shutting down.' } });
     if (opts.token?.isCancellationRequested) return Promise.resolve({ err: { code: 'cancelled', message: 'Cancelled.' } });
     const child = this.ensureStarted();
