@@ -67,7 +67,10 @@ class FeatureLens extends Disposable {
       log: this.log,
       extensionUri: context.extensionUri,
       storageDir: () => this.storageDir(),
-      onNode: (t) => this.top.show(t),
+      onNode: (t) => {
+        this.top.show(t);
+        void this.reveal(t.model, t.layer, t.node);
+      },
     };
     this._register(
       vscode.window.registerWebviewPanelSerializer(InspectorPanel.viewType, {
@@ -177,7 +180,6 @@ class FeatureLens extends Disposable {
     const prev = InspectorPanel.active?.shows;
     const method = extra.method ?? prev?.method;
     const panel = this.showPanel({ page: 'node', lens: target.lens, model: target.model, layer, node, method, focusImage: target.image, ...extra });
-    void this.reveal(target.model, layer, node);
     return panel;
   }
 

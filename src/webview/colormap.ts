@@ -38,7 +38,7 @@ export function range(data: Float32Array): { min: number; max: number } {
  * Draws one channel (or RGB when c is 3 and `rgb`) of a float image into a new canvas of its natural size.
  * `image`: values in [0, 1], gray or RGB. `signed`: diverging around 0 with limit `lim` (RGB: (v/lim + 1)/2).
  */
-export function drawPixels(p: Pixels, mode: ColorMode, opts: { lim?: number; channel?: number; rgb?: boolean } = {}): HTMLCanvasElement {
+export function drawPixels(p: Pixels, mode: ColorMode, opts: { lim?: number; channel?: number; rgb?: boolean; stretch?: { min: number; max: number } } = {}): HTMLCanvasElement {
   const data = new Float32Array(p.data);
   const { h, w, c } = dims(p.shape);
   const canvas = document.createElement('canvas');
@@ -55,18 +55,21 @@ export function drawPixels(p: Pixels, mode: ColorMode, opts: { lim?: number; cha
     lim = Math.max(Math.abs(r.min), Math.abs(r.max));
   }
   const inv = lim > 0 ? 1 / lim : 0;
+  // `stretch`: an image whose values are not in [0, 1] is shown with its own range mapped to black..white.
+  const lo = opts.stretch?.min ?? 0;
+  const scale = opts.stretch ? (opts.stretch.max > opts.stretch.min ? 1 / (opts.stretch.max - opts.stretch.min) : 0) : 1;
   for (let i = 0; i < h * w; i++) {
     const o = i * 4;
     if (rgb) {
       for (let k = 0; k < 3; k++) {
         const v = data[i * c + k];
-        const u = mode === 'image' ? v : (v * inv + 1) / 2;
+        const u = mode === 'image' ? (v - lo) * scale : (v * inv + 1) / 2;
         out[o + k] = Math.round(255 * Math.max(0, Math.min(1, u)));
       }
     } else {
       const v = data[i * c + ch];
       if (mode === 'image') {
-        const g = Math.round(255 * Math.max(0, Math.min(1, v)));
+        const g = Math.round(255 * Math.max(0, Math.min(1, (v - lo) * scale)));
         out[o] = out[o + 1] = out[o + 2] = g;
       } else {
         const [r, g, b] = diverging(v * inv);

@@ -167,9 +167,15 @@ export function maximized(m: MaximizedMessage, progress?: { objective: number }[
   if (!box) return;
   box.replaceChildren();
   const d = dims(m.image.shape);
-  const c = pixelCanvas(m.image, 'image', 'maximized', 0, { target: 168, rgb: d.c === 3 });
+  const r = range(new Float32Array(m.image.data));
+  // Shown stretched to its own range: the optimized input need not stay in [0, 1].
+  const c = pixelCanvas(m.image, 'image', 'maximized', 0, { target: 168, rgb: d.c === 3, stretch: r });
   const curve = lineChart([{ name: 'objective (mean activation)', values: m.curve }], { xLabel: 'step' });
-  box.append(figure([c], 'maximizing input'), figure([curve], 'objective per step'));
+  const last = m.curve[m.curve.length - 1];
+  box.append(
+    figure([c], `maximizing input (black ${fmt(r.min)}, white ${fmt(r.max)})`),
+    figure([curve], `objective per step: ${fmt(m.curve[0])} → ${fmt(last)}`),
+  );
   void progress;
 }
 
