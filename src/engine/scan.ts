@@ -246,6 +246,8 @@ export interface ScanRangeOptions {
   onBatch?: (next: number, state: ScanState) => Promise<void> | void;
   /** Progress fractions are reported relative to this span (default `[start, end)`). */
   progressSpan?: [number, number];
+  /** Stops after the batch that reaches this position (read after every batch; may shrink during the scan). */
+  stopAt?: () => number;
 }
 
 /**
@@ -280,6 +282,7 @@ export async function scanRange(
     if (opts.onBatch) await opts.onBatch(next, state);
     job.progress({ fraction: (next - p0) / Math.max(1, p1 - p0), message: `${next - p0} of ${p1 - p0} images` });
     await yieldToEvents();
+    if (opts.stopAt && next >= opts.stopAt()) break;
   }
   return state;
 }

@@ -13,10 +13,13 @@ import { CancelledError, check, UserError } from './errors';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
-import { forkRangeScan, helperEnginePath, scanWorkers } from './parallelScan';
-import { emptyScanState, mergeScanStates, modelInputShape, scanLayers, scanRange, type ScanState } from './scan';
+import { forkRangeScan, helperEnginePath, scanWorkers, type RangeHelper } from './parallelScan';
+import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanLayers, scanRange, type ScanState } from './scan';
 import { indexPath, readIndex, writeIndex, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
+
+/** About how long a helper engine process takes from fork to its first batch (measured 1–1.5 s here). */
+const HELPER_START_SECONDS = 1.5;
 
 export interface ScanDatasetOptions {
   batchSize?: number;
@@ -34,8 +37,8 @@ export interface ParallelOptions {
   enginePath: string;
   /** The lens file the helpers open (the same model and dataset as this scan). */
   lensPath: string;
-  /** Below this many images left to scan, one process does it all (forking costs about a second). */
-  minImages?: number;
+  /** Fork helpers only when the rest of the scan would take longer than this in one process (default 4 s). */
+  minSeconds?: number;
 }
 
 /** A scan's result plus the index it wrote or reused. */
@@ -86,27 +89,53 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     lastCheckpoint = Date.now();
     await writeIndex(file, header, state);
   };
-  // This process scans [start, localEnd); helpers scan the rest in contiguous shares.
-  const ranges = shares(start, ds.size, opts.parallel);
-  const localEnd = ranges[0][1];
-  const helperDone = ranges.map(() => 0);
+  // This process scans from `start`. Once its speed is known (after two batches), if the rest would take
+  // longer than `minSeconds`, the remainder is split: this process keeps the first share (larger by what
+  // it scans while a helper starts), helpers take the others.
+  const ranges: [number, number][] = [[start, ds.size]];
+  const helperDone: number[] = [0];
+  const helpers: RangeHelper[] = [];
   const report = () => {
     const done = next + helperDone.reduce((a, b) => a + b, 0);
     job.progress({ fraction: done / ds.size, message: `${done} of ${ds.size} images${ranges.length > 1 ? ` (${ranges.length} processes)` : ''}` });
   };
-  const helpers = ranges.slice(1).map(([s, e], i) =>
-    forkRangeScan(opts.parallel!.enginePath, { lens: opts.parallel!.lensPath, weightsHash, k, start: s, end: e, batchSize: opts.batchSize }, (done) => {
-      helperDone[i + 1] = done;
-    }),
-  );
-  // Failures are handled when the results are collected; until then keep them from being unhandled.
-  helpers.forEach((h) => h.result.catch(() => {}));
+  const split = (pos: number, rate: number) => {
+    const par = opts.parallel!;
+    const rest = ds.size - pos;
+    const w = Math.max(1, Math.floor(par.workers));
+    if (w < 2 || rest / rate < (par.minSeconds ?? 4)) return;
+    const headStart = Math.round(rate * HELPER_START_SECONDS);
+    const share = Math.ceil((rest - headStart) / w);
+    if (share < 1) return;
+    // On this process's batch grid, so its last batch ends exactly where the first helper starts.
+    const cut = pos + Math.ceil((share + headStart) / batchSize) * batchSize;
+    if (cut >= ds.size) return;
+    ranges[0] = [start, cut];
+    for (let s = ranges[0][1]; s < ds.size; s += share) {
+      const e = Math.min(ds.size, s + share);
+      const i = ranges.length;
+      ranges.push([s, e]);
+      helperDone.push(0);
+      const h = forkRangeScan(par.enginePath, { lens: par.lensPath, weightsHash, k, start: s, end: e, batchSize }, (done) => {
+        helperDone[i] = done;
+      });
+      // Failures are handled when the results are collected; until then keep them from being unhandled.
+      h.result.catch(() => {});
+      helpers.push(h);
+    }
+  };
+  const batchSize = opts.batchSize ?? scanBatchSize(layers);
   const quiet: Job = { get cancelled() { return job.cancelled; }, throwIfCancelled: () => job.throwIfCancelled(), progress: () => {} };
+  const localStart = Date.now();
+  let batches = 0;
   try {
-    await scanRange(model, ds, start, localEnd, state, quiet, {
-      batchSize: opts.batchSize,
+    await scanRange(model, ds, start, ds.size, state, quiet, {
+      batchSize,
+      stopAt: () => ranges[0][1],
       onBatch: async (pos) => {
         next = pos;
+        batches++;
+        if (opts.parallel && batches === 2 && ranges.length === 1) split(pos, (pos - start) / Math.max(1e-3, (Date.now() - localStart) / 1000));
         report();
         if (Date.now() - lastCheckpoint >= everyMs && pos < ds.size) await checkpoint();
       },
@@ -119,7 +148,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
       } catch (err) {
         if (err instanceof CancelledError) throw err;
         // A helper that failed (could not start, crashed): scan its share here.
-        part = await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length), quiet, { batchSize: opts.batchSize, onBatch: (pos) => { helperDone[i + 1] = pos - s; report(); } });
+        part = await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length), quiet, { batchSize, onBatch: (pos) => { helperDone[i + 1] = pos - s; report(); } });
       }
       mergeScanStates(state, part);
       next = e;
@@ -134,20 +163,10 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   next = ds.size;
   header.complete = true;
   await checkpoint();
+  report();
   const seconds = (Date.now() - t0) / 1000;
   const scanned = ds.size - start;
   return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, stored: { header, state } };
-}
-
-/** Contiguous shares of [start, end): this process's first, then one per helper. */
-function shares(start: number, end: number, parallel?: ParallelOptions): [number, number][] {
-  const n = end - start;
-  const workers = parallel ? Math.max(1, Math.floor(parallel.workers)) : 1;
-  if (workers === 1 || n < (parallel?.minImages ?? 4096)) return [[start, end]];
-  const share = Math.ceil(n / workers);
-  const out: [number, number][] = [];
-  for (let s = start; s < end; s += share) out.push([s, Math.min(end, s + share)]);
-  return out;
 }
 
 /** Awaits `p`, checking for cancellation (and reporting progress) every 200 ms. */
@@ -177,7 +196,7 @@ export async function scanLens(lensPath: string, storageDir: string, metric: Sco
   const ds = await openDataset(lens, 'test');
   const workers = parallel?.workers ?? scanWorkers();
   const enginePath = parallel?.enginePath ?? helperEnginePath();
-  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minImages: parallel?.minImages } : undefined;
+  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minSeconds: parallel?.minSeconds } : undefined;
   const r = await scanDataset(model, info.weightsHash, ds, storageDir, k, job, { modelPath: info.path, parallel: par });
   const { stored: _stored, ...summary } = r;
   return { lens: lens.path, metric, ...summary };

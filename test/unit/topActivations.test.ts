@@ -260,7 +260,7 @@ describe('top-activation scan', () => {
     await scanLens(lens, path.join(sub, 'warm'), 'frobenius', 3, makeJob(), { workers: 1 });
     const one = await scanLens(lens, path.join(sub, 'one'), 'frobenius', 9, makeJob(), { workers: 1 });
     const fractions: number[] = [];
-    const two = await scanLens(lens, path.join(sub, 'two'), 'max', 9, makeJob((p) => fractions.push(p.fraction ?? 0)), { workers: 2, enginePath, minImages: 0 });
+    const two = await scanLens(lens, path.join(sub, 'two'), 'max', 9, makeJob((p) => fractions.push(p.fraction ?? 0)), { workers: 2, enginePath, minSeconds: 0 });
     console.log(`scan of 8,000 MNIST digits, SMALL model: 1 process ${one.imagesPerSecond.toFixed(0)} images/s, 2 processes ${two.imagesPerSecond.toFixed(0)} images/s (speed-up ${(two.imagesPerSecond / one.imagesPerSecond).toFixed(2)}, including the helper's start)`);
     assert.ok(fractions.length > 3 && fractions[fractions.length - 1] === 1, 'progress reaches 1');
     const a = (await findIndex(path.join(sub, 'one'), info.weightsHash, ds))!;
