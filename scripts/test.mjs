@@ -51,11 +51,28 @@ function step(title, cmd, args) {
   return true;
 }
 
+/**
+ * PyTorch is the independent reference some unit tests compare against (Debian's python3-torch). Installed
+ * here when missing and we are root; elsewhere those tests say they were skipped and why.
+ */
+function ensurePyTorch() {
+  const probe = () => spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  if (probe()) return;
+  if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) {
+    console.log('PyTorch (Debian python3-torch) is not installed and cannot be installed here: the PyTorch reference tests will be skipped.');
+    return;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  step('install PyTorch (python3-torch) for the reference tests', 'apt-get', ['install', '-y', '-qq', 'python3-torch']);
+}
+
 let pass = 0;
 let fail = 0;
 const add = (r) => ((pass += r.pass), (fail += r.fail));
 
 if (fs.existsSync('scripts/prepare-samples.mjs') && !step('prepare the sample data', process.execPath, ['scripts/prepare-samples.mjs'])) fail++;
+ensurePyTorch();
 add(runSuite('unit', listTests('test/unit', /\.test\.ts$/), 2));
 
 if (process.env.FEATURE_LENS_SKIP_E2E === '1') {
