@@ -42,7 +42,8 @@ export async function openVSCode(name, options = {}) {
   const results = path.join(RESULTS, name);
   fs.rmSync(results, { recursive: true, force: true });
   fs.mkdirSync(results, { recursive: true });
-  const samples = options.samples ?? path.join(ROOT, 'samples');
+  // FEATURE_LENS_E2E_SAMPLES points the scenarios at another sample workspace (to debug a scenario).
+  const samples = options.samples ?? process.env.FEATURE_LENS_E2E_SAMPLES ?? path.join(ROOT, 'samples');
   copyDir(samples, dirs.workspace);
   fs.mkdirSync(path.join(dirs.userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(dirs.userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...options.settings }, null, 2));
