@@ -281,5 +281,19 @@ describe('top-activation scan', () => {
       const q = b.state[key];
       for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - q[i]) <= 1e-6 * Math.max(1, Math.abs(p[i])), `${key}[${i}]`);
     }
+
+    // Cancelled while the helper runs: the checkpoint holds this process's prefix, and a resumed scan ends
+    // with the same index.
+    const job = makeJob((p) => {
+      if ((p.fraction ?? 0) > 0.3) job.cancel();
+    });
+    await assert.rejects(scanLens(lens, path.join(sub, 'cancel'), 'frobenius', 9, job, { workers: 2, enginePath, minSeconds: 0 }), CancelledError);
+    const resumed = await scanLens(lens, path.join(sub, 'cancel'), 'frobenius', 9, makeJob(), { workers: 1 });
+    assert.equal(resumed.resumed, true);
+    const c = (await findIndex(path.join(sub, 'cancel'), info.weightsHash, ds))!;
+    for (const metric of METRIC_ORDER) {
+      for (let node = 0; node < a.state.nodes; node++) assert.deepEqual(c.state.heaps[metric].sorted(node).map((e) => e.index), a.state.heaps[metric].sorted(node).map((e) => e.index));
+    }
+    assert.deepEqual(Array.from(c.state.classCounts), Array.from(a.state.classCounts));
   });
 });
