@@ -31,6 +31,10 @@ export function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.K
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = p;
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = p;
   const top = p.padInfo.top, left = p.padInfo.left;
+  if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oh <= h && 2 * ow <= w) {
+    pool2x2(x, g, dx, n, h, w, c, oh, ow);
+    return out;
+  }
   const best = new Float32Array(c);
   const where = new Int32Array(c);
   let gi = 0;
@@ -61,6 +65,32 @@ export function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.K
     }
   }
   return out;
+}
+
+/** The common 2×2, stride-2 case with every window inside the input: no clipping, no overlap. */
+function pool2x2(x: Float32Array, g: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number, oh: number, ow: number): void {
+  const row = w * c;
+  let gi = 0;
+  for (let bi = 0; bi < n; bi++) {
+    for (let r = 0; r < oh; r++) {
+      for (let q = 0; q < ow; q++) {
+        const o00 = bi * h * row + 2 * r * row + 2 * q * c;
+        const o01 = o00 + c, o10 = o00 + row, o11 = o10 + c;
+        for (let ci = 0; ci < c; ci++, gi++) {
+          // first maximum in row-major order, as the cpu backend (strict >, starting from -Infinity)
+          let best = x[o00 + ci], at = o00 + ci;
+          if (!(best > -Infinity)) { best = -Infinity; at = -1; }
+          let v = x[o01 + ci];
+          if (v > best) { best = v; at = o01 + ci; }
+          v = x[o10 + ci];
+          if (v > best) { best = v; at = o10 + ci; }
+          v = x[o11 + ci];
+          if (v > best) { at = o11 + ci; }
+          if (at >= 0) dx[at] = g[gi];
+        }
+      }
+    }
+  }
 }
 
 export const maxPoolGradConfig: tf.KernelConfig = {
