@@ -78,7 +78,7 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
         (info) => ({ info }),
         (e) => {
           this.log.warn(`Could not read ${model}: ${shortMessage(e)}`);
-          return { error: shortMessage(e) };
+          return { error: withoutPath(shortMessage(e), model) };
         },
       );
       this.infos.set(model, p);
@@ -114,7 +114,7 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
           lenses.set(f.path, await this.engine.call('lens', { lens: f.path }));
         } catch (e) {
           this.log.warn(`Could not read ${f.relative}: ${shortMessage(e)}`);
-          lenses.set(f.path, { error: shortMessage(e) });
+          lenses.set(f.path, { error: withoutPath(shortMessage(e), f.path) });
         }
       }),
     );
@@ -124,4 +124,9 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
     void vscode.commands.executeCommand('setContext', 'featureLens:hasModel', entries.length > 0);
     return entries;
   }
+}
+
+/** A tree label has little room: the file's own path at the front of its error message becomes its name. */
+function withoutPath(message: string, file: string): string {
+  return message.startsWith(file) ? path.basename(file) + message.slice(file.length) : message;
 }
