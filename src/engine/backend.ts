@@ -68,7 +68,9 @@ async function useWasm(): Promise<Backend> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (!wasmPathsSet) {
-      wasm.setWasmPaths(wasmDirectory(typeof __dirname === 'string' ? __dirname : process.cwd()));
+      const dir = wasmDirectory(typeof __dirname === 'string' ? __dirname : process.cwd());
+      if (!fs.existsSync(dir + WASM_BINARY)) throw new Error(`${WASM_BINARY} is missing from ${dir}`);
+      wasm.setWasmPaths(dir);
       wasmPathsSet = true;
     }
     registerWasmKernels();
@@ -84,8 +86,12 @@ async function useWasm(): Promise<Backend> {
  */
 export function wasmDirectory(here: string): string {
   if (fs.existsSync(path.join(here, WASM_BINARY))) return here + path.sep;
-  const pkg = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
-  return path.join(path.dirname(pkg), 'dist') + path.sep;
+  try {
+    const pkg = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
+    return path.join(path.dirname(pkg), 'dist') + path.sep;
+  } catch {
+    return here + path.sep; // loading then fails with the wasm package's own message naming the file
+  }
 }
 
 async function use(name: Backend): Promise<Backend> {
