@@ -116,6 +116,7 @@ export class InspectorPanel extends Disposable {
     const same = (a?: string) => a && path.resolve(a) === path.resolve(file);
     if (same(this.state.model) || same(this.state.lens)) {
       this.byClassCache.clear();
+      this.lastMaximized = undefined;
       this.deps.log.info(`${file} changed on disk; redrawing the inspector.`);
       void this.render();
     }
@@ -150,17 +151,20 @@ export class InspectorPanel extends Disposable {
   async maximize(): Promise<void> {
     const { model, layer, node } = this.state;
     if (layer === undefined || node === undefined) throw new Error('Open a node first: activation maximization works on one node.');
-    const gen = this.generation;
+    const onScreen = () => this.state.page === 'node' && this.state.model === model && this.state.layer === layer && this.state.node === node;
     const result = await withEngineProgress(
       `Feature Lens: maximizing layer ${layer}, node ${node}`,
       (opts) => this.deps.engine.call('maximize', { model, layer, node }, opts),
       (p) => {
-        if (p.objective !== undefined && gen === this.generation) this.post({ type: 'maximizeProgress', step: Math.round((p.fraction ?? 0) * 1000), objective: p.objective });
+        if (p.objective !== undefined && onScreen()) this.post({ type: 'maximizeProgress', step: Math.round((p.fraction ?? 0) * 1000), objective: p.objective });
       },
     );
-    if (gen !== this.generation) return;
-    this.post({ type: 'maximized', layer: result.layer, node: result.node, image: toPixels(result.image.shape, result.image.data), curve: [...result.curve] });
+    this.lastMaximized = { model, msg: { type: 'maximized', layer: result.layer, node: result.node, image: toPixels(result.image.shape, result.image.data), curve: [...result.curve] } };
+    if (onScreen()) this.post(this.lastMaximized.msg);
   }
+
+  /** The last activation-maximization result, shown again when its node's page is drawn anew. */
+  private lastMaximized: { model: string; msg: import('../shared/webviewProtocol').MaximizedMessage } | undefined;
 
   private post(m: HostMessage): void {
     if (!this.ready) return;
@@ -248,6 +252,7 @@ export class InspectorPanel extends Disposable {
       const r = await this.deps.engine.call('inspectNode', { lens: lens.path, storageDir: await this.deps.storageDir(), layer, node, method: s.method });
       if (gen !== this.generation) return;
       this.post(nodePage(r, s, lens, title));
+      this.postMaximized(s);
       follow();
       if (r.top) void this.sendNodeStats(gen, s, lens, layer, node);
     } else {
@@ -265,8 +270,14 @@ export class InspectorPanel extends Disposable {
         weights: w ? weightsView(w) : undefined,
         topNote: 'This model has no lens file, so there is no dataset to rank images from.',
       });
+      this.postMaximized(s);
       follow();
     }
+  }
+
+  private postMaximized(s: PanelState): void {
+    const m = this.lastMaximized;
+    if (m && m.model === s.model && m.msg.layer === s.layer && m.msg.node === s.node) this.post(m.msg);
   }
 
   private async renderLayer(gen: number, s: PanelState, info: ModelInfo, lens: LensInfo | undefined, title: string): Promise<void> {
