@@ -11,7 +11,8 @@ import { chromium } from 'playwright-core';
 import { ensureE2E, installExtension, startCodeServer, freePort, QUIET_SETTINGS } from '../../scripts/setup-e2e.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const VSIX = path.join(ROOT, 'dist', 'feature-lens.vsix');
+// FEATURE_LENS_E2E_VSIX tests another build of the extension (e.g. one with a feature broken on purpose).
+export const VSIX = process.env.FEATURE_LENS_E2E_VSIX ? path.resolve(process.env.FEATURE_LENS_E2E_VSIX) : path.join(ROOT, 'dist', 'feature-lens.vsix');
 export const RESULTS = path.join(ROOT, 'test-results', 'e2e');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 
