@@ -25,7 +25,8 @@ export function pixelCanvas(p: Pixels, mode: ColorMode, role: string, index: num
   const target = opts.target ?? 112;
   const scale = Math.max(1, Math.floor(target / Math.max(h, w, 1)));
   c.style.width = `${w * scale}px`;
-  c.style.height = `${h * scale}px`;
+  // A vector (one row) stays tall enough to see and click.
+  c.style.height = `${h === 1 ? Math.max(12, scale) : h * scale}px`;
   c.classList.add('px');
   c.dataset.role = role;
   c.dataset.index = String(index);
