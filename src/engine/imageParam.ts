@@ -9,7 +9,7 @@
  *   and squashed into [0, 1] by a sigmoid.
  * - Pixel basis: sigmoid of a learnable `[H, W, C]` tensor.
  * - Robustness transforms: pad (constant 0.5), random scale (bilinear resize), random rotation (three
- *   shears, each a batched matrix product with per-row bilinear shift matrices), random crop back to H×W.
+ *   shears, each a weighted sum of whole-pixel shifts), random crop back to H×W.
  */
 import * as tf from './tf';
 
@@ -147,42 +147,57 @@ export function rng(seed: number): () => number {
 }
 
 /**
- * Per-row shift matrices `[rows, n, n]`: row r moves its n values by `shift(r)` pixels with linear
- * interpolation (zeros shifted in).
+ * Shifts `t` `[n, rows, c]` along its first axis by `shift(row)` pixels for each index of its second axis
+ * (linear interpolation, zeros shifted in): one depthwise convolution whose channels are the (row, channel)
+ * pairs, each with a kernel holding its two interpolation weights. Its input gradient exists on every
+ * backend (wasm's is registered by kernels/), and it is much faster than a sum of pad/slice shifts.
  */
-function shiftMatrices(rows: number, n: number, shift: (r: number) => number): Float32Array {
-  const m = new Float32Array(rows * n * n);
-  for (let r = 0; r < rows; r++) {
-    const d = shift(r);
-    for (let i = 0; i < n; i++) {
-      const src = i - d;
-      const i0 = Math.floor(src);
-      const f = src - i0;
-      if (i0 >= 0 && i0 < n) m[(r * n + i) * n + i0] += 1 - f;
-      if (i0 + 1 >= 0 && i0 + 1 < n && f > 0) m[(r * n + i) * n + i0 + 1] += f;
+function shiftLines(t: tf.Tensor3D, shift: (row: number) => number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [n, rows, c] = t.shape;
+    const ch = rows * c;
+    let reach = 1;
+    for (let r = 0; r < rows; r++) reach = Math.max(reach, Math.ceil(Math.abs(shift(r))) + 1);
+    reach = Math.min(reach, n);
+    const K = 2 * reach + 1;
+    const filter = new Float32Array(K * ch);
+    for (let r = 0; r < rows; r++) {
+      const d = shift(r);
+      const i0 = Math.floor(d);
+      const f = d - i0;
+      // Cross-correlation with 'same' padding: out[x] = Σ_j filter[j] · in[x + j − reach]; we want
+      // (1 − f) · in[x − i0] + f · in[x − i0 − 1].
+      for (const [j, v] of [[reach - i0, 1 - f], [reach - i0 - 1, f]] as const) {
+        if (j >= 0 && j < K && v !== 0) for (let cc = 0; cc < c; cc++) filter[j * ch + r * c + cc] += v;
+      }
     }
-  }
-  return m;
+    const y = tf.depthwiseConv2d(tf.reshape(t, [1, 1, n, ch]) as tf.Tensor4D, tf.tensor4d(filter, [1, K, ch, 1]), 1, 'same');
+    return tf.reshape(y, [n, rows, c]) as tf.Tensor3D;
+  });
 }
 
-/** Rotates `[H, W, C]` by `angle` radians about its centre with three shears (Paeth). */
+/**
+ * Rotates `[H, W, C]` by `angle` radians about its centre with three shears (Paeth): along x by
+ * −tan(angle/2), along y by sin(angle), along x again, on a canvas padded so that nothing is cut off
+ * in between; zeros fill the corners.
+ */
 export function rotate(img: tf.Tensor3D, angle: number): tf.Tensor3D {
   if (angle === 0) return img;
   return tf.tidy(() => {
-    const [H, W] = img.shape;
+    const [h0, w0, c] = img.shape;
     const a = -Math.tan(angle / 2);
     const b = Math.sin(angle);
-    const shearX = (t: tf.Tensor3D, k: number) => {
-      const [h, w] = t.shape;
-      return tf.matMul(tf.tensor3d(shiftMatrices(h, w, (r) => k * (r - (h - 1) / 2)), [h, w, w]), t) as tf.Tensor3D;
-    };
+    // Room for the intermediate shears, so no content is cut off before the last one brings it back.
+    const mx = Math.ceil((Math.abs(a) * (h0 - 1)) / 2) + 1;
+    const my = Math.ceil((Math.abs(b) * (w0 + 2 * mx - 1)) / 2) + 1;
+    const padded = tf.pad(img, [[my, my], [mx, mx], [0, 0]]) as tf.Tensor3D;
+    const [H, W] = padded.shape;
     const swap = (t: tf.Tensor3D) => tf.transpose(t, [1, 0, 2]) as tf.Tensor3D;
-    let t = shearX(img, a);
-    t = swap(shearX(swap(t), b));
-    t = shearX(t, a);
-    void H;
-    void W;
-    return t;
+    // [W, H, C]: shift along x for each row y; [H, W, C]: shift along y for each column x.
+    let t = shiftLines(swap(padded), (y) => a * (y - (H - 1) / 2));
+    t = shiftLines(swap(t), (x) => b * (x - (W - 1) / 2));
+    t = shiftLines(swap(t), (y) => a * (y - (H - 1) / 2));
+    return tf.slice(swap(t), [my, mx, 0], [h0, w0, c]);
   });
 }
 

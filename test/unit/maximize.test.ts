@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
 import { CancelledError } from '../../src/engine/errors';
-import { irfft2, irfft2Bases, randomView, rng, defaultTransforms } from '../../src/engine/imageParam';
+import { defaultTransforms, irfft2, irfft2Bases, randomView, rng, rotate } from '../../src/engine/imageParam';
 import { makeJob } from '../../src/engine/job';
 import { maximize } from '../../src/engine/maximize';
 import * as tf from '../../src/engine/tf';
@@ -55,6 +55,22 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
       for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
       assert.ok(err < 1e-5, `[${H}, ${W}] max abs error ${err}`);
     }
+  });
+
+  it('rotation by three shears turns an image by 90° exactly (odd size: integer shifts)', () => {
+    const n = 7;
+    const data = Float32Array.from({ length: n * n * 2 }, (_, i) => (i * 37) % 11);
+    const got = tf.tidy(() => rotate(tf.tensor3d(data, [n, n, 2]), Math.PI / 2).dataSync());
+    // One of the two 90° turns (the sign convention of the angle is the image's y axis pointing down).
+    const turn = (cw: boolean) => Float32Array.from({ length: n * n * 2 }, (_, i) => {
+      const c = i % 2;
+      const x = Math.floor(i / 2) % n;
+      const y = Math.floor(i / 2 / n);
+      const [sy, sx] = cw ? [n - 1 - x, y] : [x, n - 1 - y];
+      return data[(sy * n + sx) * 2 + c];
+    });
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).every((v, i) => Math.abs(v - b[i]) < 1e-5);
+    assert.ok(close(got, turn(true)) || close(got, turn(false)), 'a 90° turn');
   });
 
   it('the robust view keeps the size and is differentiable on this backend', () => {
