@@ -29,6 +29,11 @@ function setBody(state: 'loading' | 'ready' | 'error', pageName?: string): void 
   if (pageName) document.body.dataset.page = pageName;
 }
 
+/** Charts arrive at different times (the by-class chart and maximization come after the page): number them in page order. */
+function indexCharts(): void {
+  document.querySelectorAll<HTMLCanvasElement>('canvas[data-role="chart"]').forEach((c, i) => (c.dataset.index = String(i)));
+}
+
 function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage): void {
   page = m;
   objectiveHistory = [];
@@ -38,6 +43,7 @@ function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage): void {
   const content = m.type === 'node' ? pages.nodePage(m, send) : m.type === 'layer' ? pages.layerPage(m, send) : pages.modelPage(m, send);
   app.replaceChildren(content);
   setBody('ready', m.type);
+  indexCharts();
   if (sameSpot) window.scrollTo(0, scrollY);
   const focus = document.querySelector('.cell.focus');
   if (focus) focus.scrollIntoView({ block: 'center', inline: 'center' });
@@ -71,12 +77,15 @@ function receive(m: HostMessage): void {
       break;
     case 'byClass':
       pages.byClass(m.chart);
+      indexCharts();
       break;
     case 'maximizeProgress':
       pages.maximizeProgress(m.step, m.objective, objectiveHistory);
+      indexCharts();
       break;
     case 'maximized':
       if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) pages.maximized(m);
+      indexCharts();
       break;
     case 'export':
       void exportPng();
