@@ -4,7 +4,7 @@
 // bench/results/latest.json. See bench/README.md.
 //
 //   node bench/run.mjs [--nets mnist,small,big] [--measures forward,step,train,scan,deconv,maximize,memory,profile] [--quick]
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,19 +39,70 @@ const TRAIN_RECIPE = { optimizer: { type: 'adam', learningRate: 0.001 }, loss: '
 
 // ------------------------------------------------------------------------------------------ children
 
+/** Resident bytes of `pid` and all its descendants now (the engine's scan forks helper processes). */
+function treeRss(pid) {
+  const children = new Map();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+    } catch {
+      /* the process exited meanwhile */
+    }
+  }
+  let total = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop();
+    try {
+      total += Number(fs.readFileSync(`/proc/${p}/statm`, 'utf8').split(' ')[1]) * 4096;
+    } catch {
+      /* exited */
+    }
+    todo.push(...(children.get(p) ?? []));
+  }
+  return total;
+}
+
+/**
+ * Runs one child to completion; its last stdout line is its JSON result. The peak resident memory of the
+ * child and its descendants together is sampled every 50 ms (`peakRssTree`); `peakRss` is the larger of
+ * that and the child's own exact figure.
+ */
 function run(cmd, args, env, label) {
   const t0 = Date.now();
-  const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-  const lines = (r.stdout || '').trim().split('\n');
-  let parsed;
-  try {
-    parsed = JSON.parse(lines[lines.length - 1]);
-  } catch {
-    const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').filter(Boolean);
-    parsed = { error: why.find((l) => /Error|error:/.test(l)) ?? why[why.length - 1] ?? 'no output' };
-  }
-  if (process.env.BENCH_VERBOSE) process.stderr.write(`  ${label} ${((Date.now() - t0) / 1000).toFixed(1)} s ${JSON.stringify(parsed).slice(0, 300)}\n`);
-  return parsed;
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    let peakTree = 0;
+    const timer = setInterval(() => {
+      peakTree = Math.max(peakTree, treeRss(child.pid));
+    }, 50);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      const lines = stdout.trim().split('\n');
+      let parsed;
+      try {
+        parsed = JSON.parse(lines[lines.length - 1]);
+      } catch {
+        const why = (stderr || `exit ${code}`).trim().split('\n').filter(Boolean);
+        parsed = { error: why.find((l) => /Error|error:/.test(l)) ?? why[why.length - 1] ?? 'no output' };
+      }
+      const own = /\{"peakRss":(\d+)\}/.exec(stderr);
+      if (own && !parsed.peakRss) parsed.peakRss = Number(own[1]);
+      parsed.peakRssTree = peakTree;
+      if (parsed.peakRss != null || peakTree) parsed.peakRss = Math.max(parsed.peakRss ?? 0, peakTree);
+      parsed.stderr = stderr;
+      if (process.env.BENCH_VERBOSE) process.stderr.write(`  ${label} ${((Date.now() - t0) / 1000).toFixed(1)} s ${JSON.stringify({ ...parsed, stderr: undefined }).slice(0, 300)}\n`);
+      resolve(parsed);
+    });
+  });
 }
 
 const fl = (args) => run(process.execPath, ['--import', 'tsx', 'bench/featureLens.ts', JSON.stringify({ backend: 'wasm', ...args })], process.env, `featureLens ${args.measure}`);
@@ -64,11 +115,11 @@ const py = (args, threads = 2) => run(PYTHON, ['bench/reference.py', JSON.string
  * machine, OpenMP's 2-thread barriers wait for a descheduled thread at every op and PyTorch becomes
  * 10-100x slower than on 1 thread, which would flatter Feature Lens.
  */
-function pyBest(args, valueOf, lowerIsBetter = false) {
-  const one = py(args, 1);
+async function pyBest(args, valueOf, lowerIsBetter = false) {
+  const one = await py(args, 1);
   // 2 threads stop after the warm-up when that alone takes 3x as long as 1 thread's median run.
   const perRun = one.seconds ? [...one.seconds].sort((a, b) => a - b)[one.seconds.length >> 1] : undefined;
-  const two = py({ ...args, ...(perRun ? { giveUpAfter: 3 * perRun } : {}) }, 2);
+  const two = await py({ ...args, ...(perRun ? { giveUpAfter: 3 * perRun } : {}) }, 2);
   if (two.error || valueOf(two) == null) return one.error ? two : one;
   if (one.error || valueOf(one) == null) return two;
   return (lowerIsBetter ? valueOf(one) < valueOf(two) : valueOf(one) > valueOf(two)) ? one : two;
@@ -158,11 +209,11 @@ function record(key, net, measure, unit, flR, pyR, valueOf, note) {
 }
 
 /** Runs the check that both sides compute the same outputs; returns null when they agree, else why not. */
-function checkSame(net, model, data) {
+async function checkSame(net, model, data) {
   const acts = path.join(WORK, net, 'check');
-  const f = fl({ measure: 'check', model, data: data.x, images: 16, out: acts });
+  const f = await fl({ measure: 'check', model, data: data.x, images: 16, out: acts });
   if (f.error) return `Feature Lens failed: ${f.error}`;
-  const p = py({ measure: 'check', model, data: data.x, activations: acts });
+  const p = await py({ measure: 'check', model, data: data.x, activations: acts });
   if (p.error) return `PyTorch failed: ${p.error}`;
   const bad = p.layers.filter((l) => l.maxAbsError > TOLERANCE * l.scale);
   results[`check.${net}`] = { maxRelError: p.maxRelError, layers: p.layers };
@@ -170,19 +221,19 @@ function checkSame(net, model, data) {
   return bad.length ? `outputs differ: ${bad.map((l) => `${l.layer} by ${l.maxAbsError.toExponential(2)}`).join(', ')}` : null;
 }
 
-function benchNet(net, data) {
+async function benchNet(net, data) {
   const dir = path.join(WORK, net);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const model = path.join(dir, 'model.json');
-  const built = fl({ measure: 'build', net, out: model });
+  const built = await fl({ measure: 'build', net, out: model });
   if (built.error) {
     console.log(`  ${net}: could not build the model: ${built.error}`);
     return;
   }
   const size = SIZES[net];
   const key = (m) => (net === 'mnist' ? m : `${m}.${net}`);
-  const mismatch = checkSame(net, model, data);
+  const mismatch = await checkSame(net, model, data);
   if (mismatch) {
     console.log(`  ${net}: SKIPPED, Feature Lens and PyTorch compute different things: ${mismatch}`);
     results[`check.${net}`] = { ...(results[`check.${net}`] ?? {}), error: mismatch };
@@ -193,14 +244,14 @@ function benchNet(net, data) {
 
   if (MEASURES.includes('forward')) {
     const a = { ...common, measure: 'forward', images: size.forward, batch: BATCH.forward, runs: RUNS + 2, warmup: 1 };
-    record(key('forward'), net, 'forward (inference)', 'images/s', fl(a), pyBest(a, (r) => r.ips), (r) => r.ips);
+    record(key('forward'), net, 'forward (inference)', 'images/s', await fl(a), await pyBest(a, (r) => r.ips), (r) => r.ips);
   }
 
   if (MEASURES.includes('step')) {
     // Not timed: one SGD step from the same weights on the same batch must give the same weights.
     const out = path.join(dir, 'step.bin');
-    const f = fl({ ...common, measure: 'step', batch: BATCH.train, learningRate: 0.1, out });
-    const p = f.error ? null : py({ ...common, measure: 'step', optimizer: 'sgd', learningRate: 0.1, images: BATCH.train, batch: BATCH.train, weights: out });
+    const f = await fl({ ...common, measure: 'step', batch: BATCH.train, learningRate: 0.1, out });
+    const p = f.error ? null : await py({ ...common, measure: 'step', optimizer: 'sgd', learningRate: 0.1, images: BATCH.train, batch: BATCH.train, weights: out });
     const err = f.error ?? p?.error;
     results[`gradients.${net}`] = err ? { error: err } : { maxRelError: p.maxRelError, ok: p.maxRelError <= TOLERANCE };
     console.log(`  ${net}: one SGD step, weights after it ${err ? `not compared: ${err}` : `agree to ${p.maxRelError.toExponential(1)} (relative)${p.maxRelError > TOLERANCE ? '  MISMATCH' : ''}`}`);
@@ -210,8 +261,8 @@ function benchNet(net, data) {
     const trainSet = subset(data, size.train);
     const testSet = subset(data, 256);
     const lens = writeLens(path.join(dir, 'train.lens.json'), path.join(dir, 'trained', 'model.json'), trainSet, testSet, recipeArchitecture(model));
-    const f = fl({ measure: 'train', lens, runs: RUNS, warmup: warm });
-    const p = pyBest({ ...common, measure: 'train', images: size.train, batch: BATCH.train, optimizer: 'adam', learningRate: 0.001, runs: RUNS, warmup: warm }, (r) => r.ips);
+    const f = await fl({ measure: 'train', lens, runs: RUNS, warmup: warm });
+    const p = await pyBest({ ...common, measure: 'train', images: size.train, batch: BATCH.train, optimizer: 'adam', learningRate: 0.001, runs: RUNS, warmup: warm }, (r) => r.ips);
     record(key('train'), net, `train (adam, batch ${BATCH.train})`, 'images/s', f, p, (r) => r.ips);
   }
 
@@ -219,8 +270,8 @@ function benchNet(net, data) {
     const test = size.scan === 10000 ? data : subset(data, size.scan);
     const lens = writeLens(path.join(dir, 'scan.lens.json'), model, test, test);
     const top = path.join(dir, 'scan-top.json');
-    const f = fl({ measure: 'scan', lens, storage: path.join(dir, 'index'), k: 9, out: top, runs: RUNS, warmup: warm });
-    const p = pyBest({ ...common, data: test.x, labels: test.y, measure: 'scan', batch: f.batch ?? 256, k: 9, runs: RUNS, warmup: warm, ...(f.ips ? { compare: top } : {}) }, (r) => r.ips);
+    const f = await fl({ measure: 'scan', lens, storage: path.join(dir, 'index'), k: 9, out: top, runs: RUNS, warmup: warm });
+    const p = await pyBest({ ...common, data: test.x, labels: test.y, measure: 'scan', batch: f.batch ?? 256, k: 9, runs: RUNS, warmup: warm, ...(f.ips ? { compare: top } : {}) }, (r) => r.ips);
     let note;
     if (f.ips && p.ips !== undefined) {
       note = `top-9 scores agree to ${p.maxRelError.toExponential(1)}; ${p.indexMismatches} of ${p.nodesCompared} node lists differ in an untied image`;
@@ -233,8 +284,8 @@ function benchNet(net, data) {
   if (MEASURES.includes('deconv')) {
     const out = path.join(dir, 'deconv.bin');
     const a = { ...common, measure: 'deconv', images: 9, layer: size.deconvLayer, node: size.node, runs: RUNS + 2, warmup: 1 };
-    const f = fl({ ...a, out });
-    const p = pyBest({ ...a, ...(f.ms ? { projections: out } : {}) }, (r) => r.ms, true);
+    const f = await fl({ ...a, out });
+    const p = await pyBest({ ...a, ...(f.ms ? { projections: out } : {}) }, (r) => r.ms, true);
     let note;
     if (f.ms && p.ms !== undefined) {
       const rel = p.maxAbsError / p.scale;
@@ -247,7 +298,7 @@ function benchNet(net, data) {
 
   if (MEASURES.includes('maximize')) {
     const a = { ...common, measure: 'maximize', layer: size.maximizeLayer, node: size.node, steps: QUICK ? 16 : 64, runs: RUNS, warmup: 1 };
-    record(key('maximize'), net, `activation maximization (layer ${size.maximizeLayer})`, 'steps/s', fl(a), pyBest(a, (r) => r.stepsPerSecond), (r) => r.stepsPerSecond,
+    record(key('maximize'), net, `activation maximization (layer ${size.maximizeLayer})`, 'steps/s', await fl(a), await pyBest(a, (r) => r.stepsPerSecond), (r) => r.stepsPerSecond,
       'same pipeline on both sides (Fourier image, random views, redirected ReLU warm-up, Adam); random views differ, so not compared value by value');
   }
 }
@@ -256,13 +307,13 @@ function benchNet(net, data) {
  * Self time per kernel of a training step (batch 64, Adam) or of a deconvolution (9 images) on the engine's
  * backend: which kernels to speed up. Time outside kernels (JavaScript) is `stepMs - kernelMs`.
  */
-function profileNet(net, data, task) {
+async function profileNet(net, data, task) {
   const model = path.join(WORK, net, 'model.json');
   if (!fs.existsSync(model)) return null;
   const batch = task === 'deconv' ? 9 : BATCH.train;
   const steps = task === 'deconv' ? 20 : net === 'big' ? 4 : 10;
   const size = SIZES[net];
-  const r = run(process.execPath, ['--import', 'tsx', 'bench/profile.ts', JSON.stringify({ task, model, data: data.x, labels: data.y, batch, steps, layer: size.deconvLayer, node: size.node })], process.env, `profile ${task} ${net}`);
+  const r = await run(process.execPath, ['--import', 'tsx', 'bench/profile.ts', JSON.stringify({ task, model, data: data.x, labels: data.y, batch, steps, layer: size.deconvLayer, node: size.node })], process.env, `profile ${task} ${net}`);
   const key = `profile.${task}.${net}`;
   if (r.error) {
     results[key] = { error: r.error };
@@ -276,34 +327,29 @@ function profileNet(net, data, task) {
  * Peak RSS of a scan over 60,000 28×28 images (the digits repeated 6×, one uint8 IDX file) by the built
  * command line, `feature-lens scan` (dist/engine.js, as `npm run build` made it): the real streaming path.
  */
-function memoryCheck() {
+async function memoryCheck() {
   const rep = prepareRepeated(WORK, 6);
   const dir = path.join(WORK, 'mnist');
   const model = path.join(dir, 'model.json');
-  if (!fs.existsSync(model)) fl({ measure: 'build', net: 'mnist', out: model });
+  if (!fs.existsSync(model)) await fl({ measure: 'build', net: 'mnist', out: model });
   const lens = path.join(dir, 'memory.lens.json');
   writeJson(lens, { name: 'memory', model: 'model.json', dataset: { format: 'idx', train: { images: rep.images, labels: rep.labels }, test: { images: rep.images, labels: rep.labels } } });
   const storage = path.join(dir, 'index60k');
   fs.rmSync(storage, { recursive: true, force: true });
   const cli = path.join(ROOT, 'dist', 'engine.js');
-  const r = spawnSync(process.execPath, ['--require', path.join(ROOT, 'bench', 'peakRss.cjs'), cli, 'scan', lens, '--storage', storage, '--backend', 'wasm', '--json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const r = await run(process.execPath, ['--require', path.join(ROOT, 'bench', 'peakRss.cjs'), cli, 'scan', lens, '--storage', storage, '--backend', 'wasm', '--json'], process.env, 'memory scan (CLI)');
   fs.rmSync(storage, { recursive: true, force: true });
-  const rss = /\{"peakRss":(\d+)\}/.exec(r.stderr || '');
-  let summary = null;
-  try {
-    summary = JSON.parse((r.stdout || '').trim().split('\n').pop()).result;
-  } catch {
-    /* reported below */
-  }
   const limit = 2 ** 30;
-  const peakRss = rss ? Number(rss[1]) : null;
-  const error = r.status !== 0 || !summary ? (r.stderr || `exit ${r.status}`).replace(/\{"peakRss":\d+\}/, '').trim().split('\n')[0] : null;
+  const summary = r.result;
+  const error = r.error ?? (summary ? null : 'no result');
   results.memory60k = {
     images: rep.n,
     command: `feature-lens scan ${path.relative(ROOT, lens)} --json`,
-    featureLensPeakRss: peakRss,
+    // The CLI process's own peak, and the peak of it and its helper scan processes together.
+    featureLensPeakRss: /\{"peakRss":(\d+)\}/.test(r.stderr) ? Number(/\{"peakRss":(\d+)\}/.exec(r.stderr)[1]) : null,
+    featureLensPeakRssAllProcesses: r.peakRssTree || null,
     featureLensIps: summary?.imagesPerSecond ?? null,
-    underOneGB: peakRss != null && !error ? peakRss < limit : null,
+    underOneGB: !error && r.peakRss ? r.peakRss < limit : null,
     ...(error ? { featureLensNote: `error: ${error}` } : {}),
   };
   return results.memory60k;
@@ -331,6 +377,8 @@ function printTable() {
   const line = (r) => r.map((c, i) => (i >= 3 && i !== 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   console.log(['', line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n'));
   console.log('ratio = Feature Lens speed / PyTorch speed (above 1: Feature Lens is faster). ms: median time for the whole batch.');
+  console.log('peak RSS: of the measure\'s process and any processes it forked (the scan\'s helpers) together.');
+  for (const { measure, net, entry } of rows) if (entry.note?.startsWith('MISMATCH')) console.log(`${measure}, ${net}: ${entry.note}`);
 }
 
 // ------------------------------------------------------------------------------------------ main
@@ -350,15 +398,15 @@ for (const net of NET_NAMES) {
     console.log(`  unknown net ${net}; use ${Object.keys(SIZES).join(', ')}`);
     continue;
   }
-  benchNet(net, data);
+  await benchNet(net, data);
 }
 let mem;
-if (MEASURES.includes('memory')) mem = memoryCheck();
+if (MEASURES.includes('memory')) mem = await memoryCheck();
 printTable();
 if (MEASURES.includes('profile')) {
   const jobs = [['train', 'mnist'], ['train', 'big'], ['deconv', 'mnist']].filter(([, n]) => NET_NAMES.includes(n));
   for (const [task, net] of jobs) {
-    const r = profileNet(net, data, task);
+    const r = await profileNet(net, data, task);
     if (!r) continue;
     const top = r.kernels.slice(0, 6).map((k) => `${k.name} ${(k.share * 100).toFixed(0)}%`).join(', ');
     const js = Math.max(0, r.stepMs - r.kernelMs);
@@ -369,7 +417,7 @@ if (mem) {
   const m = results.memory60k;
   console.log(
     m.featureLensPeakRss
-      ? `Memory: scanning ${m.images} images (IDX, every node of every layer of the mnist net) peaks at ${mb(m.featureLensPeakRss)} RSS (${m.underOneGB ? 'under' : 'OVER'} 1 GB), ${m.featureLensIps.toFixed(0)} images/s.`
+      ? `Memory: \`${m.command}\` over ${m.images} images (every node of every layer of the mnist net) peaks at ${mb(m.featureLensPeakRss)} RSS in the CLI process, ${mb(m.featureLensPeakRssAllProcesses)} with its helper scan processes (${m.underOneGB ? 'under' : 'OVER'} 1 GB); ${m.featureLensIps?.toFixed(0)} images/s.`
       : `Memory: scan of ${m.images} images: ${m.featureLensNote}.`,
   );
 }
