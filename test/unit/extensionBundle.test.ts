@@ -35,3 +35,65 @@ describe('bundles', () => {
     assert.match(read('engine.js'), TFJS);
   });
 });
+
+// The manifest against the UI contract: the end-to-end tests and users reach everything through these ids.
+describe('package.json contributions', () => {
+  const root = path.join(__dirname, '..', '..');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const nls: Record<string, string> = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8'));
+  const text = (s: string) => (/^%.+%$/.test(s) ? nls[s.slice(1, -1)] : s);
+  const CONTRACT: Record<string, string> = {
+    'featureLens.trainModel': 'Train Model',
+    'featureLens.openModel': 'Open Model',
+    'featureLens.inspectLayer': 'Inspect Layer',
+    'featureLens.inspectNode': 'Inspect Node',
+    'featureLens.computeTopActivations': 'Compute Top Activations',
+    'featureLens.showDeconvolution': 'Show Deconvolution',
+    'featureLens.maximizeActivation': 'Maximize Activation',
+    'featureLens.showLayerActivationByClass': 'Show Layer Activation by Class',
+    'featureLens.exportPanel': 'Export Panel as PNG',
+    'featureLens.selectBackend': 'Select Backend',
+    'featureLens.showLog': 'Show Log',
+    'featureLens.refreshModels': 'Refresh Models',
+  };
+
+  it('every contract command exists with its title and the "Feature Lens" category, from package.nls.json', () => {
+    const commands = pkg.contributes.commands as { command: string; title: string; category: string }[];
+    assert.deepEqual(commands.map((c) => c.command).sort(), Object.keys(CONTRACT).sort());
+    for (const c of commands) {
+      assert.match(c.title, /^%.+%$/, `${c.command}'s title comes from package.nls.json`);
+      assert.equal(text(c.title), CONTRACT[c.command], c.command);
+      assert.equal(text(c.category), 'Feature Lens', c.command);
+    }
+  });
+
+  it('every %key% used in package.json is defined in package.nls.json', () => {
+    const keys = [...JSON.stringify(pkg).matchAll(/"%([^"%]+)%"/g)].map((m) => m[1]);
+    assert.ok(keys.length > 20);
+    for (const k of keys) assert.ok(typeof nls[k] === 'string' && nls[k].length > 0, `package.nls.json defines ${k}`);
+  });
+
+  it('the views and container of the contract exist, and menus name only real commands and context values', () => {
+    assert.deepEqual(pkg.contributes.viewsContainers.activitybar.map((c: { id: string; title: string }) => [c.id, text(c.title)]), [['featureLens', 'Feature Lens']]);
+    assert.deepEqual(pkg.contributes.views.featureLens.map((v: { id: string; name: string }) => [v.id, text(v.name)]), [
+      ['featureLens.models', 'Models'],
+      ['featureLens.topActivations', 'Top Activations'],
+    ]);
+    const ids = new Set(Object.keys(CONTRACT));
+    for (const [menu, items] of Object.entries(pkg.contributes.menus as Record<string, { command: string; when?: string }[]>)) {
+      for (const item of items) {
+        assert.ok(ids.has(item.command), `${menu} names ${item.command}`);
+        for (const m of (item.when ?? '').matchAll(/viewItem == (\w+)/g)) assert.ok(['model', 'lens', 'layer', 'node', 'image'].includes(m[1]), `${menu}: viewItem ${m[1]}`);
+      }
+    }
+    assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:featureLens.inspector'], 'nothing but the panel restore beyond the implicit events');
+  });
+
+  it('walkthrough media and the lens schema path are files the package ships', () => {
+    for (const w of pkg.contributes.walkthroughs) for (const s of w.steps) assert.ok(fs.existsSync(path.join(root, s.media.markdown)), s.media.markdown);
+    assert.deepEqual(pkg.contributes.jsonValidation, [{ fileMatch: '*.lens.json', url: './schemas/lens.schema.json' }]);
+    const ignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
+    for (const keep of ['!dist/*.js', '!dist/*.wasm', '!media/**', '!schemas/**', '!package.nls.json']) assert.ok(ignore.split('\n').includes(keep), `.vscodeignore keeps ${keep}`);
+    assert.ok(ignore.split('\n').includes('dist/*.map'), 'source maps stay out of the package');
+  });
+});
