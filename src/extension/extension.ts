@@ -10,6 +10,7 @@ import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
 import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg } from './targets';
 import { TopView } from './topView';
+import type { ModelsEntry } from './treeModel';
 
 const BACKEND_KEY = 'engine.backend';
 
@@ -25,7 +26,7 @@ class FeatureLens extends Disposable {
   readonly engine: EngineClient;
   private readonly models: ModelsView;
   private readonly top: TopView;
-  private readonly modelsTree: vscode.TreeView<import('./treeModel').ModelsEntry>;
+  private readonly modelsTree: vscode.TreeView<ModelsEntry>;
   private readonly panelDeps: PanelDeps;
   private storage: Promise<string> | undefined;
   private modelWatchers: vscode.Disposable[] = [];

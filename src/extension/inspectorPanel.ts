@@ -1,13 +1,14 @@
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LensInfo, ModelInfo } from '../shared/protocol';
+import type { LayerByClassResult, LensInfo, ModelInfo } from '../shared/protocol';
 import {
   PROJECTION_METHOD_NAMES,
   parsePanelState,
   parseWebviewMessage,
   toPixels,
   type HostMessage,
+  type MaximizedMessage,
   type MessageBounds,
   type PanelState,
   type WebviewMessage,
@@ -44,7 +45,7 @@ export class InspectorPanel extends Disposable {
   /** When the last page message was posted (the rest of request-to-paint is the webview drawing it). */
   private postedAt = 0;
   private pendingExport: ((bytes: Uint8Array | undefined) => void) | undefined;
-  private byClassCache = new Map<string, Promise<import('../shared/protocol').LayerByClassResult>>();
+  private byClassCache = new Map<string, Promise<LayerByClassResult>>();
 
   static get active(): InspectorPanel | undefined {
     return InspectorPanel.current;
@@ -164,7 +165,7 @@ export class InspectorPanel extends Disposable {
   }
 
   /** The last activation-maximization result, shown again when its node's page is drawn anew. */
-  private lastMaximized: { model: string; msg: import('../shared/webviewProtocol').MaximizedMessage } | undefined;
+  private lastMaximized: { model: string; msg: MaximizedMessage } | undefined;
 
   private post(m: HostMessage): void {
     if (!this.ready) return;
