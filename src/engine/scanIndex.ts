@@ -136,6 +136,8 @@ export async function writeIndex(file: string, header: IndexHeader, state: ScanS
 }
 
 const cache = new Map<string, { mtimeMs: number; size: number; index: StoredIndex }>();
+/** Complete indexes kept in memory (the most recently read). */
+const MAX_CACHED = 8;
 
 /** Reads an index file (cached by mtime); null when it is missing or unreadable. */
 export async function readIndex(file: string): Promise<StoredIndex | null> {
@@ -154,6 +156,10 @@ export async function readIndex(file: string): Promise<StoredIndex | null> {
     return null;
   }
   const index = decodeIndex(bytes);
-  if (index && index.header.complete) cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, index });
+  if (index && index.header.complete) {
+    cache.delete(file);
+    cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, index });
+    while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
+  }
   return index;
 }
