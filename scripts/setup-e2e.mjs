@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CODE_SERVER_VERSION = '4.100.3';
-const APT_PACKAGES = ['libkrb5-dev', 'libx11-dev', 'libxkbfile-dev', 'libsecret-1-dev', 'pkg-config', 'ripgrep', 'chromium'];
+// The recipe's packages, plus the C++ toolchain node-gyp needs for code-server's native modules.
+const APT_PACKAGES = ['libkrb5-dev', 'libx11-dev', 'libxkbfile-dev', 'libsecret-1-dev', 'pkg-config', 'ripgrep', 'chromium', 'build-essential', 'python3'];
 const CHROMIUM = '/usr/bin/chromium';
 const MARKER = '.feature-lens-installed';
 
@@ -48,7 +49,10 @@ function run(log, what, cmd, args, opts = {}) {
   try {
     const r = spawnSync(cmd, args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env }, cwd: opts.cwd });
     if (r.error || r.status !== 0) {
-      const tail = fs.readFileSync(log, 'utf8').trim().split('\n').filter((l) => /err/i.test(l)).slice(-1)[0] ?? '';
+      // The failing command's own output: its error code says most ("npm error code ECONNREFUSED").
+      const all = fs.readFileSync(log, 'utf8').split('\n');
+      const output = all.slice(all.findLastIndex((l) => l.startsWith('$ ')) + 1);
+      const tail = output.find((l) => /npm error code|gyp ERR!|^E: /.test(l)) ?? output.find((l) => /err/i.test(l)) ?? '';
       throw new SetupError(`${what} failed${opts.hint ? ` (${opts.hint})` : ''}; see ${log}${tail ? `: ${tail.trim().slice(0, 200)}` : ''}`);
     }
   } finally {
@@ -199,8 +203,13 @@ export async function startCodeServer({ codeServer, extensionsDir, userDataDir, 
 export function ensureE2E({ say = () => {} } = {}) {
   const start = Date.now();
   const dir = e2eCacheDir();
-  const log = path.join(path.dirname(dir), `code-server-${CODE_SERVER_VERSION}-install.log`);
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const log = `${dir}-install.log`;
+  try {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.accessSync(path.dirname(dir), fs.constants.W_OK);
+  } catch {
+    throw new SetupError(`cannot write to ${path.dirname(dir)}: set FEATURE_LENS_E2E_CACHE (or XDG_CACHE_HOME) to a writable folder.`);
+  }
   ensureDebianPackages(log, say);
   if (!fs.existsSync(CHROMIUM)) throw new SetupError(`Chromium is not at ${CHROMIUM}: run \`apt-get install -y chromium\`.`);
   const { bin } = codeServerPaths(dir);
