@@ -154,7 +154,7 @@ test('conv2d filter gradient equals the hand-worked sums of the input windows', 
   tf.dispose([x, w, dw]);
 });
 
-test('an unsupported data format is a clear error, not a wrong answer', async () => {
+test('an unsupported data format or dilation is a clear error, not a wrong answer', async () => {
   await tf.setBackend('wasm');
   const x = tf.zeros([1, 2, 5, 5]);
   const dy = tf.zeros([1, 2, 3, 3]);
@@ -162,7 +162,13 @@ test('an unsupported data format is a clear error, not a wrong answer', async ()
     () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] }),
     /supports only NHWC/,
   );
-  tf.dispose([x, dy]);
+  const x2 = tf.zeros([1, 5, 5, 2]);
+  const dy2 = tf.zeros([1, 1, 1, 2]);
+  assert.throws(
+    () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x2, dy: dy2 }, { strides: 1, pad: 'valid', dilations: 2, filterShape: [3, 3, 2, 1] }),
+    /does not support dilations > 1/,
+  );
+  tf.dispose([x, dy, x2, dy2]);
 });
 
 test('registration is idempotent, silent, and the speed kernels can be switched off and on', async () => {

@@ -9,13 +9,14 @@
  * Inputs: x `[N, H, W, C]`, dy `[N, OH, OW, C·M]` float32. Output: `filterShape` `[KH, KW, C, M]`.
  */
 import * as tf from '../tf';
-import { checkNHWC, depthwise, free, type Info, padSpatial, reshape, sum, transpose, type WasmBackend } from './wasmOps';
+import { checkNHWC, checkUndilated, depthwise, free, type Info, padSpatial, reshape, sum, transpose, type WasmBackend } from './wasmOps';
 
 export function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {
   const b = args.backend as WasmBackend;
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const a = (args.attrs ?? {}) as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs & { dataFormat?: string };
   checkNHWC('DepthwiseConv2dNativeBackpropFilter', a.dataFormat);
+  checkUndilated('DepthwiseConv2dNativeBackpropFilter', a.dilations);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true, 'channelsLast');
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow, padInfo } = info;

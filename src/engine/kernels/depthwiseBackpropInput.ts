@@ -6,13 +6,14 @@
  */
 import * as tf from '../tf';
 import { spreadForTransposedConv } from './transposedConv';
-import { checkNHWC, depthwise, free, type Info, reshape, reverse, sum, type WasmBackend } from './wasmOps';
+import { checkNHWC, checkUndilated, depthwise, free, type Info, reshape, reverse, sum, type WasmBackend } from './wasmOps';
 
 export function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {
   const b = args.backend as WasmBackend;
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const a = (args.attrs ?? {}) as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs & { dataFormat?: string };
   checkNHWC('DepthwiseConv2dNativeBackpropInput', a.dataFormat);
+  checkUndilated('DepthwiseConv2dNativeBackpropInput', a.dilations);
   const info = tf.backend_util.computeConv2DInfo(
     a.inputShape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, true, 'channelsLast');
   const [n, h, w, c] = a.inputShape;

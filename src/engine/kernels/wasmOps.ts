@@ -99,3 +99,10 @@ export function dilateSpatial(b: WasmBackend, x: Info, sh: number, sw: number): 
   free(b, p);
   return out;
 }
+
+/** tfjs's own gradients reject dilations > 1 before reaching a kernel, so the kernels accept only 1 (no untested path). */
+export function checkUndilated(kernel: string, dilations: number | number[] | undefined): void {
+  if (pair(dilations, 'dilations').some((d) => d !== 1)) {
+    throw new Error(`${kernel} on the wasm backend does not support dilations > 1 (got ${JSON.stringify(dilations)}).`);
+  }
+}
