@@ -171,6 +171,8 @@ export async function startCodeServer({ codeServer, extensionsDir, userDataDir, 
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env });
   if (logFile) fs.closeSync(out);
   live.add(child.pid);
+  // Not kept alive by the caller's event loop: its 'exit' handler above stops the group.
+  child.unref();
   let exited = null;
   child.once('exit', (code, signal) => { exited = code ?? signal; live.delete(child.pid); });
   const deadline = Date.now() + 60_000;

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withVSCode } from './harness.mjs';
 
-test('VS Code loads with Feature Lens installed; its log and status bar item appear', { timeout: 240_000 }, async () => {
-  await withVSCode('00-harness', {}, async (s) => {
+test('VS Code loads with Feature Lens installed; its log and status bar item appear', { timeout: 300_000 }, async () => {
+  await withVSCode('00-harness', { timeout: 180_000 }, async (s) => {
     await s.runCommand('Extensions: Show Enabled Extensions');
     const item = s.page.locator('.extensions-viewlet .extension-list-item', { hasText: 'Feature Lens' }).first();
     await item.waitFor({ state: 'visible', timeout: 60_000 });
@@ -18,7 +18,7 @@ test('VS Code loads with Feature Lens installed; its log and status bar item app
     const channel = await panel.locator('select.monaco-select-box').first().evaluate((el) => el.options[el.selectedIndex]?.text ?? '');
     assert.equal(channel, 'Feature Lens');
     // The status bar names the engine backend (the setting until the engine runs, then the backend in use).
-    const status = s.page.locator('.statusbar-item[id="feature-lens.feature-lens.featureLens.backend"], .statusbar-item[aria-label*="auto"], .statusbar-item[aria-label*="wasm"]').first();
+    const status = s.page.locator('.statusbar-item[id="feature-lens.feature-lens.featureLens.backend"]');
     await status.waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await status.innerText(), /auto|wasm|cpu|tensorflow/);
     await s.shot('log-and-status');

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { cli, withVSCode } from './harness.mjs';
 
-test('Train Model on the EFL sample fills the Models view with its layers', { timeout: 420_000 }, async () => {
+test('Train Model on the EFL sample fills the Models view with its layers', { timeout: 600_000 }, async () => {
   await withVSCode('01-train', {
     // Start untrained, so the layers can only come from this run.
     prepare: (ws) => {

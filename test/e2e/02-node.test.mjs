@@ -10,7 +10,7 @@ import { cli, correlation, decodeDiverging, pixelStats, readWeight, welchT, with
 /** Gray level (0–255) of each pixel of an RGBA image. */
 const gray = ({ data }) => Float32Array.from({ length: data.length / 4 }, (_, i) => data[4 * i]);
 
-test('a hidden EFL node shows its weights, top images and their deconvolutions', { timeout: 480_000 }, async () => {
+test('a hidden EFL node shows its weights, top images and their deconvolutions', { timeout: 600_000 }, async () => {
   await withVSCode('02-node', {
     // A model from this build's trainer (the CLI), so the scenario does not depend on a checked-in model.
     prepare: (ws) => {

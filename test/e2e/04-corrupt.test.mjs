@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { ensureTrained, withVSCode } from './harness.mjs';
 
-test('a corrupt model.json gives one clear error and the extension keeps working', { timeout: 420_000 }, async () => {
+test('a corrupt model.json gives one clear error and the extension keeps working', { timeout: 600_000 }, async () => {
   await withVSCode('04-corrupt', {
     prepare: (ws) => {
       const good = ensureTrained(path.join(ws, 'efl', 'efl.lens.json'));

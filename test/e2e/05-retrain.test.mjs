@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { cli, correlation, decodeDiverging, ensureTrained, readWeight, withVSCode } from './harness.mjs';
 
-test('retraining from the CLI refreshes the views without a reload', { timeout: 480_000 }, async () => {
+test('retraining from the CLI refreshes the views without a reload', { timeout: 600_000 }, async () => {
   let lensFile;
   await withVSCode('05-retrain', {
     prepare: (ws) => {

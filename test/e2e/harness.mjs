@@ -72,17 +72,26 @@ export async function openVSCode(name, options = {}) {
   return session;
 }
 
-/** Runs `fn(session)` with a fresh VS Code and always closes it; keeps the temp folder when the test fails. */
+/**
+ * Runs `fn(session)` with a fresh VS Code and always closes it (also when the scenario overruns
+ * `options.timeout` ms, default 6 minutes: keep the test's own timeout above it so cleanup gets to run).
+ */
 export async function withVSCode(name, options, fn) {
   const session = await openVSCode(name, options);
+  const limit = options.timeout ?? 360_000;
+  let timer;
+  const overrun = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`scenario ${name} took more than ${limit / 1000} s (last screenshot: step ${session.step})`)), limit);
+  });
   let ok = false;
   try {
-    await fn(session);
+    await Promise.race([fn(session), overrun]);
     ok = true;
   } catch (e) {
     await session.shot('failure').catch(() => {});
     throw e;
   } finally {
+    clearTimeout(timer);
     await session.close(ok);
   }
 }
