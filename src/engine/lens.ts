@@ -1,27 +1,227 @@
-// OWNER: datasets/training helper. Stub: replace with the real lens-file reader.
-import type { LensInfo, Split } from '../shared/protocol';
+/**
+ * Lens files (`*.lens.json`): a model, a dataset and optionally a training recipe, paths relative to the
+ * lens file. Schema: `schemas/lens.schema.json`.
+ *
+ * ```json
+ * { "name": "MNIST", "description": "...", "model": "model/model.json",
+ *   "dataset": { "format": "idx", "train": {"images": "...", "labels": "..."}, "test": {...}, "classes": [...] },
+ *   "training": { ... see recipes.ts ... } }
+ * ```
+ * Dataset formats: `idx` (MNIST files, gzipped or not), `npy`, `imageFolder` (one subfolder per class),
+ * `efl` (the seed's generated letters). Every mistake is one `badInput` error naming the lens file and field.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LensInfo, Split, TrainResult } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
+import { EFL_DEFAULTS, EflDataset, type EflOptions } from './datasets/efl';
+import { Fields } from './datasets/fields';
+import { IdxDataset } from './datasets/idx';
+import { ImageFolderDataset, type ImageFolderOptions } from './datasets/imageFolder';
+import { NpyDataset } from './datasets/npy';
 import { UserError } from './errors';
+import { parseRecipe, type Recipe } from './recipes';
+
+export const DATASET_FORMATS = ['idx', 'npy', 'imageFolder', 'efl'] as const;
+
+/** A dataset spec with absolute paths. */
+export type DatasetSpec =
+  | { format: 'idx' | 'npy'; train: { images: string; labels: string }; test: { images: string; labels: string }; classes?: string[] }
+  | ({ format: 'imageFolder' } & ImageFolderOptions)
+  | ({ format: 'efl' } & EflOptions);
 
 /** A parsed lens file with absolute paths. */
 export interface Lens {
   path: string;
   name: string;
+  description?: string;
+  /** The model.json the lens inspects and training writes. */
   model: string;
+  /** Class names in label order (from the lens, the folder names, or `0..max` of the labels). */
   classes: string[];
-  // dataset spec and training recipe: defined by the implementation
+  dataset: DatasetSpec;
+  training?: Recipe;
+  /** `<stem>.training.json` beside the lens file, written by training. */
+  results: string;
   [key: string]: unknown;
 }
 
+const lensCache = new Map<string, { mtimeMs: number; size: number; lens: Lens }>();
+
+/** Reads, checks and resolves a lens file; opens its test split to learn the class names. Cached by mtime. */
 export async function readLens(lensPath: string): Promise<Lens> {
-  throw new UserError('unsupported', `lens files are not implemented yet (${lensPath}).`);
+  const file = path.resolve(lensPath);
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(file);
+  } catch {
+    throw new UserError('notFound', 'lens file not found.', file);
+  }
+  const hit = lensCache.get(file);
+  if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.lens;
+  let json: unknown;
+  try {
+    json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new UserError('badInput', `is not valid JSON (${(e as Error).message}).`, file);
+  }
+  const lens = parseLens(json, file);
+  lens.classes = (await openDataset(lens, 'test')).classes;
+  lensCache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, lens });
+  return lens;
 }
 
-export async function lensInfo(lensPath: string): Promise<LensInfo> {
-  throw new UserError('unsupported', `lens files are not implemented yet (${lensPath}).`);
+/** Checks a lens file's JSON (no file access); `classes` is filled from the spec when it names them. */
+export function parseLens(json: unknown, file: string): Lens {
+  const dir = path.dirname(file);
+  const f = new Fields(json, '', file);
+  f.raw('$schema');
+  const name = f.str('name');
+  const description = f.str('description', false);
+  const modelRel = f.str('model');
+  const dataset = parseDataset(f.sub('dataset')!, dir);
+  const t = f.sub('training', false);
+  const training = t ? parseRecipe(t, (df) => parseDataset(df, dir)) : undefined;
+  f.done();
+  const stem = path.basename(file).replace(/\.lens\.json$/i, '').replace(/\.json$/i, '');
+  return {
+    path: file,
+    name,
+    ...(description !== undefined ? { description } : {}),
+    model: path.resolve(dir, modelRel),
+    classes: dataset.format === 'efl' ? ['E', 'F', 'L'] : ((dataset as { classes?: string[] }).classes ?? []),
+    dataset,
+    ...(training ? { training } : {}),
+    results: path.join(dir, `${stem}.training.json`),
+  };
+}
+
+/** Parses a `dataset` object, resolving paths against `dir`. */
+export function parseDataset(f: Fields, dir: string): DatasetSpec {
+  const format = f.oneOf('format', DATASET_FORMATS);
+  let spec: DatasetSpec;
+  if (format === 'idx' || format === 'npy') {
+    const pair = (split: Split) => {
+      const s = f.sub(split)!;
+      const r = { images: path.resolve(dir, s.str('images')), labels: path.resolve(dir, s.str('labels')) };
+      s.done();
+      return r;
+    };
+    const classes = f.strings('classes');
+    spec = { format, train: pair('train'), test: pair('test'), ...(classes ? { classes } : {}) };
+  } else if (format === 'imageFolder') {
+    const classes = f.strings('classes');
+    spec = {
+      format,
+      root: path.resolve(dir, f.str('root')),
+      size: f.size('size'),
+      channels: f.oneOf('channels', [1, 3] as unknown as readonly string[]) as unknown as 1 | 3,
+      testFraction: f.num('testFraction', { min: 0, max: 0.9, def: 0.2 }),
+      seed: f.num('seed', { int: true, min: 0, def: 1 }),
+      fit: f.oneOf('fit', ['contain', 'stretch'] as const, 'contain'),
+      ...(classes ? { classes } : {}),
+    };
+  } else {
+    const d = EFL_DEFAULTS;
+    spec = {
+      format,
+      size: f.size('size', d.size),
+      trainPerClass: f.num('trainPerClass', { int: true, min: 1, max: 1e6, def: d.trainPerClass }),
+      testPerClass: f.num('testPerClass', { int: true, min: 1, max: 1e6, def: d.testPerClass }),
+      noise: f.num('noise', { min: 0, max: 10, def: d.noise }),
+      negative: f.bool('negative', d.negative),
+      seed: f.num('seed', { int: true, min: 0, def: d.seed }),
+      jitter: f.num('jitter', { int: true, min: 0, max: 64, def: d.jitter }),
+    };
+    if (spec.size[0] < 8 || spec.size[1] < 8) f.fail(f.path('size'), 'must be at least [8, 8] for letters to be drawn');
+  }
+  f.done();
+  return spec;
+}
+
+/** The files and folders a dataset spec reads. */
+export function datasetPaths(spec: DatasetSpec): string[] {
+  if (spec.format === 'idx' || spec.format === 'npy') return [spec.train.images, spec.train.labels, spec.test.images, spec.test.labels];
+  if (spec.format === 'imageFolder') return [spec.root];
+  return [];
+}
+
+const datasetCache = new Map<string, Dataset>();
+const MAX_CACHED = 12;
+
+/** Opens one split of a dataset spec; cached while the files (and folder listings) keep their mtimes. */
+export async function openSpec(spec: DatasetSpec, split: Split, lensFile: string): Promise<Dataset> {
+  const stamps: string[] = [];
+  for (const p of datasetPaths(spec)) {
+    try {
+      const st = await fs.promises.stat(p);
+      stamps.push(`${st.mtimeMs}:${st.size}`);
+      if (spec.format === 'imageFolder' && st.isDirectory()) {
+        for (const d of await fs.promises.readdir(p, { withFileTypes: true })) {
+          if (d.isDirectory()) stamps.push(`${d.name}:${(await fs.promises.stat(path.join(p, d.name))).mtimeMs}`);
+        }
+      }
+    } catch {
+      throw new UserError('notFound', `${p} (named in the lens file's dataset) does not exist.${spec.format !== 'efl' ? ' If this is a sample, run `node scripts/prepare-samples.mjs` first.' : ''}`, lensFile);
+    }
+  }
+  const key = JSON.stringify([spec, split, stamps]);
+  const hit = datasetCache.get(key);
+  if (hit) {
+    datasetCache.delete(key);
+    datasetCache.set(key, hit);
+    return hit;
+  }
+  let ds: Dataset;
+  switch (spec.format) {
+    case 'idx':
+      ds = await IdxDataset.open(spec[split].images, spec[split].labels, split, spec.classes);
+      break;
+    case 'npy':
+      ds = await NpyDataset.open(spec[split].images, spec[split].labels, split, spec.classes);
+      break;
+    case 'imageFolder':
+      ds = await ImageFolderDataset.open(spec, split);
+      break;
+    case 'efl':
+      ds = new EflDataset(spec, split);
+      break;
+  }
+  if (ds.size === 0) throw new UserError('badInput', `the ${split} split of ${ds.source} has no images.`, lensFile);
+  datasetCache.set(key, ds);
+  while (datasetCache.size > MAX_CACHED) datasetCache.delete(datasetCache.keys().next().value!);
+  return ds;
 }
 
 /** Opens one split of the lens's dataset. */
 export async function openDataset(lens: Lens, split: Split): Promise<Dataset> {
-  throw new UserError('unsupported', `datasets are not implemented yet (${lens.path}, ${split}).`);
+  return openSpec(lens.dataset, split, lens.path);
+}
+
+/** The lens as the Models view shows it, with the last training results when there are any. */
+export async function lensInfo(lensPath: string): Promise<LensInfo> {
+  const lens = await readLens(lensPath);
+  const train = await openDataset(lens, 'train');
+  const test = await openDataset(lens, 'test');
+  const extra = (lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec));
+  let lastTraining: TrainResult | undefined;
+  try {
+    lastTraining = JSON.parse(await fs.promises.readFile(lens.results, 'utf8')) as TrainResult;
+  } catch {
+    lastTraining = undefined;
+  }
+  return {
+    path: lens.path,
+    name: lens.name,
+    ...(lens.description !== undefined ? { description: lens.description } : {}),
+    model: lens.model,
+    modelExists: fs.existsSync(lens.model),
+    paths: [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra])],
+    classes: test.classes,
+    imageShape: [...test.shape],
+    datasetFormat: lens.dataset.format,
+    splits: { train: train.size, test: test.size },
+    hasTraining: !!lens.training,
+    ...(lastTraining ? { lastTraining } : {}),
+  };
 }

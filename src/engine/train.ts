@@ -1,10 +1,176 @@
-// OWNER: datasets/training helper. Stub.
-import type { TrainResult } from '../shared/protocol';
+/**
+ * Training a lens file's recipe (`training` in the lens, see recipes.ts): builds the model, trains it with a
+ * batch loop that reports progress per batch and honours cancellation between batches, evaluates it on the
+ * test split (and any cross tests), then writes the model (`lens.model`) and `<stem>.training.json` beside
+ * the lens file, atomically. A cancelled or failed run writes nothing: the previous files stay as they were.
+ */
+import * as path from 'node:path';
+import type { EpochRecord, TrainResult } from '../shared/protocol';
+import { currentBackend } from './backend';
+import { augmentBatch } from './datasets/augment';
+import type { Dataset } from './datasets/dataset';
+import { checkFitsModel } from './datasets/fit';
+import { Random } from './datasets/random';
 import { UserError } from './errors';
-import type { Job } from './job';
+import { evaluate } from './evaluate';
+import { writeFileAtomic } from './fsutil';
+import { yieldToEvents, type Job } from './job';
+import { openDataset, openSpec, readLens, type DatasetSpec } from './lens';
+import { saveModel } from './modelIO';
+import { buildModel, makeOptimizer, type Recipe } from './recipes';
+import * as tf from './tf';
+
+/** A train split up to this size (as float32) is read into memory once; larger ones are read in blocks. */
+const PRELOAD_BYTES = 768 * 2 ** 20;
+/** Images per block when the train split is too large to preload: blocks are shuffled, then images within. */
+const BLOCK = 4096;
 
 /** Trains the model a lens file's recipe describes and writes it, its history and metrics beside the lens. */
 export async function trainLens(lensPath: string, job: Job): Promise<TrainResult> {
-  void job;
-  throw new UserError('unsupported', `training is not implemented yet (${lensPath}).`);
+  const lens = await readLens(lensPath);
+  const recipe = lens.training;
+  if (!recipe) throw new UserError('badInput', 'has no "training" recipe, so Feature Lens cannot train its model (it can still inspect an existing model.json).', lens.path);
+  const train = await openDataset(lens, 'train');
+  const test = await openDataset(lens, 'test');
+  const classes = train.classes.length >= test.classes.length ? train.classes : test.classes;
+  if (train.shape.join() !== test.shape.join()) {
+    throw new UserError('badInput', `the train images are ${train.shape.join('×')} but the test images are ${test.shape.join('×')}.`, lens.path);
+  }
+  const crossSets: { name: string; ds: Dataset }[] = [];
+  for (const c of recipe.crossTests) {
+    const ds = await openSpec(c.dataset as DatasetSpec, 'test', lens.path);
+    if (ds.shape.join() !== train.shape.join()) throw new UserError('badInput', `cross test "${c.name}" has ${ds.shape.join('×')} images but the model reads ${train.shape.join('×')}.`, lens.path);
+    crossSets.push({ name: c.name, ds });
+  }
+
+  const started = performance.now();
+  const model = buildModel(recipe, train.shape, classes.length, path.basename(lens.model, '.json') === 'model' ? lens.name : path.basename(lens.model, '.json'), lens.path);
+  const optimizer = makeOptimizer(recipe.optimizer);
+  try {
+    checkFitsModel(train, model, lens.path);
+    model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
+    const { history, trainSeconds, trainAccuracy, last } = await fit(model, recipe, train, test, classes.length, job);
+    const crossTests = [];
+    for (const c of crossSets) {
+      const e = await evaluate(model, c.ds, classes.length, job);
+      crossTests.push({ name: c.name, accuracy: e.accuracy, error: 1 - e.accuracy });
+    }
+    job.throwIfCancelled();
+    const seconds = (performance.now() - started) / 1000;
+    const result: TrainResult = {
+      lens: lens.path,
+      model: lens.model,
+      backend: currentBackend(),
+      epochs: recipe.epochs,
+      trainImages: train.size,
+      testImages: test.size,
+      testAccuracy: last.accuracy,
+      testError: 1 - last.accuracy,
+      trainAccuracy,
+      confusion: last.confusion,
+      classes,
+      history,
+      seconds,
+      imagesPerSecond: (train.size * recipe.epochs) / trainSeconds,
+      ...(crossTests.length ? { crossTests } : {}),
+    };
+    job.progress({ fraction: 1, message: 'Saving the model' });
+    await saveModel(model, lens.model, { featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, trainedAt: new Date().toISOString() } });
+    await writeFileAtomic(lens.results, JSON.stringify(result, null, 2) + '\n');
+    return result;
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/** The batch loop. Train accuracy is the running accuracy over the last epoch (with dropout active). */
+async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, test: Dataset, classes: number, job: Job) {
+  const [h, w, c] = train.shape;
+  const size = h * w * c;
+  const rnd = new Random(recipe.seed);
+  const augRnd = new Random(recipe.seed + 7919);
+  const bs = recipe.batchSize;
+  const batches = Math.ceil(train.size / bs);
+  const all = train.size * size * 4 <= PRELOAD_BYTES ? (await train.gather(Int32Array.from({ length: train.size }, (_, i) => i))) : undefined;
+  const history: EpochRecord[] = [];
+  let trainSeconds = 0;
+  let trainAccuracy = 0;
+  let last = { accuracy: 0, loss: 0, confusion: [] as number[][] };
+  let lastReport = 0;
+  for (let epoch = 0; epoch < recipe.epochs; epoch++) {
+    const t0 = performance.now();
+    let lossSum = 0;
+    let accSum = 0;
+    let seen = 0;
+    let b = 0;
+    for await (const { images, labels, count } of shuffled(train, all, bs, rnd)) {
+      job.throwIfCancelled();
+      if (recipe.augment.flip || recipe.augment.rotate > 0) augmentBatch(images, count, train.shape, recipe.augment, augRnd);
+      const x = tf.tensor4d(images, [count, h, w, c]);
+      const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32'));
+      let out: number | number[];
+      try {
+        out = await model.trainOnBatch(x, y);
+      } finally {
+        x.dispose();
+        y.dispose();
+      }
+      const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
+      if (!Number.isFinite(loss)) {
+        throw new UserError('badInput', `training diverged: the loss became ${loss} in epoch ${epoch + 1}. Lower "training.optimizer.learningRate".`, undefined);
+      }
+      lossSum += loss * count;
+      accSum += acc * count;
+      seen += count;
+      b++;
+      const now = performance.now();
+      if (now - lastReport > 100 || b === batches) {
+        lastReport = now;
+        job.progress({
+          fraction: (epoch + b / batches) / recipe.epochs,
+          message: `Epoch ${epoch + 1}/${recipe.epochs}, batch ${b}/${batches}: loss ${(lossSum / seen).toFixed(4)}, accuracy ${((accSum / seen) * 100).toFixed(1)}%`,
+          train: { epoch: epoch + 1, epochs: recipe.epochs, batch: b, batches, loss: lossSum / seen, accuracy: accSum / seen },
+        });
+      }
+      await yieldToEvents();
+    }
+    trainSeconds += (performance.now() - t0) / 1000;
+    trainAccuracy = accSum / seen;
+    last = await evaluate(model, test, classes, job);
+    history.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: trainAccuracy, testLoss: last.loss, testAccuracy: last.accuracy });
+  }
+  return { history, trainSeconds, trainAccuracy, last };
+}
+
+/**
+ * One epoch's batches in a seeded random order. A preloaded split is shuffled whole; a large one is read
+ * in blocks of consecutive images (cheap sequential reads), the blocks visited in random order and the
+ * images shuffled within each block.
+ */
+async function* shuffled(ds: Dataset, all: { images: Float32Array; labels: Int32Array } | undefined, bs: number, rnd: Random) {
+  const size = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const take = (src: { images: Float32Array; labels: Int32Array }, order: Int32Array, s: number, e: number) => {
+    const images = new Float32Array((e - s) * size);
+    const labels = new Int32Array(e - s);
+    for (let i = s; i < e; i++) {
+      images.set(src.images.subarray(order[i] * size, (order[i] + 1) * size), (i - s) * size);
+      labels[i - s] = src.labels[order[i]];
+    }
+    return { images, labels, count: e - s };
+  };
+  if (all) {
+    const order = rnd.shuffle(Int32Array.from({ length: ds.size }, (_, i) => i));
+    for (let s = 0; s < ds.size; s += bs) yield take(all, order, s, Math.min(ds.size, s + bs));
+    return;
+  }
+  const blocks = rnd.shuffle(Array.from({ length: Math.ceil(ds.size / BLOCK) }, (_, i) => i));
+  for (const blk of blocks) {
+    const start = blk * BLOCK;
+    const end = Math.min(ds.size, start + BLOCK);
+    let chunk: { images: Float32Array; labels: Int32Array } | undefined;
+    for await (const b of ds.batches(end - start, start, end)) chunk = b;
+    const order = rnd.shuffle(Int32Array.from({ length: end - start }, (_, i) => i));
+    for (let s = 0; s < order.length; s += bs) yield take(chunk!, order, s, Math.min(order.length, s + bs));
+  }
 }

@@ -1,0 +1,57 @@
+import type { Split } from '../../shared/protocol';
+import { check } from '../errors';
+import type { Batch, Dataset } from './dataset';
+
+/**
+ * What the readers share: batching and gathering over a reader of contiguous index ranges.
+ * Subclasses implement `readRange(start, end)` → `[end - start, h, w, c]` float32 in [0, 1].
+ */
+export abstract class RangeDataset implements Dataset {
+  abstract readonly source: string;
+  abstract readonly split: Split;
+  abstract readonly size: number;
+  abstract readonly shape: [number, number, number];
+  abstract readonly classes: string[];
+  abstract readonly labels: Int32Array;
+  abstract readonly hash: string;
+
+  protected abstract readRange(start: number, end: number): Promise<Float32Array>;
+
+  get imageSize(): number {
+    return this.shape[0] * this.shape[1] * this.shape[2];
+  }
+
+  async *batches(batchSize: number, start = 0, end = this.size): AsyncIterable<Batch> {
+    check(Number.isInteger(batchSize) && batchSize > 0, `Batch size must be a positive whole number, not ${batchSize}.`);
+    end = Math.min(end, this.size);
+    for (let s = Math.max(0, start); s < end; s += batchSize) {
+      const e = Math.min(end, s + batchSize);
+      const indices = new Int32Array(e - s);
+      for (let i = 0; i < indices.length; i++) indices[i] = s + i;
+      yield { images: await this.readRange(s, e), labels: this.labels.slice(s, e), indices, count: e - s };
+    }
+  }
+
+  /** Reads runs of consecutive indices with one `readRange` each, so a sorted gather costs few reads. */
+  async gather(indices: ArrayLike<number>): Promise<Batch> {
+    const n = indices.length;
+    const size = this.imageSize;
+    const images = new Float32Array(n * size);
+    const labels = new Int32Array(n);
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = indices[i];
+      check(Number.isInteger(k) && k >= 0 && k < this.size, `Image index ${k} is out of range: the ${this.split} split of ${this.source} has ${this.size} images.`);
+      idx[i] = k;
+      labels[i] = this.labels[k];
+    }
+    let i = 0;
+    while (i < n) {
+      let j = i + 1;
+      while (j < n && idx[j] === idx[j - 1] + 1) j++;
+      images.set(await this.readRange(idx[i], idx[j - 1] + 1), i * size);
+      i = j;
+    }
+    return { images, labels, indices: idx, count: n };
+  }
+}
