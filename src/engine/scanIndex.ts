@@ -135,6 +135,26 @@ export async function writeIndex(file: string, header: IndexHeader, state: ScanS
   await writeFileAtomic(file, encodeIndex(header, state));
 }
 
+/** Only an index file's header (a few hundred bytes), or null when it is not an index file. */
+export async function readIndexHeader(file: string): Promise<IndexHeader | null> {
+  let fh: fs.promises.FileHandle | undefined;
+  try {
+    fh = await fs.promises.open(file, 'r');
+    const pre = Buffer.alloc(12);
+    if ((await fh.read(pre, 0, 12, 0)).bytesRead < 12) return null;
+    if (pre.readUInt32LE(0) !== MAGIC || pre.readUInt32LE(4) !== VERSION) return null;
+    const hl = pre.readUInt32LE(8);
+    if (hl > 64 * 2 ** 20) return null;
+    const head = Buffer.alloc(hl);
+    if ((await fh.read(head, 0, hl, 12)).bytesRead < hl) return null;
+    return JSON.parse(head.toString('utf8')) as IndexHeader;
+  } catch {
+    return null;
+  } finally {
+    await fh?.close();
+  }
+}
+
 const cache = new Map<string, { mtimeMs: number; size: number; index: StoredIndex }>();
 /** Complete indexes kept in memory (the most recently read). */
 const MAX_CACHED = 8;

@@ -15,7 +15,7 @@ import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
 import { forkRangeScan, helperEnginePath, scanWorkers, type RangeHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanLayers, scanRange, type ScanState } from './scan';
-import { indexPath, readIndex, writeIndex, type IndexHeader, type StoredIndex } from './scanIndex';
+import { indexPath, readIndex, readIndexHeader, writeIndex, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
 
 /** About how long a helper engine process takes from fork to its first batch (measured 1–1.5 s here). */
@@ -213,11 +213,13 @@ export async function findIndex(storageDir: string, weightsHash: string, ds: Dat
   }
   for (const name of names) {
     if (!name.endsWith('.flix')) continue;
-    // The file name is a hash of (weights, dataset, k): try the k's that would name this file.
-    const idx = await readIndex(path.join(storageDir, name));
-    if (!idx || !idx.header.complete || idx.header.weightsHash !== weightsHash || idx.header.datasetHash !== ds.hash || idx.header.total !== ds.size) continue;
-    if (path.basename(indexPath(storageDir, weightsHash, ds.hash, idx.header.k)) !== name) continue;
-    if (!best || idx.header.k > best.header.k) best = idx;
+    // Headers first: only a complete index of these weights and dataset is read whole.
+    const file = path.join(storageDir, name);
+    const h = await readIndexHeader(file);
+    if (!h || !h.complete || h.weightsHash !== weightsHash || h.datasetHash !== ds.hash || h.total !== ds.size) continue;
+    if (path.basename(indexPath(storageDir, weightsHash, ds.hash, h.k)) !== name || (best && best.header.k >= h.k)) continue;
+    const idx = await readIndex(file);
+    if (idx && idx.header.complete) best = idx;
   }
   return best;
 }
