@@ -2,7 +2,9 @@
  * Top-k images of every node (design.md, "Top-k images"): argmax_j z(l, i, j) over the test split, for the
  * three scores at once (frobenius, max, mean; see scan.ts), in one streaming pass, stored as an index under
  * `storageDir` keyed by the weights, the dataset and k. A complete index is reused until either changes; a
- * cancelled scan leaves a checkpoint that the next scan resumes from.
+ * cancelled scan leaves a checkpoint (every 10 s and on cancel) that the next scan resumes from. On a
+ * single-threaded backend with several cores, a long scan hands contiguous shares of the rest to helper
+ * engine processes and merges their heaps (parallelScan.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
