@@ -65,6 +65,9 @@ const server = await startCodeServer({ codeServer: paths.codeServer, extensionsD
 });
 console.log(`\nFeature Lens is running in code-server (VS Code in the browser):\n\n  http://127.0.0.1:${port}/?folder=${encodeURI(samples)}\n\nOpen that URL in a browser. Press Ctrl-C here to stop. (code-server log: ${logFile})`);
 
+// startCodeServer does not keep the process alive by itself (tests exit without waiting for it); here it should.
+server.child.ref();
+
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
