@@ -108,16 +108,15 @@ export interface BatchScores {
 }
 
 /**
- * The three scores of every node of every scanned layer for a batch `[b, h, w, c]`. Only the scores (and
- * argmax locations) leave the backend. Spatial reductions run as whole-map pools (XNNPACK on wasm: no
- * transpose). The argmax is the costly part (a transpose on the backend), so when `maxThreshold(node)`
- * gives each node's current max-heap threshold, it is computed only for the batch rows that can still
- * enter some node's max heap (a score ≥ the threshold); other rows' locations are left 0 and never used.
+ * The three scores of every node of every scanned layer for a batch `[b, h, w, c]`. Only the scores and
+ * argmax locations leave the backend. Spatial reductions run as whole-map pools (no transpose): the max and
+ * its location come from one `maxPoolWithArgmax` (measured 5× faster on wasm than maxPool + argMax, whose
+ * reduction over a non-last axis transposes the whole activation).
  */
-export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor, maxThreshold?: (node: number) => number): Promise<BatchScores> {
+export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor): Promise<BatchScores> {
   const b = images.shape[0];
   const N = layers.reduce((a, l) => a + l.nodes, 0);
-  const maps: (tf.Tensor3D | null)[] = [];
+  let where: tf.Tensor | null = null;
   const stacked = tf.tidy(() => {
     // execute, not predict: no batching loop and no concatenation of the outputs.
     let outs = multi.execute(images, multi.outputs.map((t) => t.name)) as tf.Tensor | tf.Tensor[];
@@ -126,43 +125,38 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
       const [H, W] = layers[li].spatial;
       const n = layers[li].nodes;
       if (H * W === 1) {
-        maps.push(null);
         const flat = tf.reshape(o, [b, n]);
-        return { frob: tf.abs(flat), max: flat, mean: flat };
+        return { frob: tf.abs(flat), max: flat, mean: flat, at: null };
       }
-      maps.push(tf.keep(tf.reshape(o, [b, H * W, n]) as tf.Tensor3D));
       const a = tf.reshape(o, [b, H, W, n]) as tf.Tensor4D;
       const pool = (t: tf.Tensor4D, f: typeof tf.avgPool) => tf.reshape(f(t, [H, W], [H, W], 'valid'), [b, n]);
-      return { frob: tf.sqrt(tf.mul(pool(tf.square(a), tf.avgPool), H * W)), max: pool(a, tf.maxPool), mean: pool(a, tf.avgPool) };
+      const m = tf.maxPoolWithArgmax(a, [H, W], [H, W], 'valid', false);
+      // Flat index (y · W + x) · n + node within the image.
+      return { frob: tf.sqrt(tf.mul(pool(tf.square(a), tf.avgPool), H * W)), max: tf.reshape(m.result, [b, n]), mean: pool(a, tf.avgPool), at: tf.reshape(m.indexes, [b, n]) };
     });
-    const cat = (f: (p: (typeof per)[number]) => tf.Tensor) => (per.length === 1 ? f(per[0]) : tf.concat(per.map(f), 1));
-    return tf.stack([cat((p) => p.frob), cat((p) => p.max), cat((p) => p.mean)]);
+    const cat = (ts: tf.Tensor[]) => (ts.length === 1 ? ts[0] : tf.concat(ts, 1));
+    const spatial = per.map((p) => p.at).filter((t): t is tf.Tensor => t !== null);
+    if (spatial.length) where = tf.keep(tf.cast(cat(spatial), 'int32'));
+    return tf.stack([cat(per.map((p) => p.frob)), cat(per.map((p) => p.max)), cat(per.map((p) => p.mean))]);
   });
   try {
-    const all = (await stacked.data()) as Float32Array;
+    const [all, at] = await Promise.all([stacked.data() as Promise<Float32Array>, where ? ((where as tf.Tensor).data() as Promise<Int32Array>) : Promise.resolve(new Int32Array(0))]);
     const m = b * N;
-    const max = all.subarray(m, 2 * m);
     const argmax = new Int32Array(m);
-    for (let li = 0; li < layers.length; li++) {
-      const map = maps[li];
-      if (!map) continue;
-      const { offset, nodes } = layers[li];
-      const rows: number[] = [];
+    // `at` is [b, Σ nodes of the spatial layers]: spread it over the flat node axis, index / nodes = y · W + x.
+    const spatialNodes = layers.reduce((a, l) => a + (l.spatial[0] * l.spatial[1] > 1 ? l.nodes : 0), 0);
+    let col = 0;
+    for (const l of layers) {
+      if (l.spatial[0] * l.spatial[1] === 1) continue;
       for (let r = 0; r < b; r++) {
-        let candidate = !maxThreshold;
-        for (let i = 0; i < nodes && !candidate; i++) candidate = max[r * N + offset + i] >= maxThreshold!(offset + i);
-        if (candidate) rows.push(r);
+        for (let i = 0; i < l.nodes; i++) argmax[r * N + l.offset + i] = Math.floor(at[r * spatialNodes + col + i] / l.nodes);
       }
-      if (!rows.length) continue;
-      const arg = tf.tidy(() => tf.argMax(rows.length === b ? map : tf.gather(map, rows), 1));
-      const data = (await arg.data()) as Int32Array;
-      arg.dispose();
-      rows.forEach((r, q) => argmax.set(data.subarray(q * nodes, (q + 1) * nodes), r * N + offset));
+      col += l.nodes;
     }
-    return { frobenius: all.subarray(0, m), max, mean: all.subarray(2 * m, 3 * m), argmax };
+    return { frobenius: all.subarray(0, m), max: all.subarray(m, 2 * m), mean: all.subarray(2 * m, 3 * m), argmax };
   } finally {
     stacked.dispose();
-    tf.dispose(maps.filter((t): t is tf.Tensor3D => t !== null));
+    (where as tf.Tensor | null)?.dispose();
   }
 }
 
@@ -273,7 +267,7 @@ export async function scanRange(
     const x = tf.tensor(batch.images, [batch.count, ...inputShape]);
     let scores: BatchScores;
     try {
-      scores = await batchScores(multi, state.layers, x, (node) => state.heaps.max.threshold(node));
+      scores = await batchScores(multi, state.layers, x);
     } finally {
       x.dispose();
     }
