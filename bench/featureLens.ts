@@ -84,6 +84,19 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     return { params };
   },
 
+  /** Builds the model of a lens file's training recipe (the engine's `buildModel`) and writes it to `out`. */
+  async buildRecipe(a) {
+    const { readLens } = await engine.lens();
+    const { buildModel } = await import('../src/engine/recipes');
+    const lens = await readLens(a.lens as string);
+    if (!lens.training) throw new Error(`${a.lens} has no training recipe`);
+    const model = buildModel(lens.training, [28, 28, 1], 10, 'mnist', lens.path);
+    await saveModel(model, a.out!);
+    const params = model.countParams();
+    model.dispose();
+    return { params };
+  },
+
   /** Every layer's output for the first `images` images, written as one f32 blob + a JSON manifest. */
   async check(a) {
     const { model } = await loadModel(a.model!);

@@ -87,6 +87,11 @@ class Layer(torch.nn.Module):
             self.stride = tuple(cfg['strides'] or cfg['pool_size'])
             assert cfg['padding'] == 'valid', 'max-pool: valid padding only'
             self.out_shape = (c, (h - self.pool[0]) // self.stride[0] + 1, (w - self.pool[1]) // self.stride[1] + 1)
+        elif class_name == 'AveragePooling2D':
+            self.pool = tuple(cfg['pool_size'])
+            self.stride = tuple(cfg['strides'] or cfg['pool_size'])
+            assert cfg['padding'] == 'valid', 'average pool: valid padding only'
+            self.out_shape = (c, (h - self.pool[0]) // self.stride[0] + 1, (w - self.pool[1]) // self.stride[1] + 1)
         elif class_name == 'Flatten':
             self.in_shape = shape
             self.out_shape = (int(np.prod(shape)),)
@@ -103,6 +108,7 @@ class Layer(torch.nn.Module):
             self.act = ACTS[self.act_name]
             self.out_shape = tuple(shape)
         elif class_name == 'Dropout':
+            self.rate = cfg['rate']
             self.out_shape = tuple(shape)
         else:
             raise ValueError(f'layer {self.name}: {class_name} is not supported by the reference')
@@ -113,6 +119,8 @@ class Layer(torch.nn.Module):
             return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
         if self.kind == 'MaxPooling2D':
             return F.max_pool2d(x, self.pool, self.stride)
+        if self.kind == 'AveragePooling2D':
+            return F.avg_pool2d(x, self.pool, self.stride)
         if self.kind == 'Flatten':
             return x.reshape(x.shape[0], -1)
         if self.kind == 'Dense':
@@ -120,8 +128,10 @@ class Layer(torch.nn.Module):
         return x
 
     def forward(self, x):
+        if self.kind == 'Dropout':
+            return F.dropout(x, self.rate, self.training)
         y = self.pre(x)
-        return self.act(y) if self.act is not None and self.kind != 'Dropout' else y
+        return self.act(y) if self.act is not None else y
 
 
 class Shape(tuple):
@@ -148,7 +158,7 @@ def build(model_path):
         if lc['class_name'] == 'Flatten' and len(shape) == 3:
             new.from_hwc = (shape[1], shape[2], shape[0])
         shape = new
-    return torch.nn.ModuleList(layers)
+    return torch.nn.ModuleList(layers).eval()
 
 
 def forward_all(layers, x):
@@ -354,19 +364,31 @@ def main():
         y = torch.from_numpy(np.load(args['labels'])[:args['images']].astype(np.int64))
         batch = args['batch']
         opt_name, lr = args.get('optimizer', 'adam'), args.get('learningRate', 0.001)
+        loss_name = args.get('loss', 'categoricalCrossentropy')
         params = [p for l in layers for p in l.parameters()]
         last = layers[-1]
-        softmax_out = last.act_name == 'softmax'
-        if softmax_out:
+        fused = last.act_name == 'softmax' and loss_name == 'categoricalCrossentropy'
+        if fused:
             last.act = None  # train on logits: log_softmax + NLL is the same loss as softmax + cross-entropy
+        eps = 1e-7  # TF.js's epsilon, used by its losses and optimizers
 
         def loss_fn(out, yb):
-            if softmax_out:
+            if fused:
                 return F.cross_entropy(out, yb)
-            return F.binary_cross_entropy(out, F.one_hot(yb, out.shape[1]).float())
+            oh = F.one_hot(yb, out.shape[1]).float()
+            if loss_name == 'categoricalCrossentropy':  # TF.js normalises the outputs to sum to 1 first
+                p = (out / out.sum(1, keepdim=True)).clamp(eps, 1 - eps)
+                return -(oh * p.log()).sum(1).mean()
+            if loss_name == 'binaryCrossentropy':
+                return F.binary_cross_entropy(out.clamp(eps, 1 - eps), oh)
+            return F.mse_loss(out, oh)
 
         if opt_name == 'adam':
-            opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
+            opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=eps)
+        elif opt_name == 'momentum':
+            opt = torch.optim.SGD(params, lr=lr, momentum=args.get('momentum', 0.9))
+        elif opt_name == 'rmsprop':
+            opt = torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=eps)
         else:
             opt = torch.optim.SGD(params, lr=lr)
         gen = torch.Generator().manual_seed(1)
@@ -384,6 +406,7 @@ def main():
                 loss.item(), (out.argmax(1) == yb).float().mean().item()
 
         if measure == 'train':
+            layers.train()
             med, times = timed(epoch, runs, warmup)
             result.update(ips=x.shape[0] / med, seconds=times)
         else:

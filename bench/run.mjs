@@ -36,6 +36,18 @@ const SIZES = {
 const BATCH = { forward: 256, train: 64 };
 const RUNS = QUICK ? 1 : 3;
 const TRAIN_RECIPE = { optimizer: { type: 'adam', learningRate: 0.001 }, loss: 'categoricalCrossentropy', epochs: 1, batchSize: BATCH.train, seed: 1 };
+/** The sample workspace's MNIST lens: when it exists, its training recipe defines the `mnist` net and how it trains. */
+const SAMPLE_MNIST = process.env.BENCH_MNIST_LENS || path.join(ROOT, 'samples', 'mnist', 'mnist.lens.json');
+
+/** The sample MNIST recipe (`training` of its lens file), or null when there is none yet. */
+function sampleRecipe() {
+  try {
+    const t = JSON.parse(fs.readFileSync(SAMPLE_MNIST, 'utf8')).training;
+    return t && Array.isArray(t.architecture) ? t : null;
+  } catch {
+    return null;
+  }
+}
 
 // ------------------------------------------------------------------------------------------ children
 
@@ -157,12 +169,12 @@ function subset(data, n) {
 }
 
 /** A lens file for `net` over the given split files; with a training recipe when `architecture` is given. */
-function writeLens(file, model, train, test, architecture) {
+function writeLens(file, model, train, test, architecture, recipe = TRAIN_RECIPE) {
   const lens = {
     name: path.basename(file, '.lens.json'),
     model: path.relative(path.dirname(file), model),
     dataset: { format: 'npy', train: { images: train.x, labels: train.y }, test: { images: test.x, labels: test.y } },
-    ...(architecture ? { training: { architecture, ...TRAIN_RECIPE } } : {}),
+    ...(architecture ? { training: { architecture, ...recipe, epochs: 1 } } : {}),
   };
   writeJson(file, lens);
   return file;
@@ -226,7 +238,19 @@ async function benchNet(net, data) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const model = path.join(dir, 'model.json');
-  const built = await fl({ measure: 'build', net, out: model });
+  const recipe = net === 'mnist' ? sampleRecipe() : null;
+  let train = { ...TRAIN_RECIPE };
+  let built;
+  if (recipe) {
+    // The seed's MNIST net as the sample workspace trains it: its architecture, optimizer, loss, batch size.
+    train = { ...train, ...(recipe.optimizer ? { optimizer: { type: 'adam', learningRate: 0.001, ...recipe.optimizer } } : {}), loss: recipe.loss ?? train.loss, batchSize: recipe.batchSize ?? 32, seed: recipe.seed ?? 1 };
+    const lens = writeLens(path.join(dir, 'build.lens.json'), model, data, data, recipe.architecture, train);
+    built = await fl({ measure: 'buildRecipe', lens, out: model });
+    console.log(`  mnist: the net of ${path.relative(ROOT, SAMPLE_MNIST)} (${built.params ?? '?'} parameters), trained with ${train.optimizer.type} ${train.optimizer.learningRate}, batch ${train.batchSize}`);
+  } else {
+    built = await fl({ measure: 'build', net, out: model });
+    if (net === 'mnist') console.log(`  mnist: ${path.relative(ROOT, SAMPLE_MNIST)} does not exist yet: using 2 x (conv 5x5 + ReLU + max-pool) with 8 and 16 filters, dense(10)`);
+  }
   if (built.error) {
     console.log(`  ${net}: could not build the model: ${built.error}`);
     return;
@@ -260,10 +284,11 @@ async function benchNet(net, data) {
   if (MEASURES.includes('train')) {
     const trainSet = subset(data, size.train);
     const testSet = subset(data, 256);
-    const lens = writeLens(path.join(dir, 'train.lens.json'), path.join(dir, 'trained', 'model.json'), trainSet, testSet, recipeArchitecture(model));
+    const lens = writeLens(path.join(dir, 'train.lens.json'), path.join(dir, 'trained', 'model.json'), trainSet, testSet, recipe ? recipe.architecture : recipeArchitecture(model), train);
     const f = await fl({ measure: 'train', lens, runs: RUNS, warmup: warm });
-    const p = await pyBest({ ...common, measure: 'train', images: size.train, batch: BATCH.train, optimizer: 'adam', learningRate: 0.001, runs: RUNS, warmup: warm }, (r) => r.ips);
-    record(key('train'), net, `train (adam, batch ${BATCH.train})`, 'images/s', f, p, (r) => r.ips);
+    const o = train.optimizer;
+    const p = await pyBest({ ...common, measure: 'train', images: size.train, batch: train.batchSize, optimizer: o.type, learningRate: o.learningRate, momentum: o.momentum ?? 0.9, loss: train.loss, runs: RUNS, warmup: warm }, (r) => r.ips);
+    record(key('train'), net, `train (${o.type}, batch ${train.batchSize})`, 'images/s', f, p, (r) => r.ips);
   }
 
   if (MEASURES.includes('scan')) {
