@@ -162,7 +162,7 @@ export async function openSpec(spec: DatasetSpec, split: Split, lensFile: string
         }
       }
     } catch {
-      throw new UserError('notFound', `${p} (named in the lens file's dataset) does not exist.${spec.format !== 'efl' ? ' If this is a sample, run `node scripts/prepare-samples.mjs` first.' : ''}`, lensFile);
+      throw new UserError('notFound', `${p.length > 200 ? `${p.slice(0, 199)}…` : p} (named in the lens file's dataset) does not exist.${spec.format !== 'efl' ? ' If this is a sample, run `node scripts/prepare-samples.mjs` first.' : ''}`, lensFile);
     }
   }
   const key = JSON.stringify([spec, split, stamps]);

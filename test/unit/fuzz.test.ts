@@ -5,9 +5,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { PNG } from 'pngjs';
 import { initBackend } from '../../src/engine/backend';
+import { encodeIdx, IdxDataset } from '../../src/engine/datasets/idx';
+import { encodeNpy, NpyDataset } from '../../src/engine/datasets/npy';
 import { UserError } from '../../src/engine/errors';
+import { lensInfo, openDataset, readLens } from '../../src/engine/lens';
 import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
 import * as tf from '../../src/engine/tf';
 import { mutateBytes, mutateJson, rng, type Rng } from './mutate';
@@ -29,7 +34,14 @@ interface Outcome {
  * Runs `read` on `count` inputs made by `make`, checking each failure is a UserError naming `fileOf(case)`.
  * Returns how many were accepted and the distinct refusal messages (normalized), for the report.
  */
-async function fuzz(name: string, count: number, make: (r: Rng, i: number) => { file: string; what: string }, read: (file: string) => Promise<unknown>): Promise<Outcome> {
+async function fuzz(
+  name: string,
+  count: number,
+  make: (r: Rng, i: number) => { file: string; what: string },
+  read: (file: string) => Promise<unknown>,
+  /** The files a message may name: by default the input itself (a lens file's errors may name a data file it reads). */
+  mayName: (input: string, named: string | undefined) => boolean = (input, named) => named === input,
+): Promise<Outcome> {
   const r = rng(SEED ^ hash(name));
   const out: Outcome = { ok: 0, refused: new Map(), slowest: { ms: 0, what: '' } };
   for (let i = 0; i < count; i++) {
@@ -45,8 +57,8 @@ async function fuzz(name: string, count: number, make: (r: Rng, i: number) => { 
       const where = `${name} case ${i} (seed ${SEED}: ${what})`;
       const problem = !(e instanceof UserError)
         ? `threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`
-        : !e.message.includes(file)
-          ? `message does not name the file: ${e.message}`
+        : !e.file || !mayName(file, e.file) || !e.message.includes(e.file)
+          ? `message does not name the file: ${e.message} (file ${e.file})`
           : e.message.includes('\n')
             ? `message has several lines: ${e.message}`
             : e.message.length >= 600
@@ -57,7 +69,7 @@ async function fuzz(name: string, count: number, make: (r: Rng, i: number) => { 
         const k = problem.slice(0, 160).replace(/\d+/g, 'N');
         if (!collected.has(k)) collected.set(k, `${where}: ${problem.slice(0, 600)}`);
       }
-      const key = String((e as Error).message).replace(file, '<file>').replace(/\d+/g, 'N').slice(0, 120);
+      const key = String((e as Error).message).replace((e as UserError).file ?? file, '<file>').replace(/\d+/g, 'N').slice(0, 120);
       out.refused.set(key, (out.refused.get(key) ?? 0) + 1);
     }
     const leaked = tf.memory().numTensors - n0;
@@ -95,6 +107,11 @@ function memory(): { heap: number; rss: number } {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   return { heap: m.heapUsed, rss: m.rss };
+}
+
+/** Opens a dataset and reads every image of it, in batches (what a scan does). */
+async function readAll(ds: { size: number; batches(n: number): AsyncIterable<unknown> }): Promise<void> {
+  for await (const b of ds.batches(256)) void b;
 }
 
 describe('fuzzing the readers', () => {
@@ -179,5 +196,130 @@ describe('fuzzing the readers', () => {
     console.log(`# model.json: heap ${(mem0.heap / 2 ** 20).toFixed(1)} -> ${(mem1.heap / 2 ** 20).toFixed(1)} MB, rss ${(mem0.rss / 2 ** 20).toFixed(0)} -> ${(mem1.rss / 2 ** 20).toFixed(0)} MB`);
     assert.ok(mem1.heap - mem0.heap < 64 * 2 ** 20, `heap grew by ${((mem1.heap - mem0.heap) / 2 ** 20).toFixed(1)} MB`);
     assert.ok(o.ok > 0 && o.ok < count, 'the mutations produce both readable and refused models');
+  });
+
+  /** Fuzzes a pair of (images, labels) data files: each case mutates one of them. */
+  async function fuzzPair(name: string, count: number, seeds: { images: Uint8Array; labels: Uint8Array }[], ext: string, open: (images: string, labels: string) => Promise<{ size: number; batches(n: number): AsyncIterable<unknown> }>) {
+    const work = path.join(dir, name);
+    fs.mkdirSync(work);
+    let mem0 = memory();
+    const o = await fuzz(
+      name,
+      count,
+      (r, i) => {
+        if (i === 50) mem0 = memory();
+        const s = seeds[Math.floor(r() * seeds.length)];
+        const which = r() < 0.75 ? 'images' : 'labels';
+        const m = mutateBytes(s[which], r, seeds[(i + 1) % seeds.length][which]);
+        const d = path.join(work, String(i % 50));
+        fs.mkdirSync(d, { recursive: true });
+        const images = path.join(d, `images.${ext}`);
+        const labels = path.join(d, `labels.${ext}`);
+        fs.writeFileSync(images, which === 'images' ? m.bytes : s.images);
+        fs.writeFileSync(labels, which === 'labels' ? m.bytes : s.labels);
+        return { file: which === 'images' ? images : labels, what: `${which}: ${m.what}` };
+      },
+      async (file) => {
+        const d = path.dirname(file);
+        await readAll(await open(path.join(d, `images.${ext}`), path.join(d, `labels.${ext}`)));
+      },
+    );
+    report(name, count, o);
+    const mem1 = memory();
+    assert.ok(mem1.heap - mem0.heap < 64 * 2 ** 20, `${name}: heap grew by ${((mem1.heap - mem0.heap) / 2 ** 20).toFixed(1)} MB`);
+    assert.ok(o.ok > 0 && o.ok < count, `${name}: the mutations produce both readable and refused files`);
+  }
+
+  it('IDX images and labels (plain and gzipped): 1500 mutated files', { timeout: 60_000 }, async () => {
+    const n = 12;
+    const img = new Uint8Array(n * 6 * 6).map((_, i) => (i * 37) % 256);
+    const lab = Uint8Array.from({ length: n }, (_, i) => i % 3);
+    const seeds = [
+      { images: encodeIdx(img, [n, 6, 6]), labels: encodeIdx(lab, [n]) },
+      { images: encodeIdx(new Float32Array(img).map((v) => v / 255), [n, 6, 6, 1]), labels: encodeIdx(Int32Array.from(lab), [n]) },
+      { images: zlib.gzipSync(encodeIdx(img, [n, 6, 6])), labels: zlib.gzipSync(encodeIdx(lab, [n])) },
+    ];
+    await fuzzPair('idx', 1500, seeds, 'idx', (a, b) => IdxDataset.open(a, b, 'test'));
+  });
+
+  it('NPY images and labels: 1500 mutated files', { timeout: 60_000 }, async () => {
+    const n = 12;
+    const img = new Float32Array(n * 5 * 5).map((_, i) => ((i * 37) % 256) / 255);
+    const lab = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const seeds = [
+      { images: encodeNpy(img, [n, 5, 5]), labels: encodeNpy(lab, [n]) },
+      { images: encodeNpy(Uint8Array.from(img, (v) => v * 255), [n, 5, 5, 1]), labels: encodeNpy(lab, [n]) },
+    ];
+    await fuzzPair('npy', 1500, seeds, 'npy', (a, b) => NpyDataset.open(a, b, 'test'));
+  });
+
+  it('lens files: 1500 mutated lens files over every dataset format', { timeout: 60_000 }, async () => {
+    const data = path.join(dir, 'lensdata');
+    fs.mkdirSync(path.join(data, 'images', 'a'), { recursive: true });
+    fs.mkdirSync(path.join(data, 'images', 'b'), { recursive: true });
+    const n = 12;
+    fs.writeFileSync(path.join(data, 'img.idx'), encodeIdx(new Uint8Array(n * 36), [n, 6, 6]));
+    fs.writeFileSync(path.join(data, 'lab.idx'), encodeIdx(Uint8Array.from({ length: n }, (_, i) => i % 2), [n]));
+    fs.writeFileSync(path.join(data, 'img.npy'), encodeNpy(new Float32Array(n * 36), [n, 6, 6]));
+    fs.writeFileSync(path.join(data, 'lab.npy'), encodeNpy(Int32Array.from({ length: n }, (_, i) => i % 2), [n]));
+    for (const c of ['a', 'b']) {
+      for (let i = 0; i < 3; i++) {
+        const p = new PNG({ width: 5, height: 4 });
+        p.data.fill(c === 'a' ? 40 : 200);
+        fs.writeFileSync(path.join(data, 'images', c, `${i}.png`), PNG.sync.write(p));
+      }
+    }
+    const training = {
+      architecture: [{ type: 'conv2d', filters: 2, kernelSize: 3, activation: 'relu' }, { type: 'maxPooling2d' }, { type: 'flatten' }, { type: 'dense', units: 2, activation: 'softmax' }],
+      optimizer: { type: 'adam', learningRate: 0.01 },
+      epochs: 1,
+      batchSize: 4,
+      seed: 1,
+    };
+    const seeds = [
+      { name: 'EFL', model: 'model/model.json', dataset: { format: 'efl', size: [12, 12], trainPerClass: 4, testPerClass: 3, noise: 0.2, negative: false, seed: 1, jitter: 1 }, training },
+      { name: 'IDX', model: 'm/model.json', dataset: { format: 'idx', train: { images: 'lensdata/img.idx', labels: 'lensdata/lab.idx' }, test: { images: 'lensdata/img.idx', labels: 'lensdata/lab.idx' }, classes: ['zero', 'one'] } },
+      { name: 'NPY', model: 'm/model.json', dataset: { format: 'npy', train: { images: 'lensdata/img.npy', labels: 'lensdata/lab.npy' }, test: { images: 'lensdata/img.npy', labels: 'lensdata/lab.npy' } }, training },
+      { name: 'Folder', model: 'm/model.json', dataset: { format: 'imageFolder', root: 'lensdata/images', size: [6, 6], channels: 3, testFraction: 0.34, seed: 2, fit: 'contain' } },
+    ].map((j) => JSON.stringify(j));
+    const count = 1500;
+    let mem0 = memory();
+    const o = await fuzz(
+      'lens',
+      count,
+      (r, i) => {
+        if (i === 50) mem0 = memory();
+        const m = r() < 0.85 ? mutateJson(seeds[i % seeds.length], r) : (() => {
+          const b = mutateBytes(new TextEncoder().encode(seeds[i % seeds.length]), r);
+          return { text: new TextDecoder().decode(b.bytes), what: b.what };
+        })();
+        // A fresh name per case: lens files are cached by path and mtime.
+        const file = path.join(dir, `case${i}.lens.json`);
+        fs.writeFileSync(file, m.text);
+        return { file, what: m.what };
+      },
+      async (file) => {
+        try {
+          const info = await lensInfo(file);
+          const lens = await readLens(file);
+          for (const split of ['train', 'test'] as const) {
+            const ds = await openDataset(lens, split);
+            // One batch of each split is what the panel reads; the shape must be what lensInfo promised.
+            for await (const b of ds.batches(4)) {
+              assert.equal((b as { images: Float32Array }).images.length, (b as { count: number }).count * info.imageShape.reduce((a, c) => a * c, 1));
+              break;
+            }
+          }
+        } finally {
+          fs.rmSync(file, { force: true });
+        }
+      },
+      // The lens file, or a data file or folder it names (under the test folder, or anywhere a mutated path points).
+      (input, named) => !!named && path.isAbsolute(named),
+    );
+    report('lens', count, o);
+    const mem1 = memory();
+    assert.ok(mem1.heap - mem0.heap < 64 * 2 ** 20, `lens: heap grew by ${((mem1.heap - mem0.heap) / 2 ** 20).toFixed(1)} MB`);
+    assert.ok(o.ok > 0 && o.ok < count);
   });
 });

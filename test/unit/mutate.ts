@@ -25,7 +25,9 @@ const INTERESTING_8 = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, 0x22, 0x5c];
 const INTERESTING_32 = [0, 1, 0x7f, 0xff, 0x7fff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 31 - 2, 100000];
 
 /** One byte-level mutation of `buf` (never in place). `other` is a second input to splice from. */
-export function mutateOnce(buf: Uint8Array, r: Rng, other?: Uint8Array): { bytes: Uint8Array; what: string } {
+export function mutateOnce(input: Uint8Array, r: Rng, other?: Uint8Array): { bytes: Uint8Array; what: string } {
+  // A plain copy: a Buffer's slice() is a view of the same memory, and mutating it would corrupt the seed.
+  const buf = new Uint8Array(input);
   const n = buf.length;
   const pos = () => (n ? int(r, n) : 0);
   const kind = int(r, 9);
@@ -85,7 +87,7 @@ export function mutateOnce(buf: Uint8Array, r: Rng, other?: Uint8Array): { bytes
       const i = r() < 0.7 ? int(r, Math.min(n - 3, 64)) : int(r, n - 3);
       const v = pick(r, INTERESTING_32);
       const be = r() < 0.5;
-      new DataView(out.buffer).setUint32(i, v, !be);
+      new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(i, v, !be);
       return { bytes: out, what: `uint32 ${be ? 'BE' : 'LE'} at ${i} = ${v}` };
     }
     case 7: {

@@ -3,6 +3,9 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { UserError } from '../errors';
 
+/** A gzipped file is inflated into memory: beyond this it is refused (a small file can unpack to gigabytes). */
+const MAX_INFLATED = 2 * 2 ** 30;
+
 /** Random access to a data file's bytes: read by offsets from disk, or from memory when it was gzipped. */
 export interface ByteSource {
   readonly file: string;
@@ -30,9 +33,12 @@ export async function openBytes(file: string): Promise<{ source: ByteSource; sha
     let data: Buffer;
     try {
       data = await new Promise<Buffer>((resolve, reject) =>
-        fs.promises.readFile(file).then((raw) => zlib.gunzip(raw, (err, out) => (err ? reject(err) : resolve(out))), reject),
+        fs.promises.readFile(file).then((raw) => zlib.gunzip(raw, { maxOutputLength: MAX_INFLATED }, (err, out) => (err ? reject(err) : resolve(out))), reject),
       );
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new UserError('badInput', `unpacks to more than ${MAX_INFLATED / 2 ** 30} GB; store it uncompressed (Feature Lens then reads it in pieces).`, file);
+      }
       throw new UserError('badInput', `is a damaged or truncated gzip file (${(e as Error).message}).`, file);
     }
     return {

@@ -26,6 +26,11 @@ export interface IdxHeader {
   offset: number;
 }
 
+/** Dimensions for a one-line message (a corrupt header can announce up to 255 of them). */
+function dimsText(dims: number[]): string {
+  return dims.length > 6 ? `${dims.slice(0, 6).join(', ')}, … (${dims.length} dimensions)` : dims.join(', ');
+}
+
 /** Reads and checks an IDX header against the (inflated) file size. */
 export async function readIdxHeader(src: ByteSource): Promise<IdxHeader> {
   const { file } = src;
@@ -46,13 +51,13 @@ export async function readIdxHeader(src: ByteSource): Promise<IdxHeader> {
   for (const d of dims) count *= d;
   const expected = offset + count * dt.bytes;
   if (!Number.isSafeInteger(expected) || count > 2 ** 40) {
-    throw new UserError('badInput', `has impossible dimensions [${dims.join(', ')}] in its IDX header (the header is corrupt).`, file);
+    throw new UserError('badInput', `has impossible dimensions [${dimsText(dims)}] in its IDX header (the header is corrupt).`, file);
   }
   if (expected > src.size) {
-    throw new UserError('badInput', `is truncated: its IDX header says [${dims.join(', ')}] ${dt.name} (${expected} bytes) but the file holds ${src.size} bytes.`, file);
+    throw new UserError('badInput', `is truncated: its IDX header says [${dimsText(dims)}] ${dt.name} (${expected} bytes) but the file holds ${src.size} bytes.`, file);
   }
   if (expected < src.size) {
-    throw new UserError('badInput', `has ${src.size - expected} bytes after the [${dims.join(', ')}] ${dt.name} values its IDX header announces: the header or the file is wrong.`, file);
+    throw new UserError('badInput', `has ${src.size - expected} bytes after the [${dimsText(dims)}] ${dt.name} values its IDX header announces: the header or the file is wrong.`, file);
   }
   return { dtype: dt.name, bytes: dt.bytes, dims, offset };
 }
@@ -109,10 +114,10 @@ export class IdxDataset extends RangeDataset {
     const ih = await readIdxHeader(img.source);
     const lh = await readIdxHeader(lab.source);
     if (ih.dims.length !== 3 && ih.dims.length !== 4) {
-      throw new UserError('badInput', `holds an array of shape [${ih.dims.join(', ')}]; IDX images must be [N, height, width] or [N, height, width, channels].`, imagesFile);
+      throw new UserError('badInput', `holds an array of shape [${dimsText(ih.dims)}]; IDX images must be [N, height, width] or [N, height, width, channels].`, imagesFile);
     }
     if (lh.dims.length !== 1 && !(lh.dims.length === 2 && lh.dims[1] === 1)) {
-      throw new UserError('badInput', `holds an array of shape [${lh.dims.join(', ')}]; IDX labels must be [N].`, labelsFile);
+      throw new UserError('badInput', `holds an array of shape [${dimsText(lh.dims)}]; IDX labels must be [N].`, labelsFile);
     }
     if (lh.dtype === 'float32' || lh.dtype === 'float64') throw new UserError('badInput', `holds ${lh.dtype} values; labels must be whole numbers (uint8 or int32).`, labelsFile);
     if (lh.dims[0] !== ih.dims[0]) {
@@ -132,6 +137,9 @@ export class IdxDataset extends RangeDataset {
   }
 }
 
+/** More classes than this, without names from the lens file, means the labels file is not one (or is corrupt). */
+const MAX_CLASSES = 10000;
+
 /** Checks labels are whole numbers in range of the classes; returns the class names (default `0..max`). */
 export function checkLabels(labels: Int32Array, classes: string[] | undefined, file: string): string[] {
   let max = -1;
@@ -144,6 +152,8 @@ export function checkLabels(labels: Int32Array, classes: string[] | undefined, f
     if (max >= classes.length) throw new UserError('badInput', `has label ${max} but the lens file names only ${classes.length} classes.`, file);
     return classes;
   }
+  // Class names are made for 0..max: refuse a corrupt label before allocating millions of them.
+  if (max >= MAX_CLASSES) throw new UserError('badInput', `has label ${max}; labels are class indices 0, 1, 2… and Feature Lens takes at most ${MAX_CLASSES} classes. Is this a labels file?`, file);
   return Array.from({ length: max + 1 }, (_, i) => String(i));
 }
 

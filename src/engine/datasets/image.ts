@@ -13,16 +13,31 @@ export function imageKind(head: Uint8Array): 'png' | 'jpeg' | undefined {
   return undefined;
 }
 
+/** Images larger than this are refused before decoding (64 megapixels: 256 MB of RGBA). */
+const MAX_PIXELS = 64 * 2 ** 20;
+
+/** A PNG's size from its IHDR chunk (bytes 16–23), without decoding. */
+function pngSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 24) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: v.getUint32(16, false), height: v.getUint32(20, false) };
+}
+
 /** RGBA bytes of a PNG or JPEG file. */
 export function decodeImage(bytes: Uint8Array, file: string): { width: number; height: number; rgba: Uint8Array } {
   const kind = imageKind(bytes);
   if (!kind) throw new UserError('badInput', 'is not a PNG or JPEG image.', file);
+  // A few bytes can claim a huge image (a decompression bomb): check the header before the decoder allocates.
+  const size = kind === 'png' ? pngSize(bytes) : undefined;
+  if (size && size.width * size.height > MAX_PIXELS) {
+    throw new UserError('badInput', `is a ${size.width}×${size.height} image, too large to decode: Feature Lens reads images of up to ${MAX_PIXELS / 2 ** 20} megapixels. Shrink it first.`, file);
+  }
   try {
     if (kind === 'png') {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, rgba: png.data };
     }
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024, maxResolutionInMP: MAX_PIXELS / 2 ** 20 });
     return { width: img.width, height: img.height, rgba: img.data };
   } catch (e) {
     throw new UserError('badInput', `is a damaged ${kind.toUpperCase()} image (${(e as Error).message}).`, file);

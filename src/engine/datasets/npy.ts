@@ -24,15 +24,16 @@ export async function readNpyHeader(src: ByteSource): Promise<NpyHeader> {
   const magic = String.fromCharCode(...pre.subarray(1, 6));
   if (pre.length < 10 || pre[0] !== 0x93 || magic !== 'NUMPY') throw new UserError('badInput', 'is not a NumPy .npy file (no \\x93NUMPY magic).', file);
   const major = pre[6];
+  if (major !== 1 && pre.length < 12) throw new UserError('badInput', 'is truncated inside its .npy header.', file);
   const view = new DataView(pre.buffer, pre.byteOffset, pre.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
   if (start + headerLen > src.size) throw new UserError('badInput', 'is truncated inside its .npy header.', file);
   const text = Buffer.from(await src.read(start, headerLen)).toString('latin1');
-  const descr = /'descr'\s*:\s*'([<>|=])([a-z]\d+)'/.exec(text);
+  const descr = /'descr'\s*:\s*'([<>|=])([A-Za-z]\w*)'/.exec(text);
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text);
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);
-  if (!descr || !fortran || !shapeText) throw new UserError('badInput', `has an unreadable .npy header: ${text.trim()}`, file);
+  if (!descr || !fortran || !shapeText) throw new UserError('badInput', `has an unreadable .npy header: ${printable(text)}`, file);
   if (descr[1] === '>') throw new UserError('unsupported', `holds big-endian ${descr[2]} values; save it little-endian (numpy's default).`, file);
   if (!(descr[2] in DTYPES)) throw new UserError('unsupported', `holds ${descr[2]} values; Feature Lens reads float32, float64 and integer .npy arrays.`, file);
   if (fortran[1] === 'True') throw new UserError('unsupported', 'is in Fortran order; save it with np.ascontiguousarray first.', file);
@@ -44,6 +45,12 @@ export async function readNpyHeader(src: ByteSource): Promise<NpyHeader> {
   if (!Number.isSafeInteger(expected)) throw new UserError('badInput', `has impossible dimensions (${shape.join(', ')}) in its .npy header.`, file);
   if (expected > src.size) throw new UserError('badInput', `is truncated: its header says (${shape.join(', ')}) ${descr[2]} (${expected} bytes) but the file holds ${src.size} bytes.`, file);
   return { dtype: descr[2], bytes, shape, offset };
+}
+
+/** Header text fit for a one-line message: control and non-ASCII bytes shown as `?`, whitespace collapsed, cut. */
+function printable(text: string): string {
+  const t = text.replace(/[^\x20-\x7e]/g, '?').replace(/\s+/g, ' ').trim();
+  return t.length > 120 ? `${t.slice(0, 119)}…` : t;
 }
 
 function decode(raw: Uint8Array, dtype: string, scaleUint8: boolean): Float32Array {
