@@ -206,7 +206,7 @@ export class InspectorPanel extends Disposable {
       case 'painted':
         if (this.renderStart) {
           const now = performance.now();
-          this.deps.log.info(`Inspector ${m.page} page painted ${Math.round(now - this.renderStart)} ms after the request (engine and host ${Math.round(this.postedAt - this.renderStart)} ms, webview ${Math.round(now - this.postedAt)} ms).`);
+          this.deps.log.info(`Inspector ${m.page} page painted ${Math.round(now - this.renderStart)} ms after the request (engine and host ${Math.round(this.postedAt - this.renderStart)} ms, webview ${Math.round(now - this.postedAt)} ms${m.drawMs !== undefined ? ` of which drawing ${m.drawMs} ms` : ''}).`);
           this.renderStart = 0;
         }
         break;

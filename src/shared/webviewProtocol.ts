@@ -209,6 +209,8 @@ export interface ExportPngMessage {
 export interface PaintedMessage {
   type: 'painted';
   page: 'node' | 'layer' | 'model';
+  /** Milliseconds the webview spent from receiving the page to the frame after drawing it. */
+  drawMs?: number;
 }
 export interface LogMessage {
   type: 'log';
@@ -293,7 +295,7 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     }
     case 'painted':
       if (typeof m.page !== 'string' || !(PAGES as readonly string[]).includes(m.page)) return drop(`unknown page ${String(m.page)}`);
-      return { type: 'painted', page: m.page as PaintedMessage['page'] };
+      return { type: 'painted', page: m.page as PaintedMessage['page'], ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };
     case 'log':
       if (typeof m.level !== 'string' || !(LEVELS as readonly string[]).includes(m.level) || typeof m.message !== 'string') return drop('malformed log message');
       return { type: 'log', level: m.level as LogMessage['level'], message: m.message.slice(0, 2000) };

@@ -34,7 +34,7 @@ function indexCharts(): void {
   document.querySelectorAll<HTMLCanvasElement>('canvas[data-role="chart"]').forEach((c, i) => (c.dataset.index = String(i)));
 }
 
-function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage): void {
+function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage, received: number): void {
   page = m;
   objectiveHistory = [];
   vscode.setState(m.state);
@@ -47,10 +47,10 @@ function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage): void {
   if (sameSpot) window.scrollTo(0, scrollY);
   const focus = document.querySelector('.cell.focus');
   if (focus) focus.scrollIntoView({ block: 'center', inline: 'center' });
-  requestAnimationFrame(() => send({ type: 'painted', page: m.type }));
+  requestAnimationFrame(() => send({ type: 'painted', page: m.type, drawMs: Math.round(performance.now() - received) }));
 }
 
-function receive(m: HostMessage): void {
+function receive(m: HostMessage, received: number): void {
   if (!m || typeof m !== 'object' || typeof (m as { type?: unknown }).type !== 'string') return;
   switch (m.type) {
     case 'loading':
@@ -70,7 +70,7 @@ function receive(m: HostMessage): void {
     case 'layer':
     case 'model':
       document.body.classList.remove('busy');
-      show(m);
+      show(m, received);
       break;
     case 'nodeStats':
       if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) pages.nodeStats(m);
@@ -95,7 +95,7 @@ function receive(m: HostMessage): void {
   }
 }
 
-window.addEventListener('message', (e: MessageEvent) => receive(e.data as HostMessage));
+window.addEventListener('message', (e: MessageEvent) => receive(e.data as HostMessage, performance.now()));
 
 /** ←/→ or k/j step through nodes (node page) or images (layer page). */
 window.addEventListener('keydown', (e) => {

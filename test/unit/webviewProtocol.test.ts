@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nodePage } from '../../src/extension/pageData';
 import type { ModelInfo, NodeInspection } from '../../src/shared/protocol';
+import { diverging, dims, fmt } from '../../src/webview/colormap';
 import { parsePanelState, parseWebviewMessage, toPixels, type MessageBounds } from '../../src/shared/webviewProtocol';
 
 const bounds: MessageBounds = { layers: 3, nodesPerLayer: [8, 0, 10], images: 100 };
@@ -130,5 +131,39 @@ describe('pixels for the webview', () => {
       [9, 'E', 16],
     ]);
     assert.deepEqual([...new Float32Array(page.top!.items[1].projection!.data)], [0.5, 4, 0, 0]);
+  });
+});
+
+// The panel's colour scale, which tests and users read values back from: white at zero, ColorBrewer RdBu ends,
+// and red minus blue proportional to the value on both sides.
+
+describe('diverging colormap', () => {
+  it('is white at zero, RdBu blue and red at the ends, and clamps beyond them', () => {
+    assert.deepEqual(diverging(0), [255, 255, 255]);
+    assert.deepEqual(diverging(1), [178, 24, 43]);
+    assert.deepEqual(diverging(-1), [33, 102, 172]);
+    assert.deepEqual(diverging(7), diverging(1));
+    assert.deepEqual(diverging(-7), diverging(-1));
+    assert.deepEqual(diverging(NaN), [255, 255, 255]);
+  });
+
+  it('red minus blue is monotonic and close to linear in the value', () => {
+    let prev = -Infinity;
+    for (let t = -1; t <= 1.0001; t += 0.05) {
+      const [r, , b] = diverging(t);
+      const d = r - b;
+      assert.ok(d > prev, `increasing at ${t.toFixed(2)}`);
+      prev = d;
+      assert.ok(Math.abs(d - 137 * t) <= 3, `r - b = ${d} at t = ${t.toFixed(2)}`);
+    }
+  });
+
+  it('reads shapes as height, width, channels and formats legend values', () => {
+    assert.deepEqual(dims([28, 28, 1]), { h: 28, w: 28, c: 1 });
+    assert.deepEqual(dims([5, 7]), { h: 5, w: 7, c: 1 });
+    assert.deepEqual(dims([10]), { h: 1, w: 10, c: 1 });
+    assert.equal(fmt(0.354123), '0.354');
+    assert.equal(fmt(-0.000012), '-1.20e-5');
+    assert.equal(fmt(0), '0');
   });
 });
