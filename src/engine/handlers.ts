@@ -5,6 +5,7 @@ import { featureMaps } from './featureMaps';
 import { inspectNode } from './inspectNode';
 import { layerByClass } from './layerByClass';
 import { lensInfo, openDataset, readLens } from './lens';
+import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
 import { loadModel } from './modelIO';
 import { scanLensRange } from './parallelScan';
@@ -58,4 +59,5 @@ export const handlers: Handlers = {
   inspectNode: async (p, job) => inspectNode(p, job),
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
+  lensPaths: async (p) => lensPaths(p.lens),
 };

@@ -10,6 +10,7 @@ import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
 import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg } from './targets';
 import { TopView } from './topView';
+import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
 import type { ModelsEntry } from './treeModel';
 
 const BACKEND_KEY = 'engine.backend';
@@ -24,6 +25,8 @@ class FeatureLens extends Disposable {
   readonly log = this._register(vscode.window.createOutputChannel('Feature Lens', { log: true }));
   private readonly status = this._register(vscode.window.createStatusBarItem('featureLens.backend', vscode.StatusBarAlignment.Right, 10));
   readonly engine: EngineClient;
+  /** Asks before the engine uses a lens file that names paths outside the workspace. */
+  private readonly guard: LensGuard;
   private readonly models: ModelsView;
   private readonly top: TopView;
   private readonly modelsTree: vscode.TreeView<ModelsEntry>;
@@ -40,7 +43,9 @@ class FeatureLens extends Disposable {
       backend: backendSetting,
       log: (level, message) => this.log[level](message),
       onStatus: (s) => this.showStatus(s),
+      gate: (method, params) => this.guard.check(method, params),
     });
+    this.guard = createLensGuard(vscode, context.workspaceState, (lens) => this.engine.requestUngated('lensPaths', { lens }).then((r) => ('ok' in r ? r.ok : Promise.reject(new Error(r.err.message)))), (m) => this.log.info(m));
     this._register({ dispose: () => this.engine.dispose() });
     this.showStatus(undefined);
 
@@ -189,6 +194,7 @@ class FeatureLens extends Disposable {
 
     reg('featureLens.showLog', () => this.log.show());
     reg('featureLens.refreshModels', () => {
+      this.guard.forgetRefusals();
       this.models.refresh();
       this.top.refresh();
     });
@@ -246,6 +252,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.trainModel', async (arg?: unknown) => {
+      if (!(await requireTrust(vscode, 'Training'))) return;
       const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true });
       if (!t?.lens) return;
       const name = path.basename(t.lens);

@@ -326,6 +326,11 @@ export interface EngineMethods {
   scanRange(p: { lens: string; weightsHash: string; k: number; start: number; end: number; batchSize?: number }): Uint8Array;
   /** Small PNG files of dataset images under `outDir` (tree-item icons); absolute paths in the order given. */
   thumbnails(p: { lens: string; indices: number[]; outDir: string; split?: Split }): string[];
+  /**
+   * The absolute paths a lens file names (`LensInfo.paths`), from its JSON alone: no model or data file is opened,
+   * so the host can ask about paths outside the workspace before anything reads them (extension/workspaceGuard.ts).
+   */
+  lensPaths(p: { lens: string }): string[];
 }
 export type MethodName = keyof EngineMethods;
 export type ParamsOf<M extends MethodName> = Parameters<EngineMethods[M]>[0];

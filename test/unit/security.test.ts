@@ -7,6 +7,9 @@ import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { initBackend } from '../../src/engine/backend';
+import { lensInfo } from '../../src/engine/lens';
+import { lensPaths } from '../../src/engine/lensPaths';
 import { EngineClient } from '../../src/extension/engineClient';
 import { LensGuard, confirmationText, lensOf, pathsOutside, realPath, requireTrust, type GuardHost } from '../../src/extension/workspaceGuard';
 import type { EngineError } from '../../src/shared/protocol';
@@ -395,5 +398,75 @@ describe('engine client gate', () => {
       else assert.ok('err' in r && r.err.code === 'notFound' && r.err.message.includes(`/nowhere/x${i}.lens.json`), JSON.stringify(r));
     }
     assert.equal(seen.length, 30);
+  });
+});
+
+describe('lens paths, from the engine', () => {
+  let tmp: string;
+  let ws: string;
+  before(async () => {
+    await initBackend('cpu');
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'fl-lenspaths-')));
+    ws = path.join(tmp, 'ws');
+    fs.mkdirSync(ws);
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('lists every path a lens names without opening any, the same list lensInfo gives', async () => {
+    const lens = path.join(ws, 'out.lens.json');
+    const dataset = { format: 'idx', train: { images: '../secret/train-images.idx', labels: 'data/train-labels.idx' }, test: { images: '/nonexistent/t10k-images.idx', labels: 'data/t10k-labels.idx' } };
+    fs.writeFileSync(lens, JSON.stringify({ name: 'out', model: '../models/m/model.json', dataset }));
+    // None of these files exist: reading any would fail.
+    const paths = await lensPaths(lens);
+    assert.deepEqual(paths, [
+      lens,
+      path.join(tmp, 'models', 'm', 'model.json'),
+      path.join(tmp, 'models', 'm'),
+      path.join(ws, 'out.training.json'),
+      path.join(tmp, 'secret', 'train-images.idx'),
+      path.join(ws, 'data', 'train-labels.idx'),
+      '/nonexistent/t10k-images.idx',
+      path.join(ws, 'data', 't10k-labels.idx'),
+    ]);
+    assert.deepEqual(pathsOutside([ws], paths), [path.join(tmp, 'models', 'm', 'model.json'), path.join(tmp, 'models', 'm'), path.join(tmp, 'secret', 'train-images.idx'), '/nonexistent/t10k-images.idx']);
+
+    const efl = path.join(ws, 'efl.lens.json');
+    fs.writeFileSync(efl, JSON.stringify({ name: 'efl', model: 'model/model.json', dataset: { format: 'efl', testPerClass: 2, trainPerClass: 2 } }));
+    assert.deepEqual(await lensPaths(efl), (await lensInfo(efl)).paths);
+  });
+
+  it('through the engine: the guard asks before anything is read, and a refusal is the only answer', { timeout: 60_000 }, async () => {
+    const enginePath = path.join(root, 'dist', 'engine.js');
+    const lens = path.join(ws, 'escape.lens.json');
+    fs.writeFileSync(lens, JSON.stringify({ name: 'escape', model: 'model/model.json', dataset: { format: 'imageFolder', root: '../photos', size: [8, 8], channels: 1 } }));
+    const asked: string[][] = [];
+    let answer = false;
+    let guard: LensGuard | undefined;
+    const client = new EngineClient({ enginePath, backend: () => 'cpu', log: () => {}, gate: (m, p) => guard!.check(m, p) });
+    guard = new LensGuard({
+      folders: () => [ws],
+      lensPaths: async (l) => {
+        const r = await client.requestUngated('lensPaths', { lens: l });
+        if ('err' in r) throw new Error(r.err.message);
+        return r.ok;
+      },
+      confirm: async (_l, outside) => (asked.push(outside), answer),
+      state: { get: ((_k: string, d: unknown) => d) as never, update: async () => {} },
+      stamp: async (l) => String(fs.statSync(l).mtimeMs),
+      log: () => {},
+    });
+    try {
+      const refused = await client.request('lens', { lens });
+      assert.deepEqual(asked, [[path.join(tmp, 'photos')]]);
+      assert.ok('err' in refused && /names files outside the workspace \(.*photos\), which you did not allow/.test(refused.err.message), JSON.stringify(refused));
+      // Allowed after a refresh: now the engine opens the folder (which does not exist, so it says so).
+      guard.forgetRefusals();
+      answer = true;
+      const allowed = await client.request('lens', { lens });
+      assert.equal(asked.length, 2);
+      assert.ok('err' in allowed && /photos \(named in the lens file's dataset\) does not exist/.test(allowed.err.message), JSON.stringify(allowed));
+    } finally {
+      client.dispose();
+    }
   });
 });

@@ -1,0 +1,28 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from './errors';
+import { datasetPaths, parseLens, type DatasetSpec } from './lens';
+
+/**
+ * The absolute paths a lens file names (its own, the model and its folder, the training results, every dataset
+ * file or folder, those of cross tests): `LensInfo.paths`, from the lens file's JSON alone. Nothing else is
+ * opened, so the host can ask the user about paths outside the workspace before any of them is read.
+ */
+export async function lensPaths(lensPath: string): Promise<string[]> {
+  const file = path.resolve(lensPath);
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch {
+    throw new UserError('notFound', 'lens file not found.', file);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError('badInput', `is not valid JSON (${String((e as Error).message).split('\n')[0]}).`, file);
+  }
+  const lens = parseLens(json, file);
+  const extra = (lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec));
+  return [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra])];
+}
