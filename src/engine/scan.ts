@@ -109,14 +109,16 @@ export interface BatchScores {
 
 /**
  * The three scores of every node of every scanned layer for a batch `[b, h, w, c]`. Only the scores and
- * argmax locations leave the backend. Spatial reductions run as whole-map pools (no transpose): the max and
- * its location come from one `maxPoolWithArgmax` (measured 5× faster on wasm than maxPool + argMax, whose
- * reduction over a non-last axis transposes the whole activation).
+ * argmax locations leave the backend. Spatial reductions run as whole-map pools (no transpose). The
+ * location of the max costs more than the max itself (wasm's `maxPoolWithArgmax` is a plain loop, and
+ * `argMax` over a non-last axis transposes the activation), so when `maxThreshold(node)` gives each node's
+ * current max-heap threshold, locations are computed only for the batch rows that can still enter some
+ * node's max heap (a max ≥ the threshold); other rows' locations are left 0 and never used.
  */
-export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor): Promise<BatchScores> {
+export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor, maxThreshold?: (node: number) => number): Promise<BatchScores> {
   const b = images.shape[0];
   const N = layers.reduce((a, l) => a + l.nodes, 0);
-  let where: tf.Tensor | null = null;
+  const maps: (tf.Tensor4D | null)[] = [];
   const stacked = tf.tidy(() => {
     // execute, not predict: no batching loop and no concatenation of the outputs.
     let outs = multi.execute(images, multi.outputs.map((t) => t.name)) as tf.Tensor | tf.Tensor[];
@@ -125,38 +127,49 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
       const [H, W] = layers[li].spatial;
       const n = layers[li].nodes;
       if (H * W === 1) {
+        maps.push(null);
         const flat = tf.reshape(o, [b, n]);
-        return { frob: tf.abs(flat), max: flat, mean: flat, at: null };
+        return { frob: tf.abs(flat), max: flat, mean: flat };
       }
       const a = tf.reshape(o, [b, H, W, n]) as tf.Tensor4D;
+      maps.push(tf.keep(a));
       const pool = (t: tf.Tensor4D, f: typeof tf.avgPool) => tf.reshape(f(t, [H, W], [H, W], 'valid'), [b, n]);
-      const m = tf.maxPoolWithArgmax(a, [H, W], [H, W], 'valid', false);
-      // Flat index (y · W + x) · n + node within the image.
-      return { frob: tf.sqrt(tf.mul(pool(tf.square(a), tf.avgPool), H * W)), max: tf.reshape(m.result, [b, n]), mean: pool(a, tf.avgPool), at: tf.reshape(m.indexes, [b, n]) };
+      return { frob: tf.sqrt(tf.mul(pool(tf.square(a), tf.avgPool), H * W)), max: pool(a, tf.maxPool), mean: pool(a, tf.avgPool) };
     });
     const cat = (ts: tf.Tensor[]) => (ts.length === 1 ? ts[0] : tf.concat(ts, 1));
-    const spatial = per.map((p) => p.at).filter((t): t is tf.Tensor => t !== null);
-    if (spatial.length) where = tf.keep(tf.cast(cat(spatial), 'int32'));
     return tf.stack([cat(per.map((p) => p.frob)), cat(per.map((p) => p.max)), cat(per.map((p) => p.mean))]);
   });
   try {
-    const [all, at] = await Promise.all([stacked.data() as Promise<Float32Array>, where ? ((where as tf.Tensor).data() as Promise<Int32Array>) : Promise.resolve(new Int32Array(0))]);
+    const all = (await stacked.data()) as Float32Array;
     const m = b * N;
+    const max = all.subarray(m, 2 * m);
     const argmax = new Int32Array(m);
-    // `at` is [b, Σ nodes of the spatial layers]: spread it over the flat node axis, index / nodes = y · W + x.
-    const spatialNodes = layers.reduce((a, l) => a + (l.spatial[0] * l.spatial[1] > 1 ? l.nodes : 0), 0);
-    let col = 0;
-    for (const l of layers) {
-      if (l.spatial[0] * l.spatial[1] === 1) continue;
+    for (let li = 0; li < layers.length; li++) {
+      const map = maps[li];
+      if (!map) continue;
+      const { offset, nodes, spatial } = layers[li];
+      const rows: number[] = [];
       for (let r = 0; r < b; r++) {
-        for (let i = 0; i < l.nodes; i++) argmax[r * N + l.offset + i] = Math.floor(at[r * spatialNodes + col + i] / l.nodes);
+        let candidate = !maxThreshold;
+        for (let i = 0; i < nodes && !candidate; i++) candidate = max[r * N + offset + i] >= maxThreshold!(offset + i);
+        if (candidate) rows.push(r);
       }
-      col += l.nodes;
+      if (!rows.length) continue;
+      const at = tf.tidy(() => {
+        const x = rows.length === b ? map : (tf.gather(map, rows) as tf.Tensor4D);
+        // Flat index (y · W + x) · nodes + node within the image.
+        return tf.maxPoolWithArgmax(x, spatial, spatial, 'valid', false).indexes;
+      });
+      const data = (await at.data()) as Int32Array;
+      at.dispose();
+      rows.forEach((r, q) => {
+        for (let i = 0; i < nodes; i++) argmax[r * N + offset + i] = Math.floor(data[q * nodes + i] / nodes);
+      });
     }
-    return { frobenius: all.subarray(0, m), max: all.subarray(m, 2 * m), mean: all.subarray(2 * m, 3 * m), argmax };
+    return { frobenius: all.subarray(0, m), max, mean: all.subarray(2 * m, 3 * m), argmax };
   } finally {
     stacked.dispose();
-    (where as tf.Tensor | null)?.dispose();
+    tf.dispose(maps.filter((t): t is tf.Tensor4D => t !== null));
   }
 }
 
@@ -267,7 +280,7 @@ export async function scanRange(
     const x = tf.tensor(batch.images, [batch.count, ...inputShape]);
     let scores: BatchScores;
     try {
-      scores = await batchScores(multi, state.layers, x);
+      scores = await batchScores(multi, state.layers, x, (node) => state.heaps.max.threshold(node));
     } finally {
       x.dispose();
     }
