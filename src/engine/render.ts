@@ -9,7 +9,7 @@
  *   deconvolution (Zeiler & Fergus with switches; diverging, each image scaled to its own ±max). Above each
  *   column, the image index.
  * - `layer-by-class.png`: the class × layer table of mean Frobenius norms (rows classes, columns layers, each
- *   column scaled to its maximum), row and column indices in the margins.
+ *   column scaled to its maximum), class indices and model layer indices in the margins.
  * - `<layer>-<node>.json`: the numbers behind the figures (top list, ranges, norms, names).
  * Runs the top-activation scan first if no index exists for the model and dataset.
  */
@@ -76,7 +76,7 @@ export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files
   if (projectionError) summary.projectionError = projectionError;
 
   const table = layerByClassFromState(stored.state, ds.classes, stored.header.layers.map((l) => model.layers[l.index]?.name ?? l.name));
-  files.push({ path: path.join(opts.out, 'layer-by-class.png'), data: classTableFigure(table.norms) });
+  files.push({ path: path.join(opts.out, 'layer-by-class.png'), data: classTableFigure(table.norms, table.layers) });
   summary.layerByClass = { layers: table.layers, layerNames: table.layerNames, norms: table.norms };
   files.push({ path: path.join(opts.out, `${stem}.json`), data: JSON.stringify(summary, null, 1) });
   await writeFilesAtomic(files);
@@ -159,8 +159,8 @@ export function topFigure(columns: { index: number; image: FloatArray; map: Floa
   return cv.toPng();
 }
 
-/** `norms[class][layer]` as a heat-map table, each column scaled to its maximum. */
-export function classTableFigure(norms: number[][]): Uint8Array {
+/** `norms[class][layer]` as a heat-map table, each column scaled to its maximum; columns labelled with `layers` (model layer indices). */
+export function classTableFigure(norms: number[][], layers?: number[]): Uint8Array {
   const C = norms.length;
   const L = norms[0]?.length ?? 0;
   const cellW = 36;
@@ -169,7 +169,7 @@ export function classTableFigure(norms: number[][]): Uint8Array {
   const topMargin = 20;
   const cv = new Canvas(left + L * cellW + PAD, topMargin + C * cellH + PAD, WHITE);
   for (let l = 0; l < L; l++) {
-    cv.text(left + l * cellW + 4, 4, String(l), 2);
+    cv.text(left + l * cellW + 4, 4, String(layers?.[l] ?? l), 2);
     let m = 0;
     for (let c = 0; c < C; c++) m = Math.max(m, norms[c][l]);
     for (let c = 0; c < C; c++) cv.fill(left + l * cellW, topMargin + c * cellH, cellW - 2, cellH - 2, sequential(m > 0 ? norms[c][l] / m : 0));
