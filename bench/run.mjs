@@ -457,7 +457,9 @@ results._meta = {
   pytorch: pyProblem ?? 'python3-torch 1.13 (Debian), torch.set_num_threads(2), OpenBLAS pthread with OPENBLAS_NUM_THREADS=1',
   tolerance: TOLERANCE,
 };
-const out = path.join(RESULTS, 'latest.json');
+// Only a complete run replaces latest.json; a partial or quick one is kept beside it.
+const partial = QUICK || argv.includes('--nets') || argv.includes('--measures');
+const out = path.join(RESULTS, partial ? 'partial.json' : 'latest.json');
 const tmp = `${out}.${process.pid}.tmp`;
 writeJson(tmp, results);
 fs.renameSync(tmp, out);
