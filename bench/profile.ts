@@ -4,6 +4,7 @@
  * repetitions of the task run on a bench net:
  * - `train` (default): `trainOnBatch` with Adam 1e-3 and cross-entropy, as the engine's trainer does;
  * - `deconv`: `deconvolve` of node `node` of layer `layer` over the batch;
+ * - `scan`: the scan's per-batch work (`batchScores`: every layer's output, the three scores, argmax);
  * - `maximize`: one `maximize` run of `steps` steps (engine defaults) for node `node` of layer `layer`,
  *   reported per step (its setup included, spread over the steps).
  *
@@ -15,7 +16,7 @@ import { initBackend } from '../src/engine/backend';
 import { loadModel } from '../src/engine/modelIO';
 import * as tf from '../src/engine/tf';
 
-interface Args { model: string; data: string; labels: string; batch: number; steps: number; backend?: 'wasm' | 'cpu'; task?: 'train' | 'deconv' | 'maximize'; layer?: number; node?: number }
+interface Args { model: string; data: string; labels: string; batch: number; steps: number; backend?: 'wasm' | 'cpu'; task?: 'train' | 'deconv' | 'maximize' | 'scan'; layer?: number; node?: number }
 
 function npyBody(file: string): Buffer {
   const buf = fs.readFileSync(file);
@@ -34,7 +35,11 @@ async function main(): Promise<void> {
   const { deconvolve } = await import('../src/engine/deconv');
   const { maximize } = await import('../src/engine/maximize');
   const { makeJob } = await import('../src/engine/job');
+  const scan = await import('../src/engine/scan');
+  const layers = scan.scanLayers(model);
+  const multi = scan.multiOutputModel(model, layers);
   const task = {
+    scan: () => scan.batchScores(multi, layers, xs),
     train: () => model.trainOnBatch(xs, ys),
     deconv: () => tf.dispose(deconvolve(model, a.layer ?? 2, a.node ?? 1, xs, { switches: true, maxOnly: false })),
     maximize: () => maximize(model, a.layer ?? 2, a.node ?? 1, { steps: a.steps }, makeJob()),

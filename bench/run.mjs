@@ -335,7 +335,7 @@ async function benchNet(net, data) {
 async function profileNet(net, data, task) {
   const model = path.join(WORK, net, 'model.json');
   if (!fs.existsSync(model)) return null;
-  const batch = task === 'deconv' ? 9 : task === 'maximize' ? 1 : BATCH.train;
+  const batch = { deconv: 9, maximize: 1, scan: 256 }[task] ?? BATCH.train;
   const steps = task === 'deconv' ? 20 : task === 'maximize' ? 64 : net === 'big' ? 4 : 10;
   const size = SIZES[net];
   const r = await run(process.execPath, ['--import', 'tsx', 'bench/profile.ts', JSON.stringify({ task, model, data: data.x, labels: data.y, batch, steps, layer: size.deconvLayer, node: size.node })], process.env, `profile ${task} ${net}`);
@@ -429,13 +429,13 @@ let mem;
 if (MEASURES.includes('memory')) mem = await memoryCheck();
 printTable();
 if (MEASURES.includes('profile')) {
-  const jobs = [['train', 'mnist'], ['train', 'big'], ['deconv', 'mnist'], ['maximize', 'mnist']].filter(([, n]) => NET_NAMES.includes(n));
+  const jobs = [['train', 'mnist'], ['train', 'big'], ['scan', 'mnist'], ['deconv', 'mnist'], ['maximize', 'mnist']].filter(([, n]) => NET_NAMES.includes(n));
   for (const [task, net] of jobs) {
     const r = await profileNet(net, data, task);
     if (!r) continue;
     const top = r.kernels.slice(0, 6).map((k) => `${k.name} ${(k.share * 100).toFixed(0)}%`).join(', ');
     const js = Math.max(0, r.stepMs - r.kernelMs);
-    console.log(`Profile of one ${{ train: 'training step', deconv: 'deconvolution', maximize: 'maximization step' }[task]} of ${net} (batch ${r.batch}, wasm): ${r.stepMs.toFixed(1)} ms, of which ${js.toFixed(1)} ms outside kernels; kernel self time: ${top}.`);
+    console.log(`Profile of one ${{ train: 'training step', deconv: 'deconvolution', maximize: 'maximization step', scan: 'scan batch (scores of every node, no heaps)' }[task]} of ${net} (batch ${r.batch}, wasm): ${r.stepMs.toFixed(1)} ms, of which ${js.toFixed(1)} ms outside kernels; kernel self time: ${top}.`);
   }
 }
 if (mem) {
