@@ -42,6 +42,11 @@ function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage, received
   const sameSpot = document.body.dataset.page === m.type;
   const content = m.type === 'node' ? pages.nodePage(m, send) : m.type === 'layer' ? pages.layerPage(m, send) : pages.modelPage(m, send);
   app.replaceChildren(content);
+  // Which layer/node is on screen, so a test (or a screen reader user's tooling) can wait for a specific page.
+  if (m.type === 'model') delete document.body.dataset.layer;
+  else document.body.dataset.layer = String(m.layer);
+  if (m.type === 'node') document.body.dataset.node = String(m.node);
+  else delete document.body.dataset.node;
   setBody('ready', m.type);
   indexCharts();
   if (sameSpot) window.scrollTo(0, scrollY);
