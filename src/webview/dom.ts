@@ -30,6 +30,8 @@ export function pixelCanvas(p: Pixels, mode: ColorMode, role: string, index: num
   c.classList.add('px');
   c.dataset.role = role;
   c.dataset.index = String(index);
+  c.setAttribute('role', 'img');
+  c.setAttribute('aria-label', `${role.replace('-', ' ')} ${index}, ${p.shape.join('×')}`);
   return c;
 }
 
