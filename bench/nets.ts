@@ -9,11 +9,11 @@ export interface PoolSpec { pool: number }
 export interface DenseSpec { dense: number; activation: 'relu' | 'softmax' | 'sigmoid' | 'linear' }
 export type LayerSpec = ConvSpec | PoolSpec | DenseSpec | { flatten: true };
 
-/** The networks by name: `mnist` is the seed's MNIST net (the sample recipe), SMALL and BIG those of environment.md. */
+/** The networks by name: `mnist` is the seed's MNIST net as samples/mnist/mnist.lens.json defines it (run.mjs builds it from that recipe when the file exists), SMALL and BIG those of environment.md. */
 export const NETS: Record<string, LayerSpec[]> = {
   mnist: [
-    { conv: 5, filters: 8 }, { pool: 2 },
     { conv: 5, filters: 16 }, { pool: 2 },
+    { conv: 5, filters: 32 }, { pool: 2 },
     { flatten: true }, { dense: 10, activation: 'softmax' },
   ],
   small: [

@@ -249,7 +249,7 @@ async function benchNet(net, data) {
     console.log(`  mnist: the net of ${path.relative(ROOT, SAMPLE_MNIST)} (${built.params ?? '?'} parameters), trained with ${train.optimizer.type} ${train.optimizer.learningRate}, batch ${train.batchSize}`);
   } else {
     built = await fl({ measure: 'build', net, out: model });
-    if (net === 'mnist') console.log(`  mnist: ${path.relative(ROOT, SAMPLE_MNIST)} does not exist yet: using 2 x (conv 5x5 + ReLU + max-pool) with 8 and 16 filters, dense(10)`);
+    if (net === 'mnist') console.log(`  mnist: ${path.relative(ROOT, SAMPLE_MNIST)} does not exist yet: using 2 x (conv 5x5 + ReLU + max-pool) with 16 and 32 filters, dense(10)`);
   }
   if (built.error) {
     console.log(`  ${net}: could not build the model: ${built.error}`);
