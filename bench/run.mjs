@@ -197,6 +197,17 @@ function recipeArchitecture(modelJson) {
 const results = {};
 const rows = [];
 
+/** The fastest run's value, from the median value `v` and the per-run seconds (or per-run rates). */
+function best(r, v, lowerIsBetter) {
+  if (v == null) return null;
+  if (Array.isArray(r.runs) && r.runs.length) return Math.max(...r.runs);
+  if (!Array.isArray(r.seconds) || !r.seconds.length) return v;
+  const sorted = [...r.seconds].sort((a, b) => a - b);
+  const m = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+  return lowerIsBetter ? (v * sorted[0]) / median : (v * median) / sorted[0];
+}
+
 function record(key, net, measure, unit, flR, pyR, valueOf, note) {
   const flv = flR && valueOf(flR);
   const pyv = pyR && valueOf(pyR);
@@ -206,9 +217,13 @@ function record(key, net, measure, unit, flR, pyR, valueOf, note) {
   const entry = {
     net,
     unit,
+    // The fastest run too: on a machine shared with other work it is the least disturbed one.
+    featureLensBest: flNote ? null : best(flR, flv, lowerIsBetter),
+    pytorchBest: pyNote ? null : best(pyR, pyv, lowerIsBetter),
     featureLens: flNote ? null : flv,
     pytorch: pyNote ? null : pyv,
     ratio: !flNote && !pyNote && flv && pyv ? (lowerIsBetter ? pyv / flv : flv / pyv) : null,
+    ratioBest: null,
     featureLensPeakRss: flR?.peakRss ?? null,
     pytorchPeakRss: pyR?.peakRss ?? null,
     pytorchThreads: pyR?.threads ?? null,
@@ -216,6 +231,7 @@ function record(key, net, measure, unit, flR, pyR, valueOf, note) {
     ...(pyNote ? { pytorchNote: pyNote } : {}),
     ...(note ? { note } : {}),
   };
+  if (entry.ratio != null && entry.featureLensBest && entry.pytorchBest) entry.ratioBest = lowerIsBetter ? entry.pytorchBest / entry.featureLensBest : entry.featureLensBest / entry.pytorchBest;
   results[key] = entry;
   rows.push({ key, measure, net, unit, entry, flNote, pyNote });
 }
@@ -386,7 +402,7 @@ const fmt = (v, unit) => (v == null ? '' : unit === 'ms' ? `${v.toFixed(1)} ms` 
 const mb = (b) => (b ? `${(b / 2 ** 20).toFixed(0)} MB` : '');
 
 function printTable() {
-  const head = ['measure', 'net', 'unit', 'Feature Lens', 'PyTorch', 'threads', 'FL / PyTorch', 'FL peak RSS', 'PyTorch peak RSS'];
+  const head = ['measure', 'net', 'unit', 'Feature Lens', 'PyTorch', 'threads', 'FL / PyTorch', 'best runs', 'FL peak RSS', 'PyTorch peak RSS'];
   const body = rows.map(({ measure, net, unit, entry, flNote, pyNote }) => [
     measure,
     net,
@@ -395,13 +411,14 @@ function printTable() {
     pyNote ?? fmt(entry.pytorch, unit),
     entry.pytorchThreads ? String(entry.pytorchThreads) : '',
     entry.ratio == null ? '' : `${entry.ratio < 0.1 ? entry.ratio.toFixed(3) : entry.ratio.toFixed(2)}x`,
+    entry.ratioBest == null ? '' : `${entry.ratioBest < 0.1 ? entry.ratioBest.toFixed(3) : entry.ratioBest.toFixed(2)}x`,
     mb(entry.featureLensPeakRss),
     mb(entry.pytorchPeakRss),
   ]);
   const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...body.map((r) => r[i].length))));
   const line = (r) => r.map((c, i) => (i >= 3 && i !== 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   console.log(['', line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n'));
-  console.log('ratio = Feature Lens speed / PyTorch speed (above 1: Feature Lens is faster). ms: median time for the whole batch.');
+  console.log('FL / PyTorch = Feature Lens speed / PyTorch speed, medians (above 1: Feature Lens is faster); best runs = the same for each side\'s fastest run. ms: time for the whole batch.');
   console.log('peak RSS: of the measure\'s process and any processes it forked (the scan\'s helpers) together.');
   for (const { measure, net, entry } of rows) if (entry.note?.startsWith('MISMATCH')) console.log(`${measure}, ${net}: ${entry.note}`);
 }
