@@ -88,6 +88,14 @@ test('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput) match the cpu
   }
 });
 
+test('conv2dTranspose (Conv2DBackpropInput as a forward op) and its gradients match cpu', async () => {
+  for (const [s, pad, out] of [[2, 'same', [2, 10, 10, 3]], [2, 'valid', [2, 11, 11, 3]], [1, 'same', [2, 5, 5, 3]]] as const) {
+    await checkGrads(`conv2dTranspose s${s} ${pad}`, (y, f) => tf.grads((a: tf.Tensor, w: tf.Tensor) =>
+      weighted(tf.conv2dTranspose(a as tf.Tensor4D, w as tf.Tensor4D, [...out], s, pad)))([y, f]),
+    [[2, 5, 5, 4], [3, 3, 3, 4]]);
+  }
+});
+
 test('conv2d gradients through a Layers conv layer with bias and ReLU (the fused path) match cpu', async () => {
   await checkGrads('fused conv2d', (x, f, bias) => tf.grads((a: tf.Tensor, w: tf.Tensor, bb: tf.Tensor) =>
     weighted(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 2, pad: 'same', bias: bb as tf.Tensor1D, activation: 'relu' })))([x, f, bias]),
