@@ -14,7 +14,10 @@ export class Fields {
     private readonly where: string,
     readonly file: string,
   ) {
-    if (!value || typeof value !== 'object' || Array.isArray(value)) this.fail(where || 'the file', `must be a JSON object, not ${describe(value)}`);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      if (!where) throw new UserError('badInput', `must hold a JSON object, not ${describe(value)}.`, file);
+      this.fail(where, `must be a JSON object, not ${describe(value)}`);
+    }
     this.obj = value as Record<string, unknown>;
   }
 

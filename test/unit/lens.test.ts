@@ -1,0 +1,111 @@
+// Lens files: the samples parse; every mistake (unknown field, wrong type, missing file, bad recipe) is one
+// clear message naming the lens file and the field; lensInfo lists every path the lens reads or writes, the
+// splits and classes, and the last training results.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { initBackend } from '../../src/engine/backend';
+import { UserError } from '../../src/engine/errors';
+import { lensInfo, openDataset, parseLens, readLens } from '../../src/engine/lens';
+
+const root = path.resolve(__dirname, '../..');
+let dir: string;
+before(async () => {
+  await initBackend('wasm');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-lens-'));
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const efl = {
+  name: 'EFL',
+  model: 'model/model.json',
+  dataset: { format: 'efl', trainPerClass: 10, testPerClass: 4 },
+  training: {
+    architecture: [{ type: 'flatten' }, { type: 'dense', units: 2, activation: 'relu', useBias: false }, { type: 'dense', units: 3, activation: 'softmax', useBias: false }],
+    epochs: 1,
+  },
+};
+
+function write(name: string, json: unknown): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, typeof json === 'string' ? json : JSON.stringify(json));
+  return file;
+}
+
+/** Reads the lens and asserts one UserError naming the lens file and matching `re`; returns the message. */
+async function lensError(name: string, json: unknown, re: RegExp): Promise<string> {
+  const file = write(name, json);
+  let msg = '';
+  await assert.rejects(readLens(file), (e: unknown) => {
+    assert.ok(e instanceof UserError, String(e));
+    msg = e.message;
+    assert.ok(msg.startsWith(file), `names the lens file: ${msg}`);
+    assert.match(msg, re);
+    return true;
+  });
+  console.log(msg);
+  return msg;
+}
+
+describe('lens files', () => {
+  it('parses every sample lens file in samples/', () => {
+    const lenses = fs.readdirSync(path.join(root, 'samples'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lens.json'));
+    assert.ok(lenses.length >= 4, `found ${lenses.join(', ')}`);
+    for (const l of lenses) {
+      const file = path.join(root, 'samples', l);
+      const lens = parseLens(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+      assert.ok(lens.training, `${l} has a recipe`);
+      assert.equal(lens.model, path.join(path.dirname(file), 'model/model.json'));
+      assert.equal(lens.results, file.replace(/\.lens\.json$/, '.training.json'));
+    }
+  });
+
+  it('reports an unknown field, a wrong type, a missing field and bad JSON with the lens file and the field path', async () => {
+    await lensError('unknown.lens.json', { ...efl, dataset: { ...efl.dataset, noize: 0.3 } }, /"dataset\.noize" is not a field Feature Lens knows here \(expected: format, size, trainPerClass/);
+    await lensError('top.lens.json', { ...efl, modle: 'x' }, /"modle" is not a field/);
+    await lensError('type.lens.json', { ...efl, training: { ...efl.training, epochs: 'ten' } }, /"training\.epochs" must be a whole number ≥ 1 and ≤ 10000, not "ten"/);
+    await lensError('layer.lens.json', { ...efl, training: { ...efl.training, architecture: [{ type: 'dense', unit: 3 }] } }, /"training\.architecture\[0\]\.units" is missing/);
+    await lensError('format.lens.json', { ...efl, dataset: { format: 'csv' } }, /"dataset\.format" must be one of "idx", "npy", "imageFolder", "efl", not "csv"/);
+    await lensError('noname.lens.json', { model: 'm.json', dataset: efl.dataset }, /"name" is missing/);
+    await lensError('json.lens.json', '{ "name": "x", ', /is not valid JSON/);
+    await lensError('array.lens.json', [1, 2], /must hold a JSON object, not \[1,2\]/);
+    await lensError('softmax.lens.json', { ...efl, training: { ...efl.training, architecture: [{ type: 'flatten' }, { type: 'dense', units: 3 }] } }, /must end with a dense layer with "activation": "softmax"/);
+  });
+
+  it('names the missing data file and the lens file that points at it', async () => {
+    const msg = await lensError('missing.lens.json', { name: 'x', model: 'm/model.json', dataset: { format: 'idx', train: { images: 'no-such-images.idx', labels: 'l.idx' }, test: { images: 'a', labels: 'b' } } }, /no-such-images\.idx \(named in the lens file's dataset\) does not exist/);
+    assert.ok(msg.includes(path.join(dir, 'no-such-images.idx')));
+    await assert.rejects(readLens(path.join(dir, 'absent.lens.json')), /absent\.lens\.json: lens file not found/);
+  });
+
+  it('lensInfo: paths, splits, classes, shape, and the last training results once written', async () => {
+    const file = write('info.lens.json', { ...efl, description: 'letters', training: { ...efl.training, crossTest: { name: 'neg', dataset: { format: 'efl', negative: true } } } });
+    const info = await lensInfo(file);
+    assert.equal(info.name, 'EFL');
+    assert.equal(info.description, 'letters');
+    assert.deepEqual(info.splits, { train: 30, test: 12 });
+    assert.deepEqual(info.classes, ['E', 'F', 'L']);
+    assert.deepEqual(info.imageShape, [20, 20, 1]);
+    assert.equal(info.datasetFormat, 'efl');
+    assert.equal(info.modelExists, false);
+    assert.equal(info.hasTraining, true);
+    assert.equal(info.lastTraining, undefined);
+    for (const p of [file, path.join(dir, 'model/model.json'), path.join(dir, 'info.training.json')]) assert.ok(info.paths.includes(p), `paths include ${p}`);
+    fs.writeFileSync(path.join(dir, 'info.training.json'), JSON.stringify({ testAccuracy: 0.5, testError: 0.5 }));
+    assert.equal((await lensInfo(file)).lastTraining?.testError, 0.5);
+
+    const idxLens = write('idx.lens.json', { name: 'm', model: 'model.json', dataset: { format: 'idx', train: { images: 'd/ti', labels: 'd/tl' }, test: { images: 'd/si', labels: 'd/sl' } } });
+    const parsed = parseLens(JSON.parse(fs.readFileSync(idxLens, 'utf8')), idxLens);
+    assert.deepEqual(parsed.dataset, { format: 'idx', train: { images: path.join(dir, 'd/ti'), labels: path.join(dir, 'd/tl') }, test: { images: path.join(dir, 'd/si'), labels: path.join(dir, 'd/sl') } });
+  });
+
+  it('caches opened datasets until the files change', async () => {
+    const file = write('cache.lens.json', efl);
+    const lens = await readLens(file);
+    const a = await openDataset(lens, 'test');
+    assert.equal(await openDataset(await readLens(file), 'test'), a);
+    assert.notEqual(await openDataset(lens, 'train'), a);
+  });
+});
