@@ -68,6 +68,17 @@ test('a hidden EFL node shows its weights, top images and their deconvolutions',
       const { t, a, b } = welchT(drawn, stroke, background);
       assert.ok(Math.abs(t) > 3, `weights on the strokes (${a.n} px, mean ${a.mean.toFixed(1)}) differ from the background (${b.n} px, mean ${b.mean.toFixed(1)}): Welch t = ${t.toFixed(2)}`);
 
+      console.log(`# node ${node}: weights correlation ${r.toFixed(4)}, stroke vs background Welch t ${t.toFixed(1)} (${a.mean.toFixed(1)} vs ${b.mean.toFixed(1)})`);
+
+      // The Top Activations view lists the same images, in the same order, as the panel's columns.
+      const columns = (await frame.locator('.col-label .strong').allInnerTexts()).map((t) => t.trim());
+      let listed = [];
+      for (const t0 = Date.now(); Date.now() - t0 < 30_000; await s.page.waitForTimeout(250)) {
+        listed = await s.treeLabels('Top Activations');
+        if (JSON.stringify(listed) === JSON.stringify(columns)) break;
+      }
+      assert.deepEqual(listed, columns, `the Top Activations view follows node ${node}`);
+
       // Deconvolution of a node of a dense layer fed by the input: its activation times its weight vector,
       // so each projection is the weight image up to a positive factor.
       const rowLabel = await frame.locator('.row-label', { hasText: 'projection' }).innerText();
