@@ -2,6 +2,7 @@
 // leaves the extension host's event loop free (no compute on the host's thread), measured with
 // perf_hooks.monitorEventLoopDelay in this process while the scan's progress events flow in.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +18,8 @@ describe('engine under load', () => {
   let lens: string;
   let model: string;
   let client: EngineClient;
+  /** Holds the index of the long scan, for the kill test to check. */
+  let scanned: string;
 
   before(async () => {
     assert.ok(fs.existsSync(enginePath), 'dist/engine.js is missing: run `npm run build` first');
@@ -57,6 +60,7 @@ describe('engine under load', () => {
 
   it('keeps the host event loop responsive during a long scan', { timeout: 120_000 }, async () => {
     const storage = fs.mkdtempSync(path.join(dir, 'storage-'));
+    scanned = storage;
     const h = monitorEventLoopDelay({ resolution: 10 });
     // Also a host-side heartbeat: what a user would feel as a frozen UI.
     let beats = 0;
@@ -90,5 +94,44 @@ describe('engine under load', () => {
     assert.ok(hostCpu < 0.15, `the host used ${(100 * hostCpu).toFixed(1)}% of a core during the scan`);
     assert.ok(p99 < 150, `event-loop delay p99 ${p99.toFixed(1)} ms`);
     assert.ok(max < 1000, `event-loop delay max ${max.toFixed(1)} ms`);
+  });
+
+  it('SIGKILL during a parallel scan: the helper engines exit too, and the index folder is untouched', { timeout: 120_000 }, async () => {
+    const storage = scanned;
+    const before = new Map(fs.readdirSync(storage).map((f) => [f, fs.readFileSync(path.join(storage, f))]));
+    const pid = (await client.call('status', {})).pid;
+    let helpers: number[] = [];
+    let when = '';
+    const r = await client.request('scan', { lens, storageDir: storage, k: 6 }, {
+      onProgress: (p) => {
+        if (helpers.length || when) return;
+        let kids: number[] = [];
+        try {
+          kids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter((n) => n > 0);
+        } catch {
+          // ps exits 1 when the process has no children
+        }
+        // Kill once helpers run (the progress message then says "(N processes)"), or at 60% if none was forked.
+        if (kids.length || (p.fraction ?? 0) > 0.6) {
+          helpers = kids;
+          when = p.message ?? '';
+          process.kill(pid, 'SIGKILL');
+        }
+      },
+    });
+    assert.ok('err' in r && r.err.code === 'engineDied', JSON.stringify(r).slice(0, 200));
+    const alive = (h: number) => {
+      try {
+        process.kill(h, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 10_000;
+    while (helpers.some(alive) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    console.log(`# parallel scan killed at "${when}" with ${helpers.length} helper process(es); alive afterwards: ${helpers.filter(alive).length}`);
+    assert.deepEqual(helpers.filter(alive), [], 'helpers exit when the engine that forked them dies');
+    assert.deepEqual(new Map(fs.readdirSync(storage).map((f) => [f, fs.readFileSync(path.join(storage, f))])), before);
   });
 });
