@@ -93,7 +93,10 @@ export class EngineClient {
       if (opts.token?.isCancellationRequested) return { err: { code: 'cancelled', message: 'Cancelled.' } };
       return { sent: this.requestUngated(method, params, opts) };
     });
-    this.gateTail = passed.then(() => undefined);
+    this.gateTail = passed.then(
+      () => undefined,
+      () => undefined,
+    );
     return passed.then((r) => ('sent' in r ? r.sent : r));
   }
 
