@@ -8,6 +8,7 @@
  *   "optimizer": {"type": "adam", "learningRate": 0.001},
  *   "loss": "categoricalCrossentropy", "epochs": 5, "batchSize": 64,
  *   "augment": {"flip": true, "rotate": 15}, "seed": 1,
+ *   "restarts": {"attempts": 10, "minTrainAccuracy": 0.95, "afterEpochs": 3},
  *   "crossTest": {"name": "on the originals", "dataset": {...}}
  * }
  * ```
@@ -36,6 +37,13 @@ export interface Recipe {
   batchSize: number;
   augment: { flip: boolean; rotate: number };
   seed: number;
+  /**
+   * Restarts for small nets that can get stuck (EFL's two bias-free ReLU nodes die for some initial weights):
+   * when the training accuracy after `afterEpochs` epochs is below `minTrainAccuracy`, the attempt is dropped
+   * and training starts over from the next seed, at most `attempts` times in all; the last attempt runs to the end.
+   * Judged on the training split only, never the test split.
+   */
+  restarts: { attempts: number; minTrainAccuracy: number; afterEpochs: number };
   /** Extra test sets; their `dataset` is parsed by the lens reader (its test split is used). */
   crossTests: { name: string; dataset: unknown }[];
 }
@@ -61,6 +69,13 @@ export function parseRecipe(f: Fields, parseDataset: (f: Fields) => unknown): Re
   const augment = { flip: a ? a.bool('flip', false) : false, rotate: a ? a.num('rotate', { min: 0, max: 180, def: 0 }) : 0 };
   a?.done();
   const seed = f.num('seed', { int: true, min: 0, def: 1 });
+  const r = f.sub('restarts', false);
+  const restarts = {
+    attempts: r ? r.num('attempts', { int: true, min: 1, max: 100 }) : 1,
+    minTrainAccuracy: r ? r.num('minTrainAccuracy', { min: 0, max: 1 }) : 0,
+    afterEpochs: r ? r.num('afterEpochs', { int: true, min: 1, def: 1 }) : 1,
+  };
+  r?.done();
   const ct = f.raw('crossTest');
   const list = ct === undefined ? [] : Array.isArray(ct) ? ct : [ct];
   const crossTests = list.map((c, i) => {
@@ -74,7 +89,7 @@ export function parseRecipe(f: Fields, parseDataset: (f: Fields) => unknown): Re
   if (loss === 'categoricalCrossentropy' && !(last.type === 'dense' && last.activation === 'softmax') && !(last.type === 'activation' && last.activation === 'softmax')) {
     f.fail(f.path('architecture'), 'must end with a dense layer with "activation": "softmax" (one unit per class) for the categoricalCrossentropy loss; or set "loss"');
   }
-  return { architecture, optimizer, loss, epochs, batchSize, augment, seed, crossTests };
+  return { architecture, optimizer, loss, epochs, batchSize, augment, seed, restarts, crossTests };
 }
 
 function pair(f: Fields, key: string, def?: number): [number, number] {

@@ -44,48 +44,60 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
   }
 
   const started = performance.now();
-  const model = buildModel(recipe, train.shape, classes.length, path.basename(lens.model, '.json') === 'model' ? lens.name : path.basename(lens.model, '.json'), lens.path);
-  const optimizer = makeOptimizer(recipe.optimizer);
-  try {
-    checkFitsModel(train, model, lens.path);
-    model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
-    const { history, trainSeconds, trainAccuracy, last } = await fit(model, recipe, train, test, classes.length, job);
-    const crossTests = [];
-    for (const c of crossSets) {
-      const e = await evaluate(model, c.ds, classes.length, job);
-      crossTests.push({ name: c.name, accuracy: e.accuracy, error: 1 - e.accuracy });
+  const modelName = path.basename(lens.model, '.json') === 'model' ? lens.name : path.basename(lens.model, '.json');
+  const { attempts } = recipe.restarts;
+  for (let attempt = 1; ; attempt++) {
+    const seed = recipe.seed + attempt - 1;
+    const model = buildModel({ ...recipe, seed }, train.shape, classes.length, modelName, lens.path);
+    const optimizer = makeOptimizer(recipe.optimizer);
+    try {
+      checkFitsModel(train, model, lens.path);
+      model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
+      const run = await fit(model, { ...recipe, seed }, train, test, classes.length, job, attempt < attempts ? attempt : 0, attempts);
+      if (!run) continue;
+      const { history, trainSeconds, trainAccuracy, last } = run;
+      const crossTests = [];
+      for (const c of crossSets) {
+        const e = await evaluate(model, c.ds, classes.length, job);
+        crossTests.push({ name: c.name, accuracy: e.accuracy, error: 1 - e.accuracy });
+      }
+      job.throwIfCancelled();
+      const seconds = (performance.now() - started) / 1000;
+      const result: TrainResult = {
+        lens: lens.path,
+        model: lens.model,
+        backend: currentBackend(),
+        epochs: recipe.epochs,
+        trainImages: train.size,
+        testImages: test.size,
+        testAccuracy: last.accuracy,
+        testError: 1 - last.accuracy,
+        trainAccuracy,
+        confusion: last.confusion,
+        classes,
+        history,
+        seconds,
+        imagesPerSecond: (train.size * recipe.epochs) / trainSeconds,
+        ...(crossTests.length ? { crossTests } : {}),
+        ...(attempts > 1 ? { attempts: attempt, seed } : {}),
+      };
+      job.progress({ fraction: 1, message: 'Saving the model' });
+      await saveModel(model, lens.model, { featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, seed, trainedAt: new Date().toISOString() } });
+      await writeFileAtomic(lens.results, JSON.stringify(result, null, 2) + '\n');
+      return result;
+    } finally {
+      model.dispose();
+      optimizer.dispose();
     }
-    job.throwIfCancelled();
-    const seconds = (performance.now() - started) / 1000;
-    const result: TrainResult = {
-      lens: lens.path,
-      model: lens.model,
-      backend: currentBackend(),
-      epochs: recipe.epochs,
-      trainImages: train.size,
-      testImages: test.size,
-      testAccuracy: last.accuracy,
-      testError: 1 - last.accuracy,
-      trainAccuracy,
-      confusion: last.confusion,
-      classes,
-      history,
-      seconds,
-      imagesPerSecond: (train.size * recipe.epochs) / trainSeconds,
-      ...(crossTests.length ? { crossTests } : {}),
-    };
-    job.progress({ fraction: 1, message: 'Saving the model' });
-    await saveModel(model, lens.model, { featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, trainedAt: new Date().toISOString() } });
-    await writeFileAtomic(lens.results, JSON.stringify(result, null, 2) + '\n');
-    return result;
-  } finally {
-    model.dispose();
-    optimizer.dispose();
   }
 }
 
-/** The batch loop. Train accuracy is the running accuracy over the last epoch (with dropout active). */
-async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, test: Dataset, classes: number, job: Job) {
+/**
+ * The batch loop. Train accuracy is the running accuracy over the last epoch (with dropout active).
+ * `attempt` > 0 means a restart is still possible: the run returns undefined when it falls short of
+ * `recipe.restarts` (see recipes.ts).
+ */
+async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, test: Dataset, classes: number, job: Job, attempt: number, attempts: number) {
   const [h, w, c] = train.shape;
   const size = h * w * c;
   const rnd = new Random(recipe.seed);
@@ -129,7 +141,7 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, test: 
         lastReport = now;
         job.progress({
           fraction: (epoch + b / batches) / recipe.epochs,
-          message: `Epoch ${epoch + 1}/${recipe.epochs}, batch ${b}/${batches}: loss ${(lossSum / seen).toFixed(4)}, accuracy ${((accSum / seen) * 100).toFixed(1)}%`,
+          message: `${attempts > 1 ? `Attempt ${attempt || attempts}/${attempts}, e` : 'E'}poch ${epoch + 1}/${recipe.epochs}, batch ${b}/${batches}: loss ${(lossSum / seen).toFixed(4)}, accuracy ${((accSum / seen) * 100).toFixed(1)}%`,
           train: { epoch: epoch + 1, epochs: recipe.epochs, batch: b, batches, loss: lossSum / seen, accuracy: accSum / seen },
         });
       }
@@ -137,6 +149,10 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, test: 
     }
     trainSeconds += (performance.now() - t0) / 1000;
     trainAccuracy = accSum / seen;
+    if (attempt > 0 && epoch + 1 === recipe.restarts.afterEpochs && trainAccuracy < recipe.restarts.minTrainAccuracy) {
+      job.progress({ message: `Attempt ${attempt}/${attempts}: training accuracy ${(trainAccuracy * 100).toFixed(1)}% after ${epoch + 1} epochs; restarting from seed ${recipe.seed + 1}` });
+      return undefined;
+    }
     last = await evaluate(model, test, classes, job);
     history.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: trainAccuracy, testLoss: last.loss, testAccuracy: last.accuracy });
   }

@@ -142,6 +142,9 @@ export interface TrainResult {
   imagesPerSecond: number;
   /** Extra evaluations the recipe asks for, e.g. the EFL cross test (train on negatives, test on originals). */
   crossTests?: { name: string; accuracy: number; error: number }[];
+  /** With `training.restarts`: which attempt was kept, and the seed it used. */
+  attempts?: number;
+  seed?: number;
 }
 
 /** Where an input image comes from: a dataset image of a lens file, or pixels given directly. */
