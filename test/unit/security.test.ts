@@ -11,7 +11,7 @@ import { initBackend } from '../../src/engine/backend';
 import { lensInfo } from '../../src/engine/lens';
 import { lensPaths } from '../../src/engine/lensPaths';
 import { EngineClient } from '../../src/extension/engineClient';
-import { LensGuard, confirmationText, lensOf, pathsOutside, realPath, requireTrust, type GuardHost } from '../../src/extension/workspaceGuard';
+import { LensGuard, confirmationText, createLensGuard, lensOf, pathsOutside, realPath, requireTrust, type GuardHost } from '../../src/extension/workspaceGuard';
 import type { EngineError } from '../../src/shared/protocol';
 import { parseWebviewMessage, type MessageBounds } from '../../src/shared/webviewProtocol';
 import { mutateJson, rng } from './mutate';
@@ -467,6 +467,37 @@ describe('lens paths, from the engine', () => {
       assert.ok('err' in allowed && /photos \(named in the lens file's dataset\) does not exist/.test(allowed.err.message), JSON.stringify(allowed));
     } finally {
       client.dispose();
+    }
+  });
+});
+
+describe('lens guard, vscode side', () => {
+  it('asks with a modal warning whose only action is Allow, once per lens, and remembers it in workspace state', async () => {
+    const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'fl-guardvs-')));
+    try {
+      const ws = path.join(tmp, 'ws');
+      fs.mkdirSync(ws);
+      const lens = path.join(ws, 'a.lens.json');
+      fs.writeFileSync(lens, '{}');
+      const calls: unknown[][] = [];
+      const stored = new Map<string, unknown>();
+      const api = {
+        window: { showWarningMessage: (async (...args: unknown[]) => (calls.push(args), 'Allow')) as never },
+        workspace: { workspaceFolders: [{ uri: { scheme: 'file', fsPath: ws } }, { uri: { scheme: 'vscode-vfs', fsPath: '/' } }] as never },
+      };
+      const state = { get: (k: string, d?: unknown) => stored.get(k) ?? d, update: async (k: string, v: unknown) => void stored.set(k, v), keys: () => [...stored.keys()] };
+      const g = createLensGuard(api, state as never, async () => [lens, path.join(tmp, 'data')], () => {});
+      assert.equal(await g.check('lens', { lens }), undefined);
+      assert.equal(await g.check('scan', { lens, storageDir: '/s' }), undefined);
+      assert.equal(calls.length, 1);
+      const [message, options, ...actions] = calls[0] as [string, { modal: boolean; detail: string }, ...string[]];
+      assert.equal(message, 'a.lens.json uses files outside this workspace. Allow Feature Lens to read them (and training to write its model there)?');
+      assert.equal(options.modal, true);
+      assert.ok(options.detail.includes(path.join(tmp, 'data')));
+      assert.deepEqual(actions, ['Allow'], 'Cancel is the modal dialog button');
+      assert.deepEqual(stored.get('featureLens.outsidePathsAllowed'), { [lens]: [path.join(tmp, 'data')] });
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
