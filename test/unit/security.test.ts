@@ -168,6 +168,18 @@ describe('inspector webview', () => {
   });
 });
 
+describe('webview code', () => {
+  it('never turns data into markup or code (layer, class and file names come from the workspace)', () => {
+    const dir = path.join(root, 'src', 'webview');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length >= 3);
+    for (const f of files) {
+      const src = fs.readFileSync(path.join(dir, f), 'utf8');
+      assert.doesNotMatch(src, /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(|setAttribute\(\s*['"]on/, `${f} builds markup or code from strings`);
+    }
+  });
+});
+
 describe('webview messages', () => {
   const bounds: MessageBounds = { layers: 3, nodesPerLayer: [8, 0, 10], images: 100 };
   it('3000 mutated messages: never a throw, only known types with checked fields come through', () => {
