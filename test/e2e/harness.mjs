@@ -18,9 +18,18 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Copies a folder, skipping files a copy should not carry (temp files). */
-function copyDir(from, to) {
-  fs.cpSync(from, to, { recursive: true, filter: (src) => !src.endsWith('.tmp') });
+/**
+ * Copies the sample workspace as a fresh clone has it after prepare-samples: without temp files, and without
+ * models and training results left by local runs (a scenario trains what it needs with this build).
+ */
+function copySamples(from, to) {
+  fs.cpSync(from, to, {
+    recursive: true,
+    filter: (src) => {
+      const rel = path.relative(from, src).split(path.sep);
+      return !src.endsWith('.tmp') && !(rel.length === 2 && (rel[1] === 'model' || rel[1].endsWith('.training.json')));
+    },
+  });
 }
 
 /** Runs the CLI (`node dist/engine.js ...`) synchronously; returns its stdout, throws with stderr on failure. */
@@ -45,7 +54,7 @@ export async function openVSCode(name, options = {}) {
   fs.mkdirSync(results, { recursive: true });
   // FEATURE_LENS_E2E_SAMPLES points the scenarios at another sample workspace (to debug a scenario).
   const samples = options.samples ?? process.env.FEATURE_LENS_E2E_SAMPLES ?? path.join(ROOT, 'samples');
-  copyDir(samples, dirs.workspace);
+  copySamples(samples, dirs.workspace);
   fs.mkdirSync(path.join(dirs.userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(dirs.userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...options.settings }, null, 2));
   const session = new Session(name, dirs, results);
