@@ -17,7 +17,7 @@ import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
 import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
 import type * as tf from './tf';
-import { findIndex, scanDataset } from './topActivations';
+import { findIndex, scanDataset, scanLens } from './topActivations';
 
 /** The table from a scan's accumulated sums. */
 export function layerByClassFromState(state: ScanState, classes: string[], layerNames: string[]): LayerByClassResult {
@@ -79,5 +79,7 @@ export async function layerByClass(lensPath: string, job: Job, storageDir?: stri
   const lens = await readLens(lensPath);
   const { model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
+  // With a storage folder, a missing index is made by the lens scan (which may use helper processes).
+  if (storageDir && !(await findIndex(storageDir, info.weightsHash, ds))) await scanLens(lens.path, storageDir, 'frobenius', 9, job);
   return layerByClassOfDataset(model, ds, job, { storageDir, weightsHash: info.weightsHash });
 }
