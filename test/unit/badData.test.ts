@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { initBackend } from '../../src/engine/backend';
 import { encodeIdx } from '../../src/engine/datasets/idx';
@@ -60,6 +61,15 @@ function pngClaiming(w: number, h: number): Buffer {
   ihdr[8] = 8;
   ihdr[9] = 6;
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(1000))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A real 8×8 JPEG whose start-of-frame marker is edited to claim `w`×`h`. */
+function jpegClaiming(w: number, h: number): Buffer {
+  const jpg = Buffer.from(jpeg.encode({ data: Buffer.alloc(8 * 8 * 4, 128), width: 8, height: 8 }, 90).data);
+  const sof = jpg.indexOf(Buffer.from([0xff, 0xc0]));
+  jpg.writeUInt16BE(h, sof + 5);
+  jpg.writeUInt16BE(w, sof + 7);
+  return jpg;
 }
 
 function png(w: number, h: number, gray: number): Buffer {
@@ -151,6 +161,7 @@ const CASES: Case[] = [
   { name: 'image folder with a damaged PNG', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'cut.png'), png(6, 6, 9).subarray(0, 40)), path.join(a, 'cut.png'))), code: 'badInput', message: /is a damaged PNG image/, readAll: true },
   { name: 'image folder with a PNG claiming 100000 × 100000 pixels', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'huge.png'), pngClaiming(100000, 100000)), path.join(a, 'huge.png'))), code: 'badInput', message: /is a 100000×100000 image, too large to decode: Feature Lens reads images of up to 64 megapixels\. Shrink it first\./, readAll: true },
   { name: 'image folder with a PNG claiming 20000 × 20000 pixels (1.6 GB decoded)', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'big.png'), pngClaiming(20000, 20000)), path.join(a, 'big.png'))), code: 'badInput', message: /is a 20000×20000 image, too large to decode/, readAll: true },
+  { name: 'image folder with a JPEG claiming 60000 × 60000 pixels', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'huge.jpg'), jpegClaiming(60000, 60000)), path.join(a, 'huge.jpg'))), code: 'badInput', message: /is a 60000×60000 image, too large to decode/, readAll: true },
 ];
 
 async function readEverything(lensFile: string): Promise<void> {

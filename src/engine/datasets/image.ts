@@ -23,12 +23,30 @@ function pngSize(bytes: Uint8Array): { width: number; height: number } | undefin
   return { width: v.getUint32(16, false), height: v.getUint32(20, false) };
 }
 
+/** A JPEG's size from its start-of-frame marker, without decoding. */
+function jpegSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  let i = 2;
+  while (i + 9 < bytes.length && bytes[i] === 0xff) {
+    const marker = bytes[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: (bytes[i + 5] << 8) | bytes[i + 6], width: (bytes[i + 7] << 8) | bytes[i + 8] };
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) i += 2;
+    else i += 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+  }
+  return undefined;
+}
+
 /** RGBA bytes of a PNG or JPEG file. */
 export function decodeImage(bytes: Uint8Array, file: string): { width: number; height: number; rgba: Uint8Array } {
   const kind = imageKind(bytes);
   if (!kind) throw new UserError('badInput', 'is not a PNG or JPEG image.', file);
   // A few bytes can claim a huge image (a decompression bomb): check the header before the decoder allocates.
-  const size = kind === 'png' ? pngSize(bytes) : undefined;
+  const size = kind === 'png' ? pngSize(bytes) : jpegSize(bytes);
   if (size && size.width * size.height > MAX_PIXELS) {
     throw new UserError('badInput', `is a ${size.width}×${size.height} image, too large to decode: Feature Lens reads images of up to ${MAX_PIXELS / 2 ** 20} megapixels. Shrink it first.`, file);
   }
