@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
+import { encodeNpy } from '../../src/engine/datasets/npy';
 import { UserError } from '../../src/engine/errors';
 import { lensInfo, openDataset, parseLens, readLens } from '../../src/engine/lens';
 
@@ -99,6 +100,28 @@ describe('lens files', () => {
     const idxLens = write('idx.lens.json', { name: 'm', model: 'model.json', dataset: { format: 'idx', train: { images: 'd/ti', labels: 'd/tl' }, test: { images: 'd/si', labels: 'd/sl' } } });
     const parsed = parseLens(JSON.parse(fs.readFileSync(idxLens, 'utf8')), idxLens);
     assert.deepEqual(parsed.dataset, { format: 'idx', train: { images: path.join(dir, 'd/ti'), labels: path.join(dir, 'd/tl') }, test: { images: path.join(dir, 'd/si'), labels: path.join(dir, 'd/sl') } });
+  });
+
+  it('dispatches npy and imageFolder datasets, with class names from the lens or the folders', async () => {
+    fs.mkdirSync(path.join(dir, 'npy'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'npy/x.npy'), encodeNpy(new Float32Array(5 * 6 * 7), [5, 6, 7]));
+    fs.writeFileSync(path.join(dir, 'npy/y.npy'), encodeNpy(Int32Array.of(0, 1, 1, 0, 1), [5]));
+    fs.writeFileSync(path.join(dir, 'npy/tx.npy'), encodeNpy(new Uint8Array(2 * 6 * 7), [2, 6, 7]));
+    fs.writeFileSync(path.join(dir, 'npy/ty.npy'), encodeNpy(Int32Array.of(1, 0), [2]));
+    const npyLens = write('npy.lens.json', { name: 'n', model: 'm.json', dataset: { format: 'npy', train: { images: 'npy/x.npy', labels: 'npy/y.npy' }, test: { images: 'npy/tx.npy', labels: 'npy/ty.npy' }, classes: ['no', 'yes'] } });
+    const n = await lensInfo(npyLens);
+    assert.deepEqual([n.splits, n.classes, n.imageShape, n.datasetFormat], [{ train: 5, test: 2 }, ['no', 'yes'], [6, 7, 1], 'npy']);
+    assert.ok(n.paths.includes(path.join(dir, 'npy/tx.npy')));
+
+    const { PNG } = await import('pngjs');
+    for (const c of ['cats', 'dogs']) {
+      fs.mkdirSync(path.join(dir, 'pics', c), { recursive: true });
+      for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'pics', c, `${i}.png`), PNG.sync.write(new PNG({ width: 3, height: 3 })));
+    }
+    const folderLens = write('pics.lens.json', { name: 'p', model: 'm.json', dataset: { format: 'imageFolder', root: 'pics', size: [5, 5], channels: 3, testFraction: 0.25, seed: 2 } });
+    const f = await lensInfo(folderLens);
+    assert.deepEqual([f.splits, f.classes, f.imageShape, f.datasetFormat], [{ train: 6, test: 2 }, ['cats', 'dogs'], [5, 5, 3], 'imageFolder']);
+    assert.ok(f.paths.includes(path.join(dir, 'pics')));
   });
 
   it('caches opened datasets until the files change', async () => {
