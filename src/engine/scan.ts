@@ -178,38 +178,48 @@ export function accumulate(state: ScanState, scores: BatchScores, indices: Int32
   const N = state.nodes;
   const C = state.classes;
   const b = indices.length;
-  for (let r = 0; r < b; r++) {
-    const img = indices[r];
-    const label = labels[r];
-    const row = r * N;
-    for (const metric of METRIC_ORDER) {
-      const heaps = state.heaps[metric];
-      const s = scores[metric];
-      const k = heaps.k;
-      const hs = heaps.scores;
-      const sizes = heaps.sizes;
+  // Metric by metric, so the hot loop touches one score array and one heap.
+  for (const metric of METRIC_ORDER) {
+    const heaps = state.heaps[metric];
+    const s = scores[metric];
+    const at = metric === 'max' ? scores.argmax : null;
+    const k = heaps.k;
+    const worst = heaps.scores;
+    const sizes = heaps.sizes;
+    for (let r = 0; r < b; r++) {
+      const img = indices[r];
+      const row = r * N;
       for (let i = 0; i < N; i++) {
         const v = s[row + i];
         // Fast reject: a full heap whose worst entry beats v (ties go to the lower index, kept already when
         // images arrive in index order, and decided exactly by push otherwise).
-        if (sizes[i] === k && v < hs[i * k]) continue;
-        heaps.push(i, v, img, metric === 'max' ? scores.argmax[row + i] : 0);
+        if (v < worst[i * k] && sizes[i] === k) continue;
+        heaps.push(i, v, img, at ? at[row + i] : 0);
       }
     }
+  }
+  const frob = scores.frobenius;
+  const dead = state.deadCounts;
+  const sums = state.classSums;
+  const layers = state.layers;
+  for (let r = 0; r < b; r++) {
+    const label = labels[r];
+    const row = r * N;
     const inClass = label >= 0 && label < C;
-    if (inClass) state.classCounts[label]++;
     for (let i = 0; i < N; i++) {
+      const v = frob[row + i];
       // All zero ⇔ the sum of squares is zero.
-      if (scores.frobenius[row + i] === 0) state.deadCounts[i]++;
-      if (inClass) state.classSums[i * C + label] += scores.frobenius[row + i];
+      if (v === 0) dead[i]++;
+      else if (inClass) sums[i * C + label] += v;
     }
-    if (inClass) {
-      state.layers.forEach((layer, li) => {
-        // The layer's whole Frobenius norm from its nodes': ||A||_F² = Σ_i ||A_i||_F².
-        let sq = 0;
-        for (let i = layer.offset; i < layer.offset + layer.nodes; i++) sq += scores.frobenius[row + i] ** 2;
-        state.layerNormSums[li * C + label] += Math.sqrt(sq);
-      });
+    if (!inClass) continue;
+    state.classCounts[label]++;
+    for (let li = 0; li < layers.length; li++) {
+      // The layer's whole Frobenius norm from its nodes': ||A||_F² = Σ_i ||A_i||_F².
+      const end = layers[li].offset + layers[li].nodes;
+      let sq = 0;
+      for (let i = layers[li].offset; i < end; i++) sq += frob[row + i] * frob[row + i];
+      state.layerNormSums[li * C + label] += Math.sqrt(sq);
     }
   }
   state.images += b;
