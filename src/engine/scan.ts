@@ -144,15 +144,21 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
     const m = b * N;
     const max = all.subarray(m, 2 * m);
     const argmax = new Int32Array(m);
+    const threshold = new Float64Array(N).fill(-Infinity);
+    if (maxThreshold) for (let i = 0; i < N; i++) threshold[i] = maxThreshold(i);
     for (let li = 0; li < layers.length; li++) {
       const map = maps[li];
       if (!map) continue;
       const { offset, nodes, spatial } = layers[li];
       const rows: number[] = [];
       for (let r = 0; r < b; r++) {
-        let candidate = !maxThreshold;
-        for (let i = 0; i < nodes && !candidate; i++) candidate = max[r * N + offset + i] >= maxThreshold!(offset + i);
-        if (candidate) rows.push(r);
+        const row = r * N + offset;
+        for (let i = 0; i < nodes; i++) {
+          if (max[row + i] >= threshold[offset + i]) {
+            rows.push(r);
+            break;
+          }
+        }
       }
       if (!rows.length) continue;
       const at = tf.tidy(() => {
