@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { EpochRecord, TrainResult } from '../shared/protocol';
 import { currentBackend } from './backend';
 import { augmentBatch } from './datasets/augment';
-import type { Dataset } from './datasets/dataset';
+import type { Batch, Dataset } from './datasets/dataset';
 import { checkFitsModel } from './datasets/fit';
 import { Random } from './datasets/random';
 import { UserError } from './errors';
@@ -46,6 +46,8 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
   const started = performance.now();
   const modelName = path.basename(lens.model, '.json') === 'model' ? lens.name : path.basename(lens.model, '.json');
   const { attempts } = recipe.restarts;
+  const [h, w, c] = train.shape;
+  const all = train.size * h * w * c * 4 <= PRELOAD_BYTES ? await train.gather(Int32Array.from({ length: train.size }, (_, i) => i)) : undefined;
   for (let attempt = 1; ; attempt++) {
     const seed = recipe.seed + attempt - 1;
     const model = buildModel({ ...recipe, seed }, train.shape, classes.length, modelName, lens.path);
@@ -53,7 +55,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
     try {
       checkFitsModel(train, model, lens.path);
       model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
-      const run = await fit(model, { ...recipe, seed }, train, test, classes.length, job, attempt < attempts ? attempt : 0, attempts);
+      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts);
       if (!run) continue;
       const { history, trainSeconds, trainAccuracy, last } = run;
       const crossTests = [];
@@ -97,14 +99,12 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
  * `attempt` > 0 means a restart is still possible: the run returns undefined when it falls short of
  * `recipe.restarts` (see recipes.ts).
  */
-async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, test: Dataset, classes: number, job: Job, attempt: number, attempts: number) {
+async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number) {
   const [h, w, c] = train.shape;
-  const size = h * w * c;
   const rnd = new Random(recipe.seed);
   const augRnd = new Random(recipe.seed + 7919);
   const bs = recipe.batchSize;
   const batches = Math.ceil(train.size / bs);
-  const all = train.size * size * 4 <= PRELOAD_BYTES ? (await train.gather(Int32Array.from({ length: train.size }, (_, i) => i))) : undefined;
   const history: EpochRecord[] = [];
   let trainSeconds = 0;
   let trainAccuracy = 0;

@@ -132,7 +132,8 @@ describe('training EFL (the seed, section 1)', () => {
     fs.writeFileSync(lens, JSON.stringify({ name: 'cli', model: 'out/model.json', dataset: { format: 'efl', trainPerClass: 50, testPerClass: 10 }, training: { architecture: [{ type: 'flatten' }, { type: 'dense', units: 3, activation: 'softmax' }], epochs: 1 } }));
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+    // Only the CLI's text: the test runner's own (binary) messages still go to the real stdout.
+    process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]) => (typeof s === 'string' ? (out.push(s), true) : (write as (...a: unknown[]) => boolean)(s, ...rest))) as typeof process.stdout.write;
     let code: number;
     try {
       code = await runCli(['train', lens, '--backend', 'wasm']);
