@@ -103,6 +103,7 @@ export async function runCli(argv: string[]): Promise<number> {
       result = r;
       text = `test accuracy ${(r.testAccuracy * 100).toFixed(2)}%  test error ${(r.testError * 100).toFixed(2)}%  (${r.testImages} test images)\n` +
         (r.crossTests ?? []).map((c) => `${c.name}: error ${(c.error * 100).toFixed(2)}%\n`).join('') +
+        (r.attempts ? `kept attempt ${r.attempts} (seed ${r.seed}) of the recipe's restarts\n` : '') +
         `${r.epochs} epochs on ${r.trainImages} images in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s (${r.backend})\nmodel written to ${r.model}`;
     } else if (command === 'scan') {
       const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
