@@ -50,7 +50,52 @@ async function lensError(name: string, json: unknown, re: RegExp): Promise<strin
   return msg;
 }
 
+/** A small JSON-schema (draft 7 subset) checker: enough for schemas/lens.schema.json. Returns the problems found. */
+function validate(schema: Record<string, unknown>, value: unknown, rootSchema = schema, at = ''): string[] {
+  if (typeof schema.$ref === 'string') return validate(schema.$ref.slice(2).split('/').reduce((o: any, k) => o[k], rootSchema), value, rootSchema, at);
+  const errs: string[] = [];
+  if (schema.oneOf) {
+    const ok = (schema.oneOf as Record<string, unknown>[]).filter((s) => validate(s, value, rootSchema, at).length === 0).length;
+    if (ok !== 1) errs.push(`${at}: matches ${ok} of oneOf`);
+    return errs;
+  }
+  if ('const' in schema && value !== schema.const) errs.push(`${at}: not ${JSON.stringify(schema.const)}`);
+  if (schema.enum && !(schema.enum as unknown[]).includes(value)) errs.push(`${at}: not in enum`);
+  const t = schema.type as string | undefined;
+  const typeOk = !t || (t === 'integer' ? Number.isInteger(value) : t === 'array' ? Array.isArray(value) : t === 'object' ? !!value && typeof value === 'object' && !Array.isArray(value) : typeof value === t);
+  if (!typeOk) return [...errs, `${at}: not ${t}`];
+  if (typeof value === 'number') {
+    if (typeof schema.minimum === 'number' && value < schema.minimum) errs.push(`${at}: < minimum`);
+    if (typeof schema.maximum === 'number' && value > schema.maximum) errs.push(`${at}: > maximum`);
+  }
+  if (Array.isArray(value)) {
+    if (typeof schema.minItems === 'number' && value.length < schema.minItems) errs.push(`${at}: too short`);
+    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) errs.push(`${at}: too long`);
+    if (schema.items) value.forEach((v, i) => errs.push(...validate(schema.items as Record<string, unknown>, v, rootSchema, `${at}[${i}]`)));
+  } else if (t === 'object') {
+    const obj = value as Record<string, unknown>;
+    const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+    for (const r of (schema.required ?? []) as string[]) if (!(r in obj)) errs.push(`${at}.${r}: missing`);
+    for (const [k, v] of Object.entries(obj)) {
+      if (props[k]) errs.push(...validate(props[k], v, rootSchema, `${at}.${k}`));
+      else if (schema.additionalProperties === false) errs.push(`${at}.${k}: unknown`);
+    }
+  }
+  return errs;
+}
+
 describe('lens files', () => {
+  it('the JSON schema accepts every sample and rejects an unknown field, a wrong type and a bad layer like the reader does', () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(root, 'schemas/lens.schema.json'), 'utf8'));
+    const samples = fs.readdirSync(path.join(root, 'samples'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lens.json'));
+    for (const l of samples) assert.deepEqual(validate(schema, JSON.parse(fs.readFileSync(path.join(root, 'samples', l), 'utf8'))), [], l);
+    assert.deepEqual(validate(schema, efl), []);
+    assert.deepEqual(validate(schema, { ...efl, dataset: { ...efl.dataset, noize: 1 } }), ['.dataset: matches 0 of oneOf']);
+    assert.deepEqual(validate(schema, { ...efl, training: { ...efl.training, epochs: 'ten' } }), ['.training.epochs: not integer']);
+    assert.equal(validate(schema, { ...efl, training: { ...efl.training, architecture: [{ type: 'dense', unit: 3 }] } }).length, 1);
+    assert.deepEqual(validate(schema, { ...efl, modle: 'x' }), ['.modle: unknown']);
+  });
+
   it('parses every sample lens file in samples/', () => {
     const lenses = fs.readdirSync(path.join(root, 'samples'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lens.json'));
     assert.ok(lenses.length >= 4, `found ${lenses.join(', ')}`);
