@@ -55,7 +55,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
     try {
       checkFitsModel(train, model, lens.path);
       model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
-      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts);
+      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts, lens.path);
       if (!run) continue;
       const { history, trainSeconds, trainAccuracy, last } = run;
       const crossTests = [];
@@ -99,7 +99,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
  * `attempt` > 0 means a restart is still possible: the run returns undefined when it falls short of
  * `recipe.restarts` (see recipes.ts).
  */
-async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number) {
+async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number, file: string) {
   const [h, w, c] = train.shape;
   const rnd = new Random(recipe.seed);
   const augRnd = new Random(recipe.seed + 7919);
@@ -130,7 +130,7 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
       }
       const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
       if (!Number.isFinite(loss)) {
-        throw new UserError('badInput', `training diverged: the loss became ${loss} in epoch ${epoch + 1}. Lower "training.optimizer.learningRate".`, undefined);
+        throw new UserError('badInput', `training diverged: the loss became ${loss} in epoch ${epoch + 1}. Lower "training.optimizer.learningRate".`, file);
       }
       lossSum += loss * count;
       accSum += acc * count;
