@@ -100,10 +100,18 @@ export function prepareRgb() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-stamps-'));
   try {
     console.log('rgb: downloading tuxpaint-stamps-default with apt-get download (about 160 MB)...');
+    const download = () => execFileSync('apt-get', ['download', 'tuxpaint-stamps-default'], { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
     try {
-      execFileSync('apt-get', ['download', 'tuxpaint-stamps-default'], { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (e) {
-      throw new Error(`rgb: "apt-get download tuxpaint-stamps-default" failed (${String(e.stderr ?? e.message).trim().split('\n').pop()}); try "apt-get update" first.`);
+      download();
+    } catch (first) {
+      // A fresh machine has no package lists yet: refresh them once (as root) and try again.
+      try {
+        if (process.getuid?.() !== 0) throw first;
+        execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        download();
+      } catch (e) {
+        throw new Error(`rgb: "apt-get download tuxpaint-stamps-default" failed (${String(e.stderr ?? e.message).trim().split('\n').pop()}); run "apt-get update" and try again.`);
+      }
     }
     const deb = fs.readdirSync(tmp).find((f) => f.endsWith('.deb'));
     execFileSync('dpkg-deb', ['-x', path.join(tmp, deb), path.join(tmp, 'x')]);
