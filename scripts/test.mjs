@@ -81,7 +81,7 @@ if (process.env.FEATURE_LENS_SKIP_E2E === '1') {
   const e2e = listTests('test/e2e', /\.test\.(ts|mjs)$/);
   if (e2e.length) {
     const ok =
-      step('package the extension', process.execPath, ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', '--out', 'dist/feature-lens.vsix']) &&
+      step('package the extension', process.execPath, ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', 'dist/feature-lens.vsix']) &&
       (!fs.existsSync('scripts/setup-e2e.mjs') || step('set up VS Code (code-server) and Chromium', process.execPath, ['scripts/setup-e2e.mjs']));
     if (ok) add(runSuite('e2e', e2e, 1));
     else fail++;
