@@ -152,7 +152,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
   },
 
   /**
-   * One plain SGD step (`model.fit`, categorical cross-entropy) on the first `batch` images, then every
+   * One plain SGD step (`model.fit`, categorical cross-entropy, dropout off) on the first `batch` images, then every
    * weight written in model order: the reference takes the same step and compares, which checks the
    * backend's gradients (including the kernels the project registers for wasm) against PyTorch's.
    */
@@ -160,6 +160,8 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     const { model } = await loadModel(a.model!);
     const { data, shape } = readImages(a.data!, a.batch);
     const labels = readLabels(a.labels!, shape[0]);
+    // Dropout draws different masks on each side: off for this check (the reference runs in eval mode).
+    for (const l of model.layers) if (l.getClassName() === 'Dropout') (l as unknown as { rate: number }).rate = 0;
     model.compile({ optimizer: tf.train.sgd((a.learningRate as number) ?? 0.1), loss: 'categoricalCrossentropy' });
     const xs = tf.tensor4d(data, shape);
     const ys = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), 10), 'float32'));
