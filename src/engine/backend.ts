@@ -106,6 +106,9 @@ async function use(name: Backend): Promise<Backend> {
     if (!ok) throw new Error(`Could not initialise the ${name} backend${why}.`);
   }
   await tf.ready();
+  // The cpu backend greets its first use in Node with a banner on stderr; the CLI's stderr is for errors.
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
   return name;
 }
 
