@@ -41,6 +41,8 @@ export interface ParallelOptions {
   lensPath: string;
   /** Fork helpers only when the rest of the scan would take longer than this in one process (default 4 s). */
   minSeconds?: number;
+  /** Seconds a helper takes to start, which this process spends scanning a larger first share (default 1.5). */
+  helperStartSeconds?: number;
 }
 
 /** A scan's result plus the index it wrote or reused. */
@@ -86,6 +88,8 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   let lastCheckpoint = Date.now();
   let next = start;
   const checkpoint = async () => {
+    // The state must hold exactly the images [0, next): never store an index that counts some twice or misses some.
+    if (state.images !== next) throw new Error(`Internal error: the scan's state holds ${state.images} images but its position is ${next}; the index was not written.`);
     header.next = next;
     header.seconds += (Date.now() - lastCheckpoint) / 1000;
     lastCheckpoint = Date.now();
@@ -106,7 +110,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     const rest = ds.size - pos;
     const w = Math.max(1, Math.floor(par.workers));
     if (w < 2 || rest / rate < (par.minSeconds ?? 4)) return;
-    const headStart = Math.round(rate * HELPER_START_SECONDS);
+    const headStart = Math.round(rate * (par.helperStartSeconds ?? HELPER_START_SECONDS));
     const share = Math.ceil((rest - headStart) / w);
     if (share < 1) return;
     // On this process's batch grid, so its last batch ends exactly where the first helper starts.
@@ -198,7 +202,7 @@ export async function scanLens(lensPath: string, storageDir: string, metric: Sco
   const ds = await openDataset(lens, 'test');
   const workers = parallel?.workers ?? scanWorkers();
   const enginePath = parallel?.enginePath ?? helperEnginePath();
-  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minSeconds: parallel?.minSeconds } : undefined;
+  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minSeconds: parallel?.minSeconds, helperStartSeconds: parallel?.helperStartSeconds } : undefined;
   const r = await scanDataset(model, info.weightsHash, ds, storageDir, k, job, { modelPath: info.path, parallel: par });
   const { stored: _stored, ...summary } = r;
   return { lens: lens.path, metric, ...summary };

@@ -1,0 +1,126 @@
+// Every node list of a top-activation index holds distinct images and the index counts every image once,
+// whichever way the scan ran: one process, split with forked engines (two helpers), cancelled and resumed
+// (in parallel again), and with helpers killed mid-way so their shares are rescanned here. Each index must
+// also equal the one-process index list for list.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { initBackend } from '../../src/engine/backend';
+import { CancelledError } from '../../src/engine/errors';
+import { makeJob } from '../../src/engine/job';
+import { openDataset, readLens } from '../../src/engine/lens';
+import { loadModel, saveModel } from '../../src/engine/modelIO';
+import { METRIC_ORDER } from '../../src/engine/scan';
+import type { StoredIndex } from '../../src/engine/scanIndex';
+import { findIndex, scanLens } from '../../src/engine/topActivations';
+import { smallCnn, writeMnistLens } from './scanFixtures';
+
+const IMAGES = 4000;
+
+/** Fails on a node list with an image twice, or an index whose counts are not those of `total` images. */
+function assertDistinct(idx: StoredIndex, total: number, what: string): void {
+  const s = idx.state;
+  assert.equal(s.images, total, `${what}: images scanned`);
+  assert.equal(idx.header.next, total, `${what}: position`);
+  assert.equal(s.classCounts.reduce((a, b) => a + b, 0), total, `${what}: every image counted once per class`);
+  let bad = 0;
+  for (const metric of METRIC_ORDER) {
+    const h = s.heaps[metric];
+    for (let node = 0; node < s.nodes; node++) {
+      const ids = h.sorted(node).map((e) => e.index);
+      assert.equal(ids.length, Math.min(s.k, total), `${what}: ${metric} node ${node} list length`);
+      if (new Set(ids).size !== ids.length) bad++;
+    }
+  }
+  assert.equal(bad, 0, `${what}: ${bad} of ${3 * s.nodes} node lists hold an image twice`);
+}
+
+function assertSame(a: StoredIndex, b: StoredIndex, what: string): void {
+  for (const metric of METRIC_ORDER) {
+    for (let node = 0; node < a.state.nodes; node++) {
+      assert.deepEqual(b.state.heaps[metric].sorted(node).map((e) => e.index), a.state.heaps[metric].sorted(node).map((e) => e.index), `${what}: ${metric} node ${node}`);
+    }
+  }
+  for (const key of ['classSums', 'deadCounts', 'layerNormSums', 'classCounts'] as const) {
+    const p = a.state[key];
+    const q = b.state[key];
+    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - q[i]) <= 1e-6 * Math.max(1, Math.abs(p[i])), `${what}: ${key}[${i}] ${q[i]} vs ${p[i]}`);
+  }
+}
+
+describe('top-activation index: distinct images in every path', () => {
+  let dir: string;
+  let lens: string;
+  let weightsHash: string;
+  let enginePath: string;
+  let ds: Awaited<ReturnType<typeof openDataset>>;
+  let plain: StoredIndex;
+  before(async () => {
+    await initBackend('wasm');
+    enginePath = path.resolve(__dirname, '../../dist/engine.js');
+    assert.ok(fs.existsSync(enginePath), 'dist/engine.js is missing: run `npm run build` first');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-distinct-'));
+    lens = writeMnistLens(dir, IMAGES);
+    const model = smallCnn(21);
+    await saveModel(model, path.join(dir, 'model', 'model.json'));
+    model.dispose();
+    weightsHash = (await loadModel(path.join(dir, 'model', 'model.json'))).info.weightsHash;
+    ds = await openDataset(await readLens(lens), 'test');
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const read = async (sub: string) => {
+    const idx = await findIndex(path.join(dir, sub), weightsHash, ds);
+    assert.ok(idx, `${sub}: a complete index`);
+    return idx;
+  };
+
+  it('one process', async () => {
+    await scanLens(lens, path.join(dir, 'plain'), 'frobenius', 9, makeJob(), { workers: 1 });
+    plain = await read('plain');
+    assertDistinct(plain, IMAGES, 'plain');
+  });
+
+  it('three processes', async () => {
+    await scanLens(lens, path.join(dir, 'par'), 'frobenius', 9, makeJob(), { workers: 3, enginePath, minSeconds: 0, helperStartSeconds: 0 });
+    const idx = await read('par');
+    assertDistinct(idx, IMAGES, 'parallel');
+    assertSame(plain, idx, 'parallel');
+  });
+
+  it('cancelled while helpers run, resumed in parallel', async () => {
+    const job = makeJob((p) => {
+      if ((p.fraction ?? 0) > 0.25) job.cancel();
+    });
+    await assert.rejects(scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, job, { workers: 3, enginePath, minSeconds: 0, helperStartSeconds: 0 }), CancelledError);
+    const r = await scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, makeJob(), { workers: 3, enginePath, minSeconds: 0, helperStartSeconds: 0 });
+    assert.equal(r.resumed, true);
+    const idx = await read('cancel');
+    assertDistinct(idx, IMAGES, 'cancel+resume');
+    assertSame(plain, idx, 'cancel+resume');
+  });
+
+  it('helpers killed mid-way: their shares are rescanned here', async () => {
+    // An engine that SIGKILLs itself at its first progress message or before its reply.
+    const marker = path.join(dir, 'killed.pids');
+    const killer = path.join(dir, 'killer.cjs');
+    fs.writeFileSync(
+      killer,
+      `const fs = require('fs');
+const send = process.send.bind(process);
+process.send = (m, ...rest) => {
+  if (m && (m.type === 'progress' || m.type === 'reply')) { fs.appendFileSync(${JSON.stringify(marker)}, process.pid + '\\n'); process.kill(process.pid, 'SIGKILL'); return true; }
+  return send(m, ...rest);
+};
+require(${JSON.stringify(enginePath)});
+`,
+    );
+    await scanLens(lens, path.join(dir, 'killed'), 'frobenius', 9, makeJob(), { workers: 3, enginePath: killer, minSeconds: 0, helperStartSeconds: 0 });
+    assert.ok(fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').trim().split('\n').length >= 1, 'a helper was killed mid-way');
+    const idx = await read('killed');
+    assertDistinct(idx, IMAGES, 'helper killed');
+    assertSame(plain, idx, 'helper killed');
+  });
+});
