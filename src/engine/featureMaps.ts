@@ -13,8 +13,9 @@ export function featureMaps(model: tf.LayersModel, layer: number, image: FloatAr
   checkLayer(model, layer);
   const out = modelGraph(model).outputLayer;
   const x = imageTensor(model, image);
-  const all = layerOutputs(model, x);
+  let all: tf.Tensor[] = [];
   try {
+    all = layerOutputs(model, x);
     const maps = toFloatArray(all[layer]);
     return { layer, maps, ...range(maps.data), output: Float32Array.from(all[out].dataSync() as Float32Array) };
   } finally {

@@ -52,8 +52,9 @@ export async function inspectImages(
   const batch = await ds.gather(entries.map((e) => e.index));
   const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
   const x = tf.tensor(batch.images, [entries.length, ...ds.shape]);
-  const forward = layerOutputs(model, x);
+  let forward: tf.Tensor[] = [];
   try {
+    forward = layerOutputs(model, x);
     const maps = nodeMaps(forward[layer], node);
     let projections: FloatArray[] | undefined;
     let projectionError: string | undefined;
