@@ -1,11 +1,12 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PNG } from 'pngjs';
 import type { Split } from '../shared/protocol';
+import type { Rgb } from './colormap';
 import { check } from './errors';
 import { writeFilesAtomic } from './fsutil';
 import { openDataset, readLens } from './lens';
+import { Canvas } from './pngCanvas';
 
 /**
  * Small PNG files of dataset images, for tree-item icons (VS Code shows those from files, not data URIs).
@@ -25,18 +26,19 @@ export async function thumbnails(lensPath: string, indices: number[], outDir: st
     const batch = await ds.gather(missing);
     const [h, w, c] = ds.shape;
     const writes = missing.map((index, k) => {
-      const png = new PNG({ width: w, height: h });
-      const base = k * h * w * c;
-      for (let p = 0; p < h * w; p++) {
-        for (let ch = 0; ch < 3; ch++) {
-          const v = batch.images[base + p * c + (c === 3 ? ch : 0)];
-          png.data[p * 4 + ch] = Math.round(255 * Math.min(1, Math.max(0, v)));
-        }
-        png.data[p * 4 + 3] = 255;
-      }
-      return { path: files[indices.indexOf(index)], data: new Uint8Array(PNG.sync.write(png)) };
+      const image = batch.images.subarray(k * h * w * c, (k + 1) * h * w * c);
+      const canvas = new Canvas(w, h);
+      if (c === 3) canvas.blitRgb(0, 0, image, h, w, 1);
+      else canvas.blit(0, 0, Float32Array.from({ length: h * w }, (_, p) => image[p * c]), h, w, 1, gray);
+      return { path: files[indices.indexOf(index)], data: new Uint8Array(canvas.toPng()) };
     });
     await writeFilesAtomic(writes);
   }
   return files;
+}
+
+/** A value in [0, 1] as a gray level (clamped). */
+function gray(v: number): Rgb {
+  const b = Math.round(255 * Math.min(1, Math.max(0, v)));
+  return [b, b, b];
 }
