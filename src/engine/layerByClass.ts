@@ -1,8 +1,8 @@
 /**
  * Layer activation by class (the seed's Figures 28–29), dead nodes and class-selective nodes, from one pass
  * over the test split. It is the same pass as the top-activation scan (scan.ts accumulates both), so with a
- * storage folder the numbers come from the stored index (scanning first if there is none), and without one
- * a scan runs in memory.
+ * storage folder the numbers come from the stored index (scanning first if there is none, unless `indexOnly`
+ * asks for the stored index alone), and without one a scan runs in memory.
  *
  *   norms[c][l]          = mean over images j of class c of ||a_l(x_j)||_F (the whole layer's activation)
  *   deadFraction[l][i]   = share of images on which node i's map is all zero
@@ -75,10 +75,20 @@ export async function layerByClassOfDataset(model: tf.LayersModel, ds: Dataset, 
   return layerByClassFromState(state, ds.classes, state.layers.map((l) => model.layers[l.index].name));
 }
 
-export async function layerByClass(lensPath: string, job: Job, storageDir?: string): Promise<LayerByClassResult> {
+export interface LayerByClassLensOptions {
+  /** Only read an existing index: null when there is none (or no storage folder), never scanning. */
+  indexOnly?: boolean;
+}
+
+/** The table for a lens; null only with `indexOnly` when no index is stored for the model and dataset. */
+export async function layerByClass(lensPath: string, job: Job, storageDir?: string, opts: LayerByClassLensOptions = {}): Promise<LayerByClassResult | null> {
   const lens = await readLens(lensPath);
   const { model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
+  if (opts.indexOnly) {
+    const stored = storageDir ? await findIndex(storageDir, info.weightsHash, ds) : undefined;
+    return stored ? layerByClassFromState(stored.state, ds.classes, stored.state.layers.map((l) => model.layers[l.index].name)) : null;
+  }
   // With a storage folder, a missing index is made by the lens scan (which may use helper processes).
   if (storageDir && !(await findIndex(storageDir, info.weightsHash, ds))) await scanLens(lens.path, storageDir, 'frobenius', 9, job);
   return layerByClassOfDataset(model, ds, job, { storageDir, weightsHash: info.weightsHash });

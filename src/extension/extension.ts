@@ -273,8 +273,9 @@ class FeatureLens extends Disposable {
       const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: t.lens!, storageDir }, opts));
       this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.metric}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}`);
       this.top.refresh();
+      // Every page shows something from the index (top images, the class chart), so the panel redraws.
       const p = InspectorPanel.active;
-      if (p && p.shows.page === 'node') p.navigate(p.shows);
+      if (p) p.navigate(p.shows);
       void vscode.window.showInformationMessage(r.reused ? `Feature Lens: the top-activation index of ${name} is up to date.` : `Feature Lens: ranked ${r.images} images for every node of ${name} in ${r.seconds.toFixed(1)} s.`);
     });
 

@@ -45,7 +45,7 @@ export class InspectorPanel extends Disposable {
   /** When the last page message was posted (the rest of request-to-paint is the webview drawing it). */
   private postedAt = 0;
   private pendingExport: ((bytes: Uint8Array | undefined) => void) | undefined;
-  private byClassCache = new Map<string, Promise<LayerByClassResult>>();
+  private byClassCache = new Map<string, Promise<LayerByClassResult | null>>();
 
   static get active(): InspectorPanel | undefined {
     return InspectorPanel.current;
@@ -306,13 +306,22 @@ export class InspectorPanel extends Disposable {
     });
   }
 
-  private byClass(lens: LensInfo, info: ModelInfo) {
+  /**
+   * The class table from a stored index only (indexOnly: a page never starts a scan, which would run with no
+   * progress or Cancel and hold up every later request); null until "Compute Top Activations" has run.
+   */
+  private byClass(lens: LensInfo, info: ModelInfo): Promise<LayerByClassResult | null> {
     const key = `${lens.path}:${info.weightsHash}`;
     let p = this.byClassCache.get(key);
     if (!p) {
-      p = this.deps.storageDir().then((storageDir) => this.deps.engine.call('layerByClass', { lens: lens.path, storageDir }));
-      p.catch(() => this.byClassCache.delete(key));
-      this.byClassCache.set(key, p);
+      const q = this.deps.storageDir().then((storageDir) => this.deps.engine.call('layerByClass', { lens: lens.path, storageDir, indexOnly: true }));
+      // Only a found table is kept: a missing index may be written by the next scan.
+      q.then(
+        (r) => r ?? this.byClassCache.delete(key),
+        () => this.byClassCache.delete(key),
+      );
+      this.byClassCache.set(key, q);
+      p = q;
     }
     return p;
   }
@@ -321,9 +330,11 @@ export class InspectorPanel extends Disposable {
     try {
       const r = await this.byClass(lens, info);
       if (gen !== this.generation) return;
-      this.post({ type: 'byClass', chart: { classes: r.classes, layerNames: r.layerNames, norms: r.norms, highlight: s.layer === undefined ? -1 : r.layers.indexOf(s.layer) } });
+      if (!r) this.post({ type: 'byClass', note: 'Compute Top Activations to see this chart.' });
+      else this.post({ type: 'byClass', chart: { classes: r.classes, layerNames: r.layerNames, norms: r.norms, highlight: s.layer === undefined ? -1 : r.layers.indexOf(s.layer) } });
     } catch (e) {
-      this.deps.log.warn(`Layer activation by class: ${shortMessage(e)}`);
+      this.deps.log.warn(`Layer activation by class: ${e instanceof Error ? e.message : String(e)}`);
+      if (gen === this.generation) this.post({ type: 'byClass', note: 'This chart could not be computed; see the Feature Lens log.' });
     }
   }
 
@@ -331,12 +342,12 @@ export class InspectorPanel extends Disposable {
     try {
       const info = await this.deps.engine.call('modelInfo', { model: s.model });
       const r = await this.byClass(lens, info);
-      const col = r.layers.indexOf(layer);
-      if (gen !== this.generation || col < 0) return;
+      const col = r ? r.layers.indexOf(layer) : -1;
+      if (!r || gen !== this.generation || col < 0) return;
       const tc = r.topClass[col]?.[node];
       this.post({ type: 'nodeStats', layer, node, deadFraction: r.deadFraction[col][node], selectivity: r.selectivity[col][node], topClass: r.classes[tc] ?? String(tc), classes: r.classes.length });
     } catch (e) {
-      this.deps.log.warn(`Node statistics: ${shortMessage(e)}`);
+      this.deps.log.warn(`Node statistics: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 

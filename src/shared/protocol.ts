@@ -318,7 +318,8 @@ export interface EngineMethods {
   project(p: { model: string; layer: number; node: number; input: InputRef; method: ProjectionMethod; maxOnly?: boolean }): ProjectionResult;
   scan(p: { lens: string; storageDir: string; metric?: ScoreMetric; k?: number }): ScanSummary;
   topActivations(p: { lens: string; storageDir: string; layer: number; node: number; metric?: ScoreMetric }): TopActivationsResult | null;
-  layerByClass(p: { lens: string; storageDir?: string }): LayerByClassResult;
+  /** With `indexOnly`, only an existing index is read: null when there is none (nothing is scanned). */
+  layerByClass(p: { lens: string; storageDir?: string; indexOnly?: boolean }): LayerByClassResult | null;
   maximize(p: { model: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
   inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
   /**

@@ -123,7 +123,9 @@ export interface LayerPageMessage {
 /** The class × layer chart, sent after the layer or model page (it takes a pass over the test split). */
 export interface ByClassMessage {
   type: 'byClass';
-  chart: ByClassView;
+  /** Absent when there is no chart to draw; `note` then says why. */
+  chart?: ByClassView;
+  note?: string;
 }
 export interface ModelPageMessage {
   type: 'model';

@@ -81,7 +81,7 @@ function receive(m: HostMessage, received: number): void {
       if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) pages.nodeStats(m);
       break;
     case 'byClass':
-      pages.byClass(m.chart);
+      pages.byClass(m.chart, m.note);
       indexCharts();
       break;
     case 'maximizeProgress':

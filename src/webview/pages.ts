@@ -295,13 +295,17 @@ export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
 
 function byClassSection(): HTMLElement {
   const s = section('Layer activation by class', 'by-class');
-  s.body.append(el('p', 'note', 'Computing the mean Frobenius norm of each layer per class over the test split…'));
+  s.body.append(el('p', 'note', 'Reading the mean Frobenius norm of each layer per class over the test split…'));
   return s.root;
 }
 
-export function byClass(chart: ByClassView): void {
+export function byClass(chart: ByClassView | undefined, note?: string): void {
   const box = document.querySelector('#by-class .section-body');
   if (!box) return;
+  if (!chart) {
+    box.replaceChildren(el('p', 'note', note ?? 'No chart.'));
+    return;
+  }
   box.replaceChildren(
     heatMap(chart.norms, chart.classes, chart.layerNames, { normalize: 'column', highlightCol: chart.highlight }),
     el('p', 'note', 'Mean over the test images of each class of the Frobenius norm of the whole layer activation. Each column is coloured on its own scale, from white at its smallest to red at its largest value; the numbers are the real values.'),

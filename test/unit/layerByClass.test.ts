@@ -8,10 +8,13 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
 import { makeJob } from '../../src/engine/job';
-import { layerByClassOfDataset } from '../../src/engine/layerByClass';
+import { layerByClass, layerByClassOfDataset } from '../../src/engine/layerByClass';
+import { openDataset, readLens } from '../../src/engine/lens';
+import { loadModel, saveModel } from '../../src/engine/modelIO';
+import { scanLens } from '../../src/engine/topActivations';
 import { multiOutputModel, scanLayers } from '../../src/engine/scan';
 import * as tf from '../../src/engine/tf';
-import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf } from './scanFixtures';
+import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, writeMnistLens } from './scanFixtures';
 
 describe('layer activation by class', () => {
   let dir: string;
@@ -111,5 +114,31 @@ describe('layer activation by class', () => {
     const class0 = [norm([0.1, 0.2, 0.3, 0.4]), norm([0.5, 0, 0, 0.5]), norm([1, 1, 1, 1]), norm([0.2, 0.2, 0, 0, 0.3, 0, 0.4, 0])];
     const want = class0.reduce((a, b) => a + b) / 4;
     assert.ok(Math.abs(r.norms[0][0] - want) < 1e-6 && Math.abs(r.norms[0][1] - want) < 1e-6);
+  });
+
+  it('indexOnly reads a stored index and, without one, answers null without scanning', async () => {
+    const sub = path.join(dir, 'index-only');
+    const lens = writeMnistLens(sub, 60);
+    const model = smallCnn(5);
+    await saveModel(model, path.join(sub, 'model', 'model.json'));
+    model.dispose();
+    const storage = path.join(sub, 'storage');
+    let progress = 0;
+    await loadModel(path.join(sub, 'model', 'model.json')); // the model cache holds its weights
+    const before = tf.memory().numTensors;
+    assert.equal(await layerByClass(lens, makeJob(() => progress++), storage, { indexOnly: true }), null);
+    assert.equal(await layerByClass(lens, makeJob(() => progress++), undefined, { indexOnly: true }), null);
+    assert.equal(progress, 0, 'no scan reported progress');
+    assert.ok(!fs.existsSync(storage), 'nothing was written');
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+
+    await scanLens(lens, storage, 'frobenius', 9, makeJob(), { workers: 1 });
+    const fromIndex = await layerByClass(lens, makeJob(), storage, { indexOnly: true });
+    const { model: loaded } = await loadModel(path.join(sub, 'model', 'model.json'));
+    const inMemory = await layerByClassOfDataset(loaded, await openDataset(await readLens(lens), 'test'), makeJob());
+    assert.ok(fromIndex);
+    assert.deepEqual(fromIndex.layers, inMemory.layers);
+    assert.deepEqual(fromIndex.deadFraction, inMemory.deadFraction);
+    fromIndex.norms.forEach((row, c) => row.forEach((v, l) => assert.ok(Math.abs(v - inMemory.norms[c][l]) <= 1e-5 * Math.max(v, 1e-6), `norm ${c},${l}`)));
   });
 });
