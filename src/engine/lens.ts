@@ -205,10 +205,22 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
   const test = await openDataset(lens, 'test');
   const extra = (lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec));
   let lastTraining: TrainResult | undefined;
+  let trainingNote: string | undefined;
+  let text: string | undefined;
   try {
-    lastTraining = JSON.parse(await fs.promises.readFile(lens.results, 'utf8')) as TrainResult;
+    text = await fs.promises.readFile(lens.results, 'utf8');
   } catch {
-    lastTraining = undefined;
+    text = undefined; // never trained
+  }
+  if (text !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (isTrainResult(parsed)) lastTraining = parsed;
+    else trainingNote = `${lens.results} is not a Feature Lens training result; train again to rewrite it.`;
   }
   return {
     path: lens.path,
@@ -223,5 +235,20 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     splits: { train: train.size, test: test.size },
     hasTraining: !!lens.training,
     ...(lastTraining ? { lastTraining } : {}),
+    ...(trainingNote ? { trainingNote } : {}),
   };
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Whether a parsed `<name>.training.json` has every field the model page reads (an old or hand-edited file may not). */
+export function isTrainResult(v: unknown): v is TrainResult {
+  if (!isObj(v)) return false;
+  if (![v.epochs, v.testAccuracy, v.testError, v.trainAccuracy, v.seconds].every(isNum) || typeof v.backend !== 'string') return false;
+  if (!Array.isArray(v.classes) || !v.classes.every((c) => typeof c === 'string')) return false;
+  if (!Array.isArray(v.confusion) || !v.confusion.every((r) => Array.isArray(r) && r.every(isNum))) return false;
+  if (!Array.isArray(v.history) || !v.history.every((h) => isObj(h) && isNum(h.epoch) && isNum(h.loss) && isNum(h.accuracy) && (h.testLoss === undefined || isNum(h.testLoss)) && (h.testAccuracy === undefined || isNum(h.testAccuracy)))) return false;
+  if (v.crossTests !== undefined && !(Array.isArray(v.crossTests) && v.crossTests.every((c) => isObj(c) && typeof c.name === 'string' && isNum(c.accuracy) && isNum(c.error)))) return false;
+  return true;
 }

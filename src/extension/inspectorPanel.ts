@@ -234,7 +234,10 @@ export class InspectorPanel extends Disposable {
       this.panel.title = full;
       if (s.page === 'node') await this.renderNode(gen, s, info, lens, full);
       else if (s.page === 'layer') await this.renderLayer(gen, s, info, lens, full);
-      else this.post(modelPage(info, lens, s, full));
+      else {
+        if (lens?.trainingNote) this.deps.log.warn(lens.trainingNote);
+        this.post(modelPage(info, lens, s, full));
+      }
       if (s.page !== 'node' && lens && gen === this.generation) void this.sendByClass(gen, s, info, lens);
     } catch (e) {
       if (gen !== this.generation) return;

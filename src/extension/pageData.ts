@@ -80,6 +80,6 @@ export function modelPage(info: ModelInfo, lens: LensInfo | undefined, state: Pa
           crossTests: t.crossTests?.map((c) => ({ ...c })),
         }
       : undefined,
-    note: t ? undefined : lens ? 'No training results yet: run "Feature Lens: Train Model".' : 'Training results are shown for models trained from a lens file.',
+    note: t ? undefined : lens ? (lens.trainingNote ?? 'No training results yet: run "Feature Lens: Train Model".') : 'Training results are shown for models trained from a lens file.',
   };
 }

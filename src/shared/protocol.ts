@@ -103,6 +103,8 @@ export interface LensInfo {
   hasTraining: boolean;
   /** Training results written beside the lens file by the last training run, if any. */
   lastTraining?: TrainResult;
+  /** Why a training-results file that exists was not read (malformed or not a training result). */
+  trainingNote?: string;
 }
 
 export interface TrainProgress {

@@ -139,8 +139,20 @@ describe('lens files', () => {
     assert.equal(info.hasTraining, true);
     assert.equal(info.lastTraining, undefined);
     for (const p of [file, path.join(dir, 'model/model.json'), path.join(dir, 'info.training.json')]) assert.ok(info.paths.includes(p), `paths include ${p}`);
-    fs.writeFileSync(path.join(dir, 'info.training.json'), JSON.stringify({ testAccuracy: 0.5, testError: 0.5 }));
-    assert.equal((await lensInfo(file)).lastTraining?.testError, 0.5);
+    assert.equal(info.trainingNote, undefined, 'never trained is not a problem');
+    const results = path.join(dir, 'info.training.json');
+    const good = { lens: file, model: path.join(dir, 'model/model.json'), backend: 'wasm', epochs: 1, trainImages: 30, testImages: 12, testAccuracy: 0.5, testError: 0.5, trainAccuracy: 0.6, confusion: [[2, 1, 1], [1, 2, 1], [1, 1, 2]], classes: ['E', 'F', 'L'], history: [{ epoch: 1, loss: 1.1, accuracy: 0.6 }], seconds: 1, imagesPerSecond: 30 };
+    fs.writeFileSync(results, JSON.stringify(good));
+    const trained = await lensInfo(file);
+    assert.equal(trained.lastTraining?.testError, 0.5);
+    assert.equal(trained.trainingNote, undefined);
+    // An old or hand-edited results file is left out with a note naming it, instead of breaking the model page.
+    for (const bad of ['{"testAccuracy": 0.5, "testError": 0.5}', JSON.stringify({ ...good, history: undefined }), JSON.stringify({ ...good, confusion: [[1, 'x']] }), JSON.stringify({ ...good, crossTests: [{ name: 'neg' }] }), '[1, 2]', 'null', '{not json']) {
+      fs.writeFileSync(results, bad);
+      const r = await lensInfo(file);
+      assert.equal(r.lastTraining, undefined, bad);
+      assert.equal(r.trainingNote, `${results} is not a Feature Lens training result; train again to rewrite it.`, bad);
+    }
 
     const idxLens = write('idx.lens.json', { name: 'm', model: 'model.json', dataset: { format: 'idx', train: { images: 'd/ti', labels: 'd/tl' }, test: { images: 'd/si', labels: 'd/sl' } } });
     const parsed = parseLens(JSON.parse(fs.readFileSync(idxLens, 'utf8')), idxLens);
