@@ -4,7 +4,6 @@
 // A cancelled job gives back its tensors. Runs the built engine (dist/engine.js) on the wasm backend, through
 // EngineClient, as the extension does.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,12 +24,21 @@ function snapshot(dir: string): Map<string, Buffer> {
   return out;
 }
 
+/**
+ * The direct children of `pid`, from /proc (no `ps`: a fresh machine may lack procps). Reads every thread's
+ * `children` list, falling back to the PPid of every process when the kernel has no `children` files.
+ */
 function childPids(pid: number): number[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
-  } catch {
-    return [];
-  }
+  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  const lists = tasks.map((t) => `/proc/${pid}/task/${t}/children`).filter((f) => fs.existsSync(f));
+  if (lists.length) return lists.flatMap((f) => fs.readFileSync(f, 'utf8').split(/\s+/).filter(Boolean).map(Number));
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    try {
+      return /^PPid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(pid);
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 function alive(pid: number): boolean {
@@ -85,21 +93,23 @@ describe('engine faults', () => {
   });
 
   /** Sends a request and SIGKILLs the engine (and notes its helper processes) at the first progress event matching `when`. */
-  async function killDuring<M extends MethodName>(method: M, params: ParamsOf<M>, when: (p: Progress) => boolean): Promise<{ result: Result<ReplyOf<M>>; helpers: number[]; progress: number }> {
+  async function killDuring<M extends MethodName>(method: M, params: ParamsOf<M>, when: (p: Progress) => boolean): Promise<{ result: Result<ReplyOf<M>>; helpers: number[]; progress: number; message: string }> {
     await client.call('status', {});
     const pid = client.pid!;
     let helpers: number[] = [];
     let progress = 0;
+    let message = '';
     const result = await client.request(method, params, {
       onProgress: (p) => {
         progress++;
         if (alive(pid) && when(p)) {
           helpers = childPids(pid);
+          message = p.message ?? '';
           process.kill(pid, 'SIGKILL');
         }
       },
     });
-    return { result, helpers, progress };
+    return { result, helpers, progress, message };
   }
 
   function assertDied(r: Result<unknown>, method: string): void {
@@ -131,13 +141,17 @@ describe('engine faults', () => {
 
   it('SIGKILL during a scan: the index files are byte-identical, helpers exit, and a new scan completes', { timeout: 120_000 }, async () => {
     const before = snapshot(dir);
-    const { result, helpers } = await killDuring('scan', { lens, storageDir: storage, k: 5 }, (p) => (p.fraction ?? 0) > 0.05);
+    // Killed once helpers run (the progress then says "(N processes)"), or half-way if none was forked.
+    const { result, helpers, message } = await killDuring('scan', { lens, storageDir: storage, k: 5 }, (p) => /processes\)/.test(p.message ?? '') || (p.fraction ?? 0) > 0.5);
     assertDied(result, 'scan');
+    // The progress says "(N processes)" once helpers were forked: then N - 1 of them must have been seen.
+    const processes = Number(/\((\d+) processes\)/.exec(message)?.[1] ?? 1);
+    assert.ok(helpers.length >= processes - 1, `the progress said "${message}" but ${helpers.length} helper process(es) were found`);
     // Helper engines (parallel scan) lose their parent's IPC channel and exit by themselves.
     const deadline = Date.now() + 10_000;
     while (helpers.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(helpers.filter(alive), [], 'no orphaned helper process');
-    console.log(`# scan killed with ${helpers.length} helper process(es) running; all exited`);
+    console.log(`# scan killed at "${message}" with ${helpers.length} helper process(es) running; all exited`);
     assert.deepEqual(snapshot(dir), before, 'no index (or anything else) changed, and no temporaries left');
     const s = await client.call('scan', { lens, storageDir: storage, k: 5 });
     assert.equal(s.images, 3000);

@@ -2,7 +2,6 @@
 // leaves the extension host's event loop free (no compute on the host's thread), measured with
 // perf_hooks.monitorEventLoopDelay in this process while the scan's progress events flow in.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +11,23 @@ import { EngineClient } from '../../src/extension/engineClient';
 import { writeEflLens } from './eflLens';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
+
+/**
+ * The direct children of `pid`, from /proc (no `ps`: a fresh machine may lack procps). Reads every thread's
+ * `children` list, falling back to the PPid of every process when the kernel has no `children` files.
+ */
+function childPids(pid: number): number[] {
+  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  const lists = tasks.map((t) => `/proc/${pid}/task/${t}/children`).filter((f) => fs.existsSync(f));
+  if (lists.length) return lists.flatMap((f) => fs.readFileSync(f, 'utf8').split(/\s+/).filter(Boolean).map(Number));
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    try {
+      return /^PPid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(pid);
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
 
 describe('engine under load', () => {
   let dir: string;
@@ -24,7 +40,7 @@ describe('engine under load', () => {
   before(async () => {
     assert.ok(fs.existsSync(enginePath), 'dist/engine.js is missing: run `npm run build` first');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-load-'));
-    lens = writeEflLens(dir, 5000);
+    lens = writeEflLens(dir, 10_000);
     model = path.join(dir, 'model', 'model.json');
     client = new EngineClient({ enginePath, backend: () => 'wasm', log: () => {} });
     await client.call('train', { lens });
@@ -85,15 +101,13 @@ describe('engine under load', () => {
     const p99 = h.percentile(99) / 1e6;
     const max = h.max / 1e6;
     console.log(`# scan of ${s.images} images took ${(ms / 1000).toFixed(1)} s with ${progress} progress events; host event-loop delay p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; worst 20 ms-heartbeat gap ${worstGap.toFixed(0)} ms over ${beats} beats; host CPU ${(100 * hostCpu).toFixed(1)}% of the wall time`);
-    assert.ok(ms > 1000, 'the scan is long enough to measure');
     assert.ok(progress >= 5, `progress events flowed (${progress})`);
-    // The host's own CPU time says whether it computed (unaffected by other processes competing for the cores);
-    // the delays say whether it could answer the user. Delays include the 10 ms sampling interval, and leave room
-    // for a loaded 2-core machine where the engine and its helpers keep both cores busy: a host that computed
-    // would block for seconds.
-    assert.ok(hostCpu < 0.15, `the host used ${(100 * hostCpu).toFixed(1)}% of a core during the scan`);
-    assert.ok(p99 < 150, `event-loop delay p99 ${p99.toFixed(1)} ms`);
-    assert.ok(max < 1000, `event-loop delay max ${max.toFixed(1)} ms`);
+    // Responsiveness, not speed (speed is for the benchmarks): the bounds are ones only a defect crosses. A host
+    // that computed the scan itself would use about a whole core and block its event loop for the length of a
+    // batch or more; a loaded 2-core machine, where the engine and its helpers keep both cores busy, delays the
+    // host by tens of milliseconds. The p99 and the heartbeat gap are printed above for the record.
+    assert.ok(hostCpu < 0.5, `the host used ${(100 * hostCpu).toFixed(1)}% of a core during the scan`);
+    assert.ok(max < 2000, `the host's event loop was blocked for ${max.toFixed(0)} ms`);
   });
 
   it('SIGKILL during a parallel scan: the helper engines exit too, and the index folder is untouched', { timeout: 120_000 }, async () => {
@@ -105,21 +119,17 @@ describe('engine under load', () => {
     const r = await client.request('scan', { lens, storageDir: storage, k: 6 }, {
       onProgress: (p) => {
         if (helpers.length || when) return;
-        let kids: number[] = [];
-        try {
-          kids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter((n) => n > 0);
-        } catch {
-          // ps exits 1 when the process has no children
-        }
         // Kill once helpers run (the progress message then says "(N processes)"), or at 60% if none was forked.
-        if (kids.length || (p.fraction ?? 0) > 0.6) {
-          helpers = kids;
+        if (/processes\)/.test(p.message ?? '') || (p.fraction ?? 0) > 0.6) {
+          helpers = childPids(pid);
           when = p.message ?? '';
           process.kill(pid, 'SIGKILL');
         }
       },
     });
     assert.ok('err' in r && r.err.code === 'engineDied', JSON.stringify(r).slice(0, 200));
+    const processes = Number(/\((\d+) processes\)/.exec(when)?.[1] ?? 1);
+    assert.ok(helpers.length >= processes - 1, `the progress said "${when}" but ${helpers.length} helper process(es) were found`);
     const alive = (h: number) => {
       try {
         process.kill(h, 0);
