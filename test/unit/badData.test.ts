@@ -191,7 +191,6 @@ describe('bad datasets', () => {
       fs.mkdirSync(d);
       const { lens, file } = c.make(d);
       const rss0 = process.memoryUsage().rss;
-      const t0 = performance.now();
       await assert.rejects(readEverything(lens), (e: unknown) => {
         assert.ok(e instanceof UserError, `expected a UserError, got ${e instanceof Error ? e.stack : String(e)}`);
         seen.push(`${c.name}: ${e.message.replace(dir, '<tmp>')}`);
@@ -201,9 +200,8 @@ describe('bad datasets', () => {
         assert.ok(!e.message.includes('\n'), 'one line');
         return true;
       });
-      const ms = performance.now() - t0;
+      // Refused before memory is spent (not timed: speed is for the benchmarks; a reader that loops hits the test's timeout).
       const grew = (process.memoryUsage().rss - rss0) / 2 ** 20;
-      assert.ok(ms < 5000, `refused in ${ms.toFixed(0)} ms`);
       assert.ok(grew < 256, `refused without allocating much (RSS grew ${grew.toFixed(0)} MB)`);
     });
   }
