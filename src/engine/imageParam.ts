@@ -134,18 +134,6 @@ function randomVariable(shape: number[], seed: number): tf.Variable {
   return v;
 }
 
-/** A small seeded generator (mulberry32), so a run is reproducible from `seed`. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Shifts `t` `[n, rows, c]` along its first axis by `shift(row)` pixels for each index of its second axis
  * (linear interpolation, zeros shifted in): one depthwise convolution whose channels are the (row, channel)

@@ -16,9 +16,10 @@
  * for the final image.
  */
 import type { MaximizeOptions, MaximizeResult } from '../shared/protocol';
+import { Random } from './datasets/random';
 import { check, UserError } from './errors';
 import { activationName, checkLayer, checkNode, inputOf, modelGraph, runLayers } from './graph';
-import { defaultTransforms, fourierImage, pixelImage, randomView, rng, type ImageParam } from './imageParam';
+import { defaultTransforms, fourierImage, pixelImage, randomView, type ImageParam } from './imageParam';
 import { yieldToEvents, type Job } from './job';
 import * as tf from './tf';
 
@@ -81,7 +82,8 @@ export async function maximize(model: tf.LayersModel, layer: number, node: numbe
   const [H, W, C] = shape;
   const param: ImageParam = o.fourier ? fourierImage(H, W, C, o.seed) : pixelImage(H, W, C, o.seed);
   const optimizer = tf.train.adam(o.learningRate);
-  const rand = rng(o.seed);
+  const random = new Random(o.seed);
+  const rand = (): number => random.next();
   const ranges = defaultTransforms(H, W);
   const curve: number[] = [];
   try {

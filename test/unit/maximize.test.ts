@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
 import { CancelledError } from '../../src/engine/errors';
-import { defaultTransforms, irfft2, irfft2Bases, randomView, rng, rotate } from '../../src/engine/imageParam';
+import { Random } from '../../src/engine/datasets/random';
+import { defaultTransforms, irfft2, irfft2Bases, randomView, rotate } from '../../src/engine/imageParam';
 import { makeJob } from '../../src/engine/job';
 import { maximize } from '../../src/engine/maximize';
 import * as tf from '../../src/engine/tf';
@@ -37,7 +38,8 @@ describe('activation maximization', () => {
     for (const [H, W] of [[6, 8], [5, 7]]) {
       const C = 2;
       const Wf = Math.floor(W / 2) + 1;
-      const rand = rng(H * 31 + W);
+      const random = new Random(H * 31 + W);
+      const rand = (): number => random.next();
       const a = Array.from({ length: C * H * Wf }, () => rand() - 0.5);
       const b = Array.from({ length: C * H * Wf }, () => rand() - 0.5);
       const py = `import json,sys,numpy as np
@@ -77,7 +79,8 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
     const before = tf.memory().numTensors;
     const g = tf.tidy(() => {
       const img = tf.randomUniform([28, 28, 1], 0, 1, 'float32', 3) as tf.Tensor3D;
-      const rand = rng(5);
+      const random = new Random(5);
+      const rand = (): number => random.next();
       const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.square(randomView(x as tf.Tensor3D, defaultTransforms(28, 28), rand))))(img);
       assert.deepEqual(grad.shape, [28, 28, 1]);
       return tf.sum(tf.abs(grad)).dataSync()[0];
