@@ -4,7 +4,7 @@ import { BACKEND_SETTINGS, type BackendSetting, type EngineStatus } from '../sha
 import type { PanelState } from '../shared/webviewProtocol';
 import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
-import { registerFailableCommand } from './failable';
+import { registerFailableCommand, UserFacingError } from './failable';
 import { InspectorPanel, type PanelDeps } from './inspectorPanel';
 import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
@@ -281,7 +281,7 @@ class FeatureLens extends Disposable {
 
     reg('featureLens.exportPanel', async () => {
       const p = InspectorPanel.active;
-      if (!p) throw new Error('Open the inspector panel first (Inspect Node, Inspect Layer or Open Model).');
+      if (!p) throw new UserFacingError('Open the inspector panel first (Inspect Node, Inspect Layer or Open Model).');
       await p.exportPng();
     });
   }

@@ -1,12 +1,8 @@
 import * as vscode from 'vscode';
 import { EngineRequestError } from './engineClient';
+import { commandTitle, logMessage, shortMessage } from './errorText';
 
-/** Turns any failure into one short line for a notification (the full text goes to the log). */
-export function shortMessage(e: unknown): string {
-  const msg = e instanceof EngineRequestError ? (e.error.file && !e.error.message.includes(e.error.file) ? `${e.error.file}: ${e.error.message}` : e.error.message) : e instanceof Error ? e.message : String(e);
-  const first = msg.split('\n')[0];
-  return first.length > 300 ? `${first.slice(0, 297)}…` : first;
-}
+export { logMessage, shortMessage, UserFacingError } from './errorText';
 
 export function isCancelled(e: unknown): boolean {
   return (e instanceof EngineRequestError && e.error.code === 'cancelled') || e instanceof vscode.CancellationError;
@@ -18,8 +14,8 @@ export async function reportError(log: vscode.LogOutputChannel, what: string, e:
     log.info(`${what}: cancelled.`);
     return;
   }
-  log.error(`${what} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  const choice = await vscode.window.showErrorMessage(`Feature Lens: ${shortMessage(e)}`, 'Show Log');
+  log.error(`${what} failed: ${logMessage(e)}`);
+  const choice = await vscode.window.showErrorMessage(`Feature Lens: ${shortMessage(e, what)}`, 'Show Log');
   if (choice === 'Show Log') log.show(true);
 }
 
@@ -32,8 +28,9 @@ export function registerFailableCommand(log: vscode.LogOutputChannel, id: string
     try {
       return await run(...args);
     } catch (e) {
-      await reportError(log, id, e);
+      await reportError(log, commandTitle(id), e);
       return undefined;
     }
   });
 }
+

@@ -15,7 +15,7 @@ import {
 } from '../shared/webviewProtocol';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
-import { reportError, shortMessage } from './failable';
+import { logMessage, reportError, shortMessage, UserFacingError } from './failable';
 import { modelPage, modelSummary, nodePage, weightsView } from './pageData';
 import { withEngineProgress } from './progress';
 
@@ -130,7 +130,7 @@ export class InspectorPanel extends Disposable {
 
   /** Asks the webview for a PNG of its canvases and saves it where the user chooses. */
   async exportPng(): Promise<void> {
-    if (!this.ready) throw new Error('The inspector panel is still loading.');
+    if (!this.ready) throw new UserFacingError('The inspector panel is still loading.');
     const bytes = await new Promise<Uint8Array | undefined>((resolve) => {
       this.pendingExport?.(undefined);
       this.pendingExport = resolve;
@@ -138,7 +138,7 @@ export class InspectorPanel extends Disposable {
       setTimeout(() => resolve(undefined), 30000);
     });
     this.pendingExport = undefined;
-    if (!bytes) throw new Error('The inspector panel did not produce an image.');
+    if (!bytes) throw new UserFacingError('The inspector panel did not produce an image.');
     const name = `${this.panel.title.replace(/^Feature Lens: /, '').replace(/[^\w.-]+/g, '_')}.png`;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters: { 'PNG image': ['png'] }, title: 'Export Panel as PNG' });
@@ -151,7 +151,7 @@ export class InspectorPanel extends Disposable {
   /** Runs activation maximization for the node on screen and shows the result in the panel. */
   async maximize(): Promise<void> {
     const { model, layer, node } = this.state;
-    if (layer === undefined || node === undefined) throw new Error('Open a node first: activation maximization works on one node.');
+    if (layer === undefined || node === undefined) throw new UserFacingError('Open a node first: activation maximization works on one node.');
     const onScreen = () => this.state.page === 'node' && this.state.model === model && this.state.layer === layer && this.state.node === node;
     const result = await withEngineProgress(
       `Feature Lens: maximizing layer ${layer}, node ${node}`,
@@ -175,7 +175,7 @@ export class InspectorPanel extends Disposable {
 
   private receive(raw: unknown): void {
     const m = parseWebviewMessage(raw, this.bounds, (why) => this.deps.log.warn(`Dropped a message from the inspector panel: ${why}.`));
-    if (m) void this.handle(m).catch((e) => reportError(this.deps.log, `inspector ${m.type}`, e));
+    if (m) void this.handle(m).catch((e) => reportError(this.deps.log, `Inspector ${m.type}`, e));
   }
 
   private async handle(m: WebviewMessage): Promise<void> {
@@ -229,7 +229,7 @@ export class InspectorPanel extends Disposable {
       const info = await engine.call('modelInfo', { model: s.model });
       if (gen !== this.generation) return;
       this.bounds = { layers: info.layers.length, nodesPerLayer: info.layers.map((l) => l.nodes), images: lens?.splits.test ?? 0 };
-      if (s.layer !== undefined && s.layer >= info.layers.length) throw new Error(`${path.basename(s.model)} has no layer ${s.layer} (it has ${info.layers.length}).`);
+      if (s.layer !== undefined && s.layer >= info.layers.length) throw new UserFacingError(`${path.basename(s.model)} has no layer ${s.layer} (it has ${info.layers.length}).`);
       const full = `Feature Lens: ${this.titleFor(s, info)}`;
       this.panel.title = full;
       if (s.page === 'node') await this.renderNode(gen, s, info, lens, full);
@@ -241,15 +241,15 @@ export class InspectorPanel extends Disposable {
       if (s.page !== 'node' && lens && gen === this.generation) void this.sendByClass(gen, s, info, lens);
     } catch (e) {
       if (gen !== this.generation) return;
-      this.deps.log.error(`Inspector (${title}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      this.post({ type: 'error', title, message: shortMessage(e) });
+      this.deps.log.error(`Inspector (${title}): ${logMessage(e)}`);
+      this.post({ type: 'error', title, message: shortMessage(e, `Feature Lens: ${title}`) });
     }
   }
 
   private async renderNode(gen: number, s: PanelState, info: ModelInfo, lens: LensInfo | undefined, title: string): Promise<void> {
     const layer = s.layer!;
     const node = s.node!;
-    if (node >= info.layers[layer].nodes) throw new Error(`Layer ${info.layers[layer].name} has no node ${node} (it has ${info.layers[layer].nodes}).`);
+    if (node >= info.layers[layer].nodes) throw new UserFacingError(`Layer ${info.layers[layer].name} has no node ${node} (it has ${info.layers[layer].nodes}).`);
     // The Top Activations view follows once the page is posted, so its requests queue behind the page's.
     const follow = () => gen === this.generation && this.deps.onNode?.({ lens: s.lens, model: s.model, layer, node });
     if (lens) {

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { LensInfo, ModelInfo } from '../shared/protocol';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
-import { shortMessage } from './failable';
+import { logMessage, shortMessage } from './failable';
 import { EXCLUDE_GLOB, MODEL_GLOB } from './targets';
 import { itemView, layerChildren, modelChildren, modelEntries, modelPathOf, parentOf, type ItemView, type ModelEntry, type ModelsEntry } from './treeModel';
 
@@ -77,8 +77,8 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
       p = this.engine.call('modelInfo', { model }).then(
         (info) => ({ info }),
         (e) => {
-          this.log.warn(`Could not read ${model}: ${shortMessage(e)}`);
-          return { error: withoutPath(shortMessage(e), model) };
+          this.log.warn(`Could not read ${model}: ${logMessage(e)}`);
+          return { error: withoutPath(shortMessage(e, 'Reading the model'), model) };
         },
       );
       this.infos.set(model, p);
@@ -113,8 +113,8 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
         try {
           lenses.set(f.path, await this.engine.call('lens', { lens: f.path }));
         } catch (e) {
-          this.log.warn(`Could not read ${f.relative}: ${shortMessage(e)}`);
-          lenses.set(f.path, { error: withoutPath(shortMessage(e), f.path) });
+          this.log.warn(`Could not read ${f.relative}: ${logMessage(e)}`);
+          lenses.set(f.path, { error: withoutPath(shortMessage(e, 'Reading the lens file'), f.path) });
         }
       }),
     );

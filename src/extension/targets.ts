@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { UserFacingError } from './failable';
 import type { LensInfo, ModelInfo } from '../shared/protocol';
 import type { EngineClient } from './engineClient';
 import { layerHasNodes, formatShape, targetOf, type ModelsEntry } from './treeModel';
@@ -58,7 +59,7 @@ export async function pickTarget(engine: EngineClient, arg: unknown, opts: { nee
   }
   const files = await vscode.workspace.findFiles(opts.needLens ? '**/*.lens.json' : MODEL_GLOB, EXCLUDE_GLOB, 500);
   if (files.length === 0) {
-    throw new Error(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model.json file in this workspace.');
+    throw new UserFacingError(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model.json file in this workspace.');
   }
   const named = new Set<string>();
   await Promise.all(
@@ -85,7 +86,7 @@ export async function resolveModel(engine: EngineClient, t: Target): Promise<{ t
   if (t.lens) {
     lens = await engine.call('lens', { lens: t.lens });
     if (!t.model) {
-      if (!lens.modelExists) throw new Error(`${path.basename(t.lens)} names ${lens.model}, which does not exist yet.${lens.hasTraining ? ' Run "Feature Lens: Train Model" first.' : ''}`);
+      if (!lens.modelExists) throw new UserFacingError(`${path.basename(t.lens)} names ${lens.model}, which does not exist yet.${lens.hasTraining ? ' Run "Feature Lens: Train Model" first.' : ''}`);
     }
   }
   const model = t.model ?? lens!.model;
@@ -95,7 +96,7 @@ export async function resolveModel(engine: EngineClient, t: Target): Promise<{ t
 /** Asks for a layer when the target has none (only layers with nodes when `withNodes`). */
 export async function pickLayer(info: ModelInfo, t: Target, withNodes: boolean): Promise<number | undefined> {
   if (t.layer !== undefined) {
-    if (t.layer >= info.layers.length) throw new Error(`Layer ${t.layer} does not exist: ${path.basename(info.path)} has ${info.layers.length} layers.`);
+    if (t.layer >= info.layers.length) throw new UserFacingError(`Layer ${t.layer} does not exist: ${path.basename(info.path)} has ${info.layers.length} layers.`);
     return t.layer;
   }
   const layers = info.layers.filter((l) => !withNodes || layerHasNodes(l));
@@ -110,7 +111,7 @@ export async function pickLayer(info: ModelInfo, t: Target, withNodes: boolean):
 export async function pickNode(info: ModelInfo, layer: number, t: Target): Promise<number | undefined> {
   const nodes = info.layers[layer].nodes;
   if (t.node !== undefined) {
-    if (t.node >= nodes) throw new Error(`Node ${t.node} does not exist: layer ${info.layers[layer].name} has ${nodes} nodes.`);
+    if (t.node >= nodes) throw new UserFacingError(`Node ${t.node} does not exist: layer ${info.layers[layer].name} has ${nodes} nodes.`);
     return t.node;
   }
   if (nodes === 1) return 0;

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { LensInfo } from '../shared/protocol';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
-import { shortMessage } from './failable';
+import { logMessage, shortMessage } from './failable';
 import { toTreeItem } from './modelsView';
 import { imageEntries, imageItemView, type ImageEntry } from './treeModel';
 
@@ -73,8 +73,8 @@ export class TopView extends Disposable implements vscode.TreeDataProvider<Image
       await this.addThumbnails(n.lens, entries);
       return this.setState('ready', entries);
     } catch (e) {
-      this.log.warn(`Top activations for layer ${n.layer} node ${n.node}: ${shortMessage(e)}`);
-      if (this.view) this.view.message = shortMessage(e);
+      this.log.warn(`Top activations for layer ${n.layer} node ${n.node}: ${logMessage(e)}`);
+      if (this.view) this.view.message = shortMessage(e, 'Reading the top activations');
       return this.setState('error', []);
     }
   }
