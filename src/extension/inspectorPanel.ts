@@ -131,13 +131,18 @@ export class InspectorPanel extends Disposable {
   /** Asks the webview for a PNG of its canvases and saves it where the user chooses. */
   async exportPng(): Promise<void> {
     if (!this.ready) throw new UserFacingError('The inspector panel is still loading.');
+    // A second export supersedes the first (which resolves empty); each clears only its own resolver and timer.
+    let timer: NodeJS.Timeout | undefined;
+    let mine: ((data: Uint8Array | undefined) => void) | undefined;
     const bytes = await new Promise<Uint8Array | undefined>((resolve) => {
       this.pendingExport?.(undefined);
+      mine = resolve;
       this.pendingExport = resolve;
       this.post({ type: 'export' });
-      setTimeout(() => resolve(undefined), 30000);
+      timer = setTimeout(() => resolve(undefined), 30000);
     });
-    this.pendingExport = undefined;
+    clearTimeout(timer);
+    if (this.pendingExport === mine) this.pendingExport = undefined;
     if (!bytes) throw new UserFacingError('The inspector panel did not produce an image.');
     const name = `${this.panel.title.replace(/^Feature Lens: /, '').replace(/[^\w.-]+/g, '_')}.png`;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
