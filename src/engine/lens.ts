@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LensInfo, Split, TrainResult } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
-import { EFL_DEFAULTS, EflDataset, type EflOptions } from './datasets/efl';
+import { EFL_CLASSES, EFL_DEFAULTS, EflDataset, type EflOptions } from './datasets/efl';
 import { Fields } from './datasets/fields';
 import { IdxDataset } from './datasets/idx';
 import { ImageFolderDataset, type ImageFolderOptions } from './datasets/imageFolder';
@@ -89,7 +89,7 @@ export function parseLens(json: unknown, file: string): Lens {
     name,
     ...(description !== undefined ? { description } : {}),
     model: path.resolve(dir, modelRel),
-    classes: dataset.format === 'efl' ? ['E', 'F', 'L'] : ((dataset as { classes?: string[] }).classes ?? []),
+    classes: dataset.format === 'efl' ? [...EFL_CLASSES] : ((dataset as { classes?: string[] }).classes ?? []),
     dataset,
     ...(training ? { training } : {}),
     results: path.join(dir, `${stem}.training.json`),
@@ -198,12 +198,20 @@ export async function openDataset(lens: Lens, split: Split): Promise<Dataset> {
   return openSpec(lens.dataset, split, lens.path);
 }
 
+/**
+ * The absolute paths a lens names, without duplicates: its own file, the model and its folder, the training
+ * results, every dataset file or folder and those of its cross tests (`LensInfo.paths`).
+ */
+export function lensFilePaths(lens: Lens): string[] {
+  const extra = (lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec));
+  return [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra])];
+}
+
 /** The lens as the Models view shows it, with the last training results when there are any. */
 export async function lensInfo(lensPath: string): Promise<LensInfo> {
   const lens = await readLens(lensPath);
   const train = await openDataset(lens, 'train');
   const test = await openDataset(lens, 'test');
-  const extra = (lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec));
   let lastTraining: TrainResult | undefined;
   let trainingNote: string | undefined;
   let text: string | undefined;
@@ -228,7 +236,7 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     ...(lens.description !== undefined ? { description: lens.description } : {}),
     model: lens.model,
     modelExists: fs.existsSync(lens.model),
-    paths: [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra])],
+    paths: lensFilePaths(lens),
     classes: test.classes,
     imageShape: [...test.shape],
     datasetFormat: lens.dataset.format,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from './errors';
-import { datasetPaths, parseLens, type DatasetSpec } from './lens';
+import { lensFilePaths, parseLens } from './lens';
 
 /**
  * The absolute paths a lens file names (its own, the model and its folder, the training results, every dataset
@@ -22,7 +22,5 @@ export async function lensPaths(lensPath: string): Promise<string[]> {
   } catch (e) {
     throw new UserError('badInput', `is not valid JSON (${String((e as Error).message).split('\n')[0]}).`, file);
   }
-  const lens = parseLens(json, file);
-  const extra = (lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec));
-  return [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra])];
+  return lensFilePaths(parseLens(json, file));
 }
