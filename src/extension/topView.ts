@@ -18,6 +18,7 @@ export class TopView extends Disposable implements vscode.TreeDataProvider<Image
   private entries: Promise<ImageEntry[]> | undefined;
   /** Set by the extension so the view's title can show the node. */
   view: vscode.TreeView<ImageEntry> | undefined;
+  private loads = 0;
 
   constructor(
     private readonly engine: EngineClient,
@@ -61,19 +62,28 @@ export class TopView extends Disposable implements vscode.TreeDataProvider<Image
 
   private async load(): Promise<ImageEntry[]> {
     const n = this.node;
+    const gen = ++this.loads;
+    // A slow load can finish after the view moved on to another node (or reloaded); it must then leave the view alone.
+    const stale = () => this.node !== n || this.loads !== gen;
     if (this.view) this.view.description = n ? `layer ${n.layer}, node ${n.node}` : undefined;
     if (!n) return this.setState('noNode', []);
     if (!n.lens) return this.setState('noLens', []);
     try {
       const lens: LensInfo = await this.engine.call('lens', { lens: n.lens });
-      const result = await this.engine.call('topActivations', { lens: n.lens, storageDir: await this.storageDir(), layer: n.layer, node: n.node });
+      if (stale()) return [];
+      const storageDir = await this.storageDir();
+      if (stale()) return [];
+      const result = await this.engine.call('topActivations', { lens: n.lens, storageDir, layer: n.layer, node: n.node });
+      if (stale()) return [];
       if (!result) return this.setState('noIndex', []);
       if (this.view) this.view.description = `${path.basename(n.lens, '.lens.json')}: layer ${n.layer}, node ${n.node} (${result.metric})`;
       const entries = imageEntries(result, lens, n.model);
       await this.addThumbnails(n.lens, entries);
+      if (stale()) return [];
       return this.setState('ready', entries);
     } catch (e) {
       this.log.warn(`Top activations for layer ${n.layer} node ${n.node}: ${logMessage(e)}`);
+      if (stale()) return [];
       if (this.view) this.view.message = shortMessage(e, 'Reading the top activations');
       return this.setState('error', []);
     }
