@@ -51,6 +51,8 @@ describe('render', () => {
     const r = await renderNode({ lens, layer: '0', node: 3, out, storageDir: path.join(dir, 'index'), k: 5 }, makeJob((p) => p.message && messages.push(p.message)));
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
     assert.ok(fs.readdirSync(path.join(dir, 'index')).some((f) => f.endsWith('.flix')), 'the scan wrote an index');
+    const scanMessage = /\d+ of \d+ images/;
+    assert.ok(messages.some((m) => scanMessage.test(m)), `the first render scanned: ${messages.join(' | ')}`);
     const pngs = r.files.filter((f) => f.endsWith('.png'));
     assert.equal(pngs.length, 3, r.files.join(', '));
     for (const f of pngs) {
@@ -73,8 +75,15 @@ describe('render', () => {
       }
     }
     assert.ok(bright > 0.05 * cell * cell, 'the first digit has strokes');
-    // A second render reuses the index (no scan message) and a pooling layer has no weights figure.
-    const again = await renderNode({ lens, layer: '1', node: 2, out: path.join(dir, 'out2'), storageDir: path.join(dir, 'index'), k: 3 }, makeJob());
+    // A second render reuses the index (no scan message, the index folder byte-identical) and a pooling layer
+    // has no weights figure.
+    const indexDir = path.join(dir, 'index');
+    const indexFiles = () => new Map(fs.readdirSync(indexDir).map((f) => [f, fs.readFileSync(path.join(indexDir, f))]));
+    const indexBefore = indexFiles();
+    const messages2: string[] = [];
+    const again = await renderNode({ lens, layer: '1', node: 2, out: path.join(dir, 'out2'), storageDir: indexDir, k: 3 }, makeJob((p) => p.message && messages2.push(p.message)));
+    assert.ok(messages2.length > 0 && !messages2.some((m) => scanMessage.test(m)), `the second render did not scan: ${messages2.join(' | ')}`);
+    assert.deepEqual(indexFiles(), indexBefore, 'the index folder is unchanged');
     assert.ok(!again.files.some((f) => f.endsWith('-weights.png')));
     assert.equal(again.files.filter((f) => f.endsWith('.png')).length, 2);
   });
