@@ -61,16 +61,18 @@ export async function pickTarget(engine: EngineClient, arg: unknown, opts: { nee
   if (files.length === 0) {
     throw new UserFacingError(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model.json file in this workspace.');
   }
+  // The models a lens names are listed through that lens. `lensPaths` reads only the lens file's JSON, so it
+  // needs no permission (the gated `lens` request would ask about every lens just to build this list).
   const named = new Set<string>();
   await Promise.all(
     files
       .filter((f) => f.fsPath.endsWith('.lens.json'))
       .map(async (f) => {
-        const r = await engine.request('lens', { lens: f.fsPath });
-        if ('ok' in r) named.add(path.resolve(r.ok.model));
+        const r = await engine.requestUngated('lensPaths', { lens: f.fsPath });
+        if ('ok' in r) for (const p of r.ok) named.add(path.resolve(p));
       }),
   );
-  const candidates = files.filter((f) => !named.has(path.resolve(f.fsPath)));
+  const candidates = files.filter((f) => f.fsPath.endsWith('.lens.json') || !named.has(path.resolve(f.fsPath)));
   candidates.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
   if (candidates.length === 1) return fileTarget(candidates[0].fsPath);
   const pick = await vscode.window.showQuickPick(
