@@ -1,25 +1,11 @@
 /**
- * Colour maps for the engine's PNG figures (the webview draws with its own code): a diverging blue–white–red
- * map centred on zero for signed values (weights, projections), a sequential viridis-like map for magnitudes
+ * Colour maps for the engine's PNG figures: the panel's diverging blue–white–red map (src/shared/colormap.ts)
+ * centred on zero for signed values (weights, projections), a sequential viridis-like map for magnitudes
  * (feature maps, norms), and grey. Each returns `[r, g, b]` bytes.
  */
+import { diverging as divergingUnit, type Rgb } from '../shared/colormap';
 
-export type Rgb = [number, number, number];
-
-/** Control points of the diverging map at -1 … 1 (ColorBrewer RdBu reversed: negative blue, positive red). */
-const DIVERGING: Rgb[] = [
-  [5, 48, 97],
-  [33, 102, 172],
-  [67, 147, 195],
-  [146, 197, 222],
-  [209, 229, 240],
-  [247, 247, 247],
-  [253, 219, 199],
-  [244, 165, 130],
-  [214, 96, 77],
-  [178, 24, 43],
-  [103, 0, 31],
-];
+export type { Rgb };
 
 /** Control points of viridis at 0 … 1. */
 const VIRIDIS: Rgb[] = [
@@ -46,7 +32,7 @@ function lerpTable(table: Rgb[], t: number): Rgb {
 
 /** `v` in [-maxAbs, maxAbs] → blue (negative) … white (0) … red (positive). */
 export function diverging(v: number, maxAbs: number): Rgb {
-  return lerpTable(DIVERGING, maxAbs > 0 ? (v / maxAbs + 1) / 2 : 0.5);
+  return divergingUnit(maxAbs > 0 ? v / maxAbs : 0);
 }
 
 /** `t` in [0, 1] → viridis. */

@@ -91,11 +91,3 @@ export class Canvas {
     return PNG.sync.write(png);
   }
 }
-
-/** A short form of a number for legends: 3 significant digits, exponent when very large or small. */
-export function formatNumber(v: number): string {
-  if (v === 0 || !Number.isFinite(v)) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(1).replace('e+', 'e');
-  return String(Number(v.toPrecision(3)));
-}

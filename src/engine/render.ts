@@ -14,6 +14,7 @@
  * Runs the top-activation scan first if no index exists for the model and dataset.
  */
 import * as path from 'node:path';
+import { formatNumber } from '../shared/colormap';
 import type { FloatArray } from '../shared/protocol';
 import { diverging, grey, sequential, type Rgb } from './colormap';
 import { check } from './errors';
@@ -24,7 +25,7 @@ import type { Job } from './job';
 import { layerByClassFromState } from './layerByClass';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
-import { Canvas, formatNumber } from './pngCanvas';
+import { Canvas } from './pngCanvas';
 import { findIndex, scanDataset, topFromIndex } from './topActivations';
 import { layerWeights } from './weights';
 

@@ -4,6 +4,7 @@
  * `ModelInfo`/`LensInfo` values; `modelsView.ts`/`topView.ts` only turn `ItemView`s into TreeItems.
  */
 import * as path from 'node:path';
+import { formatNumber } from '../shared/colormap';
 import type { LayerInfo, LayerKind, LensInfo, ModelInfo, TopActivationsResult } from '../shared/protocol';
 
 /** At most this many node entries are listed under a layer; the rest is one "… N more" entry. */
@@ -255,10 +256,9 @@ export function imageEntries(result: TopActivationsResult, lens: LensInfo, model
   }));
 }
 
+/** A score in the tree: 4 significant digits with trailing zeros, so a column of scores lines up. */
 export function formatScore(score: number): string {
-  const a = Math.abs(score);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return score.toExponential(3);
-  return score.toPrecision(4);
+  return formatNumber(score, 4, true);
 }
 
 export function imageItemView(e: ImageEntry): ItemView {

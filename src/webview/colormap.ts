@@ -2,20 +2,12 @@
  * Pixels to canvas: grayscale for images, a diverging blue–white–red map centred on zero for signed values
  * (weights, projections), drawn at natural size (one canvas pixel per value; CSS scales with pixelated).
  */
+import { diverging, formatNumber } from '../shared/colormap';
 import type { Pixels } from '../shared/webviewProtocol';
 
-export type ColorMode = 'image' | 'signed';
+export { diverging };
 
-/** Blue (negative) – white (0) – red (positive); `t` in [-1, 1]. */
-export function diverging(t: number): [number, number, number] {
-  const x = Math.max(-1, Math.min(1, Number.isFinite(t) ? t : 0));
-  // Endpoints from ColorBrewer RdBu: #2166ac (blue), #b2182b (red).
-  if (x < 0) {
-    const a = -x;
-    return [Math.round(255 + (33 - 255) * a), Math.round(255 + (102 - 255) * a), Math.round(255 + (172 - 255) * a)];
-  }
-  return [Math.round(255 + (178 - 255) * x), Math.round(255 + (24 - 255) * x), Math.round(255 + (43 - 255) * x)];
-}
+export type ColorMode = 'image' | 'signed';
 
 /** `[h, w, c]`, `[h, w]` or `[n]` as height, width, channels (a vector is one row). */
 export function dims(shape: number[]): { h: number; w: number; c: number } {
@@ -121,9 +113,7 @@ export function legend(mode: ColorMode, min: number, max: number, label: string)
   return box;
 }
 
+/** A value as legends and charts write it: 3 significant digits (src/shared/colormap.ts). */
 export function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
-  return Number(v.toPrecision(3)).toString();
+  return formatNumber(v);
 }
