@@ -1,4 +1,4 @@
-import type { FloatArray, ProjectionMethod, ProjectionResult } from '../shared/protocol';
+import { isProjectionMethod, PROJECTION_METHODS, type FloatArray, type ProjectionMethod, type ProjectionResult } from '../shared/protocol';
 import { deconvolve } from './deconv';
 import { check } from './errors';
 import { gradcam } from './gradcam';
@@ -7,14 +7,8 @@ import { guidedBackprop } from './guidedBackprop';
 import { saliency } from './saliency';
 import * as tf from './tf';
 
-/** The name each method is shown under. */
-export const METHOD_LABELS: Record<ProjectionMethod, string> = {
-  deconv: 'Deconvolution (Zeiler & Fergus, with switches)',
-  deconvNoSwitches: 'Deconvolution without switches (maximum copied over the pooling window)',
-  guided: 'Guided backpropagation (Springenberg et al.)',
-  saliency: 'Saliency: input gradient (Simonyan et al.)',
-  gradcam: 'Grad-CAM (Selvaraju et al.)',
-};
+/** The methods and their names live in shared/protocol.ts (one list for the engine and the webview). */
+export { PROJECTION_METHOD_LABELS as METHOD_LABELS } from '../shared/protocol';
 
 /**
  * Projects node `node` of layer `layer` to pixel space for a batch `images` `[b, h, w, c]` with `method`.
@@ -34,12 +28,12 @@ export function projectBatch(model: tf.LayersModel, layer: number, node: number,
     case 'gradcam':
       return gradcam(model, layer, node, images, maxOnly);
   }
-  check(false, `Unknown projection method "${String(method)}"; use one of ${Object.keys(METHOD_LABELS).join(', ')}.`);
+  check(false, `Unknown projection method "${String(method)}"; use one of ${PROJECTION_METHODS.join(', ')}.`);
 }
 
 /** One image `[h, w, c]` projected with `method` (see `projectBatch`), with its value range. */
 export function project(model: tf.LayersModel, layer: number, node: number, image: FloatArray, method: ProjectionMethod, maxOnly = false): ProjectionResult {
-  check(Object.hasOwn(METHOD_LABELS, method), `Unknown projection method "${String(method)}"; use one of ${Object.keys(METHOD_LABELS).join(', ')}.`);
+  check(isProjectionMethod(method), `Unknown projection method "${String(method)}"; use one of ${PROJECTION_METHODS.join(', ')}.`);
   const x = imageTensor(model, image);
   try {
     const out = projectBatch(model, layer, node, x, method, maxOnly);

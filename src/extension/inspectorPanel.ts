@@ -1,9 +1,8 @@
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LayerByClassResult, LensInfo, ModelInfo } from '../shared/protocol';
+import { PROJECTION_METHOD_LABELS, type LayerByClassResult, type LensInfo, type ModelInfo } from '../shared/protocol';
 import {
-  PROJECTION_METHOD_NAMES,
   parsePanelState,
   parseWebviewMessage,
   toPixels,
@@ -364,7 +363,7 @@ export class InspectorPanel extends Disposable {
     const lname = s.layer !== undefined ? (info?.layers[s.layer]?.name ?? `layer ${s.layer}`) : '';
     if (s.page === 'model') return base;
     if (s.page === 'layer') return `${base} / ${lname}`;
-    const method = s.method && s.method !== 'deconv' ? ` (${PROJECTION_METHOD_NAMES[s.method]})` : '';
+    const method = s.method && s.method !== 'deconv' ? ` (${PROJECTION_METHOD_LABELS[s.method]})` : '';
     return `${base} / ${lname} / node ${s.node}${method}`;
   }
 

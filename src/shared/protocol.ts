@@ -26,12 +26,23 @@ export const SCORE_METRICS: readonly ScoreMetric[] = ['frobenius', 'max', 'mean'
 
 /**
  * How a node is projected back to pixel space.
- * `deconv`: Zeiler & Fergus with max-pool switches; `deconvNoSwitches`: the seed's variant (the maximum copied
+ * `deconv`: Zeiler & Fergus with max-pool switches; `deconvNoSwitches`: without switches (the maximum copied
  * over the pooling window); `guided`: guided backpropagation; `saliency`: plain input gradient;
  * `gradcam`: Grad-CAM heat map at the node's layer, upsampled to the input.
  */
 export type ProjectionMethod = 'deconv' | 'deconvNoSwitches' | 'guided' | 'saliency' | 'gradcam';
-export const PROJECTION_METHODS: readonly ProjectionMethod[] = ['deconv', 'deconvNoSwitches', 'guided', 'saliency', 'gradcam'];
+/** Every projection method with the name it is shown under (the one list the engine and the webview check against). */
+export const PROJECTION_METHOD_LABELS: Readonly<Record<ProjectionMethod, string>> = {
+  deconv: 'Deconvolution (with switches)',
+  deconvNoSwitches: 'Deconvolution without switches (maximum copied over the pooling window)',
+  guided: 'Guided backpropagation',
+  saliency: 'Saliency (input gradient)',
+  gradcam: 'Grad-CAM',
+};
+export const PROJECTION_METHODS = Object.keys(PROJECTION_METHOD_LABELS) as readonly ProjectionMethod[];
+export function isProjectionMethod(v: unknown): v is ProjectionMethod {
+  return typeof v === 'string' && Object.hasOwn(PROJECTION_METHOD_LABELS, v);
+}
 
 /** What a layer is, for the views: how its nodes are shown. */
 export type LayerKind = 'input' | 'dense' | 'conv' | 'depthwiseConv' | 'pool' | 'activation' | 'normalization' | 'merge' | 'reshape' | 'other';

@@ -2,17 +2,9 @@
  * Messages between the extension host and the inspector webview. Plain data only; pixels travel as exact-size
  * `ArrayBuffer`s of float32 with their shape. The webview says `ready` first; the host sends nothing before.
  * Everything the webview sends is checked by `parseWebviewMessage` before the host acts on it.
- * Imports nothing but types, so the host, the webview and the tests can all use it.
+ * Imports only types and plain data from protocol.ts, so the host, the webview and the tests can all use it.
  */
-import type { ProjectionMethod, ScoreMetric } from './protocol';
-
-export const PROJECTION_METHOD_NAMES: Record<ProjectionMethod, string> = {
-  deconv: 'Deconvolution (with switches)',
-  deconvNoSwitches: 'Deconvolution without switches (seed)',
-  guided: 'Guided backpropagation',
-  saliency: 'Saliency (input gradient)',
-  gradcam: 'Grad-CAM',
-};
+import { isProjectionMethod, type ProjectionMethod, type ScoreMetric } from './protocol';
 
 /** A float32 image or map, row-major: `[h, w, c]`, `[h, w]` or `[n]`. `data.byteLength === 4 * product(shape)`. */
 export interface Pixels {
@@ -241,7 +233,6 @@ export interface MessageBounds {
   images: number;
 }
 
-const METHODS: readonly ProjectionMethod[] = ['deconv', 'deconvNoSwitches', 'guided', 'saliency', 'gradcam'];
 const PAGES = ['node', 'layer', 'model'] as const;
 const LEVELS = ['info', 'warn', 'error'] as const;
 /** Exported PNGs larger than this are refused (a panel of canvases is a few MB at most). */
@@ -276,7 +267,7 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
       return { type: 'selectNode', layer: m.layer, node: m.node };
     }
     case 'setMethod':
-      if (typeof m.method !== 'string' || !METHODS.includes(m.method as ProjectionMethod)) return drop(`unknown projection method ${String(m.method)}`);
+      if (!isProjectionMethod(m.method)) return drop(`unknown projection method ${String(m.method)}`);
       return { type: 'setMethod', method: m.method as ProjectionMethod };
     case 'selectImage': {
       const images = bounds?.images ?? 0;
@@ -315,7 +306,7 @@ export function parsePanelState(raw: unknown): PanelState | undefined {
   if (s.lens !== undefined && typeof s.lens !== 'string') return undefined;
   const nat = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
   if (!nat(s.layer) || !nat(s.node) || !nat(s.image) || !nat(s.focusImage)) return undefined;
-  if (s.method !== undefined && !METHODS.includes(s.method as ProjectionMethod)) return undefined;
+  if (s.method !== undefined && !isProjectionMethod(s.method)) return undefined;
   if (s.page !== 'model' && s.layer === undefined) return undefined;
   if (s.page === 'node' && s.node === undefined) return undefined;
   return {

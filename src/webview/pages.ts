@@ -1,7 +1,6 @@
 /** The three pages of the inspector, drawn from plain page messages. */
-import type { ProjectionMethod } from '../shared/protocol';
+import { PROJECTION_METHOD_LABELS, type ProjectionMethod } from '../shared/protocol';
 import {
-  PROJECTION_METHOD_NAMES,
   type ByClassView,
   type LayerPageMessage,
   type MaximizedMessage,
@@ -76,7 +75,7 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   const select = document.createElement('vscode-single-select') as HTMLElement & { value: string };
   select.id = 'method';
   select.title = 'Projection to pixel space';
-  for (const [value, name] of Object.entries(PROJECTION_METHOD_NAMES)) {
+  for (const [value, name] of Object.entries(PROJECTION_METHOD_LABELS)) {
     const o = document.createElement('vscode-option') as HTMLElement & { value: string; selected: boolean };
     o.value = value;
     o.textContent = name;
@@ -101,7 +100,7 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
     const fm = limOf(m.top.items.map((i) => i.featureMap));
     const pr = m.projectionRange ?? limOf(m.top.items.map((i) => i.projection));
     const grid = el('div', 'top-grid');
-    const rowNames = ['input', 'feature map', `projection: ${PROJECTION_METHOD_NAMES[m.method]}`];
+    const rowNames = ['input', 'feature map', `projection: ${PROJECTION_METHOD_LABELS[m.method]}`];
     grid.style.gridTemplateColumns = `max-content repeat(${m.top.items.length}, max-content)`;
     grid.append(el('div', 'row-label', ''));
     m.top.items.forEach((it) => {

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nodePage } from '../../src/extension/pageData';
-import type { ModelInfo, NodeInspection } from '../../src/shared/protocol';
+import { isProjectionMethod, PROJECTION_METHOD_LABELS, PROJECTION_METHODS, type ModelInfo, type NodeInspection } from '../../src/shared/protocol';
 import { diverging, dims, fmt } from '../../src/webview/colormap';
 import { parsePanelState, parseWebviewMessage, toPixels, type MessageBounds } from '../../src/shared/webviewProtocol';
 
@@ -32,6 +32,17 @@ describe('parseWebviewMessage', () => {
     assert.equal(exp?.type, 'exportPng');
     const fromBuffer = parseWebviewMessage({ type: 'exportPng', data: PNG.slice().buffer }, bounds);
     assert.deepEqual(fromBuffer?.type === 'exportPng' && [...fromBuffer.data], [...PNG]);
+  });
+
+  it('accepts exactly the projection methods of the one shared list, whose labels say what each does', () => {
+    assert.deepEqual([...PROJECTION_METHODS], ['deconv', 'deconvNoSwitches', 'guided', 'saliency', 'gradcam']);
+    for (const method of PROJECTION_METHODS) {
+      assert.deepEqual(parseWebviewMessage({ type: 'setMethod', method }, bounds), { type: 'setMethod', method });
+      assert.ok(isProjectionMethod(method));
+      assert.doesNotMatch(PROJECTION_METHOD_LABELS[method], /seed/i);
+    }
+    for (const bad of ['toString', 'constructor', 'DECONV', '', undefined, 1]) assert.equal(isProjectionMethod(bad), false, String(bad));
+    assert.match(PROJECTION_METHOD_LABELS.deconvNoSwitches, /maximum copied over the pooling window/);
   });
 
   it('drops unknown types and non-objects', () => {
