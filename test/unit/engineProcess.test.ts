@@ -10,6 +10,7 @@ import type { LogLevel } from '../../src/shared/protocol';
 import { initBackend } from '../../src/engine/backend';
 import { saveModel } from '../../src/engine/modelIO';
 import * as tf from '../../src/engine/tf';
+import { writeEflLens } from './eflLens';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
 
@@ -86,15 +87,29 @@ describe('engine process', () => {
     assert.match(r.err.message, /Unknown engine request: noSuchMethod/);
   });
 
-  it('fails pending requests when the engine is killed, and the next request starts a fresh engine', async () => {
+  it('fails every pending request when the engine is killed, and the next request starts a fresh engine', { timeout: 60_000 }, async () => {
+    // A training (seconds long) at the front of the engine's queue: the five requests behind it are all still
+    // pending when SIGKILL lands, whatever the machine's speed.
+    const lens = writeEflLens(fs.mkdtempSync(path.join(dir, 'efl-')));
     await client.call('status', {});
     const pid = client.pid!;
-    const pending = Array.from({ length: 5 }, () => client.request('modelInfo', { model: modelPath }));
+    let started!: () => void;
+    const training = new Promise<void>((res) => (started = res));
+    const train = client.request('train', { lens }, { onProgress: (p) => p.train && started() });
+    await training;
+    const pending = [train, ...Array.from({ length: 5 }, () => client.request('modelInfo', { model: modelPath }))];
     process.kill(pid, 'SIGKILL');
-    const results = await Promise.all(pending);
-    const died = results.filter((r) => 'err' in r && r.err.code === 'engineDied');
-    assert.ok(died.length >= 1, 'at least the requests still pending when the engine died fail with engineDied');
-    for (const r of died) assert.match((r as { err: { message: string } }).err.message, /engine was killed \(SIGKILL/);
+    let timer: NodeJS.Timeout | undefined;
+    const results = await Promise.race([
+      Promise.all(pending),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('requests pending when the engine died were never settled')), 20_000))),
+    ]).finally(() => clearTimeout(timer));
+    for (const [i, r] of results.entries()) {
+      assert.ok('err' in r, `request ${i} should fail: ${JSON.stringify(r).slice(0, 200)}`);
+      assert.equal(r.err.code, 'engineDied');
+      assert.match(r.err.message, new RegExp(`engine was killed \\(SIGKILL.*\\(while running ${i ? 'modelInfo' : 'train'}\\)$`));
+    }
+    assert.ok(logs.some((l) => l.level === 'error' && /6 request\(s\) failed: train, modelInfo, modelInfo, modelInfo, modelInfo, modelInfo\./.test(l.message)), 'the log lists the failed requests');
     const info = await client.call('modelInfo', { model: modelPath });
     assert.equal(info.layers.length, 4);
     assert.notEqual(client.pid, pid);
