@@ -105,6 +105,9 @@ describe('lens files', () => {
       assert.ok(lens.training, `${l} has a recipe`);
       assert.equal(lens.model, path.join(path.dirname(file), 'model/model.json'));
       assert.equal(lens.results, file.replace(/\.lens\.json$/, '.training.json'));
+      // Descriptions are shown in the Models view: they cite the report, not project-internal names.
+      assert.doesNotMatch(lens.description ?? '', /\bseed\b|seed's/i, `${l} description`);
+      assert.match(lens.description ?? '', /Gulati et al\. \(2017\)/, `${l} description cites the report`);
     }
   });
 
