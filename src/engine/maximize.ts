@@ -24,7 +24,7 @@ import { yieldToEvents, type Job } from './job';
 import * as tf from './tf';
 
 /** Defaults for every option (Olah et al. use Adam at 0.05 on the spectrum). */
-export const MAXIMIZE_DEFAULTS: Required<MaximizeOptions> = { steps: 256, learningRate: 0.05, fourier: true, transforms: true, warmup: 16, l2: 0, tv: 0, seed: 1 };
+const MAXIMIZE_DEFAULTS: Required<MaximizeOptions> = { steps: 256, learningRate: 0.05, fourier: true, transforms: true, warmup: 16, l2: 0, tv: 0, seed: 1 };
 
 /** ReLU whose gradient also flows where x ≤ 0 when it pushes x up (towards switching the unit on). */
 const redirectedRelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -93,7 +93,7 @@ function magnify(size: number, target: number): number {
 }
 
 /** The node's weight tiles in a grid with a legend strip (see the file comment). */
-export function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, max: number): Uint8Array {
+function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, max: number): Uint8Array {
   const maxAbs = Math.max(Math.abs(min), Math.abs(max)) || 1;
   const [th, tw] = tiles[0].shape;
   const scale = tw > 4 * th ? magnify(tw, 512) : magnify(Math.max(th, tw), 96);
@@ -127,7 +127,7 @@ export function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, ma
 }
 
 /** Rows input / feature map / deconvolution, one column per image (see the file comment). */
-export function topFigure(columns: { index: number; image: FloatArray; map: FloatArray; projection?: FloatArray }[]): Uint8Array {
+function topFigure(columns: { index: number; image: FloatArray; map: FloatArray; projection?: FloatArray }[]): Uint8Array {
   check(columns.length > 0, 'No top images to draw.');
   const [h, w, c] = columns[0].image.shape;
   const scale = magnify(Math.max(h, w), 84);
@@ -161,7 +161,7 @@ export function topFigure(columns: { index: number; image: FloatArray; map: Floa
 }
 
 /** `norms[class][layer]` as a heat-map table, each column scaled to its maximum; columns labelled with `layers` (model layer indices). */
-export function classTableFigure(norms: number[][], layers?: number[]): Uint8Array {
+function classTableFigure(norms: number[][], layers?: number[]): Uint8Array {
   const C = norms.length;
   const L = norms[0]?.length ?? 0;
   const cellW = 36;

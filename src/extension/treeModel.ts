@@ -257,7 +257,7 @@ export function imageEntries(result: TopActivationsResult, lens: LensInfo, model
 }
 
 /** A score in the tree: 4 significant digits with trailing zeros, so a column of scores lines up. */
-export function formatScore(score: number): string {
+function formatScore(score: number): string {
   return formatNumber(score, 4, true);
 }
 
