@@ -149,6 +149,15 @@ export function datasetPaths(spec: DatasetSpec): string[] {
 const datasetCache = new Map<string, Dataset>();
 const MAX_CACHED = 12;
 
+/**
+ * Whether the lens is one of the samples of a Feature Lens checkout (`samples/<name>/<name>.lens.json` beside
+ * `scripts/prepare-samples.mjs`): only then is running that script a useful hint (it is not in the VSIX).
+ */
+function preparesSamples(lensFile: string): boolean {
+  const samples = path.dirname(path.dirname(lensFile));
+  return path.basename(samples) === 'samples' && fs.existsSync(path.join(path.dirname(samples), 'scripts', 'prepare-samples.mjs'));
+}
+
 /** Opens one split of a dataset spec; cached while the files (and folder listings) keep their mtimes. */
 export async function openSpec(spec: DatasetSpec, split: Split, lensFile: string): Promise<Dataset> {
   const stamps: string[] = [];
@@ -162,7 +171,8 @@ export async function openSpec(spec: DatasetSpec, split: Split, lensFile: string
         }
       }
     } catch {
-      throw new UserError('notFound', `${p.length > 200 ? `${p.slice(0, 199)}…` : p} (named in the lens file's dataset) does not exist.${spec.format !== 'efl' ? ' If this is a sample, run `node scripts/prepare-samples.mjs` first.' : ''}`, lensFile);
+      const hint = spec.format !== 'efl' && preparesSamples(lensFile) ? ' Run `node scripts/prepare-samples.mjs` in the Feature Lens checkout to prepare the sample data.' : '';
+      throw new UserError('notFound', `${p.length > 200 ? `${p.slice(0, 199)}…` : p} (named in the lens file's dataset) does not exist.${hint}`, lensFile);
     }
   }
   const key = JSON.stringify([spec, split, stamps]);

@@ -127,6 +127,19 @@ describe('lens files', () => {
     const msg = await lensError('missing.lens.json', { name: 'x', model: 'm/model.json', dataset: { format: 'idx', train: { images: 'no-such-images.idx', labels: 'l.idx' }, test: { images: 'a', labels: 'b' } } }, /no-such-images\.idx \(named in the lens file's dataset\) does not exist/);
     assert.ok(msg.includes(path.join(dir, 'no-such-images.idx')));
     await assert.rejects(readLens(path.join(dir, 'absent.lens.json')), /absent\.lens\.json: lens file not found/);
+    assert.doesNotMatch(msg, /prepare-samples/, 'no hint about a script that is not there');
+  });
+
+  it('suggests preparing the sample data only for a sample lens of a checkout that has the script', async () => {
+    const checkout = path.join(dir, 'checkout');
+    const lensFile = path.join(checkout, 'samples', 'mnist', 'mnist.lens.json');
+    fs.mkdirSync(path.dirname(lensFile), { recursive: true });
+    fs.writeFileSync(lensFile, JSON.stringify({ name: 'x', model: 'model/model.json', dataset: { format: 'npy', train: { images: 'data/ti.npy', labels: 'data/tl.npy' }, test: { images: 'data/si.npy', labels: 'data/sl.npy' } } }));
+    const message = async () => readLens(lensFile).then(() => '', (e: Error) => e.message);
+    assert.match(await message(), /ti\.npy \(named in the lens file's dataset\) does not exist\.$/);
+    fs.mkdirSync(path.join(checkout, 'scripts'));
+    fs.writeFileSync(path.join(checkout, 'scripts', 'prepare-samples.mjs'), '');
+    assert.match(await message(), /does not exist\. Run `node scripts\/prepare-samples\.mjs` in the Feature Lens checkout/);
   });
 
   it('lensInfo: paths, splits, classes, shape, and the last training results once written', async () => {
