@@ -233,7 +233,7 @@ export class InspectorPanel extends Disposable {
       const info = await engine.call('modelInfo', { model: s.model });
       if (gen !== this.generation) return;
       this.bounds = { layers: info.layers.length, nodesPerLayer: info.layers.map((l) => l.nodes), images: lens?.splits.test ?? 0 };
-      if (s.layer !== undefined && s.layer >= info.layers.length) throw new UserFacingError(`${path.basename(s.model)} has no layer ${s.layer} (it has ${info.layers.length}).`);
+      if (s.layer !== undefined && s.layer >= info.layers.length) throw new UserFacingError(`${vscode.workspace.asRelativePath(s.model)} has no layer ${s.layer} (it has ${info.layers.length}).`);
       const full = `Feature Lens: ${this.titleFor(s, info)}`;
       this.panel.title = full;
       if (s.page === 'node') await this.renderNode(gen, s, info, lens, full);

@@ -98,7 +98,7 @@ export async function resolveModel(engine: EngineClient, t: Target): Promise<{ t
 /** Asks for a layer when the target has none (only layers with nodes when `withNodes`). */
 export async function pickLayer(info: ModelInfo, t: Target, withNodes: boolean): Promise<number | undefined> {
   if (t.layer !== undefined) {
-    if (t.layer >= info.layers.length) throw new UserFacingError(`Layer ${t.layer} does not exist: ${path.basename(info.path)} has ${info.layers.length} layers.`);
+    if (t.layer >= info.layers.length) throw new UserFacingError(`Layer ${t.layer} does not exist: ${vscode.workspace.asRelativePath(info.path)} has ${info.layers.length} layers.`);
     return t.layer;
   }
   const layers = info.layers.filter((l) => !withNodes || layerHasNodes(l));
