@@ -77,5 +77,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.equal(tf.memory().numTensors, before, 'tensors leaked after errors');
     assert.deepEqual(featureMaps(model, 0, image).maps.data, r0.maps.data);
     model.dispose();
+    // a forward pass that throws (here: the model's weights are gone) still releases the input tensor
+    const afterDispose = tf.memory().numTensors;
+    assert.throws(() => featureMaps(model, 0, image));
+    assert.equal(tf.memory().numTensors, afterDispose, 'the input leaked when the forward pass threw');
   });
 }
