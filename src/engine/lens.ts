@@ -266,7 +266,9 @@ export function isTrainResult(v: unknown): v is TrainResult {
   if (![v.epochs, v.testAccuracy, v.testError, v.trainAccuracy, v.seconds].every(isNum) || typeof v.backend !== 'string') return false;
   if (!Array.isArray(v.classes) || !v.classes.every((c) => typeof c === 'string')) return false;
   if (!Array.isArray(v.confusion) || !v.confusion.every((r) => Array.isArray(r) && r.every(isNum))) return false;
-  if (!Array.isArray(v.history) || !v.history.every((h) => isObj(h) && isNum(h.epoch) && isNum(h.loss) && isNum(h.accuracy) && (h.testLoss === undefined || isNum(h.testLoss)) && (h.testAccuracy === undefined || isNum(h.testAccuracy)))) return false;
+  // A diverged epoch's NaN loss is written as null by JSON.stringify; the charts skip it.
+  const value = (x: unknown) => x === null || isNum(x);
+  if (!Array.isArray(v.history) || !v.history.every((h) => isObj(h) && isNum(h.epoch) && value(h.loss) && value(h.accuracy) && (h.testLoss === undefined || value(h.testLoss)) && (h.testAccuracy === undefined || value(h.testAccuracy)))) return false;
   if (v.crossTests !== undefined && !(Array.isArray(v.crossTests) && v.crossTests.every((c) => isObj(c) && typeof c.name === 'string' && isNum(c.accuracy) && isNum(c.error)))) return false;
   return true;
 }

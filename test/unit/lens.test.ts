@@ -162,6 +162,8 @@ describe('lens files', () => {
     const trained = await lensInfo(file);
     assert.equal(trained.lastTraining?.testError, 0.5);
     assert.equal(trained.trainingNote, undefined);
+    fs.writeFileSync(results, JSON.stringify({ ...good, history: [{ epoch: 1, loss: NaN, accuracy: 0.3 }] }));
+    assert.equal((await lensInfo(file)).lastTraining?.history[0].loss, null, 'a diverged epoch (NaN written as null) is still a training result');
     // An old or hand-edited results file is left out with a note naming it, instead of breaking the model page.
     for (const bad of ['{"testAccuracy": 0.5, "testError": 0.5}', JSON.stringify({ ...good, history: undefined }), JSON.stringify({ ...good, confusion: [[1, 'x']] }), JSON.stringify({ ...good, crossTests: [{ name: 'neg' }] }), '[1, 2]', 'null', '{not json']) {
       fs.writeFileSync(results, bad);
