@@ -6,8 +6,19 @@ import { test } from 'node:test';
 import { currentBackend, initBackend, wasmDirectory } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 
-// On this machine @tensorflow/tfjs-node cannot be installed (its install downloads libtensorflow), so
-// `auto` must fall back to wasm and say why; an explicit `tensorflow` must fail clearly.
+// `auto` picks tensorflow when @tensorflow/tfjs-node is installed (npm ci on a networked machine may install
+// it), else falls back to wasm and says why; an explicit `tensorflow` then fails clearly. On machines where
+// tfjs-node cannot be installed (its install downloads libtensorflow) the fallback is what runs.
+
+/** Whether @tensorflow/tfjs-node resolves from here. */
+const HAS_TFJS_NODE = (() => {
+  try {
+    require.resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; warnings: string[] }> {
   const warnings: string[] = [];
@@ -22,12 +33,21 @@ function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; warnings: string[
   );
 }
 
-test('auto picks wasm here, says tfjs-node is absent, and registers the missing kernels', async () => {
+test(`auto picks ${HAS_TFJS_NODE ? 'tensorflow (tfjs-node resolves)' : 'wasm and says tfjs-node is absent (it does not resolve)'}`, async () => {
   const { backend, note } = await initBackend('auto');
+  if (HAS_TFJS_NODE) {
+    assert.equal(backend, 'tensorflow', note);
+    assert.equal(currentBackend(), 'tensorflow');
+    return;
+  }
   assert.equal(backend, 'wasm');
   assert.equal(currentBackend(), 'wasm');
   assert.match(note ?? '', /@tensorflow\/tfjs-node/);
   assert.match(note ?? '', /not installed|Cannot find module/);
+});
+
+test('wasm registers the gradient kernels it lacks', async () => {
+  assert.equal((await initBackend('wasm')).backend, 'wasm');
   for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered`);
   }
@@ -47,8 +67,14 @@ test('initBackend is idempotent: a second call gives the same choice, silently, 
   assert.equal(tf.memory().numTensors, tensors);
 });
 
-test('tensorflow fails with an error that names the missing package, and leaves the backend usable', async () => {
+test(`tensorflow ${HAS_TFJS_NODE ? 'works (tfjs-node resolves)' : 'fails with an error that names the missing package, and leaves the backend usable'}`, async () => {
   await initBackend('wasm');
+  if (HAS_TFJS_NODE) {
+    assert.deepEqual(await initBackend('tensorflow'), { backend: 'tensorflow' });
+    assert.equal(tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0]), 6);
+    await initBackend('wasm');
+    return;
+  }
   await assert.rejects(initBackend('tensorflow'), (e: Error) => {
     assert.match(e.message, /The tensorflow backend needs @tensorflow\/tfjs-node, which is not installed/);
     return true;
