@@ -32,7 +32,7 @@ describe('feature-lens CLI', () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('info prints the layers, shapes, parameter counts and backend', () => {
-    const r = run('info', model);
+    const r = run('info', model, '--backend', 'wasm');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /input \[784\]\s+1577 parameters\s+backend wasm/);
     assert.match(r.stdout, /0\s+hidden\s+Dense \(relu\)\s+\[2\]\s+2\s+1568/);
