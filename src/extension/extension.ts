@@ -247,6 +247,14 @@ class FeatureLens extends Disposable {
       const t0 = await pickTarget(this.engine, arg, { title: 'Show Layer Activation by Class', needLens: true });
       if (!t0) return;
       const { target } = await resolveModel(this.engine, t0);
+      // The chart comes from the top-activation index; asked for explicitly, a missing index is computed here,
+      // with progress and Cancel (a page on its own never starts a scan).
+      const storageDir = await this.storageDir();
+      if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) {
+        const name = path.basename(target.lens);
+        await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: target.lens!, storageDir }, opts));
+        this.top.refresh();
+      }
       if (target.layer !== undefined) this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
       else this.showPanel({ page: 'model', lens: target.lens, model: target.model });
     });
