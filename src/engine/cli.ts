@@ -61,7 +61,7 @@ function int(flags: Args['flags'], key: string, fallback: number): number {
 }
 
 /** Where the CLI keeps top-activation indexes unless --storage says otherwise. */
-export function defaultStorageDir(): string {
+function defaultStorageDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'feature-lens', 'index');
 }
 

@@ -115,7 +115,7 @@ export function imageTensor(model: tf.LayersModel, image: FloatArray): tf.Tensor
  * A model with the same input whose outputs are every layer's output, in `model.layers` order
  * (cached per model; it shares the model's weights, so it needs no disposal of its own).
  */
-export function activationModel(model: tf.LayersModel): tf.LayersModel {
+function activationModel(model: tf.LayersModel): tf.LayersModel {
   const hit = activationModels.get(model);
   if (hit) return hit;
   modelGraph(model);

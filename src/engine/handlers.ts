@@ -18,7 +18,7 @@ import { trainLens } from './train';
 import { layerWeights } from './weights';
 
 /** Reads the image an `InputRef` points at: a dataset image of a lens file, or pixels given directly. */
-export async function resolveInput(ref: InputRef): Promise<FloatArray> {
+async function resolveInput(ref: InputRef): Promise<FloatArray> {
   if ('image' in ref) {
     check(ref.image && Array.isArray(ref.image.shape) && ref.image.data instanceof Float32Array, 'The input image must be {shape, data: Float32Array}.');
     return ref.image;

@@ -1,11 +1,12 @@
 import type { FloatArray, NodeInspection, ParamsOf, ProjectionMethod, TopImage } from '../shared/protocol';
+import { isProjectionMethod, PROJECTION_METHODS } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
 import { check, UserError } from './errors';
 import { checkLayer, checkNode, layerOutputs, modelGraph } from './graph';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
-import { METHOD_LABELS, projectBatch } from './project';
+import { projectBatch } from './project';
 import * as tf from './tf';
 import { readTopActivations } from './topActivations';
 import { layerWeights } from './weights';
@@ -19,7 +20,7 @@ import { layerWeights } from './weights';
  */
 export async function inspectNode(p: ParamsOf<'inspectNode'>, job: Job): Promise<NodeInspection> {
   const method: ProjectionMethod = p.method ?? 'deconv';
-  check(Object.hasOwn(METHOD_LABELS, method), `Unknown projection method "${String(method)}"; use one of ${Object.keys(METHOD_LABELS).join(', ')}.`);
+  check(isProjectionMethod(method), `Unknown projection method "${String(method)}"; use one of ${PROJECTION_METHODS.join(', ')}.`);
   const k = p.k ?? 9;
   check(Number.isInteger(k) && k >= 1 && k <= 100, `k must be a whole number from 1 to 100 (got ${k}).`);
   const lens = await readLens(p.lens);

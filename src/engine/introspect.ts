@@ -32,7 +32,7 @@ const KINDS: Record<string, LayerKind> = {
 export const WEIGHT_LAYERS = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D']);
 
 /** The output shape of a layer without the batch dimension (first output for multi-output layers). */
-export function layerOutputShape(layer: tf.layers.Layer): number[] {
+function layerOutputShape(layer: tf.layers.Layer): number[] {
   return outputShapeOf(layer);
 }
 

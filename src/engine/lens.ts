@@ -22,7 +22,7 @@ import { NpyDataset } from './datasets/npy';
 import { UserError } from './errors';
 import { parseRecipe, type Recipe } from './recipes';
 
-export const DATASET_FORMATS = ['idx', 'npy', 'imageFolder', 'efl'] as const;
+const DATASET_FORMATS = ['idx', 'npy', 'imageFolder', 'efl'] as const;
 
 /** A dataset spec with absolute paths. */
 export type DatasetSpec =

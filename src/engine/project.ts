@@ -8,7 +8,6 @@ import { saliency } from './saliency';
 import * as tf from './tf';
 
 /** The methods and their names live in shared/protocol.ts (one list for the engine and the webview). */
-export { PROJECTION_METHOD_LABELS as METHOD_LABELS } from '../shared/protocol';
 
 /**
  * Projects node `node` of layer `layer` to pixel space for a batch `images` `[b, h, w, c]` with `method`.

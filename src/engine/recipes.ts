@@ -19,7 +19,7 @@ import * as tf from './tf';
 
 const ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'hardSigmoid', 'swish'] as const;
 type Activation = (typeof ACTIVATIONS)[number];
-export const LOSSES = ['categoricalCrossentropy', 'binaryCrossentropy', 'meanSquaredError'] as const;
+const LOSSES = ['categoricalCrossentropy', 'binaryCrossentropy', 'meanSquaredError'] as const;
 
 export type LayerSpec =
   | { type: 'conv2d'; name?: string; filters: number; kernelSize: [number, number]; strides: [number, number]; padding: 'valid' | 'same'; activation: Activation; useBias: boolean }
@@ -48,7 +48,7 @@ export interface Recipe {
   crossTests: { name: string; dataset: unknown }[];
 }
 
-export const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'averagePooling2d', 'flatten', 'dense', 'dropout', 'activation'] as const;
+const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'averagePooling2d', 'flatten', 'dense', 'dropout', 'activation'] as const;
 
 /** Parses `training` (all problems reported with the field path, e.g. `training.architecture[2].units`). */
 export function parseRecipe(f: Fields, parseDataset: (f: Fields) => unknown): Recipe {

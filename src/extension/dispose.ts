@@ -22,7 +22,7 @@ export abstract class Disposable {
   }
 }
 
-export function disposeAll(disposables: vscode.Disposable[]): void {
+function disposeAll(disposables: vscode.Disposable[]): void {
   while (disposables.length) {
     try {
       disposables.pop()?.dispose();

@@ -4,7 +4,7 @@ import { commandTitle, logMessage, shortMessage } from './errorText';
 
 export { logMessage, shortMessage, UserFacingError } from './errorText';
 
-export function isCancelled(e: unknown): boolean {
+function isCancelled(e: unknown): boolean {
   return (e instanceof EngineRequestError && e.error.code === 'cancelled') || e instanceof vscode.CancellationError;
 }
 

@@ -236,7 +236,7 @@ export interface MessageBounds {
 const PAGES = ['node', 'layer', 'model'] as const;
 const LEVELS = ['info', 'warn', 'error'] as const;
 /** Exported PNGs larger than this are refused (a panel of canvases is a few MB at most). */
-export const MAX_EXPORT_BYTES = 64 * 1024 * 1024;
+const MAX_EXPORT_BYTES = 64 * 1024 * 1024;
 
 function isIndex(v: unknown, size: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < size;

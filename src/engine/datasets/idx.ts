@@ -32,7 +32,7 @@ function dimsText(dims: number[]): string {
 }
 
 /** Reads and checks an IDX header against the (inflated) file size. */
-export async function readIdxHeader(src: ByteSource): Promise<IdxHeader> {
+async function readIdxHeader(src: ByteSource): Promise<IdxHeader> {
   const { file } = src;
   if (src.size < 4) throw new UserError('badInput', `is ${src.size} bytes long: too short for an IDX header.`, file);
   const magic = await src.read(0, 4);

@@ -32,7 +32,7 @@ interface Entry {
 }
 
 /** Lists and checks the folder: every file must be a non-empty PNG or JPEG (the message names the one that is not). */
-export async function listImageFolder(opts: ImageFolderOptions): Promise<{ classes: string[]; entries: Entry[]; stamp: string }> {
+async function listImageFolder(opts: ImageFolderOptions): Promise<{ classes: string[]; entries: Entry[]; stamp: string }> {
   const { root } = opts;
   let dirents: fs.Dirent[];
   try {

@@ -18,7 +18,7 @@ export interface NpyHeader {
   offset: number;
 }
 
-export async function readNpyHeader(src: ByteSource): Promise<NpyHeader> {
+async function readNpyHeader(src: ByteSource): Promise<NpyHeader> {
   const { file } = src;
   const pre = await src.read(0, Math.min(12, src.size));
   const magic = String.fromCharCode(...pre.subarray(1, 6));
