@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { EngineClient, type CancelToken } from '../../src/extension/engineClient';
 import type { MethodName, ParamsOf, Progress, ReplyOf, Result } from '../../src/shared/protocol';
 import { writeEflLens } from './eflLens';
+import { alive, childPids } from './procs';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
 
@@ -24,31 +25,6 @@ function snapshot(dir: string): Map<string, Buffer> {
   return out;
 }
 
-/**
- * The direct children of `pid`, from /proc (no `ps`: a fresh machine may lack procps). Reads every thread's
- * `children` list, falling back to the PPid of every process when the kernel has no `children` files.
- */
-function childPids(pid: number): number[] {
-  const tasks = fs.readdirSync(`/proc/${pid}/task`);
-  const lists = tasks.map((t) => `/proc/${pid}/task/${t}/children`).filter((f) => fs.existsSync(f));
-  if (lists.length) return lists.flatMap((f) => fs.readFileSync(f, 'utf8').split(/\s+/).filter(Boolean).map(Number));
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      return /^PPid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(pid);
-    } catch {
-      return false; // exited meanwhile
-    }
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function tokenSource(): { token: CancelToken; cancel(): void } {
   const listeners: (() => void)[] = [];

@@ -9,25 +9,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { EngineClient } from '../../src/extension/engineClient';
 import { writeEflLens } from './eflLens';
+import { childPids } from './procs';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
 
-/**
- * The direct children of `pid`, from /proc (no `ps`: a fresh machine may lack procps). Reads every thread's
- * `children` list, falling back to the PPid of every process when the kernel has no `children` files.
- */
-function childPids(pid: number): number[] {
-  const tasks = fs.readdirSync(`/proc/${pid}/task`);
-  const lists = tasks.map((t) => `/proc/${pid}/task/${t}/children`).filter((f) => fs.existsSync(f));
-  if (lists.length) return lists.flatMap((f) => fs.readFileSync(f, 'utf8').split(/\s+/).filter(Boolean).map(Number));
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      return /^PPid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(pid);
-    } catch {
-      return false; // exited meanwhile
-    }
-  });
-}
 
 describe('engine under load', () => {
   let dir: string;
