@@ -83,8 +83,8 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
     const t0 = Date.now();
     await second.waitFor({ state: 'hidden', timeout: 30_000 });
     // The toast closes at once; the log says when the engine's job actually stopped.
-    while (!/computeTopActivations: cancelled/.test(s.extensionLog()) && Date.now() - t0 < 60_000) await s.page.waitForTimeout(250);
-    assert.match(s.extensionLog(), /computeTopActivations: cancelled/, 'the cancel reached the engine');
+    while (!/Compute Top Activations: cancelled/.test(s.extensionLog()) && Date.now() - t0 < 60_000) await s.page.waitForTimeout(250);
+    assert.match(s.extensionLog(), /Compute Top Activations: cancelled/, 'the cancel reached the engine');
     const cancelSeconds = (Date.now() - t0) / 1000;
     await s.page.waitForTimeout(1000);
     await s.shot('second-scan-cancelled');

@@ -126,17 +126,28 @@ export class Session {
     return file;
   }
 
-  /** Runs a command from the palette by its exact title, e.g. "Feature Lens: Train Model". */
+  /**
+   * Runs a command from the palette by its exact title, e.g. "Feature Lens: Train Model". Commands appear in the
+   * palette only once their extension host has registered them, which on a cold first start can take longer
+   * than one wait: the palette is reopened (and so re-queried) up to three times.
+   */
   async runCommand(title) {
     const page = this.page;
-    await this.dismissQuickInput();
-    await page.keyboard.press('Control+Shift+P');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    // Wait for the exact entry (fuzzy matches can rank others first), then pick it.
     const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
-    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    for (let attempt = 1; ; attempt++) {
+      await this.dismissQuickInput();
+      await page.keyboard.press('Control+Shift+P');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(`>${title}`);
+      // Wait for the exact entry (fuzzy matches can rank others first), then pick it.
+      try {
+        await row.waitFor({ state: 'visible', timeout: 15_000 });
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+      }
+    }
     await row.click();
   }
 
