@@ -10,9 +10,15 @@ export class UserError extends Error {
     message: string,
     readonly file?: string,
   ) {
-    super(file && !message.includes(file) ? `${file}: ${message}` : message);
+    super(oneLine(file && !message.includes(file) ? `${file}: ${message}` : message));
     this.name = 'UserError';
   }
+}
+
+/** Messages are shown as one notification line: no control characters, and at most 500 characters. */
+function oneLine(message: string): string {
+  const flat = message.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return flat.length > 500 ? `${flat.slice(0, 499)}…` : flat;
 }
 
 export class CancelledError extends UserError {

@@ -97,9 +97,10 @@ async function loadFreeingOnFailure(artifacts: tf.io.ModelArtifacts): Promise<tf
     for (const [name, v] of Object.entries(engine.registeredVariables)) if (!variablesBefore.has(name)) v.dispose();
     throw e;
   }
-  // On success keep everything the model made (endScope keeps what it is given).
-  const made = (engine as unknown as { state: { activeScope?: { track?: tf.Tensor[] } } }).state.activeScope?.track ?? [];
-  engine.endScope([...made]);
+  // On success free the scope's plain tensors too: the model's weights live in variables, which share the data
+  // of the decoded tensors assigned to them, so only what the model does not use (e.g. weights the manifest
+  // lists twice) is actually released.
+  engine.endScope();
   return model;
 }
 

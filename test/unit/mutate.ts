@@ -4,17 +4,12 @@
  * one of another type or an extreme number, keys removed or renamed, subtrees swapped or duplicated).
  * The same seed gives the same inputs, so a failure names the seed and case that reproduce it.
  */
+import { Random } from '../../src/engine/datasets/random';
 
-/** mulberry32: a small, fast, seedable generator of floats in [0, 1). */
+/** A seeded generator of floats in [0, 1), from the project's own PRNG. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.next();
 }
 
 export type Rng = () => number;
@@ -154,6 +149,8 @@ function set(v: Json, p: (string | number)[], value: Json | undefined): Json {
   if (!p.length) return value === undefined ? null : value;
   const parent: any = get(v, p.slice(0, -1));
   const key = p[p.length - 1];
+  // An earlier mutation may have replaced the parent by a primitive: nothing left to set there.
+  if (parent === null || typeof parent !== 'object') return v;
   if (value === undefined) {
     if (Array.isArray(parent)) parent.splice(key as number, 1);
     else delete parent[key];
