@@ -16,9 +16,9 @@ import type { LensInfo, Split, TrainResult } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
 import { EFL_CLASSES, EFL_DEFAULTS, EflDataset, type EflOptions } from './datasets/efl';
 import { Fields } from './datasets/fields';
-import { IdxDataset } from './datasets/idx';
+import { openIdxDataset } from './datasets/idx';
 import { ImageFolderDataset, type ImageFolderOptions } from './datasets/imageFolder';
-import { NpyDataset } from './datasets/npy';
+import { openNpyDataset } from './datasets/npy';
 import { UserError } from './errors';
 import { parseRecipe, type Recipe } from './recipes';
 
@@ -185,10 +185,10 @@ export async function openSpec(spec: DatasetSpec, split: Split, lensFile: string
   let ds: Dataset;
   switch (spec.format) {
     case 'idx':
-      ds = await IdxDataset.open(spec[split].images, spec[split].labels, split, spec.classes);
+      ds = await openIdxDataset(spec[split].images, spec[split].labels, split, spec.classes);
       break;
     case 'npy':
-      ds = await NpyDataset.open(spec[split].images, spec[split].labels, split, spec.classes);
+      ds = await openNpyDataset(spec[split].images, spec[split].labels, split, spec.classes);
       break;
     case 'imageFolder':
       ds = await ImageFolderDataset.open(spec, split);

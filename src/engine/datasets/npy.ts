@@ -4,7 +4,8 @@
  */
 import type { Split } from '../../shared/protocol';
 import { UserError } from '../errors';
-import { RangeDataset } from './base';
+import { ArrayFileDataset } from './base';
+import type { Dataset } from './dataset';
 import { openBytes, type ByteSource } from './bytes';
 import { checkLabels } from './idx';
 
@@ -73,44 +74,23 @@ function decode(raw: Uint8Array, dtype: string, scaleUint8: boolean): Float32Arr
   return out;
 }
 
-export class NpyDataset extends RangeDataset {
-  private constructor(
-    readonly source: string,
-    readonly split: Split,
-    readonly size: number,
-    readonly shape: [number, number, number],
-    readonly classes: string[],
-    readonly labels: Int32Array,
-    readonly hash: string,
-    private readonly images: ByteSource,
-    private readonly header: NpyHeader,
-  ) {
-    super();
+export async function openNpyDataset(imagesFile: string, labelsFile: string, split: Split, classes?: string[]): Promise<Dataset> {
+  const img = await openBytes(imagesFile);
+  const lab = await openBytes(labelsFile);
+  const ih = await readNpyHeader(img.source);
+  const lh = await readNpyHeader(lab.source);
+  if (ih.shape.length !== 3 && ih.shape.length !== 4) {
+    throw new UserError('badInput', `holds an array of shape (${ih.shape.join(', ')}); images must be (N, height, width) or (N, height, width, channels).`, imagesFile);
   }
-
-  static async open(imagesFile: string, labelsFile: string, split: Split, classes?: string[]): Promise<NpyDataset> {
-    const img = await openBytes(imagesFile);
-    const lab = await openBytes(labelsFile);
-    const ih = await readNpyHeader(img.source);
-    const lh = await readNpyHeader(lab.source);
-    if (ih.shape.length !== 3 && ih.shape.length !== 4) {
-      throw new UserError('badInput', `holds an array of shape (${ih.shape.join(', ')}); images must be (N, height, width) or (N, height, width, channels).`, imagesFile);
-    }
-    if (!['f4', 'f8', 'u1'].includes(ih.dtype)) throw new UserError('unsupported', `holds ${ih.dtype} images; use float32 in [0, 1] or uint8 in [0, 255].`, imagesFile);
-    if (lh.shape.length !== 1) throw new UserError('badInput', `holds an array of shape (${lh.shape.join(', ')}); labels must be (N,).`, labelsFile);
-    if (lh.dtype.startsWith('f')) throw new UserError('badInput', `holds ${lh.dtype} values; labels must be integers.`, labelsFile);
-    if (lh.shape[0] !== ih.shape[0]) throw new UserError('badInput', `holds ${lh.shape[0]} labels but ${imagesFile} holds ${ih.shape[0]} images: they must match.`, labelsFile);
-    const n = ih.shape[0];
-    const labels = Int32Array.from(decode(await lab.source.read(lh.offset, n * lh.bytes), lh.dtype, false));
-    const cls = checkLabels(labels, classes, labelsFile);
-    const shape: [number, number, number] = [ih.shape[1], ih.shape[2], ih.shape[3] ?? 1];
-    return new NpyDataset(imagesFile, split, n, shape, cls, labels, `npy:${img.sha256}:${lab.sha256}`, img.source, ih);
-  }
-
-  protected async readRange(start: number, end: number): Promise<Float32Array> {
-    const size = this.imageSize * this.header.bytes;
-    return decode(await this.images.read(this.header.offset + start * size, (end - start) * size), this.header.dtype, true);
-  }
+  if (!['f4', 'f8', 'u1'].includes(ih.dtype)) throw new UserError('unsupported', `holds ${ih.dtype} images; use float32 in [0, 1] or uint8 in [0, 255].`, imagesFile);
+  if (lh.shape.length !== 1) throw new UserError('badInput', `holds an array of shape (${lh.shape.join(', ')}); labels must be (N,).`, labelsFile);
+  if (lh.dtype.startsWith('f')) throw new UserError('badInput', `holds ${lh.dtype} values; labels must be integers.`, labelsFile);
+  if (lh.shape[0] !== ih.shape[0]) throw new UserError('badInput', `holds ${lh.shape[0]} labels but ${imagesFile} holds ${ih.shape[0]} images: they must match.`, labelsFile);
+  const n = ih.shape[0];
+  const labels = Int32Array.from(decode(await lab.source.read(lh.offset, n * lh.bytes), lh.dtype, false));
+  const cls = checkLabels(labels, classes, labelsFile);
+  const shape: [number, number, number] = [ih.shape[1], ih.shape[2], ih.shape[3] ?? 1];
+  return new ArrayFileDataset(imagesFile, split, n, shape, cls, labels, `npy:${img.sha256}:${lab.sha256}`, img.source, { offset: ih.offset, bytes: ih.bytes, decode: (raw) => decode(raw, ih.dtype, true) });
 }
 
 /** Encodes a C-order little-endian `.npy` (v1) from float32, uint8 or int32 data. */
