@@ -74,6 +74,7 @@ function decode(raw: Uint8Array, dtype: string, scaleUint8: boolean): Float32Arr
   return out;
 }
 
+/** Opens one split of an NPY dataset: an images array `(N, h, w[, c])` and a labels array `(N,)`. */
 export async function openNpyDataset(imagesFile: string, labelsFile: string, split: Split, classes?: string[]): Promise<Dataset> {
   const img = await openBytes(imagesFile);
   const lab = await openBytes(labelsFile);
