@@ -3,6 +3,7 @@
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import wabtInit from 'wabt';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -46,7 +47,30 @@ function copyAssets() {
   for (const f of ['codicon.css', 'codicon.ttf']) fs.copyFileSync(path.join(codicons, f), path.join('dist', f));
 }
 
+/**
+ * Assembles the project's own wasm kernels (src/engine/kernels/*.wat) into dist/: each imports the wasm
+ * backend's memory, so it is built twice, for the backend's plain memory and for its threaded build's shared one.
+ */
+async function buildWasmKernels() {
+  const wabt = await wabtInit();
+  const src = fs.readFileSync('src/engine/kernels/nodeScores.wat', 'utf8');
+  const variants = { 'node-scores.wasm': '(memory 0)', 'node-scores-shared.wasm': '(memory 0 65536 shared)' };
+  for (const [name, memory] of Object.entries(variants)) {
+    const features = { simd: true, threads: true };
+    const mod = wabt.parseWat('nodeScores.wat', src.replace('(import "env" "memory" MEMORY)', `(import "env" "memory" ${memory})`), features);
+    try {
+      mod.validate(features);
+      const tmp = path.join('dist', `.${name}.tmp`);
+      fs.writeFileSync(tmp, mod.toBinary({}).buffer);
+      fs.renameSync(tmp, path.join('dist', name));
+    } finally {
+      mod.destroy();
+    }
+  }
+}
+
 copyAssets();
+await buildWasmKernels();
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

@@ -1,13 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { Backend, BackendSetting } from '../shared/protocol';
 import { registerWasmKernels } from './kernels';
 import * as tf from './tf';
+import { wantedWasmThreads, withThreadedWasm } from './wasmThreads';
 
 /** The backend in use and, when it is not the one asked for or not the fastest, why. */
 export interface BackendChoice {
   backend: Backend;
   note?: string;
+}
+
+/** Threads the wasm backend computes on (1 until it is initialised, or on other backends). */
+let wasmThreads = 1;
+export function currentWasmThreads(): number {
+  return currentBackend() === 'wasm' ? wasmThreads : 1;
 }
 
 const WASM_BINARY = 'tfjs-backend-wasm-simd.wasm';
@@ -22,7 +30,10 @@ let wasmPathsSet = false;
 export async function initBackend(setting: BackendSetting = 'auto'): Promise<BackendChoice> {
   await import('@tensorflow/tfjs-backend-cpu');
   if (setting === 'tensorflow') return { backend: await useNative() };
-  if (setting === 'wasm') return { backend: await useWasm() };
+  if (setting === 'wasm') {
+    const backend = await useWasm();
+    return threadedFailure ? { backend, note: threadedFailure } : { backend };
+  }
   if (setting === 'cpu') return { backend: await use('cpu') };
 
   const skipped: string[] = [];
@@ -33,7 +44,8 @@ export async function initBackend(setting: BackendSetting = 'auto'): Promise<Bac
   }
   try {
     const backend = await useWasm();
-    return { backend, note: `Using WebAssembly (wasm). ${skipped.join(' ')}` };
+    const threads = wasmThreads > 1 ? `, ${wasmThreads} threads` : '';
+    return { backend, note: [`Using WebAssembly (wasm${threads}).`, threadedFailure, ...skipped].filter(Boolean).join(' ') };
   } catch (e) {
     skipped.push(message(e));
   }
@@ -65,8 +77,9 @@ async function useNative(): Promise<Backend> {
 }
 
 async function useWasm(): Promise<Backend> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (!wasmPathsSet) {
       const dir = wasmDirectory(typeof __dirname === 'string' ? __dirname : process.cwd());
       if (!fs.existsSync(dir + WASM_BINARY)) throw new Error(`${WASM_BINARY} is missing from ${dir}`);
@@ -77,7 +90,43 @@ async function useWasm(): Promise<Backend> {
   } catch (e) {
     throw new Error(`The wasm backend could not load (@tensorflow/tfjs-backend-wasm): ${firstLine(e)}`);
   }
-  return use('wasm');
+  if (tf.getBackend() === 'wasm') return 'wasm';
+  const threads = wantedWasmThreads();
+  if (threads > 1 && !tf.engine().registry.wasm) {
+    try {
+      await withThreadedWasm(threads, threadedSources(), wasm, tf.env(), () => use('wasm'));
+      wasmThreads = wasm.getThreadsCount();
+      unrefWorkers();
+      return 'wasm';
+    } catch (e) {
+      // Fall back to the single-threaded SIMD build (the factory runs again with the flag off).
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      wasm.setThreadsCount(1);
+      threadedFailure = `Multithreaded wasm failed to start (${firstLine(e)}); using one thread.`;
+    }
+  }
+  await use('wasm');
+  wasmThreads = 1;
+  return 'wasm';
+}
+
+/** The pool's idle workers would otherwise keep the process alive after its work is done. */
+function unrefWorkers(): void {
+  const pthread = (tf.backend() as unknown as { wasm?: { PThread?: { unusedWorkers: Worker[]; runningWorkers: Worker[] } } }).wasm?.PThread;
+  for (const w of [...(pthread?.unusedWorkers ?? []), ...(pthread?.runningWorkers ?? [])]) w.unref();
+}
+
+/** Why the threaded wasm build could not start, if it could not. */
+let threadedFailure: string | undefined;
+export function wasmThreadsNote(): string | undefined {
+  return threadedFailure;
+}
+
+/** tfjs's pthread worker script and the threaded module factory's source, as tfjs sends them to workers. */
+function threadedSources(): { workerSource: string; factorySource: string } {
+  const worker = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as { wasmWorkerContents: string };
+  const factory = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js') as { default?: () => unknown } & (() => unknown);
+  return { workerSource: worker.wasmWorkerContents, factorySource: (factory.default ?? factory).toString() };
 }
 
 /**

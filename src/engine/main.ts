@@ -4,7 +4,7 @@
  * run from a shell it is the `feature-lens` command line.
  */
 import { ENGINE_ENV, type BackendSetting, type FromEngine } from '../shared/protocol';
-import { initBackend } from './backend';
+import { currentWasmThreads, initBackend } from './backend';
 import { runCli } from './cli';
 import { handlers } from './handlers';
 import { EngineServer } from './server';
@@ -16,7 +16,7 @@ async function serve(): Promise<void> {
   process.on('message', (m) => server.receive(m));
   process.on('disconnect', () => process.exit(0));
   const status = await handlers.status({}, undefined as never);
-  send({ type: 'ready', status: { ...status, backend, ...(note ? { backendNote: note } : {}) } });
+  send({ type: 'ready', status: { ...status, backend, threads: currentWasmThreads(), ...(note ? { backendNote: note } : {}) } });
 }
 
 if (process.env[ENGINE_ENV.serve] === '1' && process.send) {

@@ -15,6 +15,7 @@ import type { ScoreMetric } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
 import { check, UserError } from './errors';
 import { yieldToEvents, type Job } from './job';
+import { nodeScores, nodeScoresKernel } from './kernels/nodeScores';
 import { ScoreHeaps } from './scoreHeap';
 import * as tf from './tf';
 
@@ -116,6 +117,7 @@ export interface BatchScores {
  * node's max heap (a max ≥ the threshold); other rows' locations are left 0 and never used.
  */
 export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor, maxThreshold?: (node: number) => number): Promise<BatchScores> {
+  if (nodeScoresKernel().ok) return kernelScores(multi, layers, images);
   const b = images.shape[0];
   const N = layers.reduce((a, l) => a + l.nodes, 0);
   const maps: (tf.Tensor4D | null)[] = [];
@@ -179,6 +181,28 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
   }
 }
 
+/**
+ * `batchScores` on the wasm backend: each layer's output is reduced where it lies by the project's SIMD
+ * kernel (kernels/nodeScores.ts), one pass per map giving all three scores and the max's location for
+ * every row; only `[batch, nodes]` arrays leave the backend.
+ */
+function kernelScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor): BatchScores {
+  const b = images.shape[0];
+  const N = layers.reduce((a, l) => a + l.nodes, 0);
+  const outs = tf.tidy(() => {
+    // execute, not predict: no batching loop and no concatenation of the outputs.
+    const o = multi.execute(images, multi.outputs.map((t) => t.name)) as tf.Tensor | tf.Tensor[];
+    return Array.isArray(o) ? o : [o];
+  });
+  try {
+    const scores = nodeScores(outs.map((tensor, li) => ({ tensor, positions: layers[li].spatial[0] * layers[li].spatial[1], column: layers[li].offset })), b, N);
+    if (!scores) throw new Error('The node-score kernel could not read the layer outputs.');
+    return scores;
+  } finally {
+    tf.dispose(outs);
+  }
+}
+
 /** Adds one batch's scores to the state. `indices`/`labels` are the batch's dataset indices and labels. */
 export function accumulate(state: ScanState, scores: BatchScores, indices: Int32Array, labels: Int32Array): void {
   const N = state.nodes;
@@ -189,17 +213,14 @@ export function accumulate(state: ScanState, scores: BatchScores, indices: Int32
     const heaps = state.heaps[metric];
     const s = scores[metric];
     const at = metric === 'max' ? scores.argmax : null;
-    const k = heaps.k;
-    const worst = heaps.scores;
-    const sizes = heaps.sizes;
+    const threshold = heaps.thresholds;
     for (let r = 0; r < b; r++) {
       const img = indices[r];
       const row = r * N;
       for (let i = 0; i < N; i++) {
         const v = s[row + i];
-        // Fast reject: a full heap whose worst entry beats v (ties go to the lower index, kept already when
-        // images arrive in index order, and decided exactly by push otherwise).
-        if (v < worst[i * k] && sizes[i] === k) continue;
+        // Fast reject: below a full heap's worst entry (ties go to push, which keeps the lower index).
+        if (v < threshold[i]) continue;
         heaps.push(i, v, img, at ? at[row + i] : 0);
       }
     }

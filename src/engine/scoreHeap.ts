@@ -15,6 +15,11 @@ export class ScoreHeaps {
   readonly locations: Int32Array;
   /** Entries held per node (≤ k). */
   readonly sizes: Int32Array;
+  /**
+   * Per node, the score an offer must reach to have a chance: the root's score once the heap is full,
+   * -Infinity before. A scan compares each of its millions of scores with this one dense array.
+   */
+  readonly thresholds: Float32Array;
 
   constructor(
     readonly nodes: number,
@@ -25,6 +30,8 @@ export class ScoreHeaps {
     this.indices = init?.indices ?? new Int32Array(nodes * k);
     this.locations = init?.locations ?? new Int32Array(nodes * k);
     this.sizes = init?.sizes ?? new Int32Array(nodes);
+    this.thresholds = new Float32Array(nodes);
+    for (let node = 0; node < nodes; node++) this.updateThreshold(node);
   }
 
   /** Offers image `index` with `score` to `node`'s heap. */
@@ -49,6 +56,7 @@ export class ScoreHeaps {
       ix[base + i] = index;
       this.locations[base + i] = location;
       this.sizes[node] = n + 1;
+      this.updateThreshold(node);
       return;
     }
     if (!worse(s[base], ix[base], score, index)) return;
@@ -67,11 +75,16 @@ export class ScoreHeaps {
     s[base + i] = score;
     ix[base + i] = index;
     this.locations[base + i] = location;
+    this.updateThreshold(node);
   }
 
   /** Score of `node`'s worst kept entry, or -Infinity while its heap is not full (a fast pre-check). */
   threshold(node: number): number {
-    return this.sizes[node] < this.k ? -Infinity : this.scores[node * this.k];
+    return this.thresholds[node];
+  }
+
+  private updateThreshold(node: number): void {
+    this.thresholds[node] = this.k > 0 && this.sizes[node] < this.k ? -Infinity : this.scores[node * this.k];
   }
 
   /** Adds every entry of `other` (same nodes and k, a disjoint image range). */

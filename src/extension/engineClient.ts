@@ -28,6 +28,8 @@ export interface EngineClientOptions {
   /** The engine bundle (dist/engine.js). */
   enginePath: string;
   backend: () => BackendSetting;
+  /** Threads for the wasm backend in each engine process; absent = the engine's default (1). */
+  threads?: () => number;
   log: (level: LogLevel, message: string) => void;
   /** Called when the engine (re)starts and reports its backend, and with undefined when it stops. */
   onStatus?: (status: EngineStatus | undefined) => void;
@@ -150,9 +152,12 @@ export class EngineClient {
   private ensureStarted(): ChildProcess {
     if (this.child) return this.child;
     const backend = this.options.backend();
+    const threads = this.options.threads?.() ?? 0;
+    const env: NodeJS.ProcessEnv = { ...process.env, [ENGINE_ENV.serve]: '1', [ENGINE_ENV.backend]: backend, ELECTRON_RUN_AS_NODE: '1' };
+    if (threads > 0) env[ENGINE_ENV.wasmThreads] = String(threads);
     const child = fork(this.options.enginePath, [], {
       serialization: 'advanced',
-      env: { ...process.env, [ENGINE_ENV.serve]: '1', [ENGINE_ENV.backend]: backend, ELECTRON_RUN_AS_NODE: '1' },
+      env,
       execArgv: this.options.execArgv ?? [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -20,6 +20,14 @@ function backendSetting(): BackendSetting {
   return (BACKEND_SETTINGS as readonly string[]).includes(v) ? (v as BackendSetting) : 'auto';
 }
 
+const THREADS_KEY = 'engine.threads';
+
+/** The wasm backend's thread count per engine process (1 to 8). */
+function threadsSetting(): number {
+  const v = vscode.workspace.getConfiguration('featureLens').get<number>(THREADS_KEY, 1);
+  return Number.isInteger(v) && v >= 1 && v <= 8 ? v : 1;
+}
+
 /** Everything the extension owns while it is active. */
 class FeatureLens extends Disposable {
   readonly log = this._register(vscode.window.createOutputChannel('Feature Lens', { log: true }));
@@ -41,6 +49,7 @@ class FeatureLens extends Disposable {
     this.engine = new EngineClient({
       enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
       backend: backendSetting,
+      threads: threadsSetting,
       log: (level, message) => this.log[level](message),
       onStatus: (s) => this.showStatus(s),
       gate: (method, params) => this.guard.check(method, params),
@@ -87,9 +96,9 @@ class FeatureLens extends Disposable {
     this.watch();
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`)) {
-          this.log.info(`Backend setting changed to ${backendSetting()}; restarting the engine.`);
-          this.engine.restart('The backend setting changed.');
+        if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) || e.affectsConfiguration(`featureLens.${THREADS_KEY}`)) {
+          this.log.info(`Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}); restarting the engine.`);
+          this.engine.restart('The engine settings changed.');
           this.showStatus(undefined);
           this.models.refresh();
         }
@@ -113,8 +122,9 @@ class FeatureLens extends Disposable {
     this.status.name = 'Feature Lens backend';
     this.status.command = 'featureLens.selectBackend';
     if (s) {
-      this.status.text = `$(pulse) ${s.backend}`;
-      this.status.tooltip = `Feature Lens engine: ${s.backend} backend (setting: ${setting}), TensorFlow.js ${s.tfjsVersion}, pid ${s.pid}.${s.backendNote ? `\n${s.backendNote}` : ''}\nClick to select the backend.`;
+      const threads = (s.threads ?? 1) > 1 ? ` ×${s.threads}` : '';
+      this.status.text = `$(pulse) ${s.backend}${threads}`;
+      this.status.tooltip = `Feature Lens engine: ${s.backend} backend${threads ? ` on ${s.threads} threads` : ''} (setting: ${setting}), TensorFlow.js ${s.tfjsVersion}, pid ${s.pid}.${s.backendNote ? `\n${s.backendNote}` : ''}\nClick to select the backend.`;
     } else {
       this.status.text = `$(circle-outline) ${setting}`;
       this.status.tooltip = `Feature Lens engine: not running (setting: ${setting}); it starts on first use.\nClick to select the backend.`;

@@ -89,6 +89,8 @@ export interface EngineStatus {
   backend: Backend;
   /** Why `auto` did not pick a faster backend, if it did not. */
   backendNote?: string;
+  /** Threads the backend computes on (wasm: its thread pool; 1 elsewhere). */
+  threads?: number;
   tfjsVersion: string;
   pid: number;
   /** Resident memory in bytes. */
@@ -392,6 +394,8 @@ export type FromEngine =
 export const ENGINE_ENV = {
   /** `auto` | `tensorflow` | `wasm` | `cpu`. */
   backend: 'FEATURE_LENS_BACKEND',
+  /** Threads of the wasm backend (a whole number ≥ 1); unset: 1. */
+  wasmThreads: 'FEATURE_LENS_WASM_THREADS',
   /** Set to `1` to make the entry serve RPC over the IPC channel instead of running the CLI. */
   serve: 'FEATURE_LENS_SERVE',
 } as const;

@@ -54,10 +54,23 @@ function printable(text: string): string {
   return t.length > 120 ? `${t.slice(0, 119)}…` : t;
 }
 
+/** Whether this machine stores numbers little-endian, as .npy files with `<` dtypes do. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function decode(raw: Uint8Array, dtype: string, scaleUint8: boolean): Float32Array {
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = raw.byteLength / DTYPES[dtype];
   const out = new Float32Array(n);
+  if (dtype === 'f4' && LITTLE_ENDIAN) {
+    // The bytes are already float32 in this machine's order: one copy.
+    new Uint8Array(out.buffer).set(raw.subarray(0, 4 * n));
+    return out;
+  }
+  if (dtype === 'u1') {
+    if (scaleUint8) for (let i = 0; i < n; i++) out[i] = raw[i] / 255;
+    else out.set(raw.subarray(0, n));
+    return out;
+  }
   const get: (i: number) => number = {
     f4: (i: number) => v.getFloat32(4 * i, true),
     f8: (i: number) => v.getFloat64(8 * i, true),

@@ -1,0 +1,113 @@
+/**
+ * The scan's per-node reductions (sum, sum of squares, maximum and its position over each map) in one
+ * SIMD pass over the activations, where the wasm backend keeps them: `nodeScores.wat`, assembled by the
+ * build into `dist/node-scores*.wasm`, imports the backend's own memory. Built of tfjs ops the same scores
+ * take five passes (square, two average pools, a max pool, a max pool with argmax) and several copies.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '../tf';
+
+/** A batch's scores of every node: each `[b, N]`, row-major. `argmax` is the flat position y · w + x. */
+export interface NodeScores {
+  frobenius: Float32Array;
+  max: Float32Array;
+  mean: Float32Array;
+  argmax: Int32Array;
+}
+
+/** One layer's output for `nodeScores`: `[b, ...]` whose last axis is the layer's `n` nodes. */
+export interface LayerOutput {
+  tensor: tf.Tensor;
+  /** Positions per node (height × width; 1 for a flat layer). */
+  positions: number;
+  /** The layer's first column among the N. */
+  column: number;
+}
+
+interface EmscriptenModule {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+interface WasmBackendInternals {
+  wasm: EmscriptenModule;
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
+}
+
+type ScoresFn = (x: number, b: number, hw: number, n: number, out: number, N: number, col: number) => void;
+
+let cached: { module: EmscriptenModule; scores: ScoresFn } | null | undefined;
+/** Why the kernel is not available, once it was looked for. */
+let unavailable: string | undefined;
+
+/** The `.wasm` files: beside the engine bundle, or in `dist/` when running from sources. */
+export function kernelFile(shared: boolean): string | undefined {
+  const name = shared ? 'node-scores-shared.wasm' : 'node-scores.wasm';
+  const dirs = [__dirname, path.resolve(__dirname, '..', '..', '..', 'dist'), path.resolve(__dirname, '..', '..', 'dist')];
+  return dirs.map((d) => path.join(d, name)).find((f) => fs.existsSync(f));
+}
+
+function load(): { module: EmscriptenModule; scores: ScoresFn } | null {
+  const backend = tf.backend() as unknown as Partial<WasmBackendInternals>;
+  const module = backend.wasm;
+  if (cached !== undefined && (cached === null || cached.module === module)) return cached;
+  cached = null;
+  if (tf.getBackend() !== 'wasm' || !module) return null;
+  const memory = module.wasmMemory ?? module.asm?.memory;
+  if (!memory) {
+    unavailable = 'the wasm backend does not expose its memory';
+    return null;
+  }
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const file = kernelFile(shared);
+  if (!file) {
+    unavailable = `${shared ? 'node-scores-shared.wasm' : 'node-scores.wasm'} is missing (run the build)`;
+    return null;
+  }
+  try {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(file)), { env: { memory } });
+    cached = { module, scores: instance.exports.scores as ScoresFn };
+  } catch (e) {
+    unavailable = `${path.basename(file)} did not load: ${(e as Error).message}`;
+  }
+  return cached;
+}
+
+/** Whether `nodeScores` can run here (the wasm backend with the kernel built); else why not. */
+export function nodeScoresKernel(): { ok: true } | { ok: false; why: string } {
+  return load() ? { ok: true } : { ok: false, why: unavailable ?? 'the backend is not wasm' };
+}
+
+/**
+ * The scores of every node of `layers` (float32 tensors on the wasm backend, each `[b, ..., n]`) for a
+ * batch of `b` images, as `[b, N]` arrays, or null when the kernel is not available here.
+ */
+export function nodeScores(layers: LayerOutput[], b: number, N: number): NodeScores | null {
+  const k = load();
+  if (!k) return null;
+  const m = b * N;
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  const out = k.module._malloc(Math.max(16, 16 * m));
+  try {
+    for (const l of layers) {
+      const n = l.tensor.shape[l.tensor.rank - 1];
+      const data = backend.dataIdMap.get(l.tensor.dataId);
+      if (!data || l.tensor.dtype !== 'float32' || l.tensor.size !== b * l.positions * n || l.column + n > N) return null;
+      k.scores(data.memoryOffset, b, l.positions, n, out, N, l.column);
+    }
+    // Read after the calls: the memory may have grown (a new buffer) during _malloc.
+    const memory = k.module.wasmMemory ?? k.module.asm!.memory!;
+    const all = new Uint8Array(memory.buffer, out, 16 * m).slice();
+    return {
+      frobenius: new Float32Array(all.buffer, 0, m),
+      max: new Float32Array(all.buffer, 4 * m, m),
+      mean: new Float32Array(all.buffer, 8 * m, m),
+      argmax: new Int32Array(all.buffer, 12 * m, m),
+    };
+  } finally {
+    k.module._free(out);
+  }
+}
