@@ -29,6 +29,8 @@ let wasmPathsSet = false;
  */
 export async function initBackend(setting: BackendSetting = 'auto'): Promise<BackendChoice> {
   await import('@tensorflow/tfjs-backend-cpu');
+  // A malformed thread count is the user's to fix, not a reason for `auto` to fall back to a slower backend.
+  wantedWasmThreads();
   if (setting === 'tensorflow') return { backend: await useNative() };
   if (setting === 'wasm') {
     const backend = await useWasm();

@@ -1,33 +1,63 @@
 /**
- * Scanning with more than one process. The wasm backend runs on one thread in Node, so on a machine with
- * several cores a scan forks helper engine processes (the same `engine.js`, serving RPC), each scanning a
- * contiguous range of the test split with `scanRange`; their heaps and sums merge with the parent's
- * (scan.ts, `mergeScanStates`). The parent scans the first range itself, so a cancelled parallel scan still
- * leaves a checkpoint of a prefix of the dataset.
+ * Scanning with more than one process. A scan's images are cut into chunks; this process and helper engine
+ * processes (the same `engine.js`, serving RPC) take chunks in order, the helpers through `scanRange`, and
+ * their heaps and sums merge with the parent's (scan.ts, `mergeScanStates`) as soon as they extend the
+ * scanned prefix, so a checkpoint always covers a prefix of the dataset (topActivations.ts).
+ *
+ * Helpers are pooled: they stay up for a while after a scan (idle, not keeping this process alive), with
+ * the lens, model and dataset they opened, so the next scan starts on warm processes. They exit when this
+ * process does (they lose their IPC channel), when idle too long, or when a scan no longer needs them.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENGINE_ENV, type FromEngine, type ParamsOf, type Progress } from '../shared/protocol';
 import { currentBackend } from './backend';
+import type { Dataset } from './datasets/dataset';
 import { CancelledError, check, UserError } from './errors';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
 import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
 import { decodeIndex, encodeIndex } from './scanIndex';
+import type * as tf from './tf';
+
+/** What a helper keeps open between requests: one lens, its model and its test split. */
+let opened: { key: string; model: tf.LayersModel; weightsHash: string; ds: Dataset; modelPath: string } | undefined;
+
+/** The lens's model and test split, reused while the lens file and model.json are unchanged on disk. */
+async function openForRange(lensPath: string): Promise<NonNullable<typeof opened>> {
+  const lens = await readLens(lensPath);
+  const stamp = (f: string) => {
+    try {
+      const s = fs.statSync(f);
+      return `${s.mtimeMs}:${s.size}`;
+    } catch {
+      return 'missing';
+    }
+  };
+  const key = `${lens.path}|${stamp(lens.path)}|${lens.model}|${stamp(lens.model)}`;
+  if (opened?.key === key) return opened;
+  if (opened) {
+    opened.model.dispose();
+    opened = undefined;
+  }
+  const { model, info } = await loadModel(lens.model);
+  const ds = await openDataset(lens, 'test');
+  opened = { key, model, weightsHash: info.weightsHash, ds, modelPath: info.path };
+  return opened;
+}
 
 /** The `scanRange` engine method: scans `[start, end)` and replies with the encoded partial state. */
 export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise<Uint8Array> {
-  const lens = await readLens(p.lens);
-  const { model, info } = await loadModel(lens.model);
-  if (info.weightsHash !== p.weightsHash) throw new UserError('badInput', 'the model changed on disk during the scan; scan again.', info.path);
-  const ds = await openDataset(lens, 'test');
-  check(Number.isInteger(p.start) && Number.isInteger(p.end) && p.start >= 0 && p.start < p.end && p.end <= ds.size, `Image range [${p.start}, ${p.end}) is outside the test split (${ds.size} images).`, lens.path);
+  const { model, weightsHash, ds, modelPath } = await openForRange(p.lens);
+  if (weightsHash !== p.weightsHash) throw new UserError('badInput', 'the model changed on disk during the scan; scan again.', modelPath);
+  if (p.datasetHash !== undefined && ds.hash !== p.datasetHash) throw new UserError('badInput', 'the dataset changed on disk during the scan; scan again.', ds.source);
+  check(Number.isInteger(p.start) && Number.isInteger(p.end) && p.start >= 0 && p.start < p.end && p.end <= ds.size, `Image range [${p.start}, ${p.end}) is outside the test split (${ds.size} images).`, p.lens);
   const layers = scanLayers(model);
   const state = await scanRange(model, ds, p.start, p.end, emptyScanState(layers, p.k, ds.classes.length), job, { batchSize: p.batchSize });
-  const header = { weightsHash: p.weightsHash, datasetHash: ds.hash, k: p.k, layers, classes: [...ds.classes], total: ds.size, next: p.end, start: p.start, complete: false, model: info.path, source: ds.source, seconds: 0 };
+  const header = { weightsHash: p.weightsHash, datasetHash: ds.hash, k: p.k, layers, classes: [...ds.classes], total: ds.size, next: p.end, start: p.start, complete: false, model: modelPath, source: ds.source, seconds: 0 };
   return encodeIndex(header, state);
 }
 
@@ -45,54 +75,150 @@ export function helperEnginePath(): string | undefined {
   return candidates.find((p): p is string => !!p && fs.existsSync(p));
 }
 
-export interface RangeHelper {
-  /** Resolves with the helper's partial scan state. */
-  result: Promise<ScanState>;
-  /** Stops the helper (its result then rejects with CancelledError). */
-  stop(): void;
+/** How long an idle helper stays up for the next scan (`FEATURE_LENS_HELPER_IDLE_SECONDS`, default 120). */
+function idleMs(): number {
+  const s = Number(process.env.FEATURE_LENS_HELPER_IDLE_SECONDS);
+  return (Number.isFinite(s) && s >= 0 ? s : 120) * 1000;
 }
 
-/**
- * Forks a helper engine that scans `[start, end)` of the lens's test split. `onProgress` receives the
- * number of images the helper has done.
- */
-export function forkRangeScan(enginePath: string, params: ParamsOf<'scanRange'>, onProgress: (done: number) => void): RangeHelper {
-  const child = fork(enginePath, [], {
-    serialization: 'advanced',
-    env: { ...process.env, [ENGINE_ENV.serve]: '1', [ENGINE_ENV.backend]: currentBackend(), FEATURE_LENS_SCAN_WORKERS: '1' },
-    execArgv: [],
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  let stopped = false;
-  const result = new Promise<ScanState>((resolve, reject) => {
-    child.on('message', (raw) => {
-      const m = raw as FromEngine;
-      if (m.type === 'ready') child.send({ type: 'request', id: 1, method: 'scanRange', params });
-      else if (m.type === 'progress' && m.id === 1) {
-        const f = (m.progress as Progress).fraction;
-        if (f !== undefined) onProgress(Math.round(f * (params.end - params.start)));
-      } else if (m.type === 'reply' && m.id === 1) {
-        child.disconnect();
-        if ('err' in m.result) return reject(m.result.err.code === 'cancelled' ? new CancelledError() : new UserError(m.result.err.code, m.result.err.message, m.result.err.file));
-        const bytes = m.result.ok as Uint8Array;
-        const decoded = decodeIndex(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes as ArrayBuffer));
-        if (!decoded) return reject(new Error('A scan helper process sent an unreadable result.'));
-        resolve(decoded.state);
+/** A helper engine process serving `scanRange` requests, one at a time. */
+export class ScanHelper {
+  readonly child: ChildProcess;
+  /** Resolves once the helper's engine is up; rejects if it dies first. */
+  readonly ready: Promise<void>;
+  private dead = false;
+  private nextId = 1;
+  private current: { id: number; resolve(s: ScanState): void; reject(e: unknown): void; onProgress(done: number, of: number): void; size: number } | undefined;
+  private stderr = '';
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly enginePath: string) {
+    this.child = fork(enginePath, [], {
+      serialization: 'advanced',
+      env: { ...process.env, [ENGINE_ENV.serve]: '1', [ENGINE_ENV.backend]: currentBackend(), FEATURE_LENS_SCAN_WORKERS: '1' },
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
+    this.ready = new Promise((resolve, reject) => {
+      this.child.on('message', (raw) => {
+        const m = raw as FromEngine;
+        if (m.type === 'ready') resolve();
+        else this.receive(m);
+      });
+      this.child.on('error', (e) => this.die(e));
+      this.child.on('exit', (code, signal) => {
+        const e = new Error(`A scan helper process exited (${signal ?? `code ${code}`}).${this.stderr ? ` ${this.stderr.trim().split('\n').pop()}` : ''}`);
+        reject(e);
+        this.die(e);
+      });
+    });
+    this.ready.catch(() => {});
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /** Scans `[start, end)`; `onProgress` receives the images done in this range. */
+  scan(params: ParamsOf<'scanRange'>, onProgress: (done: number) => void): Promise<ScanState> {
+    if (this.dead) return Promise.reject(new Error('The scan helper process is gone.'));
+    if (this.current) return Promise.reject(new Error('Internal error: a scan helper got a second request while busy.'));
+    const id = this.nextId++;
+    return new Promise<ScanState>((resolve, reject) => {
+      this.current = { id, resolve, reject, onProgress, size: params.end - params.start };
+      this.child.send({ type: 'request', id, method: 'scanRange', params });
+    }).finally(() => (this.current = undefined));
+  }
+
+  /** Asks the running request to stop; it then rejects with CancelledError. */
+  cancel(): void {
+    if (this.current && !this.dead) this.child.send({ type: 'cancel', id: this.current.id });
+  }
+
+  /** Stops the process. */
+  kill(): void {
+    this.dead = true;
+    clearTimeout(this.idleTimer);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
+  }
+
+  /** In use: keeps this process alive. */
+  hold(): void {
+    clearTimeout(this.idleTimer);
+    this.child.ref();
+    (this.child.channel as { ref?(): void } | undefined)?.ref?.();
+  }
+
+  /** Idle: does not keep this process alive, and exits after `ms`. */
+  park(ms: number, onExpire: () => void): void {
+    this.child.unref();
+    (this.child.channel as { unref?(): void } | undefined)?.unref?.();
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.kill();
+      onExpire();
+    }, ms);
+    this.idleTimer.unref();
+  }
+
+  private receive(m: FromEngine): void {
+    const c = this.current;
+    if (!c) return;
+    if (m.type === 'progress' && m.id === c.id) {
+      const f = (m.progress as Progress).fraction;
+      if (f !== undefined) c.onProgress(Math.round(f * c.size), c.size);
+    } else if (m.type === 'reply' && m.id === c.id) {
+      if ('err' in m.result) {
+        const err = m.result.err;
+        c.reject(err.code === 'cancelled' ? new CancelledError() : new UserError(err.code, err.message, err.file));
+        return;
       }
-    });
-    child.on('error', (e) => reject(e));
-    child.on('exit', (code, signal) => {
-      if (stopped) reject(new CancelledError());
-      else reject(new Error(`A scan helper process exited (${signal ?? `code ${code}`}) before it finished.${stderr ? ` ${stderr.trim().split('\n').pop()}` : ''}`));
-    });
-  });
-  return {
-    result,
-    stop: () => {
-      stopped = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill();
-    },
-  };
+      const bytes = m.result.ok as Uint8Array;
+      const decoded = decodeIndex(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes as ArrayBuffer));
+      if (!decoded) c.reject(new Error('A scan helper process sent an unreadable result.'));
+      else c.resolve(decoded.state);
+    }
+  }
+
+  private die(e: unknown): void {
+    this.dead = true;
+    clearTimeout(this.idleTimer);
+    this.current?.reject(e);
+  }
+}
+
+/** Idle helpers by engine path. */
+const pool = new Map<string, ScanHelper[]>();
+
+/** `count` helpers for `enginePath`: idle ones from the pool first, then new processes (starting). */
+export function acquireHelpers(enginePath: string, count: number): ScanHelper[] {
+  const idle = (pool.get(enginePath) ?? []).filter((h) => h.alive);
+  const taken = idle.splice(0, count);
+  pool.set(enginePath, idle);
+  while (taken.length < count) taken.push(new ScanHelper(enginePath));
+  for (const h of taken) h.hold();
+  return taken;
+}
+
+/** Returns helpers to the pool (dead ones are dropped). */
+export function releaseHelpers(helpers: ScanHelper[]): void {
+  const ms = idleMs();
+  for (const h of helpers) {
+    if (!h.alive) continue;
+    if (ms === 0) {
+      h.kill();
+      continue;
+    }
+    const list = pool.get(h.enginePath) ?? [];
+    list.push(h);
+    pool.set(h.enginePath, list);
+    h.park(ms, () => pool.set(h.enginePath, (pool.get(h.enginePath) ?? []).filter((x) => x !== h)));
+  }
+}
+
+/** Stops every pooled helper (tests; the engine's helpers otherwise exit with it). */
+export function stopIdleHelpers(): void {
+  for (const list of pool.values()) for (const h of list) h.kill();
+  pool.clear();
 }

@@ -12,16 +12,19 @@ import type { ScanSummary, ScoreMetric, TopActivationsResult, TopImage } from '.
 import { SCORE_METRICS } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
 import { CancelledError, check, UserError } from './errors';
+import { writeFileAtomic } from './fsutil';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
-import { forkRangeScan, helperEnginePath, scanWorkers, type RangeHelper } from './parallelScan';
+import { acquireHelpers, helperEnginePath, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanLayers, scanRange, type ScanState } from './scan';
-import { indexPath, readIndex, readIndexHeader, writeIndex, type IndexHeader, type StoredIndex } from './scanIndex';
+import { encodeIndex, indexPath, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
 
-/** About how long a helper engine process takes from fork to its first batch (measured 1–1.5 s here). */
-const HELPER_START_SECONDS = 1.5;
+/** Scans shorter than this many batches stay in one process (helpers would cost more than they give). */
+const MIN_PARALLEL_BATCHES = 8;
+/** Chunks per process in a parallel scan. */
+const CHUNKS_PER_WORKER = 6;
 
 export interface ScanDatasetOptions {
   batchSize?: number;
@@ -39,10 +42,8 @@ export interface ParallelOptions {
   enginePath: string;
   /** The lens file the helpers open (the same model and dataset as this scan). */
   lensPath: string;
-  /** Fork helpers only when the rest of the scan would take longer than this in one process (default 4 s). */
-  minSeconds?: number;
-  /** Seconds a helper takes to start, which this process spends scanning a larger first share (default 1.5). */
-  helperStartSeconds?: number;
+  /** Use helpers only when at least this many images are left to scan (default: 8 batches). */
+  minImages?: number;
 }
 
 /** A scan's result plus the index it wrote or reused. */
@@ -87,92 +88,139 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   const everyMs = (opts.checkpointSeconds ?? 10) * 1000;
   let lastCheckpoint = Date.now();
   let next = start;
+  let writing: Promise<void> = Promise.resolve();
   const checkpoint = async () => {
     // The state must hold exactly the images [0, next): never store an index that counts some twice or misses some.
     if (state.images !== next) throw new Error(`Internal error: the scan's state holds ${state.images} images but its position is ${next}; the index was not written.`);
     header.next = next;
     header.seconds += (Date.now() - lastCheckpoint) / 1000;
     lastCheckpoint = Date.now();
-    await writeIndex(file, header, state);
+    // Encoded now (the state as it is), written after any write still running: one writer at a time.
+    const bytes = encodeIndex(header, state);
+    writing = writing.catch(() => {}).then(() => writeFileAtomic(file, bytes));
+    await writing;
   };
-  // This process scans from `start`. Once its speed is known (after two batches), if the rest would take
-  // longer than `minSeconds`, the remainder is split: this process keeps the first share (larger by what
-  // it scans while a helper starts), helpers take the others.
-  const ranges: [number, number][] = [[start, ds.size]];
-  const helperDone: number[] = [0];
-  const helpers: RangeHelper[] = [];
-  const report = () => {
-    const done = next + helperDone.reduce((a, b) => a + b, 0);
-    job.progress({ fraction: done / ds.size, message: `${done} of ${ds.size} images${ranges.length > 1 ? ` (${ranges.length} processes)` : ''}` });
-  };
-  const split = (pos: number, rate: number) => {
-    const par = opts.parallel!;
-    const rest = ds.size - pos;
-    const w = Math.max(1, Math.floor(par.workers));
-    if (w < 2 || rest / rate < (par.minSeconds ?? 4)) return;
-    const headStart = Math.round(rate * (par.helperStartSeconds ?? HELPER_START_SECONDS));
-    const share = Math.ceil((rest - headStart) / w);
-    if (share < 1) return;
-    // On this process's batch grid, so its last batch ends exactly where the first helper starts.
-    const cut = pos + Math.ceil((share + headStart) / batchSize) * batchSize;
-    if (cut >= ds.size) return;
-    ranges[0] = [start, cut];
-    for (let s = ranges[0][1]; s < ds.size; s += share) {
-      const e = Math.min(ds.size, s + share);
-      const i = ranges.length;
-      ranges.push([s, e]);
-      helperDone.push(0);
-      const h = forkRangeScan(par.enginePath, { lens: par.lensPath, weightsHash, k, start: s, end: e, batchSize }, (done) => {
-        helperDone[i] = done;
-      });
-      // Failures are handled when the results are collected; until then keep them from being unhandled.
-      h.result.catch(() => {});
-      helpers.push(h);
-    }
-  };
+  // The rest is cut into chunks that this process and any helpers take in order. A chunk this process takes at
+  // the end of the scanned prefix goes straight into `state`; any other finished chunk waits in `done` until
+  // the prefix reaches it, so `state` always holds exactly the images [start..next) plus what came before.
   const batchSize = opts.batchSize ?? scanBatchSize(layers);
-  const quiet: Job = { get cancelled() { return job.cancelled; }, throwIfCancelled: () => job.throwIfCancelled(), progress: () => {} };
-  const localStart = Date.now();
-  let batches = 0;
-  try {
-    await scanRange(model, ds, start, ds.size, state, quiet, {
-      batchSize,
-      stopAt: () => ranges[0][1],
-      onBatch: async (pos) => {
-        next = pos;
-        batches++;
-        if (opts.parallel && batches === 2 && ranges.length === 1) split(pos, (pos - start) / Math.max(1e-3, (Date.now() - localStart) / 1000));
-        report();
-        if (Date.now() - lastCheckpoint >= everyMs && pos < ds.size) await checkpoint();
-      },
-    });
-    for (let i = 0; i < helpers.length; i++) {
-      const [s, e] = ranges[i + 1];
-      let part: ScanState;
-      try {
-        part = await whileNotCancelled(helpers[i].result, job, report);
-      } catch (err) {
-        if (err instanceof CancelledError) throw err;
-        // A helper that failed (could not start, crashed): scan its share here.
-        part = await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length), quiet, { batchSize, onBatch: (pos) => { helperDone[i + 1] = pos - s; report(); } });
-      }
-      mergeScanStates(state, part);
-      next = e;
-      helperDone[i + 1] = 0;
+  const rest = ds.size - start;
+  const par = opts.parallel;
+  const helperCount = par && rest >= (par.minImages ?? MIN_PARALLEL_BATCHES * batchSize) ? Math.max(0, Math.floor(par.workers) - 1) : 0;
+  const chunk = helperCount > 0 ? chunkSize(rest, batchSize, helperCount + 1) : rest;
+  const queue: [number, number][] = [];
+  for (let s = start; s < ds.size; s += chunk) queue.push([s, Math.min(ds.size, s + chunk)]);
+  const done = new Map<number, ScanState>();
+  /** Images done so far in chunks that are running, by chunk start. */
+  const running = new Map<number, number>();
+  const helpers = helperCount > 0 ? acquireHelpers(par!.enginePath, helperCount) : [];
+  const active = new Set<ScanHelper>(helpers);
+  const report = () => {
+    let doneImages = next;
+    for (const st of done.values()) doneImages += st.images;
+    for (const n of running.values()) doneImages += n;
+    job.progress({ fraction: doneImages / ds.size, message: `${doneImages} of ${ds.size} images${active.size ? ` (${active.size + 1} processes)` : ''}` });
+  };
+  const advance = async () => {
+    for (let st = done.get(next); st; st = done.get(next)) {
+      done.delete(next);
+      mergeScanStates(state, st);
+      next += st.images;
     }
+    report();
+    if (Date.now() - lastCheckpoint >= everyMs && next < ds.size) await checkpoint();
+  };
+  const takeChunk = () => {
+    queue.sort((a, b) => a[0] - b[0]);
+    return queue.shift();
+  };
+  const quiet: Job = { get cancelled() { return job.cancelled; }, throwIfCancelled: () => job.throwIfCancelled(), progress: () => {} };
+  /** A helper's loop: chunks until none are left; a failed chunk goes back to the queue and the helper stops. */
+  const helperLoop = async (h: ScanHelper) => {
+    // A helper still starting when the scan ends stays in the pool, warm for the next one.
+    const started = await Promise.race([h.ready.then(() => true, () => false), scanOver.then(() => false)]);
+    if (!started) {
+      active.delete(h);
+      return;
+    }
+    for (let c = takeChunk(); c && !job.cancelled; c = takeChunk()) {
+      const [s, e] = c;
+      running.set(s, 0);
+      try {
+        const part = await h.scan({ lens: par!.lensPath, weightsHash, datasetHash: ds.hash, k, start: s, end: e, batchSize }, (n) => running.set(s, n));
+        if (part.images !== e - s) throw new Error(`A scan helper returned ${part.images} images for a chunk of ${e - s}.`);
+        done.set(s, part);
+      } catch (err) {
+        queue.push(c);
+        if (!(err instanceof CancelledError)) h.kill();
+        active.delete(h);
+        return;
+      } finally {
+        running.delete(s);
+      }
+      await advance();
+    }
+  };
+  let over!: () => void;
+  const scanOver = new Promise<void>((r) => (over = r));
+  const loops = helpers.map(helperLoop);
+  let finished = false;
+  try {
+    while (next < ds.size) {
+      job.throwIfCancelled();
+      const c = takeChunk();
+      if (!c) {
+        // Everything is taken: wait for the helpers' chunks (a failed one comes back to the queue).
+        await whileNotCancelled(Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 100))]), job, report);
+        await advance();
+        continue;
+      }
+      const [s, e] = c;
+      if (s === next) {
+        await scanRange(model, ds, s, e, state, quiet, {
+          batchSize,
+          onBatch: async (pos) => {
+            next = pos;
+            await advance();
+          },
+        });
+      } else {
+        running.set(s, 0);
+        try {
+          done.set(s, await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length), quiet, { batchSize, onBatch: (pos) => void running.set(s, pos - s) }));
+        } finally {
+          running.delete(s);
+        }
+      }
+      await advance();
+    }
+    finished = true;
   } catch (e) {
-    helpers.forEach((h) => h.stop());
     // Only the prefix [0, next) is in `state`: that is what the checkpoint records.
     if (e instanceof CancelledError && next > start) await checkpoint();
     throw e;
+  } finally {
+    over();
+    if (!finished) for (const h of active) h.cancel();
+    await Promise.all(loops);
+    releaseHelpers(helpers);
   }
-  next = ds.size;
   header.complete = true;
   await checkpoint();
   report();
   const seconds = (Date.now() - t0) / 1000;
   const scanned = ds.size - start;
   return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, stored: { header, state } };
+}
+
+/**
+ * Images per chunk: whole batches, about `CHUNKS_PER_WORKER` chunks per process so a slow or late helper
+ * (a cold one starts in about a second) leaves little for the others to wait for, and at least 2 batches
+ * so a helper's per-request cost (its reply holds every heap) stays small.
+ */
+export function chunkSize(rest: number, batchSize: number, workers: number): number {
+  const batches = Math.ceil(rest / batchSize);
+  return batchSize * Math.max(2, Math.ceil(batches / (workers * CHUNKS_PER_WORKER)));
 }
 
 /** Awaits `p`, checking for cancellation (and reporting progress) every 200 ms. */
@@ -202,7 +250,7 @@ export async function scanLens(lensPath: string, storageDir: string, metric: Sco
   const ds = await openDataset(lens, 'test');
   const workers = parallel?.workers ?? scanWorkers();
   const enginePath = parallel?.enginePath ?? helperEnginePath();
-  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minSeconds: parallel?.minSeconds, helperStartSeconds: parallel?.helperStartSeconds } : undefined;
+  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minImages: parallel?.minImages } : undefined;
   const r = await scanDataset(model, info.weightsHash, ds, storageDir, k, job, { modelPath: info.path, parallel: par });
   const { stored: _stored, ...summary } = r;
   return { lens: lens.path, metric, ...summary };

@@ -170,7 +170,7 @@ test('several layers land in their own columns of one N, in any order', () => {
   }
 });
 
-test('columns no layer covers are 0', { todo: 'BUG: nodeScores mallocs its output without zeroing it; uncovered columns hold the previous call\'s scores' }, () => {
+test('columns no layer covers are 0', () => {
   const b = 2;
   const N = 12;
   const full = tf.tensor(values(b * 4 * N, 7).map((v) => v + 2), [b, 2, 2, N]);
@@ -334,7 +334,7 @@ test('batchScores on a real conv net equals a brute-force reduction of each laye
   }
 });
 
-test('on the cpu backend nodeScores gives null (callers fall back); back on wasm the kernel works again', { todo: 'BUG: load() caches null once called on another backend, so the kernel never comes back on wasm' }, async () => {
+test('on the cpu backend nodeScores gives null (callers fall back); back on wasm the kernel works again', async () => {
   await initBackend('cpu');
   try {
     assert.equal(nodeScoresKernel().ok, false);

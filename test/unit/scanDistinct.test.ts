@@ -14,10 +14,28 @@ import { openDataset, readLens } from '../../src/engine/lens';
 import { loadModel, saveModel } from '../../src/engine/modelIO';
 import { METRIC_ORDER } from '../../src/engine/scan';
 import type { StoredIndex } from '../../src/engine/scanIndex';
+import { acquireHelpers, releaseHelpers, stopIdleHelpers } from '../../src/engine/parallelScan';
 import { findIndex, scanLens } from '../../src/engine/topActivations';
 import { smallCnn, writeMnistLens } from './scanFixtures';
 
 const IMAGES = 4000;
+
+/** Starts `n` pooled helpers of `enginePath` and waits until they are up, so a scan's helpers take chunks at once. */
+async function warmHelpers(enginePath: string, n: number): Promise<void> {
+  const hs = acquireHelpers(enginePath, n);
+  await Promise.all(hs.map((h) => h.ready));
+  releaseHelpers(hs);
+}
+
+/** A job that records the largest process count its progress messages named. */
+function countingJob(onProgress?: (fraction: number) => void): { job: ReturnType<typeof makeJob>; processes: () => number } {
+  let most = 1;
+  const job = makeJob((p) => {
+    most = Math.max(most, Number(/\((\d+) processes\)/.exec(p.message ?? '')?.[1] ?? 1));
+    onProgress?.(p.fraction ?? 0);
+  });
+  return { job, processes: () => most };
+}
 
 /** Fails on a node list with an image twice, or an index whose counts are not those of `total` images. */
 function assertDistinct(idx: StoredIndex, total: number, what: string): void {
@@ -69,7 +87,10 @@ describe('top-activation index: distinct images in every path', () => {
     weightsHash = (await loadModel(path.join(dir, 'model', 'model.json'))).info.weightsHash;
     ds = await openDataset(await readLens(lens), 'test');
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    stopIdleHelpers();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   const read = async (sub: string) => {
     const idx = await findIndex(path.join(dir, sub), weightsHash, ds);
@@ -84,18 +105,23 @@ describe('top-activation index: distinct images in every path', () => {
   });
 
   it('three processes', async () => {
-    await scanLens(lens, path.join(dir, 'par'), 'frobenius', 9, makeJob(), { workers: 3, enginePath, minSeconds: 0, helperStartSeconds: 0 });
+    await warmHelpers(enginePath, 2);
+    const c = countingJob();
+    await scanLens(lens, path.join(dir, 'par'), 'frobenius', 9, c.job, { workers: 3, enginePath, minImages: 0 });
+    assert.equal(c.processes(), 3, 'the scan ran in three processes');
     const idx = await read('par');
     assertDistinct(idx, IMAGES, 'parallel');
     assertSame(plain, idx, 'parallel');
   });
 
   it('cancelled while helpers run, resumed in parallel', async () => {
-    const job = makeJob((p) => {
-      if ((p.fraction ?? 0) > 0.25) job.cancel();
+    await warmHelpers(enginePath, 2);
+    const { job, processes } = countingJob((f) => {
+      if (f > 0.25) job.cancel();
     });
-    await assert.rejects(scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, job, { workers: 3, enginePath, minSeconds: 0, helperStartSeconds: 0 }), CancelledError);
-    const r = await scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, makeJob(), { workers: 3, enginePath, minSeconds: 0, helperStartSeconds: 0 });
+    await assert.rejects(scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, job, { workers: 3, enginePath, minImages: 0 }), CancelledError);
+    assert.equal(processes(), 3, 'the cancelled scan ran in three processes');
+    const r = await scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, makeJob(), { workers: 3, enginePath, minImages: 0 });
     assert.equal(r.resumed, true);
     const idx = await read('cancel');
     assertDistinct(idx, IMAGES, 'cancel+resume');
@@ -117,7 +143,8 @@ process.send = (m, ...rest) => {
 require(${JSON.stringify(enginePath)});
 `,
     );
-    await scanLens(lens, path.join(dir, 'killed'), 'frobenius', 9, makeJob(), { workers: 3, enginePath: killer, minSeconds: 0, helperStartSeconds: 0 });
+    await warmHelpers(killer, 2);
+    await scanLens(lens, path.join(dir, 'killed'), 'frobenius', 9, makeJob(), { workers: 3, enginePath: killer, minImages: 0 });
     assert.ok(fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').trim().split('\n').length >= 1, 'a helper was killed mid-way');
     const idx = await read('killed');
     assertDistinct(idx, IMAGES, 'helper killed');

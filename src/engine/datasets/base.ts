@@ -25,11 +25,20 @@ export abstract class RangeDataset implements Dataset {
   async *batches(batchSize: number, start = 0, end = this.size): AsyncIterable<Batch> {
     check(Number.isInteger(batchSize) && batchSize > 0, `Batch size must be a positive whole number, not ${batchSize}.`);
     end = Math.min(end, this.size);
+    // One batch ahead: the next read (file I/O off the main thread) runs while the caller computes.
+    const read = (s: number) => {
+      const p = this.readRange(s, Math.min(end, s + batchSize));
+      p.catch(() => {}); // awaited below; not unhandled if the caller stops early
+      return p;
+    };
+    let next = Math.max(0, start) < end ? read(Math.max(0, start)) : undefined;
     for (let s = Math.max(0, start); s < end; s += batchSize) {
       const e = Math.min(end, s + batchSize);
+      const images = await next!;
+      next = e < end ? read(e) : undefined;
       const indices = new Int32Array(e - s);
       for (let i = 0; i < indices.length; i++) indices[i] = s + i;
-      yield { images: await this.readRange(s, e), labels: this.labels.slice(s, e), indices, count: e - s };
+      yield { images, labels: this.labels.slice(s, e), indices, count: e - s };
     }
   }
 

@@ -39,7 +39,8 @@ interface WasmBackendInternals {
 
 type ScoresFn = (x: number, b: number, hw: number, n: number, out: number, N: number, col: number) => void;
 
-let cached: { module: EmscriptenModule; scores: ScoresFn } | null | undefined;
+let cached: { module: EmscriptenModule; scores: ScoresFn; out?: { ptr: number; bytes: number } } | null | undefined;
+let cachedFor: EmscriptenModule | undefined;
 /** Why the kernel is not available, once it was looked for. */
 let unavailable: string | undefined;
 
@@ -50,12 +51,14 @@ export function kernelFile(shared: boolean): string | undefined {
   return dirs.map((d) => path.join(d, name)).find((f) => fs.existsSync(f));
 }
 
-function load(): { module: EmscriptenModule; scores: ScoresFn } | null {
-  const backend = tf.backend() as unknown as Partial<WasmBackendInternals>;
-  const module = backend.wasm;
-  if (cached !== undefined && (cached === null || cached.module === module)) return cached;
+function load(): NonNullable<typeof cached> | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const module = (tf.backend() as unknown as Partial<WasmBackendInternals>).wasm;
+  if (!module) return null;
+  // Looked for once per backend module (a failure too).
+  if (cachedFor === module) return cached ?? null;
+  cachedFor = module;
   cached = null;
-  if (tf.getBackend() !== 'wasm' || !module) return null;
   const memory = module.wasmMemory ?? module.asm?.memory;
   if (!memory) {
     unavailable = 'the wasm backend does not expose its memory';
@@ -90,24 +93,34 @@ export function nodeScores(layers: LayerOutput[], b: number, N: number): NodeSco
   if (!k) return null;
   const m = b * N;
   const backend = tf.backend() as unknown as WasmBackendInternals;
-  const out = k.module._malloc(Math.max(16, 16 * m));
-  try {
-    for (const l of layers) {
-      const n = l.tensor.shape[l.tensor.rank - 1];
-      const data = backend.dataIdMap.get(l.tensor.dataId);
-      if (!data || l.tensor.dtype !== 'float32' || l.tensor.size !== b * l.positions * n || l.column + n > N) return null;
-      k.scores(data.memoryOffset, b, l.positions, n, out, N, l.column);
-    }
-    // Read after the calls: the memory may have grown (a new buffer) during _malloc.
-    const memory = k.module.wasmMemory ?? k.module.asm!.memory!;
-    const all = new Uint8Array(memory.buffer, out, 16 * m).slice();
-    return {
-      frobenius: new Float32Array(all.buffer, 0, m),
-      max: new Float32Array(all.buffer, 4 * m, m),
-      mean: new Float32Array(all.buffer, 8 * m, m),
-      argmax: new Int32Array(all.buffer, 12 * m, m),
-    };
-  } finally {
-    k.module._free(out);
+  // One output buffer per backend module, grown when a batch needs more (a scan calls this per batch).
+  if (!k.out || k.out.bytes < 16 * m) {
+    if (k.out) k.module._free(k.out.ptr);
+    k.out = undefined;
+    const bytes = Math.max(16, 16 * m);
+    k.out = { ptr: k.module._malloc(bytes), bytes };
   }
+  const out = k.out.ptr;
+  const columns = new Uint8Array(N);
+  for (const l of layers) {
+    const n = l.tensor.shape[l.tensor.rank - 1];
+    const data = backend.dataIdMap.get(l.tensor.dataId);
+    if (!data || l.tensor.dtype !== 'float32' || l.tensor.size !== b * l.positions * n || l.column < 0 || l.column + n > N) return null;
+    columns.fill(1, l.column, l.column + n);
+  }
+  const covered = columns.reduce((a, c) => a + c, 0);
+  const memory = () => k.module.wasmMemory ?? k.module.asm!.memory!;
+  // Columns no layer covers read 0, not what an earlier batch left there.
+  if (covered < N) new Uint8Array(memory().buffer, out, 16 * m).fill(0);
+  for (const l of layers) {
+    const n = l.tensor.shape[l.tensor.rank - 1];
+    k.scores(backend.dataIdMap.get(l.tensor.dataId)!.memoryOffset, b, l.positions, n, out, N, l.column);
+  }
+  const all = new Uint8Array(memory().buffer, out, 16 * m).slice();
+  return {
+    frobenius: new Float32Array(all.buffer, 0, m),
+    max: new Float32Array(all.buffer, 4 * m, m),
+    mean: new Float32Array(all.buffer, 8 * m, m),
+    argmax: new Int32Array(all.buffer, 12 * m, m),
+  };
 }
