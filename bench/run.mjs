@@ -432,7 +432,9 @@ const pyProblem = checkPython();
 if (pyProblem) console.log(pyProblem);
 const data = prepareDigits(WORK);
 const load = os.loadavg()[0];
-console.log(`Feature Lens (wasm backend, 1 thread) vs PyTorch (${pyProblem ? 'unavailable' : '2 threads, OpenBLAS'}) on ${data.n} real MNIST digits; ${os.cpus().length} cores, load average ${load.toFixed(1)}`);
+const flThreads = Number(process.env.FEATURE_LENS_WASM_THREADS) || 1;
+const flSetup = `wasm backend, ${flThreads} thread${flThreads > 1 ? 's' : ''} per process; scans also in helper processes`;
+console.log(`Feature Lens (${flSetup}) vs PyTorch (${pyProblem ? 'unavailable' : '2 threads, OpenBLAS'}) on ${data.n} real MNIST digits; ${os.cpus().length} cores, load average ${load.toFixed(1)}`);
 if (load > 1.5) console.log(`Warning: the machine is busy (load ${load.toFixed(1)} on ${os.cpus().length} cores): both sides' numbers will be low and noisy.`);
 console.log('Checking that both sides compute the same thing:');
 for (const net of NET_NAMES) {
@@ -470,7 +472,7 @@ results._meta = {
   cores: os.cpus().length,
   node: process.version,
   quick: QUICK,
-  featureLens: 'wasm backend, single thread (tfjs 4.22)',
+  featureLens: `${flSetup} (tfjs 4.22)`,
   pytorch: pyProblem ?? 'python3-torch 1.13 (Debian), torch.set_num_threads(2), OpenBLAS pthread with OPENBLAS_NUM_THREADS=1',
   tolerance: TOLERANCE,
 };

@@ -148,12 +148,15 @@ export class ScanHelper {
     clearTimeout(this.idleTimer);
     this.child.ref();
     (this.child.channel as { ref?(): void } | undefined)?.ref?.();
+    (this.child.stderr as { ref?(): void } | null)?.ref?.();
   }
 
   /** Idle: does not keep this process alive, and exits after `ms`. */
   park(ms: number, onExpire: () => void): void {
+    // The process, its IPC channel and its stderr pipe each keep this process's event loop alive.
     this.child.unref();
     (this.child.channel as { unref?(): void } | undefined)?.unref?.();
+    (this.child.stderr as { unref?(): void } | null)?.unref?.();
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       this.kill();
@@ -191,13 +194,23 @@ export class ScanHelper {
 /** Idle helpers by engine path. */
 const pool = new Map<string, ScanHelper[]>();
 
-/** `count` helpers for `enginePath`: idle ones from the pool first, then new processes (starting). */
-export function acquireHelpers(enginePath: string, count: number): ScanHelper[] {
+/** Up to `count` idle helpers of `enginePath` from the pool (warm: their engine is up), now in use. */
+export function idleHelpers(enginePath: string, count: number): ScanHelper[] {
   const idle = (pool.get(enginePath) ?? []).filter((h) => h.alive);
   const taken = idle.splice(0, count);
   pool.set(enginePath, idle);
-  while (taken.length < count) taken.push(new ScanHelper(enginePath));
   for (const h of taken) h.hold();
+  return taken;
+}
+
+/** `count` helpers for `enginePath`: idle ones from the pool first, then new processes (starting). */
+export function acquireHelpers(enginePath: string, count: number): ScanHelper[] {
+  const taken = idleHelpers(enginePath, count);
+  while (taken.length < count) {
+    const h = new ScanHelper(enginePath);
+    h.hold();
+    taken.push(h);
+  }
   return taken;
 }
 

@@ -16,7 +16,7 @@ import { writeFileAtomic } from './fsutil';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
-import { acquireHelpers, helperEnginePath, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
+import { acquireHelpers, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanLayers, scanRange, type ScanState } from './scan';
 import { encodeIndex, indexPath, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
@@ -25,6 +25,8 @@ import type * as tf from './tf';
 const MIN_PARALLEL_BATCHES = 8;
 /** Chunks per process in a parallel scan. */
 const CHUNKS_PER_WORKER = 6;
+/** A scan starts new helper processes only when this process alone would need longer than this for the rest. */
+const COLD_START_SECONDS = 2;
 
 export interface ScanDatasetOptions {
   batchSize?: number;
@@ -44,6 +46,8 @@ export interface ParallelOptions {
   lensPath: string;
   /** Use helpers only when at least this many images are left to scan (default: 8 batches). */
   minImages?: number;
+  /** Start new helper processes only when the rest would take this process longer than this (default 2 s). */
+  coldStartSeconds?: number;
 }
 
 /** A scan's result plus the index it wrote or reused. */
@@ -113,7 +117,9 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   const done = new Map<number, ScanState>();
   /** Images done so far in chunks that are running, by chunk start. */
   const running = new Map<number, number>();
-  const helpers = helperCount > 0 ? acquireHelpers(par!.enginePath, helperCount) : [];
+  // Warm helpers join at once; new ones are started only when this process's first batches show the scan
+  // will last long enough for them to pay (a cold helper takes about a second to start).
+  const helpers = helperCount > 0 ? idleHelpers(par!.enginePath, helperCount) : [];
   const active = new Set<ScanHelper>(helpers);
   const report = () => {
     let doneImages = next;
@@ -164,6 +170,23 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   let over!: () => void;
   const scanOver = new Promise<void>((r) => (over = r));
   const loops = helpers.map(helperLoop);
+  const localStart = Date.now();
+  let localImages = 0;
+  let coldChecked = false;
+  /** After this process's second batch: start the missing helpers if the rest would take long enough. */
+  const maybeStartHelpers = (batchImages: number) => {
+    localImages += batchImages;
+    if (coldChecked || helpers.length >= helperCount || localImages < 2 * batchSize) return;
+    coldChecked = true;
+    const rate = localImages / Math.max(1e-3, (Date.now() - localStart) / 1000);
+    const left = queue.reduce((a, [s, e]) => a + e - s, 0);
+    if (left / rate < (par!.coldStartSeconds ?? COLD_START_SECONDS)) return;
+    for (const h of acquireHelpers(par!.enginePath, helperCount - helpers.length)) {
+      helpers.push(h);
+      active.add(h);
+      loops.push(helperLoop(h));
+    }
+  };
   let finished = false;
   try {
     while (next < ds.size) {
@@ -180,6 +203,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
         await scanRange(model, ds, s, e, state, quiet, {
           batchSize,
           onBatch: async (pos) => {
+            maybeStartHelpers(pos - next);
             next = pos;
             await advance();
           },
@@ -187,7 +211,16 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
       } else {
         running.set(s, 0);
         try {
-          done.set(s, await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length), quiet, { batchSize, onBatch: (pos) => void running.set(s, pos - s) }));
+          done.set(
+            s,
+            await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length), quiet, {
+              batchSize,
+              onBatch: (pos) => {
+                maybeStartHelpers(pos - s - (running.get(s) ?? 0));
+                running.set(s, pos - s);
+              },
+            }),
+          );
         } finally {
           running.delete(s);
         }
@@ -202,7 +235,8 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   } finally {
     over();
     if (!finished) for (const h of active) h.cancel();
-    await Promise.all(loops);
+    // Loops started while waiting are in `loops` too (the array only grows).
+    for (let n = 0; n < loops.length; n = loops.length) await Promise.all(loops.slice(n));
     releaseHelpers(helpers);
   }
   header.complete = true;
@@ -250,7 +284,7 @@ export async function scanLens(lensPath: string, storageDir: string, metric: Sco
   const ds = await openDataset(lens, 'test');
   const workers = parallel?.workers ?? scanWorkers();
   const enginePath = parallel?.enginePath ?? helperEnginePath();
-  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minImages: parallel?.minImages } : undefined;
+  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minImages: parallel?.minImages, coldStartSeconds: parallel?.coldStartSeconds } : undefined;
   const r = await scanDataset(model, info.weightsHash, ds, storageDir, k, job, { modelPath: info.path, parallel: par });
   const { stored: _stored, ...summary } = r;
   return { lens: lens.path, metric, ...summary };

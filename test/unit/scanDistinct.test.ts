@@ -107,7 +107,7 @@ describe('top-activation index: distinct images in every path', () => {
   it('three processes', async () => {
     await warmHelpers(enginePath, 2);
     const c = countingJob();
-    await scanLens(lens, path.join(dir, 'par'), 'frobenius', 9, c.job, { workers: 3, enginePath, minImages: 0 });
+    await scanLens(lens, path.join(dir, 'par'), 'frobenius', 9, c.job, { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 });
     assert.equal(c.processes(), 3, 'the scan ran in three processes');
     const idx = await read('par');
     assertDistinct(idx, IMAGES, 'parallel');
@@ -119,9 +119,9 @@ describe('top-activation index: distinct images in every path', () => {
     const { job, processes } = countingJob((f) => {
       if (f > 0.25) job.cancel();
     });
-    await assert.rejects(scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, job, { workers: 3, enginePath, minImages: 0 }), CancelledError);
+    await assert.rejects(scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, job, { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 }), CancelledError);
     assert.equal(processes(), 3, 'the cancelled scan ran in three processes');
-    const r = await scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, makeJob(), { workers: 3, enginePath, minImages: 0 });
+    const r = await scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, makeJob(), { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 });
     assert.equal(r.resumed, true);
     const idx = await read('cancel');
     assertDistinct(idx, IMAGES, 'cancel+resume');
@@ -144,7 +144,7 @@ require(${JSON.stringify(enginePath)});
 `,
     );
     await warmHelpers(killer, 2);
-    await scanLens(lens, path.join(dir, 'killed'), 'frobenius', 9, makeJob(), { workers: 3, enginePath: killer, minImages: 0 });
+    await scanLens(lens, path.join(dir, 'killed'), 'frobenius', 9, makeJob(), { workers: 3, enginePath: killer, minImages: 0, coldStartSeconds: 0 });
     assert.ok(fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').trim().split('\n').length >= 1, 'a helper was killed mid-way');
     const idx = await read('killed');
     assertDistinct(idx, IMAGES, 'helper killed');

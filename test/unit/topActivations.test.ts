@@ -263,7 +263,7 @@ describe('top-activation scan', () => {
     await scanLens(lens, path.join(sub, 'warm'), 'frobenius', 3, makeJob(), { workers: 1 });
     const one = await scanLens(lens, path.join(sub, 'one'), 'frobenius', 9, makeJob(), { workers: 1 });
     const fractions: number[] = [];
-    const two = await scanLens(lens, path.join(sub, 'two'), 'max', 9, makeJob((p) => fractions.push(p.fraction ?? 0)), { workers: 2, enginePath, minImages: 0 });
+    const two = await scanLens(lens, path.join(sub, 'two'), 'max', 9, makeJob((p) => fractions.push(p.fraction ?? 0)), { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 });
     console.log(`scan of 6,000 MNIST digits, SMALL model: 1 process ${one.imagesPerSecond.toFixed(0)} images/s, 2 processes ${two.imagesPerSecond.toFixed(0)} images/s (speed-up ${(two.imagesPerSecond / one.imagesPerSecond).toFixed(2)}, including the helper's start)`);
     assert.ok(fractions.length > 3 && fractions[fractions.length - 1] === 1, 'progress reaches 1');
     const a = (await findIndex(path.join(sub, 'one'), info.weightsHash, ds))!;
@@ -290,7 +290,7 @@ describe('top-activation scan', () => {
     const job = makeJob((p) => {
       if ((p.fraction ?? 0) > 0.3) job.cancel();
     });
-    await assert.rejects(scanLens(lens, path.join(sub, 'cancel'), 'frobenius', 9, job, { workers: 2, enginePath, minImages: 0 }), CancelledError);
+    await assert.rejects(scanLens(lens, path.join(sub, 'cancel'), 'frobenius', 9, job, { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 }), CancelledError);
     const resumed = await scanLens(lens, path.join(sub, 'cancel'), 'frobenius', 9, makeJob(), { workers: 1 });
     assert.equal(resumed.resumed, true);
     const c = (await findIndex(path.join(sub, 'cancel'), info.weightsHash, ds))!;
