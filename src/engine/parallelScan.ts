@@ -81,14 +81,18 @@ function idleMs(): number {
   return (Number.isFinite(s) && s >= 0 ? s : 120) * 1000;
 }
 
-/** A helper engine process serving `scanRange` requests, one at a time. */
+/**
+ * A helper engine process serving `scanRange` requests. It takes more than one at a time: its engine runs
+ * them in order, so the next chunk is already there when one ends, without a round trip to this process
+ * (which may be busy with a batch of its own).
+ */
 export class ScanHelper {
   readonly child: ChildProcess;
   /** Resolves once the helper's engine is up; rejects if it dies first. */
   readonly ready: Promise<void>;
   private dead = false;
   private nextId = 1;
-  private current: { id: number; resolve(s: ScanState): void; reject(e: unknown): void; onProgress(done: number, of: number): void; size: number } | undefined;
+  private readonly pending = new Map<number, { resolve(s: ScanState): void; reject(e: unknown): void; onProgress(done: number): void; size: number }>();
   private stderr = '';
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -123,17 +127,17 @@ export class ScanHelper {
   /** Scans `[start, end)`; `onProgress` receives the images done in this range. */
   scan(params: ParamsOf<'scanRange'>, onProgress: (done: number) => void): Promise<ScanState> {
     if (this.dead) return Promise.reject(new Error('The scan helper process is gone.'));
-    if (this.current) return Promise.reject(new Error('Internal error: a scan helper got a second request while busy.'));
     const id = this.nextId++;
     return new Promise<ScanState>((resolve, reject) => {
-      this.current = { id, resolve, reject, onProgress, size: params.end - params.start };
+      this.pending.set(id, { resolve, reject, onProgress, size: params.end - params.start });
       this.child.send({ type: 'request', id, method: 'scanRange', params });
-    }).finally(() => (this.current = undefined));
+    }).finally(() => this.pending.delete(id));
   }
 
-  /** Asks the running request to stop; it then rejects with CancelledError. */
+  /** Asks every request to stop; each then rejects with CancelledError. */
   cancel(): void {
-    if (this.current && !this.dead) this.child.send({ type: 'cancel', id: this.current.id });
+    if (this.dead) return;
+    for (const id of this.pending.keys()) this.child.send({ type: 'cancel', id });
   }
 
   /** Stops the process. */
@@ -166,12 +170,12 @@ export class ScanHelper {
   }
 
   private receive(m: FromEngine): void {
-    const c = this.current;
+    const c = m.type === 'progress' || m.type === 'reply' ? this.pending.get(m.id) : undefined;
     if (!c) return;
-    if (m.type === 'progress' && m.id === c.id) {
+    if (m.type === 'progress') {
       const f = (m.progress as Progress).fraction;
-      if (f !== undefined) c.onProgress(Math.round(f * c.size), c.size);
-    } else if (m.type === 'reply' && m.id === c.id) {
+      if (f !== undefined) c.onProgress(Math.round(f * c.size));
+    } else if (m.type === 'reply') {
       if ('err' in m.result) {
         const err = m.result.err;
         c.reject(err.code === 'cancelled' ? new CancelledError() : new UserError(err.code, err.message, err.file));
@@ -187,7 +191,7 @@ export class ScanHelper {
   private die(e: unknown): void {
     this.dead = true;
     clearTimeout(this.idleTimer);
-    this.current?.reject(e);
+    for (const c of this.pending.values()) c.reject(e);
   }
 }
 

@@ -80,8 +80,15 @@ export function scanLayers(model: tf.LayersModel): ScanLayer[] {
 
 /** A model whose outputs are the given layers' outputs, in order. */
 export function multiOutputModel(model: tf.LayersModel, layers: ScanLayer[]): tf.LayersModel {
-  return tf.model({ inputs: model.inputs, outputs: layers.map((l) => model.layers[l.index].output as tf.SymbolicTensor) });
+  // One per model and layer list: a parallel scan asks for it once per chunk.
+  const key = layers.map((l) => l.index).join(',');
+  const hit = multiModels.get(model);
+  if (hit?.key === key) return hit.multi;
+  const multi = tf.model({ inputs: model.inputs, outputs: layers.map((l) => model.layers[l.index].output as tf.SymbolicTensor) });
+  multiModels.set(model, { key, multi });
+  return multi;
 }
+const multiModels = new WeakMap<tf.LayersModel, { key: string; multi: tf.LayersModel }>();
 
 export function emptyScanState(layers: ScanLayer[], k: number, classes: number): ScanState {
   const nodes = layers.reduce((a, l) => a + l.nodes, 0);
@@ -225,31 +232,49 @@ export function accumulate(state: ScanState, scores: BatchScores, indices: Int32
       }
     }
   }
+  // Dead counts, per-class sums of each node's score and of each layer's norm, in one pass over the rows. The
+  // class sums gather in a [class, node] scratch (contiguous writes), added to the [node, class] state after.
   const frob = scores.frobenius;
   const dead = state.deadCounts;
-  const sums = state.classSums;
   const layers = state.layers;
+  const byClass = classScratch(C * N);
   for (let r = 0; r < b; r++) {
     const label = labels[r];
     const row = r * N;
     const inClass = label >= 0 && label < C;
-    for (let i = 0; i < N; i++) {
-      const v = frob[row + i];
-      // All zero ⇔ the sum of squares is zero.
-      if (v === 0) dead[i]++;
-      else if (inClass) sums[i * C + label] += v;
+    if (!inClass) {
+      // No class to add to (a label outside the class list): only the dead counts.
+      for (let i = 0; i < N; i++) if (frob[row + i] === 0) dead[i]++;
+      continue;
     }
-    if (!inClass) continue;
-    state.classCounts[label]++;
+    const base = label * N;
     for (let li = 0; li < layers.length; li++) {
-      // The layer's whole Frobenius norm from its nodes': ||A||_F² = Σ_i ||A_i||_F².
-      const end = layers[li].offset + layers[li].nodes;
+      const from = layers[li].offset;
+      const end = from + layers[li].nodes;
       let sq = 0;
-      for (let i = layers[li].offset; i < end; i++) sq += frob[row + i] * frob[row + i];
+      for (let i = from; i < end; i++) {
+        const v = frob[row + i];
+        // All zero ⇔ the sum of squares is zero.
+        if (v === 0) dead[i]++;
+        byClass[base + i] += v;
+        sq += v * v;
+      }
+      // The layer's whole Frobenius norm from its nodes': ||A||_F² = Σ_i ||A_i||_F².
       state.layerNormSums[li * C + label] += Math.sqrt(sq);
     }
+    state.classCounts[label]++;
   }
+  const sums = state.classSums;
+  for (let c = 0; c < C; c++) for (let i = 0; i < N; i++) sums[i * C + c] += byClass[c * N + i];
   state.images += b;
+}
+
+let scratch = new Float64Array(0);
+/** A zeroed Float64Array of `n` values, reused between batches. */
+function classScratch(n: number): Float64Array {
+  if (scratch.length < n) scratch = new Float64Array(n);
+  else scratch.fill(0, 0, n);
+  return scratch.subarray(0, n);
 }
 
 /** Adds `other` (a disjoint range of the same model and dataset) into `into`. */

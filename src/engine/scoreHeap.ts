@@ -92,7 +92,12 @@ export class ScoreHeaps {
     if (other.nodes !== this.nodes || other.k !== this.k) throw new Error('Cannot merge heaps of different shapes.');
     for (let node = 0; node < other.nodes; node++) {
       const base = node * other.k;
-      for (let j = 0; j < other.sizes[node]; j++) this.push(node, other.scores[base + j], other.indices[base + j], other.locations[base + j]);
+      for (let j = 0; j < other.sizes[node]; j++) {
+        const score = other.scores[base + j];
+        // Below this heap's full-heap threshold: cannot enter (ties go to push, which keeps the lower index).
+        if (score < this.thresholds[node]) continue;
+        this.push(node, score, other.indices[base + j], other.locations[base + j]);
+      }
     }
   }
 

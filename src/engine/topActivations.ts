@@ -23,10 +23,16 @@ import type * as tf from './tf';
 
 /** Scans shorter than this many batches stay in one process (helpers would cost more than they give). */
 const MIN_PARALLEL_BATCHES = 8;
-/** Chunks per process in a parallel scan. */
-const CHUNKS_PER_WORKER = 6;
-/** A scan starts new helper processes only when this process alone would need longer than this for the rest. */
-const COLD_START_SECONDS = 2;
+/** A chunk of a parallel scan is about 1/(GUIDE × processes) of the images left (`chunkPlan`). */
+const GUIDE = 3;
+/** Requests a helper holds at once (the next one waits in its engine's queue). */
+const HELPER_DEPTH = 2;
+/**
+ * A scan starts new helper processes only when this process alone would need longer than this for the rest.
+ * A helper takes about half a second to start; it joins for whatever chunks are left, then stays up idle
+ * for the next scan (a retrained model is usually scanned again).
+ */
+const COLD_START_SECONDS = 1;
 
 export interface ScanDatasetOptions {
   batchSize?: number;
@@ -46,7 +52,7 @@ export interface ParallelOptions {
   lensPath: string;
   /** Use helpers only when at least this many images are left to scan (default: 8 batches). */
   minImages?: number;
-  /** Start new helper processes only when the rest would take this process longer than this (default 2 s). */
+  /** Start new helper processes only when the rest would take this process longer than this (default 1 s). */
   coldStartSeconds?: number;
 }
 
@@ -111,9 +117,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   const rest = ds.size - start;
   const par = opts.parallel;
   const helperCount = par && rest >= (par.minImages ?? MIN_PARALLEL_BATCHES * batchSize) ? Math.max(0, Math.floor(par.workers) - 1) : 0;
-  const chunk = helperCount > 0 ? chunkSize(rest, batchSize, helperCount + 1) : rest;
-  const queue: [number, number][] = [];
-  for (let s = start; s < ds.size; s += chunk) queue.push([s, Math.min(ds.size, s + chunk)]);
+  const queue: [number, number][] = helperCount > 0 ? chunkPlan(start, ds.size, batchSize, helperCount + 1) : [[start, ds.size]];
   const done = new Map<number, ScanState>();
   /** Images done so far in chunks that are running, by chunk start. */
   const running = new Map<number, number>();
@@ -141,7 +145,10 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     return queue.shift();
   };
   const quiet: Job = { get cancelled() { return job.cancelled; }, throwIfCancelled: () => job.throwIfCancelled(), progress: () => {} };
-  /** A helper's loop: chunks until none are left; a failed chunk goes back to the queue and the helper stops. */
+  /**
+   * A helper's loop: chunks until none are left, `HELPER_DEPTH` requests at a time (`lane`s); a failed chunk
+   * goes back to the queue and the helper stops.
+   */
   const helperLoop = async (h: ScanHelper) => {
     // A helper still starting when the scan ends stays in the pool, warm for the next one.
     const started = await Promise.race([h.ready.then(() => true, () => false), scanOver.then(() => false)]);
@@ -149,7 +156,15 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
       active.delete(h);
       return;
     }
-    for (let c = takeChunk(); c && !job.cancelled; c = takeChunk()) {
+    await Promise.all(Array.from({ length: HELPER_DEPTH }, () => lane(h)));
+    active.delete(h);
+  };
+  const lane = async (h: ScanHelper) => {
+    for (let c = takeChunk(); c; c = takeChunk()) {
+      if (job.cancelled || !h.alive) {
+        queue.push(c);
+        return;
+      }
       const [s, e] = c;
       running.set(s, 0);
       try {
@@ -158,8 +173,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
         done.set(s, part);
       } catch (err) {
         queue.push(c);
-        if (!(err instanceof CancelledError)) h.kill();
-        active.delete(h);
+        if (!(err instanceof CancelledError)) h.kill(); // its other lane's request then fails too
         return;
       } finally {
         running.delete(s);
@@ -248,13 +262,18 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
 }
 
 /**
- * Images per chunk: whole batches, about `CHUNKS_PER_WORKER` chunks per process so a slow or late helper
- * (a cold one starts in about a second) leaves little for the others to wait for, and at least 2 batches
- * so a helper's per-request cost (its reply holds every heap) stays small.
+ * The chunks of `[start, end)` for `workers` processes, in whole batches: each about 1/(`GUIDE` × workers)
+ * of what is left when it is taken, so early chunks are large (few requests, each with its fixed cost) and
+ * the last ones a batch, so no process waits long for another's last chunk at the end.
  */
-export function chunkSize(rest: number, batchSize: number, workers: number): number {
-  const batches = Math.ceil(rest / batchSize);
-  return batchSize * Math.max(2, Math.ceil(batches / (workers * CHUNKS_PER_WORKER)));
+export function chunkPlan(start: number, end: number, batchSize: number, workers: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let s = start; s < end; ) {
+    const size = batchSize * Math.max(1, Math.ceil((end - s) / (GUIDE * workers) / batchSize));
+    out.push([s, Math.min(end, s + size)]);
+    s += size;
+  }
+  return out;
 }
 
 /** Awaits `p`, checking for cancellation (and reporting progress) every 200 ms. */
