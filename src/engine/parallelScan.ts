@@ -56,7 +56,9 @@ export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise
   if (p.datasetHash !== undefined && ds.hash !== p.datasetHash) throw new UserError('badInput', 'the dataset changed on disk during the scan; scan again.', ds.source);
   check(Number.isInteger(p.start) && Number.isInteger(p.end) && p.start >= 0 && p.start < p.end && p.end <= ds.size, `Image range [${p.start}, ${p.end}) is outside the test split (${ds.size} images).`, p.lens);
   const layers = scanLayers(model);
-  const state = await scanRange(model, ds, p.start, p.end, emptyScanState(layers, p.k, ds.classes.length), job, { batchSize: p.batchSize });
+  const nodes = layers.reduce((a, l) => a + l.nodes, 0);
+  const floors = p.floors instanceof Float32Array && p.floors.length === 3 * nodes ? p.floors : undefined;
+  const state = await scanRange(model, ds, p.start, p.end, emptyScanState(layers, p.k, ds.classes.length, floors), job, { batchSize: p.batchSize });
   const header = { weightsHash: p.weightsHash, datasetHash: ds.hash, k: p.k, layers, classes: [...ds.classes], total: ds.size, next: p.end, start: p.start, complete: false, model: modelPath, source: ds.source, seconds: 0 };
   return encodeIndex(header, state);
 }

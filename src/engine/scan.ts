@@ -90,8 +90,25 @@ export function multiOutputModel(model: tf.LayersModel, layers: ScanLayer[]): tf
 }
 const multiModels = new WeakMap<tf.LayersModel, { key: string; multi: tf.LayersModel }>();
 
-export function emptyScanState(layers: ScanLayer[], k: number, classes: number): ScanState {
+/**
+ * A state with no images yet. `floors` (the `scanFloors` of the state this one will merge into) lets its heaps
+ * skip scores that could never enter the merged top k.
+ */
+export function emptyScanState(layers: ScanLayer[], k: number, classes: number, floors?: Float32Array): ScanState {
   const nodes = layers.reduce((a, l) => a + l.nodes, 0);
+  const state = makeEmptyState(layers, nodes, k, classes);
+  if (floors) METRIC_ORDER.forEach((m, i) => state.heaps[m].setFloors(floors.subarray(i * nodes, (i + 1) * nodes)));
+  return state;
+}
+
+/** Each metric's heap thresholds, in METRIC_ORDER: what a chunk scanned elsewhere must reach to matter. */
+export function scanFloors(state: ScanState): Float32Array {
+  const out = new Float32Array(3 * state.nodes);
+  METRIC_ORDER.forEach((m, i) => out.set(state.heaps[m].thresholds, i * state.nodes));
+  return out;
+}
+
+function makeEmptyState(layers: ScanLayer[], nodes: number, k: number, classes: number): ScanState {
   return {
     layers,
     nodes,

@@ -20,6 +20,12 @@ export class ScoreHeaps {
    * -Infinity before. A scan compares each of its millions of scores with this one dense array.
    */
   readonly thresholds: Float32Array;
+  /**
+   * Per node, a score below which offers are not wanted although the heap has room: a chunk of a parallel
+   * scan gets the merged heaps' thresholds as floors, since what lies below them can never enter the merged
+   * top k (those heaps already hold k better entries). -Infinity by default.
+   */
+  private floors: Float32Array | undefined;
 
   constructor(
     readonly nodes: number,
@@ -83,8 +89,16 @@ export class ScoreHeaps {
     return this.thresholds[node];
   }
 
+  /** Sets the floors (see `floors`); `floors[node]`, one per node. */
+  setFloors(floors: Float32Array): void {
+    if (floors.length !== this.nodes) throw new Error(`Internal error: ${floors.length} floors for ${this.nodes} nodes.`);
+    this.floors = Float32Array.from(floors);
+    for (let node = 0; node < this.nodes; node++) this.updateThreshold(node);
+  }
+
   private updateThreshold(node: number): void {
-    this.thresholds[node] = this.k > 0 && this.sizes[node] < this.k ? -Infinity : this.scores[node * this.k];
+    const t = this.k > 0 && this.sizes[node] < this.k ? -Infinity : this.scores[node * this.k];
+    this.thresholds[node] = this.floors && this.floors[node] > t ? this.floors[node] : t;
   }
 
   /** Adds every entry of `other` (same nodes and k, a disjoint image range). */

@@ -17,7 +17,7 @@ import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
 import { acquireHelpers, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
-import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanLayers, scanRange, type ScanState } from './scan';
+import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFloors, scanLayers, scanRange, type ScanState } from './scan';
 import { encodeIndex, indexPath, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
 
@@ -168,7 +168,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
       const [s, e] = c;
       running.set(s, 0);
       try {
-        const part = await h.scan({ lens: par!.lensPath, weightsHash, datasetHash: ds.hash, k, start: s, end: e, batchSize }, (n) => running.set(s, n));
+        const part = await h.scan({ lens: par!.lensPath, weightsHash, datasetHash: ds.hash, k, start: s, end: e, batchSize, floors: scanFloors(state) }, (n) => running.set(s, n));
         if (part.images !== e - s) throw new Error(`A scan helper returned ${part.images} images for a chunk of ${e - s}.`);
         done.set(s, part);
       } catch (err) {
@@ -227,7 +227,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
         try {
           done.set(
             s,
-            await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length), quiet, {
+            await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length, scanFloors(state)), quiet, {
               batchSize,
               onBatch: (pos) => {
                 maybeStartHelpers(pos - s - (running.get(s) ?? 0));

@@ -342,7 +342,7 @@ export interface EngineMethods {
    * process. Refused when the model's weights no longer hash to `weightsHash`. Replies with the partial
    * scan in the index file's binary encoding (engine/scanIndex.ts).
    */
-  scanRange(p: { lens: string; weightsHash: string; datasetHash?: string; k: number; start: number; end: number; batchSize?: number }): Uint8Array;
+  scanRange(p: { lens: string; weightsHash: string; datasetHash?: string; k: number; start: number; end: number; batchSize?: number; floors?: Float32Array }): Uint8Array;
   /** Small PNG files of dataset images under `outDir` (tree-item icons); absolute paths in the order given. */
   thumbnails(p: { lens: string; indices: number[]; outDir: string; split?: Split }): string[];
   /**

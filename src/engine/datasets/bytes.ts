@@ -27,7 +27,7 @@ export async function openBytes(file: string): Promise<{ source: ByteSource; sha
   }
   if (!stat.isFile()) throw new UserError('badInput', 'is not a file.', file);
   if (stat.size === 0) throw new UserError('badInput', 'is empty (0 bytes).', file);
-  const sha256 = await hashFile(file);
+  const sha256 = await hashFile(file, stat);
   const head = await readAt(file, 0, 2);
   if (head[0] === 0x1f && head[1] === 0x8b) {
     let data: Buffer;
@@ -61,8 +61,26 @@ async function readAt(file: string, offset: number, length: number): Promise<Uin
   }
 }
 
-async function hashFile(file: string): Promise<string> {
+/**
+ * Hashes of files this process has read, by path, valid while the file's identity, size and times are those
+ * it had (a node page or a scan opens the same data files again and again; hashing 50 MB takes ~100 ms).
+ */
+const hashes = new Map<string, { stamp: string; sha256: string }>();
+const MAX_HASHES = 64;
+
+async function hashFile(file: string, stat: fs.Stats): Promise<string> {
+  const stamp = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+  const known = hashes.get(file);
+  if (known?.stamp === stamp) return known.sha256;
   const h = crypto.createHash('sha256');
   for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
+  const sha256 = h.digest('hex');
+  // The file may have changed while it was read: remember the hash only if it still has the same stamp.
+  const after = await fs.promises.stat(file).catch(() => undefined);
+  if (after && `${after.dev}:${after.ino}:${after.size}:${after.mtimeMs}:${after.ctimeMs}` === stamp) {
+    hashes.delete(file);
+    hashes.set(file, { stamp, sha256 });
+    if (hashes.size > MAX_HASHES) hashes.delete(hashes.keys().next().value!);
+  }
+  return sha256;
 }
