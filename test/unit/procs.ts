@@ -6,9 +6,22 @@ import * as fs from 'node:fs';
  * `children` list, falling back to the PPid of every process when the kernel has no `children` files.
  */
 export function childPids(pid: number): number[] {
-  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return []; // the process itself is gone
+  }
   const lists = tasks.map((t) => `/proc/${pid}/task/${t}/children`).filter((f) => fs.existsSync(f));
-  if (lists.length) return lists.flatMap((f) => fs.readFileSync(f, 'utf8').split(/\s+/).filter(Boolean).map(Number));
+  if (lists.length) {
+    return lists.flatMap((f) => {
+      try {
+        return fs.readFileSync(f, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        return []; // the thread exited since the listing: it has no children any more
+      }
+    });
+  }
   return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
     try {
       return /^PPid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(pid);

@@ -19,6 +19,7 @@ interface Probe {
   error?: string;
   wasm?: { y: number[]; dx: number[]; df: number[] };
   cpu?: { y: number[]; dx: number[]; df: number[] };
+  kernel?: { worst: number; argmaxMismatches: number; shared: boolean } | null;
   tmp: string[];
 }
 
@@ -79,6 +80,11 @@ test('2 threads: the threaded build runs, its gradients equal the cpu backend\'s
   assert.equal(result.threads, 2);
   assert.match(result.note ?? '', /wasm, 2 threads/);
   for (const k of ['y', 'dx', 'df'] as const) assertClose(result.wasm![k], result.cpu![k], `${k} on 2 threads`);
+  // The scan's SIMD kernel imports the threaded build's shared memory (its second build, node-scores-shared.wasm).
+  assert.ok(result.kernel, 'the node-score kernel loads on the threaded build');
+  assert.equal(result.kernel.shared, true, 'the threaded build\'s memory is shared');
+  assert.ok(result.kernel.worst < 1e-5, `node scores differ from a float64 reduction by ${result.kernel.worst}`);
+  assert.equal(result.kernel.argmaxMismatches, 0);
   assert.deepEqual(result.tmp.filter((f) => f.startsWith('feature-lens-wasm-')), [], 'the child saw its temporary folder still there');
   assert.deepEqual(fs.readdirSync(tmpdir).filter((f) => f.startsWith('feature-lens-wasm-')), [], 'a temporary folder was left behind');
 });
@@ -92,6 +98,8 @@ test('1 thread, or the variable unset: the single-threaded build, and the note s
     assert.equal(result.threads, 1, what);
     assert.doesNotMatch(result.note ?? '', /threads/, what);
     for (const k of ['y', 'dx', 'df'] as const) assertClose(result.wasm![k], result.cpu![k], `${k}, ${what}`);
+    assert.equal(result.kernel?.shared, false, `${what}: the node-score kernel runs on the plain memory`);
+    assert.ok(result.kernel.worst < 1e-5 && result.kernel.argmaxMismatches === 0, `${what}: node scores ${JSON.stringify(result.kernel)}`);
     assert.deepEqual(fs.readdirSync(tmpdir).filter((f) => f.startsWith('feature-lens-wasm-')), [], what);
   }
 });
