@@ -63,7 +63,7 @@ export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise
   return encodeIndex(header, state);
 }
 
-/** How many processes a scan may use: `FEATURE_LENS_SCAN_WORKERS`, else the cores (at most 4) on single-threaded backends. */
+/** How many processes a scan may use: `FEATURE_LENS_SCAN_WORKERS`, else the cores (at most 4) unless on native TensorFlow. */
 export function scanWorkers(): number {
   const env = Number(process.env.FEATURE_LENS_SCAN_WORKERS);
   if (Number.isInteger(env) && env >= 1) return env;

@@ -3,8 +3,8 @@
  * three scores at once (frobenius, max, mean; see scan.ts), in one streaming pass, stored as an index under
  * `storageDir` keyed by the weights, the dataset and k. A complete index is reused until either changes; a
  * cancelled scan leaves a checkpoint (every 10 s and on cancel) that the next scan resumes from. On a
- * single-threaded backend with several cores, a long scan hands contiguous shares of the rest to helper
- * engine processes and merges their heaps (parallelScan.ts).
+ * machine with several cores a long scan shares its chunks with helper engine processes and merges their
+ * heaps in order (parallelScan.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -294,7 +294,7 @@ function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean
 
 /**
  * Scans the test split of a lens file's dataset with its model (see `scanDataset`), using helper processes
- * when the backend is single-threaded and the machine has more cores (parallelScan.ts).
+ * when the machine has more cores and the backend is not native TensorFlow (parallelScan.ts).
  */
 export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job, parallel?: Partial<ParallelOptions>): Promise<ScanSummary> {
   check(SCORE_METRICS.includes(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
