@@ -93,8 +93,13 @@ async function useWasm(): Promise<Backend> {
     throw new Error(`The wasm backend could not load (@tensorflow/tfjs-backend-wasm): ${firstLine(e)}`);
   }
   if (tf.getBackend() === 'wasm') return 'wasm';
+  if (tf.engine().registry.wasm) {
+    // Initialised before (then another backend was selected): back to it, with the threads it started with.
+    await use('wasm');
+    return 'wasm';
+  }
   const threads = wantedWasmThreads();
-  if (threads > 1 && !tf.engine().registry.wasm) {
+  if (threads > 1) {
     try {
       await withThreadedWasm(threads, threadedSources(), wasm, tf.env(), () => use('wasm'));
       wasmThreads = wasm.getThreadsCount();

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENGINE_ENV, type FromEngine, type ParamsOf, type Progress } from '../shared/protocol';
-import { currentBackend } from './backend';
+import { currentBackend, currentWasmThreads } from './backend';
 import type { Dataset } from './datasets/dataset';
 import { CancelledError, check, UserError } from './errors';
 import type { Job } from './job';
@@ -51,7 +51,14 @@ async function openForRange(lensPath: string): Promise<NonNullable<typeof opened
 
 /** The `scanRange` engine method: scans `[start, end)` and replies with the encoded partial state. */
 export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise<Uint8Array> {
-  const { model, weightsHash, ds, modelPath } = await openForRange(p.lens);
+  let o = await openForRange(p.lens);
+  if (p.datasetHash !== undefined && o.ds.hash !== p.datasetHash) {
+    // The data files changed since this helper opened them: open them again (hashes of unchanged files are reused).
+    o.model.dispose();
+    opened = undefined;
+    o = await openForRange(p.lens);
+  }
+  const { model, weightsHash, ds, modelPath } = o;
   if (weightsHash !== p.weightsHash) throw new UserError('badInput', 'the model changed on disk during the scan; scan again.', modelPath);
   if (p.datasetHash !== undefined && ds.hash !== p.datasetHash) throw new UserError('badInput', 'the dataset changed on disk during the scan; scan again.', ds.source);
   check(Number.isInteger(p.start) && Number.isInteger(p.end) && p.start >= 0 && p.start < p.end && p.end <= ds.size, `Image range [${p.start}, ${p.end}) is outside the test split (${ds.size} images).`, p.lens);
@@ -63,12 +70,16 @@ export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise
   return encodeIndex(header, state);
 }
 
-/** How many processes a scan may use: `FEATURE_LENS_SCAN_WORKERS`, else the cores (at most 4) unless on native TensorFlow. */
+/**
+ * How many processes a scan may use: `FEATURE_LENS_SCAN_WORKERS`, else one per core (at most 4), divided by
+ * the wasm threads each process runs (helpers inherit the thread setting), unless on native TensorFlow.
+ */
 export function scanWorkers(): number {
   const env = Number(process.env.FEATURE_LENS_SCAN_WORKERS);
   if (Number.isInteger(env) && env >= 1) return env;
   if (currentBackend() === 'tensorflow') return 1; // native TensorFlow already uses every core
-  return Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  return Math.max(1, Math.min(4, Math.floor(cores / currentWasmThreads())));
 }
 
 /** The engine bundle to fork: `FEATURE_LENS_ENGINE`, or `engine.js` beside this bundle / in `dist/`. */

@@ -141,7 +141,10 @@ export interface BatchScores {
  * node's max heap (a max ≥ the threshold); other rows' locations are left 0 and never used.
  */
 export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor, maxThreshold?: (node: number) => number): Promise<BatchScores> {
-  if (nodeScoresKernel().ok) return kernelScores(multi, layers, images);
+  if (nodeScoresKernel().ok) {
+    const scores = kernelScores(multi, layers, images);
+    if (scores) return scores;
+  }
   const b = images.shape[0];
   const N = layers.reduce((a, l) => a + l.nodes, 0);
   const maps: (tf.Tensor4D | null)[] = [];
@@ -208,9 +211,9 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
 /**
  * `batchScores` on the wasm backend: each layer's output is reduced where it lies by the project's SIMD
  * kernel (kernels/nodeScores.ts), one pass per map giving all three scores and the max's location for
- * every row; only `[batch, nodes]` arrays leave the backend.
+ * every row; only `[batch, nodes]` arrays leave the backend. Null when the kernel cannot read an output.
  */
-function kernelScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor): BatchScores {
+function kernelScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor): BatchScores | null {
   const b = images.shape[0];
   const N = layers.reduce((a, l) => a + l.nodes, 0);
   const outs = tf.tidy(() => {
@@ -219,9 +222,8 @@ function kernelScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Ten
     return Array.isArray(o) ? o : [o];
   });
   try {
-    const scores = nodeScores(outs.map((tensor, li) => ({ tensor, positions: layers[li].spatial[0] * layers[li].spatial[1], column: layers[li].offset })), b, N);
-    if (!scores) throw new Error('The node-score kernel could not read the layer outputs.');
-    return scores;
+    // null (an output the kernel cannot read, e.g. not float32): the caller computes with tf ops instead.
+    return nodeScores(outs.map((tensor, li) => ({ tensor, positions: layers[li].spatial[0] * layers[li].spatial[1], column: layers[li].offset })), b, N);
   } finally {
     tf.dispose(outs);
   }

@@ -27,6 +27,8 @@ const MIN_PARALLEL_BATCHES = 8;
 const GUIDE = 3;
 /** Requests a helper holds at once (the next one waits in its engine's queue). */
 const HELPER_DEPTH = 2;
+/** How long a cancelled or failed scan waits for its helpers to stop before stopping their processes. */
+const HELPER_CANCEL_MS = 5000;
 /**
  * A scan starts new helper processes only when this process alone would need longer than this for the rest.
  * A helper takes about half a second to start; it joins for whatever chunks are left, then stays up idle
@@ -161,7 +163,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   };
   const lane = async (h: ScanHelper) => {
     for (let c = takeChunk(); c; c = takeChunk()) {
-      if (job.cancelled || !h.alive) {
+      if (job.cancelled || ended || !h.alive) {
         queue.push(c);
         return;
       }
@@ -178,9 +180,18 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
       } finally {
         running.delete(s);
       }
-      await advance();
+      try {
+        await advance();
+      } catch (err) {
+        // A checkpoint that could not be written (disk full...): the scan fails with it, from its main loop.
+        laneFailure ??= err;
+        return;
+      }
     }
   };
+  /** Set once the scan has ended (done, failed or cancelled): lanes take no more chunks. */
+  let ended = false;
+  let laneFailure: unknown;
   let over!: () => void;
   const scanOver = new Promise<void>((r) => (over = r));
   const loops = helpers.map(helperLoop);
@@ -205,6 +216,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   try {
     while (next < ds.size) {
       job.throwIfCancelled();
+      if (laneFailure) throw laneFailure;
       const c = takeChunk();
       if (!c) {
         // Everything is taken: wait for the helpers' chunks (a failed one comes back to the queue).
@@ -247,12 +259,20 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     if (e instanceof CancelledError && next > start) await checkpoint();
     throw e;
   } finally {
+    ended = true;
     over();
-    if (!finished) for (const h of active) h.cancel();
+    if (!finished) {
+      for (const h of active) h.cancel();
+      // A helper that does not answer its cancel within a few seconds is stopped (its requests then fail).
+      const stuck = setTimeout(() => active.forEach((h) => h.kill()), HELPER_CANCEL_MS);
+      await Promise.allSettled(loops);
+      clearTimeout(stuck);
+    }
     // Loops started while waiting are in `loops` too (the array only grows).
-    for (let n = 0; n < loops.length; n = loops.length) await Promise.all(loops.slice(n));
+    for (let n = 0; n < loops.length; n = loops.length) await Promise.allSettled(loops.slice(n));
     releaseHelpers(helpers);
   }
+  if (laneFailure) throw laneFailure;
   header.complete = true;
   await checkpoint();
   report();

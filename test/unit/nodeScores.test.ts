@@ -66,10 +66,11 @@ function relClose(got: number, want: number, scale: number, what: string): void 
 }
 
 /** Checks the columns `[column, column + n)` of `scores` against the reference of `data`. */
-function checkLayer(scores: NodeScores, N: number, data: Float32Array, b: number, positions: number, n: number, column: number, what: string): void {
+function checkLayer(scores: NodeScores, N: number, data: Float32Array, b: number, positions: number, n: number, column: number, what: string, skip: number[] = []): void {
   const ref = reference(data, b, positions, n);
   for (let r = 0; r < b; r++) {
     for (let i = 0; i < n; i++) {
+      if (skip.includes(i)) continue;
       const k = r * N + column + i;
       const j = r * n + i;
       const at = `${what} image ${r} node ${i}`;
@@ -241,6 +242,33 @@ test('maps containing -Infinity, and maps of only -Infinity', () => {
   const scores = scoresOf(new Float32Array([-Infinity, 2, -3]), [1, 3]);
   assert.deepEqual(Array.from(scores.frobenius), [Infinity, 2, 3]);
   assert.deepEqual(Array.from(scores.max), [-Infinity, 2, -3]);
+});
+
+test('NaN: the norm and the mean become NaN (the heaps skip them); a flat output\'s three scores are the value', () => {
+  // A dense output (one position): every score is the value itself, NaN included.
+  const flat = scoresOf(new Float32Array([NaN, 2, -3, NaN, -0.5, 4]), [2, 3]);
+  assert.deepEqual(Array.from(flat.frobenius), [NaN, 2, 3, NaN, 0.5, 4]);
+  assert.deepEqual(Array.from(flat.max), [NaN, 2, -3, NaN, -0.5, 4]);
+  assert.deepEqual(Array.from(flat.mean), [NaN, 2, -3, NaN, -0.5, 4]);
+  // A map with one NaN, in the SIMD lanes (n = 4) and in the scalar tail (n = 5): the norm and mean are NaN,
+  // the maximum and its position are those of the other values.
+  for (const n of [4, 5]) {
+    const [b, h, w] = [1, 2, 3];
+    const data = values(b * h * w * n, 41);
+    const node = n - 1;
+    data[2 * n + node] = NaN; // position 2
+    const scores = scoresOf(data, [b, h, w, n]);
+    assert.ok(Number.isNaN(scores.frobenius[node]) && Number.isNaN(scores.mean[node]), `n = ${n}: NaN norm and mean`);
+    let best = -Infinity;
+    let at = 0;
+    for (let p = 0; p < h * w; p++) {
+      const v = data[p * n + node];
+      if (v > best) [best, at] = [v, p];
+    }
+    assert.equal(scores.max[node], best, `n = ${n}: the max skips the NaN`);
+    assert.equal(scores.argmax[node], at);
+    checkLayer(scores, n, data, b, h * w, n, 0, `NaN elsewhere, n = ${n}`, [node]);
+  }
 });
 
 test('neither tensors nor wasm memory accumulate over 200 calls', () => {

@@ -15,6 +15,7 @@ import { loadModel, saveModel } from '../../src/engine/modelIO';
 import { METRIC_ORDER } from '../../src/engine/scan';
 import type { StoredIndex } from '../../src/engine/scanIndex';
 import { acquireHelpers, releaseHelpers, stopIdleHelpers } from '../../src/engine/parallelScan';
+import { alive } from './procs';
 import { findIndex, scanLens } from '../../src/engine/topActivations';
 import { smallCnn, writeMnistLens } from './scanFixtures';
 
@@ -149,5 +150,37 @@ require(${JSON.stringify(enginePath)});
     const idx = await read('killed');
     assertDistinct(idx, IMAGES, 'helper killed');
     assertSame(plain, idx, 'helper killed');
+  });
+
+  it('a helper that never answers: Cancel still ends the scan, stops the helper, and a rescan completes', { timeout: 60_000 }, async () => {
+    // An engine that takes scanRange requests and never answers them (nor their cancels).
+    const hanger = path.join(dir, 'hanger.cjs');
+    const pids = path.join(dir, 'hanger.pids');
+    fs.writeFileSync(
+      hanger,
+      `const fs = require('fs');
+fs.appendFileSync(${JSON.stringify(pids)}, process.pid + '\\n');
+const on = process.on.bind(process);
+process.on = (event, fn) => on(event, event === 'message' ? (m, ...rest) => { if (m && (m.method === 'scanRange' || m.type === 'cancel')) return; fn(m, ...rest); } : fn);
+require(${JSON.stringify(enginePath)});
+`,
+    );
+    await warmHelpers(hanger, 1);
+    const { job } = countingJob((f) => {
+      if (f >= 0.5) job.cancel();
+    });
+    const t0 = Date.now();
+    await assert.rejects(scanLens(lens, path.join(dir, 'hung'), 'frobenius', 9, job, { workers: 2, enginePath: hanger, minImages: 0, coldStartSeconds: 0 }), CancelledError);
+    console.log(`# cancelled with a helper that never answers: the scan ended ${Date.now() - t0} ms after it started`);
+    const hung = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+    const deadline = Date.now() + 10_000;
+    while (hung.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(hung.filter(alive), [], 'the helper that never answered was stopped');
+    // The checkpoint holds a prefix: the scan resumes and ends with the one-process index.
+    const r = await scanLens(lens, path.join(dir, 'hung'), 'frobenius', 9, makeJob(), { workers: 1 });
+    assert.equal(r.resumed, true);
+    const idx = await read('hung');
+    assertDistinct(idx, IMAGES, 'after a hung helper');
+    assertSame(plain, idx, 'after a hung helper');
   });
 });

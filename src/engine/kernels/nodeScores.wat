@@ -6,8 +6,10 @@
 ;; out holds four [b, N] arrays one after the other (N ≥ col + n: every scanned node of the model); for
 ;; each image r and node i this writes, at row r, column col + i: the Frobenius norm of the map (the
 ;; square root of the sum of squares; the absolute value when hw = 1), its maximum, its mean (float32),
-;; and the position of its first maximum (int32, 0 when no value exceeds -Infinity). Four nodes at a time
-;; with 128-bit SIMD; a scalar loop for the last n mod 4.
+;; and the position of its first maximum (int32, 0 when no value exceeds -Infinity). A NaN makes the norm
+;; and the mean NaN (the scan's heaps then skip them); the maximum and its position skip NaNs, except when
+;; hw = 1, where all three scores are the value itself. Four nodes at a time with 128-bit SIMD; a scalar
+;; loop for the last n mod 4.
 (module
   (import "env" "memory" MEMORY)
 
@@ -52,8 +54,11 @@
                 (local.set $p (i32.add (local.get $p) (i32.const 1)))
                 (br $px)))
             (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $N)) (i32.add (local.get $col) (local.get $j))) (i32.const 2))))
+            ;; One position: every score is the value itself (exact, and NaN stays NaN).
             (if (i32.eq (local.get $hw) (i32.const 1))
-              (then (local.set $q (f32x4.abs (local.get $m))))
+              (then
+                (local.set $q (f32x4.abs (local.get $s)))
+                (local.set $m (local.get $s)))
               (else (local.set $q (f32x4.sqrt (local.get $q)))))
             (v128.store align=4 (local.get $o) (local.get $q))
             (v128.store align=4 (i32.add (local.get $o) (local.get $bn4)) (local.get $m))
@@ -86,7 +91,9 @@
                 (br $tpx)))
             (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $N)) (i32.add (local.get $col) (local.get $j))) (i32.const 2))))
             (if (i32.eq (local.get $hw) (i32.const 1))
-              (then (local.set $fq (f32.abs (local.get $fm))))
+              (then
+                (local.set $fq (f32.abs (local.get $fs)))
+                (local.set $fm (local.get $fs)))
               (else (local.set $fq (f32.sqrt (local.get $fq)))))
             (f32.store align=4 (local.get $o) (local.get $fq))
             (f32.store align=4 (i32.add (local.get $o) (local.get $bn4)) (local.get $fm))
