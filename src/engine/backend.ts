@@ -123,11 +123,8 @@ function unrefWorkers(): void {
   for (const w of [...(pthread?.unusedWorkers ?? []), ...(pthread?.runningWorkers ?? [])]) w.unref();
 }
 
-/** Why the threaded wasm build could not start, if it could not. */
+/** Why the threaded wasm build could not start, if it could not (added to the backend note). */
 let threadedFailure: string | undefined;
-export function wasmThreadsNote(): string | undefined {
-  return threadedFailure;
-}
 
 /** tfjs's pthread worker script and the threaded module factory's source, as tfjs sends them to workers. */
 function threadedSources(): { workerSource: string; factorySource: string } {
