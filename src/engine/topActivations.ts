@@ -79,7 +79,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   const existing = await readIndex(file);
   const matches = existing && existing.header.weightsHash === weightsHash && existing.header.datasetHash === ds.hash && existing.header.total === ds.size && sameLayers(existing.header.layers, layers);
   if (matches && existing.header.complete) {
-    return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, imagesPerSecond: 0, reused: true, resumed: false, stored: existing };
+    return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, imagesPerSecond: 0, reused: true, resumed: false, helperImages: 0, stored: existing };
   }
   const resumed = !!matches && existing.header.next > 0;
   const state: ScanState = resumed ? existing!.state : emptyScanState(layers, k, ds.classes.length);
@@ -127,6 +127,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   // will last long enough for them to pay (a cold helper takes about a second to start).
   const helpers = helperCount > 0 ? idleHelpers(par!.enginePath, helperCount) : [];
   const active = new Set<ScanHelper>(helpers);
+  let helperImages = 0;
   const report = () => {
     let doneImages = next;
     for (const st of done.values()) doneImages += st.images;
@@ -173,6 +174,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
         const part = await h.scan({ lens: par!.lensPath, weightsHash, datasetHash: ds.hash, k, start: s, end: e, batchSize, floors: scanFloors(state) }, (n) => running.set(s, n));
         if (part.images !== e - s) throw new Error(`A scan helper returned ${part.images} images for a chunk of ${e - s}.`);
         done.set(s, part);
+        helperImages += part.images;
       } catch (err) {
         queue.push(c);
         if (!(err instanceof CancelledError)) h.kill(); // its other lane's request then fails too
@@ -278,7 +280,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   report();
   const seconds = (Date.now() - t0) / 1000;
   const scanned = ds.size - start;
-  return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, stored: { header, state } };
+  return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, helperImages, stored: { header, state } };
 }
 
 /**

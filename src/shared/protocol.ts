@@ -236,6 +236,8 @@ export interface ScanSummary {
   reused: boolean;
   /** true when the scan continued a previously cancelled one. */
   resumed: boolean;
+  /** Images that helper engine processes scanned (0 when the scan ran in one process). */
+  helperImages: number;
 }
 
 export interface TopActivationsResult {

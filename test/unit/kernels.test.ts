@@ -3,23 +3,12 @@ import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
 import { MISSING_KERNELS, registerWasmKernels, SPEED_KERNELS } from '../../src/engine/kernels';
 import * as tf from '../../src/engine/tf';
+import { assertClose, values } from './numbers';
 
 // Every kernel the project registers on wasm, checked against the cpu backend's own gradients on the
 // same inputs, and checked for leaks: neither tensors nor wasm buffers may outlive a call.
 
 type Grads = (...xs: tf.Tensor[]) => tf.Tensor[];
-
-/** Deterministic pseudo-random values in [-1, 1), some exact ties included by rounding. */
-function values(n: number, seed: number, round = false): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const v = s / 2 ** 32 * 2 - 1;
-    out[i] = round ? Math.round(v * 4) / 4 : v;
-  }
-  return out;
-}
 
 function wasmDataIds(): number {
   return (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
@@ -43,15 +32,6 @@ async function onBoth(fn: Grads, inputs: { shape: number[]; data: Float32Array }
   assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
   assert.equal(wasmDataIds(), ids, 'wasm buffers leaked');
   return { cpu, wasm };
-}
-
-function assertClose(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const scale = Math.max(1, ...want.map(Math.abs));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / scale);
-  assert.ok(worst <= 1e-4, `${what}: relative error ${worst}`);
-  assert.ok(want.some((v) => v !== 0), `${what}: the reference is all zeros`);
 }
 
 async function checkGrads(what: string, fn: Grads, shapes: number[][], round = false): Promise<void> {

@@ -5,20 +5,10 @@ import { nodeScores, nodeScoresKernel, type LayerOutput, type NodeScores } from 
 import { batchScores, multiOutputModel, scanLayers } from '../../src/engine/scan';
 import * as tf from '../../src/engine/tf';
 import { WASM_THREADS_ENV } from '../../src/engine/wasmThreads';
+import { values } from './numbers';
 
 // The scan's SIMD kernel (kernels/nodeScores.wat) against a naive float64 reduction of the same values:
 // Frobenius norm, max, mean and the flat position of the first max of every node's map, for every image.
-
-/** Deterministic pseudo-random values in [-1, 1) (an LCG; the same seed gives the same values). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 /** The reference scores of one layer output `data` = `[b, positions, n]` (float32 values, float64 sums). */
 function reference(data: Float32Array, b: number, positions: number, n: number) {

@@ -108,8 +108,9 @@ describe('top-activation index: distinct images in every path', () => {
   it('three processes', async () => {
     await warmHelpers(enginePath, 2);
     const c = countingJob();
-    await scanLens(lens, path.join(dir, 'par'), 'frobenius', 9, c.job, { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 });
+    const r = await scanLens(lens, path.join(dir, 'par'), 'frobenius', 9, c.job, { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 });
     assert.equal(c.processes(), 3, 'the scan ran in three processes');
+    assert.ok(r.helperImages > 0 && r.helperImages < IMAGES, `the helpers scanned part of the images (${r.helperImages})`);
     const idx = await read('par');
     assertDistinct(idx, IMAGES, 'parallel');
     assertSame(plain, idx, 'parallel');

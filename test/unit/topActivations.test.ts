@@ -259,13 +259,15 @@ describe('top-activation scan', () => {
     model.dispose();
     const info = (await loadModel(path.join(sub, 'model', 'model.json'))).info;
     const ds = await openDataset(await readLens(lens), 'test');
-    // Warm-up, then one process, then two.
-    await scanLens(lens, path.join(sub, 'warm'), 'frobenius', 3, makeJob(), { workers: 1 });
+    // Warm-up (which starts a helper process mid-scan; it stays pooled), then one process, then two.
+    await scanLens(lens, path.join(sub, 'warm'), 'frobenius', 3, makeJob(), { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 });
     const one = await scanLens(lens, path.join(sub, 'one'), 'frobenius', 9, makeJob(), { workers: 1 });
     const fractions: number[] = [];
     const two = await scanLens(lens, path.join(sub, 'two'), 'max', 9, makeJob((p) => fractions.push(p.fraction ?? 0)), { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 });
     console.log(`scan of 6,000 MNIST digits, SMALL model: 1 process ${one.imagesPerSecond.toFixed(0)} images/s, 2 processes ${two.imagesPerSecond.toFixed(0)} images/s (speed-up ${(two.imagesPerSecond / one.imagesPerSecond).toFixed(2)}, including the helper's start)`);
     assert.ok(fractions.length > 3 && fractions[fractions.length - 1] === 1, 'progress reaches 1');
+    assert.ok(two.helperImages > 0 && two.helperImages < 6000, `the helper scanned part of the images (${two.helperImages})`);
+    assert.equal(one.helperImages, 0);
     const a = (await findIndex(path.join(sub, 'one'), info.weightsHash, ds))!;
     const b = (await findIndex(path.join(sub, 'two'), info.weightsHash, ds))!;
     assert.ok(a && b);

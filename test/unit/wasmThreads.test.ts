@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { WASM_THREADS_ENV, workerScript } from '../../src/engine/wasmThreads';
+import { assertClose } from './numbers';
 
 // The optional multithreaded wasm backend. The backend initialises once per process, so each case runs
 // fixtures/threadedProbe.ts in a child process with its own FEATURE_LENS_WASM_THREADS and its own TMPDIR.
@@ -57,15 +58,6 @@ async function probe(threads: string | undefined, setting: 'auto' | 'wasm' = 'au
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     children.delete(child);
   }
-}
-
-function assertClose(got: number[], want: number[], what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const scale = Math.max(1, ...want.map(Math.abs));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / scale);
-  assert.ok(worst <= 1e-4, `${what}: relative error ${worst}`);
-  assert.ok(want.some((v) => v !== 0), `${what}: the reference is all zeros`);
 }
 
 after(() => {

@@ -1,6 +1,6 @@
 /**
- * The scan's per-node reductions (sum, sum of squares, maximum and its position over each map) in one
- * SIMD pass over the activations, where the wasm backend keeps them: `nodeScores.wat`, assembled by the
+ * The scan's per-node scores (Frobenius norm, maximum, mean, and the maximum's position over each map) in
+ * one SIMD pass over the activations, where the wasm backend keeps them: `nodeScores.wat`, assembled by the
  * build into `dist/node-scores*.wasm`, imports the backend's own memory. Built of tfjs ops the same scores
  * take five passes (square, two average pools, a max pool, a max pool with argmax) and several copies.
  */
@@ -39,27 +39,33 @@ interface WasmBackendInternals {
 
 type ScoresFn = (x: number, b: number, hw: number, n: number, out: number, N: number, col: number) => void;
 
-let cached: { module: EmscriptenModule; scores: ScoresFn; out?: { ptr: number; bytes: number } } | null | undefined;
+/** The kernel for the backend module `cachedFor` (null: not available there), with its output buffer. */
+let cached: { module: EmscriptenModule; scores: ScoresFn; out?: { ptr: number; bytes: number } } | null = null;
 let cachedFor: EmscriptenModule | undefined;
 /** Why the kernel is not available, once it was looked for. */
 let unavailable: string | undefined;
 
 /** The `.wasm` files: beside the engine bundle, or in `dist/` when running from sources. */
-export function kernelFile(shared: boolean): string | undefined {
+function kernelFile(shared: boolean): string | undefined {
   const name = shared ? 'node-scores-shared.wasm' : 'node-scores.wasm';
-  const dirs = [__dirname, path.resolve(__dirname, '..', '..', '..', 'dist'), path.resolve(__dirname, '..', '..', 'dist')];
+  // Beside the bundle (dist/engine.js), or the repository's dist/ from src/engine/kernels/.
+  const dirs = [__dirname, path.resolve(__dirname, '..', '..', '..', 'dist')];
   return dirs.map((d) => path.join(d, name)).find((f) => fs.existsSync(f));
 }
 
-function load(): NonNullable<typeof cached> | null {
+function memoryOf(module: EmscriptenModule): WebAssembly.Memory | undefined {
+  return module.wasmMemory ?? module.asm?.memory;
+}
+
+function load(): typeof cached {
   if (tf.getBackend() !== 'wasm') return null;
   const module = (tf.backend() as unknown as Partial<WasmBackendInternals>).wasm;
   if (!module) return null;
   // Looked for once per backend module (a failure too).
-  if (cachedFor === module) return cached ?? null;
+  if (cachedFor === module) return cached;
   cachedFor = module;
   cached = null;
-  const memory = module.wasmMemory ?? module.asm?.memory;
+  const memory = memoryOf(module);
   if (!memory) {
     unavailable = 'the wasm backend does not expose its memory';
     return null;
@@ -93,30 +99,29 @@ export function nodeScores(layers: LayerOutput[], b: number, N: number): NodeSco
   if (!k) return null;
   const m = b * N;
   const backend = tf.backend() as unknown as WasmBackendInternals;
-  // One output buffer per backend module, grown when a batch needs more (a scan calls this per batch).
-  if (!k.out || k.out.bytes < 16 * m) {
-    if (k.out) k.module._free(k.out.ptr);
-    k.out = undefined;
-    const bytes = Math.max(16, 16 * m);
-    k.out = { ptr: k.module._malloc(bytes), bytes };
-  }
-  const out = k.out.ptr;
+  // Every layer readable, in range; which columns they cover.
   const columns = new Uint8Array(N);
+  const inputs: { offset: number; n: number; positions: number; column: number }[] = [];
   for (const l of layers) {
     const n = l.tensor.shape[l.tensor.rank - 1];
     const data = backend.dataIdMap.get(l.tensor.dataId);
     if (!data || l.tensor.dtype !== 'float32' || l.tensor.size !== b * l.positions * n || l.column < 0 || l.column + n > N) return null;
     columns.fill(1, l.column, l.column + n);
+    inputs.push({ offset: data.memoryOffset, n, positions: l.positions, column: l.column });
   }
-  const covered = columns.reduce((a, c) => a + c, 0);
-  const memory = () => k.module.wasmMemory ?? k.module.asm!.memory!;
+  // One output buffer per backend module, grown when a batch needs more (a scan calls this per batch).
+  if (!k.out || k.out.bytes < 16 * m) {
+    if (k.out) k.module._free(k.out.ptr);
+    const bytes = Math.max(16, 16 * m);
+    k.out = { ptr: k.module._malloc(bytes), bytes };
+  }
+  const out = k.out.ptr;
+  // Views after the allocation: growing the memory replaces its buffer.
+  const memory = memoryOf(k.module)!;
   // Columns no layer covers read 0, not what an earlier batch left there.
-  if (covered < N) new Uint8Array(memory().buffer, out, 16 * m).fill(0);
-  for (const l of layers) {
-    const n = l.tensor.shape[l.tensor.rank - 1];
-    k.scores(backend.dataIdMap.get(l.tensor.dataId)!.memoryOffset, b, l.positions, n, out, N, l.column);
-  }
-  const all = new Uint8Array(memory().buffer, out, 16 * m).slice();
+  if (columns.includes(0)) new Uint8Array(memory.buffer, out, 16 * m).fill(0);
+  for (const l of inputs) k.scores(l.offset, b, l.positions, l.n, out, N, l.column);
+  const all = new Uint8Array(memory.buffer, out, 16 * m).slice();
   return {
     frobenius: new Float32Array(all.buffer, 0, m),
     max: new Float32Array(all.buffer, 4 * m, m),

@@ -1,0 +1,25 @@
+// Numeric helpers shared by the tests that compare the wasm backend and its kernels with a reference.
+import assert from 'node:assert/strict';
+
+/** Deterministic pseudo-random values in [-1, 1) (an LCG: the same seed gives the same values); `round` makes exact ties. */
+export function values(n: number, seed: number, round = false): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const v = (s / 2 ** 32) * 2 - 1;
+    out[i] = round ? Math.round(v * 4) / 4 : v;
+  }
+  return out;
+}
+
+/** `got` equals `want` to 1e-4 relative to want's largest magnitude (at least 1); a reference of zeros proves nothing. */
+export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  const ref = Array.from(want);
+  const scale = Math.max(1, ...ref.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]) / scale);
+  assert.ok(worst <= 1e-4, `${what}: relative error ${worst}`);
+  assert.ok(ref.some((v) => v !== 0), `${what}: the reference is all zeros`);
+}
