@@ -31,8 +31,8 @@ const HELPER_DEPTH = 2;
 const HELPER_CANCEL_MS = 5000;
 /**
  * A scan starts new helper processes only when this process alone would need longer than this for the rest.
- * A helper takes about half a second to start; it joins for whatever chunks are left, then stays up idle
- * for the next scan (a retrained model is usually scanned again).
+ * A new helper needs its engine to start (about 0.2 s measured here) and the lens opened; it joins for
+ * whatever chunks are left, then stays up idle for the next scan (a retrained model is usually scanned again).
  */
 const COLD_START_SECONDS = 1;
 
@@ -124,7 +124,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   /** Images done so far in chunks that are running, by chunk start. */
   const running = new Map<number, number>();
   // Warm helpers join at once; new ones are started only when this process's first batches show the scan
-  // will last long enough for them to pay (a cold helper takes about a second to start).
+  // will last long enough for them to pay (see COLD_START_SECONDS).
   const helpers = helperCount > 0 ? idleHelpers(par!.enginePath, helperCount) : [];
   const active = new Set<ScanHelper>(helpers);
   let helperImages = 0;

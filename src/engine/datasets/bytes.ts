@@ -63,13 +63,15 @@ async function readAt(file: string, offset: number, length: number): Promise<Uin
 
 /**
  * Hashes of files this process has read, by path, valid while the file's identity, size and times are those
- * it had (a node page or a scan opens the same data files again and again; hashing 50 MB takes ~100 ms).
+ * it had (a node page or a scan opens the same data files again and again, and hashing reads them whole).
  */
 const hashes = new Map<string, { stamp: string; sha256: string }>();
 const MAX_HASHES = 64;
 
+const stampOf = (s: fs.Stats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+
 async function hashFile(file: string, stat: fs.Stats): Promise<string> {
-  const stamp = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+  const stamp = stampOf(stat);
   const known = hashes.get(file);
   if (known?.stamp === stamp) return known.sha256;
   const h = crypto.createHash('sha256');
@@ -77,7 +79,7 @@ async function hashFile(file: string, stat: fs.Stats): Promise<string> {
   const sha256 = h.digest('hex');
   // The file may have changed while it was read: remember the hash only if it still has the same stamp.
   const after = await fs.promises.stat(file).catch(() => undefined);
-  if (after && `${after.dev}:${after.ino}:${after.size}:${after.mtimeMs}:${after.ctimeMs}` === stamp) {
+  if (after && stampOf(after) === stamp) {
     hashes.delete(file);
     hashes.set(file, { stamp, sha256 });
     if (hashes.size > MAX_HASHES) hashes.delete(hashes.keys().next().value!);
