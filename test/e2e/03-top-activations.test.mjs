@@ -110,6 +110,7 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
       first,
       { timeout: 60_000 },
     );
+    await s.inspector({ page: 'node' }); // the click also opened the node in the inspector; let it settle first
     await s.runCommand('Feature Lens: Compute Top Activations');
     await s.waitForNotification(/is up to date/, 60_000);
     await s.shot('first-index-reused');

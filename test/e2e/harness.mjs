@@ -129,7 +129,8 @@ export class Session {
   /**
    * Runs a command from the palette by its exact title, e.g. "Feature Lens: Train Model". Commands appear in the
    * palette only once their extension host has registered them, which on a cold first start can take longer
-   * than one wait: the palette is reopened (and so re-queried) up to three times.
+   * than one wait. The palette also closes when focus moves while it opens (a webview panel or a tree taking
+   * focus as it updates). Either way the palette is reopened (and so re-queried), up to three times.
    */
   async runCommand(title) {
     const page = this.page;
@@ -138,17 +139,17 @@ export class Session {
       await this.dismissQuickInput();
       await page.keyboard.press('Control+Shift+P');
       const input = page.locator('.quick-input-widget input.input');
-      await input.waitFor({ state: 'visible' });
-      await input.fill(`>${title}`);
-      // Wait for the exact entry (fuzzy matches can rank others first), then pick it.
       try {
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill(`>${title}`, { timeout: 5_000 });
+        // Wait for the exact entry (fuzzy matches can rank others first), then pick it.
         await row.waitFor({ state: 'visible', timeout: 15_000 });
-        break;
+        await row.click({ timeout: 5_000 });
+        return;
       } catch (e) {
         if (attempt === 3) throw e;
       }
     }
-    await row.click();
   }
 
   /** Closes a quick input left open. */
