@@ -1,12 +1,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendSetting, ModelInfo, Progress } from '../shared/protocol';
-import { BACKEND_SETTINGS, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
 import { initBackend } from './backend';
 import { toEngineError, UserError } from './errors';
 import { handlers } from './handlers';
 import { makeJob } from './job';
-import { renderNode } from './render';
+import { nodeTop, renderNode, type NodeIndexOptions } from './render';
 
 const USAGE = `Usage: feature-lens <command> [options]
 
@@ -15,8 +15,11 @@ Commands:
   train FILE.lens.json                train the model the lens file's recipe describes
   scan FILE.lens.json                 top-activation index of every node over the test split
         [--metric frobenius|max|mean] [--k 9] [--storage DIR]
-  render FILE.lens.json --layer L --node N --out DIR [--k 9] [--storage DIR]
+  top FILE.lens.json --layer L --node N [--metric frobenius|max|mean] [--k 9] [--storage DIR]
+                                      the node's top test images: index, class and score, best first
+  render FILE.lens.json --layer L --node N --out DIR [--metric …] [--k 9] [--storage DIR]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
+  (top and render scan first when the index is missing; L is a layer name or index)
 
 Options for every command:
   --json                              print the result as one JSON object on stdout
@@ -65,6 +68,11 @@ function defaultStorageDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'feature-lens', 'index');
 }
 
+/** The options `top` and `render` share: which node, and where its index is. */
+function nodeArgs(lens: string, flags: Args['flags'], metric: ScoreMetric): NodeIndexOptions {
+  return { lens, layer: str(flags, 'layer'), node: int(flags, 'node', 0), storageDir: str(flags, 'storage', defaultStorageDir()), k: int(flags, 'k', 9), metric };
+}
+
 function formatInfo(info: ModelInfo): string {
   const rows = info.layers.map((l) => [String(l.index), l.name, l.className + (l.activation && l.activation !== 'linear' ? ` (${l.activation})` : ''), `[${l.outputShape.join(', ')}]`, String(l.nodes), String(l.params)]);
   const head = ['#', 'layer', 'type', 'output', 'nodes', 'params'];
@@ -86,9 +94,11 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const backend = str(flags, 'backend', 'auto') as BackendSetting;
     if (!BACKEND_SETTINGS.includes(backend)) throw new UserError('badInput', `--backend must be one of ${BACKEND_SETTINGS.join(', ')}.`);
-    if (!['info', 'train', 'scan', 'render'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
+    if (!['info', 'train', 'scan', 'top', 'render'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
     if (!target) throw new UserError('badInput', `${command} needs a file: feature-lens ${command} ${command === 'info' ? 'MODEL.json' : 'FILE.lens.json'}.`);
     const file = path.resolve(target);
+    const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
+    if (!SCORE_METRICS.includes(metric)) throw new UserError('badInput', `--metric must be one of ${SCORE_METRICS.join(', ')}.`);
     const used = await initBackend(backend);
     const job = makeJob(json ? undefined : progressPrinter());
     process.once('SIGINT', () => job.cancel());
@@ -106,13 +116,15 @@ export async function runCli(argv: string[]): Promise<number> {
         (r.attempts ? `kept attempt ${r.attempts} (seed ${r.seed}) of the recipe's restarts\n` : '') +
         `${r.epochs} epochs on ${r.trainImages} images in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s (${r.backend})\nmodel written to ${r.model}`;
     } else if (command === 'scan') {
-      const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
-      if (!SCORE_METRICS.includes(metric)) throw new UserError('badInput', `--metric must be one of ${SCORE_METRICS.join(', ')}.`);
       const r = await handlers.scan({ lens: file, storageDir: str(flags, 'storage', defaultStorageDir()), metric, k: int(flags, 'k', 9) }, job);
       result = r;
       text = `${r.reused ? 'reused' : r.resumed ? 'resumed and finished' : 'scanned'} ${r.images} images (${r.metric}, top ${r.k}) in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s\nindex ${r.index}`;
+    } else if (command === 'top') {
+      const r = await nodeTop(nodeArgs(file, flags, metric), job);
+      result = r;
+      text = [`${r.layerName} (layer ${r.layer}) node ${r.node}, by ${SCORE_METRIC_LABELS[r.metric].toLowerCase()}:`, ...r.top.map((t, i) => `${String(i + 1).padStart(3)}. #${t.index} ${t.className}  ${t.score.toPrecision(4)}`)].join('\n');
     } else {
-      const r = await renderNode({ lens: file, layer: str(flags, 'layer'), node: int(flags, 'node', 0), out: path.resolve(str(flags, 'out')), storageDir: str(flags, 'storage', defaultStorageDir()), k: int(flags, 'k', 9) }, job);
+      const r = await renderNode({ ...nodeArgs(file, flags, metric), out: path.resolve(str(flags, 'out')) }, job);
       result = r;
       text = r.files.join('\n');
     }

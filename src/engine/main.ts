@@ -7,6 +7,7 @@ import { ENGINE_ENV, type BackendSetting, type FromEngine } from '../shared/prot
 import { currentWasmThreads, initBackend } from './backend';
 import { runCli } from './cli';
 import { handlers } from './handlers';
+import { nodeScoresKernel } from './kernels/nodeScores';
 import { EngineServer } from './server';
 
 async function serve(): Promise<void> {
@@ -17,6 +18,9 @@ async function serve(): Promise<void> {
   process.on('disconnect', () => process.exit(0));
   const status = await handlers.status({}, undefined as never);
   send({ type: 'ready', status: { ...status, backend, threads: currentWasmThreads(), ...(note ? { backendNote: note } : {}) } });
+  // Scans still work without the node-score kernel (on tf ops), only slower: say so once, with the reason.
+  const kernel = backend === 'wasm' ? nodeScoresKernel() : undefined;
+  if (kernel && !kernel.ok) send({ type: 'log', level: 'warn', message: `Scans compute node scores with TensorFlow.js ops, which is slower: the node-score kernel is unavailable (${kernel.why}).` });
 }
 
 if (process.env[ENGINE_ENV.serve] === '1' && process.send) {

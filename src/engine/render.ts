@@ -4,7 +4,8 @@
  * - `<layer>-<node>-weights.png`: the node's weights (when its layer has weights), one tile per input channel
  *   (or one RGB tile), diverging colour map centred on zero over the layer's ±max|w|, and a legend strip
  *   with the real range (min, 0, max) written under it.
- * - `<layer>-<node>-top.png`: the seed's layout: one column per top image (frobenius score, best first);
+ * - `<layer>-<node>-top.png`: the seed's layout: one column per top image (by `--metric`, Frobenius norm
+ *   unless told otherwise, best first);
  *   rows: the input, the node's feature map (viridis, 0 … the largest value over the k maps), and the
  *   deconvolution (Zeiler & Fergus with switches; diverging, each image scaled to its own ±max). Above each
  *   column, the image index.
@@ -15,7 +16,7 @@
  */
 import * as path from 'node:path';
 import { formatNumber } from '../shared/colormap';
-import type { FloatArray } from '../shared/protocol';
+import { SCORE_METRICS, type FloatArray, type ScoreMetric, type TopImage } from '../shared/protocol';
 import { diverging, grey, sequential, type Rgb } from './colormap';
 import { check } from './errors';
 import { writeFilesAtomic } from './fsutil';
@@ -29,35 +30,53 @@ import { Canvas } from './pngCanvas';
 import { findIndex, scanDataset, topFromIndex } from './topActivations';
 import { layerWeights } from './weights';
 
-export interface RenderOptions {
+export interface NodeIndexOptions {
   lens: string;
   /** Layer name or index. */
   layer: string;
   node: number;
-  out: string;
   storageDir: string;
   k: number;
+  /** Frobenius norm unless told otherwise. */
+  metric?: ScoreMetric;
 }
 
-/** Writes the node's figures as PNGs into `out`; returns the files written. */
-export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files: string[] }> {
+export interface RenderOptions extends NodeIndexOptions {
+  out: string;
+}
+
+/** The lens, model, layer, node and top-activation index for a node named on the command line (scans when there is no index). */
+async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   check(Number.isInteger(opts.k) && opts.k >= 1 && opts.k <= 100, `k must be a whole number from 1 to 100, not ${opts.k}.`);
+  const metric = opts.metric ?? 'frobenius';
+  check(SCORE_METRICS.includes(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
   const lens = await readLens(opts.lens);
   const { model, info } = await loadModel(lens.model);
   const byName = info.layers.find((l) => l.name === opts.layer);
   const layer = byName ? byName.index : /^\d+$/.test(opts.layer) ? Number(opts.layer) : -1;
   check(layer >= 0 && layer < info.layers.length, `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`, lens.path);
   checkNode(model, layer, opts.node);
-  const node = opts.node;
-  const layerInfo = info.layers[layer];
-  const stem = `${layerInfo.name.replace(/[^\w.-]+/g, '_')}-${node}`;
   const ds = await openDataset(lens, 'test');
-
   job.progress({ message: 'finding the top-activation index' });
   const stored = (await findIndex(opts.storageDir, info.weightsHash, ds)) ?? (await scanDataset(model, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), job, { modelPath: info.path })).stored;
   job.throwIfCancelled();
+  const top = topFromIndex(stored, layer, opts.node, metric, ds.labels).top.slice(0, opts.k);
+  return { lens, model, info, layer, node: opts.node, metric, ds, stored, top };
+}
+
+/** `feature-lens top`: the node's top test images by `metric`, best first, with their class names. */
+export async function nodeTop(opts: NodeIndexOptions, job: Job): Promise<{ lens: string; model: string; layer: number; layerName: string; node: number; metric: ScoreMetric; top: (TopImage & { className: string })[] }> {
+  const { lens, info, layer, node, metric, ds, top } = await openNodeIndex(opts, job);
+  return { lens: lens.path, model: info.path, layer, layerName: info.layers[layer].name, node, metric, top: top.map((t) => ({ ...t, className: ds.classes[t.label] ?? String(t.label) })) };
+}
+
+/** Writes the node's figures as PNGs into `out`; returns the files written. */
+export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files: string[] }> {
+  const { lens, model, info, layer, node, metric, ds, stored, top } = await openNodeIndex(opts, job);
+  const layerInfo = info.layers[layer];
+  const stem = `${layerInfo.name.replace(/[^\w.-]+/g, '_')}-${node}`;
   const files: { path: string; data: Uint8Array | string }[] = [];
-  const summary: Record<string, unknown> = { lens: lens.path, model: info.path, layer, layerName: layerInfo.name, node, classes: ds.classes };
+  const summary: Record<string, unknown> = { lens: lens.path, model: info.path, layer, layerName: layerInfo.name, node, metric, classes: ds.classes };
 
   if (layerInfo.hasWeights) {
     try {
@@ -69,7 +88,6 @@ export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files
     }
   }
 
-  const top = topFromIndex(stored, layer, node, 'frobenius', ds.labels).top.slice(0, opts.k);
   job.progress({ message: 'feature maps and deconvolutions' });
   const { items, projectionError } = await inspectImages(model, ds, layer, node, top, 'deconv');
   files.push({ path: path.join(opts.out, `${stem}-top.png`), data: topFigure(items.map((i) => ({ index: i.entry.index, image: i.image, map: i.featureMap, projection: i.projection }))) });

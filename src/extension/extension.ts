@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKEND_SETTINGS, type BackendSetting, type EngineStatus } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, type BackendSetting, type EngineStatus } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
 import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
@@ -8,25 +8,11 @@ import { registerFailableCommand, UserFacingError } from './failable';
 import { InspectorPanel, type PanelDeps } from './inspectorPanel';
 import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
+import { backendSetting, BACKEND_KEY, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
 import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg } from './targets';
 import { TopView } from './topView';
 import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
 import type { ModelsEntry } from './treeModel';
-
-const BACKEND_KEY = 'engine.backend';
-
-function backendSetting(): BackendSetting {
-  const v = vscode.workspace.getConfiguration('featureLens').get<string>(BACKEND_KEY, 'auto');
-  return (BACKEND_SETTINGS as readonly string[]).includes(v) ? (v as BackendSetting) : 'auto';
-}
-
-const THREADS_KEY = 'engine.threads';
-
-/** The wasm backend's thread count per engine process (1 to 8). */
-function threadsSetting(): number {
-  const v = vscode.workspace.getConfiguration('featureLens').get<number>(THREADS_KEY, 1);
-  return Number.isInteger(v) && v >= 1 && v <= 8 ? v : 1;
-}
 
 /** Everything the extension owns while it is active. */
 class FeatureLens extends Disposable {
@@ -101,6 +87,12 @@ class FeatureLens extends Disposable {
           this.engine.restart('The engine settings changed.');
           this.showStatus(undefined);
           this.models.refresh();
+        }
+        if (e.affectsConfiguration(`featureLens.${RANK_BY_KEY}`)) {
+          this.log.info(`Top images are now ranked by ${SCORE_METRIC_LABELS[rankBySetting()]}.`);
+          this.top.refresh();
+          const p = InspectorPanel.active;
+          if (p) p.navigate(p.shows);
         }
       }),
     );
@@ -223,7 +215,7 @@ class FeatureLens extends Disposable {
         { title: 'Feature Lens: Select Backend', placeHolder: `Engine backend (now ${running ?? current})` },
       );
       if (!pick || pick.value === current) return;
-      await vscode.workspace.getConfiguration('featureLens').update(BACKEND_KEY, pick.value, vscode.ConfigurationTarget.Global);
+      await updateUserSetting(BACKEND_KEY, pick.value);
       // The configuration listener restarts the engine; start it now so the status bar shows what loaded.
       await this.engine.call('status', {});
     });

@@ -17,6 +17,7 @@ import type { EngineClient } from './engineClient';
 import { logMessage, reportError, shortMessage, UserFacingError } from './failable';
 import { modelPage, modelSummary, nodePage, weightsView } from './pageData';
 import { withEngineProgress } from './progress';
+import { RANK_BY_KEY, rankBySetting, updateUserSetting } from './settings';
 
 export interface PanelDeps {
   engine: EngineClient;
@@ -201,8 +202,18 @@ export class InspectorPanel extends Disposable {
         if (m.page !== 'model' && this.state.layer === undefined) return;
         this.navigate({ ...this.state, page: m.page, node: m.page === 'node' ? (this.state.node ?? 0) : this.state.node });
         break;
+      case 'setMetric':
+        // The setting's change listener redraws this panel and the Top Activations view.
+        if (m.metric !== rankBySetting()) await updateUserSetting(RANK_BY_KEY, m.metric);
+        break;
       case 'maximize':
         await this.maximize();
+        break;
+      case 'showLog':
+        this.deps.log.show(true);
+        break;
+      case 'retry':
+        await this.render();
         break;
       case 'exportPng':
         this.pendingExport?.(m.data);
@@ -257,7 +268,7 @@ export class InspectorPanel extends Disposable {
     // The Top Activations view follows once the page is posted, so its requests queue behind the page's.
     const follow = () => gen === this.generation && this.deps.onNode?.({ lens: s.lens, model: s.model, layer, node });
     if (lens) {
-      const r = await this.deps.engine.call('inspectNode', { lens: lens.path, storageDir: await this.deps.storageDir(), layer, node, method: s.method });
+      const r = await this.deps.engine.call('inspectNode', { lens: lens.path, storageDir: await this.deps.storageDir(), layer, node, method: s.method, metric: rankBySetting() });
       if (gen !== this.generation) return;
       this.post(nodePage(r, s, lens, title));
       this.postMaximized(s);

@@ -1,9 +1,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LensInfo } from '../shared/protocol';
+import { SCORE_METRIC_LABELS, type LensInfo } from '../shared/protocol';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
 import { logMessage, shortMessage } from './failable';
+import { rankBySetting } from './settings';
 import { toTreeItem } from './modelsView';
 import { imageEntries, imageItemView, type ImageEntry } from './treeModel';
 
@@ -73,10 +74,10 @@ export class TopView extends Disposable implements vscode.TreeDataProvider<Image
       if (stale()) return [];
       const storageDir = await this.storageDir();
       if (stale()) return [];
-      const result = await this.engine.call('topActivations', { lens: n.lens, storageDir, layer: n.layer, node: n.node });
+      const result = await this.engine.call('topActivations', { lens: n.lens, storageDir, layer: n.layer, node: n.node, metric: rankBySetting() });
       if (stale()) return [];
       if (!result) return this.setState('noIndex', []);
-      if (this.view) this.view.description = `${path.basename(n.lens, '.lens.json')}: layer ${n.layer}, node ${n.node} (${result.metric})`;
+      if (this.view) this.view.description = `${path.basename(n.lens, '.lens.json')}: layer ${n.layer}, node ${n.node}, by ${SCORE_METRIC_LABELS[result.metric].toLowerCase()}`;
       const entries = imageEntries(result, lens, n.model);
       await this.addThumbnails(n.lens, entries);
       if (stale()) return [];

@@ -23,6 +23,16 @@ export type Split = 'train' | 'test';
 /** How a node's feature map is reduced to one score per image (design.md, "Node score"). */
 export type ScoreMetric = 'frobenius' | 'max' | 'mean';
 export const SCORE_METRICS: readonly ScoreMetric[] = ['frobenius', 'max', 'mean'];
+/** Every score metric with the name it is shown under (the panel's "Rank by" list, the views' descriptions). */
+export const SCORE_METRIC_LABELS: Readonly<Record<ScoreMetric, string>> = {
+  frobenius: 'Frobenius norm',
+  max: 'Maximum activation',
+  mean: 'Mean activation',
+};
+
+export function isScoreMetric(v: unknown): v is ScoreMetric {
+  return typeof v === 'string' && (SCORE_METRICS as readonly string[]).includes(v);
+}
 
 /**
  * How a node is projected back to pixel space.

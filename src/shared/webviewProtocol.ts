@@ -4,7 +4,7 @@
  * Everything the webview sends is checked by `parseWebviewMessage` before the host acts on it.
  * Imports only types and plain data from protocol.ts, so the host, the webview and the tests can all use it.
  */
-import { isProjectionMethod, type ProjectionMethod, type ScoreMetric } from './protocol';
+import { isProjectionMethod, isScoreMetric, type ProjectionMethod, type ScoreMetric } from './protocol';
 
 /** A float32 image or map, row-major: `[h, w, c]`, `[h, w]` or `[n]`. `data.byteLength === 4 * product(shape)`. */
 export interface Pixels {
@@ -182,8 +182,17 @@ export interface SetMethodMessage {
   type: 'setMethod';
   method: ProjectionMethod;
 }
+/** Rank top images by another score (the `featureLens.topActivations.rankBy` setting). */
+export interface SetMetricMessage {
+  type: 'setMetric';
+  metric: ScoreMetric;
+}
 export interface MaximizeMessage {
   type: 'maximize';
+}
+/** Error page: open the Feature Lens log, or draw the page again. */
+export interface ErrorActionMessage {
+  type: 'showLog' | 'retry';
 }
 /** Layer page: show the feature maps of this dataset image. */
 export interface SelectImageMessage {
@@ -216,7 +225,9 @@ export type WebviewMessage =
   | ReadyMessage
   | SelectNodeMessage
   | SetMethodMessage
+  | SetMetricMessage
   | MaximizeMessage
+  | ErrorActionMessage
   | SelectImageMessage
   | OpenPageMessage
   | ExportPngMessage
@@ -258,7 +269,9 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     case 'ready':
       return { type: 'ready' };
     case 'maximize':
-      return { type: 'maximize' };
+    case 'showLog':
+    case 'retry':
+      return { type: m.type };
     case 'selectNode': {
       if (!bounds) return drop('selectNode before the panel shows a model');
       if (!isIndex(m.layer, bounds.layers)) return drop(`layer ${String(m.layer)} out of range (0..${bounds.layers - 1})`);
@@ -269,6 +282,9 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     case 'setMethod':
       if (!isProjectionMethod(m.method)) return drop(`unknown projection method ${String(m.method)}`);
       return { type: 'setMethod', method: m.method as ProjectionMethod };
+    case 'setMetric':
+      if (!isScoreMetric(m.metric)) return drop(`unknown score metric ${String(m.metric)}`);
+      return { type: 'setMetric', metric: m.metric };
     case 'selectImage': {
       const images = bounds?.images ?? 0;
       if (!isIndex(m.index, images)) return drop(`image ${String(m.index)} out of range (${images} images)`);

@@ -5,7 +5,7 @@
 import '@vscode-elements/elements';
 import type { HostMessage, LayerPageMessage, ModelPageMessage, NodePageMessage, WebviewMessage } from '../shared/webviewProtocol';
 import { cssVar } from './charts';
-import { el } from './dom';
+import { button, el } from './dom';
 import * as pages from './pages';
 
 interface VsCodeApi {
@@ -65,7 +65,12 @@ function receive(m: HostMessage, received: number): void {
       break;
     case 'error': {
       const box = el('div', 'error-box');
-      box.append(el('h1', undefined, m.title), el('p', 'error-message', m.message));
+      const actions = el('div', 'toolbar');
+      actions.append(
+        button('Show Log', 'output', () => send({ type: 'showLog' }), { title: 'Open the Feature Lens log, which has the details' }),
+        button('Retry', 'refresh', () => send({ type: 'retry' }), { secondary: true, title: 'Draw this page again' }),
+      );
+      box.append(el('h1', undefined, m.title), el('p', 'error-message', m.message), actions);
       app.replaceChildren(box);
       page = undefined;
       setBody('error');

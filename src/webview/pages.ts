@@ -1,5 +1,5 @@
 /** The three pages of the inspector, drawn from plain page messages. */
-import { PROJECTION_METHOD_LABELS, type ProjectionMethod } from '../shared/protocol';
+import { PROJECTION_METHOD_LABELS, SCORE_METRIC_LABELS, type ProjectionMethod, type ScoreMetric } from '../shared/protocol';
 import {
   type ByClassView,
   type LayerPageMessage,
@@ -63,6 +63,23 @@ function weightTiles(w: WeightsView, nodeIdx: number, target: number): HTMLEleme
   return box;
 }
 
+/** A labelled `vscode-single-select` of `options` (value → name) that calls `onChange` with the picked value. */
+function singleSelect(id: string, title: string, options: Readonly<Record<string, string>>, current: string, onChange: (value: string) => void): HTMLElement {
+  const select = document.createElement('vscode-single-select') as HTMLElement & { value: string };
+  select.id = id;
+  select.title = title;
+  select.setAttribute('aria-label', title);
+  for (const [value, name] of Object.entries(options)) {
+    const o = document.createElement('vscode-option') as HTMLElement & { value: string; selected: boolean };
+    o.value = value;
+    o.textContent = name;
+    if (value === current) o.selected = true;
+    select.append(o);
+  }
+  select.addEventListener('change', () => onChange(select.value));
+  return select;
+}
+
 // ---- node page ------------------------------------------------------------------------------------------
 
 export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
@@ -72,19 +89,11 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   const next = button('', 'arrow-right', () => m.node + 1 < m.nodes && send({ type: 'selectNode', layer: m.layer, node: m.node + 1 }), { secondary: true, title: 'Next node (→ or j)' });
   prev.toggleAttribute('disabled', m.node === 0);
   next.toggleAttribute('disabled', m.node + 1 >= m.nodes);
-  const select = document.createElement('vscode-single-select') as HTMLElement & { value: string };
-  select.id = 'method';
-  select.title = 'Projection to pixel space';
-  for (const [value, name] of Object.entries(PROJECTION_METHOD_LABELS)) {
-    const o = document.createElement('vscode-option') as HTMLElement & { value: string; selected: boolean };
-    o.value = value;
-    o.textContent = name;
-    if (value === m.method) o.selected = true;
-    select.append(o);
-  }
-  select.addEventListener('change', () => send({ type: 'setMethod', method: select.value as ProjectionMethod }));
+  const method = singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) => send({ type: 'setMethod', method: v as ProjectionMethod }));
+  // Ranking applies only where there are top images (an index exists).
+  const metric = m.top ? [singleSelect('metric', 'Rank the top images by', SCORE_METRIC_LABELS, m.top.metric, (v) => send({ type: 'setMetric', metric: v as ScoreMetric }))] : [];
   const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), { title: 'Gradient ascent on the input for this node (Olah et al. 2017)' });
-  const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, select, max, ...pageLinks(send, 'node', true)];
+  const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, method, ...metric, max, ...pageLinks(send, 'node', true)];
   root.append(header(`${layer?.name ?? `layer ${m.layer}`} · node ${m.node}`, `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}]`, tools));
   root.append(el('div', 'stats', ''));
   root.lastElementChild!.id = 'node-stats';
@@ -95,7 +104,7 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   } else ws.body.append(el('p', 'note', layer && layer.params === 0 ? 'This layer has no weights.' : 'No weights to show for this layer.'));
   root.append(ws.root);
 
-  const ts = section(m.top ? `Top ${m.top.items.length} test images (score: ${m.top.metric})` : 'Top images');
+  const ts = section(m.top ? `Top ${m.top.items.length} test images by ${SCORE_METRIC_LABELS[m.top.metric].toLowerCase()}` : 'Top images');
   if (m.top && m.top.items.length) {
     const fm = limOf(m.top.items.map((i) => i.featureMap));
     const pr = m.projectionRange ?? limOf(m.top.items.map((i) => i.projection));

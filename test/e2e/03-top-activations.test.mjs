@@ -114,6 +114,29 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
     await s.runCommand('Feature Lens: Compute Top Activations');
     await s.waitForNotification(/is up to date/, 60_000);
     await s.shot('first-index-reused');
+
+    // Rank by the maximum activation instead, from the panel's list: the panel and the view both follow (the
+    // same index holds every score), and list what the CLI's own scan ranks first by that score.
+    const panel = await s.inspector({ page: 'node' });
+    await panel.locator('#metric').click();
+    await panel.locator('#metric').getByRole('option', { name: 'Maximum activation', exact: true }).click();
+    await s.view('Top Activations').locator('.pane-header', { hasText: /by maximum activation/ }).waitFor({ state: 'visible', timeout: 60_000 });
+    const byMax = JSON.parse(cli(['top', lensFile, '--layer', layerName, '--node', '0', '--metric', 'max', '--storage', path.join(s.tmp, 'cli-index'), '--json'])).result.top.map((t) => `#${t.index} ${t.className}`);
+    assert.notDeepEqual(byMax, first, 'the two rankings differ for this node, so the check below can tell them apart');
+    const sameAs = async (want) => {
+      for (const t0 = Date.now(); Date.now() - t0 < 60_000; await s.page.waitForTimeout(250)) {
+        const f = await s.inspector({ page: 'node' });
+        const columns = (await f.locator('.col-label .strong').allInnerTexts()).map((t) => t.trim());
+        const listed = await s.treeLabels('Top Activations');
+        if (JSON.stringify(columns) === JSON.stringify(want) && JSON.stringify(listed) === JSON.stringify(want)) return true;
+      }
+      return false;
+    };
+    assert.ok(await sameAs(byMax), `panel and view list the CLI's top images by maximum activation: ${JSON.stringify(byMax)}`);
+    assert.match(await (await s.inspector({ page: 'node' })).locator('body').innerText(), /test images by maximum activation/);
+    const settings = fs.readFileSync(path.join(s.userDataDir, 'User', 'settings.json'), 'utf8');
+    assert.match(settings, /"featureLens\.topActivations\.rankBy":\s*"max"/, 'the choice is stored as a user setting');
+    await s.shot('ranked-by-max');
     console.log(`# scanned ${images} images; the cancelled scan was reported stopped within ${cancelSeconds.toFixed(1)} s of Cancel`);
   });
 });

@@ -1,5 +1,5 @@
 // Scenario 4: a corrupt model.json in the workspace. Opening it gives one clear error naming the file and the
-// problem; the extension keeps working for the other models.
+// problem, with a way to the log; the extension keeps working for the other models.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,6 +37,13 @@ test('a corrupt model.json gives one clear error and the extension keeps working
     assert.equal(messages.length, 1, `exactly one error shown, got: ${JSON.stringify(messages)}`);
     assert.match(messages[0], /broken[/\\]model\.json|model\.json/, 'the message names the file');
     assert.match(messages[0], /not valid JSON/i, 'the message says what is wrong');
+
+    // Wherever it surfaced, "Show Log" opens the Feature Lens log, which has the details.
+    if (panels.length) await panels[0].locator('vscode-button', { hasText: 'Show Log' }).click();
+    else await errorToasts.first().locator('.monaco-button', { hasText: 'Show Log' }).click();
+    // The Output view's editor (it draws spaces as no-break spaces, which \s matches).
+    await s.page.locator('.output-view .view-lines', { hasText: /not\svalid\sJSON/ }).waitFor({ state: 'visible', timeout: 30_000 });
+    await s.shot('show-log');
 
     // Still working: the EFL model opens, and its layers are listed.
     await s.openFile('efl/efl.lens.json');

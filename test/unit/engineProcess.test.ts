@@ -55,6 +55,25 @@ describe('engine process', () => {
     assert.equal(info.backend, 'wasm');
     assert.equal(client.status?.backend, 'wasm');
     assert.ok(logs.some((l) => /Engine ready: backend wasm/.test(l.message)));
+    assert.ok(!logs.some((l) => /node-score kernel/.test(l.message)), 'the built engine has its scan kernel');
+  });
+
+  it('an engine without its scan kernel says so once, with the missing file', { timeout: 60_000 }, async () => {
+    // The bundle and tfjs's wasm files, without node-scores*.wasm (as a partial build would leave them).
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-engine-bare-'));
+    const own: { level: LogLevel; message: string }[] = [];
+    const c = new EngineClient({ enginePath: path.join(bare, 'engine.js'), backend: () => 'wasm', log: (level, message) => own.push({ level, message }) });
+    try {
+      for (const f of fs.readdirSync(path.dirname(enginePath))) if (/^(engine\.js|tfjs-backend-wasm.*\.wasm)$/.test(f)) fs.copyFileSync(path.join(path.dirname(enginePath), f), path.join(bare, f));
+      await c.call('modelInfo', { model: modelPath });
+      const warned = own.filter((l) => /node-score kernel/.test(l.message));
+      assert.equal(warned.length, 1, JSON.stringify(own));
+      assert.equal(warned[0].level, 'warn');
+      assert.match(warned[0].message, /node-scores\.wasm is missing/);
+    } finally {
+      c.dispose();
+      fs.rmSync(bare, { recursive: true, force: true });
+    }
   });
 
   it('replies with an error value naming the file, and keeps serving', async () => {

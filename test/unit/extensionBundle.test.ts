@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRICS } from '../../src/shared/protocol';
 
 const dist = path.join(__dirname, '..', '..', 'dist');
 // Markers of tfjs's code itself (its source paths, kernel registry, error texts), not mere mentions in messages.
@@ -87,6 +88,16 @@ describe('package.json contributions', () => {
       }
     }
     assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:featureLens.inspector'], 'nothing but the panel restore beyond the implicit events');
+  });
+
+  it('the settings offer exactly the values the code accepts', () => {
+    const props = pkg.contributes.configuration.properties;
+    assert.deepEqual(props['featureLens.engine.backend'].enum, [...BACKEND_SETTINGS]);
+    const rankBy = props['featureLens.topActivations.rankBy'];
+    assert.deepEqual(rankBy.enum, [...SCORE_METRICS]);
+    assert.deepEqual(Object.keys(SCORE_METRIC_LABELS), [...SCORE_METRICS]);
+    assert.equal(rankBy.default, 'frobenius');
+    assert.equal(rankBy.enumDescriptions.length, SCORE_METRICS.length);
   });
 
   it('walkthrough media and the lens schema path are files the package ships', () => {

@@ -1,6 +1,8 @@
 // `feature-lens render`: scans when there is no index, then writes the weights, top-images and class × layer
 // PNGs; each decodes with pngjs and shows what it should (not blank, the colours where they belong).
+// `feature-lens top`: a node's top images by each score, against the layer's feature maps computed here.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +14,7 @@ import { makeJob } from '../../src/engine/job';
 import { loadModel, saveModel } from '../../src/engine/modelIO';
 import { renderNode } from '../../src/engine/render';
 import * as tf from '../../src/engine/tf';
-import { smallCnn, writeMnistLens } from './scanFixtures';
+import { DIGIT_CLASSES, mnistDigits, smallCnn, writeMnistLens } from './scanFixtures';
 
 function decode(file: string): PNG {
   return PNG.sync.read(fs.readFileSync(file));
@@ -86,6 +88,42 @@ describe('render', () => {
     assert.deepEqual(indexFiles(), indexBefore, 'the index folder is unchanged');
     assert.ok(!again.files.some((f) => f.endsWith('-weights.png')));
     assert.equal(again.files.filter((f) => f.endsWith('.png')).length, 2);
+  });
+
+  it('feature-lens top lists the top images by each score, as the feature maps rank them', async () => {
+    // The reference: node 3 of the first conv layer on the 120 test images, each map reduced three ways.
+    const model = smallCnn(4);
+    const { images, labels } = mnistDigits(120, 0);
+    const maps = tf.tidy(() => {
+      const out = model.layers[0].apply(tf.tensor4d(images, [120, 28, 28, 1])) as tf.Tensor4D;
+      return tf.reshape(tf.slice(out, [0, 0, 0, 3], [120, 26, 26, 1]), [120, 26 * 26]).arraySync() as number[][];
+    });
+    model.dispose();
+    const reduce = { frobenius: (m: number[]) => Math.sqrt(m.reduce((a, v) => a + v * v, 0)), max: (m: number[]) => Math.max(...m), mean: (m: number[]) => m.reduce((a, v) => a + v, 0) / m.length };
+    const cli = path.resolve(__dirname, '../../dist/engine.js');
+    for (const metric of ['frobenius', 'max', 'mean'] as const) {
+      const scores = maps.map(reduce[metric]);
+      const want = [...scores].sort((a, b) => b - a).slice(0, 5);
+      const r = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--metric', metric, '--k', '5', '--storage', path.join(dir, 'index'), '--json'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout).result as { metric: string; layer: number; node: number; top: { index: number; score: number; label: number; className: string }[] };
+      assert.equal(got.metric, metric);
+      assert.equal(got.top.length, 5);
+      got.top.forEach((t, i) => {
+        const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
+        assert.ok(close(t.score, want[i]), `${metric} #${i + 1}: score ${t.score}, the feature maps rank #${i + 1} at ${want[i]}`);
+        assert.ok(close(t.score, scores[t.index]), `${metric} #${i + 1}: image ${t.index} listed at ${t.score}, its feature map scores ${scores[t.index]}`);
+        assert.equal(t.label, labels[t.index]);
+        assert.equal(t.className, DIGIT_CLASSES[labels[t.index]]);
+      });
+    }
+    // Without --json: a heading naming the layer, node and score, then one line per image, best first.
+    const text = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--metric', 'max', '--k', '3', '--storage', path.join(dir, 'index')], { encoding: 'utf8' });
+    assert.equal(text.status, 0, text.stderr);
+    const lines = text.stdout.trim().split('\n');
+    assert.match(lines[0], /\(layer 0\) node 3, by maximum activation:$/);
+    assert.equal(lines.length, 4);
+    lines.slice(1).forEach((l, i) => assert.match(l, new RegExp(`^\\s*${i + 1}\\. #\\d+ \\d  \\d`)));
   });
 
   it('accepts layer names, draws dense nodes, and refuses unknown layers', async () => {

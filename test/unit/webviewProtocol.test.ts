@@ -26,6 +26,10 @@ describe('parseWebviewMessage', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'selectImage', index: 99 }, bounds), { type: 'selectImage', index: 99 });
     assert.deepEqual(parseWebviewMessage({ type: 'openPage', page: 'layer' }, bounds), { type: 'openPage', page: 'layer' });
     assert.deepEqual(parseWebviewMessage({ type: 'maximize' }, bounds), { type: 'maximize' });
+    assert.deepEqual(parseWebviewMessage({ type: 'setMetric', metric: 'max', x: 1 }, bounds), { type: 'setMetric', metric: 'max' });
+    // The error page's buttons work before any model is on screen (no bounds).
+    assert.deepEqual(parseWebviewMessage({ type: 'showLog', path: '/etc' }), { type: 'showLog' });
+    assert.deepEqual(parseWebviewMessage({ type: 'retry' }), { type: 'retry' });
     assert.deepEqual(parseWebviewMessage({ type: 'painted', page: 'node' }, bounds), { type: 'painted', page: 'node' });
     assert.deepEqual(parseWebviewMessage({ type: 'log', level: 'warn', message: 'x' }, bounds), { type: 'log', level: 'warn', message: 'x' });
     const exp = parseWebviewMessage({ type: 'exportPng', data: PNG }, bounds);
@@ -71,6 +75,7 @@ describe('parseWebviewMessage', () => {
     assert.match(dropped({ type: 'setMethod', method: 'gradCam' }), /unknown projection method/);
     assert.match(dropped({ type: 'setMethod', method: 3 }), /unknown projection method/);
     assert.match(dropped({ type: 'openPage', page: 'settings' }), /unknown page/);
+    for (const metric of ['Frobenius', 'toString', 'l2', 1, undefined]) assert.match(dropped({ type: 'setMetric', metric }), /unknown score metric/);
     assert.match(dropped({ type: 'log', level: 'fatal', message: 'x' }), /malformed log/);
     assert.match(dropped({ type: 'log', level: 'info', message: { toString: 1 } }), /malformed log/);
     assert.match(dropped({ type: 'exportPng', data: 'iVBORw0KGgo=' }), /without bytes/);
