@@ -118,7 +118,7 @@ export async function runCli(argv: string[]): Promise<number> {
     } else if (command === 'scan') {
       const r = await handlers.scan({ lens: file, storageDir: str(flags, 'storage', defaultStorageDir()), metric, k: int(flags, 'k', 9) }, job);
       result = r;
-      text = `${r.reused ? 'reused' : r.resumed ? 'resumed and finished' : 'scanned'} ${r.images} images (${r.metric}, top ${r.k}) in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s\nindex ${r.index}`;
+      text = `${r.reused ? 'reused' : r.resumed ? 'resumed and finished' : 'scanned'} ${r.images} images (${r.metric}, top ${r.k}) in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s\nindex ${r.index}${r.removedIndexes ? `\ndeleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights of this model` : ''}`;
     } else if (command === 'top') {
       const r = await nodeTop(nodeArgs(file, flags, metric), job);
       result = r;

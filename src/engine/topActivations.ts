@@ -21,6 +21,12 @@ import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFl
 import { encodeIndex, indexPath, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
 
+/**
+ * Indexes of earlier weights kept per model and dataset once a new one is complete: retraining in a loop
+ * writes a new index each time, and only the most recent few are likely to be wanted again (e.g. after
+ * switching branches).
+ */
+export const KEEP_EARLIER_INDEXES = 3;
 /** Scans shorter than this many batches stay in one process (helpers would cost more than they give). */
 const MIN_PARALLEL_BATCHES = 8;
 /** A chunk of a parallel scan is about 1/(GUIDE × processes) of the images left (`chunkPlan`). */
@@ -79,7 +85,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   const existing = await readIndex(file);
   const matches = existing && existing.header.weightsHash === weightsHash && existing.header.datasetHash === ds.hash && existing.header.total === ds.size && sameLayers(existing.header.layers, layers);
   if (matches && existing.header.complete) {
-    return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, imagesPerSecond: 0, reused: true, resumed: false, helperImages: 0, stored: existing };
+    return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, imagesPerSecond: 0, reused: true, resumed: false, helperImages: 0, removedIndexes: 0, stored: existing };
   }
   const resumed = !!matches && existing.header.next > 0;
   const state: ScanState = resumed ? existing!.state : emptyScanState(layers, k, ds.classes.length);
@@ -280,7 +286,43 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   report();
   const seconds = (Date.now() - t0) / 1000;
   const scanned = ds.size - start;
-  return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, helperImages, stored: { header, state } };
+  const removedIndexes = await removeEarlierIndexes(storageDir, file, header);
+  return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, helperImages, removedIndexes, stored: { header, state } };
+}
+
+/**
+ * Deletes the indexes (complete or checkpoints) of other weights of the same model file and dataset source
+ * beyond the `KEEP_EARLIER_INDEXES` most recently written; `kept` is the index just completed. Indexes of
+ * other models, other data or models known only by name are left alone. Returns how many were deleted.
+ */
+export async function removeEarlierIndexes(storageDir: string, kept: string, header: IndexHeader, keep = KEEP_EARLIER_INDEXES): Promise<number> {
+  if (!path.isAbsolute(header.model)) return 0;
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(storageDir);
+  } catch {
+    return 0;
+  }
+  const earlier: { file: string; mtime: number }[] = [];
+  for (const name of names) {
+    const file = path.join(storageDir, name);
+    if (!name.endsWith('.flix') || file === kept) continue;
+    const h = await readIndexHeader(file);
+    if (!h || h.model !== header.model || h.source !== header.source || h.weightsHash === header.weightsHash) continue;
+    const stat = await fs.promises.stat(file).catch(() => undefined);
+    if (stat) earlier.push({ file, mtime: stat.mtimeMs });
+  }
+  earlier.sort((a, b) => b.mtime - a.mtime);
+  let removed = 0;
+  for (const { file } of earlier.slice(keep)) {
+    try {
+      await fs.promises.unlink(file);
+      removed++;
+    } catch {
+      // Gone already (another scan pruned it) or not ours to delete: either way nothing to do.
+    }
+  }
+  return removed;
 }
 
 /**

@@ -281,7 +281,7 @@ class FeatureLens extends Disposable {
       const storageDir = await this.storageDir();
       const name = path.basename(t.lens);
       const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: t.lens!, storageDir }, opts));
-      this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.metric}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}`);
+      this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.metric}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
       this.top.refresh();
       // Every page shows something from the index (top images, the class chart), so the panel redraws.
       const p = InspectorPanel.active;

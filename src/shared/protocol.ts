@@ -248,6 +248,8 @@ export interface ScanSummary {
   resumed: boolean;
   /** Images that helper engine processes scanned (0 when the scan ran in one process). */
   helperImages: number;
+  /** Indexes of earlier weights of the same model and data that were deleted (see `KEEP_EARLIER_INDEXES`). */
+  removedIndexes: number;
 }
 
 export interface TopActivationsResult {

@@ -15,7 +15,7 @@ import { ScoreHeaps } from '../../src/engine/scoreHeap';
 import * as tf from '../../src/engine/tf';
 import { openDataset, readLens } from '../../src/engine/lens';
 import { loadModel, saveModel } from '../../src/engine/modelIO';
-import { findIndex, scanDataset, scanLens, topFromIndex } from '../../src/engine/topActivations';
+import { findIndex, KEEP_EARLIER_INDEXES, scanDataset, scanLens, topFromIndex } from '../../src/engine/topActivations';
 import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, writeMnistLens } from './scanFixtures';
 
 /** Reference scores of every image for every flat node, from the full activations in plain JS (float64). */
@@ -214,6 +214,40 @@ describe('top-activation scan', () => {
     const l0old = topFromIndex(whole.stored, 0, 2, 'frobenius', ds.labels).top;
     assert.deepEqual(l0.map((e) => e.index), l0old.map((e) => e.index));
     l0.forEach((e, i) => assert.ok(Math.abs(e.score - 1.5 * l0old[i].score) < 1e-3 * e.score));
+  });
+
+  it('keeps the indexes of the last few earlier weights of a model, and leaves other models and data alone', async () => {
+    const storage = path.join(dir, 'prune');
+    const digits = mnistDigits(40, 60);
+    const ds = memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES);
+    const other = { ...memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES), source: 'other data' };
+    const model = smallCnn(7);
+    const w = model.layers[0].getWeights();
+    const modelPath = path.join(dir, 'retrained', 'model.json');
+    const scan = (d: typeof ds, opts: { modelPath: string }) => scanDataset(model, weightsHashOf(model), d, storage, 3, makeJob(), { batchSize: 20, ...opts });
+    const files = () => new Set(fs.readdirSync(storage).filter((f) => f.endsWith('.flix')));
+    // Another model's index and this model's index over other data, written first (the oldest files).
+    const otherModel = (await scan(ds, { modelPath: path.join(dir, 'other', 'model.json') })).index;
+    const otherData = (await scan(other, { modelPath })).index;
+    // Six retrainings of the same model file: each scan completes a new index.
+    const written: string[] = [];
+    const removed: number[] = [];
+    for (let i = 1; i <= 6; i++) {
+      model.layers[0].setWeights([tf.mul(w[0], 1 + i / 10), w[1]]);
+      const r = await scan(ds, { modelPath });
+      written.push(r.index);
+      removed.push(r.removedIndexes);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // distinct modification times
+    }
+    assert.deepEqual(removed, [0, 0, 0, 0, 1, 1], 'from the fifth scan on (four earlier weights), one index of earlier weights goes each time');
+    const expected = new Set([otherModel, otherData, ...written.slice(-1 - KEEP_EARLIER_INDEXES)].map((f) => path.basename(f)));
+    assert.deepEqual(files(), expected, 'the newest index, the three before it, and the other model\'s and other data\'s indexes');
+    // A reused index deletes nothing, and the newest still serves.
+    const again = await scan(ds, { modelPath });
+    assert.equal(again.reused, true);
+    assert.equal(again.removedIndexes, 0);
+    assert.ok(await findIndex(storage, weightsHashOf(model), ds));
+    model.dispose();
   });
 
   // Speed is measured by the benchmarks (npm run bench); this prints images/second for the record only.
