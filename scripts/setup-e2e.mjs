@@ -160,10 +160,13 @@ export function installExtension(codeServer, extensionsDir, userDataDir, vsix) {
   if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr)) throw new Error(`installing ${vsix} failed: ${r.stdout}${r.stderr}`);
 }
 
-/** Starts code-server in its own process group; resolves once it answers HTTP. */
-export async function startCodeServer({ codeServer, extensionsDir, userDataDir, workspace, port, logFile }) {
+/**
+ * Starts code-server in its own process group; resolves once it answers HTTP. Workspace Trust is off unless
+ * `workspaceTrust` is set (then the folder opens in Restricted Mode until trusted).
+ */
+export async function startCodeServer({ codeServer, extensionsDir, userDataDir, workspace, port, logFile, workspaceTrust = false }) {
   // Its own config file, so nothing is written to the user's ~/.config/code-server.
-  const args = [codeServer, '--config', path.join(userDataDir, 'code-server.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, workspace];
+  const args = [codeServer, '--config', path.join(userDataDir, 'code-server.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', ...(workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, workspace];
   // Inside a VS Code terminal these would turn code-server into a client of that VS Code.
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('VSCODE_')) delete env[k];

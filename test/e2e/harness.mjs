@@ -42,8 +42,9 @@ export function cli(args, { cwd, timeout = 300_000 } = {}) {
 /**
  * One VS Code session on a copy of the sample workspace.
  * @param {string} name scenario name: screenshots and logs go to test-results/e2e/<name>/
- * @param {{ prepare?: (workspace: string) => void | Promise<void>, settings?: object, samples?: string }} [options]
- *   prepare runs on the workspace copy before VS Code starts (e.g. pre-training a model with the CLI).
+ * @param {{ prepare?: (workspace: string) => void | Promise<void>, settings?: object, samples?: string, workspaceTrust?: boolean }} [options]
+ *   prepare runs on the workspace copy before VS Code starts (e.g. pre-training a model with the CLI);
+ *   workspaceTrust turns Workspace Trust on (off otherwise, so no scenario stops at its question).
  */
 export async function openVSCode(name, options = {}) {
   const { codeServer, chromium: chromiumPath } = ensureE2E();
@@ -63,7 +64,7 @@ export async function openVSCode(name, options = {}) {
     installExtension(codeServer, dirs.extensionsDir, dirs.userDataDir, VSIX);
     const port = await freePort();
     session.port = port;
-    session.server = await startCodeServer({ codeServer, ...dirs, port, logFile: path.join(results, 'code-server.log') });
+    session.server = await startCodeServer({ codeServer, ...dirs, port, logFile: path.join(results, 'code-server.log'), workspaceTrust: !!options.workspaceTrust });
     session.browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, headless: true });
     const context = await session.browser.newContext({ viewport: { width: 1600, height: 1000 } });
     session.page = await context.newPage();
