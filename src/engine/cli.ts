@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendSetting, ModelInfo, Progress } from '../shared/protocol';
-import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
 import { initBackend } from './backend';
 import { toEngineError, UserError } from './errors';
 import { handlers } from './handlers';
@@ -122,7 +122,7 @@ export async function runCli(argv: string[]): Promise<number> {
     } else if (command === 'top') {
       const r = await nodeTop(nodeArgs(file, flags, metric), job);
       result = r;
-      text = [`${r.layerName} (layer ${r.layer}) node ${r.node}, by ${SCORE_METRIC_LABELS[r.metric].toLowerCase()}:`, ...r.top.map((t, i) => `${String(i + 1).padStart(3)}. #${t.index} ${t.className}  ${t.score.toPrecision(4)}`)].join('\n');
+      text = [`${r.layerName} (layer ${r.layer}) node ${r.node}, by ${SCORE_METRIC_PHRASES[r.metric]}:`, ...r.top.map((t, i) => `${String(i + 1).padStart(3)}. #${t.index} ${t.className}  ${t.score.toPrecision(4)}`)].join('\n');
     } else {
       const r = await renderNode({ ...nodeArgs(file, flags, metric), out: path.resolve(str(flags, 'out')) }, job);
       result = r;

@@ -16,7 +16,7 @@
  */
 import * as path from 'node:path';
 import { formatNumber } from '../shared/colormap';
-import { SCORE_METRICS, type FloatArray, type ScoreMetric, type TopImage } from '../shared/protocol';
+import type { FloatArray, ScoreMetric, TopImage } from '../shared/protocol';
 import { diverging, grey, sequential, type Rgb } from './colormap';
 import { check } from './errors';
 import { writeFilesAtomic } from './fsutil';
@@ -27,7 +27,7 @@ import { layerByClassFromState } from './layerByClass';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
 import { Canvas } from './pngCanvas';
-import { findIndex, scanDataset, topFromIndex } from './topActivations';
+import { checkMetric, findIndex, scanDataset, topFromIndex } from './topActivations';
 import { layerWeights } from './weights';
 
 export interface NodeIndexOptions {
@@ -49,7 +49,7 @@ export interface RenderOptions extends NodeIndexOptions {
 async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   check(Number.isInteger(opts.k) && opts.k >= 1 && opts.k <= 100, `k must be a whole number from 1 to 100, not ${opts.k}.`);
   const metric = opts.metric ?? 'frobenius';
-  check(SCORE_METRICS.includes(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
+  checkMetric(metric);
   const lens = await readLens(opts.lens);
   const { model, info } = await loadModel(lens.model);
   const byName = info.layers.find((l) => l.name === opts.layer);
@@ -58,7 +58,9 @@ async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   checkNode(model, layer, opts.node);
   const ds = await openDataset(lens, 'test');
   job.progress({ message: 'finding the top-activation index' });
-  const stored = (await findIndex(opts.storageDir, info.weightsHash, ds)) ?? (await scanDataset(model, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), job, { modelPath: info.path })).stored;
+  // An index with fewer than k images per node would cut the list short: scan for k then.
+  const found = await findIndex(opts.storageDir, info.weightsHash, ds);
+  const stored = found && found.header.k >= opts.k ? found : (await scanDataset(model, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), job, { modelPath: info.path })).stored;
   job.throwIfCancelled();
   const top = topFromIndex(stored, layer, opts.node, metric, ds.labels).top.slice(0, opts.k);
   return { lens, model, info, layer, node: opts.node, metric, ds, stored, top };

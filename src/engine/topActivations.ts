@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ScanSummary, ScoreMetric, TopActivationsResult, TopImage } from '../shared/protocol';
-import { SCORE_METRICS } from '../shared/protocol';
+import { isScoreMetric, SCORE_METRICS } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
 import { CancelledError, check, UserError } from './errors';
 import { writeFileAtomic } from './fsutil';
@@ -22,8 +22,8 @@ import { encodeIndex, indexPath, readIndex, readIndexHeader, type IndexHeader, t
 import type * as tf from './tf';
 
 /**
- * Indexes of earlier weights kept per model and dataset once a new one is complete: retraining in a loop
- * writes a new index each time, and only the most recent few are likely to be wanted again (e.g. after
+ * Earlier weights whose indexes are kept per model and dataset once a new index is complete: retraining in a
+ * loop writes a new index each time, and only the few used last are likely to be wanted again (e.g. after
  * switching branches).
  */
 export const KEEP_EARLIER_INDEXES = 3;
@@ -85,6 +85,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   const existing = await readIndex(file);
   const matches = existing && existing.header.weightsHash === weightsHash && existing.header.datasetHash === ds.hash && existing.header.total === ds.size && sameLayers(existing.header.layers, layers);
   if (matches && existing.header.complete) {
+    await markUsed(file);
     return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, imagesPerSecond: 0, reused: true, resumed: false, helperImages: 0, removedIndexes: 0, stored: existing };
   }
   const resumed = !!matches && existing.header.next > 0;
@@ -291,9 +292,19 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
 }
 
 /**
- * Deletes the indexes (complete or checkpoints) of other weights of the same model file and dataset source
- * beyond the `KEEP_EARLIER_INDEXES` most recently written; `kept` is the index just completed. Indexes of
- * other models, other data or models known only by name are left alone. Returns how many were deleted.
+ * Marks an index as just used (its modification time), so `removeEarlierIndexes` keeps what was used
+ * recently and not only what was written recently: switching back to earlier weights reuses their index.
+ */
+async function markUsed(file: string): Promise<void> {
+  const now = new Date();
+  await fs.promises.utimes(file, now, now).catch(() => {});
+}
+
+/**
+ * Deletes the indexes (complete or checkpoints, any k) of other weights of the same model file and dataset
+ * source, beyond those of the `KEEP_EARLIER_INDEXES` weights used most recently; `kept` is the index just
+ * completed. Indexes of other models, other data or models known only by name are left alone. Returns how
+ * many files were deleted.
  */
 export async function removeEarlierIndexes(storageDir: string, kept: string, header: IndexHeader, keep = KEEP_EARLIER_INDEXES): Promise<number> {
   if (!path.isAbsolute(header.model)) return 0;
@@ -303,23 +314,28 @@ export async function removeEarlierIndexes(storageDir: string, kept: string, hea
   } catch {
     return 0;
   }
-  const earlier: { file: string; mtime: number }[] = [];
+  // Files by weights; the weights' last use is their most recently used file's.
+  const byWeights = new Map<string, { files: string[]; used: number }>();
   for (const name of names) {
     const file = path.join(storageDir, name);
     if (!name.endsWith('.flix') || file === kept) continue;
     const h = await readIndexHeader(file);
     if (!h || h.model !== header.model || h.source !== header.source || h.weightsHash === header.weightsHash) continue;
     const stat = await fs.promises.stat(file).catch(() => undefined);
-    if (stat) earlier.push({ file, mtime: stat.mtimeMs });
+    if (!stat) continue;
+    const g = byWeights.get(h.weightsHash) ?? { files: [], used: 0 };
+    g.files.push(file);
+    g.used = Math.max(g.used, stat.mtimeMs);
+    byWeights.set(h.weightsHash, g);
   }
-  earlier.sort((a, b) => b.mtime - a.mtime);
+  const stale = [...byWeights.values()].sort((a, b) => b.used - a.used).slice(keep);
   let removed = 0;
-  for (const { file } of earlier.slice(keep)) {
+  for (const file of stale.flatMap((g) => g.files)) {
     try {
       await fs.promises.unlink(file);
       removed++;
     } catch {
-      // Gone already (another scan pruned it) or not ours to delete: either way nothing to do.
+      // Gone already (another scan removed it): nothing to do.
     }
   }
   return removed;
@@ -361,7 +377,7 @@ function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean
  * when the machine has more cores and the backend is not native TensorFlow (parallelScan.ts).
  */
 export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job, parallel?: Partial<ParallelOptions>): Promise<ScanSummary> {
-  check(SCORE_METRICS.includes(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
+  checkMetric(metric);
   const lens = await readLens(lensPath);
   const { model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
@@ -373,9 +389,15 @@ export async function scanLens(lensPath: string, storageDir: string, metric: Sco
   return { lens: lens.path, metric, ...summary };
 }
 
-/** The complete index for these weights and dataset with the largest k, or null. */
+/** Refuses a score metric that is not one of `SCORE_METRICS`, naming them. */
+export function checkMetric(metric: string): asserts metric is ScoreMetric {
+  check(isScoreMetric(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
+}
+
+/** The complete index for these weights and dataset with the largest k (marked as used), or null. */
 export async function findIndex(storageDir: string, weightsHash: string, ds: Dataset): Promise<StoredIndex | null> {
   let best: StoredIndex | null = null;
+  let bestFile = '';
   let names: string[];
   try {
     names = await fs.promises.readdir(storageDir);
@@ -390,8 +412,12 @@ export async function findIndex(storageDir: string, weightsHash: string, ds: Dat
     if (!h || !h.complete || h.weightsHash !== weightsHash || h.datasetHash !== ds.hash || h.total !== ds.size) continue;
     if (path.basename(indexPath(storageDir, weightsHash, ds.hash, h.k)) !== name || (best && best.header.k >= h.k)) continue;
     const idx = await readIndex(file);
-    if (idx && idx.header.complete) best = idx;
+    if (idx && idx.header.complete) {
+      best = idx;
+      bestFile = file;
+    }
   }
+  if (best) await markUsed(bestFile);
   return best;
 }
 
@@ -412,7 +438,7 @@ export function topFromIndex(stored: StoredIndex, layer: number, node: number, m
 
 /** A node's top images from the stored index, or null when there is no complete index for the current model and dataset. */
 export async function readTopActivations(lensPath: string, storageDir: string, layer: number, node: number, metric: ScoreMetric): Promise<TopActivationsResult | null> {
-  check(SCORE_METRICS.includes(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
+  checkMetric(metric);
   const lens = await readLens(lensPath);
   const { info } = await loadModel(lens.model);
   check(Number.isInteger(layer) && layer >= 0 && layer < info.layers.length, `Layer ${layer} is out of range: ${info.path} has ${info.layers.length} layers.`, lens.path);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, type BackendSetting, type EngineStatus } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_PHRASES, type BackendSetting, type EngineStatus } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
 import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
@@ -89,7 +89,7 @@ class FeatureLens extends Disposable {
           this.models.refresh();
         }
         if (e.affectsConfiguration(`featureLens.${RANK_BY_KEY}`)) {
-          this.log.info(`Top images are now ranked by ${SCORE_METRIC_LABELS[rankBySetting()]}.`);
+          this.log.info(`Top images are now ranked by ${SCORE_METRIC_PHRASES[rankBySetting()]}.`);
           this.top.refresh();
           const p = InspectorPanel.active;
           if (p) p.navigate(p.shows);
@@ -281,7 +281,7 @@ class FeatureLens extends Disposable {
       const storageDir = await this.storageDir();
       const name = path.basename(t.lens);
       const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: t.lens!, storageDir }, opts));
-      this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.metric}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
+      this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
       this.top.refresh();
       // Every page shows something from the index (top images, the class chart), so the panel redraws.
       const p = InspectorPanel.active;

@@ -203,8 +203,15 @@ export class InspectorPanel extends Disposable {
         this.navigate({ ...this.state, page: m.page, node: m.page === 'node' ? (this.state.node ?? 0) : this.state.node });
         break;
       case 'setMetric':
-        // The setting's change listener redraws this panel and the Top Activations view.
-        if (m.metric !== rankBySetting()) await updateUserSetting(RANK_BY_KEY, m.metric);
+        // The setting's change listener redraws this panel and the Top Activations view. When the setting did
+        // not take that value (a more specific scope sets it, or settings.json cannot be written), the page is
+        // drawn again so its list shows the ranking in use.
+        if (m.metric === rankBySetting()) break;
+        try {
+          await updateUserSetting(RANK_BY_KEY, m.metric);
+        } finally {
+          if (rankBySetting() !== m.metric) this.navigate(this.state);
+        }
         break;
       case 'maximize':
         await this.maximize();

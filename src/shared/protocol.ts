@@ -30,6 +30,13 @@ export const SCORE_METRIC_LABELS: Readonly<Record<ScoreMetric, string>> = {
   mean: 'Mean activation',
 };
 
+/** The same names inside a sentence ("top images by maximum activation"). */
+export const SCORE_METRIC_PHRASES: Readonly<Record<ScoreMetric, string>> = {
+  frobenius: 'Frobenius norm',
+  max: 'maximum activation',
+  mean: 'mean activation',
+};
+
 export function isScoreMetric(v: unknown): v is ScoreMetric {
   return typeof v === 'string' && (SCORE_METRICS as readonly string[]).includes(v);
 }

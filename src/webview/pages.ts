@@ -1,5 +1,5 @@
 /** The three pages of the inspector, drawn from plain page messages. */
-import { PROJECTION_METHOD_LABELS, SCORE_METRIC_LABELS, type ProjectionMethod, type ScoreMetric } from '../shared/protocol';
+import { PROJECTION_METHOD_LABELS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, type ProjectionMethod, type ScoreMetric } from '../shared/protocol';
 import {
   type ByClassView,
   type LayerPageMessage,
@@ -104,7 +104,7 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   } else ws.body.append(el('p', 'note', layer && layer.params === 0 ? 'This layer has no weights.' : 'No weights to show for this layer.'));
   root.append(ws.root);
 
-  const ts = section(m.top ? `Top ${m.top.items.length} test images by ${SCORE_METRIC_LABELS[m.top.metric].toLowerCase()}` : 'Top images');
+  const ts = section(m.top ? `Top ${m.top.items.length} test images by ${SCORE_METRIC_PHRASES[m.top.metric]}` : 'Top images');
   if (m.top && m.top.items.length) {
     const fm = limOf(m.top.items.map((i) => i.featureMap));
     const pr = m.projectionRange ?? limOf(m.top.items.map((i) => i.projection));

@@ -39,10 +39,11 @@ test('a corrupt model.json gives one clear error and the extension keeps working
     assert.match(messages[0], /not valid JSON/i, 'the message says what is wrong');
 
     // Wherever it surfaced, "Show Log" opens the Feature Lens log, which has the details.
+    const logLines = s.page.locator('.output-view .view-lines', { hasText: /not\svalid\sJSON/ }); // spaces are drawn as no-break spaces
+    assert.equal(await logLines.count(), 0, 'the log is not on screen before Show Log');
     if (panels.length) await panels[0].locator('vscode-button', { hasText: 'Show Log' }).click();
     else await errorToasts.first().locator('.monaco-button', { hasText: 'Show Log' }).click();
-    // The Output view's editor (it draws spaces as no-break spaces, which \s matches).
-    await s.page.locator('.output-view .view-lines', { hasText: /not\svalid\sJSON/ }).waitFor({ state: 'visible', timeout: 30_000 });
+    await logLines.waitFor({ state: 'visible', timeout: 30_000 });
     await s.shot('show-log');
 
     // Still working: the EFL model opens, and its layers are listed.

@@ -117,6 +117,13 @@ describe('render', () => {
         assert.equal(t.className, DIGIT_CLASSES[labels[t.index]]);
       });
     }
+    // More images than the stored index holds per node (9): a new scan for 12, not a list cut short.
+    const more = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--metric', 'max', '--k', '12', '--storage', path.join(dir, 'index'), '--json'], { encoding: 'utf8' });
+    assert.equal(more.status, 0, more.stderr);
+    const twelve = (JSON.parse(more.stdout).result.top as { score: number }[]).map((t) => t.score);
+    const maxScores = maps.map(reduce.max).sort((a, b) => b - a).slice(0, 12);
+    assert.equal(twelve.length, 12);
+    twelve.forEach((v, i) => assert.ok(Math.abs(v - maxScores[i]) <= 1e-4 * Math.max(1, maxScores[i]), `k = 12, #${i + 1}: ${v} vs ${maxScores[i]}`));
     // Without --json: a heading naming the layer, node and score, then one line per image, best first.
     const text = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--metric', 'max', '--k', '3', '--storage', path.join(dir, 'index')], { encoding: 'utf8' });
     assert.equal(text.status, 0, text.stderr);

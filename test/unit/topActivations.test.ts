@@ -216,37 +216,58 @@ describe('top-activation scan', () => {
     l0.forEach((e, i) => assert.ok(Math.abs(e.score - 1.5 * l0old[i].score) < 1e-3 * e.score));
   });
 
-  it('keeps the indexes of the last few earlier weights of a model, and leaves other models and data alone', async () => {
+  it('keeps the indexes of the earlier weights used last, whatever their k, and leaves other models and data alone', async () => {
     const storage = path.join(dir, 'prune');
     const digits = mnistDigits(40, 60);
     const ds = memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES);
     const other = { ...memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES), source: 'other data' };
     const model = smallCnn(7);
-    const w = model.layers[0].getWeights();
+    const w = model.layers[0].getWeights().map((t) => tf.clone(t));
+    const weights = (i: number) => model.layers[0].setWeights([tf.mul(w[0], 1 + i / 10), w[1]]);
     const modelPath = path.join(dir, 'retrained', 'model.json');
-    const scan = (d: typeof ds, opts: { modelPath: string }) => scanDataset(model, weightsHashOf(model), d, storage, 3, makeJob(), { batchSize: 20, ...opts });
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 20)); // distinct modification times
+    const scan = async (d: typeof ds, opts: { modelPath: string }, k = 3) => {
+      const r = await scanDataset(model, weightsHashOf(model), d, storage, k, makeJob(), { batchSize: 20, ...opts });
+      await tick();
+      return r;
+    };
     const files = () => new Set(fs.readdirSync(storage).filter((f) => f.endsWith('.flix')));
     // Another model's index and this model's index over other data, written first (the oldest files).
     const otherModel = (await scan(ds, { modelPath: path.join(dir, 'other', 'model.json') })).index;
     const otherData = (await scan(other, { modelPath })).index;
-    // Six retrainings of the same model file: each scan completes a new index.
-    const written: string[] = [];
+    // Retrainings of the same model file: each scan completes a new index; weights 2 also get a k = 5 index.
+    const written: string[][] = [];
     const removed: number[] = [];
-    for (let i = 1; i <= 6; i++) {
-      model.layers[0].setWeights([tf.mul(w[0], 1 + i / 10), w[1]]);
+    for (let i = 1; i <= 5; i++) {
+      weights(i);
       const r = await scan(ds, { modelPath });
-      written.push(r.index);
+      written[i] = [r.index];
       removed.push(r.removedIndexes);
-      await new Promise((resolve) => setTimeout(resolve, 20)); // distinct modification times
+      if (i === 2) written[i].push((await scan(ds, { modelPath }, 5)).index);
     }
-    assert.deepEqual(removed, [0, 0, 0, 0, 1, 1], 'from the fifth scan on (four earlier weights), one index of earlier weights goes each time');
-    const expected = new Set([otherModel, otherData, ...written.slice(-1 - KEEP_EARLIER_INDEXES)].map((f) => path.basename(f)));
-    assert.deepEqual(files(), expected, 'the newest index, the three before it, and the other model\'s and other data\'s indexes');
-    // A reused index deletes nothing, and the newest still serves.
-    const again = await scan(ds, { modelPath });
-    assert.equal(again.reused, true);
-    assert.equal(again.removedIndexes, 0);
+    assert.deepEqual(removed, [0, 0, 0, 0, 1], 'the fifth weights leave four earlier ones: those used least recently go');
+    const names = (...fs: string[]) => new Set(fs.map((f) => path.basename(f)));
+    assert.deepEqual(files(), names(otherModel, otherData, ...written.slice(2).flat()));
+
+    // Back to weights 2 (both of its indexes are reused), then new weights: now weights 3 are the least recent.
+    weights(2);
+    const back = await scan(ds, { modelPath });
+    assert.equal(back.reused, true);
+    assert.equal(back.removedIndexes, 0);
+    weights(6);
+    const next = await scan(ds, { modelPath });
+    assert.equal(next.removedIndexes, 1);
+    assert.deepEqual(files(), names(otherModel, otherData, ...written[2], ...written[4], ...written[5], next.index), 'weights 3 went; weights 2, used again, stayed with both its indexes');
+    // A reader finding an index counts as a use too: weights 4 found, then new weights; weights 5, written
+    // before weights 2 were used again, are now the least recent.
+    weights(4);
     assert.ok(await findIndex(storage, weightsHashOf(model), ds));
+    await tick();
+    weights(7);
+    const latest = await scan(ds, { modelPath });
+    assert.equal(latest.removedIndexes, 1);
+    assert.deepEqual(files(), names(otherModel, otherData, ...written[2], ...written[4], next.index, latest.index));
+    w.forEach((t) => t.dispose());
     model.dispose();
   });
 

@@ -73,7 +73,7 @@ function load(): typeof cached {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const file = kernelFile(shared);
   if (!file) {
-    unavailable = `${shared ? 'node-scores-shared.wasm' : 'node-scores.wasm'} is missing (run the build)`;
+    unavailable = `${shared ? 'node-scores-shared.wasm' : 'node-scores.wasm'} is missing beside the engine bundle: the build or the package is incomplete`;
     return null;
   }
   try {
