@@ -173,14 +173,22 @@ export class Session {
 
   /** Opens a workspace file in an editor with Quick Open (path relative to the workspace). */
   async openFile(relative) {
-    await this.dismissQuickInput();
-    await this.page.keyboard.press('Control+P');
-    const input = this.page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(relative);
     const base = path.basename(relative);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: base }).first().waitFor({ state: 'visible', timeout: 15_000 });
-    await this.page.keyboard.press('Enter');
+    // Quick Open closes when focus moves while it opens (as the palette does): reopened up to three times.
+    for (let attempt = 1; ; attempt++) {
+      await this.dismissQuickInput();
+      await this.page.keyboard.press('Control+P');
+      const input = this.page.locator('.quick-input-widget input.input');
+      try {
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill(relative, { timeout: 5_000 });
+        await this.page.locator('.quick-input-list .monaco-list-row', { hasText: base }).first().waitFor({ state: 'visible', timeout: 15_000 });
+        await input.press('Enter', { timeout: 5_000 });
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+      }
+    }
     await this.page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ state: 'visible' });
   }
 
