@@ -40,6 +40,7 @@ export function nodePage(r: NodeInspection, state: PanelState, lens: LensInfo | 
       image: toPixels(it.image.shape, it.image.data),
       featureMap: toPixels(it.featureMap.shape, it.featureMap.data),
       projection: it.projection ? toPixels(it.projection.shape, it.projection.data) : undefined,
+      ...(it.entry.location ? { location: it.entry.location } : {}),
     };
   });
   return {

@@ -56,6 +56,8 @@ export interface TopItem {
   image: Pixels;
   featureMap: Pixels;
   projection?: Pixels;
+  /** Ranked by the maximum: where it sits on the feature map, `[y, x]`. */
+  location?: [number, number];
 }
 export interface WeightsView {
   /** `tiles[n][t]`: tile t of the n-th node shown. */

@@ -124,7 +124,9 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
         cell.dataset.image = String(it.index);
         if (row === 0) cell.append(pixelCanvas(it.image, 'image', 'top-image', i));
         else if (row === 1) {
-          cell.append(pixelCanvas(it.featureMap, 'signed', 'feature-map', i, { lim: Math.max(Math.abs(fm.min), Math.abs(fm.max)) }));
+          const map = pixelCanvas(it.featureMap, 'signed', 'feature-map', i, { lim: Math.max(Math.abs(fm.min), Math.abs(fm.max)) });
+          const spots = it.featureMap.shape.slice(0, 2).reduce((a, b) => a * b, 1);
+          cell.append(it.location && spots > 1 ? withMaxMarker(map, it.featureMap, it.location) : map);
           if (it.featureMap.shape.reduce((a, b) => a * b, 1) === 1) cell.append(el('div', 'dim', fmt(new Float32Array(it.featureMap.data)[0])));
         } else if (it.projection) {
           const d = dims(it.projection.shape);
@@ -149,6 +151,23 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   mx.body.append(el('p', 'note', 'Maximize Activation runs gradient ascent on the input (Fourier basis, jitter/scale/rotate robustness, ReLU warm-up) and shows the image with its objective curve.'));
   root.append(mx.root);
   return root;
+}
+
+/** The feature map with a frame around the position of its maximum (the top images ranked by the maximum). */
+function withMaxMarker(map: HTMLCanvasElement, p: Pixels, [y, x]: [number, number]): HTMLElement {
+  const { h, w } = dims(p.shape);
+  const wrap = el('div', 'map-wrap');
+  const marker = el('div', 'max-marker');
+  marker.style.left = `${(100 * x) / w}%`;
+  marker.style.top = `${(100 * y) / h}%`;
+  marker.style.width = `${100 / w}%`;
+  marker.style.height = `${100 / h}%`;
+  marker.dataset.y = String(y);
+  marker.dataset.x = String(x);
+  marker.title = `maximum at row ${y}, column ${x}`;
+  map.setAttribute('aria-label', `${map.getAttribute('aria-label')}, maximum at row ${y}, column ${x}`);
+  wrap.append(map, marker);
+  return wrap;
 }
 
 export function nodeStats(m: NodeStatsMessage): void {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { test } from 'node:test';
-import { cli, withVSCode } from './harness.mjs';
+import { cli, decodeDiverging, withVSCode } from './harness.mjs';
 
 /** The MNIST sample's lens file in a workspace (samples/mnist/*.lens.json). */
 function findMnistLens(ws) {
@@ -134,6 +134,17 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
     };
     assert.ok(await sameAs(byMax), `panel and view list the CLI's top images by maximum activation: ${JSON.stringify(byMax)}`);
     assert.match(await (await s.inspector({ page: 'node' })).locator('body').innerText(), /test images by maximum activation/);
+    // Each feature map marks where its maximum sits: the reddest spot of the drawn map.
+    const frame = await s.inspector({ page: 'node' });
+    for (let i = 0; i < 3; i++) {
+      const marker = frame.locator('.cell .max-marker').nth(i);
+      const [y, x] = [Number(await marker.getAttribute('data-y')), Number(await marker.getAttribute('data-x'))];
+      const pixels = await s.canvasPixels(frame, `canvas[data-role="feature-map"][data-index="${i}"]`);
+      const drawn = decodeDiverging(pixels);
+      const w = pixels.width;
+      const top = Math.max(...drawn);
+      assert.ok(drawn[y * w + x] >= top - 2, `image ${i}: the marker (${y}, ${x}) sits on the map's maximum (drawn ${drawn[y * w + x]}, the map's reddest ${top})`);
+    }
     const settings = fs.readFileSync(path.join(s.userDataDir, 'User', 'settings.json'), 'utf8');
     assert.match(settings, /"featureLens\.topActivations\.rankBy":\s*"max"/, 'the choice is stored as a user setting');
     await s.shot('ranked-by-max');

@@ -147,6 +147,10 @@ describe('pixels for the webview', () => {
       [9, 'E', 16],
     ]);
     assert.deepEqual([...new Float32Array(page.top!.items[1].projection!.data)], [0.5, 4, 0, 0]);
+    assert.ok(page.top!.items.every((i) => !('location' in i)), 'no location unless ranked by the maximum');
+    // Ranked by the maximum: each item says where on its feature map the maximum sits.
+    const byMax = nodePage({ ...r, top: { metric: 'max', items: r.top!.items.map((it, i) => ({ ...it, entry: { ...it.entry, location: [i, 1 - i] as [number, number] } })) } }, { page: 'node', model: model.path, layer: 0, node: 1 }, undefined, 'T');
+    assert.deepEqual(byMax.top!.items.map((i) => i.location), [[0, 1], [1, 0]]);
   });
 });
 
