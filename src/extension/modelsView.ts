@@ -122,6 +122,9 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
     this.modelFiles = [...lenses.values()].flatMap((l) => ('model' in l ? [l.model] : []));
     this.onModelsListed.fire(this.modelFiles);
     void vscode.commands.executeCommand('setContext', 'featureLens:hasModel', entries.length > 0);
+    // "No lens file … yet" only once the workspace was searched (a listing can wait on the question of a lens
+    // naming files outside the workspace, and an empty view would claim there is none).
+    void vscode.commands.executeCommand('setContext', 'featureLens:modelsListed', true);
     return entries;
   }
 }

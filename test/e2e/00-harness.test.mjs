@@ -1,6 +1,9 @@
 // The harness itself: code-server starts with the packaged VSIX installed, the workbench loads in Chromium,
 // the palette runs the extension's commands, and the extension's log and status bar item appear.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { withVSCode } from './harness.mjs';
 
@@ -23,4 +26,19 @@ test('VS Code loads with Feature Lens installed; its log and status bar item app
     assert.match(await status.innerText(), /auto|wasm|cpu|tensorflow/);
     await s.shot('log-and-status');
   });
+});
+
+test('an empty folder: the Models view says there is nothing yet and offers the walkthrough', { timeout: 300_000 }, async () => {
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-empty-'));
+  try {
+    await withVSCode('00-empty', { timeout: 180_000, samples: empty }, async (s) => {
+      await s.openFeatureLensViews();
+      const welcome = s.view('Models').locator('.welcome-view-content');
+      await welcome.getByText('No lens file or TensorFlow.js model in this workspace yet.').waitFor({ state: 'visible', timeout: 60_000 });
+      assert.ok(await welcome.getByRole('button', { name: 'Open the Walkthrough' }).count(), 'the walkthrough is one click away');
+      await s.shot('empty-workspace');
+    });
+  } finally {
+    fs.rmSync(empty, { recursive: true, force: true });
+  }
 });

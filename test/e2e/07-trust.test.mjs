@@ -29,6 +29,7 @@ test('a lens naming a model outside the workspace is used only once the user all
     // Listing the lens files reads each one (its name, its classes): the question comes before that.
     await s.openFeatureLensViews();
     await dialog(s).waitFor({ state: 'visible', timeout: 60_000 });
+    assert.equal(await s.view('Models').getByText(/No lens file/).count(), 0, 'while the question is open the view does not claim the workspace has no lens file');
     const question = await dialog(s).innerText();
     assert.match(question, /elsewhere\.lens\.json uses files outside this workspace/);
     assert.ok(question.includes(outsideModel), `the dialog names the file outside: ${question}`);
