@@ -167,8 +167,19 @@ export class Session {
 
   /** Opens the Feature Lens activity-bar container (its Models and Top Activations views). */
   async openFeatureLensViews() {
-    await this.page.locator('.activitybar .action-item a.action-label[aria-label^="Feature Lens"]').first().click();
-    await this.view('Models').waitFor({ state: 'visible' });
+    // The activity-bar item toggles: a click while the container is already shown (e.g. restored after a
+    // reload, which can happen just after a check) hides it, so check, click, and check again.
+    const models = this.view('Models');
+    for (let attempt = 1; ; attempt++) {
+      if (await models.isVisible()) return;
+      await this.page.locator('.activitybar .action-item a.action-label[aria-label^="Feature Lens"]').first().click();
+      try {
+        await models.waitFor({ state: 'visible', timeout: 10_000 });
+        return;
+      } catch (e) {
+        if (attempt === 3) throw e;
+      }
+    }
   }
 
   /** Opens a workspace file in an editor with Quick Open (path relative to the workspace). */
