@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKEND_SETTINGS, SCORE_METRIC_PHRASES, type BackendSetting, type EngineStatus } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScoreMetric } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
 import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
@@ -13,6 +13,13 @@ import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg } from './
 import { TopView } from './topView';
 import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
 import type { ModelsEntry } from './treeModel';
+
+/** What each ranking means, for the quick pick (the setting's descriptions say the same). */
+const RANK_BY_DETAIL: Record<ScoreMetric, string> = {
+  frobenius: 'The Frobenius norm of the feature map (as in the report)',
+  max: 'Its largest value: the strongest single response, wherever it is',
+  mean: 'Its mean: a response over the whole map',
+};
 
 /** Everything the extension owns while it is active. */
 class FeatureLens extends Disposable {
@@ -218,6 +225,16 @@ class FeatureLens extends Disposable {
       await updateUserSetting(BACKEND_KEY, pick.value);
       // The configuration listener restarts the engine; start it now so the status bar shows what loaded.
       await this.engine.call('status', {});
+    });
+
+    reg('featureLens.rankBy', async () => {
+      const current = rankBySetting();
+      const pick = await vscode.window.showQuickPick(
+        SCORE_METRICS.map((m) => ({ label: SCORE_METRIC_LABELS[m], description: m === current ? 'current' : undefined, detail: RANK_BY_DETAIL[m], value: m })),
+        { title: 'Feature Lens: Rank Top Images By', placeHolder: `Score of a node's feature map per image (now ${SCORE_METRIC_PHRASES[current]})` },
+      );
+      // The configuration listener redraws the Top Activations view and the panel.
+      if (pick && pick.value !== current) await updateUserSetting(RANK_BY_KEY, pick.value);
     });
 
     reg('featureLens.openModel', async (arg?: unknown) => {

@@ -148,6 +148,15 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
     const settings = fs.readFileSync(path.join(s.userDataDir, 'User', 'settings.json'), 'utf8');
     assert.match(settings, /"featureLens\.topActivations\.rankBy":\s*"max"/, 'the choice is stored as a user setting');
     await s.shot('ranked-by-max');
+
+    // The Top Activations view's title bar action does the same, with a quick pick: the mean this time.
+    const header = s.view('Top Activations').locator('.pane-header');
+    await header.hover();
+    await header.locator('.action-label[aria-label="Rank Top Images By…"]').click();
+    await s.pickQuickItem('Mean activation');
+    await header.filter({ hasText: /by mean activation/ }).waitFor({ state: 'visible', timeout: 60_000 });
+    await (await s.inspector({ page: 'node' })).getByText(/test images by mean activation/).waitFor({ state: 'visible', timeout: 60_000 });
+    assert.equal(await (await s.inspector({ page: 'node' })).locator('.max-marker').count(), 0, 'no maximum marked when ranked by the mean');
     console.log(`# scanned ${images} images; the cancelled scan was reported stopped within ${cancelSeconds.toFixed(1)} s of Cancel`);
   });
 });

@@ -53,6 +53,7 @@ describe('package.json contributions', () => {
     'featureLens.maximizeActivation': 'Maximize Activation',
     'featureLens.showLayerActivationByClass': 'Show Layer Activation by Class',
     'featureLens.exportPanel': 'Export Panel as PNG',
+    'featureLens.rankBy': 'Rank Top Images By…',
     'featureLens.selectBackend': 'Select Backend',
     'featureLens.showLog': 'Show Log',
     'featureLens.refreshModels': 'Refresh Models',
