@@ -14,51 +14,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENGINE_ENV, type FromEngine, type ParamsOf, type Progress } from '../shared/protocol';
 import { currentBackend, currentWasmThreads } from './backend';
-import type { Dataset } from './datasets/dataset';
 import { CancelledError, check, UserError } from './errors';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
 import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
 import { decodeIndex, encodeIndex } from './scanIndex';
-import type * as tf from './tf';
 
-/** What a helper keeps open between requests: one lens, its model and its test split. */
-let opened: { key: string; model: tf.LayersModel; weightsHash: string; ds: Dataset; modelPath: string } | undefined;
-
-/** The lens's model and test split, reused while the lens file and model.json are unchanged on disk. */
-async function openForRange(lensPath: string): Promise<NonNullable<typeof opened>> {
-  const lens = await readLens(lensPath);
-  const stamp = (f: string) => {
-    try {
-      const s = fs.statSync(f);
-      return `${s.mtimeMs}:${s.size}`;
-    } catch {
-      return 'missing';
-    }
-  };
-  const key = `${lens.path}|${stamp(lens.path)}|${lens.model}|${stamp(lens.model)}`;
-  if (opened?.key === key) return opened;
-  if (opened) {
-    opened.model.dispose();
-    opened = undefined;
-  }
+/**
+ * The `scanRange` engine method: scans `[start, end)` and replies with the encoded partial state. A pooled
+ * helper keeps the lens, model and test split open between requests through their own caches (by mtime):
+ * a retrained model or changed data files are opened anew.
+ */
+export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise<Uint8Array> {
+  const lens = await readLens(p.lens);
   const { model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
-  opened = { key, model, weightsHash: info.weightsHash, ds, modelPath: info.path };
-  return opened;
-}
-
-/** The `scanRange` engine method: scans `[start, end)` and replies with the encoded partial state. */
-export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise<Uint8Array> {
-  let o = await openForRange(p.lens);
-  if (p.datasetHash !== undefined && o.ds.hash !== p.datasetHash) {
-    // The data files changed since this helper opened them: open them again (hashes of unchanged files are reused).
-    o.model.dispose();
-    opened = undefined;
-    o = await openForRange(p.lens);
-  }
-  const { model, weightsHash, ds, modelPath } = o;
+  const { weightsHash, path: modelPath } = info;
   if (weightsHash !== p.weightsHash) throw new UserError('badInput', 'the model changed on disk during the scan; scan again.', modelPath);
   if (p.datasetHash !== undefined && ds.hash !== p.datasetHash) throw new UserError('badInput', 'the dataset changed on disk during the scan; scan again.', ds.source);
   check(Number.isInteger(p.start) && Number.isInteger(p.end) && p.start >= 0 && p.start < p.end && p.end <= ds.size, `Image range [${p.start}, ${p.end}) is outside the test split (${ds.size} images).`, p.lens);

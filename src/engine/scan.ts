@@ -149,10 +149,7 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
   const N = layers.reduce((a, l) => a + l.nodes, 0);
   const maps: (tf.Tensor4D | null)[] = [];
   const stacked = tf.tidy(() => {
-    // execute, not predict: no batching loop and no concatenation of the outputs.
-    let outs = multi.execute(images, multi.outputs.map((t) => t.name)) as tf.Tensor | tf.Tensor[];
-    if (!Array.isArray(outs)) outs = [outs];
-    const per = outs.map((o, li) => {
+    const per = executeAll(multi, images).map((o, li) => {
       const [H, W] = layers[li].spatial;
       const n = layers[li].nodes;
       if (H * W === 1) {
@@ -208,6 +205,12 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
   }
 }
 
+/** Every output of the multi-output model for `images`: execute, not predict (no batching loop, no concatenation). */
+function executeAll(multi: tf.LayersModel, images: tf.Tensor): tf.Tensor[] {
+  const o = multi.execute(images, multi.outputs.map((t) => t.name)) as tf.Tensor | tf.Tensor[];
+  return Array.isArray(o) ? o : [o];
+}
+
 /**
  * `batchScores` on the wasm backend: each layer's output is reduced where it lies by the project's SIMD
  * kernel (kernels/nodeScores.ts), one pass per map giving all three scores and the max's location for
@@ -216,11 +219,7 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
 function kernelScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor): BatchScores | null {
   const b = images.shape[0];
   const N = layers.reduce((a, l) => a + l.nodes, 0);
-  const outs = tf.tidy(() => {
-    // execute, not predict: no batching loop and no concatenation of the outputs.
-    const o = multi.execute(images, multi.outputs.map((t) => t.name)) as tf.Tensor | tf.Tensor[];
-    return Array.isArray(o) ? o : [o];
-  });
+  const outs = tf.tidy(() => executeAll(multi, images));
   try {
     // null (an output the kernel cannot read, e.g. not float32): the caller computes with tf ops instead.
     return nodeScores(outs.map((tensor, li) => ({ tensor, positions: layers[li].spatial[0] * layers[li].spatial[1], column: layers[li].offset })), b, N);
@@ -252,11 +251,13 @@ export function accumulate(state: ScanState, scores: BatchScores, indices: Int32
     }
   }
   // Dead counts, per-class sums of each node's score and of each layer's norm, in one pass over the rows. The
-  // class sums gather in a [class, node] scratch (contiguous writes), added to the [node, class] state after.
+  // class sums gather in a [class, node] scratch (contiguous writes), added to the [node, class] state after,
+  // for the classes the batch holds only.
   const frob = scores.frobenius;
   const dead = state.deadCounts;
   const layers = state.layers;
   const byClass = classScratch(C * N);
+  const present = new Set<number>();
   for (let r = 0; r < b; r++) {
     const label = labels[r];
     const row = r * N;
@@ -267,6 +268,7 @@ export function accumulate(state: ScanState, scores: BatchScores, indices: Int32
       continue;
     }
     const base = label * N;
+    present.add(label);
     for (let li = 0; li < layers.length; li++) {
       const from = layers[li].offset;
       const end = from + layers[li].nodes;
@@ -284,15 +286,18 @@ export function accumulate(state: ScanState, scores: BatchScores, indices: Int32
     state.classCounts[label]++;
   }
   const sums = state.classSums;
-  for (let c = 0; c < C; c++) for (let i = 0; i < N; i++) sums[i * C + c] += byClass[c * N + i];
+  for (const c of present) {
+    const base = c * N;
+    for (let i = 0; i < N; i++) sums[i * C + c] += byClass[base + i];
+    byClass.fill(0, base, base + N);
+  }
   state.images += b;
 }
 
 let scratch = new Float64Array(0);
-/** A zeroed Float64Array of `n` values, reused between batches. */
+/** `n` zeros, reused between batches: whoever writes a row zeroes it again after use. */
 function classScratch(n: number): Float64Array {
   if (scratch.length < n) scratch = new Float64Array(n);
-  else scratch.fill(0, 0, n);
   return scratch.subarray(0, n);
 }
 
@@ -332,10 +337,6 @@ export interface ScanRangeOptions {
   batchSize?: number;
   /** Called after every batch with the position reached (the next image to scan); may await (checkpoints). */
   onBatch?: (next: number, state: ScanState) => Promise<void> | void;
-  /** Progress fractions are reported relative to this span (default `[start, end)`). */
-  progressSpan?: [number, number];
-  /** Stops after the batch that reaches this position (read after every batch; may shrink during the scan). */
-  stopAt?: () => number;
 }
 
 /**
@@ -354,7 +355,6 @@ export async function scanRange(
   const multi = multiOutputModel(model, state.layers);
   const batchSize = opts.batchSize ?? scanBatchSize(state.layers);
   const inputShape = modelInputShape(model, ds);
-  const [p0, p1] = opts.progressSpan ?? [start, end];
   let next = start;
   for await (const batch of ds.batches(batchSize, start, end)) {
     job.throwIfCancelled();
@@ -368,9 +368,8 @@ export async function scanRange(
     accumulate(state, scores, batch.indices, batch.labels);
     next = batch.indices[batch.count - 1] + 1;
     if (opts.onBatch) await opts.onBatch(next, state);
-    job.progress({ fraction: (next - p0) / Math.max(1, p1 - p0), message: `${next - p0} of ${p1 - p0} images` });
+    job.progress({ fraction: (next - start) / Math.max(1, end - start), message: `${next - start} of ${end - start} images` });
     await yieldToEvents();
-    if (opts.stopAt && next >= opts.stopAt()) break;
   }
   return state;
 }

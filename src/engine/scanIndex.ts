@@ -10,7 +10,6 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from './fsutil';
 import { METRIC_ORDER, type ScanLayer, type ScanState } from './scan';
 import { ScoreHeaps } from './scoreHeap';
 
@@ -131,10 +130,6 @@ export function decodeIndex(bytes: Uint8Array): StoredIndex | null {
   return { header, state };
 }
 
-export async function writeIndex(file: string, header: IndexHeader, state: ScanState): Promise<void> {
-  await writeFileAtomic(file, encodeIndex(header, state));
-}
-
 /** Only an index file's header (a few hundred bytes), or null when it is not an index file. */
 export async function readIndexHeader(file: string): Promise<IndexHeader | null> {
   let fh: fs.promises.FileHandle | undefined;
@@ -158,6 +153,21 @@ export async function readIndexHeader(file: string): Promise<IndexHeader | null>
 const cache = new Map<string, { mtimeMs: number; size: number; index: StoredIndex }>();
 /** Complete indexes kept in memory (the most recently read). */
 const MAX_CACHED = 8;
+
+/**
+ * Marks an index file as just used: its modification time, which the clean-up of earlier weights' indexes
+ * sorts by (topActivations.ts). Its cached copy stays valid.
+ */
+export async function markIndexUsed(file: string): Promise<void> {
+  const now = new Date();
+  try {
+    await fs.promises.utimes(file, now, now);
+    const hit = cache.get(file);
+    if (hit) hit.mtimeMs = (await fs.promises.stat(file)).mtimeMs;
+  } catch {
+    // Gone (deleted by another process): nothing to mark.
+  }
+}
 
 /** Reads an index file (cached by mtime); null when it is missing or unreadable. */
 export async function readIndex(file: string): Promise<StoredIndex | null> {

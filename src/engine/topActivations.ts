@@ -18,7 +18,7 @@ import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
 import { acquireHelpers, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFloors, scanLayers, scanRange, type ScanState } from './scan';
-import { encodeIndex, indexPath, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
+import { encodeIndex, indexPath, markIndexUsed, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
 
 /**
@@ -85,7 +85,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
   const existing = await readIndex(file);
   const matches = existing && existing.header.weightsHash === weightsHash && existing.header.datasetHash === ds.hash && existing.header.total === ds.size && sameLayers(existing.header.layers, layers);
   if (matches && existing.header.complete) {
-    await markUsed(file);
+    await markIndexUsed(file);
     return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, imagesPerSecond: 0, reused: true, resumed: false, helperImages: 0, removedIndexes: 0, stored: existing };
   }
   const resumed = !!matches && existing.header.next > 0;
@@ -292,15 +292,6 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
 }
 
 /**
- * Marks an index as just used (its modification time), so `removeEarlierIndexes` keeps what was used
- * recently and not only what was written recently: switching back to earlier weights reuses their index.
- */
-async function markUsed(file: string): Promise<void> {
-  const now = new Date();
-  await fs.promises.utimes(file, now, now).catch(() => {});
-}
-
-/**
  * Deletes the indexes (complete or checkpoints, any k) of other weights of the same model file and dataset
  * source, beyond those of the `KEEP_EARLIER_INDEXES` weights used most recently; `kept` is the index just
  * completed. Indexes of other models, other data or models known only by name are left alone. Returns how
@@ -417,7 +408,7 @@ export async function findIndex(storageDir: string, weightsHash: string, ds: Dat
       bestFile = file;
     }
   }
-  if (best) await markUsed(bestFile);
+  if (best) await markIndexUsed(bestFile);
   return best;
 }
 

@@ -23,19 +23,14 @@ export type Split = 'train' | 'test';
 /** How a node's feature map is reduced to one score per image (design.md, "Node score"). */
 export type ScoreMetric = 'frobenius' | 'max' | 'mean';
 export const SCORE_METRICS: readonly ScoreMetric[] = ['frobenius', 'max', 'mean'];
-/** Every score metric with the name it is shown under (the panel's "Rank by" list, the views' descriptions). */
-export const SCORE_METRIC_LABELS: Readonly<Record<ScoreMetric, string>> = {
-  frobenius: 'Frobenius norm',
-  max: 'Maximum activation',
-  mean: 'Mean activation',
-};
-
-/** The same names inside a sentence ("top images by maximum activation"). */
+/** Every score metric's name inside a sentence ("top images by maximum activation"). */
 export const SCORE_METRIC_PHRASES: Readonly<Record<ScoreMetric, string>> = {
   frobenius: 'Frobenius norm',
   max: 'maximum activation',
   mean: 'mean activation',
 };
+/** The same names on their own (the panel's ranking list, the quick pick): capitalized. */
+export const SCORE_METRIC_LABELS = Object.fromEntries(SCORE_METRICS.map((m) => [m, SCORE_METRIC_PHRASES[m][0].toUpperCase() + SCORE_METRIC_PHRASES[m].slice(1)])) as Readonly<Record<ScoreMetric, string>>;
 
 export function isScoreMetric(v: unknown): v is ScoreMetric {
   return typeof v === 'string' && (SCORE_METRICS as readonly string[]).includes(v);

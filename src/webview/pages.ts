@@ -125,8 +125,7 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
         if (row === 0) cell.append(pixelCanvas(it.image, 'image', 'top-image', i));
         else if (row === 1) {
           const map = pixelCanvas(it.featureMap, 'signed', 'feature-map', i, { lim: Math.max(Math.abs(fm.min), Math.abs(fm.max)) });
-          const spots = it.featureMap.shape.slice(0, 2).reduce((a, b) => a * b, 1);
-          cell.append(it.location && spots > 1 ? withMaxMarker(map, it.featureMap, it.location) : map);
+          cell.append(it.location ? withMaxMarker(map, it.featureMap, it.location) : map);
           if (it.featureMap.shape.reduce((a, b) => a * b, 1) === 1) cell.append(el('div', 'dim', fmt(new Float32Array(it.featureMap.data)[0])));
         } else if (it.projection) {
           const d = dims(it.projection.shape);
@@ -153,9 +152,13 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   return root;
 }
 
-/** The feature map with a frame around the position of its maximum (the top images ranked by the maximum). */
+/**
+ * The feature map with a frame around the position of its maximum (the top images ranked by the maximum);
+ * a single value (a dense node) as it is.
+ */
 function withMaxMarker(map: HTMLCanvasElement, p: Pixels, [y, x]: [number, number]): HTMLElement {
   const { h, w } = dims(p.shape);
+  if (h * w <= 1) return map;
   const wrap = el('div', 'map-wrap');
   const marker = el('div', 'max-marker');
   marker.style.left = `${(100 * x) / w}%`;

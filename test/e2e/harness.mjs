@@ -135,7 +135,7 @@ export class Session {
    */
   async runCommand(title) {
     const page = this.page;
-    const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
+    const row = this.paletteRow(title);
     for (let attempt = 1; ; attempt++) {
       await this.dismissQuickInput();
       await page.keyboard.press('Control+Shift+P');
@@ -151,6 +151,11 @@ export class Session {
         if (attempt === 3) throw e;
       }
     }
+  }
+
+  /** The row of an open palette or quick pick whose label is exactly `title`. */
+  paletteRow(title) {
+    return this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
   }
 
   /** Closes a quick input left open. */

@@ -3,16 +3,12 @@ import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
 import { MISSING_KERNELS, registerWasmKernels, SPEED_KERNELS } from '../../src/engine/kernels';
 import * as tf from '../../src/engine/tf';
-import { assertClose, values } from './numbers';
+import { assertClose, values, wasmDataIds } from './numbers';
 
 // Every kernel the project registers on wasm, checked against the cpu backend's own gradients on the
 // same inputs, and checked for leaks: neither tensors nor wasm buffers may outlive a call.
 
 type Grads = (...xs: tf.Tensor[]) => tf.Tensor[];
-
-function wasmDataIds(): number {
-  return (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
-}
 
 /** Runs `fn` on cpu, then on wasm, on the same inputs; returns both results as plain arrays. */
 async function onBoth(fn: Grads, inputs: { shape: number[]; data: Float32Array }[]): Promise<{ cpu: Float32Array[]; wasm: Float32Array[] }> {

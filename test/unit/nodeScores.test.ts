@@ -5,7 +5,7 @@ import { nodeScores, nodeScoresKernel, type LayerOutput, type NodeScores } from 
 import { batchScores, multiOutputModel, scanLayers } from '../../src/engine/scan';
 import * as tf from '../../src/engine/tf';
 import { WASM_THREADS_ENV } from '../../src/engine/wasmThreads';
-import { values } from './numbers';
+import { values, wasmDataIds, wasmMemory } from './numbers';
 
 // The scan's SIMD kernel (kernels/nodeScores.wat) against a naive float64 reduction of the same values:
 // Frobenius norm, max, mean and the flat position of the first max of every node's map, for every image.
@@ -87,15 +87,6 @@ function scoresOf(data: Float32Array, shape: number[]): NodeScores {
   }
 }
 
-function wasmMemory(): WebAssembly.Memory {
-  const m = (tf.backend() as unknown as { wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } } }).wasm;
-  return (m.wasmMemory ?? m.asm?.memory)!;
-}
-
-function wasmDataIds(): number {
-  return (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
-}
-
 before(async () => {
   assert.equal((await initBackend('wasm')).backend, 'wasm');
 });
@@ -104,7 +95,7 @@ test('the kernel is available on wasm, on the plain or (FEATURE_LENS_WASM_THREAD
   assert.deepEqual(nodeScoresKernel(), { ok: true });
   const threads = currentWasmThreads();
   if (process.env[WASM_THREADS_ENV] === '2') assert.equal(threads, 2, 'the threaded build started');
-  assert.equal(wasmMemory().buffer instanceof SharedArrayBuffer, threads > 1, `shared memory iff threaded (${threads} threads)`);
+  assert.equal(wasmMemory()!.buffer instanceof SharedArrayBuffer, threads > 1, `shared memory iff threaded (${threads} threads)`);
 });
 
 test('scores match a float64 reference for conv, dense and sequence outputs, n a multiple of 4 or not', () => {
@@ -276,14 +267,14 @@ test('neither tensors nor wasm memory accumulate over 200 calls', () => {
     const first = nodeScores(layers, b, N)!;
     const tensorCount = tf.memory().numTensors;
     const ids = wasmDataIds();
-    const bytes = wasmMemory().buffer.byteLength;
+    const bytes = wasmMemory()!.buffer.byteLength;
     for (let k = 0; k < 200; k++) {
       const s = nodeScores(layers, b, N)!;
       if (k % 50 === 0) assert.deepEqual(s, first, `call ${k} gives the same scores`);
     }
     assert.equal(tf.memory().numTensors, tensorCount, 'tensors leaked');
     assert.equal(wasmDataIds(), ids, 'wasm buffers leaked');
-    const grown = wasmMemory().buffer.byteLength - bytes;
+    const grown = wasmMemory()!.buffer.byteLength - bytes;
     assert.ok(grown < 16 * 2 ** 20, `wasm memory grew by ${grown} bytes over 200 calls`);
   } finally {
     tf.dispose(tensors);

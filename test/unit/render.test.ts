@@ -101,16 +101,20 @@ describe('render', () => {
     model.dispose();
     const reduce = { frobenius: (m: number[]) => Math.sqrt(m.reduce((a, v) => a + v * v, 0)), max: (m: number[]) => Math.max(...m), mean: (m: number[]) => m.reduce((a, v) => a + v, 0) / m.length };
     const cli = path.resolve(__dirname, '../../dist/engine.js');
+    /** `feature-lens top` on node 3 of layer 0, with the index folder of the test above; its stdout. */
+    const top = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--storage', path.join(dir, 'index'), ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
     for (const metric of ['frobenius', 'max', 'mean'] as const) {
       const scores = maps.map(reduce[metric]);
       const want = [...scores].sort((a, b) => b - a).slice(0, 5);
-      const r = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--metric', metric, '--k', '5', '--storage', path.join(dir, 'index'), '--json'], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-      const got = JSON.parse(r.stdout).result as { metric: string; layer: number; node: number; top: { index: number; score: number; label: number; className: string }[] };
+      const got = JSON.parse(top('--metric', metric, '--k', '5', '--json')).result as { metric: string; layer: number; node: number; top: { index: number; score: number; label: number; className: string }[] };
       assert.equal(got.metric, metric);
       assert.equal(got.top.length, 5);
       got.top.forEach((t, i) => {
-        const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
         assert.ok(close(t.score, want[i]), `${metric} #${i + 1}: score ${t.score}, the feature maps rank #${i + 1} at ${want[i]}`);
         assert.ok(close(t.score, scores[t.index]), `${metric} #${i + 1}: image ${t.index} listed at ${t.score}, its feature map scores ${scores[t.index]}`);
         assert.equal(t.label, labels[t.index]);
@@ -118,16 +122,12 @@ describe('render', () => {
       });
     }
     // More images than the stored index holds per node (9): a new scan for 12, not a list cut short.
-    const more = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--metric', 'max', '--k', '12', '--storage', path.join(dir, 'index'), '--json'], { encoding: 'utf8' });
-    assert.equal(more.status, 0, more.stderr);
-    const twelve = (JSON.parse(more.stdout).result.top as { score: number }[]).map((t) => t.score);
+    const twelve = (JSON.parse(top('--metric', 'max', '--k', '12', '--json')).result.top as { score: number }[]).map((t) => t.score);
     const maxScores = maps.map(reduce.max).sort((a, b) => b - a).slice(0, 12);
     assert.equal(twelve.length, 12);
-    twelve.forEach((v, i) => assert.ok(Math.abs(v - maxScores[i]) <= 1e-4 * Math.max(1, maxScores[i]), `k = 12, #${i + 1}: ${v} vs ${maxScores[i]}`));
+    twelve.forEach((v, i) => assert.ok(close(v, maxScores[i]), `k = 12, #${i + 1}: ${v} vs ${maxScores[i]}`));
     // Without --json: a heading naming the layer, node and score, then one line per image, best first.
-    const text = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--metric', 'max', '--k', '3', '--storage', path.join(dir, 'index')], { encoding: 'utf8' });
-    assert.equal(text.status, 0, text.stderr);
-    const lines = text.stdout.trim().split('\n');
+    const lines = top('--metric', 'max', '--k', '3').trim().split('\n');
     assert.match(lines[0], /\(layer 0\) node 3, by maximum activation:$/);
     assert.equal(lines.length, 4);
     lines.slice(1).forEach((l, i) => assert.match(l, new RegExp(`^\\s*${i + 1}\\. #\\d+ \\d  \\d`)));

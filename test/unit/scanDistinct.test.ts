@@ -184,4 +184,24 @@ require(${JSON.stringify(enginePath)});
     assertDistinct(idx, IMAGES, 'after a hung helper');
     assertSame(plain, idx, 'after a hung helper');
   });
+
+  it('the model retrained on disk: warm helpers, holding the old model, scan with the new one', async () => {
+    await warmHelpers(enginePath, 2);
+    const modelFile = path.join(dir, 'model', 'model.json');
+    const retrained = smallCnn(22);
+    await saveModel(retrained, modelFile);
+    retrained.dispose();
+    const newHash = (await loadModel(modelFile)).info.weightsHash;
+    assert.notEqual(newHash, weightsHash);
+    await scanLens(lens, path.join(dir, 'retrained-one'), 'frobenius', 9, makeJob(), { workers: 1 });
+    const c = countingJob();
+    const r = await scanLens(lens, path.join(dir, 'retrained-par'), 'frobenius', 9, c.job, { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 });
+    assert.equal(c.processes(), 3, 'the scan ran in three processes');
+    assert.ok(r.helperImages > 0, `the helpers scanned part of the images with the new weights (${r.helperImages})`);
+    const one = await findIndex(path.join(dir, 'retrained-one'), newHash, ds);
+    const par = await findIndex(path.join(dir, 'retrained-par'), newHash, ds);
+    assert.ok(one && par, 'both indexes are of the new weights');
+    assertDistinct(par, IMAGES, 'after a retrain');
+    assertSame(one, par, 'after a retrain');
+  });
 });

@@ -146,6 +146,7 @@ describe('top-activation scan', () => {
               const at = argmax[g.index * N + node];
               assert.deepEqual(g.location, [Math.floor(at / l.spatial[1]), at % l.spatial[1]]);
             }
+            if (metric !== 'max') assert.equal(g.location, undefined, `${metric}: no location (only the maximum has one)`);
           }
           // No copy (index ≥ 200) may displace its original, which has the same score and a lower index.
           for (const g of got) {
@@ -245,6 +246,7 @@ describe('top-activation scan', () => {
       removed.push(r.removedIndexes);
       if (i === 2) written[i].push((await scan(ds, { modelPath }, 5)).index);
     }
+    assert.equal(KEEP_EARLIER_INDEXES, 3, 'the counts below assume three earlier weights are kept');
     assert.deepEqual(removed, [0, 0, 0, 0, 1], 'the fifth weights leave four earlier ones: those used least recently go');
     const names = (...fs: string[]) => new Set(fs.map((f) => path.basename(f)));
     assert.deepEqual(files(), names(otherModel, otherData, ...written.slice(2).flat()));
@@ -261,7 +263,10 @@ describe('top-activation scan', () => {
     // A reader finding an index counts as a use too: weights 4 found, then new weights; weights 5, written
     // before weights 2 were used again, are now the least recent.
     weights(4);
-    assert.ok(await findIndex(storage, weightsHashOf(model), ds));
+    const found = await findIndex(storage, weightsHashOf(model), ds);
+    assert.ok(found);
+    // Marking it used keeps its copy in memory valid: the next request is served without reading the file.
+    assert.equal(await findIndex(storage, weightsHashOf(model), ds), found, 'the second read is the cached index, not a new decode');
     await tick();
     weights(7);
     const latest = await scan(ds, { modelPath });

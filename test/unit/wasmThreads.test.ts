@@ -20,7 +20,7 @@ interface Probe {
   error?: string;
   wasm?: { y: number[]; dx: number[]; df: number[] };
   cpu?: { y: number[]; dx: number[]; df: number[] };
-  kernel?: { worst: number; argmaxMismatches: number; shared: boolean } | null;
+  kernel?: { worst: number; argmaxMismatches: number; shared: boolean | null } | null;
   tmp: string[];
 }
 
