@@ -412,6 +412,8 @@ export const ENGINE_ENV = {
   backend: 'FEATURE_LENS_BACKEND',
   /** Threads of the wasm backend (a whole number ≥ 1); unset: 1. */
   wasmThreads: 'FEATURE_LENS_WASM_THREADS',
+  /** The engine's memory budget in MB (`featureLens.engine.maxMemoryMB`); unset or 0: from the machine's memory. */
+  maxMemoryMB: 'FEATURE_LENS_MAX_MEMORY_MB',
   /** Set to `1` to make the entry serve RPC over the IPC channel instead of running the CLI. */
   serve: 'FEATURE_LENS_SERVE',
 } as const;
