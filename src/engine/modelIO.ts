@@ -353,26 +353,34 @@ async function readWeights(parsed: ParsedModelJson, file: string): Promise<tf.io
   };
 }
 
+/** Our shard names: `<stem>.<12 hex digits of the weights' sha256>.bin`. */
+function shardPattern(stem: string): RegExp {
+  return new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f]{12}\\.bin$`);
+}
+
 /**
  * Saves a model as `model.json` + one weight shard named by the weights' hash, atomically: the shard is
- * written first under a new name, then model.json is replaced by rename, then the old shards are removed.
+ * written first under a new name, then model.json is replaced by rename, then earlier shards of this model
+ * (its own name pattern only, never a file the manifest names) and temporary files of killed saves are removed.
  * A reader (or a crash at any point) sees either the old model whole or the new one whole.
+ * Returns the sha256 of the weights written (`ModelInfo.weightsHash` of the saved model).
  */
-export async function saveModel(model: tf.LayersModel, modelPath: string, metadata?: Record<string, unknown>): Promise<void> {
+export async function saveModel(model: tf.LayersModel, modelPath: string, metadata?: Record<string, unknown>): Promise<{ weightsHash: string }> {
   const file = path.resolve(modelPath);
   const dir = path.dirname(file);
   const stem = path.basename(file, '.json');
-  const oldShards = await previousShards(file);
+  let weightsHash = '';
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = new Uint8Array(
         artifacts.weightData instanceof ArrayBuffer ? artifacts.weightData : tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer[]),
       );
-      const binName = `${stem}.${hashWeights(weightData.buffer).slice(0, 12)}.bin`;
+      weightsHash = hashWeights(weightData.buffer);
+      const binName = `${stem}.${weightsHash.slice(0, 12)}.bin`;
       const json = {
         format: 'layers-model',
         generatedBy: artifacts.generatedBy,
-        convertedBy: 'Feature Lens',
+        convertedBy: FEATURE_LENS_MAKER,
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: [binName], weights: artifacts.weightSpecs }],
         ...(metadata ? { userDefinedMetadata: metadata } : {}),
@@ -381,19 +389,86 @@ export async function saveModel(model: tf.LayersModel, modelPath: string, metada
         { path: path.join(dir, binName), data: weightData },
         { path: file, data: JSON.stringify(json) },
       ]);
-      for (const old of oldShards) if (old !== binName) await fs.promises.rm(path.join(dir, old), { force: true });
+      const shards = shardPattern(stem);
+      for (const name of await fs.promises.readdir(dir)) if (shards.test(name) && name !== binName) await fs.promises.rm(path.join(dir, name), { force: true });
+      await sweepTemps(dir, [path.basename(file), shards]);
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
   unloadModels(file);
+  return { weightsHash };
 }
 
-/** The shard file names an existing model.json lists (none if it is missing or unreadable). */
-async function previousShards(file: string): Promise<string[]> {
+/** What `convertedBy` says in a model.json Feature Lens wrote. */
+export const FEATURE_LENS_MAKER = 'Feature Lens';
+
+/**
+ * Whether `file` is a model.json Feature Lens wrote (training may replace only those): a regular JSON file of
+ * reasonable size whose `convertedBy` is Feature Lens. Undefined when it does not exist.
+ */
+export async function madeByFeatureLens(file: string): Promise<boolean | undefined> {
   try {
-    const json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
-    return (json.weightsManifest as ManifestGroup[]).flatMap((g) => g.paths).filter((p) => typeof p === 'string' && !p.includes('/') && !p.includes('..'));
+    await fs.promises.lstat(file);
   } catch {
-    return [];
+    return undefined;
+  }
+  try {
+    const json = JSON.parse(await readInputText(file, { what: 'model file', maxBytes: MAX_MODEL_JSON_BYTES }));
+    return json?.convertedBy === FEATURE_LENS_MAKER && json?.format === 'layers-model' && Array.isArray(json.weightsManifest);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes temporary files of writes killed before their rename (`<name>.<pid>.<time>.tmp`, see fsutil.ts) whose
+ * target is one of `names` (a name or a pattern) and whose process is gone.
+ */
+export async function sweepTemps(dir: string, names: (string | RegExp)[]): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await fs.promises.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const m = /^(.*)\.(\d+)\.[0-9a-z]+\.tmp$/.exec(name);
+    if (!m || !names.some((n) => (typeof n === 'string' ? n === m[1] : n.test(m[1])))) continue;
+    const pid = Number(m[2]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) await fs.promises.rm(path.join(dir, name), { force: true });
+  }
+}
+
+const weightsHashes = new Map<string, { stamp: string; hash: string }>();
+
+/**
+ * The sha256 of a model's weights as `loadModel` computes it (its shards in manifest order), without loading it;
+ * undefined when the model or a shard is missing or unreadable. Cached while model.json and the shards keep their
+ * sizes and times.
+ */
+export async function modelWeightsHash(modelPath: string): Promise<string | undefined> {
+  const file = path.resolve(modelPath);
+  try {
+    const parsed = await readModelJson(file);
+    const stats = await Promise.all([file, ...parsed.shards.map((s) => s.real)].map((f) => fs.promises.stat(f)));
+    const stamp = stats.map((st) => `${st.ino}:${st.size}:${st.mtimeMs}`).join('|');
+    const hit = weightsHashes.get(file);
+    if (hit?.stamp === stamp) return hit.hash;
+    const h = crypto.createHash('sha256');
+    for (const s of parsed.shards) for await (const chunk of fs.createReadStream(s.real, { start: 0, end: Math.max(0, s.size - 1) })) if (s.size > 0) h.update(chunk as Buffer);
+    const hash = h.digest('hex');
+    weightsHashes.set(file, { stamp, hash });
+    return hash;
+  } catch {
+    return undefined;
   }
 }

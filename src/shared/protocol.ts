@@ -172,6 +172,11 @@ export interface TrainResult {
   /** With `training.restarts`: which attempt was kept, and the seed it used. */
   attempts?: number;
   seed?: number;
+  /**
+   * sha256 of the weights these results were measured on (`ModelInfo.weightsHash`): results whose hash is not
+   * that of the model on disk are stale (the run was killed between writing the model and its results).
+   */
+  weightsHash?: string;
 }
 
 /** Where an input image comes from: a dataset image of a lens file, or pixels given directly. */
