@@ -60,6 +60,6 @@ export function isEngineFault(e: unknown): boolean {
 /** The one line a request that hit an engine fault fails with. */
 export function engineFaultMessage(e: unknown): string {
   const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
-  const oom = /memory|allocation|enlarge/i.test(msg);
-  return `The Feature Lens engine ${oom ? 'ran out of memory' : 'hit an internal WebAssembly fault'} (${msg}); it restarts for the next request.`;
+  const oom = /allocation failed|enlarge memory|out of memory|maximum memory/i.test(msg);
+  return `The Feature Lens engine ${oom ? 'ran out of memory' : 'hit a WebAssembly fault, as when a computation outgrows its memory'} (${msg}); it restarts for the next request.`;
 }
