@@ -20,6 +20,8 @@ import { openIdxDataset } from './datasets/idx';
 import { ImageFolderDataset, type ImageFolderOptions } from './datasets/imageFolder';
 import { openNpyDataset } from './datasets/npy';
 import { UserError } from './errors';
+import { checkInputFile, readInputText } from './fsutil';
+import { modelWeightsHash } from './modelIO';
 import { parseRecipe, type Recipe } from './recipes';
 
 const DATASET_FORMATS = ['idx', 'npy', 'imageFolder', 'efl'] as const;
@@ -46,22 +48,23 @@ export interface Lens {
   [key: string]: unknown;
 }
 
+/** How lens files are read: a lens file is a few hundred bytes of JSON. */
+export const LENS_FILE = { what: 'lens file', maxBytes: 16 * 2 ** 20 };
+/** How training results are read (a long run's history is a few hundred KB). */
+const RESULTS_FILE = { what: 'training results file', maxBytes: 64 * 2 ** 20 };
+
 const lensCache = new Map<string, { mtimeMs: number; size: number; lens: Lens }>();
 
 /** Reads, checks and resolves a lens file; opens its test split to learn the class names. Cached by mtime. */
 export async function readLens(lensPath: string): Promise<Lens> {
   const file = path.resolve(lensPath);
-  let stat: fs.Stats;
-  try {
-    stat = await fs.promises.stat(file);
-  } catch {
-    throw new UserError('notFound', 'lens file not found.', file);
-  }
+  const { stat } = await checkInputFile(file, LENS_FILE);
   const hit = lensCache.get(file);
   if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.lens;
+  const text = await readInputText(file, LENS_FILE);
   let json: unknown;
   try {
-    json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw new UserError('badInput', `is not valid JSON (${(e as Error).message}).`, file);
   }
@@ -226,8 +229,9 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
   let trainingNote: string | undefined;
   let text: string | undefined;
   try {
-    text = await fs.promises.readFile(lens.results, 'utf8');
-  } catch {
+    text = await readInputText(lens.results, RESULTS_FILE);
+  } catch (e) {
+    if (!(e instanceof UserError && e.code === 'notFound')) throw e;
     text = undefined; // never trained
   }
   if (text !== undefined) {
@@ -237,8 +241,11 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     } catch {
       parsed = undefined;
     }
-    if (isTrainResult(parsed)) lastTraining = parsed;
-    else trainingNote = `${lens.results} is not a Feature Lens training result; train again to rewrite it.`;
+    if (!isTrainResult(parsed)) trainingNote = `${lens.results} is not a Feature Lens training result; training will not overwrite it: move it away, then train.`;
+    else if (parsed.weightsHash !== undefined && parsed.weightsHash !== (await modelWeightsHash(lens.model))) {
+      // Written for other weights: a run killed between saving the model and its results, or a model replaced since.
+      trainingNote = `${lens.results} belongs to other weights than ${lens.model} (a training run was interrupted or the model was replaced); train again for its results.`;
+    } else lastTraining = parsed;
   }
   return {
     path: lens.path,

@@ -8,7 +8,7 @@ import { registerFailableCommand, UserFacingError } from './failable';
 import { InspectorPanel, type PanelDeps } from './inspectorPanel';
 import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
-import { backendSetting, BACKEND_KEY, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
+import { backendSetting, BACKEND_KEY, MAX_MEMORY_KEY, maxMemorySetting, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
 import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg } from './targets';
 import { TopView } from './topView';
 import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
@@ -43,6 +43,7 @@ class FeatureLens extends Disposable {
       enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
       backend: backendSetting,
       threads: threadsSetting,
+      maxMemoryMB: maxMemorySetting,
       log: (level, message) => this.log[level](message),
       onStatus: (s) => this.showStatus(s),
       gate: (method, params) => this.guard.check(method, params),
@@ -89,8 +90,8 @@ class FeatureLens extends Disposable {
     this.watch();
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) || e.affectsConfiguration(`featureLens.${THREADS_KEY}`)) {
-          this.log.info(`Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}); restarting the engine.`);
+        if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) || e.affectsConfiguration(`featureLens.${THREADS_KEY}`) || e.affectsConfiguration(`featureLens.${MAX_MEMORY_KEY}`)) {
+          this.log.info(`Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}, memory budget ${maxMemorySetting() || 'default'}); restarting the engine.`);
           this.engine.restart('The engine settings changed.');
           this.showStatus(undefined);
           this.models.refresh();

@@ -172,6 +172,11 @@ export interface TrainResult {
   /** With `training.restarts`: which attempt was kept, and the seed it used. */
   attempts?: number;
   seed?: number;
+  /**
+   * sha256 of the weights these results were measured on (`ModelInfo.weightsHash`): results whose hash is not
+   * that of the model on disk are stale (the run was killed between writing the model and its results).
+   */
+  weightsHash?: string;
 }
 
 /** Where an input image comes from: a dataset image of a lens file, or pixels given directly. */
@@ -412,6 +417,8 @@ export const ENGINE_ENV = {
   backend: 'FEATURE_LENS_BACKEND',
   /** Threads of the wasm backend (a whole number ≥ 1); unset: 1. */
   wasmThreads: 'FEATURE_LENS_WASM_THREADS',
+  /** The engine's memory budget in MB (`featureLens.engine.maxMemoryMB`); unset or 0: from the machine's memory. */
+  maxMemoryMB: 'FEATURE_LENS_MAX_MEMORY_MB',
   /** Set to `1` to make the entry serve RPC over the IPC channel instead of running the CLI. */
   serve: 'FEATURE_LENS_SERVE',
 } as const;
