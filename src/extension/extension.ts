@@ -199,7 +199,7 @@ class FeatureLens extends Disposable {
   }
 
   private registerCommands(): void {
-    const reg = (id: string, run: (...args: any[]) => unknown) => this._register(registerFailableCommand(this.log, id, run));
+    const reg = (id: string, run: (...args: never[]) => unknown) => this._register(registerFailableCommand(this.log, id, run));
 
     reg('featureLens.showLog', () => this.log.show());
     reg('featureLens.refreshModels', () => {
