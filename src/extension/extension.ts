@@ -9,7 +9,7 @@ import { InspectorPanel, type PanelDeps } from './inspectorPanel';
 import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
 import { backendSetting, BACKEND_KEY, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
-import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg } from './targets';
+import { pickLayer, pickNode, pickTarget, resolveModel } from './targets';
 import { TopView } from './topView';
 import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
 import type { ModelsEntry } from './treeModel';
@@ -55,26 +55,13 @@ class FeatureLens extends Disposable {
     this.modelsTree = this._register(vscode.window.createTreeView('featureLens.models', { treeDataProvider: this.models, showCollapseAll: true }));
     this.top = this._register(new TopView(this.engine, () => this.storageDir(), this.log));
     this.top.view = this._register(vscode.window.createTreeView('featureLens.topActivations', { treeDataProvider: this.top }));
-    this._register(
-      this.modelsTree.onDidChangeSelection((e) => {
-        const sel = e.selection[0];
-        if (sel?.kind === 'node') {
-          const t = targetFromArg(sel);
-          // Clicking a node also opens it in the panel, which updates this view once its page is posted; the
-          // delay keeps this view's engine requests from queueing ahead of the panel's.
-          if (t?.model && t.layer !== undefined && t.node !== undefined) {
-            const node = { lens: t.lens, model: t.model, layer: t.layer, node: t.node };
-            setTimeout(() => this.top.show(node), 800);
-          }
-        }
-      }),
-    );
-
     this.panelDeps = {
       engine: this.engine,
       log: this.log,
       extensionUri: context.extensionUri,
       storageDir: () => this.storageDir(),
+      // The Top Activations view follows the node the panel shows, once its page is posted: a click on a node
+      // runs Inspect Node, and the view's engine requests then come after the panel's, never ahead of them.
       onNode: (t) => {
         this.top.show(t);
         void this.reveal(t.model, t.layer, t.node);
@@ -162,7 +149,7 @@ class FeatureLens extends Disposable {
   private filesChanged(): void {
     const files = [...this.changedFiles];
     this.changedFiles.clear();
-    this.log.debug(`Changed on disk: ${files.join(', ')}`);
+    this.log.info(`Changed on disk, views refreshed: ${files.join(', ')}`);
     this.models.refresh();
     this.top.refresh();
     for (const f of files) InspectorPanel.active?.modelChanged(f);
@@ -279,7 +266,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.trainModel', async (arg?: unknown) => {
-      if (!(await requireTrust(vscode, 'Training'))) return;
+      if (!(await requireTrust(vscode, 'Training'))) return this.log.info('Train Model not run: the workspace is not trusted (Restricted Mode).');
       const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true });
       if (!t?.lens) return;
       const name = path.basename(t.lens);

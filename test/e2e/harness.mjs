@@ -275,6 +275,25 @@ export class Session {
     return { width: r.width, height: r.height, data: Uint8ClampedArray.from(r.data) };
   }
 
+  /**
+   * Polls `condition` (sync or async) until it returns a truthy value, and returns that value; fails naming
+   * `what` after `timeout` ms. For waiting on a state instead of sleeping before a check.
+   */
+  async until(what, condition, timeout = 60_000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const v = await condition();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}`);
+      await sleep(250);
+    }
+  }
+
+  /** How many lines of the extension's log match `re` (to wait for the next one: `until(() => logCount(re) > n)`). */
+  logCount(re) {
+    return this.extensionLog().split('\n').filter((l) => re.test(l)).length;
+  }
+
   /** Texts of the visible notification toasts. */
   async notifications() {
     return this.page.locator('.notifications-toasts .notification-toast .notification-list-item-message').allInnerTexts();
