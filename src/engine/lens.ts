@@ -19,6 +19,7 @@ import { Fields } from './datasets/fields';
 import { openIdxDataset } from './datasets/idx';
 import { ImageFolderDataset, type ImageFolderOptions } from './datasets/imageFolder';
 import { openNpyDataset } from './datasets/npy';
+import { FileCache } from './fileCache';
 import { UserError } from './errors';
 import { parseRecipe, type Recipe } from './recipes';
 
@@ -46,9 +47,9 @@ export interface Lens {
   [key: string]: unknown;
 }
 
-const lensCache = new Map<string, { mtimeMs: number; size: number; lens: Lens }>();
+const lensCache = new FileCache<Lens>();
 
-/** Reads, checks and resolves a lens file; opens its test split to learn the class names. Cached by mtime. */
+/** Reads, checks and resolves a lens file; opens its test split to learn the class names. Cached while the file keeps its time and size. */
 export async function readLens(lensPath: string): Promise<Lens> {
   const file = path.resolve(lensPath);
   let stat: fs.Stats;
@@ -57,8 +58,8 @@ export async function readLens(lensPath: string): Promise<Lens> {
   } catch {
     throw new UserError('notFound', 'lens file not found.', file);
   }
-  const hit = lensCache.get(file);
-  if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.lens;
+  const hit = lensCache.get(file, stat);
+  if (hit) return hit;
   let json: unknown;
   try {
     json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
@@ -67,7 +68,7 @@ export async function readLens(lensPath: string): Promise<Lens> {
   }
   const lens = parseLens(json, file);
   lens.classes = (await openDataset(lens, 'test')).classes;
-  lensCache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, lens });
+  lensCache.set(file, stat, lens);
   return lens;
 }
 

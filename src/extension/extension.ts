@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScoreMetric } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
+import { isModelFile, LENS_GLOB, MODEL_FILE_GLOB } from '../shared/modelFiles';
 import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
 import { registerFailableCommand, UserFacingError } from './failable';
@@ -118,14 +119,14 @@ class FeatureLens extends Disposable {
     this.status.show();
   }
 
-  /** Watches lens files and models (also those a lens names outside `model.json`), refreshing debounced. */
+  /** Watches lens files and models (also those a lens names by another file name), refreshing debounced. */
   private watch(): void {
     const onChange = (uri: vscode.Uri) => {
       this.changedFiles.add(uri.fsPath);
       clearTimeout(this.refreshTimer);
       this.refreshTimer = setTimeout(() => this.filesChanged(), 400);
     };
-    for (const glob of ['**/*.lens.json', '**/model.json']) {
+    for (const glob of [LENS_GLOB, MODEL_FILE_GLOB]) {
       const w = this._register(vscode.workspace.createFileSystemWatcher(glob));
       this._register(w.onDidChange(onChange));
       this._register(w.onDidCreate(onChange));
@@ -138,7 +139,7 @@ class FeatureLens extends Disposable {
         this.modelWatchers.forEach((d) => d.dispose());
         this.modelWatchers = [];
         for (const f of new Set(files)) {
-          if (path.basename(f) === 'model.json') continue;
+          if (isModelFile(f)) continue; // watched by MODEL_FILE_GLOB already
           const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(f)), path.basename(f)));
           this.modelWatchers.push(w, w.onDidChange(onChange), w.onDidCreate(onChange), w.onDidDelete(onChange));
         }

@@ -4,6 +4,7 @@
  * values (weights, projections), one pixel per value.
  */
 import { diverging } from '../shared/colormap';
+import { range } from '../shared/range';
 
 export type ColorMode = 'image' | 'signed';
 
@@ -21,17 +22,7 @@ export function dims(shape: readonly number[]): { h: number; w: number; c: numbe
   return { h: 1, w: shape[0] ?? 1, c: 1 };
 }
 
-/** The smallest and largest value of `data` ({0, 0} when it has none but NaN); NaN is passed over. */
-export function range(data: ArrayLike<number>): { min: number; max: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return Number.isFinite(min) ? { min, max } : { min: 0, max: 0 };
-}
+export { range };
 
 /** The value drawn at full colour by a signed map of values from `min` to `max`: the larger magnitude. */
 export function signedLimit(min: number, max: number): number {
