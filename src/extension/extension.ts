@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScanSummary, type ScoreMetric } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
 import { isModelFile, LENS_GLOB, MODEL_FILE_GLOB } from '../shared/modelFiles';
 import { Disposable } from './dispose';
@@ -186,6 +186,19 @@ class FeatureLens extends Disposable {
     return panel;
   }
 
+  /**
+   * Computes the top-activation index of `lens` (or finds it up to date), with a cancellable progress
+   * notification; logs what was done and refreshes the Top Activations view.
+   */
+  private async scan(lens: string): Promise<ScanSummary> {
+    const storageDir = await this.storageDir();
+    const name = path.basename(lens);
+    const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens, storageDir }, opts));
+    this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
+    this.top.refresh();
+    return r;
+  }
+
   private registerCommands(): void {
     const reg = (id: string, run: (...args: never[]) => unknown) => this._register(registerFailableCommand(this.log, id, run));
 
@@ -257,11 +270,7 @@ class FeatureLens extends Disposable {
       // The chart comes from the top-activation index; asked for explicitly, a missing index is computed here,
       // with progress and Cancel (a page on its own never starts a scan).
       const storageDir = await this.storageDir();
-      if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) {
-        const name = path.basename(target.lens);
-        await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: target.lens!, storageDir }, opts));
-        this.top.refresh();
-      }
+      if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) await this.scan(target.lens);
       if (target.layer !== undefined) this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
       else this.showPanel({ page: 'model', lens: target.lens, model: target.model });
     });
@@ -283,11 +292,8 @@ class FeatureLens extends Disposable {
     reg('featureLens.computeTopActivations', async (arg?: unknown) => {
       const t = await pickTarget(this.engine, arg ?? (this.top.selected?.lens ? { lens: this.top.selected.lens } : undefined), { title: 'Compute Top Activations', needLens: true });
       if (!t?.lens) return;
-      const storageDir = await this.storageDir();
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: t.lens!, storageDir }, opts));
-      this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
-      this.top.refresh();
+      const r = await this.scan(t.lens);
       // Every page shows something from the index (top images, the class chart), so the panel redraws.
       const p = InspectorPanel.active;
       if (p) p.navigate(p.shows);
