@@ -1,5 +1,5 @@
 /**
- * Top-k images of every node (design.md, "Top-k images"): argmax_j z(l, i, j) over the test split, for the
+ * Top-k images of every node (docs/architecture.md, "Top-k images"): argmax_j z(l, i, j) over the test split, for the
  * three scores at once (frobenius, max, mean; see scan.ts), in one streaming pass, stored as an index under
  * `storageDir` keyed by the weights, the dataset and k. A complete index is reused until either changes; a
  * cancelled scan leaves a checkpoint (every 10 s and on cancel) that the next scan resumes from. On a
