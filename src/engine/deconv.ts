@@ -14,7 +14,7 @@ export interface DeconvOptions {
 const IDENTITY = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
 /**
- * Deconvolutional projection (Zeiler & Fergus 2013; design.md). Keeps only node `node`'s map of layer
+ * Deconvolutional projection (Zeiler & Fergus 2013; docs/architecture.md). Keeps only node `node`'s map of layer
  * `layer` (after its activation; with `maxOnly`, only its largest value, the first in row-major order), zeroes
  * every other node, and walks back to pixel space one layer at a time:
  * - MaxPooling2D: unpool with the switches recorded in the forward pass (a window's first maximum), or without

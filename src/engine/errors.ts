@@ -52,7 +52,8 @@ export function toEngineError(e: unknown): EngineError {
  * fresh engine for the next request.
  */
 export function isEngineFault(e: unknown): boolean {
-  if (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) return true;
+  // WebAssembly.RuntimeError (a trap); matched by name: the engine's types include no DOM/WebAssembly lib
+  if (e instanceof Error && e.name === 'RuntimeError') return true;
   const msg = e instanceof Error ? e.message : typeof e === 'string' ? e : '';
   return /memory access out of bounds|Array buffer allocation failed|Aborted\(|Cannot enlarge memory|out of memory|WebAssembly\.Memory|Maximum memory size/i.test(msg);
 }

@@ -3,7 +3,7 @@ import { checkLayer, imageTensor, layerOutputs, modelGraph, range, toFloatArray 
 import * as tf from './tf';
 
 /**
- * Feature maps (design.md, "Feature map"): the output of layer `layer` (after its activation) for one image.
+ * Feature maps (docs/architecture.md, "Feature map"): the output of layer `layer` (after its activation) for one image.
  * `image` is `[h, w, c]` float32 like the model's input; `maps.shape` is the layer's output shape without
  * the batch dimension (`[h', w', nodes]` for conv and pool layers, `[nodes]` for dense layers), so node i's
  * map is channel i. Also returns the model's output for the image. One forward pass through the cached

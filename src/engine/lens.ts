@@ -19,6 +19,7 @@ import { Fields } from './datasets/fields';
 import { openIdxDataset } from './datasets/idx';
 import { ImageFolderDataset, type ImageFolderOptions } from './datasets/imageFolder';
 import { openNpyDataset } from './datasets/npy';
+import { FileCache } from './fileCache';
 import { UserError } from './errors';
 import { checkInputFile, readInputText } from './fsutil';
 import { modelWeightsHash } from './modelIO';
@@ -53,14 +54,14 @@ export const LENS_FILE = { what: 'lens file', maxBytes: 16 * 2 ** 20 };
 /** How training results are read (a long run's history is a few hundred KB). */
 const RESULTS_FILE = { what: 'training results file', maxBytes: 64 * 2 ** 20 };
 
-const lensCache = new Map<string, { mtimeMs: number; size: number; lens: Lens }>();
+const lensCache = new FileCache<Lens>();
 
-/** Reads, checks and resolves a lens file; opens its test split to learn the class names. Cached by mtime. */
+/** Reads, checks and resolves a lens file; opens its test split to learn the class names. Cached while the file keeps its time and size. */
 export async function readLens(lensPath: string): Promise<Lens> {
   const file = path.resolve(lensPath);
   const { stat } = await checkInputFile(file, LENS_FILE);
-  const hit = lensCache.get(file);
-  if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.lens;
+  const hit = lensCache.get(file, stat);
+  if (hit) return hit;
   const text = await readInputText(file, LENS_FILE);
   let json: unknown;
   try {
@@ -70,7 +71,7 @@ export async function readLens(lensPath: string): Promise<Lens> {
   }
   const lens = parseLens(json, file);
   lens.classes = (await openDataset(lens, 'test')).classes;
-  lensCache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, lens });
+  lensCache.set(file, stat, lens);
   return lens;
 }
 

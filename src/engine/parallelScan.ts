@@ -54,6 +54,16 @@ export function scanWorkers(): number {
   return Math.max(1, Math.min(4, Math.floor(cores / currentWasmThreads())));
 }
 
+/**
+ * The cold-start rule's bound: new helpers start only when this process alone would need longer than this
+ * for the rest (`FEATURE_LENS_SCAN_COLD_START_SECONDS`, e.g. 0 to always start them, as the tests that kill
+ * helpers do; else `fallback`).
+ */
+export function coldStartSeconds(fallback: number): number {
+  const s = Number(process.env.FEATURE_LENS_SCAN_COLD_START_SECONDS ?? NaN);
+  return Number.isFinite(s) && s >= 0 ? s : fallback;
+}
+
 /** The engine bundle to fork: `FEATURE_LENS_ENGINE`, or `engine.js` beside this bundle / in `dist/`. */
 export function helperEnginePath(): string | undefined {
   const candidates = [process.env.FEATURE_LENS_ENGINE, path.join(__dirname, 'engine.js'), path.resolve(__dirname, '..', '..', 'dist', 'engine.js')];

@@ -1,5 +1,5 @@
 /**
- * The streaming scan behind the top-activation index and the layer-by-class table (design.md, "Node score",
+ * The streaming scan behind the top-activation index and the layer-by-class table (docs/architecture.md, "Node score",
  * "Top-k images", "Layer activation by class").
  *
  * For image j and node i of layer l, with the node's map m = a_l(x_j)[..., i] flattened to S spatial values:

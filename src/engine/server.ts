@@ -1,4 +1,4 @@
-import type { EngineMethods, EngineRequest, FromEngine, MethodName, ParamsOf, Progress, ReplyOf, ToEngine } from '../shared/protocol';
+import type { EngineRequest, FromEngine, MethodName, ParamsOf, Progress, ReplyOf, ToEngine } from '../shared/protocol';
 import { toEngineError } from './errors';
 import { makeJob, type Job } from './job';
 
@@ -70,4 +70,3 @@ export class EngineServer {
   }
 }
 
-export type { EngineMethods };

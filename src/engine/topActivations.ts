@@ -1,5 +1,5 @@
 /**
- * Top-k images of every node (design.md, "Top-k images"): argmax_j z(l, i, j) over the test split, for the
+ * Top-k images of every node (docs/architecture.md, "Top-k images"): argmax_j z(l, i, j) over the test split, for the
  * three scores at once (frobenius, max, mean; see scan.ts), in one streaming pass, stored as an index under
  * `storageDir` keyed by the weights, the dataset and k. A complete index is reused until either changes; a
  * cancelled scan leaves a checkpoint (every 10 s and on cancel) that the next scan resumes from. On a
@@ -16,7 +16,7 @@ import { writeFileAtomic } from './fsutil';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import { loadModel } from './modelIO';
-import { acquireHelpers, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
+import { acquireHelpers, coldStartSeconds, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFloors, scanLayers, scanRange, type ScanState } from './scan';
 import { encodeIndex, indexPath, markIndexUsed, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
@@ -214,7 +214,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     coldChecked = true;
     const rate = localImages / Math.max(1e-3, (Date.now() - localStart) / 1000);
     const left = queue.reduce((a, [s, e]) => a + e - s, 0);
-    if (left / rate < (par!.coldStartSeconds ?? COLD_START_SECONDS)) return;
+    if (left / rate < (par!.coldStartSeconds ?? coldStartSeconds(COLD_START_SECONDS))) return;
     for (const h of acquireHelpers(par!.enginePath, helperCount - helpers.length)) {
       helpers.push(h);
       active.add(h);

@@ -8,7 +8,7 @@ import type * as tf from './tf';
 const PASS_THROUGH = new Set(['Flatten', 'Reshape', 'Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
 /**
- * Weights (design.md, "Weights") of layer `layer`, for every node or only `node`. `tiles[i]` holds node
+ * Weights (docs/architecture.md, "Weights") of layer `layer`, for every node or only `node`. `tiles[i]` holds node
  * `nodes[i]`'s incoming weights as images, each `[h, w, c]` float32 (raw values, not normalised):
  * - Dense fed by the input (directly or through Flatten/Reshape/Dropout): the unit's weight vector reshaped to
  *   the input image, one `[h, w, 3]` tile for RGB input (`rgb` true), else one `[h, w, 1]` tile per channel.

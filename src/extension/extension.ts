@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScanSummary, type ScoreMetric } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
+import { isModelFile, LENS_GLOB, MODEL_FILE_GLOB } from '../shared/modelFiles';
 import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
 import { registerFailableCommand, UserFacingError } from './failable';
@@ -9,7 +10,7 @@ import { InspectorPanel, type PanelDeps } from './inspectorPanel';
 import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
 import { backendSetting, BACKEND_KEY, MAX_MEMORY_KEY, maxMemorySetting, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
-import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg } from './targets';
+import { pickLayer, pickNode, pickTarget, resolveModel } from './targets';
 import { TopView } from './topView';
 import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
 import type { ModelsEntry } from './treeModel';
@@ -56,26 +57,13 @@ class FeatureLens extends Disposable {
     this.modelsTree = this._register(vscode.window.createTreeView('featureLens.models', { treeDataProvider: this.models, showCollapseAll: true }));
     this.top = this._register(new TopView(this.engine, () => this.storageDir(), this.log));
     this.top.view = this._register(vscode.window.createTreeView('featureLens.topActivations', { treeDataProvider: this.top }));
-    this._register(
-      this.modelsTree.onDidChangeSelection((e) => {
-        const sel = e.selection[0];
-        if (sel?.kind === 'node') {
-          const t = targetFromArg(sel);
-          // Clicking a node also opens it in the panel, which updates this view once its page is posted; the
-          // delay keeps this view's engine requests from queueing ahead of the panel's.
-          if (t?.model && t.layer !== undefined && t.node !== undefined) {
-            const node = { lens: t.lens, model: t.model, layer: t.layer, node: t.node };
-            setTimeout(() => this.top.show(node), 800);
-          }
-        }
-      }),
-    );
-
     this.panelDeps = {
       engine: this.engine,
       log: this.log,
       extensionUri: context.extensionUri,
       storageDir: () => this.storageDir(),
+      // The Top Activations view follows the node the panel shows, once its page is posted: a click on a node
+      // runs Inspect Node, and the view's engine requests then come after the panel's, never ahead of them.
       onNode: (t) => {
         this.top.show(t);
         void this.reveal(t.model, t.layer, t.node);
@@ -132,14 +120,14 @@ class FeatureLens extends Disposable {
     this.status.show();
   }
 
-  /** Watches lens files and models (also those a lens names outside `model.json`), refreshing debounced. */
+  /** Watches lens files and models (also those a lens names by another file name), refreshing debounced. */
   private watch(): void {
     const onChange = (uri: vscode.Uri) => {
       this.changedFiles.add(uri.fsPath);
       clearTimeout(this.refreshTimer);
       this.refreshTimer = setTimeout(() => this.filesChanged(), 400);
     };
-    for (const glob of ['**/*.lens.json', '**/model.json']) {
+    for (const glob of [LENS_GLOB, MODEL_FILE_GLOB]) {
       const w = this._register(vscode.workspace.createFileSystemWatcher(glob));
       this._register(w.onDidChange(onChange));
       this._register(w.onDidCreate(onChange));
@@ -152,7 +140,7 @@ class FeatureLens extends Disposable {
         this.modelWatchers.forEach((d) => d.dispose());
         this.modelWatchers = [];
         for (const f of new Set(files)) {
-          if (path.basename(f) === 'model.json') continue;
+          if (isModelFile(f)) continue; // watched by MODEL_FILE_GLOB already
           const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(f)), path.basename(f)));
           this.modelWatchers.push(w, w.onDidChange(onChange), w.onDidCreate(onChange), w.onDidDelete(onChange));
         }
@@ -163,7 +151,7 @@ class FeatureLens extends Disposable {
   private filesChanged(): void {
     const files = [...this.changedFiles];
     this.changedFiles.clear();
-    this.log.debug(`Changed on disk: ${files.join(', ')}`);
+    this.log.info(`Changed on disk, views refreshed: ${files.join(', ')}`);
     this.models.refresh();
     this.top.refresh();
     for (const f of files) InspectorPanel.active?.modelChanged(f);
@@ -199,8 +187,21 @@ class FeatureLens extends Disposable {
     return panel;
   }
 
+  /**
+   * Computes the top-activation index of `lens` (or finds it up to date), with a cancellable progress
+   * notification; logs what was done and refreshes the Top Activations view.
+   */
+  private async scan(lens: string): Promise<ScanSummary> {
+    const storageDir = await this.storageDir();
+    const name = path.basename(lens);
+    const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens, storageDir }, opts));
+    this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
+    this.top.refresh();
+    return r;
+  }
+
   private registerCommands(): void {
-    const reg = (id: string, run: (...args: any[]) => unknown) => this._register(registerFailableCommand(this.log, id, run));
+    const reg = (id: string, run: (...args: never[]) => unknown) => this._register(registerFailableCommand(this.log, id, run));
 
     reg('featureLens.showLog', () => this.log.show());
     reg('featureLens.refreshModels', () => {
@@ -270,17 +271,13 @@ class FeatureLens extends Disposable {
       // The chart comes from the top-activation index; asked for explicitly, a missing index is computed here,
       // with progress and Cancel (a page on its own never starts a scan).
       const storageDir = await this.storageDir();
-      if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) {
-        const name = path.basename(target.lens);
-        await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: target.lens!, storageDir }, opts));
-        this.top.refresh();
-      }
+      if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) await this.scan(target.lens);
       if (target.layer !== undefined) this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
       else this.showPanel({ page: 'model', lens: target.lens, model: target.model });
     });
 
     reg('featureLens.trainModel', async (arg?: unknown) => {
-      if (!(await requireTrust(vscode, 'Training'))) return;
+      if (!(await requireTrust(vscode, 'Training'))) return this.log.info('Train Model not run: the workspace is not trusted (Restricted Mode).');
       const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true });
       if (!t?.lens) return;
       const name = path.basename(t.lens);
@@ -296,11 +293,8 @@ class FeatureLens extends Disposable {
     reg('featureLens.computeTopActivations', async (arg?: unknown) => {
       const t = await pickTarget(this.engine, arg ?? (this.top.selected?.lens ? { lens: this.top.selected.lens } : undefined), { title: 'Compute Top Activations', needLens: true });
       if (!t?.lens) return;
-      const storageDir = await this.storageDir();
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: t.lens!, storageDir }, opts));
-      this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
-      this.top.refresh();
+      const r = await this.scan(t.lens);
       // Every page shows something from the index (top images, the class chart), so the panel redraws.
       const p = InspectorPanel.active;
       if (p) p.navigate(p.shows);

@@ -20,7 +20,7 @@ export interface FloatArray {
 /** Which part of a lens file's dataset. Inspection uses `test` unless told otherwise. */
 export type Split = 'train' | 'test';
 
-/** How a node's feature map is reduced to one score per image (design.md, "Node score"). */
+/** How a node's feature map is reduced to one score per image (docs/architecture.md, "Node score"). */
 export type ScoreMetric = 'frobenius' | 'max' | 'mean';
 export const SCORE_METRICS: readonly ScoreMetric[] = ['frobenius', 'max', 'mean'];
 /** Every score metric's name inside a sentence ("top images by maximum activation"). */
@@ -194,7 +194,7 @@ export interface DatasetImage {
 }
 
 /**
- * Weights of a layer (design.md, "Weights"). `tiles[n]` is node n's weights as images:
+ * Weights of a layer (docs/architecture.md, "Weights"). `tiles[n]` is node n's weights as images:
  * dense fed by the input: one tile `[h, w, c]` (the input image shape);
  * conv: `[kh, kw, 3]` when the layer reads 3 channels and `rgb` is true, else one `[kh, kw, 1]` per input channel.
  */

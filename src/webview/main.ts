@@ -90,7 +90,7 @@ function receive(m: HostMessage, received: number): void {
       indexCharts();
       break;
     case 'maximizeProgress':
-      pages.maximizeProgress(m.step, m.objective, objectiveHistory);
+      pages.maximizeProgress(m.objective, objectiveHistory);
       indexCharts();
       break;
     case 'maximized':

@@ -192,7 +192,7 @@ export function nodeStats(m: NodeStatsMessage): void {
   if (dead) box.append(el('span', 'stat warn', 'dead node'));
 }
 
-export function maximized(m: MaximizedMessage, progress?: { objective: number }[]): void {
+export function maximized(m: MaximizedMessage): void {
   const box = document.querySelector('#maximize .section-body');
   if (!box) return;
   box.replaceChildren();
@@ -206,15 +206,13 @@ export function maximized(m: MaximizedMessage, progress?: { objective: number }[
     figure([c], `maximizing input (black ${fmt(r.min)}, white ${fmt(r.max)})`),
     figure([curve], `objective per step: ${fmt(m.curve[0])} → ${fmt(last)}`),
   );
-  void progress;
 }
 
-export function maximizeProgress(step: number, objective: number, history: number[]): void {
+export function maximizeProgress(objective: number, history: number[]): void {
   const box = document.querySelector('#maximize .section-body');
   if (!box) return;
   history.push(objective);
   box.replaceChildren(el('p', 'note', `Maximizing… objective ${fmt(objective)}`), lineChart([{ name: 'objective', values: history }], { xLabel: 'update' }));
-  void step;
 }
 
 // ---- layer page -----------------------------------------------------------------------------------------
