@@ -292,7 +292,7 @@ function datasetProblem(lens: Lens, e: UserError): { message: string; field: str
   for (const [field, p] of datasetFields(lens.dataset)) {
     if (!fs.existsSync(p)) {
       const rel = path.relative(dir, p);
-      return { message: `${rel.startsWith('..') || path.isAbsolute(rel) ? p : rel} does not exist (the lens file's "${field}").`, field };
+      return { message: `Dataset file ${rel.startsWith('..') || path.isAbsolute(rel) ? p : rel} does not exist (the lens file's "${field}").`, field };
     }
   }
   const prefix = `${lens.path}: `;
