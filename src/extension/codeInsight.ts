@@ -86,7 +86,13 @@ class LayerCatalog extends Disposable {
         }
       }
       for (const u of uris) if (path.basename(u.fsPath) === 'model.json' && !named.has(path.resolve(u.fsPath))) out.push({ model: u.fsPath });
-      return out;
+      // A model several lenses name is listed once, through the lens nearest to it.
+      const byModel = new Map<string, { model: string; lens?: string }>();
+      for (const f of out) {
+        const had = byModel.get(f.model);
+        if (!had || (f.lens && had.lens && distance(f.lens, f.model) < distance(had.lens, had.model))) byModel.set(f.model, f);
+      }
+      return [...byModel.values()];
     })();
     return this.files;
   }
