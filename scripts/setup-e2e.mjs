@@ -132,6 +132,8 @@ export const QUIET_SETTINGS = {
   'files.hotExit': 'off',
   'window.restoreWindows': 'none',
   'workbench.editor.enablePreview': false,
+  // Scenarios open what they test; the first-start walkthrough has its own (06-start, 08-walkthrough).
+  'featureLens.walkthrough.openOnFirstStart': false,
 };
 
 // Process groups still running; killed if the test process exits abruptly.

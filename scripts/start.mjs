@@ -50,7 +50,8 @@ try {
 }
 const userDataDir = path.join(tmp, 'user-data');
 fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
-fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(QUIET_SETTINGS, null, 2));
+// Quiet, except for Feature Lens's own first start: its view and its walkthrough open with the samples.
+fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, 'featureLens.walkthrough.openOnFirstStart': true }, null, 2));
 try {
   installExtension(paths.codeServer, extensionsDir, userDataDir, vsix);
 } catch (e) {

@@ -62,6 +62,14 @@ export async function readLens(lensPath: string): Promise<Lens> {
   const { stat } = await checkInputFile(file, LENS_FILE);
   const hit = lensCache.get(file, stat);
   if (hit) return hit;
+  const lens = await readLensJson(file);
+  lens.classes = (await openDataset(lens, 'test')).classes;
+  lensCache.set(file, stat, lens);
+  return lens;
+}
+
+/** Reads and checks a lens file's JSON without opening its dataset (the classes are those the spec names). */
+async function readLensJson(file: string): Promise<Lens> {
   const text = await readInputText(file, LENS_FILE);
   let json: unknown;
   try {
@@ -69,10 +77,7 @@ export async function readLens(lensPath: string): Promise<Lens> {
   } catch (e) {
     throw new UserError('badInput', `is not valid JSON (${(e as Error).message}).`, file);
   }
-  const lens = parseLens(json, file);
-  lens.classes = (await openDataset(lens, 'test')).classes;
-  lensCache.set(file, stat, lens);
-  return lens;
+  return parseLens(json, file);
 }
 
 /** Checks a lens file's JSON (no file access); `classes` is filled from the spec when it names them. */
@@ -223,9 +228,22 @@ export function lensFilePaths(lens: Lens): string[] {
 
 /** The lens as the Models view shows it, with the last training results when there are any. */
 export async function lensInfo(lensPath: string): Promise<LensInfo> {
-  const lens = await readLens(lensPath);
-  const train = await openDataset(lens, 'train');
-  const test = await openDataset(lens, 'test');
+  let lens: Lens;
+  let data: { classes: string[]; shape: number[]; train: number; test: number };
+  let datasetError: LensInfo['datasetError'];
+  try {
+    lens = await readLens(lensPath);
+    const train = await openDataset(lens, 'train');
+    const test = await openDataset(lens, 'test');
+    data = { classes: test.classes, shape: [...test.shape], train: train.size, test: test.size };
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    // A lens file that itself is wrong fails here again; one whose dataset cannot be opened still names a
+    // model, which opens without the data (the dataset's problem is reported beside it).
+    lens = await readLensJson(path.resolve(lensPath));
+    datasetError = datasetProblem(lens, e);
+    data = { classes: lens.classes, shape: [], train: 0, test: 0 };
+  }
   let lastTraining: TrainResult | undefined;
   let trainingNote: string | undefined;
   let text: string | undefined;
@@ -255,14 +273,37 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     model: lens.model,
     modelExists: fs.existsSync(lens.model),
     paths: lensFilePaths(lens),
-    classes: test.classes,
-    imageShape: [...test.shape],
+    classes: data.classes,
+    imageShape: data.shape,
     datasetFormat: lens.dataset.format,
-    splits: { train: train.size, test: test.size },
+    splits: { train: data.train, test: data.test },
+    ...(datasetError ? { datasetError } : {}),
     hasTraining: !!lens.training,
     ...(lastTraining ? { lastTraining } : {}),
     ...(trainingNote ? { trainingNote } : {}),
   };
+}
+
+/** The lens fields that name dataset files, with the paths they resolve to. */
+function datasetFields(spec: DatasetSpec): [string, string][] {
+  if (spec.format === 'idx' || spec.format === 'npy') {
+    return (['train', 'test'] as const).flatMap((split) => (['images', 'labels'] as const).map((k): [string, string] => [`dataset.${split}.${k}`, spec[split][k]]));
+  }
+  if (spec.format === 'imageFolder') return [['dataset.root', spec.root]];
+  return [];
+}
+
+/** Why a lens's dataset did not open: the field naming the first missing file, in a short message, else the error itself. */
+function datasetProblem(lens: Lens, e: UserError): { message: string; field: string } {
+  const dir = path.dirname(lens.path);
+  for (const [field, p] of datasetFields(lens.dataset)) {
+    if (!fs.existsSync(p)) {
+      const rel = path.relative(dir, p);
+      return { message: `Dataset file ${rel.startsWith('..') || path.isAbsolute(rel) ? p : rel} does not exist (the lens file's "${field}").`, field };
+    }
+  }
+  const prefix = `${lens.path}: `;
+  return { message: e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message, field: 'dataset' };
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

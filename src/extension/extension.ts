@@ -10,10 +10,13 @@ import { InspectorPanel, type PanelDeps } from './inspectorPanel';
 import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
 import { backendSetting, BACKEND_KEY, MAX_MEMORY_KEY, maxMemorySetting, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
-import { pickLayer, pickNode, pickTarget, resolveModel } from './targets';
+import { pickLayer, pickNode, pickTarget, resolveModel, type TargetHint } from './targets';
 import { TopView } from './topView';
 import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
-import type { ModelsEntry } from './treeModel';
+import { targetOf, type ModelsEntry } from './treeModel';
+import { LensProblems } from './problems';
+import { registerCodeInsight } from './codeInsight';
+import { registerWalkthrough } from './walkthrough';
 
 /** What each ranking means, for the quick pick (the setting's descriptions say the same). */
 const RANK_BY_DETAIL: Record<ScoreMetric, string> = {
@@ -53,7 +56,9 @@ class FeatureLens extends Disposable {
     this._register({ dispose: () => this.engine.dispose() });
     this.showStatus(undefined);
 
-    this.models = this._register(new ModelsView(this.engine, this.log));
+    this.models = this._register(new ModelsView(this.engine, this.log, () => this.storageDir()));
+    const problems = this._register(new LensProblems());
+    this._register(this.models.onDidChangeProblems((entries) => void problems.update(entries)));
     this.modelsTree = this._register(vscode.window.createTreeView('featureLens.models', { treeDataProvider: this.models, showCollapseAll: true }));
     this.top = this._register(new TopView(this.engine, () => this.storageDir(), this.log));
     this.top.view = this._register(vscode.window.createTreeView('featureLens.topActivations', { treeDataProvider: this.top }));
@@ -93,6 +98,22 @@ class FeatureLens extends Disposable {
       }),
     );
     this.registerCommands();
+    this._register(registerCodeInsight(this.engine, this.log, () => this.storageDir()));
+    this._register(registerWalkthrough(context, this.engine, this.log, () => this.storageDir()));
+  }
+
+  /** What the user is looking at, for a pick of a lens or model: listed first, never taken silently. */
+  private hints(): TargetHint[] {
+    const out: TargetHint[] = [];
+    const add = (t: { lens?: string; model?: string } | undefined, why: string) => {
+      if (t?.lens) out.push({ file: t.lens, why });
+      if (t?.model) out.push({ file: t.model, why });
+    };
+    add(InspectorPanel.active?.shows, 'shown in the panel');
+    const sel = this.modelsTree.selection[0];
+    if (sel) add(targetOf(sel), 'selected in the Models view');
+    add(this.top.selected, 'shown in Top Activations');
+    return out;
   }
 
   /** Workspace storage (the top-activation index lives there), created on first use. */
@@ -173,7 +194,7 @@ class FeatureLens extends Disposable {
 
   /** Picks a node (from the argument or by asking) and opens it; undefined when the user backed out. */
   private async openNode(arg: unknown, extra: Partial<PanelState> = {}): Promise<InspectorPanel | undefined> {
-    const t0 = await pickTarget(this.engine, arg, { title: 'Inspect Node' });
+    const t0 = await pickTarget(this.engine, arg, { title: 'Inspect Node', hints: this.hints() });
     if (!t0) return undefined;
     const { target } = await resolveModel(this.engine, t0);
     const info = await this.engine.call('modelInfo', { model: target.model });
@@ -197,6 +218,7 @@ class FeatureLens extends Disposable {
     const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens, storageDir }, opts));
     this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
     this.top.refresh();
+    this.models.refresh(); // the row's "index ready"
     return r;
   }
 
@@ -240,15 +262,20 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.openModel', async (arg?: unknown) => {
-      const t0 = await pickTarget(this.engine, arg, { title: 'Open Model' });
+      const t0 = await pickTarget(this.engine, arg, { title: 'Open Model', hints: this.hints() });
       if (!t0) return;
-      const { target } = await resolveModel(this.engine, t0);
+      const { target, lens } = await resolveModel(this.engine, t0);
       this.showPanel({ page: 'model', lens: target.lens, model: target.model });
       void this.reveal(target.model);
+      if (lens?.datasetError) {
+        // The model opens; what needs the data (top images, feature maps) cannot until the dataset is there.
+        const open = await vscode.window.showWarningMessage(`Feature Lens: the dataset of ${path.basename(lens.path)} is missing: ${lens.datasetError.message} The model opens without it.`, 'Open Lens File');
+        if (open) await vscode.commands.executeCommand('featureLens.showProblem', { file: lens.path, message: lens.datasetError.message, severity: 'warning', field: lens.datasetError.field });
+      }
     });
 
     reg('featureLens.inspectLayer', async (arg?: unknown) => {
-      const t0 = await pickTarget(this.engine, arg, { title: 'Inspect Layer' });
+      const t0 = await pickTarget(this.engine, arg, { title: 'Inspect Layer', hints: this.hints() });
       if (!t0) return;
       const { target } = await resolveModel(this.engine, t0);
       const info = await this.engine.call('modelInfo', { model: target.model });
@@ -265,7 +292,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.showLayerActivationByClass', async (arg?: unknown) => {
-      const t0 = await pickTarget(this.engine, arg, { title: 'Show Layer Activation by Class', needLens: true });
+      const t0 = await pickTarget(this.engine, arg, { title: 'Show Layer Activation by Class', needLens: true, hints: this.hints() });
       if (!t0) return;
       const { target } = await resolveModel(this.engine, t0);
       // The chart comes from the top-activation index; asked for explicitly, a missing index is computed here,
@@ -278,7 +305,7 @@ class FeatureLens extends Disposable {
 
     reg('featureLens.trainModel', async (arg?: unknown) => {
       if (!(await requireTrust(vscode, 'Training'))) return this.log.info('Train Model not run: the workspace is not trusted (Restricted Mode).');
-      const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true });
+      const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true, hints: this.hints() });
       if (!t?.lens) return;
       const name = path.basename(t.lens);
       const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.engine.call('train', { lens: t.lens! }, opts));
@@ -291,7 +318,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.computeTopActivations', async (arg?: unknown) => {
-      const t = await pickTarget(this.engine, arg ?? (this.top.selected?.lens ? { lens: this.top.selected.lens } : undefined), { title: 'Compute Top Activations', needLens: true });
+      const t = await pickTarget(this.engine, arg, { title: 'Compute Top Activations', needLens: true, hints: this.hints() });
       if (!t?.lens) return;
       const name = path.basename(t.lens);
       const r = await this.scan(t.lens);

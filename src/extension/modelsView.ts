@@ -34,8 +34,18 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
   modelFiles: string[] = [];
   private readonly onModelsListed = this._register(new vscode.EventEmitter<string[]>());
   readonly onDidListModels = this.onModelsListed.event;
+  /** Fired with the top-level entries whenever what is known of their problems changed (the Problems panel follows). */
+  private readonly onProblems = this._register(new vscode.EventEmitter<readonly ModelEntry[]>());
+  readonly onDidChangeProblems = this.onProblems.event;
+  /** Top-level entries checked in the background (model loads, index present) per listing, at most. */
+  static readonly CHECK_CAP = 50;
 
-  constructor(private readonly engine: EngineClient, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly log: vscode.LogOutputChannel,
+    /** Workspace storage, where the top-activation indexes are: to tell "index ready". */
+    private readonly storageDir?: () => Promise<string>,
+  ) {
     super();
   }
 
@@ -99,8 +109,41 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
   }
 
   private getRoots(): Promise<ModelEntry[]> {
-    this.roots ??= this.listRoots();
+    if (!this.roots) {
+      const roots = this.listRoots();
+      this.roots = roots;
+      void roots.then((entries) => this.checkStatus(entries, roots)).catch((e) => this.log.debug(`status check: ${String(e)}`));
+    }
     return this.roots;
+  }
+
+  /**
+   * Fills in each row's status in the background, one entry after the other: whether its model loads (a broken
+   * model is marked on its row and in the Problems panel without being expanded) and whether an index is stored.
+   */
+  private async checkStatus(entries: ModelEntry[], listing: Promise<ModelEntry[]>): Promise<void> {
+    this.onProblems.fire(entries);
+    for (const e of entries.slice(0, ModelsView.CHECK_CAP)) {
+      if (this.roots !== listing) return;
+      const model = modelPathOf(e);
+      if (!model || e.error || (e.lens && !e.lens.modelExists)) continue;
+      const { error } = await this.modelInfo(model);
+      if (this.roots !== listing) return;
+      if (error) {
+        e.modelError = error;
+        this.changed.fire(e);
+        this.onProblems.fire(entries);
+        continue;
+      }
+      if (e.lens && !e.lens.datasetError && this.storageDir) {
+        const r = await this.engine.request('layerByClass', { lens: e.lens.path, storageDir: await this.storageDir(), indexOnly: true });
+        if (this.roots !== listing) return;
+        if ('ok' in r && r.ok) {
+          e.indexReady = true;
+          this.changed.fire(e);
+        }
+      }
+    }
   }
 
   private async listRoots(): Promise<ModelEntry[]> {

@@ -4,7 +4,9 @@ import { UserFacingError } from './failable';
 import type { LensInfo, ModelInfo } from '../shared/protocol';
 import { EXCLUDE_GLOB, isLensFile, isModelFile, LENS_GLOB, LENS_OR_MODEL_GLOB } from '../shared/modelFiles';
 import type { EngineClient } from './engineClient';
-import { layerHasNodes, formatShape, targetOf, type ModelsEntry } from './treeModel';
+import { layerHasNodes, formatShape, orderCandidates, targetOf, type ModelsEntry, type TargetHint } from './treeModel';
+
+export type { TargetHint } from './treeModel';
 
 /** What a command acts on. `model` is the model.json; `lens` the lens file when there is one. */
 export interface Target {
@@ -46,10 +48,12 @@ function fileTarget(file: string): Target | undefined {
 }
 
 /**
- * Resolves which lens/model a command acts on: the argument, else the active editor's file, else a pick of the
- * workspace's lens files and the models no lens names (a single candidate is taken without asking).
+ * Resolves which lens/model a command acts on: the argument (the tree row it was invoked on, an explorer file),
+ * else the lens or model file open in the active editor, else the only lens or model of the workspace; when more
+ * than one could be meant it asks, listing first those the user is looking at (`hints`: the panel's model, the
+ * tree's selection), never picking one of them silently.
  */
-export async function pickTarget(engine: EngineClient, arg: unknown, opts: { needLens?: boolean; title: string }): Promise<Target | undefined> {
+export async function pickTarget(engine: EngineClient, arg: unknown, opts: { needLens?: boolean; title: string; hints?: readonly TargetHint[] }): Promise<Target | undefined> {
   const given = targetFromArg(arg);
   if (given && (!opts.needLens || given.lens)) return given;
   const active = vscode.window.activeTextEditor?.document.uri;
@@ -72,14 +76,16 @@ export async function pickTarget(engine: EngineClient, arg: unknown, opts: { nee
         if ('ok' in r) for (const p of r.ok) named.add(path.resolve(p));
       }),
   );
-  const candidates = files.filter((f) => isLensFile(f.fsPath) || !named.has(path.resolve(f.fsPath)));
-  candidates.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
-  if (candidates.length === 1) return fileTarget(candidates[0].fsPath);
+  const candidates = files.filter((f) => isLensFile(f.fsPath) || !named.has(path.resolve(f.fsPath))).map((f) => f.fsPath);
+  if (candidates.length === 1) return fileTarget(candidates[0]);
+  // A hint that is a model named by a lens stands for that lens.
+  const hints = (opts.hints ?? []).filter((h) => !opts.needLens || isLensFile(h.file));
+  const ordered = orderCandidates(candidates, hints);
   const pick = await vscode.window.showQuickPick(
-    candidates.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(f), uri: f })),
-    { title: opts.title, placeHolder: 'Pick a lens file or model' },
+    ordered.map((c) => ({ label: path.basename(c.file), description: vscode.workspace.asRelativePath(c.file), detail: c.why ? `$(eye) ${c.why}` : undefined, file: c.file })),
+    { title: opts.title, placeHolder: opts.needLens ? 'Which lens file?' : 'Which lens file or model?' },
   );
-  return pick ? fileTarget(pick.uri.fsPath) : undefined;
+  return pick ? fileTarget(pick.file) : undefined;
 }
 
 /** Fills in `model` from the lens when only the lens is known; returns the lens info too. */

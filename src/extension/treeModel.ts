@@ -20,6 +20,20 @@ export interface ModelEntry {
   lens?: LensInfo;
   /** Why the lens or model could not be read. */
   error?: string;
+  /** Why the model the entry shows could not be read (known once the view has asked the engine). */
+  modelError?: string;
+  /** Whether a top-activation index of the lens for the model's current weights is stored. */
+  indexReady?: boolean;
+}
+
+/** Something wrong with a lens or model file, where it is: shown in the tree and in the Problems panel. */
+export interface Problem {
+  /** The file the problem is in (a lens file or a model.json). */
+  file: string;
+  message: string;
+  severity: 'error' | 'warning';
+  /** The lens field at fault (`dataset.train.images`), when known. */
+  field?: string;
 }
 export interface LayerEntry {
   kind: 'layer';
@@ -50,6 +64,8 @@ export interface MessageEntry {
   error?: boolean;
   /** A command the entry runs when clicked, by id. */
   command?: string;
+  /** The problem the entry shows: clicking it opens the file at the problem. */
+  problem?: Problem;
 }
 export type ModelsEntry = ModelEntry | LayerEntry | NodeEntry | MoreEntry | MessageEntry;
 
@@ -112,6 +128,56 @@ export function modelEntries(files: { path: string; relative: string }[], lenses
   return out;
 }
 
+/**
+ * The problems of a top-level entry: the lens file's own (it could not be read), its dataset's, its model's.
+ * Messages are short: the file's path at their front is dropped (the Problems panel and the tree name the file),
+ * and paths under the lens file's folder are written relative to it.
+ */
+export function problemsOf(entry: ModelEntry): Problem[] {
+  const out: Problem[] = [];
+  const dir = path.dirname(entry.file);
+  const isLens = entry.file.endsWith('.lens.json');
+  if (entry.error) out.push({ file: entry.file, message: shortPaths(entry.error, entry.file), severity: 'error', ...fieldOf(entry.error) });
+  if (entry.lens?.datasetError) out.push({ file: entry.file, message: shortPaths(entry.lens.datasetError.message, entry.file), severity: 'warning', field: entry.lens.datasetError.field });
+  if (entry.modelError) {
+    const model = modelPathOf(entry);
+    const message = shortPaths(entry.modelError, model ?? entry.file);
+    if (isLens) out.push({ file: entry.file, message: `${model ? path.relative(dir, model) : 'The model'}: ${message}`, severity: 'error', field: 'model' });
+    else out.push({ file: entry.file, message, severity: 'error' });
+  }
+  return out;
+}
+
+function fieldOf(message: string): { field?: string } {
+  const m = /"((?:[A-Za-z_$][\w$]*|\[\d+\])(?:\.[A-Za-z_$][\w$]*|\[\d+\])*)"/.exec(message);
+  return m ? { field: m[1] } : {};
+}
+
+/** Drops `file` (or its name) with its colon at the front of a message; paths under its folder become relative. */
+export function shortPaths(message: string, file: string): string {
+  let m = message;
+  for (const prefix of [file, path.basename(file)]) {
+    if (m.startsWith(`${prefix}: `)) {
+      m = m.slice(prefix.length + 2);
+      break;
+    }
+  }
+  const dir = path.dirname(file) + path.sep;
+  return m.split(dir).join('');
+}
+
+/** The status a top-level row shows as its description: trained, untrained, broken, dataset missing, index ready. */
+export function statusOf(entry: ModelEntry): string {
+  if (entry.error || entry.modelError) return 'broken';
+  const parts: string[] = [];
+  if (entry.lens) {
+    parts.push(entry.lens.modelExists ? 'trained' : entry.lens.hasTraining ? 'untrained' : 'no model file');
+    if (entry.lens.datasetError) parts.push('dataset missing');
+    if (entry.indexReady) parts.push('index ready');
+  } else parts.push('no lens file');
+  return parts.join(' · ');
+}
+
 /** The model.json a top-level entry shows (the lens's model, or the file itself). */
 export function modelPathOf(entry: ModelEntry): string | undefined {
   if (entry.file.endsWith('.lens.json')) return entry.lens?.model;
@@ -123,9 +189,12 @@ export function modelPathOf(entry: ModelEntry): string | undefined {
  * failed to load: then `error` explains).
  */
 export function modelChildren(entry: ModelEntry, info: ModelInfo | undefined, error?: string): (LayerEntry | MessageEntry)[] {
-  if (entry.error) return [{ kind: 'message', id: `${entry.id}/error`, parent: entry, text: entry.error, error: true }];
-  if (error) return [{ kind: 'message', id: `${entry.id}/error`, parent: entry, text: error, error: true }];
+  if (error && !entry.modelError) entry.modelError = error;
+  const problems = problemsOf(entry);
+  const rows: MessageEntry[] = problems.map((p, i) => ({ kind: 'message', id: `${entry.id}/problem:${i}`, parent: entry, text: p.message, error: p.severity === 'error', problem: p }));
+  if (entry.error || entry.modelError) return rows;
   if (!info) {
+    if (rows.length) return rows;
     if (entry.lens && !entry.lens.modelExists) {
       return [
         {
@@ -139,7 +208,7 @@ export function modelChildren(entry: ModelEntry, info: ModelInfo | undefined, er
     }
     return [];
   }
-  return info.layers.map((layer) => ({ kind: 'layer', id: `${entry.id}/layer:${layer.index}:${layer.name}`, parent: entry, model: info.path, layer }));
+  return [...rows, ...info.layers.map((layer): LayerEntry => ({ kind: 'layer', id: `${entry.id}/layer:${layer.index}:${layer.name}`, parent: entry, model: info.path, layer }))];
 }
 
 /** Children of a layer: its nodes, at most `cap`, then one entry for the rest. */
@@ -164,8 +233,12 @@ export function formatShape(shape: number[]): string {
 /** The target a command needs, from any entry: the lens (if any), the model, layer and node. */
 export function targetOf(entry: ModelsEntry): { lens?: string; model?: string; layer?: number; node?: number } {
   switch (entry.kind) {
-    case 'model':
-      return { lens: entry.lens?.path, model: modelPathOf(entry) };
+    case 'model': {
+      // A lens that could not be read is still the target of its row's commands (they then say what is wrong).
+      const lens = entry.lens?.path ?? (entry.file.endsWith('.lens.json') ? entry.file : undefined);
+      const model = modelPathOf(entry);
+      return { ...(lens ? { lens } : {}), ...(model ? { model } : {}) };
+    }
     case 'layer':
       return { ...targetOf(entry.parent), model: entry.model, layer: entry.layer.index };
     case 'node':
@@ -181,17 +254,20 @@ export function itemView(entry: ModelsEntry): ItemView {
     case 'model': {
       const isLens = entry.file.endsWith('.lens.json');
       const label = isLens ? (entry.lens?.name ?? path.basename(entry.file, '.lens.json')) : path.basename(path.dirname(entry.file));
-      const tip = [entry.workspaceRelative];
-      if (entry.lens?.description) tip.push(entry.lens.description);
-      if (entry.lens) tip.push(`${entry.lens.datasetFormat}: ${entry.lens.classes.length} classes, ${entry.lens.splits.train} train / ${entry.lens.splits.test} test images`);
-      if (entry.error) tip.push(entry.error);
+      // Short: the file and one line of what it is (the lens's own description is a paragraph: not here).
+      const status = statusOf(entry);
+      const problems = problemsOf(entry);
+      let second: string;
+      if (problems.length) second = firstSentence(problems[0].message);
+      else if (entry.lens) second = `${entry.lens.datasetFormat} dataset, ${entry.lens.classes.length} classes, ${entry.lens.splits.train} train / ${entry.lens.splits.test} test images`;
+      else second = 'A TF.js model without a lens file: no dataset to rank images from';
       return {
         label,
-        description: entry.workspaceRelative,
-        tooltip: tip.join('\n'),
+        description: status,
+        tooltip: `${entry.workspaceRelative}: ${status}\n${second}`,
         contextValue: isLens ? 'lens' : 'model',
         collapsible: 'collapsed',
-        icon: entry.error ? 'error' : isLens ? 'telescope' : 'symbol-structure',
+        icon: entry.error || entry.modelError ? 'error' : entry.lens?.datasetError ? 'warning' : isLens ? 'telescope' : 'symbol-structure',
       };
     }
     case 'layer': {
@@ -200,7 +276,7 @@ export function itemView(entry: ModelsEntry): ItemView {
       return {
         label: l.name,
         description: `${l.className} ${formatShape(l.outputShape)}`,
-        tooltip: `${l.className} ${formatShape(l.outputShape)}${act}\n${l.nodes} nodes, ${l.params} parameters`,
+        tooltip: `${l.className} ${formatShape(l.outputShape)}${act}\n${l.nodes} nodes, ${l.params} parameters. Click to inspect the layer.`,
         contextValue: 'layer',
         collapsible: layerHasNodes(l) ? 'collapsed' : 'none',
         icon: LAYER_ICONS[l.kind] ?? 'symbol-misc',
@@ -210,6 +286,7 @@ export function itemView(entry: ModelsEntry): ItemView {
     case 'node':
       return {
         label: `node ${entry.node}`,
+        tooltip: `Node ${entry.node} of ${entry.parent.layer.name}\nClick to inspect its weights and top images.`,
         contextValue: 'node',
         collapsible: 'none',
         icon: 'circle-small-filled',
@@ -217,7 +294,19 @@ export function itemView(entry: ModelsEntry): ItemView {
       };
     case 'more':
       return { label: `… ${entry.count} more`, tooltip: 'Use ←/→ in the inspector panel to reach the other nodes.', collapsible: 'none' };
-    case 'message':
+    case 'message': {
+      const p = entry.problem;
+      if (p) {
+        return {
+          label: firstSentence(p.message),
+          description: p.field ? `${path.basename(p.file)}: ${p.field}` : path.basename(p.file),
+          collapsible: 'none',
+          icon: p.severity === 'error' ? 'error' : 'warning',
+          tooltip: `${p.message}\nClick to open ${path.basename(p.file)} at the problem.`,
+          contextValue: 'problem',
+          command: { id: 'featureLens.showProblem', args: [p] },
+        };
+      }
       return {
         label: entry.text,
         collapsible: 'none',
@@ -225,7 +314,14 @@ export function itemView(entry: ModelsEntry): ItemView {
         tooltip: entry.text,
         command: entry.command ? { id: entry.command, args: [targetOf(entry)] } : undefined,
       };
+    }
   }
+}
+
+/** The first sentence of a message (a tree row has one line), without its final period. */
+export function firstSentence(message: string): string {
+  const m = /^(.*?[^.\s][.!?])(\s|$)/.exec(message);
+  return (m ? m[1] : message).replace(/\.$/, '');
 }
 
 const LAYER_ICONS: Partial<Record<LayerKind, string>> = {
@@ -239,6 +335,27 @@ const LAYER_ICONS: Partial<Record<LayerKind, string>> = {
   merge: 'merge',
   reshape: 'symbol-key',
 };
+
+/** A file the user may mean, and why (shown in the quick pick: "shown in the panel", "selected in the tree"). */
+export interface TargetHint {
+  file: string;
+  why: string;
+}
+
+/**
+ * Orders pick candidates: hinted files first (in hint order, each with its reasons), then the rest by path.
+ * Pure, for tests.
+ */
+export function orderCandidates(files: readonly string[], hints: readonly TargetHint[]): { file: string; why?: string }[] {
+  const why = new Map<string, string[]>();
+  for (const h of hints) {
+    const f = files.find((x) => path.resolve(x) === path.resolve(h.file));
+    if (f) why.set(f, [...(why.get(f) ?? []), h.why]);
+  }
+  const hinted = [...why.keys()];
+  const rest = files.filter((f) => !why.has(f)).sort((a, b) => a.localeCompare(b));
+  return [...hinted.map((file) => ({ file, why: [...new Set(why.get(file))].join(', ') })), ...rest.map((file) => ({ file }))];
+}
 
 /** The Top Activations view's entries for one node. */
 export function imageEntries(result: TopActivationsResult, lens: LensInfo, model: string): ImageEntry[] {

@@ -130,6 +130,11 @@ export interface LensInfo {
   lastTraining?: TrainResult;
   /** Why a training-results file that exists was not read (malformed or not a training result). */
   trainingNote?: string;
+  /**
+   * Why the dataset could not be opened (a missing file...), with the lens field at fault (`dataset.train.images`);
+   * the lens is still listed and its model still opens. `classes` are then those the lens names, `splits` are 0.
+   */
+  datasetError?: { message: string; field: string };
 }
 
 export interface TrainProgress {

@@ -79,10 +79,13 @@ describe('tree model', () => {
     assert.deepEqual(
       r.map((e) => [itemView(e).label, itemView(e).description, itemView(e).contextValue]),
       [
-        ['Letters', 'efl.lens.json', 'lens'],
-        ['wide', path.join('wide', 'model.json'), 'model'],
+        ['Letters', 'trained', 'lens'],
+        ['wide', 'no lens file', 'model'],
       ],
     );
+    // Tooltips are short: the file and its status, then one line.
+    assert.deepEqual(itemView(r[0]).tooltip!.split('\n'), ['efl.lens.json: trained', 'efl dataset, 3 classes, 15 train / 12 test images']);
+    assert.equal(itemView(r[1]).tooltip!.split('\n')[0], `${path.join('wide', 'model.json')}: no lens file`);
     assert.equal(modelPathOf(r[0]), cnnPath);
     assert.equal(modelPathOf(r[1]), wideModelPath);
   });
@@ -94,7 +97,43 @@ describe('tree model', () => {
     const kids = modelChildren(e, undefined);
     assert.equal(kids.length, 1);
     assert.equal(kids[0].kind, 'message');
-    assert.equal(itemView(kids[0]).label, 'efl.lens.json: "dataset" is missing.');
+    assert.equal(itemView(kids[0]).label, '"dataset" is missing');
+    assert.equal(itemView(e).description, 'broken');
+    // Clicking the row opens the lens file at the field; the lens row's commands still act on that lens.
+    assert.equal(itemView(kids[0]).command?.id, 'featureLens.showProblem');
+    assert.deepEqual(itemView(kids[0]).command?.args[0], { file: lensPath, message: '"dataset" is missing.', severity: 'error', field: 'dataset' });
+    assert.deepEqual(targetOf(e), { lens: lensPath });
+    assert.deepEqual(targetOf(kids[0]), { lens: lensPath });
+  });
+
+  it('a lens whose dataset is missing still lists its model, with the missing file as a warning row', async () => {
+    const lensFile = path.join(dir, 'gone.lens.json');
+    fs.writeFileSync(lensFile, JSON.stringify({ name: 'Gone', model: 'cnn/model.json', dataset: { format: 'idx', train: { images: 'data/a.gz', labels: 'data/b.gz' }, test: { images: 'data/c.gz', labels: 'data/d.gz' }, classes: ['x', 'y'] } }));
+    const info = await lensInfo(lensFile);
+    assert.equal(info.model, cnnPath);
+    assert.deepEqual(info.datasetError, { message: `Dataset file ${path.join('data', 'a.gz')} does not exist (the lens file's "dataset.train.images").`, field: 'dataset.train.images' });
+    assert.deepEqual(info.classes, ['x', 'y']);
+    const [e] = modelEntries([{ path: lensFile, relative: 'gone.lens.json' }], new Map([[lensFile, info]]));
+    assert.equal(itemView(e).description, 'trained · dataset missing');
+    assert.equal(itemView(e).icon, 'warning');
+    const kids = modelChildren(e, cnn);
+    assert.equal(kids[0].kind, 'message');
+    assert.equal(itemView(kids[0]).label, `Dataset file ${path.join('data', 'a.gz')} does not exist (the lens file's "dataset.train.images")`);
+    assert.equal(itemView(kids[0]).description, 'gone.lens.json: dataset.train.images');
+    assert.deepEqual(kids.slice(1).map((k) => itemView(k).label), ['conv1', 'pool1', 'flat', 'logits']);
+    assert.deepEqual(targetOf(e), { lens: lensFile, model: cnnPath });
+    await assert.rejects(lensInfo(path.join(dir, 'nothing.lens.json')), /lens file not found/);
+  });
+
+  it('a model that does not load marks its row broken, with the problem on the lens\'s "model" field', () => {
+    const [e] = roots();
+    const kids = modelChildren(e, undefined, 'model.json is not valid JSON (Unexpected end of JSON input).');
+    assert.equal(itemView(e).description, 'broken');
+    assert.equal(kids.length, 1);
+    assert.deepEqual(itemView(kids[0]).command?.args[0], { file: lensPath, message: `${path.join('cnn', 'model.json')}: model.json is not valid JSON (Unexpected end of JSON input).`, severity: 'error', field: 'model' });
+    e.modelError = undefined;
+    e.indexReady = true;
+    assert.equal(itemView(e).description, 'trained · index ready');
   });
 
   it('an untrained lens offers Train Model instead of layers', () => {
