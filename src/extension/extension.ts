@@ -26,6 +26,12 @@ class FeatureLens extends Disposable {
   readonly log = this._register(vscode.window.createOutputChannel('Feature Lens', { log: true }));
   private readonly status = this._register(vscode.window.createStatusBarItem('featureLens.backend', vscode.StatusBarAlignment.Right, 10));
   readonly engine: EngineClient;
+  /**
+   * A second engine process for long jobs (training, scans, activation maximization), so that pages and views
+   * keep answering while one runs: each process serves one request at a time. Both read the same files; the
+   * interactive one reloads a model when its model.json changes on disk (it keys its cache on the file's mtime).
+   */
+  readonly jobs: EngineClient;
   /** Asks before the engine uses a lens file that names paths outside the workspace. */
   private readonly guard: LensGuard;
   private readonly models: ModelsView;
@@ -47,6 +53,14 @@ class FeatureLens extends Disposable {
       onStatus: (s) => this.showStatus(s),
       gate: (method, params) => this.guard.check(method, params),
     });
+    this.jobs = new EngineClient({
+      enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
+      backend: backendSetting,
+      threads: threadsSetting,
+      log: (level, message) => this.log[level](`[jobs] ${message}`),
+      gate: (method, params) => this.guard.check(method, params),
+    });
+    this._register({ dispose: () => this.jobs.dispose() });
     this.guard = createLensGuard(vscode, context.workspaceState, (lens) => this.engine.requestUngated('lensPaths', { lens }).then((r) => ('ok' in r ? r.ok : Promise.reject(new Error(r.err.message)))), (m) => this.log.info(m));
     this._register({ dispose: () => this.engine.dispose() });
     this.showStatus(undefined);
@@ -72,6 +86,8 @@ class FeatureLens extends Disposable {
 
     this.panelDeps = {
       engine: this.engine,
+      jobs: this.jobs,
+      state: context.workspaceState,
       log: this.log,
       extensionUri: context.extensionUri,
       storageDir: () => this.storageDir(),
@@ -92,6 +108,7 @@ class FeatureLens extends Disposable {
         if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) || e.affectsConfiguration(`featureLens.${THREADS_KEY}`)) {
           this.log.info(`Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}); restarting the engine.`);
           this.engine.restart('The engine settings changed.');
+          this.jobs.restart('The engine settings changed.');
           this.showStatus(undefined);
           this.models.refresh();
         }
@@ -271,7 +288,7 @@ class FeatureLens extends Disposable {
       const storageDir = await this.storageDir();
       if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) {
         const name = path.basename(target.lens);
-        await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: target.lens!, storageDir }, opts));
+        await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.jobs.call('scan', { lens: target.lens!, storageDir }, opts));
         this.top.refresh();
       }
       if (target.layer !== undefined) this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
@@ -283,7 +300,7 @@ class FeatureLens extends Disposable {
       const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true });
       if (!t?.lens) return;
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.engine.call('train', { lens: t.lens! }, opts));
+      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.jobs.call('train', { lens: t.lens! }, opts));
       this.log.info(`Trained ${name}: test error ${(100 * r.testError).toFixed(2)}%, train accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, ${r.epochs} epochs in ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s, ${r.backend}).`);
       this.models.refresh();
       this.top.refresh();
@@ -297,7 +314,7 @@ class FeatureLens extends Disposable {
       if (!t?.lens) return;
       const storageDir = await this.storageDir();
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: t.lens!, storageDir }, opts));
+      const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.jobs.call('scan', { lens: t.lens!, storageDir }, opts));
       this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
       this.top.refresh();
       // Every page shows something from the index (top images, the class chart), so the panel redraws.

@@ -8,6 +8,8 @@ import type { Pixels } from '../shared/webviewProtocol';
 export { diverging };
 
 export type ColorMode = 'image' | 'signed';
+/** Legends also describe signed RGB tiles (a 3-channel filter): each channel from 0 at -lim through half at 0 to full at +lim. */
+export type LegendMode = ColorMode | 'signedRgb';
 
 /** `[h, w, c]`, `[h, w]` or `[n]` as height, width, channels (a vector is one row). */
 export function dims(shape: number[]): { h: number; w: number; c: number } {
@@ -77,7 +79,7 @@ export function drawPixels(p: Pixels, mode: ColorMode, opts: { lim?: number; cha
 }
 
 /** A legend: the colour bar with its real values at both ends and at zero. */
-export function legend(mode: ColorMode, min: number, max: number, label: string): HTMLElement {
+export function legend(mode: LegendMode, min: number, max: number, label: string): HTMLElement {
   const box = document.createElement('div');
   box.className = 'legend';
   const bar = document.createElement('canvas');
@@ -86,11 +88,15 @@ export function legend(mode: ColorMode, min: number, max: number, label: string)
   bar.dataset.role = 'legend';
   const ctx = bar.getContext('2d')!;
   const lim = Math.max(Math.abs(min), Math.abs(max));
-  const lo = mode === 'signed' ? -lim : 0;
-  const hi = mode === 'signed' ? lim : 1;
+  const lo = mode === 'image' ? 0 : -lim;
+  const hi = mode === 'image' ? 1 : lim;
   for (let x = 0; x < 128; x++) {
     const v = lo + ((hi - lo) * (x + 0.5)) / 128;
-    if (mode === 'signed') {
+    if (mode === 'signedRgb') {
+      // What drawPixels does to each channel of an RGB tile: (v / lim + 1) / 2.
+      const g = Math.round(255 * Math.max(0, Math.min(1, (lim > 0 ? v / lim : 0) / 2 + 0.5)));
+      ctx.fillStyle = `rgb(${g},${g},${g})`;
+    } else if (mode === 'signed') {
       const [r, g, b] = diverging(lim > 0 ? v / lim : 0);
       ctx.fillStyle = `rgb(${r},${g},${b})`;
     } else {
@@ -108,7 +114,8 @@ export function legend(mode: ColorMode, min: number, max: number, label: string)
   right.textContent = fmt(hi);
   const note = document.createElement('span');
   note.className = 'legend-note';
-  note.textContent = mode === 'signed' ? `0 is white; data range ${fmt(min)} … ${fmt(max)}` : '';
+  note.textContent =
+    mode === 'signed' ? `0 is white; data range ${fmt(min)} … ${fmt(max)}` : mode === 'signedRgb' ? `per colour channel: 0 is mid-grey (0 in all three), ${fmt(-lim)} none, ${fmt(lim)} full; data range ${fmt(min)} … ${fmt(max)}` : '';
   box.append(name, left, bar, right, note);
   return box;
 }
