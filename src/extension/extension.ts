@@ -21,6 +21,9 @@ const RANK_BY_DETAIL: Record<ScoreMetric, string> = {
   mean: 'Its mean: a response over the whole map',
 };
 
+/** What a cancelled scan keeps (parallelScan.ts: finished chunks join the index in order). */
+const SCAN_CANCELLED = 'The images ranked so far are kept; the next run resumes from there.';
+
 /** Everything the extension owns while it is active. */
 class FeatureLens extends Disposable {
   readonly log = this._register(vscode.window.createOutputChannel('Feature Lens', { log: true }));
@@ -288,7 +291,7 @@ class FeatureLens extends Disposable {
       const storageDir = await this.storageDir();
       if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) {
         const name = path.basename(target.lens);
-        await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.jobs.call('scan', { lens: target.lens!, storageDir }, opts));
+        await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.jobs.call('scan', { lens: target.lens!, storageDir }, opts), undefined, SCAN_CANCELLED);
         this.top.refresh();
       }
       if (target.layer !== undefined) this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
@@ -300,7 +303,7 @@ class FeatureLens extends Disposable {
       const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true });
       if (!t?.lens) return;
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.jobs.call('train', { lens: t.lens! }, opts));
+      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.jobs.call('train', { lens: t.lens! }, opts), undefined, 'The model on disk is unchanged.');
       this.log.info(`Trained ${name}: test error ${(100 * r.testError).toFixed(2)}%, train accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, ${r.epochs} epochs in ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s, ${r.backend}).`);
       this.models.refresh();
       this.top.refresh();
@@ -314,7 +317,7 @@ class FeatureLens extends Disposable {
       if (!t?.lens) return;
       const storageDir = await this.storageDir();
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.jobs.call('scan', { lens: t.lens!, storageDir }, opts));
+      const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.jobs.call('scan', { lens: t.lens!, storageDir }, opts), undefined, SCAN_CANCELLED);
       this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
       this.top.refresh();
       // Every page shows something from the index (top images, the class chart), so the panel redraws.

@@ -18,6 +18,7 @@ import type { EngineClient } from './engineClient';
 import { logMessage, reportError, shortMessage, UserFacingError } from './failable';
 import { modelPage, modelSummary, nodePage, waitingText, weightsView } from './pageData';
 import { withEngineProgress } from './progress';
+import { ProgressMeter } from './progressMeter';
 import { RANK_BY_KEY, rankBySetting, updateUserSetting } from './settings';
 
 const EXPORT_FOLDER_KEY = 'featureLens.exportFolder';
@@ -180,11 +181,13 @@ export class InspectorPanel extends Disposable {
     const { model, layer, node } = this.state;
     if (layer === undefined || node === undefined) throw new UserFacingError('Open a node first: activation maximization works on one node.');
     const onScreen = () => this.state.page === 'node' && this.state.model === model && this.state.layer === layer && this.state.node === node;
+    const meter = new ProgressMeter();
     const result = await withEngineProgress(
       `Feature Lens: maximizing layer ${layer}, node ${node}`,
       (opts) => this.deps.jobs.call('maximize', { model, layer, node }, opts),
       (p) => {
-        if (p.objective !== undefined && onScreen()) this.post({ type: 'maximizeProgress', step: Math.round((p.fraction ?? 0) * 1000), objective: p.objective });
+        const note = p.count ? meter.message({ count: p.count }) : undefined;
+        if (p.objective !== undefined && onScreen()) this.post({ type: 'maximizeProgress', step: p.count?.done ?? Math.round((p.fraction ?? 0) * 1000), steps: p.count?.total, objective: p.objective, ...(note ? { note } : {}) });
       },
     );
     this.lastMaximized = { model, msg: { type: 'maximized', layer: result.layer, node: result.node, image: toPixels(result.image.shape, result.image.data), curve: [...result.curve] } };

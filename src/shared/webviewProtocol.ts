@@ -145,7 +145,11 @@ export interface ModelPageMessage {
 export interface MaximizeProgressMessage {
   type: 'maximizeProgress';
   step: number;
+  /** Steps in all, when the engine says. */
+  steps?: number;
   objective: number;
+  /** Speed and time left ("300 steps/s, about 2 s left"). */
+  note?: string;
 }
 export interface MaximizedMessage {
   type: 'maximized';

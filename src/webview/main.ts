@@ -112,7 +112,7 @@ function receive(m: HostMessage, received: number): void {
       indexCharts();
       break;
     case 'maximizeProgress':
-      pages.maximizeProgress(m.step, m.objective, objectiveHistory);
+      pages.maximizeProgress(m, objectiveHistory);
       indexCharts();
       break;
     case 'maximized':

@@ -4,6 +4,7 @@ import {
   type ByClassView,
   type LayerPageMessage,
   type MaximizedMessage,
+  type MaximizeProgressMessage,
   type ModelPageMessage,
   type NodePageMessage,
   type NodeStatsMessage,
@@ -210,12 +211,14 @@ export function maximized(m: MaximizedMessage, progress?: { objective: number }[
   void progress;
 }
 
-export function maximizeProgress(step: number, objective: number, history: number[]): void {
+export function maximizeProgress(m: MaximizeProgressMessage, history: number[]): void {
   const box = document.querySelector('#maximize .section-body');
   if (!box) return;
-  history.push(objective);
-  box.replaceChildren(el('p', 'note', `Maximizing… objective ${fmt(objective)}`), lineChart([{ name: 'objective', values: history }], { xLabel: 'update' }));
-  void step;
+  history.push(m.objective);
+  const steps = m.steps ? `step ${m.step} of ${m.steps}, ` : '';
+  const note = el('p', 'note', `Maximizing… ${steps}objective ${fmt(m.objective)}${m.note ? ` · ${m.note}` : ''}`);
+  note.id = 'maximize-progress';
+  box.replaceChildren(note, lineChart([{ name: 'objective', values: history }], { xLabel: 'update' }));
 }
 
 // ---- layer page -----------------------------------------------------------------------------------------
