@@ -313,7 +313,9 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.computeTopActivations', async (arg?: unknown) => {
-      const t = await pickTarget(this.engine, arg ?? (this.top.selected?.lens ? { lens: this.top.selected.lens } : undefined), { title: 'Compute Top Activations', needLens: true });
+      // Without a row or file to act on, the lens file is asked for when there is more than one (never silently the
+      // model in the panel: a scan takes minutes).
+      const t = await pickTarget(this.engine, arg, { title: 'Compute Top Activations', needLens: true });
       if (!t?.lens) return;
       const storageDir = await this.storageDir();
       const name = path.basename(t.lens);
