@@ -36,7 +36,7 @@ test('inspector panel: every tile drawn, scrolled export, scroll reset, errors u
     const lens = JSON.parse(fs.readFileSync(lensFile, 'utf8'));
     const modelFile = path.resolve(path.dirname(lensFile), lens.model);
     // Layer indices as the engine numbers them (feature-lens info).
-    const info = JSON.parse(cli(['info', modelFile, '--json']));
+    const info = JSON.parse(cli(['info', modelFile, '--json'])).result;
     const layerIndex = (name) => info.layers.find((l) => l.name === name)?.index ?? -1;
     const conv2 = layerIndex('conv2');
     assert.ok(conv2 >= 0, 'the MNIST model has a conv2 layer');
@@ -90,7 +90,8 @@ test('inspector panel: every tile drawn, scrolled export, scroll reset, errors u
     // The save dialog (VS Code's own, in the browser) proposes a file beside the lens file: accept it.
     const dialogInput = s.page.locator('.quick-input-widget input.input');
     await dialogInput.waitFor({ state: 'visible', timeout: 30_000 });
-    const proposed = await dialogInput.inputValue();
+    let proposed = await dialogInput.inputValue();
+    for (const t = Date.now(); !proposed.endsWith('.png') && Date.now() - t < 15_000; proposed = await dialogInput.inputValue()) await sleep(200);
     assert.match(proposed, /mnist\/mnist_conv2\.png$/, `proposed beside the lens file: ${proposed}`);
     await dialogInput.press('Enter');
     const saved = await s.waitForNotification(/saved .*mnist_conv2\.png/, 60_000);
@@ -142,7 +143,10 @@ test('inspector panel: every tile drawn, scrolled export, scroll reset, errors u
     // where the title is.
     const frameBox = await (await frame.frameElement()).boundingBox();
     const shot = PNG.sync.read(await s.page.screenshot());
-    const inView = layout.canvases.filter((c) => c.alpha === 255 && c.role !== 'legend' && c.vy < layout.viewport - 2 && c.vy > 0);
+    // (Not where a notification toast covers the panel.)
+    const toasts = await Promise.all((await s.page.locator('.notifications-toasts .notification-toast').all()).map((t) => t.boundingBox()));
+    const covered = (x, y) => toasts.some((b) => b && x >= b.x - 2 && x <= b.x + b.width + 2 && y >= b.y - 2 && y <= b.y + b.height + 2);
+    const inView = layout.canvases.filter((c) => c.alpha === 255 && c.role !== 'legend' && c.vy < layout.viewport - 2 && c.vy > 0 && !covered(frameBox.x + c.vx, frameBox.y + c.vy));
     assert.ok(inView.length > 10, 'canvases in view to compare');
     const differ = inView.filter((c) => !near(at(shot, frameBox.x + c.vx, frameBox.y + c.vy), at(png, c.ax, c.ay)));
     assert.deepEqual(differ.map((c) => `${c.role} at ${Math.round(c.ax)},${Math.round(c.ay)}`), [], 'the PNG shows what the screenshot shows');
@@ -177,8 +181,8 @@ test('inspector panel: every tile drawn, scrolled export, scroll reset, errors u
     await frame.waitForFunction(() => document.body.dataset.state === 'ready', undefined, { timeout: 60_000 });
 
     // ---- (2) pages answer while a model trains; (10) its progress and its cancel ------------------------------
-    await s.openFile('mnist/mnist-long.lens.json');
     await s.runCommand('Feature Lens: Train Model');
+    await s.pickQuickItem('mnist-long.lens.json');
     const training = await s.waitForNotification(/training mnist-long\.lens\.json/, 60_000);
     await training.locator('.notification-list-item-details-row, .notification-list-item-message').first().waitFor();
     const t0 = Date.now();
@@ -192,7 +196,7 @@ test('inspector panel: every tile drawn, scrolled export, scroll reset, errors u
     await s.expand(s.treeItem('Models', /^conv2$/));
     const clicked = Date.now();
     await s.treeItem('Models', /^node 3$/).click();
-    await frame.waitForFunction((l) => document.body.dataset.state === 'ready' && document.body.dataset.page === 'node' && document.body.dataset.layer === String(l) && document.body.dataset.node === '3', conv2, { timeout: 120_000 });
+    frame = await s.frameWith(`body[data-state="ready"][data-page="node"][data-layer="${conv2}"][data-node="3"]`, 120_000);
     const paintedAfter = (Date.now() - clicked) / 1000;
     await s.shot('node-page-during-training');
     assert.ok(await training.isVisible(), 'the training still runs');
