@@ -52,7 +52,7 @@ test('inspector panel: every tile drawn, scrolled export, scroll reset, errors u
     const [kh, kw, cin, cout] = shape;
     let lim = 0;
     for (const v of kernel) lim = Math.max(lim, Math.abs(v));
-    const tiles = await frame.$$eval('#weight-grid canvas[data-role="weights"]', (cs) =>
+    const tiles = await frame.$$eval('canvas[data-role="weights"]', (cs) =>
       cs.map((c) => ({ node: Number(c.dataset.index), tile: Number(c.dataset.tile), data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) })),
     );
     assert.equal(tiles.length, cin * cout, `${cin * cout} weight tiles drawn`);
