@@ -89,7 +89,7 @@ const boundariesRule = {
 /** Node's globals, for the plain JavaScript scripts (TypeScript checks the .ts files' names itself). */
 const nodeGlobals = Object.fromEntries(Object.getOwnPropertyNames(globalThis).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n)).map((n) => [n, 'readonly']));
 /** The browser names the end-to-end tests use inside `page.evaluate` / `frame.evaluate` callbacks. */
-const pageGlobals = Object.fromEntries(['document', 'window', 'getComputedStyle', 'HTMLCanvasElement', 'HTMLElement', 'HTMLImageElement'].map((n) => [n, 'readonly']));
+const pageGlobals = Object.fromEntries(['document', 'window', 'getComputedStyle', 'HTMLCanvasElement', 'HTMLElement', 'HTMLImageElement', 'MutationObserver', 'requestAnimationFrame'].map((n) => [n, 'readonly']));
 
 export default tseslint.config(
   { ignores: ['dist/', 'out/', 'node_modules/', 'test-results/', 'samples/', '.vscode-test/', 'bench/results/'] },
@@ -115,7 +115,7 @@ export default tseslint.config(
   { files: ['**/*.ts'], rules: { 'no-undef': 'off' } },
   { files: ['**/*.mjs', '**/*.js'], languageOptions: { globals: nodeGlobals } },
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { ...nodeGlobals, require: 'readonly', module: 'writable', __dirname: 'readonly' } } },
-  { files: ['test/e2e/**'], languageOptions: { globals: { ...nodeGlobals, ...pageGlobals } } },
+  { files: ['test/e2e/**', 'bench/panelLatency.mjs'], languageOptions: { globals: { ...nodeGlobals, ...pageGlobals } } },
   // Tests feed deliberately malformed values through `any`.
   { files: ['test/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
 );

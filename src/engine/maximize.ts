@@ -107,7 +107,7 @@ export async function maximize(model: tf.LayersModel, layer: number, node: numbe
       const value = -(await cost!.data())[0];
       cost!.dispose();
       curve.push(value);
-      job.progress({ fraction: (step + 1) / o.steps, message: `step ${step + 1} of ${o.steps}`, objective: value });
+      job.progress({ fraction: (step + 1) / o.steps, message: `step ${step + 1} of ${o.steps}`, objective: value, count: { done: step + 1, total: o.steps, unit: 'steps' } });
       await yieldToEvents();
     }
     const image = tf.tidy(() => param.image());

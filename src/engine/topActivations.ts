@@ -139,7 +139,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     let doneImages = next;
     for (const st of done.values()) doneImages += st.images;
     for (const n of running.values()) doneImages += n;
-    job.progress({ fraction: doneImages / ds.size, message: `${doneImages} of ${ds.size} images${active.size ? ` (${active.size + 1} processes)` : ''}` });
+    job.progress({ fraction: doneImages / ds.size, message: `${doneImages} of ${ds.size} images${active.size ? ` (${active.size + 1} processes)` : ''}`, count: { done: doneImages, total: ds.size, unit: 'images' } });
   };
   const advance = async () => {
     for (let st = done.get(next); st; st = done.get(next)) {

@@ -189,7 +189,8 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
         job.progress({
           fraction: (epoch + b / batches) / recipe.epochs,
           message: `${attempts > 1 ? `Attempt ${attempt || attempts}/${attempts}, e` : 'E'}poch ${epoch + 1}/${recipe.epochs}, batch ${b}/${batches}: loss ${(lossSum / seen).toFixed(4)}, accuracy ${((accSum / seen) * 100).toFixed(1)}%`,
-          train: { epoch: epoch + 1, epochs: recipe.epochs, batch: b, batches, loss: lossSum / seen, accuracy: accSum / seen },
+          train: { epoch: epoch + 1, epochs: recipe.epochs, batch: b, batches, loss: lossSum / seen, accuracy: accSum / seen, ...(attempts > 1 ? { attempt: attempt || attempts, attempts } : {}) },
+          count: { done: epoch * train.size + seen, total: recipe.epochs * train.size, unit: 'images' },
         });
       }
       await yieldToEvents();

@@ -146,6 +146,11 @@ export class EngineClient {
     this.restart('Feature Lens is shutting down.');
   }
 
+  /** The methods of the requests sent and not yet answered, oldest first (a page that waits says for what). */
+  pendingMethods(): MethodName[] {
+    return [...this.pending.values()].map((p) => p.method);
+  }
+
   /** The engine's process id, if it is running (tests kill it to check recovery). */
   get pid(): number | undefined {
     return this.child?.pid;

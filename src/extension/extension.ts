@@ -25,11 +25,20 @@ const RANK_BY_DETAIL: Record<ScoreMetric, string> = {
   mean: 'Its mean: a response over the whole map',
 };
 
+/** What a cancelled scan keeps (parallelScan.ts: finished chunks join the index in order). */
+const SCAN_CANCELLED = 'The images ranked so far are kept; the next run resumes from there.';
+
 /** Everything the extension owns while it is active. */
 class FeatureLens extends Disposable {
   readonly log = this._register(vscode.window.createOutputChannel('Feature Lens', { log: true }));
   private readonly status = this._register(vscode.window.createStatusBarItem('featureLens.backend', vscode.StatusBarAlignment.Right, 10));
   readonly engine: EngineClient;
+  /**
+   * A second engine process for long jobs (training, scans, activation maximization), so that pages and views
+   * keep answering while one runs: each process serves one request at a time. Both read the same files; the
+   * interactive one reloads a model when its model.json changes on disk (it keys its cache on the file's mtime).
+   */
+  readonly jobs: EngineClient;
   /** Asks before the engine uses a lens file that names paths outside the workspace. */
   private readonly guard: LensGuard;
   private readonly models: ModelsView;
@@ -52,6 +61,14 @@ class FeatureLens extends Disposable {
       onStatus: (s) => this.showStatus(s),
       gate: (method, params) => this.guard.check(method, params),
     });
+    this.jobs = new EngineClient({
+      enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
+      backend: backendSetting,
+      threads: threadsSetting,
+      log: (level, message) => this.log[level](`[jobs] ${message}`),
+      gate: (method, params) => this.guard.check(method, params),
+    });
+    this._register({ dispose: () => this.jobs.dispose() });
     this.guard = createLensGuard(vscode, context.workspaceState, (lens) => this.engine.requestUngated('lensPaths', { lens }).then((r) => ('ok' in r ? r.ok : Promise.reject(new Error(r.err.message)))), (m) => this.log.info(m));
     this._register({ dispose: () => this.engine.dispose() });
     this.showStatus(undefined);
@@ -64,6 +81,8 @@ class FeatureLens extends Disposable {
     this.top.view = this._register(vscode.window.createTreeView('featureLens.topActivations', { treeDataProvider: this.top }));
     this.panelDeps = {
       engine: this.engine,
+      jobs: this.jobs,
+      state: context.workspaceState,
       log: this.log,
       extensionUri: context.extensionUri,
       storageDir: () => this.storageDir(),
@@ -86,6 +105,7 @@ class FeatureLens extends Disposable {
         if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) || e.affectsConfiguration(`featureLens.${THREADS_KEY}`) || e.affectsConfiguration(`featureLens.${MAX_MEMORY_KEY}`)) {
           this.log.info(`Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}, memory budget ${maxMemorySetting() || 'default'}); restarting the engine.`);
           this.engine.restart('The engine settings changed.');
+          this.jobs.restart('The engine settings changed.');
           this.showStatus(undefined);
           this.models.refresh();
         }
@@ -215,7 +235,7 @@ class FeatureLens extends Disposable {
   private async scan(lens: string): Promise<ScanSummary> {
     const storageDir = await this.storageDir();
     const name = path.basename(lens);
-    const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens, storageDir }, opts));
+    const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.jobs.call('scan', { lens, storageDir }, opts), undefined, SCAN_CANCELLED);
     this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
     this.top.refresh();
     this.models.refresh(); // the row's "index ready"
@@ -308,7 +328,7 @@ class FeatureLens extends Disposable {
       const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true, hints: this.hints() });
       if (!t?.lens) return;
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.engine.call('train', { lens: t.lens! }, opts));
+      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.jobs.call('train', { lens: t.lens! }, opts), undefined, 'The model on disk is unchanged.');
       this.log.info(`Trained ${name}: test error ${(100 * r.testError).toFixed(2)}%, train accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, ${r.epochs} epochs in ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s, ${r.backend}).`);
       this.models.refresh();
       this.top.refresh();
@@ -318,6 +338,8 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.computeTopActivations', async (arg?: unknown) => {
+      // Without a row or file to act on, the lens file is asked for when there is more than one (never silently the
+      // model in the panel: a scan takes minutes).
       const t = await pickTarget(this.engine, arg, { title: 'Compute Top Activations', needLens: true, hints: this.hints() });
       if (!t?.lens) return;
       const name = path.basename(t.lens);

@@ -144,6 +144,9 @@ export interface TrainProgress {
   batches: number;
   loss: number;
   accuracy: number;
+  /** With `training.restarts`: this attempt (1-based; the last one runs to the end whatever its accuracy) of at most `attempts`. */
+  attempt?: number;
+  attempts?: number;
 }
 
 /** One epoch of training history. */
@@ -338,6 +341,8 @@ export interface NodeInspection {
 export interface Progress {
   /** 0..1 when known. */
   fraction?: number;
+  /** Work done of the whole (this attempt's, for a training that restarts), for throughput and time left. */
+  count?: { done: number; total: number; unit: 'images' | 'steps' };
   message?: string;
   train?: TrainProgress;
   /** Objective value for activation maximization. */

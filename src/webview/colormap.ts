@@ -4,9 +4,9 @@
  */
 import { diverging, formatNumber } from '../shared/colormap';
 import type { Pixels } from '../shared/webviewProtocol';
-import { dims, legendBar, range, rasterize, type ColorMode, type RasterOptions, type Rgba } from './raster';
+import { dims, legendBar, range, rasterize, type ColorMode, type LegendMode, type RasterOptions, type Rgba } from './raster';
 
-export { diverging, dims, range, type ColorMode };
+export { diverging, dims, range, type ColorMode, type LegendMode };
 
 /** A new canvas holding `rgba` at its natural size. */
 export function rgbaCanvas(rgba: Rgba): HTMLCanvasElement {
@@ -29,7 +29,7 @@ export function drawPixels(p: Pixels, mode: ColorMode, opts: RasterOptions = {})
 }
 
 /** A legend: the colour bar with its real values at both ends and at zero. */
-export function legend(mode: ColorMode, min: number, max: number, label: string): HTMLElement {
+export function legend(mode: LegendMode, min: number, max: number, label: string): HTMLElement {
   const box = document.createElement('div');
   box.className = 'legend';
   const { bar, lo, hi } = legendBar(mode, min, max);
@@ -44,7 +44,9 @@ export function legend(mode: ColorMode, min: number, max: number, label: string)
   right.textContent = fmt(hi);
   const note = document.createElement('span');
   note.className = 'legend-note';
-  note.textContent = mode === 'signed' ? `0 is white; data range ${fmt(min)} … ${fmt(max)}` : '';
+  const lim = Math.max(Math.abs(min), Math.abs(max));
+  note.textContent =
+    mode === 'signed' ? `0 is white; data range ${fmt(min)} … ${fmt(max)}` : mode === 'signedRgb' ? `per colour channel: 0 is mid-grey (0 in all three), ${fmt(-lim)} none, ${fmt(lim)} full; data range ${fmt(min)} … ${fmt(max)}` : '';
   box.append(name, left, canvas, right, note);
   return box;
 }

@@ -7,6 +7,8 @@ import { diverging } from '../shared/colormap';
 import { range } from '../shared/range';
 
 export type ColorMode = 'image' | 'signed';
+/** Legends also describe signed RGB tiles (a 3-channel filter): each channel from 0 at -lim through half at 0 to full at +lim. */
+export type LegendMode = ColorMode | 'signedRgb';
 
 /** An RGBA image, 4 bytes per pixel, row by row (what `ImageData` holds). */
 export interface Rgba {
@@ -91,16 +93,21 @@ export interface LegendBar {
   hi: number;
 }
 
-/** The colour bar of a legend: `signed` from -lim to +lim around a white 0; `image` from black 0 to white 1. */
-export function legendBar(mode: ColorMode, min: number, max: number, width = 128): LegendBar {
+/**
+ * The colour bar of a legend: `signed` from -lim to +lim around a white 0; `signedRgb` from -lim (black) to +lim
+ * (white) through mid-grey at 0, what a signed RGB tile does to each channel; `image` from black 0 to white 1.
+ */
+export function legendBar(mode: LegendMode, min: number, max: number, width = 128): LegendBar {
   const lim = signedLimit(min, max);
-  const lo = mode === 'signed' ? -lim : 0;
-  const hi = mode === 'signed' ? lim : 1;
+  const lo = mode === 'image' ? 0 : -lim;
+  const hi = mode === 'image' ? 1 : lim;
   const data = new Uint8ClampedArray(width * 4);
   for (let x = 0; x < width; x++) {
     const v = lo + ((hi - lo) * (x + 0.5)) / width;
-    const [r, g, b] = mode === 'signed' ? diverging(lim > 0 ? v / lim : 0) : [Math.round(255 * v), Math.round(255 * v), Math.round(255 * v)];
-    data.set([r, g, b, 255], 4 * x);
+    const u = lim > 0 ? v / lim : 0;
+    const g = Math.round(255 * Math.max(0, Math.min(1, mode === 'signedRgb' ? u / 2 + 0.5 : v)));
+    const [r, gr, b] = mode === 'signed' ? diverging(u) : [g, g, g];
+    data.set([r, gr, b, 255], 4 * x);
   }
   return { bar: { width, height: 1, data }, lo, hi };
 }

@@ -115,6 +115,9 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
     );
     await s.inspector({ page: 'node' }); // the click also opened the node in the inspector; let it settle first
     await s.runCommand('Feature Lens: Compute Top Activations');
+    // From the palette it asks which lens file is meant unless the active editor shows one.
+    const pick = s.page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+    if (await pick.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false)) await pick.click();
     await s.waitForNotification(/is up to date/, 60_000);
     await s.shot('first-index-reused');
 

@@ -108,7 +108,7 @@ describe('inspector webview', () => {
   });
 
   function open(): FakePanel {
-    const deps = { engine: {} as never, log: { info() {}, warn() {}, error() {}, debug() {} } as never, extensionUri: extensionUri as never, storageDir: async () => os.tmpdir() };
+    const deps = { engine: {} as never, jobs: {} as never, log: { info() {}, warn() {}, error() {}, debug() {} } as never, extensionUri: extensionUri as never, storageDir: async () => os.tmpdir() };
     InspectorPanel.active?.dispose();
     InspectorPanel.show(deps, { page: 'model', model: path.join(root, 'samples', 'efl', 'model', 'model.json') });
     return panels[panels.length - 1];
