@@ -157,7 +157,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
    * backend's gradients (including the kernels the project registers for wasm) against PyTorch's.
    */
   async step(a) {
-    const { model } = await loadModel(a.model!);
+    const model = (await loadModel(a.model!)).layersModel!;
     const { data, shape } = readImages(a.data!, a.batch);
     const labels = readLabels(a.labels!, shape[0]);
     // Dropout draws different masks on each side: off for this check (the reference runs in eval mode).
