@@ -19,7 +19,8 @@ Commands:
         [--metric frobenius|max|mean] [--k 9] [--storage DIR]
   top FILE.lens.json --layer L --node N [--metric frobenius|max|mean] [--k 9] [--storage DIR]
                                       the node's top test images: index, class and score, best first
-  render FILE.lens.json --layer L --node N --out DIR [--metric …] [--k 9] [--storage DIR]
+  render FILE.lens.json --layer L --node N --out DIR [--method deconv|deconv-noswitch|guided|saliency|gradcam|maximize]
+         [--metric …] [--k 9] [--storage DIR]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
   (top and render scan first when the index is missing; L is a layer name or index)
 
@@ -152,7 +153,7 @@ export async function runCli(argv: string[]): Promise<number> {
       const out = path.resolve(str(flags, 'out'));
       const st = await fs.promises.stat(out).catch(() => undefined);
       if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
-      const r = await renderNode({ ...nodeArgs(file, flags, metric), out }, job);
+      const r = await renderNode({ ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv') }, job);
       result = r;
       text = r.files.join('\n');
     }

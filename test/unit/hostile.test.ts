@@ -25,6 +25,7 @@ import * as tf from '../../src/engine/tf';
 import { trainLens } from '../../src/engine/train';
 import { EngineClient } from '../../src/extension/engineClient';
 import type { EngineError, Result } from '../../src/shared/protocol';
+import { net } from './net';
 import { alive } from './procs';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
@@ -552,7 +553,7 @@ for dt, shape in [('<f4', (3, 28, 28)), ('|u1', (5,)), ('<i8', ()), ('<f8', (2, 
     fs.writeFileSync(file, damaged);
     assert.equal(decodeIndex(damaged), null);
     assert.equal(await readIndex(file), null);
-    const out = await scanDataset(model, 'w', ds, storage, 3, makeJob());
+    const out = await scanDataset(net(model), 'w', ds, storage, 3, makeJob());
     model.dispose();
     assert.equal(out.stored.header.complete, true);
     const rebuilt = await readIndex(file);
