@@ -18,7 +18,7 @@ import { cli, readWeight, withVSCode } from './harness.mjs';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // The numbered parts to run (all by default; FEATURE_LENS_E2E_08_PARTS=5,8 runs those, e.g. to see one fail
 // on an older build).
-const parts = new Set((process.env.FEATURE_LENS_E2E_08_PARTS ?? '1,5,8,6,2').split(',').map((p) => p.trim()));
+const parts = new Set((process.env.FEATURE_LENS_E2E_08_PARTS ?? '1,5,8,6,10,2').split(',').map((p) => p.trim()));
 
 test('inspector panel: every tile drawn, scrolled export, scroll reset, errors undimmed, pages answer during training', { timeout: 900_000 }, async () => {
   let lensFile;
@@ -189,6 +189,42 @@ test('inspector panel: every tile drawn, scrolled export, scroll reset, errors u
       assert.deepEqual([look.busy, later.busy, later.opacity], [false, false, '1'], 'the error is shown at full strength');
       fs.writeFileSync(modelFile, good);
       await frame.waitForFunction(() => document.body.dataset.state === 'ready', undefined, { timeout: 60_000 });
+    }
+
+    // ---- (10) in a 1400 px window all 9 top images fit the panel; the row labels stay in view sideways ------
+    if (parts.has('10')) {
+      await s.runCommand('Feature Lens: Compute Top Activations');
+      await s.pickQuickItem('mnist.lens.json');
+      await s.waitForNotification(/ranked \d+ images|up to date/, 300_000);
+      await s.page.setViewportSize({ width: 1400, height: 1000 });
+      await s.openFeatureLensViews();
+      await s.expand(s.treeItem('Models', /^MNIST$/));
+      await s.expand(s.treeItem('Models', /^conv2$/));
+      await s.treeItem('Models', /^node 5$/).click();
+      frame = await s.frameWith(`body[data-state="ready"][data-page="node"][data-layer="${conv2}"][data-node="5"] canvas[data-role="top-image"]`, 120_000);
+      await sleep(300);
+      await s.shot('top-images-1400');
+      const fit = await frame.evaluate(() => {
+        const right = document.documentElement.clientWidth;
+        const imgs = [...document.querySelectorAll('canvas[data-role="top-image"]')].map((c) => c.getBoundingClientRect());
+        return { count: imgs.length, outside: imgs.filter((r) => r.right > right + 0.5 || r.width < 40).length, right };
+      });
+      assert.equal(fit.count, 9, 'nine top images');
+      assert.equal(fit.outside, 0, `all 9 top images fit the panel (${fit.right} px wide), at least 40 px each`);
+      // Narrower than the grid needs (the window at 800 px): it scrolls sideways, the row labels stay in view.
+      await s.page.setViewportSize({ width: 800, height: 1000 });
+      await sleep(500);
+      const side = await frame.evaluate(async () => {
+        const grid = document.querySelector('.top-grid');
+        grid.scrollLeft = grid.scrollWidth;
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const g = grid.getBoundingClientRect();
+        const labels = [...grid.querySelectorAll('.row-label')].filter((l) => l.textContent).map((l) => l.getBoundingClientRect());
+        return { scrolled: grid.scrollLeft, labels: labels.length, visible: labels.filter((r) => r.left >= g.left - 0.5 && r.right <= g.right).length };
+      });
+      await s.shot('top-images-scrolled-sideways');
+      await s.page.setViewportSize({ width: 1600, height: 1000 });
+      if (side.scrolled > 0) assert.equal(side.visible, side.labels, `row labels in view when scrolled sideways by ${side.scrolled} px`);
     }
 
     // ---- (2) pages answer while a model trains; (10) its progress and its cancel ------------------------------
