@@ -49,8 +49,8 @@ async function main() {
     await s.page.evaluate(() => document.addEventListener('mousedown', () => (window.__clickAt = Date.now()), true));
 
     // The first page opens the panel (webview start-up): not counted.
-    await s.treeItem('Models', /^node 31$/).click();
-    const frame = await s.inspector({ page: 'node' });
+    await conv2Row.click();
+    const frame = await s.inspector({ page: 'layer' });
     await frame.evaluate(() => {
       window.__paints = [];
       new MutationObserver(() => {
@@ -60,10 +60,23 @@ async function main() {
     });
     const conv2 = Number(await frame.evaluate(() => document.body.dataset.layer));
 
+    /** Scrolls the Models tree (a virtual list: rows out of view do not exist) until `row` is shown. */
+    const reveal = async (row) => {
+      const tree = s.view('Models').locator('.monaco-list').first();
+      for (let i = 0; i < 40 && !(await row.isVisible()); i++) {
+        const box = await tree.boundingBox();
+        await s.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        await s.page.mouse.wheel(0, i < 20 ? 110 : -110);
+        await sleep(100);
+      }
+    };
+
     /** Clicks a tree row and waits for the page it opens; returns milliseconds from mousedown to painted frame. */
     const visit = async (row, want) => {
       await frame.evaluate(() => (window.__paints = []));
-      await row.scrollIntoViewIfNeeded();
+      // A click on the layer row may fold it (VS Code's tree expands and collapses on click).
+      if (want.page === 'node') await s.expand(conv2Row);
+      await reveal(row);
       await row.click();
       const t = await frame.waitForFunction(
         (w) => window.__paints.find((p) => p.page === w.page && p.layer === String(w.layer) && (w.node === undefined || p.node === String(w.node)))?.t,

@@ -211,12 +211,15 @@ function composePage(): HTMLCanvasElement {
   ctx.imageSmoothingEnabled = false;
   ctx.textBaseline = 'top';
   for (const node of app.querySelectorAll<HTMLElement>('h1, h2, .subtitle, figcaption, .row-label, .col-label div, .legend span, dt, dd, .stat, td, th, .note')) {
-    const r = node.getBoundingClientRect();
-    if (!r.width) continue;
+    if (!node.getBoundingClientRect().width || !node.textContent) continue;
+    // Where the text itself is (not its box: padding, centring in a taller box).
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const r = range.getBoundingClientRect();
     const style = getComputedStyle(node);
     ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
     ctx.fillStyle = style.color;
-    ctx.fillText(node.textContent ?? '', r.left - origin.left, r.top - origin.top + (parseFloat(style.paddingTop) || 0), Math.max(r.width, 1) * 1.05);
+    ctx.fillText(node.textContent, r.left - origin.left, r.top - origin.top, Math.max(r.width, 1) * 1.05);
   }
   for (const c of app.querySelectorAll('canvas')) {
     const r = c.getBoundingClientRect();
