@@ -49,7 +49,6 @@ describe('engine process', () => {
     assert.deepEqual(info.layers.map((l) => [l.name, l.className, l.outputShape.join('x'), l.params]), [
       ['conv', 'Conv2D', '6x6x3', 30],
       ['pool', 'MaxPooling2D', '3x3x3', 0],
-      ['flat', 'Flatten', '27', 0],
       ['logits', 'Dense', '2', 56],
     ]);
     assert.equal(info.backend, 'wasm');

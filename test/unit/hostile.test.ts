@@ -605,7 +605,7 @@ describe('hostile names and arguments at the command line', () => {
     writeModel(path.join(d, 'model'), { class_name: 'Sequential', config: { name: 'm', layers: [{ class_name: 'Flatten', config: { name: 'flat', batch_input_shape: [null, 8, 8, 1], dtype: 'float32' } }, { class_name: 'Dense', config: { name: 'out', units: 2, activation: 'linear' } }] } }, [{ name: 'out/kernel', shape: [64, 2] }, { name: 'out/bias', shape: [2] }], ['w.bin'], Buffer.from(new Float32Array(130).fill(NaN).buffer));
     const r = run('top', lens, '--layer', 'out', '--node', '1');
     assert.notEqual(r.status, 0, r.stdout);
-    assert.match(r.stderr, /^feature-lens: .*nan\.lens\.json: out \(layer 1\) node 1 has no ranked images: its scores are not numbers \(NaN or infinite\)/);
+    assert.match(r.stderr, /^feature-lens: .*nan\.lens\.json: out \(layer 0\) node 1 has no ranked images: its scores are not numbers \(NaN or infinite\)/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   });
 
