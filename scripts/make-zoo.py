@@ -8,6 +8,7 @@ script changed):
                       as {name, call, type, shape, offset} into <model>.ref.bin (float32, little-endian, NCHW as
                       PyTorch computes it); `call` counts repeated calls of one module (a ReLU reused in a block)
   <model>.ref.bin
+  digits.pt           the digits CNN as a PyTorch checkpoint (what the importer refuses with a hint)
   digits.saliency.*   saliency of the trained digits CNN: d(logit of the predicted class)/d(input), by autograd
 
 Models: ResNet-18, MobileNetV2, SqueezeNet 1.1, VGG-11, AlexNet (weights=None, seeded), each with BatchNorm
@@ -151,6 +152,7 @@ def main():
     model, x, accuracy = train_digits()
     sample = x[::500][:4].clone()  # one of several digits
     export('digits', model, sample, 11)
+    torch.save(model.state_dict(), os.path.join(OUT, 'digits.pt'))  # a checkpoint, for the "not ONNX" message
     # Saliency: the gradient of the predicted class's logit with respect to the input, per image.
     xi = sample.clone().requires_grad_(True)
     logits = model(xi)

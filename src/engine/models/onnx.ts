@@ -81,7 +81,7 @@ export function importOnnx(bytes: Uint8Array, file: string): Network {
       const shown = dimsRaw.map((d) => (d.dimValue != null ? String(num(d.dimValue)) : d.dimParam || '?')).join(', ');
       throw new UserError('unsupported', `its input "${input.name}" has shape [${shown}]; Feature Lens needs every size but the batch fixed (export with a fixed image size).`, file);
     }
-    if (inDims.length !== 2 && inDims.length !== 4) throw new UserError('unsupported', `its input "${input.name}" is ${inDims.length}-D; Feature Lens reads images (NCHW) and vectors.`, file);
+    if (inDims.length > 4) throw new UserError('unsupported', `its input "${input.name}" is ${inDims.length}-D; Feature Lens reads images (NCHW), sequences and vectors.`, file);
     const inputName = input.name ?? 'input';
     ctx.values.set(inputName, { kind: 'dyn', ref: inputName, dims: inDims });
     for (const node of graph.node) for (const i of node.input ?? []) ctx.uses.set(i, (ctx.uses.get(i) ?? 0) + 1);
@@ -96,8 +96,10 @@ export function importOnnx(bytes: Uint8Array, file: string): Network {
     });
 
     const outName = graph.output?.[0]?.name ?? '';
-    const out = ctx.values.get(outName);
-    if (!out || out.kind !== 'dyn' || out.ref === inputName) throw new UserError('unsupported', `its output "${outName}" is not computed from its input.`, file);
+    let out = ctx.values.get(outName);
+    // A graph whose output is its input (Identity, Dropout alone) still gets one op to name the output.
+    if (out?.kind === 'dyn' && out.ref === inputName) out = ctx.emit({ kind: 'identity', weights: {} }, [inputName], out.dims, { node: outName, opType: 'Identity' });
+    if (!out || out.kind !== 'dyn') throw new UserError('unsupported', `its output "${outName}" is not computed from its input.`, file);
     return finish(ctx, model, inputName, inDims, out);
   } catch (e) {
     ctx.dispose();

@@ -159,6 +159,7 @@ function softmax(fn: 'softmax' | 'logSoftmax'): Handler {
     if (axis < 0) axis += rank;
     // Before opset 13 the input is flattened to 2-D at `axis`: the same as one axis when the rest are 1.
     if (n.ctx.opset < 13 && size(x.dims.slice(axis + 1)) !== 1) throw n.refuse(`softmax over the flattened axes ${axis}.. of a ${rank}-D value is not supported`);
+    if (axis === 0) throw n.refuse('a softmax over the batch axis is not supported');
     const stored = storedAxis(axis, rank);
     n.out(n.emit({ kind: 'activation', activation: { fn, axis: stored === rank - 1 ? -1 : stored }, weights: NONE }, [x.ref], x.dims));
   };
@@ -167,6 +168,7 @@ function softmax(fn: 'softmax' | 'logSoftmax'): Handler {
 const batchNorm: Handler = (n) => {
   const x = n.dyn(0);
   if (x.dims.length !== 4 && x.dims.length !== 2) throw n.refuse(`batch normalization of a ${x.dims.length}-D value is not supported (4-D images and 2-D features are)`);
+  if (n.int('training_mode', 0) === 1) throw n.refuse('training mode (normalizing by the batch statistics) is not supported; export the model in eval mode');
   const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => n.ctx.weight(n.constant(i)) as tf.Tensor1D);
   n.out(n.emit({ kind: 'batchNorm', epsilon: n.float('epsilon', 1e-5), weights: { mean, variance, gamma, beta } }, [x.ref], x.dims));
 };
@@ -448,6 +450,7 @@ const prelu: Handler = (n) => {
   const x = n.dyn(0);
   const slope = n.constant(1);
   const b = n.ctx.broadcastConstant(slope, x.dims.length);
+  if (b.dims.length !== x.dims.length || b.dims[0] !== 1) throw n.refuse(`its slope of shape [${slope.dims.join(', ')}] does not broadcast over the batch`);
   const alpha = n.ctx.weight(b, undefined, b.dims.length > 1 ? b.dims.slice(1) : b.dims);
   n.out(n.emit({ kind: 'prelu', weights: { alpha } }, [x.ref], x.dims));
 };
