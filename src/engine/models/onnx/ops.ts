@@ -86,6 +86,11 @@ const convTranspose: Handler = (n) => {
     const target = outputShape.length ? outputShape.slice(-2) : inHW.map((v, i) => v * s[i]);
     const pp = [0, 1].map((i) => {
       const total = s[i] * (inHW[i] - 1) + outPad[i] + k[i] - target[i];
+      // An output larger than the full transposed conv: zeros at the end (as output padding).
+      if (total < 0) {
+        outPad[i] -= total;
+        return [0, 0];
+      }
       const small = Math.floor(total / 2);
       return auto === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
     });
