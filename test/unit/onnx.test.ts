@@ -14,6 +14,7 @@ import { initBackend } from '../../src/engine/backend';
 import { UserError } from '../../src/engine/errors';
 import type { Network } from '../../src/engine/models/network';
 import { importOnnx, loadOnnx } from '../../src/engine/models/onnx';
+import { moduleNames, parseNodeName } from '../../src/engine/models/onnx/names';
 import { decodeTensor } from '../../src/engine/models/onnx/tensors';
 import * as tf from '../../src/engine/tf';
 
@@ -163,6 +164,34 @@ describe('ONNX zoo against PyTorch (every inspectable layer within 1e-4 of its r
     } finally {
       net.dispose();
     }
+  });
+});
+
+describe('op names from PyTorch node names', () => {
+  it('joins scopes into module paths', () => {
+    assert.deepEqual(parseNodeName('/layer2/layer2.0/downsample/downsample.0/Conv'), { scope: 'layer2.0.downsample.0', op: 'Conv' });
+    assert.deepEqual(parseNodeName('/features/features.1/conv/conv.0/conv.0.0/Conv'), { scope: 'features.1.conv.0.0', op: 'Conv' });
+    assert.deepEqual(parseNodeName('/Flatten'), { scope: '', op: 'Flatten' });
+    assert.equal(parseNodeName('Conv_0'), undefined);
+  });
+  it('names leaf modules by path, container ops by container and type, and keeps names unique', () => {
+    const o = (node: string, opType: string, role?: string) => ({ node, opType, ...(role ? { role } : {}) });
+    const names = moduleNames(
+      [
+        o('/layer1/layer1.0/conv1/Conv', 'Conv'),
+        o('/layer1/layer1.0/relu/Relu', 'Relu'),
+        o('/layer1/layer1.0/Add', 'Add'),
+        o('/layer1/layer1.0/relu_1/Relu', 'Relu'),
+        o('/fc/MatMul', 'MatMul'),
+        o('/fc/Add', 'Add'),
+        o('/view/Reshape', 'Reshape', 'nchw'),
+        o('/view/Reshape', 'Reshape'),
+        o('Conv_7', 'Conv'),
+        o('/Flatten', 'Flatten'),
+      ],
+      new Set(['input', 'Flatten']),
+    );
+    assert.deepEqual(names, ['layer1.0.conv1', 'layer1.0.relu', 'layer1.0.Add', 'layer1.0.relu_1', 'fc.MatMul', 'fc', 'view.nchw', 'view', 'Conv_7', 'Flatten_2']);
   });
 });
 
