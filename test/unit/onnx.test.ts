@@ -11,35 +11,23 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { onnx } from 'onnx-proto';
 import { initBackend } from '../../src/engine/backend';
+import { forward } from '../../src/engine/models/forward';
 import { UserError } from '../../src/engine/errors';
 import type { Network } from '../../src/engine/models/network';
 import { importOnnx, loadOnnx } from '../../src/engine/models/onnx';
 import { moduleNames, parseNodeName } from '../../src/engine/models/onnx/names';
 import { decodeTensor } from '../../src/engine/models/onnx/tensors';
+import { saliency } from '../../src/engine/saliency';
 import * as tf from '../../src/engine/tf';
 
 const ZOO = path.resolve(__dirname, '../fixtures/zoo');
 const TESTDATA = '/usr/share/libonnx-testdata/data/node';
 
-type Forward = (net: Network, x: tf.Tensor) => tf.Tensor[];
-/**
- * The engine's forward pass (src/engine/models/forward.ts, the network branch's). Resolved at run time so this
- * file type-checks before that branch is merged; the numeric tests say so and skip until it is.
- */
-let forward: Forward | undefined;
-const forwardPath = '../../src/engine/models/forward';
+type Forward = typeof forward;
 
 before(async () => {
   await initBackend('wasm');
-  try {
-    const mod = (await import(forwardPath)) as { forward?: Forward };
-    forward = mod.forward;
-  } catch {
-    forward = undefined;
-  }
 });
-
-const NO_FORWARD = 'src/engine/models/forward.ts is not on this branch yet (the network branch brings it)';
 
 /** Max |a − b| over the reference's range (max − min), the acceptance measure. */
 function relError(actual: Float32Array | Int32Array | Uint8Array, expected: Float32Array): number {
@@ -95,7 +83,6 @@ const haveZoo = fs.existsSync(path.join(ZOO, 'digits.onnx'));
 describe('ONNX zoo against PyTorch (every inspectable layer within 1e-4 of its range)', { skip: haveZoo ? false : 'test/fixtures/zoo is missing: run python3 scripts/make-zoo.py (npm test does)' }, () => {
   for (const model of ZOO_MODELS) {
     it(model, { timeout: 300_000 }, async (t) => {
-      if (!forward) return t.skip(NO_FORWARD);
       const run = forward;
       const net = await loadOnnx(path.join(ZOO, `${model}.onnx`));
       try {
@@ -386,7 +373,6 @@ describe("ONNX's single-op test cases (libonnx-testdata)", { skip: fs.existsSync
   const folders = fs.existsSync(TESTDATA) ? fs.readdirSync(TESTDATA) : [];
   for (const [op, prefixes] of Object.entries(OP_CASES)) {
     it(op, async (t) => {
-      if (!forward) return t.skip(NO_FORWARD);
       const cases = folders.filter((f) => prefixes.some((p) => f.startsWith(p)) && !f.endsWith('_expanded') && fs.existsSync(path.join(TESTDATA, f, 'test_data_set_0', 'output_0.pb')));
       assert.ok(cases.length > 0, `test cases for ${op}`);
       const passed: string[] = [];
@@ -409,7 +395,6 @@ describe("ONNX's single-op test cases (libonnx-testdata)", { skip: fs.existsSync
 
 describe('digits CNN input gradient against torch.autograd', { skip: haveZoo ? false : 'test/fixtures/zoo is missing' }, () => {
   it('d(logit of the predicted class)/d(input) through the forward pass, within 1e-4 of its range', async (t) => {
-    if (!forward) return t.skip(NO_FORWARD);
     const run = forward;
     const meta = JSON.parse(fs.readFileSync(path.join(ZOO, 'digits.saliency.json'), 'utf8')) as { shape: number[]; classes: number[] };
     const bin = fs.readFileSync(path.join(ZOO, 'digits.saliency.bin'));
@@ -432,5 +417,29 @@ describe('digits CNN input gradient against torch.autograd', { skip: haveZoo ? f
     }
   });
 
-  it('the saliency method on the digits CNN matches torch.autograd', { todo: 'saliency is ported to the Network by the network branch; compare its map with digits.saliency.bin then' }, () => {});
+  it('the saliency method (src/engine/saliency.ts) on the digits CNN matches torch.autograd, per image and class', async (t) => {
+    const meta = JSON.parse(fs.readFileSync(path.join(ZOO, 'digits.saliency.json'), 'utf8')) as { shape: number[]; classes: number[] };
+    const bin = fs.readFileSync(path.join(ZOO, 'digits.saliency.bin'));
+    const want = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+    const { values, data } = readRef('digits');
+    const net = await loadOnnx(path.join(ZOO, 'digits.onnx'));
+    try {
+      const layer = net.layers.findIndex((l) => l.name === net.output);
+      assert.equal(net.layers[layer]?.name, 'fc', 'the logits are the layer fc');
+      const per = 28 * 28;
+      const got = new Float32Array(want.length);
+      tf.tidy(() => {
+        const x = toNhwc(tf.tensor(data(values[0]), values[0].shape));
+        meta.classes.forEach((cls, i) => {
+          const map = saliency(net, layer, cls, tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]), false);
+          got.set(map.dataSync(), i * per); // one channel: NHWC and NCHW agree
+        });
+      });
+      const err = relError(got, want);
+      t.diagnostic(`saliency: ${err.toExponential(2)} of the range`);
+      assert.ok(err <= 1e-4, `saliency off torch.autograd by ${err.toExponential(2)} of its range`);
+    } finally {
+      net.dispose();
+    }
+  });
 });
