@@ -51,13 +51,13 @@ function isPytorchPickle(bytes: Uint8Array): boolean {
 }
 
 export function importOnnx(bytes: Uint8Array, file: string): Network {
-  if (isPytorchPickle(bytes) || /\.(pt|pth)$/i.test(file)) {
-    throw new UserError('unsupported', `is a PyTorch checkpoint (pickle), not an ONNX model. ${PYTORCH_EXPORT_HINT}`, file);
-  }
+  const pickle = () => new UserError('unsupported', `is a PyTorch checkpoint (pickle), not an ONNX model. ${PYTORCH_EXPORT_HINT}`, file);
+  if (isPytorchPickle(bytes)) throw pickle();
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
+    if (/\.(pt|pth)$/i.test(file)) throw pickle();
     const why = e instanceof Error ? e.message : String(e);
     throw new UserError('badInput', `is not a readable ONNX model: the protobuf does not decode (${why}); the file is truncated or not ONNX.`, file);
   }

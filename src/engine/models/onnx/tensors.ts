@@ -65,11 +65,13 @@ export function decodeTensor(t: onnx.ITensorProto, dir: string, file: string): H
   };
   switch (type) {
     case DT.FLOAT: {
-      const out = new Float32Array(n);
-      if (view) {
+      if (raw) {
         need(4);
-        for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
-      } else out.set((t.floatData ?? []).slice(0, n));
+        // Copy the bytes (any alignment) and view them: ONNX stores little-endian, as every platform Node runs on.
+        return { dims, data: new Float32Array(Uint8Array.from(raw.subarray(0, n * 4)).buffer), type: 'float' };
+      }
+      const out = new Float32Array(n);
+      out.set((t.floatData ?? []).slice(0, n));
       return { dims, data: out, type: 'float' };
     }
     case DT.DOUBLE: {
