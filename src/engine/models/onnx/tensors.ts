@@ -68,7 +68,7 @@ export function decodeTensor(t: onnx.ITensorProto, dir: string, file: string): H
       if (raw) {
         need(4);
         // Copy the bytes (any alignment) and view them: ONNX stores little-endian, as every platform Node runs on.
-        return { dims, data: new Float32Array(Uint8Array.from(raw.subarray(0, n * 4)).buffer), type: 'float' };
+        return { dims, data: new Float32Array(new Uint8Array(raw.subarray(0, n * 4)).buffer), type: 'float' };
       }
       const out = new Float32Array(n);
       out.set((t.floatData ?? []).slice(0, n));
