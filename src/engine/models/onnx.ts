@@ -77,7 +77,8 @@ export function importOnnx(bytes: Uint8Array, file: string): Network {
     const input = inputs[0];
     const dimsRaw = input.type?.tensorType?.shape?.dim ?? [];
     const inDims = dimsRaw.map((d, i) => (i === 0 ? -1 : d.dimValue != null ? num(d.dimValue) : NaN));
-    if (inDims.length < 2 || inDims.slice(1).some((d) => !(d > 0))) {
+    if (inDims.length < 2) throw new UserError('unsupported', `its input "${input.name}" is ${inDims.length}-D; Feature Lens needs a batch axis first, then an image (NCHW), a sequence or a vector.`, file);
+    if (inDims.slice(1).some((d) => !(d > 0))) {
       const shown = dimsRaw.map((d) => (d.dimValue != null ? String(num(d.dimValue)) : d.dimParam || '?')).join(', ');
       throw new UserError('unsupported', `its input "${input.name}" has shape [${shown}]; Feature Lens needs every size but the batch fixed (export with a fixed image size).`, file);
     }
