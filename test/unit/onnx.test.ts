@@ -77,7 +77,7 @@ function referenceOf(values: RefEntry[], name: string, kind: string, opNames: Se
   return values[i];
 }
 
-const ZOO_MODELS = ['digits', 'ops9', 'ops13', 'ops17', 'resnet18', 'resnet18.bn', 'mobilenet_v2', 'mobilenet_v2.bn', 'squeezenet1_1', 'alexnet', 'vgg11'];
+const ZOO_MODELS = ['digits', 'ops9', 'ops13', 'ops17', 'upsample11', 'upsample17', 'resnet18', 'resnet18.bn', 'mobilenet_v2', 'mobilenet_v2.bn', 'squeezenet1_1', 'alexnet', 'vgg11'];
 const haveZoo = fs.existsSync(path.join(ZOO, 'digits.onnx'));
 
 describe('ONNX zoo against PyTorch (every inspectable layer within 1e-4 of its range)', { skip: haveZoo ? false : 'test/fixtures/zoo is missing: run python3 scripts/make-zoo.py (npm test does)' }, () => {
@@ -325,6 +325,7 @@ const OP_CASES: Record<string, string[]> = {
   Dropout: ['test_dropout_default'],
   Identity: ['test_identity'],
   ReduceMean: ['test_reduce_mean_'],
+  Resize: ['test_resize_'],
 };
 
 /**

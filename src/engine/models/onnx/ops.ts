@@ -460,6 +460,41 @@ const prelu: Handler = (n) => {
   n.out(n.emit({ kind: 'prelu', weights: { alpha } }, [x.ref], x.dims));
 };
 
+/**
+ * Resize (opset 10+) and Upsample (opset 9) of a 4-D value over H and W, in the two forms PyTorch exports:
+ * nearest with asymmetric coordinates rounded down (nn.Upsample(mode='nearest')), and bilinear with half-pixel
+ * centres or aligned corners (align_corners False / True). Other coordinate modes are refused.
+ */
+const resize: Handler = (n) => {
+  const x = image(n);
+  const opset = n.ctx.opset;
+  const mode = n.str('mode', 'nearest');
+  const scalesInput = n.opType === 'Upsample' || opset < 11 ? 1 : 2;
+  const sizes = n.opType === 'Resize' && opset >= 11 && n.inputs[3] ? ints(n.constant(3)) : undefined;
+  const scales = sizes ? undefined : n.opType === 'Upsample' && opset < 9 ? n.floats('scales') : Array.from(n.constant(scalesInput).data);
+  const out = sizes ?? x.dims.map((d, i) => (i === 0 ? -1 : Math.floor(d * (scales?.[i] ?? 1))));
+  if (out[1] !== x.dims[1] || (scales && scales[0] !== 1)) throw n.refuse('resizing the batch or channel axes is not supported');
+  const coords = opset >= 11 ? n.str('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
+  // ONNX maps coordinates by the given scale, tf by the ratio of the sizes: the same for whole sizes (aligned
+  // corners map by the sizes in both).
+  if (scales && coords !== 'align_corners' && [2, 3].some((i) => Math.abs(x.dims[i] * scales[i] - out[i]) > 1e-6)) {
+    throw n.refuse(`scales [${scales.join(', ')}] do not give whole sizes from [${x.dims.slice(2).join(', ')}]`);
+  }
+  let method: 'nearest' | 'bilinear';
+  let alignCorners = false;
+  if (mode === 'nearest') {
+    const rounding = opset >= 11 ? n.str('nearest_mode', 'round_prefer_floor') : 'floor';
+    if (coords !== 'asymmetric' || rounding !== 'floor') throw n.refuse(`nearest resizing with ${coords} coordinates rounded ${rounding} is not supported (PyTorch's asymmetric, floor is)`);
+    method = 'nearest';
+  } else if (mode === 'linear') {
+    if ((coords === 'align_corners' || coords === 'pytorch_half_pixel') && (out[2] === 1 || out[3] === 1)) throw n.refuse(`${coords} resizing to a size of 1 is not supported`);
+    if (coords === 'align_corners') alignCorners = true;
+    else if (coords !== 'half_pixel' && coords !== 'pytorch_half_pixel') throw n.refuse(`linear resizing with ${coords} coordinates is not supported (half_pixel and align_corners are; export with opset 11 or later)`);
+    method = 'bilinear';
+  } else throw n.refuse(`mode "${mode}" is not supported`);
+  n.out(n.emit({ kind: 'resize', size: [out[2], out[3]], method, alignCorners, weights: NONE }, [x.ref], [-1, x.dims[1], out[2], out[3]]));
+};
+
 // ---- Constant folding of the shape arithmetic exported graphs contain ----
 
 const constant: Handler = (n) => {
@@ -588,6 +623,8 @@ export const OPS: Record<string, Handler> = {
   LogSoftmax: softmax('logSoftmax'),
   Dropout: passThrough,
   Identity: passThrough,
+  Resize: resize,
+  Upsample: resize,
   ReduceMean: reduce('reduceMean', 18),
   ReduceMax: reduce('reduceMax', 18),
   ReduceSum: reduce('reduceSum', 13),
