@@ -25,6 +25,12 @@ export interface Const {
 }
 export type Val = Dyn | Const;
 
+/** One entry of the op table: reads a node, emits ops or sets constants for its outputs. */
+export type Handler = (n: NodeView) => void;
+export const constVal = (t: HostTensor): Const => ({ kind: 'const', t });
+/** A constant's values as integers (shape arithmetic). */
+export const ints = (t: HostTensor): number[] => Array.from(t.data, (v) => Math.trunc(v));
+
 /** ONNX axis order → stored order for rank 4: stored axis i holds ONNX axis STORED[i]. */
 export const STORED = [0, 2, 3, 1];
 /** ONNX axis a of a rank-4 value is stored at axis FROM_ONNX[a]. */

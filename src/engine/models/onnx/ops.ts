@@ -1,19 +1,17 @@
 /**
- * The ONNX op table: one entry per ONNX op type, turning a node into network ops (NHWC, see context.ts) or,
- * for the shape arithmetic exported graphs contain (Shape, Gather, Concat of shapes, Cast...), into a
- * constant folded at import. An op type missing here is refused by the importer with one line.
+ * The ONNX op table: one entry per ONNX op type, turning a node into network ops (NHWC, see context.ts);
+ * data-movement ops are in layout.ts, the shape arithmetic folded to constants at import in fold.ts. An op
+ * type missing here is refused by the importer with one line.
  */
 import type * as tf from '../../tf';
 import type { Activation, OpSpec } from '../network';
-import { type Const, type Dyn, FROM_ONNX, type NodeView, STORED, type Val, storedAxis, storedDims } from './context';
-import { BATCH, type HostTensor, binary, concatHost, decodeTensor, gatherHost, num, size, sliceHost, transposeHost } from './tensors';
+import { type Dyn, type Handler, type NodeView, type Val, constVal, ints, storedAxis } from './context';
+import { FOLD_OPS } from './fold';
+import { concat, flatten, pad, reshape, squeeze, transpose, unsqueeze } from './layout';
+import { BATCH, binary, size } from './tensors';
 
-type Handler = (n: NodeView) => void;
 const NONE: Record<string, never> = {};
 
-const constVal = (t: HostTensor): Const => ({ kind: 'const', t });
-const ints = (t: HostTensor): number[] => Array.from(t.data, (v) => Math.trunc(v));
-const intTensor = (data: number[], dims = [data.length]): HostTensor => ({ dims, data, type: 'int' });
 
 /** `[top, bottom, left, right]` of a 2-D conv or pool, resolving `auto_pad`. */
 function pads2d(n: NodeView, inHW: number[], kernel: number[], strides: number[], dilations: number[]): [number, number, number, number] {
@@ -289,152 +287,6 @@ function elementwise(kind: 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'): Handl
   };
 }
 
-/**
- * Reshapes a computed value to ONNX dims `out` (batch first, -1), keeping the layout rule: a 4-D value goes
- * to channels-first order before the reshape, and a 4-D result back to channels-last after it (both skipped
- * where the order of the data does not change, e.g. `[N, C, 1, 1]`).
- */
-export function reshapeTo(n: NodeView, x: Dyn, out: number[]): Dyn {
-  if (out.length === x.dims.length && out.every((d, i) => d === x.dims[i])) return { ...x, dims: out };
-  // The NCHW ↔ NHWC transpose moves data unless at most one of C and H·W is above 1.
-  const moves = (d: number[]) => d.length === 4 && d[1] > 1 && d[2] * d[3] > 1;
-  if (x.dims.length === 4 && out.length === 2) return n.emit({ kind: 'flatten', order: moves(x.dims) ? 'nchw' : 'nhwc', weights: NONE }, [x.ref], out);
-  let ref = x.ref;
-  if (moves(x.dims)) ref = n.emit({ kind: 'transpose', perm: [0, 3, 1, 2], weights: NONE }, [ref], x.dims, 'nchw', x.dims.slice(1)).ref;
-  if (moves(out)) {
-    const r = n.emit({ kind: 'reshape', shape: out.slice(1), weights: NONE }, [ref], out, 'reshape', out.slice(1)).ref;
-    return n.emit({ kind: 'transpose', perm: [0, 2, 3, 1], weights: NONE }, [r], out);
-  }
-  return n.emit({ kind: 'reshape', shape: storedDims(out).slice(1), weights: NONE }, [ref], out);
-}
-
-/** A constant with new dims (same data). */
-function reshapeConst(n: NodeView, t: HostTensor, dims: number[]): Const {
-  if (size(dims) !== size(t.dims)) throw n.refuse(`cannot reshape a constant of shape [${t.dims.join(', ')}] to [${dims.join(', ')}]`);
-  return constVal({ ...t, dims });
-}
-
-const reshape: Handler = (n) => {
-  const target = ints(n.constant(1));
-  const v = n.inputs[0];
-  if (!v) throw n.refuse('input 1 is missing');
-  const inDims = v.kind === 'dyn' ? v.dims : v.t.dims;
-  const allowZero = n.int('allowzero', 0) === 1;
-  const dims = target.map((d, i) => (d === 0 && !allowZero ? inDims[i] : d));
-  if (v.kind === 'const') {
-    const known = size(dims.filter((d) => d !== -1));
-    n.out(reshapeConst(n, v.t, dims.map((d) => (d === -1 ? size(v.t.dims) / known : d))));
-    return;
-  }
-  // The first axis is the batch: PyTorch writes it as x.size(0) (folded to BATCH), 0, -1 or the traced size.
-  const rest = dims.slice(1).map((d) => (d === BATCH ? NaN : d));
-  const total = size(inDims.slice(1));
-  const inferred = rest.indexOf(-1);
-  if (inferred >= 0) rest[inferred] = total / size(rest.filter((d) => d !== -1));
-  if (rest.some((d) => !Number.isInteger(d) || d <= 0) || size(rest) !== total) {
-    throw n.refuse(`reshaping [${inDims.slice(1).join(', ')}] (after the batch) to [${target.slice(1).map((d) => (d === BATCH ? 'batch' : d)).join(', ')}] would mix the batch with other axes`);
-  }
-  n.out(reshapeTo(n, v, [-1, ...rest]));
-};
-
-const flatten: Handler = (n) => {
-  const v = n.inputs[0];
-  const axisRaw = n.int('axis', 1);
-  if (v?.kind === 'const') {
-    const a = axisRaw < 0 ? axisRaw + v.t.dims.length : axisRaw;
-    n.out(reshapeConst(n, v.t, [size(v.t.dims.slice(0, a)), size(v.t.dims.slice(a))]));
-    return;
-  }
-  const x = n.dyn(0);
-  const axis = axisRaw < 0 ? axisRaw + x.dims.length : axisRaw;
-  if (axis !== 1) throw n.refuse(`flattening from axis ${axis} would mix the batch with other axes (axis 1 is supported)`);
-  n.out(reshapeTo(n, x, [-1, size(x.dims.slice(1))]));
-};
-
-function squeezeAxes(n: NodeView, rank: number): number[] | undefined {
-  const axes = n.ctx.opset < 13 ? (n.has('axes') ? n.ints('axes', []) : undefined) : n.inputs[1] ? ints(n.constant(1)) : undefined;
-  return axes?.map((a) => (a < 0 ? a + rank : a));
-}
-
-const squeeze: Handler = (n) => {
-  const v = n.inputs[0];
-  const dims = v?.kind === 'dyn' ? v.dims : (v?.t.dims ?? []);
-  const axes = squeezeAxes(n, dims.length) ?? dims.map((d, i) => (d === 1 && i > 0 ? i : -1)).filter((i) => i >= 0);
-  if (v?.kind === 'dyn' && axes.includes(0)) throw n.refuse('squeezing the batch axis is not supported');
-  const out = dims.filter((_, i) => !axes.includes(i));
-  n.out(v?.kind === 'const' ? reshapeConst(n, v.t, out) : reshapeTo(n, n.dyn(0), out));
-};
-
-const unsqueeze: Handler = (n) => {
-  const v = n.inputs[0];
-  const dims = v?.kind === 'dyn' ? v.dims : (v?.t.dims ?? []);
-  const rank = dims.length + (squeezeAxes(n, 0)?.length ?? 0);
-  const axes = (squeezeAxes(n, rank) ?? []).sort((x, y) => x - y);
-  if (!axes.length) throw n.refuse('it names no axes');
-  const out = [...dims];
-  for (const a of axes) out.splice(a, 0, 1);
-  if (v?.kind === 'dyn' && axes.includes(0)) throw n.refuse('a new axis before the batch is not supported');
-  n.out(v?.kind === 'const' ? reshapeConst(n, v.t, out) : reshapeTo(n, n.dyn(0), out));
-};
-
-const transpose: Handler = (n) => {
-  const v = n.inputs[0];
-  const dims = v?.kind === 'dyn' ? v.dims : (v?.t.dims ?? []);
-  const perm = n.ints('perm', dims.map((_, i) => dims.length - 1 - i));
-  if (v?.kind === 'const') return n.out(constVal(transposeHost(v.t, perm)));
-  const x = n.dyn(0);
-  if (perm[0] !== 0) throw n.refuse(`perm [${perm.join(', ')}] moves the batch axis`);
-  const out = perm.map((p) => dims[p]);
-  // In stored axes: stored output axis i holds ONNX output axis lo[i] = ONNX input axis perm[lo[i]].
-  const rank = dims.length;
-  const lo = rank === 4 ? STORED : out.map((_, i) => i);
-  const q = lo.map((o) => storedAxis(perm[o], rank));
-  if (q.every((p, i) => p === i)) {
-    n.out({ ...x, dims: out });
-    return;
-  }
-  const stored = storedDims(out).slice(1);
-  // Moving only axes of size 1 is a reshape.
-  const big = (order: number[], d: number[]) => order.filter((a) => d[a] !== 1);
-  const inStored = storedDims(dims);
-  const same = big(q, inStored).join() === big(inStored.map((_, i) => i), inStored).join();
-  n.out(same ? n.emit({ kind: 'reshape', shape: stored, weights: NONE }, [x.ref], out) : n.emit({ kind: 'transpose', perm: q, weights: NONE }, [x.ref], out));
-};
-
-const concat: Handler = (n) => {
-  const vals = n.inputs.filter((v): v is Val => !!v);
-  const rank = vals[0].kind === 'dyn' ? vals[0].dims.length : vals[0].t.dims.length;
-  let axis = n.int('axis', 0);
-  if (axis < 0) axis += rank;
-  if (vals.every((v) => v.kind === 'const')) {
-    n.out(constVal(concatHost(vals.map((v) => (v as Const).t), axis)));
-    return;
-  }
-  const dyns = vals.map((_, i) => n.dyn(i));
-  if (axis === 0) throw n.refuse('concatenating along the batch axis is not supported');
-  const out = [...dyns[0].dims];
-  out[axis] = dyns.reduce((s, d) => s + d.dims[axis], 0);
-  n.out(n.emit({ kind: 'concat', axis: storedAxis(axis, rank), weights: NONE }, dyns.map((d) => d.ref), out));
-};
-
-const pad: Handler = (n) => {
-  const x = n.dyn(0);
-  const rank = x.dims.length;
-  const old = n.ctx.opset < 11;
-  const p = old ? n.ints('pads', []) : ints(n.constant(1));
-  const value = old ? n.float('value', 0) : (n.constant(2, true)?.data[0] ?? 0);
-  const axes = !old && n.inputs[3] ? ints(n.constant(3)).map((a) => (a < 0 ? a + rank : a)) : x.dims.map((_, i) => i);
-  const per: [number, number][] = x.dims.map(() => [0, 0]);
-  axes.forEach((a, i) => (per[a] = [p[i], p[i + axes.length]]));
-  if (per[0][0] || per[0][1]) throw n.refuse('padding the batch axis is not supported');
-  if (per.some(([b, e]) => b < 0 || e < 0)) throw n.refuse('negative pads (cropping) are not supported');
-  const mode = n.str('mode', 'constant');
-  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge') throw n.refuse(`mode "${mode}" is not supported`);
-  const out = x.dims.map((d, i) => (i === 0 ? -1 : d + per[i][0] + per[i][1]));
-  const stored = rank === 4 ? STORED.map((a) => per[a]) : per;
-  n.out(n.emit({ kind: 'pad', pads: stored, mode, value, weights: NONE }, [x.ref], out));
-};
-
 function reduce(kind: 'reduceMean' | 'reduceMax' | 'reduceSum', axesInputFrom: number): Handler {
   return (n) => {
     const x = n.dyn(0);
@@ -495,81 +347,6 @@ const resize: Handler = (n) => {
   n.out(n.emit({ kind: 'resize', size: [out[2], out[3]], method, alignCorners, weights: NONE }, [x.ref], [-1, x.dims[1], out[2], out[3]]));
 };
 
-// ---- Constant folding of the shape arithmetic exported graphs contain ----
-
-const constant: Handler = (n) => {
-  const t = n.tensor('value');
-  if (t) return n.out(constVal(decodeTensor(t, n.ctx.dir, n.ctx.file)));
-  const f = n.floats('value_floats');
-  if (f) return n.out(constVal({ dims: [f.length], data: Float32Array.from(f), type: 'float' }));
-  if (n.has('value_float')) return n.out(constVal({ dims: [], data: Float32Array.of(n.float('value_float', 0)), type: 'float' }));
-  if (n.has('value_ints')) {
-    const v = n.ints('value_ints', []);
-    return n.out(constVal(intTensor(v)));
-  }
-  if (n.has('value_int')) return n.out(constVal(intTensor([n.int('value_int', 0)], [])));
-  throw n.refuse('it holds no value of a supported kind');
-};
-
-const shape: Handler = (n) => {
-  const v = n.inputs[0];
-  if (!v) throw n.refuse('input 1 is missing');
-  const dims = v.kind === 'dyn' ? v.dims.map((d, i) => (i === 0 ? BATCH : d)) : v.t.dims;
-  const rank = dims.length;
-  const norm = (a: number) => Math.min(Math.max(a < 0 ? a + rank : a, 0), rank);
-  const start = norm(n.int('start', 0));
-  const end = norm(n.int('end', rank));
-  n.out(constVal(intTensor(dims.slice(start, end))));
-};
-
-const gather: Handler = (n) => {
-  const data = n.constant(0);
-  const idx = n.constant(1);
-  let axis = n.int('axis', 0);
-  if (axis < 0) axis += data.dims.length;
-  n.out(constVal(gatherHost(data, idx, axis)));
-};
-
-const cast: Handler = (n) => {
-  const v = n.inputs[0];
-  if (!v) throw n.refuse('input 1 is missing');
-  const to = n.int('to', 1);
-  const float = to === 1 || to === 10 || to === 11;
-  if (v.kind === 'dyn') {
-    if (!float) throw n.refuse('casting a computed value to an integer type is not supported');
-    return n.out(v);
-  }
-  n.out(constVal(float ? { ...v.t, data: Float32Array.from(v.t.data), type: 'float' } : { ...v.t, data: Array.from(v.t.data, (x) => (x === BATCH ? x : Math.trunc(x))), type: 'int' }));
-};
-
-const constantOfShape: Handler = (n) => {
-  const dims = ints(n.constant(0));
-  if (dims.includes(BATCH)) throw n.refuse('a constant shaped by the dynamic batch size is not supported');
-  const t = n.tensor('value');
-  const v = t ? decodeTensor(t, n.ctx.dir, n.ctx.file) : { dims: [1], data: Float32Array.of(0), type: 'float' as const };
-  const count = size(dims);
-  n.out(constVal(v.type === 'float' ? { dims, data: new Float32Array(count).fill(v.data[0]), type: 'float' } : intTensor(new Array<number>(count).fill(v.data[0]), dims)));
-};
-
-const slice: Handler = (n) => {
-  let t = n.constant(0);
-  const old = n.ctx.opset < 10;
-  const starts = old ? n.ints('starts', []) : ints(n.constant(1));
-  const ends = old ? n.ints('ends', []) : ints(n.constant(2));
-  const axes = old ? n.ints('axes', starts.map((_, i) => i)) : n.inputs[3] ? ints(n.constant(3)) : starts.map((_, i) => i);
-  const steps = !old && n.inputs[4] ? ints(n.constant(4)) : starts.map(() => 1);
-  axes.forEach((a, i) => (t = sliceHost(t, a < 0 ? a + t.dims.length : a, starts[i], ends[i], steps[i])));
-  n.out(constVal(t));
-};
-
-function unaryConst(f: (x: number) => number): Handler {
-  return (n) => {
-    const t = n.constant(0);
-    if (t.data.includes(BATCH)) throw n.refuse('arithmetic on the dynamic batch size is not supported');
-    n.out(constVal({ ...t, data: t.type === 'float' ? Float32Array.from(t.data, f) : Array.from(t.data, f) }));
-  };
-}
-
 const passThrough: Handler = (n) => {
   const v = n.inputs[0];
   if (!v) throw n.refuse('input 1 is missing');
@@ -628,17 +405,7 @@ export const OPS: Record<string, Handler> = {
   ReduceMean: reduce('reduceMean', 18),
   ReduceMax: reduce('reduceMax', 18),
   ReduceSum: reduce('reduceSum', 13),
-  // Folded at import (shape arithmetic):
-  Constant: constant,
-  Shape: shape,
-  Gather: gather,
-  Cast: cast,
-  ConstantOfShape: constantOfShape,
-  Slice: slice,
-  Neg: unaryConst((x) => -x),
-  Floor: unaryConst(Math.floor),
-  Ceil: unaryConst(Math.ceil),
-  Sqrt: unaryConst(Math.sqrt),
+  // Folded at import (shape arithmetic): onnx/fold.ts
+  ...FOLD_OPS,
 };
 
-export { FROM_ONNX, num };
