@@ -16,10 +16,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import type { LayerKind } from '../../shared/protocol';
 import { UserError } from '../errors';
 import type * as tf from '../tf';
-import type { Network, NetworkLayer, Op, OpKind } from './network';
+import { type Network, inspectableLayers } from './network';
 import { Importer, NodeView, type Dyn } from './onnx/context';
 import { moduleNames } from './onnx/names';
 import { OPS } from './onnx/ops';
@@ -149,41 +148,4 @@ function finish(ctx: Importer, model: onnx.ModelProto, inputName: string, inDims
       for (const c of constants.values()) c.dispose();
     },
   };
-}
-
-const LAYER_KIND: Partial<Record<OpKind, LayerKind>> = {
-  conv2d: 'conv',
-  convTranspose2d: 'conv',
-  depthwiseConv2d: 'depthwiseConv',
-  dense: 'dense',
-  matMul: 'dense',
-  activation: 'activation',
-  prelu: 'activation',
-  maxPool: 'pool',
-  avgPool: 'pool',
-  globalAvgPool: 'pool',
-  globalMaxPool: 'pool',
-  batchNorm: 'normalization',
-  add: 'merge',
-  sub: 'merge',
-  mul: 'merge',
-  div: 'merge',
-  max: 'merge',
-  min: 'merge',
-  concat: 'merge',
-  reduceMean: 'pool',
-  reduceMax: 'pool',
-  reduceSum: 'pool',
-  resize: 'other',
-};
-
-/** Every op output with nodes (rank-1 or rank-3 without the batch) that computes something, in op order. */
-export function inspectableLayers(ops: Op[]): NetworkLayer[] {
-  const layers: NetworkLayer[] = [];
-  ops.forEach((op, i) => {
-    const kind = LAYER_KIND[op.kind];
-    if (!kind || (op.shape.length !== 1 && op.shape.length !== 3)) return;
-    layers.push({ op: i, name: op.name, kind, shape: op.shape, nodes: op.shape[op.shape.length - 1] });
-  });
-  return layers;
 }
