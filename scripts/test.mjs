@@ -5,6 +5,7 @@
 // FEATURE_LENS_ALLOW_NO_TORCH=1 lets a machine without PyTorch (and no way to install it) pass without the
 // PyTorch reference tests; otherwise their absence is a failure.
 import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -60,7 +61,7 @@ function step(title, cmd, args) {
  * knowingly goes without them.
  */
 function ensurePyTorch() {
-  const probe = () => spawnSync('/usr/bin/python3', ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+  const probe = () => spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision, numpy, h5py'], { stdio: 'ignore' }).status === 0 && fs.existsSync('/usr/share/libonnx-testdata/data/node');
   if (probe()) return true;
   if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) {
     const allowed = process.env.FEATURE_LENS_ALLOW_NO_TORCH === '1';
@@ -73,7 +74,30 @@ function ensurePyTorch() {
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  return step('install PyTorch and NumPy (python3-torch, python3-numpy) for the reference tests', 'apt-get', ['install', '-y', '-qq', 'python3-torch', 'python3-numpy']) && probe();
+  // torchvision makes the ONNX zoo; h5py the Keras files; libonnx-testdata has ONNX's single-op test cases.
+  const packages = ['python3-torch', 'python3-torchvision', 'python3-numpy', 'python3-h5py', 'libonnx-testdata'];
+  return step(`install the reference tests' packages (${packages.join(', ')})`, 'apt-get', ['install', '-y', '-qq', ...packages]) && probe();
+}
+
+/**
+ * The ONNX test models and their PyTorch references (test/fixtures/zoo, git-ignored), made by
+ * scripts/make-zoo.py when missing or when the script changed (its hash is kept in the folder). About 30 s.
+ */
+function ensureZoo() {
+  const script = path.join(root, 'scripts', 'make-zoo.py');
+  const zoo = path.join(root, 'test', 'fixtures', 'zoo');
+  const stamp = path.join(zoo, '.script-hash');
+  const hash = crypto.createHash('sha256').update(fs.readFileSync(script)).digest('hex');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) return true;
+  if (spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status !== 0) {
+    const allowed = process.env.FEATURE_LENS_ALLOW_NO_TORCH === '1';
+    console.error(`PyTorch or torchvision (Debian python3-torch, python3-torchvision) is missing: the ONNX zoo cannot be made${allowed ? '' : ' (counted as a failure)'}.`);
+    return allowed;
+  }
+  fs.rmSync(zoo, { recursive: true, force: true });
+  if (!step('make the ONNX test models and their PyTorch references (scripts/make-zoo.py)', '/usr/bin/python3', [script, zoo])) return false;
+  fs.writeFileSync(stamp, hash);
+  return true;
 }
 
 let pass = 0;
@@ -81,9 +105,10 @@ let fail = 0;
 const add = (r) => ((pass += r.pass), (fail += r.fail));
 
 if (fs.existsSync('scripts/prepare-samples.mjs') && !step('prepare the sample data', process.execPath, ['scripts/prepare-samples.mjs'])) fail++;
-if (!ensurePyTorch()) fail++;
 // The folder boundaries and the recommended rules (eslint.config.mjs): a lint error fails the run.
 if (!step('lint', process.execPath, ['node_modules/eslint/bin/eslint.js', '.'])) fail++;
+if (!ensurePyTorch()) fail++;
+else if (!ensureZoo()) fail++;
 add(runSuite('unit', listTests('test/unit', /\.test\.ts$/), 2));
 
 if (process.env.FEATURE_LENS_SKIP_E2E === '1') {

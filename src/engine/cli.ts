@@ -155,7 +155,8 @@ export async function runCli(argv: string[]): Promise<number> {
       if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
       const r = await renderNode({ ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv') }, job);
       result = r;
-      text = r.files.join('\n');
+      // a method that cannot pass an op: the other figures are written, the projection row is grey
+      text = r.files.join('\n') + (r.projectionError ? `\nno projection: ${r.projectionError}` : '');
     }
     if (json) process.stdout.write(JSON.stringify({ command, backend: used.backend, result }) + '\n');
     else process.stdout.write(`${terminalSafe(text)}\n`);

@@ -51,7 +51,7 @@ export function deconvolve(net: Network, layer: number, node: number, images: tf
   const needed = ancestors(net, target, index);
   for (const i of needed) refusal(net.ops[i], net.ops[i].inputs.filter((n) => !net.constants.has(n)).length);
   return tf.tidy(() => {
-    const outputs = forward(net, images, { until: target });
+    const outputs = forward(net, images, { until: target, fused: true }); // only read: fused kernels are fine
     const valueOf = (name: string) => (name === net.input.name ? images : index.has(name) ? outputs[index.get(name)!] : net.constants.get(name)!);
     const signals = new Map<string, tf.Tensor>();
     const add = (name: string, s: tf.Tensor) => {
