@@ -56,7 +56,8 @@ function step(title, cmd, args) {
  * here when missing and we are root; elsewhere those tests say they were skipped and why.
  */
 function ensurePyTorch() {
-  const probe = () => spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  // h5py: scripts/make-keras.py writes the Keras test models with it.
+  const probe = () => spawnSync('/usr/bin/python3', ['-c', 'import torch, h5py'], { stdio: 'ignore' }).status === 0;
   if (probe()) return true;
   if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) {
     console.log('PyTorch (Debian python3-torch) is not installed and cannot be installed here: the PyTorch reference tests will be skipped.');
@@ -65,7 +66,7 @@ function ensurePyTorch() {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   // Where it can be installed it must be: a reference test silently skipped in CI would prove nothing.
-  return step('install PyTorch (python3-torch) for the reference tests', 'apt-get', ['install', '-y', '-qq', 'python3-torch']) && probe();
+  return step('install PyTorch (python3-torch) and h5py (python3-h5py) for the reference tests', 'apt-get', ['install', '-y', '-qq', 'python3-torch', 'python3-h5py']) && probe();
 }
 
 let pass = 0;

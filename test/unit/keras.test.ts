@@ -1,0 +1,204 @@
+// Keras files (Keras 2 .h5, Keras 2 JSON + weights .h5, Keras 3 .keras) written by scripts/make-keras.py in the
+// published layouts from PyTorch-trained digit CNNs: every layer's output on real digits agrees with PyTorch's;
+// bad files are one line naming the file and the problem.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
+import { initBackend } from '../../src/engine/backend';
+import { UserError } from '../../src/engine/errors';
+import { type KerasModel, loadKeras3Model, loadKerasH5Model, loadKerasJsonModel } from '../../src/engine/models/keras';
+import { keras3WeightPaths, normalizeLayer, toSnakeCase } from '../../src/engine/models/kerasConfig';
+import * as tf from '../../src/engine/tf';
+import { KERAS_DIR, kerasFixtures, kerasReference, rangeError } from './kerasFixtures';
+
+const skip = kerasFixtures();
+
+async function rejects(p: Promise<unknown>, code: string, pattern: RegExp, file: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message, pattern);
+    assert.ok(e.message.includes(file), `message names the file: ${e.message}`);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+/** Every layer's output on the reference digits against PyTorch's; returns the largest error of the range. */
+function compareLayers(loaded: KerasModel, prefix: string, layerNames: string[]): number {
+  const ref = kerasReference();
+  const input = ref.get('input')!;
+  const model = loaded.model;
+  const probe = tf.model({ inputs: model.inputs, outputs: layerNames.map((n) => model.getLayer(n).output as tf.SymbolicTensor) });
+  const x = tf.tensor(input.data, input.shape);
+  const outs = probe.predict(x) as tf.Tensor[];
+  let worst = 0;
+  layerNames.forEach((n, i) => {
+    const want = ref.get(`${prefix}/${n}`)!;
+    assert.deepEqual(outs[i].shape, want.shape, `${n}: shape`);
+    const err = rangeError(outs[i].dataSync(), want.data);
+    assert.ok(err <= 1e-4, `${n}: error ${err} of the range`);
+    assert.ok(want.data.some((v) => v !== 0), `${n}: the reference is not all zeros`);
+    worst = Math.max(worst, err);
+  });
+  tf.dispose([x, ...outs]);
+  return worst;
+}
+
+const CNN_LAYERS = ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'flatten', 'dense', 'dense_1'];
+const BLOCKS_LAYERS = ['conv_a', 'bn', 'relu', 'dw', 'pw', 'add', 'pool', 'pad', 'conv_b', 'conv_c', 'concat', 'gap', 'drop', 'dense'];
+
+describe('Keras models', { skip }, () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  const cases: [string, string, (f: string) => Promise<KerasModel>, string[]][] = [
+    ['Keras 2 .h5, Sequential', 'cnn.h5', loadKerasH5Model, CNN_LAYERS],
+    ['Keras 2 .h5 with layer_names split into layer_names0..N', 'cnn-split.h5', loadKerasH5Model, CNN_LAYERS],
+    ['Keras 2 architecture JSON + weights .h5 (opening the JSON)', 'pair/cnn.json', loadKerasJsonModel, CNN_LAYERS],
+    ['Keras 2 architecture JSON + weights .h5 (opening the .h5)', 'pair/cnn.h5', loadKerasH5Model, CNN_LAYERS],
+    ['Keras 3 .keras, Sequential', 'cnn.keras', loadKeras3Model, CNN_LAYERS],
+    ['Keras 2 .h5, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.h5', loadKerasH5Model, BLOCKS_LAYERS],
+    ['Keras 3 .keras, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.keras', loadKeras3Model, BLOCKS_LAYERS],
+  ];
+  for (const [title, file, load, layers] of cases) {
+    it(`${title}: every layer agrees with PyTorch (within 1e-4 of the range)`, async () => {
+      const loaded = await load(path.join(KERAS_DIR, file));
+      try {
+        const worst = compareLayers(loaded, file.includes('blocks') ? 'blocks' : 'cnn', layers);
+        console.log(`# ${file}: ${layers.length} layers, largest error ${worst.toExponential(2)} of the range`);
+        assert.ok(loaded.kerasVersion === undefined || /^[23]\./.test(loaded.kerasVersion));
+      } finally {
+        loaded.model.dispose();
+      }
+    });
+  }
+
+  describe('bad files: one line each', () => {
+    let dir: string;
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-keras-'));
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** cnn.keras with its entries changed by `edit`. */
+    const editKeras = (name: string, edit: (entries: Record<string, Uint8Array>) => void): string => {
+      const entries = unzipSync(fs.readFileSync(path.join(KERAS_DIR, 'cnn.keras')));
+      edit(entries);
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, zipSync(entries));
+      return file;
+    };
+
+    it('an .h5 that holds only weights, with no architecture beside it', async () => {
+      const file = path.join(KERAS_DIR, 'lonely', 'weights.h5');
+      await rejects(loadKerasH5Model(file), 'badInput', /holds only weights .*no architecture JSON lies beside it/, file);
+    });
+
+    it('a .keras zip without config.json', async () => {
+      const file = editKeras('noconfig.keras', (e) => delete e['config.json']);
+      await rejects(loadKeras3Model(file), 'badInput', /zip without config\.json/, file);
+    });
+
+    it('a custom layer (QKeras QDense): names the class, the layer and what it wraps', async () => {
+      const file = path.join(KERAS_DIR, 'custom.h5');
+      await rejects(loadKerasH5Model(file), 'unsupported', /layer "dense" is of the custom or unknown class QDense, QKeras's quantized Dense/, file);
+    });
+
+    it('a Lambda layer in a Keras 3 file', async () => {
+      const file = editKeras('lambda.keras', (e) => {
+        const config = JSON.parse(strFromU8(e['config.json']));
+        config.config.layers[5] = { module: 'keras.layers', class_name: 'Lambda', config: { name: 'lambda', function: { class_name: '__lambda__', config: { code: '4wEAAAAAAAAA' } } }, registered_name: null };
+        e['config.json'] = strToU8(JSON.stringify(config));
+      });
+      await rejects(loadKeras3Model(file), 'unsupported', /class Lambda, a Lambda layer: Python code/, file);
+    });
+
+    it('weights that do not fit the architecture', async () => {
+      const file = editKeras('mismatch.keras', (e) => {
+        const config = JSON.parse(strFromU8(e['config.json']));
+        config.config.layers[6].config.units = 33;
+        e['config.json'] = strToU8(JSON.stringify(config));
+      });
+      await rejects(loadKeras3Model(file), 'badInput', /layer "dense"|shape/, file);
+    });
+
+    it('not HDF5, not a zip', async () => {
+      const h5 = path.join(dir, 'text.h5');
+      fs.writeFileSync(h5, 'not a model');
+      await rejects(loadKerasH5Model(h5), 'badInput', /not an HDF5 file/, h5);
+      const keras = path.join(dir, 'text.keras');
+      fs.writeFileSync(keras, 'not a model');
+      await rejects(loadKeras3Model(keras), 'badInput', /not a readable zip/, keras);
+      const folder = path.join(dir, 'folder.h5');
+      fs.mkdirSync(folder);
+      await rejects(loadKerasH5Model(folder), 'badInput', /not a regular file/, folder);
+    });
+  });
+});
+
+describe('Keras configs', () => {
+  it('names weight groups as Keras 3 does (naming.to_snake_case)', () => {
+    const cases: Record<string, string> = {
+      Conv2D: 'conv2d',
+      DepthwiseConv2D: 'depthwise_conv2d',
+      BatchNormalization: 'batch_normalization',
+      GlobalAveragePooling2D: 'global_average_pooling2d',
+      InputLayer: 'input_layer',
+      ReLU: 're_lu',
+      Dense: 'dense',
+    };
+    for (const [cls, want] of Object.entries(cases)) assert.equal(toSnakeCase(cls), want, cls);
+  });
+
+  it('counts repeated classes, leaves out a Sequential’s InputLayer and recurses into nested models', () => {
+    const layer = (class_name: string, name: string, extra = {}) => ({ class_name, config: { name, ...extra } });
+    const model = {
+      class_name: 'Functional',
+      config: {
+        name: 'm',
+        layers: [
+          layer('InputLayer', 'in'),
+          layer('Dense', 'a'),
+          layer('Sequential', 'inner', { layers: [layer('InputLayer', 'i2'), layer('Dense', 'b'), layer('Dense', 'c')] }),
+          layer('Dense', 'd'),
+        ],
+      },
+    };
+    assert.deepEqual(keras3WeightPaths(model), [
+      { names: ['in'], path: 'layers/input_layer' },
+      { names: ['a'], path: 'layers/dense' },
+      { names: ['inner', 'b'], path: 'layers/sequential/layers/dense' },
+      { names: ['inner', 'c'], path: 'layers/sequential/layers/dense_1' },
+      { names: ['d'], path: 'layers/dense_1' },
+    ]);
+  });
+
+  it('turns Keras 3 functional nodes and dtype policies into the Keras 2 form', () => {
+    const tensor = (layer: string) => ({ class_name: '__keras_tensor__', config: { shape: [null, 4], dtype: 'float32', keras_history: [layer, 0, 0] } });
+    const add = normalizeLayer(
+      {
+        module: 'keras.layers',
+        class_name: 'Add',
+        config: { name: 'add', trainable: true, dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'mixed_float16' }, registered_name: null } },
+        registered_name: null,
+        build_config: { input_shape: [[null, 4], [null, 4]] },
+        name: 'add',
+        inbound_nodes: [{ args: [[tensor('a'), tensor('b')]], kwargs: {} }],
+      },
+      'f',
+    );
+    assert.deepEqual(add, { class_name: 'Add', config: { name: 'add', trainable: true, dtype: 'float32' }, name: 'add', inbound_nodes: [[['a', 0, 0, {}], ['b', 0, 0, {}]]] });
+    const input = normalizeLayer({ module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, name: 'x' }, registered_name: null }, 'f');
+    assert.deepEqual(input.config, { batch_input_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, name: 'x' });
+    const dense = normalizeLayer(
+      { class_name: 'Dense', config: { name: 'd', activation: 'silu', kernel_initializer: { module: 'keras.initializers', class_name: 'GlorotUniform', config: { seed: null }, registered_name: null } } },
+      'f',
+    );
+    assert.deepEqual(dense.config, { name: 'd', activation: 'swish', kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } } });
+  });
+});
