@@ -15,6 +15,7 @@ Written (all under OUT_DIR):
                               Keras does when an attribute passes HDF5's 64 KB header limit (the limit is lowered
                               here so a small model takes that path).
   pair/cnn.json, pair/cnn.h5  `model.to_json()` + `model.save_weights('cnn.h5')` (weights group at the root).
+  pair3/blocks.json + .weights.h5   Keras 3 `model.to_json()` + `model.save_weights('blocks.weights.h5')`.
   cnn.keras, blocks.keras     Keras 3 zip: metadata.json, config.json (module / registered_name / build_config,
                               DTypePolicy objects, batch_shape, functional inbound_nodes with args/kwargs and
                               keras_history), model.weights.h5 (layers/<snake_case class>[_k]/vars/<i>, as
@@ -407,10 +408,9 @@ def keras3_config(config, shapes):
         'registered_name': 'Functional', 'build_config': {'input_shape': None}}
 
 
-def save_keras3(path, config3, weights, store_layers):
-    """store_layers: the model's `layers` in order (Keras 2 names; Sequential omits its InputLayer)."""
-    buf = io.BytesIO()
-    with h5py.File(buf, 'w') as h5:
+def keras3_weights(h5file, config3, weights, store_layers):
+    """Keras 3 saving_lib layout; store_layers: the model's `layers` in order (Sequential omits its InputLayer)."""
+    with h5py.File(h5file, 'w') as h5:
         h5.create_group('vars')  # the model's own variables (none)
         used = {}
         classes = {}
@@ -429,6 +429,11 @@ def save_keras3(path, config3, weights, store_layers):
         opt = h5.create_group('optimizer').create_group('vars')  # a compiled model's optimizer state
         opt['0'] = np.asarray(300, dtype=np.int64)
         opt['1'] = np.asarray(0.003, dtype=np.float32)
+
+
+def save_keras3(path, config3, weights, store_layers):
+    buf = io.BytesIO()
+    keras3_weights(buf, config3, weights, store_layers)
     with zipfile.ZipFile(path, 'w') as zf:
         zf.writestr('metadata.json', json.dumps({'keras_version': KERAS3_VERSION,
                                                  'date_saved': datetime.datetime(2026, 12, 3).strftime('%Y-%m-%d@%H:%M:%S')}))
@@ -484,6 +489,11 @@ def main():
 
     save_keras3(os.path.join(OUT, 'cnn.keras'), keras3_config(cnn_config(), shapes), cw, cnn_layers)
     save_keras3(os.path.join(OUT, 'blocks.keras'), keras3_config(blocks_config(), shapes), bw, blocks_layers)
+    # Keras 3 model.to_json() + model.save_weights('blocks.weights.h5')
+    os.makedirs(os.path.join(OUT, 'pair3'), exist_ok=True)
+    with open(os.path.join(OUT, 'pair3', 'blocks.json'), 'w') as f:
+        json.dump(keras3_config(blocks_config(), shapes), f)
+    keras3_weights(os.path.join(OUT, 'pair3', 'blocks.weights.h5'), keras3_config(blocks_config(), shapes), bw, blocks_layers)
 
     custom = cnn_config()
     qdense = custom['config']['layers'][6]

@@ -64,6 +64,8 @@ describe('Keras models', { skip }, () => {
     ['Keras 3 .keras, Sequential', 'cnn.keras', loadKeras3Model, CNN_LAYERS],
     ['Keras 2 .h5, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.h5', loadKerasH5Model, BLOCKS_LAYERS],
     ['Keras 3 .keras, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.keras', loadKeras3Model, BLOCKS_LAYERS],
+    ['Keras 3 architecture JSON + .weights.h5 (opening the JSON)', 'pair3/blocks.json', loadKerasJsonModel, BLOCKS_LAYERS],
+    ['Keras 3 architecture JSON + .weights.h5 (opening the .weights.h5)', 'pair3/blocks.weights.h5', loadKerasH5Model, BLOCKS_LAYERS],
   ];
   for (const [title, file, load, layers] of cases) {
     it(`${title}: every layer agrees with PyTorch (within 1e-4 of the range)`, async () => {
