@@ -67,7 +67,9 @@ export type OpSpec =
    * Reshape after a conv means): the importer states it so the dense weights that follow stay the file's.
    */
   | { kind: 'flatten'; order: 'nhwc' | 'nchw'; weights: Record<string, never> }
+  /** To `[batch, ...shape]`: `shape` is without the batch dimension (as `op.shape`). */
   | { kind: 'reshape'; shape: number[]; weights: Record<string, never> }
+  /** `perm` over every axis including the batch axis, which stays first (`perm[0] === 0`). */
   | { kind: 'transpose'; perm: number[]; weights: Record<string, never> }
   /** Dropout, noise layers, casts: the input unchanged. */
   | { kind: 'identity'; weights: Record<string, never> }
@@ -130,4 +132,5 @@ export interface Network {
  *   }
  *
  * Unfused by default, so an input gradient never asks for a filter gradient (the wasm backend lacks some).
+ * Also there: `predict(net, x)` (the output value), `activate(activation, y)`.
  */
