@@ -1,0 +1,176 @@
+// TF.js graph models (real ones, from @vladmandic/human's models/*.json, MIT) imported into the network
+// representation: the layers listed with their shapes, every layer's feature maps and a saliency map agree with
+// the graph model's own execute() on the same input; unsupported graphs are one line naming op, node and file.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import { initBackend } from '../../src/engine/backend';
+import { UserError } from '../../src/engine/errors';
+import { forward } from '../../src/engine/models/forward';
+import type { Network } from '../../src/engine/models/network';
+import { loadTfjsGraph } from '../../src/engine/models/tfjsGraph';
+import * as tf from '../../src/engine/tf';
+import { rangeError } from './kerasFixtures';
+
+const HUMAN = path.resolve('node_modules/@vladmandic/human/models');
+
+/** The reference: tfjs-converter's own GraphModel on the same files, and the names of the graph's nodes. */
+async function reference(name: string): Promise<{ gm: GraphModel; nodes: Set<string> }> {
+  const json = JSON.parse(fs.readFileSync(path.join(HUMAN, `${name}.json`), 'utf8'));
+  const bin = fs.readFileSync(path.join(HUMAN, `${name}.bin`));
+  const nodes = new Set<string>(json.modelTopology.node.map((n: { name: string }) => n.name));
+  const gm = await loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g: { weights: tf.io.WeightsManifestEntry[] }) => g.weights),
+      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length) as ArrayBuffer,
+    }),
+  );
+  return { gm, nodes };
+}
+
+/** A smooth image with texture (a face-sized blob and stripes), values in [0, 1], deterministic. */
+function image(shape: number[], batch: number): tf.Tensor4D {
+  const [h, w, c] = shape;
+  const data = new Float32Array(batch * h * w * c);
+  let i = 0;
+  for (let b = 0; b < batch; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < c; k++) {
+          const r = Math.hypot(y / h - 0.5, x / w - 0.45 - 0.1 * b);
+          data[i++] = 0.5 + 0.35 * Math.cos(12 * r + k) * Math.exp(-3 * r) + 0.15 * Math.sin((x + 2 * y + 7 * k + 13 * b) / 3);
+        }
+  return tf.tensor4d(data, [batch, h, w, c]);
+}
+
+async function rejects(p: Promise<unknown>, pattern: RegExp, file: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
+    assert.match(e.message, pattern);
+    assert.ok(e.message.includes(file), `message names the file: ${e.message}`);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+describe('TF.js graph models', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  // emotion: conv, depthwise, residual adds, max pools, global mean, softmax (batch free);
+  // iris: fused conv + PReLU, pads, concat; blazeface: a fixed batch of 1, pads of channels, reshapes.
+  for (const [name, batch] of [['emotion', 2], ['iris', 2], ['blazeface', 1]] as const) {
+    describe(name, () => {
+      let net: Network;
+      let gm: GraphModel;
+      let nodes: Set<string>;
+      /** Layers that are graph nodes; the others are the conv half of a conv fused with PReLU (`<node>/conv`). */
+      const inGraph = (): string[] => net.layers.map((l) => l.name).filter((n) => nodes.has(n));
+      before(async () => {
+        net = await loadTfjsGraph(path.join(HUMAN, `${name}.json`));
+        ({ gm, nodes } = await reference(name));
+      });
+      after(() => {
+        net?.dispose();
+        gm?.dispose();
+      });
+
+      it('lists its layers with the shapes the graph model computes', () => {
+        assert.equal(net.format, 'tfjs-graph');
+        const placeholder = gm.inputs[0];
+        assert.deepEqual(net.input.shape, placeholder.shape!.slice(1));
+        assert.ok(net.layers.length >= 10, `${net.layers.length} layers`);
+        const x = image(net.input.shape, batch);
+        const names = inGraph();
+        const outs = gm.execute(x, names) as tf.Tensor[];
+        names.forEach((n, i) => {
+          const layer = net.layers.find((l) => l.name === n)!;
+          assert.deepEqual(layer.shape, outs[i].shape.slice(1), n);
+          assert.equal(layer.nodes, outs[i].shape[outs[i].shape.length - 1], n);
+        });
+        tf.dispose([x, ...outs]);
+      });
+
+      it('computes every layer’s feature maps as the graph model’s execute() does (within 1e-4 of the range)', () => {
+        const x = image(net.input.shape, batch);
+        const ours = forward(net, x);
+        const names = inGraph();
+        for (const l of net.layers) assert.ok(nodes.has(l.name) || (/\/(conv|matmul)$/.test(l.name) && nodes.has(l.name.replace(/\/(conv|matmul)$/, ''))), `layer ${l.name} is a graph node`);
+        const theirs = gm.execute(x, names) as tf.Tensor[];
+        let worst = 0;
+        names.forEach((n, i) => {
+          const op = net.ops.findIndex((o) => o.name === n);
+          const err = rangeError(ours[op].dataSync(), theirs[i].dataSync());
+          worst = Math.max(worst, err);
+          assert.ok(err <= 1e-4, `${n}: error ${err} of the range`);
+        });
+        console.log(`# ${name}: ${names.length} layers, largest error ${worst.toExponential(2)} of the range`);
+        tf.dispose([x, ...ours, ...theirs]);
+      });
+
+      it('gives the saliency map (input gradient of a node) the graph model gives', () => {
+        // A conv layer in the middle of the network, its node 0's mean activation.
+        const convs = net.layers.filter((l) => l.kind === 'conv' && nodes.has(l.name));
+        const layer = convs[Math.floor(convs.length / 2)];
+        const op = net.ops.findIndex((o) => o.name === layer.name);
+        const x = image(net.input.shape, 1);
+        const objective = (out: tf.Tensor): tf.Scalar => tf.mean(tf.slice(out, [0, 0, 0, 0], [-1, -1, -1, 1]));
+        const ours = tf.grad((input: tf.Tensor) => objective(forward(net, input)[op]))(x);
+        const theirs = tf.grad((input: tf.Tensor) => objective(gm.execute(input, layer.name) as tf.Tensor))(x);
+        const err = rangeError(ours.dataSync(), theirs.dataSync());
+        console.log(`# ${name}: saliency of ${layer.name}:0, error ${err.toExponential(2)} of the range`);
+        assert.ok(err <= 1e-4, `saliency error ${err} of the range`);
+        assert.ok(tf.max(tf.abs(theirs)).dataSync()[0] > 0, 'the reference gradient is not zero');
+        tf.dispose([x, ours, theirs]);
+      });
+    });
+  }
+
+  describe('files it cannot import', () => {
+    let dir: string;
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-graph-'));
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    const write = (name: string, nodes: unknown[], weights: unknown[] = [], bin = new Uint8Array(0)): string => {
+      fs.writeFileSync(path.join(dir, `${name}.bin`), bin);
+      const file = path.join(dir, `${name}.json`);
+      fs.writeFileSync(file, JSON.stringify({ format: 'graph-model', modelTopology: { node: nodes }, weightsManifest: [{ paths: [`${name}.bin`], weights }] }));
+      return file;
+    };
+    const placeholder = { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } };
+
+    it('an op the engine lacks: one line naming the op, the node and the file', async () => {
+      const file = write('erf', [placeholder, { name: 'block/erf', op: 'Erf', input: ['x'] }]);
+      await rejects(loadTfjsGraph(file), /node "block\/erf" uses the TensorFlow op Erf/, file);
+    });
+
+    it('a real model with post-processing ops (centernet: TopKV2)', async () => {
+      const file = path.join(HUMAN, 'centernet.json');
+      await rejects(loadTfjsGraph(file), /uses the TensorFlow op TopKV2/, file);
+    });
+
+    it('an input of variable size', async () => {
+      const file = write('dyn', [{ ...placeholder, attr: { ...placeholder.attr, shape: { shape: { dim: [{ size: '1' }, { size: '-1' }, { size: '-1' }, { size: '3' }] } } } }, { name: 'r', op: 'Relu', input: ['x'] }]);
+      await rejects(loadTfjsGraph(file), /fixed input size/, file);
+    });
+
+    it('a missing weights file', async () => {
+      const file = write('nobin', [placeholder, { name: 'w', op: 'Const' }, { name: 'm', op: 'Mul', input: ['x', 'w'] }], [{ name: 'w', shape: [3], dtype: 'float32' }], new Uint8Array(new Float32Array([1, 2, 3]).buffer));
+      fs.rmSync(path.join(dir, 'nobin.bin'));
+      await rejects(loadTfjsGraph(file), /weights file nobin\.bin, which does not exist/, file);
+    });
+
+    it('a Layers model.json is not taken for a graph model', async () => {
+      const file = path.join(dir, 'layers.json');
+      fs.writeFileSync(file, JSON.stringify({ format: 'layers-model', modelTopology: {} }));
+      await rejects(loadTfjsGraph(file), /not a TF\.js graph model/, file);
+    });
+  });
+});
