@@ -93,7 +93,13 @@ export function attrNames(obj: H5.Group, name: string): string[] | undefined {
 /** A dataset's values as float32 with its shape (Keras weights are float32, sometimes float16 or float64). */
 export function readFloat(ds: H5.Dataset, where: string, file: string): { shape: number[]; data: Float32Array } {
   const shape = ds.shape ?? [];
-  const v = ds.value as unknown;
+  let v: unknown;
+  try {
+    v = ds.value;
+  } catch (e) {
+    // h5wasm reads no float16 ("Float16 not supported"): a model saved with float16 variables.
+    throw new UserError('unsupported', `weight ${where} cannot be read (${e instanceof Error ? e.message : String(e)}; HDF5 type ${JSON.stringify(ds.dtype)}).`, file);
+  }
   const size = shape.reduce((a, b) => a * b, 1);
   let data: Float32Array;
   if (v instanceof Float32Array) data = v;
