@@ -97,20 +97,23 @@ describe('TF.js graph models', () => {
       });
 
       it('computes every layer’s feature maps as the graph model’s execute() does (within 1e-4 of the range)', () => {
-        const x = image(net.input.shape, batch);
-        const ours = forward(net, x);
         const names = inGraph();
         for (const l of net.layers) assert.ok(nodes.has(l.name) || (/\/(conv|matmul)$/.test(l.name) && nodes.has(l.name.replace(/\/(conv|matmul)$/, ''))), `layer ${l.name} is a graph node`);
-        const theirs = gm.execute(x, names) as tf.Tensor[];
         let worst = 0;
-        names.forEach((n, i) => {
-          const op = net.ops.findIndex((o) => o.name === n);
-          const err = rangeError(ours[op].dataSync(), theirs[i].dataSync());
-          worst = Math.max(worst, err);
-          assert.ok(err <= 1e-4, `${n}: error ${err} of the range`);
+        const before = tf.memory().numTensors;
+        tf.tidy(() => {
+          const x = image(net.input.shape, batch);
+          const ours = forward(net, x);
+          const theirs = gm.execute(x, names) as tf.Tensor[];
+          names.forEach((n, i) => {
+            const op = net.ops.findIndex((o) => o.name === n);
+            const err = rangeError(ours[op].dataSync(), theirs[i].dataSync());
+            worst = Math.max(worst, err);
+            assert.ok(err <= 1e-4, `${n}: error ${err} of the range`);
+          });
         });
+        assert.equal(tf.memory().numTensors, before, 'no tensor left');
         console.log(`# ${name}: ${names.length} layers, largest error ${worst.toExponential(2)} of the range`);
-        tf.dispose([x, ...ours, ...theirs]);
       });
 
       it('gives the saliency map (input gradient of a node) the graph model gives', () => {
