@@ -134,3 +134,44 @@ export interface Network {
  * Unfused by default, so an input gradient never asks for a filter gradient (the wasm backend lacks some).
  * Also there: `predict(net, x)` (the output value), `activate(activation, y)`.
  */
+
+const LAYER_KIND: Partial<Record<OpKind, LayerKind>> = {
+  conv2d: 'conv',
+  convTranspose2d: 'conv',
+  depthwiseConv2d: 'depthwiseConv',
+  dense: 'dense',
+  matMul: 'dense',
+  activation: 'activation',
+  prelu: 'activation',
+  maxPool: 'pool',
+  avgPool: 'pool',
+  globalAvgPool: 'pool',
+  globalMaxPool: 'pool',
+  batchNorm: 'normalization',
+  add: 'merge',
+  sub: 'merge',
+  mul: 'merge',
+  div: 'merge',
+  max: 'merge',
+  min: 'merge',
+  concat: 'merge',
+  reduceMean: 'pool',
+  reduceMax: 'pool',
+  reduceSum: 'pool',
+  resize: 'other',
+};
+
+/**
+ * The inspectable layers of `ops` (for an importer's `layers`): every op output with nodes (rank 1 or 3
+ * without the batch) that computes something, in op order. Pad, flatten, reshape, transpose and identity
+ * only move data and are left out.
+ */
+export function inspectableLayers(ops: Op[]): NetworkLayer[] {
+  const layers: NetworkLayer[] = [];
+  ops.forEach((op, i) => {
+    const kind = LAYER_KIND[op.kind];
+    if (!kind || (op.shape.length !== 1 && op.shape.length !== 3)) return;
+    layers.push({ op: i, name: op.name, kind, shape: op.shape, nodes: op.shape[op.shape.length - 1] });
+  });
+  return layers;
+}
