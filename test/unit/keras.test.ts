@@ -9,7 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { initBackend } from '../../src/engine/backend';
 import { UserError } from '../../src/engine/errors';
-import { type KerasModel, loadKeras3Model, loadKerasH5Model, loadKerasJsonModel } from '../../src/engine/models/keras';
+import { type KerasModel, loadKeras3, loadKeras3Model, loadKerasH5, loadKerasH5Model, loadKerasJson, loadKerasJsonModel } from '../../src/engine/models/keras';
+import { forward } from '../../src/engine/models/forward';
+import type { Network } from '../../src/engine/models/network';
 import { keras3WeightPaths, normalizeLayer, toSnakeCase } from '../../src/engine/models/kerasConfig';
 import * as tf from '../../src/engine/tf';
 import { KERAS_DIR, kerasFixtures, kerasReference, rangeError } from './kerasFixtures';
@@ -48,6 +50,28 @@ function compareLayers(loaded: KerasModel, prefix: string, layerNames: string[])
   return worst;
 }
 
+/** The same through the network representation: the output of the op of each Keras layer against PyTorch's. */
+function compareNetwork(net: Network, prefix: string, layerNames: string[]): number {
+  const ref = kerasReference();
+  const input = ref.get('input')!;
+  let worst = 0;
+  // forward runs inside the caller's tidy (its intermediate tensors are freed with it)
+  tf.tidy(() => {
+    const x = tf.tensor(input.data, input.shape);
+    const outs = forward(net, x);
+    for (const n of layerNames) {
+      const op = net.ops.findIndex((o) => o.name === n);
+      assert.ok(op >= 0, `the network has an op for layer ${n}`);
+      const want = ref.get(`${prefix}/${n}`)!;
+      assert.deepEqual(outs[op].shape, want.shape, `${n}: shape`);
+      const err = rangeError(outs[op].dataSync(), want.data);
+      assert.ok(err <= 1e-4, `${n}: error ${err} of the range`);
+      worst = Math.max(worst, err);
+    }
+  });
+  return worst;
+}
+
 const CNN_LAYERS = ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'flatten', 'dense', 'dense_1'];
 const BLOCKS_LAYERS = ['conv_a', 'bn', 'relu', 'dw', 'pw', 'add', 'pool', 'pad', 'conv_b', 'conv_c', 'concat', 'gap', 'drop', 'dense'];
 
@@ -56,27 +80,42 @@ describe('Keras models', { skip }, () => {
     await initBackend('wasm');
   });
 
-  const cases: [string, string, (f: string) => Promise<KerasModel>, string[]][] = [
-    ['Keras 2 .h5, Sequential', 'cnn.h5', loadKerasH5Model, CNN_LAYERS],
-    ['Keras 2 .h5 with layer_names split into layer_names0..N', 'cnn-split.h5', loadKerasH5Model, CNN_LAYERS],
-    ['Keras 2 architecture JSON + weights .h5 (opening the JSON)', 'pair/cnn.json', loadKerasJsonModel, CNN_LAYERS],
-    ['Keras 2 architecture JSON + weights .h5 (opening the .h5)', 'pair/cnn.h5', loadKerasH5Model, CNN_LAYERS],
-    ['Keras 3 .keras, Sequential', 'cnn.keras', loadKeras3Model, CNN_LAYERS],
-    ['Keras 2 .h5, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.h5', loadKerasH5Model, BLOCKS_LAYERS],
-    ['Keras 3 .keras, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.keras', loadKeras3Model, BLOCKS_LAYERS],
-    ['Keras 3 architecture JSON + .weights.h5 (opening the JSON)', 'pair3/blocks.json', loadKerasJsonModel, BLOCKS_LAYERS],
-    ['Keras 3 architecture JSON + .weights.h5 (opening the .weights.h5)', 'pair3/blocks.weights.h5', loadKerasH5Model, BLOCKS_LAYERS],
+  type Case = [string, string, (f: string) => Promise<KerasModel>, (f: string) => Promise<Network>, string[]];
+  const cases: Case[] = [
+    ['Keras 2 .h5, Sequential', 'cnn.h5', loadKerasH5Model, loadKerasH5, CNN_LAYERS],
+    ['Keras 2 .h5 with layer_names split into layer_names0..N', 'cnn-split.h5', loadKerasH5Model, loadKerasH5, CNN_LAYERS],
+    ['Keras 2 architecture JSON + weights .h5 (opening the JSON)', 'pair/cnn.json', loadKerasJsonModel, loadKerasJson, CNN_LAYERS],
+    ['Keras 2 architecture JSON + weights .h5 (opening the .h5)', 'pair/cnn.h5', loadKerasH5Model, loadKerasH5, CNN_LAYERS],
+    ['Keras 3 .keras, Sequential', 'cnn.keras', loadKeras3Model, loadKeras3, CNN_LAYERS],
+    ['Keras 2 .h5, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.h5', loadKerasH5Model, loadKerasH5, BLOCKS_LAYERS],
+    ['Keras 3 .keras, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.keras', loadKeras3Model, loadKeras3, BLOCKS_LAYERS],
+    ['Keras 3 architecture JSON + .weights.h5 (opening the JSON)', 'pair3/blocks.json', loadKerasJsonModel, loadKerasJson, BLOCKS_LAYERS],
+    ['Keras 3 architecture JSON + .weights.h5 (opening the .weights.h5)', 'pair3/blocks.weights.h5', loadKerasH5Model, loadKerasH5, BLOCKS_LAYERS],
   ];
-  for (const [title, file, load, layers] of cases) {
+  for (const [title, file, load, loadNetwork, layers] of cases) {
+    const prefix = file.includes('blocks') ? 'blocks' : 'cnn';
     it(`${title}: every layer agrees with PyTorch (within 1e-4 of the range)`, async () => {
       const loaded = await load(path.join(KERAS_DIR, file));
       try {
-        const worst = compareLayers(loaded, file.includes('blocks') ? 'blocks' : 'cnn', layers);
-        console.log(`# ${file}: ${layers.length} layers, largest error ${worst.toExponential(2)} of the range`);
+        const worst = compareLayers(loaded, prefix, layers);
+        console.log(`# ${file} (Layers model): ${layers.length} layers, largest error ${worst.toExponential(2)} of the range`);
         assert.ok(loaded.kerasVersion === undefined || /^[23]\./.test(loaded.kerasVersion));
       } finally {
         loaded.model.dispose();
       }
+    });
+    it(`${title}: the network representation's ops agree with PyTorch, and dispose frees every tensor`, async () => {
+      const before = tf.memory().numTensors;
+      const net = await loadNetwork(path.join(KERAS_DIR, file));
+      try {
+        assert.deepEqual(net.input.shape, [28, 28, 1]);
+        assert.ok(net.layers.length >= layers.length - 3, `${net.layers.length} inspectable layers`);
+        const worst = compareNetwork(net, prefix, layers.filter((n) => n !== 'drop'));
+        console.log(`# ${file} (network): largest error ${worst.toExponential(2)} of the range`);
+      } finally {
+        net.dispose();
+      }
+      assert.equal(tf.memory().numTensors, before, 'no tensor left after dispose');
     });
   }
 

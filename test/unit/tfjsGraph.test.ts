@@ -9,9 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { initBackend } from '../../src/engine/backend';
 import { UserError } from '../../src/engine/errors';
+import { featureMaps } from '../../src/engine/featureMaps';
+import { describeLayers } from '../../src/engine/introspect';
 import { forward } from '../../src/engine/models/forward';
 import type { Network } from '../../src/engine/models/network';
 import { loadTfjsGraph } from '../../src/engine/models/tfjsGraph';
+import { nodeTarget, saliency } from '../../src/engine/saliency';
 import * as tf from '../../src/engine/tf';
 import { rangeError } from './kerasFixtures';
 
@@ -88,9 +91,11 @@ describe('TF.js graph models', () => {
         const x = image(net.input.shape, batch);
         const names = inGraph();
         const outs = gm.execute(x, names) as tf.Tensor[];
+        const info = describeLayers(net);
+        assert.equal(info.length, net.layers.length);
         names.forEach((n, i) => {
-          const layer = net.layers.find((l) => l.name === n)!;
-          assert.deepEqual(layer.shape, outs[i].shape.slice(1), n);
+          const layer = info.find((l) => l.name === n)!;
+          assert.deepEqual(layer.outputShape, outs[i].shape.slice(1), n);
           assert.equal(layer.nodes, outs[i].shape[outs[i].shape.length - 1], n);
         });
         tf.dispose([x, ...outs]);
@@ -116,17 +121,31 @@ describe('TF.js graph models', () => {
         console.log(`# ${name}: ${names.length} layers, largest error ${worst.toExponential(2)} of the range`);
       });
 
-      it('gives the saliency map (input gradient of a node) the graph model gives', () => {
-        // A conv layer in the middle of the network, its node 0's mean activation.
-        const convs = net.layers.filter((l) => l.kind === 'conv' && nodes.has(l.name));
-        const layer = convs[Math.floor(convs.length / 2)];
-        const op = net.ops.findIndex((o) => o.name === layer.name);
+      it('featureMaps (the method) of every layer for one image equals execute()', () => {
         const x = image(net.input.shape, 1);
-        const objective = (out: tf.Tensor): tf.Scalar => tf.mean(tf.slice(out, [0, 0, 0, 0], [-1, -1, -1, 1]));
-        const ours = tf.grad((input: tf.Tensor) => objective(forward(net, input)[op]))(x);
-        const theirs = tf.grad((input: tf.Tensor) => objective(gm.execute(input, layer.name) as tf.Tensor))(x);
+        const img = { shape: net.input.shape, data: x.dataSync() as Float32Array };
+        const layers = net.layers.map((l, i) => [l, i] as const).filter(([l]) => nodes.has(l.name));
+        const theirs = gm.execute(x, layers.map(([l]) => l.name)) as tf.Tensor[];
+        let worst = 0;
+        layers.forEach(([l, i], k) => {
+          const got = featureMaps(net, i, img);
+          assert.deepEqual(got.maps.shape, theirs[k].shape.slice(1), l.name);
+          worst = Math.max(worst, rangeError(got.maps.data, theirs[k].dataSync()));
+        });
+        console.log(`# ${name}: featureMaps of ${layers.length} layers, largest error ${worst.toExponential(2)} of the range`);
+        assert.ok(worst <= 1e-4, `feature maps error ${worst} of the range`);
+        tf.dispose([x, ...theirs]);
+      });
+
+      it('gives the saliency map (the method) the graph model gives', () => {
+        // A conv layer in the middle of the network, its node 1's summed activation.
+        const convs = net.layers.map((l, i) => [l, i] as const).filter(([l]) => l.kind === 'conv' && nodes.has(l.name));
+        const [layer, index] = convs[Math.floor(convs.length / 2)];
+        const x = image(net.input.shape, 1);
+        const ours = saliency(net, index, 1, x, false);
+        const theirs = tf.tidy(() => tf.grad((input: tf.Tensor) => nodeTarget(gm.execute(input, layer.name) as tf.Tensor, 1, false))(x));
         const err = rangeError(ours.dataSync(), theirs.dataSync());
-        console.log(`# ${name}: saliency of ${layer.name}:0, error ${err.toExponential(2)} of the range`);
+        console.log(`# ${name}: saliency of ${layer.name} node 1, error ${err.toExponential(2)} of the range`);
         assert.ok(err <= 1e-4, `saliency error ${err} of the range`);
         assert.ok(tf.max(tf.abs(theirs)).dataSync()[0] > 0, 'the reference gradient is not zero');
         tf.dispose([x, ours, theirs]);

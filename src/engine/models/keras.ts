@@ -17,6 +17,8 @@ import { UserError } from '../errors';
 import * as tf from '../tf';
 import { attrNames, attrString, isHdf5, readChecked, readFloat, withH5 } from './h5';
 import { checkLayerClasses, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
+import { layersNetwork } from './layers';
+import type { Network } from './network';
 
 /** Accepted sizes: a Keras file is read whole (weights included). */
 const MAX_H5_BYTES = 2 * 2 ** 30;
@@ -255,4 +257,42 @@ export async function loadKeras3Model(file: string): Promise<KerasModel> {
   if (!entries['model.weights.h5']) throw new UserError('badInput', 'has no model.weights.h5 (a model saved with the .npz weights format, or without weights), so its weights cannot be read.', file);
   const weights = await withH5(entries['model.weights.h5'], `${file}/model.weights.h5`, (root) => readKeras3Weights(root, config, file));
   return { model: await buildModel(config, weights, file), kerasVersion: typeof meta.keras_version === 'string' ? meta.keras_version : undefined, files: [file] };
+}
+
+// ---------------------------------------------------------------- the network representation
+
+/** The network of a Keras model; its `dispose` also frees the Layers model that owns the weights. */
+function kerasNetwork(loaded: KerasModel, file: string, format: 'keras-h5' | 'keras'): Network {
+  let net: Network;
+  try {
+    net = layersNetwork(loaded.model, file);
+  } catch (e) {
+    loaded.model.dispose();
+    throw e;
+  }
+  const disposeNet = net.dispose.bind(net);
+  return {
+    ...net,
+    format,
+    path: file,
+    dispose() {
+      disposeNet();
+      loaded.model.dispose();
+    },
+  };
+}
+
+/** A Keras 2 `.h5` (whole model, or weights with the architecture JSON beside it) as a network. */
+export async function loadKerasH5(file: string): Promise<Network> {
+  return kerasNetwork(await loadKerasH5Model(file), path.resolve(file), 'keras-h5');
+}
+
+/** A Keras architecture JSON with its weights `.h5` beside it, as a network. */
+export async function loadKerasJson(file: string): Promise<Network> {
+  return kerasNetwork(await loadKerasJsonModel(file), path.resolve(file), 'keras-h5');
+}
+
+/** A Keras 3 `.keras` zip as a network. */
+export async function loadKeras3(file: string): Promise<Network> {
+  return kerasNetwork(await loadKeras3Model(file), path.resolve(file), 'keras');
 }

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import * as tf from '../tf';
-import type { Activation, Network, NetworkLayer, Op, OpSpec } from './network';
+import { type Activation, inspectableLayers, type Network, type Op, type OpSpec } from './network';
 
 const MAX_JSON_BYTES = 64 * 2 ** 20;
 const MAX_WEIGHTS_BYTES = 2 * 2 ** 30;
@@ -153,45 +153,6 @@ const ACTIVATIONS: Record<string, Activation> = {
 
 const IDENTITY_OPS = new Set(['Identity', 'StopGradient', 'Snapshot', 'PreventGradient', 'NoOp', 'IdentityN', 'Cast', 'EnsureShape', 'CheckNumerics']);
 const ELEMENTWISE: Record<string, 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'> = { Add: 'add', AddV2: 'add', BiasAdd: 'add', Sub: 'sub', Mul: 'mul', RealDiv: 'div', Div: 'div', Maximum: 'max', Minimum: 'min' };
-
-/** Layer kinds of the inspectable op outputs. */
-const LAYER_KIND: Partial<Record<OpSpec['kind'], NetworkLayer['kind']>> = {
-  conv2d: 'conv',
-  convTranspose2d: 'conv',
-  depthwiseConv2d: 'depthwiseConv',
-  dense: 'dense',
-  matMul: 'dense',
-  activation: 'activation',
-  prelu: 'activation',
-  maxPool: 'pool',
-  avgPool: 'pool',
-  globalAvgPool: 'pool',
-  globalMaxPool: 'pool',
-  batchNorm: 'normalization',
-  add: 'merge',
-  sub: 'merge',
-  mul: 'merge',
-  div: 'merge',
-  max: 'merge',
-  min: 'merge',
-  concat: 'merge',
-  reduceMean: 'pool',
-  reduceMax: 'pool',
-  reduceSum: 'pool',
-  pad: 'other',
-  resize: 'other',
-};
-
-/** The inspectable layers of `ops`: outputs with a channel or unit axis, data movers left out. */
-export function inspectableLayers(ops: Op[]): NetworkLayer[] {
-  const out: NetworkLayer[] = [];
-  ops.forEach((op, i) => {
-    const kind = LAYER_KIND[op.kind];
-    if (!kind || !(op.shape.length === 1 || op.shape.length === 3)) return;
-    out.push({ op: i, name: op.name, kind, shape: op.shape, nodes: op.shape[op.shape.length - 1] });
-  });
-  return out;
-}
 
 /** Loads a TF.js graph model into the network representation. */
 export async function loadTfjsGraph(file: string): Promise<Network> {
