@@ -13,6 +13,7 @@ import { featureMaps } from '../../src/engine/featureMaps';
 import { describeLayers } from '../../src/engine/introspect';
 import { forward } from '../../src/engine/models/forward';
 import type { Network } from '../../src/engine/models/network';
+import { importerFor } from '../../src/engine/models/importers';
 import { loadTfjsGraph } from '../../src/engine/models/tfjsGraph';
 import { nodeTarget, saliency } from '../../src/engine/saliency';
 import * as tf from '../../src/engine/tf';
@@ -194,5 +195,25 @@ describe('TF.js graph models', () => {
       fs.writeFileSync(file, JSON.stringify({ format: 'layers-model', modelTopology: {} }));
       await rejects(loadTfjsGraph(file), /not a TF\.js graph model/, file);
     });
+  });
+});
+
+describe('picking the importer by file', () => {
+  it('by extension and by a model.json’s content', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-pick-'));
+    try {
+      const layers = path.join(dir, 'model.json');
+      fs.writeFileSync(layers, JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'Sequential', config: {} } }));
+      const arch = path.join(dir, 'arch.json');
+      fs.writeFileSync(arch, JSON.stringify({ class_name: 'Functional', config: { layers: [] }, keras_version: '2.12.0' }));
+      assert.equal((await importerFor(path.join(HUMAN, 'emotion.json')))?.format, 'tfjs-graph');
+      assert.equal(await importerFor(layers), undefined);
+      assert.equal((await importerFor(arch))?.format, 'keras-h5');
+      assert.equal((await importerFor('/x/m.h5'))?.format, 'keras-h5');
+      assert.equal((await importerFor('/x/m.keras'))?.format, 'keras');
+      assert.equal(await importerFor('/x/m.onnx'), undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
