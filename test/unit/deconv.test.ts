@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { net } from './net';
 import { initBackend } from '../../src/engine/backend';
 import { project } from '../../src/engine/project';
 import * as tf from '../../src/engine/tf';
@@ -43,7 +44,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       [0, 'deconv', true, SWITCHES_MAX],
     ];
     for (const [layer, method, maxOnly, expected] of cases) {
-      const r = project(model, layer, 0, image, method, maxOnly);
+      const r = project(net(model), layer, 0, image, method, maxOnly);
       assert.deepEqual(r.projection.shape, [5, 5, 1]);
       assert.deepEqual(Array.from(r.projection.data), expected, `${method} layer ${layer} maxOnly=${maxOnly}`);
       assert.equal(r.min, Math.min(...expected));
@@ -100,7 +101,7 @@ test('deconvolution through linear layers equals the transposed Jacobian measure
       return Array.from({ length: n }, (_, i) => f[i].reduce((a, v, o) => a + s[o] * (v - f[n][o]), 0) / 1000);
     });
     const before = tf.memory().numTensors;
-    const got = project(m, layer, node, image, 'deconv').projection.data;
+    const got = project(net(m), layer, node, image, 'deconv').projection.data;
     assert.equal(tf.memory().numTensors, before);
     let diff = 0;
     let scale = 0;
@@ -119,14 +120,14 @@ test('deconvolution: clear errors, and the other methods keep working', async ()
   await initBackend('cpu');
   const model = tinyNet();
   const image = { shape: [5, 5, 1], data: Float32Array.from(X) };
-  assert.throws(() => project(model, 2, 0, image, 'deconv'), /Layer 2 is out of range: model .* has 2 layers \(0 to 1\)/);
-  assert.throws(() => project(model, 1, 1, image, 'deconv'), /Node 1 is out of range: layer 1 .* has 1 nodes/);
-  assert.throws(() => project(model, 1, 0, { shape: [4, 4, 1], data: new Float32Array(16) }, 'deconv'), /\[4, 4, 1\] but model .* expects \[5, 5, 1\]/);
-  assert.throws(() => project(model, 1, 0, image, 'nope' as never), /Unknown projection method "nope"/);
+  assert.throws(() => project(net(model), 2, 0, image, 'deconv'), /Layer 2 is out of range: model .* has 2 layers \(0 to 1\)/);
+  assert.throws(() => project(net(model), 1, 1, image, 'deconv'), /Node 1 is out of range: layer 1 .* has 1 nodes/);
+  assert.throws(() => project(net(model), 1, 0, { shape: [4, 4, 1], data: new Float32Array(16) }, 'deconv'), /\[4, 4, 1\] but model .* expects \[5, 5, 1\]/);
+  assert.throws(() => project(net(model), 1, 0, image, 'nope' as never), /Unknown projection method "nope"/);
   const leaky = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [5, 5, 1], filters: 1, kernelSize: 2 }), tf.layers.leakyReLU()] });
-  assert.throws(() => project(leaky, 1, 0, image, 'deconv'), /Deconvolution cannot pass through LeakyReLU layer/);
-  assert.equal(project(leaky, 1, 0, image, 'saliency').projection.data.length, 25);
-  assert.deepEqual(Array.from(project(model, 1, 0, image, 'deconv').projection.data), SWITCHES_FULL);
+  assert.throws(() => project(net(leaky), 1, 0, image, 'deconv'), /Deconvolution cannot pass through LeakyReLU layer/);
+  assert.equal(project(net(leaky), 1, 0, image, 'saliency').projection.data.length, 25);
+  assert.deepEqual(Array.from(project(net(model), 1, 0, image, 'deconv').projection.data), SWITCHES_FULL);
   model.dispose();
   leaky.dispose();
 });
@@ -151,8 +152,8 @@ test('unpooling with overlapping windows and same padding (cpu gradients as refe
       const b = tf.mul(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(s, tf.avgPool(v as tf.Tensor4D, pool, stride, padding))))(x), pool * pool);
       return [Array.from(a.dataSync()), Array.from(b.dataSync())];
     });
-    const got = project(model, 0, 1, image, 'deconv').projection.data;
-    const gotCopy = project(model, 0, 1, image, 'deconvNoSwitches').projection.data;
+    const got = project(net(model), 0, 1, image, 'deconv').projection.data;
+    const gotCopy = project(net(model), 0, 1, image, 'deconvNoSwitches').projection.data;
     for (let i = 0; i < 98; i++) {
       assert.ok(Math.abs(got[i] - withSwitches[i]) < 1e-6, `switches ${pool}/${stride}/${padding} at ${i}: ${got[i]} vs ${withSwitches[i]}`);
       assert.ok(Math.abs(gotCopy[i] - copied[i]) < 1e-5, `copy ${pool}/${stride}/${padding} at ${i}: ${gotCopy[i]} vs ${copied[i]}`);
@@ -163,7 +164,7 @@ test('unpooling with overlapping windows and same padding (cpu gradients as refe
   const gmp = tf.sequential({ layers: [tf.layers.globalMaxPooling2d({ inputShape: [3, 3, 2] })] });
   const img = { shape: [3, 3, 2], data: Float32Array.from([5, 1, 2, 9, 3, 4, 8, 0, 7, 6, 1, 2, 3, 4, 5, 6, 7, 8]) };
   // channel 1 holds 1 9 4 0 6 2 4 6 8: its maximum 9 sits at position 1
-  assert.deepEqual(Array.from(project(gmp, 0, 1, img, 'deconv').projection.data), [0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-  assert.deepEqual(Array.from(project(gmp, 0, 1, img, 'deconvNoSwitches').projection.data), [0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9]);
+  assert.deepEqual(Array.from(project(net(gmp), 0, 1, img, 'deconv').projection.data), [0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(project(net(gmp), 0, 1, img, 'deconvNoSwitches').projection.data), [0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9, 0, 9]);
   gmp.dispose();
 });

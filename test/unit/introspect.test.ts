@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { net } from './net';
 import { initBackend } from '../../src/engine/backend';
 import { UserError } from '../../src/engine/errors';
 import { featureMaps } from '../../src/engine/featureMaps';
@@ -29,7 +30,7 @@ function branchy(): tf.LayersModel {
 test('describeLayers: functional model with merges', async () => {
   await initBackend('cpu');
   const model = branchy();
-  const info = describeLayers(model);
+  const info = describeLayers(net(model));
   const by = Object.fromEntries(info.map((l) => [l.name, l]));
   assert.deepEqual(info.map((l) => l.index), info.map((_, i) => i));
   assert.equal(info[0].kind, 'input');
@@ -50,7 +51,7 @@ test('describeLayers: functional model with merges', async () => {
   assert.equal(by.dw.kind, 'depthwiseConv');
 
   const seq = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 2, kernelSize: 3, name: 'c' }), tf.layers.flatten({ name: 'f' }), tf.layers.dense({ units: 3, name: 'd' })] });
-  const sinfo = describeLayers(seq);
+  const sinfo = describeLayers(net(seq));
   assert.deepEqual(sinfo.map((l) => l.name), ['c', 'f', 'd'], 'a Sequential model lists no input layer');
   assert.deepEqual(sinfo.map((l) => l.inbound), [[seq.inputs[0].sourceLayer.name], ['c'], ['f']]);
   assert.deepEqual(sinfo.map((l) => l.nodes), [2, 32, 3]);
@@ -64,11 +65,11 @@ for (const backend of ['cpu', 'wasm'] as const) test(`functional model: feature 
   const image = seededImage([8, 8, 3], 9);
   const idx = (name: string) => model.layers.findIndex((l) => l.name === name);
   const before = tf.memory().numTensors;
-  const a = featureMaps(model, idx('a'), image).maps.data;
-  const b = featureMaps(model, idx('b'), image).maps.data;
-  const sum = featureMaps(model, idx('sum'), image);
+  const a = featureMaps(net(model), idx('a'), image).maps.data;
+  const b = featureMaps(net(model), idx('b'), image).maps.data;
+  const sum = featureMaps(net(model), idx('sum'), image);
   assert.ok(relError(sum.maps.data, a.map((v, i) => v + b[i])) < 1e-6);
-  assert.deepEqual(featureMaps(model, 0, image).maps.data, image.data, 'the input layer shows the image');
+  assert.deepEqual(featureMaps(net(model), 0, image).maps.data, image.data, 'the input layer shows the image');
 
   // reference gradient: tf.grad through the layers' own apply (fused ops)
   for (const [name, node] of [['cat', 5], ['out', 2], ['pool', 1]] as const) {
@@ -80,19 +81,19 @@ for (const backend of ['cpu', 'wasm'] as const) test(`functional model: feature 
       })(tf.tensor(image.data, [1, 8, 8, 3]));
       return Array.from(g.dataSync());
     });
-    const got = project(model, idx(name), node, image, 'saliency');
+    const got = project(net(model), idx(name), node, image, 'saliency');
     assert.ok(relError(got.projection.data, want) < 1e-5, `${name}: ${relError(got.projection.data, want)}`);
     assert.ok(want.some((v) => v !== 0));
     for (const method of ['guided', 'gradcam'] as const) {
-      const r = project(model, idx(name), node, image, method);
+      const r = project(net(model), idx(name), node, image, method);
       assert.ok(r.projection.data.every(Number.isFinite));
     }
   }
   for (const method of ['deconv', 'deconvNoSwitches'] as const) {
-    assert.throws(() => project(model, idx('out'), 0, image, method), (e: unknown) => e instanceof UserError && e.code === 'unsupported' && /Deconvolution cannot pass through Concatenate layer cat/.test(e.message));
+    assert.throws(() => project(net(model), idx('out'), 0, image, method), (e: unknown) => e instanceof UserError && e.code === 'unsupported' && /Deconvolution cannot pass through Concatenate layer cat/.test(e.message));
   }
   // a branch without merges deconvolves
-  assert.equal(project(model, idx('a'), 1, image, 'deconv').projection.shape.join(), '8,8,3');
+  assert.equal(project(net(model), idx('a'), 1, image, 'deconv').projection.shape.join(), '8,8,3');
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   model.dispose();
 });

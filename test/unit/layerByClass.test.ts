@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { layersReference, net } from './net';
 import { initBackend } from '../../src/engine/backend';
 import { makeJob } from '../../src/engine/job';
 import { layerByClass, layerByClassOfDataset } from '../../src/engine/layerByClass';
@@ -30,13 +31,13 @@ describe('layer activation by class', () => {
     const d = mnistDigits(count, 40);
     const ds = memoryDataset(d.images, d.labels, [28, 28, 1], DIGIT_CLASSES);
     const before = tf.memory().numTensors;
-    const r = await layerByClassOfDataset(model, ds, makeJob(), { batchSize: 40 });
+    const r = await layerByClassOfDataset(net(model), ds, makeJob(), { batchSize: 40 });
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
 
-    const layers = scanLayers(model);
+    const layers = scanLayers(net(model));
     assert.deepEqual(r.layers, layers.map((l) => l.index));
     assert.deepEqual(r.layerNames, layers.map((l) => model.layers[l.index].name));
-    const acts = tf.tidy(() => (multiOutputModel(model, layers).predict(tf.tensor4d(d.images, [count, 28, 28, 1])) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
+    const acts = tf.tidy(() => (layersReference(model, layers.map((l) => l.name)).predict(tf.tensor4d(d.images, [count, 28, 28, 1])) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
     layers.forEach((l, li) => {
       const per = acts[li].length / count;
       const sums = new Float64Array(10);
@@ -65,8 +66,8 @@ describe('layer activation by class', () => {
 
     // The same table from a stored index (written by the scan it triggers), then from the index alone.
     const hash = weightsHashOf(model);
-    const stored = await layerByClassOfDataset(model, ds, makeJob(), { storageDir: dir, weightsHash: hash, batchSize: 64 });
-    const again = await layerByClassOfDataset(model, ds, makeJob(), { storageDir: dir, weightsHash: hash });
+    const stored = await layerByClassOfDataset(net(model), ds, makeJob(), { storageDir: dir, weightsHash: hash, batchSize: 64 });
+    const again = await layerByClassOfDataset(net(model), ds, makeJob(), { storageDir: dir, weightsHash: hash });
     assert.deepEqual(again, stored);
     stored.norms.forEach((row, c) => row.forEach((v, l) => assert.ok(Math.abs(v - r.norms[c][l]) <= 1e-5 * v)));
   });
@@ -97,7 +98,7 @@ describe('layer activation by class', () => {
     ];
     const labels = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 2, 2]);
     const ds = memoryDataset(Float32Array.from(images.flat()), labels, [2, 2, 2], ['zero', 'one', 'blank']);
-    const r = await layerByClassOfDataset(model, ds, makeJob(), { batchSize: 4 });
+    const r = await layerByClassOfDataset(net(model), ds, makeJob(), { batchSize: 4 });
     const norm = (v: number[]) => Math.sqrt(v.reduce((a, b) => a + b * b, 0));
     // Node 0 fires on images 0–3 only; node 1 on images 3–6; node 2 never.
     assert.deepEqual(r.deadFraction[0], [5 / 9, 5 / 9, 1]);
@@ -134,7 +135,7 @@ describe('layer activation by class', () => {
 
     await scanLens(lens, storage, 'frobenius', 9, makeJob(), { workers: 1 });
     const fromIndex = await layerByClass(lens, makeJob(), storage, { indexOnly: true });
-    const { model: loaded } = await loadModel(path.join(sub, 'model', 'model.json'));
+    const { network: loaded } = await loadModel(path.join(sub, 'model', 'model.json'));
     const inMemory = await layerByClassOfDataset(loaded, await openDataset(await readLens(lens), 'test'), makeJob());
     assert.ok(fromIndex);
     assert.deepEqual(fromIndex.layers, inMemory.layers);
