@@ -5,7 +5,8 @@ import type { ModelInfo } from '../shared/protocol';
 import { currentBackend } from './backend';
 import { UserError } from './errors';
 import { writeFilesAtomic } from './fsutil';
-import { describeLayers } from './introspect';
+import { describeLayers, totalParams } from './introspect';
+import { importerFor } from './models/importers';
 import { layersNetwork } from './models/layers';
 import type { Network } from './models/network';
 import * as tf from './tf';
@@ -46,6 +47,13 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
     disposeLoaded(hit.loaded);
   }
   if (!stat.isFile()) throw new UserError('badInput', 'is not a file.', file);
+  // Keras (.h5, .keras, architecture JSON) and TF.js graph models: their importers (models/importers.ts).
+  const importer = await importerFor(file);
+  if (importer) {
+    const loaded = await loadImported(file, stat, await importer.load(file));
+    cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, loaded });
+    return loaded;
+  }
   if (stat.size > MAX_MODEL_JSON_BYTES) {
     throw new UserError('badInput', `is ${(stat.size / 2 ** 20).toFixed(0)} MB; a TF.js model.json is a small JSON file (the weights live in .bin shards).`, file);
   }
@@ -85,6 +93,29 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
   const loaded: LoadedModel = { network, info, layersModel: model };
   cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, loaded });
   return loaded;
+}
+
+/** The info of an imported network; its weights hash covers every weight and constant. */
+async function loadImported(file: string, stat: fs.Stats, network: Network): Promise<LoadedModel> {
+  try {
+    const hash = crypto.createHash('sha256');
+    for (const op of network.ops) for (const w of (Object.values(op.weights) as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => !!t)) hash.update(new Uint8Array((await w.data()).buffer));
+    for (const c of network.constants.values()) hash.update(new Uint8Array((await c.data()).buffer));
+    const info: ModelInfo = {
+      path: file,
+      name: network.name,
+      inputShape: network.input.shape,
+      layers: describeLayers(network),
+      totalParams: totalParams(network),
+      weightsHash: hash.digest('hex').slice(0, 16),
+      mtimeMs: stat.mtimeMs,
+      backend: currentBackend(),
+    };
+    return { network, info };
+  } catch (e) {
+    network.dispose();
+    throw e;
+  }
 }
 
 /** Forgets cached models (all, or one path), disposing their weights. */
