@@ -11,6 +11,7 @@ import { initBackend } from '../../src/engine/backend';
 import { UserError } from '../../src/engine/errors';
 import { type KerasModel, loadKeras3, loadKeras3Model, loadKerasH5, loadKerasH5Model, loadKerasJson, loadKerasJsonModel } from '../../src/engine/models/keras';
 import { forward } from '../../src/engine/models/forward';
+import { loadModel, unloadModels } from '../../src/engine/modelIO';
 import type { Network } from '../../src/engine/models/network';
 import { keras3WeightPaths, normalizeLayer, toSnakeCase } from '../../src/engine/models/kerasConfig';
 import * as tf from '../../src/engine/tf';
@@ -118,6 +119,21 @@ describe('Keras models', { skip }, () => {
       assert.equal(tf.memory().numTensors, before, 'no tensor left after dispose');
     });
   }
+
+  it('loadModel (what info, scan and render use) opens every Keras form, with the same weights hash', async () => {
+    const hashes = new Set<string>();
+    for (const f of ['cnn.h5', 'cnn-split.h5', 'cnn.keras', 'pair/cnn.json', 'pair/cnn.h5']) {
+      const { network, info } = await loadModel(path.join(KERAS_DIR, f));
+      assert.deepEqual(info.inputShape, [28, 28, 1], f);
+      assert.deepEqual(info.layers.map((l) => l.name), ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'dense', 'dense_1'], f);
+      assert.equal(info.totalParams, 8 * 9 + 8 + 16 * 72 + 16 + 576 * 32 + 32 + 32 * 10 + 10, f);
+      assert.equal(network.format, f.endsWith('.keras') ? 'keras' : 'keras-h5');
+      hashes.add(info.weightsHash);
+    }
+    assert.equal(hashes.size, 1, 'the same weights in every form');
+    await rejects(loadModel(path.join(KERAS_DIR, 'lonely', 'weights.h5')), 'badInput', /holds only weights/, path.join(KERAS_DIR, 'lonely', 'weights.h5'));
+    unloadModels();
+  });
 
   describe('bad files: one line each', () => {
     let dir: string;
