@@ -198,12 +198,6 @@ async function readArtifacts(file: string): Promise<tf.io.ModelArtifacts> {
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UserError('badInput', 'is not a TF.js model.json (expected a JSON object).', file);
   const topology = json.modelTopology as Record<string, unknown> | undefined;
-  if (json.format === 'graph-model' || (topology && typeof topology === 'object' && 'node' in topology)) {
-    throw new UserError('unsupported', 'is a TF.js graph model (converted from a SavedModel); Feature Lens inspects Layers models, whose layers and weights it can address. Convert with `tensorflowjs_converter --output_format tfjs_layers_model`.', file);
-  }
-  if (!topology && 'class_name' in json && 'config' in json) {
-    throw new UserError('unsupported', 'is a Keras model config without weights; save the model with tensorflowjs (`tfjs.converters.save_keras_model`) to get a model.json with a weights manifest.', file);
-  }
   if (!topology || typeof topology !== 'object') throw new UserError('badInput', 'has no "modelTopology": not a TF.js Layers model.json.', file);
   const manifest = json.weightsManifest as ManifestGroup[] | undefined;
   if (!Array.isArray(manifest)) throw new UserError('badInput', 'has no "weightsManifest" listing its weight files.', file);

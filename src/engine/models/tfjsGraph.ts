@@ -46,9 +46,10 @@ const ints = (a: AttrValue | undefined): number[] => (a?.list?.i ?? []).map(Numb
 const str = (a: AttrValue | undefined): string => b64(a?.s);
 const flag = (a: AttrValue | undefined): boolean => !!a?.b;
 
-/** True for a parsed `model.json` that is a TF.js graph model. */
+/** True for a parsed `model.json` that is a TF.js graph model (older converters wrote no `format`: nodes tell). */
 export function isGraphModelJson(json: unknown): boolean {
-  return !!json && typeof json === 'object' && (json as GraphModelJson).format === 'graph-model';
+  const j = json as GraphModelJson | null;
+  return !!j && typeof j === 'object' && (j.format === 'graph-model' || (j.format === undefined && Array.isArray(j.modelTopology?.node)));
 }
 
 /** A value during import: an op output (shape without batch) or a constant known now. */
