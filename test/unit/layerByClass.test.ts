@@ -36,7 +36,7 @@ describe('layer activation by class', () => {
 
     const layers = scanLayers(net(model));
     assert.deepEqual(r.layers, layers.map((l) => l.index));
-    assert.deepEqual(r.layerNames, layers.map((l) => model.layers[l.index].name));
+    assert.deepEqual(r.layerNames, layers.map((l) => l.name));
     const acts = tf.tidy(() => (layersReference(model, layers.map((l) => l.name)).predict(tf.tensor4d(d.images, [count, 28, 28, 1])) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
     layers.forEach((l, li) => {
       const per = acts[li].length / count;
@@ -78,7 +78,9 @@ describe('layer activation by class', () => {
     const model = tf.sequential({
       layers: [
         tf.layers.conv2d({ inputShape: [2, 2, 2], filters: 3, kernelSize: 1, useBias: false, activation: 'relu', name: 'mix' }),
-        tf.layers.flatten({ name: 'flat' }),
+        tf.layers.flatten({ name: 'flatten' }),
+        // Flatten only moves data (not a layer of the network): an identity dense layer shows its 12 values
+        tf.layers.dense({ units: 12, useBias: false, kernelInitializer: tf.initializers.identity({}), name: 'flat' }),
       ],
     });
     model.layers[0].setWeights([tf.tensor4d([1, 0, -1, 0, 1, -1], [1, 1, 2, 3])]);
@@ -108,7 +110,7 @@ describe('layer activation by class', () => {
     const s1 = norm([0.6, 0.8, 0, 0]) + norm([0, 0, 0.1, 0]) + norm([1, 0, 0, 1]);
     assert.ok(Math.abs(r.selectivity[0][1] - s1 / (s0 + s1)) < 1e-6, `${r.selectivity[0][1]} vs ${s1 / (s0 + s1)}`);
     assert.equal(r.selectivity[0][2], 0);
-    // Flatten: 12 nodes, (position p, node n) at p * 3 + n; the ones of node 2 are dead everywhere.
+    // The flattened values: 12 nodes, (position p, node n) at p * 3 + n; the ones of node 2 are dead everywhere.
     for (let p = 0; p < 4; p++) assert.equal(r.deadFraction[1][p * 3 + 2], 1);
     // Class 2 is black: every layer's norm is 0 there; class 0's conv-layer norm is the mean of its images' norms.
     assert.deepEqual(r.norms[2], [0, 0]);

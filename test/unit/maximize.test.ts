@@ -91,7 +91,7 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
   });
 
   it('maximizing an output unit gives an image the model puts in that class with high probability', async () => {
-    const outLayer = model.layers.length - 1;
+    const outLayer = net(model).layers.length - 1;
     const before = tf.memory().numTensors;
     for (const cls of [0, 3, 7]) {
       const t0 = Date.now();

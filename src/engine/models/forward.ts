@@ -49,6 +49,9 @@ export function forward(net: Network, x: tf.Tensor, opts: ForwardOptions = {}): 
         if (!v) throw new Error(`internal: op ${op.name} reads ${name}, which is neither the input, a constant nor an earlier op`);
         return v;
       });
+      for (const w of Object.values(op.weights as Record<string, tf.Tensor | undefined>)) {
+        if (w?.isDisposed) throw new Error(`The weights of ${op.name} in model ${net.name} were freed (the model was unloaded); load it again.`);
+      }
       y = (RULES[op.kind] as Rule<OpKind>)(op as never, inputs, ctx);
     }
     outputs[i] = y;
