@@ -33,7 +33,10 @@ export function kerasReference(): Map<string, { shape: number[]; data: Float32Ar
   return out;
 }
 
-/** max |got − want| / (max(want) − min(want)): the error relative to the reference's range. */
+/**
+ * max |got − want| / (max(want) − min(want)): the error relative to the reference's range (a reference of one
+ * value, or all equal, has no range: then relative to its magnitude).
+ */
 export function rangeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let lo = Infinity;
   let hi = -Infinity;
@@ -43,5 +46,6 @@ export function rangeError(got: ArrayLike<number>, want: ArrayLike<number>): num
     hi = Math.max(hi, want[i]);
     worst = Math.max(worst, Math.abs(got[i] - want[i]));
   }
-  return worst / Math.max(hi - lo, 1e-12);
+  const scale = hi > lo ? hi - lo : Math.max(Math.abs(hi), Math.abs(lo));
+  return worst / Math.max(scale, 1e-12);
 }
