@@ -184,6 +184,23 @@ describe('Keras models', { skip }, () => {
       await rejects(loadKeras3Model(file), 'badInput', /layer "dense"|shape/, file);
     });
 
+    it('a zip bomb: a weights entry declaring 4 GB unpacked is refused before inflating', async () => {
+      const zip = new Uint8Array(fs.readFileSync(path.join(KERAS_DIR, 'cnn.keras')));
+      const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+      let patched = 0;
+      for (let i = 0; i + 46 < zip.length; i++) {
+        if (view.getUint32(i, true) !== 0x02014b50) continue; // a central directory entry
+        const nameLength = view.getUint16(i + 28, true);
+        if (strFromU8(zip.subarray(i + 46, i + 46 + nameLength)) !== 'model.weights.h5') continue;
+        view.setUint32(i + 24, 0xfffffff0, true); // its uncompressed size
+        patched++;
+      }
+      assert.equal(patched, 1);
+      const file = path.join(dir, 'bomb.keras');
+      fs.writeFileSync(file, zip);
+      await rejects(loadKeras3Model(file), 'badInput', /model\.weights\.h5 of 4096 MB unpacked/, file);
+    });
+
     it('not HDF5, not a zip', async () => {
       const h5 = path.join(dir, 'text.h5');
       fs.writeFileSync(h5, 'not a model');

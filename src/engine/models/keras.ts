@@ -23,6 +23,7 @@ import type { Network } from './network';
 /** Accepted sizes: a Keras file is read whole (weights included). */
 const MAX_H5_BYTES = 2 * 2 ** 30;
 const MAX_JSON_BYTES = 64 * 2 ** 20;
+const MAX_UNZIPPED_BYTES = 2 * 2 ** 30;
 
 interface Weight {
   name: string;
@@ -246,8 +247,16 @@ export async function loadKeras3Model(file: string): Promise<KerasModel> {
   if (isHdf5(bytes)) return loadKerasH5Model(file); // Keras 2 wrote HDF5 whatever the extension said
   let entries: Record<string, Uint8Array>;
   try {
-    entries = unzipSync(bytes, { filter: (f) => ['config.json', 'metadata.json', 'model.weights.h5'].includes(f.name) });
+    entries = unzipSync(bytes, {
+      filter: (f) => {
+        if (!['config.json', 'metadata.json', 'model.weights.h5'].includes(f.name)) return false;
+        // A zip's sizes are declared before inflating: refuse a bomb rather than exhaust memory.
+        if (f.originalSize > MAX_UNZIPPED_BYTES) throw new UserError('badInput', `holds ${f.name} of ${(f.originalSize / 2 ** 20).toFixed(0)} MB unpacked, more than the ${MAX_UNZIPPED_BYTES / 2 ** 30} GB accepted.`, file);
+        return true;
+      },
+    });
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError('badInput', `is not a Keras 3 model: not a readable zip archive (${e instanceof Error ? e.message : String(e)}).`, file);
   }
   if (!entries['config.json']) throw new UserError('badInput', 'is a zip without config.json, so it is not a Keras 3 model (model.save("m.keras") writes config.json, metadata.json and model.weights.h5).', file);
