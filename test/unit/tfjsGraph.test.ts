@@ -167,7 +167,7 @@ describe('TF.js graph models', () => {
     const write = (name: string, nodes: unknown[], weights: unknown[] = [], bin = new Uint8Array(0)): string => {
       fs.writeFileSync(path.join(dir, `${name}.bin`), bin);
       const file = path.join(dir, `${name}.json`);
-      fs.writeFileSync(file, JSON.stringify({ format: 'graph-model', modelTopology: { node: nodes }, weightsManifest: [{ paths: [`${name}.bin`], weights }] }));
+      fs.writeFileSync(file, JSON.stringify({ format: 'graph-model', modelTopology: { node: nodes, versions: { producer: 1 } }, weightsManifest: [{ paths: [`${name}.bin`], weights }] }));
       return file;
     };
     const placeholder = { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } };
@@ -198,6 +198,59 @@ describe('TF.js graph models', () => {
       fs.writeFileSync(file, JSON.stringify({ format: 'layers-model', modelTopology: {} }));
       await rejects(loadTfjsGraph(file), /not a TF\.js graph model/, file);
     });
+  });
+});
+
+describe('shape arithmetic on constants', () => {
+  it('a Flatten as tensorflowjs_converter writes it (Reshape to Pack(StridedSlice(Shape(x)), -1)) imports and runs as the graph model does', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-fold-'));
+    try {
+      const kernel = Float32Array.from({ length: 32 * 3 }, (_, i) => Math.sin(i));
+      const consts: [string, number[], 'int32' | 'float32', ArrayLike<number>][] = [
+        ['begin', [1], 'int32', [0]],
+        ['end', [1], 'int32', [1]],
+        ['strides', [1], 'int32', [1]],
+        ['minus1', [], 'int32', [-1]],
+        ['kernel', [32, 3], 'float32', kernel],
+      ];
+      const bin = new Uint8Array(consts.reduce((n, c) => n + c[3].length * 4, 0));
+      let at = 0;
+      for (const [, , dtype, v] of consts) {
+        const bytes = new Uint8Array((dtype === 'int32' ? Int32Array.from(v) : Float32Array.from(v)).buffer);
+        bin.set(bytes, at);
+        at += bytes.length;
+      }
+      fs.writeFileSync(path.join(dir, 'fold.bin'), bin);
+      const i32 = { type: 'DT_INT32' };
+      const nodes = [
+        { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '4' }, { size: '4' }, { size: '2' }] } } } },
+        ...consts.map(([name, , dtype]) => ({ name, op: 'Const', attr: { dtype: { type: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } } })),
+        { name: 'flatten/Shape', op: 'Shape', input: ['x'], attr: { out_type: i32 } },
+        { name: 'flatten/strided_slice', op: 'StridedSlice', input: ['flatten/Shape', 'begin', 'end', 'strides'], attr: { Index: i32, T: i32, shrink_axis_mask: { i: '1' }, begin_mask: { i: '0' }, end_mask: { i: '0' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' } } },
+        { name: 'flatten/Reshape/shape', op: 'Pack', input: ['flatten/strided_slice', 'minus1'], attr: { T: i32, N: { i: '2' }, axis: { i: '0' } } },
+        { name: 'flatten/Reshape', op: 'Reshape', input: ['x', 'flatten/Reshape/shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: i32 } },
+        { name: 'dense/MatMul', op: 'MatMul', input: ['flatten/Reshape', 'kernel'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
+        { name: 'out', op: 'Relu', input: ['dense/MatMul'] },
+      ];
+      const weights = consts.map(([name, shape, dtype]) => ({ name, shape, dtype }));
+      const file = path.join(dir, 'fold.json');
+      fs.writeFileSync(file, JSON.stringify({ format: 'graph-model', modelTopology: { node: nodes, versions: { producer: 1 } }, weightsManifest: [{ paths: ['fold.bin'], weights }] }));
+      const net = await loadTfjsGraph(file);
+      const gm = await loadGraphModel(tf.io.fromMemory({ modelTopology: { node: nodes, versions: { producer: 1 } }, weightSpecs: weights as tf.io.WeightsManifestEntry[], weightData: bin.buffer }));
+      try {
+        assert.deepEqual(net.ops.map((o) => o.kind), ['flatten', 'dense', 'activation']);
+        const x = tf.randomUniform([3, 4, 4, 2], -1, 1, 'float32', 5);
+        const ours = tf.tidy(() => forward(net, x)[2].dataSync());
+        const theirs = gm.execute(x, 'out') as tf.Tensor;
+        assert.ok(rangeError(ours, theirs.dataSync()) <= 1e-6);
+        tf.dispose([x, theirs]);
+      } finally {
+        net.dispose();
+        gm.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
