@@ -9,9 +9,12 @@ const CONV = new Set(['conv2d', 'depthwiseConv2d', 'convTranspose2d']);
 
 /**
  * The op Grad-CAM weighs for a node of `layer` (an index into `net.layers`; returns an op index): the last
- * convolution feeding `layer`'s op, or, when that op is itself a convolution, the last one before it (a
- * conv's own maps would give back the node's map). A first convolution has none before it and uses its own
- * maps: the heat map is then the node's feature map (before its activation), rectified and upsampled.
+ * convolution with `[h, w, channels]` maps that every path from the input to `layer`'s op passes through
+ * (in a chain, the last conv before the layer; in a graph with residual or parallel branches, the last one
+ * the whole node depends on, so its gradient is not zero for nodes of another branch). When `layer`'s op is
+ * itself a convolution, the one before it (its own maps would give back the node's map). A first convolution
+ * has none before it and uses its own maps: the heat map is then the node's map (before its activation),
+ * rectified and upsampled.
  */
 export function gradcamOp(net: Network, layer: number): number {
   const target = net.layers[layer].op;
@@ -24,10 +27,19 @@ export function gradcamOp(net: Network, layer: number): number {
       if (i !== undefined && !ancestors.has(i)) ancestors.add(i), stack.push(i);
     }
   }
-  const before = [...ancestors].filter((i) => CONV.has(net.ops[i].kind) && net.ops[i].shape.length === 3).sort((a, b) => b - a);
-  if (before.length) return before[0];
+  /** Whether the input still reaches `target` with op `cut` removed (ops are in topological order). */
+  const bypassed = (cut: number) => {
+    const reached = new Set<string>([net.input.name]);
+    for (let i = 0; i <= target; i++) {
+      if (i !== cut && net.ops[i].inputs.some((n) => reached.has(n))) reached.add(net.ops[i].name);
+    }
+    return reached.has(net.ops[target].name);
+  };
+  const convs = [...ancestors].filter((i) => CONV.has(net.ops[i].kind) && net.ops[i].shape.length === 3).sort((a, b) => b - a);
+  const dominating = convs.find((i) => !bypassed(i));
+  if (dominating !== undefined) return dominating;
   if (CONV.has(net.ops[target].kind)) return target;
-  throw new UserError('unsupported', `Grad-CAM needs a convolution at or before layer ${layer} (${net.layers[layer].name}); this model has none there.`);
+  throw new UserError('unsupported', `Grad-CAM needs a convolution that every path to layer ${layer} (${net.layers[layer].name}) passes through; this model has none there.`);
 }
 
 /**
