@@ -15,6 +15,7 @@ Written (all under OUT_DIR):
                               Keras does when an attribute passes HDF5's 64 KB header limit (the limit is lowered
                               here so a small model takes that path).
   pair/cnn.json, pair/cnn.h5  `model.to_json()` + `model.save_weights('cnn.h5')` (weights group at the root).
+  blocks-2.15.keras           a .keras of Keras 2.13-2.15, whose weights group is `_layer_checkpoint_dependencies`.
   pair3/blocks.json + .weights.h5   Keras 3 `model.to_json()` + `model.save_weights('blocks.weights.h5')`.
   cnn.keras, blocks.keras     Keras 3 zip: metadata.json, config.json (module / registered_name / build_config,
                               DTypePolicy objects, batch_shape, functional inbound_nodes with args/kwargs and
@@ -408,8 +409,9 @@ def keras3_config(config, shapes):
         'registered_name': 'Functional', 'build_config': {'input_shape': None}}
 
 
-def keras3_weights(h5file, config3, weights, store_layers):
-    """Keras 3 saving_lib layout; store_layers: the model's `layers` in order (Sequential omits its InputLayer)."""
+def keras3_weights(h5file, config3, weights, store_layers, layers_group='layers'):
+    """Keras 3 saving_lib layout; store_layers: the model's `layers` in order (Sequential omits its InputLayer).
+    Keras 2.13-2.15 wrote .keras files with the group named `_layer_checkpoint_dependencies` instead."""
     with h5py.File(h5file, 'w') as h5:
         h5.create_group('vars')  # the model's own variables (none)
         used = {}
@@ -423,7 +425,7 @@ def keras3_weights(h5file, config3, weights, store_layers):
                 cls = f'{cls}_{used[cls]}'
             else:
                 used[cls] = 0
-            g = h5.create_group(f'layers/{cls}').create_group('vars')
+            g = h5.create_group(f'{layers_group}/{cls}').create_group('vars')
             for i, (_, value) in enumerate(weights[name]):
                 g[str(i)] = value
         opt = h5.create_group('optimizer').create_group('vars')  # a compiled model's optimizer state
@@ -431,11 +433,11 @@ def keras3_weights(h5file, config3, weights, store_layers):
         opt['1'] = np.asarray(0.003, dtype=np.float32)
 
 
-def save_keras3(path, config3, weights, store_layers):
+def save_keras3(path, config3, weights, store_layers, layers_group='layers', version=KERAS3_VERSION):
     buf = io.BytesIO()
-    keras3_weights(buf, config3, weights, store_layers)
+    keras3_weights(buf, config3, weights, store_layers, layers_group)
     with zipfile.ZipFile(path, 'w') as zf:
-        zf.writestr('metadata.json', json.dumps({'keras_version': KERAS3_VERSION,
+        zf.writestr('metadata.json', json.dumps({'keras_version': version,
                                                  'date_saved': datetime.datetime(2026, 12, 3).strftime('%Y-%m-%d@%H:%M:%S')}))
         zf.writestr('config.json', json.dumps(config3))
         zf.writestr('model.weights.h5', buf.getvalue())
@@ -489,6 +491,8 @@ def main():
 
     save_keras3(os.path.join(OUT, 'cnn.keras'), keras3_config(cnn_config(), shapes), cw, cnn_layers)
     save_keras3(os.path.join(OUT, 'blocks.keras'), keras3_config(blocks_config(), shapes), bw, blocks_layers)
+    save_keras3(os.path.join(OUT, 'blocks-2.15.keras'), keras3_config(blocks_config(), shapes), bw, blocks_layers,
+                '_layer_checkpoint_dependencies', '2.15.0')
     # Keras 3 model.to_json() + model.save_weights('blocks.weights.h5')
     os.makedirs(os.path.join(OUT, 'pair3'), exist_ok=True)
     with open(os.path.join(OUT, 'pair3', 'blocks.json'), 'w') as f:

@@ -90,6 +90,7 @@ describe('Keras models', { skip }, () => {
     ['Keras 3 .keras, Sequential', 'cnn.keras', loadKeras3Model, loadKeras3, CNN_LAYERS],
     ['Keras 2 .h5, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.h5', loadKerasH5Model, loadKerasH5, BLOCKS_LAYERS],
     ['Keras 3 .keras, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.keras', loadKeras3Model, loadKeras3, BLOCKS_LAYERS],
+    ['.keras of Keras 2.13-2.15 (_layer_checkpoint_dependencies)', 'blocks-2.15.keras', loadKeras3Model, loadKeras3, BLOCKS_LAYERS],
     ['Keras 3 architecture JSON + .weights.h5 (opening the JSON)', 'pair3/blocks.json', loadKerasJsonModel, loadKerasJson, BLOCKS_LAYERS],
     ['Keras 3 architecture JSON + .weights.h5 (opening the .weights.h5)', 'pair3/blocks.weights.h5', loadKerasH5Model, loadKerasH5, BLOCKS_LAYERS],
   ];

@@ -79,7 +79,10 @@ function readKeras2Weights(group: H5.Group, file: string): Map<string, Weight[]>
 /** Keras 3 weights: per layer of `config`, the datasets `vars/0..n-1` of its group, addressed by the layer's name path. */
 function readKeras3Weights(root: H5.Group, config: JsonObject, file: string): Map<string, Weight[]> {
   const out = new Map<string, Weight[]>();
-  for (const { names, path: where } of keras3WeightPaths(config)) {
+  // .keras files of Keras 2.13-2.15 name the layers group `_layer_checkpoint_dependencies` (as Keras 3 reads them).
+  const legacy = !root.keys().includes('layers') && root.keys().includes('_layer_checkpoint_dependencies');
+  for (const { names, path: p } of keras3WeightPaths(config)) {
+    const where = legacy ? p.replace(/(^|\/)layers\//g, '$1_layer_checkpoint_dependencies/') : p;
     const vars = root.get(`${where}/vars`);
     const weights: Weight[] = [];
     if (vars && 'keys' in vars) {
