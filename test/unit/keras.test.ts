@@ -202,6 +202,18 @@ describe('Keras models', { skip }, () => {
       await rejects(loadKeras3Model(file), 'badInput', /model\.weights\.h5 of 4096 MB unpacked/, file);
     });
 
+    it('a failed import leaves no tensor behind', async () => {
+      const file = editKeras('mismatch2.keras', (e) => {
+        const config = JSON.parse(strFromU8(e['config.json']));
+        config.config.layers[3].config.filters = 17;
+        e['config.json'] = strToU8(JSON.stringify(config));
+      });
+      const before = tf.memory().numTensors;
+      await assert.rejects(loadKeras3(file));
+      await assert.rejects(loadKerasH5(path.join(KERAS_DIR, 'custom.h5')));
+      assert.equal(tf.memory().numTensors, before);
+    });
+
     it('not HDF5, not a zip', async () => {
       const h5 = path.join(dir, 'text.h5');
       fs.writeFileSync(h5, 'not a model');

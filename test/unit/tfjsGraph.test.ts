@@ -157,6 +157,16 @@ describe('TF.js graph models', () => {
     });
   }
 
+  it('dispose frees every tensor the import made (weights, constants, folded shapes)', async () => {
+    const before = tf.memory().numTensors;
+    const net = await loadTfjsGraph(path.join(HUMAN, 'iris.json'));
+    assert.ok(tf.memory().numTensors > before);
+    net.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    await assert.rejects(loadTfjsGraph(path.join(HUMAN, 'centernet.json')));
+    assert.equal(tf.memory().numTensors, before, 'a failed import leaves nothing behind');
+  });
+
   describe('files it cannot import', () => {
     let dir: string;
     before(() => {
