@@ -21,6 +21,7 @@ Written (all under OUT_DIR):
                               DTypePolicy objects, batch_shape, functional inbound_nodes with args/kwargs and
                               keras_history), model.weights.h5 (layers/<snake_case class>[_k]/vars/<i>, as
                               keras/src/saving/saving_lib.py names them).
+  nested.h5, nested.keras     a functional model calling a Sequential (the CNN's conv part) as a layer.
   lonely/weights.h5           a weights-only file with no architecture beside it (a bad file).
   custom.h5                   a Keras 2 file whose config holds a QKeras QDense layer (a bad file).
   reference.json + .bin       input digits NHWC and every layer's PyTorch output, NHWC, float32.
@@ -312,7 +313,8 @@ def save_weights_group(f, weights, layer_names, limit=HDF5_OBJECT_HEADER_LIMIT):
     f.attrs['keras_version'] = KERAS2_VERSION.encode('utf8')
     for name in sorted(layer_names):
         g = f.create_group(name)
-        names = [f'{name}/{w}:0'.encode('utf8') for w, _ in weights[name]]
+        # a nested model's weights are named after its inner layers ('conv2d/kernel:0' in group 'features')
+        names = [(f'{w}:0' if '/' in w else f'{name}/{w}:0').encode('utf8') for w, _ in weights[name]]
         save_attributes(g, 'weight_names', names, limit)
         for wname, (_, value) in zip(names, weights[name]):
             ds = g.create_dataset(wname, value.shape, dtype=value.dtype)
@@ -443,6 +445,58 @@ def save_keras3(path, config3, weights, store_layers, layers_group='layers', ver
         zf.writestr('model.weights.h5', buf.getvalue())
 
 
+# ---------------------------------------------------------------- a model used as a layer
+
+def nested_config():
+    """Functional: input_1 -> Sequential 'features' (the CNN's conv/pool/flatten layers) -> dense -> dense_1."""
+    cnn = cnn_config()['config']['layers']
+    features = {'class_name': 'Sequential', 'config': {'name': 'features', 'layers': cnn[:6]}}
+    layers = [
+        {**input_layer('input_1', [28, 28, 1]), 'name': 'input_1', 'inbound_nodes': []},
+        {**features, 'name': 'features', 'inbound_nodes': node('input_1')},
+        {**cnn[6], 'name': 'dense', 'inbound_nodes': node('features')},
+        {**cnn[7], 'name': 'dense_1', 'inbound_nodes': node('dense')},
+    ]
+    return {'class_name': 'Functional', 'config': {'name': 'nested', 'layers': layers,
+                                                   'input_layers': [['input_1', 0, 0]], 'output_layers': [['dense_1', 0, 0]]}}
+
+
+def save_nested(out, cw, shapes):
+    inner = ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'flatten']
+    weights = {'input_1': [], 'dense': cw['dense'], 'dense_1': cw['dense_1'],
+               'features': [(f'{l}/{w}', v) for l in inner for w, v in cw[l]]}
+    save_keras2(os.path.join(out, 'nested.h5'), nested_config(), weights, ['input_1', 'features', 'dense', 'dense_1'])
+    # Keras 3: the nested Sequential serialized whole, its weights at layers/sequential/layers/<class>/vars
+    cfg = nested_config()
+    seq = keras3_config({'class_name': 'Sequential', 'config': cfg['config']['layers'][1]['config']}, shapes)
+    seq['config']['name'] = 'features'
+    seq['config']['layers'][0]['config']['name'] = 'features_input'
+    outer = keras3_config({'class_name': 'Functional', 'config': {**cfg['config'], 'layers': [
+        cfg['config']['layers'][0], {**input_layer('features', [1]), 'name': 'features', 'inbound_nodes': node('input_1')},
+        cfg['config']['layers'][2], cfg['config']['layers'][3]]}}, {**shapes, 'features': [None, 576]})
+    outer['config']['layers'][1] = {**seq, 'name': 'features', 'inbound_nodes': [
+        {'args': [keras_tensor([None, 28, 28, 1], ['input_1', 0, 0])], 'kwargs': {}}]}
+    buf = io.BytesIO()
+    with h5py.File(buf, 'w') as h5:
+        h5.create_group('vars')
+        h5.create_group('layers/input_layer/vars')
+        h5.create_group('layers/sequential/vars')
+        for i, l in enumerate(inner):
+            key = to_snake_case(cnn_config()['config']['layers'][1 + i]['class_name'])
+            key = {'conv2d': ['conv2d', 'conv2d_1'], 'max_pooling2d': ['max_pooling2d', 'max_pooling2d_1']}.get(key, [key])[0 if l in ('conv2d', 'max_pooling2d') else -1]
+            g = h5.create_group(f'layers/sequential/layers/{key}/vars')
+            for j, (_, v) in enumerate(cw[l]):
+                g[str(j)] = v
+        for key, l in (('dense', 'dense'), ('dense_1', 'dense_1')):
+            g = h5.create_group(f'layers/{key}/vars')
+            for j, (_, v) in enumerate(cw[l]):
+                g[str(j)] = v
+    with zipfile.ZipFile(os.path.join(out, 'nested.keras'), 'w') as zf:
+        zf.writestr('metadata.json', json.dumps({'keras_version': KERAS3_VERSION, 'date_saved': '2026-12-03@00:00:00'}))
+        zf.writestr('config.json', json.dumps(outer))
+        zf.writestr('model.weights.h5', buf.getvalue())
+
+
 # ---------------------------------------------------------------- references
 
 def nhwc(t):
@@ -498,6 +552,8 @@ def main():
     with open(os.path.join(OUT, 'pair3', 'blocks.json'), 'w') as f:
         json.dump(keras3_config(blocks_config(), shapes), f)
     keras3_weights(os.path.join(OUT, 'pair3', 'blocks.weights.h5'), keras3_config(blocks_config(), shapes), bw, blocks_layers)
+
+    save_nested(OUT, cw, shapes)
 
     custom = cnn_config()
     qdense = custom['config']['layers'][6]

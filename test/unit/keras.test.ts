@@ -40,7 +40,7 @@ function compareLayers(loaded: KerasModel, prefix: string, layerNames: string[])
   const outs = probe.predict(x) as tf.Tensor[];
   let worst = 0;
   layerNames.forEach((n, i) => {
-    const want = ref.get(`${prefix}/${n}`)!;
+    const want = ref.get(`${prefix}/${n.split('/').pop()}`)!; // an inlined nested layer `<outer>/<inner>`
     assert.deepEqual(outs[i].shape, want.shape, `${n}: shape`);
     const err = rangeError(outs[i].dataSync(), want.data);
     assert.ok(err <= 1e-4, `${n}: error ${err} of the range`);
@@ -63,7 +63,7 @@ function compareNetwork(net: Network, prefix: string, layerNames: string[]): num
     for (const n of layerNames) {
       const op = net.ops.findIndex((o) => o.name === n);
       assert.ok(op >= 0, `the network has an op for layer ${n}`);
-      const want = ref.get(`${prefix}/${n}`)!;
+      const want = ref.get(`${prefix}/${n.split('/').pop()}`)!; // an inlined nested layer `<outer>/<inner>`
       assert.deepEqual(outs[op].shape, want.shape, `${n}: shape`);
       const err = rangeError(outs[op].dataSync(), want.data);
       assert.ok(err <= 1e-4, `${n}: error ${err} of the range`);
@@ -74,6 +74,7 @@ function compareNetwork(net: Network, prefix: string, layerNames: string[]): num
 }
 
 const CNN_LAYERS = ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'flatten', 'dense', 'dense_1'];
+const NESTED_LAYERS = [...CNN_LAYERS.slice(0, 5).map((n) => `features/${n}`), 'dense', 'dense_1'];
 const BLOCKS_LAYERS = ['conv_a', 'bn', 'relu', 'dw', 'pw', 'add', 'pool', 'pad', 'conv_b', 'conv_c', 'concat', 'gap', 'drop', 'dense'];
 
 describe('Keras models', { skip }, () => {
@@ -90,6 +91,8 @@ describe('Keras models', { skip }, () => {
     ['Keras 3 .keras, Sequential', 'cnn.keras', loadKeras3Model, loadKeras3, CNN_LAYERS],
     ['Keras 2 .h5, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.h5', loadKerasH5Model, loadKerasH5, BLOCKS_LAYERS],
     ['Keras 3 .keras, functional: BatchNorm, depthwise, Add, padding, Concatenate', 'blocks.keras', loadKeras3Model, loadKeras3, BLOCKS_LAYERS],
+    ['Keras 2 .h5, a Sequential used as a layer of a functional model', 'nested.h5', loadKerasH5Model, loadKerasH5, NESTED_LAYERS],
+    ['Keras 3 .keras, a Sequential used as a layer of a functional model', 'nested.keras', loadKeras3Model, loadKeras3, NESTED_LAYERS],
     ['.keras of Keras 2.13-2.15 (_layer_checkpoint_dependencies)', 'blocks-2.15.keras', loadKeras3Model, loadKeras3, BLOCKS_LAYERS],
     ['Keras 3 architecture JSON + .weights.h5 (opening the JSON)', 'pair3/blocks.json', loadKerasJsonModel, loadKerasJson, BLOCKS_LAYERS],
     ['Keras 3 architecture JSON + .weights.h5 (opening the .weights.h5)', 'pair3/blocks.weights.h5', loadKerasH5Model, loadKerasH5, BLOCKS_LAYERS],

@@ -16,7 +16,7 @@ import type * as H5 from 'h5wasm';
 import { UserError } from '../errors';
 import * as tf from '../tf';
 import { attrNames, attrString, isHdf5, readChecked, readFloat, withH5 } from './h5';
-import { checkLayerClasses, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
+import { checkLayerClasses, inlineNestedModels, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
 import { layersNetwork } from './layers';
 import type { Network } from './network';
 
@@ -100,10 +100,13 @@ function setWeights(model: tf.LayersModel, weights: Map<string, Weight[]>, file:
     const names = key.split('/');
     let layer: tf.layers.Layer | undefined;
     try {
-      let container: tf.LayersModel = model;
-      for (const n of names) {
-        layer = container.getLayer(n);
-        container = layer as tf.LayersModel;
+      layer = model.layers.find((l) => l.name === key); // a nested model's layer, inlined as `<outer>/<inner>`
+      if (!layer) {
+        let container: tf.LayersModel = model;
+        for (const n of names) {
+          layer = container.getLayer(n);
+          container = layer as tf.LayersModel;
+        }
       }
     } catch {
       if (!ws.length) continue; // a weightless layer Keras lists that TF.js folds away (e.g. a Sequential's InputLayer)
@@ -130,19 +133,44 @@ function setWeights(model: tf.LayersModel, weights: Map<string, Weight[]>, file:
   if (missing.length) throw new UserError('badInput', `holds no weights for the layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `"${l.name}"`).join(', ')}.`, file);
 }
 
+/**
+ * Keras 2 keeps a nested model's weights in one group under the nested model's name, named
+ * `<inner layer>/<weight>:0`; its layers are inlined as `<outer>/<inner>`, so the group is split by those names.
+ */
+function splitNested(model: tf.LayersModel, weights: Map<string, Weight[]>): Map<string, Weight[]> {
+  const names = new Set(model.layers.map((l) => l.name));
+  const out = new Map<string, Weight[]>();
+  for (const [key, ws] of weights) {
+    if (names.has(key) || !model.layers.some((l) => l.name.startsWith(`${key}/`))) {
+      out.set(key, ws);
+      continue;
+    }
+    for (const w of ws) {
+      const parts = w.name.split('/');
+      // the longest leading path of the weight's name that is an inlined layer
+      let target: string | undefined;
+      for (let k = parts.length - 1; k >= 1 && !target; k--) if (names.has(`${key}/${parts.slice(0, k).join('/')}`)) target = `${key}/${parts.slice(0, k).join('/')}`;
+      const t = target ?? key;
+      out.set(t, [...(out.get(t) ?? []), w]);
+    }
+  }
+  return out;
+}
+
 async function buildModel(config: JsonObject, weights: Map<string, Weight[]>, file: string): Promise<tf.LayersModel> {
   const normalized = normalizeLayer(config, file);
   checkLayerClasses(normalized, file);
+  const flat = inlineNestedModels(normalized, file);
   let model: tf.LayersModel;
   try {
-    model = await tf.models.modelFromJSON(normalized as unknown as tf.io.ModelJSON['modelTopology'] as never);
+    model = await tf.models.modelFromJSON(flat as unknown as tf.io.ModelJSON['modelTopology'] as never);
   } catch (e) {
     if (e instanceof UserError) throw e;
     const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     throw new UserError('unsupported', `has a model config TensorFlow.js Layers cannot build: ${msg}`, file);
   }
   try {
-    setWeights(model, weights, file);
+    setWeights(model, splitNested(model, weights), file);
   } catch (e) {
     model.dispose();
     throw e;

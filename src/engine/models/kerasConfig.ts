@@ -179,3 +179,88 @@ export function keras3WeightPaths(model: JsonObject, prefix = ''): { names: stri
   }
   return out;
 }
+
+type TensorRef = [string, number, number, JsonObject];
+
+const layerName = (l: JsonObject): string => String((l.config as JsonObject).name ?? l.name);
+
+/**
+ * A (normalized) Sequential as the equivalent functional config: an InputLayer (its own, or one made from the
+ * first layer's `batch_input_shape`) and each layer called on the one before.
+ */
+function sequentialAsFunctional(model: JsonObject, file: string): JsonObject {
+  const cfg = model.config as JsonObject;
+  const layers = (cfg.layers as JsonObject[]).map((l) => ({ ...l, config: { ...(l.config as JsonObject) } }) as JsonObject);
+  let input: JsonObject;
+  if (layers[0]?.class_name === 'InputLayer') input = layers.shift()!;
+  else {
+    const shape = (layers[0]?.config as JsonObject | undefined)?.batch_input_shape;
+    if (!Array.isArray(shape)) throw new UserError('unsupported', `has a nested Sequential "${String(cfg.name)}" without an input shape.`, file);
+    input = { class_name: 'InputLayer', config: { batch_input_shape: shape, dtype: 'float32', name: `${String(cfg.name)}_input` } };
+    delete (layers[0].config as JsonObject).batch_input_shape;
+  }
+  const out: JsonObject[] = [{ ...input, name: layerName(input), inbound_nodes: [] }];
+  for (const l of layers) out.push({ ...l, name: layerName(l), inbound_nodes: [[[layerName(out[out.length - 1]), 0, 0, {}]]] });
+  return {
+    class_name: 'Functional',
+    config: { name: cfg.name, layers: out, input_layers: [[layerName(out[0]), 0, 0]], output_layers: [[layerName(out[out.length - 1]), 0, 0]] },
+  };
+}
+
+/**
+ * Models used as layers (a Keras application base inside a Sequential, a Sequential block in a functional model)
+ * inlined into one flat functional config, so that every layer is a layer of the top model. An inner layer is
+ * renamed `<outer>/<inner>`, which is also how its weights are addressed (`keras3WeightPaths`; Keras 2 weight
+ * names start with the inner layer's name). A model without nested models is returned unchanged.
+ */
+export function inlineNestedModels(model: JsonObject, file: string): JsonObject {
+  const layersOf = (m: JsonObject): JsonObject[] => ((m.config as JsonObject).layers as JsonObject[] | undefined) ?? [];
+  if (!layersOf(model).some((l) => MODEL_CLASSES.has(String(l.class_name)))) return model;
+  const top = model.class_name === 'Sequential' ? sequentialAsFunctional(model, file) : model;
+  const cfg = top.config as JsonObject;
+  const out: JsonObject[] = [];
+  /** Where a reference to a nested model's output now points: `[inner output layer, node, tensor]`. */
+  const redirect = new Map<string, [string, number, number]>();
+  const fix = (ref: Json): TensorRef => {
+    const [n, node, tensor, kwargs] = ref as TensorRef;
+    const to = redirect.get(String(n));
+    return to ? [to[0], to[1], to[2], kwargs ?? {}] : [n, node, tensor, kwargs ?? {}];
+  };
+  const fixNodes = (nodes: Json): Json => (Array.isArray(nodes) ? nodes.map((n) => (Array.isArray(n) ? n.map(fix) : n)) : []);
+  for (const layer of layersOf(top)) {
+    const name = layerName(layer);
+    if (!MODEL_CLASSES.has(String(layer.class_name))) {
+      out.push({ ...layer, inbound_nodes: fixNodes(layer.inbound_nodes) });
+      continue;
+    }
+    const nodes = fixNodes(layer.inbound_nodes) as TensorRef[][];
+    if (nodes.length !== 1 || nodes[0].length !== 1) {
+      throw new UserError('unsupported', `calls the nested model "${name}" ${nodes.length === 1 ? 'on several inputs' : `${nodes.length} times`}; Feature Lens inlines a nested model called once on one input.`, file);
+    }
+    const inner = inlineNestedModels(layer.class_name === 'Sequential' ? sequentialAsFunctional(layer, file) : layer, file);
+    const innerCfg = inner.config as JsonObject;
+    const inputs = (innerCfg.input_layers as TensorRef[]).map((r) => String(r[0]));
+    const rename = (n: string): string => `${name}/${n}`;
+    const innerRef = new Map<string, [string, number, number]>();
+    for (const i of inputs) innerRef.set(i, [nodes[0][0][0], nodes[0][0][1], nodes[0][0][2]]);
+    for (const l of layersOf(inner)) {
+      const n = layerName(l);
+      if (inputs.includes(n)) continue;
+      innerRef.set(n, [rename(n), 0, 0]);
+      const inbound = (Array.isArray(l.inbound_nodes) ? l.inbound_nodes : []).map((nd) =>
+        (nd as TensorRef[]).map(([src, node, tensor, kwargs]) => {
+          const to = innerRef.get(String(src));
+          if (!to) throw new UserError('badInput', `has a nested layer "${n}" reading "${String(src)}", which comes later or not at all.`, file);
+          // the nested model's input is the tensor the outer model called it on; inner layers keep their indices
+          return inputs.includes(String(src)) ? [to[0], to[1], to[2], kwargs ?? {}] : [to[0], node, tensor, kwargs ?? {}];
+        }),
+      );
+      out.push({ ...l, name: rename(n), config: { ...(l.config as JsonObject), name: rename(n) }, inbound_nodes: inbound });
+    }
+    const outputs = innerCfg.output_layers as TensorRef[];
+    if (outputs.length !== 1) throw new UserError('unsupported', `has the nested model "${name}" with ${outputs.length} outputs; one is supported.`, file);
+    redirect.set(name, innerRef.get(String(outputs[0][0]))!);
+  }
+  const fixTop = (refs: Json): Json => (refs as TensorRef[]).map((r) => fix(r).slice(0, 3) as Json);
+  return { class_name: 'Functional', config: { ...cfg, layers: out, input_layers: cfg.input_layers, output_layers: fixTop(cfg.output_layers) } };
+}
