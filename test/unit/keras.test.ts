@@ -13,7 +13,7 @@ import { type KerasModel, loadKeras3, loadKeras3Model, loadKerasH5, loadKerasH5M
 import { forward } from '../../src/engine/models/forward';
 import { loadModel, unloadModels } from '../../src/engine/modelIO';
 import type { Network } from '../../src/engine/models/network';
-import { keras3WeightPaths, normalizeLayer, toSnakeCase } from '../../src/engine/models/kerasConfig';
+import { inlineNestedModels, keras3WeightPaths, normalizeLayer, toSnakeCase } from '../../src/engine/models/kerasConfig';
 import * as tf from '../../src/engine/tf';
 import { KERAS_DIR, kerasFixtures, kerasReference, rangeError } from './kerasFixtures';
 
@@ -266,6 +266,29 @@ describe('Keras configs', () => {
       { names: ['inner', 'c'], path: 'layers/sequential/layers/dense_1' },
       { names: ['d'], path: 'layers/dense_1' },
     ]);
+  });
+
+  it('inlines a model used as the first layer of a Sequential (Sequential([base, pooling, dense])), computing what the nested model computes', async () => {
+    const base = tf.sequential({ name: 'base', layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, activation: 'relu', name: 'conv' })] });
+    const outer = tf.sequential({ name: 'outer', layers: [base, tf.layers.globalAveragePooling2d({ name: 'gap' }), tf.layers.dense({ units: 2, name: 'head' })] });
+    const keras = JSON.parse(JSON.stringify(outer.toJSON(undefined, false))) as { class_name: string; config: unknown };
+    const flat = inlineNestedModels(normalizeLayer(keras as never, 'f'), 'f');
+    const inlined = await tf.models.modelFromJSON(flat as never);
+    try {
+      assert.deepEqual(inlined.layers.map((l) => l.name).slice(1), ['base/conv', 'gap', 'head']);
+      for (const l of inlined.layers.slice(1)) {
+        const src = l.name === 'base/conv' ? base.getLayer('conv') : outer.getLayer(l.name);
+        l.setWeights(src.getWeights());
+      }
+      const x = tf.randomUniform([2, 6, 6, 2], 0, 1, 'float32', 1);
+      const a = outer.predict(x) as tf.Tensor;
+      const b = inlined.predict(x) as tf.Tensor;
+      assert.ok(rangeError(b.dataSync(), a.dataSync()) <= 1e-6);
+      tf.dispose([x, a, b]);
+    } finally {
+      inlined.dispose();
+      outer.dispose();
+    }
   });
 
   it('turns Keras 3 functional nodes and dtype policies into the Keras 2 form', () => {

@@ -194,10 +194,13 @@ function sequentialAsFunctional(model: JsonObject, file: string): JsonObject {
   let input: JsonObject;
   if (layers[0]?.class_name === 'InputLayer') input = layers.shift()!;
   else {
-    const shape = (layers[0]?.config as JsonObject | undefined)?.batch_input_shape;
+    // the first layer's own input shape, or, for a nested model as the first layer, its InputLayer's
+    const first = layers[0]?.config as JsonObject | undefined;
+    const innerFirst = MODEL_CLASSES.has(String(layers[0]?.class_name)) ? (((first?.layers as JsonObject[] | undefined)?.[0]?.config as JsonObject | undefined) ?? undefined) : undefined;
+    const shape = first?.batch_input_shape ?? innerFirst?.batch_input_shape;
     if (!Array.isArray(shape)) throw new UserError('unsupported', `has a nested Sequential "${String(cfg.name)}" without an input shape.`, file);
     input = { class_name: 'InputLayer', config: { batch_input_shape: shape, dtype: 'float32', name: `${String(cfg.name)}_input` } };
-    delete (layers[0].config as JsonObject).batch_input_shape;
+    if (first) delete first.batch_input_shape;
   }
   const out: JsonObject[] = [{ ...input, name: layerName(input), inbound_nodes: [] }];
   for (const l of layers) out.push({ ...l, name: layerName(l), inbound_nodes: [[[layerName(out[out.length - 1]), 0, 0, {}]]] });
