@@ -127,7 +127,8 @@ export async function runCli(argv: string[]): Promise<number> {
     } else {
       const r = await renderNode({ ...nodeArgs(file, flags, metric), out: path.resolve(str(flags, 'out')), method: str(flags, 'method', 'deconv') }, job);
       result = r;
-      text = r.files.join('\n');
+      // a method that cannot pass an op: the other figures are written, the projection row is grey
+      text = r.files.join('\n') + (r.projectionError ? `\nno projection: ${r.projectionError}` : '');
     }
     if (json) process.stdout.write(JSON.stringify({ command, backend: used.backend, result }) + '\n');
     else process.stdout.write(`${text}\n`);

@@ -33,7 +33,8 @@ export interface DeconvOptions {
  * - Padding: the signal cropped back to the unpadded size.
  * - Residual add (and sub): the signal goes back into every branch (negated into a subtrahend).
  * - Mul / div by a constant: scaled by the constant. Concat: split per input.
- * - Flatten, reshape, transpose, resize: their transpose (inverse reshape; for resize, its adjoint);
+ * - Flatten, reshape, transpose: their inverse; resize: its adjoint (each input pixel gets the output
+ *   pixels it contributed to, by the same interpolation weights);
  *   identity (dropout, noise): unchanged.
  * No rule: matMul and mul/div/max/min of two computed values (gates, attention): the projection refuses with
  * the op's name and why; the other methods still run.
@@ -48,9 +49,9 @@ export function deconvolve(net: Network, layer: number, node: number, images: tf
   const target = net.layers[layer].op;
   const index = new Map(net.ops.map((o, i) => [o.name, i]));
   const needed = ancestors(net, target, index);
-  for (const i of needed) refusal(net.ops[i]);
+  for (const i of needed) refusal(net.ops[i], net.ops[i].inputs.filter((n) => !net.constants.has(n)).length);
   return tf.tidy(() => {
-    const outputs = forward(net, images, { until: target });
+    const outputs = forward(net, images, { until: target, fused: true }); // only read: fused kernels are fine
     const valueOf = (name: string) => (name === net.input.name ? images : index.has(name) ? outputs[index.get(name)!] : net.constants.get(name)!);
     const signals = new Map<string, tf.Tensor>();
     const add = (name: string, s: tf.Tensor) => {
@@ -87,8 +88,8 @@ function ancestors(net: Network, target: number, index: Map<string, number>): nu
 }
 
 /** Throws `unsupported` naming the op and why when the deconvnet has no rule for it. */
-function refusal(op: Op): void {
-  const why = (BACKWARD[op.kind] as Backward<OpKind>).refuse?.(op as never);
+function refusal(op: Op, computed: number): void {
+  const why = (BACKWARD[op.kind] as Backward<OpKind>).refuse?.(op as never, computed);
   if (why) throw new UserError('unsupported', `Deconvolution cannot pass through ${op.source} ${op.name}: ${why}.`);
 }
 
@@ -106,8 +107,8 @@ type OpOf<K extends OpKind> = SpecOf<OpSpec, K> & Op;
 /** A backward rule: the (already rectified) signal at the op's output → a signal per input (undefined: none). */
 interface Backward<K extends OpKind> {
   rule: (op: OpOf<K>, s: tf.Tensor, inputs: tf.Tensor[], output: tf.Tensor, switches: boolean) => (tf.Tensor | undefined)[];
-  /** Why the rule cannot handle this op (undefined: it can). */
-  refuse?: (op: OpOf<K>) => string | undefined;
+  /** Why the rule cannot handle this op with `computed` inputs that are not constants (undefined: it can). */
+  refuse?: (op: OpOf<K>, computed: number) => string | undefined;
 }
 
 /** The transpose of a linear map `f` of input `k` (others fixed), applied to `s`: the vector-Jacobian product. */
@@ -138,7 +139,7 @@ const linear = <K extends OpKind>(): Backward<K> => ({
   },
 });
 
-const computedPair = (op: Op, what: string) => (op.inputs.length > 1 ? `it ${what} two computed values, which has no deconvolution rule` : undefined);
+const computedPair = (computed: number, what: string) => (computed > 1 ? `it ${what} two computed values, which has no deconvolution rule` : undefined);
 
 /** One backward rule per op kind. */
 const BACKWARD: { [K in OpKind]: Backward<K> } = {
@@ -179,10 +180,10 @@ const BACKWARD: { [K in OpKind]: Backward<K> } = {
   pad: { rule: (op, s, [x]) => [tf.slice(s, op.pads.map(([before]) => before), x.shape)] },
   add: linear<'add'>(),
   sub: linear<'sub'>(),
-  mul: { ...linear<'mul'>(), refuse: (op) => computedPair(op, 'multiplies') },
-  div: { ...linear<'div'>(), refuse: (op) => computedPair(op, 'divides') },
-  max: { rule: (_op, s) => [s], refuse: (op) => computedPair(op, 'takes the maximum of') },
-  min: { rule: (_op, s) => [s], refuse: (op) => computedPair(op, 'takes the minimum of') },
+  mul: { ...linear<'mul'>(), refuse: (_op, computed) => computedPair(computed, 'multiplies') },
+  div: { ...linear<'div'>(), refuse: (_op, computed) => computedPair(computed, 'divides') },
+  max: { rule: (_op, s) => [s], refuse: (_op, computed) => computedPair(computed, 'takes the maximum of') },
+  min: { rule: (_op, s) => [s], refuse: (_op, computed) => computedPair(computed, 'takes the minimum of') },
   concat: linear<'concat'>(),
   reduceMean: linear<'reduceMean'>(),
   reduceSum: linear<'reduceSum'>(),
@@ -198,8 +199,27 @@ const BACKWARD: { [K in OpKind]: Backward<K> } = {
   reshape: linear<'reshape'>(),
   transpose: linear<'transpose'>(),
   identity: { rule: (_op, s) => [s] },
-  resize: linear<'resize'>(),
+  resize: { rule: (op, s, [x]) => [resizeAdjoint(op, s, x)] },
 };
+
+/**
+ * The adjoint of a resize (tfjs's own resize gradients ignore half-pixel centres). A resize is separable,
+ * y = A_h · x · A_wᵀ per channel; the interpolation matrices are measured by resizing one-hot rows and columns
+ * with the op's own forward rule, and the signal goes back as A_hᵀ · s · A_w.
+ */
+function resizeAdjoint(op: OpOf<'resize'>, s: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  const [b, ih, iw, c] = x.shape;
+  const [oh, ow] = op.size;
+  const resize = (t: tf.Tensor4D, size: [number, number]) => linearPart({ ...op, size, shape: [size[0], size[1], 1] })([t]);
+  const mh = tf.reshape(resize(tf.reshape(tf.eye(ih), [ih, ih, 1, 1]) as tf.Tensor4D, [oh, 1]), [ih, oh]); // A_hᵀ
+  const mw = tf.reshape(resize(tf.reshape(tf.eye(iw), [iw, 1, iw, 1]) as tf.Tensor4D, [1, ow]), [iw, ow]); // A_wᵀ
+  // rows: for each (image, channel, output column), the signal down the output rows → input rows
+  let t = tf.reshape(tf.transpose(s, [0, 3, 2, 1]), [b * c * ow, oh]);
+  t = tf.matMul(t as tf.Tensor2D, mh as tf.Tensor2D, false, true); // [b·c·ow, ih]
+  t = tf.reshape(tf.transpose(tf.reshape(t, [b, c, ow, ih]), [0, 1, 3, 2]), [b * c * ih, ow]);
+  t = tf.matMul(t as tf.Tensor2D, mw as tf.Tensor2D, false, true); // [b·c·ih, iw]
+  return tf.transpose(tf.reshape(t, [b, c, ih, iw]), [0, 2, 3, 1]);
+}
 
 /** Node `node`'s values of `t` ([b, ..., nodes]), every other node zero; with `maxOnly` only each image's largest. */
 function keepNode(t: tf.Tensor, node: number, maxOnly: boolean): tf.Tensor {

@@ -89,7 +89,7 @@ export async function nodeTop(opts: NodeIndexOptions, job: Job): Promise<{ lens:
 }
 
 /** Writes the node's figures as PNGs into `out`; returns the files written. */
-export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files: string[] }> {
+export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files: string[]; projectionError?: string }> {
   const methodName = opts.method ?? 'deconv';
   const method = RENDER_METHODS[methodName];
   check(method !== undefined, `--method must be one of ${Object.keys(RENDER_METHODS).join(', ')}, not "${methodName}".`);
@@ -127,7 +127,7 @@ export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files
   summary.layerByClass = { layers: table.layers, layerNames: table.layerNames, norms: table.norms };
   files.push({ path: path.join(opts.out, `${stem}.json`), data: JSON.stringify(summary, null, 1) });
   await writeFilesAtomic(files);
-  return { files: files.map((f) => f.path) };
+  return { files: files.map((f) => f.path), ...(projectionError ? { projectionError } : {}) };
 }
 
 const WHITE: Rgb = [255, 255, 255];

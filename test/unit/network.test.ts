@@ -152,3 +152,65 @@ test('the Layers importer names an unknown layer, its class and the file in one 
   assert.throws(() => layersNetwork(model, '/models/m/model.json'), (e: unknown) => e instanceof Error && /Conv1D layer wave/.test(e.message) && /\/models\/m\/model\.json/.test(e.message) && !e.message.includes('\n'));
   model.dispose();
 });
+
+/**
+ * Guided backpropagation and Grad-CAM on a residual net with ReLU6, padding and a depthwise conv, against a
+ * forward pass written here with plain tf ops from the layers' weights (none of the code under test):
+ *   x [6, 6, 2] → pad (0, 1, 0, 1) → conv 3×3 (4) ReLU6 = c1 → depthwise 3×3 same, ReLU = d → Add(c1, d) = a
+ *   → conv 1×1 (3) ReLU = c2 → global average pool → dense (2).
+ * Guided: every ReLU (and ReLU6's rectifying half) passes the gradient only where its input and the gradient
+ * are positive. Grad-CAM for a node of c2: the maps of c1 (the last conv every path to c2 passes through).
+ */
+for (const backend of ['cpu', 'wasm'] as const) {
+  test(`guided backpropagation and Grad-CAM through ReLU6, padding, depthwise and a residual Add match an independent forward (${backend})`, async () => {
+    await initBackend(backend);
+    const init = (seed: number) => tf.initializers.randomNormal({ seed, mean: 0.1, stddev: 0.6 });
+    const input = tf.input({ shape: [6, 6, 2] });
+    const p = tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: 'p' }).apply(input) as tf.SymbolicTensor;
+    const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu6', name: 'c1', kernelInitializer: init(1), biasInitializer: init(2) }).apply(p) as tf.SymbolicTensor;
+    const d = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', name: 'd', depthwiseInitializer: init(3), biasInitializer: init(4) }).apply(c1) as tf.SymbolicTensor;
+    const a = tf.layers.add({ name: 'a' }).apply([c1, d]) as tf.SymbolicTensor;
+    const c2 = tf.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'relu', name: 'c2', kernelInitializer: init(5), biasInitializer: init(6) }).apply(a) as tf.SymbolicTensor;
+    const g = tf.layers.globalAveragePooling2d({ name: 'g' }).apply(c2) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, name: 'out', kernelInitializer: init(7) }).apply(g) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const W = (name: string) => model.getLayer(name).getWeights();
+    const guided = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x]);
+      return { value: tf.relu(x), gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(dy, tf.mul(tf.cast(tf.greater(s, 0), 'float32'), tf.cast(tf.greater(dy, 0), 'float32'))) };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+    const guided6 = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x]);
+      return { value: tf.clipByValue(x, 0, 6), gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(dy, tf.mul(tf.cast(tf.logicalAnd(tf.greater(s, 0), tf.less(s, 6)), 'float32'), tf.cast(tf.greater(dy, 0), 'float32'))) };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+    type Acts = { relu: (x: tf.Tensor) => tf.Tensor; relu6: (x: tf.Tensor) => tf.Tensor };
+    const plain: Acts = { relu: (v) => tf.relu(v), relu6: (v) => tf.clipByValue(v, 0, 6) };
+    const c1Of = (x: tf.Tensor, f = plain) => f.relu6(tf.add(tf.conv2d(tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]) as tf.Tensor4D, W('c1')[0] as tf.Tensor4D, 1, 'valid'), W('c1')[1]));
+    const c2Of = (m: tf.Tensor, f = plain) => {
+      const dd = f.relu(tf.add(tf.depthwiseConv2d(m as tf.Tensor4D, W('d')[0] as tf.Tensor4D, 1, 'same'), W('d')[1]));
+      return f.relu(tf.add(tf.conv2d(tf.add(m, dd) as tf.Tensor4D, W('c2')[0] as tf.Tensor4D, 1, 'valid'), W('c2')[1]));
+    };
+    const node = 1;
+    const target = (y: tf.Tensor) => tf.sum(tf.slice(y, [0, 0, 0, node], [-1, -1, -1, 1])) as tf.Scalar;
+    const image = seededImage([6, 6, 2], 21);
+    const x = tf.tensor4d(image.data, [1, 6, 6, 2]);
+    const [wantGuided, wantCam] = tf.tidy(() => {
+      const gb = tf.grad((v: tf.Tensor) => target(c2Of(c1Of(v, { relu: guided, relu6: guided6 }), { relu: guided, relu6: guided6 })))(x);
+      const maps = c1Of(x);
+      const alpha = tf.mean(tf.grad((m: tf.Tensor) => target(c2Of(m)))(maps), [1, 2], true);
+      const cam = tf.image.resizeBilinear(tf.relu(tf.sum(tf.mul(alpha, maps), 3, true)) as tf.Tensor4D, [6, 6], false, true);
+      return [Array.from(gb.dataSync()), Array.from(cam.dataSync())];
+    });
+    const n = net(model);
+    const layer = n.layers.findIndex((l) => l.name === 'c2');
+    const before = tf.memory().numTensors;
+    const gotGuided = project(n, layer, node, image, 'guided').projection.data;
+    const gotCam = project(n, layer, node, image, 'gradcam').projection.data;
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    assert.ok(wantGuided.some((v) => v !== 0) && wantCam.some((v) => v !== 0), 'the references are zero: the check would be empty');
+    assert.ok(relError(gotGuided, wantGuided) < 1e-5, `guided: relative error ${relError(gotGuided, wantGuided)}`);
+    assert.ok(relError(gotCam, wantCam) < 1e-5, `Grad-CAM: relative error ${relError(gotCam, wantCam)}`);
+    x.dispose();
+    model.dispose();
+  });
+}

@@ -1,7 +1,12 @@
 /**
  * The network representation: the one shape of a model that every inspection method walks, whatever file it
- * came from. Importers (one per format, in this folder) turn a file into a `Network`; methods (src/engine
- * methods) never look at the format. See docs/architecture.md, "The network representation".
+ * came from. Importers (one per format, in this folder: `layers.ts` for TF.js Layers, `onnx.ts`) turn a file into
+ * a `Network`; methods (weights, featureMaps, the scan, deconv, saliency, guidedBackprop, gradcam, maximize,
+ * inspectNode, render in src/engine) never look at the format. `forward.ts` runs it (one forward rule per op
+ * kind); `deconv.ts` walks it back (one backward rule per op kind, in its `BACKWARD` table). Adding an op kind
+ * is one member of `OpSpec` below, one forward rule and one backward rule (or a refusal saying why).
+ * A TF.js Layers model keeps its `tf.LayersModel` beside the network for training (`fit`) and evaluation; the
+ * network shares its weights.
  *
  * Contract:
  * - `ops` are in topological order: an op reads only the network input, constants, or outputs of ops before it.
@@ -18,8 +23,9 @@
  * - Paddings are explicit `[top, bottom, left, right]` (importers resolve `same`, `auto_pad` and `ceil_mode`).
  * - `activation` on an op is applied to its output (Keras layers carry one; ONNX activations are their own ops).
  * - An inspectable layer (`layers`) is an op output with nodes: the last axis of a rank-2 (`[units]`) or
- *   rank-4 (`[h, w, channels]`) output. Ops that only move data (flatten, reshape, transpose, identity) are
- *   not listed. `LayerInfo.index` in the protocol is an index into `layers`.
+ *   rank-4 (`[h, w, channels]`) output. Ops that only move data (pad, flatten, reshape, transpose, identity)
+ *   are not listed, nor is the input (`inspectableLayers` below). `LayerInfo.index` in the protocol, and the
+ *   `layer` every method takes, is an index into `layers`.
  */
 import type { LayerKind } from '../../shared/protocol';
 import type * as tf from '../tf';
