@@ -3,10 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelInfo } from '../shared/protocol';
 import { currentBackend } from './backend';
-import { checkMemory } from './budget';
+import { checkMemory, memoryBudget } from './budget';
 import { isEngineFault, UserError } from './errors';
 import { checkInputFile, readInputFile, readInputText, writeFilesAtomic } from './fsutil';
-import { describeLayers } from './introspect';
+import { describeLayers, totalParams } from './introspect';
+import { importerFor } from './models/importers';
 import { layersNetwork } from './models/layers';
 import type { Network } from './models/network';
 import * as tf from './tf';
@@ -34,12 +35,21 @@ const cache = new Map<string, { mtimeMs: number; size: number; loaded: LoadedMod
  */
 export async function loadModel(modelPath: string): Promise<LoadedModel> {
   const file = path.resolve(modelPath);
-  const { stat } = await checkInputFile(file, { what: 'model file', maxBytes: MAX_MODEL_JSON_BYTES, maxHint: 'a TF.js model.json is a small JSON file; the weights live in .bin shards' });
+  const importer = await importerFor(file);
+  // A file that holds its weights (ONNX, HDF5, zip) is bounded by the memory budget; a model.json is a small topology.
+  const limits = importer && importer.format !== 'tfjs-graph' ? { what: 'model file', maxBytes: memoryBudget(), maxHint: "its weights must fit the engine's memory budget (setting featureLens.engine.maxMemoryMB)" } : { what: 'model file', maxBytes: MAX_MODEL_JSON_BYTES, maxHint: 'a TF.js model.json is a small JSON file; the weights live in .bin shards' };
+  const { stat } = await checkInputFile(file, limits);
   const hit = cache.get(file);
   if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.loaded;
   if (hit) {
     cache.delete(file);
     disposeLoaded(hit.loaded);
+  }
+  if (importer) {
+    // ONNX, Keras (.h5, .keras, architecture JSON) and TF.js graph models: their importers (models/importers.ts).
+    const loaded = await loadImported(file, stat, await importer.load(file));
+    cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, loaded });
+    return loaded;
   }
   const parsed = await readModelJson(file);
   // Before tfjs allocates anything: what the topology declares against the manifest and the memory budget.
@@ -89,6 +99,29 @@ function modelError(e: unknown, file: string, prefix: string): Error {
   if (unknown) return new UserError('unsupported', `uses ${unknown[1]} "${clip(unknown[2], 80)}", which TensorFlow.js Layers does not know.`, file);
   if (e instanceof UserError) return e;
   return new UserError('badInput', `${prefix}: ${msg}`, file);
+}
+
+/** The info of an imported network; its weights hash covers every weight and constant. */
+async function loadImported(file: string, stat: fs.Stats, network: Network): Promise<LoadedModel> {
+  try {
+    const hash = crypto.createHash('sha256');
+    for (const op of network.ops) for (const w of (Object.values(op.weights) as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => !!t)) hash.update(new Uint8Array((await w.data()).buffer));
+    for (const c of network.constants.values()) hash.update(new Uint8Array((await c.data()).buffer));
+    const info: ModelInfo = {
+      path: file,
+      name: network.name,
+      inputShape: network.input.shape,
+      layers: describeLayers(network),
+      totalParams: totalParams(network),
+      weightsHash: hash.digest('hex').slice(0, 16),
+      mtimeMs: stat.mtimeMs,
+      backend: currentBackend(),
+    };
+    return { network, info };
+  } catch (e) {
+    network.dispose();
+    throw e;
+  }
 }
 
 /** Forgets cached models (all, or one path), disposing their weights. */
@@ -186,12 +219,6 @@ async function readModelJson(file: string): Promise<ParsedModelJson> {
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UserError('badInput', 'is not a TF.js model.json (expected a JSON object).', file);
   const topology = json.modelTopology as Record<string, unknown> | undefined;
-  if (json.format === 'graph-model' || (topology && typeof topology === 'object' && 'node' in topology)) {
-    throw new UserError('unsupported', 'is a TF.js graph model (converted from a SavedModel); Feature Lens inspects Layers models, whose layers and weights it can address. Convert with `tensorflowjs_converter --output_format tfjs_layers_model`.', file);
-  }
-  if (!topology && 'class_name' in json && 'config' in json) {
-    throw new UserError('unsupported', 'is a Keras model config without weights; save the model with tensorflowjs (`tfjs.converters.save_keras_model`) to get a model.json with a weights manifest.', file);
-  }
   if (!topology || typeof topology !== 'object') throw new UserError('badInput', 'has no "modelTopology": not a TF.js Layers model.json.', file);
   const manifest = json.weightsManifest as ManifestGroup[] | undefined;
   if (!Array.isArray(manifest)) throw new UserError('badInput', 'has no "weightsManifest" listing its weight files.', file);

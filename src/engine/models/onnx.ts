@@ -13,7 +13,6 @@
  *   (`/layer2/layer2.0/conv1/Conv` → `layer2.0.conv1`; see onnx/names.ts).
  * - Bad input gets one line naming the file: a PyTorch pickle, a truncated protobuf, an op outside the table.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { UserError } from '../errors';
@@ -22,6 +21,8 @@ import { type Network, inspectableLayers } from './network';
 import { Importer, NodeView, type Dyn } from './onnx/context';
 import { moduleNames } from './onnx/names';
 import { OPS } from './onnx/ops';
+import { memoryBudget } from '../budget';
+import { readInputFile } from '../fsutil';
 import { decodeTensor, num } from './onnx/tensors';
 
 export const PYTORCH_EXPORT_HINT =
@@ -30,13 +31,8 @@ export const PYTORCH_EXPORT_HINT =
 /** Reads an ONNX model file into a Network. Throws a UserError (one line, naming the file) for bad files. */
 export async function loadOnnx(file: string): Promise<Network> {
   const abs = path.resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.promises.readFile(abs);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('notFound', 'model file not found.', abs);
-    throw e;
-  }
+  // A regular file of a size the memory budget allows, checked before it is read (fsutil.ts).
+  const bytes = await readInputFile(abs, { what: 'model file', maxBytes: memoryBudget(), maxHint: "its weights must fit the engine's memory budget (setting featureLens.engine.maxMemoryMB)" });
   return importOnnx(bytes, abs);
 }
 

@@ -1,0 +1,338 @@
+/**
+ * Keras models: Keras 2 HDF5 (`model.save('m.h5')`), Keras 2 architecture JSON (`model.to_json()`) with a
+ * weights-only HDF5 (`model.save_weights(...)`) beside it, and Keras 3 `.keras` zips. The config becomes a
+ * TF.js Layers model (`tf.models.modelFromJSON`, which reads Keras configs), the weights read from HDF5 are set
+ * on its layers, and the Layers importer turns that into the network representation.
+ *
+ * Weights: Keras 2 lists `layer_names` (split into `layer_names0..N` on large models) and per layer
+ * `weight_names`, each a dataset at `<layer>/<weight name>` (under `model_weights` in a whole-model file, at the
+ * root in a weights-only file); they are matched by layer name and position, as Keras's own loader does.
+ * Keras 3 keeps them by class and position (`layers/<snake_case class>[_k]/vars/<i>`), not by name.
+ */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { unzipSync } from 'fflate';
+import type * as H5 from 'h5wasm';
+import { UserError } from '../errors';
+import * as tf from '../tf';
+import { attrNames, attrString, isHdf5, readChecked, readFloat, withH5 } from './h5';
+import { checkLayerClasses, inlineNestedModels, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
+import { layersNetwork } from './layers';
+import type { Network } from './network';
+
+/** Accepted sizes: a Keras file is read whole (weights included). */
+const MAX_H5_BYTES = 2 * 2 ** 30;
+const MAX_JSON_BYTES = 64 * 2 ** 20;
+const MAX_UNZIPPED_BYTES = 2 * 2 ** 30;
+
+interface Weight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** A Keras model as a TF.js Layers model with the file's weights, and what it came from. */
+export interface KerasModel {
+  model: tf.LayersModel;
+  /** The Keras version the file names (`keras_version`), when it names one. */
+  kerasVersion?: string;
+  /** The files read (the model file, and the weights file of a JSON + weights pair). */
+  files: string[];
+}
+
+function parseJson(text: string, what: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError('badInput', `${what} is not valid JSON (${e instanceof Error ? e.message : String(e)}).`, file);
+  }
+}
+
+/** True for a JSON value that is a Keras architecture (`model.to_json()` or a `.keras` config). */
+export function isKerasConfig(json: unknown): boolean {
+  const j = json as JsonObject | null;
+  return !!j && typeof j === 'object' && typeof j.class_name === 'string' && MODEL_CLASSES.has(j.class_name) && typeof j.config === 'object';
+}
+
+// ---------------------------------------------------------------- Keras 2
+
+/** Keras 2 weights from a group holding `layer_names` (a whole model's `model_weights`, or a weights-only root). */
+function readKeras2Weights(group: H5.Group, file: string): Map<string, Weight[]> {
+  const layers = attrNames(group, 'layer_names');
+  if (!layers) throw new UserError('badInput', 'has no "layer_names" attribute where Keras keeps its weights, so it is not a Keras 2 weights file.', file);
+  const out = new Map<string, Weight[]>();
+  for (const layer of layers) {
+    const g = group.get(layer);
+    if (!g || !('keys' in g)) throw new UserError('badInput', `lists the layer "${layer}" but has no weights group for it.`, file);
+    const names = attrNames(g as H5.Group, 'weight_names') ?? [];
+    const weights: Weight[] = [];
+    for (const name of names) {
+      const ds = (g as H5.Group).get(name);
+      if (!ds || !('shape' in ds)) throw new UserError('badInput', `lists the weight "${name}" of layer "${layer}" but holds no dataset for it.`, file);
+      weights.push({ name, ...readFloat(ds as H5.Dataset, `${layer}/${name}`, file) });
+    }
+    out.set(layer, weights);
+  }
+  return out;
+}
+
+/** Keras 3 weights: per layer of `config`, the datasets `vars/0..n-1` of its group, addressed by the layer's name path. */
+function readKeras3Weights(root: H5.Group, config: JsonObject, file: string): Map<string, Weight[]> {
+  const out = new Map<string, Weight[]>();
+  // .keras files of Keras 2.13-2.15 name the layers group `_layer_checkpoint_dependencies` (as Keras 3 reads them).
+  const legacy = !root.keys().includes('layers') && root.keys().includes('_layer_checkpoint_dependencies');
+  for (const { names, path: p } of keras3WeightPaths(config)) {
+    const where = legacy ? p.replace(/(^|\/)layers\//g, '$1_layer_checkpoint_dependencies/') : p;
+    const vars = root.get(`${where}/vars`);
+    const weights: Weight[] = [];
+    if (vars && 'keys' in vars) {
+      const keys = (vars as H5.Group).keys().sort((a, b) => Number(a) - Number(b));
+      for (const k of keys) weights.push({ name: `${where}/vars/${k}`, ...readFloat((vars as H5.Group).get(k) as H5.Dataset, `${where}/vars/${k}`, file) });
+    }
+    out.set(names.join('/'), weights);
+  }
+  return out;
+}
+
+/** Sets `weights` (by layer name path) on the model's layers, checking counts and shapes first. */
+function setWeights(model: tf.LayersModel, weights: Map<string, Weight[]>, file: string): void {
+  for (const [key, ws] of weights) {
+    const names = key.split('/');
+    let layer: tf.layers.Layer | undefined;
+    try {
+      layer = model.layers.find((l) => l.name === key); // a nested model's layer, inlined as `<outer>/<inner>`
+      if (!layer) {
+        let container: tf.LayersModel = model;
+        for (const n of names) {
+          layer = container.getLayer(n);
+          container = layer as tf.LayersModel;
+        }
+      }
+    } catch {
+      if (!ws.length) continue; // a weightless layer Keras lists that TF.js folds away (e.g. a Sequential's InputLayer)
+      throw new UserError('badInput', `holds weights for a layer "${key}" that the model's config does not have.`, file);
+    }
+    const want = layer!.weights;
+    if (want.length !== ws.length) {
+      throw new UserError('badInput', `layer "${key}" (${layer!.getClassName()}) has ${ws.length} weight arrays in the file; its config needs ${want.length}.`, file);
+    }
+    want.forEach((w, i) => {
+      if (w.shape.length !== ws[i].shape.length || w.shape.some((d, j) => d !== ws[i].shape[j])) {
+        throw new UserError('badInput', `weight ${ws[i].name} of layer "${key}" has the shape [${ws[i].shape.join(', ')}]; the config needs [${w.shape.join(', ')}].`, file);
+      }
+    });
+    const tensors = ws.map((w) => tf.tensor(w.data, w.shape, 'float32'));
+    try {
+      layer!.setWeights(tensors);
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+  // Every layer with weights must have got them: a model half initialized at random would show nonsense.
+  const missing = model.layers.filter((l) => l.weights.length && !weights.has(l.name) && ![...weights.keys()].some((k) => k.startsWith(`${l.name}/`)));
+  if (missing.length) throw new UserError('badInput', `holds no weights for the layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `"${l.name}"`).join(', ')}.`, file);
+}
+
+/**
+ * Keras 2 keeps a nested model's weights in one group under the nested model's name, named
+ * `<inner layer>/<weight>:0`; its layers are inlined as `<outer>/<inner>`, so the group is split by those names.
+ */
+function splitNested(model: tf.LayersModel, weights: Map<string, Weight[]>): Map<string, Weight[]> {
+  const names = new Set(model.layers.map((l) => l.name));
+  const out = new Map<string, Weight[]>();
+  for (const [key, ws] of weights) {
+    if (names.has(key) || !model.layers.some((l) => l.name.startsWith(`${key}/`))) {
+      out.set(key, ws);
+      continue;
+    }
+    for (const w of ws) {
+      const parts = w.name.split('/');
+      // the longest leading path of the weight's name that is an inlined layer
+      let target: string | undefined;
+      for (let k = parts.length - 1; k >= 1 && !target; k--) if (names.has(`${key}/${parts.slice(0, k).join('/')}`)) target = `${key}/${parts.slice(0, k).join('/')}`;
+      const t = target ?? key;
+      out.set(t, [...(out.get(t) ?? []), w]);
+    }
+  }
+  return out;
+}
+
+async function buildModel(config: JsonObject, weights: Map<string, Weight[]>, file: string): Promise<tf.LayersModel> {
+  const normalized = normalizeLayer(config, file);
+  checkLayerClasses(normalized, file);
+  const flat = inlineNestedModels(normalized, file);
+  let model: tf.LayersModel;
+  try {
+    model = await tf.models.modelFromJSON(flat as unknown as tf.io.ModelJSON['modelTopology'] as never);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new UserError('unsupported', `has a model config TensorFlow.js Layers cannot build: ${msg}`, file);
+  }
+  try {
+    setWeights(model, splitNested(model, weights), file);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+/**
+ * A Keras 2 `.h5`: a whole model (`model_config` attribute), or a weights-only file whose architecture JSON lies
+ * beside it (`<name>.json`, or the only Keras architecture JSON in the folder).
+ */
+export async function loadKerasH5Model(file: string): Promise<KerasModel> {
+  file = path.resolve(file);
+  const bytes = await readChecked(file, MAX_H5_BYTES, 'a Keras HDF5 model');
+  const found = await withH5(bytes, file, (root) => {
+    const configText = attrString(root, 'model_config');
+    const kerasVersion = attrString(root, 'keras_version');
+    if (configText) {
+      const config = parseJson(configText, 'its model_config attribute', file) as JsonObject;
+      const group = root.get('model_weights');
+      if (!group || !('keys' in group)) throw new UserError('badInput', 'has a model_config but no model_weights group: the model was saved without its weights.', file);
+      return { config, weights: readKeras2Weights(group as H5.Group, file), kerasVersion };
+    }
+    if (root.keys().includes('layers') && root.keys().includes('vars')) return { keras3: true as const };
+    return { weights: readKeras2Weights(root, file), kerasVersion };
+  });
+  if ('keras3' in found) {
+    const json = findArchitectureBeside(file);
+    if (!json) throw new UserError('badInput', 'holds only Keras 3 weights (a .weights.h5) and no architecture: open the .keras file, or put the model.to_json() output beside it as a .json file of the same name.', file);
+    const config = parseJson(new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON')), 'the architecture', json) as JsonObject;
+    const weights = await withH5(bytes, file, (root) => readKeras3Weights(root, config, file));
+    return { model: await buildModel(config, weights, `${json} + ${file}`), files: [json, file] };
+  }
+  if (found.config) {
+    return { model: await buildModel(found.config, found.weights, file), kerasVersion: found.kerasVersion, files: [file] };
+  }
+  const json = findArchitectureBeside(file);
+  if (!json) {
+    throw new UserError('badInput', 'holds only weights (no model_config attribute) and no architecture JSON lies beside it: save the model with model.save(), or put the output of model.to_json() beside it as a .json file of the same name.', file);
+  }
+  const config = parseJson(new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON')), 'the architecture', json) as JsonObject;
+  return { model: await buildModel(config, found.weights, `${json} + ${file}`), kerasVersion: found.kerasVersion, files: [json, file] };
+}
+
+/** Name stems a weights file's architecture may go by: `m.h5`, `m.weights.h5`, `m_weights.h5` → `m`. */
+function stems(file: string): string[] {
+  const base = path.basename(file).replace(/\.(h5|hdf5|keras)$/i, '');
+  return [...new Set([base, base.replace(/([._-])weights$/i, '')])];
+}
+
+/** The architecture JSON beside a weights file: same stem, else the only Keras architecture JSON in the folder. */
+function findArchitectureBeside(file: string): string | undefined {
+  const dir = path.dirname(file);
+  for (const s of stems(file)) {
+    const candidate = path.join(dir, `${s}.json`);
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+  }
+  const found = fs
+    .readdirSync(dir)
+    .filter((f) => f.toLowerCase().endsWith('.json'))
+    .map((f) => path.join(dir, f))
+    .filter((f) => {
+      try {
+        const st = fs.statSync(f);
+        return st.isFile() && st.size < MAX_JSON_BYTES && isKerasConfig(JSON.parse(fs.readFileSync(f, 'utf8')));
+      } catch {
+        return false;
+      }
+    });
+  return found.length === 1 ? found[0] : undefined;
+}
+
+/** The weights file beside an architecture JSON: `<stem>.h5`, `<stem>.weights.h5`, or the only `.h5` there. */
+function findWeightsBeside(json: string): string | undefined {
+  const dir = path.dirname(json);
+  const stem = path.basename(json).replace(/\.json$/i, '');
+  for (const c of [`${stem}.h5`, `${stem}.weights.h5`, `${stem}_weights.h5`, `${stem}.hdf5`]) {
+    const p = path.join(dir, c);
+    if (fs.existsSync(p) && fs.statSync(p).isFile()) return p;
+  }
+  const h5s = fs.readdirSync(dir).filter((f) => /\.(h5|hdf5)$/i.test(f));
+  return h5s.length === 1 ? path.join(dir, h5s[0]) : undefined;
+}
+
+/** A Keras architecture JSON (`model.to_json()`, Keras 2 or 3) with its weights-only HDF5 beside it. */
+export async function loadKerasJsonModel(file: string): Promise<KerasModel> {
+  file = path.resolve(file);
+  const config = parseJson(new TextDecoder().decode(await readChecked(file, MAX_JSON_BYTES, 'a Keras architecture JSON')), 'the file', file) as JsonObject;
+  if (!isKerasConfig(config)) throw new UserError('badInput', 'is not a Keras architecture JSON (no "class_name" of a model with a "config").', file);
+  const weightsFile = findWeightsBeside(file);
+  if (!weightsFile) throw new UserError('badInput', 'is a Keras architecture without weights: put the weights saved with model.save_weights() beside it as a .h5 file of the same name.', file);
+  const bytes = await readChecked(weightsFile, MAX_H5_BYTES, 'Keras weights');
+  const weights = await withH5(bytes, weightsFile, (root) =>
+    attrNames(root, 'layer_names') ? readKeras2Weights(root, weightsFile) : readKeras3Weights(root, config, weightsFile),
+  );
+  return { model: await buildModel(config, weights, `${file} + ${weightsFile}`), kerasVersion: typeof config.keras_version === 'string' ? config.keras_version : undefined, files: [file, weightsFile] };
+}
+
+// ---------------------------------------------------------------- Keras 3
+
+/** A Keras 3 `.keras` zip: `config.json`, `metadata.json`, `model.weights.h5`. */
+export async function loadKeras3Model(file: string): Promise<KerasModel> {
+  file = path.resolve(file);
+  const bytes = await readChecked(file, MAX_H5_BYTES, 'a Keras 3 model');
+  if (isHdf5(bytes)) return loadKerasH5Model(file); // Keras 2 wrote HDF5 whatever the extension said
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes, {
+      filter: (f) => {
+        if (!['config.json', 'metadata.json', 'model.weights.h5'].includes(f.name)) return false;
+        // A zip's sizes are declared before inflating: refuse a bomb rather than exhaust memory.
+        if (f.originalSize > MAX_UNZIPPED_BYTES) throw new UserError('badInput', `holds ${f.name} of ${(f.originalSize / 2 ** 20).toFixed(0)} MB unpacked, more than the ${MAX_UNZIPPED_BYTES / 2 ** 30} GB accepted.`, file);
+        return true;
+      },
+    });
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError('badInput', `is not a Keras 3 model: not a readable zip archive (${e instanceof Error ? e.message : String(e)}).`, file);
+  }
+  if (!entries['config.json']) throw new UserError('badInput', 'is a zip without config.json, so it is not a Keras 3 model (model.save("m.keras") writes config.json, metadata.json and model.weights.h5).', file);
+  const config = parseJson(new TextDecoder().decode(entries['config.json']), 'its config.json', file) as JsonObject;
+  if (!isKerasConfig(config)) throw new UserError('badInput', 'has a config.json that describes no Keras model (no "class_name" of a model with a "config").', file);
+  const meta = entries['metadata.json'] ? (parseJson(new TextDecoder().decode(entries['metadata.json']), 'its metadata.json', file) as JsonObject) : {};
+  if (!entries['model.weights.h5']) throw new UserError('badInput', 'has no model.weights.h5 (a model saved with the .npz weights format, or without weights), so its weights cannot be read.', file);
+  const weights = await withH5(entries['model.weights.h5'], `${file}/model.weights.h5`, (root) => readKeras3Weights(root, config, file));
+  return { model: await buildModel(config, weights, file), kerasVersion: typeof meta.keras_version === 'string' ? meta.keras_version : undefined, files: [file] };
+}
+
+// ---------------------------------------------------------------- the network representation
+
+/** The network of a Keras model; its `dispose` also frees the Layers model that owns the weights. */
+function kerasNetwork(loaded: KerasModel, file: string, format: 'keras-h5' | 'keras'): Network {
+  let net: Network;
+  try {
+    net = layersNetwork(loaded.model, file);
+  } catch (e) {
+    loaded.model.dispose();
+    throw e;
+  }
+  const disposeNet = net.dispose.bind(net);
+  return {
+    ...net,
+    format,
+    path: file,
+    dispose() {
+      disposeNet();
+      loaded.model.dispose();
+    },
+  };
+}
+
+/** A Keras 2 `.h5` (whole model, or weights with the architecture JSON beside it) as a network. */
+export async function loadKerasH5(file: string): Promise<Network> {
+  return kerasNetwork(await loadKerasH5Model(file), path.resolve(file), 'keras-h5');
+}
+
+/** A Keras architecture JSON with its weights `.h5` beside it, as a network. */
+export async function loadKerasJson(file: string): Promise<Network> {
+  return kerasNetwork(await loadKerasJsonModel(file), path.resolve(file), 'keras-h5');
+}
+
+/** A Keras 3 `.keras` zip as a network. */
+export async function loadKeras3(file: string): Promise<Network> {
+  return kerasNetwork(await loadKeras3Model(file), path.resolve(file), 'keras');
+}
