@@ -1,5 +1,5 @@
 import type { EngineMethods, EngineRequest, FromEngine, MethodName, ParamsOf, Progress, ReplyOf, ToEngine } from '../shared/protocol';
-import { toEngineError } from './errors';
+import { toEngineError, UserError } from './errors';
 import { makeJob, type Job } from './job';
 
 export type Handlers = { [M in MethodName]: (params: ParamsOf<M>, job: Job) => Promise<ReplyOf<M>> };
@@ -56,7 +56,7 @@ export class EngineServer {
         const err = toEngineError(e);
         if (err.code === 'internal') this.send({ type: 'log', level: 'error', message: `${req.method} failed: ${(e as Error)?.stack ?? err.message}` });
         this.send({ type: 'reply', id: req.id, result: { err } });
-        if (err.code === 'engineDied' && this.onFault) {
+        if (err.code === 'engineDied' && !(e instanceof UserError) && this.onFault) {
           // The backend's memory may be broken: serve nothing more; the host starts a fresh engine.
           this.send({ type: 'log', level: 'error', message: `${req.method} hit an engine fault; the engine exits: ${(e as Error)?.stack ?? err.message}` });
           this.queue.length = 0;
