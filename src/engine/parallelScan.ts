@@ -164,7 +164,7 @@ export class ScanHelper {
       if ('err' in m.result) {
         const err = m.result.err;
         // A helper's own fault (out of memory, a wasm trap) ends that helper, not this engine: not relayed as engineDied.
-        c.reject(err.code === 'cancelled' ? new CancelledError() : err.code === 'engineDied' ? new Error(`A scan helper process failed: ${err.message}`) : new UserError(err.code, err.message, err.file));
+        c.reject(err.code === 'cancelled' ? new CancelledError() : err.code === 'engineDied' ? new UserError('internal', `A scan helper process failed: ${err.message}`) : new UserError(err.code, err.message, err.file));
         return;
       }
       const bytes = m.result.ok as Uint8Array;
