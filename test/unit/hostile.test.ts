@@ -23,8 +23,9 @@ import { scanDataset } from '../../src/engine/topActivations';
 import { decodeIndex, encodeIndex, indexPath, readIndex } from '../../src/engine/scanIndex';
 import * as tf from '../../src/engine/tf';
 import { trainLens } from '../../src/engine/train';
+import { EngineServer, type Handlers } from '../../src/engine/server';
 import { EngineClient } from '../../src/extension/engineClient';
-import type { EngineError, Result } from '../../src/shared/protocol';
+import type { EngineError, FromEngine, Result } from '../../src/shared/protocol';
 import { alive } from './procs';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
@@ -622,5 +623,34 @@ describe('hostile names and arguments at the command line', () => {
     r = run('info', loop);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, `feature-lens: ${loop}: is a symlink loop (model file cannot be read).\n`);
+  });
+});
+
+describe('engine faults behind other errors', () => {
+  it('a request whose error hides a broken backend is answered as engineDied and the server stops', async () => {
+    const sent: FromEngine[] = [];
+    let faults = 0;
+    let computes = true;
+    const handlers = {
+      status: async () => {
+        computes = false; // as after a trap inside a method that wrapped the error as bad input
+        throw new UserError('badInput', 'layer 3 failed: memory access out of bounds');
+      },
+      lens: async () => {
+        throw new UserError('badInput', 'just a bad lens');
+      },
+    } as unknown as Handlers;
+    const server = new EngineServer(handlers, (m) => sent.push(m), () => faults++, () => computes);
+    server.receive({ type: 'request', id: 1, method: 'lens', params: {} });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent.find((m) => m.type === 'reply'), { type: 'reply', id: 1, result: { err: { code: 'badInput', message: 'just a bad lens' } } });
+    assert.equal(faults, 0, 'bad input with a working backend keeps the engine');
+    server.receive({ type: 'request', id: 2, method: 'status', params: {} });
+    server.receive({ type: 'request', id: 3, method: 'lens', params: {} });
+    await new Promise((r) => setImmediate(r));
+    const replies = sent.filter((m) => m.type === 'reply');
+    assert.deepEqual(replies[1], { type: 'reply', id: 2, result: { err: { code: 'engineDied', message: "layer 3 failed: memory access out of bounds. The Feature Lens engine's memory was damaged by it (a WebAssembly fault); it restarts for the next request." } } });
+    assert.equal(faults, 1);
+    assert.equal(replies.length, 2, 'nothing more is served by the broken engine');
   });
 });
