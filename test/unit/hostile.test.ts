@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import { PNG } from 'pngjs';
 import { initBackend } from '../../src/engine/backend';
-import { encodeIdx } from '../../src/engine/datasets/idx';
+import { encodeIdx, openIdxDataset } from '../../src/engine/datasets/idx';
 import { encodeNpy, openNpyDataset, parsePyDict } from '../../src/engine/datasets/npy';
 import { UserError } from '../../src/engine/errors';
 import { makeJob } from '../../src/engine/job';
@@ -528,6 +528,19 @@ for dt, shape in [('<f4', (3, 28, 28)), ('|u1', (5,)), ('<i8', ()), ('<f8', (2, 
         return true;
       });
     }
+  });
+
+  it('a sparse data file claiming 65 GB is refused before it is opened or hashed', async () => {
+    const images = path.join(dir, 'huge.idx');
+    fs.writeFileSync(images, encodeIdx(new Uint8Array(0), [0, 28, 28]));
+    fs.truncateSync(images, 65 * GB);
+    const labels = path.join(dir, 'l.idx');
+    fs.writeFileSync(labels, encodeIdx(new Uint8Array([0]), [1]));
+    await assert.rejects(openIdxDataset(images, labels, 'test'), (e: Error) => {
+      assertOneLine(e, /is 66560 MB; a data file is at most 65536 MB \(every byte is hashed to key its index; split larger data\)/, images);
+      return true;
+    });
+    fs.rmSync(images);
   });
 
   it('a damaged index file (valid magic, header {"layers":5}) is discarded and rebuilt by the next scan', async () => {
