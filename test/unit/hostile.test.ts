@@ -616,6 +616,18 @@ describe('hostile names and arguments at the command line', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1);
   });
 
+  it('--max-memory sets the budget a model is checked against', () => {
+    const d = path.join(dir, 'budget');
+    const model = writeModel(d, { class_name: 'Sequential', config: { name: 'up', layers: [{ class_name: 'UpSampling2D', config: { name: 'up', batch_input_shape: [null, 2, 2, 1], size: [1000, 1000], data_format: 'channels_last', dtype: 'float32' } }] } }, [], []);
+    let r = run('info', model, '--max-memory', '8');
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `feature-lens: ${model}: loading it (0 parameters, 4,000,000 activation values per image) would need 15 MB of memory, more than the engine's budget of 8 MB (setting featureLens.engine.maxMemoryMB).\n`);
+    r = run('info', model, '--max-memory', '64');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /up\s+UpSampling2D\s+\[2000, 2000, 1\]/);
+    assert.equal(run('info', model, '--max-memory', 'lots').stderr, 'feature-lens: --max-memory must be a whole number of MB, not "lots".\n');
+  });
+
   it('--node= is refused, --out onto a file is one clear line, a symlink loop is called one', () => {
     const d = path.join(dir, 'args');
     fs.mkdirSync(d);
