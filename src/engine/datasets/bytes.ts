@@ -51,6 +51,7 @@ export async function openBytes(file: string, headerSize?: HeaderSize): Promise<
 async function inflateBounded(real: string, file: string, headerSize?: HeaderSize): Promise<Buffer> {
   const input = fs.createReadStream(real);
   const gunzip = zlib.createGunzip();
+  input.on('error', (e) => gunzip.destroy(e)); // pipe() does not pass a read error on
   input.pipe(gunzip);
   const chunks: Buffer[] = [];
   let got = 0;
