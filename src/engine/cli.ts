@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendSetting, ModelInfo, Progress } from '../shared/protocol';
-import { BACKEND_SETTINGS, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, ENGINE_ENV, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
 import { initBackend } from './backend';
 import { setMemoryBudgetMB } from './budget';
 import { toEngineError, UserError } from './errors';
@@ -121,6 +121,7 @@ export async function runCli(argv: string[]): Promise<number> {
       const n = typeof m === 'string' && /^\s*\d+\s*$/.test(m) ? Number(m) : NaN;
       if (!(n > 0)) throw new UserError('badInput', `--max-memory must be a whole number of MB, not "${String(m)}".`);
       setMemoryBudgetMB(n);
+      process.env[ENGINE_ENV.maxMemoryMB] = String(n); // scan helper processes inherit it
     }
     const used = await initBackend(backend);
     const job = makeJob(json ? undefined : progressPrinter());

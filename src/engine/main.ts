@@ -9,12 +9,27 @@ import { runCli } from './cli';
 import { handlers } from './handlers';
 import { nodeScoresKernel } from './kernels/nodeScores';
 import { EngineServer } from './server';
+import * as tf from './tf';
+
+/** Whether the backend still computes 1 + 1: after a WebAssembly trap its memory is gone and this throws. */
+function backendComputes(): boolean {
+  try {
+    return tf.tidy(() => tf.add(tf.ones([2]), tf.ones([2])).dataSync()[0]) === 2;
+  } catch {
+    return false;
+  }
+}
 
 async function serve(): Promise<void> {
   const send = (msg: FromEngine) => process.send!(msg);
   const { backend, note } = await initBackend((process.env[ENGINE_ENV.backend] as BackendSetting) || 'auto');
   // After an engine fault the process exits once its reply is written (messages go out in order), with code 70.
-  const server = new EngineServer(handlers, send, () => process.send!({ type: 'log', level: 'info', message: 'Engine exiting after a fault.' }, () => process.exit(70)));
+  const server = new EngineServer(
+    handlers,
+    send,
+    () => process.send!({ type: 'log', level: 'info', message: 'Engine exiting after a fault.' }, () => process.exit(70)),
+    backendComputes,
+  );
   process.on('message', (m) => server.receive(m));
   process.on('disconnect', () => process.exit(0));
   const status = await handlers.status({}, undefined as never);

@@ -173,7 +173,8 @@ export class ScanHelper {
     } else if (m.type === 'reply') {
       if ('err' in m.result) {
         const err = m.result.err;
-        c.reject(err.code === 'cancelled' ? new CancelledError() : new UserError(err.code, err.message, err.file));
+        // A helper's own fault (out of memory, a wasm trap) ends that helper, not this engine: not relayed as engineDied.
+        c.reject(err.code === 'cancelled' ? new CancelledError() : err.code === 'engineDied' ? new UserError('internal', `A scan helper process failed: ${err.message}`) : new UserError(err.code, err.message, err.file));
         return;
       }
       const bytes = m.result.ok as Uint8Array;

@@ -10,7 +10,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readInputFile } from './fsutil';
+import { checkInputFile, readInputFile } from './fsutil';
 import { METRIC_ORDER, type ScanLayer, type ScanState } from './scan';
 import { ScoreHeaps } from './scoreHeap';
 
@@ -161,7 +161,8 @@ export function isIndexHeader(h: unknown): h is IndexHeader {
 export async function readIndexHeader(file: string): Promise<IndexHeader | null> {
   let fh: fs.promises.FileHandle | undefined;
   try {
-    fh = await fs.promises.open(file, 'r');
+    await checkInputFile(file, { what: 'index file', maxBytes: MAX_INDEX_BYTES });
+    fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     const pre = Buffer.alloc(12);
     if ((await fh.read(pre, 0, 12, 0)).bytesRead < 12) return null;
     if (pre.readUInt32LE(0) !== MAGIC || pre.readUInt32LE(4) !== VERSION) return null;

@@ -1,5 +1,5 @@
 import type { EngineRequest, FromEngine, MethodName, ParamsOf, Progress, ReplyOf, ToEngine } from '../shared/protocol';
-import { toEngineError } from './errors';
+import { toEngineError, UserError } from './errors';
 import { makeJob, type Job } from './job';
 
 export type Handlers = { [M in MethodName]: (params: ParamsOf<M>, job: Job) => Promise<ReplyOf<M>> };
@@ -18,6 +18,8 @@ export class EngineServer {
     private readonly send: (msg: FromEngine) => void,
     /** Called after a request failed with an engine fault (out of memory, a wasm trap): the process must go. */
     private readonly onFault?: () => void,
+    /** Whether the backend still computes (after a failed request: a trap may hide behind a wrapped message). */
+    private readonly healthy?: () => boolean,
   ) {}
 
   receive(raw: unknown): void {
@@ -53,10 +55,15 @@ export class EngineServer {
         const value = await handler(req.params ?? {}, job);
         this.send({ type: 'reply', id: req.id, result: { ok: value } });
       } catch (e) {
-        const err = toEngineError(e);
+        let err = toEngineError(e);
+        let fault = err.code === 'engineDied' && !(e instanceof UserError);
+        if (!fault && err.code !== 'cancelled' && this.healthy && !this.healthy()) {
+          fault = true;
+          err = { code: 'engineDied', message: `${err.message.replace(/\.?$/, '.')} The Feature Lens engine's memory was damaged by it (a WebAssembly fault); it restarts for the next request.` };
+        }
         if (err.code === 'internal') this.send({ type: 'log', level: 'error', message: `${req.method} failed: ${(e as Error)?.stack ?? err.message}` });
         this.send({ type: 'reply', id: req.id, result: { err } });
-        if (err.code === 'engineDied' && this.onFault) {
+        if (fault && this.onFault) {
           // The backend's memory may be broken: serve nothing more; the host starts a fresh engine.
           this.send({ type: 'log', level: 'error', message: `${req.method} hit an engine fault; the engine exits: ${(e as Error)?.stack ?? err.message}` });
           this.queue.length = 0;

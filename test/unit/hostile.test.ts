@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import { PNG } from 'pngjs';
 import { initBackend } from '../../src/engine/backend';
-import { encodeIdx } from '../../src/engine/datasets/idx';
+import { encodeIdx, openIdxDataset } from '../../src/engine/datasets/idx';
 import { encodeNpy, openNpyDataset, parsePyDict } from '../../src/engine/datasets/npy';
 import { UserError } from '../../src/engine/errors';
 import { makeJob } from '../../src/engine/job';
@@ -23,8 +23,9 @@ import { scanDataset } from '../../src/engine/topActivations';
 import { decodeIndex, encodeIndex, indexPath, readIndex } from '../../src/engine/scanIndex';
 import * as tf from '../../src/engine/tf';
 import { trainLens } from '../../src/engine/train';
+import { EngineServer, type Handlers } from '../../src/engine/server';
 import { EngineClient } from '../../src/extension/engineClient';
-import type { EngineError, Result } from '../../src/shared/protocol';
+import type { EngineError, FromEngine, Result } from '../../src/shared/protocol';
 import { net } from './net';
 import { alive } from './procs';
 
@@ -536,6 +537,19 @@ for dt, shape in [('<f4', (3, 28, 28)), ('|u1', (5,)), ('<i8', ()), ('<f8', (2, 
     }
   });
 
+  it('a sparse data file claiming 65 GB is refused before it is opened or hashed', async () => {
+    const images = path.join(dir, 'huge.idx');
+    fs.writeFileSync(images, encodeIdx(new Uint8Array(0), [0, 28, 28]));
+    fs.truncateSync(images, 65 * GB);
+    const labels = path.join(dir, 'l.idx');
+    fs.writeFileSync(labels, encodeIdx(new Uint8Array([0]), [1]));
+    await assert.rejects(openIdxDataset(images, labels, 'test'), (e: Error) => {
+      assertOneLine(e, /is 66560 MB; a data file is at most 65536 MB \(every byte is hashed to key its index; split larger data\)/, images);
+      return true;
+    });
+    fs.rmSync(images);
+  });
+
   it('a damaged index file (valid magic, header {"layers":5}) is discarded and rebuilt by the next scan', async () => {
     const d = path.join(dir, 'index');
     const lens = eflLens(d);
@@ -609,6 +623,18 @@ describe('hostile names and arguments at the command line', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1);
   });
 
+  it('--max-memory sets the budget a model is checked against', () => {
+    const d = path.join(dir, 'budget');
+    const model = writeModel(d, { class_name: 'Sequential', config: { name: 'up', layers: [{ class_name: 'UpSampling2D', config: { name: 'up', batch_input_shape: [null, 2, 2, 1], size: [1000, 1000], data_format: 'channels_last', dtype: 'float32' } }] } }, [], []);
+    let r = run('info', model, '--max-memory', '8');
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `feature-lens: ${model}: loading it (0 parameters, 4,000,000 activation values per image) would need 15 MB of memory, more than the engine's budget of 8 MB (setting featureLens.engine.maxMemoryMB).\n`);
+    r = run('info', model, '--max-memory', '64');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /up\s+UpSampling2D\s+\[2000, 2000, 1\]/);
+    assert.equal(run('info', model, '--max-memory', 'lots').stderr, 'feature-lens: --max-memory must be a whole number of MB, not "lots".\n');
+  });
+
   it('--node= is refused, --out onto a file is one clear line, a symlink loop is called one', () => {
     const d = path.join(dir, 'args');
     fs.mkdirSync(d);
@@ -629,5 +655,34 @@ describe('hostile names and arguments at the command line', () => {
     r = run('info', loop);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, `feature-lens: ${loop}: is a symlink loop (model file cannot be read).\n`);
+  });
+});
+
+describe('engine faults behind other errors', () => {
+  it('a request whose error hides a broken backend is answered as engineDied and the server stops', async () => {
+    const sent: FromEngine[] = [];
+    let faults = 0;
+    let computes = true;
+    const handlers = {
+      status: async () => {
+        computes = false; // as after a trap inside a method that wrapped the error as bad input
+        throw new UserError('badInput', 'layer 3 failed: memory access out of bounds');
+      },
+      lens: async () => {
+        throw new UserError('badInput', 'just a bad lens');
+      },
+    } as unknown as Handlers;
+    const server = new EngineServer(handlers, (m) => sent.push(m), () => faults++, () => computes);
+    server.receive({ type: 'request', id: 1, method: 'lens', params: {} });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent.find((m) => m.type === 'reply'), { type: 'reply', id: 1, result: { err: { code: 'badInput', message: 'just a bad lens' } } });
+    assert.equal(faults, 0, 'bad input with a working backend keeps the engine');
+    server.receive({ type: 'request', id: 2, method: 'status', params: {} });
+    server.receive({ type: 'request', id: 3, method: 'lens', params: {} });
+    await new Promise((r) => setImmediate(r));
+    const replies = sent.filter((m) => m.type === 'reply');
+    assert.deepEqual(replies[1], { type: 'reply', id: 2, result: { err: { code: 'engineDied', message: "layer 3 failed: memory access out of bounds. The Feature Lens engine's memory was damaged by it (a WebAssembly fault); it restarts for the next request." } } });
+    assert.equal(faults, 1);
+    assert.equal(replies.length, 2, 'nothing more is served by the broken engine');
   });
 });

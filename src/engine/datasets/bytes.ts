@@ -10,6 +10,8 @@ import { checkInputFile } from '../fsutil';
  * read in pieces). A few KB of gzip can unpack to gigabytes, so the cap holds while inflating, not after.
  */
 export const MAX_INFLATED = 512 * 2 ** 20;
+/** Data files larger than this are refused before they are opened (a sparse file can claim terabytes). */
+const MAX_DATA_BYTES = 64 * 2 ** 30;
 
 /** Random access to a data file's bytes: read by offsets from disk, or from memory when it was gzipped. */
 export interface ByteSource {
@@ -31,7 +33,7 @@ export type HeaderSize = (head: Uint8Array, file: string) => number | { need: nu
  * unpacks to. Also returns a sha256 of the file's bytes as stored, for the dataset hash.
  */
 export async function openBytes(file: string, headerSize?: HeaderSize): Promise<{ source: ByteSource; sha256: string }> {
-  const { real, stat } = await checkInputFile(file, { what: 'data file' });
+  const { real, stat } = await checkInputFile(file, { what: 'data file', maxBytes: MAX_DATA_BYTES, maxHint: 'every byte is hashed to key its index; split larger data' });
   if (stat.size === 0) throw new UserError('badInput', 'is empty (0 bytes).', file);
   const sha256 = await hashFile(real, stat);
   const head = await readAt(real, 0, 2, file);
@@ -49,6 +51,7 @@ export async function openBytes(file: string, headerSize?: HeaderSize): Promise<
 async function inflateBounded(real: string, file: string, headerSize?: HeaderSize): Promise<Buffer> {
   const input = fs.createReadStream(real);
   const gunzip = zlib.createGunzip();
+  input.on('error', (e) => gunzip.destroy(e)); // pipe() does not pass a read error on
   input.pipe(gunzip);
   const chunks: Buffer[] = [];
   let got = 0;

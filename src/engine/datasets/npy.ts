@@ -80,8 +80,7 @@ export function npyHeaderSize(head: Uint8Array, file: string): number | { need: 
 async function readNpyHeader(src: ByteSource): Promise<NpyHeader> {
   const { file } = src;
   const first = await src.read(0, Math.min(12, src.size));
-  let pre = npyPreamble(first, file);
-  if ('need' in pre && pre.need <= first.byteLength) pre = npyPreamble(first, file);
+  const pre = npyPreamble(first, file);
   if ('need' in pre) {
     if (first.byteLength >= 6 && first[0] === 0x93) throw new UserError('badInput', 'is truncated inside its .npy header.', file);
     throw new UserError('badInput', 'is not a NumPy .npy file (no \\x93NUMPY magic).', file);
