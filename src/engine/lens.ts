@@ -234,9 +234,10 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     const test = await openDataset(lens, 'test');
     data = { classes: test.classes, shape: [...test.shape], train: train.size, test: test.size };
   } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-    // A lens file that itself is wrong fails here again; one whose dataset cannot be opened still names a
-    // model, which opens without the data (the dataset's problem is reported beside it).
+    if (!(e instanceof UserError) || e.code !== 'notFound') throw e;
+    // A lens file that is missing or wrong fails here again; one whose dataset files are missing still names a
+    // model, which opens without the data (the missing file is reported beside it). Data files that exist but
+    // are damaged stay errors of the lens (they are the data's problem to report, file by file).
     lens = await readLensJson(path.resolve(lensPath));
     datasetError = datasetProblem(lens, e);
     data = { classes: lens.classes, shape: [], train: 0, test: 0 };
