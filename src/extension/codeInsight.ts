@@ -144,6 +144,11 @@ class LayerCatalog extends Disposable {
     const key = `${known.lens}:${known.info.weightsHash}`;
     let p = this.dead.get(key);
     if (!p) {
+      // An answer stays per weights; "no index yet" is asked again on the next hover (a scan may have made one).
+      const forgetIfNone = (m: Map<number, number> | undefined) => {
+        if (!m && this.dead.get(key) === p) this.dead.delete(key);
+        return m;
+      };
       p = this.storageDir()
         .then((storageDir) => this.engine.request('layerByClass', { lens: known.lens!, storageDir, indexOnly: true }))
         .then((r) => {
@@ -151,7 +156,8 @@ class LayerCatalog extends Disposable {
           const m = new Map<number, number>();
           r.ok.layers.forEach((layer, col) => m.set(layer, r.ok!.deadFraction[col].filter((f) => f >= 0.999).length));
           return m;
-        });
+        })
+        .then(forgetIfNone);
       this.dead.set(key, p);
     }
     return p;

@@ -155,7 +155,8 @@ test('tree status, lens problems in the tree and the Problems panel, hovers and 
     await s.shot('codelens-opens-layer');
 
     // A hover over `self.hidden` (line 12, in forward): the shape, the nodes and an Inspect link.
-    await s.openFile('train_letters.py');
+    await s.page.locator('.tabs-container .tab', { hasText: 'train_letters.py' }).first().click();
+    await s.page.locator('.tabs-container .tab.active', { hasText: 'train_letters.py' }).waitFor({ state: 'visible' });
     const line = SCRIPT.split('\n').findIndex((l) => l.includes('self.hidden(x')) + 1;
     const column = SCRIPT.split('\n')[line - 1].indexOf('self.hidden(') + 'self.'.length + 2;
     await goTo(s, line, column);
@@ -179,10 +180,21 @@ test('tree status, lens problems in the tree and the Problems panel, hovers and 
     await s.shot('hover-lens');
     await s.page.keyboard.press('Escape');
 
+    // Once EFL's index is computed: its row says "index ready", and the hover counts the dead nodes.
+    await s.runCommand('Feature Lens: Compute Top Activations');
+    await s.waitForNotification(/ranked \d+ images/, 300_000);
+    await s.treeItem('Models', /^EFL$/, /index ready/).waitFor({ state: 'visible', timeout: 60_000 });
+    await goTo(s, archLine, eflText[archLine - 1].indexOf('"units"') + 2);
+    await s.runCommand('Show or Focus Hover');
+    await s.page.locator('.monaco-hover:not(.hidden)', { hasText: /Dense \[2\] · 2 nodes · \d dead/ }).waitFor({ state: 'visible', timeout: 60_000 });
+    await s.shot('index-ready-dead-nodes');
+    await s.page.keyboard.press('Escape');
+
     // Off by a setting: the CodeLens goes away.
     const settingsFile = path.join(s.userDataDir, 'User', 'settings.json');
     fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'featureLens.editor.codeLens': false }, null, 2));
-    await s.openFile('train_letters.py');
+    await s.page.locator('.tabs-container .tab', { hasText: 'train_letters.py' }).first().click();
+    await s.page.locator('.tabs-container .tab.active', { hasText: 'train_letters.py' }).waitFor({ state: 'visible' });
     await s.page.locator('.contentWidgets .codelens-decoration a', { hasText: /hidden: Dense/ }).waitFor({ state: 'detached', timeout: 60_000 });
     await s.shot('codelens-off');
   });
