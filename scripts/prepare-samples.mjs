@@ -110,7 +110,7 @@ export function prepareRgb() {
         execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'] });
         download();
       } catch (e) {
-        throw new Error(`rgb: "apt-get download tuxpaint-stamps-default" failed (${String(e.stderr ?? e.message).trim().split('\n').pop()}); run "apt-get update" and try again.`);
+        throw new Error(`rgb: "apt-get download tuxpaint-stamps-default" failed (${String(e.stderr ?? e.message).trim().split('\n').pop()}); run "apt-get update" and try again.`, { cause: e });
       }
     }
     const deb = fs.readdirSync(tmp).find((f) => f.endsWith('.deb'));

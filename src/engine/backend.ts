@@ -69,7 +69,7 @@ async function useNative(): Promise<Backend> {
       if (!req) throw new Error('require() is not available in this runtime');
       req('@tensorflow/tfjs-node');
     } catch (e) {
-      throw new Error(`The tensorflow backend needs @tensorflow/tfjs-node, which is not installed or failed to load: ${firstLine(e)}`);
+      throw new Error(`The tensorflow backend needs @tensorflow/tfjs-node, which is not installed or failed to load: ${firstLine(e)}`, { cause: e });
     }
     if (!tf.findBackend('tensorflow')) {
       throw new Error('The tensorflow backend needs @tensorflow/tfjs-node, which loaded but registered no backend (another copy of @tensorflow/tfjs-core?).');
@@ -90,7 +90,7 @@ async function useWasm(): Promise<Backend> {
     }
     registerWasmKernels();
   } catch (e) {
-    throw new Error(`The wasm backend could not load (@tensorflow/tfjs-backend-wasm): ${firstLine(e)}`);
+    throw new Error(`The wasm backend could not load (@tensorflow/tfjs-backend-wasm): ${firstLine(e)}`, { cause: e });
   }
   if (tf.getBackend() === 'wasm') return 'wasm';
   if (tf.engine().registry.wasm) {

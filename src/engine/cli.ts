@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendSetting, ModelInfo, Progress } from '../shared/protocol';
 import { BACKEND_SETTINGS, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
 import { initBackend } from './backend';
+import { setMemoryBudgetMB } from './budget';
 import { toEngineError, UserError } from './errors';
 import { handlers } from './handlers';
 import { makeJob } from './job';
@@ -17,13 +19,16 @@ Commands:
         [--metric frobenius|max|mean] [--k 9] [--storage DIR]
   top FILE.lens.json --layer L --node N [--metric frobenius|max|mean] [--k 9] [--storage DIR]
                                       the node's top test images: index, class and score, best first
-  render FILE.lens.json --layer L --node N --out DIR [--metric …] [--k 9] [--storage DIR]
+  render FILE.lens.json --layer L --node N --out DIR [--method deconv|deconv-noswitch|guided|saliency|gradcam|maximize]
+         [--metric …] [--k 9] [--storage DIR]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
   (top and render scan first when the index is missing; L is a layer name or index)
 
 Options for every command:
   --json                              print the result as one JSON object on stdout
-  --backend auto|tensorflow|wasm|cpu  the compute backend (default auto)`;
+  --backend auto|tensorflow|wasm|cpu  the compute backend (default auto)
+  --max-memory MB                     the memory a model, recipe or data file may need (default: half the
+                                      machine's memory, at most 4096 on wasm/cpu; also FEATURE_LENS_MAX_MEMORY_MB)`;
 
 interface Args {
   positional: string[];
@@ -58,7 +63,8 @@ function str(flags: Args['flags'], key: string, fallback?: string): string {
 function int(flags: Args['flags'], key: string, fallback: number): number {
   const v = flags[key];
   if (v === undefined) return fallback;
-  const n = Number(v);
+  // Number('') and Number(' ') are 0: an empty value (`--node=`) is a mistake, not node 0.
+  const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 0) throw new UserError('badInput', `--${key} must be a whole number, not "${String(v)}".`);
   return n;
 }
@@ -71,6 +77,17 @@ function defaultStorageDir(): string {
 /** The options `top` and `render` share: which node, and where its index is. */
 function nodeArgs(lens: string, flags: Args['flags'], metric: ScoreMetric): NodeIndexOptions {
   return { lens, layer: str(flags, 'layer'), node: int(flags, 'node', 0), storageDir: str(flags, 'storage', defaultStorageDir()), k: int(flags, 'k', 9), metric };
+}
+
+/**
+ * Text for a terminal: names in a model or lens file (layer, class and model names) are the file's author's, so
+ * escape sequences (which could set the title, clear the screen or rewrite earlier lines) and other control
+ * characters are shown as `?`; line breaks and tabs of the output itself stay.
+ */
+export function terminalSafe(text: string): string {
+  return text
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]/g, '?')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '?');
 }
 
 function formatInfo(info: ModelInfo): string {
@@ -99,6 +116,12 @@ export async function runCli(argv: string[]): Promise<number> {
     const file = path.resolve(target);
     const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
     if (!SCORE_METRICS.includes(metric)) throw new UserError('badInput', `--metric must be one of ${SCORE_METRICS.join(', ')}.`);
+    if (flags['max-memory'] !== undefined) {
+      const m = flags['max-memory'];
+      const n = typeof m === 'string' && /^\s*\d+\s*$/.test(m) ? Number(m) : NaN;
+      if (!(n > 0)) throw new UserError('badInput', `--max-memory must be a whole number of MB, not "${String(m)}".`);
+      setMemoryBudgetMB(n);
+    }
     const used = await initBackend(backend);
     const job = makeJob(json ? undefined : progressPrinter());
     process.once('SIGINT', () => job.cancel());
@@ -121,19 +144,25 @@ export async function runCli(argv: string[]): Promise<number> {
       text = `${r.reused ? 'reused' : r.resumed ? 'resumed and finished' : 'scanned'} ${r.images} images (${r.metric}, top ${r.k}) in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s\nindex ${r.index}${r.removedIndexes ? `\ndeleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights of this model` : ''}`;
     } else if (command === 'top') {
       const r = await nodeTop(nodeArgs(file, flags, metric), job);
+      if (r.top.length === 0 || r.top.some((t) => !Number.isFinite(t.score))) {
+        throw new UserError('badInput', `${r.layerName} (layer ${r.layer}) node ${r.node} has no ranked images: its scores are not numbers (NaN or infinite), so the model's weights or inputs hold NaN or infinite values (a diverged training?).`, file);
+      }
       result = r;
       text = [`${r.layerName} (layer ${r.layer}) node ${r.node}, by ${SCORE_METRIC_PHRASES[r.metric]}:`, ...r.top.map((t, i) => `${String(i + 1).padStart(3)}. #${t.index} ${t.className}  ${t.score.toPrecision(4)}`)].join('\n');
     } else {
-      const r = await renderNode({ ...nodeArgs(file, flags, metric), out: path.resolve(str(flags, 'out')) }, job);
+      const out = path.resolve(str(flags, 'out'));
+      const st = await fs.promises.stat(out).catch(() => undefined);
+      if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
+      const r = await renderNode({ ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv') }, job);
       result = r;
       text = r.files.join('\n');
     }
     if (json) process.stdout.write(JSON.stringify({ command, backend: used.backend, result }) + '\n');
-    else process.stdout.write(`${text}\n`);
+    else process.stdout.write(`${terminalSafe(text)}\n`);
     return 0;
   } catch (e) {
     const err = toEngineError(e);
-    process.stderr.write(`feature-lens: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.stderr.write(`feature-lens: ${terminalSafe(err.message.replace(/\s*\n\s*/g, ' '))}\n`);
     if (err.code === 'internal' && process.env.FEATURE_LENS_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
     return err.code === 'badInput' && !err.file ? 2 : 1;
   }
@@ -146,6 +175,6 @@ function progressPrinter(): (p: Progress) => void {
     if (now - last < 1000 || !process.stderr.isTTY) return;
     last = now;
     const pct = p.fraction !== undefined ? `${(p.fraction * 100).toFixed(0)}% ` : '';
-    process.stderr.write(`\r${pct}${p.message ?? ''}`.padEnd(60));
+    process.stderr.write(`\r${pct}${terminalSafe(p.message ?? '')}`.padEnd(60));
   };
 }

@@ -34,6 +34,7 @@ export function check(cond: unknown, message: string | (() => string), file?: st
 
 /** Converts anything thrown into the plain error value that crosses the process boundary. */
 export function toEngineError(e: unknown): EngineError {
+  if (!(e instanceof UserError) && isEngineFault(e)) return { code: 'engineDied', message: engineFaultMessage(e) };
   if (e instanceof UserError) return { code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}) };
   const err = e as NodeJS.ErrnoException;
   if (err && err.code === 'ENOENT' && err.path) return { code: 'notFound', message: `${err.path}: file not found.`, file: err.path };
@@ -42,4 +43,24 @@ export function toEngineError(e: unknown): EngineError {
   }
   const message = err instanceof Error ? err.message : String(e);
   return { code: 'internal', message: message || 'Unknown error in the engine.' };
+}
+
+/**
+ * Whether an error means the engine itself is broken, not the input: out of memory, or a WebAssembly trap (after
+ * "memory access out of bounds" the wasm backend's memory is undefined, and every later request would fail).
+ * The server answers such a request with an `engineDied` error and the process exits, so the host starts a
+ * fresh engine for the next request.
+ */
+export function isEngineFault(e: unknown): boolean {
+  // WebAssembly.RuntimeError (a trap); matched by name: the engine's types include no DOM/WebAssembly lib
+  if (e instanceof Error && e.name === 'RuntimeError') return true;
+  const msg = e instanceof Error ? e.message : typeof e === 'string' ? e : '';
+  return /memory access out of bounds|Array buffer allocation failed|Aborted\(|Cannot enlarge memory|out of memory|WebAssembly\.Memory|Maximum memory size/i.test(msg);
+}
+
+/** The one line a request that hit an engine fault fails with. */
+export function engineFaultMessage(e: unknown): string {
+  const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
+  const oom = /allocation failed|enlarge memory|out of memory|maximum memory/i.test(msg);
+  return `The Feature Lens engine ${oom ? 'ran out of memory' : 'hit a WebAssembly fault, as when a computation outgrows its memory'} (${msg}); it restarts for the next request.`;
 }

@@ -1,4 +1,4 @@
-import type { FloatArray, InputRef } from '../shared/protocol';
+import type { FloatArray, InputRef, Split } from '../shared/protocol';
 import { currentBackend } from './backend';
 import { check } from './errors';
 import { featureMaps } from './featureMaps';
@@ -17,17 +17,23 @@ import { readTopActivations, scanLens } from './topActivations';
 import { trainLens } from './train';
 import { layerWeights } from './weights';
 
+/** One image of a lens file's dataset split (test by default) with its label; the index is range-checked. */
+async function readDatasetImage(lensPath: string, index: number, split: Split = 'test') {
+  const lens = await readLens(lensPath);
+  const ds = await openDataset(lens, split);
+  check(Number.isInteger(index) && index >= 0 && index < ds.size, `Image index ${index} is out of range: the ${split} split of ${ds.source} has ${ds.size} images.`, lens.path);
+  const b = await ds.gather([index]);
+  const label = b.labels[0];
+  return { label, className: ds.classes[label] ?? String(label), image: { shape: [...ds.shape], data: b.images } satisfies FloatArray };
+}
+
 /** Reads the image an `InputRef` points at: a dataset image of a lens file, or pixels given directly. */
 async function resolveInput(ref: InputRef): Promise<FloatArray> {
   if ('image' in ref) {
     check(ref.image && Array.isArray(ref.image.shape) && ref.image.data instanceof Float32Array, 'The input image must be {shape, data: Float32Array}.');
     return ref.image;
   }
-  const lens = await readLens(ref.lens);
-  const ds = await openDataset(lens, ref.split ?? 'test');
-  check(Number.isInteger(ref.index) && ref.index >= 0 && ref.index < ds.size, `Image index ${ref.index} is out of range: the ${ds.split} split of ${ds.source} has ${ds.size} images.`, lens.path);
-  const batch = await ds.gather([ref.index]);
-  return { shape: [...ds.shape], data: batch.images };
+  return (await readDatasetImage(ref.lens, ref.index, ref.split)).image;
 }
 
 export const handlers: Handlers = {
@@ -41,21 +47,14 @@ export const handlers: Handlers = {
   modelInfo: async (p) => (await loadModel(p.model)).info,
   lens: async (p) => lensInfo(p.lens),
   train: async (p, job) => trainLens(p.lens, job),
-  weights: async (p) => layerWeights((await loadModel(p.model)).model, p.layer, p.node),
-  datasetImage: async (p) => {
-    const lens = await readLens(p.lens);
-    const split = p.split ?? 'test';
-    const ds = await openDataset(lens, split);
-    check(Number.isInteger(p.index) && p.index >= 0 && p.index < ds.size, `Image index ${p.index} is out of range: the ${split} split has ${ds.size} images.`, lens.path);
-    const b = await ds.gather([p.index]);
-    return { index: p.index, split, label: b.labels[0], className: ds.classes[b.labels[0]] ?? String(b.labels[0]), image: { shape: [...ds.shape], data: b.images } };
-  },
-  featureMaps: async (p) => featureMaps((await loadModel(p.model)).model, p.layer, await resolveInput(p.input)),
-  project: async (p) => project((await loadModel(p.model)).model, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
+  weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
+  datasetImage: async (p) => ({ index: p.index, split: p.split ?? 'test', ...(await readDatasetImage(p.lens, p.index, p.split)) }),
+  featureMaps: async (p) => featureMaps((await loadModel(p.model)).network, p.layer, await resolveInput(p.input)),
+  project: async (p) => project((await loadModel(p.model)).network, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir, { indexOnly: p.indexOnly }),
-  maximize: async (p, job) => maximize((await loadModel(p.model)).model, p.layer, p.node, p.options ?? {}, job),
+  maximize: async (p, job) => maximize((await loadModel(p.model)).network, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),

@@ -19,7 +19,10 @@ import { Fields } from './datasets/fields';
 import { openIdxDataset } from './datasets/idx';
 import { ImageFolderDataset, type ImageFolderOptions } from './datasets/imageFolder';
 import { openNpyDataset } from './datasets/npy';
+import { FileCache } from './fileCache';
 import { UserError } from './errors';
+import { checkInputFile, readInputText } from './fsutil';
+import { modelWeightsHash } from './modelIO';
 import { parseRecipe, type Recipe } from './recipes';
 
 const DATASET_FORMATS = ['idx', 'npy', 'imageFolder', 'efl'] as const;
@@ -46,32 +49,32 @@ export interface Lens {
   [key: string]: unknown;
 }
 
-const lensCache = new Map<string, { mtimeMs: number; size: number; lens: Lens }>();
+/** How lens files are read: a lens file is a few hundred bytes of JSON. */
+export const LENS_FILE = { what: 'lens file', maxBytes: 16 * 2 ** 20 };
+/** How training results are read (a long run's history is a few hundred KB). */
+const RESULTS_FILE = { what: 'training results file', maxBytes: 64 * 2 ** 20 };
 
-/** Reads, checks and resolves a lens file; opens its test split to learn the class names. Cached by mtime. */
+const lensCache = new FileCache<Lens>();
+
+/** Reads, checks and resolves a lens file; opens its test split to learn the class names. Cached while the file keeps its time and size. */
 export async function readLens(lensPath: string): Promise<Lens> {
   const file = path.resolve(lensPath);
-  let stat: fs.Stats;
-  try {
-    stat = await fs.promises.stat(file);
-  } catch {
-    throw new UserError('notFound', 'lens file not found.', file);
-  }
-  const hit = lensCache.get(file);
-  if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.lens;
+  const { stat } = await checkInputFile(file, LENS_FILE);
+  const hit = lensCache.get(file, stat);
+  if (hit) return hit;
   const lens = await readLensJson(file);
   lens.classes = (await openDataset(lens, 'test')).classes;
-  lensCache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, lens });
+  lensCache.set(file, stat, lens);
   return lens;
 }
 
 /** Reads and checks a lens file's JSON without opening its dataset (the classes are those the spec names). */
 async function readLensJson(file: string): Promise<Lens> {
+  const text = await readInputText(file, LENS_FILE);
   let json: unknown;
   try {
-    json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('notFound', 'lens file not found.', file);
     throw new UserError('badInput', `is not valid JSON (${(e as Error).message}).`, file);
   }
   return parseLens(json, file);
@@ -234,10 +237,9 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     const test = await openDataset(lens, 'test');
     data = { classes: test.classes, shape: [...test.shape], train: train.size, test: test.size };
   } catch (e) {
-    if (!(e instanceof UserError) || e.code !== 'notFound') throw e;
-    // A lens file that is missing or wrong fails here again; one whose dataset files are missing still names a
-    // model, which opens without the data (the missing file is reported beside it). Data files that exist but
-    // are damaged stay errors of the lens (they are the data's problem to report, file by file).
+    if (!(e instanceof UserError)) throw e;
+    // A lens file that itself is wrong fails here again; one whose dataset cannot be opened still names a
+    // model, which opens without the data (the dataset's problem is reported beside it).
     lens = await readLensJson(path.resolve(lensPath));
     datasetError = datasetProblem(lens, e);
     data = { classes: lens.classes, shape: [], train: 0, test: 0 };
@@ -246,8 +248,9 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
   let trainingNote: string | undefined;
   let text: string | undefined;
   try {
-    text = await fs.promises.readFile(lens.results, 'utf8');
-  } catch {
+    text = await readInputText(lens.results, RESULTS_FILE);
+  } catch (e) {
+    if (!(e instanceof UserError && e.code === 'notFound')) throw e;
     text = undefined; // never trained
   }
   if (text !== undefined) {
@@ -257,8 +260,11 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     } catch {
       parsed = undefined;
     }
-    if (isTrainResult(parsed)) lastTraining = parsed;
-    else trainingNote = `${lens.results} is not a Feature Lens training result; train again to rewrite it.`;
+    if (!isTrainResult(parsed)) trainingNote = `${lens.results} is not a Feature Lens training result; training will not overwrite it: move it away, then train.`;
+    else if (parsed.weightsHash !== undefined && parsed.weightsHash !== (await modelWeightsHash(lens.model))) {
+      // Written for other weights: a run killed between saving the model and its results, or a model replaced since.
+      trainingNote = `${lens.results} belongs to other weights than ${lens.model} (a training run was interrupted or the model was replaced); train again for its results.`;
+    } else lastTraining = parsed;
   }
   return {
     path: lens.path,

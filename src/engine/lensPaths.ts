@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from './errors';
-import { lensFilePaths, parseLens } from './lens';
+import { readInputText } from './fsutil';
+import { LENS_FILE, lensFilePaths, parseLens } from './lens';
 
 /**
  * The absolute paths a lens file names (its own, the model and its folder, the training results, every dataset
@@ -10,12 +10,7 @@ import { lensFilePaths, parseLens } from './lens';
  */
 export async function lensPaths(lensPath: string): Promise<string[]> {
   const file = path.resolve(lensPath);
-  let text: string;
-  try {
-    text = await fs.promises.readFile(file, 'utf8');
-  } catch {
-    throw new UserError('notFound', 'lens file not found.', file);
-  }
+  const text = await readInputText(file, LENS_FILE);
   let json: unknown;
   try {
     json = JSON.parse(text);

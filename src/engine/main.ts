@@ -13,7 +13,8 @@ import { EngineServer } from './server';
 async function serve(): Promise<void> {
   const send = (msg: FromEngine) => process.send!(msg);
   const { backend, note } = await initBackend((process.env[ENGINE_ENV.backend] as BackendSetting) || 'auto');
-  const server = new EngineServer(handlers, send);
+  // After an engine fault the process exits once its reply is written (messages go out in order), with code 70.
+  const server = new EngineServer(handlers, send, () => process.send!({ type: 'log', level: 'info', message: 'Engine exiting after a fault.' }, () => process.exit(70)));
   process.on('message', (m) => server.receive(m));
   process.on('disconnect', () => process.exit(0));
   const status = await handlers.status({}, undefined as never);

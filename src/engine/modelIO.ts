@@ -3,17 +3,27 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelInfo } from '../shared/protocol';
 import { currentBackend } from './backend';
-import { UserError } from './errors';
-import { writeFilesAtomic } from './fsutil';
+import { checkMemory } from './budget';
+import { isEngineFault, UserError } from './errors';
+import { checkInputFile, readInputFile, readInputText, writeFilesAtomic } from './fsutil';
 import { describeLayers } from './introspect';
+import { layersNetwork } from './models/layers';
+import type { Network } from './models/network';
 import * as tf from './tf';
 
 /** model.json files larger than this are refused before they are read (a Layers topology is a few KB). */
 const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 
+/** A loaded model: the network every method walks, and for TF.js Layers files the LayersModel training uses (same weights). */
 export interface LoadedModel {
-  model: tf.LayersModel;
+  network: Network;
   info: ModelInfo;
+  layersModel?: tf.LayersModel;
+}
+
+function disposeLoaded(m: LoadedModel): void {
+  m.network.dispose();
+  m.layersModel?.dispose();
 }
 
 const cache = new Map<string, { mtimeMs: number; size: number; loaded: LoadedModel }>();
@@ -24,58 +34,68 @@ const cache = new Map<string, { mtimeMs: number; size: number; loaded: LoadedMod
  */
 export async function loadModel(modelPath: string): Promise<LoadedModel> {
   const file = path.resolve(modelPath);
-  let stat: fs.Stats;
-  try {
-    stat = await fs.promises.stat(file);
-  } catch {
-    throw new UserError('notFound', 'model file not found.', file);
-  }
+  const { stat } = await checkInputFile(file, { what: 'model file', maxBytes: MAX_MODEL_JSON_BYTES, maxHint: 'a TF.js model.json is a small JSON file; the weights live in .bin shards' });
   const hit = cache.get(file);
   if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.loaded;
   if (hit) {
     cache.delete(file);
-    hit.loaded.model.dispose();
+    disposeLoaded(hit.loaded);
   }
-  if (!stat.isFile()) throw new UserError('badInput', 'is not a file.', file);
-  if (stat.size > MAX_MODEL_JSON_BYTES) {
-    throw new UserError('badInput', `is ${(stat.size / 2 ** 20).toFixed(0)} MB; a TF.js model.json is a small JSON file (the weights live in .bin shards).`, file);
-  }
-  const artifacts = await readArtifacts(file);
+  const parsed = await readModelJson(file);
+  // Before tfjs allocates anything: what the topology declares against the manifest and the memory budget.
+  await planModel(parsed, file);
+  const artifacts = await readWeights(parsed, file);
   let model: tf.LayersModel;
   try {
     model = await loadFreeingOnFailure(artifacts);
   } catch (e) {
-    const msg = oneLine(e);
-    const unknown = /^Unknown (layer|activation|initializer|regularizer|constraint): (.*?)(?:\. This may be due.*)?$/i.exec(msg);
-    if (unknown) throw new UserError('unsupported', `uses ${unknown[1]} "${clip(unknown[2], 80)}", which TensorFlow.js Layers does not know.`, file);
-    throw new UserError('badInput', `is not a loadable TF.js Layers model: ${msg}`, file);
+    throw modelError(e, file, 'is not a loadable TF.js Layers model');
   }
   try {
     smokeTest(model);
   } catch (e) {
     model.dispose();
+    if (isEngineFault(e)) throw e;
     throw new UserError('badInput', `is not a usable TF.js Layers model: it fails on a blank input image (${oneLine(e)}).`, file);
+  }
+  let network: Network;
+  try {
+    network = layersNetwork(model, file);
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
   const info: ModelInfo = {
     path: file,
     name: model.name,
-    inputShape: (model.inputs[0].shape as (number | null)[]).slice(1).map((d) => d ?? -1),
-    layers: describeLayers(model),
+    inputShape: network.input.shape,
+    layers: describeLayers(network),
     totalParams: model.countParams(),
     weightsHash: hashWeights(artifacts.weightData as ArrayBuffer),
     mtimeMs: stat.mtimeMs,
     backend: currentBackend(),
   };
-  const loaded = { model, info };
+  const loaded: LoadedModel = { network, info, layersModel: model };
   cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, loaded });
   return loaded;
+}
+
+/** A tfjs failure while building a model, as one line naming the file (unknown layer classes, a stack overflow). */
+function modelError(e: unknown, file: string, prefix: string): Error {
+  if (isEngineFault(e)) return e as Error;
+  const msg = oneLine(e);
+  if (e instanceof RangeError && /call stack/i.test(msg)) return new UserError('badInput', `${prefix}: its layers are nested or chained too deeply for TensorFlow.js to build (${msg}).`, file);
+  const unknown = /^Unknown (layer|activation|initializer|regularizer|constraint): (.*?)(?:\. This may be due.*)?$/i.exec(msg);
+  if (unknown) return new UserError('unsupported', `uses ${unknown[1]} "${clip(unknown[2], 80)}", which TensorFlow.js Layers does not know.`, file);
+  if (e instanceof UserError) return e;
+  return new UserError('badInput', `${prefix}: ${msg}`, file);
 }
 
 /** Forgets cached models (all, or one path), disposing their weights. */
 export function unloadModels(modelPath?: string): void {
   for (const [key, entry] of cache) {
     if (modelPath && key !== path.resolve(modelPath)) continue;
-    entry.loaded.model.dispose();
+    disposeLoaded(entry.loaded);
     cache.delete(key);
   }
 }
@@ -142,11 +162,26 @@ interface ManifestGroup {
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
-async function readArtifacts(file: string): Promise<tf.io.ModelArtifacts> {
+/** A model.json, checked, with its weight shards checked on disk (sizes, kinds, places) but not read. */
+interface ParsedModelJson {
+  json: Record<string, unknown>;
+  topology: Record<string, unknown>;
+  specs: tf.io.WeightsManifestEntry[];
+  /** Bytes and values the manifest declares. */
+  declaredBytes: number;
+  declaredValues: number;
+  shards: { file: string; real: string; size: number }[];
+}
+
+/** Layers in a model.json beyond this are refused before tfjs builds them (its topology code recurses per layer). */
+const MAX_LAYERS = 5000;
+
+async function readModelJson(file: string): Promise<ParsedModelJson> {
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+    json = JSON.parse(await readInputText(file, { what: 'model file', maxBytes: MAX_MODEL_JSON_BYTES }));
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError('badInput', `is not valid JSON (${oneLine(e)}).`, file);
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UserError('badInput', 'is not a TF.js model.json (expected a JSON object).', file);
@@ -163,45 +198,165 @@ async function readArtifacts(file: string): Promise<tf.io.ModelArtifacts> {
 
   const dir = path.dirname(file);
   const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Uint8Array[] = [];
+  const shards: ParsedModelJson['shards'] = [];
+  const seen = new Set<string>();
+  let declaredBytes = 0;
+  let declaredValues = 0;
   for (const group of manifest) {
     if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new UserError('badInput', 'has a malformed "weightsManifest" entry (needs "paths" and "weights").', file);
     let expected = 0;
     for (const w of group.weights) {
-      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
         throw new UserError('badInput', 'has a malformed weight entry in "weightsManifest".', file);
       }
       const dtype = w.quantization?.dtype ?? w.dtype;
       const bytes = BYTES[dtype];
       if (!bytes) throw new UserError('unsupported', `has weight "${clip(w.name, 80)}" of dtype ${clip(String(dtype), 40)}, which Feature Lens cannot read.`, file);
-      expected += bytes * w.shape.reduce((a, b) => a * b, 1);
+      const values = w.shape.reduce((a, b) => a * b, 1);
+      expected += bytes * values;
+      declaredValues += values;
       specs.push(w as tf.io.WeightsManifestEntry);
     }
-    const parts: Uint8Array[] = [];
+    if (!Number.isSafeInteger(expected)) throw new UserError('badInput', 'declares weights of impossible sizes in its "weightsManifest".', file);
+    let got = 0;
     for (const p of group.paths) {
       if (typeof p !== 'string' || path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) {
         throw new UserError('badInput', `names weight file "${clip(String(p), 120)}" outside its folder.`, file);
       }
       const shard = path.join(dir, p);
+      if (seen.has(shard)) throw new UserError('badInput', `lists weight file ${clip(p, 120)} more than once in its weightsManifest.`, file);
+      seen.add(shard);
+      let checked: { real: string; stat: { size: number } };
       try {
-        parts.push(await fs.promises.readFile(shard));
-      } catch {
-        throw new UserError('notFound', `weight file ${clip(shard, 200)} is missing (named in ${path.basename(file)}'s weightsManifest).`, file);
+        checked = await checkInputFile(shard, { what: 'weight file', within: dir, maxBytes: expected });
+      } catch (e) {
+        if (e instanceof UserError && e.code === 'notFound') throw new UserError('notFound', `weight file ${clip(shard, 200)} is missing (named in ${path.basename(file)}'s weightsManifest).`, file);
+        if (e instanceof UserError && /is at most/.test(e.message)) {
+          throw new UserError('badInput', `weight file ${clip(shard, 200)} is larger than the ${expected} bytes the manifest describes for its group: the weights belong to another model.`, file);
+        }
+        throw e;
       }
+      shards.push({ file: shard, real: checked.real, size: checked.stat.size });
+      got += checked.stat.size;
     }
-    const got = parts.reduce((a, b) => a + b.byteLength, 0);
     if (got !== expected) {
       throw new UserError('badInput', `its weight files ${clip(group.paths.join(', '), 200)} hold ${got} bytes but the manifest describes ${expected} bytes: the weights are truncated or belong to another model.`, file);
     }
-    buffers.push(...parts);
+    declaredBytes += expected;
   }
-  const total = buffers.reduce((a, b) => a + b.byteLength, 0);
-  const weightData = new Uint8Array(total);
+  return { json, topology, specs, declaredBytes, declaredValues, shards };
+}
+
+/** What building a model will cost, learned from its topology without allocating a weight. */
+export interface ModelPlan {
+  /** Values of every weight the layers create. */
+  params: number;
+  /** Weight shapes the layers create, in order. */
+  weightShapes: number[][];
+  /** Values of every layer's output for one image (layers with unknown dimensions counted as 0). */
+  activationsPerImage: number;
+  layers: number;
+}
+
+/**
+ * Builds the topology with tfjs itself, but with `Layer.addWeight` recording shapes instead of allocating them,
+ * so a layer of two million units costs nothing here. The build runs synchronously inside `modelFromJSON`
+ * (nothing before it awaits when there is no weights manifest), so the patch is in place exactly for it.
+ * The model it returns holds no tensors and is dropped, never disposed.
+ */
+export async function dryBuild(topology: Record<string, unknown>): Promise<ModelPlan> {
+  const proto = tf.layers.Layer.prototype as unknown as { addWeight: (...a: unknown[]) => unknown };
+  const real = proto.addWeight;
+  const weightShapes: number[][] = [];
+  proto.addWeight = function (this: { _trainableWeights: unknown[]; _nonTrainableWeights: unknown[] }, name: unknown, shape: unknown, dtype: unknown, _init: unknown, _reg: unknown, trainable: unknown) {
+    const s = Array.from(shape as ArrayLike<number>, (d) => Number(d));
+    weightShapes.push(s);
+    const fake = Object.create(tf.LayerVariable.prototype) as Record<string, unknown>;
+    Object.assign(fake, { shape: s, dtype: dtype ?? 'float32', name: String(name), originalName: String(name), trainable_: trainable !== false, id: -1 });
+    (trainable === false ? this._nonTrainableWeights : this._trainableWeights).push(fake);
+    return fake;
+  };
+  let pending: Promise<tf.LayersModel>;
+  try {
+    pending = tf.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
+  } finally {
+    proto.addWeight = real;
+  }
+  const model = await pending;
+  let activationsPerImage = 0;
+  for (const layer of model.layers) {
+    let shapes: unknown;
+    try {
+      shapes = layer.outputShape;
+    } catch {
+      continue; // a layer used several times has no single output shape
+    }
+    const list = (Array.isArray(shapes) && Array.isArray(shapes[0]) ? shapes : [shapes]) as (number | null)[][];
+    for (const s of list) {
+      const dims = s.slice(1);
+      if (dims.every((d) => typeof d === 'number' && d >= 0)) activationsPerImage += (dims as number[]).reduce((a, b) => a * b, 1);
+    }
+  }
+  const params = weightShapes.reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+  return { params, weightShapes, activationsPerImage, layers: model.layers.length };
+}
+
+/** The number of layers a topology lists (Sequential or functional, Keras' full-model wrapper too). */
+function layerCount(topology: Record<string, unknown>): number {
+  const t = (topology.model_config ?? topology) as Record<string, unknown>;
+  const config = t.config as unknown;
+  const layers = Array.isArray(config) ? config : (config as { layers?: unknown } | undefined)?.layers;
+  return Array.isArray(layers) ? layers.length : 0;
+}
+
+const shapeText = (s: number[]) => `[${s.join(', ')}]`;
+const count = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * Checks what the topology would allocate before tfjs builds it: its layer count, every weight its layers create
+ * against the weights manifest (a layer the manifest does not feed would be filled with zeros of its declared size
+ * first), and the weights and one image's activations against the memory budget.
+ */
+async function planModel(parsed: ParsedModelJson, file: string): Promise<ModelPlan> {
+  const n = layerCount(parsed.topology);
+  if (n > MAX_LAYERS) throw new UserError('badInput', `has ${count(n)} layers; Feature Lens loads models of up to ${count(MAX_LAYERS)} layers.`, file);
+  let plan: ModelPlan;
+  try {
+    plan = await dryBuild(parsed.topology);
+  } catch (e) {
+    throw modelError(e, file, 'is not a loadable TF.js Layers model');
+  }
+  const declared = new Map<string, number>();
+  for (const w of parsed.specs) declared.set(shapeText(w.shape), (declared.get(shapeText(w.shape)) ?? 0) + 1);
+  const missing: number[][] = [];
+  for (const s of plan.weightShapes) {
+    const k = shapeText(s);
+    const left = declared.get(k) ?? 0;
+    if (left > 0) declared.set(k, left - 1);
+    else missing.push(s);
+  }
+  if (missing.length) {
+    throw new UserError(
+      'badInput',
+      `its layers need ${count(plan.weightShapes.length)} weights (${count(plan.params)} values) but its weightsManifest describes ${count(parsed.specs.length)} (${count(parsed.declaredValues)} values): no weight of shape ${shapeText(missing[0])}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''} in the manifest. The weights belong to another model.`,
+      file,
+    );
+  }
+  checkMemory(8 * plan.params + 4 * plan.activationsPerImage, `loading it (${count(plan.params)} parameters, ${count(plan.activationsPerImage)} activation values per image)`, file);
+  return plan;
+}
+
+/** Reads the weight shards of a checked model.json into one buffer (their sizes were checked on disk). */
+async function readWeights(parsed: ParsedModelJson, file: string): Promise<tf.io.ModelArtifacts> {
+  const weightData = new Uint8Array(parsed.declaredBytes);
   let offset = 0;
-  for (const b of buffers) {
-    weightData.set(b, offset);
-    offset += b.byteLength;
+  for (const s of parsed.shards) {
+    const bytes = await readInputFile(s.file, { what: 'weight file', within: path.dirname(file), maxBytes: s.size });
+    if (bytes.byteLength !== s.size) throw new UserError('badInput', `weight file ${clip(s.file, 200)} changed while it was read.`, file);
+    weightData.set(bytes, offset);
+    offset += bytes.byteLength;
   }
+  const { json, topology, specs } = parsed;
   return {
     modelTopology: topology as tf.io.ModelArtifacts['modelTopology'],
     weightSpecs: specs,
@@ -214,26 +369,34 @@ async function readArtifacts(file: string): Promise<tf.io.ModelArtifacts> {
   };
 }
 
+/** Our shard names: `<stem>.<12 hex digits of the weights' sha256>.bin`. */
+function shardPattern(stem: string): RegExp {
+  return new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f]{12}\\.bin$`);
+}
+
 /**
  * Saves a model as `model.json` + one weight shard named by the weights' hash, atomically: the shard is
- * written first under a new name, then model.json is replaced by rename, then the old shards are removed.
+ * written first under a new name, then model.json is replaced by rename, then earlier shards of this model
+ * (its own name pattern only, never a file the manifest names) and temporary files of killed saves are removed.
  * A reader (or a crash at any point) sees either the old model whole or the new one whole.
+ * Returns the sha256 of the weights written (`ModelInfo.weightsHash` of the saved model).
  */
-export async function saveModel(model: tf.LayersModel, modelPath: string, metadata?: Record<string, unknown>): Promise<void> {
+export async function saveModel(model: tf.LayersModel, modelPath: string, metadata?: Record<string, unknown>): Promise<{ weightsHash: string }> {
   const file = path.resolve(modelPath);
   const dir = path.dirname(file);
   const stem = path.basename(file, '.json');
-  const oldShards = await previousShards(file);
+  let weightsHash = '';
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = new Uint8Array(
         artifacts.weightData instanceof ArrayBuffer ? artifacts.weightData : tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer[]),
       );
-      const binName = `${stem}.${hashWeights(weightData.buffer).slice(0, 12)}.bin`;
+      weightsHash = hashWeights(weightData.buffer);
+      const binName = `${stem}.${weightsHash.slice(0, 12)}.bin`;
       const json = {
         format: 'layers-model',
         generatedBy: artifacts.generatedBy,
-        convertedBy: 'Feature Lens',
+        convertedBy: FEATURE_LENS_MAKER,
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: [binName], weights: artifacts.weightSpecs }],
         ...(metadata ? { userDefinedMetadata: metadata } : {}),
@@ -242,19 +405,86 @@ export async function saveModel(model: tf.LayersModel, modelPath: string, metada
         { path: path.join(dir, binName), data: weightData },
         { path: file, data: JSON.stringify(json) },
       ]);
-      for (const old of oldShards) if (old !== binName) await fs.promises.rm(path.join(dir, old), { force: true });
+      const shards = shardPattern(stem);
+      for (const name of await fs.promises.readdir(dir)) if (shards.test(name) && name !== binName) await fs.promises.rm(path.join(dir, name), { force: true });
+      await sweepTemps(dir, [path.basename(file), shards]);
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
   unloadModels(file);
+  return { weightsHash };
 }
 
-/** The shard file names an existing model.json lists (none if it is missing or unreadable). */
-async function previousShards(file: string): Promise<string[]> {
+/** What `convertedBy` says in a model.json Feature Lens wrote. */
+export const FEATURE_LENS_MAKER = 'Feature Lens';
+
+/**
+ * Whether `file` is a model.json Feature Lens wrote (training may replace only those): a regular JSON file of
+ * reasonable size whose `convertedBy` is Feature Lens. Undefined when it does not exist.
+ */
+export async function madeByFeatureLens(file: string): Promise<boolean | undefined> {
   try {
-    const json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
-    return (json.weightsManifest as ManifestGroup[]).flatMap((g) => g.paths).filter((p) => typeof p === 'string' && !p.includes('/') && !p.includes('..'));
+    await fs.promises.lstat(file);
   } catch {
-    return [];
+    return undefined;
+  }
+  try {
+    const json = JSON.parse(await readInputText(file, { what: 'model file', maxBytes: MAX_MODEL_JSON_BYTES }));
+    return json?.convertedBy === FEATURE_LENS_MAKER && json?.format === 'layers-model' && Array.isArray(json.weightsManifest);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes temporary files of writes killed before their rename (`<name>.<pid>.<time>.tmp`, see fsutil.ts) whose
+ * target is one of `names` (a name or a pattern) and whose process is gone.
+ */
+export async function sweepTemps(dir: string, names: (string | RegExp)[]): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await fs.promises.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const m = /^(.*)\.(\d+)\.[0-9a-z]+\.tmp$/.exec(name);
+    if (!m || !names.some((n) => (typeof n === 'string' ? n === m[1] : n.test(m[1])))) continue;
+    const pid = Number(m[2]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) await fs.promises.rm(path.join(dir, name), { force: true });
+  }
+}
+
+const weightsHashes = new Map<string, { stamp: string; hash: string }>();
+
+/**
+ * The sha256 of a model's weights as `loadModel` computes it (its shards in manifest order), without loading it;
+ * undefined when the model or a shard is missing or unreadable. Cached while model.json and the shards keep their
+ * sizes and times.
+ */
+export async function modelWeightsHash(modelPath: string): Promise<string | undefined> {
+  const file = path.resolve(modelPath);
+  try {
+    const parsed = await readModelJson(file);
+    const stats = await Promise.all([file, ...parsed.shards.map((s) => s.real)].map((f) => fs.promises.stat(f)));
+    const stamp = stats.map((st) => `${st.ino}:${st.size}:${st.mtimeMs}`).join('|');
+    const hit = weightsHashes.get(file);
+    if (hit?.stamp === stamp) return hit.hash;
+    const h = crypto.createHash('sha256');
+    for (const s of parsed.shards) for await (const chunk of fs.createReadStream(s.real, { start: 0, end: Math.max(0, s.size - 1) })) if (s.size > 0) h.update(chunk as Buffer);
+    const hash = h.digest('hex');
+    weightsHashes.set(file, { stamp, hash });
+    return hash;
+  } catch {
+    return undefined;
   }
 }

@@ -28,7 +28,7 @@ import { decodeIndex, encodeIndex } from './scanIndex';
  */
 export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise<Uint8Array> {
   const lens = await readLens(p.lens);
-  const { model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
   const { weightsHash, path: modelPath } = info;
   if (weightsHash !== p.weightsHash) throw new UserError('badInput', 'the model changed on disk during the scan; scan again.', modelPath);
@@ -52,6 +52,16 @@ export function scanWorkers(): number {
   if (currentBackend() === 'tensorflow') return 1; // native TensorFlow already uses every core
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   return Math.max(1, Math.min(4, Math.floor(cores / currentWasmThreads())));
+}
+
+/**
+ * The cold-start rule's bound: new helpers start only when this process alone would need longer than this
+ * for the rest (`FEATURE_LENS_SCAN_COLD_START_SECONDS`, e.g. 0 to always start them, as the tests that kill
+ * helpers do; else `fallback`).
+ */
+export function coldStartSeconds(fallback: number): number {
+  const s = Number(process.env.FEATURE_LENS_SCAN_COLD_START_SECONDS ?? NaN);
+  return Number.isFinite(s) && s >= 0 ? s : fallback;
 }
 
 /** The engine bundle to fork: `FEATURE_LENS_ENGINE`, or `engine.js` beside this bundle / in `dist/`. */

@@ -14,6 +14,7 @@
  * ```
  */
 import type { Fields } from './datasets/fields';
+import { checkMemory } from './budget';
 import { UserError } from './errors';
 import * as tf from './tf';
 
@@ -48,12 +49,16 @@ export interface Recipe {
   crossTests: { name: string; dataset: unknown }[];
 }
 
+/** Layers in a recipe beyond this are refused (TensorFlow.js builds and serializes a model recursively). */
+export const MAX_RECIPE_LAYERS = 1000;
+
 const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'averagePooling2d', 'flatten', 'dense', 'dropout', 'activation'] as const;
 
 /** Parses `training` (all problems reported with the field path, e.g. `training.architecture[2].units`). */
 export function parseRecipe(f: Fields, parseDataset: (f: Fields) => unknown): Recipe {
   const arch = f.raw('architecture');
   if (!Array.isArray(arch) || arch.length === 0) f.fail(f.path('architecture'), 'must be a non-empty list of layers');
+  if (arch.length > MAX_RECIPE_LAYERS) f.fail(f.path('architecture'), `has ${arch.length} layers; a recipe has at most ${MAX_RECIPE_LAYERS}`);
   const architecture = arch.map((layer, i) => parseLayer(f.child(layer, `${f.path('architecture')}[${i}]`)));
   const o = f.sub('optimizer', false);
   const optimizer = {
@@ -148,6 +153,12 @@ function parseLayer(f: Fields): LayerSpec {
  * run reproduces. The last dense layer must have one unit per class.
  */
 export function buildModel(recipe: Recipe, inputShape: [number, number, number], classes: number, name: string, file: string): tf.Sequential {
+  const cost = recipeCost(recipe, inputShape, file);
+  checkMemory(
+    TRAINING_BYTES_PER_PARAM * cost.params + TRAINING_BYTES_PER_ACTIVATION * cost.activationsPerImage * recipe.batchSize,
+    `training its recipe (${cost.params.toLocaleString('en-US')} parameters, ${cost.activationsPerImage.toLocaleString('en-US')} activation values per image, batches of ${recipe.batchSize})`,
+    file,
+  );
   const last = [...recipe.architecture].reverse().find((l) => l.type === 'dense');
   if (!last || last.type !== 'dense' || last.units !== classes) {
     throw new UserError('badInput', `the last dense layer of "training.architecture" must have one unit per class (${classes}), not ${last && last.type === 'dense' ? last.units : 'none'}.`, file);
@@ -190,6 +201,52 @@ export function buildModel(recipe: Recipe, inputShape: [number, number, number],
     }
   });
   return model;
+}
+
+/** Weights, their gradient and two optimizer slots (Adam's moments), float32. */
+const TRAINING_BYTES_PER_PARAM = 16;
+/** Each activation and its gradient, float32. */
+const TRAINING_BYTES_PER_ACTIVATION = 8;
+
+/**
+ * A recipe's parameter count and the activation values one image makes, from the layer specs alone (no tfjs),
+ * so a recipe that would need gigabytes is refused before a weight is allocated.
+ */
+export function recipeCost(recipe: Recipe, inputShape: [number, number, number], file: string): { params: number; activationsPerImage: number } {
+  let shape: number[] = [...inputShape];
+  let params = 0;
+  let activationsPerImage = 0;
+  const out = (size: number, k: number, s: number, padding: 'valid' | 'same') => (padding === 'same' ? Math.ceil(size / s) : Math.floor((size - k) / s) + 1);
+  recipe.architecture.forEach((spec, i) => {
+    const last = shape[shape.length - 1];
+    switch (spec.type) {
+      case 'conv2d':
+      case 'maxPooling2d':
+      case 'averagePooling2d': {
+        if (shape.length !== 3) throw new UserError('badInput', `"training.architecture[${i}]" (${spec.type}) needs an image input [height, width, channels], not [${shape.join(', ')}].`, file);
+        const [kh, kw] = spec.type === 'conv2d' ? spec.kernelSize : spec.poolSize;
+        const oh = out(shape[0], kh, spec.strides[0], spec.padding);
+        const ow = out(shape[1], kw, spec.strides[1], spec.padding);
+        if (oh < 1 || ow < 1) throw new UserError('badInput', `"training.architecture[${i}]" (${spec.type}) does not fit the layer before it: a ${kh}×${kw} window on a ${shape[0]}×${shape[1]} input.`, file);
+        if (spec.type === 'conv2d') {
+          params += kh * kw * last * spec.filters + (spec.useBias ? spec.filters : 0);
+          shape = [oh, ow, spec.filters];
+        } else shape = [oh, ow, last];
+        break;
+      }
+      case 'flatten':
+        shape = [shape.reduce((a, b) => a * b, 1)];
+        break;
+      case 'dense':
+        params += last * spec.units + (spec.useBias ? spec.units : 0);
+        shape = [...shape.slice(0, -1), spec.units];
+        break;
+      default:
+        break;
+    }
+    activationsPerImage += shape.reduce((a, b) => a * b, 1);
+  });
+  return { params, activationsPerImage };
 }
 
 export function makeOptimizer(o: Recipe['optimizer']): tf.Optimizer {

@@ -10,6 +10,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readInputFile } from './fsutil';
 import { METRIC_ORDER, type ScanLayer, type ScanState } from './scan';
 import { ScoreHeaps } from './scoreHeap';
 
@@ -92,6 +93,7 @@ export function decodeIndex(bytes: Uint8Array): StoredIndex | null {
   } catch {
     return null;
   }
+  if (!isIndexHeader(header)) return null;
   const N = header.layers.reduce((a, l) => a + l.nodes, 0);
   const k = header.k;
   const C = header.classes.length;
@@ -130,6 +132,31 @@ export function decodeIndex(bytes: Uint8Array): StoredIndex | null {
   return { header, state };
 }
 
+const whole = (v: unknown, max = 2 ** 31): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+
+/**
+ * Whether a parsed header has every field, of its type and in range: a damaged index (a valid magic number and a
+ * header such as `{"layers": 5}`) is then not an index, and the scan that finds it rebuilds it.
+ */
+export function isIndexHeader(h: unknown): h is IndexHeader {
+  if (!h || typeof h !== 'object' || Array.isArray(h)) return false;
+  const x = h as Record<string, unknown>;
+  if (typeof x.weightsHash !== 'string' || typeof x.datasetHash !== 'string' || typeof x.model !== 'string' || typeof x.source !== 'string') return false;
+  if (!whole(x.k, 1000) || x.k < 1 || !whole(x.total) || !whole(x.next) || x.next > x.total || (x.start !== undefined && (!whole(x.start) || x.start > x.next))) return false;
+  if (typeof x.complete !== 'boolean' || typeof x.seconds !== 'number') return false;
+  if (!Array.isArray(x.classes) || x.classes.length > 1e5 || !x.classes.every((c) => typeof c === 'string')) return false;
+  if (!Array.isArray(x.layers) || x.layers.length > 1e5) return false;
+  let offset = 0;
+  for (const l of x.layers as unknown[]) {
+    if (!l || typeof l !== 'object') return false;
+    const y = l as Record<string, unknown>;
+    if (!whole(y.index) || typeof y.name !== 'string' || !whole(y.nodes, 2 ** 24) || y.offset !== offset) return false;
+    if (!Array.isArray(y.spatial) || y.spatial.length !== 2 || !y.spatial.every((d) => whole(d, 2 ** 16))) return false;
+    offset += y.nodes as number;
+  }
+  return true;
+}
+
 /** Only an index file's header (a few hundred bytes), or null when it is not an index file. */
 export async function readIndexHeader(file: string): Promise<IndexHeader | null> {
   let fh: fs.promises.FileHandle | undefined;
@@ -142,13 +169,17 @@ export async function readIndexHeader(file: string): Promise<IndexHeader | null>
     if (hl > 64 * 2 ** 20) return null;
     const head = Buffer.alloc(hl);
     if ((await fh.read(head, 0, hl, 12)).bytesRead < hl) return null;
-    return JSON.parse(head.toString('utf8')) as IndexHeader;
+    const header: unknown = JSON.parse(head.toString('utf8'));
+    return isIndexHeader(header) ? header : null;
   } catch {
     return null;
   } finally {
     await fh?.close();
   }
 }
+
+/** Index files larger than this are not read (40·N·k bytes: a million nodes with k = 25 is 1 GB). */
+const MAX_INDEX_BYTES = 2 ** 30;
 
 const cache = new Map<string, { mtimeMs: number; size: number; index: StoredIndex }>();
 /** Complete indexes kept in memory (the most recently read). */
@@ -181,9 +212,9 @@ export async function readIndex(file: string): Promise<StoredIndex | null> {
   if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.index;
   let bytes: Buffer;
   try {
-    bytes = await fs.promises.readFile(file);
+    bytes = await readInputFile(file, { what: 'index file', maxBytes: MAX_INDEX_BYTES });
   } catch {
-    return null;
+    return null; // not a regular file of a plausible size: rescanned and replaced
   }
   const index = decodeIndex(bytes);
   if (index && index.header.complete) {

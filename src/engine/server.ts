@@ -1,4 +1,4 @@
-import type { EngineMethods, EngineRequest, FromEngine, MethodName, ParamsOf, Progress, ReplyOf, ToEngine } from '../shared/protocol';
+import type { EngineRequest, FromEngine, MethodName, ParamsOf, Progress, ReplyOf, ToEngine } from '../shared/protocol';
 import { toEngineError } from './errors';
 import { makeJob, type Job } from './job';
 
@@ -16,6 +16,8 @@ export class EngineServer {
   constructor(
     private readonly handlers: Handlers,
     private readonly send: (msg: FromEngine) => void,
+    /** Called after a request failed with an engine fault (out of memory, a wasm trap): the process must go. */
+    private readonly onFault?: () => void,
   ) {}
 
   receive(raw: unknown): void {
@@ -54,6 +56,13 @@ export class EngineServer {
         const err = toEngineError(e);
         if (err.code === 'internal') this.send({ type: 'log', level: 'error', message: `${req.method} failed: ${(e as Error)?.stack ?? err.message}` });
         this.send({ type: 'reply', id: req.id, result: { err } });
+        if (err.code === 'engineDied' && this.onFault) {
+          // The backend's memory may be broken: serve nothing more; the host starts a fresh engine.
+          this.send({ type: 'log', level: 'error', message: `${req.method} hit an engine fault; the engine exits: ${(e as Error)?.stack ?? err.message}` });
+          this.queue.length = 0;
+          this.onFault();
+          return;
+        }
       } finally {
         this.running = undefined;
       }
@@ -61,4 +70,3 @@ export class EngineServer {
   }
 }
 
-export type { EngineMethods };

@@ -1,5 +1,5 @@
 /**
- * Top-k images of every node (design.md, "Top-k images"): argmax_j z(l, i, j) over the test split, for the
+ * Top-k images of every node (docs/architecture.md, "Top-k images"): argmax_j z(l, i, j) over the test split, for the
  * three scores at once (frobenius, max, mean; see scan.ts), in one streaming pass, stored as an index under
  * `storageDir` keyed by the weights, the dataset and k. A complete index is reused until either changes; a
  * cancelled scan leaves a checkpoint (every 10 s and on cancel) that the next scan resumes from. On a
@@ -15,8 +15,9 @@ import { CancelledError, check, UserError } from './errors';
 import { writeFileAtomic } from './fsutil';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
+import type { Network } from './models/network';
 import { loadModel } from './modelIO';
-import { acquireHelpers, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
+import { acquireHelpers, coldStartSeconds, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFloors, scanLayers, scanRange, type ScanState } from './scan';
 import { encodeIndex, indexPath, markIndexUsed, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
 import type * as tf from './tf';
@@ -74,7 +75,7 @@ export interface ScanOutcome extends Omit<ScanSummary, 'lens' | 'metric'> {
  * complete index and resuming a checkpoint. On cancel, the position reached is checkpointed before the
  * cancellation propagates.
  */
-export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds: Dataset, storageDir: string, k: number, job: Job, opts: ScanDatasetOptions = {}): Promise<ScanOutcome> {
+export async function scanDataset(model: Network, weightsHash: string, ds: Dataset, storageDir: string, k: number, job: Job, opts: ScanDatasetOptions = {}): Promise<ScanOutcome> {
   check(Number.isInteger(k) && k >= 1 && k <= 1000, `k must be a whole number from 1 to 1000, not ${k}.`);
   check(ds.size > 0, `The ${ds.split} split of ${ds.source} has no images to scan.`);
   const file = indexPath(storageDir, weightsHash, ds.hash, k);
@@ -139,7 +140,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     let doneImages = next;
     for (const st of done.values()) doneImages += st.images;
     for (const n of running.values()) doneImages += n;
-    job.progress({ fraction: doneImages / ds.size, message: `${doneImages} of ${ds.size} images${active.size ? ` (${active.size + 1} processes)` : ''}` });
+    job.progress({ fraction: doneImages / ds.size, message: `${doneImages} of ${ds.size} images${active.size ? ` (${active.size + 1} processes)` : ''}`, count: { done: doneImages, total: ds.size, unit: 'images' } });
   };
   const advance = async () => {
     for (let st = done.get(next); st; st = done.get(next)) {
@@ -214,7 +215,7 @@ export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds
     coldChecked = true;
     const rate = localImages / Math.max(1e-3, (Date.now() - localStart) / 1000);
     const left = queue.reduce((a, [s, e]) => a + e - s, 0);
-    if (left / rate < (par!.coldStartSeconds ?? COLD_START_SECONDS)) return;
+    if (left / rate < (par!.coldStartSeconds ?? coldStartSeconds(COLD_START_SECONDS))) return;
     for (const h of acquireHelpers(par!.enginePath, helperCount - helpers.length)) {
       helpers.push(h);
       active.add(h);
@@ -370,7 +371,7 @@ function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean
 export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job, parallel?: Partial<ParallelOptions>): Promise<ScanSummary> {
   checkMetric(metric);
   const lens = await readLens(lensPath);
-  const { model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
   const workers = parallel?.workers ?? scanWorkers();
   const enginePath = parallel?.enginePath ?? helperEnginePath();

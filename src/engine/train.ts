@@ -4,6 +4,7 @@
  * test split (and any cross tests), then writes the model (`lens.model`) and `<stem>.training.json` beside
  * the lens file, atomically. A cancelled or failed run writes nothing: the previous files stay as they were.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EpochRecord, TrainResult } from '../shared/protocol';
 import { currentBackend } from './backend';
@@ -13,10 +14,10 @@ import { checkFitsModel } from './datasets/fit';
 import { Random } from './datasets/random';
 import { UserError } from './errors';
 import { evaluate } from './evaluate';
-import { writeFileAtomic } from './fsutil';
+import { isInside, readInputText, writeFileAtomic } from './fsutil';
 import { yieldToEvents, type Job } from './job';
-import { openDataset, openSpec, readLens, type DatasetSpec } from './lens';
-import { saveModel } from './modelIO';
+import { datasetPaths, isTrainResult, openDataset, openSpec, readLens, type DatasetSpec, type Lens } from './lens';
+import { madeByFeatureLens, saveModel, sweepTemps } from './modelIO';
 import { buildModel, makeOptimizer, type Recipe } from './recipes';
 import * as tf from './tf';
 
@@ -30,6 +31,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
   const lens = await readLens(lensPath);
   const recipe = lens.training;
   if (!recipe) throw new UserError('badInput', 'has no "training" recipe, so Feature Lens cannot train its model (it can still inspect an existing model.json).', lens.path);
+  await checkTrainingTargets(lens);
   const train = await openDataset(lens, 'train');
   const test = await openDataset(lens, 'test');
   const classes = train.classes.length >= test.classes.length ? train.classes : test.classes;
@@ -84,12 +86,57 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
         ...(attempts > 1 ? { attempts: attempt, seed } : {}),
       };
       job.progress({ fraction: 1, message: 'Saving the model' });
-      await saveModel(model, lens.model, { featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, seed, trainedAt: new Date().toISOString() } });
+      await checkTrainingTargets(lens); // again: either file may have appeared while training ran
+      // The model first, then its results naming the weights they were measured on: a kill in between leaves
+      // results whose hash is not the model's, which the loader refuses as stale (lens.ts lensInfo).
+      const { weightsHash } = await saveModel(model, lens.model, { featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, seed, trainedAt: new Date().toISOString() } });
+      result.weightsHash = weightsHash;
       await writeFileAtomic(lens.results, JSON.stringify(result, null, 2) + '\n');
+      await sweepTemps(path.dirname(lens.results), [path.basename(lens.results)]);
       return result;
     } finally {
       model.dispose();
       optimizer.dispose();
+    }
+  }
+}
+
+/**
+ * Refuses to train when training would write over a file it did not make: `model` naming the lens file, its
+ * training results or a dataset file, or an existing file that is not a model.json Feature Lens wrote; or a
+ * results file that is not Feature Lens training results. Each refusal names the file.
+ */
+export async function checkTrainingTargets(lens: Lens): Promise<void> {
+  const real = async (p: string) => fs.promises.realpath(p).catch(() => path.resolve(p));
+  const model = await real(lens.model);
+  const named = (what: string) =>
+    new UserError('badInput', `"model" names ${lens.model}, which is ${what}; training writes the model there and would overwrite it. Name a model.json of its own, e.g. "model/model.json".`, lens.path);
+  if (model === (await real(lens.path))) throw named('this lens file itself');
+  if (model === (await real(lens.results))) throw named('the training results file of this lens');
+  const data = [...datasetPaths(lens.dataset), ...(lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec))];
+  for (const d of data) {
+    const rd = await real(d);
+    if (model === rd || isInside(model, rd)) throw named('a file of its dataset');
+  }
+  if (!/\.json$/i.test(lens.model)) throw new UserError('badInput', `"model" names ${lens.model}; a TF.js Layers model is a .json file (e.g. "model/model.json").`, lens.path);
+  if ((await madeByFeatureLens(lens.model)) === false) {
+    throw new UserError('badInput', `${lens.model} exists and is not a model Feature Lens trained; training would overwrite it. Move it away, or name another file in the lens file's "model".`, lens.path);
+  }
+  let text: string | undefined;
+  try {
+    text = await readInputText(lens.results, { what: 'training results file', maxBytes: 64 * 2 ** 20 });
+  } catch (e) {
+    if (!(e instanceof UserError && e.code === 'notFound')) throw new UserError('badInput', `${lens.results} cannot be replaced by new training results: ${(e as Error).message}`, lens.path);
+  }
+  if (text !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!isTrainResult(parsed)) {
+      throw new UserError('badInput', `${lens.results} exists and is not Feature Lens training results; training would overwrite it. Move it away to train.`, lens.path);
     }
   }
 }
@@ -142,7 +189,8 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
         job.progress({
           fraction: (epoch + b / batches) / recipe.epochs,
           message: `${attempts > 1 ? `Attempt ${attempt || attempts}/${attempts}, e` : 'E'}poch ${epoch + 1}/${recipe.epochs}, batch ${b}/${batches}: loss ${(lossSum / seen).toFixed(4)}, accuracy ${((accSum / seen) * 100).toFixed(1)}%`,
-          train: { epoch: epoch + 1, epochs: recipe.epochs, batch: b, batches, loss: lossSum / seen, accuracy: accSum / seen },
+          train: { epoch: epoch + 1, epochs: recipe.epochs, batch: b, batches, loss: lossSum / seen, accuracy: accSum / seen, ...(attempts > 1 ? { attempt: attempt || attempts, attempts } : {}) },
+          count: { done: epoch * train.size + seen, total: recipe.epochs * train.size, unit: 'images' },
         });
       }
       await yieldToEvents();

@@ -30,6 +30,8 @@ export interface EngineClientOptions {
   backend: () => BackendSetting;
   /** Threads for the wasm backend in each engine process; absent = the engine's default (1). */
   threads?: () => number;
+  /** The engine's memory budget in MB (`featureLens.engine.maxMemoryMB`); absent or 0 = the engine's default. */
+  maxMemoryMB?: () => number;
   log: (level: LogLevel, message: string) => void;
   /** Called when the engine (re)starts and reports its backend, and with undefined when it stops. */
   onStatus?: (status: EngineStatus | undefined) => void;
@@ -144,6 +146,11 @@ export class EngineClient {
     this.restart('Feature Lens is shutting down.');
   }
 
+  /** The methods of the requests sent and not yet answered, oldest first (a page that waits says for what). */
+  pendingMethods(): MethodName[] {
+    return [...this.pending.values()].map((p) => p.method);
+  }
+
   /** The engine's process id, if it is running (tests kill it to check recovery). */
   get pid(): number | undefined {
     return this.child?.pid;
@@ -155,6 +162,8 @@ export class EngineClient {
     const threads = this.options.threads?.() ?? 0;
     const env: NodeJS.ProcessEnv = { ...process.env, [ENGINE_ENV.serve]: '1', [ENGINE_ENV.backend]: backend, ELECTRON_RUN_AS_NODE: '1' };
     if (threads > 0) env[ENGINE_ENV.wasmThreads] = String(threads);
+    const maxMemoryMB = this.options.maxMemoryMB?.() ?? 0;
+    if (maxMemoryMB > 0) env[ENGINE_ENV.maxMemoryMB] = String(maxMemoryMB);
     const child = fork(this.options.enginePath, [], {
       serialization: 'advanced',
       env,
@@ -206,6 +215,9 @@ export class EngineClient {
         break;
       case 'reply':
         this.settle(m.id, m.result);
+        // The engine answers an out-of-memory or a WebAssembly trap with engineDied and exits: replace it now, so
+        // the next request starts a fresh engine instead of reaching one that is going away.
+        if (m.result && 'err' in m.result && m.result.err?.code === 'engineDied') this.restart(m.result.err.message);
         break;
       case 'progress':
         this.pending.get(m.id)?.onProgress?.(m.progress);

@@ -1,15 +1,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScanSummary, type ScoreMetric } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
+import { isModelFile, LENS_GLOB, MODEL_FILE_GLOB } from '../shared/modelFiles';
 import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
 import { registerFailableCommand, UserFacingError } from './failable';
 import { InspectorPanel, type PanelDeps } from './inspectorPanel';
 import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
-import { backendSetting, BACKEND_KEY, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
-import { pickLayer, pickNode, pickTarget, resolveModel, targetFromArg, type TargetHint } from './targets';
+import { backendSetting, BACKEND_KEY, MAX_MEMORY_KEY, maxMemorySetting, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
+import { pickLayer, pickNode, pickTarget, resolveModel, type TargetHint } from './targets';
 import { TopView } from './topView';
 import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
 import { targetOf, type ModelsEntry } from './treeModel';
@@ -24,11 +25,20 @@ const RANK_BY_DETAIL: Record<ScoreMetric, string> = {
   mean: 'Its mean: a response over the whole map',
 };
 
+/** What a cancelled scan keeps (parallelScan.ts: finished chunks join the index in order). */
+const SCAN_CANCELLED = 'The images ranked so far are kept; the next run resumes from there.';
+
 /** Everything the extension owns while it is active. */
 class FeatureLens extends Disposable {
   readonly log = this._register(vscode.window.createOutputChannel('Feature Lens', { log: true }));
   private readonly status = this._register(vscode.window.createStatusBarItem('featureLens.backend', vscode.StatusBarAlignment.Right, 10));
   readonly engine: EngineClient;
+  /**
+   * A second engine process for long jobs (training, scans, activation maximization), so that pages and views
+   * keep answering while one runs: each process serves one request at a time. Both read the same files; the
+   * interactive one reloads a model when its model.json changes on disk (it keys its cache on the file's mtime).
+   */
+  readonly jobs: EngineClient;
   /** Asks before the engine uses a lens file that names paths outside the workspace. */
   private readonly guard: LensGuard;
   private readonly models: ModelsView;
@@ -46,10 +56,19 @@ class FeatureLens extends Disposable {
       enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
       backend: backendSetting,
       threads: threadsSetting,
+      maxMemoryMB: maxMemorySetting,
       log: (level, message) => this.log[level](message),
       onStatus: (s) => this.showStatus(s),
       gate: (method, params) => this.guard.check(method, params),
     });
+    this.jobs = new EngineClient({
+      enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
+      backend: backendSetting,
+      threads: threadsSetting,
+      log: (level, message) => this.log[level](`[jobs] ${message}`),
+      gate: (method, params) => this.guard.check(method, params),
+    });
+    this._register({ dispose: () => this.jobs.dispose() });
     this.guard = createLensGuard(vscode, context.workspaceState, (lens) => this.engine.requestUngated('lensPaths', { lens }).then((r) => ('ok' in r ? r.ok : Promise.reject(new Error(r.err.message)))), (m) => this.log.info(m));
     this._register({ dispose: () => this.engine.dispose() });
     this.showStatus(undefined);
@@ -60,26 +79,15 @@ class FeatureLens extends Disposable {
     this.modelsTree = this._register(vscode.window.createTreeView('featureLens.models', { treeDataProvider: this.models, showCollapseAll: true }));
     this.top = this._register(new TopView(this.engine, () => this.storageDir(), this.log));
     this.top.view = this._register(vscode.window.createTreeView('featureLens.topActivations', { treeDataProvider: this.top }));
-    this._register(
-      this.modelsTree.onDidChangeSelection((e) => {
-        const sel = e.selection[0];
-        if (sel?.kind === 'node') {
-          const t = targetFromArg(sel);
-          // Clicking a node also opens it in the panel, which updates this view once its page is posted; the
-          // delay keeps this view's engine requests from queueing ahead of the panel's.
-          if (t?.model && t.layer !== undefined && t.node !== undefined) {
-            const node = { lens: t.lens, model: t.model, layer: t.layer, node: t.node };
-            setTimeout(() => this.top.show(node), 800);
-          }
-        }
-      }),
-    );
-
     this.panelDeps = {
       engine: this.engine,
+      jobs: this.jobs,
+      state: context.workspaceState,
       log: this.log,
       extensionUri: context.extensionUri,
       storageDir: () => this.storageDir(),
+      // The Top Activations view follows the node the panel shows, once its page is posted: a click on a node
+      // runs Inspect Node, and the view's engine requests then come after the panel's, never ahead of them.
       onNode: (t) => {
         this.top.show(t);
         void this.reveal(t.model, t.layer, t.node);
@@ -94,9 +102,10 @@ class FeatureLens extends Disposable {
     this.watch();
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) || e.affectsConfiguration(`featureLens.${THREADS_KEY}`)) {
-          this.log.info(`Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}); restarting the engine.`);
+        if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) || e.affectsConfiguration(`featureLens.${THREADS_KEY}`) || e.affectsConfiguration(`featureLens.${MAX_MEMORY_KEY}`)) {
+          this.log.info(`Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}, memory budget ${maxMemorySetting() || 'default'}); restarting the engine.`);
           this.engine.restart('The engine settings changed.');
+          this.jobs.restart('The engine settings changed.');
           this.showStatus(undefined);
           this.models.refresh();
         }
@@ -152,14 +161,14 @@ class FeatureLens extends Disposable {
     this.status.show();
   }
 
-  /** Watches lens files and models (also those a lens names outside `model.json`), refreshing debounced. */
+  /** Watches lens files and models (also those a lens names by another file name), refreshing debounced. */
   private watch(): void {
     const onChange = (uri: vscode.Uri) => {
       this.changedFiles.add(uri.fsPath);
       clearTimeout(this.refreshTimer);
       this.refreshTimer = setTimeout(() => this.filesChanged(), 400);
     };
-    for (const glob of ['**/*.lens.json', '**/model.json']) {
+    for (const glob of [LENS_GLOB, MODEL_FILE_GLOB]) {
       const w = this._register(vscode.workspace.createFileSystemWatcher(glob));
       this._register(w.onDidChange(onChange));
       this._register(w.onDidCreate(onChange));
@@ -172,7 +181,7 @@ class FeatureLens extends Disposable {
         this.modelWatchers.forEach((d) => d.dispose());
         this.modelWatchers = [];
         for (const f of new Set(files)) {
-          if (path.basename(f) === 'model.json') continue;
+          if (isModelFile(f)) continue; // watched by MODEL_FILE_GLOB already
           const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(f)), path.basename(f)));
           this.modelWatchers.push(w, w.onDidChange(onChange), w.onDidCreate(onChange), w.onDidDelete(onChange));
         }
@@ -183,7 +192,7 @@ class FeatureLens extends Disposable {
   private filesChanged(): void {
     const files = [...this.changedFiles];
     this.changedFiles.clear();
-    this.log.debug(`Changed on disk: ${files.join(', ')}`);
+    this.log.info(`Changed on disk, views refreshed: ${files.join(', ')}`);
     this.models.refresh();
     this.top.refresh();
     for (const f of files) InspectorPanel.active?.modelChanged(f);
@@ -219,8 +228,22 @@ class FeatureLens extends Disposable {
     return panel;
   }
 
+  /**
+   * Computes the top-activation index of `lens` (or finds it up to date), with a cancellable progress
+   * notification; logs what was done and refreshes the Top Activations view.
+   */
+  private async scan(lens: string): Promise<ScanSummary> {
+    const storageDir = await this.storageDir();
+    const name = path.basename(lens);
+    const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.jobs.call('scan', { lens, storageDir }, opts), undefined, SCAN_CANCELLED);
+    this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
+    this.top.refresh();
+    this.models.refresh(); // the row's "index ready"
+    return r;
+  }
+
   private registerCommands(): void {
-    const reg = (id: string, run: (...args: any[]) => unknown) => this._register(registerFailableCommand(this.log, id, run));
+    const reg = (id: string, run: (...args: never[]) => unknown) => this._register(registerFailableCommand(this.log, id, run));
 
     reg('featureLens.showLog', () => this.log.show());
     reg('featureLens.refreshModels', () => {
@@ -295,21 +318,17 @@ class FeatureLens extends Disposable {
       // The chart comes from the top-activation index; asked for explicitly, a missing index is computed here,
       // with progress and Cancel (a page on its own never starts a scan).
       const storageDir = await this.storageDir();
-      if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) {
-        const name = path.basename(target.lens);
-        await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: target.lens!, storageDir }, opts));
-        this.top.refresh();
-      }
+      if (target.lens && !(await this.engine.call('layerByClass', { lens: target.lens, storageDir, indexOnly: true }))) await this.scan(target.lens);
       if (target.layer !== undefined) this.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
       else this.showPanel({ page: 'model', lens: target.lens, model: target.model });
     });
 
     reg('featureLens.trainModel', async (arg?: unknown) => {
-      if (!(await requireTrust(vscode, 'Training'))) return;
+      if (!(await requireTrust(vscode, 'Training'))) return this.log.info('Train Model not run: the workspace is not trusted (Restricted Mode).');
       const t = await pickTarget(this.engine, arg, { title: 'Train Model', needLens: true, hints: this.hints() });
       if (!t?.lens) return;
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.engine.call('train', { lens: t.lens! }, opts));
+      const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => this.jobs.call('train', { lens: t.lens! }, opts), undefined, 'The model on disk is unchanged.');
       this.log.info(`Trained ${name}: test error ${(100 * r.testError).toFixed(2)}%, train accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, ${r.epochs} epochs in ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s, ${r.backend}).`);
       this.models.refresh();
       this.top.refresh();
@@ -321,14 +340,12 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.computeTopActivations', async (arg?: unknown) => {
+      // Without a row or file to act on, the lens file is asked for when there is more than one (never silently the
+      // model in the panel: a scan takes minutes).
       const t = await pickTarget(this.engine, arg, { title: 'Compute Top Activations', needLens: true, hints: this.hints() });
       if (!t?.lens) return;
-      const storageDir = await this.storageDir();
       const name = path.basename(t.lens);
-      const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => this.engine.call('scan', { lens: t.lens!, storageDir }, opts));
-      this.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
-      this.top.refresh();
-      this.models.refresh(); // the row's "index ready"
+      const r = await this.scan(t.lens);
       // Every page shows something from the index (top images, the class chart), so the panel redraws.
       const p = InspectorPanel.active;
       if (p) p.navigate(p.shows);

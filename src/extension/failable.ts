@@ -23,10 +23,10 @@ export async function reportError(log: vscode.LogOutputChannel, what: string, e:
  * Registers a command whose failures are logged and shown once, instead of surfacing as an unhandled
  * rejection (hediet/vscode-drawio's `registerFailableCommand`).
  */
-export function registerFailableCommand(log: vscode.LogOutputChannel, id: string, run: (...args: any[]) => unknown): vscode.Disposable {
+export function registerFailableCommand(log: vscode.LogOutputChannel, id: string, run: (...args: never[]) => unknown): vscode.Disposable {
   return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
     try {
-      return await run(...args);
+      return await run(...(args as never[])); // VS Code passes a command's arguments untyped
     } catch (e) {
       await reportError(log, commandTitle(id), e);
       return undefined;

@@ -5,6 +5,7 @@ import { PROJECTION_METHOD_LABELS, type LayerByClassResult, type LensInfo, type 
 import {
   parsePanelState,
   parseWebviewMessage,
+  packMessage,
   toPixels,
   type HostMessage,
   type MaximizedMessage,
@@ -15,15 +16,24 @@ import {
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
 import { logMessage, reportError, shortMessage, UserFacingError } from './failable';
-import { modelPage, modelSummary, nodePage, weightsView } from './pageData';
+import { modelPage, modelSummary, nodePage, waitingText, weightsView } from './pageData';
 import { withEngineProgress } from './progress';
+import { ProgressMeter } from './progressMeter';
 import { RANK_BY_KEY, rankBySetting, updateUserSetting } from './settings';
+
+const EXPORT_FOLDER_KEY = 'featureLens.exportFolder';
+/** After this long without its page, a page says what it waits for. */
+const WAIT_NOTE_MS = 1000;
 
 export interface PanelDeps {
   engine: EngineClient;
+  /** The engine process for long jobs (activation maximization), so pages keep answering while one runs. */
+  jobs: EngineClient;
   log: vscode.LogOutputChannel;
   extensionUri: vscode.Uri;
   storageDir: () => Promise<string>;
+  /** Workspace state: remembers the folder of the last export. */
+  state?: vscode.Memento;
   /** Called when the panel moves to another node (the Top Activations view follows). */
   onNode?: (t: { lens?: string; model: string; layer: number; node: number }) => void;
 }
@@ -45,6 +55,7 @@ export class InspectorPanel extends Disposable {
   /** When the last page message was posted (the rest of request-to-paint is the webview drawing it). */
   private postedAt = 0;
   private pendingExport: ((bytes: Uint8Array | undefined) => void) | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
   private byClassCache = new Map<string, Promise<LayerByClassResult | null>>();
 
   static get active(): InspectorPanel | undefined {
@@ -105,6 +116,7 @@ export class InspectorPanel extends Disposable {
       void vscode.commands.executeCommand('setContext', 'featureLens:panelOpen', false);
     }
     this.pendingExport?.(undefined);
+    clearTimeout(this.waitTimer);
     super.dispose();
   }
 
@@ -145,12 +157,23 @@ export class InspectorPanel extends Disposable {
     if (this.pendingExport === mine) this.pendingExport = undefined;
     if (!bytes) throw new UserFacingError('The inspector panel did not produce an image.');
     const name = `${this.panel.title.replace(/^Feature Lens: /, '').replace(/[^\w.-]+/g, '_')}.png`;
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters: { 'PNG image': ['png'] }, title: 'Export Panel as PNG' });
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(this.exportFolder(), name), filters: { 'PNG image': ['png'] }, title: 'Export Panel as PNG' });
     if (!target) return;
     await vscode.workspace.fs.writeFile(target, bytes);
+    await this.deps.state?.update(EXPORT_FOLDER_KEY, path.dirname(target.fsPath));
     this.deps.log.info(`Exported the panel to ${target.fsPath} (${bytes.byteLength} bytes).`);
-    void vscode.window.showInformationMessage(`Feature Lens: saved ${path.basename(target.fsPath)}.`);
+    const inWorkspace = !!vscode.workspace.getWorkspaceFolder(target);
+    const reveal = inWorkspace ? 'Reveal in Explorer' : 'Reveal in File Manager';
+    const pick = await vscode.window.showInformationMessage(`Feature Lens: saved ${vscode.workspace.asRelativePath(target)}.`, 'Open', reveal);
+    if (pick === 'Open') await vscode.commands.executeCommand('vscode.open', target);
+    else if (pick === reveal) await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', target);
+  }
+
+  /** Where an export is proposed: the folder of the last one, else beside the lens file (or the model). */
+  private exportFolder(): vscode.Uri {
+    const last = this.deps.state?.get<string>(EXPORT_FOLDER_KEY);
+    if (last) return vscode.Uri.file(last);
+    return vscode.Uri.file(path.dirname(this.state.lens ?? this.state.model));
   }
 
   /** Runs activation maximization for the node on screen and shows the result in the panel. */
@@ -158,11 +181,13 @@ export class InspectorPanel extends Disposable {
     const { model, layer, node } = this.state;
     if (layer === undefined || node === undefined) throw new UserFacingError('Open a node first: activation maximization works on one node.');
     const onScreen = () => this.state.page === 'node' && this.state.model === model && this.state.layer === layer && this.state.node === node;
+    const meter = new ProgressMeter();
     const result = await withEngineProgress(
       `Feature Lens: maximizing layer ${layer}, node ${node}`,
-      (opts) => this.deps.engine.call('maximize', { model, layer, node }, opts),
+      (opts) => this.deps.jobs.call('maximize', { model, layer, node }, opts),
       (p) => {
-        if (p.objective !== undefined && onScreen()) this.post({ type: 'maximizeProgress', step: Math.round((p.fraction ?? 0) * 1000), objective: p.objective });
+        const note = p.count ? meter.message({ count: p.count }) : undefined;
+        if (p.objective !== undefined && onScreen()) this.post({ type: 'maximizeProgress', step: p.count?.done ?? Math.round((p.fraction ?? 0) * 1000), steps: p.count?.total, objective: p.objective, ...(note ? { note } : {}) });
       },
     );
     this.lastMaximized = { model, msg: { type: 'maximized', layer: result.layer, node: result.node, image: toPixels(result.image.shape, result.image.data), curve: [...result.curve] } };
@@ -174,8 +199,12 @@ export class InspectorPanel extends Disposable {
 
   private post(m: HostMessage): void {
     if (!this.ready) return;
-    if (m.type === 'node' || m.type === 'layer' || m.type === 'model') this.postedAt = performance.now();
-    void this.panel.webview.postMessage(m);
+    if (m.type === 'node' || m.type === 'layer' || m.type === 'model' || m.type === 'error') {
+      this.postedAt = performance.now();
+      clearTimeout(this.waitTimer);
+    }
+    // Packed: VS Code drops all but (count mod 256) of a message's separately transferred buffers.
+    void this.panel.webview.postMessage(packMessage(m));
   }
 
   private receive(raw: unknown): void {
@@ -245,6 +274,11 @@ export class InspectorPanel extends Disposable {
     const title = this.titleFor(s);
     this.panel.title = `Feature Lens: ${title}`;
     this.post({ type: 'loading', title });
+    // A page that is slow to come says what it waits for (an earlier request still running in the engine).
+    clearTimeout(this.waitTimer);
+    this.waitTimer = setTimeout(() => {
+      if (gen === this.generation) this.post({ type: 'loading', title, wait: waitingText(this.deps.engine.pendingMethods()) });
+    }, WAIT_NOTE_MS);
     const { engine } = this.deps;
     try {
       const lens = s.lens ? await engine.call('lens', { lens: s.lens }) : undefined;

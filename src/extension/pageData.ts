@@ -2,7 +2,7 @@
  * Turns engine replies into webview page messages: plain data, pixels copied into exact-size ArrayBuffers.
  * No vscode import (tested in plain Node).
  */
-import type { LensInfo, ModelInfo, NodeInspection, WeightsResult } from '../shared/protocol';
+import type { LensInfo, MethodName, ModelInfo, NodeInspection, WeightsResult } from '../shared/protocol';
 import { toPixels, type ModelSummary, type PanelState, type WeightsView, type NodePageMessage, type ModelPageMessage } from '../shared/webviewProtocol';
 
 export function modelSummary(info: ModelInfo, lens?: LensInfo): ModelSummary {
@@ -83,4 +83,28 @@ export function modelPage(info: ModelInfo, lens: LensInfo | undefined, state: Pa
       : undefined,
     note: t ? undefined : lens ? (lens.trainingNote ?? 'No training results yet: run "Feature Lens: Train Model".') : 'Training results are shown for models trained from a lens file.',
   };
+}
+
+/** What each engine request computes, in the words of a page that waits for it. */
+const WORK: Partial<Record<MethodName, string>> = {
+  inspectNode: 'a node page',
+  weights: 'weights',
+  featureMaps: 'feature maps',
+  datasetImage: 'a dataset image',
+  layerByClass: 'the layer activation by class',
+  topActivations: 'top activations',
+  thumbnails: 'top images for the Top Activations view',
+  modelInfo: 'reading a model',
+  lens: 'reading a lens file',
+  project: 'a projection',
+  train: 'a training',
+  scan: 'a top-activation scan',
+  maximize: 'an activation maximization',
+};
+
+/** The line a slow page shows: what the engine is still busy with (`pending`: its open requests, oldest first). */
+export function waitingText(pending: readonly MethodName[]): string {
+  const words = [...new Set(pending.map((m) => WORK[m] ?? m))];
+  if (!words.length) return 'Still working…';
+  return `Waiting for the engine, still computing ${words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}` : words[0]}…`;
 }

@@ -5,6 +5,7 @@ import { BACKEND_SETTINGS, isScoreMetric, type BackendSetting, type ScoreMetric 
 export const BACKEND_KEY = 'engine.backend';
 export const THREADS_KEY = 'engine.threads';
 export const RANK_BY_KEY = 'topActivations.rankBy';
+export const MAX_MEMORY_KEY = 'engine.maxMemoryMB';
 
 const config = () => vscode.workspace.getConfiguration('featureLens');
 
@@ -17,6 +18,12 @@ export function backendSetting(): BackendSetting {
 export function threadsSetting(): number {
   const v = config().get<number>(THREADS_KEY, 1);
   return Number.isInteger(v) && v >= 1 && v <= 8 ? v : 1;
+}
+
+/** The engine's memory budget in MB; 0 (the default) lets the engine derive it from the machine's memory. */
+export function maxMemorySetting(): number {
+  const v = config().get<number>(MAX_MEMORY_KEY, 0);
+  return Number.isInteger(v) && v >= 0 ? v : 0;
 }
 
 /** The score that ranks a node's top images in the panel and the Top Activations view. */

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { UserFacingError } from './failable';
 import type { LensInfo, ModelInfo } from '../shared/protocol';
+import { EXCLUDE_GLOB, isLensFile, isModelFile, LENS_GLOB, LENS_OR_MODEL_GLOB } from '../shared/modelFiles';
 import type { EngineClient } from './engineClient';
 import { layerHasNodes, formatShape, orderCandidates, targetOf, type ModelsEntry, type TargetHint } from './treeModel';
 
@@ -17,11 +18,10 @@ export interface Target {
   image?: number;
 }
 
-export const MODEL_GLOB = '**/{*.lens.json,model.json}';
-export const EXCLUDE_GLOB = '**/{node_modules,.git}/**';
+export { EXCLUDE_GLOB, LENS_OR_MODEL_GLOB as MODEL_GLOB } from '../shared/modelFiles';
 
 function isFileTarget(p: string): boolean {
-  return p.endsWith('.lens.json') || path.basename(p) === 'model.json';
+  return isLensFile(p) || isModelFile(p);
 }
 
 /** Reads a command argument: a tree entry, a `Target`, a Uri (explorer menu), or nothing (palette). */
@@ -42,8 +42,8 @@ export function targetFromArg(arg: unknown): Target | undefined {
 }
 
 function fileTarget(file: string): Target | undefined {
-  if (file.endsWith('.lens.json')) return { lens: file };
-  if (path.basename(file) === 'model.json' || file.endsWith('.json')) return { model: file };
+  if (isLensFile(file)) return { lens: file };
+  if (isModelFile(file) || file.endsWith('.json')) return { model: file };
   return undefined;
 }
 
@@ -61,7 +61,7 @@ export async function pickTarget(engine: EngineClient, arg: unknown, opts: { nee
     const t = fileTarget(active.fsPath);
     if (t && (!opts.needLens || t.lens)) return t;
   }
-  const files = await vscode.workspace.findFiles(opts.needLens ? '**/*.lens.json' : MODEL_GLOB, EXCLUDE_GLOB, 500);
+  const files = await vscode.workspace.findFiles(opts.needLens ? LENS_GLOB : LENS_OR_MODEL_GLOB, EXCLUDE_GLOB, 500);
   if (files.length === 0) {
     throw new UserFacingError(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model.json file in this workspace.');
   }
@@ -70,16 +70,16 @@ export async function pickTarget(engine: EngineClient, arg: unknown, opts: { nee
   const named = new Set<string>();
   await Promise.all(
     files
-      .filter((f) => f.fsPath.endsWith('.lens.json'))
+      .filter((f) => isLensFile(f.fsPath))
       .map(async (f) => {
         const r = await engine.requestUngated('lensPaths', { lens: f.fsPath });
         if ('ok' in r) for (const p of r.ok) named.add(path.resolve(p));
       }),
   );
-  const candidates = files.filter((f) => f.fsPath.endsWith('.lens.json') || !named.has(path.resolve(f.fsPath))).map((f) => f.fsPath);
+  const candidates = files.filter((f) => isLensFile(f.fsPath) || !named.has(path.resolve(f.fsPath))).map((f) => f.fsPath);
   if (candidates.length === 1) return fileTarget(candidates[0]);
   // A hint that is a model named by a lens stands for that lens.
-  const hints = (opts.hints ?? []).filter((h) => !opts.needLens || h.file.endsWith('.lens.json'));
+  const hints = (opts.hints ?? []).filter((h) => !opts.needLens || isLensFile(h.file));
   const ordered = orderCandidates(candidates, hints);
   const pick = await vscode.window.showQuickPick(
     ordered.map((c) => ({ label: path.basename(c.file), description: vscode.workspace.asRelativePath(c.file), detail: c.why ? `$(eye) ${c.why}` : undefined, file: c.file })),

@@ -1,6 +1,6 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SCORE_METRIC_PHRASES, type LensInfo } from '../shared/protocol';
+import { lensBaseName } from '../shared/modelFiles';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
 import { logMessage, shortMessage } from './failable';
@@ -77,7 +77,7 @@ export class TopView extends Disposable implements vscode.TreeDataProvider<Image
       const result = await this.engine.call('topActivations', { lens: n.lens, storageDir, layer: n.layer, node: n.node, metric: rankBySetting() });
       if (stale()) return [];
       if (!result) return this.setState('noIndex', []);
-      if (this.view) this.view.description = `${path.basename(n.lens, '.lens.json')}: layer ${n.layer}, node ${n.node}, by ${SCORE_METRIC_PHRASES[result.metric]}`;
+      if (this.view) this.view.description = `${lensBaseName(n.lens)}: layer ${n.layer}, node ${n.node}, by ${SCORE_METRIC_PHRASES[result.metric]}`;
       const entries = imageEntries(result, lens, n.model);
       await this.addThumbnails(n.lens, entries);
       if (stale()) return [];

@@ -20,7 +20,7 @@ export interface FloatArray {
 /** Which part of a lens file's dataset. Inspection uses `test` unless told otherwise. */
 export type Split = 'train' | 'test';
 
-/** How a node's feature map is reduced to one score per image (design.md, "Node score"). */
+/** How a node's feature map is reduced to one score per image (docs/architecture.md, "Node score"). */
 export type ScoreMetric = 'frobenius' | 'max' | 'mean';
 export const SCORE_METRICS: readonly ScoreMetric[] = ['frobenius', 'max', 'mean'];
 /** Every score metric's name inside a sentence ("top images by maximum activation"). */
@@ -144,6 +144,9 @@ export interface TrainProgress {
   batches: number;
   loss: number;
   accuracy: number;
+  /** With `training.restarts`: this attempt (1-based; the last one runs to the end whatever its accuracy) of at most `attempts`. */
+  attempt?: number;
+  attempts?: number;
 }
 
 /** One epoch of training history. */
@@ -177,6 +180,11 @@ export interface TrainResult {
   /** With `training.restarts`: which attempt was kept, and the seed it used. */
   attempts?: number;
   seed?: number;
+  /**
+   * sha256 of the weights these results were measured on (`ModelInfo.weightsHash`): results whose hash is not
+   * that of the model on disk are stale (the run was killed between writing the model and its results).
+   */
+  weightsHash?: string;
 }
 
 /** Where an input image comes from: a dataset image of a lens file, or pixels given directly. */
@@ -194,7 +202,7 @@ export interface DatasetImage {
 }
 
 /**
- * Weights of a layer (design.md, "Weights"). `tiles[n]` is node n's weights as images:
+ * Weights of a layer (docs/architecture.md, "Weights"). `tiles[n]` is node n's weights as images:
  * dense fed by the input: one tile `[h, w, c]` (the input image shape);
  * conv: `[kh, kw, 3]` when the layer reads 3 channels and `rgb` is true, else one `[kh, kw, 1]` per input channel.
  */
@@ -333,6 +341,8 @@ export interface NodeInspection {
 export interface Progress {
   /** 0..1 when known. */
   fraction?: number;
+  /** Work done of the whole (this attempt's, for a training that restarts), for throughput and time left. */
+  count?: { done: number; total: number; unit: 'images' | 'steps' };
   message?: string;
   train?: TrainProgress;
   /** Objective value for activation maximization. */
@@ -417,6 +427,8 @@ export const ENGINE_ENV = {
   backend: 'FEATURE_LENS_BACKEND',
   /** Threads of the wasm backend (a whole number ≥ 1); unset: 1. */
   wasmThreads: 'FEATURE_LENS_WASM_THREADS',
+  /** The engine's memory budget in MB (`featureLens.engine.maxMemoryMB`); unset or 0: from the machine's memory. */
+  maxMemoryMB: 'FEATURE_LENS_MAX_MEMORY_MB',
   /** Set to `1` to make the entry serve RPC over the IPC channel instead of running the CLI. */
   serve: 'FEATURE_LENS_SERVE',
 } as const;

@@ -3,7 +3,7 @@
  * The body's `data-state` (loading|ready|error) and `data-page` (node|layer|model) let tests wait for a page.
  */
 import '@vscode-elements/elements';
-import type { HostMessage, LayerPageMessage, ModelPageMessage, NodePageMessage, WebviewMessage } from '../shared/webviewProtocol';
+import { unpackMessage, type HostMessage, type LayerPageMessage, type ModelPageMessage, type NodePageMessage, type PackedMessage, type WebviewMessage } from '../shared/webviewProtocol';
 import { cssVar } from './charts';
 import { button, el } from './dom';
 import * as pages from './pages';
@@ -27,7 +27,18 @@ function send(m: WebviewMessage): void {
 function setBody(state: 'loading' | 'ready' | 'error', pageName?: string): void {
   document.body.dataset.state = state;
   if (pageName) document.body.dataset.page = pageName;
+  // Only a page being fetched is dimmed: a page or an error drawn in its place is shown at full strength.
+  if (state !== 'loading') {
+    document.body.classList.remove('busy');
+    document.getElementById('waiting')?.remove();
+  }
 }
+
+/** Which page this is, regardless of what is drawn on it: a redraw of the same page keeps its scroll position. */
+function pageKey(m: NodePageMessage | LayerPageMessage | ModelPageMessage): string {
+  return JSON.stringify([m.type, m.model.path, m.type === 'model' ? null : m.layer, m.type === 'node' ? m.node : null]);
+}
+let shownKey: string | undefined;
 
 /** Charts arrive at different times (the by-class chart and maximization come after the page): number them in page order. */
 function indexCharts(): void {
@@ -38,8 +49,11 @@ function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage, received
   page = m;
   objectiveHistory = [];
   vscode.setState(m.state);
+  const scrollX = window.scrollX;
   const scrollY = window.scrollY;
-  const sameSpot = document.body.dataset.page === m.type;
+  const key = pageKey(m);
+  const samePage = shownKey === key;
+  shownKey = key;
   const content = m.type === 'node' ? pages.nodePage(m, send) : m.type === 'layer' ? pages.layerPage(m, send) : pages.modelPage(m, send);
   app.replaceChildren(content);
   // Which layer/node is on screen, so a test (or a screen reader user's tooling) can wait for a specific page.
@@ -49,7 +63,10 @@ function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage, received
   else delete document.body.dataset.node;
   setBody('ready', m.type);
   indexCharts();
-  if (sameSpot) window.scrollTo(0, scrollY);
+  // Another page opens at its top; the same page drawn again (another projection, ranking or image, or the
+  // model changed on disk) stays where the user scrolled to.
+  if (samePage) window.scrollTo(scrollX, scrollY);
+  else window.scrollTo(0, 0);
   const focus = document.querySelector('.cell.focus');
   if (focus) focus.scrollIntoView({ block: 'center', inline: 'center' });
   requestAnimationFrame(() => send({ type: 'painted', page: m.type, drawMs: Math.round(performance.now() - received) }));
@@ -60,8 +77,11 @@ function receive(m: HostMessage, received: number): void {
   switch (m.type) {
     case 'loading':
       document.body.dataset.state = 'loading';
-      if (!page) app.replaceChildren(el('p', 'status', `Loading ${m.title}…`));
-      else document.body.classList.add('busy');
+      if (!page) app.replaceChildren(el('p', 'status', m.wait ? `Loading ${m.title}… ${m.wait}` : `Loading ${m.title}…`));
+      else {
+        document.body.classList.add('busy');
+        if (m.wait) showWaiting(m.wait);
+      }
       break;
     case 'error': {
       const box = el('div', 'error-box');
@@ -73,7 +93,9 @@ function receive(m: HostMessage, received: number): void {
       box.append(el('h1', undefined, m.title), el('p', 'error-message', m.message), actions);
       app.replaceChildren(box);
       page = undefined;
+      shownKey = undefined;
       setBody('error');
+      window.scrollTo(0, 0);
       break;
     }
     case 'node':
@@ -90,7 +112,7 @@ function receive(m: HostMessage, received: number): void {
       indexCharts();
       break;
     case 'maximizeProgress':
-      pages.maximizeProgress(m.step, m.objective, objectiveHistory);
+      pages.maximizeProgress(m, objectiveHistory);
       indexCharts();
       break;
     case 'maximized':
@@ -105,7 +127,31 @@ function receive(m: HostMessage, received: number): void {
   }
 }
 
-window.addEventListener('message', (e: MessageEvent) => receive(e.data as HostMessage, performance.now()));
+/** A line over the dimmed page saying why it has not changed yet (the engine is busy with an earlier request). */
+function showWaiting(text: string): void {
+  let bar = document.getElementById('waiting');
+  if (!bar) {
+    bar = el('div', 'waiting');
+    bar.id = 'waiting';
+    bar.setAttribute('role', 'status');
+    document.body.prepend(bar);
+  }
+  bar.textContent = text;
+}
+
+window.addEventListener('message', (e: MessageEvent) => {
+  const received = performance.now();
+  let m = e.data as HostMessage | PackedMessage;
+  if (m && typeof m === 'object' && m.type === 'packed') {
+    try {
+      m = unpackMessage(m) as HostMessage;
+    } catch (err) {
+      send({ type: 'log', level: 'error', message: `Dropped a malformed message: ${(err as Error).message}` });
+      return;
+    }
+  }
+  receive(m as HostMessage, received);
+});
 
 /** ←/→ or k/j step through nodes (node page) or images (layer page). */
 window.addEventListener('keydown', (e) => {
@@ -125,33 +171,23 @@ window.addEventListener('keydown', (e) => {
   }
 });
 
-/** Composes every canvas and heading of the page, where they are on screen, into one PNG for the host. */
+/**
+ * Composes every canvas and heading of the page into one PNG for the host, each where it sits in the page:
+ * laid out for the moment without sticky headers and sideways scrolling (the PNG holds the whole page,
+ * whatever part of it the panel scrolled to), then put back before the next frame is painted.
+ */
 async function exportPng(): Promise<void> {
   try {
-    const origin = app.getBoundingClientRect();
-    const W = Math.ceil(app.scrollWidth);
-    const H = Math.ceil(app.scrollHeight);
-    const out = document.createElement('canvas');
-    out.width = W;
-    out.height = H;
-    const ctx = out.getContext('2d')!;
-    ctx.fillStyle = cssVar('--vscode-editor-background', '#1e1e1e');
-    ctx.fillRect(0, 0, W, H);
-    ctx.imageSmoothingEnabled = false;
-    ctx.fillStyle = cssVar('--vscode-foreground', '#ccc');
-    ctx.textBaseline = 'top';
-    for (const node of app.querySelectorAll<HTMLElement>('h1, h2, .subtitle, figcaption, .row-label, .col-label div, .legend span, dt, dd, .stat, td, th, .note')) {
-      const r = node.getBoundingClientRect();
-      if (!r.width) continue;
-      const style = getComputedStyle(node);
-      ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-      ctx.fillStyle = style.color;
-      ctx.fillText(node.textContent ?? '', r.left - origin.left, r.top - origin.top, Math.max(r.width, 1) * 1.05);
-    }
-    for (const c of app.querySelectorAll('canvas')) {
-      const r = c.getBoundingClientRect();
-      if (!r.width) continue;
-      ctx.drawImage(c, r.left - origin.left, r.top - origin.top, r.width, r.height);
+    const scrolled = [...app.querySelectorAll<HTMLElement>('.top-grid')].map((g) => [g, g.scrollLeft] as const);
+    const [x, y] = [window.scrollX, window.scrollY];
+    document.body.classList.add('exporting');
+    let out: HTMLCanvasElement;
+    try {
+      out = composePage();
+    } finally {
+      document.body.classList.remove('exporting');
+      for (const [g, left] of scrolled) g.scrollLeft = left;
+      window.scrollTo(x, y);
     }
     const blob = await new Promise<Blob | null>((resolve) => out.toBlob(resolve, 'image/png'));
     if (!blob) throw new Error('the browser could not encode the PNG');
@@ -159,6 +195,35 @@ async function exportPng(): Promise<void> {
   } catch (e) {
     send({ type: 'log', level: 'error', message: `Export failed: ${(e as Error).message}` });
   }
+}
+
+/** The page as one canvas (called with the `exporting` layout in place). */
+function composePage(): HTMLCanvasElement {
+  const origin = app.getBoundingClientRect();
+  const W = Math.ceil(app.scrollWidth);
+  const H = Math.ceil(app.scrollHeight);
+  const out = document.createElement('canvas');
+  out.width = W;
+  out.height = H;
+  const ctx = out.getContext('2d')!;
+  ctx.fillStyle = cssVar('--vscode-editor-background', '#1e1e1e');
+  ctx.fillRect(0, 0, W, H);
+  ctx.imageSmoothingEnabled = false;
+  ctx.textBaseline = 'top';
+  for (const node of app.querySelectorAll<HTMLElement>('h1, h2, .subtitle, figcaption, .row-label, .col-label div, .legend span, dt, dd, .stat, td, th, .note')) {
+    const r = node.getBoundingClientRect();
+    if (!r.width) continue;
+    const style = getComputedStyle(node);
+    ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    ctx.fillStyle = style.color;
+    ctx.fillText(node.textContent ?? '', r.left - origin.left, r.top - origin.top + (parseFloat(style.paddingTop) || 0), Math.max(r.width, 1) * 1.05);
+  }
+  for (const c of app.querySelectorAll('canvas')) {
+    const r = c.getBoundingClientRect();
+    if (!r.width) continue;
+    ctx.drawImage(c, r.left - origin.left, r.top - origin.top, r.width, r.height);
+  }
+  return out;
 }
 
 send({ type: 'ready' });

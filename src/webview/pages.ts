@@ -4,6 +4,7 @@ import {
   type ByClassView,
   type LayerPageMessage,
   type MaximizedMessage,
+  type MaximizeProgressMessage,
   type ModelPageMessage,
   type NodePageMessage,
   type NodeStatsMessage,
@@ -89,18 +90,18 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   const next = button('', 'arrow-right', () => m.node + 1 < m.nodes && send({ type: 'selectNode', layer: m.layer, node: m.node + 1 }), { secondary: true, title: 'Next node (→ or j)' });
   prev.toggleAttribute('disabled', m.node === 0);
   next.toggleAttribute('disabled', m.node + 1 >= m.nodes);
-  const method = singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) => send({ type: 'setMethod', method: v as ProjectionMethod }));
-  // Ranking applies only where there are top images (an index exists).
+  // Projections and ranking apply only where there are top images (a dataset and its index).
+  const method = m.top ? [singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) => send({ type: 'setMethod', method: v as ProjectionMethod }))] : [];
   const metric = m.top ? [singleSelect('metric', 'Rank the top images by', SCORE_METRIC_LABELS, m.top.metric, (v) => send({ type: 'setMetric', metric: v as ScoreMetric }))] : [];
   const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), { title: 'Gradient ascent on the input for this node (Olah et al. 2017)' });
-  const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, method, ...metric, max, ...pageLinks(send, 'node', true)];
+  const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, ...method, ...metric, max, ...pageLinks(send, 'node', true)];
   root.append(header(`${layer?.name ?? `layer ${m.layer}`} · node ${m.node}`, `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}]`, tools));
   root.append(el('div', 'stats', ''));
   root.lastElementChild!.id = 'node-stats';
 
   const ws = section('Weights');
   if (m.weights) {
-    ws.body.append(weightTiles(m.weights, 0, (m.weights.tiles[0]?.length ?? 1) > 1 ? 64 : 160), legend('signed', m.weights.min, m.weights.max, 'weight'));
+    ws.body.append(weightTiles(m.weights, 0, (m.weights.tiles[0]?.length ?? 1) > 1 ? 64 : 160), legend(m.weights.rgb ? 'signedRgb' : 'signed', m.weights.min, m.weights.max, 'weight'));
   } else ws.body.append(el('p', 'note', layer && layer.params === 0 ? 'This layer has no weights.' : 'No weights to show for this layer.'));
   root.append(ws.root);
 
@@ -110,7 +111,8 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
     const pr = m.projectionRange ?? limOf(m.top.items.map((i) => i.projection));
     const grid = el('div', 'top-grid');
     const rowNames = ['input', 'feature map', `projection: ${PROJECTION_METHOD_LABELS[m.method]}`];
-    grid.style.gridTemplateColumns = `max-content repeat(${m.top.items.length}, max-content)`;
+    // Each column at most its images' natural size, shrinking to fit the panel (CSS scales the canvases).
+    grid.style.gridTemplateColumns = `max-content repeat(${m.top.items.length}, minmax(48px, 112px))`;
     grid.append(el('div', 'row-label', ''));
     m.top.items.forEach((it) => {
       const cap = el('div', 'col-label');
@@ -138,7 +140,7 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
     ts.body.append(grid);
     const legends = el('div', 'legends');
     legends.append(legend('image', 0, 1, 'input'), legend('signed', fm.min, fm.max, 'feature map'));
-    if (m.top.items.some((i) => i.projection)) legends.append(legend('signed', pr.min, pr.max, 'projection'));
+    if (m.top.items.some((i) => i.projection)) legends.append(legend(m.top.items.some((i) => i.projection && dims(i.projection.shape).c === 3) ? 'signedRgb' : 'signed', pr.min, pr.max, 'projection'));
     ts.body.append(legends);
     if (m.projectionError) ts.body.append(el('p', 'note warn', `Projection unavailable: ${m.projectionError}`));
   } else {
@@ -192,7 +194,7 @@ export function nodeStats(m: NodeStatsMessage): void {
   if (dead) box.append(el('span', 'stat warn', 'dead node'));
 }
 
-export function maximized(m: MaximizedMessage, progress?: { objective: number }[]): void {
+export function maximized(m: MaximizedMessage): void {
   const box = document.querySelector('#maximize .section-body');
   if (!box) return;
   box.replaceChildren();
@@ -206,18 +208,87 @@ export function maximized(m: MaximizedMessage, progress?: { objective: number }[
     figure([c], `maximizing input (black ${fmt(r.min)}, white ${fmt(r.max)})`),
     figure([curve], `objective per step: ${fmt(m.curve[0])} → ${fmt(last)}`),
   );
-  void progress;
 }
 
-export function maximizeProgress(step: number, objective: number, history: number[]): void {
+export function maximizeProgress(m: MaximizeProgressMessage, history: number[]): void {
   const box = document.querySelector('#maximize .section-body');
   if (!box) return;
-  history.push(objective);
-  box.replaceChildren(el('p', 'note', `Maximizing… objective ${fmt(objective)}`), lineChart([{ name: 'objective', values: history }], { xLabel: 'update' }));
-  void step;
+  history.push(m.objective);
+  const steps = m.steps ? `step ${m.step} of ${m.steps}, ` : '';
+  const note = el('p', 'note', `Maximizing… ${steps}objective ${fmt(m.objective)}${m.note ? ` · ${m.note}` : ''}`);
+  note.id = 'maximize-progress';
+  box.replaceChildren(note, lineChart([{ name: 'objective', values: history }], { xLabel: 'update' }));
 }
 
 // ---- layer page -----------------------------------------------------------------------------------------
+
+/** Tiles drawn per node on a layer page (one per input channel); the caption says when a node has more. */
+const TILES_PER_NODE = 16;
+
+/**
+ * Every node's weight tiles, a page of nodes at a time when the layer has more than MAX_CANVASES tiles to
+ * draw, with "showing N of M" and buttons to page through the rest.
+ */
+function layerWeightTiles(m: LayerPageMessage, w: WeightsView, send: Send): HTMLElement[] {
+  const lim = Math.max(Math.abs(w.min), Math.abs(w.max));
+  const perNode = Math.max(1, Math.min(TILES_PER_NODE, ...w.tiles.map((t) => t.length)));
+  const nodesPerPage = Math.max(1, Math.floor(MAX_CANVASES / perNode));
+  const count = w.tiles.length;
+  const grid = el('div', 'node-grid');
+  grid.id = 'weight-grid';
+  const pager = el('div', 'toolbar pager');
+  const totalTiles = w.tiles.reduce((a, t) => a + t.length, 0);
+  const cut = w.tiles.some((t) => t.length > TILES_PER_NODE);
+  const draw = (first: number) => {
+    const last = Math.min(count, first + nodesPerPage);
+    grid.replaceChildren();
+    let drawn = 0;
+    for (let n = first; n < last; n++) {
+      const tiles = w.tiles[n];
+      const node = w.nodes[n];
+      const fig = el('figure', 'figure node-tile');
+      fig.tabIndex = 0;
+      fig.title = `node ${node}: open the node page`;
+      fig.dataset.node = String(node);
+      const shown = tiles.slice(0, TILES_PER_NODE);
+      shown.forEach((t, i) => {
+        const c = pixelCanvas(t, 'signed', 'weights', node, { lim, target: 56, rgb: w.rgb });
+        c.dataset.tile = String(i);
+        fig.append(c);
+        drawn++;
+      });
+      fig.append(el('figcaption', undefined, tiles.length > shown.length ? `${node} (${shown.length}/${tiles.length})` : String(node)));
+      const open = () => send({ type: 'selectNode', layer: m.layer, node });
+      fig.addEventListener('click', open);
+      fig.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          open();
+        }
+      });
+      grid.append(fig);
+    }
+    pager.replaceChildren();
+    if (count > nodesPerPage || cut) {
+      const text = `Showing ${drawn} of ${totalTiles} tiles: nodes ${w.nodes[first]}–${w.nodes[last - 1]} of ${count}${cut ? `, the first ${TILES_PER_NODE} input channels of each (the node page shows all)` : ''}.`;
+      const note = el('span', 'note');
+      note.id = 'weights-shown';
+      note.textContent = text;
+      if (count > nodesPerPage) {
+        const prev = button('Previous', 'arrow-left', () => draw(Math.max(0, first - nodesPerPage)), { secondary: true, title: `Nodes before ${w.nodes[first]}` });
+        const next = button('Next', 'arrow-right', () => draw(first + nodesPerPage), { secondary: true, title: `Nodes after ${w.nodes[last - 1]}` });
+        prev.toggleAttribute('disabled', first === 0);
+        next.toggleAttribute('disabled', last >= count);
+        prev.id = 'weights-prev';
+        next.id = 'weights-next';
+        pager.append(prev, next);
+      }
+      pager.prepend(note);
+    }
+  };
+  draw(0);
+  return [pager, grid, legend(w.rgb ? 'signedRgb' : 'signed', w.min, w.max, 'weight')];
+}
 
 export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
   const root = el('div', 'page');
@@ -242,37 +313,7 @@ export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
 
   const ws = section(`Weights of all ${m.nodes} nodes`);
   if (m.weights) {
-    const w = m.weights;
-    const lim = Math.max(Math.abs(w.min), Math.abs(w.max));
-    const grid = el('div', 'node-grid');
-    let drawn = 0;
-    w.tiles.forEach((tiles, n) => {
-      if (drawn >= MAX_CANVASES) return;
-      const node = w.nodes[n];
-      const fig = el('figure', 'figure node-tile');
-      fig.tabIndex = 0;
-      fig.title = `node ${node}: open the node page`;
-      fig.dataset.node = String(node);
-      const shown = tiles.slice(0, 16);
-      shown.forEach((t, i) => {
-        const c = pixelCanvas(t, 'signed', 'weights', node, { lim, target: 56, rgb: w.rgb });
-        c.dataset.tile = String(i);
-        fig.append(c);
-        drawn++;
-      });
-      fig.append(el('figcaption', undefined, tiles.length > shown.length ? `${node} (${shown.length}/${tiles.length})` : String(node)));
-      const open = () => send({ type: 'selectNode', layer: m.layer, node });
-      fig.addEventListener('click', open);
-      fig.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' || e.key === ' ') {
-          e.preventDefault();
-          open();
-        }
-      });
-      grid.append(fig);
-    });
-    ws.body.append(grid, legend('signed', w.min, w.max, 'weight'));
-    if (drawn >= MAX_CANVASES) ws.body.append(el('p', 'note', `Showing the first ${MAX_CANVASES} tiles.`));
+    ws.body.append(...layerWeightTiles(m, m.weights, send));
   } else ws.body.append(el('p', 'note', 'This layer has no weights.'));
   root.append(ws.root);
 
@@ -288,6 +329,7 @@ export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
     const data = new Float32Array(f.maps.data);
     if (shape.length === 3) {
       const [h, w, n] = shape;
+      if (n > MAX_CANVASES) grid.append(el('p', 'note', `Showing the first ${MAX_CANVASES} of ${n} feature maps.`));
       for (let k = 0; k < Math.min(n, MAX_CANVASES); k++) {
         const one = new Float32Array(h * w);
         for (let i = 0; i < h * w; i++) one[i] = data[i * n + k];
@@ -319,7 +361,8 @@ export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
     fs.body.append(row, legend('image', 0, 1, 'input'), legend('signed', f.min, f.max, 'activation'));
   } else fs.body.append(el('p', 'note', m.note ?? 'No dataset.'));
   root.append(fs.root);
-  root.append(byClassSection());
+  // The class chart needs a dataset: a model without a lens file has none, so no section waits for it.
+  if (m.model.lens) root.append(byClassSection());
   return root;
 }
 

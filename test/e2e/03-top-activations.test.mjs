@@ -75,8 +75,10 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
     const big = { images: path.join(path.dirname(lensFile), 'big-test-images.idx'), labels: path.join(path.dirname(lensFile), 'big-test-labels.idx') };
     repeatIdx(path.resolve(path.dirname(lensFile), lens.dataset.test.images), big.images, 8);
     repeatIdx(path.resolve(path.dirname(lensFile), lens.dataset.test.labels), big.labels, 8);
+    const refreshed = /Changed on disk, views refreshed: .*\.lens\.json/;
+    let refreshes = s.logCount(refreshed);
     fs.writeFileSync(lensFile, JSON.stringify({ ...lens, dataset: { ...lens.dataset, test: { images: path.basename(big.images), labels: path.basename(big.labels) } } }, null, 2));
-    await s.page.waitForTimeout(1500); // the lens watcher's refresh
+    await s.until("the lens watcher's refresh", () => s.logCount(refreshed) > refreshes);
     await s.runCommand('Feature Lens: Compute Top Activations');
     const second = await s.waitForNotification(new RegExp(`top activations of ${name.replace(/\./g, '\\.')}`), 60_000);
     await second.locator('.monaco-button', { hasText: 'Cancel' }).click();
@@ -86,17 +88,18 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
     while (!/Compute Top Activations: cancelled/.test(s.extensionLog()) && Date.now() - t0 < 60_000) await s.page.waitForTimeout(250);
     assert.match(s.extensionLog(), /Compute Top Activations: cancelled/, 'the cancel reached the engine');
     const cancelSeconds = (Date.now() - t0) / 1000;
-    await s.page.waitForTimeout(1000);
+    // The log line above is written when the command has ended: no toast of this scan can come after it.
     await s.shot('second-scan-cancelled');
     const toasts = await s.notifications();
     assert.ok(!toasts.some((t) => new RegExp(`ranked ${images * 8} images`).test(t)), `the cancelled scan did not finish: ${JSON.stringify(toasts)}`);
     assert.ok(!(await s.page.locator('.notifications-toasts .notification-toast .codicon-error').count()), `no error shown for a cancel: ${JSON.stringify(toasts)}`);
 
     // Back to the original test set: the first index serves as it was.
+    refreshes = s.logCount(refreshed);
     fs.writeFileSync(lensFile, original);
     fs.rmSync(big.images);
     fs.rmSync(big.labels);
-    await s.page.waitForTimeout(1500);
+    await s.until("the lens watcher's refresh", () => s.logCount(refreshed) > refreshes);
     await s.runCommand('Feature Lens: Refresh Models');
     await s.expand(s.treeItem('Models', new RegExp(`^${lens.name}$`)));
     await s.expand(s.treeItem('Models', new RegExp(`^${layerName}$`)));
@@ -112,6 +115,9 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
     );
     await s.inspector({ page: 'node' }); // the click also opened the node in the inspector; let it settle first
     await s.runCommand('Feature Lens: Compute Top Activations');
+    // From the palette it asks which lens file is meant unless the active editor shows one.
+    const pick = s.page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+    if (await pick.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false)) await pick.click();
     await s.waitForNotification(/is up to date/, 60_000);
     await s.shot('first-index-reused');
 

@@ -36,14 +36,6 @@ class Letters(nn.Module):
         return self.logits(torch.relu(self.hidden(x.flatten(1))))
 `;
 
-/** The status bar's cursor position ("Ln 6, Col 5 (30 selected)"). */
-async function cursor(s) {
-  const text = await s.page.locator('.statusbar-item[id="status.editor.selection"]').innerText();
-  const m = /Ln (\d+), Col (\d+)/.exec(text);
-  assert.ok(m, `cursor position shown: ${text}`);
-  return { line: Number(m[1]), column: Number(m[2]), text };
-}
-
 /** Runs a command from a tree row's context menu (hovering an item focuses it; Enter runs it). */
 async function fromContextMenu(s, row, title) {
   await row.click({ button: 'right' });

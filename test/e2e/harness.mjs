@@ -275,6 +275,36 @@ export class Session {
     return { width: r.width, height: r.height, data: Uint8ClampedArray.from(r.data) };
   }
 
+  /**
+   * Polls `condition` (sync or async) until it returns a truthy value, and returns that value; fails naming
+   * `what` after `timeout` ms. For waiting on a state instead of sleeping before a check.
+   */
+  async until(what, condition, timeout = 60_000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const v = await condition();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}`);
+      await sleep(250);
+    }
+  }
+
+  /** How many lines of the extension's log match `re` (to wait for the next one: `until(() => logCount(re) > n)`). */
+  logCount(re) {
+    return this.extensionLog().split('\n').filter((l) => re.test(l)).length;
+  }
+
+  /**
+   * The values of the signed tile `selector` in `frame`: its pixels decoded with the limit shown by the legend
+   * labelled `legendLabel` (the legend writes -lim, the colour bar, then +lim). Returns `{ values, lim }`.
+   */
+  async signedValues(frame, selector, legendLabel) {
+    const legend = frame.locator('.legend', { has: frame.locator('.legend-label', { hasText: new RegExp(`^${escapeRe(legendLabel)}$`) }) }).first();
+    const lim = Number(await legend.locator('span').nth(2).innerText());
+    if (!(lim > 0)) throw new Error(`the ${legendLabel} legend shows no positive limit`);
+    return { values: decodeSigned(await this.canvasPixels(frame, selector), lim), lim };
+  }
+
   /** Texts of the visible notification toasts. */
   async notifications() {
     return this.page.locator('.notifications-toasts .notification-toast .notification-list-item-message').allInnerTexts();
@@ -371,6 +401,32 @@ export function decodeDiverging({ data }) {
   const out = new Float32Array(data.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = data[4 * i] - data[4 * i + 2];
   return out;
+}
+
+/**
+ * The values a signed tile shows, from its pixels and `lim`, the value its legend puts at full colour: the
+ * inverse of src/shared/colormap.ts `diverging` (white at 0; green falls from 255 to 24 towards #b2182b at +lim,
+ * and to 102 towards #2166ac at -lim). Exact up to the colour's rounding: lim / 306 at most.
+ */
+export function decodeSigned({ data }, lim) {
+  const out = new Float32Array(data.length / 4);
+  for (let i = 0; i < out.length; i++) {
+    const [r, g, b] = [data[4 * i], data[4 * i + 1], data[4 * i + 2]];
+    out[i] = r >= b ? ((255 - g) / (255 - 24)) * lim : -((255 - g) / (255 - 102)) * lim;
+  }
+  return out;
+}
+
+/** The largest absolute difference between two equally long arrays. */
+export function maxAbsDiff(a, b) {
+  assertSameLength(a, b);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+function assertSameLength(a, b) {
+  if (a.length !== b.length) throw new Error(`arrays of ${a.length} and ${b.length} values compared`);
 }
 
 /** Pearson correlation of two equally long arrays. */

@@ -169,7 +169,7 @@ describe('lens files', () => {
       fs.writeFileSync(results, bad);
       const r = await lensInfo(file);
       assert.equal(r.lastTraining, undefined, bad);
-      assert.equal(r.trainingNote, `${results} is not a Feature Lens training result; train again to rewrite it.`, bad);
+      assert.equal(r.trainingNote, `${results} is not a Feature Lens training result; training will not overwrite it: move it away, then train.`, bad);
     }
 
     const idxLens = write('idx.lens.json', { name: 'm', model: 'model.json', dataset: { format: 'idx', train: { images: 'd/ti', labels: 'd/tl' }, test: { images: 'd/si', labels: 'd/sl' } } });

@@ -24,6 +24,9 @@ describe('engine under load', () => {
 
   before(async () => {
     assert.ok(fs.existsSync(enginePath), 'dist/engine.js is missing: run `npm run build` first');
+    // Every scan here runs in two processes (the engine and one helper), whatever the machine's cores and speed.
+    process.env.FEATURE_LENS_SCAN_WORKERS = '2';
+    process.env.FEATURE_LENS_SCAN_COLD_START_SECONDS = '0';
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-load-'));
     lens = writeEflLens(dir, 10_000);
     model = path.join(dir, 'model', 'model.json');
@@ -77,7 +80,9 @@ describe('engine under load', () => {
     h.enable();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const s = await client.call('scan', { lens, storageDir: storage, k: 9 }, { onProgress: () => progress++ });
+    /** The heartbeat count at each progress event: a host busy computing would run no timer between them. */
+    const beatsAtProgress: number[] = [];
+    const s = await client.call('scan', { lens, storageDir: storage, k: 9 }, { onProgress: () => (progress++, beatsAtProgress.push(beats)) });
     const cpu = process.cpuUsage(cpu0);
     const ms = performance.now() - t0;
     h.disable();
@@ -87,12 +92,13 @@ describe('engine under load', () => {
     const max = h.max / 1e6;
     console.log(`# scan of ${s.images} images took ${(ms / 1000).toFixed(1)} s with ${progress} progress events; host event-loop delay p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; worst 20 ms-heartbeat gap ${worstGap.toFixed(0)} ms over ${beats} beats; host CPU ${(100 * hostCpu).toFixed(1)}% of the wall time`);
     assert.ok(progress >= 5, `progress events flowed (${progress})`);
-    // Responsiveness, not speed (speed is for the benchmarks): the bounds are ones only a defect crosses. A host
-    // that computed the scan itself would use about a whole core and block its event loop for the length of a
-    // batch or more; a loaded 2-core machine, where the engine and its helpers keep both cores busy, delays the
-    // host by tens of milliseconds. The p99 and the heartbeat gap are printed above for the record.
+    // Responsiveness, not speed: no bound on a delay (a loaded machine stretches any), but what only a defect
+    // changes. A host that computed the scan itself would use about a whole core, and its timers would not run
+    // while it computed: the heartbeat would not fire between the progress events. The delays are printed above
+    // for the record.
     assert.ok(hostCpu < 0.5, `the host used ${(100 * hostCpu).toFixed(1)}% of a core during the scan`);
-    assert.ok(max < 2000, `the host's event loop was blocked for ${max.toFixed(0)} ms`);
+    const rising = beatsAtProgress.filter((b, i) => i > 0 && b > beatsAtProgress[i - 1]).length;
+    assert.ok(rising >= 2, `the host's timers ran between progress events (${rising} of ${progress - 1} intervals had a heartbeat)`);
   });
 
   it('SIGKILL during a parallel scan: the helper engines exit too, and the index folder is untouched', { timeout: 120_000 }, async () => {
@@ -104,8 +110,8 @@ describe('engine under load', () => {
     const r = await client.request('scan', { lens, storageDir: storage, k: 6 }, {
       onProgress: (p) => {
         if (helpers.length || when) return;
-        // Kill once helpers run (the progress message then says "(N processes)"), or at 60% if none was forked.
-        if (/processes\)/.test(p.message ?? '') || (p.fraction ?? 0) > 0.6) {
+        // Kill once the helper runs (the progress message then says "(2 processes)"; the setup guarantees it).
+        if (/\(2 processes\)/.test(p.message ?? '')) {
           helpers = childPids(pid);
           when = p.message ?? '';
           process.kill(pid, 'SIGKILL');
@@ -113,8 +119,7 @@ describe('engine under load', () => {
       },
     });
     assert.ok('err' in r && r.err.code === 'engineDied', JSON.stringify(r).slice(0, 200));
-    const processes = Number(/\((\d+) processes\)/.exec(when)?.[1] ?? 1);
-    assert.ok(helpers.length >= processes - 1, `the progress said "${when}" but ${helpers.length} helper process(es) were found`);
+    assert.equal(helpers.length, 1, `the progress said "${when}": the engine had one helper process, found ${helpers.length}`);
     const alive = (h: number) => {
       try {
         process.kill(h, 0);

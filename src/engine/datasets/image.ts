@@ -3,6 +3,7 @@
  * jpeg-js) so it runs wherever the engine runs.
  */
 import * as jpeg from 'jpeg-js';
+import * as zlib from 'node:zlib';
 import { PNG } from 'pngjs';
 import { UserError } from '../errors';
 
@@ -21,6 +22,69 @@ function pngSize(bytes: Uint8Array): { width: number; height: number } | undefin
   if (bytes.length < 24) return undefined;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { width: v.getUint32(16, false), height: v.getUint32(20, false) };
+}
+
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: x0, dx, y0, dy. */
+const ADAM7 = [
+  [0, 8, 0, 8],
+  [4, 8, 0, 8],
+  [0, 4, 4, 8],
+  [2, 4, 0, 4],
+  [0, 2, 2, 4],
+  [1, 2, 0, 2],
+  [0, 1, 1, 2],
+];
+
+/**
+ * The bytes a PNG's image data inflates to, from its IHDR: the filter byte plus the packed pixels of each row,
+ * of each Adam7 pass when interlaced. Undefined when the header is unreadable (the decoder reports it).
+ */
+export function pngInflatedSize(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 29) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = v.getUint32(16, false);
+  const height = v.getUint32(20, false);
+  const depth = bytes[24];
+  const channels = CHANNELS[bytes[25]];
+  if (!channels || ![1, 2, 4, 8, 16].includes(depth)) return undefined;
+  const row = (w: number) => Math.ceil((w * channels * depth) / 8) + 1;
+  if (bytes[28] !== 1) return height * row(width);
+  let total = 0;
+  for (const [x0, dx, y0, dy] of ADAM7) {
+    const w = width > x0 ? Math.ceil((width - x0) / dx) : 0;
+    const h = height > y0 ? Math.ceil((height - y0) / dy) : 0;
+    if (w > 0 && h > 0) total += h * row(w);
+  }
+  return total;
+}
+
+/**
+ * Checks that an interlaced PNG's image data inflates to no more than its header implies. pngjs bounds the
+ * inflation of a plain PNG by that size but inflates an interlaced one without limit: a 1×1 image can carry
+ * gigabytes of zeros. Inflating here with the cap stops at the first byte too many.
+ */
+function checkInterlacedPng(bytes: Uint8Array, file: string): void {
+  if (bytes.length < 29 || bytes[28] !== 1) return;
+  const limit = pngInflatedSize(bytes);
+  if (limit === undefined) return;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const idat: Uint8Array[] = [];
+  for (let o = 8; o + 8 <= bytes.length; ) {
+    const len = v.getUint32(o, false);
+    const type = String.fromCharCode(bytes[o + 4], bytes[o + 5], bytes[o + 6], bytes[o + 7]);
+    if (type === 'IDAT') idat.push(bytes.subarray(o + 8, Math.min(bytes.length, o + 8 + len)));
+    if (type === 'IEND') break;
+    o += 12 + len;
+  }
+  try {
+    zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: Math.max(1, limit) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new UserError('badInput', `is a damaged PNG image: its image data unpacks to more than the ${limit} bytes its ${v.getUint32(16, false)}×${v.getUint32(20, false)} header implies.`, file);
+    }
+    // Other damage is reported by the decoder.
+  }
 }
 
 /** A JPEG's size from its start-of-frame marker, without decoding. */
@@ -50,6 +114,7 @@ export function decodeImage(bytes: Uint8Array, file: string): { width: number; h
   if (size && size.width * size.height > MAX_PIXELS) {
     throw new UserError('badInput', `is a ${size.width}×${size.height} image, too large to decode: Feature Lens reads images of up to ${MAX_PIXELS / 2 ** 20} megapixels. Shrink it first.`, file);
   }
+  if (kind === 'png') checkInterlacedPng(bytes, file);
   try {
     if (kind === 'png') {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

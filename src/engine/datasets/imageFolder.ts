@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Split } from '../../shared/protocol';
 import { UserError } from '../errors';
+import { readInputFile } from '../fsutil';
 import { RangeDataset } from './base';
 import { decodeImage, imageKind, toPixels } from './image';
 import { Random, seedOf } from './random';
@@ -25,6 +26,8 @@ export interface ImageFolderOptions {
 }
 
 const CACHE_BYTES = 512 * 2 ** 20;
+/** Image files larger than this are refused before they are read. */
+const MAX_IMAGE_BYTES = 256 * 2 ** 20;
 
 interface Entry {
   file: string;
@@ -134,7 +137,7 @@ export class ImageFolderDataset extends RangeDataset {
     const hit = this.decoded.get(index);
     if (hit) return hit;
     const { file } = this.entries[index];
-    const img = decodeImage(await fs.promises.readFile(file), file);
+    const img = decodeImage(await readInputFile(file, { what: 'image', maxBytes: MAX_IMAGE_BYTES }), file);
     const px = toPixels(img, this.shape[0], this.shape[1], this.opts.channels, this.opts.fit);
     if (this.cachedBytes + px.byteLength <= CACHE_BYTES) {
       this.decoded.set(index, px);

@@ -19,33 +19,177 @@ export interface NpyHeader {
   offset: number;
 }
 
-async function readNpyHeader(src: ByteSource): Promise<NpyHeader> {
-  const { file } = src;
-  const pre = await src.read(0, Math.min(12, src.size));
+/** .npy headers longer than this are refused (numpy itself refuses headers over 10,000 bytes by default). */
+const MAX_HEADER = 65536;
+
+/** Where a .npy file's header text starts and how long it is, from its first bytes (or `{ need }`). */
+function npyPreamble(pre: Uint8Array, file: string): { need: number } | { start: number; headerLen: number } {
+  if (pre.byteLength < 10) return { need: 10 };
   const magic = String.fromCharCode(...pre.subarray(1, 6));
-  if (pre.length < 10 || pre[0] !== 0x93 || magic !== 'NUMPY') throw new UserError('badInput', 'is not a NumPy .npy file (no \\x93NUMPY magic).', file);
+  if (pre[0] !== 0x93 || magic !== 'NUMPY') throw new UserError('badInput', 'is not a NumPy .npy file (no \\x93NUMPY magic).', file);
   const major = pre[6];
-  if (major !== 1 && pre.length < 12) throw new UserError('badInput', 'is truncated inside its .npy header.', file);
+  if (major < 1 || major > 3) throw new UserError('unsupported', `is a .npy file of format version ${major}; Feature Lens reads versions 1 to 3.`, file);
+  if (major !== 1 && pre.byteLength < 12) return { need: 12 };
   const view = new DataView(pre.buffer, pre.byteOffset, pre.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const start = major === 1 ? 10 : 12;
+  if (headerLen > MAX_HEADER) throw new UserError('badInput', `has a .npy header of ${headerLen} bytes; a real one is under 1 KB (the file is corrupt).`, file);
+  return { start: major === 1 ? 10 : 12, headerLen };
+}
+
+/** Parses the header text and checks it; `size` is the file size when known (the check of the data's length). */
+function npyHeaderFrom(text: string, offset: number, file: string): NpyHeader & { expected: number } {
+  let dict: Map<string, PyValue>;
+  try {
+    dict = parsePyDict(text);
+  } catch (e) {
+    throw new UserError('badInput', `has an unreadable .npy header (${(e as Error).message}): ${printable(text)}`, file);
+  }
+  const keys = [...dict.keys()].sort().join(', ');
+  if (keys !== 'descr, fortran_order, shape') throw new UserError('badInput', `has an unreadable .npy header (its keys are ${printable(keys) || 'none'}; it must have exactly descr, fortran_order and shape).`, file);
+  const descrV = dict.get('descr');
+  const fortranV = dict.get('fortran_order');
+  const shapeV = dict.get('shape');
+  if (typeof descrV !== 'string') throw new UserError('unsupported', 'holds a structured array (its descr is not a plain dtype); Feature Lens reads plain float and integer arrays.', file);
+  if (typeof fortranV !== 'boolean') throw new UserError('badInput', 'has a .npy header whose fortran_order is not True or False.', file);
+  if (!(shapeV instanceof PyTuple) || !shapeV.items.every((d) => typeof d === 'bigint' && d >= 0n && d <= BigInt(Number.MAX_SAFE_INTEGER))) {
+    throw new UserError('badInput', `has an unreadable shape in its .npy header: ${printable(text)}`, file);
+  }
+  const descr = /^([<>|=]?)([A-Za-z]\w*)$/.exec(descrV);
+  if (!descr) throw new UserError('unsupported', `holds values of dtype ${printable(descrV)}, which Feature Lens cannot read.`, file);
+  if (descr[1] === '>' && DTYPES[descr[2]] !== 1) throw new UserError('unsupported', `holds big-endian ${descr[2]} values; save it little-endian (numpy's default).`, file);
+  if (!(descr[2] in DTYPES)) throw new UserError('unsupported', `holds ${descr[2]} values; Feature Lens reads float32, float64 and integer .npy arrays.`, file);
+  if (fortranV) throw new UserError('unsupported', 'is in Fortran order; save it with np.ascontiguousarray first.', file);
+  const shape = shapeV.items.map((d) => Number(d));
+  const bytes = DTYPES[descr[2]];
+  let count = 1;
+  for (const d of shape) count *= d;
+  const expected = offset + count * bytes;
+  if (!Number.isSafeInteger(expected)) throw new UserError('badInput', `has impossible dimensions (${shape.join(', ')}) in its .npy header.`, file);
+  return { dtype: descr[2], bytes, shape, offset, expected };
+}
+
+/** The size a .npy file's header announces (for streaming a gzipped one: see bytes.ts). */
+export function npyHeaderSize(head: Uint8Array, file: string): number | { need: number } {
+  const pre = npyPreamble(head, file);
+  if ('need' in pre) return pre;
+  const end = pre.start + pre.headerLen;
+  if (head.byteLength < end) return { need: end };
+  return npyHeaderFrom(Buffer.from(head.subarray(pre.start, end)).toString('latin1'), end, file).expected;
+}
+
+async function readNpyHeader(src: ByteSource): Promise<NpyHeader> {
+  const { file } = src;
+  const first = await src.read(0, Math.min(12, src.size));
+  let pre = npyPreamble(first, file);
+  if ('need' in pre && pre.need <= first.byteLength) pre = npyPreamble(first, file);
+  if ('need' in pre) {
+    if (first.byteLength >= 6 && first[0] === 0x93) throw new UserError('badInput', 'is truncated inside its .npy header.', file);
+    throw new UserError('badInput', 'is not a NumPy .npy file (no \\x93NUMPY magic).', file);
+  }
+  const { start, headerLen } = pre;
   if (start + headerLen > src.size) throw new UserError('badInput', 'is truncated inside its .npy header.', file);
   const text = Buffer.from(await src.read(start, headerLen)).toString('latin1');
-  const descr = /'descr'\s*:\s*'([<>|=])([A-Za-z]\w*)'/.exec(text);
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text);
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);
-  if (!descr || !fortran || !shapeText) throw new UserError('badInput', `has an unreadable .npy header: ${printable(text)}`, file);
-  if (descr[1] === '>') throw new UserError('unsupported', `holds big-endian ${descr[2]} values; save it little-endian (numpy's default).`, file);
-  if (!(descr[2] in DTYPES)) throw new UserError('unsupported', `holds ${descr[2]} values; Feature Lens reads float32, float64 and integer .npy arrays.`, file);
-  if (fortran[1] === 'True') throw new UserError('unsupported', 'is in Fortran order; save it with np.ascontiguousarray first.', file);
-  const shape = shapeText[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new UserError('badInput', `has an unreadable shape (${shapeText[1]}) in its .npy header.`, file);
-  const bytes = DTYPES[descr[2]];
-  const offset = start + headerLen;
-  const expected = offset + shape.reduce((a, b) => a * b, 1) * bytes;
-  if (!Number.isSafeInteger(expected)) throw new UserError('badInput', `has impossible dimensions (${shape.join(', ')}) in its .npy header.`, file);
-  if (expected > src.size) throw new UserError('badInput', `is truncated: its header says (${shape.join(', ')}) ${descr[2]} (${expected} bytes) but the file holds ${src.size} bytes.`, file);
-  return { dtype: descr[2], bytes, shape, offset };
+  const h = npyHeaderFrom(text, start + headerLen, file);
+  if (h.expected > src.size) throw new UserError('badInput', `is truncated: its header says (${h.shape.join(', ')}) ${h.dtype} (${h.expected} bytes) but the file holds ${src.size} bytes.`, file);
+  return { dtype: h.dtype, bytes: h.bytes, shape: h.shape, offset: h.offset };
+}
+
+/** A Python tuple in a parsed header (a list parses to an array). */
+class PyTuple {
+  constructor(readonly items: PyValue[]) {}
+}
+type PyValue = string | bigint | number | boolean | null | PyTuple | PyValue[] | Map<string, PyValue>;
+
+/**
+ * Parses a Python literal dict, the grammar numpy's header reader accepts (`ast.literal_eval`): strings in single
+ * or double quotes, integers (a trailing `L` of Python 2 too), floats, True/False/None, tuples, lists and nested
+ * dicts, with trailing commas. Keys must be strings and appear once. Anything else is an error.
+ */
+export function parsePyDict(text: string): Map<string, PyValue> {
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n && ' \t\r\n'.includes(text[i])) i++;
+  };
+  const fail = (what: string): never => {
+    throw new Error(`${what} at character ${i + 1}`);
+  };
+  let depth = 0;
+  const value = (): PyValue => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '(' || c === '[') {
+      if (++depth > 32) fail('nested too deeply');
+      const close = c === '{' ? '}' : c === '(' ? ')' : ']';
+      i++;
+      const items: PyValue[] = [];
+      const dict = new Map<string, PyValue>();
+      let commas = 0;
+      for (;;) {
+        ws();
+        if (text[i] === close) {
+          i++;
+          break;
+        }
+        if (c === '{') {
+          const k = value();
+          if (typeof k !== 'string') fail('a dict key that is not a string');
+          if (dict.has(k as string)) fail(`the key '${k as string}' twice`);
+          ws();
+          if (text[i] !== ':') fail("a missing ':'");
+          i++;
+          dict.set(k as string, value());
+        } else items.push(value());
+        ws();
+        if (text[i] === ',') {
+          i++;
+          commas++;
+        } else if (text[i] !== close) fail(`an unexpected ${i < n ? `'${text[i]}'` : 'end'}`);
+      }
+      depth--;
+      if (c === '{') return dict;
+      if (c === '(') {
+        // `(x)` is x in parentheses, not a tuple; `(x,)` and `()` are tuples.
+        if (items.length === 1 && commas === 0) return items[0];
+        return new PyTuple(items);
+      }
+      return items;
+    }
+    if (c === "'" || c === '"') {
+      i++;
+      let s = '';
+      while (i < n && text[i] !== c) {
+        if (text[i] === '\\') {
+          const e = text[i + 1];
+          const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0' };
+          if (!(e in map)) fail('an unsupported escape in a string');
+          s += map[e];
+          i += 2;
+        } else if (text[i] === '\n') fail('a line break in a string');
+        else s += text[i++];
+      }
+      if (i >= n) fail('an unterminated string');
+      i++;
+      return s;
+    }
+    const word = /^(?:True|False|None)\b/.exec(text.slice(i, i + 6));
+    if (word) {
+      i += word[0].length;
+      return word[0] === 'True' ? true : word[0] === 'False' ? false : null;
+    }
+    const num = /^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)L?/.exec(text.slice(i, i + 400));
+    if (num && num[0] !== '' && /\d/.test(num[0])) {
+      i += num[0].length;
+      const t = num[0].replace(/L$/, '');
+      return /[.eE]/.test(t) ? Number(t) : BigInt(t);
+    }
+    return fail(i < n ? `an unexpected '${text[i]}'` : 'an unexpected end');
+  };
+  const v = value();
+  ws();
+  if (i < n) fail('text after the dict');
+  if (!(v instanceof Map)) throw new Error('the header is not a dict');
+  return v;
 }
 
 /** Header text fit for a one-line message: control and non-ASCII bytes shown as `?`, whitespace collapsed, cut. */
@@ -87,10 +231,51 @@ function decode(raw: Uint8Array, dtype: string, scaleUint8: boolean): Float32Arr
   return out;
 }
 
+/**
+ * Integer labels as class indices, read exactly (64-bit ones as BigInt): a label that is negative or beyond
+ * int32 is refused with its position, never wrapped or rounded into a valid-looking class.
+ */
+function decodeLabels(raw: Uint8Array, dtype: string, file: string): Int32Array {
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const n = raw.byteLength / DTYPES[dtype];
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let x: bigint | number;
+    switch (dtype) {
+      case 'i8':
+        x = v.getBigInt64(8 * i, true);
+        break;
+      case 'u8':
+        x = v.getBigUint64(8 * i, true);
+        break;
+      case 'u4':
+        x = v.getUint32(4 * i, true);
+        break;
+      case 'i4':
+        x = v.getInt32(4 * i, true);
+        break;
+      case 'u2':
+        x = v.getUint16(2 * i, true);
+        break;
+      case 'i2':
+        x = v.getInt16(2 * i, true);
+        break;
+      case 'i1':
+        x = v.getInt8(i);
+        break;
+      default:
+        x = raw[i];
+    }
+    if (x < 0 || x > 2147483647) throw new UserError('badInput', `label ${i} is ${x.toString()}; labels must be class indices 0, 1, 2...`, file);
+    out[i] = Number(x);
+  }
+  return out;
+}
+
 /** Opens one split of an NPY dataset: an images array `(N, h, w[, c])` and a labels array `(N,)`. */
 export async function openNpyDataset(imagesFile: string, labelsFile: string, split: Split, classes?: string[]): Promise<Dataset> {
-  const img = await openBytes(imagesFile);
-  const lab = await openBytes(labelsFile);
+  const img = await openBytes(imagesFile, npyHeaderSize);
+  const lab = await openBytes(labelsFile, npyHeaderSize);
   const ih = await readNpyHeader(img.source);
   const lh = await readNpyHeader(lab.source);
   if (ih.shape.length !== 3 && ih.shape.length !== 4) {
@@ -101,7 +286,7 @@ export async function openNpyDataset(imagesFile: string, labelsFile: string, spl
   if (lh.dtype.startsWith('f')) throw new UserError('badInput', `holds ${lh.dtype} values; labels must be integers.`, labelsFile);
   if (lh.shape[0] !== ih.shape[0]) throw new UserError('badInput', `holds ${lh.shape[0]} labels but ${imagesFile} holds ${ih.shape[0]} images: they must match.`, labelsFile);
   const n = ih.shape[0];
-  const labels = Int32Array.from(decode(await lab.source.read(lh.offset, n * lh.bytes), lh.dtype, false));
+  const labels = decodeLabels(await lab.source.read(lh.offset, n * lh.bytes), lh.dtype, labelsFile);
   const cls = checkLabels(labels, classes, labelsFile);
   const shape: [number, number, number] = [ih.shape[1], ih.shape[2], ih.shape[3] ?? 1];
   return new ArrayFileDataset(imagesFile, split, n, shape, cls, labels, `npy:${img.sha256}:${lab.sha256}`, img.source, { offset: ih.offset, bytes: ih.bytes, decode: (raw) => decode(raw, ih.dtype, true) });

@@ -1,0 +1,121 @@
+// ESLint (flat config): the recommended JavaScript and TypeScript rules, and the folder boundaries of src/
+// (docs/architecture.md, "Who may import whom") as a rule, so a wrong import fails `npm run lint`.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+import * as path from 'node:path';
+
+const root = path.dirname(new URL(import.meta.url).pathname);
+const src = path.join(root, 'src');
+const nodeBuiltin = (s) => s.startsWith('node:') || builtinModules.includes(s.split('/')[0]);
+
+/**
+ * Who may import whom. For each part of src/: the other parts it must not import (resolved from the
+ * importing file, so `../engine/tf` and `../../engine` are caught wherever they are written), and the
+ * packages it must not import, with the reason shown in the error.
+ */
+const boundaries = {
+  shared: {
+    folders: ['engine', 'extension', 'webview'],
+    package: () => 'src/shared holds plain types and pure functions used by every process: it imports nothing outside src/shared',
+  },
+  extension: {
+    folders: ['engine', 'webview'],
+    package: (s) => (s.startsWith('@tensorflow/') ? 'the extension host never loads TensorFlow.js: compute runs in the engine process (ask it through engineClient)' : undefined),
+  },
+  webview: {
+    folders: ['engine', 'extension'],
+    package: (s) =>
+      s === 'vscode' ? 'the webview has no vscode API: it talks to the host by messages (src/shared/webviewProtocol.ts)'
+      : nodeBuiltin(s) ? 'the webview runs in a browser: no Node modules'
+      : s.startsWith('@tensorflow/') ? 'the webview never loads TensorFlow.js: it draws the plain data the engine computed'
+      : undefined,
+  },
+  engine: {
+    folders: ['extension', 'webview'],
+    package: (s) => (s === 'vscode' ? 'the engine is a plain Node process (also the CLI): no vscode API' : undefined),
+  },
+};
+
+/** The part of src/ a file is in (shared, extension, webview, engine), or undefined. */
+function partOf(file) {
+  const rel = path.relative(src, file);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  const part = rel.split(path.sep)[0];
+  return part in boundaries ? part : undefined;
+}
+
+const boundariesRule = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'Enforces who may import whom between src/shared, src/extension, src/webview and src/engine.' },
+    schema: [],
+    messages: { forbidden: "src/{{part}} must not import '{{source}}': {{why}}." },
+  },
+  create(context) {
+    const file = context.filename;
+    const part = partOf(file);
+    if (!part) return {};
+    const rule = boundaries[part];
+    function check(node, source) {
+      if (typeof source !== 'string') return;
+      let why;
+      if (source.startsWith('.') || source.startsWith('/')) {
+        const target = path.resolve(path.dirname(file), source);
+        const targetPart = path.relative(src, target).split(path.sep)[0];
+        const outside = path.relative(path.join(src, part), target).startsWith('..');
+        if (rule.folders.includes(targetPart)) why = `src/${targetPart} belongs to another process`;
+        else if (part === 'shared' && outside) why = 'src/shared imports nothing outside src/shared';
+      } else {
+        why = rule.package(source);
+      }
+      if (why) context.report({ node, messageId: 'forbidden', data: { part, source, why } });
+    }
+    const literal = (n) => (n && n.type === 'Literal' ? n.value : n && n.type === 'TSLiteralType' ? n.literal.value : undefined);
+    return {
+      ImportDeclaration: (n) => check(n.source, n.source.value),
+      ExportNamedDeclaration: (n) => n.source && check(n.source, n.source.value),
+      ExportAllDeclaration: (n) => check(n.source, n.source.value),
+      ImportExpression: (n) => check(n.source, literal(n.source)),
+      TSImportType: (n) => check(n.argument, literal(n.argument)),
+      TSExternalModuleReference: (n) => check(n.expression, literal(n.expression)),
+      CallExpression: (n) => {
+        if (n.callee.type === 'Identifier' && n.callee.name === 'require' && n.arguments.length === 1) check(n.arguments[0], literal(n.arguments[0]));
+      },
+    };
+  },
+};
+
+/** Node's globals, for the plain JavaScript scripts (TypeScript checks the .ts files' names itself). */
+const nodeGlobals = Object.fromEntries(Object.getOwnPropertyNames(globalThis).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n)).map((n) => [n, 'readonly']));
+/** The browser names the end-to-end tests use inside `page.evaluate` / `frame.evaluate` callbacks. */
+const pageGlobals = Object.fromEntries(['document', 'window', 'getComputedStyle', 'HTMLCanvasElement', 'HTMLElement', 'HTMLImageElement', 'MutationObserver', 'requestAnimationFrame'].map((n) => [n, 'readonly']));
+
+export default tseslint.config(
+  { ignores: ['dist/', 'out/', 'node_modules/', 'test-results/', 'samples/', '.vscode-test/', 'bench/results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2022, sourceType: 'module' },
+    plugins: { 'feature-lens': { rules: { boundaries: boundariesRule } } },
+    rules: {
+      'feature-lens/boundaries': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Left out on purpose: optional and lazily loaded modules (tfjs-node, the wasm backend's threaded
+      // build) are loaded with require(); names read from files are cleaned of control characters by regex;
+      // comma sequences (`a(), b()`) are used as statements; no-useless-assignment misreads try/catch flows.
+      '@typescript-eslint/no-require-imports': 'off',
+      'no-control-regex': 'off',
+      '@typescript-eslint/no-unused-expressions': 'off',
+      'no-useless-assignment': 'off',
+      // A closure that reads a variable assigned just after it (a callback given to the object it names).
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+    },
+  },
+  { files: ['**/*.ts'], rules: { 'no-undef': 'off' } },
+  { files: ['**/*.mjs', '**/*.js'], languageOptions: { globals: nodeGlobals } },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { ...nodeGlobals, require: 'readonly', module: 'writable', __dirname: 'readonly' } } },
+  { files: ['test/e2e/**', 'bench/panelLatency.mjs'], languageOptions: { globals: { ...nodeGlobals, ...pageGlobals } } },
+  // Tests feed deliberately malformed values through `any`.
+  { files: ['test/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+);
