@@ -228,9 +228,12 @@ class Provider implements vscode.HoverProvider, vscode.CodeLensProvider {
     const known = models.find((k) => k.lens && path.resolve(k.lens) === path.resolve(doc.fileName));
     if (!known) return [];
     const layers = known.info.layers.filter((l) => l.kind !== 'input');
+    const entries = architectureEntries(doc.getText());
     const out: { range: vscode.Range; hits: LayerHit[]; definition: boolean }[] = [];
-    for (const e of architectureEntries(doc.getText())) {
-      const layer = e.name !== undefined ? known.info.layers.find((l) => l.name === e.name) : layers[e.index];
+    for (const e of entries) {
+      // By name; an unnamed entry by its position only when the model lists every entry (Flatten and Dropout
+      // have no nodes and are not listed, which shifts positions).
+      const layer = e.name !== undefined ? known.info.layers.find((l) => l.name === e.name) : entries.length === layers.length ? layers[e.index] : undefined;
       if (layer) out.push({ range: new vscode.Range(doc.positionAt(e.start), doc.positionAt(e.end)), hits: [{ known, layer }], definition: true });
     }
     return out;

@@ -121,7 +121,7 @@ describe('tree model', () => {
     assert.equal(kids[0].kind, 'message');
     assert.equal(itemView(kids[0]).label, `Dataset file ${path.join('data', 'a.gz')} does not exist (the lens file's "dataset.train.images")`);
     assert.equal(itemView(kids[0]).description, 'gone.lens.json: dataset.train.images');
-    assert.deepEqual(kids.slice(1).map((k) => itemView(k).label), ['conv1', 'pool1', 'flat', 'logits']);
+    assert.deepEqual(kids.slice(1).map((k) => itemView(k).label), ['conv1', 'pool1', 'logits']);
     assert.deepEqual(targetOf(e), { lens: lensFile, model: cnnPath });
     await assert.rejects(lensInfo(path.join(dir, 'nothing.lens.json')), /lens file not found/);
   });
@@ -157,14 +157,14 @@ describe('tree model', () => {
       [
         ['conv1', 'Conv2D [18, 18, 4]', 'layer', 'collapsed'],
         ['pool1', 'MaxPooling2D [9, 9, 4]', 'layer', 'collapsed'],
-        ['flat', 'Flatten [324]', 'layer', 'none'],
         ['logits', 'Dense [3]', 'layer', 'collapsed'],
       ],
     );
     const nodes = layerChildren(layers[0]);
     assert.deepEqual(nodes.map((n) => itemView(n).label), ['node 0', 'node 1', 'node 2', 'node 3']);
     assert.deepEqual(nodes.map((n) => itemView(n).contextValue), ['node', 'node', 'node', 'node']);
-    assert.equal(layerChildren(layers[2]).length, 0);
+    // Flatten is not listed (it has no nodes of its own); a reshaping layer that is listed has no node entries.
+    assert.equal(layerChildren({ ...layers[2], layer: { ...layers[2].layer, kind: 'reshape' } }).length, 0);
     const click = itemView(nodes[2]).command!;
     assert.equal(click.id, 'featureLens.inspectNode');
     assert.deepEqual(click.args[0], { lens: lensPath, model: cnnPath, layer: 0, node: 2 });
@@ -184,14 +184,14 @@ describe('tree model', () => {
   it('getParent walks back to the root through unique ids (reveal needs both)', () => {
     const [lensEntry] = roots();
     const layers = modelChildren(lensEntry, cnn) as LayerEntry[];
-    const node = layerChildren(layers[3])[1];
+    const node = layerChildren(layers[2])[1];
     const chain: ModelsEntry[] = [];
     for (let e: ModelsEntry | undefined = node; e; e = parentOf(e)) chain.push(e);
     assert.deepEqual(chain.map((e) => e.kind), ['node', 'layer', 'model']);
     assert.equal(chain[2], lensEntry);
     const ids = [lensEntry, ...layers, ...layers.flatMap((l) => layerChildren(l))].map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length);
-    assert.deepEqual(targetOf(node), { lens: lensPath, model: cnnPath, layer: 3, node: 1 });
+    assert.deepEqual(targetOf(node), { lens: lensPath, model: cnnPath, layer: 2, node: 1 });
   });
 
   it('top images are labelled "#index class" with the score as description', () => {
