@@ -163,7 +163,7 @@ export function preparePytorchDigits() {
   try {
     execFileSync(python, [path.join(dir, 'train.py')], { stdio: ['ignore', 'inherit', 'pipe'] });
   } catch (e) {
-    throw new Error(`pytorch-digits: train.py failed: ${String(e.stderr ?? e.message).trim().split('\n').pop()}`);
+    throw new Error(`pytorch-digits: train.py failed: ${String(e.stderr ?? e.message).trim().split("\n").pop()}`, { cause: e });
   }
 }
 

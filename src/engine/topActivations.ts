@@ -20,7 +20,6 @@ import { loadModel } from './modelIO';
 import { acquireHelpers, coldStartSeconds, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFloors, scanLayers, scanRange, type ScanState } from './scan';
 import { encodeIndex, indexPath, markIndexUsed, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
-import type * as tf from './tf';
 
 /**
  * Earlier weights whose indexes are kept per model and dataset once a new index is complete: retraining in a

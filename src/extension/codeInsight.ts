@@ -144,6 +144,11 @@ class LayerCatalog extends Disposable {
     const key = `${known.lens}:${known.info.weightsHash}`;
     let p = this.dead.get(key);
     if (!p) {
+      // An answer stays per weights; "no index yet" is asked again on the next hover (a scan may have made one).
+      const forgetIfNone = (m: Map<number, number> | undefined) => {
+        if (!m && this.dead.get(key) === p) this.dead.delete(key);
+        return m;
+      };
       p = this.storageDir()
         .then((storageDir) => this.engine.request('layerByClass', { lens: known.lens!, storageDir, indexOnly: true }))
         .then((r) => {
@@ -151,7 +156,8 @@ class LayerCatalog extends Disposable {
           const m = new Map<number, number>();
           r.ok.layers.forEach((layer, col) => m.set(layer, r.ok!.deadFraction[col].filter((f) => f >= 0.999).length));
           return m;
-        });
+        })
+        .then(forgetIfNone);
       this.dead.set(key, p);
     }
     return p;
@@ -222,9 +228,12 @@ class Provider implements vscode.HoverProvider, vscode.CodeLensProvider {
     const known = models.find((k) => k.lens && path.resolve(k.lens) === path.resolve(doc.fileName));
     if (!known) return [];
     const layers = known.info.layers.filter((l) => l.kind !== 'input');
+    const entries = architectureEntries(doc.getText());
     const out: { range: vscode.Range; hits: LayerHit[]; definition: boolean }[] = [];
-    for (const e of architectureEntries(doc.getText())) {
-      const layer = e.name !== undefined ? known.info.layers.find((l) => l.name === e.name) : layers[e.index];
+    for (const e of entries) {
+      // By name; an unnamed entry by its position only when the model lists every entry (Flatten and Dropout
+      // have no nodes and are not listed, which shifts positions).
+      const layer = e.name !== undefined ? known.info.layers.find((l) => l.name === e.name) : entries.length === layers.length ? layers[e.index] : undefined;
       if (layer) out.push({ range: new vscode.Range(doc.positionAt(e.start), doc.positionAt(e.end)), hits: [{ known, layer }], definition: true });
     }
     return out;

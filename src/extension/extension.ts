@@ -333,8 +333,10 @@ class FeatureLens extends Disposable {
       this.models.refresh();
       this.top.refresh();
       InspectorPanel.active?.modelChanged(r.model);
-      const open = await vscode.window.showInformationMessage(`Feature Lens: trained ${name}. Test error ${(100 * r.testError).toFixed(2)}% after ${r.epochs} epochs.`, 'Open Model');
-      if (open) this.showPanel({ page: 'model', lens: t.lens, model: r.model });
+      // Not awaited: the command is done when the model is written (the walkthrough waits for that), not when the message closes.
+      void vscode.window.showInformationMessage(`Feature Lens: trained ${name}. Test error ${(100 * r.testError).toFixed(2)}% after ${r.epochs} epochs.`, 'Open Model').then((open) => {
+        if (open) this.showPanel({ page: 'model', lens: t.lens!, model: r.model });
+      });
     });
 
     reg('featureLens.computeTopActivations', async (arg?: unknown) => {

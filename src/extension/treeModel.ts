@@ -163,7 +163,9 @@ export function shortPaths(message: string, file: string): string {
     }
   }
   const dir = path.dirname(file) + path.sep;
-  return m.split(dir).join('');
+  m = m.split(dir).join('');
+  // "model.json: is not valid JSON" reads as a sentence once the file is its subject again.
+  return m !== message && /^(is|has|must|names|does|cannot|was)\b/.test(m) ? `${path.basename(file)} ${m}` : m;
 }
 
 /** The status a top-level row shows as its description: trained, untrained, broken, dataset missing, index ready. */

@@ -1,5 +1,5 @@
 // `npm start` (scripts/start.mjs after packaging): serves the sample workspace with the extension installed,
-// prints the URL, and stops code-server on Ctrl-C.
+// prints the URL, shows the Feature Lens view and its walkthrough, and stops code-server on Ctrl-C.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { ROOT, RESULTS } from './harness.mjs';
 
-test('npm start serves the samples with Feature Lens until Ctrl-C', { timeout: 300_000 }, async () => {
+test('npm start serves the samples with the Feature Lens view and walkthrough open until Ctrl-C', { timeout: 300_000 }, async () => {
   const results = path.join(RESULTS, '06-start');
   fs.rmSync(results, { recursive: true, force: true });
   fs.mkdirSync(results, { recursive: true });
@@ -33,8 +33,9 @@ test('npm start serves the samples with Feature Lens until Ctrl-C', { timeout: 3
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     await page.goto(url);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    await page.locator('.activitybar .action-item a.action-label[aria-label^="Feature Lens"]').first().click({ timeout: 60_000 });
-    await page.locator('.pane', { has: page.locator('.pane-header h3.title', { hasText: /^Models$/i }) }).locator('.monaco-list-row[role="treeitem"]').first().waitFor({ timeout: 60_000 });
+    // Without a click: the Feature Lens view lists the samples and its walkthrough is open.
+    await page.locator('.pane', { has: page.locator('.pane-header h3.title', { hasText: /^Models$/i }) }).locator('.monaco-list-row[role="treeitem"]').first().waitFor({ timeout: 90_000 });
+    await page.locator('.gettingStartedContainer', { hasText: 'See what a network learned' }).first().waitFor({ state: 'visible', timeout: 60_000 });
     await page.screenshot({ path: path.join(results, '01-samples.png') });
   } finally {
     await browser?.close().catch(() => {});

@@ -2,9 +2,12 @@
 // the tree's error rows), the entries of `training.architecture` (lens hovers), and layer mentions in training
 // code (PyTorch module paths, Keras / TF.js name strings) for hovers and CodeLens.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { architectureEntries, fieldOfMessage, findFieldRange, parseFieldPath, parseJsonWithOffsets, positionOf, syntaxErrorOffset } from '../../src/extension/jsonLocate';
 import { findLayerMentions, mentionAt } from '../../src/extension/layerMatch';
+import { orderCandidates } from '../../src/extension/treeModel';
 
 const LENS = `{
   "name": "MNIST",
@@ -119,5 +122,35 @@ describe('layer mentions in training code', () => {
     assert.deepEqual(findLayerMentions('self.conv2 = nn.Conv2d(1, 2, 3)', names), []);
     assert.deepEqual(findLayerMentions('self.conv1 = 1', new Set()), []);
     assert.deepEqual(findLayerMentions('a.xconv1 + b2.conv1x', names), []);
+  });
+});
+
+describe('the pick of a target', () => {
+  it('lists what the user is looking at first, with why, then the rest by path; never drops a candidate', () => {
+    const files = ['/w/rgb/rgb.lens.json', '/w/efl/efl.lens.json', '/w/mnist/mnist.lens.json', '/w/other/model.json'];
+    const hints = [
+      { file: '/w/mnist/mnist.lens.json', why: 'shown in the panel' },
+      { file: '/w/mnist/model/model.json', why: 'shown in the panel' },
+      { file: '/w/efl/efl.lens.json', why: 'selected in the Models view' },
+      { file: '/w/mnist/mnist.lens.json', why: 'shown in Top Activations' },
+    ];
+    assert.deepEqual(orderCandidates(files, hints), [
+      { file: '/w/mnist/mnist.lens.json', why: 'shown in the panel, shown in Top Activations' },
+      { file: '/w/efl/efl.lens.json', why: 'selected in the Models view' },
+      { file: '/w/other/model.json' },
+      { file: '/w/rgb/rgb.lens.json' },
+    ]);
+    assert.deepEqual(orderCandidates(files, []).map((c) => c.file), [...files].sort());
+  });
+});
+
+describe('the samples the walkthrough creates', () => {
+  it('are the repository samples without their $schema (which points into the checkout)', () => {
+    for (const name of ['efl', 'mnist']) {
+      const bundled = JSON.parse(fs.readFileSync(path.join('media', 'samples', `${name}.lens.json`), 'utf8'));
+      const { $schema, ...sample } = JSON.parse(fs.readFileSync(path.join('samples', name, `${name}.lens.json`), 'utf8'));
+      assert.ok($schema);
+      assert.deepEqual(bundled, sample, `media/samples/${name}.lens.json matches samples/${name}/${name}.lens.json`);
+    }
   });
 });

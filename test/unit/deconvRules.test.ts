@@ -27,7 +27,7 @@ const CASES: [string, Build][] = [
   ['conv with one input channel per group', (w) => ({ input: [6, 6, 3], ops: [{ kind: 'conv2d', strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], groups: 3, weights: { kernel: w([3, 3, 1, 6]) as tf.Tensor4D }, name: 'y', inputs: ['x'], shape: [6, 6, 6] }] })],
   ['depthwise conv, strided, padded', (w) => ({ input: [7, 7, 2], ops: [{ kind: 'depthwiseConv2d', strides: [2, 2], dilations: [1, 1], pads: [1, 1, 0, 1], weights: { kernel: w([3, 3, 2, 2]) as tf.Tensor4D }, name: 'y', inputs: ['x'], shape: [4, 3, 4] }] })],
   ['transposed conv', (w) => ({ input: [3, 3, 2], ops: [{ kind: 'convTranspose2d', strides: [2, 2], pads: [1, 0, 0, 1], outputPadding: [1, 0], weights: { kernel: w([3, 3, 3, 2]) as tf.Tensor4D }, name: 'y', inputs: ['x'], shape: [7, 6, 3] }] })],
-  ['constant pad, then average pooling that leaves the padding out', (w) => ({ input: [5, 5, 2], ops: [
+  ['constant pad, then average pooling that leaves the padding out', (_w) => ({ input: [5, 5, 2], ops: [
     { kind: 'pad', pads: [[0, 0], [1, 0], [0, 2], [0, 0]], mode: 'constant', value: 0.3, weights: NONE, name: 'p', inputs: ['x'], shape: [6, 7, 2] },
     { kind: 'avgPool', size: [3, 3], strides: [2, 2], pads: [1, 1, 1, 0], countIncludePad: false, weights: NONE, name: 'y', inputs: ['p'], shape: [3, 3, 2] },
   ], constants: [] })],

@@ -57,6 +57,10 @@ describe('package.json contributions', () => {
     'featureLens.selectBackend': 'Select Backend',
     'featureLens.showLog': 'Show Log',
     'featureLens.refreshModels': 'Refresh Models',
+    'featureLens.openWalkthrough': 'Open Walkthrough',
+    // Run by the walkthrough's buttons and the tree's problem rows (hidden from the palette).
+    'featureLens.sample': 'Run a Walkthrough Step on a Sample',
+    'featureLens.showProblem': 'Show Problem in Lens File',
   };
 
   it('every contract command exists with its title and the "Feature Lens" category, from package.nls.json', () => {
@@ -88,7 +92,12 @@ describe('package.json contributions', () => {
         for (const m of (item.when ?? '').matchAll(/viewItem == (\w+)/g)) assert.ok(['model', 'lens', 'layer', 'node', 'image'].includes(m[1]), `${menu}: viewItem ${m[1]}`);
       }
     }
-    assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:featureLens.inspector'], 'nothing but the panel restore beyond the implicit events');
+    // Beyond the implicit events: the panel's restore, a workspace with lens files (the first-start walkthrough,
+    // the Problems panel) and the languages whose training code gets layer hovers and CodeLens.
+    assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:featureLens.inspector', 'workspaceContains:**/*.lens.json', 'onLanguage:python', 'onLanguage:typescript', 'onLanguage:javascript']);
+    for (const c of ['featureLens.sample', 'featureLens.showProblem']) {
+      assert.ok(pkg.contributes.menus.commandPalette.some((m: { command: string; when?: string }) => m.command === c && m.when === 'false'), `${c} is not in the palette`);
+    }
   });
 
   it('the settings offer exactly the values the code accepts', () => {
@@ -99,6 +108,18 @@ describe('package.json contributions', () => {
     assert.deepEqual(Object.keys(SCORE_METRIC_LABELS), [...SCORE_METRICS]);
     assert.equal(rankBy.default, 'frobenius');
     assert.equal(rankBy.enumDescriptions.length, SCORE_METRICS.length);
+  });
+
+  it('each walkthrough step is ticked by the context key its button sets on success, and names its sample', () => {
+    const nls = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8')) as Record<string, string>;
+    for (const step of pkg.contributes.walkthroughs[0].steps) {
+      const description = nls[step.description.slice(1, -1)];
+      const m = /\(command:featureLens\.sample\?([^)]+)\)/.exec(description);
+      assert.ok(m, `${step.id}: a button running featureLens.sample`);
+      const [sample, action] = JSON.parse(decodeURIComponent(m[1])) as [string, string];
+      assert.ok(['efl', 'mnist'].includes(sample) && ['open', 'train', 'inspect', 'scan'].includes(action), `${step.id}: ${sample} ${action}`);
+      assert.deepEqual(step.completionEvents, [`onContext:featureLens.walkthrough.${sample}.${action}`], step.id);
+    }
   });
 
   it('walkthrough media and the lens schema path are files the package ships', () => {

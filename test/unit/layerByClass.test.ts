@@ -13,7 +13,7 @@ import { layerByClass, layerByClassOfDataset } from '../../src/engine/layerByCla
 import { openDataset, readLens } from '../../src/engine/lens';
 import { loadModel, saveModel } from '../../src/engine/modelIO';
 import { scanLens } from '../../src/engine/topActivations';
-import { multiOutputModel, scanLayers } from '../../src/engine/scan';
+import { scanLayers } from '../../src/engine/scan';
 import * as tf from '../../src/engine/tf';
 import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, writeMnistLens } from './scanFixtures';
 

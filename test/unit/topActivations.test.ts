@@ -11,7 +11,7 @@ import type { ScoreMetric } from '../../src/shared/protocol';
 import { initBackend } from '../../src/engine/backend';
 import { CancelledError } from '../../src/engine/errors';
 import { makeJob } from '../../src/engine/job';
-import { METRIC_ORDER, multiOutputModel, scanLayers } from '../../src/engine/scan';
+import { METRIC_ORDER, scanLayers } from '../../src/engine/scan';
 import { ScoreHeaps } from '../../src/engine/scoreHeap';
 import * as tf from '../../src/engine/tf';
 import { openDataset, readLens } from '../../src/engine/lens';

@@ -21,6 +21,7 @@ import {
   modelEntries,
   modelPathOf,
   parentOf,
+  shortPaths,
   targetOf,
   type LayerEntry,
   type ModelEntry,
@@ -120,7 +121,7 @@ describe('tree model', () => {
     assert.equal(kids[0].kind, 'message');
     assert.equal(itemView(kids[0]).label, `Dataset file ${path.join('data', 'a.gz')} does not exist (the lens file's "dataset.train.images")`);
     assert.equal(itemView(kids[0]).description, 'gone.lens.json: dataset.train.images');
-    assert.deepEqual(kids.slice(1).map((k) => itemView(k).label), ['conv1', 'pool1', 'flat', 'logits']);
+    assert.deepEqual(kids.slice(1).map((k) => itemView(k).label), ['conv1', 'pool1', 'logits']);
     assert.deepEqual(targetOf(e), { lens: lensFile, model: cnnPath });
     await assert.rejects(lensInfo(path.join(dir, 'nothing.lens.json')), /lens file not found/);
   });
@@ -131,6 +132,10 @@ describe('tree model', () => {
     assert.equal(itemView(e).description, 'broken');
     assert.equal(kids.length, 1);
     assert.deepEqual(itemView(kids[0]).command?.args[0], { file: lensPath, message: `${path.join('cnn', 'model.json')}: model.json is not valid JSON (Unexpected end of JSON input).`, severity: 'error', field: 'model' });
+    // Messages are short: the file's own path at the front goes (the file becomes the subject), paths beside it are relative.
+    const m = path.join(dir, 'b', 'model.json');
+    assert.equal(shortPaths(`${m}: is not valid JSON (Unexpected end of JSON input).`, m), 'model.json is not valid JSON (Unexpected end of JSON input).');
+    assert.equal(shortPaths(`${m}: ${path.join(dir, 'b', 'group1-shard1of1.bin')} is 12 bytes, not 400.`, m), 'group1-shard1of1.bin is 12 bytes, not 400.');
     e.modelError = undefined;
     e.indexReady = true;
     assert.equal(itemView(e).description, 'trained · index ready');

@@ -1,4 +1,4 @@
-// Scenario 8: status and problems where the user looks, and the model where the code is.
+// Scenario 9: status and problems where the user looks, and the model where the code is.
 // A lens file whose dataset path is wrong (its model is fine) and a truncated model.json beside the samples:
 // every top row of the Models view says its status (trained, untrained, broken, dataset missing); the lens
 // row's context menu acts on that lens (Open Model opens its model, and says the dataset is missing; Compute
@@ -36,14 +36,6 @@ class Letters(nn.Module):
         return self.logits(torch.relu(self.hidden(x.flatten(1))))
 `;
 
-/** The status bar's cursor position ("Ln 6, Col 5 (30 selected)"). */
-async function cursor(s) {
-  const text = await s.page.locator('.statusbar-item[id="status.editor.selection"]').innerText();
-  const m = /Ln (\d+), Col (\d+)/.exec(text);
-  assert.ok(m, `cursor position shown: ${text}`);
-  return { line: Number(m[1]), column: Number(m[2]), text };
-}
-
 /** Runs a command from a tree row's context menu (hovering an item focuses it; Enter runs it). */
 async function fromContextMenu(s, row, title) {
   await row.click({ button: 'right' });
@@ -67,7 +59,7 @@ async function goTo(s, line, column) {
 }
 
 test('tree status, lens problems in the tree and the Problems panel, hovers and CodeLens over layers', { timeout: 900_000 }, async () => {
-  await withVSCode('08-tree-editor', {
+  await withVSCode('09-tree-editor', {
     timeout: 840_000,
     prepare: (ws) => {
       const good = ensureTrained(path.join(ws, 'efl', 'efl.lens.json'));
@@ -155,7 +147,8 @@ test('tree status, lens problems in the tree and the Problems panel, hovers and 
     await s.shot('codelens-opens-layer');
 
     // A hover over `self.hidden` (line 12, in forward): the shape, the nodes and an Inspect link.
-    await s.openFile('train_letters.py');
+    await s.page.locator('.tabs-container .tab', { hasText: 'train_letters.py' }).first().click();
+    await s.page.locator('.tabs-container .tab.active', { hasText: 'train_letters.py' }).waitFor({ state: 'visible' });
     const line = SCRIPT.split('\n').findIndex((l) => l.includes('self.hidden(x')) + 1;
     const column = SCRIPT.split('\n')[line - 1].indexOf('self.hidden(') + 'self.'.length + 2;
     await goTo(s, line, column);
@@ -179,10 +172,21 @@ test('tree status, lens problems in the tree and the Problems panel, hovers and 
     await s.shot('hover-lens');
     await s.page.keyboard.press('Escape');
 
+    // Once EFL's index is computed: its row says "index ready", and the hover counts the dead nodes.
+    await s.runCommand('Feature Lens: Compute Top Activations');
+    await s.waitForNotification(/ranked \d+ images/, 300_000);
+    await s.treeItem('Models', /^EFL$/, /index ready/).waitFor({ state: 'visible', timeout: 60_000 });
+    await goTo(s, archLine, eflText[archLine - 1].indexOf('"units"') + 2);
+    await s.runCommand('Show or Focus Hover');
+    await s.page.locator('.monaco-hover:not(.hidden)', { hasText: /Dense \[2\] · 2 nodes · \d dead/ }).waitFor({ state: 'visible', timeout: 60_000 });
+    await s.shot('index-ready-dead-nodes');
+    await s.page.keyboard.press('Escape');
+
     // Off by a setting: the CodeLens goes away.
     const settingsFile = path.join(s.userDataDir, 'User', 'settings.json');
     fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'featureLens.editor.codeLens': false }, null, 2));
-    await s.openFile('train_letters.py');
+    await s.page.locator('.tabs-container .tab', { hasText: 'train_letters.py' }).first().click();
+    await s.page.locator('.tabs-container .tab.active', { hasText: 'train_letters.py' }).waitFor({ state: 'visible' });
     await s.page.locator('.contentWidgets .codelens-decoration a', { hasText: /hidden: Dense/ }).waitFor({ state: 'detached', timeout: 60_000 });
     await s.shot('codelens-off');
   });
