@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isLensFile, isModelFile, LENS_GLOB, MODEL_FILE_GLOB } from '../shared/modelFiles';
 import type { LayerInfo, ModelInfo } from '../shared/protocol';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
@@ -60,7 +61,7 @@ class LayerCatalog extends Disposable {
       this.files = undefined;
       this.changed.fire();
     };
-    for (const glob of ['**/*.lens.json', '**/model.json']) {
+    for (const glob of [LENS_GLOB, MODEL_FILE_GLOB]) {
       const w = this._register(vscode.workspace.createFileSystemWatcher(glob));
       this._register(w.onDidChange(forget));
       this._register(w.onDidCreate(forget));
@@ -68,13 +69,13 @@ class LayerCatalog extends Disposable {
     }
   }
 
-  /** The workspace's models: each lens file's model, and every model.json no lens names. */
+  /** The workspace's models: each lens file's model, and every model file no lens names. */
   private listFiles(): Promise<{ model: string; lens?: string }[]> {
     this.files ??= (async () => {
       const uris = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE_GLOB, 500);
       const out: { model: string; lens?: string }[] = [];
       const named = new Set<string>();
-      for (const u of uris.filter((x) => x.fsPath.endsWith('.lens.json'))) {
+      for (const u of uris.filter((x) => isLensFile(x.fsPath))) {
         try {
           const json = JSON.parse(await fs.promises.readFile(u.fsPath, 'utf8')) as { model?: unknown };
           if (typeof json.model !== 'string') continue;
@@ -85,7 +86,7 @@ class LayerCatalog extends Disposable {
           // A lens file that does not parse: the Models view and the Problems panel say why.
         }
       }
-      for (const u of uris) if (path.basename(u.fsPath) === 'model.json' && !named.has(path.resolve(u.fsPath))) out.push({ model: u.fsPath });
+      for (const u of uris) if (isModelFile(u.fsPath) && !named.has(path.resolve(u.fsPath))) out.push({ model: u.fsPath });
       // A model several lenses name is listed once, through the lens nearest to it.
       const byModel = new Map<string, { model: string; lens?: string }>();
       for (const f of out) {
@@ -204,7 +205,7 @@ class Provider implements vscode.HoverProvider, vscode.CodeLensProvider {
   private async hits(doc: vscode.TextDocument, wait: boolean): Promise<{ range: vscode.Range; hits: LayerHit[]; definition: boolean }[]> {
     const models = await this.catalog.models(wait);
     if (models.length === 0) return [];
-    if (doc.fileName.endsWith('.lens.json')) return this.lensHits(doc, models);
+    if (isLensFile(doc.fileName)) return this.lensHits(doc, models);
     const byName = new Map<string, LayerHit[]>();
     for (const known of models) for (const layer of known.info.layers) byName.set(layer.name, [...(byName.get(layer.name) ?? []), { known, layer }]);
     const key = [...byName.keys()].sort().join('\n');

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isLensFile } from '../shared/modelFiles';
 import type { LensInfo, ModelInfo } from '../shared/protocol';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
@@ -150,7 +151,7 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
     const uris = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE_GLOB, 2000);
     const files = uris.map((u) => ({ path: u.fsPath, relative: vscode.workspace.asRelativePath(u) }));
     const lenses = new Map<string, LensInfo | { error: string }>();
-    const lensFiles = files.filter((f) => f.path.endsWith('.lens.json'));
+    const lensFiles = files.filter((f) => isLensFile(f.path));
     await Promise.all(
       lensFiles.map(async (f) => {
         try {

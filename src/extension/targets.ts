@@ -63,7 +63,7 @@ export async function pickTarget(engine: EngineClient, arg: unknown, opts: { nee
   }
   const files = await vscode.workspace.findFiles(opts.needLens ? LENS_GLOB : LENS_OR_MODEL_GLOB, EXCLUDE_GLOB, 500);
   if (files.length === 0) {
-    throw new UserFacingError(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model.json file in this workspace.');
+    throw new UserFacingError(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model file (model.json, .onnx, .keras, .h5) in this workspace.');
   }
   // The models a lens names are listed through that lens. `lensPaths` reads only the lens file's JSON, so it
   // needs no permission (the gated `lens` request would ask about every lens just to build this list).

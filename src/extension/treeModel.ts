@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { formatNumber } from '../shared/colormap';
+import { isLensFile, isModelFile, modelFileLabel } from '../shared/modelFiles';
 import type { LayerInfo, LayerKind, LensInfo, ModelInfo, TopActivationsResult } from '../shared/protocol';
 
 /** At most this many node entries are listed under a layer; the rest is one "… N more" entry. */
@@ -109,7 +110,7 @@ export function layerHasNodes(layer: LayerInfo): boolean {
 
 /** Builds the top-level entries from the files found in the workspace: lenses first, then models no lens names. */
 export function modelEntries(files: { path: string; relative: string }[], lenses: Map<string, LensInfo | { error: string }>): ModelEntry[] {
-  const lensFiles = files.filter((f) => f.path.endsWith('.lens.json')).sort((a, b) => a.relative.localeCompare(b.relative));
+  const lensFiles = files.filter((f) => isLensFile(f.path)).sort((a, b) => a.relative.localeCompare(b.relative));
   const named = new Set<string>();
   const out: ModelEntry[] = [];
   for (const f of lensFiles) {
@@ -122,7 +123,7 @@ export function modelEntries(files: { path: string; relative: string }[], lenses
     }
     out.push(entry);
   }
-  const models = files.filter((f) => path.basename(f.path) === 'model.json' && !named.has(path.resolve(f.path)));
+  const models = files.filter((f) => isModelFile(f.path) && !named.has(path.resolve(f.path)));
   models.sort((a, b) => a.relative.localeCompare(b.relative));
   for (const f of models) out.push({ kind: 'model', id: `model:${f.path}`, file: f.path, workspaceRelative: f.relative });
   return out;
@@ -136,7 +137,7 @@ export function modelEntries(files: { path: string; relative: string }[], lenses
 export function problemsOf(entry: ModelEntry): Problem[] {
   const out: Problem[] = [];
   const dir = path.dirname(entry.file);
-  const isLens = entry.file.endsWith('.lens.json');
+  const isLens = isLensFile(entry.file);
   if (entry.error) out.push({ file: entry.file, message: shortPaths(entry.error, entry.file), severity: 'error', ...fieldOf(entry.error) });
   if (entry.lens?.datasetError) out.push({ file: entry.file, message: shortPaths(entry.lens.datasetError.message, entry.file), severity: 'warning', field: entry.lens.datasetError.field });
   if (entry.modelError) {
@@ -182,7 +183,7 @@ export function statusOf(entry: ModelEntry): string {
 
 /** The model.json a top-level entry shows (the lens's model, or the file itself). */
 export function modelPathOf(entry: ModelEntry): string | undefined {
-  if (entry.file.endsWith('.lens.json')) return entry.lens?.model;
+  if (isLensFile(entry.file)) return entry.lens?.model;
   return entry.file;
 }
 
@@ -237,7 +238,7 @@ export function targetOf(entry: ModelsEntry): { lens?: string; model?: string; l
   switch (entry.kind) {
     case 'model': {
       // A lens that could not be read is still the target of its row's commands (they then say what is wrong).
-      const lens = entry.lens?.path ?? (entry.file.endsWith('.lens.json') ? entry.file : undefined);
+      const lens = entry.lens?.path ?? (isLensFile(entry.file) ? entry.file : undefined);
       const model = modelPathOf(entry);
       return { ...(lens ? { lens } : {}), ...(model ? { model } : {}) };
     }
@@ -254,8 +255,8 @@ export function targetOf(entry: ModelsEntry): { lens?: string; model?: string; l
 export function itemView(entry: ModelsEntry): ItemView {
   switch (entry.kind) {
     case 'model': {
-      const isLens = entry.file.endsWith('.lens.json');
-      const label = isLens ? (entry.lens?.name ?? path.basename(entry.file, '.lens.json')) : path.basename(path.dirname(entry.file));
+      const isLens = isLensFile(entry.file);
+      const label = isLens ? (entry.lens?.name ?? path.basename(entry.file, '.lens.json')) : modelFileLabel(entry.file);
       // Short: the file and one line of what it is (the lens's own description is a paragraph: not here).
       const status = statusOf(entry);
       const problems = problemsOf(entry);

@@ -1,18 +1,21 @@
 /**
- * The files Feature Lens finds by name: lens files (`*.lens.json`) and model files (a TF.js Layers `model.json`).
+ * The files Feature Lens finds by name: lens files (`*.lens.json`) and model files (a TF.js `model.json`, an
+ * ONNX, Keras 3 or Keras 2 HDF5 file).
  * One definition for the globs the host searches and watches, its predicates, and the engine.
  */
 
 export const LENS_SUFFIX = '.lens.json';
 export const MODEL_JSON = 'model.json';
-/** File names that are models by themselves (without a lens naming them). */
-export const MODEL_FILE_NAMES: readonly string[] = [MODEL_JSON];
+/** Files that are a whole model by themselves, by extension: ONNX (what PyTorch exports), Keras 3, Keras 2 HDF5. */
+export const MODEL_EXTENSIONS: readonly string[] = ['.onnx', '.keras', '.h5'];
+/** Keras weights-only files (`save_weights`): read beside their architecture JSON, never a model by themselves. */
+const WEIGHTS_SUFFIX = '.weights.h5';
 
-const alternatives = (names: readonly string[]) => (names.length === 1 ? names[0] : `{${names.join(',')}}`);
+const modelPatterns = [MODEL_JSON, ...MODEL_EXTENSIONS.map((e) => `*${e}`)];
 export const LENS_GLOB = `**/*${LENS_SUFFIX}`;
-export const MODEL_FILE_GLOB = `**/${alternatives(MODEL_FILE_NAMES)}`;
+export const MODEL_FILE_GLOB = `**/{${modelPatterns.join(',')}}`;
 /** Lens files and model files: what the Models view lists and a command may act on. */
-export const LENS_OR_MODEL_GLOB = `**/${alternatives([`*${LENS_SUFFIX}`, ...MODEL_FILE_NAMES])}`;
+export const LENS_OR_MODEL_GLOB = `**/{*${LENS_SUFFIX},${modelPatterns.join(',')}}`;
 /** Folders never searched. */
 export const EXCLUDE_GLOB = '**/{node_modules,.git}/**';
 
@@ -26,7 +29,17 @@ export function isLensFile(p: string): boolean {
 }
 
 export function isModelFile(p: string): boolean {
-  return MODEL_FILE_NAMES.includes(baseName(p));
+  const b = baseName(p);
+  const lower = b.toLowerCase();
+  return b === MODEL_JSON || (MODEL_EXTENSIONS.some((e) => lower.endsWith(e)) && !lower.endsWith(WEIGHTS_SUFFIX));
+}
+
+/** How a model file is named in the views: a `model.json` by its folder (its name says nothing), any other by its file name. */
+export function modelFileLabel(p: string): string {
+  const b = baseName(p);
+  if (b !== MODEL_JSON) return b;
+  const dir = p.slice(0, p.length - b.length - 1);
+  return baseName(dir) || b;
 }
 
 /** A lens file's name without its folder and `.lens.json`. */

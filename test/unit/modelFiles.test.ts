@@ -2,13 +2,18 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { isLensFile, isModelFile, lensBaseName, LENS_GLOB, LENS_OR_MODEL_GLOB, MODEL_FILE_GLOB } from '../../src/shared/modelFiles';
+import { isLensFile, isModelFile, lensBaseName, LENS_GLOB, LENS_OR_MODEL_GLOB, MODEL_FILE_GLOB, modelFileLabel } from '../../src/shared/modelFiles';
 
-const files = ['a/efl.lens.json', 'efl.lens.json', 'a\\b\\x.lens.json', 'a/model.json', 'model.json', 'c:\\m\\model.json', 'a/mymodel.json', 'a/model.json.bak', 'a/lens.json', 'a/x.lens.json.tmp', 'a/model.JSON'];
+const files = ['a/efl.lens.json', 'efl.lens.json', 'a\\b\\x.lens.json', 'a/model.json', 'model.json', 'c:\\m\\model.json', 'a/mymodel.json', 'a/model.json.bak', 'a/lens.json', 'a/x.lens.json.tmp', 'a/model.JSON', 'zoo/resnet18.onnx', 'k/m.keras', 'k/m.h5', 'k/m.onnx.bak'];
 
-test('the predicates: lens files by suffix, model files by name, with / or \\ separators', () => {
+test('the predicates: lens files by suffix, model files by name or extension, with / or \\ separators', () => {
   assert.deepEqual(files.filter(isLensFile), ['a/efl.lens.json', 'efl.lens.json', 'a\\b\\x.lens.json']);
-  assert.deepEqual(files.filter(isModelFile), ['a/model.json', 'model.json', 'c:\\m\\model.json']);
+  assert.deepEqual(files.filter(isModelFile), ['a/model.json', 'model.json', 'c:\\m\\model.json', 'zoo/resnet18.onnx', 'k/m.keras', 'k/m.h5']);
+  // Keras weights-only files are read beside their architecture, never listed as models
+  assert.equal(isModelFile('k/m.weights.h5'), false);
+  assert.equal(modelFileLabel('/w/mnist/model/model.json'), 'model');
+  assert.equal(modelFileLabel('/w/zoo/resnet18.onnx'), 'resnet18.onnx');
+  assert.equal(modelFileLabel('C:\\w\\k\\m.keras'), 'm.keras');
   assert.equal(lensBaseName('/w/samples/efl.lens.json'), 'efl');
   assert.equal(lensBaseName('C:\\w\\mnist.lens.json'), 'mnist');
 });
