@@ -1,6 +1,6 @@
 import { UserError } from './errors';
 import { checkLayer, checkNode } from './graph';
-import { forward } from './models/forward';
+import { forward, resizeAdjoint } from './models/forward';
 import type { Activation, Network, Op, OpKind, OpSpec } from './models/network';
 import * as tf from './tf';
 
@@ -199,27 +199,8 @@ const BACKWARD: { [K in OpKind]: Backward<K> } = {
   reshape: linear<'reshape'>(),
   transpose: linear<'transpose'>(),
   identity: { rule: (_op, s) => [s] },
-  resize: { rule: (op, s, [x]) => [resizeAdjoint(op, s, x)] },
+  resize: { rule: (op, s, [x]) => [resizeAdjoint(op, s, x.shape)] },
 };
-
-/**
- * The adjoint of a resize (tfjs's own resize gradients ignore half-pixel centres). A resize is separable,
- * y = A_h · x · A_wᵀ per channel; the interpolation matrices are measured by resizing one-hot rows and columns
- * with the op's own forward rule, and the signal goes back as A_hᵀ · s · A_w.
- */
-function resizeAdjoint(op: OpOf<'resize'>, s: tf.Tensor, x: tf.Tensor): tf.Tensor {
-  const [b, ih, iw, c] = x.shape;
-  const [oh, ow] = op.size;
-  const resize = (t: tf.Tensor4D, size: [number, number]) => linearPart({ ...op, size, shape: [size[0], size[1], 1] })([t]);
-  const mh = tf.reshape(resize(tf.reshape(tf.eye(ih), [ih, ih, 1, 1]) as tf.Tensor4D, [oh, 1]), [ih, oh]); // A_hᵀ
-  const mw = tf.reshape(resize(tf.reshape(tf.eye(iw), [iw, 1, iw, 1]) as tf.Tensor4D, [1, ow]), [iw, ow]); // A_wᵀ
-  // rows: for each (image, channel, output column), the signal down the output rows → input rows
-  let t = tf.reshape(tf.transpose(s, [0, 3, 2, 1]), [b * c * ow, oh]);
-  t = tf.matMul(t as tf.Tensor2D, mh as tf.Tensor2D, false, true); // [b·c·ow, ih]
-  t = tf.reshape(tf.transpose(tf.reshape(t, [b, c, ow, ih]), [0, 1, 3, 2]), [b * c * ih, ow]);
-  t = tf.matMul(t as tf.Tensor2D, mw as tf.Tensor2D, false, true); // [b·c·ih, iw]
-  return tf.transpose(tf.reshape(t, [b, c, ih, iw]), [0, 2, 3, 1]);
-}
 
 /** Node `node`'s values of `t` ([b, ..., nodes]), every other node zero; with `maxOnly` only each image's largest. */
 function keepNode(t: tf.Tensor, node: number, maxOnly: boolean): tf.Tensor {
