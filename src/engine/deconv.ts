@@ -1,6 +1,6 @@
 import { UserError } from './errors';
 import { checkLayer, checkNode } from './graph';
-import { forward, resizeAdjoint } from './models/forward';
+import { explicitPads, forward, resizeAdjoint } from './models/forward';
 import type { Activation, Network, Op, OpKind, OpSpec } from './models/network';
 import * as tf from './tf';
 
@@ -144,7 +144,11 @@ const computedPair = (computed: number, what: string) => (computed > 1 ? `it ${w
 /** One backward rule per op kind. */
 const BACKWARD: { [K in OpKind]: Backward<K> } = {
   conv2d: {
-    ...linear<'conv2d'>(),
+    // an ungrouped conv's transpose directly (the VJP would run the forward conv again first)
+    rule: (op, s, inputs) =>
+      op.groups === 1
+        ? [tf.conv2dTranspose(s as tf.Tensor4D, op.weights.kernel, inputs[0].shape as [number, number, number, number], op.strides, explicitPads(op.pads))]
+        : linear<'conv2d'>().rule(op, s, inputs, s, false),
     refuse: (op) => (op.dilations.some((d) => d !== 1) ? 'it is dilated (tfjs has no transposed dilated convolution)' : undefined),
   },
   depthwiseConv2d: {
@@ -152,7 +156,14 @@ const BACKWARD: { [K in OpKind]: Backward<K> } = {
     refuse: (op) => (op.dilations.some((d) => d !== 1) ? 'it is dilated (tfjs has no transposed dilated convolution)' : undefined),
   },
   convTranspose2d: linear<'convTranspose2d'>(),
-  dense: linear<'dense'>(),
+  dense: {
+    rule: (op, s, [x]) => {
+      const k = op.weights.kernel;
+      const flat = (s.rank === 2 ? s : tf.reshape(s, [-1, k.shape[1]])) as tf.Tensor2D;
+      // Wᵀ materialised: wasm's matMul with transposeB leaves XNNPACK for a naive loop
+      return [tf.reshape(tf.matMul(flat, tf.transpose(k) as tf.Tensor2D), x.shape)];
+    },
+  },
   matMul: { rule: () => [], refuse: () => 'it multiplies two computed values, which has no deconvolution rule' },
   activation: { rule: (_op, s) => [s] },
   prelu: { rule: (_op, s) => [s] },
