@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
 import { featureMaps } from '../../src/engine/featureMaps';
+import { gradcamOp } from '../../src/engine/gradcam';
 import { inspectImages } from '../../src/engine/inspectNode';
 import { layerByClassOfDataset } from '../../src/engine/layerByClass';
 import { makeJob } from '../../src/engine/job';
@@ -91,6 +92,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
         assert.ok(r.projection.data.some((v) => v !== 0), `${method} of ${name} node 2 is blank`);
       }
     }
+    // Grad-CAM's maps: the last conv or merge on every path to the node
+    const opName = (layer: string) => n.ops[gradcamOp(n, idx(layer))].name;
+    assert.deepEqual([opName('out'), opName('sep'), opName('project_bn'), opName('add')], ['cat', 'sep/depthwise', 'project', 'conv1']);
     const w = layerWeights(n, idx('dw'), 3);
     assert.deepEqual(w.tiles[0][0].shape, [3, 3, 1]);
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
