@@ -1,6 +1,6 @@
 import { UserError } from './errors';
 import { checkLayer, checkNode } from './graph';
-import { forward } from './models/forward';
+import { explicitPads, forward, resizeAdjoint } from './models/forward';
 import type { Activation, Network, Op, OpKind, OpSpec } from './models/network';
 import * as tf from './tf';
 
@@ -144,7 +144,11 @@ const computedPair = (computed: number, what: string) => (computed > 1 ? `it ${w
 /** One backward rule per op kind. */
 const BACKWARD: { [K in OpKind]: Backward<K> } = {
   conv2d: {
-    ...linear<'conv2d'>(),
+    // an ungrouped conv's transpose directly (the VJP would run the forward conv again first)
+    rule: (op, s, inputs) =>
+      op.groups === 1
+        ? [tf.conv2dTranspose(s as tf.Tensor4D, op.weights.kernel, inputs[0].shape as [number, number, number, number], op.strides, explicitPads(op.pads))]
+        : linear<'conv2d'>().rule(op, s, inputs, s, false),
     refuse: (op) => (op.dilations.some((d) => d !== 1) ? 'it is dilated (tfjs has no transposed dilated convolution)' : undefined),
   },
   depthwiseConv2d: {
@@ -152,7 +156,14 @@ const BACKWARD: { [K in OpKind]: Backward<K> } = {
     refuse: (op) => (op.dilations.some((d) => d !== 1) ? 'it is dilated (tfjs has no transposed dilated convolution)' : undefined),
   },
   convTranspose2d: linear<'convTranspose2d'>(),
-  dense: linear<'dense'>(),
+  dense: {
+    rule: (op, s, [x]) => {
+      const k = op.weights.kernel;
+      const flat = (s.rank === 2 ? s : tf.reshape(s, [-1, k.shape[1]])) as tf.Tensor2D;
+      // Wᵀ materialised: wasm's matMul with transposeB leaves XNNPACK for a naive loop
+      return [tf.reshape(tf.matMul(flat, tf.transpose(k) as tf.Tensor2D), x.shape)];
+    },
+  },
   matMul: { rule: () => [], refuse: () => 'it multiplies two computed values, which has no deconvolution rule' },
   activation: { rule: (_op, s) => [s] },
   prelu: { rule: (_op, s) => [s] },
@@ -199,27 +210,8 @@ const BACKWARD: { [K in OpKind]: Backward<K> } = {
   reshape: linear<'reshape'>(),
   transpose: linear<'transpose'>(),
   identity: { rule: (_op, s) => [s] },
-  resize: { rule: (op, s, [x]) => [resizeAdjoint(op, s, x)] },
+  resize: { rule: (op, s, [x]) => [resizeAdjoint(op, s, x.shape)] },
 };
-
-/**
- * The adjoint of a resize (tfjs's own resize gradients ignore half-pixel centres). A resize is separable,
- * y = A_h · x · A_wᵀ per channel; the interpolation matrices are measured by resizing one-hot rows and columns
- * with the op's own forward rule, and the signal goes back as A_hᵀ · s · A_w.
- */
-function resizeAdjoint(op: OpOf<'resize'>, s: tf.Tensor, x: tf.Tensor): tf.Tensor {
-  const [b, ih, iw, c] = x.shape;
-  const [oh, ow] = op.size;
-  const resize = (t: tf.Tensor4D, size: [number, number]) => linearPart({ ...op, size, shape: [size[0], size[1], 1] })([t]);
-  const mh = tf.reshape(resize(tf.reshape(tf.eye(ih), [ih, ih, 1, 1]) as tf.Tensor4D, [oh, 1]), [ih, oh]); // A_hᵀ
-  const mw = tf.reshape(resize(tf.reshape(tf.eye(iw), [iw, 1, iw, 1]) as tf.Tensor4D, [1, ow]), [iw, ow]); // A_wᵀ
-  // rows: for each (image, channel, output column), the signal down the output rows → input rows
-  let t = tf.reshape(tf.transpose(s, [0, 3, 2, 1]), [b * c * ow, oh]);
-  t = tf.matMul(t as tf.Tensor2D, mh as tf.Tensor2D, false, true); // [b·c·ow, ih]
-  t = tf.reshape(tf.transpose(tf.reshape(t, [b, c, ow, ih]), [0, 1, 3, 2]), [b * c * ih, ow]);
-  t = tf.matMul(t as tf.Tensor2D, mw as tf.Tensor2D, false, true); // [b·c·ih, iw]
-  return tf.transpose(tf.reshape(t, [b, c, ih, iw]), [0, 2, 3, 1]);
-}
 
 /** Node `node`'s values of `t` ([b, ..., nodes]), every other node zero; with `maxOnly` only each image's largest. */
 function keepNode(t: tf.Tensor, node: number, maxOnly: boolean): tf.Tensor {

@@ -6,15 +6,18 @@ import { nodeTarget } from './saliency';
 import * as tf from './tf';
 
 const CONV = new Set(['conv2d', 'depthwiseConv2d', 'convTranspose2d']);
+/** Merges whose maps Grad-CAM weighs when they come after the last convolution on every path (a residual block's Add). */
+const MERGES = new Set(['add', 'concat']);
 
 /**
  * The op Grad-CAM weighs for a node of `layer` (an index into `net.layers`; returns an op index): the last
  * convolution with `[h, w, channels]` maps that every path from the input to `layer`'s op passes through
  * (in a chain, the last conv before the layer; in a graph with residual or parallel branches, the last one
- * the whole node depends on, so its gradient is not zero for nodes of another branch). When `layer`'s op is
- * itself a convolution, the one before it (its own maps would give back the node's map). A first convolution
- * has none before it and uses its own maps: the heat map is then the node's map (before its activation),
- * rectified and upsampled.
+ * the whole node depends on, so its gradient is not zero for nodes of another branch), or a residual Add or
+ * Concatenate on every path after it, with the activation that follows it (a ResNet's block output). Without either, the last
+ * convolution before the layer (parallel branches straight from the input). When `layer`'s op is itself a convolution,
+ * the one before it (its own maps would give back the node's map). A first convolution has none before it
+ * and uses its own maps: the heat map is then the node's map (before its activation), rectified and upsampled.
  */
 export function gradcamOp(net: Network, layer: number): number {
   const target = net.layers[layer].op;
@@ -35,10 +38,17 @@ export function gradcamOp(net: Network, layer: number): number {
     }
     return reached.has(net.ops[target].name);
   };
-  const convs = [...ancestors].filter((i) => CONV.has(net.ops[i].kind) && net.ops[i].shape.length === 3).sort((a, b) => b - a);
-  const dominating = convs.find((i) => !bypassed(i));
-  if (dominating !== undefined) return dominating;
+  const maps = [...ancestors].filter((i) => net.ops[i].shape.length === 3).sort((a, b) => b - a);
+  const convs = maps.filter((i) => CONV.has(net.ops[i].kind));
+  const dominating = maps.find((i) => (CONV.has(net.ops[i].kind) || MERGES.has(net.ops[i].kind)) && !bypassed(i));
+  if (dominating !== undefined) {
+    // a block's output is its merge after the activation that follows it (ResNet: Add, then ReLU)
+    const name = net.ops[dominating].name;
+    const after = maps.find((i) => i > dominating && net.ops[i].kind === 'activation' && net.ops[i].inputs.length === 1 && net.ops[i].inputs[0] === name && !bypassed(i));
+    return after ?? dominating;
+  }
   if (CONV.has(net.ops[target].kind)) return target;
+  if (convs.length) return convs[0];
   throw new UserError('unsupported', `Grad-CAM needs a convolution that every path to layer ${layer} (${net.layers[layer].name}) passes through; this model has none there.`);
 }
 

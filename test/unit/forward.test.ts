@@ -205,3 +205,41 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   });
 }
+
+/** Resize's gradient (tfjs's own ignores half-pixel centres; forward.ts supplies the adjoint) against torch.autograd. */
+test('resize gradients equal PyTorch autograd', { skip: !hasTorch && 'PyTorch (/usr/bin/python3 with torch) is not installed' }, async () => {
+  await initBackend('wasm');
+  const cases = [
+    { method: 'bilinear', alignCorners: false, size: [7, 9] },
+    { method: 'bilinear', alignCorners: true, size: [5, 7] },
+    { method: 'nearest', alignCorners: false, size: [6, 8] },
+  ] as const;
+  const x = values(2 * 3 * 4 * 2, 5);
+  const r = (i: number, n: number) => values(n, 60 + i);
+  const script = String.raw`
+import json, sys, torch
+import torch.nn.functional as F
+c = json.load(sys.stdin); out = []
+for i, k in enumerate(c['cases']):
+    x = torch.tensor(c['x'], dtype=torch.float64).reshape(2, 3, 4, 2).permute(0, 3, 1, 2).requires_grad_()
+    y = F.interpolate(x, size=tuple(k['size']), mode=k['method'], **({'align_corners': k['alignCorners']} if k['method'] == 'bilinear' else {}))
+    w = torch.tensor(c['r'][i], dtype=torch.float64).reshape(2, k['size'][0], k['size'][1], 2).permute(0, 3, 1, 2)
+    (y * w).sum().backward()
+    out.append(x.grad.permute(0, 2, 3, 1).flatten().tolist())
+print(json.dumps(out))`;
+  const rs = cases.map((k, i) => r(i, 2 * k.size[0] * k.size[1] * 2));
+  const p = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify({ cases, x, r: rs }), encoding: 'utf8' });
+  assert.equal(p.status, 0, p.stderr);
+  const want = JSON.parse(p.stdout) as number[][];
+  const before = tf.memory().numTensors;
+  cases.forEach((k, i) => {
+    const net: Network = {
+      name: 'r', format: 'onnx', path: 'test', input: { name: 'x', shape: [3, 4, 2] },
+      ops: [{ kind: 'resize', size: [...k.size], method: k.method, alignCorners: k.alignCorners, weights: {}, name: 'y', inputs: ['x'], shape: [k.size[0], k.size[1], 2], source: 'Resize' } as OpSpec & { name: string; inputs: string[]; shape: number[]; source: string }],
+      constants: new Map(), output: 'y', layers: [], dispose() {},
+    };
+    const got = tf.tidy(() => Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(forward(net, v)[0], tf.tensor(rs[i], [2, k.size[0], k.size[1], 2]))))(tf.tensor(x, [2, 3, 4, 2])).dataSync()));
+    assert.ok(relError(got, want[i]) < 1e-5, `${k.method} alignCorners=${k.alignCorners}: relative error ${relError(got, want[i])}`);
+  });
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
 import { featureMaps } from '../../src/engine/featureMaps';
+import { gradcamOp } from '../../src/engine/gradcam';
 import { inspectImages } from '../../src/engine/inspectNode';
 import { layerByClassOfDataset } from '../../src/engine/layerByClass';
 import { makeJob } from '../../src/engine/job';
@@ -91,6 +92,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
         assert.ok(r.projection.data.some((v) => v !== 0), `${method} of ${name} node 2 is blank`);
       }
     }
+    // Grad-CAM's maps: the last conv or merge on every path to the node
+    const opName = (layer: string) => n.ops[gradcamOp(n, idx(layer))].name;
+    assert.deepEqual([opName('out'), opName('sep'), opName('project_bn'), opName('add')], ['cat', 'sep/depthwise', 'project', 'conv1']);
     const w = layerWeights(n, idx('dw'), 3);
     assert.deepEqual(w.tiles[0][0].shape, [3, 3, 1]);
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
@@ -159,7 +163,8 @@ test('the Layers importer names an unknown layer, its class and the file in one 
  *   x [6, 6, 2] → pad (0, 1, 0, 1) → conv 3×3 (4) ReLU6 = c1 → depthwise 3×3 same, ReLU = d → Add(c1, d) = a
  *   → conv 1×1 (3) ReLU = c2 → global average pool → dense (2).
  * Guided: every ReLU (and ReLU6's rectifying half) passes the gradient only where its input and the gradient
- * are positive. Grad-CAM for a node of c2: the maps of c1 (the last conv every path to c2 passes through).
+ * are positive. Grad-CAM for a node of c2: the maps of the residual Add a (after c1, the last conv every path
+ * to c2 passes through, the block's output is on every path too).
  */
 for (const backend of ['cpu', 'wasm'] as const) {
   test(`guided backpropagation and Grad-CAM through ReLU6, padding, depthwise and a residual Add match an independent forward (${backend})`, async () => {
@@ -186,18 +191,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
     type Acts = { relu: (x: tf.Tensor) => tf.Tensor; relu6: (x: tf.Tensor) => tf.Tensor };
     const plain: Acts = { relu: (v) => tf.relu(v), relu6: (v) => tf.clipByValue(v, 0, 6) };
     const c1Of = (x: tf.Tensor, f = plain) => f.relu6(tf.add(tf.conv2d(tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]) as tf.Tensor4D, W('c1')[0] as tf.Tensor4D, 1, 'valid'), W('c1')[1]));
-    const c2Of = (m: tf.Tensor, f = plain) => {
-      const dd = f.relu(tf.add(tf.depthwiseConv2d(m as tf.Tensor4D, W('d')[0] as tf.Tensor4D, 1, 'same'), W('d')[1]));
-      return f.relu(tf.add(tf.conv2d(tf.add(m, dd) as tf.Tensor4D, W('c2')[0] as tf.Tensor4D, 1, 'valid'), W('c2')[1]));
-    };
+    const aOf = (m: tf.Tensor, f = plain) => tf.add(m, f.relu(tf.add(tf.depthwiseConv2d(m as tf.Tensor4D, W('d')[0] as tf.Tensor4D, 1, 'same'), W('d')[1])));
+    const c2FromA = (am: tf.Tensor, f = plain) => f.relu(tf.add(tf.conv2d(am as tf.Tensor4D, W('c2')[0] as tf.Tensor4D, 1, 'valid'), W('c2')[1]));
     const node = 1;
     const target = (y: tf.Tensor) => tf.sum(tf.slice(y, [0, 0, 0, node], [-1, -1, -1, 1])) as tf.Scalar;
     const image = seededImage([6, 6, 2], 21);
     const x = tf.tensor4d(image.data, [1, 6, 6, 2]);
     const [wantGuided, wantCam] = tf.tidy(() => {
-      const gb = tf.grad((v: tf.Tensor) => target(c2Of(c1Of(v, { relu: guided, relu6: guided6 }), { relu: guided, relu6: guided6 })))(x);
-      const maps = c1Of(x);
-      const alpha = tf.mean(tf.grad((m: tf.Tensor) => target(c2Of(m)))(maps), [1, 2], true);
+      const g6: Acts = { relu: guided, relu6: guided6 };
+      const gb = tf.grad((v: tf.Tensor) => target(c2FromA(aOf(c1Of(v, g6), g6), g6)))(x);
+      const maps = aOf(c1Of(x));
+      const alpha = tf.mean(tf.grad((m: tf.Tensor) => target(c2FromA(m)))(maps), [1, 2], true);
       const cam = tf.image.resizeBilinear(tf.relu(tf.sum(tf.mul(alpha, maps), 3, true)) as tf.Tensor4D, [6, 6], false, true);
       return [Array.from(gb.dataSync()), Array.from(cam.dataSync())];
     });

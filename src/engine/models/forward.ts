@@ -267,7 +267,36 @@ const RULES: Rules = {
   transpose: (op, [x]) => tf.transpose(x, op.perm),
   identity: (_op, [x]) => x,
   resize: (op, [x]) => {
-    const f = op.method === 'nearest' ? tf.image.resizeNearestNeighbor : tf.image.resizeBilinear;
-    return f(x as tf.Tensor4D, op.size, op.alignCorners, op.method === 'bilinear' && !op.alignCorners);
+    // tfjs's resize gradients ignore half-pixel centres: the gradient is the adjoint below
+    const shape = x.shape;
+    const f = tf.customGrad(((v: tf.Tensor) => ({ value: resize(op, v), gradFunc: (dy: tf.Tensor) => resizeAdjoint(op, dy, shape) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+    return (f as (v: tf.Tensor) => tf.Tensor)(x);
   },
 };
+
+type ResizeOp = SpecOf<OpSpec, 'resize'>;
+
+function resize(op: ResizeOp, x: tf.Tensor): tf.Tensor {
+  const f = op.method === 'nearest' ? tf.image.resizeNearestNeighbor : tf.image.resizeBilinear;
+  return f(x as tf.Tensor4D, op.size, op.alignCorners, op.method === 'bilinear' && !op.alignCorners);
+}
+
+/**
+ * The adjoint (transpose) of a resize, for a signal `s` `[b, oh, ow, c]` back to `inShape` `[b, ih, iw, c]`.
+ * A resize is separable, y = A_h · x · A_wᵀ per channel; the interpolation matrices are measured by resizing
+ * one-hot rows and columns, and the signal goes back as A_hᵀ · s · A_w.
+ */
+export function resizeAdjoint(op: ResizeOp, s: tf.Tensor, inShape: number[]): tf.Tensor {
+  const [b, ih, iw, c] = inShape;
+  const [oh, ow] = op.size;
+  return tf.tidy(() => {
+    const mh = tf.reshape(resize({ ...op, size: [oh, 1] }, tf.reshape(tf.eye(ih), [ih, ih, 1, 1])), [ih, oh]); // A_hᵀ
+    const mw = tf.reshape(resize({ ...op, size: [1, ow] }, tf.reshape(tf.eye(iw), [iw, 1, iw, 1])), [iw, ow]); // A_wᵀ
+    // for each (image, channel, output column): output rows → input rows; then columns likewise
+    let t = tf.reshape(tf.transpose(s, [0, 3, 2, 1]), [b * c * ow, oh]);
+    t = tf.matMul(t as tf.Tensor2D, mh as tf.Tensor2D, false, true);
+    t = tf.reshape(tf.transpose(tf.reshape(t, [b, c, ow, ih]), [0, 1, 3, 2]), [b * c * ih, ow]);
+    t = tf.matMul(t as tf.Tensor2D, mw as tf.Tensor2D, false, true);
+    return tf.transpose(tf.reshape(t, [b, c, ih, iw]), [0, 2, 3, 1]);
+  });
+}
