@@ -277,7 +277,10 @@ describe('picking the importer by file', () => {
       assert.equal((await importerFor(arch))?.format, 'keras-h5');
       assert.equal((await importerFor('/x/m.h5'))?.format, 'keras-h5');
       assert.equal((await importerFor('/x/m.keras'))?.format, 'keras');
-      assert.equal(await importerFor('/x/m.onnx'), undefined);
+      assert.equal((await importerFor('/x/m.onnx'))?.format, 'onnx');
+      // a PyTorch checkpoint goes to the ONNX reader, which says how to export one
+      assert.equal((await importerFor('/x/m.pth'))?.format, 'onnx');
+      assert.equal(await importerFor('/x/notes.txt'), undefined);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,68 @@
+// Scenario 11: a PyTorch model in the real VS Code. A workspace with a ResNet-18 exported to ONNX by
+// scripts/make-zoo.py (torchvision's architecture, seeded weights) and a lens file over the sample photos: the
+// Models view lists its layers by their PyTorch module paths in topological order; after a top-activation scan,
+// a node of `layer2.0.conv1` shows its weights, its top images, their feature maps and deconvolutions, none
+// of them blank (the deconvolution walks back through residual adds, batch norm folded into the convs, the
+// stem's max pool and its padding).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { pixelStats, ROOT, withVSCode } from './harness.mjs';
+
+const ZOO = path.join(ROOT, 'test', 'fixtures', 'zoo', 'resnet18.onnx');
+
+test('an ONNX ResNet-18: layers listed, and a node page with weights, top images, feature maps and a deconvolution', { timeout: 600_000 }, async (t) => {
+  assert.ok(fs.existsSync(ZOO), `${ZOO} is missing: npm test makes it with scripts/make-zoo.py`);
+  await withVSCode('11-onnx', {
+    timeout: 540_000,
+    prepare: (ws) => {
+      const dir = path.join(ws, 'resnet');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.copyFileSync(ZOO, path.join(dir, 'resnet18.onnx'));
+      const lens = { name: 'ResNet-18 (ONNX)', model: 'resnet18.onnx', dataset: { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.25, seed: 1 } };
+      fs.writeFileSync(path.join(dir, 'resnet.lens.json'), JSON.stringify(lens, null, 2));
+    },
+  }, async (s) => {
+    assert.ok(fs.existsSync(path.join(s.workspace, 'rgb', 'photos')), 'the sample photos are prepared (scripts/prepare-samples.mjs)');
+    await s.openFeatureLensViews();
+    const row = s.treeItem('Models', /^ResNet-18 \(ONNX\)$/);
+    await s.expand(row);
+    // PyTorch's module paths, in the order the graph computes them; data-moving ops (flatten) are not listed.
+    await s.treeItem('Models', /^layer2\.0\.conv1$/).waitFor({ state: 'visible', timeout: 60_000 });
+    const labels = await s.treeLabels('Models');
+    const order = ['conv1', 'maxpool', 'layer1.0.conv1', 'layer1.0.Add', 'layer2.0.conv1', 'layer2.0.downsample.0'].map((l) => labels.indexOf(l));
+    assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), `layers in topological order: ${labels.slice(0, 40).join(', ')}`);
+    assert.ok(!labels.includes('flatten'), 'the flatten is not an inspectable layer');
+    await s.shot('layers');
+
+    await s.openFile('resnet/resnet.lens.json');
+    await s.runCommand('Feature Lens: Compute Top Activations');
+    await s.waitForNotification(/ranked \d+ images|up to date/, 240_000);
+
+    await s.expand(s.treeItem('Models', /^layer2\.0\.conv1$/));
+    await s.treeItem('Models', /^node 5$/).click();
+    const frame = await s.inspector({ page: 'node' });
+    await frame.waitForSelector('canvas[data-role="projection"]', { timeout: 120_000 });
+    await s.shot('node-page');
+
+    // Weights: one tile per input channel of the 3×3 filters (64 channels feed layer2.0.conv1).
+    const tiles = await frame.locator('canvas[data-role="weights"]').count();
+    assert.ok(tiles >= 1, 'weight tiles drawn');
+    const w = pixelStats(await s.canvasPixels(frame, 'canvas[data-role="weights"][data-index="0"]'));
+    assert.ok(w.colours >= 3, `the first weight tile is not blank (${w.colours} colours)`);
+
+    const n = await frame.locator('canvas[data-role="top-image"]').count();
+    assert.ok(n >= 3, `at least 3 top images (${n})`);
+    for (const role of ['top-image', 'feature-map', 'projection']) {
+      assert.equal(await frame.locator(`canvas[data-role="${role}"]`).count(), n, `one ${role} per top image`);
+      for (let i = 0; i < n; i++) {
+        const st = pixelStats(await s.canvasPixels(frame, `canvas[data-role="${role}"][data-index="${i}"]`));
+        assert.ok(st.colours >= 10 && st.maxLuma - st.minLuma > 20, `${role} ${i} is not blank (${st.colours} colours, luma ${st.minLuma}–${st.maxLuma})`);
+      }
+    }
+    const rowLabel = await frame.locator('.row-label', { hasText: 'projection' }).innerText();
+    assert.match(rowLabel, /Deconvolution/);
+    t.diagnostic(`${tiles} weight tiles, ${n} top images, each with a non-blank feature map and deconvolution`);
+  });
+});
