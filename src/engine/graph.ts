@@ -62,14 +62,5 @@ export function toFloatArray(t: tf.Tensor, dropBatch = true): FloatArray {
   return { shape: dropBatch ? t.shape.slice(1) : [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
 }
 
-/** Min and max of an array (0, 0 when empty). */
-export function range(data: ArrayLike<number>): { min: number; max: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return data.length ? { min, max } : { min: 0, max: 0 };
-}
+/** Min and max of an array: the one definition in src/shared/range.ts. */
+export { range } from '../shared/range';

@@ -226,6 +226,27 @@ export function lensFilePaths(lens: Lens): string[] {
   return [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra])];
 }
 
+/**
+ * A lens's training results file (`<name>.training.json`): whether it exists, and its results when it is a
+ * Feature Lens training result (a malformed or foreign file exists without `result`). Read within a size bound.
+ */
+export async function readResultsFile(lens: Lens): Promise<{ exists: boolean; result?: TrainResult }> {
+  let text: string;
+  try {
+    text = await readInputText(lens.results, RESULTS_FILE);
+  } catch (e) {
+    if (e instanceof UserError && e.code === 'notFound') return { exists: false }; // never trained
+    throw e;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return isTrainResult(parsed) ? { exists: true, result: parsed } : { exists: true };
+}
+
 /** The lens as the Models view shows it, with the last training results when there are any. */
 export async function lensInfo(lensPath: string): Promise<LensInfo> {
   let lens: Lens;
@@ -246,21 +267,10 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
   }
   let lastTraining: TrainResult | undefined;
   let trainingNote: string | undefined;
-  let text: string | undefined;
-  try {
-    text = await readInputText(lens.results, RESULTS_FILE);
-  } catch (e) {
-    if (!(e instanceof UserError && e.code === 'notFound')) throw e;
-    text = undefined; // never trained
-  }
-  if (text !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!isTrainResult(parsed)) trainingNote = `${lens.results} is not a Feature Lens training result; training will not overwrite it: move it away, then train.`;
+  const results = await readResultsFile(lens);
+  if (results.exists) {
+    const parsed = results.result;
+    if (!parsed) trainingNote = `${lens.results} is not a Feature Lens training result; training will not overwrite it: move it away, then train.`;
     else if (parsed.weightsHash !== undefined && parsed.weightsHash !== (await modelWeightsHash(lens.model))) {
       // Written for other weights: a run killed between saving the model and its results, or a model replaced since.
       trainingNote = `${lens.results} belongs to other weights than ${lens.model} (a training run was interrupted or the model was replaced); train again for its results.`;

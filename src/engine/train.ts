@@ -14,9 +14,9 @@ import { checkFitsModel } from './datasets/fit';
 import { Random } from './datasets/random';
 import { UserError } from './errors';
 import { evaluate } from './evaluate';
-import { isInside, readInputText, writeFileAtomic } from './fsutil';
+import { isInside, writeFileAtomic } from './fsutil';
 import { yieldToEvents, type Job } from './job';
-import { datasetPaths, isTrainResult, openDataset, openSpec, readLens, type DatasetSpec, type Lens } from './lens';
+import { datasetPaths, openDataset, openSpec, readLens, readResultsFile, type DatasetSpec, type Lens } from './lens';
 import { madeByFeatureLens, saveModel, sweepTemps } from './modelIO';
 import { buildModel, makeOptimizer, type Recipe } from './recipes';
 import * as tf from './tf';
@@ -122,22 +122,14 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
   if ((await madeByFeatureLens(lens.model)) === false) {
     throw new UserError('badInput', `${lens.model} exists and is not a model Feature Lens trained; training would overwrite it. Move it away, or name another file in the lens file's "model".`, lens.path);
   }
-  let text: string | undefined;
+  let results: Awaited<ReturnType<typeof readResultsFile>>;
   try {
-    text = await readInputText(lens.results, { what: 'training results file', maxBytes: 64 * 2 ** 20 });
+    results = await readResultsFile(lens);
   } catch (e) {
-    if (!(e instanceof UserError && e.code === 'notFound')) throw new UserError('badInput', `${lens.results} cannot be replaced by new training results: ${(e as Error).message}`, lens.path);
+    throw new UserError('badInput', `${lens.results} cannot be replaced by new training results: ${(e as Error).message}`, lens.path);
   }
-  if (text !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!isTrainResult(parsed)) {
-      throw new UserError('badInput', `${lens.results} exists and is not Feature Lens training results; training would overwrite it. Move it away to train.`, lens.path);
-    }
+  if (results.exists && !results.result) {
+    throw new UserError('badInput', `${lens.results} exists and is not Feature Lens training results; training would overwrite it. Move it away to train.`, lens.path);
   }
 }
 

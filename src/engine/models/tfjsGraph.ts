@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import * as tf from '../tf';
+import { broadcastShapes } from './broadcast';
 import { type Activation, inspectableLayers, type Network, type Op, type OpSpec } from './network';
 
 const MAX_JSON_BYTES = 64 * 2 ** 20;
@@ -127,18 +128,6 @@ function outSize(size: number, k: number, s: number, d: number, p0: number, p1: 
   return Math.floor((size + p0 + p1 - (d * (k - 1) + 1)) / s) + 1;
 }
 
-/** Numpy broadcasting of full shapes (batch included). */
-function broadcast(a: number[], b: number[]): number[] | undefined {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) return undefined;
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
 
 const ACTIVATIONS: Record<string, Activation> = {
   Relu: { fn: 'relu' },
@@ -531,7 +520,7 @@ function convert(json: GraphModelJson, nodes: GraphNode[], weights: tf.NamedTens
   function broadcastShape(node: GraphNode, x: Value, y: Value): number[] {
     const full = (v: Value): number[] => (v.kind === 'const' ? v.tensor.shape : [1, ...v.shape]);
     const rank = Math.max(...[x, y].filter((v) => v.kind !== 'const').map((v) => full(v).length));
-    const out = broadcast(full(x), full(y));
+    const out = broadcastShapes(full(x), full(y));
     if (!out || out.length !== rank) fail(node, `with operands of shapes [${full(x)}] and [${full(y)}] (batch included) that do not broadcast to the computed one`);
     return out!.slice(1);
   }

@@ -3,6 +3,7 @@
  * and the small numeric helpers the importer folds constant subgraphs with (shape arithmetic of exported
  * graphs). Values keep ONNX's layout (NCHW); the importer converts what becomes a network weight.
  */
+import { broadcastShapes } from '../broadcast';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -143,18 +144,7 @@ export function strides(dims: number[]): number[] {
   return s;
 }
 
-/** numpy broadcast of two shapes; undefined when incompatible. */
-export function broadcastShapes(a: number[], b: number[]): number[] | undefined {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) return undefined;
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
+export { broadcastShapes };
 
 /** Elementwise `f` of two host tensors with broadcasting. */
 export function binary(a: HostTensor, b: HostTensor, f: (x: number, y: number) => number, type: 'float' | 'int'): HostTensor | undefined {
