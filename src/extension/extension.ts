@@ -7,6 +7,7 @@ import { Disposable } from './dispose';
 import { EngineClient } from './engineClient';
 import { registerFailableCommand, UserFacingError } from './failable';
 import { InspectorPanel, type PanelDeps } from './inspectorPanel';
+import { registerModelEditor } from './modelEditor';
 import { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
 import { backendSetting, BACKEND_KEY, MAX_MEMORY_KEY, maxMemorySetting, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
@@ -93,6 +94,7 @@ class FeatureLens extends Disposable {
         void this.reveal(t.model, t.layer, t.node);
       },
     };
+    this._register(registerModelEditor(this.panelDeps));
     this._register(
       vscode.window.registerWebviewPanelSerializer(InspectorPanel.viewType, {
         deserializeWebviewPanel: async (panel, state) => InspectorPanel.revive(this.panelDeps, panel, state),

@@ -87,6 +87,15 @@ export class InspectorPanel extends Disposable {
     new InspectorPanel(deps, panel, state);
   }
 
+  /**
+   * Shows the model page of a model file in a webview VS Code gave us (the read-only custom editor "Feature Lens
+   * Model"). That panel is the file's editor, not the inspector: tree clicks keep going to the inspector.
+   */
+  static inEditor(deps: PanelDeps, panel: vscode.WebviewPanel, model: string): InspectorPanel {
+    panel.webview.options = InspectorPanel.options(deps.extensionUri);
+    return new InspectorPanel(deps, panel, { page: 'model', model }, false);
+  }
+
   private static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
     return {
       enableScripts: true,
@@ -98,16 +107,18 @@ export class InspectorPanel extends Disposable {
     private readonly deps: PanelDeps,
     readonly panel: vscode.WebviewPanel,
     state: PanelState,
+    /** The one inspector panel (false: a model file's editor). */
+    private readonly primary = true,
   ) {
     super();
-    InspectorPanel.current = this;
+    if (primary) InspectorPanel.current = this;
     this.state = state;
     this._register(panel);
     this._register(panel.onDidDispose(() => this.dispose()));
     this._register(panel.webview.onDidReceiveMessage((m) => this.receive(m)));
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'lens.svg');
     panel.webview.html = this.html();
-    void vscode.commands.executeCommand('setContext', 'featureLens:panelOpen', true);
+    if (primary) void vscode.commands.executeCommand('setContext', 'featureLens:panelOpen', true);
   }
 
   override dispose(): void {
@@ -272,7 +283,8 @@ export class InspectorPanel extends Disposable {
     this.renderStart = performance.now();
     const s = this.state;
     const title = this.titleFor(s);
-    this.panel.title = `Feature Lens: ${title}`;
+    // A model file's editor keeps the file's name as its title.
+    if (this.primary) this.panel.title = `Feature Lens: ${title}`;
     this.post({ type: 'loading', title });
     // A page that is slow to come says what it waits for (an earlier request still running in the engine).
     clearTimeout(this.waitTimer);
@@ -287,7 +299,7 @@ export class InspectorPanel extends Disposable {
       this.bounds = { layers: info.layers.length, nodesPerLayer: info.layers.map((l) => l.nodes), images: lens?.splits.test ?? 0 };
       if (s.layer !== undefined && s.layer >= info.layers.length) throw new UserFacingError(`${vscode.workspace.asRelativePath(s.model)} has no layer ${s.layer} (it has ${info.layers.length}).`);
       const full = `Feature Lens: ${this.titleFor(s, info)}`;
-      this.panel.title = full;
+      if (this.primary) this.panel.title = full;
       if (s.page === 'node') await this.renderNode(gen, s, info, lens, full);
       else if (s.page === 'layer') await this.renderLayer(gen, s, info, lens, full);
       else {
@@ -307,7 +319,7 @@ export class InspectorPanel extends Disposable {
     const node = s.node!;
     if (node >= info.layers[layer].nodes) throw new UserFacingError(`Layer ${info.layers[layer].name} has no node ${node} (it has ${info.layers[layer].nodes}).`);
     // The Top Activations view follows once the page is posted, so its requests queue behind the page's.
-    const follow = () => gen === this.generation && this.deps.onNode?.({ lens: s.lens, model: s.model, layer, node });
+    const follow = () => gen === this.generation && this.primary && this.deps.onNode?.({ lens: s.lens, model: s.model, layer, node });
     if (lens) {
       const r = await this.deps.engine.call('inspectNode', { lens: lens.path, storageDir: await this.deps.storageDir(), layer, node, method: s.method, metric: rankBySetting() });
       if (gen !== this.generation) return;

@@ -1,5 +1,6 @@
 // Scenario 11: a PyTorch model in the real VS Code. A workspace with a ResNet-18 exported to ONNX by
 // scripts/make-zoo.py (torchvision's architecture, seeded weights) and a lens file over the sample photos: the
+// .onnx file opens in the read-only "Feature Lens Model" editor with its model page; the
 // Models view lists its layers by their PyTorch module paths in topological order; after a top-activation scan,
 // node 0 of `layer2.0.conv1` shows its weights, its top images, their feature maps and deconvolutions, none
 // of them blank (the deconvolution walks back through residual adds, batch norm folded into the convs, the
@@ -34,6 +35,15 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
     const order = ['conv1', 'relu', 'maxpool', 'layer1.0.conv1', 'layer1.0.Add', 'layer1.0.relu_1', 'layer2.0.conv1'].map((l) => labels.indexOf(l));
     assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), `layers in topological order: ${labels.slice(0, 40).join(', ')}`);
     await s.shot('layers');
+
+    // Opened from the workspace like any file, the .onnx shows its model page in the "Feature Lens Model" editor.
+    await s.openFile('resnet/resnet18.onnx');
+    const editor = await s.inspector({ page: 'model' });
+    await editor.waitForSelector('table.layers td');
+    const cells = await editor.locator('table.layers tr td:nth-child(2)').allInnerTexts();
+    assert.ok(cells.includes('layer2.0.conv1') && cells.includes('fc'), `the model page lists the layers (${cells.length}: ${cells.slice(0, 8).join(', ')}…)`);
+    await s.shot('model-editor');
+    await s.page.keyboard.press('Control+W');
 
     await s.openFile('resnet/resnet.lens.json');
     await s.runCommand('Feature Lens: Compute Top Activations');

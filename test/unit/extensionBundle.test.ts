@@ -94,7 +94,12 @@ describe('package.json contributions', () => {
     }
     // Beyond the implicit events: the panel's restore, a workspace with lens files (the first-start walkthrough,
     // the Problems panel) and the languages whose training code gets layer hovers and CodeLens.
-    assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:featureLens.inspector', 'workspaceContains:**/*.lens.json', 'onLanguage:python', 'onLanguage:typescript', 'onLanguage:javascript']);
+    assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:featureLens.inspector', 'workspaceContains:**/*.lens.json', 'onLanguage:python', 'onLanguage:typescript', 'onLanguage:javascript', 'onCustomEditor:featureLens.modelFile']);
+    // Model files open in the read-only "Feature Lens Model" editor: by default for ONNX, Keras 3 and HDF5 files, through Open With… for model.json
+    assert.deepEqual(pkg.contributes.customEditors.map((e: { viewType: string; priority: string; selector: { filenamePattern: string }[] }) => [e.viewType, e.priority, e.selector.map((s) => s.filenamePattern)]), [
+      ['featureLens.modelFile', 'default', ['*.onnx', '*.keras', '*.h5']],
+      ['featureLens.modelFile', 'option', ['model.json']],
+    ]);
     for (const c of ['featureLens.sample', 'featureLens.showProblem']) {
       assert.ok(pkg.contributes.menus.commandPalette.some((m: { command: string; when?: string }) => m.command === c && m.when === 'false'), `${c} is not in the palette`);
     }
