@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { createLensFile } from './createLens';
 import { PROJECTION_METHOD_LABELS, type LayerByClassResult, type LensInfo, type ModelInfo } from '../shared/protocol';
 import {
   parsePanelState,
@@ -256,6 +257,11 @@ export class InspectorPanel extends Disposable {
       case 'maximize':
         await this.maximize();
         break;
+      case 'createLens': {
+        const lens = await createLensFile(this.deps.engine, this.state.model);
+        if (lens) this.navigate({ page: 'model', lens, model: this.state.model });
+        break;
+      }
       case 'showLog':
         this.deps.log.show(true);
         break;

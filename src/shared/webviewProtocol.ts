@@ -198,6 +198,10 @@ export interface SetMetricMessage {
 export interface MaximizeMessage {
   type: 'maximize';
 }
+/** Model page of a model without a lens file: write a lens file for it (the host asks for the dataset). */
+export interface CreateLensMessage {
+  type: 'createLens';
+}
 /** Error page: open the Feature Lens log, or draw the page again. */
 export interface ErrorActionMessage {
   type: 'showLog' | 'retry';
@@ -235,6 +239,7 @@ export type WebviewMessage =
   | SetMethodMessage
   | SetMetricMessage
   | MaximizeMessage
+  | CreateLensMessage
   | ErrorActionMessage
   | SelectImageMessage
   | OpenPageMessage
@@ -277,6 +282,7 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     case 'ready':
       return { type: 'ready' };
     case 'maximize':
+    case 'createLens':
     case 'showLog':
     case 'retry':
       return { type: m.type };

@@ -405,6 +405,12 @@ export function modelPage(m: ModelPageMessage, send: Send): HTMLElement {
     for (const c of t.crossTests ?? []) add(c.name, `accuracy ${(100 * c.accuracy).toFixed(2)}% (error ${(100 * c.error).toFixed(2)}%)`);
   }
   sum.body.append(dl);
+  if (!m.state.lens) {
+    // Without a lens file there is no dataset: weights, activation maximization and pages of one image only.
+    const offer = el('p', 'note', 'No lens file names this model, so there is no dataset to rank images by. ');
+    offer.append(button('Create Lens File…', 'new-file', () => send({ type: 'createLens' }), { secondary: true, title: 'Write a lens file for this model, with a dataset you pick' }));
+    sum.body.append(offer);
+  }
   const table = el('table', 'layers');
   const head = el('tr');
   for (const h of ['#', 'layer', 'class', 'output', 'nodes', 'params']) head.append(el('th', undefined, h));

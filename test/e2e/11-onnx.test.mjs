@@ -1,6 +1,7 @@
 // Scenario 11: a PyTorch model in the real VS Code. A workspace with a ResNet-18 exported to ONNX by
 // scripts/make-zoo.py (torchvision's architecture, seeded weights) and a lens file over the sample photos: the
-// .onnx file opens in the read-only "Feature Lens Model" editor with its model page; the
+// .onnx file opens in the read-only "Feature Lens Model" editor with its model page, whose "Create Lens File…"
+// writes a lens file over a picked image folder that the Models view then lists; the
 // Models view lists its layers by their PyTorch module paths in topological order; after a top-activation scan,
 // node 0 of `layer2.0.conv1` shows its weights, its top images, their feature maps and deconvolutions, none
 // of them blank (the deconvolution walks back through residual adds, batch norm folded into the convs, the
@@ -27,6 +28,30 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
   }, async (s) => {
     assert.ok(fs.existsSync(path.join(s.workspace, 'rgb', 'photos')), 'the sample photos are prepared (scripts/prepare-samples.mjs)');
     await s.openFeatureLensViews();
+    // Opened from the workspace like any file, the .onnx shows its model page in the "Feature Lens Model" editor.
+    await s.openFile('resnet/resnet18.onnx');
+    const editor = await s.inspector({ page: 'model' });
+    await editor.waitForSelector('table.layers td');
+    const cells = await editor.locator('table.layers tr td:nth-child(2)').allInnerTexts();
+    assert.ok(cells.includes('layer2.0.conv1') && cells.includes('fc'), `the model page lists the layers (${cells.length}: ${cells.slice(0, 8).join(', ')}…)`);
+    await s.shot('model-editor');
+
+    // No lens file names it there: "Create Lens File…" asks for the image folder and writes one beside the model.
+    await editor.locator('vscode-button', { hasText: 'Create Lens File' }).click();
+    const input = s.page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    // VS Code's own file dialog in the browser: type the folder, wait until it lists the folder's classes, accept.
+    await input.fill(`${path.join(s.workspace, 'rgb', 'photos')}/`);
+    await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'birds' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await input.press('Enter');
+    const created = path.join(s.workspace, 'resnet', 'resnet18.lens.json');
+    for (const t0 = Date.now(); !fs.existsSync(created) && Date.now() - t0 < 30_000; ) await s.page.waitForTimeout(250);
+    assert.deepEqual(JSON.parse(fs.readFileSync(created, 'utf8')).dataset, { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.25, seed: 1 });
+    await s.page.locator('.tabs-container .tab.active', { hasText: 'resnet18.lens.json' }).waitFor({ state: 'visible' });
+    await s.treeItem('Models', /^resnet18$/).waitFor({ state: 'visible', timeout: 30_000 });
+    await s.shot('lens-created');
+    fs.rmSync(created);
+
     const row = s.treeItem('Models', /^ResNet-18 \(ONNX\)$/);
     await s.expand(row);
     // PyTorch's module paths, in the order the graph computes them (the tree renders the rows in view).
@@ -35,15 +60,6 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
     const order = ['conv1', 'relu', 'maxpool', 'layer1.0.conv1', 'layer1.0.Add', 'layer1.0.relu_1', 'layer2.0.conv1'].map((l) => labels.indexOf(l));
     assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), `layers in topological order: ${labels.slice(0, 40).join(', ')}`);
     await s.shot('layers');
-
-    // Opened from the workspace like any file, the .onnx shows its model page in the "Feature Lens Model" editor.
-    await s.openFile('resnet/resnet18.onnx');
-    const editor = await s.inspector({ page: 'model' });
-    await editor.waitForSelector('table.layers td');
-    const cells = await editor.locator('table.layers tr td:nth-child(2)').allInnerTexts();
-    assert.ok(cells.includes('layer2.0.conv1') && cells.includes('fc'), `the model page lists the layers (${cells.length}: ${cells.slice(0, 8).join(', ')}…)`);
-    await s.shot('model-editor');
-    await s.page.keyboard.press('Control+W');
 
     await s.openFile('resnet/resnet.lens.json');
     await s.runCommand('Feature Lens: Compute Top Activations');
