@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { cli, correlation, decodeDiverging, maxAbsDiff, pixelStats, readWeight, welchT, withVSCode } from './harness.mjs';
+import { cli, correlation, decodeDiverging, maxAbsDiff, pixelStats, readWeight, SIGNED_TOLERANCE, welchT, withVSCode } from './harness.mjs';
 
 /** Gray level (0–255) of each pixel of an RGBA image. */
 const gray = ({ data }) => Float32Array.from({ length: data.length / 4 }, (_, i) => data[4 * i]);
@@ -49,7 +49,7 @@ test('a hidden EFL node shows its weights, top images and their deconvolutions',
       // The values themselves, scale and zero included: each pixel decoded with the legend's limit is the weight.
       const { values, lim } = await s.signedValues(frame, 'canvas[data-role="weights"][data-index="0"]', 'weight');
       const err = maxAbsDiff(values, truth);
-      assert.ok(err <= lim / 100, `weight image shows node ${node}'s weights in ${path.basename(modelFile)}: max error ${err} with the legend's limit ${lim}`);
+      assert.ok(err <= lim * SIGNED_TOLERANCE, `weight image shows node ${node}'s weights in ${path.basename(modelFile)}: max error ${err} with the legend's limit ${lim}`);
 
       // Top images: real letters (dark strokes on white).
       const n = await frame.locator('canvas[data-role="top-image"]').count();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { cli, ensureTrained, maxAbsDiff, readWeight, withVSCode } from './harness.mjs';
+import { cli, ensureTrained, maxAbsDiff, readWeight, SIGNED_TOLERANCE, withVSCode } from './harness.mjs';
 
 test('retraining from the CLI refreshes the views without a reload', { timeout: 600_000 }, async () => {
   let lensFile;
@@ -38,7 +38,7 @@ test('retraining from the CLI refreshes the views without a reload', { timeout: 
       return Float32Array.from({ length: k.shape[0] }, (_, p) => k.data[p * k.shape[1]]);
     };
     const first = await shows(column0());
-    assert.ok(first.err <= first.lim / 100, `the panel shows the first model's weights (max error ${first.err}, limit ${first.lim})`);
+    assert.ok(first.err <= first.lim * SIGNED_TOLERANCE, `the panel shows the first model's weights (max error ${first.err}, limit ${first.lim})`);
     const mtime = fs.statSync(modelFile).mtimeMs;
 
     // A different network: one more hidden node and another seed, trained by the CLI on the same files.
@@ -64,11 +64,11 @@ test('retraining from the CLI refreshes the views without a reload', { timeout: 
     for (;;) {
       frame = await s.inspector({ page: 'node' });
       now = await shows(after).catch(() => ({ err: Infinity, lim: 0 }));
-      if (now.err <= now.lim / 100 || Date.now() > deadline) break;
+      if (now.err <= now.lim * SIGNED_TOLERANCE || Date.now() > deadline) break;
       await s.page.waitForTimeout(500);
     }
     await s.shot('after');
-    assert.ok(now.err <= now.lim / 100, `the panel shows the retrained weights (max error ${now.err}, limit ${now.lim})`);
+    assert.ok(now.err <= now.lim * SIGNED_TOLERANCE, `the panel shows the retrained weights (max error ${now.err}, limit ${now.lim})`);
     assert.match(await frame.locator('.node-count').innerText(), new RegExp(`of ${before + 1}$`));
     console.log(`# views refreshed ${((Date.now() - t0) / 1000).toFixed(1)} s after the CLI finished training`);
   });

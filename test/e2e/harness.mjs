@@ -406,7 +406,7 @@ export function decodeDiverging({ data }) {
 /**
  * The values a signed tile shows, from its pixels and `lim`, the value its legend puts at full colour: the
  * inverse of src/shared/colormap.ts `diverging` (white at 0; green falls from 255 to 24 towards #b2182b at +lim,
- * and to 102 towards #2166ac at -lim). Exact up to the colour's rounding: lim / 306 at most.
+ * and to 102 towards #2166ac at -lim). Exact up to the colours' rounding (`SIGNED_TOLERANCE`).
  */
 export function decodeSigned({ data }, lim) {
   const out = new Float32Array(data.length / 4);
@@ -416,6 +416,13 @@ export function decodeSigned({ data }, lim) {
   }
   return out;
 }
+
+/**
+ * How far a decoded value may be from the drawn one, as a share of `lim`: one colour step is at most lim / 153,
+ * and within a step of zero the colour does not tell the sign (254, 254, 254 is +0.005 or -0.006 of lim), so two
+ * steps and a half, plus the legend's three significant digits. A wrong scale or zero point is far beyond it.
+ */
+export const SIGNED_TOLERANCE = 1 / 50;
 
 /** The largest absolute difference between two equally long arrays. */
 export function maxAbsDiff(a, b) {
