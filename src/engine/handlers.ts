@@ -8,6 +8,7 @@ import { lensInfo, openDataset, readLens } from './lens';
 import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
 import { loadModel } from './modelIO';
+import { forwardStatus } from './native/forwardLayers';
 import { scanLensRange } from './parallelScan';
 import { project } from './project';
 import type { Handlers } from './server';
@@ -37,8 +38,9 @@ export const handlers: Handlers = {
     pid: process.pid,
     rss: process.memoryUsage().rss,
     numTensors: tf.memory().numTensors,
+    ...forwardStatus(),
   }),
-  modelInfo: async (p) => (await loadModel(p.model)).info,
+  modelInfo: async (p) => ({ ...(await loadModel(p.model)).info, ...forwardStatus() }),
   lens: async (p) => lensInfo(p.lens),
   train: async (p, job) => trainLens(p.lens, job),
   weights: async (p) => layerWeights((await loadModel(p.model)).model, p.layer, p.node),

@@ -8,11 +8,13 @@ import { currentWasmThreads, initBackend } from './backend';
 import { runCli } from './cli';
 import { handlers } from './handlers';
 import { nodeScoresKernel } from './kernels/nodeScores';
+import { onNativeNote } from './native/forwardLayers';
 import { EngineServer } from './server';
 
 async function serve(): Promise<void> {
   const send = (msg: FromEngine) => process.send!(msg);
   const { backend, note } = await initBackend((process.env[ENGINE_ENV.backend] as BackendSetting) || 'auto');
+  onNativeNote((message) => send({ type: 'log', level: 'info', message }));
   const server = new EngineServer(handlers, send);
   process.on('message', (m) => server.receive(m));
   process.on('disconnect', () => process.exit(0));

@@ -8,13 +8,13 @@
  * set of outputs and layout; a network that does not export (an op without a rule) or that the runtime
  * refuses is declined once, with the reason recorded for the status and logged through `onNativeNote`.
  */
+import type { ForwardPath } from '../../shared/protocol';
 import type { Network } from '../models/network';
 import * as tf from '../tf';
 import { exportOnnx } from './exportOnnx';
 import { nativeRuntime, nativeSession, nativeThreads, runNative, type NativeSession } from './runtime';
 
-/** Which implementation computed a forward pass. */
-export type ForwardPath = 'onnxruntime' | 'tfjs';
+export type { ForwardPath };
 
 /** The tfjs forward pass (models/forward.ts): the output of every op run, by op index. */
 export type TfjsForward = (net: Network, x: tf.Tensor, opts?: { until?: number }) => tf.Tensor[];
@@ -132,7 +132,7 @@ export function forwardStatus(): { forward: ForwardPath; forwardNote: string } {
   const used = [...lastPath].map(([purpose, path]) => `${purpose}: ${path}`).join(', ');
   const refused = [...declined].map(([name, why]) => `${name} on tfjs (${why})`).join('; ');
   const head = rt.ok
-    ? `Forward passes (scan, feature maps, layer activation by class) run on onnxruntime-node ${rt.version} with ${nativeThreads()} threads; gradient methods on TensorFlow.js.`
+    ? `Native forward runtime: onnxruntime-node ${rt.version}, ${nativeThreads()} threads (forward-only work on networks it can export; gradient methods on TensorFlow.js).`
     : `Forward passes run on TensorFlow.js: the native runtime is unavailable (${rt.why}).`;
   return { forward: rt.ok ? 'onnxruntime' : 'tfjs', forwardNote: [head, used && `Last run: ${used}.`, refused && `Declined: ${refused}.`].filter(Boolean).join(' ') };
 }
