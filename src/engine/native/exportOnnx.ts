@@ -374,11 +374,19 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
   const outputs: onnx.IValueInfoProto[] = [];
   const outNames: string[] = [];
   const shapes = new Map(net.ops.map((op) => [op.name, op.shape]));
+  const used = new Set<string>();
   wanted.forEach((name, i) => {
     const v = vals.get(name);
     if (!v) throw new NativeExportError(`no value named "${name}" to output`);
-    const out = `output_${i}`;
-    g.nodes.push({ opType: 'Identity', input: [get(name, layout)], output: [out], name: out });
+    // The value itself is the graph output (an Identity would copy every layer's output once more); only a
+    // value asked for twice (an identity op's alias) gets a copy under a second name.
+    let out = get(name, layout);
+    if (used.has(out) || out === inputName) {
+      const copy = `output_${i}`;
+      g.nodes.push({ opType: 'Identity', input: [out], output: [copy], name: copy });
+      out = copy;
+    }
+    used.add(out);
     const shape = shapes.get(name) ?? net.input.shape;
     const dims = v.rank === 4 && layout === 'nchw' ? [shape[2], shape[0], shape[1]] : shape;
     outputs.push(valueInfo(out, dims));
