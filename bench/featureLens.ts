@@ -99,7 +99,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
 
   /** Every layer's output for the first `images` images, written as one f32 blob + a JSON manifest. */
   async check(a) {
-    const { model } = await loadModel(a.model!);
+    const model = (await loadModel(a.model!)).layersModel!;
     const { data, shape } = readImages(a.data!, a.images);
     const probe = tf.model({ inputs: model.inputs, outputs: model.layers.map((l) => l.output as tf.SymbolicTensor) });
     const outs = tf.tidy(() => probe.predict(tf.tensor4d(data, shape)) as tf.Tensor[]);
@@ -120,7 +120,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
 
   /** Forward pass (`model.predict`) in batches over `images` images. */
   async forward(a) {
-    const { model } = await loadModel(a.model!);
+    const model = (await loadModel(a.model!)).layersModel!;
     const { data, shape } = readImages(a.data!, a.images);
     const batch = a.batch!;
     const per = shape[1] * shape[2] * shape[3];
@@ -138,7 +138,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
    * the backend's kernels (forward + every gradient) as a training step uses them.
    */
   async fit(a) {
-    const { model } = await loadModel(a.model!);
+    const model = (await loadModel(a.model!)).layersModel!;
     const { data, shape } = readImages(a.data!, a.images);
     const labels = readLabels(a.labels!, shape[0]);
     const lr = (a.learningRate as number) ?? 0.01;
@@ -157,7 +157,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
    * backend's gradients (including the kernels the project registers for wasm) against PyTorch's.
    */
   async step(a) {
-    const { model } = await loadModel(a.model!);
+    const model = (await loadModel(a.model!)).layersModel!;
     const { data, shape } = readImages(a.data!, a.batch);
     const labels = readLabels(a.labels!, shape[0]);
     // Dropout draws different masks on each side: off for this check (the reference runs in eval mode).
@@ -197,7 +197,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
       await scanLens(a.lens as string, dir, 'frobenius', (a.k as number) ?? 9, job);
     }, a.runs ?? 3, a.warmup ?? 1);
     const lens = await readLens(a.lens as string);
-    const { model, info } = await loadModel(lens.model);
+    const { network: model, info } = await loadModel(lens.model);
     const ds = await openDataset(lens, 'test');
     const stored = await findIndex(dirs[dirs.length - 1], info.weightsHash, ds);
     if (!stored) throw new Error('the scan left no complete index');
@@ -205,7 +205,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     for (const metric of ['frobenius', 'max', 'mean'] as const) {
       top[metric] = stored.header.layers.map((l) => {
         const lists = Array.from({ length: l.nodes }, (_, node) => topFromIndex(stored, l.index, node, metric, ds.labels).top);
-        return { layer: l.index, className: model.layers[l.index].getClassName(), nodes: l.nodes, indices: lists.map((t) => t.map((e) => e.index)), scores: lists.map((t) => t.map((e) => e.score)) };
+        return { layer: l.index, className: model.ops[model.layers[l.index].op].source, nodes: l.nodes, indices: lists.map((t) => t.map((e) => e.index)), scores: lists.map((t) => t.map((e) => e.score)) };
       });
     }
     fs.writeFileSync(a.out as string, JSON.stringify(top));
@@ -231,7 +231,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
   /** Deconvolution (Zeiler & Fergus, with switches) of one node over `images` images in one batch; writes the projections. */
   async deconv(a) {
     const { deconvolve } = await engine.deconv();
-    const { model } = await loadModel(a.model!);
+    const { network: model } = await loadModel(a.model!);
     const { data, shape } = readImages(a.data!, a.images ?? 9);
     const x = tf.tensor4d(data, shape);
     const once = () => {
@@ -249,7 +249,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
   /** Activation maximization of one node for `steps` steps (the engine's defaults otherwise). */
   async maximize(a) {
     const { maximize } = await engine.maximize();
-    const { model } = await loadModel(a.model!);
+    const { network: model } = await loadModel(a.model!);
     const steps = a.steps as number;
     const t = await timed(() => maximize(model, a.layer as number, a.node as number, { steps, seed: 1 }, makeJob()), a.runs ?? 3, a.warmup ?? 1);
     return { stepsPerSecond: steps / t.median, seconds: t.seconds };

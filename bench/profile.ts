@@ -26,7 +26,8 @@ function npyBody(file: string): Buffer {
 async function main(): Promise<void> {
   const a = JSON.parse(process.argv[2]) as Args;
   const { backend } = await initBackend(a.backend ?? 'wasm');
-  const { model } = await loadModel(a.model);
+  const { network, layersModel } = await loadModel(a.model);
+  const model = layersModel!;
   const x = new Float32Array(new Uint8Array(npyBody(a.data).subarray(0, a.batch * 784 * 4)).buffer);
   const y = new Int32Array(new Uint8Array(npyBody(a.labels).subarray(0, a.batch * 4)).buffer);
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
@@ -36,13 +37,13 @@ async function main(): Promise<void> {
   const { maximize } = await import('../src/engine/maximize');
   const { makeJob } = await import('../src/engine/job');
   const scan = await import('../src/engine/scan');
-  const layers = scan.scanLayers(model);
-  const multi = scan.multiOutputModel(model, layers);
+  const layers = scan.scanLayers(network);
+  const multi = scan.multiOutputModel(network, layers);
   const task = {
     scan: () => scan.batchScores(multi, layers, xs),
     train: () => model.trainOnBatch(xs, ys),
-    deconv: () => tf.dispose(deconvolve(model, a.layer ?? 2, a.node ?? 1, xs, { switches: true, maxOnly: false })),
-    maximize: () => maximize(model, a.layer ?? 2, a.node ?? 1, { steps: a.steps }, makeJob()),
+    deconv: () => tf.dispose(deconvolve(network, a.layer ?? 2, a.node ?? 1, xs, { switches: true, maxOnly: false })),
+    maximize: () => maximize(network, a.layer ?? 2, a.node ?? 1, { steps: a.steps }, makeJob()),
   }[a.task ?? 'train'];
   await task(); // warm-up: builds the optimizer's variables and the gradient graph
 

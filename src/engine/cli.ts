@@ -17,7 +17,8 @@ Commands:
         [--metric frobenius|max|mean] [--k 9] [--storage DIR]
   top FILE.lens.json --layer L --node N [--metric frobenius|max|mean] [--k 9] [--storage DIR]
                                       the node's top test images: index, class and score, best first
-  render FILE.lens.json --layer L --node N --out DIR [--metric …] [--k 9] [--storage DIR]
+  render FILE.lens.json --layer L --node N --out DIR [--method deconv|deconv-noswitch|guided|saliency|gradcam|maximize]
+         [--metric …] [--k 9] [--storage DIR]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
   (top and render scan first when the index is missing; L is a layer name or index)
 
@@ -124,9 +125,10 @@ export async function runCli(argv: string[]): Promise<number> {
       result = r;
       text = [`${r.layerName} (layer ${r.layer}) node ${r.node}, by ${SCORE_METRIC_PHRASES[r.metric]}:`, ...r.top.map((t, i) => `${String(i + 1).padStart(3)}. #${t.index} ${t.className}  ${t.score.toPrecision(4)}`)].join('\n');
     } else {
-      const r = await renderNode({ ...nodeArgs(file, flags, metric), out: path.resolve(str(flags, 'out')) }, job);
+      const r = await renderNode({ ...nodeArgs(file, flags, metric), out: path.resolve(str(flags, 'out')), method: str(flags, 'method', 'deconv') }, job);
       result = r;
-      text = r.files.join('\n');
+      // a method that cannot pass an op: the other figures are written, the projection row is grey
+      text = r.files.join('\n') + (r.projectionError ? `\nno projection: ${r.projectionError}` : '');
     }
     if (json) process.stdout.write(JSON.stringify({ command, backend: used.backend, result }) + '\n');
     else process.stdout.write(`${text}\n`);

@@ -1,5 +1,7 @@
 import { UserError } from './errors';
-import { checkLayer, checkNode, endsInRelu, inputOf, layerOutputs, pathToInput } from './graph';
+import { checkLayer, checkNode } from './graph';
+import { explicitPads, forward, resizeAdjoint } from './models/forward';
+import type { Activation, Network, Op, OpKind, OpSpec } from './models/network';
 import * as tf from './tf';
 
 /** How a deconvolution unpools max-pooling layers. */
@@ -11,63 +13,205 @@ export interface DeconvOptions {
   maxOnly: boolean;
 }
 
-const IDENTITY = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
-
 /**
- * Deconvolutional projection (Zeiler & Fergus 2013; design.md). Keeps only node `node`'s map of layer
- * `layer` (after its activation; with `maxOnly`, only its largest value, the first in row-major order), zeroes
- * every other node, and walks back to pixel space one layer at a time:
- * - MaxPooling2D: unpool with the switches recorded in the forward pass (a window's first maximum), or without
- *   them, the value copied to every position of its window; overlapping windows add up.
- * - ReLU (a layer's activation, an Activation('relu') or a ReLU layer): ReLU applied to the backward signal
- *   (not gated by the forward activation). Other activations (sigmoid, softmax, ...) are passed through.
- * - Conv2D: convolution with the transposed filters (`conv2dTranspose` with the layer's kernel);
- *   DepthwiseConv2D the same with its per-channel filters. Dense: multiplication by Wᵀ.
- * - AveragePooling2D and global pooling: their transpose (the value spread evenly over the window).
- * - Flatten/Reshape: reshape; Dropout and noise layers: identity; BatchNormalization: scaled by
- *   gamma / sqrt(movingVariance + epsilon). Biases are ignored on the way back.
- * Merges (Add, Concatenate, ...) and other layers throw `unsupported`.
+ * Deconvolutional projection (Zeiler & Fergus 2013; design.md), on any network. Keeps only node `node`'s map
+ * of layer `layer` (after its activation; with `maxOnly`, only its largest value, the first in row-major
+ * order), zeroes every other node, and walks the ops back to pixel space in reverse topological order. Each op
+ * turns the signal at its output into a signal for each of its inputs; where branches meet (an op output
+ * read by several ops) their signals add up. The rules, one per op kind (`BACKWARD` below):
+ * - ReLU, clip from 0 (ReLU6), leaky ReLU and PReLU, as an op or an op's fused activation: ReLU applied to the
+ *   backward signal (not gated by the forward activation). Other activations (sigmoid, softmax, ...) pass it
+ *   through unchanged.
+ * - Convolution: convolution with the transposed filters; depthwise and grouped convolutions transposed per
+ *   group; transposed convolution: the forward convolution. Dense: multiplication by Wᵀ. Biases are ignored.
+ * - Batch normalization: scaled per channel by gamma / sqrt(variance + epsilon) (the shift is ignored).
+ * - Max pooling: unpooled with the switches recorded in the forward pass (each window's first maximum), or
+ *   without them, the value copied to every position of its window; overlapping windows add up. Global max
+ *   pooling likewise over the whole map.
+ * - Average pooling, global average pooling, mean and sum reductions: the signal spread evenly over the
+ *   window (over the positions the forward pass averaged).
+ * - Padding: the signal cropped back to the unpadded size.
+ * - Residual add (and sub): the signal goes back into every branch (negated into a subtrahend).
+ * - Mul / div by a constant: scaled by the constant. Concat: split per input.
+ * - Flatten, reshape, transpose: their inverse; resize: its adjoint (each input pixel gets the output
+ *   pixels it contributed to, by the same interpolation weights);
+ *   identity (dropout, noise): unchanged.
+ * No rule: matMul and mul/div/max/min of two computed values (gates, attention): the projection refuses with
+ * the op's name and why; the other methods still run.
  *
- * `images` is `[b, h, w, c]` float32; returns the projections `[b, h, w, c]` (the caller disposes them).
- * Built from forward ops only (no gradients), so it runs on any backend.
+ * The linear parts are transposed as the vector-Jacobian product of the op's own forward rule without bias
+ * and activation (`tf.grad`), which is exact for a linear map. `images` is `[b, h, w, c]` float32; returns
+ * the projections `[b, h, w, c]` (the caller disposes them).
  */
-export function deconvolve(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, opts: DeconvOptions, forward?: tf.Tensor[]): tf.Tensor {
-  checkLayer(model, layer);
-  checkNode(model, layer, node);
-  const path = pathToInput(model, layer, 'Deconvolution');
-  for (const i of path) checkSupported(model.layers[i]);
-  // `forward`: every layer's output for `images` (graph.ts layerOutputs) when the caller has it already
-  const outputs = forward ?? layerOutputs(model, images);
-  try {
-    return tf.tidy(() => {
-      let signal = keepNode(outputs[layer], node, opts.maxOnly);
-      for (const i of path) signal = backward(model.layers[i], signal, inputOf(model, i, images, outputs), opts.switches);
-      return signal;
-    });
-  } finally {
-    if (!forward) tf.dispose(outputs);
-  }
+export function deconvolve(net: Network, layer: number, node: number, images: tf.Tensor, opts: DeconvOptions): tf.Tensor {
+  checkLayer(net, layer);
+  checkNode(net, layer, node);
+  const target = net.layers[layer].op;
+  const index = new Map(net.ops.map((o, i) => [o.name, i]));
+  const needed = ancestors(net, target, index);
+  for (const i of needed) refusal(net.ops[i], net.ops[i].inputs.filter((n) => !net.constants.has(n)).length);
+  return tf.tidy(() => {
+    const outputs = forward(net, images, { until: target, fused: true }); // only read: fused kernels are fine
+    const valueOf = (name: string) => (name === net.input.name ? images : index.has(name) ? outputs[index.get(name)!] : net.constants.get(name)!);
+    const signals = new Map<string, tf.Tensor>();
+    const add = (name: string, s: tf.Tensor) => {
+      const had = signals.get(name);
+      signals.set(name, had ? tf.add(had, s) : s);
+    };
+    add(net.ops[target].name, keepNode(outputs[target], node, opts.maxOnly));
+    for (let i = target; i >= 0; i--) {
+      const op = net.ops[i];
+      const s = signals.get(op.name);
+      if (!s) continue;
+      signals.delete(op.name);
+      const inputs = op.inputs.map(valueOf);
+      const back = (BACKWARD[op.kind] as Backward<OpKind>).rule(op as never, rectified(op, s), inputs, outputs[i], opts.switches);
+      op.inputs.forEach((name, k) => {
+        if (back[k] && (name === net.input.name || index.has(name))) add(name, back[k]!);
+      });
+    }
+    return signals.get(net.input.name) ?? tf.zerosLike(images);
+  });
 }
 
-const SUPPORTED = new Set([
-  'Conv2D', 'DepthwiseConv2D', 'Dense', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D',
-  'BatchNormalization', 'Activation', 'ReLU', 'Flatten', 'Reshape', ...IDENTITY,
-]);
-
-function checkSupported(layer: tf.layers.Layer): void {
-  const cls = layer.getClassName();
-  const cfg = layer.getConfig() as { dataFormat?: string; dilationRate?: number | number[]; axis?: number | number[] };
-  if (!SUPPORTED.has(cls)) throw new UserError('unsupported', `Deconvolution cannot pass through ${cls} layer ${layer.name}.`);
-  if (cfg.dataFormat === 'channelsFirst') throw new UserError('unsupported', `Deconvolution cannot pass through ${cls} layer ${layer.name}: it is channels-first.`);
-  const d = cfg.dilationRate;
-  if (d !== undefined && (Array.isArray(d) ? d.some((v) => v !== 1) : d !== 1)) {
-    throw new UserError('unsupported', `Deconvolution cannot pass through ${cls} layer ${layer.name}: it is dilated.`);
+/** The ops `target` depends on (itself included), by index. */
+function ancestors(net: Network, target: number, index: Map<string, number>): number[] {
+  const seen = new Set<number>([target]);
+  const stack = [target];
+  while (stack.length) {
+    for (const name of net.ops[stack.pop()!].inputs) {
+      const i = index.get(name);
+      if (i !== undefined && !seen.has(i)) seen.add(i), stack.push(i);
+    }
   }
-  if (cls === 'BatchNormalization') {
-    const a = Array.isArray(cfg.axis) ? cfg.axis[0] : cfg.axis;
-    if (a !== -1 && a !== (layer.outputShape as number[]).length - 1) throw new UserError('unsupported', `Deconvolution cannot pass through ${cls} layer ${layer.name}: it normalises axis ${a}, not the channels.`);
-  }
+  return [...seen].sort((a, b) => b - a);
 }
+
+/** Throws `unsupported` naming the op and why when the deconvnet has no rule for it. */
+function refusal(op: Op, computed: number): void {
+  const why = (BACKWARD[op.kind] as Backward<OpKind>).refuse?.(op as never, computed);
+  if (why) throw new UserError('unsupported', `Deconvolution cannot pass through ${op.source} ${op.name}: ${why}.`);
+}
+
+const RECTIFIED = new Set<Activation['fn']>(['relu', 'clip', 'leakyRelu']);
+
+/** The signal at an op's output after its (fused or own) activation's rule. */
+function rectified(op: Op, s: tf.Tensor): tf.Tensor {
+  const a = 'activation' in op ? op.activation : undefined;
+  if (op.kind === 'prelu' || (a && RECTIFIED.has(a.fn) && (a.fn !== 'clip' || a.min >= 0))) return tf.relu(s);
+  return s;
+}
+
+type SpecOf<S, K> = S extends { kind: infer L } ? (K extends L ? Omit<S, 'kind'> & { kind: K } : never) : never;
+type OpOf<K extends OpKind> = SpecOf<OpSpec, K> & Op;
+/** A backward rule: the (already rectified) signal at the op's output → a signal per input (undefined: none). */
+interface Backward<K extends OpKind> {
+  rule: (op: OpOf<K>, s: tf.Tensor, inputs: tf.Tensor[], output: tf.Tensor, switches: boolean) => (tf.Tensor | undefined)[];
+  /** Why the rule cannot handle this op with `computed` inputs that are not constants (undefined: it can). */
+  refuse?: (op: OpOf<K>, computed: number) => string | undefined;
+}
+
+/** The transpose of a linear map `f` of input `k` (others fixed), applied to `s`: the vector-Jacobian product. */
+function transpose(f: (xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], k: number, s: tf.Tensor): tf.Tensor {
+  return tf.grad((x: tf.Tensor) => f(inputs.map((v, i) => (i === k ? x : v))))(inputs[k], s);
+}
+
+/** The op's forward rule without bias and activation, as a function of its inputs (a linear map of input 0 for convs and dense). */
+function linearPart(op: Op): (xs: tf.Tensor[]) => tf.Tensor {
+  const w = op.weights as Record<string, tf.Tensor | undefined>;
+  const names = op.inputs.map((_, i) => `in${i}`);
+  const bare = { ...op, activation: undefined, weights: { ...w, bias: undefined }, inputs: names } as Op;
+  return (xs) => {
+    // a one-op network; its further inputs are passed as constants
+    const net: Network = {
+      name: op.name, format: 'tfjs-layers', path: '', input: { name: names[0], shape: op.shape }, ops: [bare],
+      constants: new Map(names.slice(1).map((n, i) => [n, xs[i + 1]])), output: op.name, layers: [], dispose() {},
+    };
+    return forward(net, xs[0])[0];
+  };
+}
+
+/** The VJP rule for every input of a linear op (signals into constants are dropped by the walk). */
+const linear = <K extends OpKind>(): Backward<K> => ({
+  rule: (op, s, inputs) => {
+    const f = linearPart(op);
+    return inputs.map((_, k) => transpose(f, inputs, k, s));
+  },
+});
+
+const computedPair = (computed: number, what: string) => (computed > 1 ? `it ${what} two computed values, which has no deconvolution rule` : undefined);
+
+/** One backward rule per op kind. */
+const BACKWARD: { [K in OpKind]: Backward<K> } = {
+  conv2d: {
+    // an ungrouped conv's transpose directly (the VJP would run the forward conv again first)
+    rule: (op, s, inputs) =>
+      op.groups === 1
+        ? [tf.conv2dTranspose(s as tf.Tensor4D, op.weights.kernel, inputs[0].shape as [number, number, number, number], op.strides, explicitPads(op.pads))]
+        : linear<'conv2d'>().rule(op, s, inputs, s, false),
+    refuse: (op) => (op.dilations.some((d) => d !== 1) ? 'it is dilated (tfjs has no transposed dilated convolution)' : undefined),
+  },
+  depthwiseConv2d: {
+    ...linear<'depthwiseConv2d'>(),
+    refuse: (op) => (op.dilations.some((d) => d !== 1) ? 'it is dilated (tfjs has no transposed dilated convolution)' : undefined),
+  },
+  convTranspose2d: linear<'convTranspose2d'>(),
+  dense: {
+    rule: (op, s, [x]) => {
+      const k = op.weights.kernel;
+      const flat = (s.rank === 2 ? s : tf.reshape(s, [-1, k.shape[1]])) as tf.Tensor2D;
+      // Wᵀ materialised: wasm's matMul with transposeB leaves XNNPACK for a naive loop
+      return [tf.reshape(tf.matMul(flat, tf.transpose(k) as tf.Tensor2D), x.shape)];
+    },
+  },
+  matMul: { rule: () => [], refuse: () => 'it multiplies two computed values, which has no deconvolution rule' },
+  activation: { rule: (_op, s) => [s] },
+  prelu: { rule: (_op, s) => [s] },
+  maxPool: {
+    rule: (op, s, [x], _out, switches) => {
+      const [t, , l] = op.pads;
+      return [unpool(s, x, op.size, op.strides, [t, l], switches ? 'switches' : 'copy')];
+    },
+  },
+  avgPool: linear<'avgPool'>(),
+  globalAvgPool: linear<'globalAvgPool'>(),
+  globalMaxPool: {
+    rule: (_op, s, [x], _out, switches) => {
+      const [, h, w, c] = x.shape;
+      return [unpool(tf.reshape(s, [-1, 1, 1, c]), x, [h, w], [h, w], [0, 0], switches ? 'switches' : 'copy')];
+    },
+  },
+  batchNorm: {
+    rule: (op, s) => {
+      const { variance, gamma } = op.weights;
+      const scale = tf.rsqrt(tf.add(variance, op.epsilon));
+      return [tf.mul(s, gamma ? tf.mul(gamma, scale) : scale)];
+    },
+  },
+  pad: { rule: (op, s, [x]) => [tf.slice(s, op.pads.map(([before]) => before), x.shape)] },
+  add: linear<'add'>(),
+  sub: linear<'sub'>(),
+  mul: { ...linear<'mul'>(), refuse: (_op, computed) => computedPair(computed, 'multiplies') },
+  div: { ...linear<'div'>(), refuse: (_op, computed) => computedPair(computed, 'divides') },
+  max: { rule: (_op, s) => [s], refuse: (_op, computed) => computedPair(computed, 'takes the maximum of') },
+  min: { rule: (_op, s) => [s], refuse: (_op, computed) => computedPair(computed, 'takes the minimum of') },
+  concat: linear<'concat'>(),
+  reduceMean: linear<'reduceMean'>(),
+  reduceSum: linear<'reduceSum'>(),
+  reduceMax: {
+    rule: (op, s, [x], out) => {
+      // switches of a reduction: the signal to where the maximum was (first in row-major order, like max pooling)
+      const o = op.keepDims ? out : tf.reshape(out, x.shape.map((d, i) => (op.axes.map((a) => (a < 0 ? x.rank + a : a)).includes(i) ? 1 : d)));
+      const sig = tf.reshape(s, o.shape);
+      return [tf.mul(tf.cast(tf.equal(x, o), 'float32'), sig)];
+    },
+  },
+  flatten: linear<'flatten'>(),
+  reshape: linear<'reshape'>(),
+  transpose: linear<'transpose'>(),
+  identity: { rule: (_op, s) => [s] },
+  resize: { rule: (op, s, [x]) => [resizeAdjoint(op, s, x.shape)] },
+};
 
 /** Node `node`'s values of `t` ([b, ..., nodes]), every other node zero; with `maxOnly` only each image's largest. */
 function keepNode(t: tf.Tensor, node: number, maxOnly: boolean): tf.Tensor {
@@ -87,72 +231,18 @@ function keepNode(t: tf.Tensor, node: number, maxOnly: boolean): tf.Tensor {
 }
 
 type Pair = [number, number];
-const pair = (v: unknown): Pair => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number]);
-
-/** The signal at `layer`'s output to the signal at its input (`input` is the forward input). */
-function backward(layer: tf.layers.Layer, signal: tf.Tensor, input: tf.Tensor, switches: boolean): tf.Tensor {
-  const cls = layer.getClassName();
-  const cfg = layer.getConfig() as Record<string, unknown>;
-  const w = (name: string) => ((layer as unknown as Record<string, { read(): tf.Tensor }>)[name]?.read() ?? null) as tf.Tensor;
-  const s = endsInRelu(layer) ? tf.relu(signal) : signal;
-  switch (cls) {
-    case 'Conv2D':
-      return tf.conv2dTranspose(s as tf.Tensor4D, w('kernel') as tf.Tensor4D, input.shape as [number, number, number, number], pair(cfg.strides), cfg.padding as 'valid' | 'same');
-    case 'DepthwiseConv2D':
-      return tf.conv2dTranspose(s as tf.Tensor4D, blockDiagonal(w('depthwiseKernel')), input.shape as [number, number, number, number], pair(cfg.strides), cfg.padding as 'valid' | 'same');
-    case 'Dense': {
-      const kernel = w('kernel');
-      const flat = s.rank === 2 ? s : tf.reshape(s, [-1, s.shape[s.rank - 1]]);
-      return tf.reshape(tf.matMul(flat as tf.Tensor2D, tf.transpose(kernel) as tf.Tensor2D), input.shape);
-    }
-    case 'BatchNormalization': {
-      const gamma = w('gamma');
-      const scale = tf.rsqrt(tf.add(w('movingVariance'), cfg.epsilon as number));
-      return tf.mul(s, gamma ? tf.mul(gamma, scale) : scale);
-    }
-    case 'MaxPooling2D':
-    case 'AveragePooling2D': {
-      const size = pair(cfg.poolSize);
-      const strides = cfg.strides == null ? size : pair(cfg.strides);
-      return unpool(s, input, size, strides, cfg.padding === 'same', cls === 'AveragePooling2D' ? 'average' : switches ? 'switches' : 'copy');
-    }
-    case 'GlobalMaxPooling2D':
-    case 'GlobalAveragePooling2D': {
-      const [, h, wd, c] = input.shape;
-      return unpool(tf.reshape(s, [-1, 1, 1, c]), input, [h, wd], [h, wd], false, cls === 'GlobalAveragePooling2D' ? 'average' : switches ? 'switches' : 'copy');
-    }
-    case 'Flatten':
-    case 'Reshape':
-      return tf.reshape(s, input.shape);
-    default:
-      // Activation, ReLU (already rectified above), dropout and noise layers
-      return s;
-  }
-}
-
-/** A depthwise kernel `[kh, kw, cin, m]` as the equivalent full conv kernel `[kh, kw, cin, cin * m]`. */
-function blockDiagonal(k: tf.Tensor): tf.Tensor4D {
-  const [kh, kw, cin, m] = k.shape;
-  const src = k.dataSync() as Float32Array;
-  const out = new Float32Array(kh * kw * cin * cin * m);
-  for (let p = 0; p < kh * kw; p++) {
-    for (let c = 0; c < cin; c++) for (let j = 0; j < m; j++) out[(p * cin + c) * cin * m + c * m + j] = src[(p * cin + c) * m + j];
-  }
-  return tf.tensor4d(out, [kh, kw, cin, cin * m]);
-}
 
 /**
- * The transpose of a pooling layer for `signal` `[b, oh, ow, c]` back to `input`'s shape `[b, h, w, c]`.
- * `switches`: each value to its window's first maximum in `input`; `copy`: to every position of the window;
- * `average`: spread over the window's positions inside the image (as the forward average counts them).
+ * The transpose of a pooling op for `signal` `[b, oh, ow, c]` back to `input`'s shape `[b, h, w, c]`, the
+ * windows starting at `-pad` (`[top, left]`). `switches`: each value to its window's first maximum in
+ * `input`; `copy`: to every position of the window inside the image; `average`: spread over those positions.
  */
-export function unpool(signal: tf.Tensor, input: tf.Tensor, size: Pair, strides: Pair, same: boolean, mode: 'switches' | 'copy' | 'average'): tf.Tensor {
+export function unpool(signal: tf.Tensor, input: tf.Tensor, size: Pair, strides: Pair, pad: Pair, mode: 'switches' | 'copy' | 'average'): tf.Tensor {
   const [b, h, w, c] = input.shape;
   const [, oh, ow] = signal.shape;
   const [kh, kw] = size;
   const [sh, sw] = strides;
-  const padTop = same ? Math.floor(Math.max((oh - 1) * sh + kh - h, 0) / 2) : 0;
-  const padLeft = same ? Math.floor(Math.max((ow - 1) * sw + kw - w, 0) / 2) : 0;
+  const [padTop, padLeft] = pad;
   const s = signal.dataSync() as Float32Array;
   const x = mode === 'switches' ? (input.dataSync() as Float32Array) : null;
   const out = new Float32Array(b * h * w * c);
@@ -186,3 +276,4 @@ export function unpool(signal: tf.Tensor, input: tf.Tensor, size: Pair, strides:
   }
   return tf.tensor(out, input.shape);
 }
+

@@ -1,5 +1,6 @@
-import { checkLayer, checkNode, runLayers } from './graph';
-import { nodeTarget } from './saliency';
+import { checkLayer, checkNode } from './graph';
+import type { Network } from './models/network';
+import { layerTarget } from './saliency';
 import * as tf from './tf';
 
 /** A ReLU whose backward pass lets a signal through only where the forward input and the signal are both positive. */
@@ -13,13 +14,13 @@ const guidedRelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
 
 /**
  * Guided backpropagation (Springenberg et al. 2015): the gradient of node `node`'s summed activation at layer
- * `layer` (its maximum with `maxOnly`) with respect to the input, where every ReLU (layer activations and
- * ReLU layers) passes the backward signal only where both its forward input and the signal are positive.
- * `images` `[b, h, w, c]`; returns `[b, h, w, c]` (the caller disposes it).
+ * `layer` (its maximum with `maxOnly`) with respect to the input, where every ReLU (fused activations, ReLU
+ * ops, and the rectifying half of a ReLU6 clip) passes the backward signal only where both its forward input
+ * and the signal are positive. `images` `[b, h, w, c]`; returns `[b, h, w, c]` (the caller disposes it).
  * Note `tf.step(0) = 0`, so exact zeros block, as the definition's strict inequalities say.
  */
-export function guidedBackprop(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, maxOnly: boolean): tf.Tensor {
-  checkLayer(model, layer);
-  checkNode(model, layer, node);
-  return tf.tidy(() => tf.grad((x: tf.Tensor) => nodeTarget(runLayers(model, x, { until: layer, relu: guidedRelu })[layer], node, maxOnly))(images));
+export function guidedBackprop(net: Network, layer: number, node: number, images: tf.Tensor, maxOnly: boolean): tf.Tensor {
+  checkLayer(net, layer);
+  checkNode(net, layer, node);
+  return tf.tidy(() => tf.grad((x: tf.Tensor) => layerTarget(net, layer, node, x, maxOnly, guidedRelu))(images));
 }

@@ -43,7 +43,7 @@ export const handlers: Handlers = {
   modelInfo: async (p) => ({ ...(await loadModel(p.model)).info, ...forwardStatus() }),
   lens: async (p) => lensInfo(p.lens),
   train: async (p, job) => trainLens(p.lens, job),
-  weights: async (p) => layerWeights((await loadModel(p.model)).model, p.layer, p.node),
+  weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
   datasetImage: async (p) => {
     const lens = await readLens(p.lens);
     const split = p.split ?? 'test';
@@ -52,12 +52,12 @@ export const handlers: Handlers = {
     const b = await ds.gather([p.index]);
     return { index: p.index, split, label: b.labels[0], className: ds.classes[b.labels[0]] ?? String(b.labels[0]), image: { shape: [...ds.shape], data: b.images } };
   },
-  featureMaps: async (p) => featureMaps((await loadModel(p.model)).model, p.layer, await resolveInput(p.input)),
-  project: async (p) => project((await loadModel(p.model)).model, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
+  featureMaps: async (p) => featureMaps((await loadModel(p.model)).network, p.layer, await resolveInput(p.input)),
+  project: async (p) => project((await loadModel(p.model)).network, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir, { indexOnly: p.indexOnly }),
-  maximize: async (p, job) => maximize((await loadModel(p.model)).model, p.layer, p.node, p.options ?? {}, job),
+  maximize: async (p, job) => maximize((await loadModel(p.model)).network, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),

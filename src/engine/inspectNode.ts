@@ -2,9 +2,10 @@ import type { FloatArray, NodeInspection, ParamsOf, ProjectionMethod, TopImage }
 import { isProjectionMethod, PROJECTION_METHODS } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
 import { check, UserError } from './errors';
-import { checkLayer, checkNode, layerOutputs, modelGraph } from './graph';
+import { checkLayer, checkNode, layerOutputs } from './graph';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
+import type { Network } from './models/network';
 import { loadModel } from './modelIO';
 import { projectBatch } from './project';
 import * as tf from './tf';
@@ -24,7 +25,7 @@ export async function inspectNode(p: ParamsOf<'inspectNode'>, job: Job): Promise
   const k = p.k ?? 9;
   check(Number.isInteger(k) && k >= 1 && k <= 100, `k must be a whole number from 1 to 100 (got ${k}).`);
   const lens = await readLens(p.lens);
-  const { model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadModel(lens.model);
   checkLayer(model, p.layer);
   checkNode(model, p.layer, p.node);
   const weights = info.layers[p.layer].hasWeights ? layerWeights(model, p.layer, p.node) : undefined;
@@ -40,14 +41,14 @@ export async function inspectNode(p: ParamsOf<'inspectNode'>, job: Job): Promise
 
 /** The top list's images from `ds`, with node `node`'s feature map and projection for each (one forward pass). */
 export async function inspectImages(
-  model: tf.LayersModel,
+  model: Network,
   ds: Dataset,
   layer: number,
   node: number,
   entries: TopImage[],
   method: ProjectionMethod,
 ): Promise<{ items: NonNullable<NodeInspection['top']>['items']; projectionError?: string }> {
-  const shape = modelGraph(model).inputShape;
+  const shape = model.input.shape;
   check(shape.length === ds.shape.length && shape.every((d, i) => d === -1 || d === ds.shape[i]), `The dataset's images are [${ds.shape.join(', ')}] but model ${model.name} expects [${shape.join(', ')}].`, ds.source);
   if (!entries.length) return { items: [] };
   const batch = await ds.gather(entries.map((e) => e.index));
@@ -55,12 +56,12 @@ export async function inspectImages(
   const x = tf.tensor(batch.images, [entries.length, ...ds.shape]);
   let forward: tf.Tensor[] = [];
   try {
-    forward = layerOutputs(model, x);
-    const maps = nodeMaps(forward[layer], node);
+    forward = layerOutputs(model, x, [layer]);
+    const maps = nodeMaps(forward[0], node);
     let projections: FloatArray[] | undefined;
     let projectionError: string | undefined;
     try {
-      const proj = projectBatch(model, layer, node, x, method, false, forward);
+      const proj = projectBatch(model, layer, node, x, method, false);
       const data = proj.dataSync() as Float32Array;
       const pshape = proj.shape.slice(1);
       const size = pshape.reduce((a, b) => a * b, 1);

@@ -1,76 +1,49 @@
-import type { LayerInfo, LayerKind } from '../shared/protocol';
-import { activationName, modelGraph, outputShapeOf } from './graph';
-import * as tf from './tf';
+import type { LayerInfo } from '../shared/protocol';
+import type { Network, Op } from './models/network';
+import type * as tf from './tf';
 
-const KINDS: Record<string, LayerKind> = {
-  InputLayer: 'input',
-  Dense: 'dense',
-  Conv2D: 'conv',
-  DepthwiseConv2D: 'depthwiseConv',
-  SeparableConv2D: 'conv',
-  MaxPooling2D: 'pool',
-  AveragePooling2D: 'pool',
-  GlobalAveragePooling2D: 'pool',
-  GlobalMaxPooling2D: 'pool',
-  Activation: 'activation',
-  ReLU: 'activation',
-  LeakyReLU: 'activation',
-  Softmax: 'activation',
-  BatchNormalization: 'normalization',
-  Add: 'merge',
-  Concatenate: 'merge',
-  Multiply: 'merge',
-  Average: 'merge',
-  Maximum: 'merge',
-  Minimum: 'merge',
-  Flatten: 'reshape',
-  Reshape: 'reshape',
-  Dropout: 'other',
-};
+/** Op kinds whose kernel `layerWeights` (weights.ts) shows as images. */
+export const WEIGHT_KINDS = new Set(['dense', 'conv2d', 'depthwiseConv2d']);
 
-/** Layers whose kernel `layerWeights` (weights.ts) shows as images. */
-export const WEIGHT_LAYERS = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D']);
+/** Number of weight values of an op. */
+function paramsOf(op: Op): number {
+  return Object.values(op.weights as Record<string, tf.Tensor | undefined>).reduce((a, w) => a + (w ? w.size : 0), 0);
+}
 
-/** The output shape of a layer without the batch dimension (first output for multi-output layers). */
-function layerOutputShape(layer: tf.layers.Layer): number[] {
-  return outputShapeOf(layer);
+/** The activation an op applies (its fused activation, or an activation op's function), if any. */
+export function activationOf(op: Op): string | undefined {
+  if (op.kind === 'prelu') return 'prelu';
+  const a = 'activation' in op ? op.activation : undefined;
+  if (!a || a.fn === 'linear') return undefined;
+  if (a.fn === 'clip' && a.min === 0 && a.max === 6) return 'relu6';
+  return a.fn;
 }
 
 /**
- * Lists a model's layers as the views show them (plain data), in `model.layers` order (a functional model's
- * InputLayer included, a Sequential model's not). `inbound` names every layer feeding this one within this
- * model, in call order (two or more for merges; the input layer's name for the first layer of a Sequential).
+ * Lists a network's inspectable layers as the views show them (plain data), in `net.layers` order (the input
+ * and ops that only move data are not listed). `inbound` names the values each layer's op reads (an op,
+ * the network input, or a constant), in order; two or more for merges.
  */
-export function describeLayers(model: tf.LayersModel): LayerInfo[] {
-  let sources: ReturnType<typeof modelGraph>['sources'] | null = null;
-  try {
-    sources = modelGraph(model).sources;
-  } catch {
-    // several inputs or shared layers: fall back to the layers' own first call below
-  }
-  const inputName = model.inputs[0]?.sourceLayer?.name ?? 'input';
-  return model.layers.map((layer, index) => {
-    const className = layer.getClassName();
-    const outputShape = layerOutputShape(layer);
-    const activation = activationName(layer) ?? (className === 'ReLU' ? 'relu' : undefined);
-    let inbound: string[];
-    if (sources) {
-      inbound = sources[index].map((s) => (s.kind === 'input' ? inputName : model.layers[s.layer].name));
-    } else {
-      const node = (layer as unknown as { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] }).inboundNodes[0];
-      inbound = node ? node.inboundLayers.map((l) => l.name) : [];
-    }
+export function describeLayers(net: Network): LayerInfo[] {
+  return net.layers.map((layer, index) => {
+    const op = net.ops[layer.op];
+    const activation = activationOf(op);
     return {
       index,
       name: layer.name,
-      className,
-      kind: KINDS[className] ?? 'other',
-      outputShape,
-      nodes: outputShape.length ? outputShape[outputShape.length - 1] : 1,
-      params: layer.countParams(),
+      className: op.source,
+      kind: layer.kind,
+      outputShape: [...layer.shape],
+      nodes: layer.nodes,
+      params: paramsOf(op),
       ...(activation ? { activation } : {}),
-      hasWeights: WEIGHT_LAYERS.has(className) && layer.getWeights().length > 0,
-      inbound,
+      hasWeights: WEIGHT_KINDS.has(op.kind) && 'kernel' in op.weights,
+      inbound: [...op.inputs],
     };
   });
+}
+
+/** Total weight values of a network. */
+export function totalParams(net: Network): number {
+  return net.ops.reduce((a, op) => a + paramsOf(op), 0);
 }

@@ -14,9 +14,9 @@ import type { LayerByClassResult } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
+import type { Network } from './models/network';
 import { loadModel } from './modelIO';
 import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
-import type * as tf from './tf';
 import { findIndex, scanDataset, scanLens } from './topActivations';
 
 /** The table from a scan's accumulated sums. */
@@ -64,7 +64,7 @@ export interface LayerByClassOptions {
 }
 
 /** The table for `model` over `ds` (see the file comment). */
-export async function layerByClassOfDataset(model: tf.LayersModel, ds: Dataset, job: Job, opts: LayerByClassOptions = {}): Promise<LayerByClassResult> {
+export async function layerByClassOfDataset(model: Network, ds: Dataset, job: Job, opts: LayerByClassOptions = {}): Promise<LayerByClassResult> {
   let state: ScanState;
   if (opts.storageDir && opts.weightsHash) {
     const stored = (await findIndex(opts.storageDir, opts.weightsHash, ds)) ?? (await scanDataset(model, opts.weightsHash, ds, opts.storageDir, opts.k ?? 9, job, { batchSize: opts.batchSize })).stored;
@@ -83,7 +83,7 @@ export interface LayerByClassLensOptions {
 /** The table for a lens; null only with `indexOnly` when no index is stored for the model and dataset. */
 export async function layerByClass(lensPath: string, job: Job, storageDir?: string, opts: LayerByClassLensOptions = {}): Promise<LayerByClassResult | null> {
   const lens = await readLens(lensPath);
-  const { model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
   if (opts.indexOnly) {
     const stored = storageDir ? await findIndex(storageDir, info.weightsHash, ds) : undefined;

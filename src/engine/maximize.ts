@@ -11,16 +11,18 @@
  * at the start can still be reached. For a softmax layer the node's pre-softmax logit is maximized (the
  * probability saturates; the logit is what Simonyan et al. and Olah et al. use).
  *
- * The forward pass is the explicit one of graph.ts (unfused convolutions), so only input gradients are
+ * The forward pass is the unfused one of models/forward.ts, so only input gradients are
  * computed. Returns the image `[H, W, C]` in [0, 1], the objective at every step, and the model's output
  * for the final image.
  */
 import type { MaximizeOptions, MaximizeResult } from '../shared/protocol';
 import { Random } from './datasets/random';
 import { check, UserError } from './errors';
-import { activationName, checkLayer, checkNode, inputOf, modelGraph, runLayers } from './graph';
+import { checkLayer, checkNode } from './graph';
 import { defaultTransforms, fourierImage, pixelImage, randomView, type ImageParam } from './imageParam';
 import { yieldToEvents, type Job } from './job';
+import { forward, predict } from './models/forward';
+import type { Network, Op } from './models/network';
 import * as tf from './tf';
 
 /** Defaults for every option (Olah et al. use Adam at 0.05 on the spectrum). */
@@ -38,22 +40,19 @@ const redirectedRelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
+/** The network with the softmax of `op` (fused or its own) removed: the logits. Same network when it has none. */
+function logitsOf(net: Network, op: number): Network {
+  const o = net.ops[op];
+  const a = 'activation' in o ? o.activation : undefined;
+  if (!a || (a.fn !== 'softmax' && a.fn !== 'logSoftmax')) return net;
+  const bare = (o.kind === 'activation' ? { ...o, activation: { fn: 'linear' } } : { ...o, activation: undefined }) as Op;
+  return { ...net, ops: net.ops.map((x, i) => (i === op ? bare : x)) };
+}
+
 /** The node's activation (pre-softmax for a softmax layer), averaged over its map; `x` is `[1, H, W, C]`. */
-function nodeObjective(model: tf.LayersModel, layer: number, node: number, x: tf.Tensor, warm: boolean): tf.Scalar {
-  const l = model.layers[layer];
-  const relu = warm ? redirectedRelu : undefined;
-  let out: tf.Tensor;
-  if (activationName(l) === 'softmax' && l.getClassName() === 'Dense') {
-    const outputs = layer > 0 ? runLayers(model, x, { until: layer - 1, relu }) : [];
-    const inp = inputOf(model, layer, x, outputs);
-    const kernel = (l as unknown as { kernel: { read(): tf.Tensor2D } }).kernel.read();
-    const bias = (l as unknown as { bias?: { read(): tf.Tensor } | null }).bias?.read();
-    const flat = tf.reshape(inp, [-1, kernel.shape[0]]) as tf.Tensor2D;
-    out = tf.matMul(flat, kernel);
-    if (bias) out = tf.add(out, bias);
-  } else {
-    out = runLayers(model, x, { until: layer, relu })[layer];
-  }
+function nodeObjective(net: Network, layer: number, node: number, x: tf.Tensor, warm: boolean): tf.Scalar {
+  const op = net.layers[layer].op;
+  const out = forward(net, x, { until: op, relu: warm ? redirectedRelu : undefined })[op];
   const n = out.shape[out.rank - 1]!;
   const flat = tf.reshape(out, [-1, n]);
   return tf.mean(tf.slice(flat, [0, node], [flat.shape[0], 1])) as tf.Scalar;
@@ -67,15 +66,15 @@ function totalVariation(img: tf.Tensor3D): tf.Scalar {
   return tf.add(dy, dx) as tf.Scalar;
 }
 
-export async function maximize(model: tf.LayersModel, layer: number, node: number, options: MaximizeOptions, job: Job): Promise<MaximizeResult> {
+export async function maximize(model: Network, layer: number, node: number, options: MaximizeOptions, job: Job): Promise<MaximizeResult> {
   checkLayer(model, layer);
   checkNode(model, layer, node);
-  check(model.layers[layer].getClassName() !== 'InputLayer', 'Activation maximization needs a layer after the input.');
+  const logits = logitsOf(model, model.layers[layer].op);
   const o = { ...MAXIMIZE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<MaximizeOptions>;
   check(Number.isInteger(o.steps) && o.steps >= 1 && o.steps <= 100000, `steps must be a whole number from 1 to 100000, not ${o.steps}.`);
   check(o.learningRate > 0 && Number.isFinite(o.learningRate), `learningRate must be positive, not ${o.learningRate}.`);
   check(o.l2 >= 0 && o.tv >= 0 && o.warmup >= 0, 'l2, tv and warmup must not be negative.');
-  const shape = modelGraph(model).inputShape;
+  const shape = model.input.shape;
   if (shape.length !== 3 || shape.some((d) => d <= 0)) {
     throw new UserError('unsupported', `Activation maximization needs an image input [height, width, channels]; model ${model.name} takes [${shape.join(', ')}].`);
   }
@@ -95,7 +94,7 @@ export async function maximize(model: tf.LayersModel, layer: number, node: numbe
           tf.tidy(() => {
             const img = param.image();
             const view = o.transforms ? randomView(img, ranges, rand) : img;
-            const objective = nodeObjective(model, layer, node, tf.expandDims(view, 0), warm);
+            const objective = nodeObjective(logits, layer, node, tf.expandDims(view, 0), warm);
             let loss: tf.Tensor = tf.neg(objective);
             if (o.l2 > 0) loss = tf.add(loss, tf.mul(o.l2, tf.mean(tf.square(tf.sub(img, 0.5)))));
             if (o.tv > 0) loss = tf.add(loss, tf.mul(o.tv, totalVariation(img)));
@@ -112,7 +111,7 @@ export async function maximize(model: tf.LayersModel, layer: number, node: numbe
     }
     const image = tf.tidy(() => param.image());
     try {
-      const output = tf.tidy(() => model.predict(tf.expandDims(image, 0)) as tf.Tensor);
+      const output = tf.tidy(() => predict(model, tf.expandDims(image, 0)));
       const data = (await output.data()) as Float32Array;
       output.dispose();
       return { layer, node, image: { shape: [H, W, C], data: Float32Array.from((await image.data()) as Float32Array) }, curve, output: Float32Array.from(data) };

@@ -6,14 +6,23 @@ import { currentBackend } from './backend';
 import { UserError } from './errors';
 import { writeFilesAtomic } from './fsutil';
 import { describeLayers } from './introspect';
+import { layersNetwork } from './models/layers';
+import type { Network } from './models/network';
 import * as tf from './tf';
 
 /** model.json files larger than this are refused before they are read (a Layers topology is a few KB). */
 const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 
+/** A loaded model: the network every method walks, and for TF.js Layers files the LayersModel training uses (same weights). */
 export interface LoadedModel {
-  model: tf.LayersModel;
+  network: Network;
   info: ModelInfo;
+  layersModel?: tf.LayersModel;
+}
+
+function disposeLoaded(m: LoadedModel): void {
+  m.network.dispose();
+  m.layersModel?.dispose();
 }
 
 const cache = new Map<string, { mtimeMs: number; size: number; loaded: LoadedModel }>();
@@ -34,7 +43,7 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
   if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.loaded;
   if (hit) {
     cache.delete(file);
-    hit.loaded.model.dispose();
+    disposeLoaded(hit.loaded);
   }
   if (!stat.isFile()) throw new UserError('badInput', 'is not a file.', file);
   if (stat.size > MAX_MODEL_JSON_BYTES) {
@@ -56,17 +65,24 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
     model.dispose();
     throw new UserError('badInput', `is not a usable TF.js Layers model: it fails on a blank input image (${oneLine(e)}).`, file);
   }
+  let network: Network;
+  try {
+    network = layersNetwork(model, file);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const info: ModelInfo = {
     path: file,
     name: model.name,
-    inputShape: (model.inputs[0].shape as (number | null)[]).slice(1).map((d) => d ?? -1),
-    layers: describeLayers(model),
+    inputShape: network.input.shape,
+    layers: describeLayers(network),
     totalParams: model.countParams(),
     weightsHash: hashWeights(artifacts.weightData as ArrayBuffer),
     mtimeMs: stat.mtimeMs,
     backend: currentBackend(),
   };
-  const loaded = { model, info };
+  const loaded: LoadedModel = { network, info, layersModel: model };
   cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, loaded });
   return loaded;
 }
@@ -75,7 +91,7 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
 export function unloadModels(modelPath?: string): void {
   for (const [key, entry] of cache) {
     if (modelPath && key !== path.resolve(modelPath)) continue;
-    entry.loaded.model.dispose();
+    disposeLoaded(entry.loaded);
     cache.delete(key);
   }
 }

@@ -28,7 +28,7 @@ import { decodeIndex, encodeIndex } from './scanIndex';
  */
 export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise<Uint8Array> {
   const lens = await readLens(p.lens);
-  const { model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
   const { weightsHash, path: modelPath } = info;
   if (weightsHash !== p.weightsHash) throw new UserError('badInput', 'the model changed on disk during the scan; scan again.', modelPath);

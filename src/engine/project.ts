@@ -4,6 +4,7 @@ import { check } from './errors';
 import { gradcam } from './gradcam';
 import { imageTensor, range, toFloatArray } from './graph';
 import { guidedBackprop } from './guidedBackprop';
+import type { Network } from './models/network';
 import { saliency } from './saliency';
 import * as tf from './tf';
 
@@ -11,15 +12,14 @@ import * as tf from './tf';
 
 /**
  * Projects node `node` of layer `layer` to pixel space for a batch `images` `[b, h, w, c]` with `method`.
- * Returns `[b, h, w, c]` (`[b, h, w, 1]` for Grad-CAM); the caller disposes it. `forward` (every layer's output
- * for `images`, from graph.ts `layerOutputs`) saves deconvolution its own forward pass.
+ * Returns `[b, h, w, c]` (`[b, h, w, 1]` for Grad-CAM); the caller disposes it.
  */
-export function projectBatch(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, method: ProjectionMethod, maxOnly = false, forward?: tf.Tensor[]): tf.Tensor {
+export function projectBatch(model: Network, layer: number, node: number, images: tf.Tensor, method: ProjectionMethod, maxOnly = false): tf.Tensor {
   switch (method) {
     case 'deconv':
-      return deconvolve(model, layer, node, images, { switches: true, maxOnly }, forward);
+      return deconvolve(model, layer, node, images, { switches: true, maxOnly });
     case 'deconvNoSwitches':
-      return deconvolve(model, layer, node, images, { switches: false, maxOnly }, forward);
+      return deconvolve(model, layer, node, images, { switches: false, maxOnly });
     case 'guided':
       return guidedBackprop(model, layer, node, images, maxOnly);
     case 'saliency':
@@ -31,7 +31,7 @@ export function projectBatch(model: tf.LayersModel, layer: number, node: number,
 }
 
 /** One image `[h, w, c]` projected with `method` (see `projectBatch`), with its value range. */
-export function project(model: tf.LayersModel, layer: number, node: number, image: FloatArray, method: ProjectionMethod, maxOnly = false): ProjectionResult {
+export function project(model: Network, layer: number, node: number, image: FloatArray, method: ProjectionMethod, maxOnly = false): ProjectionResult {
   check(isProjectionMethod(method), `Unknown projection method "${String(method)}"; use one of ${PROJECTION_METHODS.join(', ')}.`);
   const x = imageTensor(model, image);
   try {

@@ -7,8 +7,11 @@
  * - `<layer>-<node>-top.png`: the seed's layout: one column per top image (by `--metric`, Frobenius norm
  *   unless told otherwise, best first);
  *   rows: the input, the node's feature map (viridis, 0 … the largest value over the k maps), and the
- *   deconvolution (Zeiler & Fergus with switches; diverging, each image scaled to its own ±max). Above each
- *   column, the image index.
+ *   projection by `--method` (`deconv`, Zeiler & Fergus with switches, unless told otherwise:
+ *   `deconv-noswitch`, `guided`, `saliency`, `gradcam`; diverging, each image scaled to its own ±max; grey
+ *   with the reason in the JSON when the method cannot pass an op). Above each column, the image index.
+ * - `<layer>-<node>-maximize.png` with `--method maximize`: the activation-maximization image (the top
+ *   figure then shows deconvolutions).
  * - `layer-by-class.png`: the class × layer table of mean Frobenius norms (rows classes, columns layers, each
  *   column scaled to its maximum), class indices and model layer indices in the margins.
  * - `<layer>-<node>.json`: the numbers behind the figures (top list, ranges, norms, names).
@@ -16,7 +19,7 @@
  */
 import * as path from 'node:path';
 import { formatNumber } from '../shared/colormap';
-import type { FloatArray, ScoreMetric, TopImage } from '../shared/protocol';
+import type { FloatArray, ProjectionMethod, ScoreMetric, TopImage } from '../shared/protocol';
 import { diverging, grey, sequential, type Rgb } from './colormap';
 import { check } from './errors';
 import { writeFilesAtomic } from './fsutil';
@@ -25,6 +28,7 @@ import { inspectImages } from './inspectNode';
 import type { Job } from './job';
 import { layerByClassFromState } from './layerByClass';
 import { openDataset, readLens } from './lens';
+import { maximize } from './maximize';
 import { loadModel } from './modelIO';
 import { Canvas } from './pngCanvas';
 import { checkMetric, findIndex, scanDataset, topFromIndex } from './topActivations';
@@ -41,8 +45,20 @@ export interface NodeIndexOptions {
   metric?: ScoreMetric;
 }
 
+/** `render --method`: the CLI's names of the node page's projections, and activation maximization. */
+export const RENDER_METHODS: Record<string, ProjectionMethod | 'maximize'> = {
+  deconv: 'deconv',
+  'deconv-noswitch': 'deconvNoSwitches',
+  guided: 'guided',
+  saliency: 'saliency',
+  gradcam: 'gradcam',
+  maximize: 'maximize',
+};
+
 export interface RenderOptions extends NodeIndexOptions {
   out: string;
+  /** A key of `RENDER_METHODS` (default `deconv`): the projection row of the top figure, or `maximize`. */
+  method?: string;
 }
 
 /** The lens, model, layer, node and top-activation index for a node named on the command line (scans when there is no index). */
@@ -51,7 +67,7 @@ async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   const metric = opts.metric ?? 'frobenius';
   checkMetric(metric);
   const lens = await readLens(opts.lens);
-  const { model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadModel(lens.model);
   const byName = info.layers.find((l) => l.name === opts.layer);
   const layer = byName ? byName.index : /^\d+$/.test(opts.layer) ? Number(opts.layer) : -1;
   check(layer >= 0 && layer < info.layers.length, `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`, lens.path);
@@ -73,7 +89,10 @@ export async function nodeTop(opts: NodeIndexOptions, job: Job): Promise<{ lens:
 }
 
 /** Writes the node's figures as PNGs into `out`; returns the files written. */
-export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files: string[] }> {
+export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files: string[]; projectionError?: string }> {
+  const methodName = opts.method ?? 'deconv';
+  const method = RENDER_METHODS[methodName];
+  check(method !== undefined, `--method must be one of ${Object.keys(RENDER_METHODS).join(', ')}, not "${methodName}".`);
   const { lens, model, info, layer, node, metric, ds, stored, top } = await openNodeIndex(opts, job);
   const layerInfo = info.layers[layer];
   const stem = `${layerInfo.name.replace(/[^\w.-]+/g, '_')}-${node}`;
@@ -90,18 +109,25 @@ export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files
     }
   }
 
-  job.progress({ message: 'feature maps and deconvolutions' });
-  const { items, projectionError } = await inspectImages(model, ds, layer, node, top, 'deconv');
+  job.progress({ message: `feature maps and ${method === 'maximize' ? 'deconvolutions' : methodName}` });
+  const { items, projectionError } = await inspectImages(model, ds, layer, node, top, method === 'maximize' ? 'deconv' : method);
   files.push({ path: path.join(opts.out, `${stem}-top.png`), data: topFigure(items.map((i) => ({ index: i.entry.index, image: i.image, map: i.featureMap, projection: i.projection }))) });
+  summary.method = methodName;
   summary.top = top.map((t, i) => ({ ...t, className: items[i]?.className }));
   if (projectionError) summary.projectionError = projectionError;
+  if (method === 'maximize') {
+    job.progress({ message: 'activation maximization' });
+    const m = await maximize(model, layer, node, {}, job);
+    files.push({ path: path.join(opts.out, `${stem}-maximize.png`), data: imageFigure(m.image) });
+    summary.maximize = { first: m.curve[0], last: m.curve[m.curve.length - 1], steps: m.curve.length };
+  }
 
   const table = layerByClassFromState(stored.state, ds.classes, stored.header.layers.map((l) => model.layers[l.index]?.name ?? l.name));
   files.push({ path: path.join(opts.out, 'layer-by-class.png'), data: classTableFigure(table.norms, table.layers) });
   summary.layerByClass = { layers: table.layers, layerNames: table.layerNames, norms: table.norms };
   files.push({ path: path.join(opts.out, `${stem}.json`), data: JSON.stringify(summary, null, 1) });
   await writeFilesAtomic(files);
-  return { files: files.map((f) => f.path) };
+  return { files: files.map((f) => f.path), ...(projectionError ? { projectionError } : {}) };
 }
 
 const WHITE: Rgb = [255, 255, 255];
@@ -177,6 +203,16 @@ function topFigure(columns: { index: number; image: FloatArray; map: FloatArray;
       else cv.blit(x, y, channel(p, 0), p.shape[0], p.shape[1], scale, (v) => diverging(v, m));
     } else cv.fill(x, y, w * scale, h * scale, [200, 200, 200]);
   });
+  return cv.toPng();
+}
+
+/** One image `[h, w, c]` in [0, 1] (RGB, else its first channel in grey), magnified. */
+function imageFigure(image: FloatArray): Uint8Array {
+  const [h, w, c] = image.shape;
+  const scale = magnify(Math.max(h, w), 224);
+  const cv = new Canvas(w * scale + 2 * PAD, h * scale + 2 * PAD, WHITE);
+  if (c === 3) cv.blitRgb(PAD, PAD, image.data, h, w, scale);
+  else cv.blit(PAD, PAD, channel(image, 0), h, w, scale, grey);
   return cv.toPng();
 }
 

@@ -1,4 +1,6 @@
-import { checkLayer, checkNode, runLayers } from './graph';
+import { checkLayer, checkNode } from './graph';
+import { forward } from './models/forward';
+import type { Network } from './models/network';
 import * as tf from './tf';
 
 /**
@@ -14,15 +16,21 @@ export function nodeTarget(out: tf.Tensor, node: number, maxOnly: boolean): tf.S
   return tf.sum(maxOnly ? tf.max(map, 1) : map) as tf.Scalar;
 }
 
+/** Node `node`'s target (see `nodeTarget`) of layer `layer` for `x`, through the unfused forward pass. */
+export function layerTarget(net: Network, layer: number, node: number, x: tf.Tensor, maxOnly: boolean, relu?: (x: tf.Tensor) => tf.Tensor): tf.Scalar {
+  const op = net.layers[layer].op;
+  return nodeTarget(forward(net, x, { until: op, relu })[op], node, maxOnly);
+}
+
 /**
  * Saliency (Simonyan et al. 2014): the plain gradient of node `node`'s summed activation at layer `layer`
  * (of its maximum with `maxOnly`) with respect to the input pixels, signed, `[b, h, w, c]` like `images`.
  * (Simonyan et al. show the maximum of its absolute value over channels; the view can do that.)
- * The forward pass uses unfused ops (graph.ts `runLayers`), so on wasm it needs no filter gradient.
+ * The forward pass uses unfused ops (models/forward.ts), so on wasm it needs no filter gradient.
  * The caller disposes the result.
  */
-export function saliency(model: tf.LayersModel, layer: number, node: number, images: tf.Tensor, maxOnly: boolean): tf.Tensor {
-  checkLayer(model, layer);
-  checkNode(model, layer, node);
-  return tf.tidy(() => tf.grad((x: tf.Tensor) => nodeTarget(runLayers(model, x, { until: layer })[layer], node, maxOnly))(images));
+export function saliency(net: Network, layer: number, node: number, images: tf.Tensor, maxOnly: boolean): tf.Tensor {
+  checkLayer(net, layer);
+  checkNode(net, layer, node);
+  return tf.tidy(() => tf.grad((x: tf.Tensor) => layerTarget(net, layer, node, x, maxOnly))(images));
 }

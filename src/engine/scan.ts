@@ -17,9 +17,11 @@ import { check, UserError } from './errors';
 import { yieldToEvents, type Job } from './job';
 import { nodeScores, nodeScoresKernel } from './kernels/nodeScores';
 import { ScoreHeaps } from './scoreHeap';
+import { forward } from './models/forward';
+import type { Network } from './models/network';
 import * as tf from './tf';
 
-/** One scanned layer: its index in `model.layers` and where its nodes sit in the flat node axis. */
+/** One scanned layer: its index in `net.layers` and where its nodes sit in the flat node axis. */
 export interface ScanLayer {
   index: number;
   name: string;
@@ -52,24 +54,13 @@ export interface ScanState {
 
 export const METRIC_ORDER: readonly ScoreMetric[] = ['frobenius', 'max', 'mean'];
 
-/** The layers a scan covers: every layer but the input, with one output of known size. */
-export function scanLayers(model: tf.LayersModel): ScanLayer[] {
+/** The layers a scan covers: every inspectable layer of the network (`net.layers`). */
+export function scanLayers(net: Network): ScanLayer[] {
   const out: ScanLayer[] = [];
   let offset = 0;
-  model.layers.forEach((layer, index) => {
-    if (layer.getClassName() === 'InputLayer') return;
-    let shape: (number | null)[];
-    try {
-      const o = layer.output;
-      if (Array.isArray(o)) return;
-      shape = o.shape;
-    } catch {
-      return; // a layer used at several places of the graph has no single output
-    }
-    const dims = shape.slice(1);
-    if (!dims.length || dims.some((d) => d == null || d <= 0)) return;
-    const d = dims as number[];
-    const nodes = d[d.length - 1];
+  net.layers.forEach((layer, index) => {
+    const d = layer.shape;
+    const nodes = layer.nodes;
     const mid = d.slice(0, -1);
     const spatial: [number, number] = mid.length === 0 ? [1, 1] : mid.length === 1 ? [1, mid[0]] : [mid.slice(0, -1).reduce((a, b) => a * b, 1), mid[mid.length - 1]];
     out.push({ index, name: layer.name, offset, nodes, spatial });
@@ -78,17 +69,26 @@ export function scanLayers(model: tf.LayersModel): ScanLayer[] {
   return out;
 }
 
-/** A model whose outputs are the given layers' outputs, in order. */
-export function multiOutputModel(model: tf.LayersModel, layers: ScanLayer[]): tf.LayersModel {
-  // One per model and layer list: a parallel scan asks for it once per chunk.
-  const key = layers.map((l) => l.index).join(',');
-  const hit = multiModels.get(model);
-  if (hit?.key === key) return hit.multi;
-  const multi = tf.model({ inputs: model.inputs, outputs: layers.map((l) => model.layers[l.index].output as tf.SymbolicTensor) });
-  multiModels.set(model, { key, multi });
-  return multi;
+/** The scanned layers' outputs for a batch, from one fused forward pass of the network. */
+export interface MultiOutput {
+  net: Network;
+  /** `[batch, ...shape]` per layer, in order; the caller disposes them. */
+  run(images: tf.Tensor): tf.Tensor[];
 }
-const multiModels = new WeakMap<tf.LayersModel, { key: string; multi: tf.LayersModel }>();
+
+/** The multi-output forward pass of the given layers' outputs (fused kernels: forward only). */
+export function multiOutputModel(net: Network, layers: ScanLayer[]): MultiOutput {
+  const ops = layers.map((l) => net.layers[l.index].op);
+  const until = Math.max(...ops);
+  return {
+    net,
+    run: (images) =>
+      tf.tidy(() => {
+        const all = forward(net, images, { until, fused: true });
+        return ops.map((o) => all[o]);
+      }),
+  };
+}
 
 /**
  * A state with no images yet. `floors` (the `scanFloors` of the state this one will merge into) lets its heaps
@@ -140,7 +140,7 @@ export interface BatchScores {
  * current max-heap threshold, locations are computed only for the batch rows that can still enter some
  * node's max heap (a max ≥ the threshold); other rows' locations are left 0 and never used.
  */
-export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor, maxThreshold?: (node: number) => number): Promise<BatchScores> {
+export async function batchScores(multi: MultiOutput, layers: ScanLayer[], images: tf.Tensor, maxThreshold?: (node: number) => number): Promise<BatchScores> {
   if (nodeScoresKernel().ok) {
     const scores = kernelScores(multi, layers, images);
     if (scores) return scores;
@@ -205,10 +205,9 @@ export async function batchScores(multi: tf.LayersModel, layers: ScanLayer[], im
   }
 }
 
-/** Every output of the multi-output model for `images`: execute, not predict (no batching loop, no concatenation). */
-function executeAll(multi: tf.LayersModel, images: tf.Tensor): tf.Tensor[] {
-  const o = multi.execute(images, multi.outputs.map((t) => t.name)) as tf.Tensor | tf.Tensor[];
-  return Array.isArray(o) ? o : [o];
+/** Every output of the multi-output forward pass for `images`. */
+function executeAll(multi: MultiOutput, images: tf.Tensor): tf.Tensor[] {
+  return multi.run(images);
 }
 
 /**
@@ -216,7 +215,7 @@ function executeAll(multi: tf.LayersModel, images: tf.Tensor): tf.Tensor[] {
  * kernel (kernels/nodeScores.ts), one pass per map giving all three scores and the max's location for
  * every row; only `[batch, nodes]` arrays leave the backend. Null when the kernel cannot read an output.
  */
-function kernelScores(multi: tf.LayersModel, layers: ScanLayer[], images: tf.Tensor): BatchScores | null {
+function kernelScores(multi: MultiOutput, layers: ScanLayer[], images: tf.Tensor): BatchScores | null {
   const b = images.shape[0];
   const N = layers.reduce((a, l) => a + l.nodes, 0);
   const outs = tf.tidy(() => executeAll(multi, images));
@@ -325,8 +324,8 @@ export function scanBatchSize(layers: ScanLayer[], budget = 16 * 2 ** 20): numbe
  * The shape one image takes as the model's input: the dataset's `[h, w, c]`, or the model's own input
  * shape when it holds as many values (e.g. `[784]` for a dense network on 28×28 images).
  */
-export function modelInputShape(model: tf.LayersModel, ds: Dataset): number[] {
-  const want = (model.inputs[0].shape as (number | null)[]).slice(1);
+export function modelInputShape(model: Network, ds: Dataset): number[] {
+  const want: (number | null)[] = model.input.shape;
   const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
   if (want.length === 3 && want.every((d, i) => d == null || d === ds.shape[i])) return [...ds.shape];
   if (want.every((d) => d != null) && (want as number[]).reduce((a, b) => a * b, 1) === per) return want as number[];
@@ -344,7 +343,7 @@ export interface ScanRangeOptions {
  * `state` then holds everything before the position last passed to `onBatch`.
  */
 export async function scanRange(
-  model: tf.LayersModel,
+  model: Network,
   ds: Dataset,
   start: number,
   end: number,

@@ -15,6 +15,7 @@ import { CancelledError, check, UserError } from './errors';
 import { writeFileAtomic } from './fsutil';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
+import type { Network } from './models/network';
 import { loadModel } from './modelIO';
 import { acquireHelpers, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFloors, scanLayers, scanRange, type ScanState } from './scan';
@@ -74,7 +75,7 @@ export interface ScanOutcome extends Omit<ScanSummary, 'lens' | 'metric'> {
  * complete index and resuming a checkpoint. On cancel, the position reached is checkpointed before the
  * cancellation propagates.
  */
-export async function scanDataset(model: tf.LayersModel, weightsHash: string, ds: Dataset, storageDir: string, k: number, job: Job, opts: ScanDatasetOptions = {}): Promise<ScanOutcome> {
+export async function scanDataset(model: Network, weightsHash: string, ds: Dataset, storageDir: string, k: number, job: Job, opts: ScanDatasetOptions = {}): Promise<ScanOutcome> {
   check(Number.isInteger(k) && k >= 1 && k <= 1000, `k must be a whole number from 1 to 1000, not ${k}.`);
   check(ds.size > 0, `The ${ds.split} split of ${ds.source} has no images to scan.`);
   const file = indexPath(storageDir, weightsHash, ds.hash, k);
@@ -370,7 +371,7 @@ function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean
 export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job, parallel?: Partial<ParallelOptions>): Promise<ScanSummary> {
   checkMetric(metric);
   const lens = await readLens(lensPath);
-  const { model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadModel(lens.model);
   const ds = await openDataset(lens, 'test');
   const workers = parallel?.workers ?? scanWorkers();
   const enginePath = parallel?.enginePath ?? helperEnginePath();

@@ -1,11 +1,12 @@
 import type { FloatArray, WeightsResult } from '../shared/protocol';
-import { UserError } from './errors';
-import { checkLayer, checkNode, modelGraph, nodeCount, outputShapeOf, range } from './graph';
-import { WEIGHT_LAYERS } from './introspect';
 import type * as tf from './tf';
+import { UserError } from './errors';
+import { checkLayer, checkNode, nodeCount, range } from './graph';
+import { WEIGHT_KINDS } from './introspect';
+import type { Network } from './models/network';
 
-/** Layers that only reshape or pass values through: a dense layer behind them still sees the input's pixels. */
-const PASS_THROUGH = new Set(['Flatten', 'Reshape', 'Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+/** Ops that only reshape or pass values through: a dense layer behind them still sees the input's pixels. */
+const PASS_THROUGH = new Set(['flatten', 'reshape', 'identity']);
 
 /**
  * Weights (design.md, "Weights") of layer `layer`, for every node or only `node`. `tiles[i]` holds node
@@ -21,28 +22,24 @@ const PASS_THROUGH = new Set(['Flatten', 'Reshape', 'Dropout', 'GaussianNoise', 
  *   alone: one `[kh, kw, 1]` tile.
  * `min`/`max` are over the whole layer's kernel (all nodes); `bias` holds the returned nodes' biases.
  */
-export function layerWeights(model: tf.LayersModel, layer: number, node?: number): WeightsResult {
+export function layerWeights(model: Network, layer: number, node?: number): WeightsResult {
   const l = checkLayer(model, layer);
   if (node !== undefined) checkNode(model, layer, node);
-  const cls = l.getClassName();
-  const read = (name: string) => {
-    const v = l[name] as { read(): tf.Tensor } | null | undefined;
-    return v ? v.read() : null;
-  };
-  const kernelName = cls === 'DepthwiseConv2D' ? 'depthwiseKernel' : 'kernel';
-  const kernelT = WEIGHT_LAYERS.has(cls) ? read(kernelName) : null;
+  const op = model.ops[l.op];
+  const w = op.weights as { kernel?: tf.Tensor; bias?: tf.Tensor };
+  const kernelT = WEIGHT_KINDS.has(op.kind) && !(op.kind === 'conv2d' && op.groups !== 1) ? w.kernel : undefined;
   if (!kernelT) {
-    throw new UserError('unsupported', `Layer ${layer} (${l.name}, ${cls}) has no weights that can be shown as images; weights are shown for Dense, Conv2D and DepthwiseConv2D layers.`);
+    throw new UserError('unsupported', `Layer ${layer} (${l.name}, ${op.source}) has no weights that can be shown as images; weights are shown for dense, convolution and depthwise convolution layers.`);
   }
   const kernel = kernelT.dataSync() as Float32Array;
-  const biasT = read('bias');
+  const biasT = w.bias;
   const bias = biasT ? (biasT.dataSync() as Float32Array) : null;
   const nodes = node === undefined ? Array.from({ length: nodeCount(model, layer) }, (_, i) => i) : [node];
   const shape = kernelT.shape;
   let tilesOf: (n: number) => FloatArray[];
   let rgb = false;
 
-  if (cls === 'Dense') {
+  if (op.kind === 'dense') {
     const [inputs, units] = shape;
     const column = (n: number) => {
       const v = new Float32Array(inputs);
@@ -54,12 +51,14 @@ export function layerWeights(model: tf.LayersModel, layer: number, node?: number
       tilesOf = (n) => [{ shape: [1, inputs, 1], data: column(n) }];
     } else {
       const [h, w, c] = imageShape;
-      rgb = c === 3 && imageShape.fromInput;
-      tilesOf = (n) => (rgb || c === 1 ? [{ shape: [h, w, c], data: column(n) }] : splitChannels(column(n), h, w, c));
+      rgb = c === 3 && imageShape.fromInput && !imageShape.channelsFirst;
+      // channels-first flatten (an NCHW file's): each channel's h·w values are contiguous
+      const split = imageShape.channelsFirst ? (v: Float32Array) => Array.from({ length: c }, (_, ch) => ({ shape: [h, w, 1], data: v.slice(ch * h * w, (ch + 1) * h * w) })) : (v: Float32Array) => splitChannels(v, h, w, c);
+      tilesOf = (n) => (rgb || c === 1 ? [{ shape: [h, w, c], data: column(n) }] : split(column(n)));
     }
   } else {
     const [kh, kw, cin, cout] = shape;
-    if (cls === 'DepthwiseConv2D') {
+    if (op.kind === 'depthwiseConv2d') {
       // kernel [kh, kw, cin, multiplier]; output channel o = c * multiplier + j
       tilesOf = (n) => {
         const c = Math.floor(n / cout);
@@ -91,23 +90,27 @@ function splitChannels(v: Float32Array, h: number, w: number, c: number): FloatA
 }
 
 /**
- * The image shape a dense layer's inputs can be laid out as: walking back through layers that only reshape
- * (which keep the row-major order of values), the `[h, w, c]` output of the first other layer, or the model
- * input's shape when the walk reaches it; null when that is not 3-D with `inputs` values.
+ * The image shape a dense layer's inputs can be laid out as: walking back through ops that only reshape
+ * (which keep the row-major order of values, or with a channels-first flatten, the channel-major order), the
+ * `[h, w, c]` output of the first other op, or the network input's shape when the walk reaches it; null when
+ * that is not 3-D with `inputs` values.
  */
-function denseImageShape(model: tf.LayersModel, layer: number, inputs: number): (number[] & { fromInput: boolean }) | null {
-  const g = modelGraph(model);
-  let at = layer;
+function denseImageShape(net: Network, layer: number, inputs: number): (number[] & { fromInput: boolean; channelsFirst: boolean }) | null {
+  const index = new Map(net.ops.map((o, i) => [o.name, i]));
+  let at = net.layers[layer].op;
+  let channelsFirst = false;
   for (;;) {
-    const src = g.sources[at];
+    const src = net.ops[at].inputs;
     if (src.length !== 1) return null;
-    const s = src[0];
-    const prev = s.kind === 'input' ? null : model.layers[s.layer];
-    const fromInput = !prev || prev.getClassName() === 'InputLayer';
-    if (fromInput || !PASS_THROUGH.has(prev!.getClassName())) {
-      const shape = fromInput ? g.inputShape : outputShapeOf(prev!);
-      return shape.length === 3 && shape[0] * shape[1] * shape[2] === inputs ? Object.assign([...shape], { fromInput }) : null;
+    const prev = index.get(src[0]);
+    const fromInput = src[0] === net.input.name;
+    if (!fromInput && prev === undefined) return null;
+    if (fromInput || !PASS_THROUGH.has(net.ops[prev!].kind)) {
+      const shape = fromInput ? net.input.shape : net.ops[prev!].shape;
+      return shape.length === 3 && shape[0] * shape[1] * shape[2] === inputs ? Object.assign([...shape], { fromInput, channelsFirst }) : null;
     }
-    at = (s as { layer: number }).layer;
+    const p = net.ops[prev!];
+    if (p.kind === 'flatten' && p.order === 'nchw') channelsFirst = true;
+    at = prev!;
   }
 }

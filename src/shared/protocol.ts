@@ -61,10 +61,10 @@ export type LayerKind = 'input' | 'dense' | 'conv' | 'depthwiseConv' | 'pool' | 
 
 /** One layer of a model, as the Models view lists it. */
 export interface LayerInfo {
-  /** Index in `model.layers`. */
+  /** Index in the network's inspectable layers (engine `Network.layers`: no input, no data-moving ops). */
   index: number;
   name: string;
-  /** The TF.js class name, e.g. `Conv2D`. */
+  /** What the file called it, e.g. `Conv2D` (a Keras layer class) or `Conv` (an ONNX op type). */
   className: string;
   kind: LayerKind;
   /** Output shape without the batch dimension, e.g. `[24, 24, 8]` or `[10]`. */
@@ -76,7 +76,7 @@ export interface LayerInfo {
   activation?: string;
   /** Whether this layer has weights that `weights` can show. */
   hasWeights: boolean;
-  /** Names of the layers feeding this one (functional models). */
+  /** Names of the values this layer's op reads (ops, the network input or constants), in order. */
   inbound: string[];
 }
 

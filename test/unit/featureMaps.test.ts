@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { net } from './net';
 import { initBackend } from '../../src/engine/backend';
 import { UserError } from '../../src/engine/errors';
 import { featureMaps } from '../../src/engine/featureMaps';
@@ -35,7 +36,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const [k, b] = model.layers[0].getWeights().map((w) => w.arraySync());
     const conv = naiveConvRelu(x, k as number[][][][], b as number[]);
     const before = tf.memory().numTensors;
-    const r0 = featureMaps(model, 0, image);
+    const r0 = featureMaps(net(model), 0, image);
     assert.deepEqual(r0.maps.shape, [8, 8, 3]);
     let maxErr = 0;
     for (let y = 0; y < 8; y++) for (let xx = 0; xx < 8; xx++) for (let c = 0; c < 3; c++) maxErr = Math.max(maxErr, Math.abs(r0.maps.data[(y * 8 + xx) * 3 + c] - conv[y][xx][c]));
@@ -44,7 +45,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.ok(Math.abs(r0.max - Math.max(...flat)) < 1e-5 && r0.min === Math.min(...r0.maps.data));
     assert.ok(flat.some((v) => v === 0) && flat.some((v) => v > 0), 'the map should have both dead and live units');
 
-    const r1 = featureMaps(model, 1, image);
+    const r1 = featureMaps(net(model), 1, image);
     assert.deepEqual(r1.maps.shape, [4, 4, 3]);
     for (let y = 0; y < 4; y++) {
       for (let xx = 0; xx < 4; xx++) {
@@ -54,32 +55,32 @@ for (const backend of ['cpu', 'wasm'] as const) {
         }
       }
     }
-    const r6 = featureMaps(model, 6, image);
+    const r6 = featureMaps(net(model), 5, image); // the last dense layer (Flatten is not listed)
     assert.deepEqual(r6.maps.shape, [3]);
     const predicted = tf.tidy(() => Array.from((model.predict(tf.tensor(image.data, [1, 10, 10, 2])) as tf.Tensor).dataSync()));
     assert.deepEqual(Array.from(r6.maps.data), predicted);
     assert.deepEqual(Array.from(r0.output), predicted, 'output is the model output whatever the layer');
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
 
-    // every layer's output for a batch, in one pass (what the scan uses)
+    // every layer's output for a batch and the network output, in one pass (what the scan uses)
     const batch = tf.tensor(new Float32Array(3 * 200).map((_, i) => (i % 17) / 17), [3, 10, 10, 2]);
-    const outs = layerOutputs(model, batch);
-    assert.deepEqual(outs.map((t) => t.shape), [[3, 8, 8, 3], [3, 4, 4, 3], [3, 4, 4, 4], [3, 2, 2, 4], [3, 16], [3, 5], [3, 3]]);
+    const outs = layerOutputs(net(model), batch, net(model).layers.map((_, i) => i));
+    assert.deepEqual(outs.map((t) => t.shape), [[3, 8, 8, 3], [3, 4, 4, 3], [3, 4, 4, 4], [3, 2, 2, 4], [3, 5], [3, 3], [3, 3]]);
     tf.dispose([...outs, batch]);
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
 
     // wrong image shape: a message naming both shapes; the next call still works
     assert.throws(
-      () => featureMaps(model, 0, { shape: [28, 28, 1], data: new Float32Array(784) }),
+      () => featureMaps(net(model), 0, { shape: [28, 28, 1], data: new Float32Array(784) }),
       (e: unknown) => e instanceof UserError && e.code === 'badInput' && e.message.includes('[28, 28, 1]') && e.message.includes('[10, 10, 2]'),
     );
-    assert.throws(() => featureMaps(model, 7, image), (e: unknown) => e instanceof UserError && /Layer 7 is out of range/.test(e.message));
+    assert.throws(() => featureMaps(net(model), 7, image), (e: unknown) => e instanceof UserError && /Layer 7 is out of range/.test(e.message));
     assert.equal(tf.memory().numTensors, before, 'tensors leaked after errors');
-    assert.deepEqual(featureMaps(model, 0, image).maps.data, r0.maps.data);
+    assert.deepEqual(featureMaps(net(model), 0, image).maps.data, r0.maps.data);
     model.dispose();
     // a forward pass that throws (here: the model's weights are gone) still releases the input tensor
     const afterDispose = tf.memory().numTensors;
-    assert.throws(() => featureMaps(model, 0, image));
+    assert.throws(() => featureMaps(net(model), 0, image));
     assert.equal(tf.memory().numTensors, afterDispose, 'the input leaked when the forward pass threw');
   });
 }

@@ -10,6 +10,7 @@ import * as vm from 'node:vm';
 import * as zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
+import { predict } from '../../src/engine/models/forward';
 import { initBackend } from '../../src/engine/backend';
 import { encodeIdx, openIdxDataset } from '../../src/engine/datasets/idx';
 import { encodeNpy, openNpyDataset } from '../../src/engine/datasets/npy';
@@ -196,12 +197,9 @@ describe('fuzzing the readers', () => {
       },
       async (file) => {
         try {
-          const { model } = await loadModel(file);
+          const { network } = await loadModel(file);
           // What a user does next: look at the layers and run an image through.
-          tf.tidy(() => {
-            const shape = model.inputs[0].shape.slice(1).map((d) => d ?? 1);
-            (model.predict(tf.zeros([1, ...shape])) as tf.Tensor).dataSync();
-          });
+          tf.tidy(() => predict(network, tf.zeros([1, ...network.input.shape])).dataSync());
         } finally {
           unloadModels();
           fs.rmSync(path.dirname(file), { recursive: true, force: true });

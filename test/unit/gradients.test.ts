@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { net } from './net';
 import { initBackend } from '../../src/engine/backend';
-import { gradcamLayer } from '../../src/engine/gradcam';
+import { gradcamOp } from '../../src/engine/gradcam';
 import { project } from '../../src/engine/project';
 import * as tf from '../../src/engine/tf';
 import { hasTorch, relError, seededImage, smallCnn, torchReference, type RefCase } from './inspectRef';
@@ -25,7 +26,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const before = tf.memory().numTensors;
     let nonzero = 0;
     for (const c of CASES) {
-      const r = project(model, c.layer, c.node, image, c.method, c.maxOnly);
+      // the cases use Keras layer indices (the reference's); the network lists no Flatten
+      const r = project(net(model), netLayer(model, c.layer), c.node, image, c.method, c.maxOnly);
       assert.deepEqual(r.projection.shape, c.method === 'gradcam' ? [10, 10, 1] : [10, 10, 2], c.name);
       const want = ref[c.name];
       assert.equal(r.projection.data.length, want.length, c.name);
@@ -39,13 +41,21 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
+/** The network layer of Keras layer `k` (by name). */
+function netLayer(model: tf.LayersModel, k: number): number {
+  const i = net(model).layers.findIndex((l) => l.name === model.layers[k].name);
+  assert.ok(i >= 0, `layer ${model.layers[k].name} is not listed`);
+  return i;
+}
+
 test('Grad-CAM picks the last conv layer before the node (the previous one for a conv layer)', async () => {
   await initBackend('cpu');
   const model = smallCnn();
-  assert.equal(gradcamLayer(model, 6), 2);
-  assert.equal(gradcamLayer(model, 3), 2);
-  assert.equal(gradcamLayer(model, 2), 0);
-  assert.equal(gradcamLayer(model, 0), 0);
+  // one op per Keras layer here, so op indices are Keras layer indices
+  assert.equal(gradcamOp(net(model), netLayer(model, 6)), 2);
+  assert.equal(gradcamOp(net(model), netLayer(model, 3)), 2);
+  assert.equal(gradcamOp(net(model), netLayer(model, 2)), 0);
+  assert.equal(gradcamOp(net(model), netLayer(model, 0)), 0);
   model.dispose();
 });
 
@@ -69,7 +79,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const image = seededImage([6, 6, 2], 11);
     for (const [layer, node] of [[0, 1], [3, 2]] as const) {
       const before = tf.memory().numTensors;
-      const r = project(model, layer, node, image, 'saliency');
+      const r = project(net(model), netLayer(model, layer), node, image, 'saliency');
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
       // f(x) = node's summed activation, computed with model.predict-free ops as an independent forward
       const f = (data: Float32Array) =>

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { net } from './net';
 import { initBackend } from '../../src/engine/backend';
 import { featureMaps } from '../../src/engine/featureMaps';
 import { inspectImages, inspectNode } from '../../src/engine/inspectNode';
@@ -35,9 +36,9 @@ test('inspectImages: the batched maps and projections equal the one-image method
   const { images, labels } = mnistDigits(40);
   const ds = memoryDataset(images, labels, [28, 28, 1], [...'0123456789']);
   const entries = [7, 3, 22, 15].map((index, i) => ({ index, score: 10 - i, label: labels[index] }));
-  for (const [layer, node, method] of [[2, 5, 'deconv'], [3, 9, 'deconvNoSwitches'], [5, 4, 'guided'], [0, 1, 'gradcam']] as const) {
+  for (const [layer, node, method] of [[2, 5, 'deconv'], [3, 9, 'deconvNoSwitches'], [4, 4, 'guided'], [0, 1, 'gradcam']] as const) {
     const before = tf.memory().numTensors;
-    const r = await inspectImages(model, ds, layer, node, entries, method);
+    const r = await inspectImages(net(model), ds, layer, node, entries, method);
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
     assert.equal(r.projectionError, undefined);
     assert.equal(r.items.length, 4);
@@ -45,11 +46,11 @@ test('inspectImages: the batched maps and projections equal the one-image method
       const index = entries[i].index;
       assert.equal(item.className, String(labels[index]));
       assert.deepEqual(item.image.data, images.slice(index * 784, (index + 1) * 784));
-      const fm = featureMaps(model, layer, item.image);
+      const fm = featureMaps(net(model), layer, item.image);
       const n = fm.maps.shape[fm.maps.shape.length - 1];
-      assert.deepEqual(item.featureMap.shape, layer === 5 ? [1] : fm.maps.shape.slice(0, 2));
+      assert.deepEqual(item.featureMap.shape, layer === 4 ? [1] : fm.maps.shape.slice(0, 2));
       assert.deepEqual(Array.from(item.featureMap.data), Array.from(fm.maps.data).filter((_, p) => p % n === node));
-      const single = project(model, layer, node, item.image, method);
+      const single = project(net(model), layer, node, item.image, method);
       assert.deepEqual(item.projection!.shape, single.projection.shape);
       assert.ok(relError(item.projection!.data, single.projection.data) < 1e-5, `${method} image ${i}`);
       assert.ok(single.projection.data.some((v) => v !== 0), `${method} layer ${layer} node ${node}: projection all zero, test would be empty`);
@@ -63,19 +64,21 @@ test('inspectImages: an unsupported projection is reported and the rest returned
   const input = tf.input({ shape: [28, 28, 1] });
   const a = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;
   const b = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;
-  const sum = tf.layers.add({ name: 'sum' }).apply([a, b]) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: sum });
+  // a gate (a product of two computed values) has no deconvolution rule
+  const g = tf.layers.activation({ activation: 'sigmoid', name: 'g' }).apply(b) as tf.SymbolicTensor;
+  const gated = tf.layers.multiply({ name: 'gated' }).apply([a, g]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: gated });
   const { images, labels } = mnistDigits(10);
   const ds = memoryDataset(images, labels, [28, 28, 1], [...'0123456789']);
   const before = tf.memory().numTensors;
-  const r = await inspectImages(model, ds, 3, 1, [{ index: 2, score: 1, label: 2 }], 'deconv');
+  const r = await inspectImages(net(model), ds, 3, 1, [{ index: 2, score: 1, label: 2 }], 'deconv');
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  assert.match(r.projectionError!, /Deconvolution cannot pass through Add layer sum/);
+  assert.match(r.projectionError!, /Deconvolution cannot pass through Multiply gated: it multiplies two computed values/);
   assert.equal(r.items.length, 1);
   assert.equal(r.items[0].projection, undefined);
   assert.deepEqual(r.items[0].featureMap.shape, [28, 28]);
-  const s = await inspectImages(model, ds, 3, 1, [{ index: 2, score: 1, label: 2 }], 'saliency');
-  assert.equal(s.projectionError, undefined, 'gradient methods pass merges');
+  const s = await inspectImages(net(model), ds, 3, 1, [{ index: 2, score: 1, label: 2 }], 'saliency');
+  assert.equal(s.projectionError, undefined, 'gradient methods pass gates');
   model.dispose();
 });
 

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { layersReference, net } from './net';
 import { initBackend } from '../../src/engine/backend';
 import { makeJob } from '../../src/engine/job';
 import { layerByClass, layerByClassOfDataset } from '../../src/engine/layerByClass';
@@ -30,13 +31,13 @@ describe('layer activation by class', () => {
     const d = mnistDigits(count, 40);
     const ds = memoryDataset(d.images, d.labels, [28, 28, 1], DIGIT_CLASSES);
     const before = tf.memory().numTensors;
-    const r = await layerByClassOfDataset(model, ds, makeJob(), { batchSize: 40 });
+    const r = await layerByClassOfDataset(net(model), ds, makeJob(), { batchSize: 40 });
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
 
-    const layers = scanLayers(model);
+    const layers = scanLayers(net(model));
     assert.deepEqual(r.layers, layers.map((l) => l.index));
-    assert.deepEqual(r.layerNames, layers.map((l) => model.layers[l.index].name));
-    const acts = tf.tidy(() => (multiOutputModel(model, layers).predict(tf.tensor4d(d.images, [count, 28, 28, 1])) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
+    assert.deepEqual(r.layerNames, layers.map((l) => l.name));
+    const acts = tf.tidy(() => (layersReference(model, layers.map((l) => l.name)).predict(tf.tensor4d(d.images, [count, 28, 28, 1])) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
     layers.forEach((l, li) => {
       const per = acts[li].length / count;
       const sums = new Float64Array(10);
@@ -65,8 +66,8 @@ describe('layer activation by class', () => {
 
     // The same table from a stored index (written by the scan it triggers), then from the index alone.
     const hash = weightsHashOf(model);
-    const stored = await layerByClassOfDataset(model, ds, makeJob(), { storageDir: dir, weightsHash: hash, batchSize: 64 });
-    const again = await layerByClassOfDataset(model, ds, makeJob(), { storageDir: dir, weightsHash: hash });
+    const stored = await layerByClassOfDataset(net(model), ds, makeJob(), { storageDir: dir, weightsHash: hash, batchSize: 64 });
+    const again = await layerByClassOfDataset(net(model), ds, makeJob(), { storageDir: dir, weightsHash: hash });
     assert.deepEqual(again, stored);
     stored.norms.forEach((row, c) => row.forEach((v, l) => assert.ok(Math.abs(v - r.norms[c][l]) <= 1e-5 * v)));
   });
@@ -77,7 +78,9 @@ describe('layer activation by class', () => {
     const model = tf.sequential({
       layers: [
         tf.layers.conv2d({ inputShape: [2, 2, 2], filters: 3, kernelSize: 1, useBias: false, activation: 'relu', name: 'mix' }),
-        tf.layers.flatten({ name: 'flat' }),
+        tf.layers.flatten({ name: 'flatten' }),
+        // Flatten only moves data (not a layer of the network): an identity dense layer shows its 12 values
+        tf.layers.dense({ units: 12, useBias: false, kernelInitializer: tf.initializers.identity({}), name: 'flat' }),
       ],
     });
     model.layers[0].setWeights([tf.tensor4d([1, 0, -1, 0, 1, -1], [1, 1, 2, 3])]);
@@ -97,7 +100,7 @@ describe('layer activation by class', () => {
     ];
     const labels = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 2, 2]);
     const ds = memoryDataset(Float32Array.from(images.flat()), labels, [2, 2, 2], ['zero', 'one', 'blank']);
-    const r = await layerByClassOfDataset(model, ds, makeJob(), { batchSize: 4 });
+    const r = await layerByClassOfDataset(net(model), ds, makeJob(), { batchSize: 4 });
     const norm = (v: number[]) => Math.sqrt(v.reduce((a, b) => a + b * b, 0));
     // Node 0 fires on images 0–3 only; node 1 on images 3–6; node 2 never.
     assert.deepEqual(r.deadFraction[0], [5 / 9, 5 / 9, 1]);
@@ -107,7 +110,7 @@ describe('layer activation by class', () => {
     const s1 = norm([0.6, 0.8, 0, 0]) + norm([0, 0, 0.1, 0]) + norm([1, 0, 0, 1]);
     assert.ok(Math.abs(r.selectivity[0][1] - s1 / (s0 + s1)) < 1e-6, `${r.selectivity[0][1]} vs ${s1 / (s0 + s1)}`);
     assert.equal(r.selectivity[0][2], 0);
-    // Flatten: 12 nodes, (position p, node n) at p * 3 + n; the ones of node 2 are dead everywhere.
+    // The flattened values: 12 nodes, (position p, node n) at p * 3 + n; the ones of node 2 are dead everywhere.
     for (let p = 0; p < 4; p++) assert.equal(r.deadFraction[1][p * 3 + 2], 1);
     // Class 2 is black: every layer's norm is 0 there; class 0's conv-layer norm is the mean of its images' norms.
     assert.deepEqual(r.norms[2], [0, 0]);
@@ -134,7 +137,7 @@ describe('layer activation by class', () => {
 
     await scanLens(lens, storage, 'frobenius', 9, makeJob(), { workers: 1 });
     const fromIndex = await layerByClass(lens, makeJob(), storage, { indexOnly: true });
-    const { model: loaded } = await loadModel(path.join(sub, 'model', 'model.json'));
+    const { network: loaded } = await loadModel(path.join(sub, 'model', 'model.json'));
     const inMemory = await layerByClassOfDataset(loaded, await openDataset(await readLens(lens), 'test'), makeJob());
     assert.ok(fromIndex);
     assert.deepEqual(fromIndex.layers, inMemory.layers);

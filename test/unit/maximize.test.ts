@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
+import { net } from './net';
 import { initBackend } from '../../src/engine/backend';
 import { CancelledError } from '../../src/engine/errors';
 import { Random } from '../../src/engine/datasets/random';
@@ -90,12 +91,12 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
   });
 
   it('maximizing an output unit gives an image the model puts in that class with high probability', async () => {
-    const outLayer = model.layers.length - 1;
+    const outLayer = net(model).layers.length - 1;
     const before = tf.memory().numTensors;
     for (const cls of [0, 3, 7]) {
       const t0 = Date.now();
       let steps = 0;
-      const r = await maximize(model, outLayer, cls, { steps: 96, seed: cls + 1 }, makeJob(() => steps++));
+      const r = await maximize(net(model), outLayer, cls, { steps: 96, seed: cls + 1 }, makeJob(() => steps++));
       const p = r.output[cls];
       const argmax = r.output.indexOf(Math.max(...r.output));
       console.log(`class ${cls}: p = ${p.toFixed(4)} (argmax ${argmax}), objective ${r.curve[0].toFixed(2)} -> ${r.curve[r.curve.length - 1].toFixed(2)}, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -117,8 +118,8 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
     const m = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 1, kernelSize: 3, activation: 'relu' })] });
     m.layers[0].setWeights([tf.ones([3, 3, 1, 1]), tf.tensor1d([-5])]);
     const opts = { steps: 40, transforms: false, fourier: false, learningRate: 0.1 };
-    const cold = await maximize(m, 0, 0, { ...opts, warmup: 0 }, makeJob());
-    const warm = await maximize(m, 0, 0, { ...opts, warmup: 20 }, makeJob());
+    const cold = await maximize(net(m), 0, 0, { ...opts, warmup: 0 }, makeJob());
+    const warm = await maximize(net(m), 0, 0, { ...opts, warmup: 20 }, makeJob());
     assert.ok(cold.curve.every((v) => v === 0), 'without warm-up the dead node gets no gradient');
     assert.ok(warm.curve[warm.curve.length - 1] > 0.5, `with warm-up it fires: ${warm.curve[warm.curve.length - 1]}`);
   });
@@ -128,12 +129,12 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
     const job = makeJob((p) => {
       if ((p.fraction ?? 0) >= 0.1) job.cancel();
     });
-    await assert.rejects(maximize(model, 2, 1, { steps: 50 }, job), CancelledError);
+    await assert.rejects(maximize(net(model), 2, 1, { steps: 50 }, job), CancelledError);
     assert.equal(tf.memory().numTensors, before);
     // An RGB-shaped model works too (Fourier basis with colour decorrelation).
     // Seeded weights: with random ones, node 2 can be dead everywhere and the objective stays 0.
     const rgb = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }), tf.layers.maxPooling2d({ poolSize: 2 })] });
-    const r = await maximize(rgb, 1, 2, { steps: 30, transforms: false, warmup: 30 }, makeJob());
+    const r = await maximize(net(rgb), 1, 2, { steps: 30, transforms: false, warmup: 30 }, makeJob());
     assert.deepEqual(r.image.shape, [16, 16, 3]);
     assert.ok(r.curve[29] > r.curve[0], `objective ${r.curve[0]} -> ${r.curve[29]}`);
     rgb.dispose();

@@ -90,6 +90,25 @@ describe('render', () => {
     assert.equal(again.files.filter((f) => f.endsWith('.png')).length, 2);
   });
 
+  it('--method: every projection of the node page, and activation maximization, as non-blank PNGs', async () => {
+    const indexDir = path.join(dir, 'index');
+    const before = tf.memory().numTensors;
+    for (const method of ['deconv-noswitch', 'guided', 'saliency', 'gradcam', 'maximize']) {
+      const r = await renderNode({ lens, layer: '2', node: 1, out: path.join(dir, `m-${method}`), storageDir: indexDir, k: 3, method }, makeJob());
+      const summary = JSON.parse(fs.readFileSync(r.files.find((f) => f.endsWith('.json'))!, 'utf8'));
+      assert.equal(summary.method, method);
+      assert.equal(summary.projectionError, undefined, method);
+      const pngs = r.files.filter((f) => f.endsWith('.png'));
+      assert.equal(pngs.length, method === 'maximize' ? 4 : 3, `${method}: ${r.files.join(', ')}`);
+      for (const f of pngs) {
+        const st = stats(decode(f));
+        assert.ok(st.colours > 8 && st.inked > 0.2, `${method} ${path.basename(f)}: ${st.colours} colours, ${(st.inked * 100).toFixed(0)}% inked`);
+      }
+    }
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+    await assert.rejects(renderNode({ lens, layer: '2', node: 1, out: path.join(dir, 'm-x'), storageDir: indexDir, k: 3, method: 'nope' }, makeJob()), /--method must be one of deconv, deconv-noswitch, guided, saliency, gradcam, maximize/);
+  });
+
   it('feature-lens top lists the top images by each score, as the feature maps rank them', async () => {
     // The reference: node 3 of the first conv layer on the 120 test images, each map reduced three ways.
     const model = smallCnn(4);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { layersReference, net } from './net';
 import type { ScoreMetric } from '../../src/shared/protocol';
 import { initBackend } from '../../src/engine/backend';
 import { CancelledError } from '../../src/engine/errors';
@@ -20,8 +21,8 @@ import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, wri
 
 /** Reference scores of every image for every flat node, from the full activations in plain JS (float64). */
 function bruteForceScores(model: tf.LayersModel, images: Float32Array, count: number) {
-  const layers = scanLayers(model);
-  const multi = multiOutputModel(model, layers);
+  const layers = scanLayers(net(model));
+  const multi = layersReference(model, layers.map((l) => l.name));
   const N = layers.reduce((a, l) => a + l.nodes, 0);
   const ref: Record<ScoreMetric, Float64Array> = { frobenius: new Float64Array(count * N), max: new Float64Array(count * N), mean: new Float64Array(count * N) };
   const argmax = new Int32Array(count * N);
@@ -110,7 +111,7 @@ describe('top-activation scan', () => {
     const ds = memoryDataset(images, labels, [28, 28, 1], DIGIT_CLASSES);
     const k = 7;
     const before = tf.memory().numTensors;
-    const r = await scanDataset(model, weightsHashOf(model), ds, path.join(dir, 'brute'), k, makeJob(), { batchSize: 32 });
+    const r = await scanDataset(net(model), weightsHashOf(model), ds, path.join(dir, 'brute'), k, makeJob(), { batchSize: 32 });
     assert.equal(tf.memory().numTensors, before, 'the scan leaks no tensors');
     assert.equal(r.reused, false);
     assert.equal(r.images, count);
@@ -168,7 +169,7 @@ describe('top-activation scan', () => {
     const ds = memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES);
     const hash = weightsHashOf(model);
     const k = 5;
-    const whole = await scanDataset(model, hash, ds, path.join(dir, 'whole'), k, makeJob(), { batchSize: 25 });
+    const whole = await scanDataset(net(model), hash, ds, path.join(dir, 'whole'), k, makeJob(), { batchSize: 25 });
 
     const storage = path.join(dir, 'resume');
     let cancelledAt = -1;
@@ -179,11 +180,11 @@ describe('top-activation scan', () => {
       }
     });
     const before = tf.memory().numTensors;
-    await assert.rejects(scanDataset(model, hash, ds, storage, k, job, { batchSize: 25, checkpointSeconds: 1e9 }), CancelledError);
+    await assert.rejects(scanDataset(net(model), hash, ds, storage, k, job, { batchSize: 25, checkpointSeconds: 1e9 }), CancelledError);
     assert.equal(tf.memory().numTensors, before);
     assert.ok(cancelledAt > 0 && cancelledAt < 1);
     assert.equal(await findIndex(storage, hash, ds), null, 'a checkpoint is not a complete index');
-    const resumed = await scanDataset(model, hash, ds, storage, k, makeJob(), { batchSize: 25 });
+    const resumed = await scanDataset(net(model), hash, ds, storage, k, makeJob(), { batchSize: 25 });
     assert.equal(resumed.resumed, true);
     assert.equal(resumed.reused, false);
     for (const metric of METRIC_ORDER) {
@@ -197,7 +198,7 @@ describe('top-activation scan', () => {
       for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-6 * Math.max(1, Math.abs(b[i])), `${key}[${i}]`);
     }
 
-    const again = await scanDataset(model, hash, ds, storage, k, makeJob(), { batchSize: 25 });
+    const again = await scanDataset(net(model), hash, ds, storage, k, makeJob(), { batchSize: 25 });
     assert.equal(again.reused, true);
     assert.ok(await findIndex(storage, hash, ds));
 
@@ -207,7 +208,7 @@ describe('top-activation scan', () => {
     const hash2 = weightsHashOf(model);
     assert.notEqual(hash2, hash);
     assert.equal(await findIndex(storage, hash2, ds), null);
-    const fresh = await scanDataset(model, hash2, ds, storage, k, makeJob(), { batchSize: 25 });
+    const fresh = await scanDataset(net(model), hash2, ds, storage, k, makeJob(), { batchSize: 25 });
     assert.equal(fresh.reused, false);
     assert.equal(fresh.resumed, false);
     // A conv layer's frobenius scores scale by 1.5 after relu (zero bias): same images, scores × 1.5.
@@ -228,7 +229,7 @@ describe('top-activation scan', () => {
     const modelPath = path.join(dir, 'retrained', 'model.json');
     const tick = () => new Promise((resolve) => setTimeout(resolve, 20)); // distinct modification times
     const scan = async (d: typeof ds, opts: { modelPath: string }, k = 3) => {
-      const r = await scanDataset(model, weightsHashOf(model), d, storage, k, makeJob(), { batchSize: 20, ...opts });
+      const r = await scanDataset(net(model), weightsHashOf(model), d, storage, k, makeJob(), { batchSize: 20, ...opts });
       await tick();
       return r;
     };
@@ -282,8 +283,8 @@ describe('top-activation scan', () => {
     const digits = mnistDigits(2000);
     const ds = memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES);
     // Warm-up (kernels compiled, buffers allocated).
-    await scanDataset(model, 'warm', memoryDataset(digits.images.subarray(0, 256 * 784), digits.labels.subarray(0, 256), [28, 28, 1], DIGIT_CLASSES), path.join(dir, 'warm'), 9, makeJob());
-    const r = await scanDataset(model, weightsHashOf(model), ds, path.join(dir, 'speed'), 9, makeJob());
+    await scanDataset(net(model), 'warm', memoryDataset(digits.images.subarray(0, 256 * 784), digits.labels.subarray(0, 256), [28, 28, 1], DIGIT_CLASSES), path.join(dir, 'warm'), 9, makeJob());
+    const r = await scanDataset(net(model), weightsHashOf(model), ds, path.join(dir, 'speed'), 9, makeJob());
     console.log(`scan: ${r.images} MNIST digits, SMALL model (${r.stored.state.nodes} nodes, 3 metrics, k=9): ${r.seconds.toFixed(2)} s, ${r.imagesPerSecond.toFixed(0)} images/s (${tf.getBackend()})`);
     assert.equal(r.images, 2000);
     assert.equal(r.stored.state.classCounts.reduce((a, b) => a + b, 0), 2000);
@@ -295,7 +296,7 @@ describe('top-activation scan', () => {
     const dense = tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 5, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })] });
     const d = mnistDigits(50);
     const ds = memoryDataset(d.images, d.labels, [28, 28, 1], DIGIT_CLASSES);
-    const r = await scanDataset(dense, weightsHashOf(dense), ds, path.join(dir, 'flat'), 3, makeJob());
+    const r = await scanDataset(net(dense), weightsHashOf(dense), ds, path.join(dir, 'flat'), 3, makeJob());
     // A dense unit's frobenius score is |activation|: check the best one against a direct computation.
     const best = topFromIndex(r.stored, 0, 1, 'frobenius', ds.labels).top[0];
     const acts = tf.tidy(() => (dense.predict(tf.tensor2d(d.images, [50, 784])) as tf.Tensor).dataSync());
@@ -303,7 +304,7 @@ describe('top-activation scan', () => {
     for (let j = 0; j < 50; j++) max = Math.max(max, Math.abs(acts[j * 5 + 1]));
     assert.ok(Math.abs(best.score - max) < 1e-5 && Math.abs(acts[best.index * 5 + 1]) === best.score);
     const wrong = tf.sequential({ layers: [tf.layers.dense({ inputShape: [10], units: 2 })] });
-    await assert.rejects(scanDataset(wrong, 'w', ds, path.join(dir, 'wrong'), 3, makeJob()), /images are \[28, 28, 1\] but model .* expects \[10\]/);
+    await assert.rejects(scanDataset(net(wrong), 'w', ds, path.join(dir, 'wrong'), 3, makeJob()), /images are \[28, 28, 1\] but model .* expects \[10\]/);
     dense.dispose();
     wrong.dispose();
   });

@@ -64,8 +64,8 @@ describe('training EFL (the seed, section 1)', () => {
 
     // The seed's reading of Figure 3: the nodes weigh the strokes that tell the letters apart (the bottom leg:
     // E, L vs F; the upper legs: E, F vs L) more than the stroke all letters share (the vertical one).
-    const { model } = await loadModel(r.model);
-    const kernel = model.getLayer('hidden').getWeights()[0];
+    const { layersModel: model } = await loadModel(r.model);
+    const kernel = model!.getLayer('hidden').getWeights()[0];
     const w = kernel.dataSync() as Float32Array;
     assert.deepEqual(kernel.shape, [400, 2]);
     const masks = eflStrokeMasks(EFL_DEFAULTS.size);

@@ -113,14 +113,14 @@ describe('tree model', () => {
       [
         ['conv1', 'Conv2D [18, 18, 4]', 'layer', 'collapsed'],
         ['pool1', 'MaxPooling2D [9, 9, 4]', 'layer', 'collapsed'],
-        ['flat', 'Flatten [324]', 'layer', 'none'],
+        // Flatten only moves data: not an inspectable layer
         ['logits', 'Dense [3]', 'layer', 'collapsed'],
       ],
     );
     const nodes = layerChildren(layers[0]);
     assert.deepEqual(nodes.map((n) => itemView(n).label), ['node 0', 'node 1', 'node 2', 'node 3']);
     assert.deepEqual(nodes.map((n) => itemView(n).contextValue), ['node', 'node', 'node', 'node']);
-    assert.equal(layerChildren(layers[2]).length, 0);
+    assert.equal(layerChildren(layers[2]).length, 3);
     const click = itemView(nodes[2]).command!;
     assert.equal(click.id, 'featureLens.inspectNode');
     assert.deepEqual(click.args[0], { lens: lensPath, model: cnnPath, layer: 0, node: 2 });
@@ -140,14 +140,14 @@ describe('tree model', () => {
   it('getParent walks back to the root through unique ids (reveal needs both)', () => {
     const [lensEntry] = roots();
     const layers = modelChildren(lensEntry, cnn) as LayerEntry[];
-    const node = layerChildren(layers[3])[1];
+    const node = layerChildren(layers[2])[1];
     const chain: ModelsEntry[] = [];
     for (let e: ModelsEntry | undefined = node; e; e = parentOf(e)) chain.push(e);
     assert.deepEqual(chain.map((e) => e.kind), ['node', 'layer', 'model']);
     assert.equal(chain[2], lensEntry);
     const ids = [lensEntry, ...layers, ...layers.flatMap((l) => layerChildren(l))].map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length);
-    assert.deepEqual(targetOf(node), { lens: lensPath, model: cnnPath, layer: 3, node: 1 });
+    assert.deepEqual(targetOf(node), { lens: lensPath, model: cnnPath, layer: 2, node: 1 });
   });
 
   it('top images are labelled "#index class" with the score as description', () => {

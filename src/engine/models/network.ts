@@ -1,7 +1,12 @@
 /**
  * The network representation: the one shape of a model that every inspection method walks, whatever file it
- * came from. Importers (one per format, in this folder) turn a file into a `Network`; methods (src/engine
- * methods) never look at the format. See docs/architecture.md, "The network representation".
+ * came from. Importers (one per format, in this folder: `layers.ts` for TF.js Layers, `onnx.ts`) turn a file into
+ * a `Network`; methods (weights, featureMaps, the scan, deconv, saliency, guidedBackprop, gradcam, maximize,
+ * inspectNode, render in src/engine) never look at the format. `forward.ts` runs it (one forward rule per op
+ * kind); `deconv.ts` walks it back (one backward rule per op kind, in its `BACKWARD` table). Adding an op kind
+ * is one member of `OpSpec` below, one forward rule and one backward rule (or a refusal saying why).
+ * A TF.js Layers model keeps its `tf.LayersModel` beside the network for training (`fit`) and evaluation; the
+ * network shares its weights.
  *
  * Contract:
  * - `ops` are in topological order: an op reads only the network input, constants, or outputs of ops before it.
@@ -18,8 +23,9 @@
  * - Paddings are explicit `[top, bottom, left, right]` (importers resolve `same`, `auto_pad` and `ceil_mode`).
  * - `activation` on an op is applied to its output (Keras layers carry one; ONNX activations are their own ops).
  * - An inspectable layer (`layers`) is an op output with nodes: the last axis of a rank-2 (`[units]`) or
- *   rank-4 (`[h, w, channels]`) output. Ops that only move data (flatten, reshape, transpose, identity) are
- *   not listed. `LayerInfo.index` in the protocol is an index into `layers`.
+ *   rank-4 (`[h, w, channels]`) output. Ops that only move data (pad, flatten, reshape, transpose, identity)
+ *   are not listed, nor is the input (`inspectableLayers` below). `LayerInfo.index` in the protocol, and the
+ *   `layer` every method takes, is an index into `layers`.
  */
 import type { LayerKind } from '../../shared/protocol';
 import type * as tf from '../tf';
@@ -67,7 +73,9 @@ export type OpSpec =
    * Reshape after a conv means): the importer states it so the dense weights that follow stay the file's.
    */
   | { kind: 'flatten'; order: 'nhwc' | 'nchw'; weights: Record<string, never> }
+  /** To `[batch, ...shape]`: `shape` is without the batch dimension (as `op.shape`). */
   | { kind: 'reshape'; shape: number[]; weights: Record<string, never> }
+  /** `perm` over every axis including the batch axis, which stays first (`perm[0] === 0`). */
   | { kind: 'transpose'; perm: number[]; weights: Record<string, never> }
   /** Dropout, noise layers, casts: the input unchanged. */
   | { kind: 'identity'; weights: Record<string, never> }
@@ -130,4 +138,46 @@ export interface Network {
  *   }
  *
  * Unfused by default, so an input gradient never asks for a filter gradient (the wasm backend lacks some).
+ * Also there: `predict(net, x)` (the output value), `activate(activation, y)`.
  */
+
+const LAYER_KIND: Partial<Record<OpKind, LayerKind>> = {
+  conv2d: 'conv',
+  convTranspose2d: 'conv',
+  depthwiseConv2d: 'depthwiseConv',
+  dense: 'dense',
+  matMul: 'dense',
+  activation: 'activation',
+  prelu: 'activation',
+  maxPool: 'pool',
+  avgPool: 'pool',
+  globalAvgPool: 'pool',
+  globalMaxPool: 'pool',
+  batchNorm: 'normalization',
+  add: 'merge',
+  sub: 'merge',
+  mul: 'merge',
+  div: 'merge',
+  max: 'merge',
+  min: 'merge',
+  concat: 'merge',
+  reduceMean: 'pool',
+  reduceMax: 'pool',
+  reduceSum: 'pool',
+  resize: 'other',
+};
+
+/**
+ * The inspectable layers of `ops` (for an importer's `layers`): every op output with nodes (rank 1 or 3
+ * without the batch) that computes something, in op order. Pad, flatten, reshape, transpose and identity
+ * only move data and are left out.
+ */
+export function inspectableLayers(ops: Op[]): NetworkLayer[] {
+  const layers: NetworkLayer[] = [];
+  ops.forEach((op, i) => {
+    const kind = LAYER_KIND[op.kind];
+    if (!kind || (op.shape.length !== 1 && op.shape.length !== 3)) return;
+    layers.push({ op: i, name: op.name, kind, shape: op.shape, nodes: op.shape[op.shape.length - 1] });
+  });
+  return layers;
+}
