@@ -116,6 +116,25 @@ test('forwardLayers runs natively, one batch or image at a time, and reports the
   }
 });
 
+test('weights set again on the same Network object get a new session (a retrained model is not run with its old weights)', async (t) => {
+  if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
+  const net = convNet();
+  try {
+    const ops = net.layers.map((l) => l.op);
+    const x = images(net, 2, 8);
+    await nativeForward(net, x, 2, ops);
+    const conv = net.ops[0] as Extract<Network['ops'][number], { kind: 'conv2d' }>;
+    const old = conv.weights.kernel;
+    conv.weights.kernel = tf.mul(old, -1.5) as tf.Tensor4D;
+    old.dispose();
+    const got = (await nativeForward(net, x, 2, ops))!;
+    const want = reference(net, x, 2, 'nhwc');
+    ops.forEach((op, i) => assertAgree(got[i], want[op], `layer ${net.ops[op].name} after new weights`));
+  } finally {
+    net.dispose();
+  }
+});
+
 test('a network with an op the exporter has no rule for runs on tfjs, with the reason in the status', async () => {
   const b = new NetBuilder('unexportable', [6, 4]);
   // A channels-first flatten of a rank-3 value: no NCHW meaning, so no export rule.

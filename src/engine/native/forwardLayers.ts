@@ -41,10 +41,26 @@ export function onNativeNote(fn: (message: string) => void): void {
   note = fn;
 }
 
+/** A number per tensor buffer: a weight written in place (setWeights, a retrain) gets a new buffer, so a new key. */
+const bufferIds = new WeakMap<object, number>();
+let nextBufferId = 0;
+function weightsKey(net: Network): string {
+  const id = (t: tf.Tensor) => {
+    let n = bufferIds.get(t.dataId);
+    if (n === undefined) bufferIds.set(t.dataId, (n = nextBufferId++));
+    return n;
+  };
+  const ids: number[] = [];
+  for (const op of net.ops) for (const t of Object.values(op.weights) as (tf.Tensor | undefined)[]) if (t) ids.push(id(t));
+  for (const t of net.constants.values()) ids.push(id(t));
+  return ids.join(',');
+}
+
 function prepare(net: Network, ops: number[], layout: OutputLayout): Prepared {
   let byKey = prepared.get(net);
   if (!byKey) prepared.set(net, (byKey = new Map()));
-  const key = `${layout}:${ops.join(',')}`;
+  // The same Network object may hold new weights (a model whose weights were set again): part of the key.
+  const key = `${layout}:${ops.join(',')}:${weightsKey(net)}`;
   let p = byKey.get(key);
   if (p) return p;
   // A network that failed to export once fails for every output set: do not try again.
@@ -82,7 +98,7 @@ export async function nativeForward(net: Network, images: Float32Array, count: n
     session = await p.session;
   } catch (e) {
     // The runtime refused the exported graph: decline this network from now on.
-    prepared.get(net)?.set(`${layout}:${ops.join(',')}`, decline(net, `onnxruntime refused the exported graph: ${(e as Error).message.split('\n')[0]}`));
+    prepared.get(net)?.set(`${layout}:${ops.join(',')}:${weightsKey(net)}`, decline(net, `onnxruntime refused the exported graph: ${(e as Error).message.split('\n')[0]}`));
     return null;
   }
   return runNative(session, images, count);
