@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
 import type { Network } from '../../src/engine/models/network';
 import { exportOnnx, NativeExportError } from '../../src/engine/native/exportOnnx';
+import { nativeFeatureMaps } from '../../src/engine/native/featureMaps';
 import { forwardLayers, forwardStatus, nativeForward } from '../../src/engine/native/forwardLayers';
 import { nativeBatchScores, ScoreBuffers, type NativeScanLayer } from '../../src/engine/native/nativeScores';
 import { nativeRuntime, nativeSession, releaseNativeSessions, runNative } from '../../src/engine/native/runtime';
@@ -130,6 +131,29 @@ test('weights set again on the same Network object get a new session (a retraine
     const got = (await nativeForward(net, x, 2, ops))!;
     const want = reference(net, x, 2, 'nhwc');
     ops.forEach((op, i) => assertAgree(got[i], want[op], `layer ${net.ops[op].name} after new weights`));
+  } finally {
+    net.dispose();
+  }
+});
+
+test('feature maps natively: the layer\'s maps, their range and the model output as the tfjs path gives them', async (t) => {
+  if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
+  const net = graphNet();
+  try {
+    const data = images(net, 1, 31);
+    const want = reference(net, data, 1, 'nhwc');
+    const out = net.ops.findIndex((op) => op.name === net.output);
+    for (const layer of [0, 5, net.layers.length - 1]) {
+      const r = await nativeFeatureMaps(net, layer, { shape: [...net.input.shape], data });
+      assert.ok(r, 'computed natively');
+      const op = net.layers[layer].op;
+      assert.deepEqual(r.maps.shape, net.ops[op].shape);
+      assertAgree(r.maps.data, want[op], `maps of layer ${layer}`);
+      assert.ok(Math.abs(r.min - Math.min(...want[op])) <= 1e-5 && Math.abs(r.max - Math.max(...want[op])) <= 1e-5, 'range');
+      assertAgree(r.output, want[out], 'model output');
+    }
+    await assert.rejects(nativeFeatureMaps(net, 0, { shape: [5, 6, 4], data }), /expects \[6, 5, 4\]/);
+    await assert.rejects(nativeFeatureMaps(net, net.layers.length, { shape: [...net.input.shape], data }), /out of range/);
   } finally {
     net.dispose();
   }
