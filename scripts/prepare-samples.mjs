@@ -4,8 +4,10 @@
 //          written as gzipped IDX files to samples/mnist/data/.
 //   rgb:   real photos from Debian's tuxpaint-stamps-default (downloaded with `apt-get download`, unpacked
 //          with `dpkg-deb -x`; tuxpaint itself is not installed), copied to samples/rgb/photos/<class>/.
+//   pytorch-digits: samples/pytorch-digits/train.py trains a digits CNN on the mnist digits with PyTorch
+//          (Debian python3-torch) and exports model/digits.onnx; where PyTorch is missing, says how to get it.
 // EFL needs nothing: its letters are generated.
-// Idempotent: what is already there is left alone. Usage: node scripts/prepare-samples.mjs [mnist] [rgb]
+// Idempotent: what is already there is left alone. Usage: node scripts/prepare-samples.mjs [mnist] [rgb] [pytorch-digits]
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -139,12 +141,39 @@ export function prepareRgb() {
   }
 }
 
+/** The PyTorch sample's ONNX model, made by its own train.py (after the mnist digits it trains on). */
+export function preparePytorchDigits() {
+  const dir = path.join(samples, 'pytorch-digits');
+  const out = path.join(dir, 'model', 'digits.onnx');
+  if (fs.existsSync(out)) {
+    console.log(`pytorch-digits: already prepared in ${path.relative(root, out)}`);
+    return;
+  }
+  const python = process.env.PYTHON ?? '/usr/bin/python3';
+  try {
+    execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    console.log(
+      `pytorch-digits: PyTorch is not installed, so ${path.relative(root, out)} was not made. Install it (Debian/Ubuntu: sudo apt-get install python3-torch; elsewhere: pip install torch) and run node scripts/prepare-samples.mjs pytorch-digits.`,
+    );
+    return;
+  }
+  prepareMnist();
+  console.log('pytorch-digits: training the digits CNN with PyTorch (samples/pytorch-digits/train.py)...');
+  try {
+    execFileSync(python, [path.join(dir, 'train.py')], { stdio: ['ignore', 'inherit', 'pipe'] });
+  } catch (e) {
+    throw new Error(`pytorch-digits: train.py failed: ${String(e.stderr ?? e.message).trim().split('\n').pop()}`);
+  }
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const which = process.argv.slice(2);
   const all = which.length === 0;
   try {
     if (all || which.includes('mnist')) prepareMnist();
     if (all || which.includes('rgb')) prepareRgb();
+    if (all || which.includes('pytorch-digits')) preparePytorchDigits();
     console.log('EFL: nothing to prepare (generated on the fly).');
   } catch (e) {
     console.error(`prepare-samples: ${e.message}`);

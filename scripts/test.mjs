@@ -3,6 +3,7 @@
 // extension in a real VS Code, driven through Chromium). Prints one closing line `N passed, N failed`.
 // FEATURE_LENS_SKIP_E2E=1 runs the unit tests only (a quick local loop; CI always runs both).
 import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -56,7 +57,7 @@ function step(title, cmd, args) {
  * here when missing and we are root; elsewhere those tests say they were skipped and why.
  */
 function ensurePyTorch() {
-  const probe = () => spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  const probe = () => spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0 && fs.existsSync('/usr/share/libonnx-testdata/data/node');
   if (probe()) return true;
   if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) {
     console.log('PyTorch (Debian python3-torch) is not installed and cannot be installed here: the PyTorch reference tests will be skipped.');
@@ -65,7 +66,28 @@ function ensurePyTorch() {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   // Where it can be installed it must be: a reference test silently skipped in CI would prove nothing.
-  return step('install PyTorch (python3-torch) for the reference tests', 'apt-get', ['install', '-y', '-qq', 'python3-torch']) && probe();
+  // torchvision makes the ONNX zoo; libonnx-testdata has ONNX's single-op test cases.
+  return step('install PyTorch (python3-torch, python3-torchvision, libonnx-testdata) for the reference tests', 'apt-get', ['install', '-y', '-qq', 'python3-torch', 'python3-torchvision', 'libonnx-testdata']) && probe();
+}
+
+/**
+ * The ONNX test models and their PyTorch references (test/fixtures/zoo, git-ignored), made by
+ * scripts/make-zoo.py when missing or when the script changed (its hash is kept in the folder). About 30 s.
+ */
+function ensureZoo() {
+  const script = path.join(root, 'scripts', 'make-zoo.py');
+  const zoo = path.join(root, 'test', 'fixtures', 'zoo');
+  const stamp = path.join(zoo, '.script-hash');
+  const hash = crypto.createHash('sha256').update(fs.readFileSync(script)).digest('hex');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) return true;
+  if (spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status !== 0) {
+    console.log('PyTorch or torchvision (Debian python3-torch, python3-torchvision) is missing: the ONNX zoo tests will be skipped.');
+    return true;
+  }
+  fs.rmSync(zoo, { recursive: true, force: true });
+  if (!step('make the ONNX test models and their PyTorch references (scripts/make-zoo.py)', '/usr/bin/python3', [script, zoo])) return false;
+  fs.writeFileSync(stamp, hash);
+  return true;
 }
 
 let pass = 0;
@@ -74,6 +96,7 @@ const add = (r) => ((pass += r.pass), (fail += r.fail));
 
 if (fs.existsSync('scripts/prepare-samples.mjs') && !step('prepare the sample data', process.execPath, ['scripts/prepare-samples.mjs'])) fail++;
 if (!ensurePyTorch()) fail++;
+else if (!ensureZoo()) fail++;
 add(runSuite('unit', listTests('test/unit', /\.test\.ts$/), 2));
 
 if (process.env.FEATURE_LENS_SKIP_E2E === '1') {
