@@ -483,3 +483,11 @@ const tmp = `${out}.${process.pid}.tmp`;
 writeJson(tmp, results);
 fs.renameSync(tmp, out);
 console.log(`Wrote ${path.relative(ROOT, out)} in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+
+// The zoo rows (issue 17): ResNet-18 and MobileNetV2 at 224×224 on the native forward path against PyTorch,
+// in their own script (bench/zoo.mjs, which writes bench/results/zoo-latest.json). Part of every complete
+// run; `--zoo` adds them to a partial one, `--no-zoo` leaves them out.
+if ((!partial || argv.includes('--zoo')) && !argv.includes('--no-zoo')) {
+  const z = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'zoo.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  if (z.status !== 0) console.log(`Zoo rows failed (exit ${z.status}): see the output above.`);
+}

@@ -8,6 +8,8 @@ import { lensInfo, openDataset, readLens } from './lens';
 import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
 import { loadModel } from './modelIO';
+import { nativeFeatureMaps } from './native/featureMaps';
+import { forwardStatus, recordForwardPath } from './native/forwardLayers';
 import { scanLensRange } from './parallelScan';
 import { project } from './project';
 import type { Handlers } from './server';
@@ -43,13 +45,22 @@ export const handlers: Handlers = {
     pid: process.pid,
     rss: process.memoryUsage().rss,
     numTensors: tf.memory().numTensors,
+    ...forwardStatus(),
   }),
-  modelInfo: async (p) => (await loadModel(p.model)).info,
+  modelInfo: async (p) => ({ ...(await loadModel(p.model)).info, ...forwardStatus() }),
   lens: async (p) => lensInfo(p.lens),
   train: async (p, job) => trainLens(p.lens, job),
   weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
   datasetImage: async (p) => ({ index: p.index, split: p.split ?? 'test', ...(await readDatasetImage(p.lens, p.index, p.split)) }),
-  featureMaps: async (p) => featureMaps((await loadModel(p.model)).network, p.layer, await resolveInput(p.input)),
+  featureMaps: async (p) => {
+    const net = (await loadModel(p.model)).network;
+    const input = await resolveInput(p.input);
+    // Natively where it runs this network, else on tfjs (the reference).
+    const native = await nativeFeatureMaps(net, p.layer, input);
+    if (native) return native;
+    recordForwardPath('feature maps', 'tfjs');
+    return featureMaps(net, p.layer, input);
+  },
   project: async (p) => project((await loadModel(p.model)).network, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),

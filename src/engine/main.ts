@@ -8,6 +8,7 @@ import { currentWasmThreads, initBackend } from './backend';
 import { runCli } from './cli';
 import { handlers } from './handlers';
 import { nodeScoresKernel } from './kernels/nodeScores';
+import { onNativeNote } from './native/forwardLayers';
 import { EngineServer } from './server';
 import * as tf from './tf';
 
@@ -23,6 +24,7 @@ function backendComputes(): boolean {
 async function serve(): Promise<void> {
   const send = (msg: FromEngine) => process.send!(msg);
   const { backend, note } = await initBackend((process.env[ENGINE_ENV.backend] as BackendSetting) || 'auto');
+  onNativeNote((message) => send({ type: 'log', level: 'info', message }));
   // After an engine fault the process exits once its reply is written (messages go out in order), with code 70.
   const server = new EngineServer(
     handlers,

@@ -19,6 +19,9 @@ import { nodeScores, nodeScoresKernel } from './kernels/nodeScores';
 import { ScoreHeaps } from './scoreHeap';
 import { forward } from './models/forward';
 import type { Network } from './models/network';
+import { recordForwardPath } from './native/forwardLayers';
+import { nativeBatchScores, nativeScanBatchSize, ScoreBuffers } from './native/nativeScores';
+import { nativeRuntime } from './native/runtime';
 import * as tf from './tf';
 
 /** One scanned layer: its index in `net.layers` and where its nodes sit in the flat node axis. */
@@ -352,17 +355,23 @@ export async function scanRange(
   opts: ScanRangeOptions = {},
 ): Promise<ScanState> {
   const multi = multiOutputModel(model, state.layers);
-  const batchSize = opts.batchSize ?? scanBatchSize(state.layers);
+  // Natively where onnxruntime-node loads and the network exports (native/), else on tfjs below.
+  const native = state.layers.map((l) => ({ op: model.layers[l.index].op, offset: l.offset, nodes: l.nodes, positions: l.spatial[0] * l.spatial[1] }));
+  const buffers = new ScoreBuffers();
+  const batchSize = opts.batchSize ?? (nativeRuntime().ok ? nativeScanBatchSize(native) : scanBatchSize(state.layers));
   const inputShape = modelInputShape(model, ds);
   let next = start;
   for await (const batch of ds.batches(batchSize, start, end)) {
     job.throwIfCancelled();
-    const x = tf.tensor(batch.images, [batch.count, ...inputShape]);
-    let scores: BatchScores;
-    try {
-      scores = await batchScores(multi, state.layers, x, (node) => state.heaps.max.threshold(node));
-    } finally {
-      x.dispose();
+    let scores: BatchScores | null = await nativeBatchScores(model, native, batch.images, batch.count, buffers);
+    recordForwardPath('scan', scores ? 'onnxruntime' : 'tfjs');
+    if (!scores) {
+      const x = tf.tensor(batch.images, [batch.count, ...inputShape]);
+      try {
+        scores = await batchScores(multi, state.layers, x, (node) => state.heaps.max.threshold(node));
+      } finally {
+        x.dispose();
+      }
     }
     accumulate(state, scores, batch.indices, batch.labels);
     next = batch.indices[batch.count - 1] + 1;

@@ -154,8 +154,10 @@ class FeatureLens extends Disposable {
     this.status.command = 'featureLens.selectBackend';
     if (s) {
       const threads = (s.threads ?? 1) > 1 ? ` ×${s.threads}` : '';
-      this.status.text = `$(pulse) ${s.backend}${threads}`;
-      this.status.tooltip = `Feature Lens engine: ${s.backend} backend${threads ? ` on ${s.threads} threads` : ''} (setting: ${setting}), TensorFlow.js ${s.tfjsVersion}, pid ${s.pid}.${s.backendNote ? `\n${s.backendNote}` : ''}\nClick to select the backend.`;
+      // Forward-only work (scans, feature maps) may run natively while gradients stay on the backend.
+      const native = s.forward === 'onnxruntime' ? ' + native' : '';
+      this.status.text = `$(pulse) ${s.backend}${threads}${native}`;
+      this.status.tooltip = `Feature Lens engine: ${s.backend} backend${threads ? ` on ${s.threads} threads` : ''} (setting: ${setting}), TensorFlow.js ${s.tfjsVersion}, pid ${s.pid}.${s.backendNote ? `\n${s.backendNote}` : ''}${s.forwardNote ? `\n${s.forwardNote}` : ''}\nClick to select the backend.`;
     } else {
       this.status.text = `$(circle-outline) ${setting}`;
       this.status.tooltip = `Feature Lens engine: not running (setting: ${setting}); it starts on first use.\nClick to select the backend.`;

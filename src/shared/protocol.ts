@@ -94,13 +94,27 @@ export interface ModelInfo {
   /** Modification time (ms) of model.json, so clients can tell a retrained model. */
   mtimeMs: number;
   backend: Backend;
+  /** What computes this model's forward-only work (scan, feature maps, layer by class); see EngineStatus. */
+  forward?: ForwardPath;
+  forwardNote?: string;
 }
+
+/**
+ * What runs a forward pass that needs no gradient: the native runtime (onnxruntime-node, the network exported
+ * to ONNX) where it loads and the network exports, else TensorFlow.js on `backend` (also the reference).
+ * Gradient methods always run on `backend`.
+ */
+export type ForwardPath = 'onnxruntime' | 'tfjs';
 
 /** The engine's state, shown in the status bar. */
 export interface EngineStatus {
   backend: Backend;
   /** Why `auto` did not pick a faster backend, if it did not. */
   backendNote?: string;
+  /** The forward path (absent from engines before it existed). */
+  forward?: ForwardPath;
+  /** Which path computed what last, and why not natively when not. */
+  forwardNote?: string;
   /** Threads the backend computes on (wasm: its thread pool; 1 elsewhere). */
   threads?: number;
   tfjsVersion: string;

@@ -302,7 +302,8 @@ describe('top-activation scan', () => {
     const acts = tf.tidy(() => (dense.predict(tf.tensor2d(d.images, [50, 784])) as tf.Tensor).dataSync());
     let max = -1;
     for (let j = 0; j < 50; j++) max = Math.max(max, Math.abs(acts[j * 5 + 1]));
-    assert.ok(Math.abs(best.score - max) < 1e-5 && Math.abs(acts[best.index * 5 + 1]) === best.score);
+    // Within rounding: the scan may run natively (onnxruntime), this reference on tfjs.
+    assert.ok(Math.abs(best.score - max) < 1e-5 && Math.abs(Math.abs(acts[best.index * 5 + 1]) - best.score) <= 1e-6 * Math.max(1, best.score));
     const wrong = tf.sequential({ layers: [tf.layers.dense({ inputShape: [10], units: 2 })] });
     await assert.rejects(scanDataset(net(wrong), 'w', ds, path.join(dir, 'wrong'), 3, makeJob()), /images are \[28, 28, 1\] but model .* expects \[10\]/);
     dense.dispose();
