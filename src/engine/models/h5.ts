@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import type * as H5 from 'h5wasm';
-import { UserError } from '../errors';
+import { isEngineFault, UserError } from '../errors';
 
 type H5Module = typeof H5;
 let h5: Promise<{ lib: H5Module; fs: NonNullable<H5Module['FS']> }> | undefined;
@@ -41,7 +41,15 @@ export async function withH5<T>(bytes: Uint8Array, file: string, use: (root: H5.
     } catch (e) {
       throw new UserError('badInput', `is not a readable HDF5 file (${e instanceof Error ? e.message : String(e)}).`, file);
     }
-    return await use(root);
+    try {
+      return await use(root);
+    } catch (e) {
+      // h5wasm reports a damaged file from deep inside its reads ("name not defined!", with a wasm stack):
+      // one line naming the file instead. Our own refusals and engine faults go through as they are.
+      if (e instanceof UserError || isEngineFault(e)) throw e;
+      const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/^error - /, '').slice(0, 200);
+      throw new UserError('badInput', `is a damaged HDF5 file: reading it failed (${msg}).`, file);
+    }
   } finally {
     root?.close();
     memfs.unlink(name);
