@@ -51,7 +51,14 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
     const input = s.page.locator('.quick-input-widget input.input');
     await input.waitFor({ state: 'visible' });
     // VS Code's own file dialog in the browser: type the folder, wait until it lists the folder's classes, accept.
-    await input.fill(`${path.join(s.workspace, 'rgb', 'photos')}/`);
+    // The dialog fills in its starting folder after it opens: wait for that, then replace it until it holds ours.
+    const folder = `${path.join(s.workspace, 'rgb', 'photos')}/`;
+    await s.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input')?.value ?? '').length > 0);
+    for (let attempt = 0; attempt < 10 && (await input.inputValue()) !== folder; attempt++) {
+      await input.fill(folder);
+      await s.page.waitForTimeout(300);
+    }
+    assert.equal(await input.inputValue(), folder);
     await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'birds' }).first().waitFor({ state: 'visible', timeout: 15_000 });
     await input.press('Enter');
     const created = path.join(s.workspace, 'resnet', 'resnet18.lens.json');
@@ -61,6 +68,8 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
     await s.treeItem('Models', /^resnet18$/).waitFor({ state: 'visible', timeout: 30_000 });
     await s.shot('lens-created');
     fs.rmSync(created);
+    // The Models view refreshes for the removed file: let it settle before rows are expanded and clicked.
+    await s.treeItem('Models', /^resnet18$/).waitFor({ state: 'detached', timeout: 30_000 });
 
     // A Keras 3 file opens the same way.
     await s.openFile('resnet/digits.keras');
@@ -88,8 +97,18 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
     await s.waitForNotification(/ranked \d+ images|up to date/, 240_000);
 
     await s.expand(s.treeItem('Models', /^layer2\.0\.conv1$/));
-    await s.treeItem('Models', /^node 0$/).click();
-    const frame = await s.inspector({ page: 'node' });
+    // Clicked again if a refresh of the view swallowed the click (the page then never comes).
+    let frame;
+    for (let attempt = 1; !frame; attempt++) {
+      await s.treeItem('Models', /^node 0$/).click();
+      try {
+        frame = await s.inspector({ page: 'node', timeout: attempt < 3 ? 40_000 : 120_000 });
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await s.expand(s.treeItem('Models', /^ResNet-18 \(ONNX\)$/));
+        await s.expand(s.treeItem('Models', /^layer2\.0\.conv1$/));
+      }
+    }
     await frame.waitForSelector('canvas[data-role="projection"]', { timeout: 120_000 });
     await s.shot('node-page');
 
