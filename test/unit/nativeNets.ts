@@ -241,7 +241,7 @@ export function referenceForward(net: Network, x: tf.Tensor): tf.Tensor[] {
       case 'resize':
         y =
           op.method === 'bilinear'
-            ? tf.image.resizeBilinear(a as tf.Tensor4D, op.size, op.alignCorners, false)
+            ? tf.image.resizeBilinear(a as tf.Tensor4D, op.size, op.alignCorners, !op.alignCorners)
             : tf.image.resizeNearestNeighbor(a as tf.Tensor4D, op.size, op.alignCorners, false);
         break;
     }

@@ -252,9 +252,18 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
       }
       case 'maxPool':
       case 'avgPool': {
-        const attrs = [ints('kernel_shape', op.size), ints('strides', op.strides), ints('pads', onnxPads(op.pads))];
+        let x = get(x0, 'nchw');
+        let pads = op.pads;
+        // onnxruntime refuses pads as large as the window: pad first (max: the lowest float; avg counting pads: 0).
+        const [t, b, l, r] = op.pads;
+        if (Math.max(t, b) >= op.size[0] || Math.max(l, r) >= op.size[1]) {
+          if (op.kind === 'avgPool' && !op.countIncludePad) throw new NativeExportError(`op "${op.name}": average pool with pads as large as its window, not counting pads`);
+          x = g.node('Pad', [x, g.int64s([0, 0, t, l, 0, 0, b, r]), g.floats([op.kind === 'maxPool' ? -3.4028234663852886e38 : 0], [])], [str('mode', 'constant')]);
+          pads = [0, 0, 0, 0];
+        }
+        const attrs = [ints('kernel_shape', op.size), ints('strides', op.strides), ints('pads', onnxPads(pads))];
         if (op.kind === 'avgPool') attrs.push(int('count_include_pad', op.countIncludePad ? 1 : 0));
-        set(g.node(op.kind === 'maxPool' ? 'MaxPool' : 'AveragePool', [get(x0, 'nchw')], attrs, op.name), 'nchw');
+        set(g.node(op.kind === 'maxPool' ? 'MaxPool' : 'AveragePool', [x], attrs, op.name), 'nchw');
         break;
       }
       case 'globalAvgPool':
@@ -354,12 +363,10 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
         // Sizes [batch, channels, h, w]: the batch is dynamic, so the first two come from the input's shape.
         const nc = g.node('Slice', [g.node('Shape', [x]), g.int64s([0]), g.int64s([2])]);
         const sizes = g.node('Concat', [nc, g.int64s(op.size)], [int('axis', 0)]);
-        // tf.image's resize without half-pixel centres: asymmetric coordinates, floor for nearest; with
-        // alignCorners, corners map to corners and nearest rounds.
-        const attrs = [
-          str('mode', op.method === 'nearest' ? 'nearest' : 'linear'),
-          str('coordinate_transformation_mode', op.alignCorners ? 'align_corners' : 'asymmetric'),
-        ];
+        // As forward.ts: bilinear with half-pixel centres unless alignCorners (PyTorch's and ONNX's default);
+        // nearest without (asymmetric, floor); with alignCorners corners map to corners and nearest rounds.
+        const mode = op.alignCorners ? 'align_corners' : op.method === 'bilinear' ? 'half_pixel' : 'asymmetric';
+        const attrs = [str('mode', op.method === 'nearest' ? 'nearest' : 'linear'), str('coordinate_transformation_mode', mode)];
         if (op.method === 'nearest') attrs.push(str('nearest_mode', op.alignCorners ? 'round_prefer_ceil' : 'floor'));
         set(g.node('Resize', [x, '', '', sizes], attrs, op.name), 'nchw');
         break;
