@@ -92,7 +92,7 @@ const nodeGlobals = Object.fromEntries(Object.getOwnPropertyNames(globalThis).fi
 const pageGlobals = Object.fromEntries(['document', 'window', 'getComputedStyle', 'HTMLCanvasElement', 'HTMLElement', 'HTMLImageElement', 'MutationObserver', 'requestAnimationFrame'].map((n) => [n, 'readonly']));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'out/', 'node_modules/', 'test-results/', 'samples/', '.vscode-test/', 'bench/results/'] },
+  { ignores: ['dist/', 'out/', 'node_modules/', 'test-results/', 'samples/', '.vscode-test/', 'bench/results/', 'bench/.work/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

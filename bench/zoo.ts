@@ -138,8 +138,9 @@ async function main(): Promise<void> {
     const tOut = await timed(() => nativeForward(net, x, batch, [out]), 3, 1);
     const tAll = await timed(async () => (outs = (await nativeForward(net, x, batch, ops, 'nchw'))!), 3, 1);
     const tScore = await timed(async () => scoreNchw(outs, layers.native, batch, N, buffers.take(batch * N)), 3, 1);
+    const tGraph = await timed(() => nativeForward(net, x, batch, ops, 'scores'), 3, 1);
     const floats = outs.reduce((a, o) => a + o.length, 0);
-    Object.assign(result, { batch, outputOnly: tOut.median / batch, allLayers: tAll.median / batch, scoring: tScore.median / batch, floatsPerImage: floats / batch });
+    Object.assign(result, { batch, outputOnly: tOut.median / batch, allLayers: tAll.median / batch, scoring: tScore.median / batch, scoresInGraph: tGraph.median / batch, floatsPerImage: floats / batch });
   } else {
     const n = args.images ?? 64;
     const x = readNpy(path.join(args.dir, 'x224.npy'), n).data as Float32Array;

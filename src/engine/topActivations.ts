@@ -17,6 +17,7 @@ import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import type { Network } from './models/network';
 import { loadModel } from './modelIO';
+import { scoresRunNatively } from './native/forwardLayers';
 import { acquireHelpers, coldStartSeconds, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
 import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFloors, scanLayers, scanRange, type ScanState } from './scan';
 import { encodeIndex, indexPath, markIndexUsed, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
@@ -125,7 +126,9 @@ export async function scanDataset(model: Network, weightsHash: string, ds: Datas
   const batchSize = opts.batchSize ?? scanBatchSize(layers);
   const rest = ds.size - start;
   const par = opts.parallel;
-  const helperCount = par && rest >= (par.minImages ?? MIN_PARALLEL_BATCHES * batchSize) ? Math.max(0, Math.floor(par.workers) - 1) : 0;
+  // Helper processes only on the tfjs path: a native scan's runtime already uses every core (forwardLayers.ts).
+  const native = par ? await scoresRunNatively(model, layers.map((l) => model.layers[l.index].op)) : false;
+  const helperCount = par && !native && rest >= (par.minImages ?? MIN_PARALLEL_BATCHES * batchSize) ? Math.max(0, Math.floor(par.workers) - 1) : 0;
   const queue: [number, number][] = helperCount > 0 ? chunkPlan(start, ds.size, batchSize, helperCount + 1) : [[start, ds.size]];
   const done = new Map<number, ScanState>();
   /** Images done so far in chunks that are running, by chunk start. */

@@ -13,6 +13,11 @@ import type { MethodName, ParamsOf, Progress, ReplyOf, Result } from '../../src/
 import { writeEflLens } from './eflLens';
 import { alive, childPids } from './procs';
 
+// Helper scan processes run only where the scan is on tfjs (a native scan keeps to one process, see
+// native/forwardLayers.ts `scoresRunNatively`): these tests exercise them, so the native runtime is off here
+// (and in the engine processes they start, which inherit the environment).
+process.env.FEATURE_LENS_NATIVE = 'off';
+
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
 
 /** Every file under `dir` with its bytes. */

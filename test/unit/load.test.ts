@@ -11,6 +11,11 @@ import { EngineClient } from '../../src/extension/engineClient';
 import { writeEflLens } from './eflLens';
 import { childPids } from './procs';
 
+// Helper scan processes run only where the scan is on tfjs (a native scan keeps to one process, see
+// native/forwardLayers.ts `scoresRunNatively`): these tests exercise them, so the native runtime is off here
+// (and in the engine processes they start, which inherit the environment).
+process.env.FEATURE_LENS_NATIVE = 'off';
+
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
 
 

@@ -19,6 +19,11 @@ import { alive } from './procs';
 import { findIndex, scanLens } from '../../src/engine/topActivations';
 import { smallCnn, writeMnistLens } from './scanFixtures';
 
+// Helper scan processes run only where the scan is on tfjs (a native scan keeps to one process, see
+// native/forwardLayers.ts `scoresRunNatively`): these tests exercise them, so the native runtime is off here
+// (and in the engine processes they start, which inherit the environment).
+process.env.FEATURE_LENS_NATIVE = 'off';
+
 const IMAGES = 4000;
 
 /** Starts `n` pooled helpers of `enginePath` and waits until they are up, so a scan's helpers take chunks at once. */

@@ -19,6 +19,11 @@ import { loadModel, saveModel } from '../../src/engine/modelIO';
 import { findIndex, KEEP_EARLIER_INDEXES, scanDataset, scanLens, topFromIndex } from '../../src/engine/topActivations';
 import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, writeMnistLens } from './scanFixtures';
 
+// Helper scan processes run only where the scan is on tfjs (a native scan keeps to one process, see
+// native/forwardLayers.ts `scoresRunNatively`): these tests exercise them, so the native runtime is off here
+// (and in the engine processes they start, which inherit the environment).
+process.env.FEATURE_LENS_NATIVE = 'off';
+
 /** Reference scores of every image for every flat node, from the full activations in plain JS (float64). */
 function bruteForceScores(model: tf.LayersModel, images: Float32Array, count: number) {
   const layers = scanLayers(net(model));

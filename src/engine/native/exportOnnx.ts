@@ -27,6 +27,13 @@ export interface ExportOptions {
   outputs?: string[];
   /** Layout of rank-4 outputs: NHWC (default, the Network's) or NCHW (one node's map contiguous). */
   layout?: 'nhwc' | 'nchw';
+  /**
+   * Output the scan's node scores instead of the values: per requested value one `[batch, 4, nodes]` output
+   * holding each node's Frobenius norm, maximum, mean and the position of its (first) maximum (row-major over
+   * the node's map, as a float). The values stay inside the graph, so the runtime still fuses them and no
+   * layer's map is copied out.
+   */
+  scores?: boolean;
 }
 
 /** The exported model: its bytes and the graph's input and output names (outputs in the order asked). */
@@ -89,12 +96,20 @@ class GraphBuilder {
   }
 }
 
-/** A tensor's float32 values, optionally transposed first. */
-function values(t: tf.Tensor, perm?: number[]): Float32Array {
-  return tf.tidy(() => {
-    const x = t.dtype === 'float32' ? t : tf.cast(t, 'float32');
-    return Float32Array.from((perm ? tf.transpose(x, perm) : x).dataSync() as Float32Array);
+/** A tensor's float32 values, optionally reshaped to `shape` and then transposed by `perm` first. */
+function values(t: tf.Tensor, perm?: number[], shape?: number[]): Float32Array {
+  // Not computed inside `tf.tidy`'s return value: tidy walks what its function returns, element by element
+  // for a typed array (seconds for a ResNet's weights).
+  const x = t.dtype === 'float32' && !perm && !shape ? t : tf.tidy(() => {
+    let y = t.dtype === 'float32' ? t : tf.cast(t, 'float32');
+    if (shape) y = tf.reshape(y, shape);
+    return perm ? tf.transpose(y, perm) : y;
   });
+  try {
+    return Float32Array.from(x.dataSync() as Float32Array);
+  } finally {
+    if (x !== t) x.dispose();
+  }
 }
 
 /** `[t, b, l, r]` → ONNX's `[t, l, b, r]`. */
@@ -123,7 +138,7 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
     if (layout === 'nhwc' || rank !== 4) return g.floats(values(t), t.shape);
     if (t.rank > 4) throw new NativeExportError(`a constant of rank ${t.rank} against a rank-4 value`);
     const shape4 = [...Array(4 - t.rank).fill(1), ...t.shape];
-    const data = tf.tidy(() => values(tf.reshape(t, shape4), TO_NCHW));
+    const data = values(t, TO_NCHW, shape4);
     return g.floats(data, TO_NCHW.map((a) => shape4[a]));
   };
   const isConst = (name: string) => !vals.has(name) && net.constants.has(name);
@@ -201,7 +216,7 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
           op.kind === 'conv2d'
             ? g.floats(values(k, [3, 2, 0, 1]), [kout, kin, kh, kw], `${op.name}.weight`)
             : // Depthwise: a grouped conv with one group per input channel; output channel c·m + j is the tf one.
-              g.floats(tf.tidy(() => values(tf.reshape(k, [kh, kw, 1, kin * kout]), [3, 2, 0, 1])), [kin * kout, 1, kh, kw], `${op.name}.weight`);
+              g.floats(values(k, [3, 2, 0, 1], [kh, kw, 1, kin * kout]), [kin * kout, 1, kh, kw], `${op.name}.weight`);
         const inputs = [get(x0, 'nchw'), w];
         if (op.weights.bias) inputs.push(g.floats(values(op.weights.bias), op.weights.bias.shape, `${op.name}.bias`));
         const y = g.node('Conv', inputs, [ints('kernel_shape', [kh, kw]), ints('strides', op.strides), ints('dilations', op.dilations), ints('pads', onnxPads(op.pads)), int('group', op.kind === 'conv2d' ? op.groups : kin)], op.name);
@@ -385,6 +400,14 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
   wanted.forEach((name, i) => {
     const v = vals.get(name);
     if (!v) throw new NativeExportError(`no value named "${name}" to output`);
+    const shape = shapes.get(name) ?? net.input.shape;
+    if (opts.scores) {
+      const nodes = shape[shape.length - 1];
+      const scored = scoreNodes(g, v.rank === 4 ? get(name, 'nchw') : v.name, v.rank, nodes, `scores_${i}`);
+      outputs.push(valueInfo(scored, [4, nodes]));
+      outNames.push(scored);
+      return;
+    }
     // The value itself is the graph output (an Identity would copy every layer's output once more); only a
     // value asked for twice (an identity op's alias) gets a copy under a second name.
     let out = get(name, layout);
@@ -394,7 +417,6 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
       out = copy;
     }
     used.add(out);
-    const shape = shapes.get(name) ?? net.input.shape;
     const dims = v.rank === 4 && layout === 'nchw' ? [shape[2], shape[0], shape[1]] : shape;
     outputs.push(valueInfo(out, dims));
     outNames.push(out);
@@ -407,6 +429,28 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
     graph: { name: net.name || 'network', node: g.nodes, initializer: g.initializers, input: [valueInfo(inputName, net.input.shape)], output: outputs },
   };
   return { bytes: onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish(), input: inputName, outputs: outNames };
+}
+
+/**
+ * `[batch, 4, nodes]`: each node's Frobenius norm, maximum, mean and first-maximum position over its map.
+ * `x` is the value with its nodes on axis 1 (rank 4, NCHW) or last (rank 2 or 3, as the Network holds it).
+ */
+function scoreNodes(g: GraphBuilder, x: string, rank: number, nodes: number, out: string): string {
+  // `[batch, nodes, positions]`: one node's map contiguous on the last axis.
+  let maps: string;
+  if (rank === 2) maps = g.node('Unsqueeze', [x, g.int64s([2])]);
+  else if (rank === 3) maps = g.node('Transpose', [x], [ints('perm', [0, 2, 1])]);
+  else if (rank === 4) maps = g.node('Reshape', [x, g.int64s([0, nodes, -1])]);
+  else throw new NativeExportError(`cannot score a value of rank ${rank}`);
+  const over = [ints('axes', [2]), int('keepdims', 1)];
+  const l2 = g.node('ReduceL2', [maps], over);
+  const max = g.node('ReduceMax', [maps], over);
+  const mean = g.node('ReduceMean', [maps], over);
+  const where = g.node('Cast', [g.node('ArgMax', [maps], [int('axis', 2), int('keepdims', 1)])], [int('to', onnx.TensorProto.DataType.FLOAT)]);
+  // `[batch, nodes, 4]` → `[batch, 4, nodes]`: each score's row of nodes contiguous.
+  const all = g.node('Concat', [l2, max, mean, where], [int('axis', 2)]);
+  g.nodes.push({ opType: 'Transpose', input: [all], output: [out], attribute: [ints('perm', [0, 2, 1])], name: out });
+  return out;
 }
 
 /** A float tensor `[batch, ...dims]` with a symbolic batch. */

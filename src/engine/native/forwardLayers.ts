@@ -21,6 +21,8 @@ export type TfjsForward = (net: Network, x: tf.Tensor, opts?: { until?: number }
 
 /** Layout of rank-4 outputs: NHWC (the Network's) or NCHW (each node's map contiguous). */
 export type OutputLayout = 'nhwc' | 'nchw';
+/** What a native run outputs: the values in a layout, or the scan's node scores of each (exportOnnx `scores`). */
+type OutputMode = OutputLayout | 'scores';
 
 export interface ForwardResult {
   path: ForwardPath;
@@ -56,7 +58,7 @@ function weightsKey(net: Network): string {
   return ids.join(',');
 }
 
-function prepare(net: Network, ops: number[], layout: OutputLayout): Prepared {
+function prepare(net: Network, ops: number[], layout: OutputMode): Prepared {
   let byKey = prepared.get(net);
   if (!byKey) prepared.set(net, (byKey = new Map()));
   // The same Network object may hold new weights (a model whose weights were set again): part of the key.
@@ -68,8 +70,10 @@ function prepare(net: Network, ops: number[], layout: OutputLayout): Prepared {
   if (earlier) p = earlier;
   else {
     try {
-      const exported = exportOnnx(net, { outputs: ops.map((i) => net.ops[i].name), layout });
-      p = { session: nativeSession(exported.bytes, exported.input, exported.outputs, net.input.shape) };
+      const scores = layout === 'scores';
+      const exported = exportOnnx(net, { outputs: ops.map((i) => net.ops[i].name), layout: scores ? 'nchw' : layout, scores });
+      // Outputs that are scores keep the graph's values internal: the runtime's full optimisation applies.
+      p = { session: nativeSession(exported.bytes, exported.input, exported.outputs, net.input.shape, scores ? 'all' : undefined) };
     } catch (e) {
       p = decline(net, (e as Error).message);
     }
@@ -89,7 +93,7 @@ function decline(net: Network, why: string): { declined: string } {
  * The outputs of `ops` (op indices) for `count` images (`[count, ...net.input.shape]`, NHWC float32) computed
  * natively, or null when the native path is unavailable or declines this network (then run tfjs).
  */
-export async function nativeForward(net: Network, images: Float32Array, count: number, ops: number[], layout: OutputLayout = 'nhwc'): Promise<Float32Array[] | null> {
+export async function nativeForward(net: Network, images: Float32Array, count: number, ops: number[], layout: OutputMode = 'nhwc'): Promise<Float32Array[] | null> {
   if (!nativeRuntime().ok) return null;
   const p = prepare(net, ops, layout);
   if ('declined' in p) return null;
@@ -102,6 +106,21 @@ export async function nativeForward(net: Network, images: Float32Array, count: n
     return null;
   }
   return runNative(session, images, count);
+}
+
+/**
+ * Whether the scan's scores of `ops` run natively (the session made now is the one the scan then uses).
+ * A native scan keeps to one process: the runtime's threads already use every core, and helper processes
+ * each running the runtime on every core would contend for them.
+ */
+export async function scoresRunNatively(net: Network, ops: number[]): Promise<boolean> {
+  if (!nativeRuntime().ok) return false;
+  const p = prepare(net, ops, 'scores');
+  if ('declined' in p) return false;
+  return p.session.then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The tfjs path: the same outputs from the tfjs forward pass (the reference). */

@@ -75,7 +75,8 @@ export function scoreNchw(outputs: Float32Array[], layers: NativeScanLayer[], b:
 
 /**
  * The scan's scores for a batch computed natively, or null when the native path does not run this network
- * (the caller then scores on tfjs). `images` is `[count, ...net.input.shape]` NHWC float32.
+ * (the caller then scores on tfjs). `images` is `[count, ...net.input.shape]` NHWC float32. The scores are
+ * computed inside the runtime's graph (exportOnnx `scores`): only `[count, 4, nodes]` per layer leaves it.
  */
 export async function nativeBatchScores(net: Network, layers: NativeScanLayer[], images: Float32Array, count: number, buffers: ScoreBuffers): Promise<NodeScores | null> {
   const outputs = await nativeForward(
@@ -83,12 +84,29 @@ export async function nativeBatchScores(net: Network, layers: NativeScanLayer[],
     images,
     count,
     layers.map((l) => l.op),
-    'nchw',
+    'scores',
   );
   if (!outputs) return null;
   const N = layers.reduce((a, l) => Math.max(a, l.offset + l.nodes), 0);
-  const into = buffers.take(count * N);
-  return scoreNchw(outputs, layers, count, N, into);
+  return copyScores(outputs, layers, count, N, buffers.take(count * N));
+}
+
+/** Per-layer `[b, 4, nodes]` scores (Frobenius, max, mean, argmax) into `into`'s `[b, N]` rows. */
+export function copyScores(outputs: Float32Array[], layers: NativeScanLayer[], b: number, N: number, into: NodeScores): NodeScores {
+  const { frobenius, max, mean, argmax } = into;
+  layers.forEach(({ offset, nodes }, li) => {
+    const x = outputs[li];
+    if (x.length !== b * 4 * nodes) throw new Error(`layer scores of ${x.length} values, expected ${b} × 4 × ${nodes}`);
+    for (let r = 0; r < b; r++) {
+      const at = r * 4 * nodes;
+      const row = r * N + offset;
+      frobenius.set(x.subarray(at, at + nodes), row);
+      max.set(x.subarray(at + nodes, at + 2 * nodes), row);
+      mean.set(x.subarray(at + 2 * nodes, at + 3 * nodes), row);
+      for (let i = 0; i < nodes; i++) argmax[row + i] = x[at + 3 * nodes + i];
+    }
+  });
+  return into;
 }
 
 /**

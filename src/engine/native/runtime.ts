@@ -69,7 +69,7 @@ const sessions = new Map<string, Promise<NativeSession>>();
  * A session for `bytes` (an exported model), shared by every caller with the same bytes and thread count.
  * A failure to create it (an op the runtime rejects) rejects, and is not cached.
  */
-export function nativeSession(bytes: Uint8Array, input: string, outputs: string[], inputShape: number[]): Promise<NativeSession> {
+export function nativeSession(bytes: Uint8Array, input: string, outputs: string[], inputShape: number[], level?: 'extended' | 'all'): Promise<NativeSession> {
   const rt = nativeRuntime();
   if (!rt.ok) return Promise.reject(new Error(rt.why));
   const threads = nativeThreads();
@@ -83,7 +83,7 @@ export function nativeSession(bytes: Uint8Array, input: string, outputs: string[
       // With many graph outputs (a scan reads every layer) the NCHWc layout of level 'all' reorders each
       // output back; 'extended' measured faster there (ResNet-18, all 68 layers: 305 against 487 ms per
       // image, one run each on a loaded machine), 'all' is the faster for the model's output alone.
-      graphOptimizationLevel: outputs.length > 4 ? 'extended' : 'all',
+      graphOptimizationLevel: level ?? (outputs.length > 4 ? 'extended' : 'all'),
     }).then((session) => ({ session, input, outputs, inputShape, threads }));
     sessions.set(key, hit);
     hit.catch(() => sessions.delete(key));
