@@ -205,7 +205,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     for (const metric of ['frobenius', 'max', 'mean'] as const) {
       top[metric] = stored.header.layers.map((l) => {
         const lists = Array.from({ length: l.nodes }, (_, node) => topFromIndex(stored, l.index, node, metric, ds.labels).top);
-        return { layer: l.index, className: model.ops[model.layers[l.index].op].source, nodes: l.nodes, indices: lists.map((t) => t.map((e) => e.index)), scores: lists.map((t) => t.map((e) => e.score)) };
+        return { layer: l.index, name: l.name, className: model.ops[model.layers[l.index].op].source, nodes: l.nodes, indices: lists.map((t) => t.map((e) => e.index)), scores: lists.map((t) => t.map((e) => e.score)) };
       });
     }
     fs.writeFileSync(a.out as string, JSON.stringify(top));

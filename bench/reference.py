@@ -451,7 +451,8 @@ def main():
             worst, index_mismatches, nodes = 0.0, 0, 0
             for m in METRICS:
                 for entry in theirs[m]:
-                    v, i = top[m][entry['layer']]
+                    # By name: Feature Lens lists only inspectable layers (no Flatten), so positions differ.
+                    v, i = top[m][[l.name for l in layers].index(entry['name'])]
                     ts = np.array(entry['scores'], np.float64)
                     ms = v.double().numpy()
                     scale = max(1e-6, float(np.abs(ts).max()))
