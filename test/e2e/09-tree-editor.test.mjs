@@ -1,6 +1,6 @@
 // Scenario 9: status and problems where the user looks, and the model where the code is.
 // A lens file whose dataset path is wrong (its model is fine) and a truncated model.json beside the samples:
-// every top row of the Models view says its status (trained, untrained, broken, dataset missing); the lens
+// every top row of the Models view says its status (trained, untrained, ready, broken, dataset missing); the lens
 // row's context menu acts on that lens (Open Model opens its model, and says the dataset is missing; Compute
 // Top Activations does not ask for a lens file); its problem row is a short relative message that opens the
 // lens file at the offending key; the Problems panel lists both problems. Then a PyTorch training script whose
@@ -75,7 +75,8 @@ test('tree status, lens problems in the tree and the Problems panel, hovers and 
     await s.openFeatureLensViews();
 
     // Every top-level row says its status, without being expanded.
-    const want = { EFL: /^trained/, MNIST: /^untrained/, Moved: /^trained · dataset missing$/, broken: /^broken$/ };
+    // EFL's recipe trained its model; Moved only names that model (no recipe of its own): it is "ready".
+    const want = { EFL: /^trained/, MNIST: /^untrained/, Moved: /^ready · dataset missing$/, broken: /^broken$/ };
     for (const [label, status] of Object.entries(want)) {
       const row = s.treeItem('Models', new RegExp(`^${label}$`));
       await row.waitFor({ state: 'visible', timeout: 60_000 });
