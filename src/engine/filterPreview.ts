@@ -14,7 +14,7 @@ import { layerWeights } from './weights';
 export const PREVIEW_NODES = 8;
 export const PREVIEW_TILES = 8;
 /** Tiles are magnified to about this many pixels across (never shrunk below one pixel per value). */
-const TILE_TARGET = 24;
+const TILE_TARGET = 40;
 /** Distinct values drawn at most (one per pixel before magnification): bounds the PNG's size. */
 const MAX_VALUES = 8_192;
 const GAP = 2;
