@@ -2,6 +2,7 @@ import type { FloatArray, InputRef, Split } from '../shared/protocol';
 import { currentBackend } from './backend';
 import { check } from './errors';
 import { featureMaps } from './featureMaps';
+import { filterPreview } from './filterPreview';
 import { inspectNode } from './inspectNode';
 import { layerByClass } from './layerByClass';
 import { lensInfo, openDataset, readLens } from './lens';
@@ -51,6 +52,7 @@ export const handlers: Handlers = {
   lens: async (p) => lensInfo(p.lens),
   train: async (p, job) => trainLens(p.lens, job),
   weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
+  filterPreview: async (p) => filterPreview((await loadModel(p.model)).network, p.layer),
   datasetImage: async (p) => ({ index: p.index, split: p.split ?? 'test', ...(await readDatasetImage(p.lens, p.index, p.split)) }),
   featureMaps: async (p) => {
     const net = (await loadModel(p.model)).network;

@@ -1,8 +1,9 @@
 /**
  * The model where the code is: hovers and CodeLens over the layers a lens file's `training.architecture` lists,
  * and over the layers training code names (PyTorch module paths such as `self.layer1[0].conv1`, Keras / TF.js
- * `name: 'conv1'` strings), each with the layer's shape, nodes, dead nodes when an index is stored, and a link
- * to the layer page. Layer lists come from the engine's `modelInfo` (cached per model file and mtime, asked
+ * `name: 'conv1'` strings), each with the layer's shape, nodes, dead nodes when an index is stored, its first
+ * filters as a PNG (hovers: a `data:` URI in the Markdown, drawn by the engine, cached per weights) and a link to
+ * the layer page. Layer lists come from the engine's `modelInfo` (cached per model file and mtime, asked
  * only when a document that could mention a layer is shown); a workspace without models costs a file search.
  */
 import * as fs from 'node:fs';
@@ -47,6 +48,7 @@ class LayerCatalog extends Disposable {
   private files: Promise<{ model: string; lens?: string }[]> | undefined;
   private readonly infos = new Map<string, { mtimeMs: number; info: Promise<ModelInfo | undefined>; done?: boolean }>();
   private readonly dead = new Map<string, Promise<Map<number, number> | undefined>>();
+  private readonly previews = new Map<string, Promise<string | undefined>>();
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   /** Fired when a model's layers became known or changed. */
   readonly onDidChange = this.changed.event;
@@ -163,7 +165,35 @@ class LayerCatalog extends Disposable {
     }
     return p;
   }
+
+  /**
+   * The layer's first filters as a PNG `data:` URI (computed by the engine), cached per weights; undefined for a
+   * layer without image weights, or a preview too large for a hover's Markdown.
+   */
+  filterPreview(known: KnownModel, layer: LayerInfo): Promise<string | undefined> {
+    if (!layer.hasWeights) return Promise.resolve(undefined);
+    const key = `${known.model}:${known.info.weightsHash}:${layer.index}`;
+    let p = this.previews.get(key);
+    if (!p) {
+      p = this.engine.request('filterPreview', { model: known.model, layer: layer.index }).then((r) => {
+        if ('err' in r) {
+          this.log.debug(`Editor hovers: filters of ${layer.name} in ${known.model}: ${r.err.message}`);
+          return undefined;
+        }
+        if (!r.ok) return undefined;
+        const uri = `data:image/png;base64,${Buffer.from(r.ok).toString('base64')}`;
+        return uri.length <= MAX_PREVIEW_URI ? uri : undefined;
+      });
+      this.previews.set(key, p);
+    }
+    return p;
+  }
 }
+
+/** VS Code cuts a hover's Markdown after 100,000 characters: a preview stays well below. */
+const MAX_PREVIEW_URI = 60_000;
+/** How long a hover waits for a preview the engine has not made yet (the next hover shows it once it has). */
+const PREVIEW_WAIT_MS = 1_000;
 
 /** The folder distance between a document and a model: models beside the code come first. */
 function distance(doc: string, model: string): number {
@@ -255,6 +285,8 @@ class Provider implements vscode.HoverProvider, vscode.CodeLensProvider {
       const args = encodeURIComponent(JSON.stringify([inspectArgs(hit)]));
       md.appendMarkdown(`**${escapeMd(hit.layer.name)}** · ${escapeMd(summary(hit.layer, dead))}  \n`);
       md.appendMarkdown(`${escapeMd(where)} · [$(telescope) Inspect](command:featureLens.inspectLayer?${args} "Open the layer page")\n\n`);
+      const preview = await Promise.race([this.catalog.filterPreview(hit.known, hit.layer), new Promise<undefined>((r) => setTimeout(() => r(undefined), PREVIEW_WAIT_MS))]);
+      if (preview) md.appendMarkdown(`![The first filters of ${escapeMd(hit.layer.name)}](${preview})\n\n`);
     }
     if (found.hits.length > 3) md.appendMarkdown(`…and ${found.hits.length - 3} more models with this layer`);
     return new vscode.Hover(md, found.range);

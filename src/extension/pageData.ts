@@ -89,6 +89,7 @@ export function modelPage(info: ModelInfo, lens: LensInfo | undefined, state: Pa
 const WORK: Partial<Record<MethodName, string>> = {
   inspectNode: 'a node page',
   weights: 'weights',
+  filterPreview: 'the filters an editor hover shows',
   featureMaps: 'feature maps',
   datasetImage: 'a dataset image',
   layerByClass: 'the layer activation by class',

@@ -169,12 +169,15 @@ export function shortPaths(message: string, file: string): string {
   return m !== message && /^(is|has|must|names|does|cannot|was)\b/.test(m) ? `${path.basename(file)} ${m}` : m;
 }
 
-/** The status a top-level row shows as its description: trained, untrained, broken, dataset missing, index ready. */
+/** The status a top-level row shows as its description: trained, untrained, ready, broken, dataset missing, index ready. */
 export function statusOf(entry: ModelEntry): string {
   if (entry.error || entry.modelError) return 'broken';
   const parts: string[] = [];
   if (entry.lens) {
-    parts.push(entry.lens.modelExists ? 'trained' : entry.lens.hasTraining ? 'untrained' : 'no model file');
+    // "trained" only where the lens's recipe trains the model; a model the lens imports (an .onnx, .keras or a
+    // model.json trained elsewhere) is "ready" to inspect.
+    const made = entry.lens.hasTraining || entry.lens.lastTraining !== undefined;
+    parts.push(entry.lens.modelExists ? (made ? 'trained' : 'ready') : entry.lens.hasTraining ? 'untrained' : 'no model file');
     if (entry.lens.datasetError) parts.push('dataset missing');
     if (entry.indexReady) parts.push('index ready');
   } else parts.push('no lens file');

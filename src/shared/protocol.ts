@@ -373,6 +373,8 @@ export interface EngineMethods {
   lens(p: { lens: string }): LensInfo;
   train(p: { lens: string }): TrainResult;
   weights(p: { model: string; layer: number; node?: number }): WeightsResult;
+  /** A small PNG of the layer's first filters (editor hovers); null when its weights are not images. */
+  filterPreview(p: { model: string; layer: number }): Uint8Array | null;
   datasetImage(p: { lens: string; index: number; split?: Split }): DatasetImage;
   featureMaps(p: { model: string; layer: number; input: InputRef }): FeatureMapsResult;
   project(p: { model: string; layer: number; node: number; input: InputRef; method: ProjectionMethod; maxOnly?: boolean }): ProjectionResult;

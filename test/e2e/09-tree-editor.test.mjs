@@ -1,11 +1,12 @@
 // Scenario 9: status and problems where the user looks, and the model where the code is.
 // A lens file whose dataset path is wrong (its model is fine) and a truncated model.json beside the samples:
-// every top row of the Models view says its status (trained, untrained, broken, dataset missing); the lens
+// every top row of the Models view says its status (trained, untrained, ready, broken, dataset missing); the lens
 // row's context menu acts on that lens (Open Model opens its model, and says the dataset is missing; Compute
 // Top Activations does not ask for a lens file); its problem row is a short relative message that opens the
 // lens file at the offending key; the Problems panel lists both problems. Then a PyTorch training script whose
 // module names match the trained EFL model's layers: a CodeLens with the layer's shape opens the layer page,
-// and a hover shows shape, nodes and an Inspect link; the same hover over the lens file's architecture.
+// and a hover shows shape, nodes, an Inspect link and the layer's filters as an image; the same hover over the lens
+// file's architecture.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -47,6 +48,40 @@ async function fromContextMenu(s, row, title) {
   await item.waitFor({ state: 'hidden' });
 }
 
+/**
+ * Shows the hover at the cursor until it holds the layer's filters as an image (the engine draws them on the first
+ * hover, which does not wait long for them; later hovers have them cached). Returns the hover and its image's
+ * natural size and distinct colours, as decoded by the browser.
+ */
+async function hoverWithFilters(s, text) {
+  let found;
+  await s.until('a hover with the layer\'s filters', async () => {
+    await s.runCommand('Show or Focus Hover');
+    const hover = s.page.locator('.monaco-hover:not(.hidden)', { hasText: text });
+    await hover.waitFor({ state: 'visible', timeout: 60_000 });
+    const img = hover.locator('img[src^="data:image/png;base64,"]');
+    if ((await img.count()) === 0) {
+      await s.page.keyboard.press('Escape');
+      return false;
+    }
+    const seen = await img.first().evaluate(async (i) => {
+      await i.decode();
+      const c = document.createElement('canvas');
+      [c.width, c.height] = [i.naturalWidth, i.naturalHeight];
+      const ctx = c.getContext('2d');
+      ctx.drawImage(i, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      const colours = new Set();
+      for (let k = 0; k < d.length; k += 4) colours.add((d[k] << 16) | (d[k + 1] << 8) | d[k + 2]);
+      const r = i.getBoundingClientRect();
+      return { width: i.naturalWidth, height: i.naturalHeight, colours: colours.size, shown: r.width > 0 && r.height > 0 };
+    });
+    found = { hover, ...seen };
+    return true;
+  }, 120_000);
+  return found;
+}
+
 /** Moves the cursor with Go to Line (`line:column`, 1-based). */
 async function goTo(s, line, column) {
   await s.dismissQuickInput();
@@ -75,7 +110,8 @@ test('tree status, lens problems in the tree and the Problems panel, hovers and 
     await s.openFeatureLensViews();
 
     // Every top-level row says its status, without being expanded.
-    const want = { EFL: /^trained/, MNIST: /^untrained/, Moved: /^trained · dataset missing$/, broken: /^broken$/ };
+    // EFL's recipe trained its model; Moved only names that model (no recipe of its own): it is "ready".
+    const want = { EFL: /^trained/, MNIST: /^untrained/, Moved: /^ready · dataset missing$/, broken: /^broken$/ };
     for (const [label, status] of Object.entries(want)) {
       const row = s.treeItem('Models', new RegExp(`^${label}$`));
       await row.waitFor({ state: 'visible', timeout: 60_000 });
@@ -152,13 +188,14 @@ test('tree status, lens problems in the tree and the Problems panel, hovers and 
     const line = SCRIPT.split('\n').findIndex((l) => l.includes('self.hidden(x')) + 1;
     const column = SCRIPT.split('\n')[line - 1].indexOf('self.hidden(') + 'self.'.length + 2;
     await goTo(s, line, column);
-    await s.runCommand('Show or Focus Hover');
-    const hover = s.page.locator('.monaco-hover:not(.hidden)', { hasText: /Dense \[2\]/ });
-    await hover.waitFor({ state: 'visible', timeout: 60_000 });
+    // With the layer's filters as an image: EFL's two hidden nodes, each a 20×20 tile of its input weights.
+    const { hover, ...filters } = await hoverWithFilters(s, /Dense \[2\]/);
     const hoverText = await hover.innerText();
     assert.match(hoverText, /hidden/);
     assert.match(hoverText, /2 nodes/);
     assert.match(hoverText, /Inspect/);
+    assert.ok(filters.width >= 40 && filters.height >= 20 && filters.shown, `the filters image is shown (${JSON.stringify(filters)})`);
+    assert.ok(filters.colours >= 10, `the filters image is not blank (${filters.colours} colours)`);
     await s.shot('hover-python');
 
     // The lens file's architecture: the same hover over the "hidden" entry.
@@ -167,8 +204,8 @@ test('tree status, lens problems in the tree and the Problems panel, hovers and 
     const eflText = fs.readFileSync(path.join(s.workspace, 'efl', 'efl.lens.json'), 'utf8').split('\n');
     const archLine = eflText.findIndex((l) => l.includes('"name": "hidden"')) + 1;
     await goTo(s, archLine, eflText[archLine - 1].indexOf('"units"') + 2);
-    await s.runCommand('Show or Focus Hover');
-    await s.page.locator('.monaco-hover:not(.hidden)', { hasText: /Dense \[2\]/ }).waitFor({ state: 'visible', timeout: 60_000 });
+    const lensFilters = await hoverWithFilters(s, /Dense \[2\]/);
+    assert.ok(lensFilters.width >= 40 && lensFilters.shown && lensFilters.colours >= 10, `the filters image in the lens file's hover (${JSON.stringify({ ...lensFilters, hover: undefined })})`);
     await s.shot('hover-lens');
     await s.page.keyboard.press('Escape');
 

@@ -80,12 +80,12 @@ describe('tree model', () => {
     assert.deepEqual(
       r.map((e) => [itemView(e).label, itemView(e).description, itemView(e).contextValue]),
       [
-        ['Letters', 'trained', 'lens'],
+        ['Letters', 'ready', 'lens'],
         ['wide', 'no lens file', 'model'],
       ],
     );
     // Tooltips are short: the file and its status, then one line.
-    assert.deepEqual(itemView(r[0]).tooltip!.split('\n'), ['efl.lens.json: trained', 'efl dataset, 3 classes, 15 train / 12 test images']);
+    assert.deepEqual(itemView(r[0]).tooltip!.split('\n'), ['efl.lens.json: ready', 'efl dataset, 3 classes, 15 train / 12 test images']);
     assert.equal(itemView(r[1]).tooltip!.split('\n')[0], `${path.join('wide', 'model.json')}: no lens file`);
     assert.equal(modelPathOf(r[0]), cnnPath);
     assert.equal(modelPathOf(r[1]), wideModelPath);
@@ -115,7 +115,7 @@ describe('tree model', () => {
     assert.deepEqual(info.datasetError, { message: `Dataset file ${path.join('data', 'a.gz')} does not exist (the lens file's "dataset.train.images").`, field: 'dataset.train.images' });
     assert.deepEqual(info.classes, ['x', 'y']);
     const [e] = modelEntries([{ path: lensFile, relative: 'gone.lens.json' }], new Map([[lensFile, info]]));
-    assert.equal(itemView(e).description, 'trained · dataset missing');
+    assert.equal(itemView(e).description, 'ready · dataset missing');
     assert.equal(itemView(e).icon, 'warning');
     const kids = modelChildren(e, cnn);
     assert.equal(kids[0].kind, 'message');
@@ -138,7 +138,18 @@ describe('tree model', () => {
     assert.equal(shortPaths(`${m}: ${path.join(dir, 'b', 'group1-shard1of1.bin')} is 12 bytes, not 400.`, m), 'group1-shard1of1.bin is 12 bytes, not 400.');
     e.modelError = undefined;
     e.indexReady = true;
-    assert.equal(itemView(e).description, 'trained · index ready');
+    assert.equal(itemView(e).description, 'ready · index ready');
+  });
+
+  it('"trained" where the lens\'s recipe trains the model, "ready" where the lens imports a model file', () => {
+    // The lens of these tests names a model it has no recipe for (as a lens over an .onnx or .keras file does).
+    const status = (l: LensInfo) => itemView({ kind: 'model', id: 'lens:s', file: lensPath, workspaceRelative: 'efl.lens.json', lens: l }).description;
+    assert.equal(lens.hasTraining, false);
+    assert.equal(status(lens), 'ready');
+    assert.equal(status({ ...lens, model: path.join(dir, 'resnet18.onnx') }), 'ready');
+    assert.equal(status({ ...lens, hasTraining: true }), 'trained');
+    assert.equal(status({ ...lens, hasTraining: true, modelExists: false }), 'untrained');
+    assert.equal(status({ ...lens, modelExists: false }), 'no model file');
   });
 
   it('an untrained lens offers Train Model instead of layers', () => {
