@@ -7,6 +7,7 @@ import { layerByClass } from './layerByClass';
 import { lensInfo, openDataset, readLens } from './lens';
 import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
+import { compareLenses } from './methods/compare';
 import { loadModel } from './modelIO';
 import { nativeFeatureMaps } from './native/featureMaps';
 import { forwardStatus, recordForwardPath } from './native/forwardLayers';
@@ -70,4 +71,5 @@ export const handlers: Handlers = {
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),
+  compare: async (p, job) => compareLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
 };

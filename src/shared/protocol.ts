@@ -351,6 +351,60 @@ export interface NodeInspection {
   projectionError?: string;
 }
 
+/** One model on one dataset in a cross test (engine/methods/crossTest.ts). */
+export interface CrossCell {
+  /** Error in [0, 1]; null when the model cannot read the dataset's images (`note` says why). */
+  error: number | null;
+  images: number;
+  /** `[actual][predicted]`: rows the dataset's classes, columns the model's outputs. */
+  confusion?: number[][];
+  note?: string;
+}
+
+/** Each model on each lens file's test split: `cells[model][dataset]`. */
+export interface CrossTable {
+  models: string[];
+  datasets: { name: string; source: string; classes: string[]; images: number }[];
+  cells: CrossCell[][];
+}
+
+/** A node of model A and the node of model B it is matched with, and their correlation (NaN: a constant node). */
+export interface NodeMatchPair {
+  a: number;
+  b: number;
+  correlation: number;
+}
+
+/** How node matching samples a layer: per image and position, or per image (conv nodes' spatial means). */
+export type MatchSampling = 'positions' | 'spatialMean';
+
+/** Node matching by activation correlation (Li et al. 2016) of a layer of A with a layer of B (engine/methods/compare.ts). */
+export interface NodeMatching {
+  layerA: { index: number; name: string; nodes: number; shape: number[] };
+  layerB: { index: number; name: string; nodes: number; shape: number[] };
+  /** The dataset the activations came from (A's test split). */
+  dataset: string;
+  images: number;
+  samples: number;
+  sampling: MatchSampling;
+  /** `correlations[i][j]`: node i of A with node j of B; null where either node is constant. */
+  correlations: (number | null)[][];
+  /** For each node of A, its best-correlated node of B. */
+  bestAtoB: NodeMatchPair[];
+  /** For each node of B, its best-correlated node of A (`a` is still A's node). */
+  bestBtoA: NodeMatchPair[];
+  /** One-to-one matching maximizing the summed correlation (Hungarian method). */
+  oneToOne: NodeMatchPair[];
+}
+
+/** `compare`: the cross test of two lens files' models and node matching between them. */
+export interface CompareResult {
+  a: { lens: string; model: string; name: string };
+  b: { lens: string; model: string; name: string };
+  crossTest: CrossTable;
+  matching: NodeMatching;
+}
+
 /** Progress of a long job. */
 export interface Progress {
   /** 0..1 when known. */
@@ -395,6 +449,11 @@ export interface EngineMethods {
    * so the host can ask about paths outside the workspace before anything reads them (extension/workspaceGuard.ts).
    */
   lensPaths(p: { lens: string }): string[];
+  /**
+   * The cross test of the models of lens files `lens` (A) and `other` (B) on both test splits, and node matching
+   * of a layer of A with a layer of B (names or indices; default each model's last hidden layer with weights).
+   */
+  compare(p: { lens: string; other: string; layerA?: string | number; layerB?: string | number; sampling?: MatchSampling }): CompareResult;
 }
 export type MethodName = keyof EngineMethods;
 export type ParamsOf<M extends MethodName> = Parameters<EngineMethods[M]>[0];
