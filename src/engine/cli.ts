@@ -9,6 +9,7 @@ import { toEngineError, UserError } from './errors';
 import { handlers } from './handlers';
 import { makeJob } from './job';
 import { compareLenses, formatCompare } from './methods/compare';
+import { formatSanity, sanityCheck } from './methods/sanity';
 import { nodeTop, renderNode, type NodeIndexOptions } from './render';
 
 const USAGE = `Usage: feature-lens <command> [options]
@@ -24,6 +25,11 @@ Commands:
          [--metric …] [--k 9] [--storage DIR]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
   (top and render scan first when the index is missing; L is a layer name or index)
+  sanity FILE.lens.json --layer L --node N [--k 9] [--metric …] [--storage DIR]
+                                      cascading randomization (Adebayo et al. 2018): the node's projections
+                                      (deconv, guided, saliency, gradcam) of its top images with the layers
+                                      from its own down to the first re-initialized, and their Spearman
+                                      rank correlation and SSIM to the trained ones (|map| summed over channels)
   compare A.lens.json B.lens.json [--layer-a LA --layer-b LB] [--sampling positions|spatialMean]
                                       each model on each lens file's test split (errors, confusion
                                       matrices), and node matching by activation correlation of a layer
@@ -117,7 +123,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const backend = str(flags, 'backend', 'auto') as BackendSetting;
     if (!BACKEND_SETTINGS.includes(backend)) throw new UserError('badInput', `--backend must be one of ${BACKEND_SETTINGS.join(', ')}.`);
-    if (!['info', 'train', 'scan', 'top', 'render', 'compare'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
+    if (!['info', 'train', 'scan', 'top', 'render', 'compare', 'sanity'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
     if (!target) throw new UserError('badInput', `${command} needs a file: feature-lens ${command} ${command === 'info' ? 'MODEL.json' : 'FILE.lens.json'}.`);
     const file = path.resolve(target);
     const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
@@ -138,6 +144,10 @@ export async function runCli(argv: string[]): Promise<number> {
       const info = await handlers.modelInfo({ model: file }, job);
       result = info;
       text = formatInfo(info);
+    } else if (command === 'sanity') {
+      const r = await sanityCheck(nodeArgs(file, flags, metric), job);
+      result = r;
+      text = formatSanity(r);
     } else if (command === 'compare') {
       const other = positional[2];
       if (!other) throw new UserError('badInput', 'compare needs two lens files: feature-lens compare A.lens.json B.lens.json.');

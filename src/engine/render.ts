@@ -62,7 +62,7 @@ export interface RenderOptions extends NodeIndexOptions {
 }
 
 /** The lens, model, layer, node and top-activation index for a node named on the command line (scans when there is no index). */
-async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
+export async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   check(Number.isInteger(opts.k) && opts.k >= 1 && opts.k <= 100, `k must be a whole number from 1 to 100, not ${opts.k}.`);
   const metric = opts.metric ?? 'frobenius';
   checkMetric(metric);

@@ -405,6 +405,30 @@ export interface CompareResult {
   matching: NodeMatching;
 }
 
+/** One step of the cascading randomization of `sanity` (engine/methods/sanity.ts). */
+export interface SanityStep {
+  /** The ops randomized at this step, top down (the last one is the lowest). */
+  randomized: string[];
+  /** Means over the top images (null: undefined for every image). */
+  spearmanAbs: number | null;
+  ssim: number | null;
+  perImage: { spearmanAbs: (number | null)[]; ssim: (number | null)[] };
+}
+
+/** `sanity`: similarities of the node's projections with randomized weights to the trained ones, per method and step. */
+export interface SanityResult {
+  lens: string;
+  model: string;
+  layer: number;
+  layerName: string;
+  node: number;
+  metric: ScoreMetric;
+  /** Test-split indices of the top images the projections are of. */
+  images: number[];
+  seed: number;
+  methods: { method: ProjectionMethod; steps: SanityStep[]; error?: string }[];
+}
+
 /** Progress of a long job. */
 export interface Progress {
   /** 0..1 when known. */
@@ -453,6 +477,11 @@ export interface EngineMethods {
    * The cross test of the models of lens files `lens` (A) and `other` (B) on both test splits, and node matching
    * of a layer of A with a layer of B (names or indices; default each model's last hidden layer with weights).
    */
+  /**
+   * The sanity check of the node's projections (cascading randomization, Adebayo et al. 2018) on its top `k`
+   * test images (default 9; scans when there is no index). `layer` is a name or an index.
+   */
+  sanity(p: { lens: string; storageDir: string; layer: string | number; node: number; k?: number; metric?: ScoreMetric; methods?: ProjectionMethod[] }): SanityResult;
   compare(p: { lens: string; other: string; layerA?: string | number; layerB?: string | number; sampling?: MatchSampling }): CompareResult;
 }
 export type MethodName = keyof EngineMethods;
