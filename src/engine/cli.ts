@@ -10,6 +10,7 @@ import { handlers } from './handlers';
 import { makeJob } from './job';
 import { compareLenses, formatCompare } from './methods/compare';
 import { formatSanity, sanityCheck } from './methods/sanity';
+import { writeTimelapse } from './methods/timelapse';
 import { nodeTop, renderNode, type NodeIndexOptions } from './render';
 
 const USAGE = `Usage: feature-lens <command> [options]
@@ -30,6 +31,10 @@ Commands:
                                       (deconv, guided, saliency, gradcam) of its top images with the layers
                                       from its own down to the first re-initialized, and their Spearman
                                       rank correlation and SSIM to the trained ones (|map| summed over channels)
+  timelapse FILE.lens.json --layer L --node N --out DIR [--k 9] [--metric …] [--storage DIR]
+                                      the node at every checkpoint (the lens's "checkpoints" pattern, else
+                                      those its training kept): weights and top-image PNGs per epoch, and a
+                                      JSON of scores and the overlap of consecutive top-k lists
   compare A.lens.json B.lens.json [--layer-a LA --layer-b LB] [--sampling positions|spatialMean]
                                       each model on each lens file's test split (errors, confusion
                                       matrices), and node matching by activation correlation of a layer
@@ -123,7 +128,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const backend = str(flags, 'backend', 'auto') as BackendSetting;
     if (!BACKEND_SETTINGS.includes(backend)) throw new UserError('badInput', `--backend must be one of ${BACKEND_SETTINGS.join(', ')}.`);
-    if (!['info', 'train', 'scan', 'top', 'render', 'compare', 'sanity'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
+    if (!['info', 'train', 'scan', 'top', 'render', 'compare', 'sanity', 'timelapse'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
     if (!target) throw new UserError('badInput', `${command} needs a file: feature-lens ${command} ${command === 'info' ? 'MODEL.json' : 'FILE.lens.json'}.`);
     const file = path.resolve(target);
     const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
@@ -144,6 +149,16 @@ export async function runCli(argv: string[]): Promise<number> {
       const info = await handlers.modelInfo({ model: file }, job);
       result = info;
       text = formatInfo(info);
+    } else if (command === 'timelapse') {
+      const out = path.resolve(str(flags, 'out'));
+      const st = await fs.promises.stat(out).catch(() => undefined);
+      if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
+      const r = await writeTimelapse({ ...nodeArgs(file, flags, metric), out }, job);
+      result = { ...r.result, frames: r.result.frames.map(({ weights: _w, ...f }) => f), files: r.files };
+      text = [
+        ...r.result.frames.map((f) => `epoch ${String(f.epoch).padStart(3)}: top score ${f.topScore.toPrecision(4)}, mean of top ${r.result.k} ${f.meanTopScore.toPrecision(4)}${f.overlapWithPrevious !== undefined ? `, overlap with the previous ${(f.overlapWithPrevious * 100).toFixed(0)}%` : ''}`),
+        ...r.files,
+      ].join('\n');
     } else if (command === 'sanity') {
       const r = await sanityCheck(nodeArgs(file, flags, metric), job);
       result = r;

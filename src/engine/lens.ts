@@ -46,6 +46,8 @@ export interface Lens {
   training?: Recipe;
   /** `<stem>.training.json` beside the lens file, written by training. */
   results: string;
+  /** A pattern of the user's checkpoint model files, absolute (methods/checkpoints.ts). */
+  checkpoints?: string;
   [key: string]: unknown;
 }
 
@@ -88,6 +90,7 @@ export function parseLens(json: unknown, file: string): Lens {
   const name = f.str('name');
   const description = f.str('description', false);
   const modelRel = f.str('model');
+  const checkpoints = f.str('checkpoints', false);
   const dataset = parseDataset(f.sub('dataset')!, dir);
   const t = f.sub('training', false);
   const training = t ? parseRecipe(t, (df) => parseDataset(df, dir)) : undefined;
@@ -102,6 +105,7 @@ export function parseLens(json: unknown, file: string): Lens {
     dataset,
     ...(training ? { training } : {}),
     results: path.join(dir, `${stem}.training.json`),
+    ...(checkpoints ? { checkpoints: path.resolve(dir, checkpoints) } : {}),
   };
 }
 

@@ -199,6 +199,8 @@ export interface TrainResult {
    * that of the model on disk are stale (the run was killed between writing the model and its results).
    */
   weightsHash?: string;
+  /** With `training.checkpoints`: the weights kept at the end of those epochs (model files beside the model, absolute paths). */
+  checkpoints?: { epoch: number; model: string; weightsHash?: string }[];
 }
 
 /** Where an input image comes from: a dataset image of a lens file, or pixels given directly. */
@@ -429,6 +431,31 @@ export interface SanityResult {
   methods: { method: ProjectionMethod; steps: SanityStep[]; error?: string }[];
 }
 
+/** One checkpoint of a node's time-lapse (engine/methods/timelapse.ts). */
+export interface TimelapseFrame {
+  epoch: number;
+  model: string;
+  weightsHash: string;
+  layer: number;
+  weights?: WeightsResult;
+  top: TopImage[];
+  /** The best top-k score, and their mean. */
+  topScore: number;
+  meanTopScore: number;
+  /** |top-k ∩ the previous checkpoint's top-k| / k; absent for the first. */
+  overlapWithPrevious?: number;
+}
+
+/** `timelapse`: a node at every checkpoint of a lens's series. */
+export interface TimelapseResult {
+  lens: string;
+  layerName: string;
+  node: number;
+  metric: ScoreMetric;
+  k: number;
+  frames: TimelapseFrame[];
+}
+
 /** Progress of a long job. */
 export interface Progress {
   /** 0..1 when known. */
@@ -482,6 +509,11 @@ export interface EngineMethods {
    * test images (default 9; scans when there is no index). `layer` is a name or an index.
    */
   sanity(p: { lens: string; storageDir: string; layer: string | number; node: number; k?: number; metric?: ScoreMetric; methods?: ProjectionMethod[] }): SanityResult;
+  /**
+   * A node at every checkpoint of the lens's series (its `checkpoints` pattern, else those its training kept):
+   * weights, top `k` images (each checkpoint's index scanned on demand and cached), scores and overlaps.
+   */
+  timelapse(p: { lens: string; storageDir: string; layer: string | number; node: number; k?: number; metric?: ScoreMetric }): TimelapseResult;
   compare(p: { lens: string; other: string; layerA?: string | number; layerB?: string | number; sampling?: MatchSampling }): CompareResult;
 }
 export type MethodName = keyof EngineMethods;
