@@ -227,7 +227,11 @@ export async function openDataset(lens: Lens, split: Split): Promise<Dataset> {
  */
 export function lensFilePaths(lens: Lens): string[] {
   const extra = (lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec));
-  return [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra])];
+  // a checkpoint pattern reads whatever it matches under its folder before the first wildcard
+  const parts = lens.checkpoints?.split(path.sep) ?? [];
+  const wild = parts.findIndex((p) => /[*?]/.test(p));
+  const ckpt = lens.checkpoints ? [(wild < 0 ? lens.checkpoints : parts.slice(0, wild).join(path.sep)) || path.sep] : [];
+  return [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra, ...ckpt])];
 }
 
 /**
