@@ -1,13 +1,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BackendSetting, ModelInfo, Progress } from '../shared/protocol';
+import type { BackendSetting, MatchSampling, ModelInfo, Progress } from '../shared/protocol';
 import { BACKEND_SETTINGS, ENGINE_ENV, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
 import { initBackend } from './backend';
 import { setMemoryBudgetMB } from './budget';
 import { toEngineError, UserError } from './errors';
 import { handlers } from './handlers';
 import { makeJob } from './job';
+import { compareLenses, formatCompare } from './methods/compare';
+import { formatSanity, sanityCheck } from './methods/sanity';
+import { writeTimelapse } from './methods/timelapse';
 import { nodeTop, renderNode, type NodeIndexOptions } from './render';
 
 const USAGE = `Usage: feature-lens <command> [options]
@@ -23,6 +26,20 @@ Commands:
          [--metric …] [--k 9] [--storage DIR]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
   (top and render scan first when the index is missing; L is a layer name or index)
+  sanity FILE.lens.json --layer L --node N [--k 9] [--metric …] [--storage DIR]
+                                      cascading randomization (Adebayo et al. 2018): the node's projections
+                                      (deconv, guided, saliency, gradcam) of its top images with the layers
+                                      from its own down to the first re-initialized, and their Spearman
+                                      rank correlation and SSIM to the trained ones (|map| summed over channels)
+  timelapse FILE.lens.json --layer L --node N --out DIR [--k 9] [--metric …] [--storage DIR]
+                                      the node at every checkpoint (the lens's "checkpoints" pattern, else
+                                      those its training kept): weights and top-image PNGs per epoch, and a
+                                      JSON of scores and the overlap of consecutive top-k lists
+  compare A.lens.json B.lens.json [--layer-a LA --layer-b LB] [--sampling positions|spatialMean]
+                                      each model on each lens file's test split (errors, confusion
+                                      matrices), and node matching by activation correlation of a layer
+                                      of A with a layer of B over A's test split (default: each model's
+                                      last hidden layer with weights)
 
 Options for every command:
   --json                              print the result as one JSON object on stdout
@@ -111,7 +128,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const backend = str(flags, 'backend', 'auto') as BackendSetting;
     if (!BACKEND_SETTINGS.includes(backend)) throw new UserError('badInput', `--backend must be one of ${BACKEND_SETTINGS.join(', ')}.`);
-    if (!['info', 'train', 'scan', 'top', 'render'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
+    if (!['info', 'train', 'scan', 'top', 'render', 'compare', 'sanity', 'timelapse'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
     if (!target) throw new UserError('badInput', `${command} needs a file: feature-lens ${command} ${command === 'info' ? 'MODEL.json' : 'FILE.lens.json'}.`);
     const file = path.resolve(target);
     const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
@@ -132,6 +149,29 @@ export async function runCli(argv: string[]): Promise<number> {
       const info = await handlers.modelInfo({ model: file }, job);
       result = info;
       text = formatInfo(info);
+    } else if (command === 'timelapse') {
+      const out = path.resolve(str(flags, 'out'));
+      const st = await fs.promises.stat(out).catch(() => undefined);
+      if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
+      const r = await writeTimelapse({ ...nodeArgs(file, flags, metric), out }, job);
+      result = { ...r.result, frames: r.result.frames.map(({ weights: _w, ...f }) => f), files: r.files };
+      text = [
+        ...r.result.frames.map((f) => `epoch ${String(f.epoch).padStart(3)}: top score ${f.topScore.toPrecision(4)}, mean of top ${r.result.k} ${f.meanTopScore.toPrecision(4)}${f.overlapWithPrevious !== undefined ? `, overlap with the previous ${(f.overlapWithPrevious * 100).toFixed(0)}%` : ''}`),
+        ...r.files,
+      ].join('\n');
+    } else if (command === 'sanity') {
+      const r = await sanityCheck(nodeArgs(file, flags, metric), job);
+      result = r;
+      text = formatSanity(r);
+    } else if (command === 'compare') {
+      const other = positional[2];
+      if (!other) throw new UserError('badInput', 'compare needs two lens files: feature-lens compare A.lens.json B.lens.json.');
+      const sampling = flags.sampling === undefined ? undefined : (str(flags, 'sampling') as MatchSampling);
+      if (sampling !== undefined && !['positions', 'spatialMean'].includes(sampling)) throw new UserError('badInput', '--sampling must be positions or spatialMean.');
+      const layerOpt = (k: string) => (flags[k] === undefined ? undefined : str(flags, k));
+      const r = await compareLenses(file, path.resolve(other), { layerA: layerOpt('layer-a'), layerB: layerOpt('layer-b'), sampling }, job);
+      result = r;
+      text = formatCompare(r);
     } else if (command === 'train') {
       const r = await handlers.train({ lens: file }, job);
       result = r;

@@ -8,6 +8,9 @@ import { layerByClass } from './layerByClass';
 import { lensInfo, openDataset, readLens } from './lens';
 import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
+import { compareLenses } from './methods/compare';
+import { sanityCheck } from './methods/sanity';
+import { timelapse } from './methods/timelapse';
 import { loadModel } from './modelIO';
 import { nativeFeatureMaps } from './native/featureMaps';
 import { forwardStatus, recordForwardPath } from './native/forwardLayers';
@@ -72,4 +75,7 @@ export const handlers: Handlers = {
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),
+  sanity: async (p, job) => sanityCheck({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods }, job),
+  timelapse: async (p, job) => timelapse({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric }, job),
+  compare: async (p, job) => compareLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
 };

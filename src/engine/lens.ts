@@ -46,6 +46,8 @@ export interface Lens {
   training?: Recipe;
   /** `<stem>.training.json` beside the lens file, written by training. */
   results: string;
+  /** A pattern of the user's checkpoint model files, absolute (methods/checkpoints.ts). */
+  checkpoints?: string;
   [key: string]: unknown;
 }
 
@@ -88,6 +90,7 @@ export function parseLens(json: unknown, file: string): Lens {
   const name = f.str('name');
   const description = f.str('description', false);
   const modelRel = f.str('model');
+  const checkpoints = f.str('checkpoints', false);
   const dataset = parseDataset(f.sub('dataset')!, dir);
   const t = f.sub('training', false);
   const training = t ? parseRecipe(t, (df) => parseDataset(df, dir)) : undefined;
@@ -102,6 +105,7 @@ export function parseLens(json: unknown, file: string): Lens {
     dataset,
     ...(training ? { training } : {}),
     results: path.join(dir, `${stem}.training.json`),
+    ...(checkpoints ? { checkpoints: path.resolve(dir, checkpoints) } : {}),
   };
 }
 
@@ -223,7 +227,11 @@ export async function openDataset(lens: Lens, split: Split): Promise<Dataset> {
  */
 export function lensFilePaths(lens: Lens): string[] {
   const extra = (lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec));
-  return [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra])];
+  // a checkpoint pattern reads whatever it matches under its folder before the first wildcard
+  const parts = lens.checkpoints?.split(path.sep) ?? [];
+  const wild = parts.findIndex((p) => /[*?]/.test(p));
+  const ckpt = lens.checkpoints ? [(wild < 0 ? lens.checkpoints : parts.slice(0, wild).join(path.sep)) || path.sep] : [];
+  return [...new Set([lens.path, lens.model, path.dirname(lens.model), lens.results, ...datasetPaths(lens.dataset), ...extra, ...ckpt])];
 }
 
 /**

@@ -47,6 +47,8 @@ export interface Recipe {
   restarts: { attempts: number; minTrainAccuracy: number; afterEpochs: number };
   /** Extra test sets; their `dataset` is parsed by the lens reader (its test split is used). */
   crossTests: { name: string; dataset: unknown }[];
+  /** Epochs whose weights training keeps (methods/checkpoints.ts): every `every`-th, and those listed. */
+  checkpoints?: { every?: number; epochs?: number[] };
 }
 
 /** Layers in a recipe beyond this are refused (TensorFlow.js builds and serializes a model recursively). */
@@ -89,12 +91,27 @@ export function parseRecipe(f: Fields, parseDataset: (f: Fields) => unknown): Re
     cf.done();
     return r;
   });
+  const checkpoints = parseCheckpoints(f);
   f.done();
   const last = architecture[architecture.length - 1];
   if (loss === 'categoricalCrossentropy' && !(last.type === 'dense' && last.activation === 'softmax') && !(last.type === 'activation' && last.activation === 'softmax')) {
     f.fail(f.path('architecture'), 'must end with a dense layer with "activation": "softmax" (one unit per class) for the categoricalCrossentropy loss; or set "loss"');
   }
-  return { architecture, optimizer, loss, epochs, batchSize, augment, seed, restarts, crossTests };
+  return { architecture, optimizer, loss, epochs, batchSize, augment, seed, restarts, crossTests, ...(checkpoints ? { checkpoints } : {}) };
+}
+
+/** `checkpoints`: `{"every": N}` or a list of epochs. */
+function parseCheckpoints(f: Fields): Recipe['checkpoints'] {
+  const v = f.raw('checkpoints');
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) {
+    if (!v.length || !v.every((e) => Number.isInteger(e) && e >= 1 && e <= 10000)) f.fail(f.path('checkpoints'), 'must be {"every": N} or a non-empty list of epoch numbers (1, 2, ...)');
+    return { epochs: [...v] };
+  }
+  const c = f.sub('checkpoints')!;
+  const every = c.num('every', { int: true, min: 1, max: 10000 });
+  c.done();
+  return { every };
 }
 
 function pair(f: Fields, key: string, def?: number): [number, number] {

@@ -62,7 +62,7 @@ export interface RenderOptions extends NodeIndexOptions {
 }
 
 /** The lens, model, layer, node and top-activation index for a node named on the command line (scans when there is no index). */
-async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
+export async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   check(Number.isInteger(opts.k) && opts.k >= 1 && opts.k <= 100, `k must be a whole number from 1 to 100, not ${opts.k}.`);
   const metric = opts.metric ?? 'frobenius';
   checkMetric(metric);
@@ -139,7 +139,7 @@ function magnify(size: number, target: number): number {
 }
 
 /** The node's weight tiles in a grid with a legend strip (see the file comment). */
-function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, max: number): Uint8Array {
+export function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, max: number): Uint8Array {
   const maxAbs = Math.max(Math.abs(min), Math.abs(max)) || 1;
   const [th, tw] = tiles[0].shape;
   const scale = tw > 4 * th ? magnify(tw, 512) : magnify(Math.max(th, tw), 96);
@@ -173,7 +173,7 @@ function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, max: numb
 }
 
 /** Rows input / feature map / deconvolution, one column per image (see the file comment). */
-function topFigure(columns: { index: number; image: FloatArray; map: FloatArray; projection?: FloatArray }[]): Uint8Array {
+export function topFigure(columns: { index: number; image: FloatArray; map: FloatArray; projection?: FloatArray }[]): Uint8Array {
   check(columns.length > 0, 'No top images to draw.');
   const [h, w, c] = columns[0].image.shape;
   const scale = magnify(Math.max(h, w), 84);

@@ -18,6 +18,7 @@ import { isInside, writeFileAtomic } from './fsutil';
 import { yieldToEvents, type Job } from './job';
 import { datasetPaths, openDataset, openSpec, readLens, readResultsFile, type DatasetSpec, type Lens } from './lens';
 import { madeByFeatureLens, saveModel, sweepTemps } from './modelIO';
+import { CheckpointWriter, checkpointEpochs } from './methods/checkpoints';
 import { buildModel, makeOptimizer, type Recipe } from './recipes';
 import * as tf from './tf';
 
@@ -50,6 +51,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
   const { attempts } = recipe.restarts;
   const [h, w, c] = train.shape;
   const all = train.size * h * w * c * 4 <= PRELOAD_BYTES ? await train.gather(Int32Array.from({ length: train.size }, (_, i) => i)) : undefined;
+  const checkpoints = recipe.checkpoints ? new CheckpointWriter(lens.model, checkpointEpochs(recipe)) : undefined;
   for (let attempt = 1; ; attempt++) {
     const seed = recipe.seed + attempt - 1;
     const model = buildModel({ ...recipe, seed }, train.shape, classes.length, modelName, lens.path);
@@ -57,7 +59,9 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
     try {
       checkFitsModel(train, model, lens.path);
       model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
-      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts, lens.path);
+      await checkpoints?.reset();
+      const onEpoch = checkpoints && ((epoch: number) => checkpoints.epochEnd(model, epoch));
+      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts, lens.path, onEpoch);
       if (!run) continue;
       const { history, trainSeconds, trainAccuracy, last } = run;
       const crossTests = [];
@@ -91,12 +95,14 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       // results whose hash is not the model's, which the loader refuses as stale (lens.ts lensInfo).
       const { weightsHash } = await saveModel(model, lens.model, { featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, seed, trainedAt: new Date().toISOString() } });
       result.weightsHash = weightsHash;
+      if (checkpoints) result.checkpoints = await checkpoints.commit();
       await writeFileAtomic(lens.results, JSON.stringify(result, null, 2) + '\n');
       await sweepTemps(path.dirname(lens.results), [path.basename(lens.results)]);
       return result;
     } finally {
       model.dispose();
       optimizer.dispose();
+      await checkpoints?.discard(); // a dropped, failed or cancelled attempt's (a committed run's folder has moved)
     }
   }
 }
@@ -138,7 +144,7 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
  * `attempt` > 0 means a restart is still possible: the run returns undefined when it falls short of
  * `recipe.restarts` (see recipes.ts).
  */
-async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number, file: string) {
+async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number, file: string, onEpoch?: (epoch: number) => Promise<void>) {
   const [h, w, c] = train.shape;
   const rnd = new Random(recipe.seed);
   const augRnd = new Random(recipe.seed + 7919);
@@ -193,6 +199,7 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
       job.progress({ message: `Attempt ${attempt}/${attempts}: training accuracy ${(trainAccuracy * 100).toFixed(1)}% after ${epoch + 1} epochs; restarting from seed ${recipe.seed + 1}` });
       return undefined;
     }
+    await onEpoch?.(epoch + 1);
     last = await evaluate(model, test, classes, job);
     history.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: trainAccuracy, testLoss: last.loss, testAccuracy: last.accuracy });
   }

@@ -1,0 +1,173 @@
+// `feature-lens sanity` (issue 14): cascading randomization of Adebayo et al. (2018) on a short MNIST training.
+// The printed similarities are checked against a reference computed here: the saliency of the node through tfjs's
+// own LayersModel, with the model's weights randomized by the test itself (the layers' Glorot-uniform initializer
+// and the documented seeds), and Spearman and SSIM written out plainly. The model's weights stay untouched.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, it } from 'node:test';
+import { initBackend } from '../../src/engine/backend';
+import { runCli } from '../../src/engine/cli';
+import { makeJob } from '../../src/engine/job';
+import { openDataset, readLens } from '../../src/engine/lens';
+import type { SanityResult } from '../../src/shared/protocol';
+import { SANITY_SEED } from '../../src/engine/methods/sanity';
+import { loadModel, unloadModels } from '../../src/engine/modelIO';
+import { nodeTop } from '../../src/engine/render';
+import * as tf from '../../src/engine/tf';
+import { trainLens } from '../../src/engine/train';
+
+const root = path.resolve(__dirname, '../..');
+let dir: string;
+before(async () => {
+  await initBackend('wasm');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-sanity-'));
+});
+after(() => {
+  unloadModels();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function cliJson(args: string[]): Promise<any> {
+  const out: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]) => (typeof s === 'string' ? (out.push(s), true) : (write as (...a: unknown[]) => boolean)(s, ...rest))) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await runCli([...args, '--json', '--backend', 'wasm']);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.equal(code, 0, out.join(''));
+  return JSON.parse(out.join('')).result;
+}
+
+/** Ranks 1..n with ties sharing their average rank, written out by sorting. */
+function rank(v: number[]): number[] {
+  const sorted = [...v].sort((a, b) => a - b);
+  return v.map((x) => {
+    const first = sorted.indexOf(x);
+    const last = sorted.lastIndexOf(x);
+    return (first + last) / 2 + 1;
+  });
+}
+
+function pearson(x: number[], y: number[]): number {
+  const mx = x.reduce((a, b) => a + b, 0) / x.length;
+  const my = y.reduce((a, b) => a + b, 0) / y.length;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  x.forEach((_, i) => {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  });
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+/** SSIM of two `[n, n]` maps (Wang et al. 2004, scikit-image's defaults: min-max scaled, 7×7 windows inside the map, sample variances). */
+function ssimRef(a0: number[], b0: number[], n: number): number {
+  const scale = (v: number[]) => {
+    const lo = Math.min(...v);
+    const hi = Math.max(...v);
+    return v.map((x) => (x - lo) / (hi - lo));
+  };
+  const a = scale(a0);
+  const b = scale(b0);
+  const win = 7;
+  let total = 0;
+  let count = 0;
+  for (let r = 0; r + win <= n; r++) {
+    for (let c = 0; c + win <= n; c++) {
+      const wa: number[] = [];
+      const wb: number[] = [];
+      for (let i = r; i < r + win; i++) for (let j = c; j < c + win; j++) wa.push(a[i * n + j]), wb.push(b[i * n + j]);
+      const ma = wa.reduce((s, v) => s + v, 0) / wa.length;
+      const mb = wb.reduce((s, v) => s + v, 0) / wb.length;
+      let va = 0;
+      let vb = 0;
+      let cov = 0;
+      wa.forEach((_, k) => {
+        va += (wa[k] - ma) ** 2;
+        vb += (wb[k] - mb) ** 2;
+        cov += (wa[k] - ma) * (wb[k] - mb);
+      });
+      va /= wa.length - 1;
+      vb /= wa.length - 1;
+      cov /= wa.length - 1;
+      const c1 = 0.01 ** 2;
+      const c2 = 0.03 ** 2;
+      total += ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+      count++;
+    }
+  }
+  return total / count;
+}
+
+it('sanity on MNIST: similarities per method and randomized layer, equal to a reference computation', { timeout: 10 * 60_000 }, async () => {
+  const lensJson = JSON.parse(fs.readFileSync(path.join(root, 'samples/mnist/mnist.lens.json'), 'utf8'));
+  for (const split of ['train', 'test']) for (const k of ['images', 'labels']) lensJson.dataset[split][k] = path.join(root, 'samples/mnist', lensJson.dataset[split][k]);
+  lensJson.training.epochs = 2;
+  const lens = path.join(dir, 'mnist.lens.json');
+  fs.writeFileSync(lens, JSON.stringify(lensJson));
+  const trained = await trainLens(lens, makeJob());
+  const storage = path.join(dir, 'index');
+  const { network: net, layersModel } = await loadModel(trained.model);
+  // a live node of conv2 (a dead one has all-zero projections)
+  let node = 0;
+  while ((await nodeTop({ lens, layer: 'conv2', node, storageDir: storage, k: 4 }, makeJob())).top[0].score <= 0) node++;
+  const snapshot = () => net.ops.map((o) => Object.values(o.weights as Record<string, tf.Tensor>).map((w) => Array.from(w.dataSync())));
+  const weightsBefore = snapshot();
+  const n0 = tf.memory().numTensors;
+
+  const r: SanityResult = await cliJson(['sanity', lens, '--layer', 'conv2', '--node', String(node), '--k', '4', '--storage', storage]);
+  assert.equal(tf.memory().numTensors, n0, 'no tensors leaked');
+  assert.deepEqual(snapshot(), weightsBefore, "the model's weights are untouched");
+  assert.deepEqual(r.methods.map((m) => m.method), ['deconv', 'guided', 'saliency', 'gradcam']);
+  for (const m of r.methods) assert.deepEqual(m.steps.map((s) => s.randomized), [['conv2'], ['conv2', 'conv1']]);
+  console.log(`sanity, MNIST (2 epochs, test error ${(trained.testError * 100).toFixed(2)}%) conv2 node ${node}, top ${r.images.length} images; Spearman of |map|, SSIM to the trained projection:`);
+  for (const m of r.methods) console.log(`  ${m.method.padEnd(9)} ${m.steps.map((s) => `down to ${s.randomized.at(-1)}: ${s.spearmanAbs?.toFixed(3)} / ${s.ssim?.toFixed(3)}`).join('   ')}`);
+
+  // The reference: saliency with conv2 and conv1 randomized, through the LayersModel (the node's summed map).
+  const ds = await openDataset(await readLens(lens), 'test');
+  const images = await ds.gather(r.images);
+  const x = tf.tensor4d(images.images, [r.images.length, 28, 28, 1]);
+  const sub = tf.model({ inputs: layersModel!.inputs, outputs: layersModel!.getLayer('conv2').output as tf.SymbolicTensor });
+  const saliencyRef = () =>
+    tf.tidy(() => {
+      const g = tf.grad((input: tf.Tensor) => tf.sum(tf.slice(sub.apply(input) as tf.Tensor, [0, 0, 0, node], [-1, -1, -1, 1])))(x);
+      const d = tf.abs(g).dataSync() as Float32Array;
+      return r.images.map((_, i) => Array.from(d.slice(i * 784, (i + 1) * 784)));
+    });
+  const trainedMaps = saliencyRef();
+  const originals = ['conv2', 'conv1'].map((name) => layersModel!.getLayer(name).getWeights().map((w) => w.clone()));
+  try {
+    for (const name of ['conv2', 'conv1']) {
+      const layer = layersModel!.getLayer(name);
+      const seed = SANITY_SEED + net.ops.findIndex((o) => o.name === name);
+      const [k, b] = layer.getWeights();
+      const kernel = tf.initializers.glorotUniform({ seed }).apply(k.shape);
+      const bias = tf.zeros(b.shape);
+      layer.setWeights([kernel, bias]);
+      tf.dispose([kernel, bias]);
+    }
+    const randomMaps = saliencyRef();
+    const sp = trainedMaps.map((t, i) => pearson(rank(t), rank(randomMaps[i])));
+    const ss = trainedMaps.map((t, i) => ssimRef(t, randomMaps[i], 28));
+    const step = r.methods.find((m) => m.method === 'saliency')!.steps[1];
+    console.log(`reference saliency, conv2+conv1 randomized: Spearman ${sp.map((v) => v.toFixed(4))} SSIM ${ss.map((v) => v.toFixed(4))}; printed ${step.perImage.spearmanAbs.map((v) => v?.toFixed(4))} / ${step.perImage.ssim.map((v) => v?.toFixed(4))}`);
+    sp.forEach((v, i) => assert.ok(Math.abs(v - step.perImage.spearmanAbs[i]!) < 2e-3, `image ${i}: Spearman ${step.perImage.spearmanAbs[i]} vs reference ${v}`));
+    ss.forEach((v, i) => assert.ok(Math.abs(v - step.perImage.ssim[i]!) < 2e-3, `image ${i}: SSIM ${step.perImage.ssim[i]} vs reference ${v}`));
+    const mean = sp.reduce((a, b) => a + b, 0) / sp.length;
+    assert.ok(Math.abs(mean - step.spearmanAbs!) < 2e-3);
+  } finally {
+    ['conv2', 'conv1'].forEach((name, i) => {
+      layersModel!.getLayer(name).setWeights(originals[i]);
+      tf.dispose(originals[i]);
+    });
+    x.dispose();
+  }
+  assert.deepEqual(snapshot(), weightsBefore);
+});
