@@ -68,13 +68,15 @@ export interface GuardHost {
 
 const ALLOWED_KEY = 'featureLens.outsidePathsAllowed';
 
-/** The engine methods whose params name a lens file (directly, or through an `input` image reference). */
-export function lensOf(method: MethodName | string, params: unknown): string | undefined {
-  if (method === 'lensPaths' || !params || typeof params !== 'object') return undefined;
-  const p = params as { lens?: unknown; input?: { lens?: unknown } };
-  if (typeof p.lens === 'string') return p.lens;
-  if (p.input && typeof p.input === 'object' && typeof p.input.lens === 'string') return p.input.lens;
-  return undefined;
+/**
+ * The lens files an engine request names: `lens`, a second one (`other`, as `compare` takes), or one inside an
+ * `input` image reference. Every one of them goes through the guard.
+ */
+export function lensesOf(method: MethodName | string, params: unknown): string[] {
+  if (method === 'lensPaths' || !params || typeof params !== 'object') return [];
+  const p = params as { lens?: unknown; other?: unknown; input?: { lens?: unknown } };
+  const input = p.input && typeof p.input === 'object' ? p.input.lens : undefined;
+  return [p.lens, p.other, input].filter((l): l is string => typeof l === 'string');
 }
 
 /**
@@ -89,8 +91,20 @@ export class LensGuard {
 
   /** The error to answer instead of running a request, or undefined to let it run. */
   check(method: MethodName | string, params: unknown): Promise<EngineError | undefined> | undefined {
-    const lens = lensOf(method, params);
-    if (!lens) return undefined;
+    const lenses = lensesOf(method, params);
+    if (lenses.length === 0) return undefined;
+    if (lenses.length === 1) return this.checkOne(lenses[0]);
+    // One after the other: each may ask its own modal question.
+    return (async () => {
+      for (const lens of lenses) {
+        const error = await this.checkOne(lens);
+        if (error) return error;
+      }
+      return undefined;
+    })();
+  }
+
+  private checkOne(lens: string): Promise<EngineError | undefined> {
     const file = path.resolve(lens);
     let p = this.inFlight.get(file);
     if (!p) {

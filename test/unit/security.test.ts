@@ -11,7 +11,7 @@ import { initBackend } from '../../src/engine/backend';
 import { lensInfo } from '../../src/engine/lens';
 import { lensPaths } from '../../src/engine/lensPaths';
 import { EngineClient } from '../../src/extension/engineClient';
-import { LensGuard, confirmationText, createLensGuard, lensOf, pathsOutside, realPath, requireTrust, type GuardHost } from '../../src/extension/workspaceGuard';
+import { LensGuard, confirmationText, createLensGuard, lensesOf, pathsOutside, realPath, requireTrust, type GuardHost } from '../../src/extension/workspaceGuard';
 import type { EngineError } from '../../src/shared/protocol';
 import { parseWebviewMessage, type MessageBounds } from '../../src/shared/webviewProtocol';
 import { mutateJson, rng } from './mutate';
@@ -337,11 +337,20 @@ describe('lens guard', () => {
     assert.equal(asked.length, 2);
   });
 
-  it('finds the lens in every request shape that names one', () => {
-    assert.equal(lensOf('inspectNode', { lens: '/l', storageDir: '/s', layer: 0, node: 0 }), '/l');
-    assert.equal(lensOf('project', { model: '/m', layer: 0, node: 0, input: { lens: '/l2', index: 1 }, method: 'deconv' }), '/l2');
-    assert.equal(lensOf('project', { model: '/m', layer: 0, node: 0, input: { image: {} }, method: 'deconv' }), undefined);
-    assert.equal(lensOf('lensPaths', { lens: '/l' }), undefined, 'the guard itself asks lensPaths');
+  it('finds every lens in every request shape that names one', () => {
+    assert.deepEqual(lensesOf('inspectNode', { lens: '/l', storageDir: '/s', layer: 0, node: 0 }), ['/l']);
+    assert.deepEqual(lensesOf('project', { model: '/m', layer: 0, node: 0, input: { lens: '/l2', index: 1 }, method: 'deconv' }), ['/l2']);
+    assert.deepEqual(lensesOf('project', { model: '/m', layer: 0, node: 0, input: { image: {} }, method: 'deconv' }), []);
+    assert.deepEqual(lensesOf('compare', { lens: '/a', other: '/b' }), ['/a', '/b']);
+    assert.deepEqual(lensesOf('lensPaths', { lens: '/l' }), [], 'the guard itself asks lensPaths');
+  });
+
+  it('checks the second lens of a comparison: a refused one refuses the request', async () => {
+    const { h, asked } = host([false], { ...inside, ...escaping });
+    const g = new LensGuard(h);
+    const err = (await g.check('compare', { lens: '/ws/a.lens.json', other: '/ws/b.lens.json' })) as EngineError;
+    assert.equal(err?.file, '/ws/b.lens.json', 'refused because of the second lens');
+    assert.deepEqual(asked, [{ lens: '/ws/b.lens.json', outside: ['/home/user/.ssh'] }]);
   });
 });
 
@@ -388,7 +397,7 @@ describe('engine client gate', () => {
       log: () => {},
       gate: (method, params) => {
         seen.push(method);
-        const lens = lensOf(method, params);
+        const [lens] = lensesOf(method, params);
         if (!lens) return undefined;
         return new Promise((r) => setTimeout(() => r(lens.includes('evil') ? { code: 'badInput', message: `${lens}: refused`, file: lens } : undefined), 20));
       },
