@@ -22,7 +22,7 @@ import { openNpyDataset } from './datasets/npy';
 import { FileCache } from './fileCache';
 import { UserError } from './errors';
 import { checkInputFile, readInputText } from './fsutil';
-import { modelWeightsHash } from './modelIO';
+import { modelWeightsHash } from './layersModelJson';
 import { parseRecipe, type Recipe } from './recipes';
 
 const DATASET_FORMATS = ['idx', 'npy', 'imageFolder', 'efl'] as const;
