@@ -37,6 +37,33 @@ const boundaries = {
   },
 };
 
+/**
+ * Inside the engine, its rooms (docs/architecture.md, "The engine's rooms") and the rooms each must not
+ * import, so that the layers stay one-way: the runtime and kernels at the bottom, datasets and models on
+ * them, the methods on models, the scan on methods, models and lens, the server and the CLI on top. A file
+ * at src/engine's root (main.ts) may import any room.
+ */
+const ABOVE_MODELS = ['methods', 'scan', 'lens', 'training', 'server', 'cli'];
+const engineRooms = {
+  runtime: { not: ['datasets', 'models', 'native', 'png', ...ABOVE_MODELS], why: 'the runtime is the plumbing every room uses: it knows no room above it' },
+  kernels: { not: ['datasets', 'models', 'native', 'png', ...ABOVE_MODELS], why: 'kernels are backend ops: they know no room above the runtime' },
+  datasets: { not: ['models', 'native', 'png', ...ABOVE_MODELS], why: 'datasets read image files: they know no model, method or scan' },
+  png: { not: ['datasets', 'models', 'native', ...ABOVE_MODELS], why: 'png draws plain arrays into PNG files: it knows no model, method or scan' },
+  models: { not: ['native', 'png', ...ABOVE_MODELS], why: 'an importer never knows the methods, the scan or who asks' },
+  native: { not: ['png', ...ABOVE_MODELS], why: 'the native path runs a network: it knows no method, scan or request' },
+  methods: { not: ['png', 'scan', 'lens', 'training', 'server', 'cli'], why: 'a method is a function of (network, images, options): it never reads lens files, the scan, or who asks' },
+  lens: { not: ['methods', 'scan', 'server', 'cli'], why: 'a lens file names a model and data: it knows no method, scan or request' },
+  training: { not: ['methods', 'scan', 'server', 'cli'], why: 'training knows no inspection method, scan or request' },
+  scan: { not: ['training', 'server', 'cli'], why: 'the scan knows no training and no one who asks for it' },
+  server: { not: ['cli'], why: 'the RPC server and the CLI are two doors onto the same rooms: neither goes through the other' },
+};
+
+/** The room of src/engine a path is in (its first folder there), or undefined for files at its root and elsewhere. */
+function engineRoom(file) {
+  const rel = path.relative(path.join(src, 'engine'), file).split(path.sep);
+  return rel.length > 1 && rel[0] !== '..' ? rel[0] : undefined;
+}
+
 /** The part of src/ a file is in (shared, extension, webview, engine), or undefined. */
 function partOf(file) {
   const rel = path.relative(src, file);
@@ -48,7 +75,7 @@ function partOf(file) {
 const boundariesRule = {
   meta: {
     type: 'problem',
-    docs: { description: 'Enforces who may import whom between src/shared, src/extension, src/webview and src/engine.' },
+    docs: { description: 'Enforces who may import whom between src/shared, src/extension, src/webview and src/engine, and between the rooms of src/engine.' },
     schema: [],
     messages: { forbidden: "src/{{part}} must not import '{{source}}': {{why}}." },
   },
@@ -64,8 +91,11 @@ const boundariesRule = {
         const target = path.resolve(path.dirname(file), source);
         const targetPart = path.relative(src, target).split(path.sep)[0];
         const outside = path.relative(path.join(src, part), target).startsWith('..');
+        const fromRoom = part === 'engine' ? engineRoom(file) : undefined;
+        const toRoom = fromRoom ? engineRoom(target) : undefined;
         if (rule.folders.includes(targetPart)) why = `src/${targetPart} belongs to another process`;
         else if (part === 'shared' && outside) why = 'src/shared imports nothing outside src/shared';
+        else if (toRoom && engineRooms[fromRoom]?.not.includes(toRoom)) why = `src/engine/${fromRoom}/ must not import src/engine/${toRoom}/ (${engineRooms[fromRoom].why})`;
       } else {
         why = rule.package(source);
       }

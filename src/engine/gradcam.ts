@@ -2,7 +2,7 @@ import { UserError } from './errors';
 import { checkLayer, checkNode } from './graph';
 import { forward } from './models/forward';
 import type { Network } from './models/network';
-import { nodeTarget } from './saliency';
+import { nodeTarget } from './nodeTarget';
 import * as tf from './tf';
 
 const CONV = new Set(['conv2d', 'depthwiseConv2d', 'convTranspose2d']);

@@ -1,6 +1,6 @@
 import { checkLayer, checkNode } from './graph';
 import type { Network } from './models/network';
-import { layerTarget } from './saliency';
+import { layerTarget } from './nodeTarget';
 import * as tf from './tf';
 
 /** A ReLU whose backward pass lets a signal through only where the forward input and the signal are both positive. */

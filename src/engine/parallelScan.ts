@@ -64,9 +64,14 @@ export function coldStartSeconds(fallback: number): number {
   return Number.isFinite(s) && s >= 0 ? s : fallback;
 }
 
-/** The engine bundle to fork: `FEATURE_LENS_ENGINE`, or `engine.js` beside this bundle / in `dist/`. */
+/**
+ * The engine bundle to fork: `FEATURE_LENS_ENGINE`, or `engine.js` beside this bundle, or (running from the
+ * sources) in the `dist/` of the nearest folder above this file that has one.
+ */
 export function helperEnginePath(): string | undefined {
-  const candidates = [process.env.FEATURE_LENS_ENGINE, path.join(__dirname, 'engine.js'), path.resolve(__dirname, '..', '..', 'dist', 'engine.js')];
+  const above: string[] = [];
+  for (let d = path.dirname(__dirname); d !== path.dirname(d); d = path.dirname(d)) above.push(path.join(d, 'dist', 'engine.js'));
+  const candidates = [process.env.FEATURE_LENS_ENGINE, path.join(__dirname, 'engine.js'), ...above];
   return candidates.find((p): p is string => !!p && fs.existsSync(p));
 }
 

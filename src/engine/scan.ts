@@ -10,6 +10,10 @@
  * are downloaded. A bounded heap per node per metric keeps the top k; per-class sums for the layer table are
  * accumulated from the same scores. `scanRange` covers `[start, end)` of a dataset and its state merges with
  * other ranges' (`mergeScanStates`), so ranges can be scanned by separate processes.
+ *
+ * Over ~300 lines because the three ways to score a batch (tf ops, the project's wasm kernel, the native
+ * runtime) and the accumulation share the state's flat node layout; the scheduler and the index are elsewhere
+ * (scanScheduler.ts, scanIndex.ts, topActivations.ts).
  */
 import type { ScoreMetric } from '../shared/protocol';
 import type { Dataset } from './datasets/dataset';

@@ -4,7 +4,7 @@
  * `storageDir` keyed by the weights, the dataset and k. A complete index is reused until either changes; a
  * cancelled scan leaves a checkpoint (every 10 s and on cancel) that the next scan resumes from. On a
  * machine with several cores a long scan shares its chunks with helper engine processes and merges their
- * heaps in order (parallelScan.ts).
+ * heaps in order (the scheduler, scanScheduler.ts; the helpers, parallelScan.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,9 +18,12 @@ import { openDataset, readLens } from './lens';
 import type { Network } from './models/network';
 import { loadModel } from './modelIO';
 import { scoresRunNatively } from './native/forwardLayers';
-import { acquireHelpers, coldStartSeconds, helperEnginePath, idleHelpers, releaseHelpers, scanWorkers, type ScanHelper } from './parallelScan';
-import { emptyScanState, mergeScanStates, modelInputShape, scanBatchSize, scanFloors, scanLayers, scanRange, type ScanState } from './scan';
+import { helperEnginePath, scanWorkers } from './parallelScan';
+import { emptyScanState, modelInputShape, scanBatchSize, scanLayers, type ScanState } from './scan';
 import { encodeIndex, indexPath, markIndexUsed, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
+import { runScan, type ParallelOptions } from './scanScheduler';
+
+export type { ParallelOptions };
 
 /**
  * Earlier weights whose indexes are kept per model and dataset once a new index is complete: retraining in a
@@ -28,20 +31,6 @@ import { encodeIndex, indexPath, markIndexUsed, readIndex, readIndexHeader, type
  * switching branches).
  */
 export const KEEP_EARLIER_INDEXES = 3;
-/** Scans shorter than this many batches stay in one process (helpers would cost more than they give). */
-const MIN_PARALLEL_BATCHES = 8;
-/** A chunk of a parallel scan is about 1/(GUIDE × processes) of the images left (`chunkPlan`). */
-const GUIDE = 3;
-/** Requests a helper holds at once (the next one waits in its engine's queue). */
-const HELPER_DEPTH = 2;
-/** How long a cancelled or failed scan waits for its helpers to stop before stopping their processes. */
-const HELPER_CANCEL_MS = 5000;
-/**
- * A scan starts new helper processes only when this process alone would need longer than this for the rest.
- * A new helper needs its engine to start (about 0.2 s measured here) and the lens opened; it joins for
- * whatever chunks are left, then stays up idle for the next scan (a retrained model is usually scanned again).
- */
-const COLD_START_SECONDS = 1;
 
 export interface ScanDatasetOptions {
   batchSize?: number;
@@ -51,18 +40,6 @@ export interface ScanDatasetOptions {
   modelPath?: string;
   /** Split the remaining images among helper engine processes (parallelScan.ts). */
   parallel?: ParallelOptions;
-}
-
-export interface ParallelOptions {
-  /** Processes in all, this one included. */
-  workers: number;
-  enginePath: string;
-  /** The lens file the helpers open (the same model and dataset as this scan). */
-  lensPath: string;
-  /** Use helpers only when at least this many images are left to scan (default: 8 batches). */
-  minImages?: number;
-  /** Start new helper processes only when the rest would take this process longer than this (default 1 s). */
-  coldStartSeconds?: number;
 }
 
 /** A scan's result plus the index it wrote or reused. */
@@ -106,192 +83,61 @@ export async function scanDataset(model: Network, weightsHash: string, ds: Datas
     seconds: resumed ? existing!.header.seconds : 0,
   };
   const everyMs = (opts.checkpointSeconds ?? 10) * 1000;
-  let lastCheckpoint = Date.now();
-  let next = start;
-  let writing: Promise<void> = Promise.resolve();
-  const checkpoint = async () => {
-    // The state must hold exactly the images [0, next): never store an index that counts some twice or misses some.
-    if (state.images !== next) throw new Error(`Internal error: the scan's state holds ${state.images} images but its position is ${next}; the index was not written.`);
-    header.next = next;
-    header.seconds += (Date.now() - lastCheckpoint) / 1000;
-    lastCheckpoint = Date.now();
-    // Encoded now (the state as it is), written after any write still running: one writer at a time.
-    const bytes = encodeIndex(header, state);
-    writing = writing.catch(() => {}).then(() => writeFileAtomic(file, bytes));
-    await writing;
-  };
-  // The rest is cut into chunks that this process and any helpers take in order. A chunk this process takes at
-  // the end of the scanned prefix goes straight into `state`; any other finished chunk waits in `done` until
-  // the prefix reaches it, so `state` always holds exactly the images [start..next) plus what came before.
+  const cursor = { next: start };
+  const checkpoint = checkpointWriter(file, header, state, cursor);
   const batchSize = opts.batchSize ?? scanBatchSize(layers);
-  const rest = ds.size - start;
-  const par = opts.parallel;
   // Helper processes only on the tfjs path: a native scan's runtime already uses every core (forwardLayers.ts).
-  const native = par ? await scoresRunNatively(model, layers.map((l) => model.layers[l.index].op)) : false;
-  const helperCount = par && !native && rest >= (par.minImages ?? MIN_PARALLEL_BATCHES * batchSize) ? Math.max(0, Math.floor(par.workers) - 1) : 0;
-  const queue: [number, number][] = helperCount > 0 ? chunkPlan(start, ds.size, batchSize, helperCount + 1) : [[start, ds.size]];
-  const done = new Map<number, ScanState>();
-  /** Images done so far in chunks that are running, by chunk start. */
-  const running = new Map<number, number>();
-  // Warm helpers join at once; new ones are started only when this process's first batches show the scan
-  // will last long enough for them to pay (see COLD_START_SECONDS).
-  const helpers = helperCount > 0 ? idleHelpers(par!.enginePath, helperCount) : [];
-  const active = new Set<ScanHelper>(helpers);
-  let helperImages = 0;
-  const report = () => {
-    let doneImages = next;
-    for (const st of done.values()) doneImages += st.images;
-    for (const n of running.values()) doneImages += n;
-    job.progress({ fraction: doneImages / ds.size, message: `${doneImages} of ${ds.size} images${active.size ? ` (${active.size + 1} processes)` : ''}`, count: { done: doneImages, total: ds.size, unit: 'images' } });
-  };
-  const advance = async () => {
-    for (let st = done.get(next); st; st = done.get(next)) {
-      done.delete(next);
-      mergeScanStates(state, st);
-      next += st.images;
-    }
-    report();
-    if (Date.now() - lastCheckpoint >= everyMs && next < ds.size) await checkpoint();
-  };
-  const takeChunk = () => {
-    queue.sort((a, b) => a[0] - b[0]);
-    return queue.shift();
-  };
-  const quiet: Job = { get cancelled() { return job.cancelled; }, throwIfCancelled: () => job.throwIfCancelled(), progress: () => {} };
-  /**
-   * A helper's loop: chunks until none are left, `HELPER_DEPTH` requests at a time (`lane`s); a failed chunk
-   * goes back to the queue and the helper stops.
-   */
-  const helperLoop = async (h: ScanHelper) => {
-    // A helper still starting when the scan ends stays in the pool, warm for the next one.
-    const started = await Promise.race([h.ready.then(() => true, () => false), scanOver.then(() => false)]);
-    if (!started) {
-      active.delete(h);
-      return;
-    }
-    await Promise.all(Array.from({ length: HELPER_DEPTH }, () => lane(h)));
-    active.delete(h);
-  };
-  const lane = async (h: ScanHelper) => {
-    for (let c = takeChunk(); c; c = takeChunk()) {
-      if (job.cancelled || ended || !h.alive) {
-        queue.push(c);
-        return;
-      }
-      const [s, e] = c;
-      running.set(s, 0);
-      try {
-        const part = await h.scan({ lens: par!.lensPath, weightsHash, datasetHash: ds.hash, k, start: s, end: e, batchSize, floors: scanFloors(state) }, (n) => running.set(s, n));
-        if (part.images !== e - s) throw new Error(`A scan helper returned ${part.images} images for a chunk of ${e - s}.`);
-        done.set(s, part);
-        helperImages += part.images;
-      } catch (err) {
-        queue.push(c);
-        if (!(err instanceof CancelledError)) h.kill(); // its other lane's request then fails too
-        return;
-      } finally {
-        running.delete(s);
-      }
-      try {
-        await advance();
-      } catch (err) {
-        // A checkpoint that could not be written (disk full...): the scan fails with it, from its main loop.
-        laneFailure ??= err;
-        return;
-      }
-    }
-  };
-  /** Set once the scan has ended (done, failed or cancelled): lanes take no more chunks. */
-  let ended = false;
-  let laneFailure: unknown;
-  let over!: () => void;
-  const scanOver = new Promise<void>((r) => (over = r));
-  const loops = helpers.map(helperLoop);
-  const localStart = Date.now();
-  let localImages = 0;
-  let coldChecked = false;
-  /** After this process's second batch: start the missing helpers if the rest would take long enough. */
-  const maybeStartHelpers = (batchImages: number) => {
-    localImages += batchImages;
-    if (coldChecked || helpers.length >= helperCount || localImages < 2 * batchSize) return;
-    coldChecked = true;
-    const rate = localImages / Math.max(1e-3, (Date.now() - localStart) / 1000);
-    const left = queue.reduce((a, [s, e]) => a + e - s, 0);
-    if (left / rate < (par!.coldStartSeconds ?? coldStartSeconds(COLD_START_SECONDS))) return;
-    for (const h of acquireHelpers(par!.enginePath, helperCount - helpers.length)) {
-      helpers.push(h);
-      active.add(h);
-      loops.push(helperLoop(h));
-    }
-  };
-  let finished = false;
-  try {
-    while (next < ds.size) {
-      job.throwIfCancelled();
-      if (laneFailure) throw laneFailure;
-      const c = takeChunk();
-      if (!c) {
-        // Everything is taken: wait for the helpers' chunks (a failed one comes back to the queue).
-        await whileNotCancelled(Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 100))]), job, report);
-        await advance();
-        continue;
-      }
-      const [s, e] = c;
-      if (s === next) {
-        await scanRange(model, ds, s, e, state, quiet, {
-          batchSize,
-          onBatch: async (pos) => {
-            maybeStartHelpers(pos - next);
-            next = pos;
-            await advance();
-          },
-        });
-      } else {
-        running.set(s, 0);
-        try {
-          done.set(
-            s,
-            await scanRange(model, ds, s, e, emptyScanState(layers, k, ds.classes.length, scanFloors(state)), quiet, {
-              batchSize,
-              onBatch: (pos) => {
-                maybeStartHelpers(pos - s - (running.get(s) ?? 0));
-                running.set(s, pos - s);
-              },
-            }),
-          );
-        } finally {
-          running.delete(s);
-        }
-      }
-      await advance();
-    }
-    finished = true;
-  } catch (e) {
-    // Only the prefix [0, next) is in `state`: that is what the checkpoint records.
-    if (e instanceof CancelledError && next > start) await checkpoint();
-    throw e;
-  } finally {
-    ended = true;
-    over();
-    if (!finished) {
-      for (const h of active) h.cancel();
-      // A helper that does not answer its cancel within a few seconds is stopped (its requests then fail).
-      const stuck = setTimeout(() => active.forEach((h) => h.kill()), HELPER_CANCEL_MS);
-      await Promise.allSettled(loops);
-      clearTimeout(stuck);
-    }
-    // Loops started while waiting are in `loops` too (the array only grows).
-    for (let n = 0; n < loops.length; n = loops.length) await Promise.allSettled(loops.slice(n));
-    releaseHelpers(helpers);
-  }
-  if (laneFailure) throw laneFailure;
+  const native = opts.parallel ? await scoresRunNatively(model, layers.map((l) => model.layers[l.index].op)) : false;
+  const { helperImages } = await runScan({
+    model,
+    weightsHash,
+    ds,
+    layers,
+    k,
+    batchSize,
+    state,
+    cursor,
+    job,
+    parallel: native ? undefined : opts.parallel,
+    onAdvance: async () => {
+      if (checkpoint.msSinceLast() >= everyMs && cursor.next < ds.size) await checkpoint.write();
+    },
+    onFailure: async (e) => {
+      // Only the prefix [0, next) is in `state`: that is what the checkpoint records.
+      if (e instanceof CancelledError && cursor.next > start) await checkpoint.write();
+    },
+  });
   header.complete = true;
-  await checkpoint();
-  report();
+  await checkpoint.write();
+  job.progress({ fraction: 1, message: `${ds.size} of ${ds.size} images`, count: { done: ds.size, total: ds.size, unit: 'images' } });
   const seconds = (Date.now() - t0) / 1000;
   const scanned = ds.size - start;
   const removedIndexes = await removeEarlierIndexes(storageDir, file, header);
   return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, helperImages, removedIndexes, stored: { header, state } };
+}
+
+/**
+ * The checkpoints of a running scan: each writes `header` and `state`, which must hold exactly the images
+ * `[0, cursor.next)`, to `file`, atomically and one write at a time; `header.seconds` accumulates the time
+ * between them.
+ */
+function checkpointWriter(file: string, header: IndexHeader, state: ScanState, cursor: { next: number }) {
+  let last = Date.now();
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    msSinceLast: () => Date.now() - last,
+    async write(): Promise<void> {
+      // Never store an index that counts some images twice or misses some.
+      if (state.images !== cursor.next) throw new Error(`Internal error: the scan's state holds ${state.images} images but its position is ${cursor.next}; the index was not written.`);
+      header.next = cursor.next;
+      header.seconds += (Date.now() - last) / 1000;
+      last = Date.now();
+      // Encoded now (the state as it is), written after any write still running: one writer at a time.
+      const bytes = encodeIndex(header, state);
+      writing = writing.catch(() => {}).then(() => writeFileAtomic(file, bytes));
+      await writing;
+    },
+  };
 }
 
 /**
@@ -333,33 +179,6 @@ export async function removeEarlierIndexes(storageDir: string, kept: string, hea
     }
   }
   return removed;
-}
-
-/**
- * The chunks of `[start, end)` for `workers` processes, in whole batches: each about 1/(`GUIDE` × workers)
- * of what is left when it is taken, so early chunks are large (few requests, each with its fixed cost) and
- * the last ones a batch, so no process waits long for another's last chunk at the end.
- */
-export function chunkPlan(start: number, end: number, batchSize: number, workers: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let s = start; s < end; ) {
-    const size = batchSize * Math.max(1, Math.ceil((end - s) / (GUIDE * workers) / batchSize));
-    out.push([s, Math.min(end, s + size)]);
-    s += size;
-  }
-  return out;
-}
-
-/** Awaits `p`, checking for cancellation (and reporting progress) every 200 ms. */
-async function whileNotCancelled<T>(p: Promise<T>, job: Job, tick: () => void): Promise<T> {
-  let settled = false;
-  const done = p.finally(() => (settled = true));
-  while (!settled) {
-    await Promise.race([done.catch(() => {}), new Promise((r) => setTimeout(r, 200))]);
-    job.throwIfCancelled();
-    tick();
-  }
-  return done;
 }
 
 function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean {

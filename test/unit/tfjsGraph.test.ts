@@ -15,7 +15,8 @@ import { forward } from '../../src/engine/models/forward';
 import type { Network } from '../../src/engine/models/network';
 import { importerFor } from '../../src/engine/models/importers';
 import { loadTfjsGraph } from '../../src/engine/models/tfjsGraph';
-import { nodeTarget, saliency } from '../../src/engine/saliency';
+import { nodeTarget } from '../../src/engine/nodeTarget';
+import { saliency } from '../../src/engine/saliency';
 import * as tf from '../../src/engine/tf';
 import { rangeError } from './kerasFixtures';
 

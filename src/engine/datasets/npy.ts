@@ -1,6 +1,9 @@
 /**
  * NumPy `.npy` files (format versions 1–3, C order, little-endian). Images `[N, h, w]` or `[N, h, w, c]`:
  * float32/float64 used as is, uint8 scaled to [0, 1]. Labels `[N]`: any integer dtype.
+ *
+ * One file because the header parser (the Python dict literal of the format) and the reader share its checks;
+ * `parsePyDict` is a hand-written parser of that literal, slightly over the house limit of ~80 lines.
  */
 import type { Split } from '../../shared/protocol';
 import { UserError } from '../errors';

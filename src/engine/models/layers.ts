@@ -116,126 +116,9 @@ export function layersNetwork(model: tf.LayersModel, file: string): Network {
       ops.push({ ...spec, name, inputs: opInputs, shape: opShape, source: cls } as Op);
       return name;
     };
-    const x = inShapes[0];
-    let spec: OpSpec | null = null;
-    switch (cls) {
-      case 'Conv2D': {
-        const strides = pair(cfg.strides);
-        const dilations = pair(cfg.dilationRate ?? 1);
-        const kernel = w('kernel') as tf.Tensor4D;
-        spec = { kind: 'conv2d', strides, dilations, pads: padsOf(cfg.padding, x, [kernel.shape[0], kernel.shape[1]], strides, dilations), groups: 1, activation: act(), weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined } };
-        break;
-      }
-      case 'DepthwiseConv2D':
-      case 'SeparableConv2D': {
-        const strides = pair(cfg.strides);
-        const dilations = pair(cfg.dilationRate ?? 1);
-        const kernel = w('depthwiseKernel') as tf.Tensor4D;
-        const pads = padsOf(cfg.padding, x, [kernel.shape[0], kernel.shape[1]], strides, dilations);
-        if (cls === 'DepthwiseConv2D') {
-          spec = { kind: 'depthwiseConv2d', strides, dilations, pads, activation: act(), weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined } };
-          break;
-        }
-        const pointwise = w('pointwiseKernel') as tf.Tensor4D;
-        const mid = [shape[0], shape[1], kernel.shape[2] * kernel.shape[3]];
-        const dw = emit({ kind: 'depthwiseConv2d', strides, dilations, pads, weights: { kernel } }, `${layer.name}/depthwise`, inputs, mid);
-        emit({ kind: 'conv2d', strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1, activation: act(), weights: { kernel: pointwise, bias: w('bias') as tf.Tensor1D | undefined } }, layer.name, [dw]);
-        break;
-      }
-      case 'Conv2DTranspose': {
-        const strides = pair(cfg.strides);
-        const kernel = w('kernel') as tf.Tensor4D; // [kh, kw, filters, in]: tf.conv2dTranspose's layout
-        const full = [0, 1].map((i) => (x[i] - 1) * strides[i] + kernel.shape[i]);
-        const extra = [0, 1].map((i) => full[i] - shape[i]);
-        const pads: Pads = [Math.max(Math.floor(extra[0] / 2), 0), Math.max(extra[0] - Math.floor(extra[0] / 2), 0), Math.max(Math.floor(extra[1] / 2), 0), Math.max(extra[1] - Math.floor(extra[1] / 2), 0)];
-        spec = { kind: 'convTranspose2d', strides, pads, outputPadding: [Math.max(-extra[0], 0), Math.max(-extra[1], 0)], activation: act(), weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined } };
-        break;
-      }
-      case 'Dense':
-        spec = { kind: 'dense', activation: act(), weights: { kernel: w('kernel') as tf.Tensor2D, bias: w('bias') as tf.Tensor1D | undefined } };
-        break;
-      case 'MaxPooling2D':
-      case 'AveragePooling2D': {
-        const size = pair(cfg.poolSize);
-        const strides = cfg.strides == null ? size : pair(cfg.strides);
-        spec = { kind: cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool', size, strides, pads: padsOf(cfg.padding, x, size, strides), countIncludePad: false, weights: NONE };
-        break;
-      }
-      case 'GlobalAveragePooling2D':
-      case 'GlobalMaxPooling2D':
-        spec = { kind: cls === 'GlobalMaxPooling2D' ? 'globalMaxPool' : 'globalAvgPool', keepDims: !!cfg.keepDims, weights: NONE };
-        break;
-      case 'BatchNormalization': {
-        const axis = Array.isArray(cfg.axis) ? (cfg.axis as number[])[0] : (cfg.axis as number);
-        if (axis !== -1 && axis !== x.length) throw unknown(layer, `it normalizes axis ${axis}, not the channels`);
-        spec = { kind: 'batchNorm', epsilon: cfg.epsilon as number, weights: { mean: w('movingMean') as tf.Tensor1D, variance: w('movingVariance') as tf.Tensor1D, gamma: w('gamma') as tf.Tensor1D | undefined, beta: w('beta') as tf.Tensor1D | undefined } };
-        break;
-      }
-      case 'Activation': {
-        const a = activationOf(cfg.activation);
-        if (!a) throw unknown(layer, `activation ${String(cfg.activation)}`);
-        spec = { kind: 'activation', activation: a, weights: NONE };
-        break;
-      }
-      case 'ReLU': {
-        const max = cfg.maxValue as number | null | undefined;
-        spec = { kind: 'activation', activation: max == null ? { fn: 'relu' } : { fn: 'clip', min: 0, max }, weights: NONE };
-        break;
-      }
-      case 'LeakyReLU':
-        spec = { kind: 'activation', activation: { fn: 'leakyRelu', alpha: (cfg.alpha as number) ?? 0.3 }, weights: NONE };
-        break;
-      case 'ELU':
-        if (((cfg.alpha as number) ?? 1) !== 1) throw unknown(layer, `alpha ${String(cfg.alpha)}`);
-        spec = { kind: 'activation', activation: { fn: 'elu' }, weights: NONE };
-        break;
-      case 'Softmax':
-        spec = { kind: 'activation', activation: { fn: 'softmax', axis: (cfg.axis as number) ?? -1 }, weights: NONE };
-        break;
-      case 'PReLU':
-        spec = { kind: 'prelu', weights: { alpha: w('alpha')! } };
-        break;
-      case 'ZeroPadding2D': {
-        const p = cfg.padding as unknown;
-        const [[t, b], [l, r]] = Array.isArray(p) ? (p as unknown[]).map((v) => pair(v)) : [pair(p), pair(p)];
-        spec = { kind: 'pad', pads: [[0, 0], [t, b], [l, r], [0, 0]], mode: 'constant', value: 0, weights: NONE };
-        break;
-      }
-      case 'UpSampling2D':
-        spec = { kind: 'resize', size: [shape[0], shape[1]], method: cfg.interpolation === 'bilinear' ? 'bilinear' : 'nearest', alignCorners: false, weights: NONE };
-        break;
-      case 'Add':
-      case 'Subtract':
-      case 'Multiply':
-      case 'Maximum':
-      case 'Minimum': {
-        const kinds = { Add: 'add', Subtract: 'sub', Multiply: 'mul', Maximum: 'max', Minimum: 'min' } as const;
-        spec = { kind: kinds[cls], weights: NONE };
-        break;
-      }
-      case 'Average': {
-        const sum = emit({ kind: 'add', weights: NONE }, `${layer.name}/sum`);
-        const scale = `${layer.name}/scale`;
-        constants.set(scale, tf.scalar(1 / inputs.length));
-        emit({ kind: 'mul', weights: NONE }, layer.name, [sum, scale]);
-        break;
-      }
-      case 'Concatenate':
-        spec = { kind: 'concat', axis: (cfg.axis as number) ?? -1, weights: NONE };
-        break;
-      case 'Flatten':
-        spec = { kind: 'flatten', order: 'nhwc', weights: NONE };
-        break;
-      case 'Reshape':
-        spec = { kind: 'reshape', shape, weights: NONE };
-        break;
-      case 'Permute':
-        spec = { kind: 'transpose', perm: [0, ...(cfg.dims as number[])], weights: NONE };
-        break;
-      default:
-        if (IDENTITY.has(cls)) spec = { kind: 'identity', weights: NONE };
-        else throw unknown(layer);
-    }
+    const c: LayerContext = { layer, cls, cfg, x: inShapes[0], shape, inputs, constants, w, act, emit, unknown };
+    const conv = convolutionSpec(c);
+    const spec = conv === undefined ? otherSpec(c) : conv;
     if (spec) emit(spec);
     valueOf.set(layer, layer.name);
   }
@@ -255,6 +138,165 @@ export function layersNetwork(model: tf.LayersModel, file: string): Network {
       constants.clear();
     },
   };
+}
+
+/** What converting one layer needs: the layer, its config and shapes, and the converter's helpers. */
+interface LayerContext {
+  layer: AnyLayer;
+  cls: string;
+  cfg: Record<string, unknown>;
+  /** The first input's shape without the batch dimension. */
+  x: number[];
+  /** The layer's output shape without the batch dimension. */
+  shape: number[];
+  inputs: string[];
+  constants: Map<string, tf.Tensor>;
+  /** A weight of the layer by its property name. */
+  w: (name: string) => tf.Tensor | undefined;
+  /** The layer's fused activation (undefined for linear). */
+  act: () => Activation | undefined;
+  /** Appends an op (the layer's by default) and returns its value name. */
+  emit: (spec: OpSpec, name?: string, opInputs?: string[], opShape?: number[]) => string;
+  unknown: (layer: tf.layers.Layer, why?: string) => UserError;
+}
+
+/**
+ * The op of a convolution, dense or pooling layer; null when the layer's ops were emitted here (separable
+ * convolutions become two ops); undefined for any other class.
+ */
+function convolutionSpec(c: LayerContext): OpSpec | null | undefined {
+  const { layer, cls, cfg, x, shape, inputs, w, act, emit } = c;
+  let spec: OpSpec | null = null;
+  switch (cls) {
+    case 'Conv2D': {
+      const strides = pair(cfg.strides);
+      const dilations = pair(cfg.dilationRate ?? 1);
+      const kernel = w('kernel') as tf.Tensor4D;
+      spec = { kind: 'conv2d', strides, dilations, pads: padsOf(cfg.padding, x, [kernel.shape[0], kernel.shape[1]], strides, dilations), groups: 1, activation: act(), weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined } };
+      break;
+    }
+    case 'DepthwiseConv2D':
+    case 'SeparableConv2D': {
+      const strides = pair(cfg.strides);
+      const dilations = pair(cfg.dilationRate ?? 1);
+      const kernel = w('depthwiseKernel') as tf.Tensor4D;
+      const pads = padsOf(cfg.padding, x, [kernel.shape[0], kernel.shape[1]], strides, dilations);
+      if (cls === 'DepthwiseConv2D') {
+        spec = { kind: 'depthwiseConv2d', strides, dilations, pads, activation: act(), weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined } };
+        break;
+      }
+      const pointwise = w('pointwiseKernel') as tf.Tensor4D;
+      const mid = [shape[0], shape[1], kernel.shape[2] * kernel.shape[3]];
+      const dw = emit({ kind: 'depthwiseConv2d', strides, dilations, pads, weights: { kernel } }, `${layer.name}/depthwise`, inputs, mid);
+      emit({ kind: 'conv2d', strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1, activation: act(), weights: { kernel: pointwise, bias: w('bias') as tf.Tensor1D | undefined } }, layer.name, [dw]);
+      break;
+    }
+    case 'Conv2DTranspose': {
+      const strides = pair(cfg.strides);
+      const kernel = w('kernel') as tf.Tensor4D; // [kh, kw, filters, in]: tf.conv2dTranspose's layout
+      const full = [0, 1].map((i) => (x[i] - 1) * strides[i] + kernel.shape[i]);
+      const extra = [0, 1].map((i) => full[i] - shape[i]);
+      const pads: Pads = [Math.max(Math.floor(extra[0] / 2), 0), Math.max(extra[0] - Math.floor(extra[0] / 2), 0), Math.max(Math.floor(extra[1] / 2), 0), Math.max(extra[1] - Math.floor(extra[1] / 2), 0)];
+      spec = { kind: 'convTranspose2d', strides, pads, outputPadding: [Math.max(-extra[0], 0), Math.max(-extra[1], 0)], activation: act(), weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined } };
+      break;
+    }
+    case 'Dense':
+      spec = { kind: 'dense', activation: act(), weights: { kernel: w('kernel') as tf.Tensor2D, bias: w('bias') as tf.Tensor1D | undefined } };
+      break;
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
+      const size = pair(cfg.poolSize);
+      const strides = cfg.strides == null ? size : pair(cfg.strides);
+      spec = { kind: cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool', size, strides, pads: padsOf(cfg.padding, x, size, strides), countIncludePad: false, weights: NONE };
+      break;
+    }
+    case 'GlobalAveragePooling2D':
+    case 'GlobalMaxPooling2D':
+      spec = { kind: cls === 'GlobalMaxPooling2D' ? 'globalMaxPool' : 'globalAvgPool', keepDims: !!cfg.keepDims, weights: NONE };
+      break;
+    default:
+      return undefined;
+  }
+  return spec;
+}
+
+/** The op of any other layer (normalization, activations, padding, merges, reshapes), null when emitted here. */
+function otherSpec(c: LayerContext): OpSpec | null {
+  const { layer, cls, cfg, x, shape, inputs, constants, w, emit, unknown } = c;
+  let spec: OpSpec | null = null;
+  switch (cls) {
+    case 'BatchNormalization': {
+      const axis = Array.isArray(cfg.axis) ? (cfg.axis as number[])[0] : (cfg.axis as number);
+      if (axis !== -1 && axis !== x.length) throw unknown(layer, `it normalizes axis ${axis}, not the channels`);
+      spec = { kind: 'batchNorm', epsilon: cfg.epsilon as number, weights: { mean: w('movingMean') as tf.Tensor1D, variance: w('movingVariance') as tf.Tensor1D, gamma: w('gamma') as tf.Tensor1D | undefined, beta: w('beta') as tf.Tensor1D | undefined } };
+      break;
+    }
+    case 'Activation': {
+      const a = activationOf(cfg.activation);
+      if (!a) throw unknown(layer, `activation ${String(cfg.activation)}`);
+      spec = { kind: 'activation', activation: a, weights: NONE };
+      break;
+    }
+    case 'ReLU': {
+      const max = cfg.maxValue as number | null | undefined;
+      spec = { kind: 'activation', activation: max == null ? { fn: 'relu' } : { fn: 'clip', min: 0, max }, weights: NONE };
+      break;
+    }
+    case 'LeakyReLU':
+      spec = { kind: 'activation', activation: { fn: 'leakyRelu', alpha: (cfg.alpha as number) ?? 0.3 }, weights: NONE };
+      break;
+    case 'ELU':
+      if (((cfg.alpha as number) ?? 1) !== 1) throw unknown(layer, `alpha ${String(cfg.alpha)}`);
+      spec = { kind: 'activation', activation: { fn: 'elu' }, weights: NONE };
+      break;
+    case 'Softmax':
+      spec = { kind: 'activation', activation: { fn: 'softmax', axis: (cfg.axis as number) ?? -1 }, weights: NONE };
+      break;
+    case 'PReLU':
+      spec = { kind: 'prelu', weights: { alpha: w('alpha')! } };
+      break;
+    case 'ZeroPadding2D': {
+      const p = cfg.padding as unknown;
+      const [[t, b], [l, r]] = Array.isArray(p) ? (p as unknown[]).map((v) => pair(v)) : [pair(p), pair(p)];
+      spec = { kind: 'pad', pads: [[0, 0], [t, b], [l, r], [0, 0]], mode: 'constant', value: 0, weights: NONE };
+      break;
+    }
+    case 'UpSampling2D':
+      spec = { kind: 'resize', size: [shape[0], shape[1]], method: cfg.interpolation === 'bilinear' ? 'bilinear' : 'nearest', alignCorners: false, weights: NONE };
+      break;
+    case 'Add':
+    case 'Subtract':
+    case 'Multiply':
+    case 'Maximum':
+    case 'Minimum': {
+      const kinds = { Add: 'add', Subtract: 'sub', Multiply: 'mul', Maximum: 'max', Minimum: 'min' } as const;
+      spec = { kind: kinds[cls], weights: NONE };
+      break;
+    }
+    case 'Average': {
+      const sum = emit({ kind: 'add', weights: NONE }, `${layer.name}/sum`);
+      const scale = `${layer.name}/scale`;
+      constants.set(scale, tf.scalar(1 / inputs.length));
+      emit({ kind: 'mul', weights: NONE }, layer.name, [sum, scale]);
+      break;
+    }
+    case 'Concatenate':
+      spec = { kind: 'concat', axis: (cfg.axis as number) ?? -1, weights: NONE };
+      break;
+    case 'Flatten':
+      spec = { kind: 'flatten', order: 'nhwc', weights: NONE };
+      break;
+    case 'Reshape':
+      spec = { kind: 'reshape', shape, weights: NONE };
+      break;
+    case 'Permute':
+      spec = { kind: 'transpose', perm: [0, ...(cfg.dims as number[])], weights: NONE };
+      break;
+    default:
+      if (IDENTITY.has(cls)) spec = { kind: 'identity', weights: NONE };
+      else throw unknown(layer);
+  }
+  return spec;
 }
 
 /** A layer's output shape without the batch dimension. */

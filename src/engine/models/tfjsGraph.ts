@@ -8,6 +8,10 @@
  * constants (`Shape` → `StridedSlice` → `Mul` feeding a resize) is evaluated at import. The graph is NHWC
  * already; shapes are inferred from the placeholder's fixed size. An op without a rule here is one line naming
  * the op, the node and the file.
+ *
+ * Long on purpose (for now): one converter closure per graph, its rules sharing the node lookup, the constant
+ * folding and the ownership of decoded tensors; `convert` and `convertNode` exceed the house limit of ~80 lines.
+ * The ONNX importer's shape (models/onnx/: an op table of handlers over a context) is where this should go.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -12,6 +12,10 @@
  *
  * An op kind or attribute without a rule throws `NativeExportError`: the caller then runs that network on
  * the tfjs path.
+ *
+ * Long on purpose (for now): the export rules share the layout bookkeeping of every value (which layout it
+ * lives in, its transposes) inside `exportOnnx` (over the house limit of ~80 lines); an op table of rules over a
+ * context, as models/onnx/ops.ts does for import, is the way to split it.
  */
 import { onnx } from 'onnx-proto';
 import type { Activation, Network, Op } from '../models/network';
