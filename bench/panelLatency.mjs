@@ -11,7 +11,7 @@
 // (the page's `painted` frame), for 10 nodes never visited before, with the top-activation index computed;
 // the same for 10 other nodes while a long training runs (started with Train Model, in the jobs engine);
 // and the layer page of conv2 (32 nodes × 16 input channels = 512 weight tiles, and 32 feature maps).
-// Then ResNet-18 (test/fixtures/zoo/resnet18.onnx from scripts/make-zoo.py, 224×224, a lens over the sample
+// Then ResNet-18 (test/fixtures/zoo/resnet18.onnx from scripts/make-zoo.py, exported at 64×64, a lens over the sample
 // photos): first visits of `layer3.0.conv1` node pages (256 weight tiles of 3×3 per node, 9 top images with
 // feature maps and deconvolutions through residual blocks), with the index computed first.
 // Both times come from the same browser clock: the main page stamps the mousedown, the webview the frame.
@@ -30,6 +30,17 @@ const stats = (ms) => {
   return { n: s.length, median: Math.round(median), worst: Math.round(s[s.length - 1]), all: ms.map(Math.round) };
 };
 
+/** Scrolls the Models tree (a virtual list: rows out of view do not exist) until `row` is shown. */
+async function reveal(s, row) {
+  const tree = s.view('Models').locator('.monaco-list').first();
+  for (let i = 0; i < 60 && !(await row.isVisible()); i++) {
+    const box = await tree.boundingBox();
+    await s.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await s.page.mouse.wheel(0, i < 30 ? 110 : -110);
+    await sleep(100);
+  }
+}
+
 /** Watches a panel frame for painted pages; returns `visit(row, want)` → ms from mousedown to the painted frame. */
 async function latencyProbe(s, frame, refold) {
   await s.page.evaluate(() => document.addEventListener('mousedown', () => (window.__clickAt = Date.now()), true));
@@ -40,21 +51,11 @@ async function latencyProbe(s, frame, refold) {
       if (b.state === 'ready') requestAnimationFrame(() => window.__paints.push({ page: b.page, layer: b.layer, node: b.node, t: Date.now() }));
     }).observe(document.body, { attributes: true, attributeFilter: ['data-state', 'data-node', 'data-layer', 'data-page'] });
   });
-  /** Scrolls the Models tree (a virtual list: rows out of view do not exist) until `row` is shown. */
-  const reveal = async (row) => {
-    const tree = s.view('Models').locator('.monaco-list').first();
-    for (let i = 0; i < 40 && !(await row.isVisible()); i++) {
-      const box = await tree.boundingBox();
-      await s.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      await s.page.mouse.wheel(0, i < 20 ? 110 : -110);
-      await sleep(100);
-    }
-  };
   return async (row, want) => {
     await frame.evaluate(() => (window.__paints = []));
     // A click on the layer row may fold it (VS Code's tree expands and collapses on click).
     if (want.page === 'node') await refold();
-    await reveal(row);
+    await reveal(s, row);
     await row.click();
     const t = await frame.waitForFunction(
       (w) => window.__paints.find((p) => p.page === w.page && p.layer === String(w.layer) && (w.node === undefined || p.node === String(w.node)))?.t,
@@ -76,24 +77,30 @@ async function resnet(out) {
       const dir = path.join(ws, 'resnet');
       fs.mkdirSync(dir, { recursive: true });
       fs.copyFileSync(zoo, path.join(dir, 'resnet18.onnx'));
-      const lens = { name: 'ResNet-18', model: 'resnet18.onnx', dataset: { format: 'imageFolder', root: '../rgb/photos', size: [224, 224], channels: 3, testFraction: 0.9, seed: 1 } };
+      const lens = { name: 'ResNet-18', model: 'resnet18.onnx', dataset: { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.9, seed: 1 } };
       fs.writeFileSync(path.join(dir, 'resnet.lens.json'), JSON.stringify(lens, null, 2));
     },
   });
   try {
     await s.openFile('resnet/resnet.lens.json');
     await s.runCommand('Feature Lens: Compute Top Activations');
-    await s.waitForNotification(/ranked \d+ images|up to date/, 600_000);
+    const scanned = await s.waitForNotification(/ranked \d+ images|up to date|failed|expects/, 600_000);
+    if (!/ranked|up to date/.test(await scanned.innerText())) throw new Error(`the scan failed: ${await scanned.innerText()}`);
     await s.openFeatureLensViews();
     await s.expand(s.treeItem('Models', /^ResNet-18$/));
     const layerRow = s.treeItem('Models', /^layer3\.0\.conv1$/);
+    await reveal(s, layerRow);
     await s.expand(layerRow);
     // The first page opens the panel (webview start-up): not counted.
+    await reveal(s, s.treeItem('Models', /^node 0$/));
     await s.treeItem('Models', /^node 0$/).click();
     const frame = await s.inspector({ page: 'node', timeout: 600_000 });
     await frame.waitForSelector('canvas[data-role="projection"]', { timeout: 600_000 });
     const layer = Number(await frame.evaluate(() => document.body.dataset.layer));
-    const visit = await latencyProbe(s, frame, () => s.expand(layerRow));
+    const visit = await latencyProbe(s, frame, async () => {
+      await reveal(s, layerRow);
+      await s.expand(layerRow);
+    });
     const ms = [];
     for (let n = 1; n <= visits; n++) ms.push(await visit(s.treeItem('Models', new RegExp(`^node ${n}$`)), { page: 'node', layer, node: n }));
     out.resnetLayer3FirstVisits = stats(ms);
