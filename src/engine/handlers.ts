@@ -1,15 +1,14 @@
-import type { FloatArray, InputRef, Split } from '../shared/protocol';
+import type { FloatArray, InputRef } from '../shared/protocol';
 import { currentBackend } from './backend';
 import { check } from './errors';
-import { featureMaps } from './featureMaps';
+import { forwardFeatureMaps, inspectLayer, readDatasetImage } from './inspectLayer';
 import { inspectNode } from './inspectNode';
 import { layerByClass } from './layerByClass';
-import { lensInfo, openDataset, readLens } from './lens';
+import { lensInfo } from './lens';
 import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
 import { loadModel } from './modelIO';
-import { nativeFeatureMaps } from './native/featureMaps';
-import { forwardStatus, recordForwardPath } from './native/forwardLayers';
+import { forwardStatus } from './native/forwardLayers';
 import { scanLensRange } from './parallelScan';
 import { project } from './project';
 import type { Handlers } from './server';
@@ -18,16 +17,6 @@ import { thumbnails } from './thumbnails';
 import { readTopActivations, scanLens } from './topActivations';
 import { trainLens } from './train';
 import { layerWeights } from './weights';
-
-/** One image of a lens file's dataset split (test by default) with its label; the index is range-checked. */
-async function readDatasetImage(lensPath: string, index: number, split: Split = 'test') {
-  const lens = await readLens(lensPath);
-  const ds = await openDataset(lens, split);
-  check(Number.isInteger(index) && index >= 0 && index < ds.size, `Image index ${index} is out of range: the ${split} split of ${ds.source} has ${ds.size} images.`, lens.path);
-  const b = await ds.gather([index]);
-  const label = b.labels[0];
-  return { label, className: ds.classes[label] ?? String(label), image: { shape: [...ds.shape], data: b.images } satisfies FloatArray };
-}
 
 /** Reads the image an `InputRef` points at: a dataset image of a lens file, or pixels given directly. */
 async function resolveInput(ref: InputRef): Promise<FloatArray> {
@@ -52,21 +41,14 @@ export const handlers: Handlers = {
   train: async (p, job) => trainLens(p.lens, job),
   weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
   datasetImage: async (p) => ({ index: p.index, split: p.split ?? 'test', ...(await readDatasetImage(p.lens, p.index, p.split)) }),
-  featureMaps: async (p) => {
-    const net = (await loadModel(p.model)).network;
-    const input = await resolveInput(p.input);
-    // Natively where it runs this network, else on tfjs (the reference).
-    const native = await nativeFeatureMaps(net, p.layer, input);
-    if (native) return native;
-    recordForwardPath('feature maps', 'tfjs');
-    return featureMaps(net, p.layer, input);
-  },
+  featureMaps: async (p) => forwardFeatureMaps((await loadModel(p.model)).network, p.layer, await resolveInput(p.input)),
   project: async (p) => project((await loadModel(p.model)).network, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir, { indexOnly: p.indexOnly }),
   maximize: async (p, job) => maximize((await loadModel(p.model)).network, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
+  inspectLayer: async (p) => inspectLayer(p),
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ScanSummary, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type EngineStatus, type ProjectionMethod, type ScanSummary, type ScoreMetric } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
 import { isModelFile, LENS_GLOB, MODEL_FILE_GLOB } from '../shared/modelFiles';
 import { Disposable } from './dispose';
@@ -13,6 +13,7 @@ import { withEngineProgress } from './progress';
 import { backendSetting, BACKEND_KEY, MAX_MEMORY_KEY, maxMemorySetting, RANK_BY_KEY, rankBySetting, threadsSetting, THREADS_KEY, updateUserSetting } from './settings';
 import { pickLayer, pickNode, pickTarget, resolveModel, type TargetHint } from './targets';
 import { TopView } from './topView';
+import { ViewOptions } from './viewOptions';
 import { createLensGuard, requireTrust, type LensGuard } from './workspaceGuard';
 import { targetOf, type ModelsEntry } from './treeModel';
 import { LensProblems } from './problems';
@@ -46,6 +47,8 @@ class FeatureLens extends Disposable {
   private readonly top: TopView;
   private readonly modelsTree: vscode.TreeView<ModelsEntry>;
   private readonly panelDeps: PanelDeps;
+  /** How pages are drawn (projection method, ranking), for every panel. */
+  private readonly view: ViewOptions;
   private storage: Promise<string> | undefined;
   private modelWatchers: vscode.Disposable[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -80,7 +83,9 @@ class FeatureLens extends Disposable {
     this.modelsTree = this._register(vscode.window.createTreeView('featureLens.models', { treeDataProvider: this.models, showCollapseAll: true }));
     this.top = this._register(new TopView(this.engine, () => this.storageDir(), this.log));
     this.top.view = this._register(vscode.window.createTreeView('featureLens.topActivations', { treeDataProvider: this.top }));
+    this.view = new ViewOptions(context.workspaceState);
     this.panelDeps = {
+      view: this.view,
       engine: this.engine,
       jobs: this.jobs,
       state: context.workspaceState,
@@ -216,8 +221,11 @@ class FeatureLens extends Disposable {
     }
   }
 
-  /** Picks a node (from the argument or by asking) and opens it; undefined when the user backed out. */
-  private async openNode(arg: unknown, extra: Partial<PanelState> = {}): Promise<InspectorPanel | undefined> {
+  /**
+   * Picks a node (from the argument or by asking) and opens it, projected by `method` when given (else the
+   * method in use); undefined when the user backed out.
+   */
+  private async openNode(arg: unknown, method?: ProjectionMethod): Promise<InspectorPanel | undefined> {
     const t0 = await pickTarget(this.engine, arg, { title: 'Inspect Node', hints: this.hints() });
     if (!t0) return undefined;
     const { target } = await resolveModel(this.engine, t0);
@@ -226,10 +234,8 @@ class FeatureLens extends Disposable {
     if (layer === undefined) return undefined;
     const node = await pickNode(info, layer, target);
     if (node === undefined) return undefined;
-    const prev = InspectorPanel.active?.shows;
-    const method = extra.method ?? prev?.method;
-    const panel = this.showPanel({ page: 'node', lens: target.lens, model: target.model, layer, node, method, focusImage: target.image, ...extra });
-    return panel;
+    if (method) this.view.setProjectionMethod(method);
+    return this.showPanel({ page: 'node', lens: target.lens, model: target.model, layer, node, focusImage: target.image });
   }
 
   /**
@@ -309,7 +315,7 @@ class FeatureLens extends Disposable {
     });
 
     reg('featureLens.inspectNode', (arg?: unknown) => this.openNode(arg));
-    reg('featureLens.showDeconvolution', (arg?: unknown) => this.openNode(arg, { method: 'deconv' }));
+    reg('featureLens.showDeconvolution', (arg?: unknown) => this.openNode(arg, 'deconv'));
     reg('featureLens.maximizeActivation', async (arg?: unknown) => {
       const panel = await this.openNode(arg);
       await panel?.maximize();

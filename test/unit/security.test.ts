@@ -13,7 +13,7 @@ import { lensPaths } from '../../src/engine/lensPaths';
 import { EngineClient } from '../../src/extension/engineClient';
 import { LensGuard, confirmationText, createLensGuard, lensOf, pathsOutside, realPath, requireTrust, type GuardHost } from '../../src/extension/workspaceGuard';
 import type { EngineError } from '../../src/shared/protocol';
-import { parseWebviewMessage, type MessageBounds } from '../../src/shared/webviewProtocol';
+import { parseWebviewMessage, type MessageBounds } from '../../src/shared/webviewChecks';
 import { mutateJson, rng } from './mutate';
 
 const root = path.resolve(__dirname, '..', '..');
