@@ -157,7 +157,7 @@ export class InspectorPanel extends Disposable {
   /** Runs activation maximization for the node on screen and shows the result in the panel. */
   async maximize(): Promise<void> {
     const s = this.state;
-    const onScreen = () => this.state.page === 'node' && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node;
+    const onScreen = () => this.state.page === s.page && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node;
     await this.maximizer.run(this.deps.jobs, s, (m) => this.post(m), onScreen);
   }
 

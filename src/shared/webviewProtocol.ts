@@ -202,15 +202,10 @@ export interface ExportRequestMessage {
   type: 'export';
 }
 
-export type HostMessage =
-  | LoadingMessage
-  | ErrorMessage
-  | PageMessage
-  | NodeStatsMessage
-  | ByClassMessage
-  | MaximizeProgressMessage
-  | MaximizedMessage
-  | ExportRequestMessage;
+/** What comes after a page and adds to it (the webview hands it to the module of the page on screen). */
+export type PageUpdateMessage = NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage;
+
+export type HostMessage = LoadingMessage | ErrorMessage | PageMessage | PageUpdateMessage | ExportRequestMessage;
 
 // ---- webview -> host ------------------------------------------------------------------------------------
 

@@ -8,9 +8,7 @@ import { unpackMessage, type PackedMessage } from '../shared/messagePacking';
 import { isPageKind, PAGE_KINDS, type HostMessage, type PageMessage, type WebviewMessage } from '../shared/webviewProtocol';
 import { button, el } from './dom';
 import { exportPng } from './exportPng';
-import { byClass } from './pages/byClass';
 import { ALL_PAGES, webviewPage } from './pages/index';
-import { maximized, maximizeProgress, nodeStats } from './pages/node';
 import type { WebviewPage } from './pages/page';
 
 interface VsCodeApi {
@@ -23,7 +21,6 @@ declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
 let page: PageMessage | undefined;
-let objectiveHistory: number[] = [];
 
 function send(m: WebviewMessage): void {
   vscode.postMessage(m);
@@ -53,11 +50,15 @@ function pageLinks(m: PageMessage): HTMLElement[] {
   );
 }
 
+/** The module of the page on screen, typed for its message. */
+function pageModule(m: PageMessage): WebviewPage<PageMessage['type']> | undefined {
+  return webviewPage(m.type) as WebviewPage<PageMessage['type']> | undefined;
+}
+
 function show(m: PageMessage, received: number): void {
   const module = webviewPage(m.type);
   if (!module) return showError('Feature Lens', `This panel cannot draw pages of kind "${String(m.type).slice(0, 40)}".`);
   page = m;
-  objectiveHistory = [];
   vscode.setState(m.state);
   const scrollX = window.scrollX;
   const scrollY = window.scrollY;
@@ -121,18 +122,11 @@ function receive(m: HostMessage, received: number): void {
       showError(m.title, m.message);
       break;
     case 'nodeStats':
-      if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) nodeStats(m);
-      break;
     case 'byClass':
-      byClass(m.chart, m.note);
-      indexCharts();
-      break;
     case 'maximizeProgress':
-      maximizeProgress(m, objectiveHistory);
-      indexCharts();
-      break;
     case 'maximized':
-      if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) maximized(m);
+      // Each page draws what follows it; a message for another page is ignored.
+      if (page) pageModule(page)?.update?.(m, page);
       indexCharts();
       break;
     case 'export':
@@ -175,7 +169,7 @@ window.addEventListener('keydown', (e) => {
   if (t && (t.tagName === 'INPUT' || t.tagName === 'VSCODE-TEXTFIELD' || t.tagName === 'VSCODE-SINGLE-SELECT' || t.isContentEditable)) return;
   if (e.altKey || e.ctrlKey || e.metaKey) return;
   const dir = e.key === 'ArrowRight' || e.key === 'j' ? 1 : e.key === 'ArrowLeft' || e.key === 'k' ? -1 : 0;
-  const module = page && (webviewPage(page.type) as WebviewPage<PageMessage['type']> | undefined);
+  const module = page && pageModule(page);
   if (!dir || !page || !module?.step) return;
   const m = module.step(page, dir);
   if (m) send(m);

@@ -2,7 +2,7 @@
 import type { LayerPageMessage, WeightsView } from '../../shared/webviewProtocol';
 import { fmt, dims, legend } from '../colormap';
 import { button, el, figure, pixelCanvas, section } from '../dom';
-import { byClassSection } from './byClass';
+import { byClass, byClassSection } from './byClass';
 import { header, MAX_CANVASES, type Send, type WebviewPage } from './page';
 
 export const layerPage: WebviewPage<'layer'> = {
@@ -13,6 +13,9 @@ export const layerPage: WebviewPage<'layer'> = {
   step: (m, dir) => {
     const f = m.featureMaps;
     return f && f.index + dir >= 0 && f.index + dir < f.images ? { type: 'selectImage', index: f.index + dir } : undefined;
+  },
+  update: (u) => {
+    if (u.type === 'byClass') byClass(u.chart, u.note);
   },
 };
 

@@ -2,7 +2,7 @@
 import type { ModelPageMessage } from '../../shared/webviewProtocol';
 import { heatMap, lineChart } from '../charts';
 import { button, el, figure, section } from '../dom';
-import { byClassSection } from './byClass';
+import { byClass, byClassSection } from './byClass';
 import { header, type Send, type WebviewPage } from './page';
 
 export const modelPage: WebviewPage<'model'> = {
@@ -10,6 +10,9 @@ export const modelPage: WebviewPage<'model'> = {
   link: { label: 'Model', icon: 'symbol-structure', title: 'Model page: summary, training curves, confusion matrix' },
   draw: (m, send) => drawModelPage(m, send),
   where: () => ({}),
+  update: (u) => {
+    if (u.type === 'byClass') byClass(u.chart, u.note);
+  },
 };
 
 function drawModelPage(m: ModelPageMessage, send: Send): HTMLElement {

@@ -15,7 +15,16 @@ export const nodePage: WebviewPage<'node'> = {
   draw: (m, send) => drawNodePage(m, send),
   where: (m) => ({ layer: m.layer, node: m.node }),
   step: (m, dir) => (m.node + dir >= 0 && m.node + dir < m.nodes ? { type: 'selectNode', layer: m.layer, node: m.node + dir } : undefined),
+  update: (u, m) => {
+    const mine = 'layer' in u && u.layer === m.layer && u.node === m.node;
+    if (u.type === 'nodeStats' && mine) nodeStats(u);
+    else if (u.type === 'maximizeProgress') maximizeProgress(u);
+    else if (u.type === 'maximized' && mine) maximized(u);
+  },
 };
+
+/** The objective per step of the maximization running for the page on screen. */
+let objectiveHistory: number[] = [];
 
 function limOf(items: (Pixels | undefined)[]): { min: number; max: number } {
   let min = Infinity;
@@ -60,6 +69,7 @@ function singleSelect(id: string, title: string, options: Readonly<Record<string
 }
 
 function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
+  objectiveHistory = [];
   const root = el('div', 'page');
   const layer = m.model.layers[m.layer];
   const prev = button('', 'arrow-left', () => m.node > 0 && send({ type: 'selectNode', layer: m.layer, node: m.node - 1 }), { secondary: true, title: 'Previous node (← or k)' });
@@ -151,7 +161,7 @@ function withMaxMarker(map: HTMLCanvasElement, p: Pixels, [y, x]: [number, numbe
   return wrap;
 }
 
-export function nodeStats(m: NodeStatsMessage): void {
+function nodeStats(m: NodeStatsMessage): void {
   const box = document.getElementById('node-stats');
   if (!box) return;
   box.replaceChildren();
@@ -170,7 +180,7 @@ export function nodeStats(m: NodeStatsMessage): void {
   if (dead) box.append(el('span', 'stat warn', 'dead node'));
 }
 
-export function maximized(m: MaximizedMessage): void {
+function maximized(m: MaximizedMessage): void {
   const box = document.querySelector('#maximize .section-body');
   if (!box) return;
   box.replaceChildren();
@@ -186,7 +196,8 @@ export function maximized(m: MaximizedMessage): void {
   );
 }
 
-export function maximizeProgress(m: MaximizeProgressMessage, history: number[]): void {
+function maximizeProgress(m: MaximizeProgressMessage): void {
+  const history = objectiveHistory;
   const box = document.querySelector('#maximize .section-body');
   if (!box) return;
   history.push(m.objective);

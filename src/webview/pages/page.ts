@@ -3,7 +3,7 @@
  * per page kind in this folder, registered in `index.ts` under its `PAGE_KINDS` entry
  * (src/shared/webviewProtocol.ts); the host loads the same kind with src/extension/pages/<kind>.ts.
  */
-import type { PageKind, PageMessageOf, WebviewMessage } from '../../shared/webviewProtocol';
+import type { PageKind, PageMessageOf, PageUpdateMessage, WebviewMessage } from '../../shared/webviewProtocol';
 import { el } from '../dom';
 
 export type Send = (m: WebviewMessage) => void;
@@ -19,6 +19,8 @@ export interface WebviewPage<K extends PageKind> {
   where(m: PageMessageOf<K>): { layer?: number; node?: number };
   /** ←/→ (`dir` ±1): the message that moves to the next node or image, if the page has one. */
   step?(m: PageMessageOf<K>, dir: 1 | -1): WebviewMessage | undefined;
+  /** What arrives after the page `m` on screen (a chart, statistics, maximization): drawn into it, or ignored. */
+  update?(u: PageUpdateMessage, m: PageMessageOf<K>): void;
 }
 
 /** At most this many weight tiles / feature maps are drawn on a page. */
