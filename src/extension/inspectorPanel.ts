@@ -10,7 +10,7 @@ import { createLensFile } from './createLens';
 import type { LensInfo, ModelInfo } from '../shared/protocol';
 import { packMessage } from '../shared/messagePacking';
 import { parsePanelState, parseWebviewMessage, type MessageBounds } from '../shared/webviewChecks';
-import { PAGE_KINDS, type HostMessage, type PanelState, type WebviewMessage } from '../shared/webviewProtocol';
+import { isPageKind, PAGE_KINDS, type HostMessage, type PanelState, type WebviewMessage } from '../shared/webviewProtocol';
 import { ByClassCache } from './byClassCache';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
@@ -163,7 +163,7 @@ export class InspectorPanel extends Disposable {
 
   private post(m: HostMessage): void {
     if (!this.ready) return;
-    if (m.type in PAGE_KINDS || m.type === 'error') {
+    if (isPageKind(m.type) || m.type === 'error') {
       this.postedAt = performance.now();
       clearTimeout(this.waitTimer);
     }

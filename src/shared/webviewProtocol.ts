@@ -39,9 +39,10 @@ export function isPageKind(v: unknown): v is PageKind {
   return typeof v === 'string' && Object.hasOwn(PAGE_KINDS, v);
 }
 
-// A page message's `type` is its kind (what the webview dispatches on).
-type KindsMatch = { [K in PageKind]: PageMessageOf<K>['type'] extends K ? true : never };
-export const PAGE_MESSAGE_TYPES_MATCH: KindsMatch[PageKind] = true;
+// A page message's `type` is its kind (what the webview dispatches on): a kind whose message says otherwise
+// makes the type below that kind's name, to which `true` does not compile.
+type MismatchedKind = { [K in PageKind]: PageMessageOf<K>['type'] extends K ? never : K }[PageKind];
+export const PAGE_MESSAGE_TYPES_MATCH: [MismatchedKind] extends [never] ? true : MismatchedKind = true;
 
 /** A float32 image or map, row-major: `[h, w, c]`, `[h, w]` or `[n]`. `data.byteLength === 4 * product(shape)`. */
 export interface Pixels {
