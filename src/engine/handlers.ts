@@ -1,10 +1,10 @@
-import type { FloatArray, InputRef } from '../shared/protocol';
+import type { FloatArray, InputRef, Split } from '../shared/protocol';
 import { currentBackend } from './backend';
 import { check } from './errors';
-import { forwardFeatureMaps, inspectLayer, readDatasetImage } from './inspectLayer';
+import { forwardFeatureMaps, inspectLayer } from './inspectLayer';
 import { inspectNode } from './inspectNode';
 import { layerByClass } from './layerByClass';
-import { lensInfo } from './lens';
+import { lensInfo, openDataset, readLens } from './lens';
 import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
 import { loadModel } from './modelIO';
@@ -17,6 +17,16 @@ import { thumbnails } from './thumbnails';
 import { readTopActivations, scanLens } from './topActivations';
 import { trainLens } from './train';
 import { layerWeights } from './weights';
+
+/** One image of a lens file's dataset split (test by default) with its label; the index is range-checked. */
+async function readDatasetImage(lensPath: string, index: number, split: Split = 'test') {
+  const lens = await readLens(lensPath);
+  const ds = await openDataset(lens, split);
+  check(Number.isInteger(index) && index >= 0 && index < ds.size, `Image index ${index} is out of range: the ${split} split of ${ds.source} has ${ds.size} images.`, lens.path);
+  const b = await ds.gather([index]);
+  const label = b.labels[0];
+  return { label, className: ds.classes[label] ?? String(label), image: { shape: [...ds.shape], data: b.images } satisfies FloatArray };
+}
 
 /** Reads the image an `InputRef` points at: a dataset image of a lens file, or pixels given directly. */
 async function resolveInput(ref: InputRef): Promise<FloatArray> {

@@ -1,5 +1,4 @@
-import type { FeatureMapsResult, FloatArray, LayerInspection, ParamsOf, Split } from '../shared/protocol';
-import { check } from './errors';
+import type { FeatureMapsResult, FloatArray, LayerInspection, ParamsOf } from '../shared/protocol';
 import { featureMaps } from './featureMaps';
 import { checkLayer } from './graph';
 import { openDataset, readLens } from './lens';
@@ -38,14 +37,4 @@ export async function forwardFeatureMaps(net: Network, layer: number, image: Flo
   if (native) return native;
   recordForwardPath('feature maps', 'tfjs');
   return featureMaps(net, layer, image);
-}
-
-/** One image of a lens file's dataset split (test by default) with its label; the index is range-checked. */
-export async function readDatasetImage(lensPath: string, index: number, split: Split = 'test') {
-  const lens = await readLens(lensPath);
-  const ds = await openDataset(lens, split);
-  check(Number.isInteger(index) && index >= 0 && index < ds.size, `Image index ${index} is out of range: the ${split} split of ${ds.source} has ${ds.size} images.`, lens.path);
-  const b = await ds.gather([index]);
-  const label = b.labels[0];
-  return { label, className: ds.classes[label] ?? String(label), image: { shape: [...ds.shape], data: b.images } satisfies FloatArray };
 }

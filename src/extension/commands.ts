@@ -12,7 +12,7 @@ import { registerFailableCommand, UserFacingError } from './failable';
 import { InspectorPanel } from './inspectorPanel';
 import type { ModelsView } from './modelsView';
 import { withEngineProgress } from './progress';
-import { backendSetting, BACKEND_KEY, rankBySetting, RANK_BY_KEY, updateUserSetting } from './settings';
+import { backendSetting, BACKEND_KEY, updateUserSetting } from './settings';
 import { pickLayer, pickNode, pickTarget, resolveModel, type TargetHint } from './targets';
 import type { TopView } from './topView';
 import type { ViewOptions } from './viewOptions';
@@ -88,13 +88,13 @@ function registerEngineCommands(app: CommandHost, reg: Register): void {
   });
 
   reg('featureLens.rankBy', async () => {
-    const current = rankBySetting();
+    const current = app.view.values().metric;
     const pick = await vscode.window.showQuickPick(
       SCORE_METRICS.map((m) => ({ label: SCORE_METRIC_LABELS[m], description: m === current ? 'current' : undefined, detail: RANK_BY_DETAIL[m], value: m })),
       { title: 'Feature Lens: Rank Top Images By', placeHolder: `Score of a node's feature map per image (now ${SCORE_METRIC_PHRASES[current]})` },
     );
     // The configuration listener redraws the Top Activations view and the panel.
-    if (pick && pick.value !== current) await updateUserSetting(RANK_BY_KEY, pick.value);
+    if (pick && pick.value !== current) await app.view.setMetric(pick.value, () => app.log.warn(`The ranking is still ${SCORE_METRIC_PHRASES[app.view.values().metric]}: a more specific scope sets featureLens.topActivations.rankBy.`));
   });
 }
 
