@@ -1,4 +1,5 @@
 import type { FeatureMapsResult, FloatArray, LayerInspection, ParamsOf } from '../shared/protocol';
+import { check } from './errors';
 import { featureMaps } from './featureMaps';
 import { checkLayer } from './graph';
 import { openDataset, readLens } from './lens';
@@ -15,6 +16,7 @@ import { layerWeights } from './weights';
  * given, else `model`.
  */
 export async function inspectLayer(p: ParamsOf<'inspectLayer'>): Promise<LayerInspection> {
+  check(p.image === undefined || (Number.isInteger(p.image) && p.image >= 0), `The image index must be a whole number from 0 (got ${String(p.image)}).`);
   const lens = p.lens ? await readLens(p.lens) : undefined;
   const { network, info } = await loadModel(lens?.model ?? p.model);
   checkLayer(network, p.layer);

@@ -75,6 +75,7 @@ test('inspectLayer: weights, the chosen test image and its feature maps in one r
     assert.equal(bare.featureMaps, undefined);
     assert.equal(bare.weights!.tiles.length, 10);
     await assert.rejects(inspectLayer({ model: modelFile, layer: 9 }), /Layer 9 is out of range/);
+    for (const bad of [-1, 1.5, NaN]) await assert.rejects(inspectLayer({ model: modelFile, lens, layer: 0, image: bad }), /image index must be a whole number/);
     tf.dispose([x, reference]);
   } finally {
     model.dispose();
