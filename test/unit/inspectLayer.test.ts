@@ -10,16 +10,7 @@ import { initBackend } from '../../src/engine/backend';
 import { inspectLayer } from '../../src/engine/inspectLayer';
 import { saveModel, unloadModels } from '../../src/engine/modelIO';
 import * as tf from '../../src/engine/tf';
-import { mnistDigits } from './scanFixtures';
-
-/** Writes an IDX file (big-endian header, uint8 values). */
-function writeIdx(file: string, dims: number[], values: Uint8Array): void {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt8(0x08, 2);
-  head.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(values)]));
-}
+import { writeMnistIdxLens } from './scanFixtures';
 
 test('inspectLayer: weights, the chosen test image and its feature maps in one request', async () => {
   await initBackend('cpu');
@@ -35,17 +26,9 @@ test('inspectLayer: weights, the chosen test image and its feature maps in one r
   });
   try {
     const n = 30;
-    const { images, labels } = mnistDigits(n);
-    const bytes = Uint8Array.from(images, (v) => Math.round(v * 255));
-    for (const split of ['train', 'test']) {
-      writeIdx(path.join(dir, `${split}-images.idx`), [n, 28, 28], bytes);
-      writeIdx(path.join(dir, `${split}-labels.idx`), [n], Uint8Array.from(labels));
-    }
+    const { lens, bytes, labels } = writeMnistIdxLens(dir, n);
     const modelFile = path.join(dir, 'model', 'model.json');
     await saveModel(model, modelFile);
-    const lens = path.join(dir, 'mnist.lens.json');
-    const pair = (s: string) => ({ images: `${s}-images.idx`, labels: `${s}-labels.idx` });
-    fs.writeFileSync(lens, JSON.stringify({ name: 'MNIST subset', model: 'model/model.json', dataset: { format: 'idx', train: pair('train'), test: pair('test') } }));
 
     const kernel = model.layers[0].getWeights()[0].dataSync(); // [3, 3, 1, 4]
     const image = 17;
