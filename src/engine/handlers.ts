@@ -1,8 +1,8 @@
 import type { FloatArray, InputRef, Split } from '../shared/protocol';
 import { currentBackend } from './backend';
 import { check } from './errors';
-import { featureMaps } from './featureMaps';
 import { filterPreview } from './filterPreview';
+import { forwardFeatureMaps, inspectLayer } from './inspectLayer';
 import { inspectNode } from './inspectNode';
 import { layerByClass } from './layerByClass';
 import { lensInfo, openDataset, readLens } from './lens';
@@ -12,8 +12,7 @@ import { compareLenses } from './methods/compare';
 import { sanityCheck } from './methods/sanity';
 import { timelapse } from './methods/timelapse';
 import { loadModel } from './modelIO';
-import { nativeFeatureMaps } from './native/featureMaps';
-import { forwardStatus, recordForwardPath } from './native/forwardLayers';
+import { forwardStatus } from './native/forwardLayers';
 import { scanLensRange } from './parallelScan';
 import { project } from './project';
 import type { Handlers } from './server';
@@ -57,21 +56,14 @@ export const handlers: Handlers = {
   weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
   filterPreview: async (p) => filterPreview((await loadModel(p.model)).network, p.layer),
   datasetImage: async (p) => ({ index: p.index, split: p.split ?? 'test', ...(await readDatasetImage(p.lens, p.index, p.split)) }),
-  featureMaps: async (p) => {
-    const net = (await loadModel(p.model)).network;
-    const input = await resolveInput(p.input);
-    // Natively where it runs this network, else on tfjs (the reference).
-    const native = await nativeFeatureMaps(net, p.layer, input);
-    if (native) return native;
-    recordForwardPath('feature maps', 'tfjs');
-    return featureMaps(net, p.layer, input);
-  },
+  featureMaps: async (p) => forwardFeatureMaps((await loadModel(p.model)).network, p.layer, await resolveInput(p.input)),
   project: async (p) => project((await loadModel(p.model)).network, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir, { indexOnly: p.indexOnly }),
   maximize: async (p, job) => maximize((await loadModel(p.model)).network, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
+  inspectLayer: async (p) => inspectLayer(p),
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),

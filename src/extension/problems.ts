@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable } from './dispose';
 import { findFieldRange, positionOf, syntaxErrorOffset } from './jsonLocate';
-import { problemsOf, type ModelEntry, type Problem } from './treeModel';
+import type { ModelEntry } from './treeModel';
+import { problemsOf, type Problem } from './treeProblems';
 
 /**
  * Problems of lens and model files in the Problems panel (a DiagnosticCollection), each on the JSON range of the

@@ -4,9 +4,10 @@ import { UserFacingError } from './failable';
 import type { LensInfo, ModelInfo } from '../shared/protocol';
 import { EXCLUDE_GLOB, isLensFile, isModelFile, LENS_GLOB, LENS_OR_MODEL_GLOB } from '../shared/modelFiles';
 import type { EngineClient } from './engineClient';
-import { layerHasNodes, formatShape, orderCandidates, targetOf, type ModelsEntry, type TargetHint } from './treeModel';
+import { orderCandidates, type TargetHint } from './targetHints';
+import { layerHasNodes, formatShape, targetOf, type ModelsEntry } from './treeModel';
 
-export type { TargetHint } from './treeModel';
+export type { TargetHint } from './targetHints';
 
 /** What a command acts on. `model` is the model.json; `lens` the lens file when there is one. */
 export interface Target {

@@ -6,7 +6,7 @@ import type { EngineClient } from './engineClient';
 import { logMessage, shortMessage } from './failable';
 import { rankBySetting } from './settings';
 import { toTreeItem } from './modelsView';
-import { imageEntries, imageItemView, type ImageEntry } from './treeModel';
+import { imageEntries, imageItemView, type ImageEntry } from './topImages';
 
 /** What the Top Activations view shows, as a context key for its welcome content. */
 type TopState = 'noNode' | 'noLens' | 'noIndex' | 'error' | 'ready';

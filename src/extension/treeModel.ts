@@ -1,12 +1,15 @@
 /**
- * The Models and Top Activations trees as plain data: which children an entry has, and how each entry looks
- * (label, description, contextValue). No vscode import, so it is tested in plain Node against real
- * `ModelInfo`/`LensInfo` values; `modelsView.ts`/`topView.ts` only turn `ItemView`s into TreeItems.
+ * The Models tree as plain data: which children an entry has, and how each entry looks (label, description,
+ * contextValue). No vscode import, so it is tested in plain Node against real `ModelInfo`/`LensInfo` values;
+ * `modelsView.ts` only turns `ItemView`s into TreeItems. The Top Activations tree's entries are in `topImages.ts`,
+ * the ordering of pick candidates in `targetHints.ts`, the problems of an entry in `treeProblems.ts`.
  */
 import * as path from 'node:path';
-import { formatNumber } from '../shared/colormap';
 import { isLensFile, isModelFile, modelFileLabel } from '../shared/modelFiles';
-import type { LayerInfo, LayerKind, LensInfo, ModelInfo, TopActivationsResult } from '../shared/protocol';
+import type { LayerInfo, LayerKind, LensInfo, ModelInfo } from '../shared/protocol';
+import { modelPathOf, problemsOf, type Problem } from './treeProblems';
+
+export { modelPathOf, type Problem } from './treeProblems';
 
 /** At most this many node entries are listed under a layer; the rest is one "… N more" entry. */
 export const NODE_CAP = 512;
@@ -27,15 +30,6 @@ export interface ModelEntry {
   indexReady?: boolean;
 }
 
-/** Something wrong with a lens or model file, where it is: shown in the tree and in the Problems panel. */
-export interface Problem {
-  /** The file the problem is in (a lens file or a model.json). */
-  file: string;
-  message: string;
-  severity: 'error' | 'warning';
-  /** The lens field at fault (`dataset.train.images`), when known. */
-  field?: string;
-}
 export interface LayerEntry {
   kind: 'layer';
   id: string;
@@ -69,22 +63,6 @@ export interface MessageEntry {
   problem?: Problem;
 }
 export type ModelsEntry = ModelEntry | LayerEntry | NodeEntry | MoreEntry | MessageEntry;
-
-/** One top-activating image of the selected node. */
-export interface ImageEntry {
-  kind: 'image';
-  id: string;
-  lens: string;
-  model: string;
-  layer: number;
-  node: number;
-  rank: number;
-  index: number;
-  score: number;
-  className: string;
-  /** A small PNG of the image (written by the engine), shown as the icon when present. */
-  thumbnail?: string;
-}
 
 /** How an entry looks; the view turns it into a TreeItem. */
 export interface ItemView {
@@ -129,46 +107,6 @@ export function modelEntries(files: { path: string; relative: string }[], lenses
   return out;
 }
 
-/**
- * The problems of a top-level entry: the lens file's own (it could not be read), its dataset's, its model's.
- * Messages are short: the file's path at their front is dropped (the Problems panel and the tree name the file),
- * and paths under the lens file's folder are written relative to it.
- */
-export function problemsOf(entry: ModelEntry): Problem[] {
-  const out: Problem[] = [];
-  const dir = path.dirname(entry.file);
-  const isLens = isLensFile(entry.file);
-  if (entry.error) out.push({ file: entry.file, message: shortPaths(entry.error, entry.file), severity: 'error', ...fieldOf(entry.error) });
-  if (entry.lens?.datasetError) out.push({ file: entry.file, message: shortPaths(entry.lens.datasetError.message, entry.file), severity: 'warning', field: entry.lens.datasetError.field });
-  if (entry.modelError) {
-    const model = modelPathOf(entry);
-    const message = shortPaths(entry.modelError, model ?? entry.file);
-    if (isLens) out.push({ file: entry.file, message: `${model ? path.relative(dir, model) : 'The model'}: ${message}`, severity: 'error', field: 'model' });
-    else out.push({ file: entry.file, message, severity: 'error' });
-  }
-  return out;
-}
-
-function fieldOf(message: string): { field?: string } {
-  const m = /"((?:[A-Za-z_$][\w$]*|\[\d+\])(?:\.[A-Za-z_$][\w$]*|\[\d+\])*)"/.exec(message);
-  return m ? { field: m[1] } : {};
-}
-
-/** Drops `file` (or its name) with its colon at the front of a message; paths under its folder become relative. */
-export function shortPaths(message: string, file: string): string {
-  let m = message;
-  for (const prefix of [file, path.basename(file)]) {
-    if (m.startsWith(`${prefix}: `)) {
-      m = m.slice(prefix.length + 2);
-      break;
-    }
-  }
-  const dir = path.dirname(file) + path.sep;
-  m = m.split(dir).join('');
-  // "model.json: is not valid JSON" reads as a sentence once the file is its subject again.
-  return m !== message && /^(is|has|must|names|does|cannot|was)\b/.test(m) ? `${path.basename(file)} ${m}` : m;
-}
-
 /** The status a top-level row shows as its description: trained, untrained, ready, broken, dataset missing, index ready. */
 export function statusOf(entry: ModelEntry): string {
   if (entry.error || entry.modelError) return 'broken';
@@ -182,12 +120,6 @@ export function statusOf(entry: ModelEntry): string {
     if (entry.indexReady) parts.push('index ready');
   } else parts.push('no lens file');
   return parts.join(' · ');
-}
-
-/** The model.json a top-level entry shows (the lens's model, or the file itself). */
-export function modelPathOf(entry: ModelEntry): string | undefined {
-  if (isLensFile(entry.file)) return entry.lens?.model;
-  return entry.file;
 }
 
 /**
@@ -341,58 +273,3 @@ const LAYER_ICONS: Partial<Record<LayerKind, string>> = {
   merge: 'merge',
   reshape: 'symbol-key',
 };
-
-/** A file the user may mean, and why (shown in the quick pick: "shown in the panel", "selected in the tree"). */
-export interface TargetHint {
-  file: string;
-  why: string;
-}
-
-/**
- * Orders pick candidates: hinted files first (in hint order, each with its reasons), then the rest by path.
- * Pure, for tests.
- */
-export function orderCandidates(files: readonly string[], hints: readonly TargetHint[]): { file: string; why?: string }[] {
-  const why = new Map<string, string[]>();
-  for (const h of hints) {
-    const f = files.find((x) => path.resolve(x) === path.resolve(h.file));
-    if (f) why.set(f, [...(why.get(f) ?? []), h.why]);
-  }
-  const hinted = [...why.keys()];
-  const rest = files.filter((f) => !why.has(f)).sort((a, b) => a.localeCompare(b));
-  return [...hinted.map((file) => ({ file, why: [...new Set(why.get(file))].join(', ') })), ...rest.map((file) => ({ file }))];
-}
-
-/** The Top Activations view's entries for one node. */
-export function imageEntries(result: TopActivationsResult, lens: LensInfo, model: string): ImageEntry[] {
-  return result.top.map((t, rank) => ({
-    kind: 'image',
-    id: `top:${lens.path}:${result.layer}:${result.node}:${rank}:${t.index}`,
-    lens: lens.path,
-    model,
-    layer: result.layer,
-    node: result.node,
-    rank,
-    index: t.index,
-    score: t.score,
-    className: lens.classes[t.label] ?? String(t.label),
-  }));
-}
-
-/** A score in the tree: 4 significant digits with trailing zeros, so a column of scores lines up. */
-function formatScore(score: number): string {
-  return formatNumber(score, 4, true);
-}
-
-export function imageItemView(e: ImageEntry): ItemView {
-  return {
-    label: `#${e.index} ${e.className}`,
-    description: formatScore(e.score),
-    tooltip: `Rank ${e.rank + 1}: test image #${e.index} (${e.className}), score ${e.score}`,
-    contextValue: 'image',
-    collapsible: 'none',
-    icon: 'file-media',
-    iconFile: e.thumbnail,
-    command: { id: 'featureLens.showDeconvolution', args: [{ lens: e.lens, model: e.model, layer: e.layer, node: e.node, image: e.index }] },
-  };
-}

@@ -26,98 +26,107 @@ export function stepKey(sample: SampleName, action: Action): string {
   return `featureLens.walkthrough.${sample}.${action}`;
 }
 
+/** What the walkthrough's steps use. */
+interface Deps {
+  context: vscode.ExtensionContext;
+  engine: EngineClient;
+  log: vscode.LogOutputChannel;
+  storageDir: () => Promise<string>;
+}
+
+/** Opens the walkthrough; a Welcome page already showing (VS Code's own walkthroughs) is replaced by it. */
+async function openWalkthrough(walkthroughId: string): Promise<void> {
+  for (const group of vscode.window.tabGroups.all) {
+    for (const tab of group.tabs) {
+      if (tab.input === undefined && /^(Welcome|Walkthrough: .*)$/.test(tab.label)) await vscode.window.tabGroups.close(tab);
+    }
+  }
+  await vscode.commands.executeCommand('workbench.action.openWalkthrough', walkthroughId, false);
+}
+
+/** The sample's lens file in the workspace (the shortest path when several), or one created on request. */
+async function findSample(d: Deps, name: SampleName): Promise<string | undefined> {
+  const found = await vscode.workspace.findFiles(`**/${name}.lens.json`, EXCLUDE_GLOB, 20);
+  if (found.length) return found.map((u) => u.fsPath).sort((a, b) => a.length - b.length || a.localeCompare(b))[0];
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const { label, needsData } = SAMPLES[name];
+  if (!folder) {
+    const pick = await vscode.window.showInformationMessage(`Feature Lens: the ${label} sample goes into a folder. Open a folder first (an empty one will do).`, 'Open Folder');
+    if (pick) await vscode.commands.executeCommand('workbench.action.files.openFolder');
+    return undefined;
+  }
+  const target = path.join(folder.uri.fsPath, name, `${name}.lens.json`);
+  const pick = await vscode.window.showInformationMessage(
+    `Feature Lens: this workspace has no ${label} sample. Create ${vscode.workspace.asRelativePath(target)}?${needsData ? ` ${needsData}` : ''}`,
+    'Create Sample',
+  );
+  if (pick !== 'Create Sample') return undefined;
+  const text = fs.readFileSync(path.join(d.context.extensionPath, 'media', 'samples', `${name}.lens.json`), 'utf8');
+  await vscode.workspace.fs.writeFile(vscode.Uri.file(target), new TextEncoder().encode(text));
+  d.log.info(`Walkthrough: created the ${label} sample at ${target}.`);
+  await vscode.commands.executeCommand('featureLens.refreshModels');
+  return target;
+}
+
+const modelOf = async (d: Deps, lens: string): Promise<string> => (await d.engine.call('lens', { lens })).model;
+const mtime = (f: string) => {
+  try {
+    return fs.statSync(f).mtimeMs;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Trains the sample; true when a new model file is there afterwards (the command reports its own failures). */
+async function train(d: Deps, lens: string): Promise<boolean> {
+  const model = await modelOf(d, lens);
+  const before = mtime(model);
+  await vscode.commands.executeCommand('featureLens.trainModel', { lens });
+  const after = mtime(model);
+  return after !== undefined && after !== before;
+}
+
+/** Runs one walkthrough step on a sample; its context key is set once what it did is there. */
+async function run(d: Deps, name: SampleName, action: Action): Promise<void> {
+  const lens = await findSample(d, name);
+  if (!lens) return;
+  let done = false;
+  if (action === 'open') {
+    await vscode.window.showTextDocument(vscode.Uri.file(lens), { preview: false });
+    await vscode.commands.executeCommand('featureLens.models.focus');
+    done = true;
+  } else if (action === 'train') {
+    done = await train(d, lens);
+  } else if (action === 'inspect') {
+    let model = await modelOf(d, lens);
+    if (!fs.existsSync(model) && !(await train(d, lens))) return;
+    model = await modelOf(d, lens);
+    const info = await d.engine.call('modelInfo', { model });
+    // EFL: a node of the hidden dense layer (its weights are the strokes); MNIST: the first conv layer's page.
+    const wanted = name === 'efl' ? info.layers.find((l) => l.kind === 'dense' && l.hasWeights) : info.layers.find((l) => l.kind === 'conv');
+    const layer = wanted ?? info.layers.find((l) => l.hasWeights) ?? info.layers[0];
+    if (name === 'efl') await vscode.commands.executeCommand('featureLens.inspectNode', { lens, model, layer: layer.index, node: 0 });
+    else await vscode.commands.executeCommand('featureLens.inspectLayer', { lens, model, layer: layer.index });
+    done = true;
+  } else if (action === 'scan') {
+    if (!fs.existsSync(await modelOf(d, lens)) && !(await train(d, lens))) return;
+    await vscode.commands.executeCommand('featureLens.computeTopActivations', { lens });
+    const r = await d.engine.request('layerByClass', { lens, storageDir: await d.storageDir(), indexOnly: true });
+    done = 'ok' in r && !!r.ok;
+  }
+  if (done) await vscode.commands.executeCommand('setContext', stepKey(name, action), true);
+}
+
 export function registerWalkthrough(context: vscode.ExtensionContext, engine: EngineClient, log: vscode.LogOutputChannel, storageDir: () => Promise<string>): vscode.Disposable {
   const walkthroughId = `${context.extension.id}#${WALKTHROUGH}`;
-
-  /** Opens the walkthrough; a Welcome page already showing (VS Code's own walkthroughs) is replaced by it. */
-  const openWalkthrough = async () => {
-    for (const group of vscode.window.tabGroups.all) {
-      for (const tab of group.tabs) {
-        if (tab.input === undefined && /^(Welcome|Walkthrough: .*)$/.test(tab.label)) await vscode.window.tabGroups.close(tab);
-      }
-    }
-    await vscode.commands.executeCommand('workbench.action.openWalkthrough', walkthroughId, false);
-  };
-
-  /** The sample's lens file in the workspace (the shortest path when several), or one created on request. */
-  const findSample = async (name: SampleName): Promise<string | undefined> => {
-    const found = await vscode.workspace.findFiles(`**/${name}.lens.json`, EXCLUDE_GLOB, 20);
-    if (found.length) return found.map((u) => u.fsPath).sort((a, b) => a.length - b.length || a.localeCompare(b))[0];
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    const { label, needsData } = SAMPLES[name];
-    if (!folder) {
-      const pick = await vscode.window.showInformationMessage(`Feature Lens: the ${label} sample goes into a folder. Open a folder first (an empty one will do).`, 'Open Folder');
-      if (pick) await vscode.commands.executeCommand('workbench.action.files.openFolder');
-      return undefined;
-    }
-    const target = path.join(folder.uri.fsPath, name, `${name}.lens.json`);
-    const pick = await vscode.window.showInformationMessage(
-      `Feature Lens: this workspace has no ${label} sample. Create ${vscode.workspace.asRelativePath(target)}?${needsData ? ` ${needsData}` : ''}`,
-      'Create Sample',
-    );
-    if (pick !== 'Create Sample') return undefined;
-    const text = fs.readFileSync(path.join(context.extensionPath, 'media', 'samples', `${name}.lens.json`), 'utf8');
-    await vscode.workspace.fs.writeFile(vscode.Uri.file(target), new TextEncoder().encode(text));
-    log.info(`Walkthrough: created the ${label} sample at ${target}.`);
-    await vscode.commands.executeCommand('featureLens.refreshModels');
-    return target;
-  };
-
-  const modelOf = async (lens: string): Promise<string> => (await engine.call('lens', { lens })).model;
-  const mtime = (f: string) => {
-    try {
-      return fs.statSync(f).mtimeMs;
-    } catch {
-      return undefined;
-    }
-  };
-
-  /** Trains the sample; true when a new model file is there afterwards (the command reports its own failures). */
-  const train = async (lens: string): Promise<boolean> => {
-    const model = await modelOf(lens);
-    const before = mtime(model);
-    await vscode.commands.executeCommand('featureLens.trainModel', { lens });
-    const after = mtime(model);
-    return after !== undefined && after !== before;
-  };
-
-  const run = async (name: SampleName, action: Action): Promise<void> => {
-    const lens = await findSample(name);
-    if (!lens) return;
-    let done = false;
-    if (action === 'open') {
-      await vscode.window.showTextDocument(vscode.Uri.file(lens), { preview: false });
-      await vscode.commands.executeCommand('featureLens.models.focus');
-      done = true;
-    } else if (action === 'train') {
-      done = await train(lens);
-    } else if (action === 'inspect') {
-      let model = await modelOf(lens);
-      if (!fs.existsSync(model) && !(await train(lens))) return;
-      model = await modelOf(lens);
-      const info = await engine.call('modelInfo', { model });
-      // EFL: a node of the hidden dense layer (its weights are the strokes); MNIST: the first conv layer's page.
-      const wanted = name === 'efl' ? info.layers.find((l) => l.kind === 'dense' && l.hasWeights) : info.layers.find((l) => l.kind === 'conv');
-      const layer = wanted ?? info.layers.find((l) => l.hasWeights) ?? info.layers[0];
-      if (name === 'efl') await vscode.commands.executeCommand('featureLens.inspectNode', { lens, model, layer: layer.index, node: 0 });
-      else await vscode.commands.executeCommand('featureLens.inspectLayer', { lens, model, layer: layer.index });
-      done = true;
-    } else if (action === 'scan') {
-      if (!fs.existsSync(await modelOf(lens)) && !(await train(lens))) return;
-      await vscode.commands.executeCommand('featureLens.computeTopActivations', { lens });
-      const r = await engine.request('layerByClass', { lens, storageDir: await storageDir(), indexOnly: true });
-      done = 'ok' in r && !!r.ok;
-    }
-    if (done) await vscode.commands.executeCommand('setContext', stepKey(name, action), true);
-  };
-
+  const d: Deps = { context, engine, log, storageDir };
   const subs: vscode.Disposable[] = [
-    vscode.commands.registerCommand('featureLens.openWalkthrough', openWalkthrough),
+    vscode.commands.registerCommand('featureLens.openWalkthrough', () => openWalkthrough(walkthroughId)),
     vscode.commands.registerCommand('featureLens.sample', async (name?: unknown, action?: unknown) => {
       const n = (typeof name === 'string' && name in SAMPLES ? name : 'efl') as SampleName;
       const a = (typeof action === 'string' && ['open', 'train', 'inspect', 'scan'].includes(action) ? action : 'open') as Action;
       try {
-        await run(n, a);
+        await run(d, n, a);
       } catch (e) {
         log.error(`Walkthrough step ${n} ${a}: ${String((e as Error)?.message ?? e)}`);
         void vscode.window.showErrorMessage(`Feature Lens: ${String((e as Error)?.message ?? e)}`);
@@ -132,7 +141,7 @@ export function registerWalkthrough(context: vscode.ExtensionContext, engine: En
     if (!lenses.length) return;
     await context.globalState.update(WELCOMED, true);
     await vscode.commands.executeCommand('featureLens.models.focus');
-    await openWalkthrough();
+    await openWalkthrough(walkthroughId);
   })().catch((e) => log.debug(`first start: ${String(e)}`));
 
   return { dispose: () => subs.forEach((d) => d.dispose()) };

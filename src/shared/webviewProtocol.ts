@@ -1,10 +1,48 @@
 /**
  * Messages between the extension host and the inspector webview. Plain data only; pixels travel as exact-size
  * `ArrayBuffer`s of float32 with their shape. The webview says `ready` first; the host sends nothing before.
- * Everything the webview sends is checked by `parseWebviewMessage` before the host acts on it.
- * Imports only types and plain data from protocol.ts, so the host, the webview and the tests can all use it.
+ * Types only, plus the table of page kinds: the checks of what the webview sends are in `webviewChecks.ts`,
+ * the packing of buffers into one message in `messagePacking.ts`.
  */
-import { isProjectionMethod, isScoreMetric, type ProjectionMethod, type ScoreMetric } from './protocol';
+import type { ProjectionMethod, ScoreMetric } from './protocol';
+
+// ---- the page kinds -----------------------------------------------------------------------------------------
+
+/** One page kind: the panel state fields it needs, and (as a type only) the message that carries its page. */
+export interface PageKindSpec<M extends { type: string }> {
+  /** State fields without which the page cannot be drawn (`parsePanelState` refuses a state without them). */
+  needs: readonly ('layer' | 'node')[];
+  /** Never set: carries the page message's type. */
+  readonly message?: M;
+}
+const pageKind = <M extends { type: string }>(...needs: ('layer' | 'node')[]): PageKindSpec<M> => ({ needs });
+
+/**
+ * Every page the panel can show, the one place page kinds are listed. A new page is one line here (with its
+ * message type below), one module in `src/extension/pages/` that loads it and one in `src/webview/pages/`
+ * that draws it (docs/architecture.md, "Adding a page").
+ */
+export const PAGE_KINDS = {
+  model: pageKind<ModelPageMessage>(),
+  layer: pageKind<LayerPageMessage>('layer'),
+  node: pageKind<NodePageMessage>('layer', 'node'),
+} as const;
+
+export type PageKind = keyof typeof PAGE_KINDS;
+/** The message carrying a page of kind `K`. */
+export type PageMessageOf<K extends PageKind> = NonNullable<(typeof PAGE_KINDS)[K]['message']>;
+export type PageMessage = PageMessageOf<PageKind>;
+/** The page kinds in table order. */
+export const PAGE_KIND_LIST = Object.keys(PAGE_KINDS) as readonly PageKind[];
+
+export function isPageKind(v: unknown): v is PageKind {
+  return typeof v === 'string' && Object.hasOwn(PAGE_KINDS, v);
+}
+
+// A page message's `type` is its kind (what the webview dispatches on): a kind whose message says otherwise
+// makes the type below that kind's name, to which `true` does not compile.
+type MismatchedKind = { [K in PageKind]: PageMessageOf<K>['type'] extends K ? never : K }[PageKind];
+export const PAGE_MESSAGE_TYPES_MATCH: [MismatchedKind] extends [never] ? true : MismatchedKind = true;
 
 /** A float32 image or map, row-major: `[h, w, c]`, `[h, w]` or `[n]`. `data.byteLength === 4 * product(shape)`. */
 export interface Pixels {
@@ -12,15 +50,17 @@ export interface Pixels {
   data: ArrayBuffer;
 }
 
-/** What a panel shows; stored by the webview (`setState`) so the panel is restored after a reload. */
+/**
+ * What a panel shows; stored by the webview (`setState`) so the panel is restored after a reload. How a page
+ * is drawn (the projection method, the ranking) is not here: it is the host's `ViewOptions`, the same for every page.
+ */
 export interface PanelState {
-  page: 'node' | 'layer' | 'model';
+  page: PageKind;
   /** The lens file, when the model comes with one (needed for images, top activations and training results). */
   lens?: string;
   model: string;
   layer?: number;
   node?: number;
-  method?: ProjectionMethod;
   /** Layer page: the dataset image whose feature maps are shown. */
   image?: number;
   /** Node page: the top image to scroll to. */
@@ -37,7 +77,7 @@ export interface ModelSummary {
   layers: { index: number; name: string; className: string; outputShape: number[]; nodes: number; params: number; activation?: string }[];
 }
 
-// ---- host -> webview ------------------------------------------------------------------------------------
+// ---- host -> webview: the pages (one message each, `type` = its kind), then what follows a page ------------------------------------------------------------------------------------
 
 export interface LoadingMessage {
   type: 'loading';
@@ -163,17 +203,10 @@ export interface ExportRequestMessage {
   type: 'export';
 }
 
-export type HostMessage =
-  | LoadingMessage
-  | ErrorMessage
-  | NodePageMessage
-  | NodeStatsMessage
-  | LayerPageMessage
-  | ByClassMessage
-  | ModelPageMessage
-  | MaximizeProgressMessage
-  | MaximizedMessage
-  | ExportRequestMessage;
+/** What comes after a page and adds to it (the webview hands it to the module of the page on screen). */
+export type PageUpdateMessage = NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage;
+
+export type HostMessage = LoadingMessage | ErrorMessage | PageMessage | PageUpdateMessage | ExportRequestMessage;
 
 // ---- webview -> host ------------------------------------------------------------------------------------
 
@@ -213,7 +246,7 @@ export interface SelectImageMessage {
 }
 export interface OpenPageMessage {
   type: 'openPage';
-  page: 'node' | 'layer' | 'model';
+  page: PageKind;
 }
 export interface ExportPngMessage {
   type: 'exportPng';
@@ -223,7 +256,7 @@ export interface ExportPngMessage {
 /** The page for the last host message is drawn (the host logs the time from request to paint). */
 export interface PaintedMessage {
   type: 'painted';
-  page: 'node' | 'layer' | 'model';
+  page: PageKind;
   /** Milliseconds the webview spent from receiving the page to the frame after drawing it. */
   drawMs?: number;
 }
@@ -246,190 +279,3 @@ export type WebviewMessage =
   | ExportPngMessage
   | PaintedMessage
   | LogMessage;
-
-/** What the panel currently shows, for range checks: indices outside these are rejected. */
-export interface MessageBounds {
-  /** Layers in the model. */
-  layers: number;
-  /** Nodes in each layer, by layer index. */
-  nodesPerLayer: number[];
-  /** Images in the dataset split the panel uses (0 when there is no dataset). */
-  images: number;
-}
-
-const PAGES = ['node', 'layer', 'model'] as const;
-const LEVELS = ['info', 'warn', 'error'] as const;
-/** Exported PNGs larger than this are refused (a panel of canvases is a few MB at most). */
-const MAX_EXPORT_BYTES = 64 * 1024 * 1024;
-
-function isIndex(v: unknown, size: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < size;
-}
-
-/**
- * Checks a message from the webview: its type is known, every field has the right type, and indices are in
- * range for `bounds`. Returns the message rebuilt from the checked fields only, or undefined (the reason goes
- * to `onDrop`, for the log).
- */
-export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop?: (why: string) => void): WebviewMessage | undefined {
-  const drop = (why: string): undefined => {
-    onDrop?.(why);
-    return undefined;
-  };
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return drop('not an object');
-  const m = raw as Record<string, unknown>;
-  switch (m.type) {
-    case 'ready':
-      return { type: 'ready' };
-    case 'maximize':
-    case 'createLens':
-    case 'showLog':
-    case 'retry':
-      return { type: m.type };
-    case 'selectNode': {
-      if (!bounds) return drop('selectNode before the panel shows a model');
-      if (!isIndex(m.layer, bounds.layers)) return drop(`layer ${String(m.layer)} out of range (0..${bounds.layers - 1})`);
-      const nodes = bounds.nodesPerLayer[m.layer] ?? 0;
-      if (!isIndex(m.node, nodes)) return drop(`node ${String(m.node)} out of range (layer ${m.layer} has ${nodes} nodes)`);
-      return { type: 'selectNode', layer: m.layer, node: m.node };
-    }
-    case 'setMethod':
-      if (!isProjectionMethod(m.method)) return drop(`unknown projection method ${String(m.method)}`);
-      return { type: 'setMethod', method: m.method as ProjectionMethod };
-    case 'setMetric':
-      if (!isScoreMetric(m.metric)) return drop(`unknown score metric ${String(m.metric)}`);
-      return { type: 'setMetric', metric: m.metric };
-    case 'selectImage': {
-      const images = bounds?.images ?? 0;
-      if (!isIndex(m.index, images)) return drop(`image ${String(m.index)} out of range (${images} images)`);
-      return { type: 'selectImage', index: m.index };
-    }
-    case 'openPage':
-      if (typeof m.page !== 'string' || !(PAGES as readonly string[]).includes(m.page)) return drop(`unknown page ${String(m.page)}`);
-      return { type: 'openPage', page: m.page as OpenPageMessage['page'] };
-    case 'exportPng': {
-      const d = m.data;
-      const bytes = d instanceof Uint8Array ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : undefined;
-      if (!bytes) return drop('exportPng without bytes');
-      if (bytes.byteLength < 8 || bytes.byteLength > MAX_EXPORT_BYTES) return drop(`exportPng of ${bytes.byteLength} bytes`);
-      const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-      if (!sig.every((b, i) => bytes[i] === b)) return drop('exportPng data is not a PNG');
-      return { type: 'exportPng', data: bytes };
-    }
-    case 'painted':
-      if (typeof m.page !== 'string' || !(PAGES as readonly string[]).includes(m.page)) return drop(`unknown page ${String(m.page)}`);
-      return { type: 'painted', page: m.page as PaintedMessage['page'], ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };
-    case 'log':
-      if (typeof m.level !== 'string' || !(LEVELS as readonly string[]).includes(m.level) || typeof m.message !== 'string') return drop('malformed log message');
-      return { type: 'log', level: m.level as LogMessage['level'], message: m.message.slice(0, 2000) };
-    default:
-      return drop(`unknown message type ${JSON.stringify(m.type)?.slice(0, 40)}`);
-  }
-}
-
-/** Validates a stored panel state (from the serializer after a reload): undefined when it is not usable. */
-export function parsePanelState(raw: unknown): PanelState | undefined {
-  if (!raw || typeof raw !== 'object') return undefined;
-  const s = raw as Record<string, unknown>;
-  if (typeof s.page !== 'string' || !(PAGES as readonly string[]).includes(s.page)) return undefined;
-  if (typeof s.model !== 'string' || !s.model) return undefined;
-  if (s.lens !== undefined && typeof s.lens !== 'string') return undefined;
-  const nat = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
-  if (!nat(s.layer) || !nat(s.node) || !nat(s.image) || !nat(s.focusImage)) return undefined;
-  if (s.method !== undefined && !isProjectionMethod(s.method)) return undefined;
-  if (s.page !== 'model' && s.layer === undefined) return undefined;
-  if (s.page === 'node' && s.node === undefined) return undefined;
-  return {
-    page: s.page as PanelState['page'],
-    model: s.model,
-    lens: s.lens as string | undefined,
-    layer: s.layer as number | undefined,
-    node: s.node as number | undefined,
-    method: s.method as ProjectionMethod | undefined,
-    image: s.image as number | undefined,
-    focusImage: s.focusImage as number | undefined,
-  };
-}
-
-/** Copies a typed array's bytes into an exact-size ArrayBuffer (a view of a larger buffer would send it whole). */
-export function toPixels(shape: number[], data: Float32Array): Pixels {
-  const exact = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-  return { shape: [...shape], data: exact ? (data.buffer as ArrayBuffer) : (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer) };
-}
-
-// ---- transport --------------------------------------------------------------------------------------------
-
-/**
- * A host message with every `ArrayBuffer` in it packed into one. VS Code's extension-host RPC counts the
- * arguments of `$postMessage` (handle, JSON, then one per transferred buffer) in a single byte, so a message
- * with 254 or more buffers arrives with all but `count mod 256` of them `undefined`: a layer page of 512
- * weight tiles painted 2. One buffer per message whatever its size avoids the limit (and is also faster).
- */
-export interface PackedMessage {
-  type: 'packed';
-  /** The message, each ArrayBuffer replaced by a `BufferRef` into `buffer`. */
-  body: unknown;
-  buffer: ArrayBuffer;
-}
-/** Where one packed ArrayBuffer sits in `PackedMessage.buffer`. */
-export interface BufferRef {
-  $buffer: [offset: number, byteLength: number];
-}
-
-/** Replaces every ArrayBuffer (and typed array) reachable from `m` by a reference into one packed buffer. */
-export function packMessage<T>(m: T): PackedMessage {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const walk = (v: unknown): unknown => {
-    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
-      const bytes = v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-      const offset = size;
-      parts.push(bytes);
-      // 8-byte aligned, so the webview may also view a part in place as Float32Array or Float64Array.
-      size += Math.ceil(bytes.byteLength / 8) * 8;
-      return { $buffer: [offset, bytes.byteLength] } satisfies BufferRef;
-    }
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = walk(x);
-      return out;
-    }
-    return v;
-  };
-  const body = walk(m);
-  const buffer = new ArrayBuffer(size);
-  const all = new Uint8Array(buffer);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += Math.ceil(p.byteLength / 8) * 8;
-  }
-  return { type: 'packed', body, buffer };
-}
-
-function isBufferRef(v: unknown): v is BufferRef {
-  const r = (v as BufferRef | null)?.$buffer;
-  return Array.isArray(r) && r.length === 2 && Number.isInteger(r[0]) && Number.isInteger(r[1]) && Object.keys(v as object).length === 1;
-}
-
-/** The message `packMessage` packed, each part an exact-size ArrayBuffer again; throws when a part is out of range. */
-export function unpackMessage(p: PackedMessage): unknown {
-  const { buffer } = p;
-  if (!(buffer instanceof ArrayBuffer)) throw new Error('packed message without its buffer');
-  const walk = (v: unknown): unknown => {
-    if (isBufferRef(v)) {
-      const [offset, length] = v.$buffer;
-      if (offset < 0 || length < 0 || offset + length > buffer.byteLength) throw new Error(`packed part [${offset}, ${offset + length}) outside a buffer of ${buffer.byteLength} bytes`);
-      return buffer.slice(offset, offset + length);
-    }
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x);
-      return out;
-    }
-    return v;
-  };
-  return walk(p.body);
-}

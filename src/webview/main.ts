@@ -1,12 +1,15 @@
 /**
- * The inspector panel's script (DOM only, no tfjs). Says `ready`, then draws whatever page the host sends.
- * The body's `data-state` (loading|ready|error) and `data-page` (node|layer|model) let tests wait for a page.
+ * The inspector panel's script (DOM only, no tfjs). Says `ready`, then draws whatever page the host sends, with
+ * the page module of its kind (`pages/index.ts`). The body's `data-state` (loading|ready|error) and `data-page`
+ * (the page kind) let tests wait for a page.
  */
 import '@vscode-elements/elements';
-import { unpackMessage, type HostMessage, type LayerPageMessage, type ModelPageMessage, type NodePageMessage, type PackedMessage, type WebviewMessage } from '../shared/webviewProtocol';
-import { cssVar } from './charts';
+import { unpackMessage, type PackedMessage } from '../shared/messagePacking';
+import { isPageKind, PAGE_KINDS, type HostMessage, type PageMessage, type WebviewMessage } from '../shared/webviewProtocol';
 import { button, el } from './dom';
-import * as pages from './pages';
+import { exportPng } from './exportPng';
+import { ALL_PAGES, webviewPage } from './pages/index';
+import type { WebviewPage } from './pages/page';
 
 interface VsCodeApi {
   postMessage(m: unknown): void;
@@ -17,8 +20,7 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
-let page: NodePageMessage | LayerPageMessage | ModelPageMessage | undefined;
-let objectiveHistory: number[] = [];
+let page: PageMessage | undefined;
 
 function send(m: WebviewMessage): void {
   vscode.postMessage(m);
@@ -34,10 +36,6 @@ function setBody(state: 'loading' | 'ready' | 'error', pageName?: string): void 
   }
 }
 
-/** Which page this is, regardless of what is drawn on it: a redraw of the same page keeps its scroll position. */
-function pageKey(m: NodePageMessage | LayerPageMessage | ModelPageMessage): string {
-  return JSON.stringify([m.type, m.model.path, m.type === 'model' ? null : m.layer, m.type === 'node' ? m.node : null]);
-}
 let shownKey: string | undefined;
 
 /** Charts arrive at different times (the by-class chart and maximization come after the page): number them in page order. */
@@ -45,22 +43,38 @@ function indexCharts(): void {
   document.querySelectorAll<HTMLCanvasElement>('canvas[data-role="chart"]').forEach((c, i) => (c.dataset.index = String(i)));
 }
 
-function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage, received: number): void {
+/** Buttons to the other pages that this page's state can open (a page that needs a layer, only with one). */
+function pageLinks(m: PageMessage): HTMLElement[] {
+  return ALL_PAGES.filter((p) => p.kind !== m.type && (!PAGE_KINDS[p.kind].needs.includes('layer') || m.state.layer !== undefined)).map((p) =>
+    button(p.link.label, p.link.icon, () => send({ type: 'openPage', page: p.kind }), { secondary: true, title: p.link.title }),
+  );
+}
+
+/** The module of the page on screen, typed for its message. */
+function pageModule(m: PageMessage): WebviewPage<PageMessage['type']> | undefined {
+  return webviewPage(m.type) as WebviewPage<PageMessage['type']> | undefined;
+}
+
+function show(m: PageMessage, received: number): void {
+  const module = webviewPage(m.type);
+  if (!module) return showError('Feature Lens', `This panel cannot draw pages of kind "${String(m.type).slice(0, 40)}".`);
   page = m;
-  objectiveHistory = [];
   vscode.setState(m.state);
   const scrollX = window.scrollX;
   const scrollY = window.scrollY;
-  const key = pageKey(m);
+  const where = module.where(m);
+  // Which page this is, regardless of what is drawn on it: a redraw of the same page keeps its scroll position.
+  const key = JSON.stringify([m.type, m.model.path, where.layer ?? null, where.node ?? null]);
   const samePage = shownKey === key;
   shownKey = key;
-  const content = m.type === 'node' ? pages.nodePage(m, send) : m.type === 'layer' ? pages.layerPage(m, send) : pages.modelPage(m, send);
+  const content = module.draw(m, send);
+  content.querySelector('.page-header .toolbar')?.append(...pageLinks(m));
   app.replaceChildren(content);
   // Which layer/node is on screen, so a test (or a screen reader user's tooling) can wait for a specific page.
-  if (m.type === 'model') delete document.body.dataset.layer;
-  else document.body.dataset.layer = String(m.layer);
-  if (m.type === 'node') document.body.dataset.node = String(m.node);
-  else delete document.body.dataset.node;
+  if (where.layer === undefined) delete document.body.dataset.layer;
+  else document.body.dataset.layer = String(where.layer);
+  if (where.node === undefined) delete document.body.dataset.node;
+  else document.body.dataset.node = String(where.node);
   setBody('ready', m.type);
   indexCharts();
   // Another page opens at its top; the same page drawn again (another projection, ranking or image, or the
@@ -72,8 +86,29 @@ function show(m: NodePageMessage | LayerPageMessage | ModelPageMessage, received
   requestAnimationFrame(() => send({ type: 'painted', page: m.type, drawMs: Math.round(performance.now() - received) }));
 }
 
+/** The error page: what failed, with the log and a retry. */
+function showError(title: string, message: string): void {
+  const box = el('div', 'error-box');
+  const actions = el('div', 'toolbar');
+  actions.append(
+    button('Show Log', 'output', () => send({ type: 'showLog' }), { title: 'Open the Feature Lens log, which has the details' }),
+    button('Retry', 'refresh', () => send({ type: 'retry' }), { secondary: true, title: 'Draw this page again' }),
+  );
+  box.append(el('h1', undefined, title), el('p', 'error-message', message), actions);
+  app.replaceChildren(box);
+  page = undefined;
+  shownKey = undefined;
+  setBody('error');
+  window.scrollTo(0, 0);
+}
+
 function receive(m: HostMessage, received: number): void {
   if (!m || typeof m !== 'object' || typeof (m as { type?: unknown }).type !== 'string') return;
+  if (isPageKind(m.type)) {
+    document.body.classList.remove('busy');
+    show(m as PageMessage, received);
+    return;
+  }
   switch (m.type) {
     case 'loading':
       document.body.dataset.state = 'loading';
@@ -83,44 +118,19 @@ function receive(m: HostMessage, received: number): void {
         if (m.wait) showWaiting(m.wait);
       }
       break;
-    case 'error': {
-      const box = el('div', 'error-box');
-      const actions = el('div', 'toolbar');
-      actions.append(
-        button('Show Log', 'output', () => send({ type: 'showLog' }), { title: 'Open the Feature Lens log, which has the details' }),
-        button('Retry', 'refresh', () => send({ type: 'retry' }), { secondary: true, title: 'Draw this page again' }),
-      );
-      box.append(el('h1', undefined, m.title), el('p', 'error-message', m.message), actions);
-      app.replaceChildren(box);
-      page = undefined;
-      shownKey = undefined;
-      setBody('error');
-      window.scrollTo(0, 0);
-      break;
-    }
-    case 'node':
-    case 'layer':
-    case 'model':
-      document.body.classList.remove('busy');
-      show(m, received);
+    case 'error':
+      showError(m.title, m.message);
       break;
     case 'nodeStats':
-      if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) pages.nodeStats(m);
-      break;
     case 'byClass':
-      pages.byClass(m.chart, m.note);
-      indexCharts();
-      break;
     case 'maximizeProgress':
-      pages.maximizeProgress(m, objectiveHistory);
-      indexCharts();
-      break;
     case 'maximized':
-      if (page?.type === 'node' && page.layer === m.layer && page.node === m.node) pages.maximized(m);
+      // Each page draws what follows it; a message for another page is ignored.
+      if (page) pageModule(page)?.update?.(m, page);
       indexCharts();
       break;
     case 'export':
-      void exportPng();
+      void exportPng(app, send);
       break;
     default:
       send({ type: 'log', level: 'warn', message: `Dropped an unknown message: ${String((m as { type: unknown }).type).slice(0, 40)}` });
@@ -153,80 +163,17 @@ window.addEventListener('message', (e: MessageEvent) => {
   receive(m as HostMessage, received);
 });
 
-/** ←/→ or k/j step through nodes (node page) or images (layer page). */
+/** ←/→ or k/j step through what the page steps through (nodes on the node page, images on the layer page). */
 window.addEventListener('keydown', (e) => {
   const t = e.target as HTMLElement | null;
   if (t && (t.tagName === 'INPUT' || t.tagName === 'VSCODE-TEXTFIELD' || t.tagName === 'VSCODE-SINGLE-SELECT' || t.isContentEditable)) return;
   if (e.altKey || e.ctrlKey || e.metaKey) return;
   const dir = e.key === 'ArrowRight' || e.key === 'j' ? 1 : e.key === 'ArrowLeft' || e.key === 'k' ? -1 : 0;
-  if (!dir || !page) return;
-  if (page.type === 'node') {
-    const node = page.node + dir;
-    if (node >= 0 && node < page.nodes) send({ type: 'selectNode', layer: page.layer, node });
-    e.preventDefault();
-  } else if (page.type === 'layer' && page.featureMaps) {
-    const index = page.featureMaps.index + dir;
-    if (index >= 0 && index < page.featureMaps.images) send({ type: 'selectImage', index });
-    e.preventDefault();
-  }
+  const module = page && pageModule(page);
+  if (!dir || !page || !module?.step) return;
+  const m = module.step(page, dir);
+  if (m) send(m);
+  e.preventDefault();
 });
-
-/**
- * Composes every canvas and heading of the page into one PNG for the host, each where it sits in the page:
- * laid out for the moment without sticky headers and sideways scrolling (the PNG holds the whole page,
- * whatever part of it the panel scrolled to), then put back before the next frame is painted.
- */
-async function exportPng(): Promise<void> {
-  try {
-    const scrolled = [...app.querySelectorAll<HTMLElement>('.top-grid')].map((g) => [g, g.scrollLeft] as const);
-    const [x, y] = [window.scrollX, window.scrollY];
-    document.body.classList.add('exporting');
-    let out: HTMLCanvasElement;
-    try {
-      out = composePage();
-    } finally {
-      document.body.classList.remove('exporting');
-      for (const [g, left] of scrolled) g.scrollLeft = left;
-      window.scrollTo(x, y);
-    }
-    const blob = await new Promise<Blob | null>((resolve) => out.toBlob(resolve, 'image/png'));
-    if (!blob) throw new Error('the browser could not encode the PNG');
-    send({ type: 'exportPng', data: new Uint8Array(await blob.arrayBuffer()) });
-  } catch (e) {
-    send({ type: 'log', level: 'error', message: `Export failed: ${(e as Error).message}` });
-  }
-}
-
-/** The page as one canvas (called with the `exporting` layout in place). */
-function composePage(): HTMLCanvasElement {
-  const origin = app.getBoundingClientRect();
-  const W = Math.ceil(app.scrollWidth);
-  const H = Math.ceil(app.scrollHeight);
-  const out = document.createElement('canvas');
-  out.width = W;
-  out.height = H;
-  const ctx = out.getContext('2d')!;
-  ctx.fillStyle = cssVar('--vscode-editor-background', '#1e1e1e');
-  ctx.fillRect(0, 0, W, H);
-  ctx.imageSmoothingEnabled = false;
-  ctx.textBaseline = 'top';
-  for (const node of app.querySelectorAll<HTMLElement>('h1, h2, .subtitle, figcaption, .row-label, .col-label div, .legend span, dt, dd, .stat, td, th, .note')) {
-    if (!node.getBoundingClientRect().width || !node.textContent) continue;
-    // Where the text itself is (not its box: padding, centring in a taller box).
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    const r = range.getBoundingClientRect();
-    const style = getComputedStyle(node);
-    ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-    ctx.fillStyle = style.color;
-    ctx.fillText(node.textContent, r.left - origin.left, r.top - origin.top, Math.max(r.width, 1) * 1.05);
-  }
-  for (const c of app.querySelectorAll('canvas')) {
-    const r = c.getBoundingClientRect();
-    if (!r.width) continue;
-    ctx.drawImage(c, r.left - origin.left, r.top - origin.top, r.width, r.height);
-  }
-  return out;
-}
 
 send({ type: 'ready' });

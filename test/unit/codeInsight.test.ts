@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { architectureEntries, fieldOfMessage, findFieldRange, parseFieldPath, parseJsonWithOffsets, positionOf, syntaxErrorOffset } from '../../src/extension/jsonLocate';
 import { findLayerMentions, mentionAt } from '../../src/extension/layerMatch';
-import { orderCandidates } from '../../src/extension/treeModel';
+import { orderCandidates } from '../../src/extension/targetHints';
 
 const LENS = `{
   "name": "MNIST",

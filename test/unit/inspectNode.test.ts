@@ -13,7 +13,7 @@ import { project } from '../../src/engine/project';
 import * as tf from '../../src/engine/tf';
 import { scanLens } from '../../src/engine/topActivations';
 import { relError } from './inspectRef';
-import { memoryDataset, mnistDigits } from './scanFixtures';
+import { memoryDataset, mnistDigits, writeMnistIdxLens } from './scanFixtures';
 
 /** conv3×3(8)+relu+pool, conv3×3(16)+relu+pool, flatten, dense(10) on 28×28×1 (the MNIST-shaped SMALL net). */
 function mnistNet(): tf.Sequential {
@@ -82,33 +82,15 @@ test('inspectImages: an unsupported projection is reported and the rest returned
   model.dispose();
 });
 
-/** Writes an IDX file (big-endian header, uint8 values). */
-function writeIdx(file: string, dims: number[], values: Uint8Array): void {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt8(0x08, 2);
-  head.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(values)]));
-}
-
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`inspectNode on a lens with a real MNIST subset and a scanned index (${backend})`, async () => {
     await initBackend(backend);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-inspect-'));
     try {
-      const n = 200;
-      const { images, labels } = mnistDigits(n);
-      const bytes = Uint8Array.from(images, (v) => Math.round(v * 255));
-      for (const split of ['train', 'test']) {
-        writeIdx(path.join(dir, `${split}-images.idx`), [n, 28, 28], bytes);
-        writeIdx(path.join(dir, `${split}-labels.idx`), [n], Uint8Array.from(labels));
-      }
+      const { lens: lensFile, labels } = writeMnistIdxLens(dir, 200);
       const model = mnistNet();
       await saveModel(model, path.join(dir, 'model', 'model.json'));
       model.dispose();
-      const lensFile = path.join(dir, 'mnist.lens.json');
-      const pair = (s: string) => ({ images: `${s}-images.idx`, labels: `${s}-labels.idx` });
-      fs.writeFileSync(lensFile, JSON.stringify({ name: 'MNIST subset', model: 'model/model.json', dataset: { format: 'idx', train: pair('train'), test: pair('test') } }));
       const storage = path.join(dir, 'storage');
 
       const noIndex = await inspectNode({ lens: lensFile, storageDir: storage, layer: 0, node: 3 }, makeJob());

@@ -127,3 +127,27 @@ export function writeMnistLens(dir: string, count: number): string {
   fs.writeFileSync(file, JSON.stringify(lens, null, 1));
   return file;
 }
+
+/**
+ * A lens file in `dir` over the first `n` real MNIST digits as IDX files (the same images in both splits), naming
+ * `model/model.json`: the bytes are the images as written (`images` are those bytes / 255).
+ */
+export function writeMnistIdxLens(dir: string, n: number): { lens: string; bytes: Uint8Array; labels: Int32Array } {
+  const { images, labels } = mnistDigits(n);
+  const bytes = Uint8Array.from(images, (v) => Math.round(v * 255));
+  const writeIdx = (file: string, dims: number[], values: Uint8Array) => {
+    const head = Buffer.alloc(4 + 4 * dims.length);
+    head.writeUInt8(0x08, 2);
+    head.writeUInt8(dims.length, 3);
+    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+    fs.writeFileSync(path.join(dir, file), Buffer.concat([head, Buffer.from(values)]));
+  };
+  for (const split of ['train', 'test']) {
+    writeIdx(`${split}-images.idx`, [n, 28, 28], bytes);
+    writeIdx(`${split}-labels.idx`, [n], Uint8Array.from(labels));
+  }
+  const lens = path.join(dir, 'mnist.lens.json');
+  const pair = (s: string) => ({ images: `${s}-images.idx`, labels: `${s}-labels.idx` });
+  fs.writeFileSync(lens, JSON.stringify({ name: 'MNIST subset', model: 'model/model.json', dataset: { format: 'idx', train: pair('train'), test: pair('test') } }));
+  return { lens, bytes, labels };
+}

@@ -11,17 +11,16 @@ import { lensInfo, openDataset, readLens } from '../../src/engine/lens';
 import { thumbnails } from '../../src/engine/thumbnails';
 import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
 import * as tf from '../../src/engine/tf';
+import { imageEntries, imageItemView } from '../../src/extension/topImages';
+import { shortPaths } from '../../src/extension/treeProblems';
 import {
   NODE_CAP,
-  imageEntries,
-  imageItemView,
   itemView,
   layerChildren,
   modelChildren,
   modelEntries,
   modelPathOf,
   parentOf,
-  shortPaths,
   targetOf,
   type LayerEntry,
   type ModelEntry,

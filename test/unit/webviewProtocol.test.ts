@@ -2,10 +2,12 @@
 // out of range are dropped with a reason; pixels leave the host as exact-size buffers.
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nodePage, waitingText } from '../../src/extension/pageData';
+import { waitingText } from '../../src/extension/pageData';
+import { nodePageMessage as nodePage } from '../../src/extension/pages/node';
 import { isProjectionMethod, PROJECTION_METHOD_LABELS, PROJECTION_METHODS, type ModelInfo, type NodeInspection } from '../../src/shared/protocol';
 import { diverging, dims, fmt } from '../../src/webview/colormap';
-import { packMessage, parsePanelState, parseWebviewMessage, toPixels, unpackMessage, type MessageBounds, type PackedMessage } from '../../src/shared/webviewProtocol';
+import { packMessage, toPixels, unpackMessage, type PackedMessage } from '../../src/shared/messagePacking';
+import { parsePanelState, parseWebviewMessage, type MessageBounds } from '../../src/shared/webviewChecks';
 
 const bounds: MessageBounds = { layers: 3, nodesPerLayer: [8, 0, 10], images: 100 };
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
@@ -86,12 +88,14 @@ describe('parseWebviewMessage', () => {
 
 describe('parsePanelState', () => {
   it('restores a valid state and refuses malformed ones', () => {
-    const ok = { page: 'node', lens: '/w/a.lens.json', model: '/w/m/model.json', layer: 1, node: 2, method: 'guided' };
+    const ok = { page: 'node', lens: '/w/a.lens.json', model: '/w/m/model.json', layer: 1, node: 2 };
     assert.deepEqual(parsePanelState(ok), { ...ok, image: undefined, focusImage: undefined });
+    // The projection method is a view option now (extension/viewOptions.ts): one stored by an older panel is dropped.
+    assert.deepEqual(parsePanelState({ ...ok, method: 'guided' }), { ...ok, image: undefined, focusImage: undefined });
     assert.deepEqual(parsePanelState({ page: 'model', model: '/m.json' })?.page, 'model');
     assert.equal(parsePanelState({ ...ok, node: undefined }), undefined);
     assert.equal(parsePanelState({ ...ok, layer: -1 }), undefined);
-    assert.equal(parsePanelState({ ...ok, method: 'magic' }), undefined);
+    assert.deepEqual(parsePanelState({ ...ok, method: 'magic' }), { ...ok, image: undefined, focusImage: undefined });
     assert.equal(parsePanelState({ ...ok, model: 3 }), undefined);
     assert.equal(parsePanelState({ page: 'layer', model: '/m.json' }), undefined);
     assert.equal(parsePanelState(undefined), undefined);
