@@ -201,10 +201,17 @@ export interface TrainResult {
   weightsHash?: string;
 }
 
-/** Where an input image comes from: a dataset image of a lens file, or pixels given directly. */
+/**
+ * Where an input image comes from: a dataset image of a lens file, pixels given directly, or an image file
+ * (PNG or JPEG, no lens file needed) fitted to the model's input as an image-folder lens would.
+ */
 export type InputRef =
   | { lens: string; index: number; split?: Split }
-  | { image: FloatArray };
+  | { image: FloatArray }
+  | { file: string };
+
+/** Extensions of the image files the engine decodes (a picked image, an image-folder dataset), without the dot. */
+export const IMAGE_FILE_EXTENSIONS: readonly string[] = ['png', 'jpg', 'jpeg'];
 
 /** One image of a dataset: `[h, w, c]` float32 in [0, 1]. */
 export interface DatasetImage {
@@ -351,6 +358,27 @@ export interface NodeInspection {
   projectionError?: string;
 }
 
+/**
+ * A node seen through one image file the user picked (a model without a lens file): the image as the model
+ * reads it, the node's feature map and its projection by `method`, like one column of the node page's top images.
+ */
+export interface ImageInspection {
+  /** Absolute path of the image file. */
+  file: string;
+  layer: number;
+  node: number;
+  method: ProjectionMethod;
+  /** `[h, w, c]` float32 in [0, 1]: the file decoded and fitted to the model's input. */
+  image: FloatArray;
+  /** The node's feature map (`[h, w]` for conv, `[1]` for dense). */
+  featureMap: FloatArray;
+  /** The Frobenius norm of the feature map (the default top-image score). */
+  score: number;
+  projection?: FloatArray;
+  /** Why the projection is missing (e.g. unsupported layer type), when it is. */
+  projectionError?: string;
+}
+
 /** Progress of a long job. */
 export interface Progress {
   /** 0..1 when known. */
@@ -382,6 +410,8 @@ export interface EngineMethods {
   layerByClass(p: { lens: string; storageDir?: string; indexOnly?: boolean }): LayerByClassResult | null;
   maximize(p: { model: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
   inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
+  /** A node's feature map and projection for one image file (no lens file needed): see `ImageInspection`. */
+  inspectImage(p: { model: string; file: string; layer: number; node: number; method?: ProjectionMethod }): ImageInspection;
   /**
    * Part of a parallel scan: images `[start, end)` of the lens's test split, scanned by a helper engine
    * process. Refused when the model's weights no longer hash to `weightsHash`. Replies with the partial
