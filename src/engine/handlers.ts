@@ -62,10 +62,11 @@ export const handlers: Handlers = {
     const net = (await loadModel(p.model)).network;
     const input = await resolveInput(p.input, net);
     // Natively where it runs this network, else on tfjs (the reference).
+    const fromFile = 'file' in p.input ? { input } : {};
     const native = await nativeFeatureMaps(net, p.layer, input);
-    if (native) return native;
+    if (native) return { ...native, ...fromFile };
     recordForwardPath('feature maps', 'tfjs');
-    return featureMaps(net, p.layer, input);
+    return { ...featureMaps(net, p.layer, input), ...fromFile };
   },
   project: async (p) => {
     const net = (await loadModel(p.model)).network;

@@ -173,7 +173,7 @@ function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, max: numb
 }
 
 /** Rows input / feature map / deconvolution, one column per image (see the file comment). */
-function topFigure(columns: { index: number; image: FloatArray; map: FloatArray; projection?: FloatArray }[]): Uint8Array {
+export function topFigure(columns: { index: number; image: FloatArray; map: FloatArray; projection?: FloatArray }[]): Uint8Array {
   check(columns.length > 0, 'No top images to draw.');
   const [h, w, c] = columns[0].image.shape;
   const scale = magnify(Math.max(h, w), 84);

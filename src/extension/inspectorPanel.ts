@@ -9,6 +9,7 @@ import {
   packMessage,
   toPixels,
   type HostMessage,
+  type LayerPageMessage,
   type MaximizedMessage,
   type MessageBounds,
   type PanelState,
@@ -18,6 +19,7 @@ import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
 import { logMessage, reportError, shortMessage, UserFacingError } from './failable';
 import { modelPage, modelSummary, nodePage, waitingText, weightsView } from './pageData';
+import { PickedImages, pickedImageView, pickImageFile } from './pickedImage';
 import { withEngineProgress } from './progress';
 import { ProgressMeter } from './progressMeter';
 import { RANK_BY_KEY, rankBySetting, updateUserSetting } from './settings';
@@ -58,6 +60,8 @@ export class InspectorPanel extends Disposable {
   private pendingExport: ((bytes: Uint8Array | undefined) => void) | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
   private byClassCache = new Map<string, Promise<LayerByClassResult | null>>();
+  /** The image file picked for each model without a lens file (its node and layer pages show it). */
+  private readonly picks: PickedImages;
 
   static get active(): InspectorPanel | undefined {
     return InspectorPanel.current;
@@ -112,6 +116,7 @@ export class InspectorPanel extends Disposable {
     private readonly primary = true,
   ) {
     super();
+    this.picks = new PickedImages(deps.state);
     if (primary) InspectorPanel.current = this;
     this.state = state;
     this._register(panel);
@@ -262,6 +267,20 @@ export class InspectorPanel extends Disposable {
         if (lens) this.navigate({ page: 'model', lens, model: this.state.model });
         break;
       }
+      case 'pickImage': {
+        const model = this.state.model;
+        const file = await pickImageFile(model, this.picks.get(model));
+        if (file) {
+          await this.picks.set(model, file);
+          this.deps.log.info(`Picked ${file} for ${model}.`);
+          if (this.state.model === model) this.navigate(this.state);
+        }
+        break;
+      }
+      case 'clearImage':
+        await this.picks.set(this.state.model, undefined);
+        this.navigate(this.state);
+        break;
       case 'showLog':
         this.deps.log.show(true);
         break;
@@ -335,6 +354,8 @@ export class InspectorPanel extends Disposable {
       if (r.top) void this.sendNodeStats(gen, s, lens, layer, node);
     } else {
       const w = info.layers[layer].hasWeights ? await this.deps.engine.call('weights', { model: s.model, layer, node }) : undefined;
+      const file = this.picks.get(s.model);
+      const picked = file ? await pickedImageView(this.deps.engine, s.model, file, layer, node, s.method) : undefined;
       if (gen !== this.generation) return;
       this.post({
         type: 'node',
@@ -347,6 +368,7 @@ export class InspectorPanel extends Disposable {
         method: s.method ?? 'deconv',
         weights: w ? weightsView(w) : undefined,
         topNote: 'This model has no lens file, so there is no dataset to rank images from.',
+        ...(picked ? { picked } : {}),
       });
       this.postMaximized(s);
       follow();
@@ -369,6 +391,15 @@ export class InspectorPanel extends Disposable {
       const fm = await this.deps.engine.call('featureMaps', { model: s.model, layer, input: { lens: lens.path, index } });
       featureMaps = { index, className: img.className, images: lens.splits.test, image: toPixels(img.image.shape, img.image.data), maps: toPixels(fm.maps.shape, fm.maps.data), min: fm.min, max: fm.max };
     }
+    const picked = lens ? undefined : this.picks.get(s.model);
+    let pickedError: string | undefined;
+    if (picked) {
+      try {
+        featureMaps = await this.pickedFeatureMaps(s.model, layer, picked);
+      } catch (e) {
+        pickedError = shortMessage(e, 'Feature Lens: picked image');
+      }
+    }
     if (gen !== this.generation) return;
     this.post({
       type: 'layer',
@@ -379,8 +410,16 @@ export class InspectorPanel extends Disposable {
       nodes: li.nodes,
       weights: w ? weightsView(w) : undefined,
       featureMaps,
-      note: lens ? undefined : 'Feature maps need a dataset: open this model through a lens file.',
+      note: lens ? undefined : pickedError ?? 'Feature maps need an image: pick one on a node page (Pick Image…), or open this model through a lens file.',
     });
+  }
+
+  /** The layer page's feature maps of the picked image file; its name in place of a dataset image's class. */
+  private async pickedFeatureMaps(model: string, layer: number, file: string): Promise<LayerPageMessage['featureMaps']> {
+    const fm = await this.deps.engine.call('featureMaps', { model, layer, input: { file } });
+    const name = vscode.workspace.asRelativePath(file);
+    if (!fm.input) throw new UserFacingError(`The engine did not return the image ${name} as the model read it.`);
+    return { index: 0, className: name, images: 1, picked: name, image: toPixels(fm.input.shape, fm.input.data), maps: toPixels(fm.maps.shape, fm.maps.data), min: fm.min, max: fm.max };
   }
 
   /**

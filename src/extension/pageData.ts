@@ -88,6 +88,7 @@ export function modelPage(info: ModelInfo, lens: LensInfo | undefined, state: Pa
 /** What each engine request computes, in the words of a page that waits for it. */
 const WORK: Partial<Record<MethodName, string>> = {
   inspectNode: 'a node page',
+  inspectImage: 'the picked image',
   weights: 'weights',
   featureMaps: 'feature maps',
   datasetImage: 'a dataset image',

@@ -248,6 +248,8 @@ export interface FeatureMapsResult {
   max: number;
   /** The model's output (class probabilities or logits) for the image. */
   output: Float32Array;
+  /** The image as the model read it, when it came from a file (`InputRef` `{file}`). */
+  input?: FloatArray;
 }
 
 /** A projection of one node to pixel space for one image, `[h, w, c]` like the input. */

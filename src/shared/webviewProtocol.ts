@@ -86,6 +86,21 @@ export interface NodePageMessage {
   topNote?: string;
   /** Projection limits over all items, for one shared legend. */
   projectionRange?: { min: number; max: number };
+  /** A model without a lens file: the image file the user picked for it, seen by this node (absent: none picked). */
+  picked?: PickedImageView;
+}
+/** The node page's picked image (a model without a lens file): one column like a top image, or why it could not be read. */
+export interface PickedImageView {
+  /** The file as the user knows it (workspace-relative where it can be). */
+  name: string;
+  image?: Pixels;
+  featureMap?: Pixels;
+  /** The Frobenius norm of the feature map. */
+  score?: number;
+  projection?: Pixels;
+  projectionError?: string;
+  /** One line saying why the file could not be read (then nothing else is set). */
+  error?: string;
 }
 /** Dead-node and selectivity figures for the node on the page, sent after the page (from `layerByClass`). */
 export interface NodeStatsMessage {
@@ -113,7 +128,8 @@ export interface LayerPageMessage {
   layer: number;
   nodes: number;
   weights?: WeightsView;
-  featureMaps?: { index: number; className: string; images: number; image: Pixels; maps: Pixels; min: number; max: number };
+  /** A dataset image's feature maps, or (`picked`: the file's name) those of the image picked for a model without a lens file. */
+  featureMaps?: { index: number; className: string; images: number; image: Pixels; maps: Pixels; min: number; max: number; picked?: string };
   note?: string;
 }
 /** The class × layer chart, sent after the layer or model page (it takes a pass over the test split). */
@@ -202,6 +218,10 @@ export interface MaximizeMessage {
 export interface CreateLensMessage {
   type: 'createLens';
 }
+/** Node page of a model without a lens file: pick an image file to see the node through (`pickImage`), or forget it (`clearImage`). */
+export interface PickImageMessage {
+  type: 'pickImage' | 'clearImage';
+}
 /** Error page: open the Feature Lens log, or draw the page again. */
 export interface ErrorActionMessage {
   type: 'showLog' | 'retry';
@@ -240,6 +260,7 @@ export type WebviewMessage =
   | SetMetricMessage
   | MaximizeMessage
   | CreateLensMessage
+  | PickImageMessage
   | ErrorActionMessage
   | SelectImageMessage
   | OpenPageMessage
@@ -283,6 +304,8 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
       return { type: 'ready' };
     case 'maximize':
     case 'createLens':
+    case 'pickImage':
+    case 'clearImage':
     case 'showLog':
     case 'retry':
       return { type: m.type };

@@ -15,6 +15,7 @@ import {
 import { heatMap, lineChart } from './charts';
 import { dims, fmt, legend, range } from './colormap';
 import { button, el, figure, pixelCanvas, section } from './dom';
+import { pickedImageSection } from './pickedImage';
 
 export type Send = (m: WebviewMessage) => void;
 
@@ -90,8 +91,8 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   const next = button('', 'arrow-right', () => m.node + 1 < m.nodes && send({ type: 'selectNode', layer: m.layer, node: m.node + 1 }), { secondary: true, title: 'Next node (→ or j)' });
   prev.toggleAttribute('disabled', m.node === 0);
   next.toggleAttribute('disabled', m.node + 1 >= m.nodes);
-  // Projections and ranking apply only where there are top images (a dataset and its index).
-  const method = m.top ? [singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) => send({ type: 'setMethod', method: v as ProjectionMethod }))] : [];
+  // Projections and ranking apply only where there are top images (a dataset and its index) or a picked image.
+  const method = m.top || m.picked?.image ? [singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) => send({ type: 'setMethod', method: v as ProjectionMethod }))] : [];
   const metric = m.top ? [singleSelect('metric', 'Rank the top images by', SCORE_METRIC_LABELS, m.top.metric, (v) => send({ type: 'setMetric', metric: v as ScoreMetric }))] : [];
   const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), { title: 'Gradient ascent on the input for this node (Olah et al. 2017)' });
   const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, ...method, ...metric, max, ...pageLinks(send, 'node', true)];
@@ -146,7 +147,8 @@ export function nodePage(m: NodePageMessage, send: Send): HTMLElement {
   } else {
     ts.body.append(el('p', 'note', m.topNote ?? 'No top images.'));
   }
-  root.append(ts.root);
+  // A model without a lens file has no top images: the image the user picks takes their place.
+  root.append(m.model.lens || m.top ? ts.root : pickedImageSection(m, send));
 
   const mx = section('Activation maximization', 'maximize');
   mx.body.append(el('p', 'note', 'Maximize Activation runs gradient ascent on the input (Fourier basis, jitter/scale/rotate robustness, ReLU warm-up) and shows the image with its objective curve.'));
@@ -294,7 +296,7 @@ export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
   const root = el('div', 'page');
   const layer = m.model.layers[m.layer];
   const tools: HTMLElement[] = [...pageLinks(send, 'layer', true)];
-  if (m.featureMaps) {
+  if (m.featureMaps && !m.featureMaps.picked) {
     const fmI = m.featureMaps;
     const prev = button('', 'arrow-left', () => fmI.index > 0 && send({ type: 'selectImage', index: fmI.index - 1 }), { secondary: true, title: 'Previous image (←)' });
     const next = button('', 'arrow-right', () => fmI.index + 1 < fmI.images && send({ type: 'selectImage', index: fmI.index + 1 }), { secondary: true, title: 'Next image (→)' });
@@ -317,7 +319,7 @@ export function layerPage(m: LayerPageMessage, send: Send): HTMLElement {
   } else ws.body.append(el('p', 'note', 'This layer has no weights.'));
   root.append(ws.root);
 
-  const fs = section(m.featureMaps ? `Feature maps for test image #${m.featureMaps.index} (${m.featureMaps.className})` : 'Feature maps');
+  const fs = section(m.featureMaps ? (m.featureMaps.picked ? `Feature maps for the picked image ${m.featureMaps.picked}` : `Feature maps for test image #${m.featureMaps.index} (${m.featureMaps.className})`) : 'Feature maps');
   if (m.featureMaps) {
     const f = m.featureMaps;
     const d = dims(f.image.shape);
