@@ -99,7 +99,7 @@ function formatInfo(info: ModelInfo): string {
   const head = ['#', 'layer', 'type', 'output', 'nodes', 'params'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.forwardNote ? [info.forwardNote] : []), '', line(head), ...rows.map(line)].join('\n');
+  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.forwardNote ? [info.forwardNote] : []), ...(info.note ? [info.note] : []), '', line(head), ...rows.map(line)].join('\n');
 }
 
 /** Runs one CLI command; returns the exit code. Errors print one line on stderr. */
