@@ -14,6 +14,7 @@ export function modelSummary(info: ModelInfo, lens?: LensInfo): ModelSummary {
     totalParams: info.totalParams,
     backend: info.backend,
     layers: info.layers.map((l) => ({ index: l.index, name: l.name, className: l.className, outputShape: l.outputShape, nodes: l.nodes, params: l.params, activation: l.activation })),
+    ...(info.note ? { note: info.note } : {}),
   };
 }
 

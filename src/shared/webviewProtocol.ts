@@ -35,6 +35,8 @@ export interface ModelSummary {
   totalParams: number;
   backend: string;
   layers: { index: number; name: string; className: string; outputShape: number[]; nodes: number; params: number; activation?: string }[];
+  /** What the import left out (`ModelInfo.note`), shown on the model page. */
+  note?: string;
 }
 
 // ---- host -> webview ------------------------------------------------------------------------------------
