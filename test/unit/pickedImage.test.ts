@@ -136,6 +136,7 @@ describe('a picked image on a model without a lens file', { skip }, () => {
       const salErr = relError(r.projection.data, want.saliency);
       assert.ok(salErr < 1e-4, `${c.layer} node ${c.node} saliency: ${salErr.toExponential(2)} of the range`);
       assert.ok(want.saliency.some((v) => v !== 0), 'the reference saliency is not all zero (the case tests something)');
+      console.log(`# ${c.layer} node ${c.node}: input ${inErr.toExponential(2)}, feature map ${mapErr.toExponential(2)}, saliency ${salErr.toExponential(2)} of the range from PyTorch's`);
     }
     // The other projections come from the same request and the same method functions: drawn, not blank.
     for (const method of ['deconv', 'deconvNoSwitches', 'guided', 'gradcam'] as const) {
