@@ -24,6 +24,9 @@ Written (all under OUT_DIR):
   nested.h5, nested.keras     a functional model calling a Sequential (the CNN's conv part) as a layer.
   lonely/weights.h5           a weights-only file with no architecture beside it (a bad file).
   custom.h5                   a Keras 2 file whose config holds a QKeras QDense layer (a bad file).
+  cnn-f16.h5, cnn-f16.keras   the CNN with layers of dtype float16 (Keras 2: the dtype string; Keras 3: a
+                              DTypePolicy), its weights stored as float16 datasets (h5py '<f2'), as a model built
+                              or saved under a float16 policy stores them.
   reference.json + .bin       input digits NHWC and every layer's PyTorch output, NHWC, float32.
 
 Layout conversions (PyTorch is NCHW, Keras NHWC): conv kernels [out, in, kh, kw] -> [kh, kw, in, out]; depthwise
@@ -554,6 +557,17 @@ def main():
     keras3_weights(os.path.join(OUT, 'pair3', 'blocks.weights.h5'), keras3_config(blocks_config(), shapes), bw, blocks_layers)
 
     save_nested(OUT, cw, shapes)
+
+    # float16 weights: every variable rounded to float16 and stored as such, the layers' dtype float16.
+    cw16 = {k: [(n, v.astype(np.float16)) for n, v in ws] for k, ws in cw.items()}
+    cfg16 = cnn_config()
+    for layer in cfg16['config']['layers'][1:]:
+        layer['config']['dtype'] = 'float16'
+    save_keras2(os.path.join(OUT, 'cnn-f16.h5'), cfg16, cw16, cnn_layers)
+    cfg3_16 = keras3_config(cnn_config(), shapes)
+    for layer in cfg3_16['config']['layers'][1:]:
+        layer['config']['dtype'] = {**POLICY, 'config': {'name': 'float16'}}
+    save_keras3(os.path.join(OUT, 'cnn-f16.keras'), cfg3_16, cw16, cnn_layers)
 
     custom = cnn_config()
     qdense = custom['config']['layers'][6]

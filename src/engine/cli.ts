@@ -12,6 +12,7 @@ import { compareLenses, formatCompare } from './methods/compare';
 import { formatSanity, sanityCheck } from './methods/sanity';
 import { writeTimelapse } from './methods/timelapse';
 import { nodeTop, renderNode, type NodeIndexOptions } from './render';
+import { renderImage } from './renderImage';
 
 const USAGE = `Usage: feature-lens <command> [options]
 
@@ -25,6 +26,9 @@ Commands:
   render FILE.lens.json --layer L --node N --out DIR [--method deconv|deconv-noswitch|guided|saliency|gradcam|maximize]
          [--metric …] [--k 9] [--storage DIR]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
+  render MODEL --layer L --node N --image FILE.png --out F.png [--method deconv|deconv-noswitch|guided|saliency|gradcam]
+                                      without a lens file: the node's feature map and projection for one
+                                      image file (PNG or JPEG), fitted to the model's input
   (top and render scan first when the index is missing; L is a layer name or index)
   sanity FILE.lens.json --layer L --node N [--k 9] [--metric …] [--storage DIR]
                                       cascading randomization (Adebayo et al. 2018): the node's projections
@@ -112,7 +116,7 @@ function formatInfo(info: ModelInfo): string {
   const head = ['#', 'layer', 'type', 'output', 'nodes', 'params'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.forwardNote ? [info.forwardNote] : []), '', line(head), ...rows.map(line)].join('\n');
+  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.forwardNote ? [info.forwardNote] : []), ...(info.note ? [info.note] : []), '', line(head), ...rows.map(line)].join('\n');
 }
 
 /** Runs one CLI command; returns the exit code. Errors print one line on stderr. */
@@ -129,7 +133,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const backend = str(flags, 'backend', 'auto') as BackendSetting;
     if (!BACKEND_SETTINGS.includes(backend)) throw new UserError('badInput', `--backend must be one of ${BACKEND_SETTINGS.join(', ')}.`);
     if (!['info', 'train', 'scan', 'top', 'render', 'compare', 'sanity', 'timelapse'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
-    if (!target) throw new UserError('badInput', `${command} needs a file: feature-lens ${command} ${command === 'info' ? 'MODEL.json' : 'FILE.lens.json'}.`);
+    if (!target) throw new UserError('badInput', `${command} needs a file: feature-lens ${command} ${command === 'info' || (command === 'render' && flags.image !== undefined) ? 'MODEL' : 'FILE.lens.json'}.`);
     const file = path.resolve(target);
     const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
     if (!SCORE_METRICS.includes(metric)) throw new UserError('badInput', `--metric must be one of ${SCORE_METRICS.join(', ')}.`);
@@ -190,6 +194,10 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       result = r;
       text = [`${r.layerName} (layer ${r.layer}) node ${r.node}, by ${SCORE_METRIC_PHRASES[r.metric]}:`, ...r.top.map((t, i) => `${String(i + 1).padStart(3)}. #${t.index} ${t.className}  ${t.score.toPrecision(4)}`)].join('\n');
+    } else if (flags.image !== undefined) {
+      const r = await renderImage({ model: file, layer: str(flags, 'layer'), node: int(flags, 'node', 0), image: path.resolve(str(flags, 'image')), out: path.resolve(str(flags, 'out')), method: str(flags, 'method', 'deconv') }, job);
+      result = r;
+      text = r.files.join('\n') + `\nscore (Frobenius norm of the feature map) ${r.score.toPrecision(4)}` + (r.projectionError ? `\nno projection: ${r.projectionError}` : '');
     } else {
       const out = path.resolve(str(flags, 'out'));
       const st = await fs.promises.stat(out).catch(() => undefined);

@@ -11,9 +11,11 @@ import { maximize } from './maximize';
 import { compareLenses } from './methods/compare';
 import { sanityCheck } from './methods/sanity';
 import { timelapse } from './methods/timelapse';
+import type { Network } from './models/network';
 import { loadModel } from './modelIO';
 import { forwardStatus } from './native/forwardLayers';
 import { scanLensRange } from './parallelScan';
+import { inspectImageFile, readImageFile } from './pickedImage';
 import { project } from './project';
 import type { Handlers } from './server';
 import * as tf from './tf';
@@ -32,8 +34,12 @@ async function readDatasetImage(lensPath: string, index: number, split: Split = 
   return { label, className: ds.classes[label] ?? String(label), image: { shape: [...ds.shape], data: b.images } satisfies FloatArray };
 }
 
-/** Reads the image an `InputRef` points at: a dataset image of a lens file, or pixels given directly. */
-async function resolveInput(ref: InputRef): Promise<FloatArray> {
+/** Reads the image an `InputRef` points at: a dataset image of a lens file, pixels given directly, or an image file fitted to `net`'s input. */
+async function resolveInput(ref: InputRef, net: Network): Promise<FloatArray> {
+  if ('file' in ref) {
+    check(typeof ref.file === 'string' && ref.file.length > 0, 'The input image file must be a path.');
+    return readImageFile(ref.file, net);
+  }
   if ('image' in ref) {
     check(ref.image && Array.isArray(ref.image.shape) && ref.image.data instanceof Float32Array, 'The input image must be {shape, data: Float32Array}.');
     return ref.image;
@@ -56,14 +62,24 @@ export const handlers: Handlers = {
   weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
   filterPreview: async (p) => filterPreview((await loadModel(p.model)).network, p.layer),
   datasetImage: async (p) => ({ index: p.index, split: p.split ?? 'test', ...(await readDatasetImage(p.lens, p.index, p.split)) }),
-  featureMaps: async (p) => forwardFeatureMaps((await loadModel(p.model)).network, p.layer, await resolveInput(p.input)),
-  project: async (p) => project((await loadModel(p.model)).network, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
+  featureMaps: async (p) => {
+    const net = (await loadModel(p.model)).network;
+    const input = await resolveInput(p.input, net);
+    // An image file: the image as the model read it comes back with its maps.
+    const fm = await forwardFeatureMaps(net, p.layer, input);
+    return 'file' in p.input ? { ...fm, input } : fm;
+  },
+  project: async (p) => {
+    const net = (await loadModel(p.model)).network;
+    return project(net, p.layer, p.node, await resolveInput(p.input, net), p.method, p.maxOnly);
+  },
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir, { indexOnly: p.indexOnly }),
   maximize: async (p, job) => maximize((await loadModel(p.model)).network, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
   inspectLayer: async (p) => inspectLayer(p),
+  inspectImage: async (p) => inspectImageFile(p),
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),

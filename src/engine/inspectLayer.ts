@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { FeatureMapsResult, FloatArray, LayerInspection, ParamsOf } from '../shared/protocol';
 import { check } from './errors';
 import { featureMaps } from './featureMaps';
@@ -6,14 +7,16 @@ import { openDataset, readLens } from './lens';
 import type { Network } from './models/network';
 import { loadModel } from './modelIO';
 import { nativeFeatureMaps } from './native/featureMaps';
+import { readImageFile } from './pickedImage';
+import { UserError } from './errors';
 import { recordForwardPath } from './native/forwardLayers';
 import { layerWeights } from './weights';
 
 /**
  * Everything the layer page shows, in one request: every node's weights (when the layer has weight images)
  * and, when `lens` is given and its test split has images, the layer's feature maps for test image `image`
- * (default 0, clamped to the split) with that image and its class. The model is the lens's when a lens is
- * given, else `model`.
+ * (default 0, clamped to the split) with that image and its class; without a lens, those of image file `file`
+ * (a picked image) when given. The model is the lens's when a lens is given, else `model`.
  */
 export async function inspectLayer(p: ParamsOf<'inspectLayer'>): Promise<LayerInspection> {
   check(p.image === undefined || (Number.isInteger(p.image) && p.image >= 0), `The image index must be a whole number from 0 (got ${String(p.image)}).`);
@@ -22,6 +25,7 @@ export async function inspectLayer(p: ParamsOf<'inspectLayer'>): Promise<LayerIn
   checkLayer(network, p.layer);
   const weights = info.layers[p.layer].hasWeights ? layerWeights(network, p.layer) : undefined;
   const result: LayerInspection = { model: info, layer: p.layer, ...(weights ? { weights } : {}) };
+  if (!lens && p.file) return { ...result, ...(await fileFeatureMaps(network, p.layer, p.file)) };
   if (!lens) return result;
   const ds = await openDataset(lens, 'test');
   if (ds.size === 0) return result;
@@ -31,6 +35,19 @@ export async function inspectLayer(p: ParamsOf<'inspectLayer'>): Promise<LayerIn
   const fm = await forwardFeatureMaps(network, p.layer, image);
   const className = ds.classes[b.labels[0]] ?? String(b.labels[0]);
   return { ...result, featureMaps: { index, images: ds.size, className, image, maps: fm.maps, min: fm.min, max: fm.max } };
+}
+
+/** Without a lens file: the feature maps of an image file (a picked image), or one line on why it cannot be read. */
+async function fileFeatureMaps(net: Network, layer: number, file: string): Promise<Pick<LayerInspection, 'featureMaps' | 'pickedError'>> {
+  let image: FloatArray;
+  try {
+    image = await readImageFile(file, net);
+  } catch (e) {
+    if (e instanceof UserError) return { pickedError: e.message };
+    throw e;
+  }
+  const fm = await forwardFeatureMaps(net, layer, image);
+  return { featureMaps: { index: 0, images: 1, className: path.basename(file), image, maps: fm.maps, min: fm.min, max: fm.max } };
 }
 
 /** A layer's feature maps for one image: natively where the native runtime runs this network, else on tfjs (the reference). */

@@ -108,6 +108,7 @@ async function loadImported(file: string, stat: fs.Stats, network: Network): Pro
       weightsHash: hash.digest('hex').slice(0, 16),
       mtimeMs: stat.mtimeMs,
       backend: currentBackend(),
+      ...(network.note ? { note: network.note } : {}),
     };
     return { network, info };
   } catch (e) {

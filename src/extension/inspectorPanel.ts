@@ -21,6 +21,7 @@ import { hostPage } from './pages/index';
 import type { PageContext } from './pages/page';
 import { inspectorHtml, inspectorOptions } from './panelHtml';
 import { PngRequest, savePng } from './panelExport';
+import { answerPick, PickedImages } from './pickedImage';
 import { ViewOptions, type ViewOptionValues } from './viewOptions';
 
 /** After this long without its page, a page says what it waits for. */
@@ -58,6 +59,8 @@ export class InspectorPanel extends Disposable {
   private readonly maximizer = new NodeMaximizer();
   private readonly view: ViewOptions;
   private readonly byClassTables: ByClassCache;
+  /** The image file picked for each model without a lens file (its node and layer pages show it). */
+  private readonly picks: PickedImages;
 
   static get active(): InspectorPanel | undefined {
     return InspectorPanel.current;
@@ -109,6 +112,7 @@ export class InspectorPanel extends Disposable {
     this.state = state;
     this.view = deps.view ?? new ViewOptions(deps.state);
     this.byClassTables = new ByClassCache(deps.engine, deps.storageDir);
+    this.picks = new PickedImages(deps.state);
     this._register(panel);
     this._register(panel.onDidDispose(() => this.dispose()));
     this._register(panel.webview.onDidReceiveMessage((m) => this.receive(m)));
@@ -205,6 +209,10 @@ export class InspectorPanel extends Disposable {
       case 'maximize':
         await this.maximize();
         break;
+      case 'pickImage':
+      case 'clearImage':
+        if (await answerPick(m.type, this.state.model, this.picks, this.deps.log)) this.navigate(this.state);
+        break;
       case 'createLens': {
         const lens = await createLensFile(this.deps.engine, this.state.model);
         if (lens) this.navigate({ page: 'model', lens, model: this.state.model });
@@ -292,6 +300,7 @@ export class InspectorPanel extends Disposable {
       primary: this.primary,
       onNode: this.deps.onNode,
       maximized: (s) => this.maximizer.resultFor(s),
+      ...(lens ? {} : this.picks.context(model.path)),
     };
   }
 }

@@ -15,6 +15,7 @@ export function modelSummary(info: ModelInfo, lens?: LensInfo): ModelSummary {
     totalParams: info.totalParams,
     backend: info.backend,
     layers: info.layers.map((l) => ({ index: l.index, name: l.name, className: l.className, outputShape: l.outputShape, nodes: l.nodes, params: l.params, activation: l.activation })),
+    ...(info.note ? { note: info.note } : {}),
   };
 }
 
@@ -25,6 +26,7 @@ export function weightsView(w: WeightsResult): WeightsView {
 /** What each engine request computes, in the words of a page that waits for it. */
 const WORK: Partial<Record<MethodName, string>> = {
   inspectNode: 'a node page',
+  inspectImage: 'the picked image',
   inspectLayer: 'a layer page',
   weights: 'weights',
   filterPreview: 'the filters an editor hover shows',

@@ -1,9 +1,9 @@
 /**
  * The data of the comparison requests (`compare`, `sanity`, `timelapse`: engine/methods/compare.ts, sanity.ts,
- * timelapse.ts): plain data, re-exported by protocol.ts.
+ * timelapse.ts) and of a picked image's inspection (`inspectImage`): plain data, re-exported by protocol.ts.
  */
 import type { TopImage, WeightsResult } from './engineData';
-import type { ProjectionMethod, ScoreMetric } from './engineNames';
+import type { FloatArray, ProjectionMethod, ScoreMetric } from './engineNames';
 
 /** One model on one dataset in a cross test (engine/methods/crossTest.ts). */
 export interface CrossCell {
@@ -106,4 +106,25 @@ export interface TimelapseResult {
   metric: ScoreMetric;
   k: number;
   frames: TimelapseFrame[];
+}
+
+/**
+ * A node seen through one image file the user picked (a model without a lens file): the image as the model
+ * reads it, the node's feature map and its projection by `method`, like one column of the node page's top images.
+ */
+export interface ImageInspection {
+  /** Absolute path of the image file. */
+  file: string;
+  layer: number;
+  node: number;
+  method: ProjectionMethod;
+  /** `[h, w, c]` float32 in [0, 1]: the file decoded and fitted to the model's input. */
+  image: FloatArray;
+  /** The node's feature map (`[h, w]` for conv, `[1]` for dense). */
+  featureMap: FloatArray;
+  /** The Frobenius norm of the feature map (the default top-image score). */
+  score: number;
+  projection?: FloatArray;
+  /** Why the projection is missing (e.g. unsupported layer type), when it is. */
+  projectionError?: string;
 }

@@ -5,10 +5,17 @@
 import type { FloatArray, Split, ScoreMetric, ProjectionMethod } from './engineNames';
 import type { ModelInfo, TrainProgress } from './modelData';
 
-/** Where an input image comes from: a dataset image of a lens file, or pixels given directly. */
+/**
+ * Where an input image comes from: a dataset image of a lens file, pixels given directly, or an image file
+ * (PNG or JPEG, no lens file needed) fitted to the model's input as an image-folder lens would.
+ */
 export type InputRef =
   | { lens: string; index: number; split?: Split }
-  | { image: FloatArray };
+  | { image: FloatArray }
+  | { file: string };
+
+/** Extensions of the image files the engine decodes (a picked image, an image-folder dataset), without the dot. */
+export const IMAGE_FILE_EXTENSIONS: readonly string[] = ['png', 'jpg', 'jpeg'];
 
 /** One image of a dataset: `[h, w, c]` float32 in [0, 1]. */
 export interface DatasetImage {
@@ -45,6 +52,8 @@ export interface FeatureMapsResult {
   max: number;
   /** The model's output (class probabilities or logits) for the image. */
   output: Float32Array;
+  /** The image as the model read it, when it came from a file (`InputRef` `{file}`). */
+  input?: FloatArray;
 }
 
 /** A projection of one node to pixel space for one image, `[h, w, c]` like the input. */
@@ -172,6 +181,8 @@ export interface LayerInspection {
     min: number;
     max: number;
   };
+  /** Without a lens file: why the picked image file could not be read (one line naming it). */
+  pickedError?: string;
 }
 
 /** Progress of a long job. */

@@ -39,6 +39,8 @@ export interface ModelInfo {
   /** Modification time (ms) of model.json, so clients can tell a retrained model. */
   mtimeMs: number;
   backend: Backend;
+  /** What the import left out that the user should know (a detection model's post-processing), in one sentence. */
+  note?: string;
   /** What computes this model's forward-only work (scan, feature maps, layer by class); see EngineStatus. */
   forward?: ForwardPath;
   forwardNote?: string;

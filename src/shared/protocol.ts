@@ -15,7 +15,7 @@ import type {
 } from './engineData';
 import type { ProjectionMethod, ScoreMetric, Split } from './engineNames';
 import type { EngineStatus, LensInfo, ModelInfo, TrainResult } from './modelData';
-import type { CompareResult, MatchSampling, SanityResult, TimelapseResult } from './comparisonData';
+import type { CompareResult, ImageInspection, MatchSampling, SanityResult, TimelapseResult } from './comparisonData';
 
 /**
  * The engine's methods: request params -> reply value. Every method is one request; replies never throw
@@ -38,8 +38,10 @@ export interface EngineMethods {
   layerByClass(p: { lens: string; storageDir?: string; indexOnly?: boolean }): LayerByClassResult | null;
   maximize(p: { model: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
   inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
+  /** A node's feature map and projection for one image file (no lens file needed): see `ImageInspection`. */
+  inspectImage(p: { model: string; file: string; layer: number; node: number; method?: ProjectionMethod }): ImageInspection;
   /** The layer page: the lens's model (else `model`), with feature maps of test image `image` when there is a lens. */
-  inspectLayer(p: { model: string; lens?: string; layer: number; image?: number }): LayerInspection;
+  inspectLayer(p: { model: string; lens?: string; layer: number; image?: number; file?: string }): LayerInspection;
   /**
    * Part of a parallel scan: images `[start, end)` of the lens's test split, scanned by a helper engine
    * process. Refused when the model's weights no longer hash to `weightsHash`. Replies with the partial

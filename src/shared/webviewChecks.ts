@@ -40,6 +40,8 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
       return { type: 'ready' };
     case 'maximize':
     case 'createLens':
+    case 'pickImage':
+    case 'clearImage':
     case 'showLog':
     case 'retry':
       return { type: m.type };

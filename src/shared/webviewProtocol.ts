@@ -75,6 +75,8 @@ export interface ModelSummary {
   totalParams: number;
   backend: string;
   layers: { index: number; name: string; className: string; outputShape: number[]; nodes: number; params: number; activation?: string }[];
+  /** What the import left out (`ModelInfo.note`), shown on the model page. */
+  note?: string;
 }
 
 // ---- host -> webview: the pages (one message each, `type` = its kind), then what follows a page ------------------------------------------------------------------------------------
@@ -126,6 +128,21 @@ export interface NodePageMessage {
   topNote?: string;
   /** Projection limits over all items, for one shared legend. */
   projectionRange?: { min: number; max: number };
+  /** A model without a lens file: the image file the user picked for it, seen by this node (absent: none picked). */
+  picked?: PickedImageView;
+}
+/** The node page's picked image (a model without a lens file): one column like a top image, or why it could not be read. */
+export interface PickedImageView {
+  /** The file as the user knows it (workspace-relative where it can be). */
+  name: string;
+  image?: Pixels;
+  featureMap?: Pixels;
+  /** The Frobenius norm of the feature map. */
+  score?: number;
+  projection?: Pixels;
+  projectionError?: string;
+  /** One line saying why the file could not be read (then nothing else is set). */
+  error?: string;
 }
 /** Dead-node and selectivity figures for the node on the page, sent after the page (from `layerByClass`). */
 export interface NodeStatsMessage {
@@ -153,7 +170,8 @@ export interface LayerPageMessage {
   layer: number;
   nodes: number;
   weights?: WeightsView;
-  featureMaps?: { index: number; className: string; images: number; image: Pixels; maps: Pixels; min: number; max: number };
+  /** A dataset image's feature maps, or (`picked`: the file's name) those of the image picked for a model without a lens file. */
+  featureMaps?: { index: number; className: string; images: number; image: Pixels; maps: Pixels; min: number; max: number; picked?: string };
   note?: string;
 }
 /** The class × layer chart, sent after the layer or model page (it takes a pass over the test split). */
@@ -231,6 +249,10 @@ export interface SetMetricMessage {
 export interface MaximizeMessage {
   type: 'maximize';
 }
+/** Node page of a model without a lens file: pick an image file to see the node through (`pickImage`), or forget it (`clearImage`). */
+export interface PickImageMessage {
+  type: 'pickImage' | 'clearImage';
+}
 /** Model page of a model without a lens file: write a lens file for it (the host asks for the dataset). */
 export interface CreateLensMessage {
   type: 'createLens';
@@ -273,6 +295,7 @@ export type WebviewMessage =
   | SetMetricMessage
   | MaximizeMessage
   | CreateLensMessage
+  | PickImageMessage
   | ErrorActionMessage
   | SelectImageMessage
   | OpenPageMessage

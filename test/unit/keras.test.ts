@@ -2,6 +2,7 @@
 // published layouts from PyTorch-trained digit CNNs: every layer's output on real digits agrees with PyTorch's;
 // bad files are one line naming the file and the problem.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,7 +16,8 @@ import { loadModel, unloadModels } from '../../src/engine/modelIO';
 import type { Network } from '../../src/engine/models/network';
 import { inlineNestedModels, keras3WeightPaths, normalizeLayer, toSnakeCase } from '../../src/engine/models/kerasConfig';
 import * as tf from '../../src/engine/tf';
-import { KERAS_DIR, kerasFixtures, kerasReference, rangeError } from './kerasFixtures';
+import { halfToNumber } from '../../src/engine/models/h5float16';
+import { KERAS_DIR, kerasFixtures, kerasReference, PYTHON, rangeError } from './kerasFixtures';
 
 const skip = kerasFixtures();
 
@@ -137,6 +139,67 @@ describe('Keras models', { skip }, () => {
     assert.equal(hashes.size, 1, 'the same weights in every form');
     await rejects(loadModel(path.join(KERAS_DIR, 'lonely', 'weights.h5')), 'badInput', /holds only weights/, path.join(KERAS_DIR, 'lonely', 'weights.h5'));
     unloadModels();
+  });
+
+  it('float16 weights (layers of a float16 dtype policy, .h5 and .keras): read exactly, and the model agrees with the float32 one within float16 tolerance', async () => {
+    // Independent reading of the float16 datasets: h5py widens them with numpy.
+    const exact = JSON.parse(
+      execFileSync(PYTHON, ['-c', `
+import h5py, json, sys
+import numpy as np
+out = {}
+with h5py.File(sys.argv[1], 'r') as f:
+    g = f['model_weights']
+    for layer in g:
+        if layer not in g[layer]: continue  # a layer without weights
+        for name, ds in g[layer][layer].items():
+            assert ds.dtype == np.float16, ds.dtype
+            out[layer + '/' + name] = np.asarray(ds).astype(np.float32).flatten().tolist()
+print(json.dumps(out))
+`, path.join(KERAS_DIR, 'cnn-f16.h5')]).toString(),
+    ) as Record<string, number[]>;
+    const input = kerasReference().get('input')!;
+    for (const [file16, file32, load] of [['cnn-f16.h5', 'cnn.h5', loadKerasH5], ['cnn-f16.keras', 'cnn.keras', loadKeras3]] as const) {
+      const before = tf.memory().numTensors;
+      const [net16, net32] = [await load(path.join(KERAS_DIR, file16)), await load(path.join(KERAS_DIR, file32))];
+      try {
+        let weights = 0;
+        for (const [key, want] of Object.entries(exact)) {
+          const [layer, name] = key.split('/');
+          const op = net16.ops.find((o) => o.name === layer);
+          assert.ok(op, `${file16}: an op for layer ${layer}`);
+          const role = name.startsWith('kernel') ? 'kernel' : 'bias';
+          const t = (op.weights as Record<string, tf.Tensor | undefined>)[role];
+          assert.ok(t, `${file16}: ${layer} has a ${role}`);
+          assert.deepEqual([...t.dataSync()], want, `${file16}: ${key} is exactly the stored float16 values`);
+          weights += want.length;
+        }
+        assert.ok(weights > 19_000, `${weights} float16 weights compared`);
+        tf.tidy(() => {
+          const x = tf.tensor(input.data, input.shape);
+          const [o16, o32] = [forward(net16, x), forward(net32, x)];
+          for (const n of CNN_LAYERS) {
+            const i = net16.ops.findIndex((o) => o.name === n);
+            const j = net32.ops.findIndex((o) => o.name === n);
+            const err = rangeError(o16[i].dataSync(), o32[j].dataSync());
+            // float16 keeps 11 significant bits (relative rounding ≤ 2^-11 ≈ 4.9e-4 per weight); a few layers compound it.
+            assert.ok(err <= 5e-3, `${file16} ${n}: ${err.toExponential(2)} of the range from the float32 model`);
+            assert.ok(err > 0 || n === 'flatten' || n.startsWith('max_pooling'), `${file16} ${n}: the float16 weights change something (${err})`);
+          }
+        });
+      } finally {
+        net16.dispose();
+        net32.dispose();
+      }
+      assert.equal(tf.memory().numTensors, before);
+    }
+  });
+
+  it('float16 bits widen to float32 exactly (zero, subnormals, the largest half, infinities, NaN)', () => {
+    const cases: [number, number][] = [[0x0000, 0], [0x3c00, 1], [0xc000, -2], [0x3555, 0.333251953125], [0x7bff, 65504], [0x0001, 2 ** -24], [0x03ff, 1023 * 2 ** -24], [0x0400, 2 ** -14], [0x7c00, Infinity], [0xfc00, -Infinity]];
+    for (const [bits, want] of cases) assert.equal(halfToNumber(bits), want, `0x${bits.toString(16)}`);
+    assert.ok(Object.is(halfToNumber(0x8000), -0));
+    assert.ok(Number.isNaN(halfToNumber(0x7e00)));
   });
 
   describe('bad files: one line each', () => {

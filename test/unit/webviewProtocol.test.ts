@@ -28,6 +28,9 @@ describe('parseWebviewMessage', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'selectImage', index: 99 }, bounds), { type: 'selectImage', index: 99 });
     assert.deepEqual(parseWebviewMessage({ type: 'openPage', page: 'layer' }, bounds), { type: 'openPage', page: 'layer' });
     assert.deepEqual(parseWebviewMessage({ type: 'maximize' }, bounds), { type: 'maximize' });
+    // The picked image: the webview asks, the host opens the dialog; a path the webview sends is never used.
+    assert.deepEqual(parseWebviewMessage({ type: 'pickImage', file: '/etc/passwd' }, bounds), { type: 'pickImage' });
+    assert.deepEqual(parseWebviewMessage({ type: 'clearImage' }, bounds), { type: 'clearImage' });
     assert.deepEqual(parseWebviewMessage({ type: 'setMetric', metric: 'max', x: 1 }, bounds), { type: 'setMetric', metric: 'max' });
     // The error page's buttons work before any model is on screen (no bounds).
     assert.deepEqual(parseWebviewMessage({ type: 'showLog', path: '/etc' }), { type: 'showLog' });

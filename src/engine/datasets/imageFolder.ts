@@ -27,7 +27,7 @@ export interface ImageFolderOptions {
 
 const CACHE_BYTES = 512 * 2 ** 20;
 /** Image files larger than this are refused before they are read. */
-const MAX_IMAGE_BYTES = 256 * 2 ** 20;
+export const MAX_IMAGE_BYTES = 256 * 2 ** 20;
 
 interface Entry {
   file: string;

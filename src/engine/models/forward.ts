@@ -280,7 +280,7 @@ type ResizeOp = SpecOf<OpSpec, 'resize'>;
 
 function resize(op: ResizeOp, x: tf.Tensor): tf.Tensor {
   const f = op.method === 'nearest' ? tf.image.resizeNearestNeighbor : tf.image.resizeBilinear;
-  return f(x as tf.Tensor4D, op.size, op.alignCorners, op.method === 'bilinear' && !op.alignCorners);
+  return f(x as tf.Tensor4D, op.size, op.alignCorners, op.method === 'bilinear' && !op.alignCorners && op.halfPixel !== false);
 }
 
 /**

@@ -6,14 +6,18 @@
 import * as fs from 'node:fs';
 import type * as H5 from 'h5wasm';
 import { isEngineFault, UserError } from '../errors';
+import { isFloat16, readFloat16, type H5RawModule } from './h5float16';
 
 type H5Module = typeof H5;
 let h5: Promise<{ lib: H5Module; fs: NonNullable<H5Module['FS']> }> | undefined;
+/** h5wasm's Emscripten module once loaded (raw reads of types h5wasm does not convert, e.g. float16). */
+let raw: H5RawModule | undefined;
 
 function library(): Promise<{ lib: H5Module; fs: NonNullable<H5Module['FS']> }> {
   h5 ??= (async () => {
     const lib = (await import('h5wasm')) as H5Module;
     const mod = await lib.ready;
+    raw = mod as unknown as H5RawModule;
     return { lib, fs: mod.FS };
   })();
   return h5;
@@ -103,9 +107,9 @@ export function readFloat(ds: H5.Dataset, where: string, file: string): { shape:
   const shape = ds.shape ?? [];
   let v: unknown;
   try {
-    v = ds.value;
+    // h5wasm types no float16 ("Float16 not supported"): a model saved with mixed precision.
+    v = isFloat16(ds) && raw ? readFloat16(ds, raw) : ds.value;
   } catch (e) {
-    // h5wasm reads no float16 ("Float16 not supported"): a model saved with float16 variables.
     throw new UserError('unsupported', `weight ${where} cannot be read (${e instanceof Error ? e.message : String(e)}; HDF5 type ${JSON.stringify(ds.dtype)}).`, file);
   }
   const size = shape.reduce((a, b) => a * b, 1);

@@ -22,10 +22,13 @@ export const MODEL_CLASSES = new Set(['Sequential', 'Functional', 'Model']);
 /** Keras 3 activation names TF.js knows under another name. */
 const ACTIVATION_NAMES: Record<string, string> = { silu: 'swish' };
 
-/** A DTypePolicy (or a dtype string) as the plain dtype string TF.js expects; mixed policies compute in float32. */
+/**
+ * A DTypePolicy (or a dtype string) as the plain dtype string TF.js expects. Mixed and half-precision policies
+ * compute in float32 here: their float16 weights are read exactly (h5float16.ts), and float32 is what TF.js computes in.
+ */
 function dtypeOf(v: Json): Json {
   if (isObject(v) && isObject(v.config) && typeof v.config.name === 'string') v = v.config.name;
-  if (typeof v === 'string' && v.startsWith('mixed_')) return 'float32';
+  if (typeof v === 'string' && (v.startsWith('mixed_') || v === 'float16' || v === 'bfloat16')) return 'float32';
   return v;
 }
 

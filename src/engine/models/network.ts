@@ -79,7 +79,11 @@ export type OpSpec =
   | { kind: 'transpose'; perm: number[]; weights: Record<string, never> }
   /** Dropout, noise layers, casts: the input unchanged. */
   | { kind: 'identity'; weights: Record<string, never> }
-  | { kind: 'resize'; size: Pair; method: 'nearest' | 'bilinear'; alignCorners: boolean; weights: Record<string, never> };
+  /**
+   * Bilinear: half-pixel centres (PyTorch's, ONNX's, TF 2's default) unless `alignCorners`, or `halfPixel: false`
+   * (TensorFlow's legacy asymmetric coordinates, `half_pixel_centers=false`). Nearest: asymmetric, floor.
+   */
+  | { kind: 'resize'; size: Pair; method: 'nearest' | 'bilinear'; alignCorners: boolean; halfPixel?: boolean; weights: Record<string, never> };
 
 export type OpKind = OpSpec['kind'];
 
@@ -120,6 +124,8 @@ export interface Network {
   /** The value that is the model's output (logits or probabilities). */
   output: string;
   layers: NetworkLayer[];
+  /** What the import left out or changed that a user should know (e.g. a detection model's post-processing). */
+  note?: string;
   /** Frees every weight and constant. */
   dispose(): void;
 }

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import * as tf from '../tf';
 import { broadcastShapes } from './broadcast';
+import { cutBeforePostprocessing } from './graphPostprocessing';
 import { type Activation, inspectableLayers, type Network, type Op, type OpSpec } from './network';
 
 const MAX_JSON_BYTES = 64 * 2 ** 20;
@@ -498,8 +499,10 @@ function convert(json: GraphModelJson, nodes: GraphNode[], weights: tf.NamedTens
         const x = ins[0];
         if (x.kind === 'const') return fold(node, ins);
         const [h, w] = constInts(ins[1], node, 'size');
-        if (flag(a.half_pixel_centers)) fail(node, 'with half_pixel_centers');
-        return push(node, node.name, [x.name], [h, w, x.shape[2]], { kind: 'resize', size: [h, w], method: node.op === 'ResizeBilinear' ? 'bilinear' : 'nearest', alignCorners: flag(a.align_corners), weights: {} });
+        const bilinear = node.op === 'ResizeBilinear';
+        if (!bilinear && flag(a.half_pixel_centers)) fail(node, 'with half_pixel_centers');
+        // TensorFlow's coordinates as the node says: half-pixel centres, aligned corners, or the legacy asymmetric ones.
+        return push(node, node.name, [x.name], [h, w, x.shape[2]], { kind: 'resize', size: [h, w], method: bilinear ? 'bilinear' : 'nearest', alignCorners: flag(a.align_corners), ...(bilinear ? { halfPixel: flag(a.half_pixel_centers) } : {}), weights: {} });
       }
       default: {
         if (IDENTITY_OPS.has(node.op)) {
@@ -600,10 +603,37 @@ function convert(json: GraphModelJson, nodes: GraphNode[], weights: tf.NamedTens
     const read = new Set(nodes.flatMap((n) => (n.input ?? []).map((r) => r.replace(/^\^/, '').split(':')[0])));
     const sinks = sigOut.length ? sigOut : nodes.filter((n) => !read.has(n.name) && n.op !== 'Const' && n.op !== 'NoOp').map((n) => n.name);
     if (!sinks.length) throw new UserError('badInput', 'has no output node.', file);
-    const outs = sinks.map(value);
+    // Detection post-processing (TopKV2, NonMaxSuppression...): the network stops before it (graphPostprocessing.ts).
+    const cut = cutBeforePostprocessing(nodes, sinks);
+    let outs: Value[];
+    let outNames = sinks;
+    let note: string | undefined;
+    if (!cut) outs = sinks.map(value);
+    else {
+      // Each value the post-processing reads that converts becomes an output; one that does not is left out too.
+      outs = [];
+      outNames = [];
+      let firstError: unknown;
+      for (const s of cut.sinks) {
+        try {
+          const v = value(s);
+          if (v.kind === 'const') continue;
+          outs.push(v);
+          outNames.push(s);
+        } catch (e) {
+          visiting.clear();
+          if (!(e instanceof UserError) || e.code !== 'unsupported') throw e;
+          firstError ??= e;
+        }
+      }
+      if (!outs.length) throw firstError ?? new UserError('unsupported', 'has no output before its post-processing.', file);
+      const ops = [...new Set(cut.found.map((n) => n.op))].join(', ');
+      const shown = outNames.slice(0, 3).map((n) => `"${n}"`).join(', ') + (outNames.length > 3 ? ` and ${outNames.length - 3} more` : '');
+      note = `The network stops before the model's post-processing (${ops}: selecting detections, ${cut.leftOut} graph nodes), which has no layers to inspect; it ends at ${shown}${outNames.length > 1 ? ' (the first is its output)' : ''}.`;
+    }
     if (!input) throw new UserError('badInput', 'has no input (Placeholder) node.', file);
     const first = outs[0];
-    if (first.kind === 'const') throw new UserError('unsupported', `has the output "${sinks[0]}", a constant that does not depend on the input.`, file);
+    if (first.kind === 'const') throw new UserError('unsupported', `has the output "${outNames[0]}", a constant that does not depend on the input.`, file);
     const network: Network = {
       name: path.basename(file).replace(/\.json$/i, '') === 'model' ? path.basename(path.dirname(file)) : path.basename(file).replace(/\.json$/i, ''),
       format: 'tfjs-graph',
@@ -613,6 +643,7 @@ function convert(json: GraphModelJson, nodes: GraphNode[], weights: tf.NamedTens
       constants,
       output: first.name,
       layers: inspectableLayers(ops),
+      ...(note ? { note } : {}),
       dispose() {
         for (const op of ops) for (const w of Object.values(op.weights)) (w as tf.Tensor).dispose();
         for (const c of constants.values()) c.dispose();

@@ -384,7 +384,7 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
         const sizes = g.node('Concat', [nc, g.int64s(op.size)], [int('axis', 0)]);
         // As forward.ts: bilinear with half-pixel centres unless alignCorners (PyTorch's and ONNX's default);
         // nearest without (asymmetric, floor); with alignCorners corners map to corners and nearest rounds.
-        const mode = op.alignCorners ? 'align_corners' : op.method === 'bilinear' ? 'half_pixel' : 'asymmetric';
+        const mode = op.alignCorners ? 'align_corners' : op.method === 'bilinear' && op.halfPixel !== false ? 'half_pixel' : 'asymmetric';
         const attrs = [str('mode', op.method === 'nearest' ? 'nearest' : 'linear'), str('coordinate_transformation_mode', mode)];
         if (op.method === 'nearest') attrs.push(str('nearest_mode', op.alignCorners ? 'round_prefer_ceil' : 'floor'));
         set(g.node('Resize', [x, '', '', sizes], attrs, op.name), 'nchw');

@@ -11,16 +11,19 @@ export const layerPage: HostPage<'layer'> = {
   load: async (ctx, s) => {
     // Feature maps need test images: a lens whose dataset is missing still shows the weights.
     const lens = ctx.lens && ctx.lens.splits.test > 0 ? ctx.lens.path : undefined;
-    const r = await ctx.call('inspectLayer', { model: s.model, lens, layer: s.layer!, image: s.image });
-    return layerPageMessage(r, s, ctx.lens, ctx.title);
+    // Without a lens file, the image the user picked on a node page (if any).
+    const file = ctx.lens ? undefined : ctx.picked?.file;
+    const r = await ctx.call('inspectLayer', { model: s.model, lens, layer: s.layer!, image: s.image, ...(file ? { file } : {}) });
+    return layerPageMessage(r, s, ctx.lens, ctx.title, ctx.picked?.name);
   },
   after: async (ctx, s) => {
     if (ctx.lens) await sendByClass(ctx, s);
   },
 };
 
-export function layerPageMessage(r: LayerInspection, state: PanelState, lens: LensInfo | undefined, title: string): LayerPageMessage {
+export function layerPageMessage(r: LayerInspection, state: PanelState, lens: LensInfo | undefined, title: string, pickedName?: string): LayerPageMessage {
   const f = r.featureMaps;
+  const picked = !lens && f && pickedName ? { picked: pickedName } : {};
   return {
     type: 'layer',
     title,
@@ -29,7 +32,7 @@ export function layerPageMessage(r: LayerInspection, state: PanelState, lens: Le
     layer: r.layer,
     nodes: r.model.layers[r.layer].nodes,
     weights: r.weights ? weightsView(r.weights) : undefined,
-    featureMaps: f ? { index: f.index, className: f.className, images: f.images, image: toPixels(f.image.shape, f.image.data), maps: toPixels(f.maps.shape, f.maps.data), min: f.min, max: f.max } : undefined,
-    note: lens ? undefined : 'Feature maps need a dataset: open this model through a lens file.',
+    featureMaps: f ? { index: f.index, className: f.className, images: f.images, image: toPixels(f.image.shape, f.image.data), maps: toPixels(f.maps.shape, f.maps.data), min: f.min, max: f.max, ...picked } : undefined,
+    note: lens ? undefined : (r.pickedError ?? (f ? undefined : 'Feature maps need an image: pick one on a node page (Pick Image…), or open this model through a lens file.')),
   };
 }

@@ -9,6 +9,7 @@ import type { NodePageMessage, PanelState } from '../../shared/webviewProtocol';
 import { UserFacingError } from '../errorText';
 import { modelSummary, weightsView } from '../pageData';
 import { baseTitle, layerTitle, type HostPage, type PageContext } from './page';
+import { pickedImageView } from './pickedImage';
 
 const NO_LENS = 'This model has no lens file, so there is no dataset to rank images from.';
 
@@ -27,9 +28,10 @@ export const nodePage: HostPage<'node'> = {
       const r = await ctx.call('inspectNode', { lens: ctx.lens.path, storageDir: await ctx.storageDir(), layer, node, method: ctx.view.method, metric: ctx.view.metric });
       return nodePageMessage(r, s, ctx.lens, ctx.title);
     }
-    // Without a lens file there are no images: the weights alone.
+    // Without a lens file there are no dataset images: the weights, and the image the user picked, if any.
     const w = info.hasWeights ? await ctx.call('weights', { model: s.model, layer, node }) : undefined;
-    return nodePageMessage({ model: ctx.model, layer, node, method: ctx.view.method, ...(w ? { weights: w } : {}) }, s, undefined, ctx.title);
+    const picked = await pickedImageView(ctx, s.model, layer, node);
+    return { ...nodePageMessage({ model: ctx.model, layer, node, method: ctx.view.method, ...(w ? { weights: w } : {}) }, s, undefined, ctx.title), ...(picked ? { picked } : {}) };
   },
   after: async (ctx, s, page) => {
     const done = ctx.maximized(s);

@@ -32,6 +32,8 @@ export interface PageContext {
   primary: boolean;
   /** The panel moved to this node: the Top Activations view follows (called once the page is posted). */
   onNode?(t: { lens?: string; model: string; layer: number; node: number }): void;
+  /** A model without a lens file: the image file the user picked for it (`name`: as the user knows it). */
+  picked?: { file: string; name: string };
   /** The last activation maximization of the node in `state`, if there is one. */
   maximized(state: PanelState): HostMessage | undefined;
 }

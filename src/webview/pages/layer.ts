@@ -91,7 +91,7 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
   const root = el('div', 'page');
   const layer = m.model.layers[m.layer];
   const tools: HTMLElement[] = [];
-  if (m.featureMaps) {
+  if (m.featureMaps && !m.featureMaps.picked) {
     const fmI = m.featureMaps;
     const prev = button('', 'arrow-left', () => fmI.index > 0 && send({ type: 'selectImage', index: fmI.index - 1 }), { secondary: true, title: 'Previous image (←)' });
     const next = button('', 'arrow-right', () => fmI.index + 1 < fmI.images && send({ type: 'selectImage', index: fmI.index + 1 }), { secondary: true, title: 'Next image (→)' });
@@ -114,7 +114,7 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
   } else ws.body.append(el('p', 'note', 'This layer has no weights.'));
   root.append(ws.root);
 
-  const fs = section(m.featureMaps ? `Feature maps for test image #${m.featureMaps.index} (${m.featureMaps.className})` : 'Feature maps');
+  const fs = section(m.featureMaps ? (m.featureMaps.picked ? `Feature maps for the picked image ${m.featureMaps.picked}` : `Feature maps for test image #${m.featureMaps.index} (${m.featureMaps.className})`) : 'Feature maps');
   if (m.featureMaps) {
     const f = m.featureMaps;
     const d = dims(f.image.shape);

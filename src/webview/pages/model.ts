@@ -33,6 +33,7 @@ function drawModelPage(m: ModelPageMessage, send: Send): HTMLElement {
     for (const c of t.crossTests ?? []) add(c.name, `accuracy ${(100 * c.accuracy).toFixed(2)}% (error ${(100 * c.error).toFixed(2)}%)`);
   }
   sum.body.append(dl);
+  if (m.model.note) sum.body.append(el('p', 'note', m.model.note));
   if (!m.state.lens) {
     // Without a lens file there is no dataset: weights, activation maximization and pages of one image only.
     const offer = el('p', 'note', 'No lens file names this model, so there is no dataset to rank images by. ');

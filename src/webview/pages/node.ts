@@ -8,6 +8,7 @@ import { lineChart } from '../charts';
 import { dims, fmt, legend, range } from '../colormap';
 import { button, el, figure, pixelCanvas, section } from '../dom';
 import { header, type Send, type WebviewPage } from './page';
+import { pickedImageSection } from './pickedImage';
 
 export const nodePage: WebviewPage<'node'> = {
   kind: 'node',
@@ -76,8 +77,9 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   const next = button('', 'arrow-right', () => m.node + 1 < m.nodes && send({ type: 'selectNode', layer: m.layer, node: m.node + 1 }), { secondary: true, title: 'Next node (→ or j)' });
   prev.toggleAttribute('disabled', m.node === 0);
   next.toggleAttribute('disabled', m.node + 1 >= m.nodes);
-  // Projections and ranking apply only where there are top images (a dataset and its index).
-  const method = m.top ? [singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) => send({ type: 'setMethod', method: v as ProjectionMethod }))] : [];
+  // Projections apply where there are top images (a dataset and its index) or a picked image; the ranking only
+  // to top images.
+  const method = m.top || m.picked?.image ? [singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) => send({ type: 'setMethod', method: v as ProjectionMethod }))] : [];
   const metric = m.top ? [singleSelect('metric', 'Rank the top images by', SCORE_METRIC_LABELS, m.top.metric, (v) => send({ type: 'setMetric', metric: v as ScoreMetric }))] : [];
   const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), { title: 'Gradient ascent on the input for this node (Olah et al. 2017)' });
   const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, ...method, ...metric, max];
@@ -132,7 +134,8 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   } else {
     ts.body.append(el('p', 'note', m.topNote ?? 'No top images.'));
   }
-  root.append(ts.root);
+  // A model without a lens file has no top images: the image the user picks takes their place.
+  root.append(m.model.lens || m.top ? ts.root : pickedImageSection(m, send));
 
   const mx = section('Activation maximization', 'maximize');
   mx.body.append(el('p', 'note', 'Maximize Activation runs gradient ascent on the input (Fourier basis, jitter/scale/rotate robustness, ReLU warm-up) and shows the image with its objective curve.'));
