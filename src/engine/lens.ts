@@ -24,6 +24,7 @@ import { UserError } from './errors';
 import { checkInputFile, readInputText } from './fsutil';
 import { modelWeightsHash } from './modelIO';
 import { parseRecipe, type Recipe } from './recipes';
+import type { PreprocessSpec } from './models/preprocess';
 
 const DATASET_FORMATS = ['idx', 'npy', 'imageFolder', 'efl'] as const;
 
@@ -44,6 +45,8 @@ export interface Lens {
   classes: string[];
   dataset: DatasetSpec;
   training?: Recipe;
+  /** Input preprocessing (`preprocess` in the lens file), applied as the network's first op. */
+  preprocess?: PreprocessSpec;
   /** `<stem>.training.json` beside the lens file, written by training. */
   results: string;
   [key: string]: unknown;
@@ -89,6 +92,8 @@ export function parseLens(json: unknown, file: string): Lens {
   const description = f.str('description', false);
   const modelRel = f.str('model');
   const dataset = parseDataset(f.sub('dataset')!, dir);
+  const pf = f.sub('preprocess', false);
+  const preprocess = pf ? parsePreprocess(pf) : undefined;
   const t = f.sub('training', false);
   const training = t ? parseRecipe(t, (df) => parseDataset(df, dir)) : undefined;
   f.done();
@@ -101,8 +106,30 @@ export function parseLens(json: unknown, file: string): Lens {
     classes: dataset.format === 'efl' ? [...EFL_CLASSES] : ((dataset as { classes?: string[] }).classes ?? []),
     dataset,
     ...(training ? { training } : {}),
+    ...(preprocess ? { preprocess } : {}),
     results: path.join(dir, `${stem}.training.json`),
   };
+}
+
+/** Parses a `preprocess` object: finite numbers, mean/std of one value or one per channel, std > 0. */
+function parsePreprocess(f: Fields): PreprocessSpec {
+  const scale = f.num('scale', { def: 1 / 255 });
+  const list = (key: string, def: number): number[] => {
+    if (!f.has(key)) return [def];
+    const v = f.raw(key);
+    if (!Array.isArray(v) || v.length < 1 || v.length > 4 || !v.every((n) => typeof n === 'number' && Number.isFinite(n))) {
+      f.fail(f.path(key), 'must be a list of 1 to 4 finite numbers (one value, or one per channel)');
+    }
+    return v as number[];
+  };
+  const mean = list('mean', 0);
+  const std = list('std', 1);
+  if (std.some((s) => s <= 0)) f.fail(f.path('std'), 'must be greater than 0');
+  if (mean.length !== 1 && std.length !== 1 && mean.length !== std.length) f.fail(f.path('std'), 'must have as many values as mean (or one)');
+  const order = f.has('order') ? String(f.raw('order')).toLowerCase() : 'rgb';
+  if (order !== 'rgb' && order !== 'bgr') f.fail(f.path('order'), 'must be "RGB" or "BGR"');
+  f.done();
+  return { scale, mean, std, order };
 }
 
 /** Parses a `dataset` object, resolving paths against `dir`. */

@@ -5,6 +5,7 @@ import { forward } from '../../src/engine/models/forward';
 import type { Network } from '../../src/engine/models/network';
 import { withPreprocess } from '../../src/engine/models/preprocess';
 import * as tf from '../../src/engine/tf';
+import { parseLens } from '../../src/engine/lens';
 
 function smallNet(): Network {
   const kernel = tf.tensor4d([1, 2, 3, -1, 0.5, 2], [1, 1, 3, 2]);
@@ -33,4 +34,14 @@ test('withPreprocess equals normalizing by hand, BGR swaps channels, layers unch
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4, `${i}: ${got[i]} vs ${want[i]}`);
   pre.dispose();
   net.dispose();
+});
+
+test('lens preprocess: parsed, and bad values are one line naming the lens file', () => {
+  const base = { name: 'n', model: 'm.onnx', dataset: { format: 'efl' } };
+  const file = '/tmp/x.lens.json';
+  const lens = parseLens({ ...base, preprocess: { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: 'BGR' } }, file);
+  assert.deepEqual(lens.preprocess, { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: 'bgr' });
+  for (const bad of [{ std: [0] }, { mean: ['a'] }, { order: 'RBG' }, { scale: 'x' }, { extra: 1 }]) {
+    assert.throws(() => parseLens({ ...base, preprocess: bad }, file), (e: Error) => e.message.includes('x.lens.json') && !e.message.includes('\n'));
+  }
 });
