@@ -2,18 +2,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendSetting, ModelInfo, Progress } from '../shared/protocol';
-import { BACKEND_SETTINGS, ENGINE_ENV, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, describePreprocess, ENGINE_ENV, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
 import { initBackend } from './backend';
 import { setMemoryBudgetMB } from './budget';
 import { toEngineError, UserError } from './errors';
 import { handlers } from './handlers';
 import { makeJob } from './job';
+import { readLens } from './lens';
 import { nodeTop, renderNode, type NodeIndexOptions } from './render';
 
 const USAGE = `Usage: feature-lens <command> [options]
 
 Commands:
-  info MODEL.json                     the model's layers, output shapes and parameter counts
+  info MODEL.json|FILE.lens.json      the model's layers, output shapes and parameter counts (of a lens file:
+                                      its model, with the input preprocessing the lens applies)
   train FILE.lens.json                train the model the lens file's recipe describes
   scan FILE.lens.json                 top-activation index of every node over the test split
         [--metric frobenius|max|mean] [--k 9] [--storage DIR]
@@ -95,7 +97,7 @@ function formatInfo(info: ModelInfo): string {
   const head = ['#', 'layer', 'type', 'output', 'nodes', 'params'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.forwardNote ? [info.forwardNote] : []), '', line(head), ...rows.map(line)].join('\n');
+  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.preprocess ? [`input: ${describePreprocess(info.preprocess)}`] : []), ...(info.forwardNote ? [info.forwardNote] : []), '', line(head), ...rows.map(line)].join('\n');
 }
 
 /** Runs one CLI command; returns the exit code. Errors print one line on stderr. */
@@ -129,7 +131,7 @@ export async function runCli(argv: string[]): Promise<number> {
     let result: unknown;
     let text: string;
     if (command === 'info') {
-      const info = await handlers.modelInfo({ model: file }, job);
+      const info = await handlers.modelInfo(file.endsWith('.lens.json') ? { model: (await readLens(file)).model, lens: file } : { model: file }, job);
       result = info;
       text = formatInfo(info);
     } else if (command === 'train') {

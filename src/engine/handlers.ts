@@ -5,9 +5,9 @@ import { featureMaps } from './featureMaps';
 import { inspectNode } from './inspectNode';
 import { layerByClass } from './layerByClass';
 import { lensInfo, openDataset, readLens } from './lens';
+import { loadModelFor } from './lensModel';
 import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
-import { loadModel } from './modelIO';
 import { nativeFeatureMaps } from './native/featureMaps';
 import { forwardStatus, recordForwardPath } from './native/forwardLayers';
 import { scanLensRange } from './parallelScan';
@@ -47,13 +47,13 @@ export const handlers: Handlers = {
     numTensors: tf.memory().numTensors,
     ...forwardStatus(),
   }),
-  modelInfo: async (p) => ({ ...(await loadModel(p.model)).info, ...forwardStatus() }),
+  modelInfo: async (p) => ({ ...(await loadModelFor(p)).info, ...forwardStatus() }),
   lens: async (p) => lensInfo(p.lens),
   train: async (p, job) => trainLens(p.lens, job),
-  weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
+  weights: async (p) => layerWeights((await loadModelFor({ model: p.model })).network, p.layer, p.node),
   datasetImage: async (p) => ({ index: p.index, split: p.split ?? 'test', ...(await readDatasetImage(p.lens, p.index, p.split)) }),
   featureMaps: async (p) => {
-    const net = (await loadModel(p.model)).network;
+    const net = (await loadModelFor(p)).network;
     const input = await resolveInput(p.input);
     // Natively where it runs this network, else on tfjs (the reference).
     const native = await nativeFeatureMaps(net, p.layer, input);
@@ -61,11 +61,11 @@ export const handlers: Handlers = {
     recordForwardPath('feature maps', 'tfjs');
     return featureMaps(net, p.layer, input);
   },
-  project: async (p) => project((await loadModel(p.model)).network, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
+  project: async (p) => project((await loadModelFor(p)).network, p.layer, p.node, await resolveInput(p.input), p.method, p.maxOnly),
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir, { indexOnly: p.indexOnly }),
-  maximize: async (p, job) => maximize((await loadModel(p.model)).network, p.layer, p.node, p.options ?? {}, job),
+  maximize: async (p, job) => maximize((await loadModelFor(p)).network, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),

@@ -316,6 +316,7 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     splits: { train: data.train, test: data.test },
     ...(datasetError ? { datasetError } : {}),
     hasTraining: !!lens.training,
+    ...(lens.preprocess ? { preprocess: lens.preprocess } : {}),
     ...(lastTraining ? { lastTraining } : {}),
     ...(trainingNote ? { trainingNote } : {}),
   };

@@ -29,7 +29,7 @@ import type { Job } from './job';
 import { layerByClassFromState } from './layerByClass';
 import { openDataset, readLens } from './lens';
 import { maximize } from './maximize';
-import { loadModel } from './modelIO';
+import { loadLensModel } from './lensModel';
 import { Canvas } from './pngCanvas';
 import { checkMetric, findIndex, scanDataset, topFromIndex } from './topActivations';
 import { layerWeights } from './weights';
@@ -67,7 +67,7 @@ async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   const metric = opts.metric ?? 'frobenius';
   checkMetric(metric);
   const lens = await readLens(opts.lens);
-  const { network: model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadLensModel(lens);
   const byName = info.layers.find((l) => l.name === opts.layer);
   const layer = byName ? byName.index : /^\d+$/.test(opts.layer) ? Number(opts.layer) : -1;
   check(layer >= 0 && layer < info.layers.length, `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`, lens.path);

@@ -18,6 +18,7 @@ import { isInside, writeFileAtomic } from './fsutil';
 import { yieldToEvents, type Job } from './job';
 import { datasetPaths, openDataset, openSpec, readLens, readResultsFile, type DatasetSpec, type Lens } from './lens';
 import { madeByFeatureLens, saveModel, sweepTemps } from './modelIO';
+import { preprocessImages, preprocessMismatch, type PreprocessSpec } from './models/preprocess';
 import { buildModel, makeOptimizer, type Recipe } from './recipes';
 import * as tf from './tf';
 
@@ -49,6 +50,10 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
   const modelName = path.basename(lens.model, '.json') === 'model' ? lens.name : path.basename(lens.model, '.json');
   const { attempts } = recipe.restarts;
   const [h, w, c] = train.shape;
+  // The lens's preprocess is applied to every batch as the inspection methods apply it in front of the model.
+  const pre = lens.preprocess;
+  const mismatch = pre && preprocessMismatch(pre, c);
+  if (mismatch) throw new UserError('badInput', mismatch, lens.path);
   const all = train.size * h * w * c * 4 <= PRELOAD_BYTES ? await train.gather(Int32Array.from({ length: train.size }, (_, i) => i)) : undefined;
   for (let attempt = 1; ; attempt++) {
     const seed = recipe.seed + attempt - 1;
@@ -57,12 +62,12 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
     try {
       checkFitsModel(train, model, lens.path);
       model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
-      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts, lens.path);
+      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts, lens.path, pre);
       if (!run) continue;
       const { history, trainSeconds, trainAccuracy, last } = run;
       const crossTests = [];
       for (const c of crossSets) {
-        const e = await evaluate(model, c.ds, classes.length, job);
+        const e = await evaluate(model, c.ds, classes.length, job, undefined, pre);
         crossTests.push({ name: c.name, accuracy: e.accuracy, error: 1 - e.accuracy });
       }
       job.throwIfCancelled();
@@ -138,7 +143,7 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
  * `attempt` > 0 means a restart is still possible: the run returns undefined when it falls short of
  * `recipe.restarts` (see recipes.ts).
  */
-async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number, file: string) {
+async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number, file: string, pre?: PreprocessSpec) {
   const [h, w, c] = train.shape;
   const rnd = new Random(recipe.seed);
   const augRnd = new Random(recipe.seed + 7919);
@@ -158,6 +163,7 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
     for await (const { images, labels, count } of shuffled(train, all, bs, rnd)) {
       job.throwIfCancelled();
       if (recipe.augment.flip || recipe.augment.rotate > 0) augmentBatch(images, count, train.shape, recipe.augment, augRnd);
+      if (pre) preprocessImages(images, count, train.shape, pre);
       const x = tf.tensor4d(images, [count, h, w, c]);
       const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32'));
       let out: number | number[];
@@ -193,7 +199,7 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
       job.progress({ message: `Attempt ${attempt}/${attempts}: training accuracy ${(trainAccuracy * 100).toFixed(1)}% after ${epoch + 1} epochs; restarting from seed ${recipe.seed + 1}` });
       return undefined;
     }
-    last = await evaluate(model, test, classes, job);
+    last = await evaluate(model, test, classes, job, undefined, pre);
     history.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: trainAccuracy, testLoss: last.loss, testAccuracy: last.accuracy });
   }
   return { history, trainSeconds, trainAccuracy, last };

@@ -190,13 +190,13 @@ export class InspectorPanel extends Disposable {
 
   /** Runs activation maximization for the node on screen and shows the result in the panel. */
   async maximize(): Promise<void> {
-    const { model, layer, node } = this.state;
+    const { model, lens, layer, node } = this.state;
     if (layer === undefined || node === undefined) throw new UserFacingError('Open a node first: activation maximization works on one node.');
     const onScreen = () => this.state.page === 'node' && this.state.model === model && this.state.layer === layer && this.state.node === node;
     const meter = new ProgressMeter();
     const result = await withEngineProgress(
       `Feature Lens: maximizing layer ${layer}, node ${node}`,
-      (opts) => this.deps.jobs.call('maximize', { model, layer, node }, opts),
+      (opts) => this.deps.jobs.call('maximize', { model, ...(lens ? { lens } : {}), layer, node }, opts),
       (p) => {
         const note = p.count ? meter.message({ count: p.count }) : undefined;
         if (p.objective !== undefined && onScreen()) this.post({ type: 'maximizeProgress', step: p.count?.done ?? Math.round((p.fraction ?? 0) * 1000), steps: p.count?.total, objective: p.objective, ...(note ? { note } : {}) });
@@ -366,7 +366,7 @@ export class InspectorPanel extends Disposable {
     if (lens && lens.splits.test > 0) {
       const index = Math.min(s.image ?? 0, lens.splits.test - 1);
       const img = await this.deps.engine.call('datasetImage', { lens: lens.path, index });
-      const fm = await this.deps.engine.call('featureMaps', { model: s.model, layer, input: { lens: lens.path, index } });
+      const fm = await this.deps.engine.call('featureMaps', { model: s.model, lens: lens.path, layer, input: { lens: lens.path, index } });
       featureMaps = { index, className: img.className, images: lens.splits.test, image: toPixels(img.image.shape, img.image.data), maps: toPixels(fm.maps.shape, fm.maps.data), min: fm.min, max: fm.max };
     }
     if (gen !== this.generation) return;

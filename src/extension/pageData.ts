@@ -2,7 +2,7 @@
  * Turns engine replies into webview page messages: plain data, pixels copied into exact-size ArrayBuffers.
  * No vscode import (tested in plain Node).
  */
-import type { LensInfo, MethodName, ModelInfo, NodeInspection, WeightsResult } from '../shared/protocol';
+import { describePreprocess, type LensInfo, type MethodName, type ModelInfo, type NodeInspection, type WeightsResult } from '../shared/protocol';
 import { toPixels, type ModelSummary, type PanelState, type WeightsView, type NodePageMessage, type ModelPageMessage } from '../shared/webviewProtocol';
 
 export function modelSummary(info: ModelInfo, lens?: LensInfo): ModelSummary {
@@ -11,6 +11,7 @@ export function modelSummary(info: ModelInfo, lens?: LensInfo): ModelSummary {
     path: info.path,
     lens: lens?.path,
     inputShape: info.inputShape,
+    ...(lens?.preprocess ? { preprocess: describePreprocess(lens.preprocess) } : {}),
     totalParams: info.totalParams,
     backend: info.backend,
     layers: info.layers.map((l) => ({ index: l.index, name: l.name, className: l.className, outputShape: l.outputShape, nodes: l.nodes, params: l.params, activation: l.activation })),

@@ -80,6 +80,25 @@ export interface LayerInfo {
   inbound: string[];
 }
 
+/**
+ * A lens's input preprocessing (`preprocess` in the lens file): the model reads x = (pixel · scale − mean) / std
+ * per channel, pixel in 0..255, channels in `order` (BGR: the dataset's RGB reversed). `mean`/`std` hold one
+ * value for every channel or one per channel.
+ */
+export interface PreprocessSpec {
+  scale: number;
+  mean: number[];
+  std: number[];
+  order: 'rgb' | 'bgr';
+}
+
+/** One line for the model page and `feature-lens info`: `scale 1/255, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225], RGB`. */
+export function describePreprocess(p: PreprocessSpec): string {
+  const inv = 1 / p.scale;
+  const scale = p.scale < 1 && Math.abs(inv - Math.round(inv)) < 1e-6 * inv ? `1/${Math.round(inv)}` : String(p.scale);
+  return `scale ${scale}, mean [${p.mean.join(', ')}], std [${p.std.join(', ')}], ${p.order.toUpperCase()}`;
+}
+
 export interface ModelInfo {
   /** Absolute path of the model.json. */
   path: string;
@@ -89,8 +108,13 @@ export interface ModelInfo {
   inputShape: number[];
   layers: LayerInfo[];
   totalParams: number;
-  /** Hex digest of the weights (sha256 of the weight bytes in manifest order). */
+  /**
+   * Hex digest of the weights (sha256 of the weight bytes in manifest order). Loaded for a lens with `preprocess`,
+   * the digest also covers the preprocessing, so a top-activation index is only reused for the same input.
+   */
   weightsHash: string;
+  /** The lens's input preprocessing this model runs behind, when loaded for a lens that has one. */
+  preprocess?: PreprocessSpec;
   /** Modification time (ms) of model.json, so clients can tell a retrained model. */
   mtimeMs: number;
   backend: Backend;
@@ -149,6 +173,8 @@ export interface LensInfo {
    * the lens is still listed and its model still opens. `classes` are then those the lens names, `splits` are 0.
    */
   datasetError?: { message: string; field: string };
+  /** The lens's input preprocessing (`preprocess`), applied in front of the model by every method. */
+  preprocess?: PreprocessSpec;
 }
 
 export interface TrainProgress {
@@ -369,18 +395,20 @@ export interface Progress {
  */
 export interface EngineMethods {
   status(p: Record<string, never>): EngineStatus;
-  modelInfo(p: { model: string }): ModelInfo;
+  /** With `lens`: the model as that lens runs it (its `preprocess` in front, `weightsHash` covering it). */
+  modelInfo(p: { model: string; lens?: string }): ModelInfo;
   lens(p: { lens: string }): LensInfo;
   train(p: { lens: string }): TrainResult;
   weights(p: { model: string; layer: number; node?: number }): WeightsResult;
   datasetImage(p: { lens: string; index: number; split?: Split }): DatasetImage;
-  featureMaps(p: { model: string; layer: number; input: InputRef }): FeatureMapsResult;
-  project(p: { model: string; layer: number; node: number; input: InputRef; method: ProjectionMethod; maxOnly?: boolean }): ProjectionResult;
+  /** With `lens` (a lens file naming `model`), the lens's `preprocess` runs in front of the model, as in the methods taking a lens. */
+  featureMaps(p: { model: string; lens?: string; layer: number; input: InputRef }): FeatureMapsResult;
+  project(p: { model: string; lens?: string; layer: number; node: number; input: InputRef; method: ProjectionMethod; maxOnly?: boolean }): ProjectionResult;
   scan(p: { lens: string; storageDir: string; metric?: ScoreMetric; k?: number }): ScanSummary;
   topActivations(p: { lens: string; storageDir: string; layer: number; node: number; metric?: ScoreMetric }): TopActivationsResult | null;
   /** With `indexOnly`, only an existing index is read: null when there is none (nothing is scanned). */
   layerByClass(p: { lens: string; storageDir?: string; indexOnly?: boolean }): LayerByClassResult | null;
-  maximize(p: { model: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
+  maximize(p: { model: string; lens?: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
   inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
   /**
    * Part of a parallel scan: images `[start, end)` of the lens's test split, scanned by a helper engine
