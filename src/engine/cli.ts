@@ -22,7 +22,7 @@ Commands:
   top FILE.lens.json --layer L --node N [--metric frobenius|max|mean] [--k 9] [--storage DIR]
                                       the node's top test images: index, class and score, best first
   render FILE.lens.json --layer L --node N --out DIR [--method deconv|deconv-noswitch|guided|saliency|gradcam|maximize]
-         [--metric …] [--k 9] [--storage DIR]
+         [--metric …] [--k 9] [--storage DIR] [--steps 256 (maximize)]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
   (top and render scan first when the index is missing; L is a layer name or index)
 
@@ -156,7 +156,8 @@ export async function runCli(argv: string[]): Promise<number> {
       const out = path.resolve(str(flags, 'out'));
       const st = await fs.promises.stat(out).catch(() => undefined);
       if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
-      const r = await renderNode({ ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv') }, job);
+      const steps = flags.steps === undefined ? undefined : int(flags, 'steps', 256);
+      const r = await renderNode({ ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv'), ...(steps !== undefined ? { steps } : {}) }, job);
       result = r;
       // a method that cannot pass an op: the other figures are written, the projection row is grey
       text = r.files.join('\n') + (r.projectionError ? `\nno projection: ${r.projectionError}` : '');

@@ -59,6 +59,8 @@ export interface RenderOptions extends NodeIndexOptions {
   out: string;
   /** A key of `RENDER_METHODS` (default `deconv`): the projection row of the top figure, or `maximize`. */
   method?: string;
+  /** Steps of activation maximization (its default otherwise). */
+  steps?: number;
 }
 
 /** The lens, model, layer, node and top-activation index for a node named on the command line (scans when there is no index). */
@@ -117,7 +119,7 @@ export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files
   if (projectionError) summary.projectionError = projectionError;
   if (method === 'maximize') {
     job.progress({ message: 'activation maximization' });
-    const m = await maximize(model, layer, node, {}, job);
+    const m = await maximize(model, layer, node, opts.steps !== undefined ? { steps: opts.steps } : {}, job);
     files.push({ path: path.join(opts.out, `${stem}-maximize.png`), data: imageFigure(m.image) });
     summary.maximize = { first: m.curve[0], last: m.curve[m.curve.length - 1], steps: m.curve.length };
   }
