@@ -295,7 +295,8 @@ describe('a torchvision ResNet-18 behind a lens with ImageNet mean/std, on PNG p
     const image = (await handlers.datasetImage(input, job)).image;
     for (const method of PROJECTION_METHODS) {
       const p = await handlers.project({ model: lens.model, lens: rgb, layer, node: 3, input, method }, job);
-      assert.deepEqual(p.projection.shape, image.shape, `${method}: the projection is the image's shape`);
+      // Grad-CAM is a heat map over the image (one channel); the others are images like the input.
+      assert.deepEqual(p.projection.shape, method === 'gradcam' ? [...image.shape.slice(0, 2), 1] : image.shape, `${method}: the projection is the image's shape`);
       assert.ok(p.max > p.min, `${method} is not blank`);
     }
     // Saliency through the prefix = the gradient on the normalized input times 1/std (scale · 255 = 1), per channel.
