@@ -327,3 +327,41 @@ async function cliText(argv: string[]): Promise<string> {
   }
   return text;
 }
+
+test("a recipe trains on the preprocessed images: the test confusion training reports is the lens's model's", { timeout: 600_000 }, async () => {
+  await initBackend('wasm');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-preprocess-train-'));
+  try {
+    const lensPath = path.join(dir, 'efl.lens.json');
+    fs.writeFileSync(lensPath, JSON.stringify({
+      name: 'EFL normalized',
+      model: 'model/model.json',
+      dataset: { format: 'efl', size: [16, 16], trainPerClass: 200, testPerClass: 60, noise: 0.2, negative: false, seed: 1 },
+      preprocess: { mean: [0.6], std: [0.05] },
+      training: {
+        architecture: [{ type: 'conv2d', name: 'conv', filters: 4, kernelSize: 3, activation: 'relu' }, { type: 'flatten', name: 'flat' }, { type: 'dense', name: 'out', units: 3, activation: 'softmax' }],
+        optimizer: { type: 'adam', learningRate: 0.01 }, epochs: 1, batchSize: 16, seed: 1,
+      },
+    }));
+    const result = await handlers.train({ lens: lensPath }, makeJob());
+    const lens = await readLens(lensPath);
+    const confusionOf = async (net: Network) => {
+      const { openDataset } = await import('../../src/engine/lens');
+      const ds = await openDataset(lens, 'test');
+      const all = await ds.gather(Int32Array.from({ length: ds.size }, (_, i) => i));
+      const probs = tf.tidy(() => forward(net, tf.tensor(all.images, [ds.size, ...ds.shape]))[net.ops.findIndex((o) => o.name === net.output)]);
+      const p = (await probs.data()) as Float32Array;
+      probs.dispose();
+      const confusion = [0, 1, 2].map(() => [0, 0, 0]);
+      for (let i = 0; i < ds.size; i++) {
+        const row = Array.from(p.subarray(i * 3, i * 3 + 3));
+        confusion[all.labels[i]][row.indexOf(Math.max(...row))]++;
+      }
+      return confusion;
+    };
+    assert.deepEqual(await confusionOf((await loadLensModel(lens)).network), result.confusion, 'the lens runs its model as training evaluated it');
+    assert.notDeepEqual(await confusionOf((await loadLensModel({ ...lens, preprocess: undefined })).network), result.confusion, 'without the preprocessing the model predicts otherwise');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -16,17 +16,19 @@ const METHODS = ['deconv', 'deconv-noswitch', 'guided', 'saliency', 'gradcam', '
 const MISSING = `test/fixtures/zoo is missing: make it with \`python3 scripts/make-zoo.py\` (Debian python3-torch and python3-torchvision; npm test makes it)`;
 
 /**
- * Each model with its input size and channels and the node rendered (a conv or depthwise-conv output). Grad-CAM
- * is blank, rightly, for a node whose only evidence is negative (ReLU(Σ α_k A_k) with α < 0 on a positive map:
- * MobileNetV2's depthwise nodes 0, 3, 4, 5 here): the nodes below have some.
+ * Each model with its input size and channels and the node rendered. Grad-CAM is blank, rightly, for a node
+ * whose only evidence is negative (ReLU(Σ α_k A_k) ≤ 0 everywhere): a conv output ranked by its Frobenius norm
+ * may have strongly negative maps as top images (the digits CNN's conv2, SqueezeNet's expand3x3 here), and
+ * MobileNetV2's depthwise nodes 0, 3, 4, 5 have negative weights on a positive map. So activation outputs
+ * where a conv's maps are signed, and nodes with positive evidence.
  */
 const MODELS: { file: string; size: number; channels: 1 | 3; layer: string; node: number }[] = [
   { file: 'resnet18.onnx', size: 64, channels: 3, layer: 'layer2.0.conv1', node: 5 },
   { file: 'mobilenet_v2.onnx', size: 96, channels: 3, layer: 'features.2.conv.1.0', node: 1 }, // depthwise
-  { file: 'squeezenet1_1.onnx', size: 64, channels: 3, layer: 'features.4.expand3x3', node: 2 },
+  { file: 'squeezenet1_1.onnx', size: 64, channels: 3, layer: 'features.4.expand3x3_activation', node: 2 },
   { file: 'alexnet.onnx', size: 224, channels: 3, layer: 'features.3', node: 1 },
   { file: 'vgg11.onnx', size: 224, channels: 3, layer: 'features.3', node: 1 },
-  { file: 'digits.onnx', size: 28, channels: 1, layer: 'conv2', node: 4 },
+  { file: 'digits.onnx', size: 28, channels: 1, layer: 'relu2', node: 4 },
 ];
 const K = 2;
 const PAD = 8; // render.ts's figure margins
