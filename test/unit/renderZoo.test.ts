@@ -22,23 +22,37 @@ const MISSING = `test/fixtures/zoo is missing: make it with \`python3 scripts/ma
  * MobileNetV2's depthwise nodes 0, 3, 4, 5 have negative weights on a positive map. So activation outputs
  * where a conv's maps are signed, and nodes with positive evidence.
  */
-const MODELS: { file: string; size: number; channels: 1 | 3; layer: string; node: number }[] = [
+const MODELS: { file: string; size: number; channels: 1 | 3; layer: string; node: number; activation?: true }[] = [
   { file: 'resnet18.onnx', size: 64, channels: 3, layer: 'layer2.0.conv1', node: 5 },
   { file: 'mobilenet_v2.onnx', size: 96, channels: 3, layer: 'features.2.conv.1.0', node: 1 }, // depthwise
-  { file: 'squeezenet1_1.onnx', size: 64, channels: 3, layer: 'features.4.expand3x3_activation', node: 2 },
+  { file: 'squeezenet1_1.onnx', size: 64, channels: 3, layer: 'features.4.expand3x3_activation', node: 2, activation: true },
   { file: 'alexnet.onnx', size: 224, channels: 3, layer: 'features.3', node: 1 },
   { file: 'vgg11.onnx', size: 224, channels: 3, layer: 'features.3', node: 1 },
-  { file: 'digits.onnx', size: 28, channels: 1, layer: 'relu2', node: 4 },
+  { file: 'digits.onnx', size: 28, channels: 1, layer: 'relu2', node: 4, activation: true },
 ];
 const K = 2;
 const PAD = 8; // render.ts's figure margins
 const LABEL_H = 16;
 
-/** Seeded test photos: a disc on gradients with noise, different per channel. */
-function photo(seed: number, size: number): PNG {
+/** Seeded test photos: a disc on gradients with noise, different per channel; for a grey model, a bright ring on black (digit-like). */
+function photo(seed: number, size: number, channels: 1 | 3): PNG {
   let s = seed * 7919 + 1;
   const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const png = new PNG({ width: size, height: size });
+  if (channels === 1) {
+    const cx = size * (0.4 + rnd() * 0.2);
+    const cy = size * (0.4 + rnd() * 0.2);
+    const r = size * (0.2 + rnd() * 0.1);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const d = Math.abs(Math.hypot(x - cx, (y - cy) * (0.7 + seed * 0.1)) - r);
+        const v = d < 1.5 ? 255 : d < 2.5 ? 128 : 0;
+        png.data.fill(v, (y * size + x) * 4, (y * size + x) * 4 + 3);
+        png.data[(y * size + x) * 4 + 3] = 255;
+      }
+    }
+    return png;
+  }
   const cx = size * (0.25 + rnd() * 0.5);
   const cy = size * (0.25 + rnd() * 0.5);
   const r2 = (size / 5) ** 2;
@@ -96,7 +110,7 @@ describe('feature-lens render --method, every method on every zoo model', () => 
       for (let i = 0; i < 6; i++) {
         const folder = path.join(root, 'photos', i % 2 ? 'odd' : 'even');
         fs.mkdirSync(folder, { recursive: true });
-        fs.writeFileSync(path.join(folder, `p${i}.png`), PNG.sync.write(photo(i + 1, m.size)));
+        fs.writeFileSync(path.join(folder, `p${i}.png`), PNG.sync.write(photo(i + 1, m.size, m.channels)));
       }
       const lens = path.join(root, `${name}.lens.json`);
       fs.writeFileSync(lens, JSON.stringify({ name, model: path.join(ZOO, m.file), dataset: { format: 'imageFolder', root: 'photos', size: [m.size, m.size], channels: m.channels, testFraction: 0.5 } }));
@@ -109,7 +123,8 @@ describe('feature-lens render --method, every method on every zoo model', () => 
         const { result } = JSON.parse(r.stdout) as { result: { files: string[]; projectionError?: string } };
         assert.equal(result.projectionError, undefined, `${name} ${method}: ${result.projectionError}`);
         const stem = `${m.layer}-${m.node}`;
-        for (const f of [`${stem}-top.png`, `${stem}-weights.png`, 'layer-by-class.png', ...(method === 'maximize' ? [`${stem}-maximize.png`] : [])]) {
+        // An activation layer has no weights of its own to draw.
+        for (const f of [`${stem}-top.png`, ...(m.activation ? [] : [`${stem}-weights.png`]), 'layer-by-class.png', ...(method === 'maximize' ? [`${stem}-maximize.png`] : [])]) {
           assert.ok(result.files.includes(path.join(out, f)), `${name} ${method}: ${f} written (${result.files.join(', ')})`);
         }
         // The top figure: per column the image, the feature map, the projection (rows of cellH), each size·scale square.
