@@ -299,6 +299,12 @@ describe('a torchvision ResNet-18 behind a lens with ImageNet mean/std, on PNG p
       assert.deepEqual(p.projection.shape, method === 'gradcam' ? [...image.shape.slice(0, 2), 1] : image.shape, `${method}: the projection is the image's shape`);
       assert.ok(p.max > p.min, `${method} is not blank`);
     }
+    // Grad-CAM of the first conv weighs its own maps, as without preprocessing on the normalized image (the prefix is no layer).
+    const conv1 = info.layers.findIndex((l) => l.name === 'conv1');
+    const normalizedImage = { shape: image.shape, data: Float32Array.from(image.data, (v, i) => (v - IMAGENET.mean[i % 3]) / IMAGENET.std[i % 3]) };
+    const camThrough = await handlers.project({ model: lens.model, lens: rgb, layer: conv1, node: 3, input, method: 'gradcam' }, job);
+    const camInner = await handlers.project({ model: lens.model, layer: conv1, node: 3, input: { image: normalizedImage }, method: 'gradcam' }, job);
+    assert.ok(rangeError(camThrough.projection.data, camInner.projection.data) <= 1e-4, 'Grad-CAM of conv1 through the prefix is its own maps');
     // Saliency through the prefix = the gradient on the normalized input times 1/std (scale · 255 = 1), per channel.
     const fc = info.layers.findIndex((l) => l.name === 'fc');
     const through = await handlers.project({ model: lens.model, lens: rgb, layer: fc, node: 7, input, method: 'saliency' }, job);

@@ -12,6 +12,9 @@ import type { Network, Op } from './network';
 
 export type { PreprocessSpec };
 
+/** `Op.source` of the prefix op, for methods that must look past it (Grad-CAM never weighs the normalized image). */
+export const PREPROCESS_SOURCE = 'Preprocess';
+
 /** The dataset's images are in [0, 1]; the schema's `scale` multiplies 0..255 pixel values. */
 const PIXEL_RANGE = 255;
 
@@ -69,7 +72,7 @@ export function withPreprocess(net: Network, spec: PreprocessSpec): Network {
   const op: Op = {
     kind: 'conv2d', strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1,
     weights: { kernel: k, bias: b },
-    name, inputs: [net.input.name], shape: net.input.shape.slice(), source: 'Preprocess',
+    name, inputs: [net.input.name], shape: net.input.shape.slice(), source: PREPROCESS_SOURCE,
   };
   const ops = [op, ...net.ops.map((o) => ({ ...o, inputs: o.inputs.map((n) => (n === net.input.name ? name : n)) }))];
   return {
