@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 
-const ZOO = path.resolve(__dirname, '../fixtures/zoo');
+const ZOO = process.env.FEATURE_LENS_ZOO_DIR ?? path.resolve(__dirname, '../fixtures/zoo');
 const CLI = path.resolve(__dirname, '../../dist/engine.js');
 const METHODS = ['deconv', 'deconv-noswitch', 'guided', 'saliency', 'gradcam', 'maximize'];
 const MISSING = `test/fixtures/zoo is missing: make it with \`python3 scripts/make-zoo.py\` (Debian python3-torch and python3-torchvision; npm test makes it)`;
