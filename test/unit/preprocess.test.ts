@@ -377,7 +377,7 @@ test('the model page summary carries the lens preprocessing line (and nothing wi
   const info = { path: '/m.onnx', name: 'm', inputShape: [8, 8, 3], layers: [], totalParams: 0, weightsHash: 'x', mtimeMs: 0, backend: 'wasm' as const };
   const lens = { path: '/a.lens.json', name: 'a', model: '/m.onnx', modelExists: true, paths: [], classes: [], imageShape: [8, 8, 3], datasetFormat: 'efl', splits: { train: 0, test: 0 }, hasTraining: false };
   assert.equal(modelSummary(info, { ...lens, preprocess: { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: 'bgr' } }).preprocess, 'scale 1/255, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225], BGR');
-  assert.equal(describePreprocess({ scale: 0.5, mean: [0], std: [1], order: 'rgb' }), 'scale 0.5, mean [0], std [1], RGB');
+  assert.equal(describePreprocess({ scale: 0.3, mean: [0], std: [1], order: 'rgb' }), 'scale 0.3, mean [0], std [1], RGB');
   assert.equal(modelSummary(info, lens).preprocess, undefined);
   assert.equal(modelSummary(info).preprocess, undefined);
 });
