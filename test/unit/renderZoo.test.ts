@@ -13,7 +13,7 @@ import { PNG } from 'pngjs';
 const ZOO = process.env.FEATURE_LENS_ZOO_DIR ?? path.resolve(__dirname, '../fixtures/zoo');
 const CLI = path.resolve(__dirname, '../../dist/engine.js');
 const METHODS = ['deconv', 'deconv-noswitch', 'guided', 'saliency', 'gradcam', 'maximize'];
-const MISSING = `test/fixtures/zoo is missing: make it with \`python3 scripts/make-zoo.py\` (Debian python3-torch and python3-torchvision; npm test makes it)`;
+const MISSING = `${ZOO} is missing: make it with \`python3 scripts/make-zoo.py${process.env.FEATURE_LENS_ZOO_DIR ? ` ${ZOO}` : ''}\` (Debian python3-torch and python3-torchvision; npm test makes it)`;
 
 /**
  * Each model with its input size and channels and the node rendered. Grad-CAM is blank, rightly, for a node
