@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendSetting, MatchSampling, ModelInfo, Progress } from '../shared/protocol';
-import { BACKEND_SETTINGS, ENGINE_ENV, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
+import { BACKEND_SETTINGS, describePreprocess, ENGINE_ENV, SCORE_METRIC_PHRASES, SCORE_METRICS, type ScoreMetric } from '../shared/protocol';
 import { initBackend } from './backend';
 import { setMemoryBudgetMB } from './budget';
 import { toEngineError, UserError } from './errors';
@@ -11,20 +11,22 @@ import { makeJob } from './job';
 import { compareLenses, formatCompare } from './methods/compare';
 import { formatSanity, sanityCheck } from './methods/sanity';
 import { writeTimelapse } from './methods/timelapse';
+import { readLens } from './lens';
 import { nodeTop, renderNode, type NodeIndexOptions } from './render';
 import { renderImage } from './renderImage';
 
 const USAGE = `Usage: feature-lens <command> [options]
 
 Commands:
-  info MODEL.json                     the model's layers, output shapes and parameter counts
+  info MODEL.json|FILE.lens.json      the model's layers, output shapes and parameter counts (of a lens file:
+                                      its model, with the input preprocessing the lens applies)
   train FILE.lens.json                train the model the lens file's recipe describes
   scan FILE.lens.json                 top-activation index of every node over the test split
         [--metric frobenius|max|mean] [--k 9] [--storage DIR]
   top FILE.lens.json --layer L --node N [--metric frobenius|max|mean] [--k 9] [--storage DIR]
                                       the node's top test images: index, class and score, best first
   render FILE.lens.json --layer L --node N --out DIR [--method deconv|deconv-noswitch|guided|saliency|gradcam|maximize]
-         [--metric …] [--k 9] [--storage DIR]
+         [--metric …] [--k 9] [--storage DIR] [--steps 256 (maximize)]
                                       PNGs of the node's weights, top images, feature maps, deconvolutions
   render MODEL --layer L --node N --image FILE.png --out F.png [--method deconv|deconv-noswitch|guided|saliency|gradcam]
                                       without a lens file: the node's feature map and projection for one
@@ -116,7 +118,7 @@ function formatInfo(info: ModelInfo): string {
   const head = ['#', 'layer', 'type', 'output', 'nodes', 'params'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.forwardNote ? [info.forwardNote] : []), ...(info.note ? [info.note] : []), '', line(head), ...rows.map(line)].join('\n');
+  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.preprocess ? [`input: ${describePreprocess(info.preprocess)}`] : []), ...(info.forwardNote ? [info.forwardNote] : []), ...(info.note ? [info.note] : []), '', line(head), ...rows.map(line)].join('\n');
 }
 
 /** Runs one CLI command; returns the exit code. Errors print one line on stderr. */
@@ -150,7 +152,7 @@ export async function runCli(argv: string[]): Promise<number> {
     let result: unknown;
     let text: string;
     if (command === 'info') {
-      const info = await handlers.modelInfo({ model: file }, job);
+      const info = await handlers.modelInfo(file.endsWith('.lens.json') ? { model: (await readLens(file)).model, lens: file } : { model: file }, job);
       result = info;
       text = formatInfo(info);
     } else if (command === 'timelapse') {
@@ -202,7 +204,8 @@ export async function runCli(argv: string[]): Promise<number> {
       const out = path.resolve(str(flags, 'out'));
       const st = await fs.promises.stat(out).catch(() => undefined);
       if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
-      const r = await renderNode({ ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv') }, job);
+      const steps = flags.steps === undefined ? undefined : int(flags, 'steps', 256);
+      const r = await renderNode({ ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv'), ...(steps !== undefined ? { steps } : {}) }, job);
       result = r;
       // a method that cannot pass an op: the other figures are written, the projection row is grey
       text = r.files.join('\n') + (r.projectionError ? `\nno projection: ${r.projectionError}` : '');

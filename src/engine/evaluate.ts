@@ -1,6 +1,7 @@
 import type { Dataset } from './datasets/dataset';
 import type { Job } from './job';
 import { yieldToEvents } from './job';
+import { preprocessImages, type PreprocessSpec } from './models/preprocess';
 import * as tf from './tf';
 
 export interface Evaluation {
@@ -14,16 +15,20 @@ export interface Evaluation {
 
 /**
  * Accuracy, cross-entropy and confusion matrix of a classifier over a whole dataset split, in batches
- * (only the `[batch, classes]` outputs leave the backend).
+ * (only the `[batch, classes]` outputs leave the backend); `pre`, a lens's input preprocessing, is applied to
+ * each batch first (a LayersModel being trained has no prefix op).
  */
-export async function evaluate(model: tf.LayersModel, ds: Dataset, classes: number, job?: Job, batchSize = 256): Promise<Evaluation> {
+export async function evaluate(model: tf.LayersModel, ds: Dataset, classes: number, job?: Job, batchSize = 256, pre?: PreprocessSpec): Promise<Evaluation> {
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0;
   let loss = 0;
   const [h, w, c] = ds.shape;
   for await (const b of ds.batches(batchSize)) {
     job?.throwIfCancelled();
-    const probs = tf.tidy(() => model.predict(tf.tensor4d(b.images, [b.count, h, w, c])) as tf.Tensor);
+    // A copy: a dataset may hand out views of the images it keeps.
+    const images = pre ? b.images.slice(0, b.count * h * w * c) : b.images;
+    if (pre) preprocessImages(images, b.count, ds.shape, pre);
+    const probs = tf.tidy(() => model.predict(tf.tensor4d(images, [b.count, h, w, c])) as tf.Tensor);
     const p = (await probs.data()) as Float32Array;
     probs.dispose();
     const k = p.length / b.count;

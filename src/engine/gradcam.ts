@@ -2,6 +2,7 @@ import { UserError } from './errors';
 import { checkLayer, checkNode } from './graph';
 import { forward } from './models/forward';
 import type { Network } from './models/network';
+import { PREPROCESS_SOURCE } from './models/preprocess';
 import { nodeTarget } from './nodeTarget';
 import * as tf from './tf';
 
@@ -38,7 +39,8 @@ export function gradcamOp(net: Network, layer: number): number {
     }
     return reached.has(net.ops[target].name);
   };
-  const maps = [...ancestors].filter((i) => net.ops[i].shape.length === 3).sort((a, b) => b - a);
+  // A lens's preprocess op is part of the input, not a layer: a first convolution still uses its own maps.
+  const maps = [...ancestors].filter((i) => net.ops[i].shape.length === 3 && net.ops[i].source !== PREPROCESS_SOURCE).sort((a, b) => b - a);
   const convs = maps.filter((i) => CONV.has(net.ops[i].kind));
   const dominating = maps.find((i) => (CONV.has(net.ops[i].kind) || MERGES.has(net.ops[i].kind)) && !bypassed(i));
   if (dominating !== undefined) {

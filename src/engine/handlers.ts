@@ -6,13 +6,13 @@ import { forwardFeatureMaps, inspectLayer } from './inspectLayer';
 import { inspectNode } from './inspectNode';
 import { layerByClass } from './layerByClass';
 import { lensInfo, openDataset, readLens } from './lens';
+import { loadModelFor } from './lensModel';
 import { lensPaths } from './lensPaths';
 import { maximize } from './maximize';
 import { compareLenses } from './methods/compare';
 import { sanityCheck } from './methods/sanity';
 import { timelapse } from './methods/timelapse';
 import type { Network } from './models/network';
-import { loadModel } from './modelIO';
 import { forwardStatus } from './native/forwardLayers';
 import { scanLensRange } from './parallelScan';
 import { inspectImageFile, readImageFile } from './pickedImage';
@@ -56,27 +56,27 @@ export const handlers: Handlers = {
     numTensors: tf.memory().numTensors,
     ...forwardStatus(),
   }),
-  modelInfo: async (p) => ({ ...(await loadModel(p.model)).info, ...forwardStatus() }),
+  modelInfo: async (p) => ({ ...(await loadModelFor(p)).info, ...forwardStatus() }),
   lens: async (p) => lensInfo(p.lens),
   train: async (p, job) => trainLens(p.lens, job),
-  weights: async (p) => layerWeights((await loadModel(p.model)).network, p.layer, p.node),
-  filterPreview: async (p) => filterPreview((await loadModel(p.model)).network, p.layer),
+  weights: async (p) => layerWeights((await loadModelFor({ model: p.model })).network, p.layer, p.node),
+  filterPreview: async (p) => filterPreview((await loadModelFor({ model: p.model })).network, p.layer),
   datasetImage: async (p) => ({ index: p.index, split: p.split ?? 'test', ...(await readDatasetImage(p.lens, p.index, p.split)) }),
   featureMaps: async (p) => {
-    const net = (await loadModel(p.model)).network;
+    const net = (await loadModelFor(p)).network;
     const input = await resolveInput(p.input, net);
     // An image file: the image as the model read it comes back with its maps.
     const fm = await forwardFeatureMaps(net, p.layer, input);
     return 'file' in p.input ? { ...fm, input } : fm;
   },
   project: async (p) => {
-    const net = (await loadModel(p.model)).network;
+    const net = (await loadModelFor(p)).network;
     return project(net, p.layer, p.node, await resolveInput(p.input, net), p.method, p.maxOnly);
   },
   scan: async (p, job) => scanLens(p.lens, p.storageDir, p.metric ?? 'frobenius', p.k ?? 9, job),
   topActivations: async (p) => readTopActivations(p.lens, p.storageDir, p.layer, p.node, p.metric ?? 'frobenius'),
   layerByClass: async (p, job) => layerByClass(p.lens, job, p.storageDir, { indexOnly: p.indexOnly }),
-  maximize: async (p, job) => maximize((await loadModel(p.model)).network, p.layer, p.node, p.options ?? {}, job),
+  maximize: async (p, job) => maximize((await loadModelFor(p)).network, p.layer, p.node, p.options ?? {}, job),
   inspectNode: async (p, job) => inspectNode(p, job),
   inspectLayer: async (p) => inspectLayer(p),
   inspectImage: async (p) => inspectImageFile(p),

@@ -5,6 +5,7 @@ import { featureMaps } from './featureMaps';
 import { checkLayer } from './graph';
 import { openDataset, readLens } from './lens';
 import type { Network } from './models/network';
+import { loadLensModel } from './lensModel';
 import { loadModel } from './modelIO';
 import { nativeFeatureMaps } from './native/featureMaps';
 import { readImageFile } from './pickedImage';
@@ -21,7 +22,7 @@ import { layerWeights } from './weights';
 export async function inspectLayer(p: ParamsOf<'inspectLayer'>): Promise<LayerInspection> {
   check(p.image === undefined || (Number.isInteger(p.image) && p.image >= 0), `The image index must be a whole number from 0 (got ${String(p.image)}).`);
   const lens = p.lens ? await readLens(p.lens) : undefined;
-  const { network, info } = await loadModel(lens?.model ?? p.model);
+  const { network, info } = lens ? await loadLensModel(lens) : await loadModel(p.model);
   checkLayer(network, p.layer);
   const weights = info.layers[p.layer].hasWeights ? layerWeights(network, p.layer) : undefined;
   const result: LayerInspection = { model: info, layer: p.layer, ...(weights ? { weights } : {}) };

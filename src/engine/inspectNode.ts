@@ -6,7 +6,7 @@ import { checkLayer, checkNode, layerOutputs } from './graph';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import type { Network } from './models/network';
-import { loadModel } from './modelIO';
+import { loadLensModel } from './lensModel';
 import { projectBatch } from './project';
 import * as tf from './tf';
 import { readTopActivations } from './topActivations';
@@ -25,7 +25,7 @@ export async function inspectNode(p: ParamsOf<'inspectNode'>, job: Job): Promise
   const k = p.k ?? 9;
   check(Number.isInteger(k) && k >= 1 && k <= 100, `k must be a whole number from 1 to 100 (got ${k}).`);
   const lens = await readLens(p.lens);
-  const { network: model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadLensModel(lens);
   checkLayer(model, p.layer);
   checkNode(model, p.layer, p.node);
   const weights = info.layers[p.layer].hasWeights ? layerWeights(model, p.layer, p.node) : undefined;

@@ -15,7 +15,7 @@ import type { Dataset } from './datasets/dataset';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import type { Network } from './models/network';
-import { loadModel } from './modelIO';
+import { loadLensModel } from './lensModel';
 import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
 import { findIndex, scanDataset, scanLens } from './topActivations';
 
@@ -83,7 +83,7 @@ export interface LayerByClassLensOptions {
 /** The table for a lens; null only with `indexOnly` when no index is stored for the model and dataset. */
 export async function layerByClass(lensPath: string, job: Job, storageDir?: string, opts: LayerByClassLensOptions = {}): Promise<LayerByClassResult | null> {
   const lens = await readLens(lensPath);
-  const { network: model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadLensModel(lens);
   const ds = await openDataset(lens, 'test');
   if (opts.indexOnly) {
     const stored = storageDir ? await findIndex(storageDir, info.weightsHash, ds) : undefined;

@@ -22,6 +22,7 @@ import { checkInputFile, readInputText } from './fsutil';
 import { modelWeightsHash } from './layersModelJson';
 import { datasetPaths, openSpec, parseDataset, type DatasetSpec } from './lensDatasets';
 import { parseRecipe, type Recipe } from './recipes';
+import type { PreprocessSpec } from './models/preprocess';
 
 /** A parsed lens file with absolute paths. */
 export interface Lens {
@@ -34,6 +35,8 @@ export interface Lens {
   classes: string[];
   dataset: DatasetSpec;
   training?: Recipe;
+  /** Input preprocessing (`preprocess` in the lens file), applied as the network's first op. */
+  preprocess?: PreprocessSpec;
   /** `<stem>.training.json` beside the lens file, written by training. */
   results: string;
   /** A pattern of the user's checkpoint model files, absolute (methods/checkpoints.ts). */
@@ -82,6 +85,8 @@ export function parseLens(json: unknown, file: string): Lens {
   const modelRel = f.str('model');
   const checkpoints = f.str('checkpoints', false);
   const dataset = parseDataset(f.sub('dataset')!, dir);
+  const pf = f.sub('preprocess', false);
+  const preprocess = pf ? parsePreprocess(pf) : undefined;
   const t = f.sub('training', false);
   const training = t ? parseRecipe(t, (df) => parseDataset(df, dir)) : undefined;
   f.done();
@@ -94,9 +99,31 @@ export function parseLens(json: unknown, file: string): Lens {
     classes: dataset.format === 'efl' ? [...EFL_CLASSES] : ((dataset as { classes?: string[] }).classes ?? []),
     dataset,
     ...(training ? { training } : {}),
+    ...(preprocess ? { preprocess } : {}),
     results: path.join(dir, `${stem}.training.json`),
     ...(checkpoints ? { checkpoints: path.resolve(dir, checkpoints) } : {}),
   };
+}
+
+/** Parses a `preprocess` object: finite numbers, mean/std of one value or one per channel, std > 0. */
+function parsePreprocess(f: Fields): PreprocessSpec {
+  const scale = f.num('scale', { def: 1 / 255 });
+  const list = (key: string, def: number): number[] => {
+    if (!f.has(key)) return [def];
+    const v = f.raw(key);
+    if (!Array.isArray(v) || v.length < 1 || v.length > 4 || !v.every((n) => typeof n === 'number' && Number.isFinite(n))) {
+      f.fail(f.path(key), 'must be a list of 1 to 4 finite numbers (one value, or one per channel)');
+    }
+    return v as number[];
+  };
+  const mean = list('mean', 0);
+  const std = list('std', 1);
+  if (std.some((s) => s <= 0)) f.fail(f.path('std'), 'must be greater than 0');
+  if (mean.length !== 1 && std.length !== 1 && mean.length !== std.length) f.fail(f.path('std'), 'must have as many values as mean (or one)');
+  const order = f.has('order') ? String(f.raw('order')).toLowerCase() : 'rgb';
+  if (order !== 'rgb' && order !== 'bgr') f.fail(f.path('order'), 'must be "RGB" or "BGR"');
+  f.done();
+  return { scale, mean, std, order };
 }
 
 /** Opens one split of the lens's dataset. */
@@ -180,6 +207,7 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
     splits: { train: data.train, test: data.test },
     ...(datasetError ? { datasetError } : {}),
     hasTraining: !!lens.training,
+    ...(lens.preprocess ? { preprocess: lens.preprocess } : {}),
     ...(lastTraining ? { lastTraining } : {}),
     ...(trainingNote ? { trainingNote } : {}),
   };

@@ -17,7 +17,7 @@ import { currentBackend, currentWasmThreads } from './backend';
 import { CancelledError, check, UserError } from './errors';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
-import { loadModel } from './modelIO';
+import { loadLensModel } from './lensModel';
 import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
 import { decodeIndex, encodeIndex } from './scanIndex';
 
@@ -28,7 +28,7 @@ import { decodeIndex, encodeIndex } from './scanIndex';
  */
 export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise<Uint8Array> {
   const lens = await readLens(p.lens);
-  const { network: model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadLensModel(lens);
   const ds = await openDataset(lens, 'test');
   const { weightsHash, path: modelPath } = info;
   if (weightsHash !== p.weightsHash) throw new UserError('badInput', 'the model changed on disk during the scan; scan again.', modelPath);

@@ -29,7 +29,7 @@ import type { Job } from './job';
 import { layerByClassFromState } from './layerByClass';
 import { openDataset, readLens } from './lens';
 import { maximize } from './maximize';
-import { loadModel } from './modelIO';
+import { loadLensModel } from './lensModel';
 import { Canvas } from './pngCanvas';
 import { checkMetric, findIndex, scanDataset, topFromIndex } from './topActivations';
 import { layerWeights } from './weights';
@@ -59,6 +59,8 @@ export interface RenderOptions extends NodeIndexOptions {
   out: string;
   /** A key of `RENDER_METHODS` (default `deconv`): the projection row of the top figure, or `maximize`. */
   method?: string;
+  /** Steps of activation maximization (its default otherwise). */
+  steps?: number;
 }
 
 /** The lens, model, layer, node and top-activation index for a node named on the command line (scans when there is no index). */
@@ -67,7 +69,7 @@ export async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   const metric = opts.metric ?? 'frobenius';
   checkMetric(metric);
   const lens = await readLens(opts.lens);
-  const { network: model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadLensModel(lens);
   const byName = info.layers.find((l) => l.name === opts.layer);
   const layer = byName ? byName.index : /^\d+$/.test(opts.layer) ? Number(opts.layer) : -1;
   check(layer >= 0 && layer < info.layers.length, `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`, lens.path);
@@ -117,7 +119,7 @@ export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files
   if (projectionError) summary.projectionError = projectionError;
   if (method === 'maximize') {
     job.progress({ message: 'activation maximization' });
-    const m = await maximize(model, layer, node, {}, job);
+    const m = await maximize(model, layer, node, opts.steps !== undefined ? { steps: opts.steps } : {}, job);
     files.push({ path: path.join(opts.out, `${stem}-maximize.png`), data: imageFigure(m.image) });
     summary.maximize = { first: m.curve[0], last: m.curve[m.curve.length - 1], steps: m.curve.length };
   }

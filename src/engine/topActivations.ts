@@ -16,7 +16,7 @@ import { writeFileAtomic } from './fsutil';
 import type { Job } from './job';
 import { openDataset, readLens } from './lens';
 import type { Network } from './models/network';
-import { loadModel } from './modelIO';
+import { loadLensModel } from './lensModel';
 import { scoresRunNatively } from './native/forwardLayers';
 import { helperEnginePath, scanWorkers } from './parallelScan';
 import { emptyScanState, modelInputShape, scanBatchSize, scanLayers, type ScanState } from './scan';
@@ -192,7 +192,7 @@ function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean
 export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job, parallel?: Partial<ParallelOptions>): Promise<ScanSummary> {
   checkMetric(metric);
   const lens = await readLens(lensPath);
-  const { network: model, info } = await loadModel(lens.model);
+  const { network: model, info } = await loadLensModel(lens);
   const ds = await openDataset(lens, 'test');
   const workers = parallel?.workers ?? scanWorkers();
   const enginePath = parallel?.enginePath ?? helperEnginePath();
@@ -253,7 +253,7 @@ export function topFromIndex(stored: StoredIndex, layer: number, node: number, m
 export async function readTopActivations(lensPath: string, storageDir: string, layer: number, node: number, metric: ScoreMetric): Promise<TopActivationsResult | null> {
   checkMetric(metric);
   const lens = await readLens(lensPath);
-  const { info } = await loadModel(lens.model);
+  const { info } = await loadLensModel(lens);
   check(Number.isInteger(layer) && layer >= 0 && layer < info.layers.length, `Layer ${layer} is out of range: ${info.path} has ${info.layers.length} layers.`, lens.path);
   const ds = await openDataset(lens, 'test');
   const stored = await findIndex(storageDir, info.weightsHash, ds);

@@ -20,6 +20,7 @@ import { openDataset, readLens, readResultsFile, type Lens } from './lens';
 import { datasetPaths, openSpec, type DatasetSpec } from './lensDatasets';
 import { madeByFeatureLens, saveModel, sweepTemps } from './modelIO';
 import { CheckpointWriter, checkpointEpochs } from './methods/checkpoints';
+import { preprocessImages, preprocessMismatch, type PreprocessSpec } from './models/preprocess';
 import { buildModel, makeOptimizer, type Recipe } from './recipes';
 import * as tf from './tf';
 
@@ -51,6 +52,10 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
   const modelName = path.basename(lens.model, '.json') === 'model' ? lens.name : path.basename(lens.model, '.json');
   const { attempts } = recipe.restarts;
   const [h, w, c] = train.shape;
+  // The lens's preprocess is applied to every batch as the inspection methods apply it in front of the model.
+  const pre = lens.preprocess;
+  const mismatch = pre && preprocessMismatch(pre, c);
+  if (mismatch) throw new UserError('badInput', mismatch, lens.path);
   const all = train.size * h * w * c * 4 <= PRELOAD_BYTES ? await train.gather(Int32Array.from({ length: train.size }, (_, i) => i)) : undefined;
   const checkpoints = recipe.checkpoints ? new CheckpointWriter(lens.model, checkpointEpochs(recipe)) : undefined;
   for (let attempt = 1; ; attempt++) {
@@ -62,12 +67,12 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
       await checkpoints?.reset();
       const onEpoch = checkpoints && ((epoch: number) => checkpoints.epochEnd(model, epoch));
-      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts, lens.path, onEpoch);
+      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts, lens.path, onEpoch, pre);
       if (!run) continue;
       const { history, trainSeconds, trainAccuracy, last } = run;
       const crossTests = [];
       for (const c of crossSets) {
-        const e = await evaluate(model, c.ds, classes.length, job);
+        const e = await evaluate(model, c.ds, classes.length, job, undefined, pre);
         crossTests.push({ name: c.name, accuracy: e.accuracy, error: 1 - e.accuracy });
       }
       job.throwIfCancelled();
@@ -145,7 +150,7 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
  * `attempt` > 0 means a restart is still possible: the run returns undefined when it falls short of
  * `recipe.restarts` (see recipes.ts).
  */
-async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number, file: string, onEpoch?: (epoch: number) => Promise<void>) {
+async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number, file: string, onEpoch?: (epoch: number) => Promise<void>, pre?: PreprocessSpec) {
   const [h, w, c] = train.shape;
   const rnd = new Random(recipe.seed);
   const augRnd = new Random(recipe.seed + 7919);
@@ -165,6 +170,7 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
     for await (const { images, labels, count } of shuffled(train, all, bs, rnd)) {
       job.throwIfCancelled();
       if (recipe.augment.flip || recipe.augment.rotate > 0) augmentBatch(images, count, train.shape, recipe.augment, augRnd);
+      if (pre) preprocessImages(images, count, train.shape, pre);
       const x = tf.tensor4d(images, [count, h, w, c]);
       const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32'));
       let out: number | number[];
@@ -201,7 +207,7 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
       return undefined;
     }
     await onEpoch?.(epoch + 1);
-    last = await evaluate(model, test, classes, job);
+    last = await evaluate(model, test, classes, job, undefined, pre);
     history.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: trainAccuracy, testLoss: last.loss, testAccuracy: last.accuracy });
   }
   return { history, trainSeconds, trainAccuracy, last };

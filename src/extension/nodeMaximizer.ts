@@ -25,12 +25,12 @@ export class NodeMaximizer {
    * `onScreen()` says the node's page is still shown.
    */
   async run(jobs: EngineClient, s: PanelState, post: (m: HostMessage) => void, onScreen: () => boolean): Promise<void> {
-    const { model, layer, node } = s;
+    const { model, lens, layer, node } = s;
     if (layer === undefined || node === undefined) throw new UserFacingError('Open a node first: activation maximization works on one node.');
     const meter = new ProgressMeter();
     const result = await withEngineProgress(
       `Feature Lens: maximizing layer ${layer}, node ${node}`,
-      (opts) => jobs.call('maximize', { model, layer, node }, opts),
+      (opts) => jobs.call('maximize', { model, ...(lens ? { lens } : {}), layer, node }, opts),
       (p) => {
         const note = p.count ? meter.message({ count: p.count }) : undefined;
         if (p.objective !== undefined && onScreen()) post({ type: 'maximizeProgress', step: p.count?.done ?? Math.round((p.fraction ?? 0) * 1000), steps: p.count?.total, objective: p.objective, ...(note ? { note } : {}) });

@@ -2,7 +2,7 @@
  * What several pages send (the model's summary, a layer's weights as pixels) and the line a slow page shows.
  * Each page's own message is built in its module, src/extension/pages/<page>.ts. No vscode import.
  */
-import type { LensInfo, MethodName, ModelInfo, WeightsResult } from '../shared/protocol';
+import { describePreprocess, type LensInfo, type MethodName, type ModelInfo, type WeightsResult } from '../shared/protocol';
 import { toPixels } from '../shared/messagePacking';
 import type { ModelSummary, WeightsView } from '../shared/webviewProtocol';
 
@@ -16,6 +16,7 @@ export function modelSummary(info: ModelInfo, lens?: LensInfo): ModelSummary {
     backend: info.backend,
     layers: info.layers.map((l) => ({ index: l.index, name: l.name, className: l.className, outputShape: l.outputShape, nodes: l.nodes, params: l.params, activation: l.activation })),
     ...(info.note ? { note: info.note } : {}),
+    ...(lens?.preprocess ? { preprocess: describePreprocess(lens.preprocess) } : {}),
   };
 }
 

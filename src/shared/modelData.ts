@@ -25,6 +25,25 @@ export interface LayerInfo {
   inbound: string[];
 }
 
+
+/**
+ * A lens's input preprocessing (`preprocess` in the lens file): the model reads x = (pixel · scale − mean) / std
+ * per channel, pixel in 0..255, channels in `order` (BGR: the dataset's RGB reversed). `mean`/`std` hold one
+ * value for every channel or one per channel.
+ */
+export interface PreprocessSpec {
+  scale: number;
+  mean: number[];
+  std: number[];
+  order: 'rgb' | 'bgr';
+}
+
+/** One line for the model page and `feature-lens info`: `scale 1/255, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225], RGB`. */
+export function describePreprocess(p: PreprocessSpec): string {
+  const inv = 1 / p.scale;
+  const scale = p.scale < 1 && Math.abs(inv - Math.round(inv)) < 1e-6 * inv ? `1/${Math.round(inv)}` : String(p.scale);
+  return `scale ${scale}, mean [${p.mean.join(', ')}], std [${p.std.join(', ')}], ${p.order.toUpperCase()}`;
+}
 export interface ModelInfo {
   /** Absolute path of the model.json. */
   path: string;
@@ -34,13 +53,18 @@ export interface ModelInfo {
   inputShape: number[];
   layers: LayerInfo[];
   totalParams: number;
-  /** Hex digest of the weights (sha256 of the weight bytes in manifest order). */
+  /**
+   * Hex digest of the weights (sha256 of the weight bytes in manifest order). Loaded for a lens with `preprocess`,
+   * the digest also covers the preprocessing, so a top-activation index is only reused for the same input.
+   */
   weightsHash: string;
   /** Modification time (ms) of model.json, so clients can tell a retrained model. */
   mtimeMs: number;
   backend: Backend;
   /** What the import left out that the user should know (a detection model's post-processing), in one sentence. */
   note?: string;
+  /** The lens's input preprocessing this model runs behind, when loaded for a lens that has one. */
+  preprocess?: PreprocessSpec;
   /** What computes this model's forward-only work (scan, feature maps, layer by class); see EngineStatus. */
   forward?: ForwardPath;
   forwardNote?: string;
@@ -96,6 +120,8 @@ export interface LensInfo {
    * the lens is still listed and its model still opens. `classes` are then those the lens names, `splits` are 0.
    */
   datasetError?: { message: string; field: string };
+  /** The lens's input preprocessing (`preprocess`), applied in front of the model by every method. */
+  preprocess?: PreprocessSpec;
 }
 
 export interface TrainProgress {

@@ -23,20 +23,22 @@ import type { CompareResult, ImageInspection, MatchSampling, SanityResult, Timel
  */
 export interface EngineMethods {
   status(p: Record<string, never>): EngineStatus;
-  modelInfo(p: { model: string }): ModelInfo;
+  /** With `lens`: the model as that lens runs it (its `preprocess` in front, `weightsHash` covering it). */
+  modelInfo(p: { model: string; lens?: string }): ModelInfo;
   lens(p: { lens: string }): LensInfo;
   train(p: { lens: string }): TrainResult;
   weights(p: { model: string; layer: number; node?: number }): WeightsResult;
   /** A small PNG of the layer's first filters (editor hovers); null when its weights are not images. */
   filterPreview(p: { model: string; layer: number }): Uint8Array | null;
   datasetImage(p: { lens: string; index: number; split?: Split }): DatasetImage;
-  featureMaps(p: { model: string; layer: number; input: InputRef }): FeatureMapsResult;
-  project(p: { model: string; layer: number; node: number; input: InputRef; method: ProjectionMethod; maxOnly?: boolean }): ProjectionResult;
+  /** With `lens` (a lens file naming `model`), the lens's `preprocess` runs in front of the model, as in the methods taking a lens. */
+  featureMaps(p: { model: string; lens?: string; layer: number; input: InputRef }): FeatureMapsResult;
+  project(p: { model: string; lens?: string; layer: number; node: number; input: InputRef; method: ProjectionMethod; maxOnly?: boolean }): ProjectionResult;
   scan(p: { lens: string; storageDir: string; metric?: ScoreMetric; k?: number }): ScanSummary;
   topActivations(p: { lens: string; storageDir: string; layer: number; node: number; metric?: ScoreMetric }): TopActivationsResult | null;
   /** With `indexOnly`, only an existing index is read: null when there is none (nothing is scanned). */
   layerByClass(p: { lens: string; storageDir?: string; indexOnly?: boolean }): LayerByClassResult | null;
-  maximize(p: { model: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
+  maximize(p: { model: string; lens?: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
   inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
   /** A node's feature map and projection for one image file (no lens file needed): see `ImageInspection`. */
   inspectImage(p: { model: string; file: string; layer: number; node: number; method?: ProjectionMethod }): ImageInspection;

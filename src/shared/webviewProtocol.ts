@@ -72,6 +72,8 @@ export interface ModelSummary {
   path: string;
   lens?: string;
   inputShape: number[];
+  /** The lens's input preprocessing, as `describePreprocess` words it. */
+  preprocess?: string;
   totalParams: number;
   backend: string;
   layers: { index: number; name: string; className: string; outputShape: number[]; nodes: number; params: number; activation?: string }[];

@@ -24,6 +24,7 @@ function drawModelPage(m: ModelPageMessage, send: Send): HTMLElement {
   add('layers', String(m.model.layers.length));
   add('parameters', m.model.totalParams.toLocaleString('en-US'));
   add('input', `[${m.model.inputShape.join(', ')}]`);
+  if (m.model.preprocess) add('preprocess', m.model.preprocess);
   add('backend', m.model.backend);
   if (m.training) {
     const t = m.training;
