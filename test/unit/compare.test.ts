@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CompareResult } from '../../src/shared/protocol';
 import { initBackend } from '../../src/engine/backend';
-import { runCli } from '../../src/engine/cli';
+import { cliJson } from './cliJson';
 import { makeJob } from '../../src/engine/job';
 import { openDataset, readLens } from '../../src/engine/lens';
 import { compareLenses } from '../../src/engine/methods/compare';
@@ -36,21 +36,6 @@ function copySample(rel: string, edit?: (lens: Record<string, any>) => void): st
   edit?.(lens);
   fs.writeFileSync(file, JSON.stringify(lens));
   return file;
-}
-
-/** `feature-lens ... --json` in this process; its parsed result. */
-async function cliJson(args: string[]): Promise<any> {
-  const out: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]) => (typeof s === 'string' ? (out.push(s), true) : (write as (...a: unknown[]) => boolean)(s, ...rest))) as typeof process.stdout.write;
-  let code: number;
-  try {
-    code = await runCli([...args, '--json', '--backend', 'wasm']);
-  } finally {
-    process.stdout.write = write;
-  }
-  assert.equal(code, 0, out.join(''));
-  return JSON.parse(out.join('')).result;
 }
 
 /**

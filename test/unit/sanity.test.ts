@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, it } from 'node:test';
 import { initBackend } from '../../src/engine/backend';
-import { runCli } from '../../src/engine/cli';
+import { cliJson } from './cliJson';
 import { makeJob } from '../../src/engine/job';
 import { openDataset, readLens } from '../../src/engine/lens';
 import type { SanityResult } from '../../src/shared/protocol';
@@ -29,19 +29,6 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function cliJson(args: string[]): Promise<any> {
-  const out: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]) => (typeof s === 'string' ? (out.push(s), true) : (write as (...a: unknown[]) => boolean)(s, ...rest))) as typeof process.stdout.write;
-  let code: number;
-  try {
-    code = await runCli([...args, '--json', '--backend', 'wasm']);
-  } finally {
-    process.stdout.write = write;
-  }
-  assert.equal(code, 0, out.join(''));
-  return JSON.parse(out.join('')).result;
-}
 
 /** Ranks 1..n with ties sharing their average rank, written out by sorting. */
 function rank(v: number[]): number[] {
