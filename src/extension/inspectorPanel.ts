@@ -134,7 +134,7 @@ export class InspectorPanel extends Disposable {
   /** Re-renders when the model on screen changed on disk. */
   modelChanged(file: string): void {
     const same = (a?: string) => a && path.resolve(a) === path.resolve(file);
-    if (same(this.state.model) || same(this.state.lens)) {
+    if (same(this.state.model) || same(this.state.lens) || same(this.state.other)) {
       this.byClassTables.clear();
       this.maximizer.forget();
       this.deps.log.info(`${file} changed on disk; redrawing the inspector.`);
