@@ -81,6 +81,21 @@ test('Compare With… shows the cross test and node matching of the two EFL samp
     assert.deepEqual(asc, [...asc].sort((x, y) => x - y), 'ascending after Enter on the header button');
     await s.shot('sorted-ascending');
 
+    // ---- another layer of A: the same layer of B follows (one architecture), as the CLI matches them ---------
+    const logits = JSON.parse(cli(['compare', lensA, lensB, '--layer-a', 'logits', '--layer-b', 'logits', '--json']));
+    const refLogits = (logits.result ?? logits).matching;
+    await frame.selectOption('label.picker select', { label: 'logits (3 nodes)' });
+    await frame.waitForFunction(() => document.querySelectorAll('table.matching tbody tr').length === 3, undefined, { timeout: 120_000 });
+    assert.match(await frame.textContent('table.matching thead'), /A node \(logits\).*best B node \(logits\)/);
+    for (const r of await rows()) {
+      const want = refLogits.bestAtoB.find((p) => p.a === r.a);
+      assert.equal(r.b, want.b, `logits: A node ${r.a}'s best B node`);
+      assert.equal(r.text, Number.isFinite(want.correlation) ? want.correlation.toFixed(3) : '—', `logits: A node ${r.a}'s correlation`);
+    }
+    await s.shot('logits-matching');
+    await frame.selectOption('label.picker select', { label: 'hidden (2 nodes)' });
+    await frame.waitForFunction(() => document.querySelectorAll('table.matching tbody tr').length === 2, undefined, { timeout: 120_000 });
+
     // ---- a pair's nodes open their pages: A's, then (from the comparison again) B's ------------------------
     const first = (await rows())[0];
     await frame.click(`table.matching tbody tr[data-a="${first.a}"] td:nth-child(1) button`);
