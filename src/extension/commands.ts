@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type ProjectionMethod, type ScanSummary, type ScoreMetric } from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
+import { compareWith } from './compareCommand';
 import type { EngineClient } from './engineClient';
 import { registerFailableCommand, UserFacingError } from './failable';
 import { InspectorPanel } from './inspectorPanel';
@@ -141,6 +142,8 @@ function registerInspectCommands(app: CommandHost, reg: Register): void {
     if (target.layer !== undefined) app.showPanel({ page: 'layer', lens: target.lens, model: target.model, layer: target.layer });
     else app.showPanel({ page: 'model', lens: target.lens, model: target.model });
   });
+
+  reg('featureLens.compareWith', (arg?: unknown) => compareWith(app, arg));
 
   reg('featureLens.exportPanel', async () => {
     const p = InspectorPanel.active;

@@ -138,7 +138,7 @@ export class InspectorPanel extends Disposable {
   /** Re-renders when the model on screen changed on disk. */
   modelChanged(file: string): void {
     const same = (a?: string) => a && path.resolve(a) === path.resolve(file);
-    if (same(this.state.model) || same(this.state.lens)) {
+    if (same(this.state.model) || same(this.state.lens) || same(this.state.other)) {
       this.byClassTables.clear();
       this.maximizer.forget();
       this.deps.log.info(`${file} changed on disk; redrawing the inspector.`);
@@ -203,7 +203,18 @@ export class InspectorPanel extends Disposable {
       case 'openPage': {
         const needs = PAGE_KINDS[m.page].needs;
         if (needs.includes('layer') && this.state.layer === undefined) return;
+        if (needs.includes('other') && this.state.other === undefined) return;
         this.navigate({ ...this.state, page: m.page, node: needs.includes('node') ? (this.state.node ?? 0) : this.state.node });
+        break;
+      }
+      case 'compareLayers':
+        this.navigate({ ...this.state, layer: m.layer, otherLayer: m.otherLayer });
+        break;
+      case 'openOtherNode': {
+        // Model B's node page: its lens file names the model (the guard has checked the lens file already).
+        if (!this.state.other) return;
+        const other = await this.deps.engine.call('lens', { lens: this.state.other });
+        this.navigate({ page: 'node', lens: other.path, model: other.model, layer: m.layer, node: m.node });
         break;
       }
       case 'maximize':
@@ -287,7 +298,7 @@ export class InspectorPanel extends Disposable {
     const { engine, log } = this.deps;
     const current = () => gen === this.generation;
     return {
-      call: (method, params) => engine.call(method, params),
+      call: (method, params, opts) => engine.call(method, params, opts),
       storageDir: this.deps.storageDir,
       view,
       model,

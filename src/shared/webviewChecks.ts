@@ -19,6 +19,10 @@ const LEVELS = ['info', 'warn', 'error'] as const;
 /** Exported PNGs larger than this are refused (a panel of canvases is a few MB at most). */
 const MAX_EXPORT_BYTES = 64 * 1024 * 1024;
 
+/** Upper limits for indices into model B of a comparison, which the panel has not read (the engine checks them). */
+const MAX_LAYERS = 100_000;
+const MAX_NODES = 10_000_000;
+
 function isIndex(v: unknown, size: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < size;
 }
@@ -75,6 +79,16 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
       if (!sig.every((b, i) => bytes[i] === b)) return drop('exportPng data is not a PNG');
       return { type: 'exportPng', data: bytes };
     }
+    case 'compareLayers': {
+      const layers = bounds?.layers ?? 0;
+      if (m.layer !== undefined && !isIndex(m.layer, layers)) return drop(`layer ${String(m.layer)} out of range (0..${layers - 1})`);
+      // B's layers are not known here: the engine checks the index (and says so on the page).
+      if (m.otherLayer !== undefined && !isIndex(m.otherLayer, MAX_LAYERS)) return drop(`other layer ${String(m.otherLayer)} is not a layer index`);
+      return { type: 'compareLayers', layer: m.layer as number | undefined, otherLayer: m.otherLayer as number | undefined };
+    }
+    case 'openOtherNode':
+      if (!isIndex(m.layer, MAX_LAYERS) || !isIndex(m.node, MAX_NODES)) return drop(`openOtherNode with layer ${String(m.layer)}, node ${String(m.node)}`);
+      return { type: 'openOtherNode', layer: m.layer, node: m.node };
     case 'painted':
       if (!isPageKind(m.page)) return drop(`unknown page ${String(m.page)}`);
       return { type: 'painted', page: m.page, ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };
@@ -94,7 +108,8 @@ export function parsePanelState(raw: unknown): PanelState | undefined {
   if (typeof s.model !== 'string' || !s.model) return undefined;
   if (s.lens !== undefined && typeof s.lens !== 'string') return undefined;
   const nat = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
-  if (!nat(s.layer) || !nat(s.node) || !nat(s.image) || !nat(s.focusImage)) return undefined;
+  if (!nat(s.layer) || !nat(s.node) || !nat(s.image) || !nat(s.focusImage) || !nat(s.otherLayer)) return undefined;
+  if (s.other !== undefined && (typeof s.other !== 'string' || !s.other)) return undefined;
   // (A stored `method`, from before the view options had their own home, is ignored.)
   if (PAGE_KINDS[s.page].needs.some((field) => s[field] === undefined)) return undefined;
   return {
@@ -105,5 +120,6 @@ export function parsePanelState(raw: unknown): PanelState | undefined {
     node: s.node as number | undefined,
     image: s.image as number | undefined,
     focusImage: s.focusImage as number | undefined,
+    ...(s.other !== undefined ? { other: s.other as string, otherLayer: s.otherLayer as number | undefined } : {}),
   };
 }

@@ -4,18 +4,20 @@
  * Types only, plus the table of page kinds: the checks of what the webview sends are in `webviewChecks.ts`,
  * the packing of buffers into one message in `messagePacking.ts`.
  */
-import type { ProjectionMethod, ScoreMetric } from './protocol';
+import type { CompareResult, ProjectionMethod, ScoreMetric } from './protocol';
 
 // ---- the page kinds -----------------------------------------------------------------------------------------
 
 /** One page kind: the panel state fields it needs, and (as a type only) the message that carries its page. */
 export interface PageKindSpec<M extends { type: string }> {
   /** State fields without which the page cannot be drawn (`parsePanelState` refuses a state without them). */
-  needs: readonly ('layer' | 'node')[];
+  needs: readonly PageNeed[];
   /** Never set: carries the page message's type. */
   readonly message?: M;
 }
-const pageKind = <M extends { type: string }>(...needs: ('layer' | 'node')[]): PageKindSpec<M> => ({ needs });
+/** A panel state field a page kind cannot be drawn without (`other`: the second lens file of a comparison). */
+export type PageNeed = 'layer' | 'node' | 'other';
+const pageKind = <M extends { type: string }>(...needs: PageNeed[]): PageKindSpec<M> => ({ needs });
 
 /**
  * Every page the panel can show, the one place page kinds are listed. A new page is one line here (with its
@@ -26,6 +28,7 @@ export const PAGE_KINDS = {
   model: pageKind<ModelPageMessage>(),
   layer: pageKind<LayerPageMessage>('layer'),
   node: pageKind<NodePageMessage>('layer', 'node'),
+  compare: pageKind<ComparePageMessage>('other'),
 } as const;
 
 export type PageKind = keyof typeof PAGE_KINDS;
@@ -65,6 +68,10 @@ export interface PanelState {
   image?: number;
   /** Node page: the top image to scroll to. */
   focusImage?: number;
+  /** Comparison page: the lens file of model B (`lens` and `model` are A's; `layer` is A's matched layer). */
+  other?: string;
+  /** Comparison page: B's matched layer (default: the engine's choice). */
+  otherLayer?: number;
 }
 
 export interface ModelSummary {
@@ -202,6 +209,15 @@ export interface ModelPageMessage {
   };
   note?: string;
 }
+/** The comparison of two models (`compare` engine request): cross test and node matching. */
+export interface ComparePageMessage {
+  type: 'compare';
+  title: string;
+  state: PanelState;
+  /** Model A (the panel's model). */
+  model: ModelSummary;
+  result: CompareResult;
+}
 export interface MaximizeProgressMessage {
   type: 'maximizeProgress';
   step: number;
@@ -277,6 +293,18 @@ export interface ExportPngMessage {
   /** PNG file bytes. */
   data: Uint8Array;
 }
+/** Comparison page: match other layers (A's `layer`, B's `otherLayer`; absent: the engine's default). */
+export interface CompareLayersMessage {
+  type: 'compareLayers';
+  layer?: number;
+  otherLayer?: number;
+}
+/** Comparison page: open node `node` of layer `layer` of model B (the other lens file) on its node page. */
+export interface OpenOtherNodeMessage {
+  type: 'openOtherNode';
+  layer: number;
+  node: number;
+}
 /** The page for the last host message is drawn (the host logs the time from request to paint). */
 export interface PaintedMessage {
   type: 'painted';
@@ -303,4 +331,6 @@ export type WebviewMessage =
   | OpenPageMessage
   | ExportPngMessage
   | PaintedMessage
+  | CompareLayersMessage
+  | OpenOtherNodeMessage
   | LogMessage;

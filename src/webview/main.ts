@@ -45,7 +45,8 @@ function indexCharts(): void {
 
 /** Buttons to the other pages that this page's state can open (a page that needs a layer, only with one). */
 function pageLinks(m: PageMessage): HTMLElement[] {
-  return ALL_PAGES.filter((p) => p.kind !== m.type && (!PAGE_KINDS[p.kind].needs.includes('layer') || m.state.layer !== undefined)).map((p) =>
+  const can = (p: WebviewPage<PageMessage['type']>) => PAGE_KINDS[p.kind].needs.every((f) => f === 'node' || m.state[f] !== undefined);
+  return ALL_PAGES.filter((p) => p.kind !== m.type && can(p)).map((p) =>
     button(p.link.label, p.link.icon, () => send({ type: 'openPage', page: p.kind }), { secondary: true, title: p.link.title }),
   );
 }

@@ -46,6 +46,7 @@ describe('package.json contributions', () => {
   const CONTRACT: Record<string, string> = {
     'featureLens.trainModel': 'Train Model',
     'featureLens.openModel': 'Open Model',
+    'featureLens.compareWith': 'Compare With…',
     'featureLens.inspectLayer': 'Inspect Layer',
     'featureLens.inspectNode': 'Inspect Node',
     'featureLens.computeTopActivations': 'Compute Top Activations',

@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { HOST_PAGES, hostPage } from '../../src/extension/pages/index';
 import type { PageContext } from '../../src/extension/pages/page';
-import type { LensInfo, MethodName, ModelInfo, NodeInspection, LayerInspection } from '../../src/shared/protocol';
+import type { CompareResult, LensInfo, MethodName, ModelInfo, NodeInspection, LayerInspection } from '../../src/shared/protocol';
 import { parsePanelState, parseWebviewMessage } from '../../src/shared/webviewChecks';
 import { isPageKind, PAGE_KIND_LIST, PAGE_KINDS, type HostMessage, type PanelState } from '../../src/shared/webviewProtocol';
+import { sortPairs } from '../../src/webview/pages/compare';
 import { WEBVIEW_PAGES, webviewPage } from '../../src/webview/pages/index';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -53,10 +54,10 @@ describe('page kinds', () => {
     }
     for (const k of PAGE_KIND_LIST) {
       assert.deepEqual(parseWebviewMessage({ type: 'openPage', page: k }), { type: 'openPage', page: k });
-      const full = parsePanelState({ page: k, model: '/m/model.json', layer: 1, node: 2 });
+      const full = parsePanelState({ page: k, model: '/m/model.json', layer: 1, node: 2, other: '/m/b.lens.json' });
       assert.equal(full?.page, k);
       // A state without a field its kind needs is refused.
-      for (const field of PAGE_KINDS[k].needs) assert.equal(parsePanelState({ page: k, model: '/m/model.json', layer: 1, node: 2, [field]: undefined }), undefined, `${k} without ${field}`);
+      for (const field of PAGE_KINDS[k].needs) assert.equal(parsePanelState({ page: k, model: '/m/model.json', layer: 1, node: 2, other: '/m/b.lens.json', [field]: undefined }), undefined, `${k} without ${field}`);
     }
   });
 
@@ -103,12 +104,13 @@ const model: ModelInfo = {
 const lens = { path: '/w/a.lens.json', name: 'A', model: model.path, modelExists: true, paths: [], classes: ['x', 'y'], imageShape: [4, 4, 1], datasetFormat: 'idx', splits: { train: 5, test: 5 }, hasTraining: false } satisfies LensInfo;
 const pixels = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5) });
 
-function fakeContext(replies: Partial<Record<MethodName, unknown>>, withLens = true) {
+function fakeContext(replies: Partial<Record<MethodName, unknown>>, withLens = true, progress: Partial<Record<MethodName, { fraction: number; message: string }>> = {}) {
   const calls: { method: MethodName; params: unknown }[] = [];
   const posted: HostMessage[] = [];
   const ctx: PageContext = {
-    call: async (method, params) => {
+    call: async (method, params, opts) => {
       calls.push({ method, params });
+      if (method in progress) opts?.onProgress?.(progress[method]!);
       if (!(method in replies)) throw new Error(`unexpected engine request ${method}`);
       return replies[method] as never;
     },
@@ -169,5 +171,41 @@ describe('host pages', () => {
     const m = await HOST_PAGES.model.load(ctx, { page: 'model', lens: lens.path, model: model.path });
     assert.deepEqual(calls, []);
     assert.deepEqual([m.type, m.model.layers.length, m.model.lens], ['model', 2, lens.path]);
+  });
+
+  it('the comparison page is one compare request with both lens files and the layers in the state', async () => {
+    const reply: CompareResult = {
+      a: { lens: lens.path, model: model.path, name: 'A' },
+      b: { lens: '/w/b.lens.json', model: '/w/b/model.json', name: 'B' },
+      crossTest: { models: ['A', 'B'], datasets: [{ name: 'A', source: 'a', classes: ['x', 'y'], images: 5 }, { name: 'B', source: 'b', classes: ['x', 'y'], images: 5 }], cells: [[{ error: 0, images: 5, confusion: [[3, 0], [0, 2]] }, { error: 0.4, images: 5 }], [{ error: 0.6, images: 5 }, { error: 0, images: 5 }]] },
+      matching: { layerA: { index: 0, name: 'conv1', nodes: 3, shape: [2, 2, 3] }, layerB: { index: 2, name: 'h', nodes: 2, shape: [2] }, dataset: 'A', images: 5, samples: 5, sampling: 'spatialMean', correlations: [[0.9, 0.1], [0.2, -0.5], [null, null]], bestAtoB: [{ a: 0, b: 0, correlation: 0.9 }, { a: 1, b: 0, correlation: 0.2 }, { a: 2, b: 0, correlation: NaN }], bestBtoA: [], oneToOne: [{ a: 0, b: 0, correlation: 0.9 }] },
+    };
+    const { ctx, calls, posted } = fakeContext({ compare: reply }, true, { compare: { fraction: 0.5, message: 'cross test' } });
+    const s: PanelState = { page: 'compare', lens: lens.path, model: model.path, other: '/w/b.lens.json', otherLayer: 2 };
+    const m = await HOST_PAGES.compare.load(ctx, s);
+    assert.deepEqual(calls, [{ method: 'compare', params: { lens: lens.path, other: '/w/b.lens.json', layerA: undefined, layerB: 2 } }]);
+    assert.equal(posted.length, 1, 'the engine progress shows on the loading page');
+    assert.match((posted[0] as { wait?: string }).wait ?? '', /Comparing: cross test \(50%\)/);
+    assert.deepEqual([m.type, m.result.crossTest.cells[0][1].error, m.state.layer, m.state.otherLayer, m.state.other], ['compare', 0.4, 0, 2, '/w/b.lens.json'], 'the state records the matched layers');
+    assert.equal(HOST_PAGES.compare.title(s, { view: ctx.view, model }), 'a vs b');
+    // Without the second lens file there is nothing to compare, and no request.
+    const none = fakeContext({ compare: reply });
+    await assert.rejects(HOST_PAGES.compare.load(none.ctx, { ...s, other: undefined }), /two lens files/);
+    assert.deepEqual(none.calls, []);
+    // The matching table sorts by correlation (a constant node last), or by A's node.
+    assert.deepEqual(sortPairs(reply.matching.bestAtoB, 'desc').map((p) => p.a), [0, 1, 2]);
+    assert.deepEqual(sortPairs(reply.matching.bestAtoB, 'asc').map((p) => p.a), [1, 0, 2]);
+    assert.deepEqual(sortPairs(reply.matching.bestAtoB, 'node').map((p) => p.a), [0, 1, 2]);
+  });
+
+  it("the comparison page's messages are checked: A's layer against the model, B's node page by index", () => {
+    const bounds = { layers: 2, nodesPerLayer: [3, 3], images: 5 };
+    assert.deepEqual(parseWebviewMessage({ type: 'compareLayers', layer: 1, otherLayer: 7 }, bounds), { type: 'compareLayers', layer: 1, otherLayer: 7 });
+    assert.equal(parseWebviewMessage({ type: 'compareLayers', layer: 2 }, bounds), undefined);
+    assert.equal(parseWebviewMessage({ type: 'compareLayers', layer: 0, otherLayer: -1 }, bounds), undefined);
+    assert.deepEqual(parseWebviewMessage({ type: 'openOtherNode', layer: 4, node: 9 }, bounds), { type: 'openOtherNode', layer: 4, node: 9 });
+    assert.equal(parseWebviewMessage({ type: 'openOtherNode', layer: 4, node: 1.5 }, bounds), undefined);
+    assert.equal(parsePanelState({ page: 'compare', model: '/m/model.json', other: 3 }), undefined);
+    assert.deepEqual(parsePanelState({ page: 'compare', model: '/m/model.json', lens: '/m/a.lens.json', other: '/m/b.lens.json', layer: 1, otherLayer: 2 }), { page: 'compare', model: '/m/model.json', lens: '/m/a.lens.json', other: '/m/b.lens.json', layer: 1, otherLayer: 2, node: undefined, image: undefined, focusImage: undefined });
   });
 });

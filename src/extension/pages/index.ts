@@ -3,6 +3,7 @@
  * the type below makes a kind without its module, or a module under another kind, a compile error.
  */
 import { isPageKind, type PageKind } from '../../shared/webviewProtocol';
+import { comparePage } from './compare';
 import { layerPage } from './layer';
 import { modelPage } from './model';
 import { nodePage } from './node';
@@ -12,6 +13,7 @@ export const HOST_PAGES: { readonly [K in PageKind]: HostPage<K> } = {
   model: modelPage,
   layer: layerPage,
   node: nodePage,
+  compare: comparePage,
 };
 
 /** The module of page kind `kind`, or undefined when there is no such kind. */

@@ -5,14 +5,14 @@
  * No vscode import here or in the page modules, so they run in plain Node tests.
  */
 import * as path from 'node:path';
-import type { LayerByClassResult, LensInfo, MethodName, ModelInfo, ParamsOf, ReplyOf } from '../../shared/protocol';
+import type { LayerByClassResult, LensInfo, MethodName, ModelInfo, ParamsOf, Progress, ReplyOf } from '../../shared/protocol';
 import type { HostMessage, PageKind, PageMessageOf, PanelState } from '../../shared/webviewProtocol';
 import type { ViewOptionValues } from '../viewOptions';
 
 /** What a page may use while it loads: the engine, the model and lens the panel read first, the view options. */
 export interface PageContext {
   /** One engine request (the interactive engine process). */
-  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ReplyOf<M>>;
+  call<M extends MethodName>(method: M, params: ParamsOf<M>, opts?: { onProgress?: (p: Progress) => void }): Promise<ReplyOf<M>>;
   storageDir(): Promise<string>;
   /** How pages are drawn (projection method, ranking): read here, never from the panel state. */
   view: ViewOptionValues;
