@@ -12,10 +12,9 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { unzipSync } from 'fflate';
-import type * as H5 from 'h5wasm';
 import { UserError } from '../errors';
 import * as tf from '../tf';
-import { attrNames, attrString, isHdf5, readChecked, readFloat, withH5 } from './h5';
+import { attrNames, attrString, type H5Dataset, type H5Group, isHdf5, readChecked, readFloat, withH5 } from './h5';
 import { checkLayerClasses, inlineNestedModels, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
 import { layersNetwork } from './layers';
 import type { Network } from './network';
@@ -57,19 +56,19 @@ export function isKerasConfig(json: unknown): boolean {
 // ---------------------------------------------------------------- Keras 2
 
 /** Keras 2 weights from a group holding `layer_names` (a whole model's `model_weights`, or a weights-only root). */
-function readKeras2Weights(group: H5.Group, file: string): Map<string, Weight[]> {
+function readKeras2Weights(group: H5Group, file: string): Map<string, Weight[]> {
   const layers = attrNames(group, 'layer_names');
   if (!layers) throw new UserError('badInput', 'has no "layer_names" attribute where Keras keeps its weights, so it is not a Keras 2 weights file.', file);
   const out = new Map<string, Weight[]>();
   for (const layer of layers) {
     const g = group.get(layer);
     if (!g || !('keys' in g)) throw new UserError('badInput', `lists the layer "${layer}" but has no weights group for it.`, file);
-    const names = attrNames(g as H5.Group, 'weight_names') ?? [];
+    const names = attrNames(g as H5Group, 'weight_names') ?? [];
     const weights: Weight[] = [];
     for (const name of names) {
-      const ds = (g as H5.Group).get(name);
+      const ds = (g as H5Group).get(name);
       if (!ds || !('shape' in ds)) throw new UserError('badInput', `lists the weight "${name}" of layer "${layer}" but holds no dataset for it.`, file);
-      weights.push({ name, ...readFloat(ds as H5.Dataset, `${layer}/${name}`, file) });
+      weights.push({ name, ...readFloat(ds as H5Dataset, `${layer}/${name}`, file) });
     }
     out.set(layer, weights);
   }
@@ -77,7 +76,7 @@ function readKeras2Weights(group: H5.Group, file: string): Map<string, Weight[]>
 }
 
 /** Keras 3 weights: per layer of `config`, the datasets `vars/0..n-1` of its group, addressed by the layer's name path. */
-function readKeras3Weights(root: H5.Group, config: JsonObject, file: string): Map<string, Weight[]> {
+function readKeras3Weights(root: H5Group, config: JsonObject, file: string): Map<string, Weight[]> {
   const out = new Map<string, Weight[]>();
   // .keras files of Keras 2.13-2.15 name the layers group `_layer_checkpoint_dependencies` (as Keras 3 reads them).
   const legacy = !root.keys().includes('layers') && root.keys().includes('_layer_checkpoint_dependencies');
@@ -86,8 +85,8 @@ function readKeras3Weights(root: H5.Group, config: JsonObject, file: string): Ma
     const vars = root.get(`${where}/vars`);
     const weights: Weight[] = [];
     if (vars && 'keys' in vars) {
-      const keys = (vars as H5.Group).keys().sort((a, b) => Number(a) - Number(b));
-      for (const k of keys) weights.push({ name: `${where}/vars/${k}`, ...readFloat((vars as H5.Group).get(k) as H5.Dataset, `${where}/vars/${k}`, file) });
+      const keys = (vars as H5Group).keys().sort((a, b) => Number(a) - Number(b));
+      for (const k of keys) weights.push({ name: `${where}/vars/${k}`, ...readFloat((vars as H5Group).get(k), `${where}/vars/${k}`, file) });
     }
     out.set(names.join('/'), weights);
   }
@@ -192,7 +191,7 @@ export async function loadKerasH5Model(file: string): Promise<KerasModel> {
       const config = parseJson(configText, 'its model_config attribute', file) as JsonObject;
       const group = root.get('model_weights');
       if (!group || !('keys' in group)) throw new UserError('badInput', 'has a model_config but no model_weights group: the model was saved without its weights.', file);
-      return { config, weights: readKeras2Weights(group as H5.Group, file), kerasVersion };
+      return { config, weights: readKeras2Weights(group as H5Group, file), kerasVersion };
     }
     if (root.keys().includes('layers') && root.keys().includes('vars')) return { keras3: true as const };
     return { weights: readKeras2Weights(root, file), kerasVersion };
