@@ -11,12 +11,13 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { unzipSync } from 'fflate';
+import { memoryBudget } from '../budget';
 import { UserError } from '../errors';
 import * as tf from '../tf';
 import { attrNames, attrString, type H5Dataset, type H5Group, isHdf5, readChecked, readFloat, withH5 } from './h5';
 import { checkLayerClasses, inlineNestedModels, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
 import { layersNetwork } from './layers';
+import { readZipEntries } from './zip';
 import type { Network } from './network';
 
 /** Accepted sizes: a Keras file is read whole (weights included). */
@@ -275,20 +276,12 @@ export async function loadKeras3Model(file: string): Promise<KerasModel> {
   file = path.resolve(file);
   const bytes = await readChecked(file, MAX_H5_BYTES, 'a Keras 3 model');
   if (isHdf5(bytes)) return loadKerasH5Model(file); // Keras 2 wrote HDF5 whatever the extension said
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes, {
-      filter: (f) => {
-        if (!['config.json', 'metadata.json', 'model.weights.h5'].includes(f.name)) return false;
-        // A zip's sizes are declared before inflating: refuse a bomb rather than exhaust memory.
-        if (f.originalSize > MAX_UNZIPPED_BYTES) throw new UserError('badInput', `holds ${f.name} of ${(f.originalSize / 2 ** 20).toFixed(0)} MB unpacked, more than the ${MAX_UNZIPPED_BYTES / 2 ** 30} GB accepted.`, file);
-        return true;
-      },
-    });
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError('badInput', `is not a Keras 3 model: not a readable zip archive (${e instanceof Error ? e.message : String(e)}).`, file);
-  }
+  // Sizes are checked from the zip's headers before anything is inflated, and inflation stops at them (zip.ts).
+  const entries = readZipEntries(bytes, file, {
+    'config.json': MAX_JSON_BYTES,
+    'metadata.json': MAX_JSON_BYTES,
+    'model.weights.h5': Math.min(MAX_UNZIPPED_BYTES, memoryBudget()),
+  });
   if (!entries['config.json']) throw new UserError('badInput', 'is a zip without config.json, so it is not a Keras 3 model (model.save("m.keras") writes config.json, metadata.json and model.weights.h5).', file);
   const config = parseJson(new TextDecoder().decode(entries['config.json']), 'its config.json', file) as JsonObject;
   if (!isKerasConfig(config)) throw new UserError('badInput', 'has a config.json that describes no Keras model (no "class_name" of a model with a "config").', file);
