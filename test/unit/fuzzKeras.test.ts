@@ -28,6 +28,8 @@ const TEST_TIMEOUT_MS = 900_000;
 /** FUZZ_SCALE=0.2 runs a fifth of the cases (a quick local loop); FUZZ_VERBOSE=1 prints each case as it starts. */
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 const VERBOSE = process.env.FUZZ_VERBOSE === '1';
+/** FUZZ_KEEP=<regex> keeps the files whose message matches it in test-results/fuzz-keras (to study a kind of failure). */
+const KEEP = process.env.FUZZ_KEEP ? new RegExp(process.env.FUZZ_KEEP) : undefined;
 
 /** Peak resident memory of a process so far, in bytes (VmHWM), or undefined once it is gone. */
 function peakRss(pid: number): number | undefined {
@@ -257,11 +259,12 @@ describe('fuzzing Keras files through the engine process', () => {
     assert.ok(r.ok.layers.length > 3);
   }
 
-  /** Keeps a failing case's files for reproduction; returns where. */
+  /** Keeps a case's files for reproduction, in a folder of their own; returns it. */
   function keep(files: string[]): string {
-    fs.mkdirSync(kept, { recursive: true });
-    for (const f of files) fs.copyFileSync(f, path.join(kept, path.basename(f)));
-    return kept;
+    const to = path.join(kept, path.relative(dir, files[0]).replace(/[\\/]/g, '-').replace(/\.[^.]*$/, ''));
+    fs.mkdirSync(to, { recursive: true });
+    for (const f of files) if (fs.existsSync(f)) fs.copyFileSync(f, path.join(to, path.basename(f)));
+    return to;
   }
 
   interface Tally {
@@ -295,12 +298,16 @@ describe('fuzzing Keras files through the engine process', () => {
                 : undefined;
         if (problem) assert.fail(`${where}: ${problem}: [${err.code}] ${err.message} (kept in ${keep([file, ...others])})`);
         if (err.code === 'engineDied') tally.faults++;
+        if (KEEP?.test(err.message)) keep([file, ...others]);
         const key = `${err.code}: ${err.message.replace(file, '<file>').replace(/\d+/g, 'N').slice(0, 140)}`;
         tally.messages.set(key, (tally.messages.get(key) ?? 0) + 1);
       }
       if (client.pid === pidBefore) checkPeak(where);
-      await goodModelLoads(where);
-      checkPeak(`${where}, then the good model`);
+      // After a refusal, the engine must still serve (a file that loaded shows that itself).
+      if ('err' in r) {
+        await goodModelLoads(where);
+        checkPeak(`${where}, then the good model`);
+      }
     } catch (e) {
       if (!(e instanceof assert.AssertionError) || !/kept in/.test(e.message)) keep([file, ...others]);
       throw e;

@@ -29,6 +29,9 @@ function timeLimitMs(bytes: number): number {
   return ((Number.isFinite(base) && base > 0 ? base : 30) + bytes / 2 ** 20) * 1000;
 }
 
+/** A reader thread is kept for the next file (starting one takes about a second) unless it read more than this. */
+const KEEP_READER_BYTES = 64 * 2 ** 20;
+
 interface Reader {
   worker: Worker;
   ready: Promise<void>;
@@ -41,6 +44,7 @@ let seq = 0;
 function startReader(): Reader {
   const bundled = path.join(__dirname, 'h5worker.js');
   const tsx = ['tsx', 'cjs'].join('/'); // resolved at run time, from the sources only (the bundle has h5worker.js)
+  if (!fs.existsSync(bundled) && !fs.existsSync(path.join(__dirname, 'h5worker.ts'))) throw new Error(`the HDF5 reader ${bundled} is missing (a partial build)`);
   const worker = fs.existsSync(bundled)
     ? new Worker(bundled)
     : new Worker(`require(${JSON.stringify(require.resolve(tsx))}); require(${JSON.stringify(path.join(__dirname, 'h5worker.ts'))});`, { eval: true });
@@ -73,9 +77,9 @@ function endReader(r: Reader): void {
 
 /** The snapshot of HDF5 `bytes`, read in the reader thread; `file` names the source in messages. */
 async function readSnapshot(bytes: Uint8Array, file: string): Promise<SnapGroup> {
-  reader ??= startReader();
-  const r = reader;
+  let r: Reader;
   try {
+    r = reader ??= startReader();
     await r.ready;
   } catch (e) {
     throw new UserError('internal', `cannot be read: ${(e as Error).message}.`, file);
@@ -102,7 +106,9 @@ async function readSnapshot(bytes: Uint8Array, file: string): Promise<SnapGroup>
     if (reply.err !== undefined) throw new UserError('badInput', reply.err, file);
     return reply.ok!;
   } finally {
-    if (reader === r && !r.pending.size) r.worker.unref();
+    // WebAssembly memory only grows: a reader that held a large file is not kept idle at that size.
+    if (bytes.length > KEEP_READER_BYTES) endReader(r);
+    else if (reader === r && !r.pending.size) r.worker.unref();
   }
 }
 

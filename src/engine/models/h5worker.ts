@@ -65,7 +65,7 @@ interface Budget {
   nodes: number;
 }
 
-function readAttrs(obj: H5.Group | H5.Dataset, b: Budget): Record<string, { value?: unknown; error?: string }> {
+function readAttrs(obj: H5.Group | H5.Dataset): Record<string, { value?: unknown; error?: string }> {
   const out: Record<string, { value?: unknown; error?: string }> = {};
   let attrs: Record<string, H5.Attribute>;
   try {
@@ -91,7 +91,7 @@ function readAttrs(obj: H5.Group | H5.Dataset, b: Budget): Record<string, { valu
 }
 
 function readDataset(ds: H5.Dataset, b: Budget): SnapDataset {
-  const node: SnapDataset = { kind: 'dataset', attrs: readAttrs(ds, b), shape: [], dtype: '' };
+  const node: SnapDataset = { kind: 'dataset', attrs: readAttrs(ds), shape: [], dtype: '' };
   try {
     const meta = ds.metadata;
     node.shape = meta.shape ?? [];
@@ -137,7 +137,7 @@ function readDataset(ds: H5.Dataset, b: Budget): SnapDataset {
 }
 
 function readGroup(g: H5.Group, b: Budget, depth: number): SnapGroup {
-  const node: SnapGroup = { kind: 'group', attrs: readAttrs(g, b), children: {} };
+  const node: SnapGroup = { kind: 'group', attrs: readAttrs(g), children: {} };
   if (depth >= MAX_DEPTH) return node;
   let keys: string[];
   try {
