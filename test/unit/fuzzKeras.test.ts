@@ -18,7 +18,7 @@ import { unzipSync } from 'fflate';
 import { EngineClient } from '../../src/extension/engineClient';
 import type { EngineError, Result } from '../../src/shared/protocol';
 import { KERAS_DIR, kerasFixtures } from './kerasFixtures';
-import { mutateBytes, rng, type Rng } from './mutate';
+import { mutateBytes, mutateJson, rng, type Rng } from './mutate';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
@@ -226,7 +226,9 @@ describe('fuzzing Keras files through the engine process', () => {
     // A damaged HDF5 file can make the HDF5 library loop forever: the engine ends such a read after a time limit
     // (30 s and more by default), shortened here so the few such files cost seconds (not asserted on).
     process.env.FEATURE_LENS_H5_TIMEOUT_SECONDS = '5';
-    client = new EngineClient({ enginePath, backend: () => 'wasm', log: (level, m) => logs.push(`${level}: ${m}`) });
+    // The memory setting of a user who gives the engine 512 MB (featureLens.engine.maxMemoryMB): every budget the
+    // engine checks (weights, activations, unpacked entries) is then under the 1 GB its peak is held to.
+    client = new EngineClient({ enginePath, backend: () => 'wasm', maxMemoryMB: () => 512, log: (level, m) => logs.push(`${level}: ${m}`) });
     if (!missing) good = new Uint8Array(fs.readFileSync(path.join(KERAS_DIR, 'blocks.h5')));
   });
   after(() => {
@@ -366,6 +368,33 @@ describe('fuzzing Keras files through the engine process', () => {
     assert.ok(tally.ok > 0 && tally.ok < count, 'the mutations give both loadable and refused files');
   });
 
+  it('a .keras whose config declares a two-million-unit Dense layer is refused before tfjs allocates it', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    if (missing) return t.skip(missing);
+    // 1.2 billion weight values: tfjs used to fill them at random (4.6 GB, about a minute) before the shapes were compared.
+    const entries = unzipSync(new Uint8Array(fs.readFileSync(path.join(KERAS_DIR, 'cnn.keras'))));
+    const config = JSON.parse(new TextDecoder().decode(entries['config.json']));
+    const dense = (function find(o: unknown): { config: { units: number } } | undefined {
+      if (Array.isArray(o)) return o.map(find).find(Boolean);
+      if (o && typeof o === 'object') {
+        const x = o as { class_name?: string; config?: { units?: number } };
+        if (x.class_name === 'Dense' && typeof x.config?.units === 'number') return x as { config: { units: number } };
+        return Object.values(o).map(find).find(Boolean);
+      }
+      return undefined;
+    })(config);
+    assert.ok(dense, 'cnn.keras has a Dense layer');
+    dense.config.units = 2_000_000;
+    const file = path.join(dir, 'big-dense.keras');
+    fs.writeFileSync(file, writeZip(Object.entries({ ...entries, 'config.json': new TextEncoder().encode(JSON.stringify(config)) }).map(([name, data]) => ({ name, data, method: 0 as const }))));
+    const pid = (await client.call('status', {})).pid;
+    const r = await client.request('modelInfo', { model: file });
+    assert.ok('err' in r);
+    assert.match(r.err.message, /its config's layers need [\d,]+ weight values, but the file holds 20,042: the config and the weights belong to different models\./);
+    assert.ok(r.err.message.startsWith(`${file}: `));
+    assert.equal((await client.call('status', {})).pid, pid, 'the same engine serves on');
+    checkPeak('the two-million-unit Dense layer');
+  });
+
   it('Keras 3 .keras zips: 200 mutated archives (headers that lie, bombs, many entries, .. paths, bytes)', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     if (missing) return t.skip(missing);
     // The entries of the real files, re-zipped here with a fixed date (make-keras.py's zips carry the time they were made).
@@ -377,10 +406,16 @@ describe('fuzzing Keras files through the engine process', () => {
     const count = Math.round(200 * SCALE);
     for (let i = 0; i < count; i++) {
       const base = seeds[i % seeds.length];
-      const m = r() < 0.3 ? (() => {
+      const roll = r();
+      const rezip = (entries: Entries) => writeZip(Object.entries(entries).map(([name, data]) => ({ name, data, method: 8 as const })));
+      const m = roll < 0.25 ? (() => {
         // The weights inside, mutated as an HDF5 file.
         const h = mutateH5(base['model.weights.h5'], r);
-        return { bytes: writeZip(Object.entries({ ...base, 'model.weights.h5': h.bytes }).map(([name, data]) => ({ name, data, method: 8 as const }))), what: `model.weights.h5: ${h.what}` };
+        return { bytes: rezip({ ...base, 'model.weights.h5': h.bytes }), what: `model.weights.h5: ${h.what}` };
+      })() : roll < 0.45 ? (() => {
+        // The config, mutated as JSON (layer sizes multiplied, values of other types, keys removed...).
+        const j = mutateJson(new TextDecoder().decode(base['config.json']), r);
+        return { bytes: rezip({ ...base, 'config.json': new TextEncoder().encode(j.text) }), what: `config.json: ${j.what}` };
       })() : mutateZip(base, r, bomb);
       const file = path.join(dir, `m-${i}.keras`);
       fs.writeFileSync(file, m.bytes);

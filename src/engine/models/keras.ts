@@ -11,8 +11,9 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { memoryBudget } from '../budget';
+import { checkMemory, memoryBudget } from '../budget';
 import { UserError } from '../errors';
+import { dryBuild, type ModelPlan } from '../modelIO';
 import * as tf from '../tf';
 import { attrNames, attrString, type H5Dataset, type H5Group, isHdf5, readChecked, readFloat, withH5 } from './h5';
 import { checkLayerClasses, inlineNestedModels, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
@@ -24,6 +25,9 @@ import type { Network } from './network';
 const MAX_H5_BYTES = 2 * 2 ** 30;
 const MAX_JSON_BYTES = 64 * 2 ** 20;
 const MAX_UNZIPPED_BYTES = 2 * 2 ** 30;
+
+/** Weight values a config may declare beyond those its file holds before it is refused unbuilt (16 MB). */
+const UNHELD_VALUES = 4 * 2 ** 20;
 
 interface Weight {
   name: string;
@@ -161,13 +165,30 @@ async function buildModel(config: JsonObject, weights: Map<string, Weight[]>, fi
   const normalized = normalizeLayer(config, file);
   checkLayerClasses(normalized, file);
   const flat = inlineNestedModels(normalized, file);
+  const cannotBuild = (e: unknown) => {
+    if (e instanceof UserError) return e;
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    return new UserError('unsupported', `has a model config TensorFlow.js Layers cannot build: ${msg}`, file);
+  };
+  // Before tfjs allocates a weight: what the config's layers would create, against the values the file holds and
+  // the memory budget (a few bytes of config can declare a layer of gigabytes, which tfjs fills at random first).
+  let plan: ModelPlan;
+  try {
+    plan = await dryBuild(flat as JsonObject);
+  } catch (e) {
+    throw cannotBuild(e);
+  }
+  // A small shortfall is left to setWeights, whose message names the layer; what costs memory is refused here.
+  const held = [...weights.values()].reduce((a, ws) => a + ws.reduce((b, w) => b + w.data.length, 0), 0);
+  if (plan.params > held + UNHELD_VALUES) {
+    throw new UserError('badInput', `its config's layers need ${plan.params.toLocaleString('en-US')} weight values, but the file holds ${held.toLocaleString('en-US')}: the config and the weights belong to different models.`, file);
+  }
+  checkMemory(8 * plan.params + 4 * plan.activationsPerImage, `loading it (${plan.params.toLocaleString('en-US')} parameters, ${plan.activationsPerImage.toLocaleString('en-US')} activation values per image)`, file);
   let model: tf.LayersModel;
   try {
     model = await tf.models.modelFromJSON(flat as unknown as tf.io.ModelJSON['modelTopology'] as never);
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    throw new UserError('unsupported', `has a model config TensorFlow.js Layers cannot build: ${msg}`, file);
+    throw cannotBuild(e);
   }
   try {
     setWeights(model, splitNested(model, weights), file);
