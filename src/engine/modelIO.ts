@@ -339,9 +339,13 @@ function checkGraph(topology: Record<string, unknown>): void {
   const layers = t.config && typeof t.config === 'object' && !Array.isArray(t.config) ? (t.config as { layers?: unknown }).layers : undefined;
   if (!Array.isArray(layers)) return;
   const inputsOf = new Map<string, string[]>();
-  for (const l of layers as { name?: unknown; config?: { name?: unknown }; inbound_nodes?: unknown }[]) {
+  /** The calls of each layer (an InputLayer's output exists uncalled), and the calls other layers use. */
+  const calls = new Map<string, number>();
+  const used: { by: string; name: string; call: number }[] = [];
+  for (const l of layers as { class_name?: unknown; name?: unknown; config?: { name?: unknown }; inbound_nodes?: unknown }[]) {
     if (!l || typeof l !== 'object' || l.inbound_nodes === undefined) continue; // a Sequential's layers list none
     const name = String(l.name ?? l.config?.name);
+    calls.set(name, Math.max(Array.isArray(l.inbound_nodes) ? l.inbound_nodes.length : 0, l.class_name === 'InputLayer' ? 1 : 0));
     if (!Array.isArray(l.inbound_nodes)) throw new Error(`layer "${clip(name, 80)}" has malformed inbound_nodes`);
     const from: string[] = [];
     for (const node of l.inbound_nodes as unknown[]) {
@@ -349,9 +353,14 @@ function checkGraph(topology: Record<string, unknown>): void {
       for (const input of node) {
         if (!Array.isArray(input) || typeof input[0] !== 'string') throw new Error(`layer "${clip(name, 80)}" has a malformed input`);
         from.push(input[0]);
+        used.push({ by: name, name: input[0], call: Number(input[1] ?? 0) });
       }
     }
     inputsOf.set(name, from);
+  }
+  for (const u of used) {
+    const n = calls.get(u.name);
+    if (n !== undefined && !(u.call >= 0 && u.call < n)) throw new Error(`layer "${clip(u.by, 80)}" takes the output of call ${u.call} of layer "${clip(u.name, 80)}", which is called ${n} time${n === 1 ? '' : 's'}`);
   }
   // Every input exists; no layer depends on itself (depth-first, iterative: a chain may be thousands long).
   const state = new Map<string, 1 | 2>(); // 1 on the current path, 2 done
