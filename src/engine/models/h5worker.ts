@@ -195,12 +195,12 @@ async function read(req: H5ReadRequest): Promise<H5ReadReply> {
   }
 }
 
-/** Every Float32Array's buffer in a snapshot, to transfer rather than copy. */
-function buffers(n: SnapNode, out: ArrayBuffer[] = []): ArrayBuffer[] {
+/** Every Float32Array's buffer in a snapshot (once each), to transfer rather than copy. */
+function buffers(n: SnapNode, out = new Set<ArrayBuffer>()): ArrayBuffer[] {
   if (n.kind === 'dataset') {
-    if (n.data && n.data.byteOffset === 0 && n.data.byteLength === n.data.buffer.byteLength) out.push(n.data.buffer as ArrayBuffer);
+    if (n.data && n.data.byteOffset === 0 && n.data.byteLength === n.data.buffer.byteLength) out.add(n.data.buffer as ArrayBuffer);
   } else for (const c of Object.values(n.children)) buffers(c, out);
-  return out;
+  return [...out];
 }
 
 if (parentPort) {
