@@ -36,6 +36,15 @@ const builds = [
     external: ['@tensorflow/tfjs-node', 'onnxruntime-node'],
   },
   {
+    // The HDF5 reader's thread (h5wasm), started by the engine beside it: src/engine/models/h5.ts.
+    ...common,
+    entryPoints: ['src/engine/models/h5worker.ts'],
+    outfile: 'dist/h5worker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
     ...common,
     entryPoints: ['src/webview/main.ts'],
     outfile: 'dist/webview.js',

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkMemory } from './budget';
 import { isEngineFault, UserError } from './errors';
+import { checkGraph } from './layersGraphCheck';
 import { checkInputFile, readInputFile, readInputText } from './fsutil';
 import * as tf from './tf';
 
@@ -185,6 +186,7 @@ export interface ModelPlan {
  * The model it returns holds no tensors and is dropped, never disposed.
  */
 export async function dryBuild(topology: Record<string, unknown>): Promise<ModelPlan> {
+  checkGraph(topology);
   const proto = tf.layers.Layer.prototype as unknown as { addWeight: (...a: unknown[]) => unknown };
   const real = proto.addWeight;
   const weightShapes: number[][] = [];

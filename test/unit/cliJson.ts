@@ -2,7 +2,6 @@
 import * as assert from 'node:assert/strict';
 import { runCli } from '../../src/engine/cli';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function cliJson(args: string[]): Promise<any> {
   const out: string[] = [];
   const write = process.stdout.write.bind(process.stdout);

@@ -253,8 +253,8 @@ describe('fuzzing the readers', () => {
   }
 
   // Model files that hold their weights: ONNX (protobuf), seeded with a real file (the zoo's PyTorch-trained
-  // digits CNN). HDF5 and zip (Keras) are not fuzzed here yet: a mutated HDF5 file can trap inside h5wasm, which
-  // only a fresh engine process recovers from.
+  // digits CNN). HDF5 and zip (Keras) files are fuzzed through a real engine process in fuzzKeras.test.ts: a
+  // damaged HDF5 file can make the HDF5 library trap or loop forever, which its reader thread is ended for.
   for (const [name, seedFile, ext] of [['ONNX', path.resolve('test/fixtures/zoo/digits.onnx'), '.onnx']] as const) {
     it(`${name} model files: 300 mutated files`, { timeout: LOOP_FOREVER_MS }, async () => {
       assert.ok(fs.existsSync(seedFile), `${seedFile} is missing (npm test makes it)`);

@@ -1,27 +1,17 @@
 /**
- * Reading HDF5 files (Keras weights) with h5wasm, the HDF5 C library compiled to WebAssembly. The file's bytes
- * are copied into h5wasm's in-memory file system, read, and removed again: a Keras file is read whole anyway,
- * and the same path serves a `.h5` on disk and the `model.weights.h5` inside a `.keras` zip.
+ * Reading HDF5 files (Keras weights) with h5wasm, the HDF5 C library compiled to WebAssembly, in a thread of its
+ * own (h5worker.ts): a damaged file can make the library trap, after which its memory is undefined, or loop
+ * forever. The thread answers with a plain snapshot of the file (groups, attributes, datasets as float32), read
+ * whole (a Keras file is read whole anyway); after a trap or a read that does not finish, the thread is ended and
+ * the next file gets a fresh one, so the engine stays healthy and the message names the file. The same path
+ * serves a `.h5` on disk and the `model.weights.h5` inside a `.keras` zip.
  */
 import * as fs from 'node:fs';
-import type * as H5 from 'h5wasm';
-import { isEngineFault, UserError } from '../errors';
-import { isFloat16, readFloat16, type H5RawModule } from './h5float16';
-
-type H5Module = typeof H5;
-let h5: Promise<{ lib: H5Module; fs: NonNullable<H5Module['FS']> }> | undefined;
-/** h5wasm's Emscripten module once loaded (raw reads of types h5wasm does not convert, e.g. float16). */
-let raw: H5RawModule | undefined;
-
-function library(): Promise<{ lib: H5Module; fs: NonNullable<H5Module['FS']> }> {
-  h5 ??= (async () => {
-    const lib = (await import('h5wasm')) as H5Module;
-    const mod = await lib.ready;
-    raw = mod as unknown as H5RawModule;
-    return { lib, fs: mod.FS };
-  })();
-  return h5;
-}
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { memoryBudget } from '../budget';
+import { UserError } from '../errors';
+import type { H5ReadReply, SnapAttr, SnapDataset, SnapGroup, SnapNode } from './h5snapshot';
 
 /** HDF5's signature, at offset 0 of every file this project reads (no user block). */
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -30,33 +20,138 @@ export function isHdf5(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
-let counter = 0;
+/**
+ * How long a file's read may take before it is taken for a damaged file the library loops on: far above what
+ * h5wasm needs (hundreds of MB/s). FEATURE_LENS_H5_TIMEOUT_SECONDS replaces the 30 s base (tests of damaged files).
+ */
+function timeLimitMs(bytes: number): number {
+  const base = Number(process.env.FEATURE_LENS_H5_TIMEOUT_SECONDS);
+  return ((Number.isFinite(base) && base > 0 ? base : 30) + bytes / 2 ** 20) * 1000;
+}
 
-/** Opens HDF5 `bytes` (read-only), runs `use`, then closes and frees it. `file` names the source in messages. */
-export async function withH5<T>(bytes: Uint8Array, file: string, use: (root: H5.File) => T | Promise<T>): Promise<T> {
-  if (!isHdf5(bytes)) throw new UserError('badInput', 'is not an HDF5 file (its first bytes are not the HDF5 signature).', file);
-  const { lib, fs: memfs } = await library();
-  const name = `/fl-${process.pid}-${++counter}.h5`;
-  memfs.writeFile(name, bytes);
-  let root: H5.File | undefined;
+/** A reader thread is kept for the next file (starting one takes about a second) unless it read more than this. */
+const KEEP_READER_BYTES = 64 * 2 ** 20;
+
+interface Reader {
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, (r: H5ReadReply | { gone: string }) => void>;
+}
+let reader: Reader | undefined;
+let seq = 0;
+
+/** The reader thread: dist/h5worker.js beside the engine bundle, else the source through tsx (unit tests). */
+function startReader(): Reader {
+  const bundled = path.join(__dirname, 'h5worker.js');
+  const tsx = ['tsx', 'cjs'].join('/'); // resolved at run time, from the sources only (the bundle has h5worker.js)
+  if (!fs.existsSync(bundled) && !fs.existsSync(path.join(__dirname, 'h5worker.ts'))) throw new Error(`the HDF5 reader ${bundled} is missing (a partial build)`);
+  const worker = fs.existsSync(bundled)
+    ? new Worker(bundled)
+    : new Worker(`require(${JSON.stringify(require.resolve(tsx))}); require(${JSON.stringify(path.join(__dirname, 'h5worker.ts'))});`, { eval: true });
+  worker.unref(); // an idle reader never keeps the engine (or a CLI run) alive
+  const r: Reader = { worker, ready: undefined as never, pending: new Map() };
+  r.ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: H5ReadReply & { ready?: boolean; failed?: string }) => {
+      if (m.ready) resolve();
+      else if (m.failed) reject(new Error(`the HDF5 library failed to start: ${m.failed}`));
+      else r.pending.get(m.id)?.(m);
+    });
+    const gone = (why: string) => {
+      if (reader === r) reader = undefined;
+      reject(new Error(why));
+      for (const settle of [...r.pending.values()]) settle({ gone: why });
+      r.pending.clear();
+    };
+    worker.on('error', (e) => gone(`the HDF5 reader failed (${e.message.split('\n')[0].slice(0, 200)})`));
+    worker.on('exit', (code) => gone(`the HDF5 reader stopped (exit code ${code})`));
+  });
+  r.ready.catch(() => {});
+  return r;
+}
+
+/** Ends the reader thread (after a trap or a read that does not finish); the next read starts a fresh one. */
+function endReader(r: Reader): void {
+  if (reader === r) reader = undefined;
+  void r.worker.terminate();
+}
+
+/** The snapshot of HDF5 `bytes`, read in the reader thread; `file` names the source in messages. */
+async function readSnapshot(bytes: Uint8Array, file: string): Promise<SnapGroup> {
+  let r: Reader;
   try {
-    try {
-      root = new lib.File(name, 'r');
-    } catch (e) {
-      throw new UserError('badInput', `is not a readable HDF5 file (${e instanceof Error ? e.message : String(e)}).`, file);
+    r = reader ??= startReader();
+    await r.ready;
+  } catch (e) {
+    throw new UserError('internal', `cannot be read: ${(e as Error).message}.`, file);
+  }
+  const id = ++seq;
+  const limit = timeLimitMs(bytes.length);
+  r.worker.ref();
+  try {
+    const reply = await new Promise<H5ReadReply | { gone: string } | { timeout: true }>((resolve) => {
+      const timer = setTimeout(() => resolve({ timeout: true }), limit);
+      r.pending.set(id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      r.worker.postMessage({ id, bytes, maxBytes: memoryBudget() });
+    });
+    r.pending.delete(id);
+    if ('timeout' in reply) {
+      endReader(r);
+      throw new UserError('badInput', `is a damaged HDF5 file: reading it did not finish within ${Math.round(limit / 1000)} s (the HDF5 library loops forever on some damaged files).`, file);
     }
-    try {
-      return await use(root);
-    } catch (e) {
-      // h5wasm reports a damaged file from deep inside its reads ("name not defined!", with a wasm stack):
-      // one line naming the file instead. Our own refusals and engine faults go through as they are.
-      if (e instanceof UserError || isEngineFault(e)) throw e;
-      const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/^error - /, '').slice(0, 200);
-      throw new UserError('badInput', `is a damaged HDF5 file: reading it failed (${msg}).`, file);
-    }
+    if ('gone' in reply) throw new UserError('badInput', `is a damaged HDF5 file: ${reply.gone} while reading it.`, file);
+    if (reply.trap) endReader(r);
+    if (reply.err !== undefined) throw new UserError('badInput', reply.err, file);
+    return reply.ok!;
   } finally {
-    root?.close();
-    memfs.unlink(name);
+    // WebAssembly memory only grows: a reader that held a large file is not kept idle at that size.
+    if (bytes.length > KEEP_READER_BYTES) endReader(r);
+    else if (reader === r && !r.pending.size) r.worker.unref();
+  }
+}
+
+/** A group of an HDF5 snapshot, with the part of h5wasm's Group interface the Keras readers use. */
+export class H5Group {
+  readonly attrs: Record<string, SnapAttr>;
+  constructor(private readonly node: SnapGroup) {
+    this.attrs = node.attrs;
+  }
+  keys(): string[] {
+    return Object.keys(this.node.children);
+  }
+  /** The group or dataset at `p` (`a/b/c`, relative to this group), or null. */
+  get(p: string): H5Group | H5Dataset | null {
+    let n: SnapNode | undefined = this.node;
+    for (const part of p.split('/').filter(Boolean)) {
+      if (n.kind !== 'group' || !Object.prototype.hasOwnProperty.call(n.children, part)) return null;
+      n = n.children[part];
+    }
+    return n.kind === 'group' ? new H5Group(n) : new H5Dataset(n);
+  }
+}
+
+/** A dataset of an HDF5 snapshot: its shape, and its values as float32 when they could be read. */
+export class H5Dataset {
+  readonly shape: number[];
+  readonly attrs: Record<string, SnapAttr>;
+  constructor(readonly node: SnapDataset) {
+    this.shape = node.shape;
+    this.attrs = node.attrs;
+  }
+}
+
+/** Reads HDF5 `bytes` (read-only) and runs `use` on its root group. `file` names the source in messages. */
+export async function withH5<T>(bytes: Uint8Array, file: string, use: (root: H5Group) => T | Promise<T>): Promise<T> {
+  if (!isHdf5(bytes)) throw new UserError('badInput', 'is not an HDF5 file (its first bytes are not the HDF5 signature).', file);
+  const root = new H5Group(await readSnapshot(bytes, file));
+  try {
+    return await use(root);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
+    throw new UserError('badInput', `is a damaged HDF5 file: reading it failed (${msg}).`, file);
   }
 }
 
@@ -77,10 +172,8 @@ export async function readChecked(file: string, maxBytes: number, what: string):
 }
 
 /** An attribute as a string (HDF5 strings, fixed or variable length; Keras writes them as bytes or str). */
-export function attrString(obj: H5.Group, name: string): string | undefined {
-  const a = obj.attrs[name];
-  if (!a) return undefined;
-  const v = a.value;
+export function attrString(obj: H5Group | H5Dataset, name: string): string | undefined {
+  const v = attrValue(obj, name);
   if (typeof v === 'string') return v;
   if (v instanceof Uint8Array) return new TextDecoder().decode(v);
   if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'string') return v[0];
@@ -91,34 +184,32 @@ export function attrString(obj: H5.Group, name: string): string | undefined {
  * A list-of-names attribute as Keras reads it (`load_attributes_from_hdf5_group`): `name`, or when the list was
  * too large for one HDF5 object header, the chunks `name0`, `name1`, ... in order.
  */
-export function attrNames(obj: H5.Group, name: string): string[] | undefined {
+export function attrNames(obj: H5Group | H5Dataset, name: string): string[] | undefined {
   // An empty list is written by h5py as an empty float array: no names.
   const list = (v: unknown): string[] =>
     (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<unknown>, String) : []).filter((s) => s !== '');
-  if (obj.attrs[name]) return list(obj.attrs[name].value);
+  if (obj.attrs[name]) return list(attrValue(obj, name));
   if (!obj.attrs[`${name}0`]) return undefined;
   const out: string[] = [];
-  for (let i = 0; obj.attrs[`${name}${i}`]; i++) out.push(...list(obj.attrs[`${name}${i}`].value));
+  for (let i = 0; obj.attrs[`${name}${i}`]; i++) out.push(...list(attrValue(obj, `${name}${i}`)));
   return out;
 }
 
+/** An attribute's value; one that could not be read throws (withH5 turns that into one line naming the file). */
+function attrValue(obj: H5Group | H5Dataset, name: string): unknown {
+  const a = obj.attrs[name];
+  if (!a) return undefined;
+  if (a.error !== undefined) throw new Error(a.error);
+  return a.value;
+}
+
 /** A dataset's values as float32 with its shape (Keras weights are float32, sometimes float16 or float64). */
-export function readFloat(ds: H5.Dataset, where: string, file: string): { shape: number[]; data: Float32Array } {
-  const shape = ds.shape ?? [];
-  let v: unknown;
-  try {
-    // h5wasm types no float16 ("Float16 not supported"): a model saved with mixed precision.
-    v = isFloat16(ds) && raw ? readFloat16(ds, raw) : ds.value;
-  } catch (e) {
-    throw new UserError('unsupported', `weight ${where} cannot be read (${e instanceof Error ? e.message : String(e)}; HDF5 type ${JSON.stringify(ds.dtype)}).`, file);
-  }
+export function readFloat(ds: H5Dataset | H5Group | null, where: string, file: string): { shape: number[]; data: Float32Array } {
+  if (!(ds instanceof H5Dataset)) throw new UserError('badInput', `weight ${where} is not a dataset.`, file);
+  const { shape, data, error, unsupported } = ds.node;
+  // h5wasm reads no float16 ("Float16 not supported"): a model saved with float16 variables.
+  if (error !== undefined || !data) throw new UserError(unsupported ? 'unsupported' : 'badInput', `weight ${where} ${error ?? 'has no values'}.`, file);
   const size = shape.reduce((a, b) => a * b, 1);
-  let data: Float32Array;
-  if (v instanceof Float32Array) data = v;
-  else if (v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint8Array || v instanceof Int16Array || v instanceof Uint16Array || v instanceof Int8Array || v instanceof Uint32Array) data = Float32Array.from(v);
-  else if (typeof v === 'number') data = Float32Array.of(v);
-  else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) data = Float32Array.from(v as number[]);
-  else throw new UserError('unsupported', `weight ${where} has the HDF5 type ${JSON.stringify(ds.dtype)}, which is not a number type this reader knows.`, file);
   if (data.length !== size) throw new UserError('badInput', `weight ${where} holds ${data.length} values for the shape [${shape.join(', ')}].`, file);
   return { shape, data };
 }

@@ -11,19 +11,23 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { unzipSync } from 'fflate';
-import type * as H5 from 'h5wasm';
+import { checkMemory, memoryBudget } from '../budget';
 import { UserError } from '../errors';
+import { dryBuild, type ModelPlan } from '../layersModelJson';
 import * as tf from '../tf';
-import { attrNames, attrString, isHdf5, readChecked, readFloat, withH5 } from './h5';
+import { attrNames, attrString, type H5Dataset, type H5Group, isHdf5, readChecked, readFloat, withH5 } from './h5';
 import { checkLayerClasses, inlineNestedModels, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
 import { layersNetwork } from './layers';
+import { readZipEntries } from './zip';
 import type { Network } from './network';
 
 /** Accepted sizes: a Keras file is read whole (weights included). */
 const MAX_H5_BYTES = 2 * 2 ** 30;
 const MAX_JSON_BYTES = 64 * 2 ** 20;
 const MAX_UNZIPPED_BYTES = 2 * 2 ** 30;
+
+/** Weight values a config may declare beyond those its file holds before it is refused unbuilt (16 MB). */
+const UNHELD_VALUES = 4 * 2 ** 20;
 
 interface Weight {
   name: string;
@@ -57,19 +61,19 @@ export function isKerasConfig(json: unknown): boolean {
 // ---------------------------------------------------------------- Keras 2
 
 /** Keras 2 weights from a group holding `layer_names` (a whole model's `model_weights`, or a weights-only root). */
-function readKeras2Weights(group: H5.Group, file: string): Map<string, Weight[]> {
+function readKeras2Weights(group: H5Group, file: string): Map<string, Weight[]> {
   const layers = attrNames(group, 'layer_names');
   if (!layers) throw new UserError('badInput', 'has no "layer_names" attribute where Keras keeps its weights, so it is not a Keras 2 weights file.', file);
   const out = new Map<string, Weight[]>();
   for (const layer of layers) {
     const g = group.get(layer);
     if (!g || !('keys' in g)) throw new UserError('badInput', `lists the layer "${layer}" but has no weights group for it.`, file);
-    const names = attrNames(g as H5.Group, 'weight_names') ?? [];
+    const names = attrNames(g as H5Group, 'weight_names') ?? [];
     const weights: Weight[] = [];
     for (const name of names) {
-      const ds = (g as H5.Group).get(name);
+      const ds = (g as H5Group).get(name);
       if (!ds || !('shape' in ds)) throw new UserError('badInput', `lists the weight "${name}" of layer "${layer}" but holds no dataset for it.`, file);
-      weights.push({ name, ...readFloat(ds as H5.Dataset, `${layer}/${name}`, file) });
+      weights.push({ name, ...readFloat(ds as H5Dataset, `${layer}/${name}`, file) });
     }
     out.set(layer, weights);
   }
@@ -77,7 +81,7 @@ function readKeras2Weights(group: H5.Group, file: string): Map<string, Weight[]>
 }
 
 /** Keras 3 weights: per layer of `config`, the datasets `vars/0..n-1` of its group, addressed by the layer's name path. */
-function readKeras3Weights(root: H5.Group, config: JsonObject, file: string): Map<string, Weight[]> {
+function readKeras3Weights(root: H5Group, config: JsonObject, file: string): Map<string, Weight[]> {
   const out = new Map<string, Weight[]>();
   // .keras files of Keras 2.13-2.15 name the layers group `_layer_checkpoint_dependencies` (as Keras 3 reads them).
   const legacy = !root.keys().includes('layers') && root.keys().includes('_layer_checkpoint_dependencies');
@@ -86,8 +90,8 @@ function readKeras3Weights(root: H5.Group, config: JsonObject, file: string): Ma
     const vars = root.get(`${where}/vars`);
     const weights: Weight[] = [];
     if (vars && 'keys' in vars) {
-      const keys = (vars as H5.Group).keys().sort((a, b) => Number(a) - Number(b));
-      for (const k of keys) weights.push({ name: `${where}/vars/${k}`, ...readFloat((vars as H5.Group).get(k) as H5.Dataset, `${where}/vars/${k}`, file) });
+      const keys = (vars as H5Group).keys().sort((a, b) => Number(a) - Number(b));
+      for (const k of keys) weights.push({ name: `${where}/vars/${k}`, ...readFloat((vars as H5Group).get(k), `${where}/vars/${k}`, file) });
     }
     out.set(names.join('/'), weights);
   }
@@ -161,13 +165,30 @@ async function buildModel(config: JsonObject, weights: Map<string, Weight[]>, fi
   const normalized = normalizeLayer(config, file);
   checkLayerClasses(normalized, file);
   const flat = inlineNestedModels(normalized, file);
+  const cannotBuild = (e: unknown) => {
+    if (e instanceof UserError) return e;
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    return new UserError('unsupported', `has a model config TensorFlow.js Layers cannot build: ${msg}`, file);
+  };
+  // Before tfjs allocates a weight: what the config's layers would create, against the values the file holds and
+  // the memory budget (a few bytes of config can declare a layer of gigabytes, which tfjs fills at random first).
+  let plan: ModelPlan;
+  try {
+    plan = await dryBuild(flat as JsonObject);
+  } catch (e) {
+    throw cannotBuild(e);
+  }
+  // A small shortfall is left to setWeights, whose message names the layer; what costs memory is refused here.
+  const held = [...weights.values()].reduce((a, ws) => a + ws.reduce((b, w) => b + w.data.length, 0), 0);
+  if (plan.params > held + UNHELD_VALUES) {
+    throw new UserError('badInput', `its config's layers need ${plan.params.toLocaleString('en-US')} weight values, but the file holds ${held.toLocaleString('en-US')}: the config and the weights belong to different models.`, file);
+  }
+  checkMemory(8 * plan.params + 4 * plan.activationsPerImage, `loading it (${plan.params.toLocaleString('en-US')} parameters, ${plan.activationsPerImage.toLocaleString('en-US')} activation values per image)`, file);
   let model: tf.LayersModel;
   try {
     model = await tf.models.modelFromJSON(flat as unknown as tf.io.ModelJSON['modelTopology'] as never);
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    throw new UserError('unsupported', `has a model config TensorFlow.js Layers cannot build: ${msg}`, file);
+    throw cannotBuild(e);
   }
   try {
     setWeights(model, splitNested(model, weights), file);
@@ -192,7 +213,7 @@ export async function loadKerasH5Model(file: string): Promise<KerasModel> {
       const config = parseJson(configText, 'its model_config attribute', file) as JsonObject;
       const group = root.get('model_weights');
       if (!group || !('keys' in group)) throw new UserError('badInput', 'has a model_config but no model_weights group: the model was saved without its weights.', file);
-      return { config, weights: readKeras2Weights(group as H5.Group, file), kerasVersion };
+      return { config, weights: readKeras2Weights(group as H5Group, file), kerasVersion };
     }
     if (root.keys().includes('layers') && root.keys().includes('vars')) return { keras3: true as const };
     return { weights: readKeras2Weights(root, file), kerasVersion };
@@ -276,20 +297,12 @@ export async function loadKeras3Model(file: string): Promise<KerasModel> {
   file = path.resolve(file);
   const bytes = await readChecked(file, MAX_H5_BYTES, 'a Keras 3 model');
   if (isHdf5(bytes)) return loadKerasH5Model(file); // Keras 2 wrote HDF5 whatever the extension said
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes, {
-      filter: (f) => {
-        if (!['config.json', 'metadata.json', 'model.weights.h5'].includes(f.name)) return false;
-        // A zip's sizes are declared before inflating: refuse a bomb rather than exhaust memory.
-        if (f.originalSize > MAX_UNZIPPED_BYTES) throw new UserError('badInput', `holds ${f.name} of ${(f.originalSize / 2 ** 20).toFixed(0)} MB unpacked, more than the ${MAX_UNZIPPED_BYTES / 2 ** 30} GB accepted.`, file);
-        return true;
-      },
-    });
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError('badInput', `is not a Keras 3 model: not a readable zip archive (${e instanceof Error ? e.message : String(e)}).`, file);
-  }
+  // Sizes are checked from the zip's headers before anything is inflated, and inflation stops at them (zip.ts).
+  const entries = readZipEntries(bytes, file, {
+    'config.json': MAX_JSON_BYTES,
+    'metadata.json': MAX_JSON_BYTES,
+    'model.weights.h5': Math.min(MAX_UNZIPPED_BYTES, memoryBudget()),
+  });
   if (!entries['config.json']) throw new UserError('badInput', 'is a zip without config.json, so it is not a Keras 3 model (model.save("m.keras") writes config.json, metadata.json and model.weights.h5).', file);
   const config = parseJson(new TextDecoder().decode(entries['config.json']), 'its config.json', file) as JsonObject;
   if (!isKerasConfig(config)) throw new UserError('badInput', 'has a config.json that describes no Keras model (no "class_name" of a model with a "config").', file);
