@@ -64,7 +64,6 @@ export function exportOnnx(net: Network, opts: ExportOptions = {}): ExportedMode
 /** The model with the requested outputs (the values, or their node scores) of the graph `c` holds. */
 function finish(c: ExportContext, inputName: string, opts: ExportOptions): ExportedModel {
   const { g, vals, net } = c;
-  const get = (name: string, want: Layout) => c.get(name, want);
   const layout: Layout = opts.layout ?? 'nhwc';
   const wanted = opts.outputs ?? net.layers.map((l) => net.ops[l.op].name);
   const outputs: onnx.IValueInfoProto[] = [];
@@ -77,14 +76,14 @@ function finish(c: ExportContext, inputName: string, opts: ExportOptions): Expor
     const shape = shapes.get(name) ?? net.input.shape;
     if (opts.scores) {
       const nodes = shape[shape.length - 1];
-      const scored = scoreNodes(g, v.rank === 4 ? get(name, 'nchw') : v.name, v.rank, nodes, `scores_${i}`);
+      const scored = scoreNodes(g, v.rank === 4 ? c.get(name, 'nchw') : v.name, v.rank, nodes, `scores_${i}`);
       outputs.push(valueInfo(scored, [4, nodes]));
       outNames.push(scored);
       return;
     }
     // The value itself is the graph output (an Identity would copy every layer's output once more); only a
     // value asked for twice (an identity op's alias) gets a copy under a second name.
-    let out = get(name, layout);
+    let out = c.get(name, layout);
     if (used.has(out) || out === inputName) {
       const copy = `output_${i}`;
       g.nodes.push({ opType: 'Identity', input: [out], output: [copy], name: copy });
