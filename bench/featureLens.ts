@@ -7,20 +7,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend } from '../src/engine/backend';
-import { UserError } from '../src/engine/errors';
-import { makeJob } from '../src/engine/job';
-import { loadModel, saveModel } from '../src/engine/modelIO';
-import * as tf from '../src/engine/tf';
+import { initBackend } from '../src/engine/runtime/backend';
+import { UserError } from '../src/engine/runtime/errors';
+import { makeJob } from '../src/engine/runtime/job';
+import { loadModel, saveModel } from '../src/engine/models/modelIO';
+import * as tf from '../src/engine/runtime/tf';
 import { buildNet, NETS } from './nets';
 
 /** Engine modules some measures need; imported when used, so a missing one only turns its measure n/a. */
 const engine = {
-  topActivations: () => import('../src/engine/topActivations'),
-  lens: () => import('../src/engine/lens'),
-  train: () => import('../src/engine/train'),
-  deconv: () => import('../src/engine/deconv'),
-  maximize: () => import('../src/engine/maximize'),
+  topActivations: () => import('../src/engine/scan/topActivations'),
+  lens: () => import('../src/engine/lens/lens'),
+  train: () => import('../src/engine/training/train'),
+  deconv: () => import('../src/engine/methods/deconv'),
+  maximize: () => import('../src/engine/methods/maximize'),
 };
 
 interface Args {
@@ -87,7 +87,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
   /** Builds the model of a lens file's training recipe (the engine's `buildModel`) and writes it to `out`. */
   async buildRecipe(a) {
     const { readLens } = await engine.lens();
-    const { buildModel } = await import('../src/engine/recipes');
+    const { buildModel } = await import('../src/engine/training/recipes');
     const lens = await readLens(a.lens as string);
     if (!lens.training) throw new Error(`${a.lens} has no training recipe`);
     const model = buildModel(lens.training, [28, 28, 1], 10, 'mnist', lens.path);
@@ -210,7 +210,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     }
     fs.writeFileSync(a.out as string, JSON.stringify(top));
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-    const { scanBatchSize, scanLayers } = await import('../src/engine/scan');
+    const { scanBatchSize, scanLayers } = await import('../src/engine/scan/scan');
     return { ips: ds.size / t.median, seconds: t.seconds, images: ds.size, batch: scanBatchSize(scanLayers(model)) };
   },
 

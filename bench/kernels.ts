@@ -11,9 +11,9 @@
  * SMALL = conv3×3(8)+relu+pool, conv3×3(16)+relu+pool, dense(10).
  * BIG   = conv5×5(32)+relu+pool, conv5×5(64)+relu+pool, dense(1024)+relu, dense(10).
  */
-import { initBackend } from '../src/engine/backend';
+import { initBackend } from '../src/engine/runtime/backend';
 import { registerWasmKernels, SPEED_KERNELS } from '../src/engine/kernels';
-import * as tf from '../src/engine/tf';
+import * as tf from '../src/engine/runtime/tf';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {

@@ -2,7 +2,7 @@
  * The benchmark's networks, built with fixed-seed initializers so every run times the same weights.
  * MNIST-shaped input `[28, 28, 1]`, softmax output over 10 classes.
  */
-import * as tf from '../src/engine/tf';
+import * as tf from '../src/engine/runtime/tf';
 
 export interface ConvSpec { conv: number; filters: number }
 export interface PoolSpec { pool: number }

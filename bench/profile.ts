@@ -12,9 +12,9 @@
  * Prints one JSON object: `{kernels: [{name, calls, ms, share}], stepMs}` sorted by time.
  */
 import * as fs from 'node:fs';
-import { initBackend } from '../src/engine/backend';
-import { loadModel } from '../src/engine/modelIO';
-import * as tf from '../src/engine/tf';
+import { initBackend } from '../src/engine/runtime/backend';
+import { loadModel } from '../src/engine/models/modelIO';
+import * as tf from '../src/engine/runtime/tf';
 
 interface Args { model: string; data: string; labels: string; batch: number; steps: number; backend?: 'wasm' | 'cpu'; task?: 'train' | 'deconv' | 'maximize' | 'scan'; layer?: number; node?: number }
 
@@ -33,10 +33,10 @@ async function main(): Promise<void> {
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const xs = tf.tensor4d(x, [a.batch, 28, 28, 1]);
   const ys = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(y, 'int32'), 10), 'float32'));
-  const { deconvolve } = await import('../src/engine/deconv');
-  const { maximize } = await import('../src/engine/maximize');
-  const { makeJob } = await import('../src/engine/job');
-  const scan = await import('../src/engine/scan');
+  const { deconvolve } = await import('../src/engine/methods/deconv');
+  const { maximize } = await import('../src/engine/methods/maximize');
+  const { makeJob } = await import('../src/engine/runtime/job');
+  const scan = await import('../src/engine/scan/scan');
   const layers = scan.scanLayers(network);
   const multi = scan.multiOutputModel(network, layers);
   const task = {

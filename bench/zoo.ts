@@ -8,13 +8,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend } from '../src/engine/backend';
+import { initBackend } from '../src/engine/runtime/backend';
 import type { Network, Op } from '../src/engine/models/network';
 import { nativeForward } from '../src/engine/native/forwardLayers';
 import { nativeBatchScores, nativeScanBatchSize, scoreNchw, ScoreBuffers, type NativeScanLayer } from '../src/engine/native/nativeScores';
 import { nativeRuntime, nativeThreads } from '../src/engine/native/runtime';
-import { accumulate, emptyScanState, METRIC_ORDER, type ScanLayer } from '../src/engine/scan';
-import * as tf from '../src/engine/tf';
+import { accumulate, emptyScanState, METRIC_ORDER, type ScanLayer } from '../src/engine/scan/scan';
+import * as tf from '../src/engine/runtime/tf';
 
 interface Args {
   net: string;

@@ -4,13 +4,13 @@
  * run from a shell it is the `feature-lens` command line.
  */
 import { ENGINE_ENV, type BackendSetting, type FromEngine } from '../shared/protocol';
-import { currentWasmThreads, initBackend } from './backend';
-import { runCli } from './cli';
-import { handlers } from './handlers';
+import { currentWasmThreads, initBackend } from './runtime/backend';
+import { runCli } from './cli/cli';
+import { handlers } from './server/handlers';
 import { nodeScoresKernel } from './kernels/nodeScores';
 import { onNativeNote } from './native/forwardLayers';
-import { EngineServer } from './server';
-import * as tf from './tf';
+import { EngineServer } from './server/server';
+import * as tf from './runtime/tf';
 
 /** Whether the backend still computes 1 + 1: after a WebAssembly trap its memory is gone and this throws. */
 function backendComputes(): boolean {

@@ -1,5 +1,5 @@
 /** The Top Activations tree as plain data: one entry per top image of the node shown, and how it looks. No vscode import. */
-import { formatNumber } from '../shared/colormap';
+import { formatNumber } from '../shared/colorScale';
 import type { LensInfo, TopActivationsResult } from '../shared/protocol';
 import type { ItemView } from './treeModel';
 

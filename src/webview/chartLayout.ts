@@ -2,7 +2,7 @@
  * Chart geometry as pure functions (no DOM: unit-tested in plain Node): data in, positions (CSS pixels), colours
  * and labels out. charts.ts only strokes and fills what these return, in the theme's colours.
  */
-import { diverging, formatNumber, type Rgb } from '../shared/colormap';
+import { diverging, formatNumber, type Rgb } from '../shared/colorScale';
 import { range } from './raster';
 
 export interface Series {

@@ -1,6 +1,6 @@
 /** Small DOM helpers for the panel (no framework; styles come from media/inspector.css classes). */
 import type { Pixels } from '../shared/webviewProtocol';
-import { dims, drawPixels, type ColorMode } from './colormap';
+import { dims, drawPixels, type ColorMode } from './pixelCanvas';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);

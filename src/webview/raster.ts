@@ -3,7 +3,7 @@
  * puts the RGBA these return. Grayscale for images; a diverging blue–white–red map centred on zero for signed
  * values (weights, projections), one pixel per value.
  */
-import { diverging } from '../shared/colormap';
+import { diverging } from '../shared/colorScale';
 import { range } from '../shared/range';
 
 export type ColorMode = 'image' | 'signed';

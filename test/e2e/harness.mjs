@@ -405,7 +405,7 @@ export function decodeDiverging({ data }) {
 
 /**
  * The values a signed tile shows, from its pixels and `lim`, the value its legend puts at full colour: the
- * inverse of src/shared/colormap.ts `diverging` (white at 0; green falls from 255 to 24 towards #b2182b at +lim,
+ * inverse of src/shared/colorScale.ts `diverging` (white at 0; green falls from 255 to 24 towards #b2182b at +lim,
  * and to 102 towards #2166ac at -lim). Exact up to the colours' rounding (`SIGNED_TOLERANCE`).
  */
 export function decodeSigned({ data }, lim) {

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { currentBackend, initBackend, wasmDirectory } from '../../src/engine/backend';
-import * as tf from '../../src/engine/tf';
+import { currentBackend, initBackend, wasmDirectory } from '../../src/engine/runtime/backend';
+import * as tf from '../../src/engine/runtime/tf';
 
 // `auto` picks tensorflow when @tensorflow/tfjs-node is installed (npm ci on a networked machine may install
 // it), else falls back to wasm and says why; an explicit `tensorflow` then fails clearly. On machines where

@@ -9,11 +9,11 @@ import * as zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { encodeIdx } from '../../src/engine/datasets/idx';
 import { encodeNpy } from '../../src/engine/datasets/npy';
-import { UserError } from '../../src/engine/errors';
-import { lensInfo, openDataset, readLens } from '../../src/engine/lens';
+import { UserError } from '../../src/engine/runtime/errors';
+import { lensInfo, openDataset, readLens } from '../../src/engine/lens/lens';
 import { EngineClient } from '../../src/extension/engineClient';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');

@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { lensFilePaths, parseLens } from '../../src/engine/lens';
-import { checkpointEpochs, checkpointSeries, globFiles } from '../../src/engine/methods/checkpoints';
+import { lensFilePaths, parseLens } from '../../src/engine/lens/lens';
+import { checkpointEpochs, checkpointSeries, globFiles } from '../../src/engine/training/checkpoints';
 
 const recipe = (checkpoints: unknown) => ({ architecture: [{ type: 'flatten' }, { type: 'dense', units: 3, activation: 'softmax' }], epochs: 10, checkpoints });
 const lensOf = (extra: Record<string, unknown>, file = '/w/a.lens.json') => parseLens({ name: 'a', model: 'model/model.json', dataset: { format: 'efl' }, ...extra }, file);

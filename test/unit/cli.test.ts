@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { saveModel } from '../../src/engine/modelIO';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { saveModel } from '../../src/engine/models/modelIO';
+import * as tf from '../../src/engine/runtime/tf';
 
 const cli = path.resolve(__dirname, '../../dist/engine.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });

@@ -1,6 +1,6 @@
 /** Runs the CLI in this process, as `feature-lens ... --json --backend wasm`, and returns its parsed result. */
 import * as assert from 'node:assert/strict';
-import { runCli } from '../../src/engine/cli';
+import { runCli } from '../../src/engine/cli/cli';
 
 export async function cliJson(args: string[]): Promise<any> {
   const out: string[] = [];

@@ -11,14 +11,14 @@ import * as zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { drawEfl, EFL_DEFAULTS, EFL_LETTERS, EflDataset, eflStrokeMasks } from '../../src/engine/datasets/efl';
 import { checkFitsModel } from '../../src/engine/datasets/fit';
 import { encodeIdx, openIdxDataset } from '../../src/engine/datasets/idx';
 import { ImageFolderDataset } from '../../src/engine/datasets/imageFolder';
 import { encodeNpy, openNpyDataset } from '../../src/engine/datasets/npy';
-import { UserError } from '../../src/engine/errors';
-import * as tf from '../../src/engine/tf';
+import { UserError } from '../../src/engine/runtime/errors';
+import * as tf from '../../src/engine/runtime/tf';
 
 const root = path.resolve(__dirname, '../..');
 let dir: string;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { net } from './net';
-import { initBackend } from '../../src/engine/backend';
-import { project } from '../../src/engine/project';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { project } from '../../src/engine/methods/projection';
+import * as tf from '../../src/engine/runtime/tf';
 
 /**
  * A hand-worked case: 5×5×1 input, one 2×2 filter [[1, -1], [2, 0]] with bias 0.5 (valid, ReLU),

@@ -1,14 +1,14 @@
-// The deconvnet's backward rules (src/engine/deconv.ts), op kind by op kind, on hand-built networks.
+// The deconvnet's backward rules (src/engine/methods/deconv.ts), op kind by op kind, on hand-built networks.
 // Without ReLUs and max pooling a deconvolution is the transpose of the network's linear part applied to the
 // kept map: Jᵀs, with J measured column by column from forward passes on basis images (biases drop out of J,
 // as they are ignored on the way back). The forward pass is checked against PyTorch in forward.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { deconvolve } from '../../src/engine/deconv';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { deconvolve } from '../../src/engine/methods/deconv';
 import { forward } from '../../src/engine/models/forward';
 import { inspectableLayers, type Activation, type Network, type Op } from '../../src/engine/models/network';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 import { relError } from './inspectRef';
 
 function values(n: number, seed: number): number[] {

@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineClient } from '../../src/extension/engineClient';
 import type { LogLevel } from '../../src/shared/protocol';
-import { initBackend } from '../../src/engine/backend';
-import { saveModel } from '../../src/engine/modelIO';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { saveModel } from '../../src/engine/models/modelIO';
+import * as tf from '../../src/engine/runtime/tf';
 import { writeEflLens } from './eflLens';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');

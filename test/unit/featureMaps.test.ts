@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { net } from './net';
-import { initBackend } from '../../src/engine/backend';
-import { UserError } from '../../src/engine/errors';
-import { featureMaps } from '../../src/engine/featureMaps';
-import { layerOutputs } from '../../src/engine/graph';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { UserError } from '../../src/engine/runtime/errors';
+import { featureMaps } from '../../src/engine/methods/featureMaps';
+import { layerOutputs } from '../../src/engine/models/layerAccess';
+import * as tf from '../../src/engine/runtime/tf';
 import { seededImage, smallCnn } from './inspectRef';
 
 /** Naive valid cross-correlation + bias + ReLU on `[h, w, cin]` with kernel `[kh, kw, cin, cout]` (nested arrays). */

@@ -4,8 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FileCache } from '../../src/engine/fileCache';
-import { readLens } from '../../src/engine/lens';
+import { FileCache } from '../../src/engine/runtime/fileCache';
+import { readLens } from '../../src/engine/lens/lens';
 
 test('a value is returned only for the stamp it was read with; the least recently used goes first', () => {
   const c = new FileCache<string>(2);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { net } from './net';
-import { initBackend } from '../../src/engine/backend';
-import { filterPreview as previewOf } from '../../src/engine/filterPreview';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { filterPreview as previewOf } from '../../src/engine/server/filterPreview';
+import * as tf from '../../src/engine/runtime/tf';
 
 /** Nested array lookup of a weight, independent of the flat index arithmetic under test. */
 const at = (w: tf.Tensor, ...idx: number[]) => idx.reduce((a: unknown, i) => (a as unknown[])[i], w.arraySync()) as number;

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { forward } from '../../src/engine/models/forward';
 import type { Network, OpSpec } from '../../src/engine/models/network';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 import { hasTorch, PYTHON, relError } from './inspectRef';
 
 /** Seeded values in [-1, 1). */

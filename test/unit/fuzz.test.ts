@@ -11,13 +11,13 @@ import * as zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { predict } from '../../src/engine/models/forward';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { encodeIdx, openIdxDataset } from '../../src/engine/datasets/idx';
 import { encodeNpy, openNpyDataset } from '../../src/engine/datasets/npy';
-import { UserError } from '../../src/engine/errors';
-import { lensInfo, openDataset, readLens } from '../../src/engine/lens';
-import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
-import * as tf from '../../src/engine/tf';
+import { UserError } from '../../src/engine/runtime/errors';
+import { lensInfo, openDataset, readLens } from '../../src/engine/lens/lens';
+import { loadModel, saveModel, unloadModels } from '../../src/engine/models/modelIO';
+import * as tf from '../../src/engine/runtime/tf';
 import { mutateBytes, mutateJson, rng, type Rng } from './mutate';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);

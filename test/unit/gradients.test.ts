@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { net } from './net';
-import { initBackend } from '../../src/engine/backend';
-import { gradcamOp } from '../../src/engine/gradcam';
-import { project } from '../../src/engine/project';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { gradcamOp } from '../../src/engine/methods/gradcam';
+import { project } from '../../src/engine/methods/projection';
+import * as tf from '../../src/engine/runtime/tf';
 import { hasTorch, relError, seededImage, smallCnn, torchReference, type RefCase } from './inspectRef';
 
 const CASES: (RefCase & { conv?: number })[] = [];

@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { inspectLayer } from '../../src/engine/inspectLayer';
-import { saveModel, unloadModels } from '../../src/engine/modelIO';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { inspectLayer } from '../../src/engine/server/inspectLayer';
+import { saveModel, unloadModels } from '../../src/engine/models/modelIO';
+import * as tf from '../../src/engine/runtime/tf';
 import { writeMnistIdxLens } from './scanFixtures';
 
 test('inspectLayer: weights, the chosen test image and its feature maps in one request', async () => {

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 
 export const PYTHON = '/usr/bin/python3';
 /** Whether PyTorch is importable (the reference tests skip without it, saying so). */

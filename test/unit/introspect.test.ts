@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { net } from './net';
-import { initBackend } from '../../src/engine/backend';
-import { featureMaps } from '../../src/engine/featureMaps';
-import { describeLayers } from '../../src/engine/introspect';
-import { project } from '../../src/engine/project';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { featureMaps } from '../../src/engine/methods/featureMaps';
+import { describeLayers } from '../../src/engine/models/describeLayers';
+import { project } from '../../src/engine/methods/projection';
+import * as tf from '../../src/engine/runtime/tf';
 import { relError, seededImage } from './inspectRef';
 
 /** input → conv a, conv b → Add → Concatenate with a depthwise branch → BN → ReLU → avg-pool → flatten → dropout → dense. */

@@ -8,14 +8,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
-import { initBackend } from '../../src/engine/backend';
-import { UserError } from '../../src/engine/errors';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { UserError } from '../../src/engine/runtime/errors';
 import { type KerasModel, loadKeras3, loadKeras3Model, loadKerasH5, loadKerasH5Model, loadKerasJson, loadKerasJsonModel } from '../../src/engine/models/keras';
 import { forward } from '../../src/engine/models/forward';
-import { loadModel, unloadModels } from '../../src/engine/modelIO';
+import { loadModel, unloadModels } from '../../src/engine/models/modelIO';
 import type { Network } from '../../src/engine/models/network';
 import { inlineNestedModels, keras3WeightPaths, normalizeLayer, toSnakeCase } from '../../src/engine/models/kerasConfig';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 import { halfToNumber } from '../../src/engine/models/h5float16';
 import { KERAS_DIR, kerasFixtures, kerasReference, PYTHON, rangeError } from './kerasFixtures';
 

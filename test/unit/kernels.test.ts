@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { MISSING_KERNELS, registerWasmKernels, SPEED_KERNELS } from '../../src/engine/kernels';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 import { assertClose, values, wasmDataIds } from './numbers';
 
 // Every kernel the project registers on wasm, checked against the cpu backend's own gradients on the

@@ -7,14 +7,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { layersReference, net } from './net';
-import { initBackend } from '../../src/engine/backend';
-import { makeJob } from '../../src/engine/job';
-import { layerByClass, layerByClassOfDataset } from '../../src/engine/layerByClass';
-import { openDataset, readLens } from '../../src/engine/lens';
-import { loadModel, saveModel } from '../../src/engine/modelIO';
-import { scanLens } from '../../src/engine/topActivations';
-import { scanLayers } from '../../src/engine/scan';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { makeJob } from '../../src/engine/runtime/job';
+import { layerByClass, layerByClassOfDataset } from '../../src/engine/scan/layerByClass';
+import { openDataset, readLens } from '../../src/engine/lens/lens';
+import { loadModel, saveModel } from '../../src/engine/models/modelIO';
+import { scanLens } from '../../src/engine/scan/topActivations';
+import { scanLayers } from '../../src/engine/scan/scan';
+import * as tf from '../../src/engine/runtime/tf';
 import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, writeMnistLens } from './scanFixtures';
 
 describe('layer activation by class', () => {

@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { encodeNpy } from '../../src/engine/datasets/npy';
-import { UserError } from '../../src/engine/errors';
-import { lensInfo, openDataset, parseLens, readLens } from '../../src/engine/lens';
+import { UserError } from '../../src/engine/runtime/errors';
+import { lensInfo, openDataset, parseLens, readLens } from '../../src/engine/lens/lens';
 
 const root = path.resolve(__dirname, '../..');
 let dir: string;

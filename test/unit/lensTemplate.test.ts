@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
-import { initBackend } from '../../src/engine/backend';
-import { openDataset, readLens } from '../../src/engine/lens';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { openDataset, readLens } from '../../src/engine/lens/lens';
 import { freeLensPath, lensForModel } from '../../src/extension/lensTemplate';
 
 function png(file: string, w: number, h: number): void {

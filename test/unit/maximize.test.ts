@@ -5,13 +5,13 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { net } from './net';
-import { initBackend } from '../../src/engine/backend';
-import { CancelledError } from '../../src/engine/errors';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { CancelledError } from '../../src/engine/runtime/errors';
 import { Random } from '../../src/engine/datasets/random';
-import { defaultTransforms, irfft2, irfft2Bases, randomView, rotate } from '../../src/engine/imageParam';
-import { makeJob } from '../../src/engine/job';
-import { maximize } from '../../src/engine/maximize';
-import * as tf from '../../src/engine/tf';
+import { defaultTransforms, irfft2, irfft2Bases, randomView, rotate } from '../../src/engine/methods/imageParam';
+import { makeJob } from '../../src/engine/runtime/job';
+import { maximize } from '../../src/engine/methods/maximize';
+import * as tf from '../../src/engine/runtime/tf';
 import { mnistDigits, smallCnn } from './scanFixtures';
 
 describe('activation maximization', () => {

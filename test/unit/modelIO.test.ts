@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { UserError } from '../../src/engine/errors';
-import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { UserError } from '../../src/engine/runtime/errors';
+import { loadModel, saveModel, unloadModels } from '../../src/engine/models/modelIO';
+import * as tf from '../../src/engine/runtime/tf';
 
 function smallModel(): tf.Sequential {
   return tf.sequential({

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { forward } from '../../src/engine/models/forward';
 import { loadOnnx } from '../../src/engine/models/onnx';
 import type { Network } from '../../src/engine/models/network';
@@ -14,7 +14,7 @@ import { nativeFeatureMaps } from '../../src/engine/native/featureMaps';
 import { forwardLayers, forwardStatus, nativeForward, tfjsForwardLayers } from '../../src/engine/native/forwardLayers';
 import { nativeBatchScores, ScoreBuffers, type NativeScanLayer } from '../../src/engine/native/nativeScores';
 import { nativeRuntime, nativeSession, releaseNativeSessions, runNative } from '../../src/engine/native/runtime';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 import { convNet, graphNet, NetBuilder, referenceForward, testForward } from './nativeNets';
 import { values } from './numbers';
 

@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { saveModel } from '../../src/engine/modelIO';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { saveModel } from '../../src/engine/models/modelIO';
 import { forwardLayers, forwardStatus, nativeForward } from '../../src/engine/native/forwardLayers';
 import { nativeRuntime } from '../../src/engine/native/runtime';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 import { convNet, referenceForward, testForward } from './nativeNets';
 import { values } from './numbers';
 

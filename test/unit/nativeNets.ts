@@ -1,7 +1,7 @@
 // Hand-built Networks covering every op kind of models/network.ts, and an independent tfjs forward pass of
 // them (one rule per op kind, written from the contract in network.ts), for the native-path tests.
 import type { Activation, Network, Op, OpSpec } from '../../src/engine/models/network';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 import { values } from './numbers';
 
 type Pads = [number, number, number, number];

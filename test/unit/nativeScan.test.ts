@@ -6,13 +6,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { makeJob } from '../../src/engine/job';
-import { saveModel } from '../../src/engine/modelIO';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { makeJob } from '../../src/engine/runtime/job';
+import { saveModel } from '../../src/engine/models/modelIO';
 import { nativeRuntime } from '../../src/engine/native/runtime';
 import { forwardStatus } from '../../src/engine/native/forwardLayers';
-import { stopIdleHelpers } from '../../src/engine/parallelScan';
-import { scanLens } from '../../src/engine/topActivations';
+import { stopIdleHelpers } from '../../src/engine/scan/parallelScan';
+import { scanLens } from '../../src/engine/scan/topActivations';
 import { childPids } from './procs';
 import { smallCnn, writeMnistLens } from './scanFixtures';
 

@@ -1,7 +1,7 @@
 import { layersNetwork } from '../../src/engine/models/layers';
 import type { Network } from '../../src/engine/models/network';
-import type * as tf from '../../src/engine/tf';
-import * as tfl from '../../src/engine/tf';
+import type * as tf from '../../src/engine/runtime/tf';
+import * as tfl from '../../src/engine/runtime/tf';
 
 const cache = new WeakMap<tf.LayersModel, Network>();
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { net } from './net';
-import { currentWasmThreads, initBackend } from '../../src/engine/backend';
+import { currentWasmThreads, initBackend } from '../../src/engine/runtime/backend';
 import { nodeScores, nodeScoresKernel, type LayerOutput, type NodeScores } from '../../src/engine/kernels/nodeScores';
-import { batchScores, multiOutputModel, scanLayers } from '../../src/engine/scan';
-import * as tf from '../../src/engine/tf';
-import { WASM_THREADS_ENV } from '../../src/engine/wasmThreads';
+import { batchScores, multiOutputModel, scanLayers } from '../../src/engine/scan/scan';
+import * as tf from '../../src/engine/runtime/tf';
+import { WASM_THREADS_ENV } from '../../src/engine/runtime/wasmThreads';
 import { values, wasmDataIds, wasmMemory } from './numbers';
 
 // The scan's SIMD kernel (kernels/nodeScores.wat) against a naive float64 reduction of the same values:

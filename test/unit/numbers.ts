@@ -1,6 +1,6 @@
 // Numeric helpers shared by the tests that compare the wasm backend and its kernels with a reference.
 import assert from 'node:assert/strict';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 
 /** Deterministic pseudo-random values in [-1, 1) (an LCG: the same seed gives the same values); `round` makes exact ties. */
 export function values(n: number, seed: number, round = false): Float32Array {

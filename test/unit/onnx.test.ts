@@ -10,15 +10,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { onnx } from 'onnx-proto';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { forward } from '../../src/engine/models/forward';
-import { UserError } from '../../src/engine/errors';
+import { UserError } from '../../src/engine/runtime/errors';
 import type { Network } from '../../src/engine/models/network';
 import { importOnnx, loadOnnx } from '../../src/engine/models/onnx';
 import { moduleNames, parseNodeName } from '../../src/engine/models/onnx/names';
 import { decodeTensor } from '../../src/engine/models/onnx/tensors';
-import { saliency } from '../../src/engine/saliency';
-import * as tf from '../../src/engine/tf';
+import { saliency } from '../../src/engine/methods/saliency';
+import * as tf from '../../src/engine/runtime/tf';
 
 const ZOO = path.resolve(__dirname, '../fixtures/zoo');
 const TESTDATA = '/usr/share/libonnx-testdata/data/node';
@@ -418,7 +418,7 @@ describe('digits CNN input gradient against torch.autograd', { skip: haveZoo ? f
     }
   });
 
-  it('the saliency method (src/engine/saliency.ts) on the digits CNN matches torch.autograd, per image and class', async (t) => {
+  it('the saliency method (src/engine/methods/saliency.ts) on the digits CNN matches torch.autograd, per image and class', async (t) => {
     const meta = JSON.parse(fs.readFileSync(path.join(ZOO, 'digits.saliency.json'), 'utf8')) as { shape: number[]; classes: number[] };
     const bin = fs.readFileSync(path.join(ZOO, 'digits.saliency.bin'));
     const want = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));

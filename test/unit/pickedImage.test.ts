@@ -11,11 +11,11 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import type { ImageInspection } from '../../src/shared/protocol';
-import { initBackend } from '../../src/engine/backend';
-import { handlers } from '../../src/engine/handlers';
-import { makeJob } from '../../src/engine/job';
-import { toEngineError } from '../../src/engine/errors';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { handlers } from '../../src/engine/server/handlers';
+import { makeJob } from '../../src/engine/runtime/job';
+import { toEngineError } from '../../src/engine/runtime/errors';
+import * as tf from '../../src/engine/runtime/tf';
 import { hasTorch, PYTHON } from './inspectRef';
 
 const ZOO = path.resolve(__dirname, '../fixtures/zoo');

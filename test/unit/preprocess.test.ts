@@ -6,22 +6,22 @@ import * as path from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { describePreprocess, PROJECTION_METHODS, type FloatArray } from '../../src/shared/protocol';
-import { initBackend } from '../../src/engine/backend';
-import { runCli } from '../../src/engine/cli';
-import { featureMaps } from '../../src/engine/featureMaps';
-import { handlers } from '../../src/engine/handlers';
-import { makeJob } from '../../src/engine/job';
-import { readLens } from '../../src/engine/lens';
-import { loadLensModel } from '../../src/engine/lensModel';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { runCli } from '../../src/engine/cli/cli';
+import { featureMaps } from '../../src/engine/methods/featureMaps';
+import { handlers } from '../../src/engine/server/handlers';
+import { makeJob } from '../../src/engine/runtime/job';
+import { readLens } from '../../src/engine/lens/lens';
+import { loadLensModel } from '../../src/engine/lens/lensModel';
 import { forwardStatus, nativeForward } from '../../src/engine/native/forwardLayers';
 import { nativeRuntime } from '../../src/engine/native/runtime';
-import { readTopActivations, scanLens } from '../../src/engine/topActivations';
+import { readTopActivations, scanLens } from '../../src/engine/scan/topActivations';
 import { hasTorch, PYTHON } from './inspectRef';
 import { forward } from '../../src/engine/models/forward';
 import type { Network } from '../../src/engine/models/network';
 import { withPreprocess } from '../../src/engine/models/preprocess';
-import * as tf from '../../src/engine/tf';
-import { parseLens } from '../../src/engine/lens';
+import * as tf from '../../src/engine/runtime/tf';
+import { parseLens } from '../../src/engine/lens/lens';
 
 function smallNet(): Network {
   const kernel = tf.tensor4d([1, 2, 3, -1, 0.5, 2], [1, 1, 3, 2]);
@@ -352,7 +352,7 @@ test("a recipe trains on the preprocessed images: the test confusion training re
     const result = await handlers.train({ lens: lensPath }, makeJob());
     const lens = await readLens(lensPath);
     const confusionOf = async (net: Network) => {
-      const { openDataset } = await import('../../src/engine/lens');
+      const { openDataset } = await import('../../src/engine/lens/lens');
       const ds = await openDataset(lens, 'test');
       const all = await ds.gather(Int32Array.from({ length: ds.size }, (_, i) => i));
       const probs = tf.tidy(() => forward(net, tf.tensor(all.images, [ds.size, ...ds.shape]))[net.ops.findIndex((o) => o.name === net.output)]);

@@ -8,12 +8,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { after, before, describe, it } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { UserError } from '../../src/engine/errors';
-import { makeJob } from '../../src/engine/job';
-import { loadModel, saveModel } from '../../src/engine/modelIO';
-import { renderNode } from '../../src/engine/render';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { UserError } from '../../src/engine/runtime/errors';
+import { makeJob } from '../../src/engine/runtime/job';
+import { loadModel, saveModel } from '../../src/engine/models/modelIO';
+import { renderNode } from '../../src/engine/cli/figures';
+import * as tf from '../../src/engine/runtime/tf';
 import { DIGIT_CLASSES, mnistDigits, smallCnn, writeMnistLens } from './scanFixtures';
 
 function decode(file: string): PNG {

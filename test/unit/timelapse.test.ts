@@ -7,12 +7,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, it } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { cliJson } from './cliJson';
-import { makeJob } from '../../src/engine/job';
-import { timelapse } from '../../src/engine/methods/timelapse';
-import { loadModel, unloadModels } from '../../src/engine/modelIO';
-import { trainLens } from '../../src/engine/train';
+import { makeJob } from '../../src/engine/runtime/job';
+import { timelapse } from '../../src/engine/server/timelapse';
+import { loadModel, unloadModels } from '../../src/engine/models/modelIO';
+import { trainLens } from '../../src/engine/training/train';
 
 const root = path.resolve(__dirname, '../..');
 let dir: string;

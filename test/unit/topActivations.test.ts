@@ -8,15 +8,15 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { layersReference, net } from './net';
 import type { ScoreMetric } from '../../src/shared/protocol';
-import { initBackend } from '../../src/engine/backend';
-import { CancelledError } from '../../src/engine/errors';
-import { makeJob } from '../../src/engine/job';
-import { METRIC_ORDER, scanLayers } from '../../src/engine/scan';
-import { ScoreHeaps } from '../../src/engine/scoreHeap';
-import * as tf from '../../src/engine/tf';
-import { openDataset, readLens } from '../../src/engine/lens';
-import { loadModel, saveModel } from '../../src/engine/modelIO';
-import { findIndex, KEEP_EARLIER_INDEXES, scanDataset, scanLens, topFromIndex } from '../../src/engine/topActivations';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { CancelledError } from '../../src/engine/runtime/errors';
+import { makeJob } from '../../src/engine/runtime/job';
+import { METRIC_ORDER, scanLayers } from '../../src/engine/scan/scan';
+import { ScoreHeaps } from '../../src/engine/scan/scoreHeap';
+import * as tf from '../../src/engine/runtime/tf';
+import { openDataset, readLens } from '../../src/engine/lens/lens';
+import { loadModel, saveModel } from '../../src/engine/models/modelIO';
+import { findIndex, KEEP_EARLIER_INDEXES, scanDataset, scanLens, topFromIndex } from '../../src/engine/scan/topActivations';
 import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, writeMnistLens } from './scanFixtures';
 
 // Helper scan processes run only where the scan is on tfjs (a native scan keeps to one process, see

@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, it } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import { makeJob } from '../../src/engine/job';
-import { openDataset, readLens } from '../../src/engine/lens';
-import * as tf from '../../src/engine/tf';
-import { trainLens } from '../../src/engine/train';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { makeJob } from '../../src/engine/runtime/job';
+import { openDataset, readLens } from '../../src/engine/lens/lens';
+import * as tf from '../../src/engine/runtime/tf';
+import { trainLens } from '../../src/engine/training/train';
 
 const root = path.resolve(__dirname, '../..');
 const photos = path.join(root, 'samples/rgb/photos');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
-import * as tf from '../../src/engine/tf';
+import { initBackend } from '../../src/engine/runtime/backend';
+import * as tf from '../../src/engine/runtime/tf';
 
 // The point of the project's wasm kernels: a conv net trains on the wasm backend (without them every
 // gradient through a conv layer fails there), on real MNIST digits, without leaking tensors.

@@ -5,12 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/runtime/backend';
 import { PNG } from 'pngjs';
-import { lensInfo, openDataset, readLens } from '../../src/engine/lens';
-import { thumbnails } from '../../src/engine/thumbnails';
-import { loadModel, saveModel, unloadModels } from '../../src/engine/modelIO';
-import * as tf from '../../src/engine/tf';
+import { lensInfo, openDataset, readLens } from '../../src/engine/lens/lens';
+import { thumbnails } from '../../src/engine/scan/thumbnails';
+import { loadModel, saveModel, unloadModels } from '../../src/engine/models/modelIO';
+import * as tf from '../../src/engine/runtime/tf';
 import { imageEntries, imageItemView } from '../../src/extension/topImages';
 import { shortPaths } from '../../src/extension/treeProblems';
 import {

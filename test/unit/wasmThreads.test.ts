@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { WASM_THREADS_ENV, workerScript } from '../../src/engine/wasmThreads';
+import { WASM_THREADS_ENV, workerScript } from '../../src/engine/runtime/wasmThreads';
 import { assertClose } from './numbers';
 
 // The optional multithreaded wasm backend. The backend initialises once per process, so each case runs

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { waitingText } from '../../src/extension/pageData';
 import { nodePageMessage as nodePage } from '../../src/extension/pages/node';
 import { isProjectionMethod, PROJECTION_METHOD_LABELS, PROJECTION_METHODS, type ModelInfo, type NodeInspection } from '../../src/shared/protocol';
-import { diverging, dims, fmt } from '../../src/webview/colormap';
+import { diverging, dims, fmt } from '../../src/webview/pixelCanvas';
 import { packMessage, toPixels, unpackMessage, type PackedMessage } from '../../src/shared/messagePacking';
 import { parsePanelState, parseWebviewMessage, type MessageBounds } from '../../src/shared/webviewChecks';
 

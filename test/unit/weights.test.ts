@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { net } from './net';
-import { initBackend } from '../../src/engine/backend';
-import { UserError } from '../../src/engine/errors';
-import * as tf from '../../src/engine/tf';
-import { layerWeights as weightsOf } from '../../src/engine/weights';
+import { initBackend } from '../../src/engine/runtime/backend';
+import { UserError } from '../../src/engine/runtime/errors';
+import * as tf from '../../src/engine/runtime/tf';
+import { layerWeights as weightsOf } from '../../src/engine/methods/weights';
 
 /** Sets every weight of `layer` to distinct values (index · 0.01 − 1), so a misplaced value shows. */
 function distinct(layer: tf.layers.Layer): void {

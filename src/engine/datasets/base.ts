@@ -1,5 +1,5 @@
 import type { Split } from '../../shared/protocol';
-import { check } from '../errors';
+import { check } from '../runtime/errors';
 import type { ByteSource } from './bytes';
 import type { Batch, Dataset } from './dataset';
 

@@ -1,9 +1,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { bytesText } from '../budget';
-import { UserError } from '../errors';
-import { checkInputFile } from '../fsutil';
+import { bytesText } from '../runtime/budget';
+import { UserError } from '../runtime/errors';
+import { checkInputFile } from '../runtime/fsutil';
 
 /**
  * A gzipped file is inflated into memory: beyond this it is refused (store such data uncompressed: it is then

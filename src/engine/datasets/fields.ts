@@ -1,4 +1,4 @@
-import { UserError } from '../errors';
+import { UserError } from '../runtime/errors';
 
 /**
  * Reads the fields of one JSON object of a lens file, with one clear message per mistake that names the

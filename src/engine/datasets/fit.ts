@@ -1,5 +1,5 @@
-import { UserError } from '../errors';
-import type * as tf from '../tf';
+import { UserError } from '../runtime/errors';
+import type * as tf from '../runtime/tf';
 import type { Dataset } from './dataset';
 
 /**

@@ -5,7 +5,7 @@
  * labels are `[N]` uint8 or int32.
  */
 import type { Split } from '../../shared/protocol';
-import { UserError } from '../errors';
+import { UserError } from '../runtime/errors';
 import { ArrayFileDataset } from './base';
 import type { Dataset } from './dataset';
 import { openBytes, type ByteSource } from './bytes';

@@ -5,7 +5,7 @@
 import * as jpeg from 'jpeg-js';
 import * as zlib from 'node:zlib';
 import { PNG } from 'pngjs';
-import { UserError } from '../errors';
+import { UserError } from '../runtime/errors';
 
 /** `png`/`jpeg` from the file's first bytes, or undefined when it is neither. */
 export function imageKind(head: Uint8Array): 'png' | 'jpeg' | undefined {

@@ -6,7 +6,7 @@
  * `parsePyDict` is a hand-written parser of that literal, slightly over the house limit of ~80 lines.
  */
 import type { Split } from '../../shared/protocol';
-import { UserError } from '../errors';
+import { UserError } from '../runtime/errors';
 import { ArrayFileDataset } from './base';
 import type { Dataset } from './dataset';
 import { openBytes, type ByteSource } from './bytes';

@@ -6,7 +6,7 @@
  * for `dy·Wᵀ` in a dense layer's gradient that transposes `dy` and the result instead of the big `W`.
  * Inputs: a `[..., M, K]` (or `[..., K, M]`), b `[..., K, N]` (or `[..., N, K]`) float32. Output `[..., M, N]`.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import { free, type Info, originalKernel, transpose, type WasmBackend } from './wasmOps';
 
 export function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {

@@ -8,7 +8,7 @@
  * a valid conv2d with dilation = the stride gives `[Cin, KH, KW, Cout]`, transposed to `[KH, KW, Cin, Cout]`.
  * Inputs: x `[N, H, W, Cin]`, dy `[N, OH, OW, Cout]` float32. Output: `filterShape`.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import { checkNHWC, conv2d, free, type Info, padSpatial, transpose, type WasmBackend } from './wasmOps';
 
 export function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {

@@ -4,7 +4,7 @@
  * swapped, `[KH, KW, Cout, Cin]`, which runs on XNNPACK.
  * Inputs: dy `[N, OH, OW, Cout]`, filter `[KH, KW, Cin, Cout]` float32. Output: `inputShape` `[N, H, W, Cin]`.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import { spreadForTransposedConv } from './transposedConv';
 import { checkNHWC, conv2d, free, type Info, reverse, transpose, type WasmBackend } from './wasmOps';
 

@@ -8,7 +8,7 @@
  * summing over `n` leaves `[KH, KW, C, M]`.
  * Inputs: x `[N, H, W, C]`, dy `[N, OH, OW, C·M]` float32. Output: `filterShape` `[KH, KW, C, M]`.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import { checkNHWC, checkUndilated, depthwise, free, type Info, padSpatial, reshape, sum, transpose, type WasmBackend } from './wasmOps';
 
 export function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info {

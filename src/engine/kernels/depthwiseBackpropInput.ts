@@ -4,7 +4,7 @@
  * then the `M` multiplier channels of each input channel summed.
  * Inputs: dy `[N, OH, OW, C·M]`, filter `[KH, KW, C, M]` float32. Output: `inputShape` `[N, H, W, C]`.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import { spreadForTransposedConv } from './transposedConv';
 import { checkNHWC, checkUndilated, depthwise, free, type Info, reshape, reverse, sum, type WasmBackend } from './wasmOps';
 

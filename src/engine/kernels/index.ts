@@ -2,7 +2,7 @@
  * The kernels this project registers on the wasm backend: those it lacks (without them no gradient
  * flows through a conv layer) and, optionally, faster versions of slow built-in ones.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import { batchMatMulConfig } from './batchMatMul';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter';
 import { conv2dBackpropInputConfig } from './conv2dBackpropInput';

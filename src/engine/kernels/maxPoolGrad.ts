@@ -7,7 +7,7 @@
  * One pass over the input in plain JS on the wasm heap.
  * Inputs: dy `[N, OH, OW, C]`, input `[N, H, W, C]` float32 (output unused). Output: `[N, H, W, C]`.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import { type Info, originalKernel, type WasmBackend } from './wasmOps';
 
 interface HeapBackend extends WasmBackend {

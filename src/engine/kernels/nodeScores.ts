@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 
 /** A batch's scores of every node: each `[b, N]`, row-major. `argmax` is the flat position y · w + x. */
 export interface NodeScores {

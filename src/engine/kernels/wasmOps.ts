@@ -3,7 +3,7 @@
  * They take and return `TensorInfo`s (never `Tensor`s): a kernel runs below the engine's tensor
  * bookkeeping, so every intermediate must be freed with `free()` exactly once.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 
 /** The wasm backend as the kernels see it (only what they use). */
 export interface WasmBackend extends tf.KernelBackend {

@@ -10,10 +10,10 @@
  */
 import type { CrossCell, CrossTable } from '../../shared/protocol';
 import type { Dataset } from '../datasets/dataset';
-import { yieldToEvents, type Job } from '../job';
+import { yieldToEvents, type Job } from '../runtime/job';
 import { predict } from '../models/forward';
 import type { Network } from '../models/network';
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 
 /** Whether `net` reads images of `ds`'s shape; the reason when not. */
 export function inputMismatch(net: Network, ds: Dataset): string | undefined {

@@ -8,7 +8,7 @@
  *
  * Long because it is a table: one short rule per op kind, each read on its own.
  */
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import type { Activation, Network, Op, OpKind, OpSpec } from './network';
 
 export interface ForwardOptions {

@@ -9,8 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { memoryBudget } from '../budget';
-import { UserError } from '../errors';
+import { memoryBudget } from '../runtime/budget';
+import { UserError } from '../runtime/errors';
 import type { H5ReadReply, SnapAttr, SnapDataset, SnapGroup, SnapNode } from './h5snapshot';
 
 /** HDF5's signature, at offset 0 of every file this project reads (no user block). */

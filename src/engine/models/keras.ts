@@ -11,10 +11,10 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { checkMemory, memoryBudget } from '../budget';
-import { UserError } from '../errors';
-import { dryBuild, type ModelPlan } from '../layersModelJson';
-import * as tf from '../tf';
+import { checkMemory, memoryBudget } from '../runtime/budget';
+import { UserError } from '../runtime/errors';
+import { dryBuild, type ModelPlan } from './layersModelJson';
+import * as tf from '../runtime/tf';
 import { attrNames, attrString, type H5Dataset, type H5Group, isHdf5, readChecked, readFloat, withH5 } from './h5';
 import { checkLayerClasses, inlineNestedModels, keras3WeightPaths, type JsonObject, MODEL_CLASSES, normalizeLayer } from './kerasConfig';
 import { layersNetwork } from './layers';

@@ -8,8 +8,8 @@
  * `{args, kwargs}` with `__keras_tensor__` objects whose `keras_history` is `[layer, node, tensor]`;
  * `input_layers` / `output_layers` of a one-input model may be one triple instead of a list of them.
  */
-import { UserError } from '../errors';
-import * as tf from '../tf';
+import { UserError } from '../runtime/errors';
+import * as tf from '../runtime/tf';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };

@@ -8,8 +8,8 @@
  * model with `fit` changes what the network computes. The LayersModel keeps owning them: the network's
  * `dispose` frees only its own constants, and whoever loaded the model disposes the model.
  */
-import { UserError } from '../errors';
-import * as tf from '../tf';
+import { UserError } from '../runtime/errors';
+import * as tf from '../runtime/tf';
 import { inspectableLayers, type Activation, type Network, type Op, type OpSpec } from './network';
 
 type AnyLayer = tf.layers.Layer & Record<string, unknown>;

@@ -28,7 +28,7 @@
  *   `layer` every method takes, is an index into `layers`.
  */
 import type { LayerKind } from '../../shared/protocol';
-import type * as tf from '../tf';
+import type * as tf from '../runtime/tf';
 
 /** The file formats an importer exists for. */
 export type ModelFormat = 'tfjs-layers' | 'onnx' | 'keras-h5' | 'keras' | 'tfjs-graph';

@@ -15,14 +15,14 @@
  */
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { UserError } from '../errors';
-import type * as tf from '../tf';
+import { UserError } from '../runtime/errors';
+import type * as tf from '../runtime/tf';
 import { type Network, inspectableLayers } from './network';
 import { Importer, NodeView, type Dyn } from './onnx/context';
 import { moduleNames } from './onnx/names';
 import { OPS } from './onnx/ops';
-import { memoryBudget } from '../budget';
-import { readInputFile } from '../fsutil';
+import { memoryBudget } from '../runtime/budget';
+import { readInputFile } from '../runtime/fsutil';
 import { decodeTensor, num } from './onnx/tensors';
 
 export const PYTORCH_EXPORT_HINT =

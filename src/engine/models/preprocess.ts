@@ -7,7 +7,7 @@
  * prefix to the image as displayed. `loadLensModel` (lensModel.ts) is where a lens and its model meet.
  */
 import type { PreprocessSpec } from '../../shared/protocol';
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import type { Network, Op } from './network';
 
 export type { PreprocessSpec };

@@ -14,8 +14,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../errors';
-import * as tf from '../tf';
+import { UserError } from '../runtime/errors';
+import * as tf from '../runtime/tf';
 import { inspectableLayers, type Network } from './network';
 import { cutBeforePostprocessing } from './graphPostprocessing';
 import { GraphImport, type GraphModelJson, type GraphNode, type Value } from './tfjsGraphContext';

@@ -3,8 +3,8 @@
  * the import context (`GraphImport`: the node lookup, the values converted so far, the ops and constants of the
  * network being built, the ownership of decoded tensors, and the folding of ops on constants).
  */
-import { UserError } from '../errors';
-import * as tf from '../tf';
+import { UserError } from '../runtime/errors';
+import * as tf from '../runtime/tf';
 import { broadcastShapes } from './broadcast';
 import type { Activation, Op, OpSpec } from './network';
 

@@ -3,8 +3,8 @@
  * import context (tfjsGraphContext.ts). An op on constants only is folded to a constant at import; an op type
  * missing here is refused with one line naming the op, the node and the file.
  */
-import { UserError } from '../errors';
-import * as tf from '../tf';
+import { UserError } from '../runtime/errors';
+import * as tf from '../runtime/tf';
 import type { Activation } from './network';
 import { ACTIVATIONS, type Attrs, b64, ELEMENTWISE, flag, type GraphImport, type GraphNode, IDENTITY_OPS, inlineTensor, ints, outSize, samePads, str, type Value } from './tfjsGraphContext';
 

@@ -7,7 +7,7 @@
  * exact names and never written anywhere, so names such as `../x` are only names.
  */
 import * as zlib from 'node:zlib';
-import { UserError } from '../errors';
+import { UserError } from '../runtime/errors';
 
 /** Deflate packs at most ~1032:1 (258-byte matches in 2-bit codes); a small allowance for block overhead. */
 const MAX_DEFLATE_RATIO = 1032;

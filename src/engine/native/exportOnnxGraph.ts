@@ -5,7 +5,7 @@
  */
 import { onnx } from 'onnx-proto';
 import type { Network } from '../models/network';
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 
 /** The network cannot be expressed in ONNX by these rules (the message names the op). */
 export class NativeExportError extends Error {

@@ -3,8 +3,8 @@
  * it runs this network; null otherwise (the caller then runs the tfjs method).
  */
 import type { FeatureMapsResult, FloatArray } from '../../shared/protocol';
-import { check } from '../errors';
-import { checkLayer, range } from '../graph';
+import { check } from '../runtime/errors';
+import { checkLayer, range } from '../models/layerAccess';
 import type { Network } from '../models/network';
 import { nativeForward, recordForwardPath } from './forwardLayers';
 

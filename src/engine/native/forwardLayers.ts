@@ -10,7 +10,7 @@
  */
 import type { ForwardPath } from '../../shared/protocol';
 import type { Network } from '../models/network';
-import * as tf from '../tf';
+import * as tf from '../runtime/tf';
 import { exportOnnx } from './exportOnnx';
 import { nativeRuntime, nativeSession, nativeThreads, runNative, type NativeSession } from './runtime';
 

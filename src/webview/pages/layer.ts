@@ -1,6 +1,6 @@
 /** The layer page: every node's weights, the feature maps of one test image, the class chart (`byClass`). */
 import type { LayerPageMessage, WeightsView } from '../../shared/webviewProtocol';
-import { fmt, dims, legend } from '../colormap';
+import { fmt, dims, legend } from '../pixelCanvas';
 import { button, el, figure, pixelCanvas, section } from '../dom';
 import { byClass, byClassSection } from './byClass';
 import { header, MAX_CANVASES, type Send, type WebviewPage } from './page';

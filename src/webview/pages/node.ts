@@ -5,7 +5,7 @@
 import { PROJECTION_METHOD_LABELS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, type ProjectionMethod, type ScoreMetric } from '../../shared/protocol';
 import type { MaximizedMessage, MaximizeProgressMessage, NodePageMessage, NodeStatsMessage, Pixels, WeightsView } from '../../shared/webviewProtocol';
 import { lineChart } from '../charts';
-import { dims, fmt, legend, range } from '../colormap';
+import { dims, fmt, legend, range } from '../pixelCanvas';
 import { button, el, figure, pixelCanvas, section } from '../dom';
 import { header, type Send, type WebviewPage } from './page';
 import { pickedImageSection } from './pickedImage';

@@ -4,7 +4,7 @@
  */
 import { PROJECTION_METHOD_LABELS } from '../../shared/protocol';
 import type { NodePageMessage } from '../../shared/webviewProtocol';
-import { dims, fmt, legend, range } from '../colormap';
+import { dims, fmt, legend, range } from '../pixelCanvas';
 import { button, el, pixelCanvas, section } from '../dom';
 import type { Send } from './page';
 

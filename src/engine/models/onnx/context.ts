@@ -7,8 +7,8 @@
  * remapped through `STORED` and constants that broadcast against them are transposed the same way. The batch
  * (axis 0) is dynamic and never moves.
  */
-import { UserError } from '../../errors';
-import * as tf from '../../tf';
+import { UserError } from '../../runtime/errors';
+import * as tf from '../../runtime/tf';
 import type { Op, OpSpec } from '../network';
 import type { onnx } from 'onnx-proto';
 import { type HostTensor, num, size, transposeHost } from './tensors';

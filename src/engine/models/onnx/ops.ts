@@ -5,7 +5,7 @@
  *
  * Long because it is a table: one short handler per ONNX op type, each read on its own.
  */
-import type * as tf from '../../tf';
+import type * as tf from '../../runtime/tf';
 import type { Activation, OpSpec } from '../network';
 import { type Dyn, type Handler, type NodeView, type Val, constVal, ints, storedAxis } from './context';
 import { FOLD_OPS } from './fold';

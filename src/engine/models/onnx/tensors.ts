@@ -7,7 +7,7 @@ import { broadcastShapes } from '../broadcast';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { UserError } from '../../errors';
+import { UserError } from '../../runtime/errors';
 
 /** A constant known at import: floats as Float32Array, integers (and booleans) as plain numbers. */
 export interface HostTensor {
