@@ -394,7 +394,7 @@ export function readWeight(modelJson, name) {
 }
 
 /**
- * Signed values back from a canvas drawn with the panel's blue–white–red map (colormap.ts `diverging`):
+ * Signed values back from a canvas drawn with the panel's blue–white–red map (src/shared/colorScale.ts `diverging`):
  * red minus blue is monotonic in the value (−139 at the blue end, +135 at the red end).
  */
 export function decodeDiverging({ data }) {
