@@ -21,15 +21,21 @@ const boundaries = {
   },
   extension: {
     folders: ['engine', 'webview'],
-    package: (s) => (s.startsWith('@tensorflow/') ? 'the extension host never loads TensorFlow.js: compute runs in the engine process (ask it through engineClient)' : undefined),
+    package: (s) =>
+      s.startsWith('@tensorflow/')
+        ? 'the extension host never loads TensorFlow.js: compute runs in the engine process (ask it through engineClient)'
+        : undefined,
   },
   webview: {
     folders: ['engine', 'extension'],
     package: (s) =>
-      s === 'vscode' ? 'the webview has no vscode API: it talks to the host by messages (src/shared/webviewProtocol.ts)'
-      : nodeBuiltin(s) ? 'the webview runs in a browser: no Node modules'
-      : s.startsWith('@tensorflow/') ? 'the webview never loads TensorFlow.js: it draws the plain data the engine computed'
-      : undefined,
+      s === 'vscode'
+        ? 'the webview has no vscode API: it talks to the host by messages (src/shared/webviewProtocol.ts)'
+        : nodeBuiltin(s)
+          ? 'the webview runs in a browser: no Node modules'
+          : s.startsWith('@tensorflow/')
+            ? 'the webview never loads TensorFlow.js: it draws the plain data the engine computed'
+            : undefined,
   },
   engine: {
     folders: ['extension', 'webview'],
@@ -52,7 +58,10 @@ const engineRooms = {
   png: { not: ['datasets', 'models', 'native', ...ABOVE_MODELS], why: 'png draws plain arrays into PNG files: it knows no model, method or scan' },
   models: { not: ['native', 'png', ...ABOVE_MODELS], why: 'an importer never knows the methods, the scan or who asks' },
   native: { not: ['png', ...ABOVE_MODELS], why: 'the native path runs a network: it knows no method, scan or request' },
-  methods: { not: ['png', 'scan', 'lens', 'training', 'server', 'cli'], why: 'a method is a function of (network, images, options): it never reads lens files, the scan, or who asks' },
+  methods: {
+    not: ['png', 'scan', 'lens', 'training', 'server', 'cli'],
+    why: 'a method is a function of (network, images, options): it never reads lens files, the scan, or who asks',
+  },
   lens: { not: ['methods', 'scan', 'server', 'cli'], why: 'a lens file names a model and data: it knows no method, scan or request' },
   training: { not: ['methods', 'scan', 'server', 'cli'], why: 'training knows no inspection method, scan or request' },
   scan: { not: ['training', 'server', 'cli'], why: 'the scan knows no training and no one who asks for it' },
@@ -95,7 +104,8 @@ const boundariesRule = {
         const toRoom = fromRoom ? engineRoom(target) : undefined;
         if (rule.folders.includes(targetPart)) why = `src/${targetPart} belongs to another process`;
         else if (part === 'shared' && outside) why = 'src/shared imports nothing outside src/shared';
-        else if (toRoom && engineRooms[fromRoom]?.not.includes(toRoom)) why = `src/engine/${fromRoom}/ must not import src/engine/${toRoom}/ (${engineRooms[fromRoom].why})`;
+        else if (toRoom && engineRooms[fromRoom]?.not.includes(toRoom))
+          why = `src/engine/${fromRoom}/ must not import src/engine/${toRoom}/ (${engineRooms[fromRoom].why})`;
       } else {
         why = rule.package(source);
       }
@@ -117,9 +127,18 @@ const boundariesRule = {
 };
 
 /** Node's globals, for the plain JavaScript scripts (TypeScript checks the .ts files' names itself). */
-const nodeGlobals = Object.fromEntries(Object.getOwnPropertyNames(globalThis).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n)).map((n) => [n, 'readonly']));
+const nodeGlobals = Object.fromEntries(
+  Object.getOwnPropertyNames(globalThis)
+    .filter((n) => /^[A-Za-z_$][\w$]*$/.test(n))
+    .map((n) => [n, 'readonly']),
+);
 /** The browser names the end-to-end tests use inside `page.evaluate` / `frame.evaluate` callbacks. */
-const pageGlobals = Object.fromEntries(['document', 'window', 'getComputedStyle', 'HTMLCanvasElement', 'HTMLElement', 'HTMLImageElement', 'MutationObserver', 'requestAnimationFrame'].map((n) => [n, 'readonly']));
+const pageGlobals = Object.fromEntries(
+  ['document', 'window', 'getComputedStyle', 'HTMLCanvasElement', 'HTMLElement', 'HTMLImageElement', 'MutationObserver', 'requestAnimationFrame'].map((n) => [
+    n,
+    'readonly',
+  ]),
+);
 
 export default tseslint.config(
   { ignores: ['dist/', 'out/', 'node_modules/', 'test-results/', 'samples/', '.vscode-test/', 'bench/results/', 'bench/.work/'] },
@@ -144,7 +163,10 @@ export default tseslint.config(
   },
   { files: ['**/*.ts'], rules: { 'no-undef': 'off' } },
   { files: ['**/*.mjs', '**/*.js'], languageOptions: { globals: nodeGlobals } },
-  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { ...nodeGlobals, require: 'readonly', module: 'writable', __dirname: 'readonly' } } },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...nodeGlobals, require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+  },
   { files: ['test/e2e/**', 'bench/panelLatency.mjs'], languageOptions: { globals: { ...nodeGlobals, ...pageGlobals } } },
   // Tests feed deliberately malformed values through `any`.
   { files: ['test/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },

@@ -94,7 +94,10 @@ export function prepareRepeated(dir, times) {
     for (let i = 0; i < count * 784; i++) img[16 + t * count * 784 + i] = Math.round(xs[i] * 255);
     for (let i = 0; i < count; i++) lbl[8 + t * count + i] = ys[i];
   }
-  for (const [file, buf] of [[imgFile, img], [lblFile, lbl]]) {
+  for (const [file, buf] of [
+    [imgFile, img],
+    [lblFile, lbl],
+  ]) {
     fs.writeFileSync(`${file}.tmp`, buf);
     fs.renameSync(`${file}.tmp`, file);
   }

@@ -43,7 +43,12 @@ function readImages(file: string, n?: number): { data: Float32Array; shape: [num
   const buf = fs.readFileSync(file);
   const hlen = buf.readUInt16LE(8);
   const header = buf.subarray(10, 10 + hlen).toString('latin1');
-  const dims = /'shape': \(([^)]*)\)/.exec(header)![1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const dims = /'shape': \(([^)]*)\)/
+    .exec(header)![1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const count = Math.min(n ?? dims[0], dims[0]);
   const per = dims.slice(1).reduce((a, b) => a * b, 1);
   const data = new Float32Array(new Uint8Array(buf.subarray(10 + hlen, 10 + hlen + count * per * 4)).buffer);
@@ -124,12 +129,16 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     const { data, shape } = readImages(a.data!, a.images);
     const batch = a.batch!;
     const per = shape[1] * shape[2] * shape[3];
-    const t = await timed(() => {
-      for (let s = 0; s < shape[0]; s += batch) {
-        const n = Math.min(batch, shape[0] - s);
-        tf.tidy(() => (model.predict(tf.tensor4d(data.subarray(s * per, (s + n) * per), [n, shape[1], shape[2], shape[3]])) as tf.Tensor).dataSync());
-      }
-    }, a.runs ?? 5, a.warmup ?? 1);
+    const t = await timed(
+      () => {
+        for (let s = 0; s < shape[0]; s += batch) {
+          const n = Math.min(batch, shape[0] - s);
+          tf.tidy(() => (model.predict(tf.tensor4d(data.subarray(s * per, (s + n) * per), [n, shape[1], shape[2], shape[3]])) as tf.Tensor).dataSync());
+        }
+      },
+      a.runs ?? 5,
+      a.warmup ?? 1,
+    );
     return { ips: shape[0] / t.median, seconds: t.seconds };
   },
 
@@ -190,12 +199,16 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     const job = makeJob();
     let run = 0;
     const dirs: string[] = [];
-    const t = await timed(async () => {
-      const dir = path.join(a.storage as string, `run${run++}`);
-      fs.rmSync(dir, { recursive: true, force: true });
-      dirs.push(dir);
-      await scanLens(a.lens as string, dir, 'frobenius', (a.k as number) ?? 9, job);
-    }, a.runs ?? 3, a.warmup ?? 1);
+    const t = await timed(
+      async () => {
+        const dir = path.join(a.storage as string, `run${run++}`);
+        fs.rmSync(dir, { recursive: true, force: true });
+        dirs.push(dir);
+        await scanLens(a.lens as string, dir, 'frobenius', (a.k as number) ?? 9, job);
+      },
+      a.runs ?? 3,
+      a.warmup ?? 1,
+    );
     const lens = await readLens(a.lens as string);
     const { network: model, info } = await loadModel(lens.model);
     const ds = await openDataset(lens, 'test');
@@ -205,7 +218,14 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
     for (const metric of ['frobenius', 'max', 'mean'] as const) {
       top[metric] = stored.header.layers.map((l) => {
         const lists = Array.from({ length: l.nodes }, (_, node) => topFromIndex(stored, l.index, node, metric, ds.labels).top);
-        return { layer: l.index, name: l.name, className: model.ops[model.layers[l.index].op].source, nodes: l.nodes, indices: lists.map((t) => t.map((e) => e.index)), scores: lists.map((t) => t.map((e) => e.score)) };
+        return {
+          layer: l.index,
+          name: l.name,
+          className: model.ops[model.layers[l.index].op].source,
+          nodes: l.nodes,
+          indices: lists.map((t) => t.map((e) => e.index)),
+          scores: lists.map((t) => t.map((e) => e.score)),
+        };
       });
     }
     fs.writeFileSync(a.out as string, JSON.stringify(top));
@@ -276,4 +296,3 @@ main().catch((e) => {
   process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
   process.exit(1);
 });
-

@@ -4,27 +4,31 @@
  */
 import * as tf from '../src/engine/runtime/tf';
 
-export interface ConvSpec { conv: number; filters: number }
-export interface PoolSpec { pool: number }
-export interface DenseSpec { dense: number; activation: 'relu' | 'softmax' | 'sigmoid' | 'linear' }
+export interface ConvSpec {
+  conv: number;
+  filters: number;
+}
+export interface PoolSpec {
+  pool: number;
+}
+export interface DenseSpec {
+  dense: number;
+  activation: 'relu' | 'softmax' | 'sigmoid' | 'linear';
+}
 export type LayerSpec = ConvSpec | PoolSpec | DenseSpec | { flatten: true };
 
 /** The networks by name: `mnist` is the seed's MNIST net as samples/mnist/mnist.lens.json defines it (run.mjs builds it from that recipe when the file exists), SMALL and BIG those of environment.md. */
 export const NETS: Record<string, LayerSpec[]> = {
-  mnist: [
-    { conv: 5, filters: 16 }, { pool: 2 },
-    { conv: 5, filters: 32 }, { pool: 2 },
-    { flatten: true }, { dense: 10, activation: 'softmax' },
-  ],
-  small: [
-    { conv: 3, filters: 8 }, { pool: 2 },
-    { conv: 3, filters: 16 }, { pool: 2 },
-    { flatten: true }, { dense: 10, activation: 'softmax' },
-  ],
+  mnist: [{ conv: 5, filters: 16 }, { pool: 2 }, { conv: 5, filters: 32 }, { pool: 2 }, { flatten: true }, { dense: 10, activation: 'softmax' }],
+  small: [{ conv: 3, filters: 8 }, { pool: 2 }, { conv: 3, filters: 16 }, { pool: 2 }, { flatten: true }, { dense: 10, activation: 'softmax' }],
   big: [
-    { conv: 5, filters: 32 }, { pool: 2 },
-    { conv: 5, filters: 64 }, { pool: 2 },
-    { flatten: true }, { dense: 1024, activation: 'relu' }, { dense: 10, activation: 'softmax' },
+    { conv: 5, filters: 32 },
+    { pool: 2 },
+    { conv: 5, filters: 64 },
+    { pool: 2 },
+    { flatten: true },
+    { dense: 1024, activation: 'relu' },
+    { dense: 10, activation: 'softmax' },
   ],
 };
 
@@ -36,11 +40,29 @@ export function buildNet(specs: LayerSpec[], seed = 1): tf.Sequential {
   specs.forEach((spec, i) => {
     const first = i === 0 ? { inputShape: [28, 28, 1] } : {};
     if ('conv' in spec) {
-      model.add(tf.layers.conv2d({ ...first, kernelSize: spec.conv, filters: spec.filters, activation: 'relu', padding: 'valid', kernelInitializer: init(), biasInitializer: tf.initializers.randomUniform({ minval: 0, maxval: 0.05, seed: s++ }) }));
+      model.add(
+        tf.layers.conv2d({
+          ...first,
+          kernelSize: spec.conv,
+          filters: spec.filters,
+          activation: 'relu',
+          padding: 'valid',
+          kernelInitializer: init(),
+          biasInitializer: tf.initializers.randomUniform({ minval: 0, maxval: 0.05, seed: s++ }),
+        }),
+      );
     } else if ('pool' in spec) {
       model.add(tf.layers.maxPooling2d({ ...first, poolSize: spec.pool, strides: spec.pool }));
     } else if ('dense' in spec) {
-      model.add(tf.layers.dense({ ...first, units: spec.dense, activation: spec.activation, kernelInitializer: init(), biasInitializer: tf.initializers.randomUniform({ minval: 0, maxval: 0.05, seed: s++ }) }));
+      model.add(
+        tf.layers.dense({
+          ...first,
+          units: spec.dense,
+          activation: spec.activation,
+          kernelInitializer: init(),
+          biasInitializer: tf.initializers.randomUniform({ minval: 0, maxval: 0.05, seed: s++ }),
+        }),
+      );
     } else {
       model.add(tf.layers.flatten(first));
     }

@@ -77,7 +77,11 @@ async function resnet(out) {
       const dir = path.join(ws, 'resnet');
       fs.mkdirSync(dir, { recursive: true });
       fs.copyFileSync(zoo, path.join(dir, 'resnet18.onnx'));
-      const lens = { name: 'ResNet-18', model: 'resnet18.onnx', dataset: { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.9, seed: 1 } };
+      const lens = {
+        name: 'ResNet-18',
+        model: 'resnet18.onnx',
+        dataset: { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.9, seed: 1 },
+      };
       fs.writeFileSync(path.join(dir, 'resnet.lens.json'), JSON.stringify(lens, null, 2));
     },
   });
@@ -104,7 +108,9 @@ async function resnet(out) {
     const ms = [];
     for (let n = 1; n <= visits; n++) ms.push(await visit(s.treeItem('Models', new RegExp(`^node ${n}$`)), { page: 'node', layer, node: n }));
     out.resnetLayer3FirstVisits = stats(ms);
-    console.log(`ResNet-18 layer3.0.conv1 node pages (first visits, index present): median ${out.resnetLayer3FirstVisits.median} ms, worst ${out.resnetLayer3FirstVisits.worst} ms  ${JSON.stringify(out.resnetLayer3FirstVisits.all)}`);
+    console.log(
+      `ResNet-18 layer3.0.conv1 node pages (first visits, index present): median ${out.resnetLayer3FirstVisits.median} ms, worst ${out.resnetLayer3FirstVisits.worst} ms  ${JSON.stringify(out.resnetLayer3FirstVisits.all)}`,
+    );
   } finally {
     await s.close(true);
   }
@@ -118,7 +124,10 @@ async function mnist(out) {
       lens.training.epochs = 1;
       fs.writeFileSync(lensFile, JSON.stringify(lens, null, 2));
       cli(['train', lensFile]);
-      fs.writeFileSync(path.join(ws, 'mnist', 'mnist-long.lens.json'), JSON.stringify({ ...lens, name: 'MNIST long', model: 'long-model/model.json', training: { ...lens.training, epochs: 60 } }, null, 2));
+      fs.writeFileSync(
+        path.join(ws, 'mnist', 'mnist-long.lens.json'),
+        JSON.stringify({ ...lens, name: 'MNIST long', model: 'long-model/model.json', training: { ...lens.training, epochs: 60 } }, null, 2),
+      );
     },
   });
   try {
@@ -140,7 +149,9 @@ async function mnist(out) {
     const quiet = [];
     for (let n = 0; n < visits; n++) quiet.push(await visit(s.treeItem('Models', new RegExp(`^node ${n}$`)), { page: 'node', layer: conv2, node: n }));
     out.nodeFirstVisits = stats(quiet);
-    console.log(`node pages (conv2, first visits): median ${out.nodeFirstVisits.median} ms, worst ${out.nodeFirstVisits.worst} ms  ${JSON.stringify(out.nodeFirstVisits.all)}`);
+    console.log(
+      `node pages (conv2, first visits): median ${out.nodeFirstVisits.median} ms, worst ${out.nodeFirstVisits.worst} ms  ${JSON.stringify(out.nodeFirstVisits.all)}`,
+    );
 
     // The layer page of conv2: 512 weight tiles and 32 feature maps (clicked from another page each time).
     const layer = [];
@@ -159,12 +170,18 @@ async function mnist(out) {
     while (!/epoch \d+\/60/.test(await training.innerText()) && Date.now() - t0 < 120_000) await sleep(500);
     await s.openFeatureLensViews();
     const busy = [];
-    for (let n = visits; n < 2 * visits && n < 31; n++) busy.push(await visit(s.treeItem('Models', new RegExp(`^node ${n}$`)), { page: 'node', layer: conv2, node: n }));
+    for (let n = visits; n < 2 * visits && n < 31; n++)
+      busy.push(await visit(s.treeItem('Models', new RegExp(`^node ${n}$`)), { page: 'node', layer: conv2, node: n }));
     out.nodeFirstVisitsWhileTraining = stats(busy);
     out.trainingStillRunning = await training.isVisible();
-    console.log(`node pages while MNIST trains: median ${out.nodeFirstVisitsWhileTraining.median} ms, worst ${out.nodeFirstVisitsWhileTraining.worst} ms  ${JSON.stringify(out.nodeFirstVisitsWhileTraining.all)} (training still running: ${out.trainingStillRunning})`);
+    console.log(
+      `node pages while MNIST trains: median ${out.nodeFirstVisitsWhileTraining.median} ms, worst ${out.nodeFirstVisitsWhileTraining.worst} ms  ${JSON.stringify(out.nodeFirstVisitsWhileTraining.all)} (training still running: ${out.trainingStillRunning})`,
+    );
     await training.hover();
-    await training.locator('.monaco-button', { hasText: 'Cancel' }).click().catch(() => {});
+    await training
+      .locator('.monaco-button', { hasText: 'Cancel' })
+      .click()
+      .catch(() => {});
   } finally {
     await s.close(true);
   }

@@ -16,7 +16,17 @@ import { initBackend } from '../src/engine/runtime/backend';
 import { loadModel } from '../src/engine/models/modelIO';
 import * as tf from '../src/engine/runtime/tf';
 
-interface Args { model: string; data: string; labels: string; batch: number; steps: number; backend?: 'wasm' | 'cpu'; task?: 'train' | 'deconv' | 'maximize' | 'scan'; layer?: number; node?: number }
+interface Args {
+  model: string;
+  data: string;
+  labels: string;
+  batch: number;
+  steps: number;
+  backend?: 'wasm' | 'cpu';
+  task?: 'train' | 'deconv' | 'maximize' | 'scan';
+  layer?: number;
+  node?: number;
+}
 
 function npyBody(file: string): Buffer {
   const buf = fs.readFileSync(file);

@@ -111,15 +111,22 @@ function run(cmd, args, env, label) {
       parsed.peakRssTree = peakTree;
       if (parsed.peakRss != null || peakTree) parsed.peakRss = Math.max(parsed.peakRss ?? 0, peakTree);
       parsed.stderr = stderr;
-      if (process.env.BENCH_VERBOSE) process.stderr.write(`  ${label} ${((Date.now() - t0) / 1000).toFixed(1)} s ${JSON.stringify({ ...parsed, stderr: undefined }).slice(0, 300)}\n`);
+      if (process.env.BENCH_VERBOSE)
+        process.stderr.write(`  ${label} ${((Date.now() - t0) / 1000).toFixed(1)} s ${JSON.stringify({ ...parsed, stderr: undefined }).slice(0, 300)}\n`);
       resolve(parsed);
     });
   });
 }
 
-const fl = (args) => run(process.execPath, ['--import', 'tsx', 'bench/featureLens.ts', JSON.stringify({ backend: 'wasm', ...args })], process.env, `featureLens ${args.measure}`);
+const fl = (args) =>
+  run(process.execPath, ['--import', 'tsx', 'bench/featureLens.ts', JSON.stringify({ backend: 'wasm', ...args })], process.env, `featureLens ${args.measure}`);
 
-const pyEnv = (threads) => ({ ...process.env, LD_LIBRARY_PATH: [OPENBLAS, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'), OPENBLAS_NUM_THREADS: '1', BENCH_TORCH_THREADS: String(threads) });
+const pyEnv = (threads) => ({
+  ...process.env,
+  LD_LIBRARY_PATH: [OPENBLAS, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+  OPENBLAS_NUM_THREADS: '1',
+  BENCH_TORCH_THREADS: String(threads),
+});
 const py = (args, threads = 2) => run(PYTHON, ['bench/reference.py', JSON.stringify(args)], pyEnv(threads), `pytorch ${args.measure} (${threads} threads)`);
 
 /**
@@ -231,7 +238,8 @@ function record(key, net, measure, unit, flR, pyR, valueOf, note) {
     ...(pyNote ? { pytorchNote: pyNote } : {}),
     ...(note ? { note } : {}),
   };
-  if (entry.ratio != null && entry.featureLensBest && entry.pytorchBest) entry.ratioBest = lowerIsBetter ? entry.pytorchBest / entry.featureLensBest : entry.featureLensBest / entry.pytorchBest;
+  if (entry.ratio != null && entry.featureLensBest && entry.pytorchBest)
+    entry.ratioBest = lowerIsBetter ? entry.pytorchBest / entry.featureLensBest : entry.featureLensBest / entry.pytorchBest;
   results[key] = entry;
   rows.push({ key, measure, net, unit, entry, flNote, pyNote });
 }
@@ -259,13 +267,22 @@ async function benchNet(net, data) {
   let built;
   if (recipe) {
     // The seed's MNIST net as the sample workspace trains it: its architecture, optimizer, loss, batch size.
-    train = { ...train, ...(recipe.optimizer ? { optimizer: { type: 'adam', learningRate: 0.001, ...recipe.optimizer } } : {}), loss: recipe.loss ?? train.loss, batchSize: recipe.batchSize ?? 32, seed: recipe.seed ?? 1 };
+    train = {
+      ...train,
+      ...(recipe.optimizer ? { optimizer: { type: 'adam', learningRate: 0.001, ...recipe.optimizer } } : {}),
+      loss: recipe.loss ?? train.loss,
+      batchSize: recipe.batchSize ?? 32,
+      seed: recipe.seed ?? 1,
+    };
     const lens = writeLens(path.join(dir, 'build.lens.json'), model, data, data, recipe.architecture, train);
     built = await fl({ measure: 'buildRecipe', lens, out: model });
-    console.log(`  mnist: the net of ${path.relative(ROOT, SAMPLE_MNIST)} (${built.params ?? '?'} parameters), trained with ${train.optimizer.type} ${train.optimizer.learningRate}, batch ${train.batchSize}`);
+    console.log(
+      `  mnist: the net of ${path.relative(ROOT, SAMPLE_MNIST)} (${built.params ?? '?'} parameters), trained with ${train.optimizer.type} ${train.optimizer.learningRate}, batch ${train.batchSize}`,
+    );
   } else {
     built = await fl({ measure: 'build', net, out: model });
-    if (net === 'mnist') console.log(`  mnist: ${path.relative(ROOT, SAMPLE_MNIST)} does not exist yet: using 2 x (conv 5x5 + ReLU + max-pool) with 16 and 32 filters, dense(10)`);
+    if (net === 'mnist')
+      console.log(`  mnist: ${path.relative(ROOT, SAMPLE_MNIST)} does not exist yet: using 2 x (conv 5x5 + ReLU + max-pool) with 16 and 32 filters, dense(10)`);
   }
   if (built.error) {
     console.log(`  ${net}: could not build the model: ${built.error}`);
@@ -291,19 +308,44 @@ async function benchNet(net, data) {
     // Not timed: one SGD step from the same weights on the same batch must give the same weights.
     const out = path.join(dir, 'step.bin');
     const f = await fl({ ...common, measure: 'step', batch: BATCH.train, learningRate: 0.1, out });
-    const p = f.error ? null : await py({ ...common, measure: 'step', optimizer: 'sgd', learningRate: 0.1, images: BATCH.train, batch: BATCH.train, weights: out });
+    const p = f.error
+      ? null
+      : await py({ ...common, measure: 'step', optimizer: 'sgd', learningRate: 0.1, images: BATCH.train, batch: BATCH.train, weights: out });
     const err = f.error ?? p?.error;
     results[`gradients.${net}`] = err ? { error: err } : { maxRelError: p.maxRelError, ok: p.maxRelError <= TOLERANCE };
-    console.log(`  ${net}: one SGD step, weights after it ${err ? `not compared: ${err}` : `agree to ${p.maxRelError.toExponential(1)} (relative)${p.maxRelError > TOLERANCE ? '  MISMATCH' : ''}`}`);
+    console.log(
+      `  ${net}: one SGD step, weights after it ${err ? `not compared: ${err}` : `agree to ${p.maxRelError.toExponential(1)} (relative)${p.maxRelError > TOLERANCE ? '  MISMATCH' : ''}`}`,
+    );
   }
 
   if (MEASURES.includes('train')) {
     const trainSet = subset(data, size.train);
     const testSet = subset(data, 256);
-    const lens = writeLens(path.join(dir, 'train.lens.json'), path.join(dir, 'trained', 'model.json'), trainSet, testSet, recipe ? recipe.architecture : recipeArchitecture(model), train);
+    const lens = writeLens(
+      path.join(dir, 'train.lens.json'),
+      path.join(dir, 'trained', 'model.json'),
+      trainSet,
+      testSet,
+      recipe ? recipe.architecture : recipeArchitecture(model),
+      train,
+    );
     const f = await fl({ measure: 'train', lens, runs: RUNS, warmup: warm });
     const o = train.optimizer;
-    const p = await pyBest({ ...common, measure: 'train', images: size.train, batch: train.batchSize, optimizer: o.type, learningRate: o.learningRate, momentum: o.momentum ?? 0.9, loss: train.loss, runs: RUNS, warmup: warm }, (r) => r.ips);
+    const p = await pyBest(
+      {
+        ...common,
+        measure: 'train',
+        images: size.train,
+        batch: train.batchSize,
+        optimizer: o.type,
+        learningRate: o.learningRate,
+        momentum: o.momentum ?? 0.9,
+        loss: train.loss,
+        runs: RUNS,
+        warmup: warm,
+      },
+      (r) => r.ips,
+    );
     record(key('train'), net, `train (${o.type}, batch ${train.batchSize})`, 'images/s', f, p, (r) => r.ips);
   }
 
@@ -312,7 +354,10 @@ async function benchNet(net, data) {
     const lens = writeLens(path.join(dir, 'scan.lens.json'), model, test, test);
     const top = path.join(dir, 'scan-top.json');
     const f = await fl({ measure: 'scan', lens, storage: path.join(dir, 'index'), k: 9, out: top, runs: RUNS, warmup: warm });
-    const p = await pyBest({ ...common, data: test.x, labels: test.y, measure: 'scan', batch: f.batch ?? 256, k: 9, runs: RUNS, warmup: warm, ...(f.ips ? { compare: top } : {}) }, (r) => r.ips);
+    const p = await pyBest(
+      { ...common, data: test.x, labels: test.y, measure: 'scan', batch: f.batch ?? 256, k: 9, runs: RUNS, warmup: warm, ...(f.ips ? { compare: top } : {}) },
+      (r) => r.ips,
+    );
     let note;
     if (f.ips && p.ips !== undefined) {
       note = `top-9 scores agree to ${p.maxRelError.toExponential(1)}; ${p.indexMismatches} of ${p.nodesCompared} node lists differ in an untied image`;
@@ -339,8 +384,16 @@ async function benchNet(net, data) {
 
   if (MEASURES.includes('maximize')) {
     const a = { ...common, measure: 'maximize', layer: size.maximizeLayer, node: size.node, steps: QUICK ? 16 : 64, runs: RUNS, warmup: 1 };
-    record(key('maximize'), net, `activation maximization (layer ${size.maximizeLayer})`, 'steps/s', await fl(a), await pyBest(a, (r) => r.stepsPerSecond), (r) => r.stepsPerSecond,
-      'same pipeline on both sides (Fourier image, random views, redirected ReLU warm-up, Adam); random views differ, so not compared value by value');
+    record(
+      key('maximize'),
+      net,
+      `activation maximization (layer ${size.maximizeLayer})`,
+      'steps/s',
+      await fl(a),
+      await pyBest(a, (r) => r.stepsPerSecond),
+      (r) => r.stepsPerSecond,
+      'same pipeline on both sides (Fourier image, random views, redirected ReLU warm-up, Adam); random views differ, so not compared value by value',
+    );
   }
 }
 
@@ -354,7 +407,17 @@ async function profileNet(net, data, task) {
   const batch = { deconv: 9, maximize: 1, scan: 256 }[task] ?? BATCH.train;
   const steps = task === 'deconv' ? 20 : task === 'maximize' ? 64 : net === 'big' ? 4 : 10;
   const size = SIZES[net];
-  const r = await run(process.execPath, ['--import', 'tsx', 'bench/profile.ts', JSON.stringify({ task, model, data: data.x, labels: data.y, batch, steps, layer: size.deconvLayer, node: size.node })], process.env, `profile ${task} ${net}`);
+  const r = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/profile.ts',
+      JSON.stringify({ task, model, data: data.x, labels: data.y, batch, steps, layer: size.deconvLayer, node: size.node }),
+    ],
+    process.env,
+    `profile ${task} ${net}`,
+  );
   const key = `profile.${task}.${net}`;
   if (r.error) {
     results[key] = { error: r.error };
@@ -374,11 +437,20 @@ async function memoryCheck() {
   const model = path.join(dir, 'model.json');
   if (!fs.existsSync(model)) await fl({ measure: 'build', net: 'mnist', out: model });
   const lens = path.join(dir, 'memory.lens.json');
-  writeJson(lens, { name: 'memory', model: 'model.json', dataset: { format: 'idx', train: { images: rep.images, labels: rep.labels }, test: { images: rep.images, labels: rep.labels } } });
+  writeJson(lens, {
+    name: 'memory',
+    model: 'model.json',
+    dataset: { format: 'idx', train: { images: rep.images, labels: rep.labels }, test: { images: rep.images, labels: rep.labels } },
+  });
   const storage = path.join(dir, 'index60k');
   fs.rmSync(storage, { recursive: true, force: true });
   const cli = path.join(ROOT, 'dist', 'engine.js');
-  const r = await run(process.execPath, ['--require', path.join(ROOT, 'bench', 'peakRss.cjs'), cli, 'scan', lens, '--storage', storage, '--backend', 'wasm', '--json'], process.env, 'memory scan (CLI)');
+  const r = await run(
+    process.execPath,
+    ['--require', path.join(ROOT, 'bench', 'peakRss.cjs'), cli, 'scan', lens, '--storage', storage, '--backend', 'wasm', '--json'],
+    process.env,
+    'memory scan (CLI)',
+  );
   fs.rmSync(storage, { recursive: true, force: true });
   const limit = 2 ** 30;
   const summary = r.result;
@@ -418,8 +490,10 @@ function printTable() {
   const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...body.map((r) => r[i].length))));
   const line = (r) => r.map((c, i) => (i >= 3 && i !== 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   console.log(['', line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n'));
-  console.log('FL / PyTorch = Feature Lens speed / PyTorch speed, medians (above 1: Feature Lens is faster); best runs = the same for each side\'s fastest run. ms: time for the whole batch.');
-  console.log('peak RSS: of the measure\'s process and any processes it forked (the scan\'s helpers) together.');
+  console.log(
+    "FL / PyTorch = Feature Lens speed / PyTorch speed, medians (above 1: Feature Lens is faster); best runs = the same for each side's fastest run. ms: time for the whole batch.",
+  );
+  console.log("peak RSS: of the measure's process and any processes it forked (the scan's helpers) together.");
   for (const { measure, net, entry } of rows) if (entry.note?.startsWith('MISMATCH')) console.log(`${measure}, ${net}: ${entry.note}`);
 }
 
@@ -434,7 +508,9 @@ const data = prepareDigits(WORK);
 const load = os.loadavg()[0];
 const flThreads = Number(process.env.FEATURE_LENS_WASM_THREADS) || 1;
 const flSetup = `wasm backend, ${flThreads} thread${flThreads > 1 ? 's' : ''} per process; scans also in helper processes`;
-console.log(`Feature Lens (${flSetup}) vs PyTorch (${pyProblem ? 'unavailable' : '2 threads, OpenBLAS'}) on ${data.n} real MNIST digits; ${os.cpus().length} cores, load average ${load.toFixed(1)}`);
+console.log(
+  `Feature Lens (${flSetup}) vs PyTorch (${pyProblem ? 'unavailable' : '2 threads, OpenBLAS'}) on ${data.n} real MNIST digits; ${os.cpus().length} cores, load average ${load.toFixed(1)}`,
+);
 if (load > 1.5) console.log(`Warning: the machine is busy (load ${load.toFixed(1)} on ${os.cpus().length} cores): both sides' numbers will be low and noisy.`);
 console.log('Checking that both sides compute the same thing:');
 for (const net of NET_NAMES) {
@@ -448,13 +524,24 @@ let mem;
 if (MEASURES.includes('memory')) mem = await memoryCheck();
 printTable();
 if (MEASURES.includes('profile')) {
-  const jobs = [['train', 'mnist'], ['train', 'big'], ['scan', 'mnist'], ['deconv', 'mnist'], ['maximize', 'mnist']].filter(([, n]) => NET_NAMES.includes(n));
+  const jobs = [
+    ['train', 'mnist'],
+    ['train', 'big'],
+    ['scan', 'mnist'],
+    ['deconv', 'mnist'],
+    ['maximize', 'mnist'],
+  ].filter(([, n]) => NET_NAMES.includes(n));
   for (const [task, net] of jobs) {
     const r = await profileNet(net, data, task);
     if (!r) continue;
-    const top = r.kernels.slice(0, 6).map((k) => `${k.name} ${(k.share * 100).toFixed(0)}%`).join(', ');
+    const top = r.kernels
+      .slice(0, 6)
+      .map((k) => `${k.name} ${(k.share * 100).toFixed(0)}%`)
+      .join(', ');
     const js = Math.max(0, r.stepMs - r.kernelMs);
-    console.log(`Profile of one ${{ train: 'training step', deconv: 'deconvolution', maximize: 'maximization step', scan: 'scan batch (scores of every node, no heaps)' }[task]} of ${net} (batch ${r.batch}, wasm): ${r.stepMs.toFixed(1)} ms, of which ${js.toFixed(1)} ms outside kernels; kernel self time: ${top}.`);
+    console.log(
+      `Profile of one ${{ train: 'training step', deconv: 'deconvolution', maximize: 'maximization step', scan: 'scan batch (scores of every node, no heaps)' }[task]} of ${net} (batch ${r.batch}, wasm): ${r.stepMs.toFixed(1)} ms, of which ${js.toFixed(1)} ms outside kernels; kernel self time: ${top}.`,
+    );
   }
 }
 if (mem) {

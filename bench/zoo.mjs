@@ -38,19 +38,35 @@ for (const net of NETS) {
   if (!fs.existsSync(path.join(DIR, `${net}.net.json`))) py('prepare', { net, images: 256 });
   const check = fl('check', { net });
   results[`check.${net}`] = check;
-  console.log(`check ${net}: every op's output vs PyTorch, worst ${check.maxRelError.toExponential(2)} of the range (${check.worstOp}) ${check.ok ? 'ok' : 'MISMATCH'}`);
+  console.log(
+    `check ${net}: every op's output vs PyTorch, worst ${check.maxRelError.toExponential(2)} of the range (${check.worstOp}) ${check.ok ? 'ok' : 'MISMATCH'}`,
+  );
   if (!check.ok) continue;
   const topFile = path.join(DIR, `${net}.top.json`);
   const flScan = fl('scan', { net, ...SCAN, runs: RUNS, warmup: 1, out: topFile });
   const pyScan = py('scan', { net, ...SCAN, runs: RUNS, warmup: 1, compare: topFile });
   const c = pyScan.check;
-  console.log(`check ${net} scan: top-9 lists of ${c.nodesCompared} node×score lists, scores within ${c.maxRelError.toExponential(2)}, ${c.indexMismatches} untied image mismatches ${c.indexMismatches === 0 && c.maxRelError <= 1e-4 ? 'ok' : 'MISMATCH'}`);
+  console.log(
+    `check ${net} scan: top-9 lists of ${c.nodesCompared} node×score lists, scores within ${c.maxRelError.toExponential(2)}, ${c.indexMismatches} untied image mismatches ${c.indexMismatches === 0 && c.maxRelError <= 1e-4 ? 'ok' : 'MISMATCH'}`,
+  );
   results[`check.${net}.scan`] = c;
   const flFwd = fl('forward', { net, ...FORWARD, runs: RUNS, warmup: 1 });
   const pyFwd = py('forward', { net, ...FORWARD, runs: RUNS, warmup: 1 });
-  for (const [measure, a, b] of [['forward', flFwd, pyFwd], ['scan', flScan, pyScan]]) {
+  for (const [measure, a, b] of [
+    ['forward', flFwd, pyFwd],
+    ['scan', flScan, pyScan],
+  ]) {
     const ratio = a.ips / b.ips;
-    results[`${measure}.${net}`] = { featureLens: a.ips, pytorch: b.ips, ratio, unit: 'images/s', featureLensSeconds: a.seconds, pytorchSeconds: b.seconds, featureLensPeakRss: a.peakRss, pytorchPeakRss: b.peakRss };
+    results[`${measure}.${net}`] = {
+      featureLens: a.ips,
+      pytorch: b.ips,
+      ratio,
+      unit: 'images/s',
+      featureLensSeconds: a.seconds,
+      pytorchSeconds: b.seconds,
+      featureLensPeakRss: a.peakRss,
+      pytorchPeakRss: b.peakRss,
+    };
     rows.push([`${measure} ${net}`, a.ips.toFixed(1), b.ips.toFixed(1), `${ratio.toFixed(2)}×`]);
   }
 }

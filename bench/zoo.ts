@@ -39,7 +39,10 @@ function loadNetwork(dir: string, name: string): Network {
     const n = r.shape.reduce((a, b) => a * b, 1);
     return tf.tensor(new Float32Array(blob.buffer.slice(blob.byteOffset + r.offset, blob.byteOffset + r.offset + 4 * n)), r.shape);
   };
-  const ops: Op[] = spec.ops.map((o: Omit<Op, 'weights'> & { weights: Record<string, TensorRef> }) => ({ ...o, weights: Object.fromEntries(Object.entries(o.weights).map(([k, r]) => [k, tensor(r)])) }) as Op);
+  const ops: Op[] = spec.ops.map(
+    (o: Omit<Op, 'weights'> & { weights: Record<string, TensorRef> }) =>
+      ({ ...o, weights: Object.fromEntries(Object.entries(o.weights).map(([k, r]) => [k, tensor(r)])) }) as Op,
+  );
   const moves = new Set(['flatten', 'reshape', 'transpose', 'identity']);
   const layers = ops
     .map((op, i) => ({ op, i }))
@@ -62,7 +65,12 @@ function readNpy(file: string, count?: number): { data: Float32Array | Int32Arra
   const buf = fs.readFileSync(file);
   const hlen = buf.readUInt16LE(8);
   const header = buf.subarray(10, 10 + hlen).toString('latin1');
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(header)![1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const n = Math.min(count ?? shape[0], shape[0]);
   const per = shape.slice(1).reduce((a, b) => a * b, 1);
   const bytes = new Uint8Array(buf.subarray(10 + hlen, 10 + hlen + n * per * 4)).buffer;
@@ -105,7 +113,10 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = { net: args.net, threads: nativeThreads(), runtime: `onnxruntime-node ${rt.version}` };
   if (cmd === 'check') {
     // Every op's output on the 4 reference images against PyTorch's (zoo.py, NHWC), within 1e-4 of its range.
-    const ref = JSON.parse(fs.readFileSync(path.join(args.dir, `${args.net}.ref.json`), 'utf8')) as { images: number; outputs: { name: string; offset: number; size: number }[] };
+    const ref = JSON.parse(fs.readFileSync(path.join(args.dir, `${args.net}.ref.json`), 'utf8')) as {
+      images: number;
+      outputs: { name: string; offset: number; size: number }[];
+    };
     const refBlob = fs.readFileSync(path.join(args.dir, `${args.net}.ref.bin`));
     const x = readNpy(path.join(args.dir, 'x224.npy'), ref.images).data as Float32Array;
     const ops = ref.outputs.map((o) => net.ops.findIndex((op) => op.name === o.name));
@@ -140,7 +151,14 @@ async function main(): Promise<void> {
     const tScore = await timed(async () => scoreNchw(outs, layers.native, batch, N, buffers.take(batch * N)), 3, 1);
     const tGraph = await timed(() => nativeForward(net, x, batch, ops, 'scores'), 3, 1);
     const floats = outs.reduce((a, o) => a + o.length, 0);
-    Object.assign(result, { batch, outputOnly: tOut.median / batch, allLayers: tAll.median / batch, scoring: tScore.median / batch, scoresInGraph: tGraph.median / batch, floatsPerImage: floats / batch });
+    Object.assign(result, {
+      batch,
+      outputOnly: tOut.median / batch,
+      allLayers: tAll.median / batch,
+      scoring: tScore.median / batch,
+      scoresInGraph: tGraph.median / batch,
+      floatsPerImage: floats / batch,
+    });
   } else {
     const n = args.images ?? 64;
     const x = readNpy(path.join(args.dir, 'x224.npy'), n).data as Float32Array;
@@ -150,12 +168,16 @@ async function main(): Promise<void> {
     if (cmd === 'forward') {
       const batch = args.batch ?? 32;
       const out = net.ops.findIndex((op) => op.name === net.output);
-      const t = await timed(async () => {
-        for (let s = 0; s < n; s += batch) {
-          const c = Math.min(batch, n - s);
-          await nativeForward(net, x.subarray(s * per, (s + c) * per), c, [out]);
-        }
-      }, runs, warmup);
+      const t = await timed(
+        async () => {
+          for (let s = 0; s < n; s += batch) {
+            const c = Math.min(batch, n - s);
+            await nativeForward(net, x.subarray(s * per, (s + c) * per), c, [out]);
+          }
+        },
+        runs,
+        warmup,
+      );
       Object.assign(result, { ips: n / t.median, seconds: t.seconds, images: n, batch });
     } else {
       const layers = scanLayersOf(net);
@@ -168,7 +190,12 @@ async function main(): Promise<void> {
           const c = Math.min(batch, n - s);
           const scores = await nativeBatchScores(net, layers.native, x.subarray(s * per, (s + c) * per), c, buffers);
           if (!scores) throw new Error(`${args.net} did not run natively`);
-          accumulate(state, scores, Int32Array.from({ length: c }, (_, i) => s + i), y.subarray(s, s + c));
+          accumulate(
+            state,
+            scores,
+            Int32Array.from({ length: c }, (_, i) => s + i),
+            y.subarray(s, s + c),
+          );
         }
       };
       const t = await timed(scanAll, runs, warmup);

@@ -21,4 +21,15 @@ run(process.execPath, ['esbuild.mjs', '--production', `--native=${target}`]);
 // .vscodeignore leaves dist/native out (the universal VSIX); this package takes its own target's folder.
 const ignore = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-vsce-')), '.vscodeignore');
 fs.writeFileSync(ignore, `${fs.readFileSync('.vscodeignore', 'utf8')}\n!dist/native/${target}/**\ndist/native/${target}/**/*.map\n`);
-run(process.execPath, ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', '--no-rewrite-relative-links', '--target', target, '--ignoreFile', ignore, '--out', `dist/feature-lens-${target}.vsix`]);
+run(process.execPath, [
+  'node_modules/@vscode/vsce/vsce',
+  'package',
+  '--no-dependencies',
+  '--no-rewrite-relative-links',
+  '--target',
+  target,
+  '--ignoreFile',
+  ignore,
+  '--out',
+  `dist/feature-lens-${target}.vsix`,
+]);

@@ -74,7 +74,15 @@ export function prepareMnist({ train = 8000, test = 2000, seed = 1 } = {}) {
     const px = new Uint8Array(list.length * 784);
     list.forEach((im, k) => im.pixels.forEach((v, p) => (px[k * 784 + p] = Math.round(Math.min(1, Math.max(0, v)) * 255))));
     writeAtomic(path.join(out, imgFile), zlib.gzipSync(encodeIdx(px, [list.length, 28, 28])));
-    writeAtomic(path.join(out, labFile), zlib.gzipSync(encodeIdx(Uint8Array.from(list, (im) => im.label), [list.length])));
+    writeAtomic(
+      path.join(out, labFile),
+      zlib.gzipSync(
+        encodeIdx(
+          Uint8Array.from(list, (im) => im.label),
+          [list.length],
+        ),
+      ),
+    );
   };
   write(images.slice(0, train), files[0], files[1]);
   write(images.slice(train, train + test), files[2], files[3]);
@@ -98,7 +106,10 @@ export function prepareRgb() {
       return false;
     }
   };
-  if (!has('apt-get') || !has('dpkg-deb')) throw new Error('rgb: apt-get and dpkg-deb are needed to fetch Debian\'s tuxpaint-stamps-default photos; this system has no apt-get (use a Debian/Ubuntu machine, or fill samples/rgb/photos/<class>/ with your own PNG/JPEG photos).');
+  if (!has('apt-get') || !has('dpkg-deb'))
+    throw new Error(
+      "rgb: apt-get and dpkg-deb are needed to fetch Debian's tuxpaint-stamps-default photos; this system has no apt-get (use a Debian/Ubuntu machine, or fill samples/rgb/photos/<class>/ with your own PNG/JPEG photos).",
+    );
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-stamps-'));
   try {
     console.log('rgb: downloading tuxpaint-stamps-default with apt-get download (about 160 MB)...');
@@ -112,7 +123,13 @@ export function prepareRgb() {
         execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'] });
         download();
       } catch (e) {
-        throw new Error(`rgb: "apt-get download tuxpaint-stamps-default" failed (${String(e.stderr ?? e.message).trim().split('\n').pop()}); run "apt-get update" and try again.`, { cause: e });
+        throw new Error(
+          `rgb: "apt-get download tuxpaint-stamps-default" failed (${String(e.stderr ?? e.message)
+            .trim()
+            .split('\n')
+            .pop()}); run "apt-get update" and try again.`,
+          { cause: e },
+        );
       }
     }
     const deb = fs.readdirSync(tmp).find((f) => f.endsWith('.deb'));
@@ -163,7 +180,13 @@ export function preparePytorchDigits() {
   try {
     execFileSync(python, [path.join(dir, 'train.py')], { stdio: ['ignore', 'inherit', 'pipe'] });
   } catch (e) {
-    throw new Error(`pytorch-digits: train.py failed: ${String(e.stderr ?? e.message).trim().split("\n").pop()}`, { cause: e });
+    throw new Error(
+      `pytorch-digits: train.py failed: ${String(e.stderr ?? e.message)
+        .trim()
+        .split('\n')
+        .pop()}`,
+      { cause: e },
+    );
   }
 }
 

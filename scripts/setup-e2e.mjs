@@ -64,7 +64,10 @@ function ensureDebianPackages(log, say) {
   const missing = missingDebianPackages();
   if (missing.length === 0) return;
   const line = `apt-get install -y ${missing.join(' ')}`;
-  if (!has('apt-get')) throw new SetupError(`missing system packages ${missing.join(', ')} and apt-get is not available: install their equivalents (Chromium at ${CHROMIUM}, ripgrep, X11/Kerberos/libsecret headers, pkg-config) with your package manager.`);
+  if (!has('apt-get'))
+    throw new SetupError(
+      `missing system packages ${missing.join(', ')} and apt-get is not available: install their equivalents (Chromium at ${CHROMIUM}, ripgrep, X11/Kerberos/libsecret headers, pkg-config) with your package manager.`,
+    );
   if (process.getuid?.() !== 0) throw new SetupError(`missing Debian packages ${missing.join(' ')}: run \`sudo ${line}\` (or run this script as root).`);
   say(`installing Debian packages: ${missing.join(' ')}`);
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
@@ -87,8 +90,11 @@ function installCodeServer(dir, log, say) {
   const npmQuiet = ['--no-audit', '--no-fund', '--loglevel=error'];
   const hint = 'is the npm registry reachable?';
   say(`npm install code-server@${CODE_SERVER_VERSION} into ${dir}`);
-  run(log, `npm install code-server@${CODE_SERVER_VERSION}`, 'npm', ['install', '--ignore-scripts', ...npmQuiet, `code-server@${CODE_SERVER_VERSION}`], { cwd: dir, hint });
-  say('installing VS Code\'s own modules');
+  run(log, `npm install code-server@${CODE_SERVER_VERSION}`, 'npm', ['install', '--ignore-scripts', ...npmQuiet, `code-server@${CODE_SERVER_VERSION}`], {
+    cwd: dir,
+    hint,
+  });
+  say("installing VS Code's own modules");
   run(log, 'npm install in code-server/lib/vscode', 'npm', ['install', '--omit=dev', '--ignore-scripts', ...npmQuiet], { cwd: vscode, hint });
   const rgDir = path.join(vscode, 'node_modules', '@vscode', 'ripgrep', 'bin');
   fs.mkdirSync(rgDir, { recursive: true });
@@ -97,14 +103,19 @@ function installCodeServer(dir, log, say) {
   fs.copyFileSync(rg, path.join(rgDir, 'rg'));
   fs.chmodSync(path.join(rgDir, 'rg'), 0o755);
   say('building native modules (node-gyp)');
-  run(log, 'npm rebuild in code-server/lib/vscode', 'npm', ['rebuild', ...npmQuiet], { cwd: vscode, env: { npm_config_yes: 'true' }, hint: 'a C++ toolchain (build-essential, python3) and the -dev packages are needed' });
+  run(log, 'npm rebuild in code-server/lib/vscode', 'npm', ['rebuild', ...npmQuiet], {
+    cwd: vscode,
+    env: { npm_config_yes: 'true' },
+    hint: 'a C++ toolchain (build-essential, python3) and the -dev packages are needed',
+  });
   symlink('node_modules', path.join(vscode, 'node_modules.asar'));
   symlink('code-linux.sh', path.join(vscode, 'bin', 'remote-cli', 'code-server'));
   symlink('browser-linux.sh', path.join(vscode, 'bin', 'helpers', 'browser.sh'));
-  say('installing the built-in extensions\' modules');
+  say("installing the built-in extensions' modules");
   run(log, 'npm install in code-server/lib/vscode/extensions', 'npm', ['install', '--omit=dev', ...npmQuiet], { cwd: path.join(vscode, 'extensions'), hint });
   run(log, 'npm rebuild argon2', 'npm', ['rebuild', 'argon2', ...npmQuiet], { cwd: dir, hint: 'a C++ toolchain is needed' });
-  if (!fs.existsSync(path.join(pkg, 'out', 'node', 'entry.js'))) throw new SetupError(`code-server ${CODE_SERVER_VERSION} installed without its entry point; see ${log}`);
+  if (!fs.existsSync(path.join(pkg, 'out', 'node', 'entry.js')))
+    throw new SetupError(`code-server ${CODE_SERVER_VERSION} installed without its entry point; see ${log}`);
 }
 
 function symlink(target, at) {
@@ -139,7 +150,12 @@ export const QUIET_SETTINGS = {
 // Process groups still running; killed if the test process exits abruptly.
 const live = new Set();
 process.on('exit', () => {
-  for (const pid of live) try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  for (const pid of live)
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
 });
 
 export function freePort() {
@@ -158,7 +174,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Installs the VSIX into a fresh extensions directory with code-server's CLI. */
 export function installExtension(codeServer, extensionsDir, userDataDir, vsix) {
   if (!fs.existsSync(vsix)) throw new Error(`${vsix} is missing: run \`npm run package\` first.`);
-  const r = spawnSync(process.execPath, [codeServer, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [codeServer, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr)) throw new Error(`installing ${vsix} failed: ${r.stdout}${r.stderr}`);
 }
 
@@ -168,7 +187,24 @@ export function installExtension(codeServer, extensionsDir, userDataDir, vsix) {
  */
 export async function startCodeServer({ codeServer, extensionsDir, userDataDir, workspace, port, logFile, workspaceTrust = false }) {
   // Its own config file, so nothing is written to the user's ~/.config/code-server.
-  const args = [codeServer, '--config', path.join(userDataDir, 'code-server.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', ...(workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, workspace];
+  const args = [
+    codeServer,
+    '--config',
+    path.join(userDataDir, 'code-server.yaml'),
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
+    '--disable-getting-started-override',
+    '--extensions-dir',
+    extensionsDir,
+    '--user-data-dir',
+    userDataDir,
+    workspace,
+  ];
   // Inside a VS Code terminal these would turn code-server into a client of that VS Code.
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('VSCODE_')) delete env[k];
@@ -179,14 +215,19 @@ export async function startCodeServer({ codeServer, extensionsDir, userDataDir, 
   // Not kept alive by the caller's event loop: its 'exit' handler above stops the group.
   child.unref();
   let exited = null;
-  child.once('exit', (code, signal) => { exited = code ?? signal; live.delete(child.pid); });
+  child.once('exit', (code, signal) => {
+    exited = code ?? signal;
+    live.delete(child.pid);
+  });
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited !== null) throw new Error(`code-server exited (${exited}) before serving${logFile ? `; see ${logFile}` : ''}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       if (res.ok) break;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) throw new Error(`code-server did not answer on port ${port} within 60 s${logFile ? `; see ${logFile}` : ''}`);
     await sleep(250);
   }
@@ -194,9 +235,17 @@ export async function startCodeServer({ codeServer, extensionsDir, userDataDir, 
     child,
     /** Stops code-server and everything it started (extension host, engine): the whole process group. */
     stop: async () => {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
       for (let i = 0; i < 40 && exited === null; i++) await sleep(100);
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* all gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* all gone */
+      }
       live.delete(child.pid);
     },
   };
@@ -232,9 +281,11 @@ export function ensureE2E({ say = () => {} } = {}) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const r = ensureE2E({ say: (m) => console.log(`setup-e2e: ${m}`) });
-    console.log(`setup-e2e: ${r.installed ? 'installed' : 'already installed:'} code-server ${CODE_SERVER_VERSION} at ${r.dir}, Chromium at ${r.chromium} (${r.seconds.toFixed(1)} s)`);
+    console.log(
+      `setup-e2e: ${r.installed ? 'installed' : 'already installed:'} code-server ${CODE_SERVER_VERSION} at ${r.dir}, Chromium at ${r.chromium} (${r.seconds.toFixed(1)} s)`,
+    );
   } catch (e) {
-    console.error(`setup-e2e: ${e instanceof SetupError ? e.message : e?.stack ?? e}`);
+    console.error(`setup-e2e: ${e instanceof SetupError ? e.message : (e?.stack ?? e)}`);
     process.exit(1);
   }
 }

@@ -51,7 +51,10 @@ try {
 const userDataDir = path.join(tmp, 'user-data');
 fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
 // Quiet, except for Feature Lens's own first start: its view and its walkthrough open with the samples.
-fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, 'featureLens.walkthrough.openOnFirstStart': true }, null, 2));
+fs.writeFileSync(
+  path.join(userDataDir, 'User', 'settings.json'),
+  JSON.stringify({ ...QUIET_SETTINGS, 'featureLens.walkthrough.openOnFirstStart': true }, null, 2),
+);
 try {
   installExtension(paths.codeServer, extensionsDir, userDataDir, vsix);
 } catch (e) {
@@ -64,7 +67,9 @@ const server = await startCodeServer({ codeServer: paths.codeServer, extensionsD
   cleanup();
   fail(e.message);
 });
-console.log(`\nFeature Lens is running in code-server (VS Code in the browser):\n\n  http://127.0.0.1:${port}/?folder=${encodeURI(samples)}\n\nOpen that URL in a browser. Press Ctrl-C here to stop. (code-server log: ${logFile})`);
+console.log(
+  `\nFeature Lens is running in code-server (VS Code in the browser):\n\n  http://127.0.0.1:${port}/?folder=${encodeURI(samples)}\n\nOpen that URL in a browser. Press Ctrl-C here to stop. (code-server log: ${logFile})`,
+);
 
 // startCodeServer does not keep the process alive by itself (tests exit without waiting for it); here it should.
 server.child.ref();
@@ -82,7 +87,14 @@ process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 server.child.once('exit', (code, signal) => {
   if (stopping) return;
-  const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.length < 300).slice(-15).join('\n') : '';
+  const tail = fs.existsSync(logFile)
+    ? fs
+        .readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.length < 300)
+        .slice(-15)
+        .join('\n')
+    : '';
   console.error(`${tail}\nstart: code-server stopped (${code ?? signal}).`);
   cleanup();
   process.exit(1);

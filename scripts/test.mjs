@@ -32,7 +32,17 @@ function runSuite(name, files, concurrency) {
   const started = Date.now();
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
     { stdio: 'inherit', env: process.env },
   );
   const text = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
@@ -61,14 +71,18 @@ function step(title, cmd, args) {
  * knowingly goes without them.
  */
 function ensurePyTorch() {
-  const probe = () => spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision, numpy, h5py'], { stdio: 'ignore' }).status === 0 && fs.existsSync('/usr/share/libonnx-testdata/data/node');
+  const probe = () =>
+    spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision, numpy, h5py'], { stdio: 'ignore' }).status === 0 &&
+    fs.existsSync('/usr/share/libonnx-testdata/data/node');
   if (probe()) return true;
   if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) {
     const allowed = process.env.FEATURE_LENS_ALLOW_NO_TORCH === '1';
     console.error(
       `\nPyTorch and NumPy (Debian python3-torch, python3-numpy) are not installed and cannot be installed here (not root, or no apt-get):` +
         ` the PyTorch and NumPy reference tests could not run.` +
-        (allowed ? ' FEATURE_LENS_ALLOW_NO_TORCH=1: not counted as a failure.' : ' Counted as a failure; install them, or set FEATURE_LENS_ALLOW_NO_TORCH=1 to run without them.'),
+        (allowed
+          ? ' FEATURE_LENS_ALLOW_NO_TORCH=1: not counted as a failure.'
+          : ' Counted as a failure; install them, or set FEATURE_LENS_ALLOW_NO_TORCH=1 to run without them.'),
     );
     return allowed;
   }
@@ -91,7 +105,9 @@ function ensureZoo() {
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) return true;
   if (spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status !== 0) {
     const allowed = process.env.FEATURE_LENS_ALLOW_NO_TORCH === '1';
-    console.error(`PyTorch or torchvision (Debian python3-torch, python3-torchvision) is missing: the ONNX zoo cannot be made${allowed ? '' : ' (counted as a failure)'}.`);
+    console.error(
+      `PyTorch or torchvision (Debian python3-torch, python3-torchvision) is missing: the ONNX zoo cannot be made${allowed ? '' : ' (counted as a failure)'}.`,
+    );
     return allowed;
   }
   fs.rmSync(zoo, { recursive: true, force: true });
@@ -105,8 +121,12 @@ let fail = 0;
 const add = (r) => ((pass += r.pass), (fail += r.fail));
 
 if (fs.existsSync('scripts/prepare-samples.mjs') && !step('prepare the sample data', process.execPath, ['scripts/prepare-samples.mjs'])) fail++;
+/** The files Prettier formats (package.json `format` says the same). */
+const FORMATTED = ['src/**/*.ts', 'test/**/*.{ts,mjs}', 'scripts/**/*.mjs', 'bench/**/*.{ts,mjs}', '*.mjs'];
 // The folder boundaries and the recommended rules (eslint.config.mjs): a lint error fails the run.
 if (!step('lint', process.execPath, ['node_modules/eslint/bin/eslint.js', '.'])) fail++;
+// The house format (.prettierrc.json): a file Prettier would change fails the run (`npm run format` fixes it).
+if (!step('format', process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--check', ...FORMATTED])) fail++;
 if (!ensurePyTorch()) fail++;
 else if (!ensureZoo()) fail++;
 add(runSuite('unit', listTests('test/unit', /\.test\.ts$/), 2));
@@ -118,7 +138,14 @@ if (process.env.FEATURE_LENS_SKIP_E2E === '1') {
   if (e2e.length) {
     const ok =
       step('build the extension for release', process.execPath, ['esbuild.mjs', '--production']) &&
-      step('package the extension', process.execPath, ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', 'dist/feature-lens.vsix']) &&
+      step('package the extension', process.execPath, [
+        'node_modules/@vscode/vsce/vsce',
+        'package',
+        '--no-dependencies',
+        '--no-rewrite-relative-links',
+        '--out',
+        'dist/feature-lens.vsix',
+      ]) &&
       (!fs.existsSync('scripts/setup-e2e.mjs') || step('set up VS Code (code-server) and Chromium', process.execPath, ['scripts/setup-e2e.mjs']));
     if (ok) add(runSuite('e2e', e2e, 1));
     else fail++;

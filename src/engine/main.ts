@@ -38,7 +38,12 @@ async function serve(): Promise<void> {
   send({ type: 'ready', status: { ...status, backend, threads: currentWasmThreads(), ...(note ? { backendNote: note } : {}) } });
   // Scans still work without the node-score kernel (on tf ops), only slower: say so once, with the reason.
   const kernel = backend === 'wasm' ? nodeScoresKernel() : undefined;
-  if (kernel && !kernel.ok) send({ type: 'log', level: 'warn', message: `Scans compute node scores with TensorFlow.js ops, which is slower, because the node-score kernel is unavailable: ${kernel.why}.` });
+  if (kernel && !kernel.ok)
+    send({
+      type: 'log',
+      level: 'warn',
+      message: `Scans compute node scores with TensorFlow.js ops, which is slower, because the node-score kernel is unavailable: ${kernel.why}.`,
+    });
 }
 
 if (process.env[ENGINE_ENV.serve] === '1' && process.send) {

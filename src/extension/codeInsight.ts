@@ -113,7 +113,10 @@ class Provider implements vscode.HoverProvider, vscode.CodeLensProvider {
       const args = encodeURIComponent(JSON.stringify([inspectArgs(hit)]));
       md.appendMarkdown(`**${escapeMd(hit.layer.name)}** · ${escapeMd(summary(hit.layer, dead))}  \n`);
       md.appendMarkdown(`${escapeMd(where)} · [$(telescope) Inspect](command:featureLens.inspectLayer?${args} "Open the layer page")\n\n`);
-      const preview = await Promise.race([this.catalog.filterPreview(hit.known, hit.layer), new Promise<undefined>((r) => setTimeout(() => r(undefined), PREVIEW_WAIT_MS))]);
+      const preview = await Promise.race([
+        this.catalog.filterPreview(hit.known, hit.layer),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), PREVIEW_WAIT_MS)),
+      ]);
       if (preview) md.appendMarkdown(`![The first filters of ${escapeMd(hit.layer.name)}](${preview})\n\n`);
     }
     if (found.hits.length > 3) md.appendMarkdown(`…and ${found.hits.length - 3} more models with this layer`);
@@ -140,7 +143,14 @@ class Provider implements vscode.HoverProvider, vscode.CodeLensProvider {
       if (shown.has(lineKey)) continue;
       shown.add(lineKey);
       const range = new vscode.Range(h.range.start.line, 0, h.range.start.line, 0);
-      out.push(new vscode.CodeLens(range, { title: `$(telescope) ${hit.layer.name}: ${summary(hit.layer)}`, tooltip: `Inspect ${hit.layer.name} of ${vscode.workspace.asRelativePath(hit.known.lens ?? hit.known.model)}`, command: 'featureLens.inspectLayer', arguments: [inspectArgs(hit)] }));
+      out.push(
+        new vscode.CodeLens(range, {
+          title: `$(telescope) ${hit.layer.name}: ${summary(hit.layer)}`,
+          tooltip: `Inspect ${hit.layer.name} of ${vscode.workspace.asRelativePath(hit.known.lens ?? hit.known.model)}`,
+          command: 'featureLens.inspectLayer',
+          arguments: [inspectArgs(hit)],
+        }),
+      );
     }
     return out;
   }

@@ -5,7 +5,16 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKEND_SETTINGS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, SCORE_METRICS, type BackendSetting, type ProjectionMethod, type ScanSummary, type ScoreMetric } from '../shared/protocol';
+import {
+  BACKEND_SETTINGS,
+  SCORE_METRIC_LABELS,
+  SCORE_METRIC_PHRASES,
+  SCORE_METRICS,
+  type BackendSetting,
+  type ProjectionMethod,
+  type ScanSummary,
+  type ScoreMetric,
+} from '../shared/protocol';
 import type { PanelState } from '../shared/webviewProtocol';
 import { compareWith } from './compareCommand';
 import type { EngineClient } from './engineClient';
@@ -79,7 +88,12 @@ function registerEngineCommands(app: CommandHost, reg: Register): void {
       cpu: 'Plain JavaScript: slow, a last resort',
     };
     const pick = await vscode.window.showQuickPick(
-      BACKEND_SETTINGS.map((b) => ({ label: b, description: b === current ? `current setting${running ? `, running ${running}` : ''}` : undefined, detail: detail[b], value: b })),
+      BACKEND_SETTINGS.map((b) => ({
+        label: b,
+        description: b === current ? `current setting${running ? `, running ${running}` : ''}` : undefined,
+        detail: detail[b],
+        value: b,
+      })),
       { title: 'Feature Lens: Select Backend', placeHolder: `Engine backend (now ${running ?? current})` },
     );
     if (!pick || pick.value === current) return;
@@ -95,7 +109,10 @@ function registerEngineCommands(app: CommandHost, reg: Register): void {
       { title: 'Feature Lens: Rank Top Images By', placeHolder: `Score of a node's feature map per image (now ${SCORE_METRIC_PHRASES[current]})` },
     );
     // The configuration listener redraws the Top Activations view and the panel.
-    if (pick && pick.value !== current) await app.view.setMetric(pick.value, () => app.log.warn(`The ranking is still ${SCORE_METRIC_PHRASES[app.view.values().metric]}: a more specific scope sets featureLens.topActivations.rankBy.`));
+    if (pick && pick.value !== current)
+      await app.view.setMetric(pick.value, () =>
+        app.log.warn(`The ranking is still ${SCORE_METRIC_PHRASES[app.view.values().metric]}: a more specific scope sets featureLens.topActivations.rankBy.`),
+      );
   });
 }
 
@@ -109,8 +126,17 @@ function registerInspectCommands(app: CommandHost, reg: Register): void {
     void app.reveal(target.model);
     if (lens?.datasetError) {
       // The model opens; what needs the data (top images, feature maps) cannot until the dataset is there.
-      const open = await vscode.window.showWarningMessage(`Feature Lens: the dataset of ${path.basename(lens.path)} is missing: ${lens.datasetError.message} The model opens without it.`, 'Open Lens File');
-      if (open) await vscode.commands.executeCommand('featureLens.showProblem', { file: lens.path, message: lens.datasetError.message, severity: 'warning', field: lens.datasetError.field });
+      const open = await vscode.window.showWarningMessage(
+        `Feature Lens: the dataset of ${path.basename(lens.path)} is missing: ${lens.datasetError.message} The model opens without it.`,
+        'Open Lens File',
+      );
+      if (open)
+        await vscode.commands.executeCommand('featureLens.showProblem', {
+          file: lens.path,
+          message: lens.datasetError.message,
+          severity: 'warning',
+          field: lens.datasetError.field,
+        });
     }
   });
 
@@ -159,15 +185,24 @@ function registerJobCommands(app: CommandHost, reg: Register): void {
     const t = await pickTarget(app.engine, arg, { title: 'Train Model', needLens: true, hints: app.hints() });
     if (!t?.lens) return;
     const name = path.basename(t.lens);
-    const r = await withEngineProgress(`Feature Lens: training ${name}`, (opts) => app.jobs.call('train', { lens: t.lens! }, opts), undefined, 'The model on disk is unchanged.');
-    app.log.info(`Trained ${name}: test error ${(100 * r.testError).toFixed(2)}%, train accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, ${r.epochs} epochs in ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s, ${r.backend}).`);
+    const r = await withEngineProgress(
+      `Feature Lens: training ${name}`,
+      (opts) => app.jobs.call('train', { lens: t.lens! }, opts),
+      undefined,
+      'The model on disk is unchanged.',
+    );
+    app.log.info(
+      `Trained ${name}: test error ${(100 * r.testError).toFixed(2)}%, train accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, ${r.epochs} epochs in ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s, ${r.backend}).`,
+    );
     app.models.refresh();
     app.top.refresh();
     InspectorPanel.active?.modelChanged(r.model);
     // Not awaited: the command is done when the model is written (the walkthrough waits for that), not when the message closes.
-    void vscode.window.showInformationMessage(`Feature Lens: trained ${name}. Test error ${(100 * r.testError).toFixed(2)}% after ${r.epochs} epochs.`, 'Open Model').then((open) => {
-      if (open) app.showPanel({ page: 'model', lens: t.lens!, model: r.model });
-    });
+    void vscode.window
+      .showInformationMessage(`Feature Lens: trained ${name}. Test error ${(100 * r.testError).toFixed(2)}% after ${r.epochs} epochs.`, 'Open Model')
+      .then((open) => {
+        if (open) app.showPanel({ page: 'model', lens: t.lens!, model: r.model });
+      });
   });
 
   reg('featureLens.computeTopActivations', async (arg?: unknown) => {
@@ -180,7 +215,11 @@ function registerJobCommands(app: CommandHost, reg: Register): void {
     // Every page shows something from the index (top images, the class chart), so the panel redraws.
     const p = InspectorPanel.active;
     if (p) p.navigate(p.shows);
-    void vscode.window.showInformationMessage(r.reused ? `Feature Lens: the top-activation index of ${name} is up to date.` : `Feature Lens: ranked ${r.images} images for every node of ${name} in ${r.seconds.toFixed(1)} s.`);
+    void vscode.window.showInformationMessage(
+      r.reused
+        ? `Feature Lens: the top-activation index of ${name} is up to date.`
+        : `Feature Lens: ranked ${r.images} images for every node of ${name} in ${r.seconds.toFixed(1)} s.`,
+    );
   });
 }
 
@@ -208,8 +247,15 @@ async function openNode(app: CommandHost, arg: unknown, method?: ProjectionMetho
 async function scan(app: CommandHost, lens: string): Promise<ScanSummary> {
   const storageDir = await app.storageDir();
   const name = path.basename(lens);
-  const r = await withEngineProgress(`Feature Lens: top activations of ${name}`, (opts) => app.jobs.call('scan', { lens, storageDir }, opts), undefined, SCAN_CANCELLED);
-  app.log.info(`Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`);
+  const r = await withEngineProgress(
+    `Feature Lens: top activations of ${name}`,
+    (opts) => app.jobs.call('scan', { lens, storageDir }, opts),
+    undefined,
+    SCAN_CANCELLED,
+  );
+  app.log.info(
+    `Top-activation index for ${name}: ${r.images} images, k=${r.k}, ${r.seconds.toFixed(1)} s (${Math.round(r.imagesPerSecond)} images/s)${r.helperImages ? `, ${r.helperImages} of them in helper processes` : ''}${r.reused ? ', reused' : ''}${r.resumed ? ', resumed' : ''}: ${r.index}${r.removedIndexes ? `; deleted ${r.removedIndexes} index${r.removedIndexes > 1 ? 'es' : ''} of earlier weights` : ''}`,
+  );
   app.top.refresh();
   app.models.refresh(); // the row's "index ready"
   return r;

@@ -210,7 +210,10 @@ export class EngineClient {
     switch (m.type) {
       case 'ready':
         this._status = m.status;
-        this.options.log('info', `Engine ready: backend ${m.status.backend}${m.status.backendNote ? ` (${m.status.backendNote})` : ''}, tfjs ${m.status.tfjsVersion}.`);
+        this.options.log(
+          'info',
+          `Engine ready: backend ${m.status.backend}${m.status.backendNote ? ` (${m.status.backendNote})` : ''}, tfjs ${m.status.tfjsVersion}.`,
+        );
         this.options.onStatus?.(m.status);
         break;
       case 'reply':

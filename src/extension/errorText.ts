@@ -16,7 +16,8 @@ export function logMessage(e: unknown): string {
  */
 export function shortMessage(e: unknown, what = 'Feature Lens'): string {
   let msg: string;
-  if (e instanceof EngineRequestError && e.error.code !== 'internal') msg = e.error.file && !e.error.message.includes(e.error.file) ? `${e.error.file}: ${e.error.message}` : e.error.message;
+  if (e instanceof EngineRequestError && e.error.code !== 'internal')
+    msg = e.error.file && !e.error.message.includes(e.error.file) ? `${e.error.file}: ${e.error.message}` : e.error.message;
   else if (e instanceof UserFacingError) msg = e.message;
   else return `${what} failed (internal error); see the log.`;
   const first = msg.split('\n')[0];

@@ -62,7 +62,12 @@ class FeatureLens extends Disposable implements CommandHost {
       gate: (method, params) => this.guard.check(method, params),
     });
     this._register({ dispose: () => this.jobs.dispose() });
-    this.guard = createLensGuard(vscode, context.workspaceState, (lens) => this.engine.requestUngated('lensPaths', { lens }).then((r) => ('ok' in r ? r.ok : Promise.reject(new Error(r.err.message)))), (m) => this.log.info(m));
+    this.guard = createLensGuard(
+      vscode,
+      context.workspaceState,
+      (lens) => this.engine.requestUngated('lensPaths', { lens }).then((r) => ('ok' in r ? r.ok : Promise.reject(new Error(r.err.message)))),
+      (m) => this.log.info(m),
+    );
     this._register({ dispose: () => this.engine.dispose() });
     this.showStatus(undefined);
 
@@ -98,8 +103,14 @@ class FeatureLens extends Disposable implements CommandHost {
     this.watch();
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) || e.affectsConfiguration(`featureLens.${THREADS_KEY}`) || e.affectsConfiguration(`featureLens.${MAX_MEMORY_KEY}`)) {
-          this.log.info(`Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}, memory budget ${maxMemorySetting() || 'default'}); restarting the engine.`);
+        if (
+          e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) ||
+          e.affectsConfiguration(`featureLens.${THREADS_KEY}`) ||
+          e.affectsConfiguration(`featureLens.${MAX_MEMORY_KEY}`)
+        ) {
+          this.log.info(
+            `Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}, memory budget ${maxMemorySetting() || 'default'}); restarting the engine.`,
+          );
           this.engine.restart('The engine settings changed.');
           this.jobs.restart('The engine settings changed.');
           this.showStatus(undefined);
@@ -213,7 +224,6 @@ class FeatureLens extends Disposable implements CommandHost {
       this.log.debug(`reveal: ${String(e)}`);
     }
   }
-
 }
 
 let instance: FeatureLens | undefined;

@@ -33,4 +33,3 @@ export function registerFailableCommand(log: vscode.LogOutputChannel, id: string
     }
   });
 }
-

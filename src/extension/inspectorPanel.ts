@@ -74,7 +74,12 @@ export class InspectorPanel extends Disposable {
       cur.navigate(state);
       return cur;
     }
-    const panel = vscode.window.createWebviewPanel(InspectorPanel.viewType, 'Feature Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, inspectorOptions(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      InspectorPanel.viewType,
+      'Feature Lens',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      inspectorOptions(deps.extensionUri),
+    );
     return new InspectorPanel(deps, panel, state);
   }
 
@@ -251,7 +256,9 @@ export class InspectorPanel extends Disposable {
   private painted(page: string, drawMs: number | undefined): void {
     if (!this.renderStart) return;
     const now = performance.now();
-    this.deps.log.info(`Inspector ${page} page painted ${Math.round(now - this.renderStart)} ms after the request (engine and host ${Math.round(this.postedAt - this.renderStart)} ms, webview ${Math.round(now - this.postedAt)} ms${drawMs !== undefined ? ` of which drawing ${drawMs} ms` : ''}).`);
+    this.deps.log.info(
+      `Inspector ${page} page painted ${Math.round(now - this.renderStart)} ms after the request (engine and host ${Math.round(this.postedAt - this.renderStart)} ms, webview ${Math.round(now - this.postedAt)} ms${drawMs !== undefined ? ` of which drawing ${drawMs} ms` : ''}).`,
+    );
     this.renderStart = 0;
   }
 
@@ -278,7 +285,8 @@ export class InspectorPanel extends Disposable {
       const info = await engine.call('modelInfo', { model: s.model });
       if (gen !== this.generation) return;
       this.bounds = { layers: info.layers.length, nodesPerLayer: info.layers.map((l) => l.nodes), images: lens?.splits.test ?? 0 };
-      if (s.layer !== undefined && s.layer >= info.layers.length) throw new UserFacingError(`${vscode.workspace.asRelativePath(s.model)} has no layer ${s.layer} (it has ${info.layers.length}).`);
+      if (s.layer !== undefined && s.layer >= info.layers.length)
+        throw new UserFacingError(`${vscode.workspace.asRelativePath(s.model)} has no layer ${s.layer} (it has ${info.layers.length}).`);
       const full = `Feature Lens: ${page.title(s, { view, model: info })}`;
       if (this.primary) this.panel.title = full;
       const ctx = this.context(gen, view, info, lens, full);

@@ -21,7 +21,9 @@ export function lensForModel(info: Pick<ModelInfo, 'name' | 'inputShape'>, lensF
     size = [Math.sqrt(shape[0]), Math.sqrt(shape[0])];
     channels = 1;
   } else {
-    throw new UserFacingError(`The model's input [${shape.join(', ')}] is not an image (height, width, channels), so no image folder can feed it; write its lens file by hand.`);
+    throw new UserFacingError(
+      `The model's input [${shape.join(', ')}] is not an image (height, width, channels), so no image folder can feed it; write its lens file by hand.`,
+    );
   }
   if (channels !== 1 && channels !== 3) throw new UserFacingError(`The model's input has ${channels} channels; image folders give 1 (grey) or 3 (RGB).`);
   const dir = path.dirname(lensFile);

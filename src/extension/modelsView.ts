@@ -10,7 +10,14 @@ import { itemView, layerChildren, modelChildren, modelEntries, modelPathOf, pare
 
 /** Turns a plain `ItemView` into a TreeItem. */
 export function toTreeItem(id: string, v: ItemView): vscode.TreeItem {
-  const item = new vscode.TreeItem(v.label, v.collapsible === 'none' ? vscode.TreeItemCollapsibleState.None : v.collapsible === 'expanded' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+  const item = new vscode.TreeItem(
+    v.label,
+    v.collapsible === 'none'
+      ? vscode.TreeItemCollapsibleState.None
+      : v.collapsible === 'expanded'
+        ? vscode.TreeItemCollapsibleState.Expanded
+        : vscode.TreeItemCollapsibleState.Collapsed,
+  );
   item.id = id;
   item.description = v.description;
   item.tooltip = v.tooltip;

@@ -33,10 +33,20 @@ export class NodeMaximizer {
       (opts) => jobs.call('maximize', { model, ...(lens ? { lens } : {}), layer, node }, opts),
       (p) => {
         const note = p.count ? meter.message({ count: p.count }) : undefined;
-        if (p.objective !== undefined && onScreen()) post({ type: 'maximizeProgress', step: p.count?.done ?? Math.round((p.fraction ?? 0) * 1000), steps: p.count?.total, objective: p.objective, ...(note ? { note } : {}) });
+        if (p.objective !== undefined && onScreen())
+          post({
+            type: 'maximizeProgress',
+            step: p.count?.done ?? Math.round((p.fraction ?? 0) * 1000),
+            steps: p.count?.total,
+            objective: p.objective,
+            ...(note ? { note } : {}),
+          });
       },
     );
-    this.last = { model, msg: { type: 'maximized', layer: result.layer, node: result.node, image: toPixels(result.image.shape, result.image.data), curve: [...result.curve] } };
+    this.last = {
+      model,
+      msg: { type: 'maximized', layer: result.layer, node: result.node, image: toPixels(result.image.shape, result.image.data), curve: [...result.curve] },
+    };
     if (onScreen()) post(this.last.msg);
   }
 }

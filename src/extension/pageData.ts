@@ -14,7 +14,15 @@ export function modelSummary(info: ModelInfo, lens?: LensInfo): ModelSummary {
     inputShape: info.inputShape,
     totalParams: info.totalParams,
     backend: info.backend,
-    layers: info.layers.map((l) => ({ index: l.index, name: l.name, className: l.className, outputShape: l.outputShape, nodes: l.nodes, params: l.params, activation: l.activation })),
+    layers: info.layers.map((l) => ({
+      index: l.index,
+      name: l.name,
+      className: l.className,
+      outputShape: l.outputShape,
+      nodes: l.nodes,
+      params: l.params,
+      activation: l.activation,
+    })),
     ...(info.note ? { note: info.note } : {}),
     ...(lens?.preprocess ? { preprocess: describePreprocess(lens.preprocess) } : {}),
   };

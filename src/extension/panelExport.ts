@@ -37,12 +37,22 @@ export class PngRequest {
  * Asks where to save `bytes` (proposed: the folder of the last export, else beside `near`), writes them and offers
  * to open or reveal the file.
  */
-export async function savePng(bytes: Uint8Array | undefined, title: string, near: string, state: vscode.Memento | undefined, log: vscode.LogOutputChannel): Promise<void> {
+export async function savePng(
+  bytes: Uint8Array | undefined,
+  title: string,
+  near: string,
+  state: vscode.Memento | undefined,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
   if (!bytes) throw new UserFacingError('The inspector panel did not produce an image.');
   const name = `${title.replace(/^Feature Lens: /, '').replace(/[^\w.-]+/g, '_')}.png`;
   const last = state?.get<string>(EXPORT_FOLDER_KEY);
   const folder = vscode.Uri.file(last ?? path.dirname(near));
-  const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, name), filters: { 'PNG image': ['png'] }, title: 'Export Panel as PNG' });
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.joinPath(folder, name),
+    filters: { 'PNG image': ['png'] },
+    title: 'Export Panel as PNG',
+  });
   if (!target) return;
   await vscode.workspace.fs.writeFile(target, bytes);
   await state?.update(EXPORT_FOLDER_KEY, path.dirname(target.fsPath));

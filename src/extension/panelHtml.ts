@@ -5,7 +5,13 @@ import * as vscode from 'vscode';
 export function inspectorHtml(w: vscode.Webview, extensionUri: vscode.Uri): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   const uri = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...p)).toString();
-  const csp = [`default-src 'none'`, `img-src ${w.cspSource} blob: data:`, `style-src ${w.cspSource}`, `font-src ${w.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+  const csp = [
+    `default-src 'none'`,
+    `img-src ${w.cspSource} blob: data:`,
+    `style-src ${w.cspSource}`,
+    `font-src ${w.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

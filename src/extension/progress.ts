@@ -8,7 +8,12 @@ import { ProgressMeter } from './progressMeter';
  * the time left when the engine counts its work), the Cancel button reaches the engine through the request's
  * token, and a cancelled job says so (`cancelled`: what was kept; the job still rejects, for the caller).
  */
-export async function withEngineProgress<T>(title: string, run: (opts: RequestOptions) => Promise<T>, onProgress?: (p: EngineProgress) => void, cancelled?: string): Promise<T> {
+export async function withEngineProgress<T>(
+  title: string,
+  run: (opts: RequestOptions) => Promise<T>,
+  onProgress?: (p: EngineProgress) => void,
+  cancelled?: string,
+): Promise<T> {
   let cancelledByUser = false;
   try {
     return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {

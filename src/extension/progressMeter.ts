@@ -15,7 +15,7 @@ export class ProgressMeter {
 
   /** The message for one progress report (undefined when it has nothing to say). */
   message(p: Progress): string | undefined {
-    const base = p.train ? trainText(p.train) : p.message ?? (p.objective !== undefined ? `objective ${p.objective.toPrecision(4)}` : undefined);
+    const base = p.train ? trainText(p.train) : (p.message ?? (p.objective !== undefined ? `objective ${p.objective.toPrecision(4)}` : undefined));
     const speed = p.count ? this.speed(p.count) : undefined;
     if (base && speed) return `${base} · ${speed}`;
     return base ?? speed;
@@ -36,9 +36,10 @@ export class ProgressMeter {
 }
 
 function trainText(t: NonNullable<Progress['train']>): string {
-  const attempt = t.attempt !== undefined && t.attempts !== undefined && t.attempts > 1
-    ? `attempt ${t.attempt} of at most ${t.attempts} (${t.attempt > 1 ? 'earlier seeds fell short of the recipe\'s minimum training accuracy, "training.restarts"' : 'restarts with the next seed if the training accuracy falls short, "training.restarts"'}), `
-    : '';
+  const attempt =
+    t.attempt !== undefined && t.attempts !== undefined && t.attempts > 1
+      ? `attempt ${t.attempt} of at most ${t.attempts} (${t.attempt > 1 ? 'earlier seeds fell short of the recipe\'s minimum training accuracy, "training.restarts"' : 'restarts with the next seed if the training accuracy falls short, "training.restarts"'}), `
+      : '';
   return `${attempt}epoch ${t.epoch}/${t.epochs}, batch ${t.batch}/${t.batches}, loss ${t.loss.toFixed(4)}, accuracy ${(100 * t.accuracy).toFixed(1)}%`;
 }
 

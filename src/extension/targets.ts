@@ -54,7 +54,11 @@ function fileTarget(file: string): Target | undefined {
  * than one could be meant it asks, listing first those the user is looking at (`hints`: the panel's model, the
  * tree's selection), never picking one of them silently.
  */
-export async function pickTarget(engine: EngineClient, arg: unknown, opts: { needLens?: boolean; title: string; hints?: readonly TargetHint[] }): Promise<Target | undefined> {
+export async function pickTarget(
+  engine: EngineClient,
+  arg: unknown,
+  opts: { needLens?: boolean; title: string; hints?: readonly TargetHint[] },
+): Promise<Target | undefined> {
   const given = targetFromArg(arg);
   if (given && (!opts.needLens || given.lens)) return given;
   const active = vscode.window.activeTextEditor?.document.uri;
@@ -64,7 +68,11 @@ export async function pickTarget(engine: EngineClient, arg: unknown, opts: { nee
   }
   const files = await vscode.workspace.findFiles(opts.needLens ? LENS_GLOB : LENS_OR_MODEL_GLOB, EXCLUDE_GLOB, 500);
   if (files.length === 0) {
-    throw new UserFacingError(opts.needLens ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.' : 'No *.lens.json or model file (model.json, .onnx, .keras, .h5) in this workspace.');
+    throw new UserFacingError(
+      opts.needLens
+        ? 'No *.lens.json file in this workspace. Add one that names a model and a dataset.'
+        : 'No *.lens.json or model file (model.json, .onnx, .keras, .h5) in this workspace.',
+    );
   }
   // The models a lens names are listed through that lens. `lensPaths` reads only the lens file's JSON, so it
   // needs no permission (the gated `lens` request would ask about every lens just to build this list).
@@ -83,7 +91,12 @@ export async function pickTarget(engine: EngineClient, arg: unknown, opts: { nee
   const hints = (opts.hints ?? []).filter((h) => !opts.needLens || isLensFile(h.file));
   const ordered = orderCandidates(candidates, hints);
   const pick = await vscode.window.showQuickPick(
-    ordered.map((c) => ({ label: path.basename(c.file), description: vscode.workspace.asRelativePath(c.file), detail: c.why ? `$(eye) ${c.why}` : undefined, file: c.file })),
+    ordered.map((c) => ({
+      label: path.basename(c.file),
+      description: vscode.workspace.asRelativePath(c.file),
+      detail: c.why ? `$(eye) ${c.why}` : undefined,
+      file: c.file,
+    })),
     { title: opts.title, placeHolder: opts.needLens ? 'Which lens file?' : 'Which lens file or model?' },
   );
   return pick ? fileTarget(pick.file) : undefined;
@@ -95,7 +108,10 @@ export async function resolveModel(engine: EngineClient, t: Target): Promise<{ t
   if (t.lens) {
     lens = await engine.call('lens', { lens: t.lens });
     if (!t.model) {
-      if (!lens.modelExists) throw new UserFacingError(`${path.basename(t.lens)} names ${lens.model}, which does not exist yet.${lens.hasTraining ? ' Run "Feature Lens: Train Model" first.' : ''}`);
+      if (!lens.modelExists)
+        throw new UserFacingError(
+          `${path.basename(t.lens)} names ${lens.model}, which does not exist yet.${lens.hasTraining ? ' Run "Feature Lens: Train Model" first.' : ''}`,
+        );
     }
   }
   const model = t.model ?? lens!.model;
@@ -105,7 +121,8 @@ export async function resolveModel(engine: EngineClient, t: Target): Promise<{ t
 /** Asks for a layer when the target has none (only layers with nodes when `withNodes`). */
 export async function pickLayer(info: ModelInfo, t: Target, withNodes: boolean): Promise<number | undefined> {
   if (t.layer !== undefined) {
-    if (t.layer >= info.layers.length) throw new UserFacingError(`Layer ${t.layer} does not exist: ${vscode.workspace.asRelativePath(info.path)} has ${info.layers.length} layers.`);
+    if (t.layer >= info.layers.length)
+      throw new UserFacingError(`Layer ${t.layer} does not exist: ${vscode.workspace.asRelativePath(info.path)} has ${info.layers.length} layers.`);
     return t.layer;
   }
   const layers = info.layers.filter((l) => !withNodes || layerHasNodes(l));

@@ -36,7 +36,8 @@ export class TopView extends Disposable implements vscode.TreeDataProvider<Image
   }
 
   show(node: { lens?: string; model: string; layer: number; node: number } | undefined): void {
-    const same = node && this.node && node.lens === this.node.lens && node.model === this.node.model && node.layer === this.node.layer && node.node === this.node.node;
+    const same =
+      node && this.node && node.lens === this.node.lens && node.model === this.node.model && node.layer === this.node.layer && node.node === this.node.node;
     if (same) return;
     this.node = node;
     this.refresh();

@@ -129,7 +129,14 @@ export function statusOf(entry: ModelEntry): string {
 export function modelChildren(entry: ModelEntry, info: ModelInfo | undefined, error?: string): (LayerEntry | MessageEntry)[] {
   if (error && !entry.modelError) entry.modelError = error;
   const problems = problemsOf(entry);
-  const rows: MessageEntry[] = problems.map((p, i) => ({ kind: 'message', id: `${entry.id}/problem:${i}`, parent: entry, text: p.message, error: p.severity === 'error', problem: p }));
+  const rows: MessageEntry[] = problems.map((p, i) => ({
+    kind: 'message',
+    id: `${entry.id}/problem:${i}`,
+    parent: entry,
+    text: p.message,
+    error: p.severity === 'error',
+    problem: p,
+  }));
   if (entry.error || entry.modelError) return rows;
   if (!info) {
     if (rows.length) return rows;
@@ -146,7 +153,16 @@ export function modelChildren(entry: ModelEntry, info: ModelInfo | undefined, er
     }
     return [];
   }
-  return [...rows, ...info.layers.map((layer): LayerEntry => ({ kind: 'layer', id: `${entry.id}/layer:${layer.index}:${layer.name}`, parent: entry, model: info.path, layer }))];
+  return [
+    ...rows,
+    ...info.layers.map((layer): LayerEntry => ({
+      kind: 'layer',
+      id: `${entry.id}/layer:${layer.index}:${layer.name}`,
+      parent: entry,
+      model: info.path,
+      layer,
+    })),
+  ];
 }
 
 /** Children of a layer: its nodes, at most `cap`, then one entry for the rest. */
@@ -197,7 +213,8 @@ export function itemView(entry: ModelsEntry): ItemView {
       const problems = problemsOf(entry);
       let second: string;
       if (problems.length) second = firstSentence(problems[0].message);
-      else if (entry.lens) second = `${entry.lens.datasetFormat} dataset, ${entry.lens.classes.length} classes, ${entry.lens.splits.train} train / ${entry.lens.splits.test} test images`;
+      else if (entry.lens)
+        second = `${entry.lens.datasetFormat} dataset, ${entry.lens.classes.length} classes, ${entry.lens.splits.train} train / ${entry.lens.splits.test} test images`;
       else second = 'A TF.js model without a lens file: no dataset to rank images from';
       return {
         label,

@@ -29,7 +29,8 @@ export function problemsOf(entry: ModelEntry): Problem[] {
   const dir = path.dirname(entry.file);
   const isLens = isLensFile(entry.file);
   if (entry.error) out.push({ file: entry.file, message: shortPaths(entry.error, entry.file), severity: 'error', ...fieldOf(entry.error) });
-  if (entry.lens?.datasetError) out.push({ file: entry.file, message: shortPaths(entry.lens.datasetError.message, entry.file), severity: 'warning', field: entry.lens.datasetError.field });
+  if (entry.lens?.datasetError)
+    out.push({ file: entry.file, message: shortPaths(entry.lens.datasetError.message, entry.file), severity: 'warning', field: entry.lens.datasetError.field });
   if (entry.modelError) {
     const model = modelPathOf(entry);
     const message = shortPaths(entry.modelError, model ?? entry.file);

@@ -18,7 +18,11 @@ type SampleName = 'efl' | 'mnist';
 type Action = 'open' | 'train' | 'inspect' | 'scan';
 const SAMPLES: Record<SampleName, { label: string; needsData?: string }> = {
   efl: { label: 'EFL' },
-  mnist: { label: 'MNIST', needsData: 'Its digits are not part of the extension: `node scripts/prepare-samples.mjs` in a Feature Lens checkout writes them to samples/mnist/data/ (copy that folder beside the lens file).' },
+  mnist: {
+    label: 'MNIST',
+    needsData:
+      'Its digits are not part of the extension: `node scripts/prepare-samples.mjs` in a Feature Lens checkout writes them to samples/mnist/data/ (copy that folder beside the lens file).',
+  },
 };
 
 /** The context key a step's completion waits for. */
@@ -51,7 +55,10 @@ async function findSample(d: Deps, name: SampleName): Promise<string | undefined
   const folder = vscode.workspace.workspaceFolders?.[0];
   const { label, needsData } = SAMPLES[name];
   if (!folder) {
-    const pick = await vscode.window.showInformationMessage(`Feature Lens: the ${label} sample goes into a folder. Open a folder first (an empty one will do).`, 'Open Folder');
+    const pick = await vscode.window.showInformationMessage(
+      `Feature Lens: the ${label} sample goes into a folder. Open a folder first (an empty one will do).`,
+      'Open Folder',
+    );
     if (pick) await vscode.commands.executeCommand('workbench.action.files.openFolder');
     return undefined;
   }
@@ -117,7 +124,12 @@ async function run(d: Deps, name: SampleName, action: Action): Promise<void> {
   if (done) await vscode.commands.executeCommand('setContext', stepKey(name, action), true);
 }
 
-export function registerWalkthrough(context: vscode.ExtensionContext, engine: EngineClient, log: vscode.LogOutputChannel, storageDir: () => Promise<string>): vscode.Disposable {
+export function registerWalkthrough(
+  context: vscode.ExtensionContext,
+  engine: EngineClient,
+  log: vscode.LogOutputChannel,
+  storageDir: () => Promise<string>,
+): vscode.Disposable {
   const walkthroughId = `${context.extension.id}#${WALKTHROUGH}`;
   const d: Deps = { context, engine, log, storageDir };
   const subs: vscode.Disposable[] = [

@@ -9,10 +9,7 @@ import type { ModelInfo, TrainProgress } from './modelData';
  * Where an input image comes from: a dataset image of a lens file, pixels given directly, or an image file
  * (PNG or JPEG, no lens file needed) fitted to the model's input as an image-folder lens would.
  */
-export type InputRef =
-  | { lens: string; index: number; split?: Split }
-  | { image: FloatArray }
-  | { file: string };
+export type InputRef = { lens: string; index: number; split?: Split } | { image: FloatArray } | { file: string };
 
 /** Extensions of the image files the engine decodes (a picked image, an image-folder dataset), without the dot. */
 export const IMAGE_FILE_EXTENSIONS: readonly string[] = ['png', 'jpg', 'jpeg'];

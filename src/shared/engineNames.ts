@@ -28,7 +28,9 @@ export const SCORE_METRIC_PHRASES: Readonly<Record<ScoreMetric, string>> = {
   mean: 'mean activation',
 };
 /** The same names on their own (the panel's ranking list, the quick pick): capitalized. */
-export const SCORE_METRIC_LABELS = Object.fromEntries(SCORE_METRICS.map((m) => [m, SCORE_METRIC_PHRASES[m][0].toUpperCase() + SCORE_METRIC_PHRASES[m].slice(1)])) as Readonly<Record<ScoreMetric, string>>;
+export const SCORE_METRIC_LABELS = Object.fromEntries(
+  SCORE_METRICS.map((m) => [m, SCORE_METRIC_PHRASES[m][0].toUpperCase() + SCORE_METRIC_PHRASES[m].slice(1)]),
+) as Readonly<Record<ScoreMetric, string>>;
 
 export function isScoreMetric(v: unknown): v is ScoreMetric {
   return typeof v === 'string' && (SCORE_METRICS as readonly string[]).includes(v);

@@ -7,7 +7,10 @@ import type { Pixels } from './webviewProtocol';
 /** Copies a typed array's bytes into an exact-size ArrayBuffer (a view of a larger buffer would send it whole). */
 export function toPixels(shape: number[], data: Float32Array): Pixels {
   const exact = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-  return { shape: [...shape], data: exact ? (data.buffer as ArrayBuffer) : (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer) };
+  return {
+    shape: [...shape],
+    data: exact ? (data.buffer as ArrayBuffer) : (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer),
+  };
 }
 
 // ---- one buffer per message --------------------------------------------------------------------------------------------
@@ -73,7 +76,8 @@ export function unpackMessage(p: PackedMessage): unknown {
   const walk = (v: unknown): unknown => {
     if (isBufferRef(v)) {
       const [offset, length] = v.$buffer;
-      if (offset < 0 || length < 0 || offset + length > buffer.byteLength) throw new Error(`packed part [${offset}, ${offset + length}) outside a buffer of ${buffer.byteLength} bytes`);
+      if (offset < 0 || length < 0 || offset + length > buffer.byteLength)
+        throw new Error(`packed part [${offset}, ${offset + length}) outside a buffer of ${buffer.byteLength} bytes`);
       return buffer.slice(offset, offset + length);
     }
     if (Array.isArray(v)) return v.map(walk);

@@ -25,7 +25,6 @@ export interface LayerInfo {
   inbound: string[];
 }
 
-
 /**
  * A lens's input preprocessing (`preprocess` in the lens file): the model reads x = (pixel · scale − mean) / std
  * per channel, pixel in 0..255, channels in `order` (BGR: the dataset's RGB reversed). `mean`/`std` hold one

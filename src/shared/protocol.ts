@@ -10,8 +10,19 @@ export * from './modelData';
 export * from './engineData';
 export * from './comparisonData';
 import type {
-  DatasetImage, FeatureMapsResult, InputRef, LayerByClassResult, LayerInspection, MaximizeOptions, MaximizeResult,
-  NodeInspection, Progress, ProjectionResult, ScanSummary, TopActivationsResult, WeightsResult,
+  DatasetImage,
+  FeatureMapsResult,
+  InputRef,
+  LayerByClassResult,
+  LayerInspection,
+  MaximizeOptions,
+  MaximizeResult,
+  NodeInspection,
+  Progress,
+  ProjectionResult,
+  ScanSummary,
+  TopActivationsResult,
+  WeightsResult,
 } from './engineData';
 import type { ProjectionMethod, ScoreMetric, Split } from './engineNames';
 import type { EngineStatus, LensInfo, ModelInfo, TrainResult } from './modelData';
@@ -39,7 +50,15 @@ export interface EngineMethods {
   /** With `indexOnly`, only an existing index is read: null when there is none (nothing is scanned). */
   layerByClass(p: { lens: string; storageDir?: string; indexOnly?: boolean }): LayerByClassResult | null;
   maximize(p: { model: string; lens?: string; layer: number; node: number; options?: MaximizeOptions }): MaximizeResult;
-  inspectNode(p: { lens: string; storageDir: string; layer: number; node: number; method?: ProjectionMethod; k?: number; metric?: ScoreMetric }): NodeInspection;
+  inspectNode(p: {
+    lens: string;
+    storageDir: string;
+    layer: number;
+    node: number;
+    method?: ProjectionMethod;
+    k?: number;
+    metric?: ScoreMetric;
+  }): NodeInspection;
   /** A node's feature map and projection for one image file (no lens file needed): see `ImageInspection`. */
   inspectImage(p: { model: string; file: string; layer: number; node: number; method?: ProjectionMethod }): ImageInspection;
   /** The layer page: the lens's model (else `model`), with feature maps of test image `image` when there is a lens. */
@@ -49,7 +68,16 @@ export interface EngineMethods {
    * process. Refused when the model's weights no longer hash to `weightsHash`. Replies with the partial
    * scan in the index file's binary encoding (engine/scanIndex.ts).
    */
-  scanRange(p: { lens: string; weightsHash: string; datasetHash?: string; k: number; start: number; end: number; batchSize?: number; floors?: Float32Array }): Uint8Array;
+  scanRange(p: {
+    lens: string;
+    weightsHash: string;
+    datasetHash?: string;
+    k: number;
+    start: number;
+    end: number;
+    batchSize?: number;
+    floors?: Float32Array;
+  }): Uint8Array;
   /** Small PNG files of dataset images under `outDir` (tree-item icons); absolute paths in the order given. */
   thumbnails(p: { lens: string; indices: number[]; outDir: string; split?: Split }): string[];
   /**
@@ -66,7 +94,15 @@ export interface EngineMethods {
    * The sanity check of the node's projections (cascading randomization, Adebayo et al. 2018) on its top `k`
    * test images (default 9; scans when there is no index). `layer` is a name or an index.
    */
-  sanity(p: { lens: string; storageDir: string; layer: string | number; node: number; k?: number; metric?: ScoreMetric; methods?: ProjectionMethod[] }): SanityResult;
+  sanity(p: {
+    lens: string;
+    storageDir: string;
+    layer: string | number;
+    node: number;
+    k?: number;
+    metric?: ScoreMetric;
+    methods?: ProjectionMethod[];
+  }): SanityResult;
   /**
    * A node at every checkpoint of the lens's series (its `checkpoints` pattern, else those its training kept):
    * weights, top `k` images (each checkpoint's index scanned on demand and cached), scores and overlaps.

@@ -93,7 +93,8 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
       if (!isPageKind(m.page)) return drop(`unknown page ${String(m.page)}`);
       return { type: 'painted', page: m.page, ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };
     case 'log':
-      if (typeof m.level !== 'string' || !(LEVELS as readonly string[]).includes(m.level) || typeof m.message !== 'string') return drop('malformed log message');
+      if (typeof m.level !== 'string' || !(LEVELS as readonly string[]).includes(m.level) || typeof m.message !== 'string')
+        return drop('malformed log message');
       return { type: 'log', level: m.level as LogMessage['level'], message: m.message.slice(0, 2000) };
     default:
       return drop(`unknown message type ${JSON.stringify(m.type)?.slice(0, 40)}`);

@@ -100,7 +100,13 @@ export interface HeatMapLayout {
  * pixels (the canvas's font). `normalize: 'column'` colours each column on its own scale: white at the column's
  * smallest value, full red at its largest (layers of different magnitude side by side); else `v / max|v|`.
  */
-export function heatMapLayout(values: number[][], rowLabels: string[], colLabels: string[], measure: (text: string) => number, opts: HeatMapOptions = {}): HeatMapLayout {
+export function heatMapLayout(
+  values: number[][],
+  rowLabels: string[],
+  colLabels: string[],
+  measure: (text: string) => number,
+  opts: HeatMapOptions = {},
+): HeatMapLayout {
   const rows = values.length;
   const cols = values[0]?.length ?? 0;
   const labelWidth = Math.min(140, Math.max(30, ...rowLabels.map((l) => measure(l) + 8)));
@@ -115,10 +121,19 @@ export function heatMapLayout(values: number[][], rowLabels: string[], colLabels
       const span = column[j].max - column[j].min;
       const t = opts.normalize === 'column' ? (span > 0 ? (v - column[j].min) / span : 0) : all > 0 ? v / all : 0;
       const rgb = diverging(t);
-      cells.push({ x: labelWidth + j * cell, y: headHeight + i * cell, rgb, text: cell >= 26 ? formatNumber(v) : undefined, dark: rgb[0] + rgb[1] + rgb[2] <= 450 });
+      cells.push({
+        x: labelWidth + j * cell,
+        y: headHeight + i * cell,
+        rgb,
+        text: cell >= 26 ? formatNumber(v) : undefined,
+        dark: rgb[0] + rgb[1] + rgb[2] <= 450,
+      });
     }
   }
-  const highlight = opts.highlightCol !== undefined && opts.highlightCol >= 0 ? { x: labelWidth + opts.highlightCol * cell - 1, y: headHeight - 1, w: cell + 1, h: rows * cell + 1 } : undefined;
+  const highlight =
+    opts.highlightCol !== undefined && opts.highlightCol >= 0
+      ? { x: labelWidth + opts.highlightCol * cell - 1, y: headHeight - 1, w: cell + 1, h: rows * cell + 1 }
+      : undefined;
   return {
     width: labelWidth + cols * cell + 4,
     height: headHeight + rows * cell + 4,

@@ -19,7 +19,13 @@ export function section(title: string, id?: string): { root: HTMLElement; body: 
 }
 
 /** A canvas of an image at its natural size, shown `target` CSS pixels across (integer scale, pixelated). */
-export function pixelCanvas(p: Pixels, mode: ColorMode, role: string, index: number, opts: { lim?: number; channel?: number; target?: number; rgb?: boolean; stretch?: { min: number; max: number } } = {}): HTMLCanvasElement {
+export function pixelCanvas(
+  p: Pixels,
+  mode: ColorMode,
+  role: string,
+  index: number,
+  opts: { lim?: number; channel?: number; target?: number; rgb?: boolean; stretch?: { min: number; max: number } } = {},
+): HTMLCanvasElement {
   const c = drawPixels(p, mode, opts);
   const { h, w } = dims(p.shape);
   const target = opts.target ?? 112;

@@ -41,7 +41,9 @@ function composePage(app: HTMLElement): HTMLCanvasElement {
   ctx.fillRect(0, 0, W, H);
   ctx.imageSmoothingEnabled = false;
   ctx.textBaseline = 'top';
-  for (const node of app.querySelectorAll<HTMLElement>('h1, h2, .subtitle, figcaption, .row-label, .col-label div, .legend span, dt, dd, .stat, td, th, .note')) {
+  for (const node of app.querySelectorAll<HTMLElement>(
+    'h1, h2, .subtitle, figcaption, .row-label, .col-label div, .legend span, dt, dd, .stat, td, th, .note',
+  )) {
     if (!node.getBoundingClientRect().width || !node.textContent) continue;
     // Where the text itself is (not its box: padding, centring in a taller box).
     const range = document.createRange();

@@ -46,7 +46,11 @@ export function legend(mode: LegendMode, min: number, max: number, label: string
   note.className = 'legend-note';
   const lim = Math.max(Math.abs(min), Math.abs(max));
   note.textContent =
-    mode === 'signed' ? `0 is white; data range ${fmt(min)} … ${fmt(max)}` : mode === 'signedRgb' ? `per colour channel: 0 is mid-grey (0 in all three), ${fmt(-lim)} none, ${fmt(lim)} full; data range ${fmt(min)} … ${fmt(max)}` : '';
+    mode === 'signed'
+      ? `0 is white; data range ${fmt(min)} … ${fmt(max)}`
+      : mode === 'signedRgb'
+        ? `per colour channel: 0 is mid-grey (0 in all three), ${fmt(-lim)} none, ${fmt(lim)} full; data range ${fmt(min)} … ${fmt(max)}`
+        : '';
   box.append(name, left, canvas, right, note);
   return box;
 }

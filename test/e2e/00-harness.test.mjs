@@ -18,7 +18,10 @@ test('VS Code loads with Feature Lens installed; its log and status bar item app
     // The Output panel opens on the extension's own log channel.
     const panel = s.page.locator('.part.panel');
     await panel.locator('.monaco-select-box[title="Feature Lens"], select.monaco-select-box').first().waitFor({ state: 'visible', timeout: 30_000 });
-    const channel = await panel.locator('select.monaco-select-box').first().evaluate((el) => el.options[el.selectedIndex]?.text ?? '');
+    const channel = await panel
+      .locator('select.monaco-select-box')
+      .first()
+      .evaluate((el) => el.options[el.selectedIndex]?.text ?? '');
     assert.equal(channel, 'Feature Lens');
     // The status bar names the engine backend: the setting until the engine runs, then the backend in use. Listing
     // the sample lenses starts the engine; the status then says what the engine's log says it chose for `auto`
@@ -28,7 +31,11 @@ test('VS Code loads with Feature Lens installed; its log and status bar item app
     await s.openFeatureLensViews();
     const backend = await s.until('the engine to start', () => /Engine ready: backend (\w+)/.exec(s.extensionLog())?.[1]);
     assert.match(backend, /^(wasm|tensorflow)$/);
-    await s.until(`the status bar to show the backend ${backend}`, async () => new RegExp(`^${backend}( ×\\d+)?$`).test((await status.innerText()).trim()), 30_000);
+    await s.until(
+      `the status bar to show the backend ${backend}`,
+      async () => new RegExp(`^${backend}( ×\\d+)?$`).test((await status.innerText()).trim()),
+      30_000,
+    );
     await s.shot('log-and-status');
   });
 });

@@ -13,7 +13,12 @@ test('npm start serves the samples with the Feature Lens view and walkthrough op
   fs.rmSync(results, { recursive: true, force: true });
   fs.mkdirSync(results, { recursive: true });
   // PATH without a desktop `code`, so start.mjs takes the code-server path whatever this machine has.
-  const env = { ...process.env, PATH: process.env.PATH.split(':').filter((d) => !fs.existsSync(path.join(d, 'code'))).join(':') };
+  const env = {
+    ...process.env,
+    PATH: process.env.PATH.split(':')
+      .filter((d) => !fs.existsSync(path.join(d, 'code')))
+      .join(':'),
+  };
   const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -34,7 +39,11 @@ test('npm start serves the samples with the Feature Lens view and walkthrough op
     await page.goto(url);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     // Without a click: the Feature Lens view lists the samples and its walkthrough is open.
-    await page.locator('.pane', { has: page.locator('.pane-header h3.title', { hasText: /^Models$/i }) }).locator('.monaco-list-row[role="treeitem"]').first().waitFor({ timeout: 90_000 });
+    await page
+      .locator('.pane', { has: page.locator('.pane-header h3.title', { hasText: /^Models$/i }) })
+      .locator('.monaco-list-row[role="treeitem"]')
+      .first()
+      .waitFor({ timeout: 90_000 });
     await page.locator('.gettingStartedContainer', { hasText: 'See what a network learned' }).first().waitFor({ state: 'visible', timeout: 60_000 });
     await page.screenshot({ path: path.join(results, '01-samples.png') });
   } finally {

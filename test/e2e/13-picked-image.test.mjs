@@ -37,89 +37,93 @@ async function assertPickedDrawn(s, frame, what) {
 
 test('a lens-less ONNX model: Pick Image… on a node page draws the picked image, its feature map and projection', { timeout: 600_000 }, async (t) => {
   assert.ok(fs.existsSync(ZOO), `${ZOO} is missing: npm test makes it with scripts/make-zoo.py`);
-  await withVSCode('13-picked-image', {
-    timeout: 540_000,
-    prepare: (ws) => {
-      const dir = path.join(ws, 'handwriting');
-      fs.mkdirSync(path.join(dir, 'pictures'), { recursive: true });
-      fs.copyFileSync(ZOO, path.join(dir, 'handwriting.onnx'));
-      fs.writeFileSync(path.join(dir, 'pictures', 'five.png'), digitPng());
-      fs.writeFileSync(path.join(dir, 'pictures', 'notes.txt'), 'not an image');
+  await withVSCode(
+    '13-picked-image',
+    {
+      timeout: 540_000,
+      prepare: (ws) => {
+        const dir = path.join(ws, 'handwriting');
+        fs.mkdirSync(path.join(dir, 'pictures'), { recursive: true });
+        fs.copyFileSync(ZOO, path.join(dir, 'handwriting.onnx'));
+        fs.writeFileSync(path.join(dir, 'pictures', 'five.png'), digitPng());
+        fs.writeFileSync(path.join(dir, 'pictures', 'notes.txt'), 'not an image');
+      },
     },
-  }, async (s) => {
-    await s.openFeatureLensViews();
-    const row = s.treeItem('Models', /^handwriting/);
-    await s.expand(row);
-    await s.expand(s.treeItem('Models', /^conv2$/));
-    let frame;
-    for (let attempt = 1; !frame; attempt++) {
-      await s.treeItem('Models', /^node 0$/).click();
-      try {
-        frame = await s.inspector({ page: 'node', timeout: attempt < 3 ? 40_000 : 120_000 });
-      } catch (e) {
-        if (attempt >= 3) throw e;
-        await s.expand(row);
-        await s.expand(s.treeItem('Models', /^conv2$/));
+    async (s) => {
+      await s.openFeatureLensViews();
+      const row = s.treeItem('Models', /^handwriting/);
+      await s.expand(row);
+      await s.expand(s.treeItem('Models', /^conv2$/));
+      let frame;
+      for (let attempt = 1; !frame; attempt++) {
+        await s.treeItem('Models', /^node 0$/).click();
+        try {
+          frame = await s.inspector({ page: 'node', timeout: attempt < 3 ? 40_000 : 120_000 });
+        } catch (e) {
+          if (attempt >= 3) throw e;
+          await s.expand(row);
+          await s.expand(s.treeItem('Models', /^conv2$/));
+        }
       }
-    }
-    const pick = frame.locator('#pick-image');
-    await pick.waitFor({ state: 'visible' });
-    assert.equal(await frame.locator('canvas[data-role="picked-image"]').count(), 0, 'nothing drawn before an image is picked');
-    await s.shot('node-page-no-image');
+      const pick = frame.locator('#pick-image');
+      await pick.waitFor({ state: 'visible' });
+      assert.equal(await frame.locator('canvas[data-role="picked-image"]').count(), 0, 'nothing drawn before an image is picked');
+      await s.shot('node-page-no-image');
 
-    // Keyboard: the button takes the focus and Enter presses it; VS Code's file dialog opens.
-    await pick.focus();
-    assert.ok(await frame.evaluate(() => document.activeElement?.id === 'pick-image'), 'Pick Image… has the keyboard focus');
-    await frame.locator('#pick-image').press('Enter');
-    const input = s.page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    const file = path.join(s.workspace, 'handwriting', 'pictures', 'five.png');
-    // The dialog fills in its starting folder after it opens: wait for that, then replace it until it holds ours.
-    await s.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input')?.value ?? '').length > 0);
-    for (let attempt = 0; attempt < 10 && (await input.inputValue()) !== file; attempt++) {
-      await input.fill(file);
-      await s.page.waitForTimeout(300);
-    }
-    assert.equal(await input.inputValue(), file);
-    await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'five.png' }).first().waitFor({ state: 'visible', timeout: 15_000 });
-    await s.shot('file-dialog');
-    await input.press('Enter');
-
-    frame = await s.frameWith('canvas[data-role="picked-projection"]', 120_000);
-    await assertPickedDrawn(s, frame, 'conv2 node 0');
-    const title = await frame.locator('#picked-image .section-title').innerText();
-    assert.match(title, /five\.png/);
-    assert.match(await frame.locator('#picked-image .row-label', { hasText: 'projection' }).innerText(), /Deconvolution/);
-    await s.shot('picked');
-
-    // Another node of the same model shows the same picked image (→ moves to the next node).
-    await frame.locator('body').press('ArrowRight');
-    frame = await s.frameWith('body[data-state="ready"][data-page="node"][data-node="1"] canvas[data-role="picked-projection"]', 120_000);
-    await assertPickedDrawn(s, frame, 'conv2 node 1');
-
-    // The page's projection list applies to the picked image: Grad-CAM.
-    await frame.locator('#method').click();
-    await frame.locator('#method').getByRole('option', { name: 'Grad-CAM', exact: true }).click();
-    frame = await s.frameWith('#picked-image .row-label:has-text("Grad-CAM")', 120_000);
-    await assertPickedDrawn(s, frame, 'Grad-CAM of conv2 node 1');
-    await s.shot('gradcam');
-
-    // A reloaded window restores the panel with the picked image.
-    await s.page.reload();
-    await s.page.waitForSelector('.statusbar-item', { timeout: 60_000 });
-    frame = await s.frameWith('body[data-state="ready"][data-page="node"] canvas[data-role="picked-projection"]', 120_000);
-    await assertPickedDrawn(s, frame, 'after a reload');
-    await s.shot('reloaded');
-
-    // Clear forgets it.
-    await frame.locator('#clear-image').click();
-    await s.until('the picked image cleared', async () => {
-      for (const f of await s.framesWith('body[data-state="ready"][data-page="node"] #pick-image')) {
-        if ((await f.locator('canvas[data-role="picked-image"]').count()) === 0 && (await f.locator('#clear-image').count()) === 0) return true;
+      // Keyboard: the button takes the focus and Enter presses it; VS Code's file dialog opens.
+      await pick.focus();
+      assert.ok(await frame.evaluate(() => document.activeElement?.id === 'pick-image'), 'Pick Image… has the keyboard focus');
+      await frame.locator('#pick-image').press('Enter');
+      const input = s.page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible' });
+      const file = path.join(s.workspace, 'handwriting', 'pictures', 'five.png');
+      // The dialog fills in its starting folder after it opens: wait for that, then replace it until it holds ours.
+      await s.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input')?.value ?? '').length > 0);
+      for (let attempt = 0; attempt < 10 && (await input.inputValue()) !== file; attempt++) {
+        await input.fill(file);
+        await s.page.waitForTimeout(300);
       }
-      return false;
-    });
-    await s.shot('cleared');
-    t.diagnostic('picked image, feature map and projection drawn on two nodes, with Grad-CAM, after a reload; cleared');
-  });
+      assert.equal(await input.inputValue(), file);
+      await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'five.png' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      await s.shot('file-dialog');
+      await input.press('Enter');
+
+      frame = await s.frameWith('canvas[data-role="picked-projection"]', 120_000);
+      await assertPickedDrawn(s, frame, 'conv2 node 0');
+      const title = await frame.locator('#picked-image .section-title').innerText();
+      assert.match(title, /five\.png/);
+      assert.match(await frame.locator('#picked-image .row-label', { hasText: 'projection' }).innerText(), /Deconvolution/);
+      await s.shot('picked');
+
+      // Another node of the same model shows the same picked image (→ moves to the next node).
+      await frame.locator('body').press('ArrowRight');
+      frame = await s.frameWith('body[data-state="ready"][data-page="node"][data-node="1"] canvas[data-role="picked-projection"]', 120_000);
+      await assertPickedDrawn(s, frame, 'conv2 node 1');
+
+      // The page's projection list applies to the picked image: Grad-CAM.
+      await frame.locator('#method').click();
+      await frame.locator('#method').getByRole('option', { name: 'Grad-CAM', exact: true }).click();
+      frame = await s.frameWith('#picked-image .row-label:has-text("Grad-CAM")', 120_000);
+      await assertPickedDrawn(s, frame, 'Grad-CAM of conv2 node 1');
+      await s.shot('gradcam');
+
+      // A reloaded window restores the panel with the picked image.
+      await s.page.reload();
+      await s.page.waitForSelector('.statusbar-item', { timeout: 60_000 });
+      frame = await s.frameWith('body[data-state="ready"][data-page="node"] canvas[data-role="picked-projection"]', 120_000);
+      await assertPickedDrawn(s, frame, 'after a reload');
+      await s.shot('reloaded');
+
+      // Clear forgets it.
+      await frame.locator('#clear-image').click();
+      await s.until('the picked image cleared', async () => {
+        for (const f of await s.framesWith('body[data-state="ready"][data-page="node"] #pick-image')) {
+          if ((await f.locator('canvas[data-role="picked-image"]').count()) === 0 && (await f.locator('#clear-image').count()) === 0) return true;
+        }
+        return false;
+      });
+      await s.shot('cleared');
+      t.diagnostic('picked image, feature map and projection drawn on two nodes, with Grad-CAM, after a reload; cleared');
+    },
+  );
 });

@@ -14,7 +14,10 @@ async function fromContextMenu(s, row, title) {
   const item = s.page.locator('.context-view .action-item', { has: s.page.locator('.action-label', { hasText: new RegExp(`^${title}$`) }) }).first();
   await item.waitFor({ state: 'visible' });
   await item.hover();
-  await s.page.locator('.context-view .action-item.focused', { hasText: title }).waitFor({ state: 'visible', timeout: 5_000 }).catch(() => {});
+  await s.page
+    .locator('.context-view .action-item.focused', { hasText: title })
+    .waitFor({ state: 'visible', timeout: 5_000 })
+    .catch(() => {});
   await s.page.keyboard.press('Enter');
   await item.waitFor({ state: 'hidden' });
 }
@@ -24,91 +27,108 @@ const pct = (e) => `${(100 * e).toFixed(2)}%`;
 test('Compare With… shows the cross test and node matching of the two EFL samples as the CLI computes them', { timeout: 900_000 }, async () => {
   let lensA;
   let lensB;
-  await withVSCode('14-compare', {
-    timeout: 840_000,
-    prepare: (ws) => {
-      lensA = path.join(ws, 'efl', 'efl.lens.json');
-      lensB = path.join(ws, 'efl-negative', 'efl-negative.lens.json');
-      cli(['train', lensA]);
-      cli(['train', lensB]);
+  await withVSCode(
+    '14-compare',
+    {
+      timeout: 840_000,
+      prepare: (ws) => {
+        lensA = path.join(ws, 'efl', 'efl.lens.json');
+        lensB = path.join(ws, 'efl-negative', 'efl-negative.lens.json');
+        cli(['train', lensA]);
+        cli(['train', lensB]);
+      },
     },
-  }, async (s) => {
-    const out = JSON.parse(cli(['compare', lensA, lensB, '--json']));
-    const ref = out.result ?? out;
-    assert.equal(ref.crossTest.models.length, 2);
+    async (s) => {
+      const out = JSON.parse(cli(['compare', lensA, lensB, '--json']));
+      const ref = out.result ?? out;
+      assert.equal(ref.crossTest.models.length, 2);
 
-    await s.openFeatureLensViews();
-    await fromContextMenu(s, s.treeItem('Models', /^EFL$/), 'Compare With…');
-    await s.pickQuickItem('efl-negative.lens.json');
-    const frame = await s.inspector({ page: 'compare', timeout: 300_000 });
-    await frame.waitForSelector('table.cross-test td[data-model]');
-    await s.shot('compare-page');
-    assert.equal(await frame.evaluate(() => window.scrollY), 0, 'the page opens at its top');
+      await s.openFeatureLensViews();
+      await fromContextMenu(s, s.treeItem('Models', /^EFL$/), 'Compare With…');
+      await s.pickQuickItem('efl-negative.lens.json');
+      const frame = await s.inspector({ page: 'compare', timeout: 300_000 });
+      await frame.waitForSelector('table.cross-test td[data-model]');
+      await s.shot('compare-page');
+      assert.equal(await frame.evaluate(() => window.scrollY), 0, 'the page opens at its top');
 
-    // ---- the cross test: 0% on own data, the CLI's errors across ----------------------------------------------
-    const cells = await frame.$$eval('table.cross-test td[data-model]', (tds) => tds.map((td) => ({ i: Number(td.dataset.model), j: Number(td.dataset.dataset), own: td.dataset.own === 'true', text: td.textContent })));
-    assert.equal(cells.length, 4, 'two models on two datasets');
-    for (const c of cells) {
-      const want = ref.crossTest.cells[c.i][c.j].error;
-      assert.equal(c.own, c.i === c.j, `cell ${c.i},${c.j} marked as own data only on the diagonal`);
-      if (c.own) assert.ok(c.text.includes('0.00%'), `model ${c.i} on its own data shows 0% (${c.text})`);
-      else {
-        assert.ok(c.text.includes(pct(want)), `model ${c.i} on dataset ${c.j}: ${c.text}, the CLI says ${pct(want)}`);
-        assert.ok(want > 0.2, `the error across is large (${pct(want)})`);
+      // ---- the cross test: 0% on own data, the CLI's errors across ----------------------------------------------
+      const cells = await frame.$$eval('table.cross-test td[data-model]', (tds) =>
+        tds.map((td) => ({ i: Number(td.dataset.model), j: Number(td.dataset.dataset), own: td.dataset.own === 'true', text: td.textContent })),
+      );
+      assert.equal(cells.length, 4, 'two models on two datasets');
+      for (const c of cells) {
+        const want = ref.crossTest.cells[c.i][c.j].error;
+        assert.equal(c.own, c.i === c.j, `cell ${c.i},${c.j} marked as own data only on the diagonal`);
+        if (c.own) assert.ok(c.text.includes('0.00%'), `model ${c.i} on its own data shows 0% (${c.text})`);
+        else {
+          assert.ok(c.text.includes(pct(want)), `model ${c.i} on dataset ${c.j}: ${c.text}, the CLI says ${pct(want)}`);
+          assert.ok(want > 0.2, `the error across is large (${pct(want)})`);
+        }
       }
-    }
-    assert.ok(await frame.$$eval('.charts canvas[data-role="chart"], .charts canvas', (cs) => cs.length >= 1), 'confusion matrices drawn');
+      assert.ok(await frame.$$eval('.charts canvas[data-role="chart"], .charts canvas', (cs) => cs.length >= 1), 'confusion matrices drawn');
 
-    // ---- node matching: both hidden nodes of A, best B node and correlation as the CLI has them --------------
-    const rows = () => frame.$$eval('table.matching tbody tr', (trs) => trs.map((tr) => ({ a: Number(tr.dataset.a), b: Number(tr.dataset.b), text: tr.children[2].textContent })));
-    const shown = await rows();
-    assert.deepEqual(shown.map((r) => r.a).sort(), [0, 1], 'both hidden nodes of A are listed');
-    assert.equal(ref.matching.layerA.name, 'hidden');
-    assert.ok((await frame.textContent('table.matching thead')).includes('hidden'), 'the header names the hidden layers');
-    for (const r of shown) {
-      const want = ref.matching.bestAtoB.find((p) => p.a === r.a);
-      assert.equal(r.b, want.b, `A node ${r.a}'s best B node`);
-      assert.equal(r.text, Number.isFinite(want.correlation) ? want.correlation.toFixed(3) : '—', `A node ${r.a}'s correlation`);
-    }
-    const finite = shown.map((r) => Number(r.text)).filter(Number.isFinite);
-    assert.deepEqual(finite, [...finite].sort((x, y) => y - x), 'sorted by correlation, descending, at first');
+      // ---- node matching: both hidden nodes of A, best B node and correlation as the CLI has them --------------
+      const rows = () =>
+        frame.$$eval('table.matching tbody tr', (trs) =>
+          trs.map((tr) => ({ a: Number(tr.dataset.a), b: Number(tr.dataset.b), text: tr.children[2].textContent })),
+        );
+      const shown = await rows();
+      assert.deepEqual(shown.map((r) => r.a).sort(), [0, 1], 'both hidden nodes of A are listed');
+      assert.equal(ref.matching.layerA.name, 'hidden');
+      assert.ok((await frame.textContent('table.matching thead')).includes('hidden'), 'the header names the hidden layers');
+      for (const r of shown) {
+        const want = ref.matching.bestAtoB.find((p) => p.a === r.a);
+        assert.equal(r.b, want.b, `A node ${r.a}'s best B node`);
+        assert.equal(r.text, Number.isFinite(want.correlation) ? want.correlation.toFixed(3) : '—', `A node ${r.a}'s correlation`);
+      }
+      const finite = shown.map((r) => Number(r.text)).filter(Number.isFinite);
+      assert.deepEqual(
+        finite,
+        [...finite].sort((x, y) => y - x),
+        'sorted by correlation, descending, at first',
+      );
 
-    // ---- the sort header from the keyboard ----------------------------------------------------------------
-    await frame.focus('table.matching button.sort');
-    await frame.press('table.matching button.sort', 'Enter');
-    await frame.waitForSelector('table.matching th[aria-sort="ascending"]');
-    const asc = (await rows()).map((r) => Number(r.text)).filter(Number.isFinite);
-    assert.deepEqual(asc, [...asc].sort((x, y) => x - y), 'ascending after Enter on the header button');
-    await s.shot('sorted-ascending');
+      // ---- the sort header from the keyboard ----------------------------------------------------------------
+      await frame.focus('table.matching button.sort');
+      await frame.press('table.matching button.sort', 'Enter');
+      await frame.waitForSelector('table.matching th[aria-sort="ascending"]');
+      const asc = (await rows()).map((r) => Number(r.text)).filter(Number.isFinite);
+      assert.deepEqual(
+        asc,
+        [...asc].sort((x, y) => x - y),
+        'ascending after Enter on the header button',
+      );
+      await s.shot('sorted-ascending');
 
-    // ---- another layer of A: the same layer of B follows (one architecture), as the CLI matches them ---------
-    const logits = JSON.parse(cli(['compare', lensA, lensB, '--layer-a', 'logits', '--layer-b', 'logits', '--json']));
-    const refLogits = (logits.result ?? logits).matching;
-    await frame.selectOption('label.picker select', { label: 'logits (3 nodes)' });
-    await frame.waitForFunction(() => document.querySelectorAll('table.matching tbody tr').length === 3, undefined, { timeout: 120_000 });
-    assert.match(await frame.textContent('table.matching thead'), /A node \(logits\).*best B node \(logits\)/);
-    for (const r of await rows()) {
-      const want = refLogits.bestAtoB.find((p) => p.a === r.a);
-      assert.equal(r.b, want.b, `logits: A node ${r.a}'s best B node`);
-      assert.equal(r.text, Number.isFinite(want.correlation) ? want.correlation.toFixed(3) : '—', `logits: A node ${r.a}'s correlation`);
-    }
-    await s.shot('logits-matching');
-    await frame.selectOption('label.picker select', { label: 'hidden (2 nodes)' });
-    await frame.waitForFunction(() => document.querySelectorAll('table.matching tbody tr').length === 2, undefined, { timeout: 120_000 });
+      // ---- another layer of A: the same layer of B follows (one architecture), as the CLI matches them ---------
+      const logits = JSON.parse(cli(['compare', lensA, lensB, '--layer-a', 'logits', '--layer-b', 'logits', '--json']));
+      const refLogits = (logits.result ?? logits).matching;
+      await frame.selectOption('label.picker select', { label: 'logits (3 nodes)' });
+      await frame.waitForFunction(() => document.querySelectorAll('table.matching tbody tr').length === 3, undefined, { timeout: 120_000 });
+      assert.match(await frame.textContent('table.matching thead'), /A node \(logits\).*best B node \(logits\)/);
+      for (const r of await rows()) {
+        const want = refLogits.bestAtoB.find((p) => p.a === r.a);
+        assert.equal(r.b, want.b, `logits: A node ${r.a}'s best B node`);
+        assert.equal(r.text, Number.isFinite(want.correlation) ? want.correlation.toFixed(3) : '—', `logits: A node ${r.a}'s correlation`);
+      }
+      await s.shot('logits-matching');
+      await frame.selectOption('label.picker select', { label: 'hidden (2 nodes)' });
+      await frame.waitForFunction(() => document.querySelectorAll('table.matching tbody tr').length === 2, undefined, { timeout: 120_000 });
 
-    // ---- a pair's nodes open their pages: A's, then (from the comparison again) B's ------------------------
-    const first = (await rows())[0];
-    await frame.click(`table.matching tbody tr[data-a="${first.a}"] td:nth-child(1) button`);
-    const nodeA = await s.inspector({ page: 'node' });
-    await nodeA.waitForFunction((n) => document.body.dataset.node === String(n), first.a);
-    await s.shot('node-page-a');
-    await nodeA.click('vscode-button:has-text("Compare")');
-    const back = await s.inspector({ page: 'compare', timeout: 300_000 });
-    await back.waitForSelector('table.matching tbody tr');
-    await back.click(`table.matching tbody tr[data-a="${first.a}"] td:nth-child(2) button`);
-    const nodeB = await s.inspector({ page: 'node' });
-    await nodeB.waitForFunction((n) => document.body.dataset.node === String(n), first.b);
-    await nodeB.waitForFunction(() => /EFL negative|efl-negative/i.test(document.querySelector('.page-header')?.textContent ?? ''));
-    await s.shot('node-page-b');
-  });
+      // ---- a pair's nodes open their pages: A's, then (from the comparison again) B's ------------------------
+      const first = (await rows())[0];
+      await frame.click(`table.matching tbody tr[data-a="${first.a}"] td:nth-child(1) button`);
+      const nodeA = await s.inspector({ page: 'node' });
+      await nodeA.waitForFunction((n) => document.body.dataset.node === String(n), first.a);
+      await s.shot('node-page-a');
+      await nodeA.click('vscode-button:has-text("Compare")');
+      const back = await s.inspector({ page: 'compare', timeout: 300_000 });
+      await back.waitForSelector('table.matching tbody tr');
+      await back.click(`table.matching tbody tr[data-a="${first.a}"] td:nth-child(2) button`);
+      const nodeB = await s.inspector({ page: 'node' });
+      await nodeB.waitForFunction((n) => document.body.dataset.node === String(n), first.b);
+      await nodeB.waitForFunction(() => /EFL negative|efl-negative/i.test(document.querySelector('.page-header')?.textContent ?? ''));
+      await s.shot('node-page-b');
+    },
+  );
 });

@@ -14,7 +14,15 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 // FEATURE_LENS_E2E_VSIX tests another build of the extension (e.g. one with a feature broken on purpose).
 export const VSIX = process.env.FEATURE_LENS_E2E_VSIX ? path.resolve(process.env.FEATURE_LENS_E2E_VSIX) : path.join(ROOT, 'dist', 'feature-lens.vsix');
 export const RESULTS = path.join(ROOT, 'test-results', 'e2e');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,11 +72,19 @@ export async function openVSCode(name, options = {}) {
     installExtension(codeServer, dirs.extensionsDir, dirs.userDataDir, VSIX);
     const port = await freePort();
     session.port = port;
-    session.server = await startCodeServer({ codeServer, ...dirs, port, logFile: path.join(results, 'code-server.log'), workspaceTrust: !!options.workspaceTrust });
+    session.server = await startCodeServer({
+      codeServer,
+      ...dirs,
+      port,
+      logFile: path.join(results, 'code-server.log'),
+      workspaceTrust: !!options.workspaceTrust,
+    });
     session.browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, headless: true });
     const context = await session.browser.newContext({ viewport: { width: 1600, height: 1000 } });
     session.page = await context.newPage();
-    session.page.on('console', (m) => { if (m.type() === 'error') session.consoleErrors.push(m.text()); });
+    session.page.on('console', (m) => {
+      if (m.type() === 'error') session.consoleErrors.push(m.text());
+    });
     session.page.setDefaultTimeout(30_000);
     await session.page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.workspace)}`);
     await session.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
@@ -155,12 +171,20 @@ export class Session {
 
   /** The row of an open palette or quick pick whose label is exactly `title`. */
   paletteRow(title) {
-    return this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
+    return this.page
+      .locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) })
+      .first();
   }
 
   /** Closes a quick input left open. */
   async dismissQuickInput() {
-    if (await this.page.locator('.quick-input-widget').isVisible().catch(() => false)) await this.page.keyboard.press('Escape');
+    if (
+      await this.page
+        .locator('.quick-input-widget')
+        .isVisible()
+        .catch(() => false)
+    )
+      await this.page.keyboard.press('Escape');
   }
 
   /** Picks an entry of an open quick pick by (part of) its label. */
@@ -238,7 +262,9 @@ export class Session {
       for (const f of this.page.frames()) {
         try {
           if (await f.$(selector)) return f;
-        } catch { /* frame detached while looking */ }
+        } catch {
+          /* frame detached while looking */
+        }
       }
       if (Date.now() > deadline) throw new Error(`no frame contains ${selector} within ${timeout / 1000} s`);
       await sleep(250);
@@ -251,7 +277,9 @@ export class Session {
     for (const f of this.page.frames()) {
       try {
         if (await f.$(selector)) out.push(f);
-      } catch { /* detached */ }
+      } catch {
+        /* detached */
+      }
     }
     return out;
   }
@@ -291,7 +319,9 @@ export class Session {
 
   /** How many lines of the extension's log match `re` (to wait for the next one: `until(() => logCount(re) > n)`). */
   logCount(re) {
-    return this.extensionLog().split('\n').filter((l) => re.test(l)).length;
+    return this.extensionLog()
+      .split('\n')
+      .filter((l) => re.test(l)).length;
   }
 
   /**
@@ -312,7 +342,9 @@ export class Session {
 
   /** Waits for a notification toast whose message matches; returns its locator. */
   async waitForNotification(match, timeout = 60_000) {
-    const toast = this.page.locator('.notifications-toasts .notification-toast', { has: this.page.locator('.notification-list-item-message', { hasText: match }) }).first();
+    const toast = this.page
+      .locator('.notifications-toasts .notification-toast', { has: this.page.locator('.notification-list-item-message', { hasText: match }) })
+      .first();
     await toast.waitFor({ state: 'visible', timeout });
     return toast;
   }
@@ -324,14 +356,24 @@ export class Session {
       this.browser = undefined;
       await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
       const proc = browser.process?.();
-      if (proc && proc.exitCode === null) try { proc.kill('SIGKILL'); } catch { /* gone */ }
+      if (proc && proc.exitCode === null)
+        try {
+          proc.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
     }
     if (this.server) {
       await this.server.stop();
       this.server = undefined;
     }
     const logs = path.join(this.userDataDir, 'logs');
-    if (fs.existsSync(logs)) try { fs.cpSync(logs, path.join(this.results, 'vscode-logs'), { recursive: true }); } catch { /* best effort */ }
+    if (fs.existsSync(logs))
+      try {
+        fs.cpSync(logs, path.join(this.results, 'vscode-logs'), { recursive: true });
+      } catch {
+        /* best effort */
+      }
     if (this.consoleErrors.length) fs.writeFileSync(path.join(this.results, 'browser-console-errors.txt'), this.consoleErrors.join('\n'));
     if (ok !== false || !process.env.FEATURE_LENS_E2E_KEEP) fs.rmSync(this.tmp, { recursive: true, force: true });
   }

@@ -52,7 +52,11 @@ test('wasm registers the gradient kernels it lacks', async () => {
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered`);
   }
   // a gradient through a conv works (it throws on a bare wasm backend)
-  const dw = tf.tidy(() => tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid')))(tf.zeros([2, 2, 1, 1])).dataSync());
+  const dw = tf.tidy(() =>
+    tf
+      .grad((w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid')))(tf.zeros([2, 2, 1, 1]))
+      .dataSync(),
+  );
   assert.deepEqual(Array.from(dw), [4, 4, 4, 4]);
 });
 
@@ -71,7 +75,10 @@ test(`tensorflow ${HAS_TFJS_NODE ? 'works (tfjs-node resolves)' : 'fails with an
   await initBackend('wasm');
   if (HAS_TFJS_NODE) {
     assert.deepEqual(await initBackend('tensorflow'), { backend: 'tensorflow' });
-    assert.equal(tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0]), 6);
+    assert.equal(
+      tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0]),
+      6,
+    );
     await initBackend('wasm');
     return;
   }

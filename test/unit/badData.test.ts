@@ -60,7 +60,12 @@ function pngClaiming(w: number, h: number): Buffer {
   ihdr.writeUInt32BE(h, 4);
   ihdr[8] = 8;
   ihdr[9] = 6;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(1000))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.alloc(1000))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A real 8×8 JPEG whose start-of-frame marker is edited to claim `w`×`h`. */
@@ -98,23 +103,37 @@ function writeLens(dir: string, dataset: object): string {
 /** An IDX dataset whose test images file is `bytes`, everything else valid. */
 function idxCase(dir: string, bytes: Uint8Array, labels?: Uint8Array): { lens: string; file: string } {
   const good = encodeIdx(new Uint8Array(10 * 4 * 4), [10, 4, 4]);
-  const lab = encodeIdx(Uint8Array.from({ length: 10 }, (_, i) => i % 2), [10]);
+  const lab = encodeIdx(
+    Uint8Array.from({ length: 10 }, (_, i) => i % 2),
+    [10],
+  );
   fs.writeFileSync(path.join(dir, 'train-images.idx'), good);
   fs.writeFileSync(path.join(dir, 'train-labels.idx'), lab);
   fs.writeFileSync(path.join(dir, 'test-images.idx'), bytes);
   fs.writeFileSync(path.join(dir, 'test-labels.idx'), labels ?? lab);
-  const lens = writeLens(dir, { format: 'idx', train: { images: 'train-images.idx', labels: 'train-labels.idx' }, test: { images: 'test-images.idx', labels: 'test-labels.idx' } });
+  const lens = writeLens(dir, {
+    format: 'idx',
+    train: { images: 'train-images.idx', labels: 'train-labels.idx' },
+    test: { images: 'test-images.idx', labels: 'test-labels.idx' },
+  });
   return { lens, file: path.join(dir, labels ? 'test-labels.idx' : 'test-images.idx') };
 }
 
 function npyCase(dir: string, bytes: Uint8Array, labels?: Uint8Array): { lens: string; file: string } {
   const good = encodeNpy(new Float32Array(10 * 4 * 4), [10, 4, 4]);
-  const lab = encodeNpy(Int32Array.from({ length: 10 }, (_, i) => i % 2), [10]);
+  const lab = encodeNpy(
+    Int32Array.from({ length: 10 }, (_, i) => i % 2),
+    [10],
+  );
   fs.writeFileSync(path.join(dir, 'train-images.npy'), good);
   fs.writeFileSync(path.join(dir, 'train-labels.npy'), lab);
   fs.writeFileSync(path.join(dir, 'test-images.npy'), bytes);
   fs.writeFileSync(path.join(dir, 'test-labels.npy'), labels ?? lab);
-  const lens = writeLens(dir, { format: 'npy', train: { images: 'train-images.npy', labels: 'train-labels.npy' }, test: { images: 'test-images.npy', labels: 'test-labels.npy' } });
+  const lens = writeLens(dir, {
+    format: 'npy',
+    train: { images: 'train-images.npy', labels: 'train-labels.npy' },
+    test: { images: 'test-images.npy', labels: 'test-labels.npy' },
+  });
   return { lens, file: path.join(dir, labels ? 'test-labels.npy' : 'test-images.npy') };
 }
 
@@ -131,37 +150,192 @@ function folderCase(dir: string, extra: (a: string) => string): { lens: string; 
 }
 
 const CASES: Case[] = [
-  { name: 'IDX with a wrong magic number (a zip file)', make: (d) => idxCase(d, Buffer.from('PK\x03\x04 this is a zip archive', 'latin1')), code: 'badInput', message: /is not an IDX file: its magic number is 50 4b 03 04, expected 00 00 08 03 \(uint8 images\)/ },
-  { name: 'IDX whose dimensions overflow (2^31 images of 2^31 × 2^31)', make: (d) => idxCase(d, idxHeader(0x08, [2 ** 31, 2 ** 31, 2 ** 31], 64)), code: 'badInput', message: /has impossible dimensions \[2147483648, 2147483648, 2147483648\] in its IDX header \(the header is corrupt\)/ },
-  { name: 'IDX claiming 2^31 - 1 images of 28 × 28', make: (d) => idxCase(d, idxHeader(0x08, [2 ** 31 - 1, 28, 28], 64)), code: 'badInput', message: /has impossible dimensions \[2147483647, 28, 28\]|is truncated: its IDX header says \[2147483647, 28, 28\]/ },
-  { name: 'IDX truncated (header says 10 images, 5 are there)', make: (d) => idxCase(d, idxHeader(0x08, [10, 4, 4], 5 * 16)), code: 'badInput', message: /is truncated: its IDX header says \[10, 4, 4\] uint8 \(176 bytes\) but the file holds 96 bytes/ },
-  { name: 'IDX truncated inside its header', make: (d) => idxCase(d, idxHeader(0x08, [10, 4, 4]).subarray(0, 9)), code: 'badInput', message: /is truncated: its header announces 3 dimensions but the file ends after 9 bytes/ },
-  { name: 'IDX with bytes after the data', make: (d) => idxCase(d, idxHeader(0x08, [10, 4, 4], 10 * 16 + 7)), code: 'badInput', message: /has 7 bytes after the \[10, 4, 4\] uint8 values/ },
-  { name: 'IDX images of one dimension', make: (d) => idxCase(d, idxHeader(0x08, [160], 160)), code: 'badInput', message: /holds an array of shape \[160\]; IDX images must be \[N, height, width\]/ },
+  {
+    name: 'IDX with a wrong magic number (a zip file)',
+    make: (d) => idxCase(d, Buffer.from('PK\x03\x04 this is a zip archive', 'latin1')),
+    code: 'badInput',
+    message: /is not an IDX file: its magic number is 50 4b 03 04, expected 00 00 08 03 \(uint8 images\)/,
+  },
+  {
+    name: 'IDX whose dimensions overflow (2^31 images of 2^31 × 2^31)',
+    make: (d) => idxCase(d, idxHeader(0x08, [2 ** 31, 2 ** 31, 2 ** 31], 64)),
+    code: 'badInput',
+    message: /has impossible dimensions \[2147483648, 2147483648, 2147483648\] in its IDX header \(the header is corrupt\)/,
+  },
+  {
+    name: 'IDX claiming 2^31 - 1 images of 28 × 28',
+    make: (d) => idxCase(d, idxHeader(0x08, [2 ** 31 - 1, 28, 28], 64)),
+    code: 'badInput',
+    message: /has impossible dimensions \[2147483647, 28, 28\]|is truncated: its IDX header says \[2147483647, 28, 28\]/,
+  },
+  {
+    name: 'IDX truncated (header says 10 images, 5 are there)',
+    make: (d) => idxCase(d, idxHeader(0x08, [10, 4, 4], 5 * 16)),
+    code: 'badInput',
+    message: /is truncated: its IDX header says \[10, 4, 4\] uint8 \(176 bytes\) but the file holds 96 bytes/,
+  },
+  {
+    name: 'IDX truncated inside its header',
+    make: (d) => idxCase(d, idxHeader(0x08, [10, 4, 4]).subarray(0, 9)),
+    code: 'badInput',
+    message: /is truncated: its header announces 3 dimensions but the file ends after 9 bytes/,
+  },
+  {
+    name: 'IDX with bytes after the data',
+    make: (d) => idxCase(d, idxHeader(0x08, [10, 4, 4], 10 * 16 + 7)),
+    code: 'badInput',
+    message: /has 7 bytes after the \[10, 4, 4\] uint8 values/,
+  },
+  {
+    name: 'IDX images of one dimension',
+    make: (d) => idxCase(d, idxHeader(0x08, [160], 160)),
+    code: 'badInput',
+    message: /holds an array of shape \[160\]; IDX images must be \[N, height, width\]/,
+  },
   { name: 'IDX zero-byte file', make: (d) => idxCase(d, Buffer.alloc(0)), code: 'badInput', message: /is empty \(0 bytes\)/ },
-  { name: 'IDX gzip that is cut short', make: (d) => idxCase(d, zlib.gzipSync(encodeIdx(new Uint8Array(160).map((_, i) => i), [10, 4, 4])).subarray(0, 30)), code: 'badInput', message: /is a damaged or truncated gzip file/ },
-  { name: 'IDX labels that do not match the image count', make: (d) => idxCase(d, encodeIdx(new Uint8Array(160), [10, 4, 4]), encodeIdx(new Uint8Array(9), [9])), code: 'badInput', message: /holds 9 labels but .*test-images\.idx holds 10 images: they must match/ },
-  { name: 'IDX float labels', make: (d) => idxCase(d, encodeIdx(new Uint8Array(160), [10, 4, 4]), encodeIdx(new Float32Array(10), [10])), code: 'badInput', message: /holds float32 values; labels must be whole numbers/ },
+  {
+    name: 'IDX gzip that is cut short',
+    make: (d) =>
+      idxCase(
+        d,
+        zlib
+          .gzipSync(
+            encodeIdx(
+              new Uint8Array(160).map((_, i) => i),
+              [10, 4, 4],
+            ),
+          )
+          .subarray(0, 30),
+      ),
+    code: 'badInput',
+    message: /is a damaged or truncated gzip file/,
+  },
+  {
+    name: 'IDX labels that do not match the image count',
+    make: (d) => idxCase(d, encodeIdx(new Uint8Array(160), [10, 4, 4]), encodeIdx(new Uint8Array(9), [9])),
+    code: 'badInput',
+    message: /holds 9 labels but .*test-images\.idx holds 10 images: they must match/,
+  },
+  {
+    name: 'IDX float labels',
+    make: (d) => idxCase(d, encodeIdx(new Uint8Array(160), [10, 4, 4]), encodeIdx(new Float32Array(10), [10])),
+    code: 'badInput',
+    message: /holds float32 values; labels must be whole numbers/,
+  },
 
-  { name: 'NPY complex64 images', make: (d) => npyCase(d, npy("{'descr': '<c8', 'fortran_order': False, 'shape': (10, 4, 4), }", 10 * 16 * 8)), code: 'unsupported', message: /holds c8 values; Feature Lens reads float32, float64 and integer \.npy arrays/ },
-  { name: 'NPY object array (pickled)', make: (d) => npyCase(d, npy("{'descr': '|O', 'fortran_order': False, 'shape': (10,), }", 80)), code: 'unsupported', message: /holds O values; Feature Lens reads float32, float64 and integer \.npy arrays/ },
-  { name: 'NPY unicode strings', make: (d) => npyCase(d, npy("{'descr': '<U5', 'fortran_order': False, 'shape': (10,), }", 200)), code: 'unsupported', message: /holds U5 values; Feature Lens reads float32, float64 and integer \.npy arrays/ },
-  { name: 'NPY big-endian floats', make: (d) => npyCase(d, npy("{'descr': '>f4', 'fortran_order': False, 'shape': (10, 4, 4), }", 640)), code: 'unsupported', message: /holds big-endian f4 values; save it little-endian/ },
-  { name: 'NPY in Fortran order', make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': True, 'shape': (10, 4, 4), }", 640)), code: 'unsupported', message: /is in Fortran order; save it with np\.ascontiguousarray first/ },
-  { name: 'NPY int16 images', make: (d) => npyCase(d, npy("{'descr': '<i2', 'fortran_order': False, 'shape': (10, 4, 4), }", 320)), code: 'unsupported', message: /holds i2 images; use float32 in \[0, 1\] or uint8 in \[0, 255\]/ },
-  { name: 'NPY without the magic', make: (d) => npyCase(d, Buffer.from("{'descr': '<f4'} and some more bytes")), code: 'badInput', message: /is not a NumPy \.npy file \(no \\x93NUMPY magic\)/ },
-  { name: 'NPY header without a shape', make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': False, }", 640)), code: 'badInput', message: /has an unreadable \.npy header/ },
-  { name: 'NPY header longer than the file', make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 4, 4), }").subarray(0, 40)), code: 'badInput', message: /is truncated inside its \.npy header/ },
-  { name: 'NPY version 2 file cut after 10 bytes', make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 4, 4), }", 0, 2).subarray(0, 10)), code: 'badInput', message: /is truncated inside its \.npy header/ },
-  { name: 'NPY truncated data', make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 4, 4), }", 100)), code: 'badInput', message: /is truncated: its header says \(10, 4, 4\) f4 \(\d+ bytes\) but the file holds \d+ bytes/ },
-  { name: 'NPY shape that overflows', make: (d) => npyCase(d, npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", 64)), code: 'badInput', message: /has impossible dimensions \(4294967296, 4294967296, 4294967296\)/ },
+  {
+    name: 'NPY complex64 images',
+    make: (d) => npyCase(d, npy("{'descr': '<c8', 'fortran_order': False, 'shape': (10, 4, 4), }", 10 * 16 * 8)),
+    code: 'unsupported',
+    message: /holds c8 values; Feature Lens reads float32, float64 and integer \.npy arrays/,
+  },
+  {
+    name: 'NPY object array (pickled)',
+    make: (d) => npyCase(d, npy("{'descr': '|O', 'fortran_order': False, 'shape': (10,), }", 80)),
+    code: 'unsupported',
+    message: /holds O values; Feature Lens reads float32, float64 and integer \.npy arrays/,
+  },
+  {
+    name: 'NPY unicode strings',
+    make: (d) => npyCase(d, npy("{'descr': '<U5', 'fortran_order': False, 'shape': (10,), }", 200)),
+    code: 'unsupported',
+    message: /holds U5 values; Feature Lens reads float32, float64 and integer \.npy arrays/,
+  },
+  {
+    name: 'NPY big-endian floats',
+    make: (d) => npyCase(d, npy("{'descr': '>f4', 'fortran_order': False, 'shape': (10, 4, 4), }", 640)),
+    code: 'unsupported',
+    message: /holds big-endian f4 values; save it little-endian/,
+  },
+  {
+    name: 'NPY in Fortran order',
+    make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': True, 'shape': (10, 4, 4), }", 640)),
+    code: 'unsupported',
+    message: /is in Fortran order; save it with np\.ascontiguousarray first/,
+  },
+  {
+    name: 'NPY int16 images',
+    make: (d) => npyCase(d, npy("{'descr': '<i2', 'fortran_order': False, 'shape': (10, 4, 4), }", 320)),
+    code: 'unsupported',
+    message: /holds i2 images; use float32 in \[0, 1\] or uint8 in \[0, 255\]/,
+  },
+  {
+    name: 'NPY without the magic',
+    make: (d) => npyCase(d, Buffer.from("{'descr': '<f4'} and some more bytes")),
+    code: 'badInput',
+    message: /is not a NumPy \.npy file \(no \\x93NUMPY magic\)/,
+  },
+  {
+    name: 'NPY header without a shape',
+    make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': False, }", 640)),
+    code: 'badInput',
+    message: /has an unreadable \.npy header/,
+  },
+  {
+    name: 'NPY header longer than the file',
+    make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 4, 4), }").subarray(0, 40)),
+    code: 'badInput',
+    message: /is truncated inside its \.npy header/,
+  },
+  {
+    name: 'NPY version 2 file cut after 10 bytes',
+    make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 4, 4), }", 0, 2).subarray(0, 10)),
+    code: 'badInput',
+    message: /is truncated inside its \.npy header/,
+  },
+  {
+    name: 'NPY truncated data',
+    make: (d) => npyCase(d, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 4, 4), }", 100)),
+    code: 'badInput',
+    message: /is truncated: its header says \(10, 4, 4\) f4 \(\d+ bytes\) but the file holds \d+ bytes/,
+  },
+  {
+    name: 'NPY shape that overflows',
+    make: (d) => npyCase(d, npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", 64)),
+    code: 'badInput',
+    message: /has impossible dimensions \(4294967296, 4294967296, 4294967296\)/,
+  },
 
-  { name: 'image folder with a text file', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'notes.txt'), 'not an image'), path.join(a, 'notes.txt'))), code: 'badInput', message: /is not a PNG or JPEG image\. Remove it from the image folder/ },
-  { name: 'image folder with a zero-byte file', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'empty.png'), ''), path.join(a, 'empty.png'))), code: 'badInput', message: /is an empty file \(0 bytes\), not an image/ },
-  { name: 'image folder with a damaged PNG', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'cut.png'), png(6, 6, 9).subarray(0, 40)), path.join(a, 'cut.png'))), code: 'badInput', message: /is a damaged PNG image/, readAll: true },
-  { name: 'image folder with a PNG claiming 100000 × 100000 pixels', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'huge.png'), pngClaiming(100000, 100000)), path.join(a, 'huge.png'))), code: 'badInput', message: /is a 100000×100000 image, too large to decode: Feature Lens reads images of up to 64 megapixels\. Shrink it first\./, readAll: true },
-  { name: 'image folder with a PNG claiming 20000 × 20000 pixels (1.6 GB decoded)', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'big.png'), pngClaiming(20000, 20000)), path.join(a, 'big.png'))), code: 'badInput', message: /is a 20000×20000 image, too large to decode/, readAll: true },
-  { name: 'image folder with a JPEG claiming 60000 × 60000 pixels', make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'huge.jpg'), jpegClaiming(60000, 60000)), path.join(a, 'huge.jpg'))), code: 'badInput', message: /is a 60000×60000 image, too large to decode/, readAll: true },
+  {
+    name: 'image folder with a text file',
+    make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'notes.txt'), 'not an image'), path.join(a, 'notes.txt'))),
+    code: 'badInput',
+    message: /is not a PNG or JPEG image\. Remove it from the image folder/,
+  },
+  {
+    name: 'image folder with a zero-byte file',
+    make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'empty.png'), ''), path.join(a, 'empty.png'))),
+    code: 'badInput',
+    message: /is an empty file \(0 bytes\), not an image/,
+  },
+  {
+    name: 'image folder with a damaged PNG',
+    make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'cut.png'), png(6, 6, 9).subarray(0, 40)), path.join(a, 'cut.png'))),
+    code: 'badInput',
+    message: /is a damaged PNG image/,
+    readAll: true,
+  },
+  {
+    name: 'image folder with a PNG claiming 100000 × 100000 pixels',
+    make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'huge.png'), pngClaiming(100000, 100000)), path.join(a, 'huge.png'))),
+    code: 'badInput',
+    message: /is a 100000×100000 image, too large to decode: Feature Lens reads images of up to 64 megapixels\. Shrink it first\./,
+    readAll: true,
+  },
+  {
+    name: 'image folder with a PNG claiming 20000 × 20000 pixels (1.6 GB decoded)',
+    make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'big.png'), pngClaiming(20000, 20000)), path.join(a, 'big.png'))),
+    code: 'badInput',
+    message: /is a 20000×20000 image, too large to decode/,
+    readAll: true,
+  },
+  {
+    name: 'image folder with a JPEG claiming 60000 × 60000 pixels',
+    make: (d) => folderCase(d, (a) => (fs.writeFileSync(path.join(a, 'huge.jpg'), jpegClaiming(60000, 60000)), path.join(a, 'huge.jpg'))),
+    code: 'badInput',
+    message: /is a 60000×60000 image, too large to decode/,
+    readAll: true,
+  },
 ];
 
 async function readEverything(lensFile: string): Promise<void> {
@@ -247,7 +421,9 @@ describe('bad datasets through the engine process', () => {
       if ('ok' in r && !message && c.readAll) {
         // Image folders list fine; the bad image is refused when it is read.
         const results = await Promise.all(Array.from({ length: r.ok.splits.test }, (_, index) => client.request('datasetImage', { lens, index })));
-        const results2 = await Promise.all(Array.from({ length: r.ok.splits.train }, (_, index) => client.request('datasetImage', { lens, index, split: 'train' })));
+        const results2 = await Promise.all(
+          Array.from({ length: r.ok.splits.train }, (_, index) => client.request('datasetImage', { lens, index, split: 'train' })),
+        );
         const failed = [...results, ...results2].find((x) => 'err' in x);
         message = failed && 'err' in failed ? failed.err.message : undefined;
       }

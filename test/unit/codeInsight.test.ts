@@ -5,7 +5,15 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { architectureEntries, fieldOfMessage, findFieldRange, parseFieldPath, parseJsonWithOffsets, positionOf, syntaxErrorOffset } from '../../src/extension/jsonLocate';
+import {
+  architectureEntries,
+  fieldOfMessage,
+  findFieldRange,
+  parseFieldPath,
+  parseJsonWithOffsets,
+  positionOf,
+  syntaxErrorOffset,
+} from '../../src/extension/jsonLocate';
 import { findLayerMentions, mentionAt } from '../../src/extension/layerMatch';
 import { orderCandidates } from '../../src/extension/targetHints';
 
@@ -31,7 +39,10 @@ describe('JSON ranges of lens fields', () => {
   it('parses like JSON.parse and keeps offsets', () => {
     const root = parseJsonWithOffsets(LENS);
     assert.ok(root && root.type === 'object');
-    assert.deepEqual(root.members.map((m) => m.key), Object.keys(JSON.parse(LENS)));
+    assert.deepEqual(
+      root.members.map((m) => m.key),
+      Object.keys(JSON.parse(LENS)),
+    );
     for (const m of root.members) assert.equal(LENS.slice(m.keyStart, m.keyEnd), JSON.stringify(m.key));
     assert.equal(parseJsonWithOffsets('{"a": 1,}'), undefined, 'a trailing comma is not JSON');
     assert.equal(parseJsonWithOffsets('{"a": "x\\"y"}')?.type, 'object', 'escaped quotes inside strings');
@@ -72,7 +83,14 @@ describe('JSON ranges of lens fields', () => {
 
   it('lists the architecture entries with their names', () => {
     const entries = architectureEntries(LENS);
-    assert.deepEqual(entries.map((e) => [e.index, e.name, e.type]), [[0, 'conv1', 'conv2d'], [1, undefined, 'flatten'], [2, 'out', 'dense']]);
+    assert.deepEqual(
+      entries.map((e) => [e.index, e.name, e.type]),
+      [
+        [0, 'conv1', 'conv2d'],
+        [1, undefined, 'flatten'],
+        [2, 'out', 'dense'],
+      ],
+    );
     assert.equal(LENS.slice(entries[1].start, entries[1].end), '{ "type": "flatten" }');
     assert.deepEqual(architectureEntries('{"name": "x"}'), []);
   });
@@ -98,24 +116,37 @@ describe('layer mentions in training code', () => {
       '        return self.fc(x)',
     ].join('\n');
     const ms = findLayerMentions(py, names);
-    assert.deepEqual(ms.map((m) => [m.name, py.slice(m.start, m.end)]), [
-      ['conv1', 'conv1'],
-      ['fc', 'fc'],
-      ['layer1.0.conv1', 'layer1[0].conv1'],
-      ['layer1.0.bn1', 'layer1[0].bn1'],
-      ['fc', 'fc'],
-    ]);
+    assert.deepEqual(
+      ms.map((m) => [m.name, py.slice(m.start, m.end)]),
+      [
+        ['conv1', 'conv1'],
+        ['fc', 'fc'],
+        ['layer1.0.conv1', 'layer1[0].conv1'],
+        ['layer1.0.bn1', 'layer1[0].bn1'],
+        ['fc', 'fc'],
+      ],
+    );
     assert.equal(ms[0].start, at(py, 'conv1'));
     assert.equal(mentionAt(ms, at(py, 'layer1[0].conv1') + 3)?.name, 'layer1.0.conv1');
     assert.equal(mentionAt(ms, at(py, 'nn.Conv2d')), undefined);
   });
 
   it('matches Keras and TF.js layer names in strings, not bare identifiers', () => {
-    const js = "const conv1 = tf.layers.conv2d({ name: 'conv1', filters: 16 });\nmodel.add(tf.layers.dense({ units: 64, name: \"hidden\" }));\nconv1.apply(x); hidden(x);";
+    const js =
+      'const conv1 = tf.layers.conv2d({ name: \'conv1\', filters: 16 });\nmodel.add(tf.layers.dense({ units: 64, name: "hidden" }));\nconv1.apply(x); hidden(x);';
     const ms = findLayerMentions(js, names);
-    assert.deepEqual(ms.map((m) => [m.name, m.start]), [['conv1', at(js, "'conv1'") + 1], ['hidden', at(js, '"hidden"') + 1]]);
+    assert.deepEqual(
+      ms.map((m) => [m.name, m.start]),
+      [
+        ['conv1', at(js, "'conv1'") + 1],
+        ['hidden', at(js, '"hidden"') + 1],
+      ],
+    );
     const py = "x = layers.Dense(64, name='hidden')(x)\nx = layers.Dense(10, name = 'fc')(x)";
-    assert.deepEqual(findLayerMentions(py, names).map((m) => m.name), ['hidden', 'fc']);
+    assert.deepEqual(
+      findLayerMentions(py, names).map((m) => m.name),
+      ['hidden', 'fc'],
+    );
   });
 
   it('needs a name the model has; nothing when no model is known', () => {
@@ -140,7 +171,10 @@ describe('the pick of a target', () => {
       { file: '/w/other/model.json' },
       { file: '/w/rgb/rgb.lens.json' },
     ]);
-    assert.deepEqual(orderCandidates(files, []).map((c) => c.file), [...files].sort());
+    assert.deepEqual(
+      orderCandidates(files, []).map((c) => c.file),
+      [...files].sort(),
+    );
   });
 });
 

@@ -122,7 +122,9 @@ describe('compare (issue 14)', () => {
     assert.equal(tf.memory().numTensors, n0, 'no tensors leaked');
     const t = r.crossTest;
     const pct = (e: number | null) => (e === null ? 'n/a' : `${(e * 100).toFixed(2)}%`);
-    console.log(`cross test (rows: models, columns: test splits ${t.datasets.map((d) => d.name).join(' | ')}):\n${t.models.map((m, i) => `  ${m}: ${t.cells[i].map((c) => pct(c.error)).join(' | ')}`).join('\n')}`);
+    console.log(
+      `cross test (rows: models, columns: test splits ${t.datasets.map((d) => d.name).join(' | ')}):\n${t.models.map((m, i) => `  ${m}: ${t.cells[i].map((c) => pct(c.error)).join(' | ')}`).join('\n')}`,
+    );
     assert.equal(t.cells[0][0].error, 0, 'EFL on its own letters');
     assert.equal(t.cells[1][1].error, 0, 'EFL negative on its own negatives');
     assert.ok(t.cells[1][0].error! > 0.3, 'the negative-trained net fails on the originals');
@@ -130,7 +132,12 @@ describe('compare (issue 14)', () => {
     assert.ok(Math.abs(t.cells[1][0].error! - rb.crossTests![0].error) < 1e-12);
     assert.deepEqual(t.cells[0][0].confusion, ra.confusion);
     assert.deepEqual(t.cells[1][1].confusion, rb.confusion);
-    for (const row of t.cells) for (const c of row) assert.equal(c.confusion!.flat().reduce((a, b) => a + b, 0), 1200);
+    for (const row of t.cells)
+      for (const c of row)
+        assert.equal(
+          c.confusion!.flat().reduce((a, b) => a + b, 0),
+          1200,
+        );
 
     const m = r.matching;
     assert.equal(m.layerA.name, 'hidden', 'the default: the last hidden layer with weights');
@@ -139,7 +146,9 @@ describe('compare (issue 14)', () => {
     assert.equal(m.samples, 1200);
     const brute = bruteCorrelations(await storedActivations(ra.model, efl, 'hidden'), await storedActivations(rb.model, efl, 'hidden'));
     const worst = assertMatching(m, brute);
-    console.log(`EFL hidden → EFL negative hidden: ${m.bestAtoB.map((p) => `A${p.a}→B${p.b} r=${p.correlation.toFixed(4)}`).join(', ')}; one-to-one ${m.oneToOne.map((p) => `A${p.a}↔B${p.b} r=${p.correlation.toFixed(4)}`).join(', ')} (max |Δ| vs brute force ${worst.toExponential(1)})`);
+    console.log(
+      `EFL hidden → EFL negative hidden: ${m.bestAtoB.map((p) => `A${p.a}→B${p.b} r=${p.correlation.toFixed(4)}`).join(', ')}; one-to-one ${m.oneToOne.map((p) => `A${p.a}↔B${p.b} r=${p.correlation.toFixed(4)}`).join(', ')} (max |Δ| vs brute force ${worst.toExponential(1)})`,
+    );
     assert.equal(m.bestAtoB.length, 2, 'both nodes of A listed');
     assert.equal(m.oneToOne.length, 2, 'both pairs');
     assert.notEqual(m.oneToOne[0].b, m.oneToOne[1].b);
@@ -147,7 +156,8 @@ describe('compare (issue 14)', () => {
 
   it('two MNIST trainings with different seeds: conv1 node matching agrees with brute force', { timeout: 10 * 60_000 }, async () => {
     const data = (lens: Record<string, any>, seed: number) => {
-      for (const split of ['train', 'test']) for (const k of ['images', 'labels']) lens.dataset[split][k] = path.join(root, 'samples/mnist', lens.dataset[split][k]);
+      for (const split of ['train', 'test'])
+        for (const k of ['images', 'labels']) lens.dataset[split][k] = path.join(root, 'samples/mnist', lens.dataset[split][k]);
       lens.training.epochs = 1;
       lens.training.seed = seed;
     };
@@ -158,11 +168,16 @@ describe('compare (issue 14)', () => {
     const r = await compareLenses(a, b, { layerA: 'conv1', layerB: 'conv1' });
     assert.equal(r.matching.sampling, 'positions');
     assert.equal(r.matching.samples, 2000 * 24 * 24);
-    assert.ok(Math.abs(r.crossTest.cells[0][0].error! - ra.testError) <= 1 / 2000 && Math.abs(r.crossTest.cells[1][0].error! - rb.testError) <= 1 / 2000, 'cross test = training results on the same split (to one image)');
+    assert.ok(
+      Math.abs(r.crossTest.cells[0][0].error! - ra.testError) <= 1 / 2000 && Math.abs(r.crossTest.cells[1][0].error! - rb.testError) <= 1 / 2000,
+      'cross test = training results on the same split (to one image)',
+    );
     const brute = bruteCorrelations(await storedActivations(ra.model, a, 'conv1'), await storedActivations(rb.model, a, 'conv1'));
     const worst = assertMatching(r.matching, brute);
     const corr = r.matching.bestAtoB.map((p) => p.correlation).filter((v) => !Number.isNaN(v));
-    console.log(`MNIST conv1 seed 1 → seed 2: best-match r from ${Math.min(...corr).toFixed(3)} to ${Math.max(...corr).toFixed(3)}, mean ${(corr.reduce((s, v) => s + v, 0) / corr.length).toFixed(3)} (max |Δ| vs brute force ${worst.toExponential(1)}); errors ${(ra.testError * 100).toFixed(2)}% / ${(rb.testError * 100).toFixed(2)}%`);
+    console.log(
+      `MNIST conv1 seed 1 → seed 2: best-match r from ${Math.min(...corr).toFixed(3)} to ${Math.max(...corr).toFixed(3)}, mean ${(corr.reduce((s, v) => s + v, 0) / corr.length).toFixed(3)} (max |Δ| vs brute force ${worst.toExponential(1)}); errors ${(ra.testError * 100).toFixed(2)}% / ${(rb.testError * 100).toFixed(2)}%`,
+    );
     assert.equal(r.matching.oneToOne.length, 16);
     // default layers: the dense hidden layer of each
     assert.equal((await compareLenses(a, b, {})).matching.layerA.name, 'hidden');

@@ -122,9 +122,25 @@ describe('IDX', () => {
     console.log(await rejectsNaming(() => openIdxDataset(bad, lab, 'train'), bad, /not an IDX file: its magic number is 12 34 56 78/));
     const trunc = path.join(dir, 'trunc.idx.gz');
     fs.writeFileSync(trunc, zlib.gzipSync(Buffer.from(encodeIdx(new Uint8Array(4 * 28 * 28), [4, 28, 28])).subarray(0, 2000)));
-    console.log(await rejectsNaming(() => openIdxDataset(trunc, lab, 'train'), trunc, /truncated: its IDX header says \[4, 28, 28\] uint8 \(3152 bytes\) but the file holds 2000 bytes/));
+    console.log(
+      await rejectsNaming(
+        () => openIdxDataset(trunc, lab, 'train'),
+        trunc,
+        /truncated: its IDX header says \[4, 28, 28\] uint8 \(3152 bytes\) but the file holds 2000 bytes/,
+      ),
+    );
     const cut = path.join(dir, 'cut.idx.gz');
-    fs.writeFileSync(cut, zlib.gzipSync(encodeIdx(Uint8Array.from({ length: 4 * 28 * 28 }, (_, i) => (i * 7919) % 251), [4, 28, 28])).subarray(0, 100));
+    fs.writeFileSync(
+      cut,
+      zlib
+        .gzipSync(
+          encodeIdx(
+            Uint8Array.from({ length: 4 * 28 * 28 }, (_, i) => (i * 7919) % 251),
+            [4, 28, 28],
+          ),
+        )
+        .subarray(0, 100),
+    );
     console.log(await rejectsNaming(() => openIdxDataset(cut, lab, 'train'), cut, /damaged or truncated gzip/));
     const huge = path.join(dir, 'huge.idx');
     const h = Buffer.from(encodeIdx(new Uint8Array(4 * 28 * 28), [4, 28, 28]));
@@ -156,7 +172,11 @@ describe('NPY', () => {
     const got = (await all(us)).images;
     for (let i = 0; i < u.length; i++) assert.ok(Math.abs(got[i] - u[i] / 255) < 1e-7);
     // numpy itself reads what encodeNpy writes (numpy is a test prerequisite: scripts/test.mjs installs it).
-    const out = execFileSync('/usr/bin/python3', ['-c', `import numpy as np; a=np.load('${path.join(dir, 'u.npy')}'); print(a.shape, a.dtype, int(a[1,1,1,2]))`], { encoding: 'utf8' });
+    const out = execFileSync(
+      '/usr/bin/python3',
+      ['-c', `import numpy as np; a=np.load('${path.join(dir, 'u.npy')}'); print(a.shape, a.dtype, int(a[1,1,1,2]))`],
+      { encoding: 'utf8' },
+    );
     assert.equal(out.trim(), '(2, 2, 2, 3) uint8 230');
   });
 });
@@ -200,7 +220,10 @@ describe('image folder', () => {
     }
     // The split is the same on every open and changes with the seed.
     const again = await ImageFolderDataset.open(opts, 'test');
-    assert.deepEqual([0, 1, 2].map((i) => again.fileOf(i)), [0, 1, 2].map((i) => test.fileOf(i)));
+    assert.deepEqual(
+      [0, 1, 2].map((i) => again.fileOf(i)),
+      [0, 1, 2].map((i) => test.fileOf(i)),
+    );
     // Gray: luma of pure red is 0.299; a 12x9 red image letterboxed into 6x8 has white bands above and below.
     const gray = await ImageFolderDataset.open({ ...opts, channels: 1, testFraction: 0 }, 'train');
     const g = await gray.gather([gray.size - 1]);
@@ -273,7 +296,9 @@ describe('EFL generator', () => {
     }
     // On a stroke pixel (0), the value is max(0, N(0, 0.2)) (tiny clip at 1 ignored): mean 0.2/sqrt(2π), E[v²] = 0.02.
     // Pixels that are exactly 0 count too; white pixels stay 1 (noise is added then clipped).
-    console.log(`EFL stroke pixels: ${dark}, mean ${(sum / dark).toFixed(4)} (expected ${(0.2 / Math.sqrt(2 * Math.PI)).toFixed(4)}), E[v²] ${(sumSq / dark).toFixed(4)} (expected 0.0200)`);
+    console.log(
+      `EFL stroke pixels: ${dark}, mean ${(sum / dark).toFixed(4)} (expected ${(0.2 / Math.sqrt(2 * Math.PI)).toFixed(4)}), E[v²] ${(sumSq / dark).toFixed(4)} (expected 0.0200)`,
+    );
     assert.ok(Math.abs(sum / dark - 0.2 / Math.sqrt(2 * Math.PI)) < 0.004);
     assert.ok(Math.abs(sumSq / dark - 0.02) < 0.002);
     assert.notEqual(ds.hash, neg.hash);
@@ -286,11 +311,14 @@ describe('checkFitsModel', () => {
     const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
     try {
       const ds = new EflDataset({ ...EFL_DEFAULTS, trainPerClass: 1, testPerClass: 1 }, 'test');
-      assert.throws(() => checkFitsModel(ds, model, '/w/efl.lens.json'), (e: Error) => {
-        console.log(e.message);
-        assert.match(e.message, /^\/w\/efl\.lens\.json: the dataset's images \(EFL generator.*\) are 20×20×1 .* but the model expects 28×28×1/);
-        return true;
-      });
+      assert.throws(
+        () => checkFitsModel(ds, model, '/w/efl.lens.json'),
+        (e: Error) => {
+          console.log(e.message);
+          assert.match(e.message, /^\/w\/efl\.lens\.json: the dataset's images \(EFL generator.*\) are 20×20×1 .* but the model expects 28×28×1/);
+          return true;
+        },
+      );
       const fits = new EflDataset({ ...EFL_DEFAULTS, size: [28, 28], trainPerClass: 1, testPerClass: 1 }, 'test');
       checkFitsModel(fits, model, '/w/efl.lens.json');
       const four = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units: 4, activation: 'softmax' })] });

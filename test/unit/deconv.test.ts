@@ -20,10 +20,7 @@ const COPY_MAX = [4.5, 0, -4.5, 0, 0, 13.5, 9, -4.5, 0, 0, 9, 9, 0, 0, 0, 0, 0, 
 
 function tinyNet(): tf.LayersModel {
   const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [5, 5, 1], filters: 1, kernelSize: 2, activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-    ],
+    layers: [tf.layers.conv2d({ inputShape: [5, 5, 1], filters: 1, kernelSize: 2, activation: 'relu' }), tf.layers.maxPooling2d({ poolSize: 2 })],
   });
   model.layers[0].setWeights([tf.tensor4d([1, -1, 2, 0], [2, 2, 1, 1]), tf.tensor1d([0.5])]);
   return model;
@@ -70,7 +67,11 @@ test('deconvolution through linear layers equals the transposed Jacobian measure
     layers: [
       tf.layers.conv2d({ inputShape: [9, 9, 2], filters: 3, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init(1), biasInitializer: init(2) }),
       tf.layers.depthwiseConv2d({ kernelSize: 2, depthMultiplier: 2, padding: 'same', depthwiseInitializer: init(3), biasInitializer: init(4) }),
-      tf.layers.batchNormalization({ gammaInitializer: init(5), movingVarianceInitializer: tf.initializers.constant({ value: 3 }), movingMeanInitializer: init(6) }),
+      tf.layers.batchNormalization({
+        gammaInitializer: init(5),
+        movingVarianceInitializer: tf.initializers.constant({ value: 3 }),
+        movingMeanInitializer: init(6),
+      }),
       tf.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'same' }),
       tf.layers.dropout({ rate: 0.3 }),
       tf.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
@@ -145,7 +146,11 @@ test('deconvolution: clear errors, and the other methods keep working', async ()
  */
 test('unpooling with overlapping windows and same padding (cpu gradients as reference)', async () => {
   await initBackend('cpu');
-  for (const [pool, stride, padding] of [[3, 2, 'same'], [3, 1, 'valid'], [2, 2, 'same']] as const) {
+  for (const [pool, stride, padding] of [
+    [3, 2, 'same'],
+    [3, 1, 'valid'],
+    [2, 2, 'same'],
+  ] as const) {
     const model = tf.sequential({ layers: [tf.layers.maxPooling2d({ inputShape: [7, 7, 2], poolSize: pool, strides: stride, padding })] });
     const data = Float32Array.from({ length: 98 }, (_, i) => ((i * 37) % 98) / 98); // distinct values: no ties
     const image = { shape: [7, 7, 2], data };
@@ -163,7 +168,11 @@ test('unpooling with overlapping windows and same padding (cpu gradients as refe
       assert.ok(Math.abs(got[i] - withSwitches[i]) < 1e-6, `switches ${pool}/${stride}/${padding} at ${i}: ${got[i]} vs ${withSwitches[i]}`);
       assert.ok(Math.abs(gotCopy[i] - copied[i]) < 1e-5, `copy ${pool}/${stride}/${padding} at ${i}: ${gotCopy[i]} vs ${copied[i]}`);
     }
-    if (stride < pool) assert.ok(withSwitches.some((v, i) => v > data[i] + 1e-6), 'overlapping windows should add up somewhere');
+    if (stride < pool)
+      assert.ok(
+        withSwitches.some((v, i) => v > data[i] + 1e-6),
+        'overlapping windows should add up somewhere',
+      );
     model.dispose();
   }
   const gmp = tf.sequential({ layers: [tf.layers.globalMaxPooling2d({ inputShape: [3, 3, 2] })] });

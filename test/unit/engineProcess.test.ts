@@ -46,12 +46,15 @@ describe('engine process', () => {
   it('starts lazily and answers a request with the model layers', async () => {
     assert.equal(client.running, false);
     const info = await client.call('modelInfo', { model: modelPath });
-    assert.deepEqual(info.layers.map((l) => [l.name, l.className, l.outputShape.join('x'), l.params]), [
-      ['conv', 'Conv2D', '6x6x3', 30],
-      ['pool', 'MaxPooling2D', '3x3x3', 0],
-      // Flatten only moves data: not an inspectable layer
-      ['logits', 'Dense', '2', 56],
-    ]);
+    assert.deepEqual(
+      info.layers.map((l) => [l.name, l.className, l.outputShape.join('x'), l.params]),
+      [
+        ['conv', 'Conv2D', '6x6x3', 30],
+        ['pool', 'MaxPooling2D', '3x3x3', 0],
+        // Flatten only moves data: not an inspectable layer
+        ['logits', 'Dense', '2', 56],
+      ],
+    );
     assert.equal(info.backend, 'wasm');
     assert.equal(client.status?.backend, 'wasm');
     assert.ok(logs.some((l) => /Engine ready: backend wasm/.test(l.message)));
@@ -64,7 +67,8 @@ describe('engine process', () => {
     const own: { level: LogLevel; message: string }[] = [];
     const c = new EngineClient({ enginePath: path.join(bare, 'engine.js'), backend: () => 'wasm', log: (level, message) => own.push({ level, message }) });
     try {
-      for (const f of fs.readdirSync(path.dirname(enginePath))) if (/^(engine\.js|tfjs-backend-wasm.*\.wasm)$/.test(f)) fs.copyFileSync(path.join(path.dirname(enginePath), f), path.join(bare, f));
+      for (const f of fs.readdirSync(path.dirname(enginePath)))
+        if (/^(engine\.js|tfjs-backend-wasm.*\.wasm)$/.test(f)) fs.copyFileSync(path.join(path.dirname(enginePath), f), path.join(bare, f));
       await c.call('modelInfo', { model: modelPath });
       const warned = own.filter((l) => /node-score kernel/.test(l.message));
       assert.equal(warned.length, 1, JSON.stringify(own));
@@ -97,7 +101,10 @@ describe('engine process', () => {
       }),
     );
     await Promise.all(all);
-    assert.deepEqual(order, Array.from({ length: 200 }, (_, i) => i));
+    assert.deepEqual(
+      order,
+      Array.from({ length: 200 }, (_, i) => i),
+    );
   });
 
   it('drops an unknown method with an error value', async () => {
@@ -128,7 +135,10 @@ describe('engine process', () => {
       assert.equal(r.err.code, 'engineDied');
       assert.match(r.err.message, new RegExp(`engine was killed \\(SIGKILL.*\\(while running ${i ? 'modelInfo' : 'train'}\\)$`));
     }
-    assert.ok(logs.some((l) => l.level === 'error' && /6 request\(s\) failed: train, modelInfo, modelInfo, modelInfo, modelInfo, modelInfo\./.test(l.message)), 'the log lists the failed requests');
+    assert.ok(
+      logs.some((l) => l.level === 'error' && /6 request\(s\) failed: train, modelInfo, modelInfo, modelInfo, modelInfo, modelInfo\./.test(l.message)),
+      'the log lists the failed requests',
+    );
     const info = await client.call('modelInfo', { model: modelPath });
     assert.equal(info.layers.length, 3); // conv, pool, dense (Flatten is not listed)
     assert.notEqual(client.pid, pid);

@@ -81,28 +81,52 @@ describe('package.json contributions', () => {
   });
 
   it('the views and container of the contract exist, and menus name only real commands and context values', () => {
-    assert.deepEqual(pkg.contributes.viewsContainers.activitybar.map((c: { id: string; title: string }) => [c.id, text(c.title)]), [['featureLens', 'Feature Lens']]);
-    assert.deepEqual(pkg.contributes.views.featureLens.map((v: { id: string; name: string }) => [v.id, text(v.name)]), [
-      ['featureLens.models', 'Models'],
-      ['featureLens.topActivations', 'Top Activations'],
-    ]);
+    assert.deepEqual(
+      pkg.contributes.viewsContainers.activitybar.map((c: { id: string; title: string }) => [c.id, text(c.title)]),
+      [['featureLens', 'Feature Lens']],
+    );
+    assert.deepEqual(
+      pkg.contributes.views.featureLens.map((v: { id: string; name: string }) => [v.id, text(v.name)]),
+      [
+        ['featureLens.models', 'Models'],
+        ['featureLens.topActivations', 'Top Activations'],
+      ],
+    );
     const ids = new Set(Object.keys(CONTRACT));
     for (const [menu, items] of Object.entries(pkg.contributes.menus as Record<string, { command: string; when?: string }[]>)) {
       for (const item of items) {
         assert.ok(ids.has(item.command), `${menu} names ${item.command}`);
-        for (const m of (item.when ?? '').matchAll(/viewItem == (\w+)/g)) assert.ok(['model', 'lens', 'layer', 'node', 'image'].includes(m[1]), `${menu}: viewItem ${m[1]}`);
+        for (const m of (item.when ?? '').matchAll(/viewItem == (\w+)/g))
+          assert.ok(['model', 'lens', 'layer', 'node', 'image'].includes(m[1]), `${menu}: viewItem ${m[1]}`);
       }
     }
     // Beyond the implicit events: the panel's restore, a workspace with lens files (the first-start walkthrough,
     // the Problems panel) and the languages whose training code gets layer hovers and CodeLens.
-    assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:featureLens.inspector', 'workspaceContains:**/*.lens.json', 'onLanguage:python', 'onLanguage:typescript', 'onLanguage:javascript', 'onCustomEditor:featureLens.modelFile']);
-    // Model files open in the read-only "Feature Lens Model" editor: by default for ONNX, Keras 3 and HDF5 files, through Open With… for model.json
-    assert.deepEqual(pkg.contributes.customEditors.map((e: { viewType: string; priority: string; selector: { filenamePattern: string }[] }) => [e.viewType, e.priority, e.selector.map((s) => s.filenamePattern)]), [
-      ['featureLens.modelFile', 'default', ['*.onnx', '*.keras', '*.h5']],
-      ['featureLens.modelFile', 'option', ['model.json']],
+    assert.deepEqual(pkg.activationEvents, [
+      'onWebviewPanel:featureLens.inspector',
+      'workspaceContains:**/*.lens.json',
+      'onLanguage:python',
+      'onLanguage:typescript',
+      'onLanguage:javascript',
+      'onCustomEditor:featureLens.modelFile',
     ]);
+    // Model files open in the read-only "Feature Lens Model" editor: by default for ONNX, Keras 3 and HDF5 files, through Open With… for model.json
+    assert.deepEqual(
+      pkg.contributes.customEditors.map((e: { viewType: string; priority: string; selector: { filenamePattern: string }[] }) => [
+        e.viewType,
+        e.priority,
+        e.selector.map((s) => s.filenamePattern),
+      ]),
+      [
+        ['featureLens.modelFile', 'default', ['*.onnx', '*.keras', '*.h5']],
+        ['featureLens.modelFile', 'option', ['model.json']],
+      ],
+    );
     for (const c of ['featureLens.sample', 'featureLens.showProblem']) {
-      assert.ok(pkg.contributes.menus.commandPalette.some((m: { command: string; when?: string }) => m.command === c && m.when === 'false'), `${c} is not in the palette`);
+      assert.ok(
+        pkg.contributes.menus.commandPalette.some((m: { command: string; when?: string }) => m.command === c && m.when === 'false'),
+        `${c} is not in the palette`,
+      );
     }
   });
 
@@ -132,7 +156,8 @@ describe('package.json contributions', () => {
     for (const w of pkg.contributes.walkthroughs) for (const s of w.steps) assert.ok(fs.existsSync(path.join(root, s.media.markdown)), s.media.markdown);
     assert.deepEqual(pkg.contributes.jsonValidation, [{ fileMatch: '*.lens.json', url: './schemas/lens.schema.json' }]);
     const ignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
-    for (const keep of ['!dist/*.js', '!dist/*.wasm', '!media/**', '!schemas/**', '!package.nls.json']) assert.ok(ignore.split('\n').includes(keep), `.vscodeignore keeps ${keep}`);
+    for (const keep of ['!dist/*.js', '!dist/*.wasm', '!media/**', '!schemas/**', '!package.nls.json'])
+      assert.ok(ignore.split('\n').includes(keep), `.vscodeignore keeps ${keep}`);
     assert.ok(ignore.split('\n').includes('dist/*.map'), 'source maps stay out of the package');
   });
 });

@@ -30,7 +30,6 @@ function snapshot(dir: string): Map<string, Buffer> {
   return out;
 }
 
-
 function tokenSource(): { token: CancelToken; cancel(): void } {
   const listeners: (() => void)[] = [];
   let cancelled = false;
@@ -77,7 +76,11 @@ describe('engine faults', () => {
   });
 
   /** Sends a request and SIGKILLs the engine (and notes its helper processes) at the first progress event matching `when`. */
-  async function killDuring<M extends MethodName>(method: M, params: ParamsOf<M>, when: (p: Progress) => boolean): Promise<{ result: Result<ReplyOf<M>>; helpers: number[]; progress: number; message: string }> {
+  async function killDuring<M extends MethodName>(
+    method: M,
+    params: ParamsOf<M>,
+    when: (p: Progress) => boolean,
+  ): Promise<{ result: Result<ReplyOf<M>>; helpers: number[]; progress: number; message: string }> {
     await client.call('status', {});
     const pid = client.pid!;
     let helpers: number[] = [];
@@ -99,7 +102,10 @@ describe('engine faults', () => {
   function assertDied(r: Result<unknown>, method: string): void {
     assert.ok('err' in r, `expected the ${method} request to fail, got ${JSON.stringify(r).slice(0, 200)}`);
     assert.equal(r.err.code, 'engineDied');
-    assert.equal(r.err.message, `The Feature Lens engine was killed (SIGKILL, possibly out of memory). It restarts on the next request. (while running ${method})`);
+    assert.equal(
+      r.err.message,
+      `The Feature Lens engine was killed (SIGKILL, possibly out of memory). It restarts on the next request. (while running ${method})`,
+    );
   }
 
   it('trains once, and scans the test split once (the files the faults must not touch)', { timeout: 120_000 }, async () => {
@@ -120,7 +126,10 @@ describe('engine faults', () => {
     assert.deepEqual(snapshot(dir), before, 'no file changed, appeared or disappeared (no temporaries left)');
     const info = await client.call('modelInfo', { model: path.join(modelDir, 'model.json') });
     assert.equal(info.weightsHash, infoBefore.weightsHash);
-    assert.ok(logs.some((l) => /^error: The Feature Lens engine was killed \(SIGKILL.*1 request\(s\) failed: train\./.test(l)), 'the log says which request died');
+    assert.ok(
+      logs.some((l) => /^error: The Feature Lens engine was killed \(SIGKILL.*1 request\(s\) failed: train\./.test(l)),
+      'the log says which request died',
+    );
   });
 
   it('SIGKILL during a scan: the index files are byte-identical, helpers exit, and a new scan completes', { timeout: 120_000 }, async () => {
@@ -159,6 +168,8 @@ describe('engine faults', () => {
     assert.deepEqual(r2, { err: { code: 'cancelled', message: 'Cancelled.' } });
     const afterScan = await client.call('status', {});
     assert.equal(afterScan.numTensors, base.numTensors, 'tensors after a cancelled scan');
-    console.log(`# numTensors ${base.numTensors} -> ${afterTrain.numTensors} (cancelled train) -> ${afterScan.numTensors} (cancelled scan); rss ${(base.rss / 2 ** 20).toFixed(0)} -> ${(afterScan.rss / 2 ** 20).toFixed(0)} MB`);
+    console.log(
+      `# numTensors ${base.numTensors} -> ${afterTrain.numTensors} (cancelled train) -> ${afterScan.numTensors} (cancelled scan); rss ${(base.rss / 2 ** 20).toFixed(0)} -> ${(afterScan.rss / 2 ** 20).toFixed(0)} MB`,
+    );
   });
 });

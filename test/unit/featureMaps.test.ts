@@ -39,7 +39,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const r0 = featureMaps(net(model), 0, image);
     assert.deepEqual(r0.maps.shape, [8, 8, 3]);
     let maxErr = 0;
-    for (let y = 0; y < 8; y++) for (let xx = 0; xx < 8; xx++) for (let c = 0; c < 3; c++) maxErr = Math.max(maxErr, Math.abs(r0.maps.data[(y * 8 + xx) * 3 + c] - conv[y][xx][c]));
+    for (let y = 0; y < 8; y++)
+      for (let xx = 0; xx < 8; xx++) for (let c = 0; c < 3; c++) maxErr = Math.max(maxErr, Math.abs(r0.maps.data[(y * 8 + xx) * 3 + c] - conv[y][xx][c]));
     assert.ok(maxErr < 1e-5, `conv map error ${maxErr}`);
     const flat = conv.flat(2);
     assert.ok(Math.abs(r0.max - Math.max(...flat)) < 1e-5 && r0.min === Math.min(...r0.maps.data));
@@ -63,9 +64,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
 
     // every layer's output for a batch and the network output, in one pass (what the scan uses)
-    const batch = tf.tensor(new Float32Array(3 * 200).map((_, i) => (i % 17) / 17), [3, 10, 10, 2]);
-    const outs = layerOutputs(net(model), batch, net(model).layers.map((_, i) => i));
-    assert.deepEqual(outs.map((t) => t.shape), [[3, 8, 8, 3], [3, 4, 4, 3], [3, 4, 4, 4], [3, 2, 2, 4], [3, 5], [3, 3], [3, 3]]);
+    const batch = tf.tensor(
+      new Float32Array(3 * 200).map((_, i) => (i % 17) / 17),
+      [3, 10, 10, 2],
+    );
+    const outs = layerOutputs(
+      net(model),
+      batch,
+      net(model).layers.map((_, i) => i),
+    );
+    assert.deepEqual(
+      outs.map((t) => t.shape),
+      [
+        [3, 8, 8, 3],
+        [3, 4, 4, 3],
+        [3, 4, 4, 4],
+        [3, 2, 2, 4],
+        [3, 5],
+        [3, 3],
+        [3, 3],
+      ],
+    );
     tf.dispose([...outs, batch]);
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
 
@@ -74,7 +93,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       () => featureMaps(net(model), 0, { shape: [28, 28, 1], data: new Float32Array(784) }),
       (e: unknown) => e instanceof UserError && e.code === 'badInput' && e.message.includes('[28, 28, 1]') && e.message.includes('[10, 10, 2]'),
     );
-    assert.throws(() => featureMaps(net(model), 7, image), (e: unknown) => e instanceof UserError && /Layer 7 is out of range/.test(e.message));
+    assert.throws(
+      () => featureMaps(net(model), 7, image),
+      (e: unknown) => e instanceof UserError && /Layer 7 is out of range/.test(e.message),
+    );
     assert.equal(tf.memory().numTensors, before, 'tensors leaked after errors');
     assert.deepEqual(featureMaps(net(model), 0, image).maps.data, r0.maps.data);
     model.dispose();

@@ -28,7 +28,8 @@ test('readLens reads a lens file again once it changed on disk, not before', asy
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-filecache-'));
   try {
     const file = path.join(dir, 'a.lens.json');
-    const write = (name: string) => fs.writeFileSync(file, JSON.stringify({ name, model: 'model/model.json', dataset: { format: 'efl', testPerClass: 2, trainPerClass: 2 } }));
+    const write = (name: string) =>
+      fs.writeFileSync(file, JSON.stringify({ name, model: 'model/model.json', dataset: { format: 'efl', testPerClass: 2, trainPerClass: 2 } }));
     write('first');
     const a = await readLens(file);
     assert.equal(a.name, 'first');

@@ -44,7 +44,7 @@ function signedColour(v: number, lim: number): number[] {
   return end.map((e) => Math.round(255 + (e - 255) * Math.abs(t)));
 }
 
-test('filter preview: the first filters of a layer in the panel\'s colours, each tap where its tile puts it', async () => {
+test("filter preview: the first filters of a layer in the panel's colours, each tap where its tile puts it", async () => {
   await initBackend('cpu');
   const m = tf.sequential({
     layers: [
@@ -74,7 +74,7 @@ test('filter preview: the first filters of a layer in the panel\'s colours, each
       }
     }
   }
-  assert.deepEqual(pixel(rgb, 2 + 1 * 26 + 2 * 8 + 4, 2 + 1 * 8 + 4), [128, 128, 128], 'a zero weight is the legend\'s 0');
+  assert.deepEqual(pixel(rgb, 2 + 1 * 26 + 2 * 8 + 4, 2 + 1 * 8 + 4), [128, 128, 128], "a zero weight is the legend's 0");
 
   // 4 input channels: a row per node of its one-channel tiles, in the diverging colours.
   const deep = decode(filterPreview(net(m), layerIndex(m, 'deep')));
@@ -83,8 +83,16 @@ test('filter preview: the first filters of a layer in the panel\'s colours, each
   assert.deepEqual([deep.width, deep.height], [2 + 4 * 26, 2 + 5 * 26]);
   for (let n = 0; n < 5; n++) {
     for (let c = 0; c < 4; c++) {
-      for (const [y, x] of [[0, 0], [1, 2], [2, 1]]) {
-        assert.deepEqual(pixel(deep, 2 + c * 26 + x * 8 + 4, 2 + n * 26 + y * 8 + 4), signedColour(at(kd, y, x, c, n), limD), `node ${n} channel ${c} tap (${y}, ${x})`);
+      for (const [y, x] of [
+        [0, 0],
+        [1, 2],
+        [2, 1],
+      ]) {
+        assert.deepEqual(
+          pixel(deep, 2 + c * 26 + x * 8 + 4, 2 + n * 26 + y * 8 + 4),
+          signedColour(at(kd, y, x, c, n), limD),
+          `node ${n} channel ${c} tap (${y}, ${x})`,
+        );
       }
     }
   }

@@ -32,11 +32,36 @@ interface Case {
 
 const NONE = {};
 const CASES: Case[] = [
-  { name: 'conv2d grouped, dilated, asymmetric pads', spec: { kind: 'conv2d', strides: [1, 1], dilations: [2, 2], pads: [1, 0, 2, 1], groups: 2, activation: { fn: 'relu' } }, input: [7, 6, 4], weights: { kernel: [3, 3, 2, 4], bias: [4] } },
-  { name: 'conv2d strided', spec: { kind: 'conv2d', strides: [2, 2], dilations: [1, 1], pads: [1, 1, 0, 1], groups: 1, activation: { fn: 'tanh' } }, input: [7, 8, 3], weights: { kernel: [3, 2, 3, 5], bias: [5] } },
-  { name: 'conv2d with one input channel per group (depthwise) and ReLU6', spec: { kind: 'conv2d', strides: [2, 2], dilations: [1, 1], pads: [1, 1, 1, 1], groups: 3, activation: { fn: 'clip', min: 0, max: 6 } }, input: [8, 8, 3], weights: { kernel: [3, 3, 1, 6], bias: [6] } },
-  { name: 'depthwiseConv2d, multiplier 2', spec: { kind: 'depthwiseConv2d', strides: [1, 1], dilations: [1, 1], pads: [0, 2, 1, 1], activation: { fn: 'clip', min: 0, max: 6 } }, input: [6, 6, 3], weights: { kernel: [3, 3, 3, 2], bias: [6] } },
-  { name: 'convTranspose2d, asymmetric pads, output padding', spec: { kind: 'convTranspose2d', strides: [2, 2], pads: [1, 0, 0, 1], outputPadding: [1, 0] }, input: [4, 3, 3], weights: { kernel: [3, 3, 2, 3], bias: [2] } },
+  {
+    name: 'conv2d grouped, dilated, asymmetric pads',
+    spec: { kind: 'conv2d', strides: [1, 1], dilations: [2, 2], pads: [1, 0, 2, 1], groups: 2, activation: { fn: 'relu' } },
+    input: [7, 6, 4],
+    weights: { kernel: [3, 3, 2, 4], bias: [4] },
+  },
+  {
+    name: 'conv2d strided',
+    spec: { kind: 'conv2d', strides: [2, 2], dilations: [1, 1], pads: [1, 1, 0, 1], groups: 1, activation: { fn: 'tanh' } },
+    input: [7, 8, 3],
+    weights: { kernel: [3, 2, 3, 5], bias: [5] },
+  },
+  {
+    name: 'conv2d with one input channel per group (depthwise) and ReLU6',
+    spec: { kind: 'conv2d', strides: [2, 2], dilations: [1, 1], pads: [1, 1, 1, 1], groups: 3, activation: { fn: 'clip', min: 0, max: 6 } },
+    input: [8, 8, 3],
+    weights: { kernel: [3, 3, 1, 6], bias: [6] },
+  },
+  {
+    name: 'depthwiseConv2d, multiplier 2',
+    spec: { kind: 'depthwiseConv2d', strides: [1, 1], dilations: [1, 1], pads: [0, 2, 1, 1], activation: { fn: 'clip', min: 0, max: 6 } },
+    input: [6, 6, 3],
+    weights: { kernel: [3, 3, 3, 2], bias: [6] },
+  },
+  {
+    name: 'convTranspose2d, asymmetric pads, output padding',
+    spec: { kind: 'convTranspose2d', strides: [2, 2], pads: [1, 0, 0, 1], outputPadding: [1, 0] },
+    input: [4, 3, 3],
+    weights: { kernel: [3, 3, 2, 3], bias: [2] },
+  },
   { name: 'dense', spec: { kind: 'dense', activation: { fn: 'softplus' } }, input: [7], weights: { kernel: [7, 4], bias: [4] } },
   { name: 'matMul', spec: { kind: 'matMul' }, input: [3, 5], other: [5, 2] },
   { name: 'hardSwish', spec: { kind: 'activation', activation: { fn: 'hardSwish' } }, input: [3, 3, 2] },
@@ -56,9 +81,51 @@ const CASES: Case[] = [
   { name: 'globalAvgPool', spec: { kind: 'globalAvgPool', keepDims: false }, input: [4, 5, 3] },
   { name: 'globalMaxPool keepDims', spec: { kind: 'globalMaxPool', keepDims: true }, input: [4, 5, 3] },
   { name: 'batchNorm without gamma', spec: { kind: 'batchNorm', epsilon: 1e-3 }, input: [3, 3, 4], weights: { mean: [4], variance: [4], beta: [4] } },
-  { name: 'pad constant', spec: { kind: 'pad', pads: [[0, 0], [1, 2], [0, 1], [0, 0]], mode: 'constant', value: 0.5 }, input: [3, 4, 2] },
-  { name: 'pad reflect', spec: { kind: 'pad', pads: [[0, 0], [2, 1], [1, 2], [0, 0]], mode: 'reflect', value: 0 }, input: [4, 4, 2] },
-  { name: 'pad edge', spec: { kind: 'pad', pads: [[0, 0], [2, 1], [1, 3], [0, 0]], mode: 'edge', value: 0 }, input: [3, 4, 2] },
+  {
+    name: 'pad constant',
+    spec: {
+      kind: 'pad',
+      pads: [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+      mode: 'constant',
+      value: 0.5,
+    },
+    input: [3, 4, 2],
+  },
+  {
+    name: 'pad reflect',
+    spec: {
+      kind: 'pad',
+      pads: [
+        [0, 0],
+        [2, 1],
+        [1, 2],
+        [0, 0],
+      ],
+      mode: 'reflect',
+      value: 0,
+    },
+    input: [4, 4, 2],
+  },
+  {
+    name: 'pad edge',
+    spec: {
+      kind: 'pad',
+      pads: [
+        [0, 0],
+        [2, 1],
+        [1, 3],
+        [0, 0],
+      ],
+      mode: 'edge',
+      value: 0,
+    },
+    input: [3, 4, 2],
+  },
   { name: 'add with broadcasting', spec: { kind: 'add', activation: { fn: 'relu' } }, input: [3, 3, 4], other: [1, 1, 4] },
   { name: 'sub', spec: { kind: 'sub' }, input: [3, 3, 4], other: [4] },
   { name: 'mul', spec: { kind: 'mul' }, input: [3, 3, 4], other: [3, 1, 4] },
@@ -164,46 +231,78 @@ print(json.dumps(res))
 `;
 
 for (const backend of ['cpu', 'wasm'] as const) {
-  test(`every op kind's forward rule matches PyTorch (${backend})`, { skip: !hasTorch && 'PyTorch (/usr/bin/python3 with torch) is not installed' }, async () => {
-    await initBackend(backend);
-    const payload = CASES.map((c, i) => {
-      const n = c.input.reduce((a, b) => a * b, 1);
-      const w = Object.fromEntries(Object.entries(c.weights ?? {}).map(([role, shape], j) => {
-        let data = values(shape.reduce((a, b) => a * b, 1), 100 * i + j + 7);
-        if (role === 'variance') data = data.map((v) => Math.abs(v) + 0.2);
-        return [role, { shape, data }];
-      }));
-      // a constant operand: batch 1 broadcast (concat needs the batch: 2), matMul's right side as it is
-      const oShape = c.other && (c.spec.kind === 'matMul' ? c.other : [c.spec.kind === 'concat' ? 2 : 1, ...c.other]);
-      const o = c.other ? { shape: oShape!, data: values(oShape!.reduce((a, b) => a * b, 1), 100 * i + 50).map((v) => (c.spec.kind === 'div' ? Math.abs(v) + 0.5 : v)) } : undefined;
-      return { ...c, x: values(2 * n, 100 * i + 1), w, o };
-    });
-    const r = spawnSync(PYTHON, ['-c', SCRIPT], { input: JSON.stringify(payload), encoding: 'utf8', maxBuffer: 1 << 26 });
-    assert.equal(r.status, 0, r.stderr);
-    const want = JSON.parse(r.stdout) as Record<string, { shape: number[]; data: number[] }>;
-    const before = tf.memory().numTensors;
-    for (const p of payload) {
-      for (const fused of [false, true]) {
-        const weights = Object.fromEntries(Object.entries(p.w).map(([role, v]) => [role, tf.tensor(v.data, v.shape)]));
-        const constants = new Map<string, tf.Tensor>(p.o ? [['other', tf.tensor(p.o.data, p.o.shape)]] : []);
-        const ref = want[p.name];
-        const net: Network = {
-          name: p.name, format: 'onnx', path: 'test', input: { name: 'x', shape: p.input },
-          ops: [{ ...(p.spec as OpSpec), weights: (p.spec.kind === 'prelu' || p.weights ? weights : NONE) as never, name: 'y', inputs: p.o ? ['x', 'other'] : ['x'], shape: ref.shape.slice(1), source: p.name }],
-          constants, output: 'y', layers: [], dispose() {},
-        };
-        const got = tf.tidy(() => {
-          const y = forward(net, tf.tensor(p.x, [2, ...p.input]), { fused })[0];
-          return { shape: y.shape, data: Array.from(y.dataSync()) };
-        });
-        assert.deepEqual(got.shape, ref.shape, `${p.name}: shape`);
-        const err = relError(got.data, ref.data);
-        assert.ok(err < 1e-5, `${p.name}${fused ? ' (fused)' : ''}: relative error ${err}`);
-        tf.dispose([...Object.values(weights), ...constants.values()]);
+  test(
+    `every op kind's forward rule matches PyTorch (${backend})`,
+    { skip: !hasTorch && 'PyTorch (/usr/bin/python3 with torch) is not installed' },
+    async () => {
+      await initBackend(backend);
+      const payload = CASES.map((c, i) => {
+        const n = c.input.reduce((a, b) => a * b, 1);
+        const w = Object.fromEntries(
+          Object.entries(c.weights ?? {}).map(([role, shape], j) => {
+            let data = values(
+              shape.reduce((a, b) => a * b, 1),
+              100 * i + j + 7,
+            );
+            if (role === 'variance') data = data.map((v) => Math.abs(v) + 0.2);
+            return [role, { shape, data }];
+          }),
+        );
+        // a constant operand: batch 1 broadcast (concat needs the batch: 2), matMul's right side as it is
+        const oShape = c.other && (c.spec.kind === 'matMul' ? c.other : [c.spec.kind === 'concat' ? 2 : 1, ...c.other]);
+        const o = c.other
+          ? {
+              shape: oShape!,
+              data: values(
+                oShape!.reduce((a, b) => a * b, 1),
+                100 * i + 50,
+              ).map((v) => (c.spec.kind === 'div' ? Math.abs(v) + 0.5 : v)),
+            }
+          : undefined;
+        return { ...c, x: values(2 * n, 100 * i + 1), w, o };
+      });
+      const r = spawnSync(PYTHON, ['-c', SCRIPT], { input: JSON.stringify(payload), encoding: 'utf8', maxBuffer: 1 << 26 });
+      assert.equal(r.status, 0, r.stderr);
+      const want = JSON.parse(r.stdout) as Record<string, { shape: number[]; data: number[] }>;
+      const before = tf.memory().numTensors;
+      for (const p of payload) {
+        for (const fused of [false, true]) {
+          const weights = Object.fromEntries(Object.entries(p.w).map(([role, v]) => [role, tf.tensor(v.data, v.shape)]));
+          const constants = new Map<string, tf.Tensor>(p.o ? [['other', tf.tensor(p.o.data, p.o.shape)]] : []);
+          const ref = want[p.name];
+          const net: Network = {
+            name: p.name,
+            format: 'onnx',
+            path: 'test',
+            input: { name: 'x', shape: p.input },
+            ops: [
+              {
+                ...(p.spec as OpSpec),
+                weights: (p.spec.kind === 'prelu' || p.weights ? weights : NONE) as never,
+                name: 'y',
+                inputs: p.o ? ['x', 'other'] : ['x'],
+                shape: ref.shape.slice(1),
+                source: p.name,
+              },
+            ],
+            constants,
+            output: 'y',
+            layers: [],
+            dispose() {},
+          };
+          const got = tf.tidy(() => {
+            const y = forward(net, tf.tensor(p.x, [2, ...p.input]), { fused })[0];
+            return { shape: y.shape, data: Array.from(y.dataSync()) };
+          });
+          assert.deepEqual(got.shape, ref.shape, `${p.name}: shape`);
+          const err = relError(got.data, ref.data);
+          assert.ok(err < 1e-5, `${p.name}${fused ? ' (fused)' : ''}: relative error ${err}`);
+          tf.dispose([...Object.values(weights), ...constants.values()]);
+        }
       }
-    }
-    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  });
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    },
+  );
 }
 
 /** Resize's gradient (tfjs's own ignores half-pixel centres; forward.ts supplies the adjoint) against torch.autograd. */
@@ -234,11 +333,35 @@ print(json.dumps(out))`;
   const before = tf.memory().numTensors;
   cases.forEach((k, i) => {
     const net: Network = {
-      name: 'r', format: 'onnx', path: 'test', input: { name: 'x', shape: [3, 4, 2] },
-      ops: [{ kind: 'resize', size: [...k.size], method: k.method, alignCorners: k.alignCorners, weights: {}, name: 'y', inputs: ['x'], shape: [k.size[0], k.size[1], 2], source: 'Resize' } as OpSpec & { name: string; inputs: string[]; shape: number[]; source: string }],
-      constants: new Map(), output: 'y', layers: [], dispose() {},
+      name: 'r',
+      format: 'onnx',
+      path: 'test',
+      input: { name: 'x', shape: [3, 4, 2] },
+      ops: [
+        {
+          kind: 'resize',
+          size: [...k.size],
+          method: k.method,
+          alignCorners: k.alignCorners,
+          weights: {},
+          name: 'y',
+          inputs: ['x'],
+          shape: [k.size[0], k.size[1], 2],
+          source: 'Resize',
+        } as OpSpec & { name: string; inputs: string[]; shape: number[]; source: string },
+      ],
+      constants: new Map(),
+      output: 'y',
+      layers: [],
+      dispose() {},
     };
-    const got = tf.tidy(() => Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(forward(net, v)[0], tf.tensor(rs[i], [2, k.size[0], k.size[1], 2]))))(tf.tensor(x, [2, 3, 4, 2])).dataSync()));
+    const got = tf.tidy(() =>
+      Array.from(
+        tf
+          .grad((v: tf.Tensor) => tf.sum(tf.mul(forward(net, v)[0], tf.tensor(rs[i], [2, k.size[0], k.size[1], 2]))))(tf.tensor(x, [2, 3, 4, 2]))
+          .dataSync(),
+      ),
+    );
     assert.ok(relError(got, want[i]) < 1e-5, `${k.method} alignCorners=${k.alignCorners}: relative error ${relError(got, want[i])}`);
   });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');

@@ -86,7 +86,10 @@ async function fuzz(
         const k = problem.slice(0, 160).replace(/\d+/g, 'N');
         if (!collected.has(k)) collected.set(k, `${where}: ${problem.slice(0, 600)}`);
       }
-      const key = String((e as Error).message).replace((e as UserError).file ?? file, '<file>').replace(/\d+/g, 'N').slice(0, 120);
+      const key = String((e as Error).message)
+        .replace((e as UserError).file ?? file, '<file>')
+        .replace(/\d+/g, 'N')
+        .slice(0, 120);
       out.refused.set(key, (out.refused.get(key) ?? 0) + 1);
     } finally {
       clearTimeout(timer);
@@ -118,7 +121,9 @@ function hash(s: string): number {
 
 function report(name: string, count: number, o: Outcome): void {
   const top = [...o.refused.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
-  console.log(`# ${name}: ${count} inputs, ${o.ok} accepted, ${count - o.ok} refused with ${o.refused.size} distinct messages; slowest ${o.slowest.ms.toFixed(0)} ms (${o.slowest.what})`);
+  console.log(
+    `# ${name}: ${count} inputs, ${o.ok} accepted, ${count - o.ok} refused with ${o.refused.size} distinct messages; slowest ${o.slowest.ms.toFixed(0)} ms (${o.slowest.what})`,
+  );
   for (const [m, n] of top) console.log(`#   ${String(n).padStart(5)} × ${m}`);
 }
 
@@ -153,8 +158,21 @@ describe('fuzzing the readers', () => {
   it('model.json and its weight shard: 1500 mutated models', { timeout: LOOP_FOREVER_MS }, async () => {
     const seeds: { json: string; shard: Uint8Array; shardName: string }[] = [];
     const models = [
-      tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 2, kernelSize: 3, activation: 'relu' }), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })] }),
-      tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 1] }), tf.layers.dense({ units: 2, useBias: false, activation: 'relu' }), tf.layers.dense({ units: 3 })] }),
+      tf.sequential({
+        layers: [
+          tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 2, kernelSize: 3, activation: 'relu' }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 3, activation: 'softmax' }),
+        ],
+      }),
+      tf.sequential({
+        layers: [
+          tf.layers.flatten({ inputShape: [4, 4, 1] }),
+          tf.layers.dense({ units: 2, useBias: false, activation: 'relu' }),
+          tf.layers.dense({ units: 3 }),
+        ],
+      }),
     ];
     for (const [i, m] of models.entries()) {
       const file = path.join(dir, `seed${i}`, 'model.json');
@@ -214,13 +232,21 @@ describe('fuzzing the readers', () => {
     report('model.json', count, o);
     assert.equal(tf.memory().numTensors, baseTensors, 'no tensors left behind by accepted or refused models');
     const mem1 = memory();
-    console.log(`# model.json: heap ${(mem0.heap / 2 ** 20).toFixed(1)} -> ${(mem1.heap / 2 ** 20).toFixed(1)} MB, rss ${(mem0.rss / 2 ** 20).toFixed(0)} -> ${(mem1.rss / 2 ** 20).toFixed(0)} MB`);
+    console.log(
+      `# model.json: heap ${(mem0.heap / 2 ** 20).toFixed(1)} -> ${(mem1.heap / 2 ** 20).toFixed(1)} MB, rss ${(mem0.rss / 2 ** 20).toFixed(0)} -> ${(mem1.rss / 2 ** 20).toFixed(0)} MB`,
+    );
     assert.ok(mem1.heap - mem0.heap < 64 * 2 ** 20, `heap grew by ${((mem1.heap - mem0.heap) / 2 ** 20).toFixed(1)} MB`);
     assert.ok(o.ok > 0 && o.ok < count, 'the mutations produce both readable and refused models');
   });
 
   /** Fuzzes a pair of (images, labels) data files: each case mutates one of them. */
-  async function fuzzPair(name: string, count: number, seeds: { images: Uint8Array; labels: Uint8Array }[], ext: string, open: (images: string, labels: string) => Promise<{ size: number; batches(n: number): AsyncIterable<unknown> }>) {
+  async function fuzzPair(
+    name: string,
+    count: number,
+    seeds: { images: Uint8Array; labels: Uint8Array }[],
+    ext: string,
+    open: (images: string, labels: string) => Promise<{ size: number; batches(n: number): AsyncIterable<unknown> }>,
+  ) {
     const work = path.join(dir, name);
     fs.mkdirSync(work);
     let mem0 = memory();
@@ -247,7 +273,9 @@ describe('fuzzing the readers', () => {
     );
     report(name, count, o);
     const mem1 = memory();
-    console.log(`# ${name}: heap ${(mem0.heap / 2 ** 20).toFixed(1)} -> ${(mem1.heap / 2 ** 20).toFixed(1)} MB, rss ${(mem0.rss / 2 ** 20).toFixed(0)} -> ${(mem1.rss / 2 ** 20).toFixed(0)} MB`);
+    console.log(
+      `# ${name}: heap ${(mem0.heap / 2 ** 20).toFixed(1)} -> ${(mem1.heap / 2 ** 20).toFixed(1)} MB, rss ${(mem0.rss / 2 ** 20).toFixed(0)} -> ${(mem1.rss / 2 ** 20).toFixed(0)} MB`,
+    );
     assert.ok(mem1.heap - mem0.heap < 64 * 2 ** 20, `${name}: heap grew by ${((mem1.heap - mem0.heap) / 2 ** 20).toFixed(1)} MB`);
     assert.ok(o.ok > 0 && o.ok < count, `${name}: the mutations produce both readable and refused files`);
   }
@@ -291,7 +319,13 @@ describe('fuzzing the readers', () => {
     const lab = Uint8Array.from({ length: n }, (_, i) => i % 3);
     const seeds = [
       { images: encodeIdx(img, [n, 6, 6]), labels: encodeIdx(lab, [n]) },
-      { images: encodeIdx(new Float32Array(img).map((v) => v / 255), [n, 6, 6, 1]), labels: encodeIdx(Int32Array.from(lab), [n]) },
+      {
+        images: encodeIdx(
+          new Float32Array(img).map((v) => v / 255),
+          [n, 6, 6, 1],
+        ),
+        labels: encodeIdx(Int32Array.from(lab), [n]),
+      },
       { images: zlib.gzipSync(encodeIdx(img, [n, 6, 6])), labels: zlib.gzipSync(encodeIdx(lab, [n])) },
     ];
     await fuzzPair('idx', 1500, seeds, 'idx', (a, b) => openIdxDataset(a, b, 'test'));
@@ -303,7 +337,13 @@ describe('fuzzing the readers', () => {
     const lab = Int32Array.from({ length: n }, (_, i) => i % 3);
     const seeds = [
       { images: encodeNpy(img, [n, 5, 5]), labels: encodeNpy(lab, [n]) },
-      { images: encodeNpy(Uint8Array.from(img, (v) => v * 255), [n, 5, 5, 1]), labels: encodeNpy(lab, [n]) },
+      {
+        images: encodeNpy(
+          Uint8Array.from(img, (v) => v * 255),
+          [n, 5, 5, 1],
+        ),
+        labels: encodeNpy(lab, [n]),
+      },
     ];
     await fuzzPair('npy', 1500, seeds, 'npy', (a, b) => openNpyDataset(a, b, 'test'));
   });
@@ -314,9 +354,21 @@ describe('fuzzing the readers', () => {
     fs.mkdirSync(path.join(data, 'images', 'b'), { recursive: true });
     const n = 12;
     fs.writeFileSync(path.join(data, 'img.idx'), encodeIdx(new Uint8Array(n * 36), [n, 6, 6]));
-    fs.writeFileSync(path.join(data, 'lab.idx'), encodeIdx(Uint8Array.from({ length: n }, (_, i) => i % 2), [n]));
+    fs.writeFileSync(
+      path.join(data, 'lab.idx'),
+      encodeIdx(
+        Uint8Array.from({ length: n }, (_, i) => i % 2),
+        [n],
+      ),
+    );
     fs.writeFileSync(path.join(data, 'img.npy'), encodeNpy(new Float32Array(n * 36), [n, 6, 6]));
-    fs.writeFileSync(path.join(data, 'lab.npy'), encodeNpy(Int32Array.from({ length: n }, (_, i) => i % 2), [n]));
+    fs.writeFileSync(
+      path.join(data, 'lab.npy'),
+      encodeNpy(
+        Int32Array.from({ length: n }, (_, i) => i % 2),
+        [n],
+      ),
+    );
     for (const c of ['a', 'b']) {
       for (let i = 0; i < 3; i++) {
         const p = new PNG({ width: 5, height: 4 });
@@ -325,17 +377,49 @@ describe('fuzzing the readers', () => {
       }
     }
     const training = {
-      architecture: [{ type: 'conv2d', filters: 2, kernelSize: 3, activation: 'relu' }, { type: 'maxPooling2d' }, { type: 'flatten' }, { type: 'dense', units: 2, activation: 'softmax' }],
+      architecture: [
+        { type: 'conv2d', filters: 2, kernelSize: 3, activation: 'relu' },
+        { type: 'maxPooling2d' },
+        { type: 'flatten' },
+        { type: 'dense', units: 2, activation: 'softmax' },
+      ],
       optimizer: { type: 'adam', learningRate: 0.01 },
       epochs: 1,
       batchSize: 4,
       seed: 1,
     };
     const seeds = [
-      { name: 'EFL', model: 'model/model.json', dataset: { format: 'efl', size: [12, 12], trainPerClass: 4, testPerClass: 3, noise: 0.2, negative: false, seed: 1, jitter: 1 }, training },
-      { name: 'IDX', model: 'm/model.json', dataset: { format: 'idx', train: { images: 'lensdata/img.idx', labels: 'lensdata/lab.idx' }, test: { images: 'lensdata/img.idx', labels: 'lensdata/lab.idx' }, classes: ['zero', 'one'] } },
-      { name: 'NPY', model: 'm/model.json', dataset: { format: 'npy', train: { images: 'lensdata/img.npy', labels: 'lensdata/lab.npy' }, test: { images: 'lensdata/img.npy', labels: 'lensdata/lab.npy' } }, training },
-      { name: 'Folder', model: 'm/model.json', dataset: { format: 'imageFolder', root: 'lensdata/images', size: [6, 6], channels: 3, testFraction: 0.34, seed: 2, fit: 'contain' } },
+      {
+        name: 'EFL',
+        model: 'model/model.json',
+        dataset: { format: 'efl', size: [12, 12], trainPerClass: 4, testPerClass: 3, noise: 0.2, negative: false, seed: 1, jitter: 1 },
+        training,
+      },
+      {
+        name: 'IDX',
+        model: 'm/model.json',
+        dataset: {
+          format: 'idx',
+          train: { images: 'lensdata/img.idx', labels: 'lensdata/lab.idx' },
+          test: { images: 'lensdata/img.idx', labels: 'lensdata/lab.idx' },
+          classes: ['zero', 'one'],
+        },
+      },
+      {
+        name: 'NPY',
+        model: 'm/model.json',
+        dataset: {
+          format: 'npy',
+          train: { images: 'lensdata/img.npy', labels: 'lensdata/lab.npy' },
+          test: { images: 'lensdata/img.npy', labels: 'lensdata/lab.npy' },
+        },
+        training,
+      },
+      {
+        name: 'Folder',
+        model: 'm/model.json',
+        dataset: { format: 'imageFolder', root: 'lensdata/images', size: [6, 6], channels: 3, testFraction: 0.34, seed: 2, fit: 'contain' },
+      },
     ].map((j) => JSON.stringify(j));
     const count = 1500;
     let mem0 = memory();
@@ -344,10 +428,13 @@ describe('fuzzing the readers', () => {
       count,
       (r, i) => {
         if (i === 50) mem0 = memory();
-        const m = r() < 0.85 ? mutateJson(seeds[i % seeds.length], r) : (() => {
-          const b = mutateBytes(new TextEncoder().encode(seeds[i % seeds.length]), r);
-          return { text: new TextDecoder().decode(b.bytes), what: b.what };
-        })();
+        const m =
+          r() < 0.85
+            ? mutateJson(seeds[i % seeds.length], r)
+            : (() => {
+                const b = mutateBytes(new TextEncoder().encode(seeds[i % seeds.length]), r);
+                return { text: new TextDecoder().decode(b.bytes), what: b.what };
+              })();
         // A fresh name per case: lens files are cached by path and mtime.
         const file = path.join(dir, `case${i}.lens.json`);
         fs.writeFileSync(file, m.text);
@@ -374,7 +461,9 @@ describe('fuzzing the readers', () => {
     );
     report('lens', count, o);
     const mem1 = memory();
-    console.log(`# lens: heap ${(mem0.heap / 2 ** 20).toFixed(1)} -> ${(mem1.heap / 2 ** 20).toFixed(1)} MB, rss ${(mem0.rss / 2 ** 20).toFixed(0)} -> ${(mem1.rss / 2 ** 20).toFixed(0)} MB`);
+    console.log(
+      `# lens: heap ${(mem0.heap / 2 ** 20).toFixed(1)} -> ${(mem1.heap / 2 ** 20).toFixed(1)} MB, rss ${(mem0.rss / 2 ** 20).toFixed(0)} -> ${(mem1.rss / 2 ** 20).toFixed(0)} MB`,
+    );
     assert.ok(mem1.heap - mem0.heap < 64 * 2 ** 20, `lens: heap grew by ${((mem1.heap - mem0.heap) / 2 ** 20).toFixed(1)} MB`);
     assert.ok(o.ok > 0 && o.ok < count);
   });

@@ -66,7 +66,11 @@ function writeZip(entries: ZipEntry[]): Uint8Array {
     const name = Buffer.from(e.name, 'utf8');
     const packed = e.packed ?? (e.method === 8 ? zlib.deflateRawSync(e.data) : e.data);
     const crc = zlib.crc32(e.data);
-    const fields = (over?: { size?: number; packed?: number; crc?: number }) => ({ crc: over?.crc ?? crc, packed: over?.packed ?? packed.length, size: over?.size ?? e.data.length });
+    const fields = (over?: { size?: number; packed?: number; crc?: number }) => ({
+      crc: over?.crc ?? crc,
+      packed: over?.packed ?? packed.length,
+      size: over?.size ?? e.data.length,
+    });
     const l = fields(e.local);
     const h = Buffer.alloc(30);
     h.writeUInt32LE(0x04034b50, 0);
@@ -127,7 +131,7 @@ function mutateZip(base: Entries, r: Rng, bomb: Uint8Array): { bytes: Uint8Array
       const es = plain();
       const i = victim();
       const field = (['size', 'packed', 'crc'] as const)[int(r, 3)];
-      const v = field === 'crc' ? int(r, 2 ** 32) : r() < 0.5 ? lie() : Math.max(0, (es[i].data.length + int(r, 64) - 32));
+      const v = field === 'crc' ? int(r, 2 ** 32) : r() < 0.5 ? lie() : Math.max(0, es[i].data.length + int(r, 64) - 32);
       es[i].central = { [field]: v };
       return { bytes: writeZip(es), what: `central directory: ${es[i].name} ${field} = ${v} (${es[i].method ? 'deflated' : 'stored'})` };
     }
@@ -150,7 +154,14 @@ function mutateZip(base: Entries, r: Rng, bomb: Uint8Array): { bytes: Uint8Array
     case 3: {
       // An extra entry that is a bomb, under a name that is not read.
       const es = plain();
-      es.splice(int(r, es.length + 1), 0, { name: 'assets/zeros.bin', data: new Uint8Array(4), method: 8, packed: bomb, central: { size: 4 }, local: { size: 4 } });
+      es.splice(int(r, es.length + 1), 0, {
+        name: 'assets/zeros.bin',
+        data: new Uint8Array(4),
+        method: 8,
+        packed: bomb,
+        central: { size: 4 },
+        local: { size: 4 },
+      });
       return { bytes: writeZip(es), what: 'an unread bomb entry beside the model' };
     }
     case 4: {
@@ -163,7 +174,15 @@ function mutateZip(base: Entries, r: Rng, bomb: Uint8Array): { bytes: Uint8Array
     case 5: {
       const es = plain();
       const i = victim();
-      const name = ['../config.json', '../../model.weights.h5', 'a/../config.json', '/config.json', `../${es[i].name}`, `${es[i].name}/../${es[i].name}`, 'C:\\x\\..\\config.json'][int(r, 7)];
+      const name = [
+        '../config.json',
+        '../../model.weights.h5',
+        'a/../config.json',
+        '/config.json',
+        `../${es[i].name}`,
+        `${es[i].name}/../${es[i].name}`,
+        'C:\\x\\..\\config.json',
+      ][int(r, 7)];
       if (r() < 0.5) es[i] = { ...es[i], name };
       else es.push({ ...es[i], name });
       return { bytes: writeZip(es), what: `an entry named ${name}` };
@@ -263,7 +282,13 @@ describe('fuzzing Keras files through the engine process', () => {
 
   /** Keeps a case's files for reproduction, in a folder of their own; returns it. */
   function keep(files: string[]): string {
-    const to = path.join(kept, path.relative(dir, files[0]).replace(/[\\/]/g, '-').replace(/\.[^.]*$/, ''));
+    const to = path.join(
+      kept,
+      path
+        .relative(dir, files[0])
+        .replace(/[\\/]/g, '-')
+        .replace(/\.[^.]*$/, ''),
+    );
     fs.mkdirSync(to, { recursive: true });
     for (const f of files) if (fs.existsSync(f)) fs.copyFileSync(f, path.join(to, path.basename(f)));
     return to;
@@ -347,7 +372,12 @@ describe('fuzzing Keras files through the engine process', () => {
     const pairs = [
       { json: 'pair/cnn.json', h5: 'pair/cnn.h5' },
       { json: 'pair3/blocks.json', h5: 'pair3/blocks.weights.h5' },
-    ].map((p) => ({ json: fs.readFileSync(path.join(KERAS_DIR, p.json)), h5: new Uint8Array(fs.readFileSync(path.join(KERAS_DIR, p.h5))), h5Name: path.basename(p.h5), jsonName: path.basename(p.json) }));
+    ].map((p) => ({
+      json: fs.readFileSync(path.join(KERAS_DIR, p.json)),
+      h5: new Uint8Array(fs.readFileSync(path.join(KERAS_DIR, p.h5))),
+      h5Name: path.basename(p.h5),
+      jsonName: path.basename(p.json),
+    }));
     const r = rng(SEED ^ 0x1b873593);
     const tally = newTally();
     const count = Math.round(100 * SCALE);
@@ -385,11 +415,23 @@ describe('fuzzing Keras files through the engine process', () => {
     assert.ok(dense, 'cnn.keras has a Dense layer');
     dense.config.units = 2_000_000;
     const file = path.join(dir, 'big-dense.keras');
-    fs.writeFileSync(file, writeZip(Object.entries({ ...entries, 'config.json': new TextEncoder().encode(JSON.stringify(config)) }).map(([name, data]) => ({ name, data, method: 0 as const }))));
+    fs.writeFileSync(
+      file,
+      writeZip(
+        Object.entries({ ...entries, 'config.json': new TextEncoder().encode(JSON.stringify(config)) }).map(([name, data]) => ({
+          name,
+          data,
+          method: 0 as const,
+        })),
+      ),
+    );
     const pid = (await client.call('status', {})).pid;
     const r = await client.request('modelInfo', { model: file });
     assert.ok('err' in r);
-    assert.match(r.err.message, /its config's layers need [\d,]+ weight values, but the file holds 20,042: the config and the weights belong to different models\./);
+    assert.match(
+      r.err.message,
+      /its config's layers need [\d,]+ weight values, but the file holds 20,042: the config and the weights belong to different models\./,
+    );
     assert.ok(r.err.message.startsWith(`${file}: `));
     assert.equal((await client.call('status', {})).pid, pid, 'the same engine serves on');
     checkPeak('the two-million-unit Dense layer');
@@ -408,15 +450,20 @@ describe('fuzzing Keras files through the engine process', () => {
       const base = seeds[i % seeds.length];
       const roll = r();
       const rezip = (entries: Entries) => writeZip(Object.entries(entries).map(([name, data]) => ({ name, data, method: 8 as const })));
-      const m = roll < 0.25 ? (() => {
-        // The weights inside, mutated as an HDF5 file.
-        const h = mutateH5(base['model.weights.h5'], r);
-        return { bytes: rezip({ ...base, 'model.weights.h5': h.bytes }), what: `model.weights.h5: ${h.what}` };
-      })() : roll < 0.45 ? (() => {
-        // The config, mutated as JSON (layer sizes multiplied, values of other types, keys removed...).
-        const j = mutateJson(new TextDecoder().decode(base['config.json']), r);
-        return { bytes: rezip({ ...base, 'config.json': new TextEncoder().encode(j.text) }), what: `config.json: ${j.what}` };
-      })() : mutateZip(base, r, bomb);
+      const m =
+        roll < 0.25
+          ? (() => {
+              // The weights inside, mutated as an HDF5 file.
+              const h = mutateH5(base['model.weights.h5'], r);
+              return { bytes: rezip({ ...base, 'model.weights.h5': h.bytes }), what: `model.weights.h5: ${h.what}` };
+            })()
+          : roll < 0.45
+            ? (() => {
+                // The config, mutated as JSON (layer sizes multiplied, values of other types, keys removed...).
+                const j = mutateJson(new TextDecoder().decode(base['config.json']), r);
+                return { bytes: rezip({ ...base, 'config.json': new TextEncoder().encode(j.text) }), what: `config.json: ${j.what}` };
+              })()
+            : mutateZip(base, r, bomb);
       const file = path.join(dir, `m-${i}.keras`);
       fs.writeFileSync(file, m.bytes);
       await oneCase('.keras', i, file, m.what, tally);

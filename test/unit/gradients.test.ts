@@ -8,37 +8,48 @@ import * as tf from '../../src/engine/runtime/tf';
 import { hasTorch, relError, seededImage, smallCnn, torchReference, type RefCase } from './inspectRef';
 
 const CASES: (RefCase & { conv?: number })[] = [];
-for (const [layer, node] of [[3, 1], [5, 2], [2, 0], [6, 0], [0, 2]] as const) {
+for (const [layer, node] of [
+  [3, 1],
+  [5, 2],
+  [2, 0],
+  [6, 0],
+  [0, 2],
+] as const) {
   for (const maxOnly of [false, true]) {
     for (const method of ['deconv', 'deconvNoSwitches', 'guided', 'saliency'] as const) {
       CASES.push({ name: `${method} l${layer} n${node}${maxOnly ? ' max' : ''}`, method, layer, node, maxOnly });
     }
-    if (layer >= 2) CASES.push({ name: `gradcam l${layer} n${node}${maxOnly ? ' max' : ''}`, method: 'gradcam', layer, node, maxOnly, conv: layer === 2 ? 0 : 2 });
+    if (layer >= 2)
+      CASES.push({ name: `gradcam l${layer} n${node}${maxOnly ? ' max' : ''}`, method: 'gradcam', layer, node, maxOnly, conv: layer === 2 ? 0 : 2 });
   }
 }
 
 for (const backend of ['cpu', 'wasm'] as const) {
-  test(`projections match an independent PyTorch implementation (${backend})`, { skip: !hasTorch && 'PyTorch (/usr/bin/python3 with torch) is not installed' }, async () => {
-    await initBackend(backend);
-    const model = smallCnn();
-    const image = seededImage([10, 10, 2]);
-    const ref = torchReference(model, image, CASES);
-    const before = tf.memory().numTensors;
-    let nonzero = 0;
-    for (const c of CASES) {
-      // the cases use Keras layer indices (the reference's); the network lists no Flatten
-      const r = project(net(model), netLayer(model, c.layer), c.node, image, c.method, c.maxOnly);
-      assert.deepEqual(r.projection.shape, c.method === 'gradcam' ? [10, 10, 1] : [10, 10, 2], c.name);
-      const want = ref[c.name];
-      assert.equal(r.projection.data.length, want.length, c.name);
-      assert.ok(relError(r.projection.data, want) < 1e-5, `${c.name}: relative error ${relError(r.projection.data, want)}`);
-      if (want.some((v) => v !== 0)) nonzero++;
-    }
-    // the comparison means something only if most references are not all zero
-    assert.ok(nonzero >= CASES.length - 4, `only ${nonzero} of ${CASES.length} references are non-zero`);
-    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-    model.dispose();
-  });
+  test(
+    `projections match an independent PyTorch implementation (${backend})`,
+    { skip: !hasTorch && 'PyTorch (/usr/bin/python3 with torch) is not installed' },
+    async () => {
+      await initBackend(backend);
+      const model = smallCnn();
+      const image = seededImage([10, 10, 2]);
+      const ref = torchReference(model, image, CASES);
+      const before = tf.memory().numTensors;
+      let nonzero = 0;
+      for (const c of CASES) {
+        // the cases use Keras layer indices (the reference's); the network lists no Flatten
+        const r = project(net(model), netLayer(model, c.layer), c.node, image, c.method, c.maxOnly);
+        assert.deepEqual(r.projection.shape, c.method === 'gradcam' ? [10, 10, 1] : [10, 10, 2], c.name);
+        const want = ref[c.name];
+        assert.equal(r.projection.data.length, want.length, c.name);
+        assert.ok(relError(r.projection.data, want) < 1e-5, `${c.name}: relative error ${relError(r.projection.data, want)}`);
+        if (want.some((v) => v !== 0)) nonzero++;
+      }
+      // the comparison means something only if most references are not all zero
+      assert.ok(nonzero >= CASES.length - 4, `only ${nonzero} of ${CASES.length} references are non-zero`);
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      model.dispose();
+    },
+  );
 }
 
 /** The network layer of Keras layer `k` (by name). */
@@ -77,7 +88,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
     await initBackend(backend);
     const model = smoothNet();
     const image = seededImage([6, 6, 2], 11);
-    for (const [layer, node] of [[0, 1], [3, 2]] as const) {
+    for (const [layer, node] of [
+      [0, 1],
+      [3, 2],
+    ] as const) {
       const before = tf.memory().numTensors;
       const r = project(net(model), netLayer(model, layer), node, image, 'saliency');
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
@@ -101,7 +115,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       // float32 forward: rounding ~1e-7·|f| / h plus the O(h²) truncation; 1e-3 relative is well above both
       // and far below what a wrong gradient gives (a sign or a missing term is an O(1) error)
       assert.ok(err < 1e-3, `layer ${layer} node ${node}: relative error ${err}`);
-      assert.ok(fd.some((v) => Math.abs(v) > 1e-3), 'finite differences are all zero: the check would be empty');
+      assert.ok(
+        fd.some((v) => Math.abs(v) > 1e-3),
+        'finite differences are all zero: the check would be empty',
+      );
     }
     model.dispose();
   });

@@ -71,14 +71,35 @@ function datasetErrOf(r: Result<unknown>): { message: string } {
 
 /** A Sequential Layers topology with one Dense layer on a flat input. */
 function denseTopology(inputs: number, units: number, name = 'm'): Record<string, unknown> {
-  return { class_name: 'Sequential', config: { name, layers: [{ class_name: 'Dense', config: { name: 'dense', units, batch_input_shape: [null, inputs], activation: 'linear', use_bias: true, dtype: 'float32' } }] } };
+  return {
+    class_name: 'Sequential',
+    config: {
+      name,
+      layers: [
+        { class_name: 'Dense', config: { name: 'dense', units, batch_input_shape: [null, inputs], activation: 'linear', use_bias: true, dtype: 'float32' } },
+      ],
+    },
+  };
 }
 
 /** Writes a model.json (and its shard `w.bin` when `shard` is given) into `dir`. */
-function writeModel(dir: string, topology: Record<string, unknown>, weights: { name: string; shape: number[]; dtype?: string }[], paths: string[], shard?: Buffer | null): string {
+function writeModel(
+  dir: string,
+  topology: Record<string, unknown>,
+  weights: { name: string; shape: number[]; dtype?: string }[],
+  paths: string[],
+  shard?: Buffer | null,
+): string {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'model.json');
-  fs.writeFileSync(file, JSON.stringify({ format: 'layers-model', modelTopology: topology, weightsManifest: [{ paths, weights: weights.map((w) => ({ dtype: 'float32', ...w })) }] }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: topology,
+      weightsManifest: [{ paths, weights: weights.map((w) => ({ dtype: 'float32', ...w })) }],
+    }),
+  );
   if (shard) fs.writeFileSync(path.join(dir, 'w.bin'), shard);
   return file;
 }
@@ -86,7 +107,16 @@ function writeModel(dir: string, topology: Record<string, unknown>, weights: { n
 /** A 2-unit dense model on 4 inputs with its weights (4·2 + 2 floats). */
 function goodModel(dir: string, values?: number[]): string {
   const data = new Float32Array(values ?? [0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8, 0.05, -0.05]);
-  return writeModel(dir, denseTopology(4, 2), [{ name: 'dense/kernel', shape: [4, 2] }, { name: 'dense/bias', shape: [2] }], ['w.bin'], Buffer.from(data.buffer));
+  return writeModel(
+    dir,
+    denseTopology(4, 2),
+    [
+      { name: 'dense/kernel', shape: [4, 2] },
+      { name: 'dense/bias', shape: [2] },
+    ],
+    ['w.bin'],
+    Buffer.from(data.buffer),
+  );
 }
 
 /** gzip of 16 MB of zeros, made once: concatenated gzip members are one gzip file to every reader. */
@@ -132,7 +162,12 @@ async function interlacedPngBomb(bytes: number): Promise<Buffer> {
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // gray
   ihdr[12] = 1; // Adam7
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.concat(parts)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.concat(parts)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function pngFile(file: string, w: number, h: number): void {
@@ -144,7 +179,10 @@ function pngFile(file: string, w: number, h: number): void {
 /** An IDX lens over `images` and `labels` (train and test the same files). */
 function idxLens(dir: string, images: string, labels: string): string {
   const lens = path.join(dir, 'data.lens.json');
-  fs.writeFileSync(lens, JSON.stringify({ name: 'idx', model: 'model/model.json', dataset: { format: 'idx', train: { images, labels }, test: { images, labels } } }));
+  fs.writeFileSync(
+    lens,
+    JSON.stringify({ name: 'idx', model: 'model/model.json', dataset: { format: 'idx', train: { images, labels }, test: { images, labels } } }),
+  );
   return lens;
 }
 
@@ -203,7 +241,15 @@ describe('hostile files through the engine process', () => {
   it('a weight shard that is a symlink to /dev/zero is refused before it is read', async () => {
     await sameEngineUnder1GB('start');
     const d = path.join(dir, 'devzero');
-    const model = writeModel(d, denseTopology(4, 2), [{ name: 'dense/kernel', shape: [4, 2] }, { name: 'dense/bias', shape: [2] }], ['w.bin']);
+    const model = writeModel(
+      d,
+      denseTopology(4, 2),
+      [
+        { name: 'dense/kernel', shape: [4, 2] },
+        { name: 'dense/bias', shape: [2] },
+      ],
+      ['w.bin'],
+    );
     fs.symlinkSync('/dev/zero', path.join(d, 'w.bin'));
     const err = errOf(await client.request('modelInfo', { model }));
     assertOneLine(err, /is a device \(a symlink to \/dev\/zero\), not a regular file/, path.join(d, 'w.bin'));
@@ -228,7 +274,16 @@ describe('hostile files through the engine process', () => {
 
   it('a manifest listing one shard 10,000 times is refused without reading it', async () => {
     const d = path.join(dir, 'repeat');
-    const model = writeModel(d, denseTopology(4, 2), [{ name: 'dense/kernel', shape: [4, 2] }, { name: 'dense/bias', shape: [2] }], Array(10000).fill('w.bin'), Buffer.alloc(40));
+    const model = writeModel(
+      d,
+      denseTopology(4, 2),
+      [
+        { name: 'dense/kernel', shape: [4, 2] },
+        { name: 'dense/bias', shape: [2] },
+      ],
+      Array(10000).fill('w.bin'),
+      Buffer.alloc(40),
+    );
     assert.ok(fs.statSync(model).size < 150_000);
     assertOneLine(errOf(await client.request('modelInfo', { model })), /lists weight file w\.bin more than once in its weightsManifest/, model);
     await sameEngineUnder1GB('repeated shard');
@@ -238,25 +293,47 @@ describe('hostile files through the engine process', () => {
     const d = path.join(dir, 'dense2e6');
     const model = writeModel(d, denseTopology(784, 2_000_000), [], []);
     assert.ok(fs.statSync(model).size < 1500);
-    assertOneLine(errOf(await client.request('modelInfo', { model })), /its layers need 2 weights \(1,570,000,000 values\) but its weightsManifest describes 0 \(0 values\): no weight of shape \[784, 2000000\]/, model);
+    assertOneLine(
+      errOf(await client.request('modelInfo', { model })),
+      /its layers need 2 weights \(1,570,000,000 values\) but its weightsManifest describes 0 \(0 values\): no weight of shape \[784, 2000000\]/,
+      model,
+    );
     await sameEngineUnder1GB('2e6-unit dense');
   });
 
   it('weights that exist but exceed the memory budget are refused before they are read (a sparse 6 GB shard)', async () => {
     const d = path.join(dir, 'sparse');
-    const model = writeModel(d, denseTopology(784, 2_000_000), [{ name: 'dense/kernel', shape: [784, 2_000_000] }, { name: 'dense/bias', shape: [2_000_000] }], ['w.bin']);
+    const model = writeModel(
+      d,
+      denseTopology(784, 2_000_000),
+      [
+        { name: 'dense/kernel', shape: [784, 2_000_000] },
+        { name: 'dense/bias', shape: [2_000_000] },
+      ],
+      ['w.bin'],
+    );
     const fd = fs.openSync(path.join(d, 'w.bin'), 'w');
     fs.ftruncateSync(fd, 4 * (784 * 2_000_000 + 2_000_000));
     fs.closeSync(fd);
-    assertOneLine(errOf(await client.request('modelInfo', { model })), /loading it \(1,570,000,000 parameters, 2,000,000 activation values per image\) would need 11\.7 GB of memory, more than the engine's budget of [\d.]+ [GM]B \(setting featureLens\.engine\.maxMemoryMB\)/, model);
+    assertOneLine(
+      errOf(await client.request('modelInfo', { model })),
+      /loading it \(1,570,000,000 parameters, 2,000,000 activation values per image\) would need 11\.7 GB of memory, more than the engine's budget of [\d.]+ [GM]B \(setting featureLens\.engine\.maxMemoryMB\)/,
+      model,
+    );
     await sameEngineUnder1GB('sparse shard');
   });
 
   it('a weight shard that is a symlink out of the model folder is neither read nor returned', async () => {
     const secret = path.join(outside, 'secret.txt');
-    fs.writeFileSync(secret, 'the user\'s private key, 40 bytes long.\n');
+    fs.writeFileSync(secret, "the user's private key, 40 bytes long.\n");
     const d = path.join(dir, 'escape');
-    const topology = { class_name: 'Sequential', config: { name: 'm', layers: [{ class_name: 'Embedding', config: { name: 'emb', input_dim: 40, output_dim: 1, batch_input_shape: [null, 1], dtype: 'float32' } }] } };
+    const topology = {
+      class_name: 'Sequential',
+      config: {
+        name: 'm',
+        layers: [{ class_name: 'Embedding', config: { name: 'emb', input_dim: 40, output_dim: 1, batch_input_shape: [null, 1], dtype: 'float32' } }],
+      },
+    };
     const model = writeModel(d, topology, [{ name: 'emb/embeddings', shape: [40, 1], dtype: 'uint8' }], ['w.bin']);
     fs.symlinkSync(secret, path.join(d, 'w.bin'));
     const err = errOf(await client.request('weights', { model, layer: 0 }));
@@ -279,14 +356,22 @@ describe('hostile files through the engine process', () => {
     const head = encodeIdx(new Uint8Array(3 * 28 * 28), [3, 28, 28]);
     fs.writeFileSync(lying, Buffer.concat([zlib.gzipSync(head), ...gzipZeros(128)]));
     lens = idxLens(d, 'lying.idx.gz', 'labels.idx');
-    assertOneLine(datasetErrOf(await client.request('lens', { lens })), new RegExp(`unpacks to more than the ${head.length} bytes its header announces`), lying);
+    assertOneLine(
+      datasetErrOf(await client.request('lens', { lens })),
+      new RegExp(`unpacks to more than the ${head.length} bytes its header announces`),
+      lying,
+    );
     // A header announcing 1.5 GB: refused before inflating it.
     const big = path.join(d, 'big.idx.gz');
     const bigHead = Buffer.from(encodeIdx(new Uint8Array(0), [0, 28, 28]));
     bigHead.writeUInt32BE(2_000_000, 4);
     fs.writeFileSync(big, Buffer.concat([zlib.gzipSync(bigHead), ...gzipZeros(128)]));
     lens = idxLens(d, 'big.idx.gz', 'labels.idx');
-    assertOneLine(datasetErrOf(await client.request('lens', { lens })), /is gzipped and its header announces 1\.5 GB of data; Feature Lens unpacks at most 512 MB/, big);
+    assertOneLine(
+      datasetErrOf(await client.request('lens', { lens })),
+      /is gzipped and its header announces 1\.5 GB of data; Feature Lens unpacks at most 512 MB/,
+      big,
+    );
     await sameEngineUnder1GB('gzip bombs');
   });
 
@@ -299,10 +384,18 @@ describe('hostile files through the engine process', () => {
     const bomb = path.join(d, 'root', 'a', 'bomb.png');
     fs.writeFileSync(bomb, await interlacedPngBomb(1.1 * GB));
     const lens = path.join(d, 'png.lens.json');
-    fs.writeFileSync(lens, JSON.stringify({ name: 'png', model: 'model/model.json', dataset: { format: 'imageFolder', root: 'root', size: [4, 4], channels: 1, testFraction: 0.5 } }));
+    fs.writeFileSync(
+      lens,
+      JSON.stringify({
+        name: 'png',
+        model: 'model/model.json',
+        dataset: { format: 'imageFolder', root: 'root', size: [4, 4], channels: 1, testFraction: 0.5 },
+      }),
+    );
     const info = await client.call('lens', { lens });
     const results = [];
-    for (const split of ['train', 'test'] as const) for (let index = 0; index < info.splits[split]; index++) results.push(await client.request('datasetImage', { lens, index, split }));
+    for (const split of ['train', 'test'] as const)
+      for (let index = 0; index < info.splits[split]; index++) results.push(await client.request('datasetImage', { lens, index, split }));
     const failed = results.filter((r) => 'err' in r);
     assert.equal(failed.length, 1, 'only the bomb fails');
     assertOneLine(errOf(failed[0]), /is a damaged PNG image: its image data unpacks to more than the 2 bytes its 1×1 header implies/, bomb);
@@ -310,15 +403,32 @@ describe('hostile files through the engine process', () => {
   });
 
   it('recipes are bounded: a 4096-filter 1024×1024 conv and 10,000 layers get one line naming the lens file', async () => {
-    const big = eflLens(path.join(dir, 'bigconv'), {}, {
-      architecture: [{ type: 'conv2d', filters: 4096, kernelSize: 1024, padding: 'same' }, { type: 'flatten' }, { type: 'dense', units: 3, activation: 'softmax' }],
-      epochs: 1,
-    }, { size: [1024, 1024], trainPerClass: 1, testPerClass: 1 });
-    assertOneLine(errOf(await client.request('train', { lens: big })), /training its recipe \(17,179,873,283 parameters, 8,589,934,595 activation values per image, batches of 32\) would need [\d.]+ TB of memory, more than the engine's budget/, big);
-    const deep = eflLens(path.join(dir, 'deep'), {}, {
-      architecture: [...Array.from({ length: 9999 }, () => ({ type: 'activation', activation: 'relu' })), { type: 'dense', units: 3, activation: 'softmax' }],
-      epochs: 1,
-    });
+    const big = eflLens(
+      path.join(dir, 'bigconv'),
+      {},
+      {
+        architecture: [
+          { type: 'conv2d', filters: 4096, kernelSize: 1024, padding: 'same' },
+          { type: 'flatten' },
+          { type: 'dense', units: 3, activation: 'softmax' },
+        ],
+        epochs: 1,
+      },
+      { size: [1024, 1024], trainPerClass: 1, testPerClass: 1 },
+    );
+    assertOneLine(
+      errOf(await client.request('train', { lens: big })),
+      /training its recipe \(17,179,873,283 parameters, 8,589,934,595 activation values per image, batches of 32\) would need [\d.]+ TB of memory, more than the engine's budget/,
+      big,
+    );
+    const deep = eflLens(
+      path.join(dir, 'deep'),
+      {},
+      {
+        architecture: [...Array.from({ length: 9999 }, () => ({ type: 'activation', activation: 'relu' })), { type: 'dense', units: 3, activation: 'softmax' }],
+        epochs: 1,
+      },
+    );
     assertOneLine(errOf(await client.request('lens', { lens: deep })), /"training\.architecture" has 10000 layers; a recipe has at most 1000/, deep);
     assertOneLine(errOf(await client.request('train', { lens: deep })), /has 10000 layers/, deep);
     await sameEngineUnder1GB('recipes');
@@ -326,7 +436,10 @@ describe('hostile files through the engine process', () => {
 
   it('a model.json of 10,000 layers gets one line, not a stack overflow', async () => {
     const d = path.join(dir, 'deepmodel');
-    const layers = [{ class_name: 'Activation', config: { name: 'a0', activation: 'relu', batch_input_shape: [null, 4], dtype: 'float32' } }, ...Array.from({ length: 9999 }, (_, i) => ({ class_name: 'Activation', config: { name: `a${i + 1}`, activation: 'relu' } }))];
+    const layers = [
+      { class_name: 'Activation', config: { name: 'a0', activation: 'relu', batch_input_shape: [null, 4], dtype: 'float32' } },
+      ...Array.from({ length: 9999 }, (_, i) => ({ class_name: 'Activation', config: { name: `a${i + 1}`, activation: 'relu' } })),
+    ];
     const model = writeModel(d, { class_name: 'Sequential', config: { name: 'deep', layers } }, [], []);
     assertOneLine(errOf(await client.request('modelInfo', { model })), /has 10,000 layers; Feature Lens loads models of up to 5,000 layers/, model);
     await sameEngineUnder1GB('deep model');
@@ -337,9 +450,24 @@ describe('hostile files through the engine process', () => {
     // backend's 32-bit allocator takes for 1 MB ("memory access out of bounds" when the kernel writes past it),
     // while the process stays small. The budget refuses it...
     const d = path.join(dir, 'trap');
-    const topology = { class_name: 'Sequential', config: { name: 'trap', layers: [{ class_name: 'UpSampling2D', config: { name: 'up', batch_input_shape: [null, 4, 4, 1], size: [16384, 16385], data_format: 'channels_last', dtype: 'float32' } }] } };
+    const topology = {
+      class_name: 'Sequential',
+      config: {
+        name: 'trap',
+        layers: [
+          {
+            class_name: 'UpSampling2D',
+            config: { name: 'up', batch_input_shape: [null, 4, 4, 1], size: [16384, 16385], data_format: 'channels_last', dtype: 'float32' },
+          },
+        ],
+      },
+    };
     const model = writeModel(d, topology, [], []);
-    assertOneLine(errOf(await client.request('modelInfo', { model })), /loading it \(0 parameters, 4,295,229,440 activation values per image\) would need 16\.0 GB of memory/, model);
+    assertOneLine(
+      errOf(await client.request('modelInfo', { model })),
+      /loading it \(0 parameters, 4,295,229,440 activation values per image\) would need 16\.0 GB of memory/,
+      model,
+    );
     await sameEngineUnder1GB('refused trap');
     // ...so this client lifts the budget to reach the trap.
     const lifted = new EngineClient({ enginePath, backend: () => 'wasm', maxMemoryMB: () => 100_000_000, log: () => {} });
@@ -347,7 +475,10 @@ describe('hostile files through the engine process', () => {
       const first = await lifted.call('status', {});
       const err = errOf(await lifted.request('modelInfo', { model }));
       assert.equal(err.code, 'engineDied');
-      assert.match(err.message, /^The Feature Lens engine hit a WebAssembly fault, as when a computation outgrows its memory \(memory access out of bounds\); it restarts for the next request\.$/);
+      assert.match(
+        err.message,
+        /^The Feature Lens engine hit a WebAssembly fault, as when a computation outgrows its memory \(memory access out of bounds\); it restarts for the next request\.$/,
+      );
       const good = goodModel(path.join(dir, 'good'));
       const info = await lifted.call('modelInfo', { model: good });
       assert.equal(info.totalParams, 10);
@@ -403,7 +534,15 @@ describe('training writes only what it made', () => {
     fs.writeFileSync(path.join(d, 'images.json'), encodeIdx(new Uint8Array(2 * 8 * 8), [2, 8, 8]));
     fs.writeFileSync(path.join(d, 'labels.idx'), encodeIdx(new Uint8Array([0, 1]), [2]));
     lens = path.join(d, 'idx.lens.json');
-    fs.writeFileSync(lens, JSON.stringify({ name: 'idx', model: 'images.json', dataset: { format: 'idx', train: { images: 'images.json', labels: 'labels.idx' }, test: { images: 'images.json', labels: 'labels.idx' } }, training: { architecture: [{ type: 'flatten' }, { type: 'dense', units: 2, activation: 'softmax' }], epochs: 1 } }));
+    fs.writeFileSync(
+      lens,
+      JSON.stringify({
+        name: 'idx',
+        model: 'images.json',
+        dataset: { format: 'idx', train: { images: 'images.json', labels: 'labels.idx' }, test: { images: 'images.json', labels: 'labels.idx' } },
+        training: { architecture: [{ type: 'flatten' }, { type: 'dense', units: 2, activation: 'softmax' }], epochs: 1 },
+      }),
+    );
     await refuses(lens, /which is a file of its dataset/, lens);
   });
 
@@ -443,11 +582,20 @@ describe('training writes only what it made', () => {
     assert.deepEqual(fs.readFileSync(path.join(d, 'efl.training.json')), resultsBytes);
     const stale = await lensInfo(lens);
     assert.equal(stale.lastTraining, undefined, 'stale results are not shown');
-    assert.match(stale.trainingNote!, /efl\.training\.json belongs to other weights than .*model\.json \(a training run was interrupted or the model was replaced\); train again for its results/);
+    assert.match(
+      stale.trainingNote!,
+      /efl\.training\.json belongs to other weights than .*model\.json \(a training run was interrupted or the model was replaced\); train again for its results/,
+    );
     // Training again is allowed (both files are Feature Lens's own) and pairs them again.
     const r2 = await trainLens(lens, makeJob());
     assert.equal((await lensInfo(lens)).lastTraining?.weightsHash, r2.weightsHash);
-    assert.deepEqual(fs.readdirSync(modelDir).filter((f) => f.endsWith('.bin')).sort(), [`model.${r2.weightsHash!.slice(0, 12)}.bin`, 'model.notes.bin']);
+    assert.deepEqual(
+      fs
+        .readdirSync(modelDir)
+        .filter((f) => f.endsWith('.bin'))
+        .sort(),
+      [`model.${r2.weightsHash!.slice(0, 12)}.bin`, 'model.notes.bin'],
+    );
   });
 
   it('a learning rate of 1e999 must be a finite number', async () => {
@@ -480,17 +628,30 @@ describe('hostile data headers and index files', () => {
   }
 
   it('parses headers as numpy writes them (numpy itself as the reference)', () => {
-    const py = spawnSync('/usr/bin/python3', ['-c', `
+    const py = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `
 import numpy as np, io, sys
 for dt, shape in [('<f4', (3, 28, 28)), ('|u1', (5,)), ('<i8', ()), ('<f8', (2, 1, 3, 4)), ('>i2', (7, 0))]:
     b = io.BytesIO(); np.save(b, np.zeros(shape, dtype=np.dtype(dt))); v = b.getvalue()
     n = int.from_bytes(v[8:10], 'little'); sys.stdout.write(v[10:10 + n].decode('latin1').strip() + '\\n')
-`], { encoding: 'utf8' });
+`,
+      ],
+      { encoding: 'utf8' },
+    );
     if (py.error && (py.error as NodeJS.ErrnoException).code === 'ENOENT') return; // no python3 here
     assert.equal(py.status, 0, py.stderr);
     const headers = py.stdout.trim().split('\n');
     assert.equal(headers.length, 5);
-    const expect: [string, bigint[]][] = [['<f4', [3n, 28n, 28n]], ['|u1', [5n]], ['<i8', []], ['<f8', [2n, 1n, 3n, 4n]], ['>i2', [7n, 0n]]];
+    const expect: [string, bigint[]][] = [
+      ['<f4', [3n, 28n, 28n]],
+      ['|u1', [5n]],
+      ['<i8', []],
+      ['<f8', [2n, 1n, 3n, 4n]],
+      ['>i2', [7n, 0n]],
+    ];
     headers.forEach((h, i) => {
       const d = parsePyDict(h);
       assert.equal(d.get('descr'), expect[i][0], h);
@@ -501,25 +662,39 @@ for dt, shape in [('<f4', (3, 28, 28)), ('|u1', (5,)), ('<i8', ()), ('<f8', (2, 
     const nested = parsePyDict(`{"a": [1, (2,), {'b': -3.5e2}], 'c': None, 'd': 'it\\'s',}`);
     assert.deepEqual([...nested.keys()], ['a', 'c', 'd']);
     assert.equal(nested.get('d'), "it's");
-    for (const bad of ["{'a': 1, 'a': 2}", "{'a': 1", "{1: 2}", "{'a': os.system('x')}", "{'a': 1} x", "['descr']", "{'a': 1 2}"]) assert.throws(() => parsePyDict(bad), Error, bad);
+    for (const bad of ["{'a': 1, 'a': 2}", "{'a': 1", '{1: 2}', "{'a': os.system('x')}", "{'a': 1} x", "['descr']", "{'a': 1 2}"])
+      assert.throws(() => parsePyDict(bad), Error, bad);
   });
 
   it("a 'descr' inside another value, a duplicate key or an unknown key is refused, as numpy refuses them", async () => {
     const labels = path.join(dir, 'labels.npy');
     fs.writeFileSync(labels, encodeNpy(new Int32Array([0, 1]), [2]));
     const cases: [string, RegExp][] = [
-      [`{'fortran_order': False, 'shape': (2, 2, 2), 'descr': "|u1', 'descr': '<f4"}`, /holds values of dtype \|u1', 'descr': '<f4, which Feature Lens cannot read/],
-      [`{'descr': '|u1', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2), }`, /has an unreadable \.npy header \(the key 'descr' twice at character \d+\)/],
-      [`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2), 'note': "'descr': '|u1'"}`, /its keys are descr, fortran_order, note, shape; it must have exactly descr, fortran_order and shape/],
+      [
+        `{'fortran_order': False, 'shape': (2, 2, 2), 'descr': "|u1', 'descr': '<f4"}`,
+        /holds values of dtype \|u1', 'descr': '<f4, which Feature Lens cannot read/,
+      ],
+      [
+        `{'descr': '|u1', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2), }`,
+        /has an unreadable \.npy header \(the key 'descr' twice at character \d+\)/,
+      ],
+      [
+        `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2), 'note': "'descr': '|u1'"}`,
+        /its keys are descr, fortran_order, note, shape; it must have exactly descr, fortran_order and shape/,
+      ],
       [`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2.5), }`, /has an unreadable shape in its \.npy header/],
     ];
     for (const [i, [header, pattern]] of cases.entries()) {
       const images = path.join(dir, `bad${i}.npy`);
       fs.writeFileSync(images, npy(header, new Uint8Array(32)));
-      await assert.rejects(openNpyDataset(images, labels, 'test'), (e: Error) => {
-        assertOneLine(e, pattern, images);
-        return true;
-      }, header);
+      await assert.rejects(
+        openNpyDataset(images, labels, 'test'),
+        (e: Error) => {
+          assertOneLine(e, pattern, images);
+          return true;
+        },
+        header,
+      );
     }
   });
 
@@ -578,7 +753,11 @@ for dt, shape in [('<f4', (3, 28, 28)), ('|u1', (5,)), ('<i8', ()), ('<f8', (2, 
 
 describe('hostile names and arguments at the command line', () => {
   let dir: string;
-  const run = (...args: string[]) => spawnSync(process.execPath, [enginePath, ...args, '--backend', 'wasm'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') } });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [enginePath, ...args, '--backend', 'wasm'], {
+      encoding: 'utf8',
+      env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') },
+    });
   before(() => {
     assert.ok(fs.existsSync(enginePath), 'dist/engine.js is missing: run `npm run build` first');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-hostile-cli-'));
@@ -588,7 +767,16 @@ describe('hostile names and arguments at the command line', () => {
   it('info and top print no terminal escapes from model, layer and class names', () => {
     const d = path.join(dir, 'escapes');
     const evil = '\u001b]0;pwned\u0007\u001b[2J\u009b31m';
-    const model = writeModel(d, denseTopology(4, 2, `net${evil}`), [{ name: 'dense/kernel', shape: [4, 2] }, { name: 'dense/bias', shape: [2] }], ['w.bin'], Buffer.alloc(40));
+    const model = writeModel(
+      d,
+      denseTopology(4, 2, `net${evil}`),
+      [
+        { name: 'dense/kernel', shape: [4, 2] },
+        { name: 'dense/bias', shape: [2] },
+      ],
+      ['w.bin'],
+      Buffer.alloc(40),
+    );
     const r = run('info', model);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^net/);
@@ -597,12 +785,41 @@ describe('hostile names and arguments at the command line', () => {
     const lens = eflLens(path.join(dir, 'classes'), { model: 'model/model.json' });
     const spec = JSON.parse(fs.readFileSync(lens, 'utf8'));
     fs.mkdirSync(path.join(dir, 'classes', 'data'));
-    fs.writeFileSync(path.join(dir, 'classes', 'data', 'i.idx'), encodeIdx(new Uint8Array(4 * 8 * 8).map((_, i) => i % 251), [4, 8, 8]));
+    fs.writeFileSync(
+      path.join(dir, 'classes', 'data', 'i.idx'),
+      encodeIdx(
+        new Uint8Array(4 * 8 * 8).map((_, i) => i % 251),
+        [4, 8, 8],
+      ),
+    );
     fs.writeFileSync(path.join(dir, 'classes', 'data', 'l.idx'), encodeIdx(new Uint8Array([0, 1, 0, 1]), [4]));
-    spec.dataset = { format: 'idx', train: { images: 'data/i.idx', labels: 'data/l.idx' }, test: { images: 'data/i.idx', labels: 'data/l.idx' }, classes: [`cat${evil}`, 'dog'] };
+    spec.dataset = {
+      format: 'idx',
+      train: { images: 'data/i.idx', labels: 'data/l.idx' },
+      test: { images: 'data/i.idx', labels: 'data/l.idx' },
+      classes: [`cat${evil}`, 'dog'],
+    };
     delete spec.training;
     fs.writeFileSync(lens, JSON.stringify(spec));
-    writeModel(path.join(dir, 'classes', 'model'), { class_name: 'Sequential', config: { name: 'm', layers: [{ class_name: 'Flatten', config: { name: 'flat', batch_input_shape: [null, 8, 8, 1], dtype: 'float32' } }, { class_name: 'Dense', config: { name: 'out', units: 2, activation: 'relu' } }] } }, [{ name: 'out/kernel', shape: [64, 2] }, { name: 'out/bias', shape: [2] }], ['w.bin'], Buffer.from(new Float32Array(130).fill(0.01).buffer));
+    writeModel(
+      path.join(dir, 'classes', 'model'),
+      {
+        class_name: 'Sequential',
+        config: {
+          name: 'm',
+          layers: [
+            { class_name: 'Flatten', config: { name: 'flat', batch_input_shape: [null, 8, 8, 1], dtype: 'float32' } },
+            { class_name: 'Dense', config: { name: 'out', units: 2, activation: 'relu' } },
+          ],
+        },
+      },
+      [
+        { name: 'out/kernel', shape: [64, 2] },
+        { name: 'out/bias', shape: [2] },
+      ],
+      ['w.bin'],
+      Buffer.from(new Float32Array(130).fill(0.01).buffer),
+    );
     const t = run('top', lens, '--layer', 'out', '--node', '0', '--k', '4');
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /#\d+ cat\?/);
@@ -615,8 +832,33 @@ describe('hostile names and arguments at the command line', () => {
     fs.mkdirSync(d);
     fs.writeFileSync(path.join(d, 'i.idx'), encodeIdx(new Uint8Array(4 * 8 * 8).fill(100), [4, 8, 8]));
     fs.writeFileSync(path.join(d, 'l.idx'), encodeIdx(new Uint8Array([0, 1, 0, 1]), [4]));
-    fs.writeFileSync(lens, JSON.stringify({ name: 'nan', model: 'model/model.json', dataset: { format: 'idx', train: { images: 'i.idx', labels: 'l.idx' }, test: { images: 'i.idx', labels: 'l.idx' } } }));
-    writeModel(path.join(d, 'model'), { class_name: 'Sequential', config: { name: 'm', layers: [{ class_name: 'Flatten', config: { name: 'flat', batch_input_shape: [null, 8, 8, 1], dtype: 'float32' } }, { class_name: 'Dense', config: { name: 'out', units: 2, activation: 'linear' } }] } }, [{ name: 'out/kernel', shape: [64, 2] }, { name: 'out/bias', shape: [2] }], ['w.bin'], Buffer.from(new Float32Array(130).fill(NaN).buffer));
+    fs.writeFileSync(
+      lens,
+      JSON.stringify({
+        name: 'nan',
+        model: 'model/model.json',
+        dataset: { format: 'idx', train: { images: 'i.idx', labels: 'l.idx' }, test: { images: 'i.idx', labels: 'l.idx' } },
+      }),
+    );
+    writeModel(
+      path.join(d, 'model'),
+      {
+        class_name: 'Sequential',
+        config: {
+          name: 'm',
+          layers: [
+            { class_name: 'Flatten', config: { name: 'flat', batch_input_shape: [null, 8, 8, 1], dtype: 'float32' } },
+            { class_name: 'Dense', config: { name: 'out', units: 2, activation: 'linear' } },
+          ],
+        },
+      },
+      [
+        { name: 'out/kernel', shape: [64, 2] },
+        { name: 'out/bias', shape: [2] },
+      ],
+      ['w.bin'],
+      Buffer.from(new Float32Array(130).fill(NaN).buffer),
+    );
     const r = run('top', lens, '--layer', 'out', '--node', '1');
     assert.notEqual(r.status, 0, r.stdout);
     assert.match(r.stderr, /^feature-lens: .*nan\.lens\.json: out \(layer 0\) node 1 has no ranked images: its scores are not numbers \(NaN or infinite\)/);
@@ -625,10 +867,29 @@ describe('hostile names and arguments at the command line', () => {
 
   it('--max-memory sets the budget a model is checked against', () => {
     const d = path.join(dir, 'budget');
-    const model = writeModel(d, { class_name: 'Sequential', config: { name: 'up', layers: [{ class_name: 'UpSampling2D', config: { name: 'up', batch_input_shape: [null, 2, 2, 1], size: [1000, 1000], data_format: 'channels_last', dtype: 'float32' } }] } }, [], []);
+    const model = writeModel(
+      d,
+      {
+        class_name: 'Sequential',
+        config: {
+          name: 'up',
+          layers: [
+            {
+              class_name: 'UpSampling2D',
+              config: { name: 'up', batch_input_shape: [null, 2, 2, 1], size: [1000, 1000], data_format: 'channels_last', dtype: 'float32' },
+            },
+          ],
+        },
+      },
+      [],
+      [],
+    );
     let r = run('info', model, '--max-memory', '8');
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, `feature-lens: ${model}: loading it (0 parameters, 4,000,000 activation values per image) would need 15 MB of memory, more than the engine's budget of 8 MB (setting featureLens.engine.maxMemoryMB).\n`);
+    assert.equal(
+      r.stderr,
+      `feature-lens: ${model}: loading it (0 parameters, 4,000,000 activation values per image) would need 15 MB of memory, more than the engine's budget of 8 MB (setting featureLens.engine.maxMemoryMB).\n`,
+    );
     r = run('info', model, '--max-memory', '64');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /up\s+UpSampling2D\s+\[2000, 2000, 1\]/);
@@ -672,16 +933,34 @@ describe('engine faults behind other errors', () => {
         throw new UserError('badInput', 'just a bad lens');
       },
     } as unknown as Handlers;
-    const server = new EngineServer(handlers, (m) => sent.push(m), () => faults++, () => computes);
+    const server = new EngineServer(
+      handlers,
+      (m) => sent.push(m),
+      () => faults++,
+      () => computes,
+    );
     server.receive({ type: 'request', id: 1, method: 'lens', params: {} });
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(sent.find((m) => m.type === 'reply'), { type: 'reply', id: 1, result: { err: { code: 'badInput', message: 'just a bad lens' } } });
+    assert.deepEqual(
+      sent.find((m) => m.type === 'reply'),
+      { type: 'reply', id: 1, result: { err: { code: 'badInput', message: 'just a bad lens' } } },
+    );
     assert.equal(faults, 0, 'bad input with a working backend keeps the engine');
     server.receive({ type: 'request', id: 2, method: 'status', params: {} });
     server.receive({ type: 'request', id: 3, method: 'lens', params: {} });
     await new Promise((r) => setImmediate(r));
     const replies = sent.filter((m) => m.type === 'reply');
-    assert.deepEqual(replies[1], { type: 'reply', id: 2, result: { err: { code: 'engineDied', message: "layer 3 failed: memory access out of bounds. The Feature Lens engine's memory was damaged by it (a WebAssembly fault); it restarts for the next request." } } });
+    assert.deepEqual(replies[1], {
+      type: 'reply',
+      id: 2,
+      result: {
+        err: {
+          code: 'engineDied',
+          message:
+            "layer 3 failed: memory access out of bounds. The Feature Lens engine's memory was damaged by it (a WebAssembly fault); it restarts for the next request.",
+        },
+      },
+    });
     assert.equal(faults, 1);
     assert.equal(replies.length, 2, 'nothing more is served by the broken engine');
   });

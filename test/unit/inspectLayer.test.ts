@@ -18,7 +18,14 @@ test('inspectLayer: weights, the chosen test image and its feature maps in one r
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: init(1), biasInitializer: tf.initializers.constant({ value: 0.05 }) }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(1),
+        biasInitializer: tf.initializers.constant({ value: 0.05 }),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 10, kernelInitializer: init(2) }),
@@ -32,7 +39,10 @@ test('inspectLayer: weights, the chosen test image and its feature maps in one r
 
     const kernel = model.layers[0].getWeights()[0].dataSync(); // [3, 3, 1, 4]
     const image = 17;
-    const x = tf.tensor(Float32Array.from(bytes.slice(image * 784, (image + 1) * 784), (v) => v / 255), [1, 28, 28, 1]);
+    const x = tf.tensor(
+      Float32Array.from(bytes.slice(image * 784, (image + 1) * 784), (v) => v / 255),
+      [1, 28, 28, 1],
+    );
     const reference = tf.model({ inputs: model.inputs, outputs: model.layers[0].output as tf.SymbolicTensor }).predict(x) as tf.Tensor;
     const maps = reference.dataSync();
 
@@ -42,7 +52,11 @@ test('inspectLayer: weights, the chosen test image and its feature maps in one r
     for (let node = 0; node < 4; node++) {
       const tile = r.weights!.tiles[node][0];
       assert.deepEqual(tile.shape, [3, 3, 1]);
-      assert.deepEqual([...tile.data], Array.from({ length: 9 }, (_, p) => kernel[p * 4 + node]), `node ${node}'s filter`);
+      assert.deepEqual(
+        [...tile.data],
+        Array.from({ length: 9 }, (_, p) => kernel[p * 4 + node]),
+        `node ${node}'s filter`,
+      );
     }
     const f = r.featureMaps!;
     assert.deepEqual([f.index, f.images, f.className], [image, n, String(labels[image])]);
@@ -58,7 +72,8 @@ test('inspectLayer: weights, the chosen test image and its feature maps in one r
     assert.equal(bare.featureMaps, undefined);
     assert.equal(bare.weights!.tiles.length, 10);
     await assert.rejects(inspectLayer({ model: modelFile, layer: 9 }), /Layer 9 is out of range/);
-    for (const bad of [-1, 1.5, NaN]) await assert.rejects(inspectLayer({ model: modelFile, lens, layer: 0, image: bad }), /image index must be a whole number/);
+    for (const bad of [-1, 1.5, NaN])
+      await assert.rejects(inspectLayer({ model: modelFile, lens, layer: 0, image: bad }), /image index must be a whole number/);
     tf.dispose([x, reference]);
   } finally {
     model.dispose();

@@ -20,9 +20,22 @@ function mnistNet(): tf.Sequential {
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(1), biasInitializer: tf.initializers.constant({ value: 0.05 }) }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 8,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(1),
+        biasInitializer: tf.initializers.constant({ value: 0.05 }),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: init(2), biasInitializer: tf.initializers.constant({ value: 0.05 }) }),
+      tf.layers.conv2d({
+        filters: 16,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(2),
+        biasInitializer: tf.initializers.constant({ value: 0.05 }),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 10, activation: 'sigmoid', kernelInitializer: init(3) }),
@@ -36,7 +49,12 @@ test('inspectImages: the batched maps and projections equal the one-image method
   const { images, labels } = mnistDigits(40);
   const ds = memoryDataset(images, labels, [28, 28, 1], [...'0123456789']);
   const entries = [7, 3, 22, 15].map((index, i) => ({ index, score: 10 - i, label: labels[index] }));
-  for (const [layer, node, method] of [[2, 5, 'deconv'], [3, 9, 'deconvNoSwitches'], [4, 4, 'guided'], [0, 1, 'gradcam']] as const) {
+  for (const [layer, node, method] of [
+    [2, 5, 'deconv'],
+    [3, 9, 'deconvNoSwitches'],
+    [4, 4, 'guided'],
+    [0, 1, 'gradcam'],
+  ] as const) {
     const before = tf.memory().numTensors;
     const r = await inspectImages(net(model), ds, layer, node, entries, method);
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
@@ -49,11 +67,17 @@ test('inspectImages: the batched maps and projections equal the one-image method
       const fm = featureMaps(net(model), layer, item.image);
       const n = fm.maps.shape[fm.maps.shape.length - 1];
       assert.deepEqual(item.featureMap.shape, layer === 4 ? [1] : fm.maps.shape.slice(0, 2));
-      assert.deepEqual(Array.from(item.featureMap.data), Array.from(fm.maps.data).filter((_, p) => p % n === node));
+      assert.deepEqual(
+        Array.from(item.featureMap.data),
+        Array.from(fm.maps.data).filter((_, p) => p % n === node),
+      );
       const single = project(net(model), layer, node, item.image, method);
       assert.deepEqual(item.projection!.shape, single.projection.shape);
       assert.ok(relError(item.projection!.data, single.projection.data) < 1e-5, `${method} image ${i}`);
-      assert.ok(single.projection.data.some((v) => v !== 0), `${method} layer ${layer} node ${node}: projection all zero, test would be empty`);
+      assert.ok(
+        single.projection.data.some((v) => v !== 0),
+        `${method} layer ${layer} node ${node}: projection all zero, test would be empty`,
+      );
     }
   }
   model.dispose();
@@ -105,7 +129,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.equal(r.top!.items.length, 9);
       assert.equal(r.weights!.tiles[0].length, 8, 'a conv layer reading 8 channels: 8 tiles');
       const scores = r.top!.items.map((it) => it.entry.score);
-      assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+      assert.deepEqual(
+        scores,
+        [...scores].sort((a, b) => b - a),
+      );
       for (const it of r.top!.items) {
         // the index's score is the Frobenius norm of the node's map: recompute it from the returned map
         const norm = Math.sqrt(it.featureMap.data.reduce((a, v) => a + v * v, 0));
@@ -118,7 +145,6 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.equal(pool.weights, undefined, 'a pooling layer has no weights');
       assert.equal(pool.top!.items.length, 4);
       await assert.rejects(inspectNode({ lens: lensFile, storageDir: storage, layer: 2, node: 16 }, makeJob()), /Node 16 is out of range/);
-
     } finally {
       unloadModels();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -43,7 +43,7 @@ export function smallCnn(seed = 1): tf.Sequential {
 export function seededImage(shape: number[], seed = 7): { shape: number[]; data: Float32Array } {
   let s = seed;
   const n = shape.reduce((a, b) => a * b, 1);
-  return { shape, data: Float32Array.from({ length: n }, () => ((s = (s * 48271) % 2147483647) / 2147483647)) };
+  return { shape, data: Float32Array.from({ length: n }, () => (s = (s * 48271) % 2147483647) / 2147483647) };
 }
 
 export interface RefCase {
@@ -155,7 +155,11 @@ print(json.dumps(res))
 /** Runs the PyTorch reference for `cases` on `model` (smallCnn) and `image`; returns each case's `[h, w, c]` values. */
 export function torchReference(model: tf.LayersModel, image: { data: Float32Array }, cases: (RefCase & { conv?: number })[]): Record<string, number[]> {
   const weights = model.getWeights().map((w) => ({ shape: w.shape, data: Array.from(w.dataSync()) }));
-  const r = spawnSync(PYTHON, ['-c', SCRIPT], { input: JSON.stringify({ weights, image: Array.from(image.data), cases }), encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(PYTHON, ['-c', SCRIPT], {
+    input: JSON.stringify({ weights, image: Array.from(image.data), cases }),
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) throw new Error(`PyTorch reference failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }

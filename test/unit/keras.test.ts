@@ -46,7 +46,10 @@ function compareLayers(loaded: KerasModel, prefix: string, layerNames: string[])
     assert.deepEqual(outs[i].shape, want.shape, `${n}: shape`);
     const err = rangeError(outs[i].dataSync(), want.data);
     assert.ok(err <= 1e-4, `${n}: error ${err} of the range`);
-    assert.ok(want.data.some((v) => v !== 0), `${n}: the reference is not all zeros`);
+    assert.ok(
+      want.data.some((v) => v !== 0),
+      `${n}: the reference is not all zeros`,
+    );
     worst = Math.max(worst, err);
   });
   tf.dispose([x, ...outs]);
@@ -117,7 +120,11 @@ describe('Keras models', { skip }, () => {
       try {
         assert.deepEqual(net.input.shape, [28, 28, 1]);
         assert.ok(net.layers.length >= layers.length - 3, `${net.layers.length} inspectable layers`);
-        const worst = compareNetwork(net, prefix, layers.filter((n) => n !== 'drop'));
+        const worst = compareNetwork(
+          net,
+          prefix,
+          layers.filter((n) => n !== 'drop'),
+        );
         console.log(`# ${file} (network): largest error ${worst.toExponential(2)} of the range`);
       } finally {
         net.dispose();
@@ -131,7 +138,11 @@ describe('Keras models', { skip }, () => {
     for (const f of ['cnn.h5', 'cnn-split.h5', 'cnn.keras', 'pair/cnn.json', 'pair/cnn.h5']) {
       const { network, info } = await loadModel(path.join(KERAS_DIR, f));
       assert.deepEqual(info.inputShape, [28, 28, 1], f);
-      assert.deepEqual(info.layers.map((l) => l.name), ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'dense', 'dense_1'], f);
+      assert.deepEqual(
+        info.layers.map((l) => l.name),
+        ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'dense', 'dense_1'],
+        f,
+      );
       assert.equal(info.totalParams, 8 * 9 + 8 + 16 * 72 + 16 + 576 * 32 + 32 + 32 * 10 + 10, f);
       assert.equal(network.format, f.endsWith('.keras') ? 'keras' : 'keras-h5');
       hashes.add(info.weightsHash);
@@ -144,7 +155,9 @@ describe('Keras models', { skip }, () => {
   it('float16 weights (layers of a float16 dtype policy, .h5 and .keras): read exactly, and the model agrees with the float32 one within float16 tolerance', async () => {
     // Independent reading of the float16 datasets: h5py widens them with numpy.
     const exact = JSON.parse(
-      execFileSync(PYTHON, ['-c', `
+      execFileSync(PYTHON, [
+        '-c',
+        `
 import h5py, json, sys
 import numpy as np
 out = {}
@@ -156,10 +169,15 @@ with h5py.File(sys.argv[1], 'r') as f:
             assert ds.dtype == np.float16, ds.dtype
             out[layer + '/' + name] = np.asarray(ds).astype(np.float32).flatten().tolist()
 print(json.dumps(out))
-`, path.join(KERAS_DIR, 'cnn-f16.h5')]).toString(),
+`,
+        path.join(KERAS_DIR, 'cnn-f16.h5'),
+      ]).toString(),
     ) as Record<string, number[]>;
     const input = kerasReference().get('input')!;
-    for (const [file16, file32, load] of [['cnn-f16.h5', 'cnn.h5', loadKerasH5], ['cnn-f16.keras', 'cnn.keras', loadKeras3]] as const) {
+    for (const [file16, file32, load] of [
+      ['cnn-f16.h5', 'cnn.h5', loadKerasH5],
+      ['cnn-f16.keras', 'cnn.keras', loadKeras3],
+    ] as const) {
       const before = tf.memory().numTensors;
       const [net16, net32] = [await load(path.join(KERAS_DIR, file16)), await load(path.join(KERAS_DIR, file32))];
       try {
@@ -196,7 +214,18 @@ print(json.dumps(out))
   });
 
   it('float16 bits widen to float32 exactly (zero, subnormals, the largest half, infinities, NaN)', () => {
-    const cases: [number, number][] = [[0x0000, 0], [0x3c00, 1], [0xc000, -2], [0x3555, 0.333251953125], [0x7bff, 65504], [0x0001, 2 ** -24], [0x03ff, 1023 * 2 ** -24], [0x0400, 2 ** -14], [0x7c00, Infinity], [0xfc00, -Infinity]];
+    const cases: [number, number][] = [
+      [0x0000, 0],
+      [0x3c00, 1],
+      [0xc000, -2],
+      [0x3555, 0.333251953125],
+      [0x7bff, 65504],
+      [0x0001, 2 ** -24],
+      [0x03ff, 1023 * 2 ** -24],
+      [0x0400, 2 ** -14],
+      [0x7c00, Infinity],
+      [0xfc00, -Infinity],
+    ];
     for (const [bits, want] of cases) assert.equal(halfToNumber(bits), want, `0x${bits.toString(16)}`);
     assert.ok(Object.is(halfToNumber(0x8000), -0));
     assert.ok(Number.isNaN(halfToNumber(0x7e00)));
@@ -236,7 +265,12 @@ print(json.dumps(out))
     it('a Lambda layer in a Keras 3 file', async () => {
       const file = editKeras('lambda.keras', (e) => {
         const config = JSON.parse(strFromU8(e['config.json']));
-        config.config.layers[5] = { module: 'keras.layers', class_name: 'Lambda', config: { name: 'lambda', function: { class_name: '__lambda__', config: { code: '4wEAAAAAAAAA' } } }, registered_name: null };
+        config.config.layers[5] = {
+          module: 'keras.layers',
+          class_name: 'Lambda',
+          config: { name: 'lambda', function: { class_name: '__lambda__', config: { code: '4wEAAAAAAAAA' } } },
+          registered_name: null,
+        };
         e['config.json'] = strToU8(JSON.stringify(config));
       });
       await rejects(loadKeras3Model(file), 'unsupported', /class Lambda, a Lambda layer: Python code/, file);
@@ -332,8 +366,14 @@ describe('Keras configs', () => {
   });
 
   it('inlines a model used as the first layer of a Sequential (Sequential([base, pooling, dense])), computing what the nested model computes', async () => {
-    const base = tf.sequential({ name: 'base', layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, activation: 'relu', name: 'conv' })] });
-    const outer = tf.sequential({ name: 'outer', layers: [base, tf.layers.globalAveragePooling2d({ name: 'gap' }), tf.layers.dense({ units: 2, name: 'head' })] });
+    const base = tf.sequential({
+      name: 'base',
+      layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, activation: 'relu', name: 'conv' })],
+    });
+    const outer = tf.sequential({
+      name: 'outer',
+      layers: [base, tf.layers.globalAveragePooling2d({ name: 'gap' }), tf.layers.dense({ units: 2, name: 'head' })],
+    });
     const keras = JSON.parse(JSON.stringify(outer.toJSON(undefined, false))) as { class_name: string; config: unknown };
     const flat = inlineNestedModels(normalizeLayer(keras as never, 'f'), 'f');
     const inlined = await tf.models.modelFromJSON(flat as never);
@@ -360,19 +400,53 @@ describe('Keras configs', () => {
       {
         module: 'keras.layers',
         class_name: 'Add',
-        config: { name: 'add', trainable: true, dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'mixed_float16' }, registered_name: null } },
+        config: {
+          name: 'add',
+          trainable: true,
+          dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'mixed_float16' }, registered_name: null },
+        },
         registered_name: null,
-        build_config: { input_shape: [[null, 4], [null, 4]] },
+        build_config: {
+          input_shape: [
+            [null, 4],
+            [null, 4],
+          ],
+        },
         name: 'add',
         inbound_nodes: [{ args: [[tensor('a'), tensor('b')]], kwargs: {} }],
       },
       'f',
     );
-    assert.deepEqual(add, { class_name: 'Add', config: { name: 'add', trainable: true, dtype: 'float32' }, name: 'add', inbound_nodes: [[['a', 0, 0, {}], ['b', 0, 0, {}]]] });
-    const input = normalizeLayer({ module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, name: 'x' }, registered_name: null }, 'f');
+    assert.deepEqual(add, {
+      class_name: 'Add',
+      config: { name: 'add', trainable: true, dtype: 'float32' },
+      name: 'add',
+      inbound_nodes: [
+        [
+          ['a', 0, 0, {}],
+          ['b', 0, 0, {}],
+        ],
+      ],
+    });
+    const input = normalizeLayer(
+      {
+        module: 'keras.layers',
+        class_name: 'InputLayer',
+        config: { batch_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, name: 'x' },
+        registered_name: null,
+      },
+      'f',
+    );
     assert.deepEqual(input.config, { batch_input_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, name: 'x' });
     const dense = normalizeLayer(
-      { class_name: 'Dense', config: { name: 'd', activation: 'silu', kernel_initializer: { module: 'keras.initializers', class_name: 'GlorotUniform', config: { seed: null }, registered_name: null } } },
+      {
+        class_name: 'Dense',
+        config: {
+          name: 'd',
+          activation: 'silu',
+          kernel_initializer: { module: 'keras.initializers', class_name: 'GlorotUniform', config: { seed: null }, registered_name: null },
+        },
+      },
       'f',
     );
     assert.deepEqual(dense.config, { name: 'd', activation: 'swish', kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } } });

@@ -25,7 +25,7 @@ describe('layer activation by class', () => {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('norms[class][layer] match a plain-JS mean of each layer\'s Frobenius norm per class (MNIST, SMALL model)', async () => {
+  it("norms[class][layer] match a plain-JS mean of each layer's Frobenius norm per class (MNIST, SMALL model)", async () => {
     const model = smallCnn(11);
     const count = 157; // not a multiple of the batch size
     const d = mnistDigits(count, 40);
@@ -35,9 +35,22 @@ describe('layer activation by class', () => {
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
 
     const layers = scanLayers(net(model));
-    assert.deepEqual(r.layers, layers.map((l) => l.index));
-    assert.deepEqual(r.layerNames, layers.map((l) => l.name));
-    const acts = tf.tidy(() => (layersReference(model, layers.map((l) => l.name)).predict(tf.tensor4d(d.images, [count, 28, 28, 1])) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
+    assert.deepEqual(
+      r.layers,
+      layers.map((l) => l.index),
+    );
+    assert.deepEqual(
+      r.layerNames,
+      layers.map((l) => l.name),
+    );
+    const acts = tf.tidy(() =>
+      (
+        layersReference(
+          model,
+          layers.map((l) => l.name),
+        ).predict(tf.tensor4d(d.images, [count, 28, 28, 1])) as tf.Tensor[]
+      ).map((t) => t.dataSync() as Float32Array),
+    );
     layers.forEach((l, li) => {
       const per = acts[li].length / count;
       const sums = new Float64Array(10);
@@ -129,8 +142,24 @@ describe('layer activation by class', () => {
     let progress = 0;
     await loadModel(path.join(sub, 'model', 'model.json')); // the model cache holds its weights
     const before = tf.memory().numTensors;
-    assert.equal(await layerByClass(lens, makeJob(() => progress++), storage, { indexOnly: true }), null);
-    assert.equal(await layerByClass(lens, makeJob(() => progress++), undefined, { indexOnly: true }), null);
+    assert.equal(
+      await layerByClass(
+        lens,
+        makeJob(() => progress++),
+        storage,
+        { indexOnly: true },
+      ),
+      null,
+    );
+    assert.equal(
+      await layerByClass(
+        lens,
+        makeJob(() => progress++),
+        undefined,
+        { indexOnly: true },
+      ),
+      null,
+    );
     assert.equal(progress, 0, 'no scan reported progress');
     assert.ok(!fs.existsSync(storage), 'nothing was written');
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');

@@ -24,7 +24,11 @@ const efl = {
   model: 'model/model.json',
   dataset: { format: 'efl', trainPerClass: 10, testPerClass: 4 },
   training: {
-    architecture: [{ type: 'flatten' }, { type: 'dense', units: 2, activation: 'relu', useBias: false }, { type: 'dense', units: 3, activation: 'softmax', useBias: false }],
+    architecture: [
+      { type: 'flatten' },
+      { type: 'dense', units: 2, activation: 'relu', useBias: false },
+      { type: 'dense', units: 3, activation: 'softmax', useBias: false },
+    ],
     epochs: 1,
   },
 };
@@ -52,7 +56,16 @@ async function lensError(name: string, json: unknown, re: RegExp): Promise<strin
 
 /** A small JSON-schema (draft 7 subset) checker: enough for schemas/lens.schema.json. Returns the problems found. */
 function validate(schema: Record<string, unknown>, value: unknown, rootSchema = schema, at = ''): string[] {
-  if (typeof schema.$ref === 'string') return validate(schema.$ref.slice(2).split('/').reduce((o: any, k) => o[k], rootSchema), value, rootSchema, at);
+  if (typeof schema.$ref === 'string')
+    return validate(
+      schema.$ref
+        .slice(2)
+        .split('/')
+        .reduce((o: any, k) => o[k], rootSchema),
+      value,
+      rootSchema,
+      at,
+    );
   const errs: string[] = [];
   if (schema.oneOf) {
     const ok = (schema.oneOf as Record<string, unknown>[]).filter((s) => validate(s, value, rootSchema, at).length === 0).length;
@@ -62,7 +75,15 @@ function validate(schema: Record<string, unknown>, value: unknown, rootSchema = 
   if ('const' in schema && value !== schema.const) errs.push(`${at}: not ${JSON.stringify(schema.const)}`);
   if (schema.enum && !(schema.enum as unknown[]).includes(value)) errs.push(`${at}: not in enum`);
   const t = schema.type as string | undefined;
-  const typeOk = !t || (t === 'integer' ? Number.isInteger(value) : t === 'array' ? Array.isArray(value) : t === 'object' ? !!value && typeof value === 'object' && !Array.isArray(value) : typeof value === t);
+  const typeOk =
+    !t ||
+    (t === 'integer'
+      ? Number.isInteger(value)
+      : t === 'array'
+        ? Array.isArray(value)
+        : t === 'object'
+          ? !!value && typeof value === 'object' && !Array.isArray(value)
+          : typeof value === t);
   if (!typeOk) return [...errs, `${at}: not ${t}`];
   if (typeof value === 'number') {
     if (typeof schema.minimum === 'number' && value < schema.minimum) errs.push(`${at}: < minimum`);
@@ -118,19 +139,47 @@ describe('lens files', () => {
   });
 
   it('reports an unknown field, a wrong type, a missing field and bad JSON with the lens file and the field path', async () => {
-    await lensError('unknown.lens.json', { ...efl, dataset: { ...efl.dataset, noize: 0.3 } }, /"dataset\.noize" is not a field Feature Lens knows here \(expected: format, size, trainPerClass/);
+    await lensError(
+      'unknown.lens.json',
+      { ...efl, dataset: { ...efl.dataset, noize: 0.3 } },
+      /"dataset\.noize" is not a field Feature Lens knows here \(expected: format, size, trainPerClass/,
+    );
     await lensError('top.lens.json', { ...efl, modle: 'x' }, /"modle" is not a field/);
-    await lensError('type.lens.json', { ...efl, training: { ...efl.training, epochs: 'ten' } }, /"training\.epochs" must be a whole number ≥ 1 and ≤ 10000, not "ten"/);
-    await lensError('layer.lens.json', { ...efl, training: { ...efl.training, architecture: [{ type: 'dense', unit: 3 }] } }, /"training\.architecture\[0\]\.units" is missing/);
-    await lensError('format.lens.json', { ...efl, dataset: { format: 'csv' } }, /"dataset\.format" must be one of "idx", "npy", "imageFolder", "efl", not "csv"/);
+    await lensError(
+      'type.lens.json',
+      { ...efl, training: { ...efl.training, epochs: 'ten' } },
+      /"training\.epochs" must be a whole number ≥ 1 and ≤ 10000, not "ten"/,
+    );
+    await lensError(
+      'layer.lens.json',
+      { ...efl, training: { ...efl.training, architecture: [{ type: 'dense', unit: 3 }] } },
+      /"training\.architecture\[0\]\.units" is missing/,
+    );
+    await lensError(
+      'format.lens.json',
+      { ...efl, dataset: { format: 'csv' } },
+      /"dataset\.format" must be one of "idx", "npy", "imageFolder", "efl", not "csv"/,
+    );
     await lensError('noname.lens.json', { model: 'm.json', dataset: efl.dataset }, /"name" is missing/);
     await lensError('json.lens.json', '{ "name": "x", ', /is not valid JSON/);
     await lensError('array.lens.json', [1, 2], /must hold a JSON object, not \[1,2\]/);
-    await lensError('softmax.lens.json', { ...efl, training: { ...efl.training, architecture: [{ type: 'flatten' }, { type: 'dense', units: 3 }] } }, /must end with a dense layer with "activation": "softmax"/);
+    await lensError(
+      'softmax.lens.json',
+      { ...efl, training: { ...efl.training, architecture: [{ type: 'flatten' }, { type: 'dense', units: 3 }] } },
+      /must end with a dense layer with "activation": "softmax"/,
+    );
   });
 
   it('names the missing data file and the lens file that points at it', async () => {
-    const msg = await lensError('missing.lens.json', { name: 'x', model: 'm/model.json', dataset: { format: 'idx', train: { images: 'no-such-images.idx', labels: 'l.idx' }, test: { images: 'a', labels: 'b' } } }, /no-such-images\.idx \(named in the lens file's dataset\) does not exist/);
+    const msg = await lensError(
+      'missing.lens.json',
+      {
+        name: 'x',
+        model: 'm/model.json',
+        dataset: { format: 'idx', train: { images: 'no-such-images.idx', labels: 'l.idx' }, test: { images: 'a', labels: 'b' } },
+      },
+      /no-such-images\.idx \(named in the lens file's dataset\) does not exist/,
+    );
     assert.ok(msg.includes(path.join(dir, 'no-such-images.idx')));
     await assert.rejects(readLens(path.join(dir, 'absent.lens.json')), /absent\.lens\.json: lens file not found/);
     assert.doesNotMatch(msg, /prepare-samples/, 'no hint about a script that is not there');
@@ -140,8 +189,19 @@ describe('lens files', () => {
     const checkout = path.join(dir, 'checkout');
     const lensFile = path.join(checkout, 'samples', 'mnist', 'mnist.lens.json');
     fs.mkdirSync(path.dirname(lensFile), { recursive: true });
-    fs.writeFileSync(lensFile, JSON.stringify({ name: 'x', model: 'model/model.json', dataset: { format: 'npy', train: { images: 'data/ti.npy', labels: 'data/tl.npy' }, test: { images: 'data/si.npy', labels: 'data/sl.npy' } } }));
-    const message = async () => readLens(lensFile).then(() => '', (e: Error) => e.message);
+    fs.writeFileSync(
+      lensFile,
+      JSON.stringify({
+        name: 'x',
+        model: 'model/model.json',
+        dataset: { format: 'npy', train: { images: 'data/ti.npy', labels: 'data/tl.npy' }, test: { images: 'data/si.npy', labels: 'data/sl.npy' } },
+      }),
+    );
+    const message = async () =>
+      readLens(lensFile).then(
+        () => '',
+        (e: Error) => e.message,
+      );
     assert.match(await message(), /ti\.npy \(named in the lens file's dataset\) does not exist\.$/);
     fs.mkdirSync(path.join(checkout, 'scripts'));
     fs.writeFileSync(path.join(checkout, 'scripts', 'prepare-samples.mjs'), '');
@@ -149,7 +209,11 @@ describe('lens files', () => {
   });
 
   it('lensInfo: paths, splits, classes, shape, and the last training results once written', async () => {
-    const file = write('info.lens.json', { ...efl, description: 'letters', training: { ...efl.training, crossTest: { name: 'neg', dataset: { format: 'efl', negative: true } } } });
+    const file = write('info.lens.json', {
+      ...efl,
+      description: 'letters',
+      training: { ...efl.training, crossTest: { name: 'neg', dataset: { format: 'efl', negative: true } } },
+    });
     const info = await lensInfo(file);
     assert.equal(info.name, 'EFL');
     assert.equal(info.description, 'letters');
@@ -163,7 +227,26 @@ describe('lens files', () => {
     for (const p of [file, path.join(dir, 'model/model.json'), path.join(dir, 'info.training.json')]) assert.ok(info.paths.includes(p), `paths include ${p}`);
     assert.equal(info.trainingNote, undefined, 'never trained is not a problem');
     const results = path.join(dir, 'info.training.json');
-    const good = { lens: file, model: path.join(dir, 'model/model.json'), backend: 'wasm', epochs: 1, trainImages: 30, testImages: 12, testAccuracy: 0.5, testError: 0.5, trainAccuracy: 0.6, confusion: [[2, 1, 1], [1, 2, 1], [1, 1, 2]], classes: ['E', 'F', 'L'], history: [{ epoch: 1, loss: 1.1, accuracy: 0.6 }], seconds: 1, imagesPerSecond: 30 };
+    const good = {
+      lens: file,
+      model: path.join(dir, 'model/model.json'),
+      backend: 'wasm',
+      epochs: 1,
+      trainImages: 30,
+      testImages: 12,
+      testAccuracy: 0.5,
+      testError: 0.5,
+      trainAccuracy: 0.6,
+      confusion: [
+        [2, 1, 1],
+        [1, 2, 1],
+        [1, 1, 2],
+      ],
+      classes: ['E', 'F', 'L'],
+      history: [{ epoch: 1, loss: 1.1, accuracy: 0.6 }],
+      seconds: 1,
+      imagesPerSecond: 30,
+    };
     fs.writeFileSync(results, JSON.stringify(good));
     const trained = await lensInfo(file);
     assert.equal(trained.lastTraining?.testError, 0.5);
@@ -171,16 +254,32 @@ describe('lens files', () => {
     fs.writeFileSync(results, JSON.stringify({ ...good, history: [{ epoch: 1, loss: NaN, accuracy: 0.3 }] }));
     assert.equal((await lensInfo(file)).lastTraining?.history[0].loss, null, 'a diverged epoch (NaN written as null) is still a training result');
     // An old or hand-edited results file is left out with a note naming it, instead of breaking the model page.
-    for (const bad of ['{"testAccuracy": 0.5, "testError": 0.5}', JSON.stringify({ ...good, history: undefined }), JSON.stringify({ ...good, confusion: [[1, 'x']] }), JSON.stringify({ ...good, crossTests: [{ name: 'neg' }] }), '[1, 2]', 'null', '{not json']) {
+    for (const bad of [
+      '{"testAccuracy": 0.5, "testError": 0.5}',
+      JSON.stringify({ ...good, history: undefined }),
+      JSON.stringify({ ...good, confusion: [[1, 'x']] }),
+      JSON.stringify({ ...good, crossTests: [{ name: 'neg' }] }),
+      '[1, 2]',
+      'null',
+      '{not json',
+    ]) {
       fs.writeFileSync(results, bad);
       const r = await lensInfo(file);
       assert.equal(r.lastTraining, undefined, bad);
       assert.equal(r.trainingNote, `${results} is not a Feature Lens training result; training will not overwrite it: move it away, then train.`, bad);
     }
 
-    const idxLens = write('idx.lens.json', { name: 'm', model: 'model.json', dataset: { format: 'idx', train: { images: 'd/ti', labels: 'd/tl' }, test: { images: 'd/si', labels: 'd/sl' } } });
+    const idxLens = write('idx.lens.json', {
+      name: 'm',
+      model: 'model.json',
+      dataset: { format: 'idx', train: { images: 'd/ti', labels: 'd/tl' }, test: { images: 'd/si', labels: 'd/sl' } },
+    });
     const parsed = parseLens(JSON.parse(fs.readFileSync(idxLens, 'utf8')), idxLens);
-    assert.deepEqual(parsed.dataset, { format: 'idx', train: { images: path.join(dir, 'd/ti'), labels: path.join(dir, 'd/tl') }, test: { images: path.join(dir, 'd/si'), labels: path.join(dir, 'd/sl') } });
+    assert.deepEqual(parsed.dataset, {
+      format: 'idx',
+      train: { images: path.join(dir, 'd/ti'), labels: path.join(dir, 'd/tl') },
+      test: { images: path.join(dir, 'd/si'), labels: path.join(dir, 'd/sl') },
+    });
   });
 
   it('dispatches npy and imageFolder datasets, with class names from the lens or the folders', async () => {
@@ -189,7 +288,16 @@ describe('lens files', () => {
     fs.writeFileSync(path.join(dir, 'npy/y.npy'), encodeNpy(Int32Array.of(0, 1, 1, 0, 1), [5]));
     fs.writeFileSync(path.join(dir, 'npy/tx.npy'), encodeNpy(new Uint8Array(2 * 6 * 7), [2, 6, 7]));
     fs.writeFileSync(path.join(dir, 'npy/ty.npy'), encodeNpy(Int32Array.of(1, 0), [2]));
-    const npyLens = write('npy.lens.json', { name: 'n', model: 'm.json', dataset: { format: 'npy', train: { images: 'npy/x.npy', labels: 'npy/y.npy' }, test: { images: 'npy/tx.npy', labels: 'npy/ty.npy' }, classes: ['no', 'yes'] } });
+    const npyLens = write('npy.lens.json', {
+      name: 'n',
+      model: 'm.json',
+      dataset: {
+        format: 'npy',
+        train: { images: 'npy/x.npy', labels: 'npy/y.npy' },
+        test: { images: 'npy/tx.npy', labels: 'npy/ty.npy' },
+        classes: ['no', 'yes'],
+      },
+    });
     const n = await lensInfo(npyLens);
     assert.deepEqual([n.splits, n.classes, n.imageShape, n.datasetFormat], [{ train: 5, test: 2 }, ['no', 'yes'], [6, 7, 1], 'npy']);
     assert.ok(n.paths.includes(path.join(dir, 'npy/tx.npy')));
@@ -199,7 +307,11 @@ describe('lens files', () => {
       fs.mkdirSync(path.join(dir, 'pics', c), { recursive: true });
       for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, 'pics', c, `${i}.png`), PNG.sync.write(new PNG({ width: 3, height: 3 })));
     }
-    const folderLens = write('pics.lens.json', { name: 'p', model: 'm.json', dataset: { format: 'imageFolder', root: 'pics', size: [5, 5], channels: 3, testFraction: 0.25, seed: 2 } });
+    const folderLens = write('pics.lens.json', {
+      name: 'p',
+      model: 'm.json',
+      dataset: { format: 'imageFolder', root: 'pics', size: [5, 5], channels: 3, testFraction: 0.25, seed: 2 },
+    });
     const f = await lensInfo(folderLens);
     assert.deepEqual([f.splits, f.classes, f.imageShape, f.datasetFormat], [{ train: 6, test: 2 }, ['cats', 'dogs'], [5, 5, 3], 'imageFolder']);
     assert.ok(f.paths.includes(path.join(dir, 'pics')));

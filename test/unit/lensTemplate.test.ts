@@ -31,7 +31,11 @@ test('the written lens is read by the engine, with the model input size, relativ
     const file = freeLensPath(model);
     assert.equal(file, path.join(modelDir, 'resnet18.lens.json'));
     const json = lensForModel({ name: 'resnet18', inputShape: [64, 64, 3] }, file, model, path.join(dir, 'photos'));
-    assert.deepEqual(json, { name: 'resnet18', model: 'resnet18.onnx', dataset: { format: 'imageFolder', root: '../photos', size: [64, 64], channels: 3, testFraction: 0.25, seed: 1 } });
+    assert.deepEqual(json, {
+      name: 'resnet18',
+      model: 'resnet18.onnx',
+      dataset: { format: 'imageFolder', root: '../photos', size: [64, 64], channels: 3, testFraction: 0.25, seed: 1 },
+    });
     fs.writeFileSync(file, JSON.stringify(json));
     const lens = await readLens(file);
     assert.equal(lens.model, model);

@@ -56,11 +56,20 @@ for (const [file, code] of forbidden) {
 const allowed: [file: string, code: string][] = [
   ['src/webview/zzProbe.ts', "import { PAGE } from '../shared/webviewProtocol';\nimport { y } from './charts';\nexport const x = [PAGE, y];"],
   ['src/webview/pages/zzProbe.ts', "import { x } from '../../shared/protocol';\nimport { y } from '../dom';\nexport const z = [x, y];"],
-  ['src/extension/zzProbe.ts', "import * as vscode from 'vscode';\nimport * as path from 'node:path';\nimport { x } from '../shared/protocol';\nexport const y = [vscode, path, x];"],
-  ['src/engine/zzProbe.ts', "import * as tf from '@tensorflow/tfjs-core';\nimport * as fs from 'node:fs';\nimport { x } from '../shared/protocol';\nexport const y = [tf, fs, x];"],
+  [
+    'src/extension/zzProbe.ts',
+    "import * as vscode from 'vscode';\nimport * as path from 'node:path';\nimport { x } from '../shared/protocol';\nexport const y = [vscode, path, x];",
+  ],
+  [
+    'src/engine/zzProbe.ts',
+    "import * as tf from '@tensorflow/tfjs-core';\nimport * as fs from 'node:fs';\nimport { x } from '../shared/protocol';\nexport const y = [tf, fs, x];",
+  ],
   ['src/engine/models/zzProbe.ts', "import { x } from '../runtime/tf';\nimport { y } from '../../shared/colorScale';\nexport const z = [x, y];"],
   ['src/shared/zzProbe.ts', "import { x } from './protocol';\nexport const y = x;"],
-  ['src/engine/methods/zzProbe.ts', "import type { Network } from '../models/network';\nimport { x } from '../runtime/tf';\nimport { y } from './saliency';\nexport const z = [x, y];"],
+  [
+    'src/engine/methods/zzProbe.ts',
+    "import type { Network } from '../models/network';\nimport { x } from '../runtime/tf';\nimport { y } from './saliency';\nexport const z = [x, y];",
+  ],
   ['src/engine/scan/zzProbe.ts', "import { x } from '../methods/featureMaps';\nimport { y } from '../lens/lens';\nexport const z = [x, y];"],
   ['src/engine/server/zzProbe.ts', "import { topFigure } from '../cli/figures';\nimport { x } from '../methods/weights';\nexport const y = [topFigure, x];"],
   ['src/engine/cli/zzProbe.ts', "import { x } from '../server/handlers';\nimport { y } from '../scan/scan';\nexport const z = [x, y];"],

@@ -18,7 +18,6 @@ process.env.FEATURE_LENS_NATIVE = 'off';
 
 const enginePath = path.resolve(__dirname, '../../dist/engine.js');
 
-
 describe('engine under load', () => {
   let dir: string;
   let lens: string;
@@ -51,18 +50,25 @@ describe('engine under load', () => {
     const t0 = performance.now();
     const replies = await Promise.all(
       Array.from({ length: 200 }, (_, i) => {
-        const r = i % 4 === 3 ? client.request('weights', { model, layer: 0, node: i % 8 }) : client.request('featureMaps', { model, layer: 0, input: { lens, index: i } });
+        const r =
+          i % 4 === 3
+            ? client.request('weights', { model, layer: 0, node: i % 8 })
+            : client.request('featureMaps', { model, layer: 0, input: { lens, index: i } });
         return r.then((x) => (order.push(i), x));
       }),
     );
     const ms = performance.now() - t0;
-    assert.deepEqual(order, Array.from({ length: 200 }, (_, i) => i));
+    assert.deepEqual(
+      order,
+      Array.from({ length: 200 }, (_, i) => i),
+    );
     for (const [i, r] of replies.entries()) {
       assert.ok('ok' in r, `request ${i}: ${JSON.stringify(r).slice(0, 200)}`);
       if (i % 4 === 3) assert.deepEqual((r.ok as { nodes: number[] }).nodes, [i % 8]);
       else assert.deepEqual((r.ok as { maps: { shape: number[] } }).maps.shape, [22, 22, 8]);
     }
-    for (const [i, data] of ref) assert.deepEqual((replies[i] as { ok: { maps: { data: Float32Array } } }).ok.maps.data, data, `image ${i} got its own feature maps`);
+    for (const [i, data] of ref)
+      assert.deepEqual((replies[i] as { ok: { maps: { data: Float32Array } } }).ok.maps.data, data, `image ${i} got its own feature maps`);
     assert.notDeepEqual(ref.get(0), ref.get(1));
     console.log(`# 200 requests answered in ${ms.toFixed(0)} ms (${(ms / 200).toFixed(1)} ms each)`);
   });
@@ -95,7 +101,9 @@ describe('engine under load', () => {
     clearInterval(timer);
     const p99 = h.percentile(99) / 1e6;
     const max = h.max / 1e6;
-    console.log(`# scan of ${s.images} images took ${(ms / 1000).toFixed(1)} s with ${progress} progress events; host event-loop delay p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; worst 20 ms-heartbeat gap ${worstGap.toFixed(0)} ms over ${beats} beats; host CPU ${(100 * hostCpu).toFixed(1)}% of the wall time`);
+    console.log(
+      `# scan of ${s.images} images took ${(ms / 1000).toFixed(1)} s with ${progress} progress events; host event-loop delay p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; worst 20 ms-heartbeat gap ${worstGap.toFixed(0)} ms over ${beats} beats; host CPU ${(100 * hostCpu).toFixed(1)}% of the wall time`,
+    );
     assert.ok(progress >= 5, `progress events flowed (${progress})`);
     // Responsiveness, not speed: no bound on a delay (a loaded machine stretches any), but what only a defect
     // changes. A host that computed the scan itself would use about a whole core, and its timers would not run
@@ -112,17 +120,21 @@ describe('engine under load', () => {
     const pid = (await client.call('status', {})).pid;
     let helpers: number[] = [];
     let when = '';
-    const r = await client.request('scan', { lens, storageDir: storage, k: 6 }, {
-      onProgress: (p) => {
-        if (helpers.length || when) return;
-        // Kill once the helper runs (the progress message then says "(2 processes)"; the setup guarantees it).
-        if (/\(2 processes\)/.test(p.message ?? '')) {
-          helpers = childPids(pid);
-          when = p.message ?? '';
-          process.kill(pid, 'SIGKILL');
-        }
+    const r = await client.request(
+      'scan',
+      { lens, storageDir: storage, k: 6 },
+      {
+        onProgress: (p) => {
+          if (helpers.length || when) return;
+          // Kill once the helper runs (the progress message then says "(2 processes)"; the setup guarantees it).
+          if (/\(2 processes\)/.test(p.message ?? '')) {
+            helpers = childPids(pid);
+            when = p.message ?? '';
+            process.kill(pid, 'SIGKILL');
+          }
+        },
       },
-    });
+    );
     assert.ok('err' in r && r.err.code === 'engineDied', JSON.stringify(r).slice(0, 200));
     assert.equal(helpers.length, 1, `the progress said "${when}": the engine had one helper process, found ${helpers.length}`);
     const alive = (h: number) => {

@@ -31,12 +31,17 @@ describe('activation maximization', () => {
       const p = model.predict(tf.tensor4d(test.images, [500, 28, 28, 1])) as tf.Tensor;
       return tf.mean(tf.cast(tf.equal(tf.argMax(p, 1), tf.tensor1d(test.labels, 'int32')), 'float32')).dataSync()[0];
     });
-    console.log(`trained SMALL on 2,500 digits in ${((Date.now() - t0) / 1000).toFixed(1)} s: train acc ${(h.history.acc ?? h.history.accuracy)?.slice(-1)}, held-out acc ${acc.toFixed(3)}`);
+    console.log(
+      `trained SMALL on 2,500 digits in ${((Date.now() - t0) / 1000).toFixed(1)} s: train acc ${(h.history.acc ?? h.history.accuracy)?.slice(-1)}, held-out acc ${acc.toFixed(3)}`,
+    );
     assert.ok(acc > 0.85, `the model learned MNIST (${acc})`);
   });
 
   it('the inverse real DFT by matrix products equals numpy.fft.irfft2', () => {
-    for (const [H, W] of [[6, 8], [5, 7]]) {
+    for (const [H, W] of [
+      [6, 8],
+      [5, 7],
+    ]) {
       const C = 2;
       const Wf = Math.floor(W / 2) + 1;
       const random = new Random(H * 31 + W);
@@ -65,13 +70,14 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
     const data = Float32Array.from({ length: n * n * 2 }, (_, i) => (i * 37) % 11);
     const got = tf.tidy(() => rotate(tf.tensor3d(data, [n, n, 2]), Math.PI / 2).dataSync());
     // One of the two 90° turns (the sign convention of the angle is the image's y axis pointing down).
-    const turn = (cw: boolean) => Float32Array.from({ length: n * n * 2 }, (_, i) => {
-      const c = i % 2;
-      const x = Math.floor(i / 2) % n;
-      const y = Math.floor(i / 2 / n);
-      const [sy, sx] = cw ? [n - 1 - x, y] : [x, n - 1 - y];
-      return data[(sy * n + sx) * 2 + c];
-    });
+    const turn = (cw: boolean) =>
+      Float32Array.from({ length: n * n * 2 }, (_, i) => {
+        const c = i % 2;
+        const x = Math.floor(i / 2) % n;
+        const y = Math.floor(i / 2 / n);
+        const [sy, sx] = cw ? [n - 1 - x, y] : [x, n - 1 - y];
+        return data[(sy * n + sx) * 2 + c];
+      });
     const close = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).every((v, i) => Math.abs(v - b[i]) < 1e-5);
     assert.ok(close(got, turn(true)) || close(got, turn(false)), 'a 90° turn');
   });
@@ -96,10 +102,18 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
     for (const cls of [0, 3, 7]) {
       const t0 = Date.now();
       let steps = 0;
-      const r = await maximize(net(model), outLayer, cls, { steps: 96, seed: cls + 1 }, makeJob(() => steps++));
+      const r = await maximize(
+        net(model),
+        outLayer,
+        cls,
+        { steps: 96, seed: cls + 1 },
+        makeJob(() => steps++),
+      );
       const p = r.output[cls];
       const argmax = r.output.indexOf(Math.max(...r.output));
-      console.log(`class ${cls}: p = ${p.toFixed(4)} (argmax ${argmax}), objective ${r.curve[0].toFixed(2)} -> ${r.curve[r.curve.length - 1].toFixed(2)}, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(
+        `class ${cls}: p = ${p.toFixed(4)} (argmax ${argmax}), objective ${r.curve[0].toFixed(2)} -> ${r.curve[r.curve.length - 1].toFixed(2)}, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       assert.equal(r.curve.length, 96);
       assert.equal(steps, 96, 'progress every step');
       assert.deepEqual(r.image.shape, [28, 28, 1]);
@@ -120,7 +134,10 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
     const opts = { steps: 40, transforms: false, fourier: false, learningRate: 0.1 };
     const cold = await maximize(net(m), 0, 0, { ...opts, warmup: 0 }, makeJob());
     const warm = await maximize(net(m), 0, 0, { ...opts, warmup: 20 }, makeJob());
-    assert.ok(cold.curve.every((v) => v === 0), 'without warm-up the dead node gets no gradient');
+    assert.ok(
+      cold.curve.every((v) => v === 0),
+      'without warm-up the dead node gets no gradient',
+    );
     assert.ok(warm.curve[warm.curve.length - 1] > 0.5, `with warm-up it fires: ${warm.curve[warm.curve.length - 1]}`);
   });
 
@@ -133,7 +150,18 @@ print(json.dumps(np.fft.irfft2(X,s=(H,W)).transpose(1,2,0).ravel().tolist()))`;
     assert.equal(tf.memory().numTensors, before);
     // An RGB-shaped model works too (Fourier basis with colour decorrelation).
     // Seeded weights: with random ones, node 2 can be dead everywhere and the objective stays 0.
-    const rgb = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }), tf.layers.maxPooling2d({ poolSize: 2 })] });
+    const rgb = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [16, 16, 3],
+          filters: 4,
+          kernelSize: 3,
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+        }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+      ],
+    });
     const r = await maximize(net(rgb), 1, 2, { steps: 30, transforms: false, warmup: 30 }, makeJob());
     assert.deepEqual(r.image.shape, [16, 16, 3]);
     assert.ok(r.curve[29] > r.curve[0], `objective ${r.curve[0]} -> ${r.curve[29]}`);

@@ -4,7 +4,23 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { isLensFile, isModelFile, lensBaseName, LENS_GLOB, LENS_OR_MODEL_GLOB, MODEL_FILE_GLOB, modelFileLabel } from '../../src/shared/modelFiles';
 
-const files = ['a/efl.lens.json', 'efl.lens.json', 'a\\b\\x.lens.json', 'a/model.json', 'model.json', 'c:\\m\\model.json', 'a/mymodel.json', 'a/model.json.bak', 'a/lens.json', 'a/x.lens.json.tmp', 'a/model.JSON', 'zoo/resnet18.onnx', 'k/m.keras', 'k/m.h5', 'k/m.onnx.bak'];
+const files = [
+  'a/efl.lens.json',
+  'efl.lens.json',
+  'a\\b\\x.lens.json',
+  'a/model.json',
+  'model.json',
+  'c:\\m\\model.json',
+  'a/mymodel.json',
+  'a/model.json.bak',
+  'a/lens.json',
+  'a/x.lens.json.tmp',
+  'a/model.JSON',
+  'zoo/resnet18.onnx',
+  'k/m.keras',
+  'k/m.h5',
+  'k/m.onnx.bak',
+];
 
 test('the predicates: lens files by suffix, model files by name or extension, with / or \\ separators', () => {
   assert.deepEqual(files.filter(isLensFile), ['a/efl.lens.json', 'efl.lens.json', 'a\\b\\x.lens.json']);
@@ -25,5 +41,8 @@ test('the globs select what the predicates accept (as VS Code matches them, here
   const sel = (g: string) => posix.filter((f) => matches(f, g));
   assert.deepEqual(sel(LENS_GLOB), posix.filter(isLensFile));
   assert.deepEqual(sel(MODEL_FILE_GLOB), posix.filter(isModelFile));
-  assert.deepEqual(sel(LENS_OR_MODEL_GLOB), posix.filter((f) => isLensFile(f) || isModelFile(f)));
+  assert.deepEqual(
+    sel(LENS_OR_MODEL_GLOB),
+    posix.filter((f) => isLensFile(f) || isModelFile(f)),
+  );
 });

@@ -70,11 +70,14 @@ describe('model files', () => {
     const b = model!.getWeights().map((w) => Array.from(w.dataSync()));
     assert.deepEqual(b, a);
     assert.deepEqual(info.inputShape, [6, 6, 2]);
-    assert.deepEqual(info.layers.map((l) => [l.name, l.kind, l.nodes, l.params, l.activation]), [
-      ['conv', 'conv', 3, 57, 'relu'],
-      // Flatten only moves data: not an inspectable layer
-      ['out', 'dense', 4, 196, 'softmax'],
-    ]);
+    assert.deepEqual(
+      info.layers.map((l) => [l.name, l.kind, l.nodes, l.params, l.activation]),
+      [
+        ['conv', 'conv', 3, 57, 'relu'],
+        // Flatten only moves data: not an inspectable layer
+        ['out', 'dense', 4, 196, 'softmax'],
+      ],
+    );
     assert.equal(info.totalParams, 253);
     assert.match(info.weightsHash, /^[0-9a-f]{64}$/);
     m.dispose();
@@ -93,7 +96,10 @@ describe('model files', () => {
     assert.deepEqual(Array.from(second.layersModel!.getWeights()[0].dataSync()), Array.from(m2.getWeights()[0].dataSync()));
     const shards = fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.bin'));
     assert.equal(shards.length, 1, 'the old shard is removed');
-    assert.deepEqual(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
     m1.dispose();
     m2.dispose();
   });
@@ -112,9 +118,15 @@ describe('model files', () => {
         const before = new Map(fs.readdirSync(mnt).map((f) => [f, fs.readFileSync(path.join(mnt, f))]));
         if (fault === 'read-only folder') mount(['-o', 'remount,ro', mnt]);
         // 16x16x64 conv + dense: ~200 KB of weights, more than the 64 KB disk holds.
-        const big = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [16, 16, 64], filters: 64, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 8 })] });
+        const big = tf.sequential({
+          layers: [tf.layers.conv2d({ inputShape: [16, 16, 64], filters: 64, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 8 })],
+        });
         await assert.rejects(saveModel(big, file), fault === 'full disk' ? /ENOSPC/ : /EROFS/);
-        assert.deepEqual(new Map(fs.readdirSync(mnt).map((f) => [f, fs.readFileSync(path.join(mnt, f))])), before, 'the old files are intact and no temporary is left');
+        assert.deepEqual(
+          new Map(fs.readdirSync(mnt).map((f) => [f, fs.readFileSync(path.join(mnt, f))])),
+          before,
+          'the old files are intact and no temporary is left',
+        );
         const { layersModel: model } = await loadModel(file);
         assert.deepEqual(Array.from(model!.getWeights()[0].dataSync()), Array.from(small.getWeights()[0].dataSync()));
         small.dispose();

@@ -57,7 +57,9 @@ function images(net: Network, count: number, seed: number): Float32Array {
 /** Every op's output from the reference pass, in NHWC or NCHW (rank-4 values). */
 function reference(net: Network, x: Float32Array, count: number, layout: 'nhwc' | 'nchw'): Float32Array[] {
   return tf.tidy(() =>
-    referenceForward(net, tf.tensor(x, [count, ...net.input.shape])).map((t) => (layout === 'nchw' && t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t).dataSync() as Float32Array),
+    referenceForward(net, tf.tensor(x, [count, ...net.input.shape])).map(
+      (t) => (layout === 'nchw' && t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t).dataSync() as Float32Array,
+    ),
   );
 }
 
@@ -94,7 +96,36 @@ test('op kinds covered by the test networks: every kind of network.ts', () => {
     net.dispose();
   }
   // The OpSpec union's kinds, listed so a new kind fails here until the test networks use it.
-  const all = ['conv2d', 'depthwiseConv2d', 'convTranspose2d', 'dense', 'matMul', 'activation', 'prelu', 'maxPool', 'avgPool', 'globalAvgPool', 'globalMaxPool', 'batchNorm', 'pad', 'add', 'sub', 'mul', 'div', 'max', 'min', 'concat', 'reduceMean', 'reduceMax', 'reduceSum', 'flatten', 'reshape', 'transpose', 'identity', 'resize'];
+  const all = [
+    'conv2d',
+    'depthwiseConv2d',
+    'convTranspose2d',
+    'dense',
+    'matMul',
+    'activation',
+    'prelu',
+    'maxPool',
+    'avgPool',
+    'globalAvgPool',
+    'globalMaxPool',
+    'batchNorm',
+    'pad',
+    'add',
+    'sub',
+    'mul',
+    'div',
+    'max',
+    'min',
+    'concat',
+    'reduceMean',
+    'reduceMax',
+    'reduceSum',
+    'flatten',
+    'reshape',
+    'transpose',
+    'identity',
+    'resize',
+  ];
   assert.deepEqual(
     all.filter((k) => !kinds.has(k)),
     [],
@@ -140,7 +171,7 @@ test('weights set again on the same Network object get a new session (a retraine
   }
 });
 
-test('feature maps natively: the layer\'s maps, their range and the model output as the tfjs path gives them', async (t) => {
+test("feature maps natively: the layer's maps, their range and the model output as the tfjs path gives them", async (t) => {
   if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
   const net = graphNet();
   try {
@@ -219,12 +250,18 @@ test('native scan scores equal the scores of the tfjs outputs (Frobenius, max wi
           }
           const k = r * N + l.offset + i;
           const name = `${net.ops[l.op].name} image ${r} node ${i}`;
-          assert.ok(Math.abs(got.frobenius[k] - Math.sqrt(sq)) <= 1e-4 * Math.max(1, Math.sqrt(sq)), `${name}: frobenius ${got.frobenius[k]} vs ${Math.sqrt(sq)}`);
+          assert.ok(
+            Math.abs(got.frobenius[k] - Math.sqrt(sq)) <= 1e-4 * Math.max(1, Math.sqrt(sq)),
+            `${name}: frobenius ${got.frobenius[k]} vs ${Math.sqrt(sq)}`,
+          );
           assert.ok(Math.abs(got.max[k] - best) <= 1e-4 * Math.max(1, Math.abs(best)), `${name}: max`);
           assert.ok(Math.abs(got.mean[k] - sum / l.positions) <= 1e-4 * Math.max(1, Math.abs(sum / l.positions)), `${name}: mean`);
           // The position where the reference's maximum lies (ties within rounding: the value there is the max).
           const at = got.argmax[k];
-          assert.ok(at >= 0 && at < l.positions && Math.abs(a[(r * l.positions + at) * l.nodes + i] - best) <= 1e-4 * Math.max(1, Math.abs(best)), `${name}: argmax ${at} vs ${where}`);
+          assert.ok(
+            at >= 0 && at < l.positions && Math.abs(a[(r * l.positions + at) * l.nodes + i] - best) <= 1e-4 * Math.max(1, Math.abs(best)),
+            `${name}: argmax ${at} vs ${where}`,
+          );
         }
       }
     }
@@ -236,8 +273,17 @@ test('native scan scores equal the scores of the tfjs outputs (Frobenius, max wi
 // The zoo (scripts/make-zoo.py: ResNet-18, MobileNetV2, SqueezeNet, VGG-11, AlexNet, the digits CNN, op tests), imported
 // by the ONNX importer: every layer's output natively and on the tfjs path (models/forward.ts), 2 images.
 const ZOO = process.env.FEATURE_LENS_ZOO_DIR ?? path.join(__dirname, '..', 'fixtures', 'zoo');
-const zooModels = fs.existsSync(ZOO) ? fs.readdirSync(ZOO).filter((f) => f.endsWith('.onnx')).sort() : [];
-test('zoo fixtures present (scripts/make-zoo.py)', { skip: zooModels.length === 0 && `no ${ZOO}: run python3 scripts/make-zoo.py (scripts/test.mjs does)` }, () => {});
+const zooModels = fs.existsSync(ZOO)
+  ? fs
+      .readdirSync(ZOO)
+      .filter((f) => f.endsWith('.onnx'))
+      .sort()
+  : [];
+test(
+  'zoo fixtures present (scripts/make-zoo.py)',
+  { skip: zooModels.length === 0 && `no ${ZOO}: run python3 scripts/make-zoo.py (scripts/test.mjs does)` },
+  () => {},
+);
 for (const file of zooModels) {
   // VGG-11's tfjs reference on the cpu backend takes minutes: left to the bench-sized runs.
   const big = fs.statSync(path.join(ZOO, file)).size > 300e6;

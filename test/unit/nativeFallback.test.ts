@@ -30,7 +30,9 @@ test('FEATURE_LENS_NATIVE=off: forward passes fall back to tfjs with the same ou
     assert.equal(await nativeForward(net, x, 2, ops), null);
     const r = await forwardLayers(net, x, 2, ops, testForward, { purpose: 'scan', layout: 'nchw' });
     assert.equal(r.path, 'tfjs');
-    const want = tf.tidy(() => referenceForward(net, tf.tensor(x, [2, ...net.input.shape])).map((t) => (t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t).dataSync() as Float32Array));
+    const want = tf.tidy(() =>
+      referenceForward(net, tf.tensor(x, [2, ...net.input.shape])).map((t) => (t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t).dataSync() as Float32Array),
+    );
     ops.forEach((op, i) => assert.deepEqual(Array.from(r.outputs[i]), Array.from(want[op]), `layer ${net.ops[op].name}`));
     const s = forwardStatus();
     assert.equal(s.forward, 'tfjs');
@@ -47,7 +49,11 @@ test('feature-lens info names the forward path: onnxruntime where it loads, tfjs
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
     await saveModel(model, path.join(dir, 'model.json'));
     model.dispose();
-    const info = (native: string) => spawnSync(process.execPath, ['dist/engine.js', 'info', path.join(dir, 'model.json')], { env: { ...process.env, FEATURE_LENS_NATIVE: native }, encoding: 'utf8' });
+    const info = (native: string) =>
+      spawnSync(process.execPath, ['dist/engine.js', 'info', path.join(dir, 'model.json')], {
+        env: { ...process.env, FEATURE_LENS_NATIVE: native },
+        encoding: 'utf8',
+      });
     const off = info('off');
     assert.equal(off.status, 0, off.stderr);
     assert.match(off.stdout, /forward tfjs\n.*unavailable \(turned off by FEATURE_LENS_NATIVE=off\)/);

@@ -9,7 +9,10 @@ type Pads = [number, number, number, number];
 /** A tensor of deterministic values in [-scale, scale). */
 export function rand(shape: number[], seed: number, scale = 1): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(values(n, seed).map((v) => v * scale), shape);
+  return tf.tensor(
+    values(n, seed).map((v) => v * scale),
+    shape,
+  );
 }
 
 /** Builds a Network op by op; `shape` of each op is taken from the reference forward pass of one image. */
@@ -262,26 +265,116 @@ const none = {} as Record<string, never>;
 /** Convolutions, pools, batch norm, pads, resizes: the NCHW-side ops of a CNN. */
 export function convNet(): Network {
   const b = new NetBuilder('convs', [11, 10, 3]);
-  let v = b.add('conv1', ['x'], { kind: 'conv2d', strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], groups: 1, activation: { fn: 'relu' }, weights: { kernel: b.rand([3, 3, 3, 4]) as tf.Tensor4D, bias: b.rand([4]) as tf.Tensor1D } });
-  v = b.add('bn1', [v], { kind: 'batchNorm', epsilon: 1e-3, weights: { mean: b.rand([4]) as tf.Tensor1D, variance: tf.add(b.rand([4]), 1.2) as tf.Tensor1D, gamma: b.rand([4]) as tf.Tensor1D, beta: b.rand([4]) as tf.Tensor1D } });
-  v = b.add('dw', [v], { kind: 'depthwiseConv2d', strides: [2, 2], dilations: [1, 1], pads: [0, 1, 1, 0], activation: { fn: 'clip', min: 0, max: 0.6 }, weights: { kernel: b.rand([3, 3, 4, 2]) as tf.Tensor4D, bias: b.rand([8]) as tf.Tensor1D } });
-  v = b.add('dwDilated', [v], { kind: 'depthwiseConv2d', strides: [1, 1], dilations: [2, 2], pads: [2, 2, 2, 2], weights: { kernel: b.rand([3, 3, 8, 1]) as tf.Tensor4D } });
-  v = b.add('grouped', [v], { kind: 'conv2d', strides: [1, 2], dilations: [1, 1], pads: [0, 0, 1, 1], groups: 2, activation: { fn: 'leakyRelu', alpha: 0.1 }, weights: { kernel: b.rand([3, 3, 4, 6]) as tf.Tensor4D, bias: b.rand([6]) as tf.Tensor1D } });
-  v = b.add('bnPlain', [v], { kind: 'batchNorm', epsilon: 1e-5, weights: { mean: b.rand([6]) as tf.Tensor1D, variance: tf.add(b.rand([6]), 1.1) as tf.Tensor1D } });
+  let v = b.add('conv1', ['x'], {
+    kind: 'conv2d',
+    strides: [1, 1],
+    dilations: [1, 1],
+    pads: [1, 1, 1, 1],
+    groups: 1,
+    activation: { fn: 'relu' },
+    weights: { kernel: b.rand([3, 3, 3, 4]) as tf.Tensor4D, bias: b.rand([4]) as tf.Tensor1D },
+  });
+  v = b.add('bn1', [v], {
+    kind: 'batchNorm',
+    epsilon: 1e-3,
+    weights: {
+      mean: b.rand([4]) as tf.Tensor1D,
+      variance: tf.add(b.rand([4]), 1.2) as tf.Tensor1D,
+      gamma: b.rand([4]) as tf.Tensor1D,
+      beta: b.rand([4]) as tf.Tensor1D,
+    },
+  });
+  v = b.add('dw', [v], {
+    kind: 'depthwiseConv2d',
+    strides: [2, 2],
+    dilations: [1, 1],
+    pads: [0, 1, 1, 0],
+    activation: { fn: 'clip', min: 0, max: 0.6 },
+    weights: { kernel: b.rand([3, 3, 4, 2]) as tf.Tensor4D, bias: b.rand([8]) as tf.Tensor1D },
+  });
+  v = b.add('dwDilated', [v], {
+    kind: 'depthwiseConv2d',
+    strides: [1, 1],
+    dilations: [2, 2],
+    pads: [2, 2, 2, 2],
+    weights: { kernel: b.rand([3, 3, 8, 1]) as tf.Tensor4D },
+  });
+  v = b.add('grouped', [v], {
+    kind: 'conv2d',
+    strides: [1, 2],
+    dilations: [1, 1],
+    pads: [0, 0, 1, 1],
+    groups: 2,
+    activation: { fn: 'leakyRelu', alpha: 0.1 },
+    weights: { kernel: b.rand([3, 3, 4, 6]) as tf.Tensor4D, bias: b.rand([6]) as tf.Tensor1D },
+  });
+  v = b.add('bnPlain', [v], {
+    kind: 'batchNorm',
+    epsilon: 1e-5,
+    weights: { mean: b.rand([6]) as tf.Tensor1D, variance: tf.add(b.rand([6]), 1.1) as tf.Tensor1D },
+  });
   v = b.add('prelu', [v], { kind: 'prelu', weights: { alpha: b.rand([6]) } });
-  v = b.add('dilated', [v], { kind: 'conv2d', strides: [1, 1], dilations: [2, 1], pads: [2, 2, 1, 1], groups: 1, activation: { fn: 'hardSwish' }, weights: { kernel: b.rand([3, 3, 6, 5]) as tf.Tensor4D } });
+  v = b.add('dilated', [v], {
+    kind: 'conv2d',
+    strides: [1, 1],
+    dilations: [2, 1],
+    pads: [2, 2, 1, 1],
+    groups: 1,
+    activation: { fn: 'hardSwish' },
+    weights: { kernel: b.rand([3, 3, 6, 5]) as tf.Tensor4D },
+  });
   const skip = v;
   v = b.add('maxPool', [v], { kind: 'maxPool', size: [2, 2], strides: [1, 1], pads: [0, 1, 0, 1], countIncludePad: false, weights: none });
   v = b.add('avgExcl', [v], { kind: 'avgPool', size: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], countIncludePad: false, weights: none });
   v = b.add('avgIncl', [v], { kind: 'avgPool', size: [3, 2], strides: [1, 1], pads: [1, 1, 0, 1], countIncludePad: true, weights: none });
   v = b.add('residual', [v, skip], { kind: 'add', activation: { fn: 'relu' }, weights: none });
-  v = b.add('up', [v], { kind: 'convTranspose2d', strides: [2, 2], pads: [1, 1, 1, 1], outputPadding: [1, 1], activation: { fn: 'tanh' }, weights: { kernel: b.rand([3, 3, 4, 5]) as tf.Tensor4D, bias: b.rand([4]) as tf.Tensor1D } });
+  v = b.add('up', [v], {
+    kind: 'convTranspose2d',
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+    outputPadding: [1, 1],
+    activation: { fn: 'tanh' },
+    weights: { kernel: b.rand([3, 3, 4, 5]) as tf.Tensor4D, bias: b.rand([4]) as tf.Tensor1D },
+  });
   v = b.add('bilinear', [v], { kind: 'resize', size: [7, 9], method: 'bilinear', alignCorners: false, weights: none });
   v = b.add('bilinearAC', [v], { kind: 'resize', size: [9, 8], method: 'bilinear', alignCorners: true, weights: none });
   v = b.add('nearest', [v], { kind: 'resize', size: [12, 10], method: 'nearest', alignCorners: false, weights: none });
-  v = b.add('padReflect', [v], { kind: 'pad', pads: [[0, 0], [1, 2], [2, 1], [0, 0]], mode: 'reflect', value: 0, weights: none });
-  v = b.add('padEdge', [v], { kind: 'pad', pads: [[0, 0], [1, 0], [0, 2], [0, 0]], mode: 'edge', value: 0, weights: none });
-  v = b.add('padConst', [v], { kind: 'pad', pads: [[0, 0], [1, 1], [1, 1], [1, 0]], mode: 'constant', value: 0.25, weights: none });
+  v = b.add('padReflect', [v], {
+    kind: 'pad',
+    pads: [
+      [0, 0],
+      [1, 2],
+      [2, 1],
+      [0, 0],
+    ],
+    mode: 'reflect',
+    value: 0,
+    weights: none,
+  });
+  v = b.add('padEdge', [v], {
+    kind: 'pad',
+    pads: [
+      [0, 0],
+      [1, 0],
+      [0, 2],
+      [0, 0],
+    ],
+    mode: 'edge',
+    value: 0,
+    weights: none,
+  });
+  v = b.add('padConst', [v], {
+    kind: 'pad',
+    pads: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [1, 0],
+    ],
+    mode: 'constant',
+    value: 0.25,
+    weights: none,
+  });
   const g1 = b.add('gap', [v], { kind: 'globalAvgPool', keepDims: true, weights: none });
   b.add('gmp', [v], { kind: 'globalMaxPool', keepDims: false, weights: none });
   b.add('gapFlat', [g1], { kind: 'flatten', order: 'nchw', weights: none });
@@ -292,7 +385,14 @@ export function convNet(): Network {
 /** Elementwise ops with constants, concat, every activation, reductions, flatten, reshape, transpose, dense, matMul. */
 export function graphNet(): Network {
   const b = new NetBuilder('graph', [6, 5, 4]);
-  const c = b.add('conv', ['x'], { kind: 'conv2d', strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1, weights: { kernel: b.rand([1, 1, 4, 4]) as tf.Tensor4D } });
+  const c = b.add('conv', ['x'], {
+    kind: 'conv2d',
+    strides: [1, 1],
+    dilations: [1, 1],
+    pads: [0, 0, 0, 0],
+    groups: 1,
+    weights: { kernel: b.rand([1, 1, 4, 4]) as tf.Tensor4D },
+  });
   const perChannel = b.constant('perChannel', b.rand([4]));
   const full = b.constant('full', b.rand([6, 5, 4]));
   const scalar = b.constant('scalar', tf.scalar(1.5));
@@ -325,20 +425,36 @@ export function graphNet(): Network {
   b.add('meanHW', [w], { kind: 'reduceMean', axes: [1, 2], keepDims: false, weights: none });
   b.add('maxC', [w], { kind: 'reduceMax', axes: [3], keepDims: true, weights: none });
   b.add('sumW', [w], { kind: 'reduceSum', axes: [2], keepDims: false, weights: none });
-  const denseLast = b.add('denseLast', [w], { kind: 'dense', activation: { fn: 'relu' }, weights: { kernel: b.rand([8, 3]) as tf.Tensor2D, bias: b.rand([3]) as tf.Tensor1D } });
+  const denseLast = b.add('denseLast', [w], {
+    kind: 'dense',
+    activation: { fn: 'relu' },
+    weights: { kernel: b.rand([8, 3]) as tf.Tensor2D, bias: b.rand([3]) as tf.Tensor1D },
+  });
   const t = b.add('transposed', [denseLast], { kind: 'transpose', perm: [0, 2, 1, 3], weights: none });
   const r = b.add('reshaped', [t], { kind: 'reshape', shape: [5, 36], weights: none });
   b.add('reshaped4', [r], { kind: 'reshape', shape: [5, 6, 6], weights: none });
   const id = b.add('same', [w], { kind: 'identity', weights: none });
   const fc = b.add('flatC', [id], { kind: 'flatten', order: 'nchw', weights: none });
   const fh = b.add('flatH', [id], { kind: 'flatten', order: 'nhwc', weights: none });
-  const d1 = b.add('fc1', [fc], { kind: 'dense', activation: { fn: 'tanh' }, weights: { kernel: b.rand([480, 7], 0.1) as tf.Tensor2D, bias: b.rand([7]) as tf.Tensor1D } });
+  const d1 = b.add('fc1', [fc], {
+    kind: 'dense',
+    activation: { fn: 'tanh' },
+    weights: { kernel: b.rand([480, 7], 0.1) as tf.Tensor2D, bias: b.rand([7]) as tf.Tensor1D },
+  });
   const d2 = b.add('fc2', [fh], { kind: 'dense', weights: { kernel: b.rand([480, 7], 0.1) as tf.Tensor2D } });
-  const bn = b.add('bnDense', [d2], { kind: 'batchNorm', epsilon: 1e-3, weights: { mean: b.rand([7]) as tf.Tensor1D, variance: tf.add(b.rand([7]), 1.5) as tf.Tensor1D, gamma: b.rand([7]) as tf.Tensor1D } });
+  const bn = b.add('bnDense', [d2], {
+    kind: 'batchNorm',
+    epsilon: 1e-3,
+    weights: { mean: b.rand([7]) as tf.Tensor1D, variance: tf.add(b.rand([7]), 1.5) as tf.Tensor1D, gamma: b.rand([7]) as tf.Tensor1D },
+  });
   const sum = b.add('sumFc', [d1, bn], { kind: 'add', activation: { fn: 'softmax', axis: -1 }, weights: none });
   const outer = b.add('outerIn', [sum], { kind: 'reshape', shape: [7, 1], weights: none });
   const row = b.add('rowIn', [sum], { kind: 'reshape', shape: [1, 7], weights: none });
   b.add('outer', [outer, row], { kind: 'matMul', weights: none });
-  b.add('logits', [sum], { kind: 'dense', activation: { fn: 'softmax', axis: 1 }, weights: { kernel: b.rand([7, 3]) as tf.Tensor2D, bias: b.rand([3]) as tf.Tensor1D } });
+  b.add('logits', [sum], {
+    kind: 'dense',
+    activation: { fn: 'softmax', axis: 1 },
+    weights: { kernel: b.rand([7, 3]) as tf.Tensor2D, bias: b.rand([3]) as tf.Tensor1D },
+  });
   return b.build();
 }

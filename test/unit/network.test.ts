@@ -24,10 +24,24 @@ import { memoryDataset } from './scanFixtures';
 function mobileNetLike(): tf.LayersModel {
   const init = (seed: number, stddev = 0.5) => tf.initializers.randomNormal({ seed, stddev });
   const bn = (name: string, seed: number) =>
-    tf.layers.batchNormalization({ name, gammaInitializer: init(seed), betaInitializer: init(seed + 1, 0.1), movingMeanInitializer: init(seed + 2, 0.1), movingVarianceInitializer: tf.initializers.constant({ value: 1.7 }) });
+    tf.layers.batchNormalization({
+      name,
+      gammaInitializer: init(seed),
+      betaInitializer: init(seed + 1, 0.1),
+      movingMeanInitializer: init(seed + 2, 0.1),
+      movingVarianceInitializer: tf.initializers.constant({ value: 1.7 }),
+    });
   const relu6 = (name: string) => tf.layers.reLU({ maxValue: 6, name });
   const input = tf.input({ shape: [12, 12, 3], name: 'image' });
-  let x = tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: 'pad' }).apply(input) as tf.SymbolicTensor;
+  let x = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [0, 1],
+        [0, 1],
+      ],
+      name: 'pad',
+    })
+    .apply(input) as tf.SymbolicTensor;
   x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, useBias: false, name: 'conv1', kernelInitializer: init(1) }).apply(x) as tf.SymbolicTensor;
   x = bn('bn1', 10).apply(x) as tf.SymbolicTensor;
   const stem = relu6('relu1').apply(x) as tf.SymbolicTensor;
@@ -38,7 +52,17 @@ function mobileNetLike(): tf.LayersModel {
   y = tf.layers.conv2d({ filters: 8, kernelSize: 1, useBias: false, name: 'project', kernelInitializer: init(4) }).apply(y) as tf.SymbolicTensor;
   y = bn('project_bn', 40).apply(y) as tf.SymbolicTensor;
   const add = tf.layers.add({ name: 'add' }).apply([stem, y]) as tf.SymbolicTensor;
-  const sep = tf.layers.separableConv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'sep', depthwiseInitializer: init(5), pointwiseInitializer: init(6) }).apply(add) as tf.SymbolicTensor;
+  const sep = tf.layers
+    .separableConv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      name: 'sep',
+      depthwiseInitializer: init(5),
+      pointwiseInitializer: init(6),
+    })
+    .apply(add) as tf.SymbolicTensor;
   const cat = tf.layers.concatenate({ name: 'cat' }).apply([add, sep]) as tf.SymbolicTensor;
   const pool = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }).apply(cat) as tf.SymbolicTensor;
   const gap = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(pool) as tf.SymbolicTensor;
@@ -53,9 +77,29 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const n = net(model);
     const idx = (name: string) => n.layers.findIndex((l) => l.name === name);
     // pad is not listed (it only moves data); SeparableConv2D is its depthwise part and its 1×1 conv
-    assert.deepEqual(n.layers.map((l) => l.name), [
-      'conv1', 'bn1', 'relu1', 'expand', 'expand_bn', 'expand_relu', 'dw', 'dw_bn', 'dw_relu', 'project', 'project_bn', 'add', 'sep/depthwise', 'sep', 'cat', 'pool', 'gap', 'out',
-    ]);
+    assert.deepEqual(
+      n.layers.map((l) => l.name),
+      [
+        'conv1',
+        'bn1',
+        'relu1',
+        'expand',
+        'expand_bn',
+        'expand_relu',
+        'dw',
+        'dw_bn',
+        'dw_relu',
+        'project',
+        'project_bn',
+        'add',
+        'sep/depthwise',
+        'sep',
+        'cat',
+        'pool',
+        'gap',
+        'out',
+      ],
+    );
     assert.deepEqual(n.ops.map((o) => o.kind).slice(0, 4), ['pad', 'conv2d', 'batchNorm', 'activation']);
     const image = seededImage([12, 12, 3], 4);
     const x = tf.tensor4d(image.data, [1, 12, 12, 3]);
@@ -71,16 +115,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
 
     // saliency against tf.grad through the LayersModel's own apply (tfjs-layers' BN, ReLU6, depthwise, Add)
-    for (const [name, node] of [['dw_relu', 3], ['add', 5], ['out', 1]] as const) {
+    for (const [name, node] of [
+      ['dw_relu', 3],
+      ['add', 5],
+      ['out', 1],
+    ] as const) {
       const g = tf.tidy(() => {
         const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(name).output as tf.SymbolicTensor });
-        return Array.from(tf.grad((v: tf.Tensor) => {
-          const y = sub.apply(v, { training: false }) as tf.Tensor;
-          return tf.sum(tf.mul(y, tf.oneHot(node, y.shape[y.rank - 1])));
-        })(x).dataSync());
+        return Array.from(
+          tf
+            .grad((v: tf.Tensor) => {
+              const y = sub.apply(v, { training: false }) as tf.Tensor;
+              return tf.sum(tf.mul(y, tf.oneHot(node, y.shape[y.rank - 1])));
+            })(x)
+            .dataSync(),
+        );
       });
       const got = project(n, idx(name), node, image, 'saliency').projection.data;
-      assert.ok(g.some((v) => v !== 0), `${name}: the reference gradient is zero`);
+      assert.ok(
+        g.some((v) => v !== 0),
+        `${name}: the reference gradient is zero`,
+      );
       assert.ok(relError(got, g) < 1e-4, `${name} saliency: relative error ${relError(got, g)}`);
     }
 
@@ -89,7 +144,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       for (const method of ['deconv', 'deconvNoSwitches', 'guided', 'saliency', 'gradcam'] as const) {
         const r = project(n, idx(name), 2, image, method);
         assert.ok(r.projection.data.every(Number.isFinite), `${method} ${name}`);
-        assert.ok(r.projection.data.some((v) => v !== 0), `${method} of ${name} node 2 is blank`);
+        assert.ok(
+          r.projection.data.some((v) => v !== 0),
+          `${method} of ${name} node 2 is blank`,
+        );
       }
     }
     // Grad-CAM's maps: the last conv or merge on every path to the node
@@ -102,11 +160,26 @@ for (const backend of ['cpu', 'wasm'] as const) {
     // the scan, the layer table, the top images with their projections, activation maximization
     const count = 6;
     const images = Float32Array.from({ length: count * 432 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
-    const ds = memoryDataset(images, Int32Array.from({ length: count }, (_, i) => i % 2), [12, 12, 3], ['a', 'b']);
+    const ds = memoryDataset(
+      images,
+      Int32Array.from({ length: count }, (_, i) => i % 2),
+      [12, 12, 3],
+      ['a', 'b'],
+    );
     const table = await layerByClassOfDataset(n, ds, makeJob(), { batchSize: 4 });
     assert.equal(table.layers.length, scanLayers(n).length);
     assert.ok(table.norms[0].every((v) => Number.isFinite(v)));
-    const top = await inspectImages(n, ds, idx('dw'), 1, [{ index: 0, score: 1, label: 0 }, { index: 3, score: 1, label: 1 }], 'deconv');
+    const top = await inspectImages(
+      n,
+      ds,
+      idx('dw'),
+      1,
+      [
+        { index: 0, score: 1, label: 0 },
+        { index: 3, score: 1, label: 1 },
+      ],
+      'deconv',
+    );
     assert.equal(top.projectionError, undefined);
     assert.ok(top.items.every((it) => it.projection!.data.some((v) => v !== 0)));
     const m = await maximize(n, idx('dw_relu'), 2, { steps: 8, transforms: false, warmup: 8 }, makeJob());
@@ -138,7 +211,10 @@ test('deconvolution through a residual block and padding matches the hand-worked
   const model = tf.model({ inputs: input, outputs: r });
   model.getLayer('c').setWeights([tf.tensor4d([0, 1, 0, 0, 0, 0, 0, 0, -1], [3, 3, 1, 1])]);
   const n = layersNetwork(model, 'residual.json');
-  assert.deepEqual(n.layers.map((l) => l.name), ['c', 'res', 'r']);
+  assert.deepEqual(
+    n.layers.map((l) => l.name),
+    ['c', 'res', 'r'],
+  );
   const image = { shape: [3, 3, 1], data: Float32Array.from([1, 2, 0, 0, 1, 3, 2, 0, 1]) };
   const before = tf.memory().numTensors;
   assert.deepEqual(Array.from(featureMaps(n, 2, image).maps.data), [0, 0, 0, 1, 2, 3, 2, 1, 4]);
@@ -153,7 +229,10 @@ test('deconvolution through a residual block and padding matches the hand-worked
 test('the Layers importer names an unknown layer, its class and the file in one line', async () => {
   await initBackend('cpu');
   const model = tf.sequential({ layers: [tf.layers.conv1d({ inputShape: [8, 2], filters: 2, kernelSize: 3, name: 'wave' })] });
-  assert.throws(() => layersNetwork(model, '/models/m/model.json'), (e: unknown) => e instanceof Error && /Conv1D layer wave/.test(e.message) && /\/models\/m\/model\.json/.test(e.message) && !e.message.includes('\n'));
+  assert.throws(
+    () => layersNetwork(model, '/models/m/model.json'),
+    (e: unknown) => e instanceof Error && /Conv1D layer wave/.test(e.message) && /\/models\/m\/model\.json/.test(e.message) && !e.message.includes('\n'),
+  );
   model.dispose();
 });
 
@@ -171,26 +250,63 @@ for (const backend of ['cpu', 'wasm'] as const) {
     await initBackend(backend);
     const init = (seed: number) => tf.initializers.randomNormal({ seed, mean: 0.1, stddev: 0.6 });
     const input = tf.input({ shape: [6, 6, 2] });
-    const p = tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: 'p' }).apply(input) as tf.SymbolicTensor;
-    const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu6', name: 'c1', kernelInitializer: init(1), biasInitializer: init(2) }).apply(p) as tf.SymbolicTensor;
-    const d = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', name: 'd', depthwiseInitializer: init(3), biasInitializer: init(4) }).apply(c1) as tf.SymbolicTensor;
+    const p = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [0, 1],
+          [0, 1],
+        ],
+        name: 'p',
+      })
+      .apply(input) as tf.SymbolicTensor;
+    const c1 = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, activation: 'relu6', name: 'c1', kernelInitializer: init(1), biasInitializer: init(2) })
+      .apply(p) as tf.SymbolicTensor;
+    const d = tf.layers
+      .depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', name: 'd', depthwiseInitializer: init(3), biasInitializer: init(4) })
+      .apply(c1) as tf.SymbolicTensor;
     const a = tf.layers.add({ name: 'a' }).apply([c1, d]) as tf.SymbolicTensor;
-    const c2 = tf.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'relu', name: 'c2', kernelInitializer: init(5), biasInitializer: init(6) }).apply(a) as tf.SymbolicTensor;
+    const c2 = tf.layers
+      .conv2d({ filters: 3, kernelSize: 1, activation: 'relu', name: 'c2', kernelInitializer: init(5), biasInitializer: init(6) })
+      .apply(a) as tf.SymbolicTensor;
     const g = tf.layers.globalAveragePooling2d({ name: 'g' }).apply(c2) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 2, name: 'out', kernelInitializer: init(7) }).apply(g) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
     const W = (name: string) => model.getLayer(name).getWeights();
     const guided = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x]);
-      return { value: tf.relu(x), gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(dy, tf.mul(tf.cast(tf.greater(s, 0), 'float32'), tf.cast(tf.greater(dy, 0), 'float32'))) };
+      return {
+        value: tf.relu(x),
+        gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(dy, tf.mul(tf.cast(tf.greater(s, 0), 'float32'), tf.cast(tf.greater(dy, 0), 'float32'))),
+      };
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
     const guided6 = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x]);
-      return { value: tf.clipByValue(x, 0, 6), gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(dy, tf.mul(tf.cast(tf.logicalAnd(tf.greater(s, 0), tf.less(s, 6)), 'float32'), tf.cast(tf.greater(dy, 0), 'float32'))) };
+      return {
+        value: tf.clipByValue(x, 0, 6),
+        gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) =>
+          tf.mul(dy, tf.mul(tf.cast(tf.logicalAnd(tf.greater(s, 0), tf.less(s, 6)), 'float32'), tf.cast(tf.greater(dy, 0), 'float32'))),
+      };
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
     type Acts = { relu: (x: tf.Tensor) => tf.Tensor; relu6: (x: tf.Tensor) => tf.Tensor };
     const plain: Acts = { relu: (v) => tf.relu(v), relu6: (v) => tf.clipByValue(v, 0, 6) };
-    const c1Of = (x: tf.Tensor, f = plain) => f.relu6(tf.add(tf.conv2d(tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]) as tf.Tensor4D, W('c1')[0] as tf.Tensor4D, 1, 'valid'), W('c1')[1]));
+    const c1Of = (x: tf.Tensor, f = plain) =>
+      f.relu6(
+        tf.add(
+          tf.conv2d(
+            tf.pad(x, [
+              [0, 0],
+              [0, 1],
+              [0, 1],
+              [0, 0],
+            ]) as tf.Tensor4D,
+            W('c1')[0] as tf.Tensor4D,
+            1,
+            'valid',
+          ),
+          W('c1')[1],
+        ),
+      );
     const aOf = (m: tf.Tensor, f = plain) => tf.add(m, f.relu(tf.add(tf.depthwiseConv2d(m as tf.Tensor4D, W('d')[0] as tf.Tensor4D, 1, 'same'), W('d')[1])));
     const c2FromA = (am: tf.Tensor, f = plain) => f.relu(tf.add(tf.conv2d(am as tf.Tensor4D, W('c2')[0] as tf.Tensor4D, 1, 'valid'), W('c2')[1]));
     const node = 1;

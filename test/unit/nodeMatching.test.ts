@@ -38,13 +38,22 @@ test('streaming correlations over uneven batches equal two-pass correlations', (
   const a = Float32Array.from(values(n * na, 1), (v, k) => 1000 + v + (k % na));
   const b = Float32Array.from(values(n * nb, 2), (v, k) => -500 + v * 3 + 0.5 * a[Math.floor(k / nb) * na + (k % na)] * (k % nb < na ? 1 : 0));
   const acc = new CorrelationAccumulator(na, nb);
-  for (const [s, e] of [[0, 1], [1, 50], [50, 50], [50, 203]]) acc.add(a.subarray(s * na, e * na), b.subarray(s * nb, e * nb), e - s);
+  for (const [s, e] of [
+    [0, 1],
+    [1, 50],
+    [50, 50],
+    [50, 203],
+  ])
+    acc.add(a.subarray(s * na, e * na), b.subarray(s * nb, e * nb), e - s);
   assert.equal(acc.samples, n);
   const corr = acc.correlations();
   let worst = 0;
   for (let i = 0; i < na; i++) for (let j = 0; j < nb; j++) worst = Math.max(worst, Math.abs(corr[i * nb + j] - bruteCorr(a, b, n, na, nb, i, j)));
   assert.ok(worst < 1e-9, `max difference ${worst}`);
-  assert.ok(corr.some((c) => c > 0.1), 'the constructed dependence shows');
+  assert.ok(
+    corr.some((c) => c > 0.1),
+    'the constructed dependence shows',
+  );
 });
 
 test('a node that never changes has no correlation (NaN), and is matched to nothing better than NaN', () => {
@@ -95,7 +104,12 @@ function bruteBestTotal(corr: ArrayLike<number>, na: number, nb: number): number
 }
 
 test('one-to-one matching reaches the best total of an exhaustive search, on square and rectangular layers', () => {
-  for (const [na, nb, seed] of [[5, 5, 11], [4, 6, 12], [6, 3, 13], [1, 4, 14]]) {
+  for (const [na, nb, seed] of [
+    [5, 5, 11],
+    [4, 6, 12],
+    [6, 3, 13],
+    [1, 4, 14],
+  ]) {
     const corr = Float64Array.from(values(na * nb, seed));
     const matches = oneToOneMatches(corr, na, nb);
     assert.equal(matches.length, Math.min(na, nb));
@@ -152,7 +166,16 @@ test('SSIM: 1 for the same map (any scale), the definition computed window by wi
   const w = 9;
   const x = Array.from(values(h * w, 21));
   assert.ok(Math.abs(ssim(x, x, [h, w, 1]) - 1) < 1e-12);
-  assert.ok(Math.abs(ssim(x, x.map((v) => 3 * v + 2), [h, w]) - 1) < 1e-12, 'scaled to [0, 1] first');
+  assert.ok(
+    Math.abs(
+      ssim(
+        x,
+        x.map((v) => 3 * v + 2),
+        [h, w],
+      ) - 1,
+    ) < 1e-12,
+    'scaled to [0, 1] first',
+  );
   const y = x.map((v, i) => v + 0.8 * Math.sin(i));
   const want = bruteSsim(x, y, h, w);
   assert.ok(want < 0.95 && want > -1, `a different map scores ${want}`);

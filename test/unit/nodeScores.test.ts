@@ -57,7 +57,17 @@ function relClose(got: number, want: number, scale: number, what: string): void 
 }
 
 /** Checks the columns `[column, column + n)` of `scores` against the reference of `data`. */
-function checkLayer(scores: NodeScores, N: number, data: Float32Array, b: number, positions: number, n: number, column: number, what: string, skip: number[] = []): void {
+function checkLayer(
+  scores: NodeScores,
+  N: number,
+  data: Float32Array,
+  b: number,
+  positions: number,
+  n: number,
+  column: number,
+  what: string,
+  skip: number[] = [],
+): void {
   const ref = reference(data, b, positions, n);
   for (let r = 0; r < b; r++) {
     for (let i = 0; i < n; i++) {
@@ -118,7 +128,10 @@ test('scores match a float64 reference for conv, dense and sequence outputs, n a
     [2, 13, 17],
   ];
   shapes.forEach((shape, s) => {
-    const data = values(shape.reduce((a, d) => a * d, 1), 101 + s);
+    const data = values(
+      shape.reduce((a, d) => a * d, 1),
+      101 + s,
+    );
     const b = shape[0];
     const n = shape[shape.length - 1];
     const positions = shape.slice(1, -1).reduce((a, d) => a * d, 1);
@@ -135,7 +148,12 @@ test('several layers land in their own columns of one N, in any order', () => {
     { shape: [b, 3, 3, 16], column: 7 },
     { shape: [b, 3], column: 23 },
   ];
-  const datas = specs.map((l, i) => values(l.shape.reduce((a, d) => a * d, 1), 500 + i));
+  const datas = specs.map((l, i) =>
+    values(
+      l.shape.reduce((a, d) => a * d, 1),
+      500 + i,
+    ),
+  );
   const tensors = specs.map((l, i) => tf.tensor(datas[i], l.shape));
   try {
     const layers: LayerOutput[] = specs.map((l, i) => ({ tensor: tensors[i], positions: l.shape.slice(1, -1).reduce((a, d) => a * d, 1), column: l.column }));
@@ -156,7 +174,10 @@ test('several layers land in their own columns of one N, in any order', () => {
 test('columns no layer covers are 0', () => {
   const b = 2;
   const N = 12;
-  const full = tf.tensor(values(b * 4 * N, 7).map((v) => v + 2), [b, 2, 2, N]);
+  const full = tf.tensor(
+    values(b * 4 * N, 7).map((v) => v + 2),
+    [b, 2, 2, N],
+  );
   const part = tf.tensor(values(b * 4 * 3, 8), [b, 2, 2, 3]);
   try {
     // A call that writes every column first, so stale scores are non-zero if the buffer is reused.
@@ -176,7 +197,11 @@ test('columns no layer covers are 0', () => {
 
 test('exact ties: argmax is the first position of the maximum', () => {
   // Values on a coarse grid (many ties), plus hand-placed ties of the maximum.
-  for (const [shape, seed] of [[[2, 5, 5, 6], 11], [[3, 4, 4, 16], 12], [[2, 3, 7, 5], 13]] as const) {
+  for (const [shape, seed] of [
+    [[2, 5, 5, 6], 11],
+    [[3, 4, 4, 16], 12],
+    [[2, 3, 7, 5], 13],
+  ] as const) {
     const [b, h, w, n] = shape;
     const data = values(b * h * w * n, seed).map((v) => Math.round(v * 3) / 3);
     // Node 0 of image 0: the maximum 5 at positions 4, 7 and the last one; node n-1 of the last image: at 1 and 2.
@@ -195,22 +220,41 @@ test('exact ties: argmax is the first position of the maximum', () => {
 });
 
 test('all-negative maps: the maximum is the largest negative value, the Frobenius norm is positive', () => {
-  for (const shape of [[2, 4, 6, 5], [2, 4, 6, 8], [4, 9]]) {
-    const data = values(shape.reduce((a, d) => a * d, 1), 77).map((v) => -1.5 - Math.abs(v));
+  for (const shape of [
+    [2, 4, 6, 5],
+    [2, 4, 6, 8],
+    [4, 9],
+  ]) {
+    const data = values(
+      shape.reduce((a, d) => a * d, 1),
+      77,
+    ).map((v) => -1.5 - Math.abs(v));
     const scores = scoresOf(data, shape);
     const n = shape[shape.length - 1];
-    checkLayer(scores, n, data, shape[0], shape.slice(1, -1).reduce((a, d) => a * d, 1), n, 0, `negative [${shape}]`);
+    checkLayer(
+      scores,
+      n,
+      data,
+      shape[0],
+      shape.slice(1, -1).reduce((a, d) => a * d, 1),
+      n,
+      0,
+      `negative [${shape}]`,
+    );
     assert.ok(scores.max.every((v) => v < -1.5));
     assert.ok(scores.frobenius.every((v) => v > 1.5));
   }
 });
 
 test('maps containing -Infinity, and maps of only -Infinity', () => {
-  for (const shape of [[2, 3, 3, 5], [2, 3, 3, 8]]) {
+  for (const shape of [
+    [2, 3, 3, 5],
+    [2, 3, 3, 8],
+  ]) {
     const [b, h, w, n] = shape;
     const data = values(b * h * w * n, 31);
     // Node 0: -Infinity first, then ordinary values. Node 1 of image 0: -Infinity everywhere.
-    for (let r = 0; r < b; r++) data[(r * h * w) * n] = -Infinity;
+    for (let r = 0; r < b; r++) data[r * h * w * n] = -Infinity;
     for (let p = 0; p < h * w; p++) data[p * n + 1] = -Infinity;
     const scores = scoresOf(data, shape);
     checkLayer(scores, n, data, b, h * w, n, 0, `-Infinity [${shape}]`);
@@ -226,7 +270,7 @@ test('maps containing -Infinity, and maps of only -Infinity', () => {
   assert.deepEqual(Array.from(scores.max), [-Infinity, 2, -3]);
 });
 
-test('NaN: the norm and the mean become NaN (the heaps skip them); a flat output\'s three scores are the value', () => {
+test("NaN: the norm and the mean become NaN (the heaps skip them); a flat output's three scores are the value", () => {
   // A dense output (one position): every score is the value itself, NaN included.
   const flat = scoresOf(new Float32Array([NaN, 2, -3, NaN, -0.5, 4]), [2, 3]);
   assert.deepEqual(Array.from(flat.frobenius), [NaN, 2, 3, NaN, 0.5, 4]);
@@ -256,9 +300,21 @@ test('NaN: the norm and the mean become NaN (the heaps skip them); a flat output
 test('neither tensors nor wasm memory accumulate over 200 calls', () => {
   // b · N large enough that each call's output buffer is 1 MiB: 200 unfreed buffers would be 200 MiB.
   const b = 64;
-  const shapes = [[b, 6, 6, 16], [b, 5, 5, 7], [b, 1000]];
+  const shapes = [
+    [b, 6, 6, 16],
+    [b, 5, 5, 7],
+    [b, 1000],
+  ];
   const N = 16 + 7 + 1000;
-  const tensors = shapes.map((s, i) => tf.tensor(values(s.reduce((a, d) => a * d, 1), 900 + i), s));
+  const tensors = shapes.map((s, i) =>
+    tf.tensor(
+      values(
+        s.reduce((a, d) => a * d, 1),
+        900 + i,
+      ),
+      s,
+    ),
+  );
   const layers: LayerOutput[] = [
     { tensor: tensors[0], positions: 36, column: 0 },
     { tensor: tensors[1], positions: 25, column: 16 },
@@ -297,19 +353,43 @@ test('a layer the kernel cannot read gives null, not wrong scores', () => {
 /** A small conv net with fixed weights: conv (ReLU, so tied zeros) → max pool → conv → flatten → dense. */
 function convNet(): tf.LayersModel {
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [11, 10, 2], filters: 5, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), biasInitializer: tf.initializers.constant({ value: -0.8 }) }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [11, 10, 2],
+      filters: 5,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      biasInitializer: tf.initializers.constant({ value: -0.8 }),
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  model.add(tf.layers.conv2d({ filters: 6, kernelSize: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 3 }) }));
+  model.add(
+    tf.layers.conv2d({
+      filters: 6,
+      kernelSize: 2,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 3 }),
+    }),
+  );
   model.add(tf.layers.flatten());
   model.add(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
   return model;
 }
 
-test('batchScores on a real conv net equals a brute-force reduction of each layer\'s predicted output', async () => {
+test("batchScores on a real conv net equals a brute-force reduction of each layer's predicted output", async () => {
   assert.ok(nodeScoresKernel().ok, 'batchScores takes the kernel path');
   const model = convNet();
   const layers = scanLayers(net(model));
-  assert.deepEqual(layers.map((l) => [l.offset, l.nodes, ...l.spatial]), [[0, 5, 9, 8], [5, 5, 4, 4], [10, 6, 3, 3], [16, 3, 1, 1]]); // Flatten is not a layer
+  assert.deepEqual(
+    layers.map((l) => [l.offset, l.nodes, ...l.spatial]),
+    [
+      [0, 5, 9, 8],
+      [5, 5, 4, 4],
+      [10, 6, 3, 3],
+      [16, 3, 1, 1],
+    ],
+  ); // Flatten is not a layer
   const N = 19;
   const b = 6;
   const images = tf.tensor(values(b * 11 * 10 * 2, 2024), [b, 11, 10, 2]);

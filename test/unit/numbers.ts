@@ -22,7 +22,10 @@ export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, wha
   let worst = 0;
   for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]) / scale);
   assert.ok(worst <= 1e-4, `${what}: relative error ${worst}`);
-  assert.ok(ref.some((v) => v !== 0), `${what}: the reference is all zeros`);
+  assert.ok(
+    ref.some((v) => v !== 0),
+    `${what}: the reference is all zeros`,
+  );
 }
 
 /** The wasm backend's memory (the threaded build exposes `wasmMemory`, the plain one `asm.memory`); undefined on other backends. */

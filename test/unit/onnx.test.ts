@@ -77,82 +77,113 @@ function referenceOf(values: RefEntry[], name: string, kind: string, opNames: Se
   return values[i];
 }
 
-const ZOO_MODELS = ['digits', 'ops9', 'ops13', 'ops17', 'upsample11', 'upsample17', 'resnet18', 'resnet18.bn', 'mobilenet_v2', 'mobilenet_v2.bn', 'squeezenet1_1', 'alexnet', 'vgg11'];
+const ZOO_MODELS = [
+  'digits',
+  'ops9',
+  'ops13',
+  'ops17',
+  'upsample11',
+  'upsample17',
+  'resnet18',
+  'resnet18.bn',
+  'mobilenet_v2',
+  'mobilenet_v2.bn',
+  'squeezenet1_1',
+  'alexnet',
+  'vgg11',
+];
 const haveZoo = fs.existsSync(path.join(ZOO, 'digits.onnx'));
 
-describe('ONNX zoo against PyTorch (every inspectable layer within 1e-4 of its range)', { skip: haveZoo ? false : 'test/fixtures/zoo is missing: run python3 scripts/make-zoo.py (npm test does)' }, () => {
-  for (const model of ZOO_MODELS) {
-    it(model, { timeout: 300_000 }, async (t) => {
-      const run = forward;
-      const net = await loadOnnx(path.join(ZOO, `${model}.onnx`));
+describe(
+  'ONNX zoo against PyTorch (every inspectable layer within 1e-4 of its range)',
+  { skip: haveZoo ? false : 'test/fixtures/zoo is missing: run python3 scripts/make-zoo.py (npm test does)' },
+  () => {
+    for (const model of ZOO_MODELS) {
+      it(model, { timeout: 300_000 }, async (t) => {
+        const run = forward;
+        const net = await loadOnnx(path.join(ZOO, `${model}.onnx`));
+        try {
+          const { values, data } = readRef(model);
+          const input = values[0];
+          const errors: string[] = [];
+          let checked = 0;
+          let worst = 0;
+          const unmatched: string[] = [];
+          tf.tidy(() => {
+            const x = toNhwc(tf.tensor(data(input), input.shape));
+            const outs = run(net, x);
+            const compare = (opIndex: number, ref: RefEntry, label: string) => {
+              const y = outs[opIndex];
+              assert.equal(
+                y.size,
+                ref.shape.reduce((a, b) => a * b, 1),
+                `${model} ${label}: ${y.shape} vs PyTorch ${ref.shape}`,
+              );
+              const expected = toNhwc(tf.tensor(data(ref), ref.shape)).dataSync() as Float32Array;
+              const err = relError(y.dataSync() as Float32Array, expected);
+              worst = Math.max(worst, err);
+              checked++;
+              if (!(err <= 1e-4)) errors.push(`${label} vs ${ref.name}#${ref.call}: ${err.toExponential(2)}`);
+            };
+            const opNames = new Set(net.ops.map((o) => o.name));
+            for (const layer of net.layers) {
+              const op = net.ops[layer.op];
+              const ref = referenceOf(values, layer.name, op.kind, opNames);
+              if (ref) compare(layer.op, ref, layer.name);
+              else unmatched.push(layer.name);
+            }
+            const final = values.find((v) => v.name === '(model)');
+            assert.ok(final, 'the reference has the model output');
+            compare(
+              net.ops.findIndex((o) => o.name === net.output),
+              final,
+              `output ${net.output}`,
+            );
+          });
+          // Layers without a module of their own are functional ops of a forward(): `layer1.0.Add`, `features.3.Concat`.
+          assert.deepEqual(
+            unmatched.filter((n) => !/(^|\.)[A-Z][A-Za-z]*(_\d+)?$/.test(n)),
+            [],
+            `${model}: layers with no PyTorch reference`,
+          );
+          assert.ok(checked >= net.layers.length / 2, `${model}: only ${checked} of ${net.layers.length} layers checked`);
+          assert.deepEqual(errors, [], `${model}: layers off PyTorch by more than 1e-4 of their range`);
+          t.diagnostic(`${model}: ${checked} values checked, worst ${worst.toExponential(2)} of the range`);
+        } finally {
+          net.dispose();
+        }
+      });
+    }
+
+    it('names ops by PyTorch module path', async () => {
+      const net = await loadOnnx(path.join(ZOO, 'resnet18.onnx'));
       try {
-        const { values, data } = readRef(model);
-        const input = values[0];
-        const errors: string[] = [];
-        let checked = 0;
-        let worst = 0;
-        const unmatched: string[] = [];
-        tf.tidy(() => {
-          const x = toNhwc(tf.tensor(data(input), input.shape));
-          const outs = run(net, x);
-          const compare = (opIndex: number, ref: RefEntry, label: string) => {
-            const y = outs[opIndex];
-            assert.equal(y.size, ref.shape.reduce((a, b) => a * b, 1), `${model} ${label}: ${y.shape} vs PyTorch ${ref.shape}`);
-            const expected = toNhwc(tf.tensor(data(ref), ref.shape)).dataSync() as Float32Array;
-            const err = relError(y.dataSync() as Float32Array, expected);
-            worst = Math.max(worst, err);
-            checked++;
-            if (!(err <= 1e-4)) errors.push(`${label} vs ${ref.name}#${ref.call}: ${err.toExponential(2)}`);
-          };
-          const opNames = new Set(net.ops.map((o) => o.name));
-          for (const layer of net.layers) {
-            const op = net.ops[layer.op];
-            const ref = referenceOf(values, layer.name, op.kind, opNames);
-            if (ref) compare(layer.op, ref, layer.name);
-            else unmatched.push(layer.name);
-          }
-          const final = values.find((v) => v.name === '(model)');
-          assert.ok(final, 'the reference has the model output');
-          compare(net.ops.findIndex((o) => o.name === net.output), final, `output ${net.output}`);
-        });
-        // Layers without a module of their own are functional ops of a forward(): `layer1.0.Add`, `features.3.Concat`.
-        assert.deepEqual(unmatched.filter((n) => !/(^|\.)[A-Z][A-Za-z]*(_\d+)?$/.test(n)), [], `${model}: layers with no PyTorch reference`);
-        assert.ok(checked >= net.layers.length / 2, `${model}: only ${checked} of ${net.layers.length} layers checked`);
-        assert.deepEqual(errors, [], `${model}: layers off PyTorch by more than 1e-4 of their range`);
-        t.diagnostic(`${model}: ${checked} values checked, worst ${worst.toExponential(2)} of the range`);
+        const names = net.layers.map((l) => l.name);
+        for (const n of ['conv1', 'layer2.0.conv1', 'layer2.0.downsample.0', 'layer1.0.relu', 'layer1.0.relu_1', 'layer1.0.Add', 'fc'])
+          assert.ok(names.includes(n), `${n} in ${names.join(' ')}`);
+        assert.equal(new Set(net.ops.map((o) => o.name)).size, net.ops.length, 'op names are unique');
+        const conv = net.ops.find((o) => o.name === 'layer2.0.conv1');
+        assert.equal(conv?.kind, 'conv2d');
+        assert.deepEqual(conv?.kind === 'conv2d' && conv.weights.kernel.shape, [3, 3, 64, 128], 'conv kernel as [kh, kw, cin, cout]');
+        assert.deepEqual(conv?.shape, [8, 8, 128], 'NHWC shape without the batch');
+        assert.deepEqual(net.input.shape, [64, 64, 3]);
+        const mob = await loadOnnx(path.join(ZOO, 'mobilenet_v2.onnx'));
+        try {
+          const dw = mob.ops.find((o) => o.name === 'features.2.conv.1.0');
+          assert.equal(dw?.kind, 'depthwiseConv2d');
+          assert.deepEqual(dw?.kind === 'depthwiseConv2d' && dw.weights.kernel.shape, [3, 3, 96, 1], 'depthwise kernel as [kh, kw, cin, multiplier]');
+          assert.deepEqual(dw?.kind === 'depthwiseConv2d' && dw.pads, [1, 1, 1, 1]);
+          const relu6 = mob.ops.find((o) => o.name === 'features.0.2');
+          assert.deepEqual(relu6?.kind === 'activation' && relu6.activation, { fn: 'clip', min: 0, max: 6 });
+        } finally {
+          mob.dispose();
+        }
       } finally {
         net.dispose();
       }
     });
-  }
-
-  it('names ops by PyTorch module path', async () => {
-    const net = await loadOnnx(path.join(ZOO, 'resnet18.onnx'));
-    try {
-      const names = net.layers.map((l) => l.name);
-      for (const n of ['conv1', 'layer2.0.conv1', 'layer2.0.downsample.0', 'layer1.0.relu', 'layer1.0.relu_1', 'layer1.0.Add', 'fc']) assert.ok(names.includes(n), `${n} in ${names.join(' ')}`);
-      assert.equal(new Set(net.ops.map((o) => o.name)).size, net.ops.length, 'op names are unique');
-      const conv = net.ops.find((o) => o.name === 'layer2.0.conv1');
-      assert.equal(conv?.kind, 'conv2d');
-      assert.deepEqual(conv?.kind === 'conv2d' && conv.weights.kernel.shape, [3, 3, 64, 128], 'conv kernel as [kh, kw, cin, cout]');
-      assert.deepEqual(conv?.shape, [8, 8, 128], 'NHWC shape without the batch');
-      assert.deepEqual(net.input.shape, [64, 64, 3]);
-      const mob = await loadOnnx(path.join(ZOO, 'mobilenet_v2.onnx'));
-      try {
-        const dw = mob.ops.find((o) => o.name === 'features.2.conv.1.0');
-        assert.equal(dw?.kind, 'depthwiseConv2d');
-        assert.deepEqual(dw?.kind === 'depthwiseConv2d' && dw.weights.kernel.shape, [3, 3, 96, 1], 'depthwise kernel as [kh, kw, cin, multiplier]');
-        assert.deepEqual(dw?.kind === 'depthwiseConv2d' && dw.pads, [1, 1, 1, 1]);
-        const relu6 = mob.ops.find((o) => o.name === 'features.0.2');
-        assert.deepEqual(relu6?.kind === 'activation' && relu6.activation, { fn: 'clip', min: 0, max: 6 });
-      } finally {
-        mob.dispose();
-      }
-    } finally {
-      net.dispose();
-    }
-  });
-});
+  },
+);
 
 describe('op names from PyTorch node names', () => {
   it('joins scopes into module paths', () => {
@@ -178,7 +209,18 @@ describe('op names from PyTorch node names', () => {
       ],
       new Set(['input', 'Flatten']),
     );
-    assert.deepEqual(names, ['layer1.0.conv1', 'layer1.0.relu', 'layer1.0.Add', 'layer1.0.relu_1', 'fc.MatMul', 'fc', 'view.nchw', 'view', 'Conv_7', 'Flatten_2']);
+    assert.deepEqual(names, [
+      'layer1.0.conv1',
+      'layer1.0.relu',
+      'layer1.0.Add',
+      'layer1.0.relu_1',
+      'fc.MatMul',
+      'fc',
+      'view.nchw',
+      'view',
+      'Conv_7',
+      'Flatten_2',
+    ]);
   });
 });
 
@@ -198,7 +240,15 @@ function smallModel(opts: { extraOp?: string; external?: string }): Uint8Array {
   } else weight.rawData = new Uint8Array(w.buffer);
   const dim = (d: number | string) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
   const value = (name: string, dims: (number | string)[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map(dim) } } } });
-  const nodes: onnx.INodeProto[] = [{ opType: 'Conv', name: '/conv/Conv', input: ['x', 'w'], output: ['c'], attribute: [{ name: 'kernel_shape', type: onnx.AttributeProto.AttributeType.INTS, ints: [3, 3] }] }];
+  const nodes: onnx.INodeProto[] = [
+    {
+      opType: 'Conv',
+      name: '/conv/Conv',
+      input: ['x', 'w'],
+      output: ['c'],
+      attribute: [{ name: 'kernel_shape', type: onnx.AttributeProto.AttributeType.INTS, ints: [3, 3] }],
+    },
+  ];
   nodes.push({ opType: opts.extraOp ?? 'Relu', name: '/act/Op', input: ['c'], output: ['y'] });
   return onnx.ModelProto.encode({
     irVersion: 8,
@@ -339,7 +389,8 @@ function runCase(dir: string, run: Forward): { error?: number; refused?: string 
   // HardSigmoid (version 6) and the global pools (version 1) are unchanged up to opset 21: the cases written
   // at their first opset are the same ops at opset 9, the oldest the importer reads.
   const opset = model.opsetImport.find((o) => !o.domain);
-  if (opset && Number(opset.version) < 9 && graph.node.every((n) => ['HardSigmoid', 'GlobalAveragePool', 'GlobalMaxPool'].includes(n.opType ?? ''))) opset.version = 9;
+  if (opset && Number(opset.version) < 9 && graph.node.every((n) => ['HardSigmoid', 'GlobalAveragePool', 'GlobalMaxPool'].includes(n.opType ?? '')))
+    opset.version = 9;
   const set = path.join(dir, 'test_data_set_0');
   const read = (f: string) => onnx.TensorProto.decode(fs.readFileSync(path.join(set, f)));
   const inputs = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
@@ -370,27 +421,33 @@ function runCase(dir: string, run: Forward): { error?: number; refused?: string 
   }
 }
 
-describe("ONNX's single-op test cases (libonnx-testdata)", { skip: fs.existsSync(TESTDATA) ? false : `${TESTDATA} is missing (Debian package libonnx-testdata)` }, () => {
-  const folders = fs.existsSync(TESTDATA) ? fs.readdirSync(TESTDATA) : [];
-  for (const [op, prefixes] of Object.entries(OP_CASES)) {
-    it(op, async (t) => {
-      const cases = folders.filter((f) => prefixes.some((p) => f.startsWith(p)) && !f.endsWith('_expanded') && fs.existsSync(path.join(TESTDATA, f, 'test_data_set_0', 'output_0.pb')));
-      assert.ok(cases.length > 0, `test cases for ${op}`);
-      const passed: string[] = [];
-      const refused: string[] = [];
-      const failed: string[] = [];
-      for (const c of cases) {
-        const r = runCase(path.join(TESTDATA, c), forward);
-        if (r.refused !== undefined) refused.push(`${c}: ${r.refused.replace(/^.*?model\.onnx: /, '')}`);
-        else if ((r.error ?? Infinity) <= 1e-4) passed.push(c);
-        else failed.push(`${c}: ${r.error?.toExponential(2)}`);
-      }
-      t.diagnostic(`${op}: ${passed.length} passed, ${refused.length} not importable${refused.length ? ` (${refused.join('; ')})` : ''}`);
-      assert.deepEqual(failed, [], `${op}: cases off ONNX's outputs by more than 1e-4 of their range`);
-      assert.ok(passed.length > 0, `${op}: at least one case imports and matches`);
-    });
-  }
-});
+describe(
+  "ONNX's single-op test cases (libonnx-testdata)",
+  { skip: fs.existsSync(TESTDATA) ? false : `${TESTDATA} is missing (Debian package libonnx-testdata)` },
+  () => {
+    const folders = fs.existsSync(TESTDATA) ? fs.readdirSync(TESTDATA) : [];
+    for (const [op, prefixes] of Object.entries(OP_CASES)) {
+      it(op, async (t) => {
+        const cases = folders.filter(
+          (f) => prefixes.some((p) => f.startsWith(p)) && !f.endsWith('_expanded') && fs.existsSync(path.join(TESTDATA, f, 'test_data_set_0', 'output_0.pb')),
+        );
+        assert.ok(cases.length > 0, `test cases for ${op}`);
+        const passed: string[] = [];
+        const refused: string[] = [];
+        const failed: string[] = [];
+        for (const c of cases) {
+          const r = runCase(path.join(TESTDATA, c), forward);
+          if (r.refused !== undefined) refused.push(`${c}: ${r.refused.replace(/^.*?model\.onnx: /, '')}`);
+          else if ((r.error ?? Infinity) <= 1e-4) passed.push(c);
+          else failed.push(`${c}: ${r.error?.toExponential(2)}`);
+        }
+        t.diagnostic(`${op}: ${passed.length} passed, ${refused.length} not importable${refused.length ? ` (${refused.join('; ')})` : ''}`);
+        assert.deepEqual(failed, [], `${op}: cases off ONNX's outputs by more than 1e-4 of their range`);
+        assert.ok(passed.length > 0, `${op}: at least one case imports and matches`);
+      });
+    }
+  },
+);
 
 // ---- Gradients: the digits CNN's input gradient against torch.autograd ----
 

@@ -116,7 +116,10 @@ describe('a picked image on a model without a lens file', { skip }, () => {
       { layer: 'fc', node: 7 },
     ];
     const ref = JSON.parse(
-      execFileSync(PYTHON, ['-c', REFERENCE], { input: JSON.stringify({ weights: path.join(ZOO, 'digits.pt'), h: W, w: W, rgba: [...rgba], cases }), maxBuffer: 1 << 28 }).toString(),
+      execFileSync(PYTHON, ['-c', REFERENCE], {
+        input: JSON.stringify({ weights: path.join(ZOO, 'digits.pt'), h: W, w: W, rgba: [...rgba], cases }),
+        maxBuffer: 1 << 28,
+      }).toString(),
     ) as Record<string, { map: number[]; range: number; saliency: number[] }> & { input: number[] };
     const before = tf.memory().numTensors;
     let first: ImageInspection | undefined;
@@ -130,13 +133,21 @@ describe('a picked image on a model without a lens file', { skip }, () => {
       const want = ref[`${c.layer}/${c.node}`];
       const mapErr = relError(r.featureMap.data, want.map, want.range);
       assert.ok(mapErr < 1e-4, `${c.layer} node ${c.node} feature map: ${mapErr.toExponential(2)} of the range`);
-      assert.ok(Math.abs(r.score - Math.hypot(...want.map)) <= 1e-4 * Math.max(1, r.score), `${c.layer} node ${c.node} score ${r.score} vs ${Math.hypot(...want.map)}`);
+      assert.ok(
+        Math.abs(r.score - Math.hypot(...want.map)) <= 1e-4 * Math.max(1, r.score),
+        `${c.layer} node ${c.node} score ${r.score} vs ${Math.hypot(...want.map)}`,
+      );
       assert.ok(r.projection, `${c.layer} node ${c.node} has a saliency map (${r.projectionError})`);
       assert.deepEqual(r.projection.shape, [28, 28, 1]);
       const salErr = relError(r.projection.data, want.saliency);
       assert.ok(salErr < 1e-4, `${c.layer} node ${c.node} saliency: ${salErr.toExponential(2)} of the range`);
-      assert.ok(want.saliency.some((v) => v !== 0), 'the reference saliency is not all zero (the case tests something)');
-      console.log(`# ${c.layer} node ${c.node}: input ${inErr.toExponential(2)}, feature map ${mapErr.toExponential(2)}, saliency ${salErr.toExponential(2)} of the range from PyTorch's`);
+      assert.ok(
+        want.saliency.some((v) => v !== 0),
+        'the reference saliency is not all zero (the case tests something)',
+      );
+      console.log(
+        `# ${c.layer} node ${c.node}: input ${inErr.toExponential(2)}, feature map ${mapErr.toExponential(2)}, saliency ${salErr.toExponential(2)} of the range from PyTorch's`,
+      );
     }
     // The other projections come from the same request and the same method functions: drawn, not blank.
     for (const method of ['deconv', 'deconvNoSwitches', 'guided', 'gradcam'] as const) {

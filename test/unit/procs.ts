@@ -22,13 +22,17 @@ export function childPids(pid: number): number[] {
       }
     });
   }
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      return /^PPid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(pid);
-    } catch {
-      return false; // exited meanwhile
-    }
-  });
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((p) => {
+      try {
+        return /^PPid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(pid);
+      } catch {
+        return false; // exited meanwhile
+      }
+    });
 }
 
 export function alive(pid: number): boolean {

@@ -14,7 +14,10 @@ describe('ProgressMeter', () => {
     assert.equal(m.message({ count: { done: 3000, total: 20000, unit: 'images' } }), undefined, 'too early to say');
     t = 3000;
     // 4000 images in 3 s since the first report: 1333 images/s, 16000 left: 12 s.
-    assert.equal(m.message({ train, count: { done: 5000, total: 20000, unit: 'images' } }), 'epoch 1/2, batch 10/100, loss 0.5000, accuracy 90.0% · 1,333 images/s, about 11 s left');
+    assert.equal(
+      m.message({ train, count: { done: 5000, total: 20000, unit: 'images' } }),
+      'epoch 1/2, batch 10/100, loss 0.5000, accuracy 90.0% · 1,333 images/s, about 11 s left',
+    );
   });
 
   it('starts measuring again when a training restarts its count, and explains the attempts', () => {

@@ -50,18 +50,32 @@ describe('render', () => {
     await loadModel(path.join(dir, 'model', 'model.json')); // the model's own weights stay cached
     const before = tf.memory().numTensors;
     const messages: string[] = [];
-    const r = await renderNode({ lens, layer: '0', node: 3, out, storageDir: path.join(dir, 'index'), k: 5 }, makeJob((p) => p.message && messages.push(p.message)));
+    const r = await renderNode(
+      { lens, layer: '0', node: 3, out, storageDir: path.join(dir, 'index'), k: 5 },
+      makeJob((p) => p.message && messages.push(p.message)),
+    );
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-    assert.ok(fs.readdirSync(path.join(dir, 'index')).some((f) => f.endsWith('.flix')), 'the scan wrote an index');
+    assert.ok(
+      fs.readdirSync(path.join(dir, 'index')).some((f) => f.endsWith('.flix')),
+      'the scan wrote an index',
+    );
     const scanMessage = /\d+ of \d+ images/;
-    assert.ok(messages.some((m) => scanMessage.test(m)), `the first render scanned: ${messages.join(' | ')}`);
+    assert.ok(
+      messages.some((m) => scanMessage.test(m)),
+      `the first render scanned: ${messages.join(' | ')}`,
+    );
     const pngs = r.files.filter((f) => f.endsWith('.png'));
     assert.equal(pngs.length, 3, r.files.join(', '));
     for (const f of pngs) {
       const s = stats(decode(f));
       assert.ok(s.colours > 8 && s.inked > 0.2, `${path.basename(f)}: ${s.colours} colours, ${(s.inked * 100).toFixed(0)}% inked`);
     }
-    const summary = JSON.parse(fs.readFileSync(r.files.find((f) => f.endsWith('.json'))!, 'utf8'));
+    const summary = JSON.parse(
+      fs.readFileSync(
+        r.files.find((f) => f.endsWith('.json'))!,
+        'utf8',
+      ),
+    );
     assert.equal(summary.top.length, 5);
     // The top figure: 5 columns; in the input row, each column shows its digit (grey, dark background, bright strokes).
     const top = decode(pngs.find((f) => f.endsWith('-top.png'))!);
@@ -83,7 +97,10 @@ describe('render', () => {
     const indexFiles = () => new Map(fs.readdirSync(indexDir).map((f) => [f, fs.readFileSync(path.join(indexDir, f))]));
     const indexBefore = indexFiles();
     const messages2: string[] = [];
-    const again = await renderNode({ lens, layer: '1', node: 2, out: path.join(dir, 'out2'), storageDir: indexDir, k: 3 }, makeJob((p) => p.message && messages2.push(p.message)));
+    const again = await renderNode(
+      { lens, layer: '1', node: 2, out: path.join(dir, 'out2'), storageDir: indexDir, k: 3 },
+      makeJob((p) => p.message && messages2.push(p.message)),
+    );
     assert.ok(messages2.length > 0 && !messages2.some((m) => scanMessage.test(m)), `the second render did not scan: ${messages2.join(' | ')}`);
     assert.deepEqual(indexFiles(), indexBefore, 'the index folder is unchanged');
     assert.ok(!again.files.some((f) => f.endsWith('-weights.png')));
@@ -95,7 +112,12 @@ describe('render', () => {
     const before = tf.memory().numTensors;
     for (const method of ['deconv-noswitch', 'guided', 'saliency', 'gradcam', 'maximize']) {
       const r = await renderNode({ lens, layer: '2', node: 1, out: path.join(dir, `m-${method}`), storageDir: indexDir, k: 3, method }, makeJob());
-      const summary = JSON.parse(fs.readFileSync(r.files.find((f) => f.endsWith('.json'))!, 'utf8'));
+      const summary = JSON.parse(
+        fs.readFileSync(
+          r.files.find((f) => f.endsWith('.json'))!,
+          'utf8',
+        ),
+      );
       assert.equal(summary.method, method);
       assert.equal(summary.projectionError, undefined, method);
       const pngs = r.files.filter((f) => f.endsWith('.png'));
@@ -106,7 +128,10 @@ describe('render', () => {
       }
     }
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-    await assert.rejects(renderNode({ lens, layer: '2', node: 1, out: path.join(dir, 'm-x'), storageDir: indexDir, k: 3, method: 'nope' }, makeJob()), /--method must be one of deconv, deconv-noswitch, guided, saliency, gradcam, maximize/);
+    await assert.rejects(
+      renderNode({ lens, layer: '2', node: 1, out: path.join(dir, 'm-x'), storageDir: indexDir, k: 3, method: 'nope' }, makeJob()),
+      /--method must be one of deconv, deconv-noswitch, guided, saliency, gradcam, maximize/,
+    );
   });
 
   it('feature-lens top lists the top images by each score, as the feature maps rank them', async () => {
@@ -118,11 +143,17 @@ describe('render', () => {
       return tf.reshape(tf.slice(out, [0, 0, 0, 3], [120, 26, 26, 1]), [120, 26 * 26]).arraySync() as number[][];
     });
     model.dispose();
-    const reduce = { frobenius: (m: number[]) => Math.sqrt(m.reduce((a, v) => a + v * v, 0)), max: (m: number[]) => Math.max(...m), mean: (m: number[]) => m.reduce((a, v) => a + v, 0) / m.length };
+    const reduce = {
+      frobenius: (m: number[]) => Math.sqrt(m.reduce((a, v) => a + v * v, 0)),
+      max: (m: number[]) => Math.max(...m),
+      mean: (m: number[]) => m.reduce((a, v) => a + v, 0) / m.length,
+    };
     const cli = path.resolve(__dirname, '../../dist/engine.js');
     /** `feature-lens top` on node 3 of layer 0, with the index folder of the test above; its stdout. */
     const top = (...args: string[]) => {
-      const r = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--storage', path.join(dir, 'index'), ...args], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [cli, 'top', lens, '--layer', '0', '--node', '3', '--storage', path.join(dir, 'index'), ...args], {
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
       return r.stdout;
     };
@@ -130,7 +161,12 @@ describe('render', () => {
     for (const metric of ['frobenius', 'max', 'mean'] as const) {
       const scores = maps.map(reduce[metric]);
       const want = [...scores].sort((a, b) => b - a).slice(0, 5);
-      const got = JSON.parse(top('--metric', metric, '--k', '5', '--json')).result as { metric: string; layer: number; node: number; top: { index: number; score: number; label: number; className: string }[] };
+      const got = JSON.parse(top('--metric', metric, '--k', '5', '--json')).result as {
+        metric: string;
+        layer: number;
+        node: number;
+        top: { index: number; score: number; label: number; className: string }[];
+      };
       assert.equal(got.metric, metric);
       assert.equal(got.top.length, 5);
       got.top.forEach((t, i) => {
@@ -142,7 +178,10 @@ describe('render', () => {
     }
     // More images than the stored index holds per node (9): a new scan for 12, not a list cut short.
     const twelve = (JSON.parse(top('--metric', 'max', '--k', '12', '--json')).result.top as { score: number }[]).map((t) => t.score);
-    const maxScores = maps.map(reduce.max).sort((a, b) => b - a).slice(0, 12);
+    const maxScores = maps
+      .map(reduce.max)
+      .sort((a, b) => b - a)
+      .slice(0, 12);
     assert.equal(twelve.length, 12);
     twelve.forEach((v, i) => assert.ok(close(v, maxScores[i]), `k = 12, #${i + 1}: ${v} vs ${maxScores[i]}`));
     // Without --json: a heading naming the layer, node and score, then one line per image, best first.
@@ -153,7 +192,13 @@ describe('render', () => {
   });
 
   it('accepts layer names, draws dense nodes, and refuses unknown layers', async () => {
-    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1], name: 'flat' }), tf.layers.dense({ units: 4, activation: 'relu', name: 'hidden' }), tf.layers.dense({ units: 10, activation: 'softmax', name: 'out' })] });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.flatten({ inputShape: [28, 28, 1], name: 'flat' }),
+        tf.layers.dense({ units: 4, activation: 'relu', name: 'hidden' }),
+        tf.layers.dense({ units: 10, activation: 'softmax', name: 'out' }),
+      ],
+    });
     const sub = path.join(dir, 'dense');
     fs.mkdirSync(sub);
     const lens2 = writeMnistLens(sub, 60);
@@ -172,6 +217,9 @@ describe('render', () => {
       if (bb > rr + 40) blue++;
     }
     assert.ok(red > 500 && blue > 500, `red ${red}, blue ${blue}`);
-    await assert.rejects(renderNode({ lens: lens2, layer: 'nope', node: 0, out: path.join(sub, 'x'), storageDir: path.join(sub, 'index'), k: 3 }, makeJob()), (e: unknown) => e instanceof UserError && /No layer "nope"/.test(e.message) && e.message.includes(lens2));
+    await assert.rejects(
+      renderNode({ lens: lens2, layer: 'nope', node: 0, out: path.join(sub, 'x'), storageDir: path.join(sub, 'index'), k: 3 }, makeJob()),
+      (e: unknown) => e instanceof UserError && /No layer "nope"/.test(e.message) && e.message.includes(lens2),
+    );
   });
 });

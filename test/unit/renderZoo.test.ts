@@ -113,18 +113,55 @@ describe('feature-lens render --method, every method on every zoo model', () => 
         fs.writeFileSync(path.join(folder, `p${i}.png`), PNG.sync.write(photo(i + 1, m.size, m.channels)));
       }
       const lens = path.join(root, `${name}.lens.json`);
-      fs.writeFileSync(lens, JSON.stringify({ name, model: path.join(ZOO, m.file), dataset: { format: 'imageFolder', root: 'photos', size: [m.size, m.size], channels: m.channels, testFraction: 0.5 } }));
+      fs.writeFileSync(
+        lens,
+        JSON.stringify({
+          name,
+          model: path.join(ZOO, m.file),
+          dataset: { format: 'imageFolder', root: 'photos', size: [m.size, m.size], channels: m.channels, testFraction: 0.5 },
+        }),
+      );
       for (const method of METHODS) {
         const out = path.join(root, method);
-        const args = [CLI, 'render', lens, '--layer', m.layer, '--node', String(m.node), '--out', out, '--method', method, '--k', String(K), '--storage', path.join(root, 'index'), '--backend', 'wasm', '--steps', '24', '--json'];
+        const args = [
+          CLI,
+          'render',
+          lens,
+          '--layer',
+          m.layer,
+          '--node',
+          String(m.node),
+          '--out',
+          out,
+          '--method',
+          method,
+          '--k',
+          String(K),
+          '--storage',
+          path.join(root, 'index'),
+          '--backend',
+          'wasm',
+          '--steps',
+          '24',
+          '--json',
+        ];
         // One process per scan and the tfjs forward path: the native path and helpers have tests of their own.
-        const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, FEATURE_LENS_NATIVE: 'off', FEATURE_LENS_SCAN_WORKERS: '1' }, maxBuffer: 1 << 24 });
+        const r = spawnSync(process.execPath, args, {
+          encoding: 'utf8',
+          env: { ...process.env, FEATURE_LENS_NATIVE: 'off', FEATURE_LENS_SCAN_WORKERS: '1' },
+          maxBuffer: 1 << 24,
+        });
         assert.equal(r.status, 0, `render --method ${method} on ${name}: ${r.stderr}`);
         const { result } = JSON.parse(r.stdout) as { result: { files: string[]; projectionError?: string } };
         assert.equal(result.projectionError, undefined, `${name} ${method}: ${result.projectionError}`);
         const stem = `${m.layer}-${m.node}`;
         // An activation layer has no weights of its own to draw.
-        for (const f of [`${stem}-top.png`, ...(m.activation ? [] : [`${stem}-weights.png`]), 'layer-by-class.png', ...(method === 'maximize' ? [`${stem}-maximize.png`] : [])]) {
+        for (const f of [
+          `${stem}-top.png`,
+          ...(m.activation ? [] : [`${stem}-weights.png`]),
+          'layer-by-class.png',
+          ...(method === 'maximize' ? [`${stem}-maximize.png`] : []),
+        ]) {
           assert.ok(result.files.includes(path.join(out, f)), `${name} ${method}: ${f} written (${result.files.join(', ')})`);
         }
         // The top figure: per column the image, the feature map, the projection (rows of cellH), each size·scale square.

@@ -29,7 +29,6 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-
 /** Ranks 1..n with ties sharing their average rank, written out by sorting. */
 function rank(v: number[]): number[] {
   const sorted = [...v].sort((a, b) => a - b);
@@ -70,7 +69,7 @@ function ssimRef(a0: number[], b0: number[], n: number): number {
     for (let c = 0; c + win <= n; c++) {
       const wa: number[] = [];
       const wb: number[] = [];
-      for (let i = r; i < r + win; i++) for (let j = c; j < c + win; j++) wa.push(a[i * n + j]), wb.push(b[i * n + j]);
+      for (let i = r; i < r + win; i++) for (let j = c; j < c + win; j++) (wa.push(a[i * n + j]), wb.push(b[i * n + j]));
       const ma = wa.reduce((s, v) => s + v, 0) / wa.length;
       const mb = wb.reduce((s, v) => s + v, 0) / wb.length;
       let va = 0;
@@ -95,7 +94,8 @@ function ssimRef(a0: number[], b0: number[], n: number): number {
 
 it('sanity on MNIST: similarities per method and randomized layer, equal to a reference computation', { timeout: 10 * 60_000 }, async () => {
   const lensJson = JSON.parse(fs.readFileSync(path.join(root, 'samples/mnist/mnist.lens.json'), 'utf8'));
-  for (const split of ['train', 'test']) for (const k of ['images', 'labels']) lensJson.dataset[split][k] = path.join(root, 'samples/mnist', lensJson.dataset[split][k]);
+  for (const split of ['train', 'test'])
+    for (const k of ['images', 'labels']) lensJson.dataset[split][k] = path.join(root, 'samples/mnist', lensJson.dataset[split][k]);
   lensJson.training.epochs = 2;
   const lens = path.join(dir, 'mnist.lens.json');
   fs.writeFileSync(lens, JSON.stringify(lensJson));
@@ -112,10 +112,22 @@ it('sanity on MNIST: similarities per method and randomized layer, equal to a re
   const r: SanityResult = await cliJson(['sanity', lens, '--layer', 'conv2', '--node', String(node), '--k', '4', '--storage', storage]);
   assert.equal(tf.memory().numTensors, n0, 'no tensors leaked');
   assert.deepEqual(snapshot(), weightsBefore, "the model's weights are untouched");
-  assert.deepEqual(r.methods.map((m) => m.method), ['deconv', 'guided', 'saliency', 'gradcam']);
-  for (const m of r.methods) assert.deepEqual(m.steps.map((s) => s.randomized), [['conv2'], ['conv2', 'conv1']]);
-  console.log(`sanity, MNIST (2 epochs, test error ${(trained.testError * 100).toFixed(2)}%) conv2 node ${node}, top ${r.images.length} images; Spearman of |map|, SSIM to the trained projection:`);
-  for (const m of r.methods) console.log(`  ${m.method.padEnd(9)} ${m.steps.map((s) => `down to ${s.randomized.at(-1)}: ${s.spearmanAbs?.toFixed(3)} / ${s.ssim?.toFixed(3)}`).join('   ')}`);
+  assert.deepEqual(
+    r.methods.map((m) => m.method),
+    ['deconv', 'guided', 'saliency', 'gradcam'],
+  );
+  for (const m of r.methods)
+    assert.deepEqual(
+      m.steps.map((s) => s.randomized),
+      [['conv2'], ['conv2', 'conv1']],
+    );
+  console.log(
+    `sanity, MNIST (2 epochs, test error ${(trained.testError * 100).toFixed(2)}%) conv2 node ${node}, top ${r.images.length} images; Spearman of |map|, SSIM to the trained projection:`,
+  );
+  for (const m of r.methods)
+    console.log(
+      `  ${m.method.padEnd(9)} ${m.steps.map((s) => `down to ${s.randomized.at(-1)}: ${s.spearmanAbs?.toFixed(3)} / ${s.ssim?.toFixed(3)}`).join('   ')}`,
+    );
 
   // The reference: saliency with conv2 and conv1 randomized, through the LayersModel (the node's summed map).
   const ds = await openDataset(await readLens(lens), 'test');
@@ -129,7 +141,12 @@ it('sanity on MNIST: similarities per method and randomized layer, equal to a re
       return r.images.map((_, i) => Array.from(d.slice(i * 784, (i + 1) * 784)));
     });
   const trainedMaps = saliencyRef();
-  const originals = ['conv2', 'conv1'].map((name) => layersModel!.getLayer(name).getWeights().map((w) => w.clone()));
+  const originals = ['conv2', 'conv1'].map((name) =>
+    layersModel!
+      .getLayer(name)
+      .getWeights()
+      .map((w) => w.clone()),
+  );
   try {
     for (const name of ['conv2', 'conv1']) {
       const layer = layersModel!.getLayer(name);
@@ -144,8 +161,12 @@ it('sanity on MNIST: similarities per method and randomized layer, equal to a re
     const sp = trainedMaps.map((t, i) => pearson(rank(t), rank(randomMaps[i])));
     const ss = trainedMaps.map((t, i) => ssimRef(t, randomMaps[i], 28));
     const step = r.methods.find((m) => m.method === 'saliency')!.steps[1];
-    console.log(`reference saliency, conv2+conv1 randomized: Spearman ${sp.map((v) => v.toFixed(4))} SSIM ${ss.map((v) => v.toFixed(4))}; printed ${step.perImage.spearmanAbs.map((v) => v?.toFixed(4))} / ${step.perImage.ssim.map((v) => v?.toFixed(4))}`);
-    sp.forEach((v, i) => assert.ok(Math.abs(v - step.perImage.spearmanAbs[i]!) < 2e-3, `image ${i}: Spearman ${step.perImage.spearmanAbs[i]} vs reference ${v}`));
+    console.log(
+      `reference saliency, conv2+conv1 randomized: Spearman ${sp.map((v) => v.toFixed(4))} SSIM ${ss.map((v) => v.toFixed(4))}; printed ${step.perImage.spearmanAbs.map((v) => v?.toFixed(4))} / ${step.perImage.ssim.map((v) => v?.toFixed(4))}`,
+    );
+    sp.forEach((v, i) =>
+      assert.ok(Math.abs(v - step.perImage.spearmanAbs[i]!) < 2e-3, `image ${i}: Spearman ${step.perImage.spearmanAbs[i]} vs reference ${v}`),
+    );
     ss.forEach((v, i) => assert.ok(Math.abs(v - step.perImage.ssim[i]!) < 2e-3, `image ${i}: SSIM ${step.perImage.ssim[i]} vs reference ${v}`));
     const mean = sp.reduce((a, b) => a + b, 0) / sp.length;
     assert.ok(Math.abs(mean - step.spearmanAbs!) < 2e-3);

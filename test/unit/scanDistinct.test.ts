@@ -48,7 +48,11 @@ function assertDistinct(idx: StoredIndex, total: number, what: string): void {
   const s = idx.state;
   assert.equal(s.images, total, `${what}: images scanned`);
   assert.equal(idx.header.next, total, `${what}: position`);
-  assert.equal(s.classCounts.reduce((a, b) => a + b, 0), total, `${what}: every image counted once per class`);
+  assert.equal(
+    s.classCounts.reduce((a, b) => a + b, 0),
+    total,
+    `${what}: every image counted once per class`,
+  );
   let bad = 0;
   for (const metric of METRIC_ORDER) {
     const h = s.heaps[metric];
@@ -64,7 +68,11 @@ function assertDistinct(idx: StoredIndex, total: number, what: string): void {
 function assertSame(a: StoredIndex, b: StoredIndex, what: string): void {
   for (const metric of METRIC_ORDER) {
     for (let node = 0; node < a.state.nodes; node++) {
-      assert.deepEqual(b.state.heaps[metric].sorted(node).map((e) => e.index), a.state.heaps[metric].sorted(node).map((e) => e.index), `${what}: ${metric} node ${node}`);
+      assert.deepEqual(
+        b.state.heaps[metric].sorted(node).map((e) => e.index),
+        a.state.heaps[metric].sorted(node).map((e) => e.index),
+        `${what}: ${metric} node ${node}`,
+      );
     }
   }
   for (const key of ['classSums', 'deadCounts', 'layerNormSums', 'classCounts'] as const) {
@@ -126,7 +134,10 @@ describe('top-activation index: distinct images in every path', () => {
     const { job, processes } = countingJob((f) => {
       if (f > 0.25) job.cancel();
     });
-    await assert.rejects(scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, job, { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 }), CancelledError);
+    await assert.rejects(
+      scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, job, { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 }),
+      CancelledError,
+    );
     assert.equal(processes(), 3, 'the cancelled scan ran in three processes');
     const r = await scanLens(lens, path.join(dir, 'cancel'), 'frobenius', 9, makeJob(), { workers: 3, enginePath, minImages: 0, coldStartSeconds: 0 });
     assert.equal(r.resumed, true);
@@ -176,7 +187,10 @@ require(${JSON.stringify(enginePath)});
       if (f >= 0.5) job.cancel();
     });
     const t0 = Date.now();
-    await assert.rejects(scanLens(lens, path.join(dir, 'hung'), 'frobenius', 9, job, { workers: 2, enginePath: hanger, minImages: 0, coldStartSeconds: 0 }), CancelledError);
+    await assert.rejects(
+      scanLens(lens, path.join(dir, 'hung'), 'frobenius', 9, job, { workers: 2, enginePath: hanger, minImages: 0, coldStartSeconds: 0 }),
+      CancelledError,
+    );
     console.log(`# cancelled with a helper that never answers: the scan ended ${Date.now() - t0} ms after it started`);
     const hung = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
     const deadline = Date.now() + 10_000;

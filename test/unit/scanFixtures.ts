@@ -30,7 +30,11 @@ export function mnistDigits(count: number, offset = 0): { images: Float32Array; 
 export function memoryDataset(images: Float32Array, labels: Int32Array, shape: [number, number, number], classes: string[]): Dataset {
   const per = shape[0] * shape[1] * shape[2];
   const size = labels.length;
-  const hash = crypto.createHash('sha256').update(new Uint8Array(images.buffer, images.byteOffset, images.byteLength)).update(new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength)).digest('hex');
+  const hash = crypto
+    .createHash('sha256')
+    .update(new Uint8Array(images.buffer, images.byteOffset, images.byteLength))
+    .update(new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength))
+    .digest('hex');
   const gather = async (indices: ArrayLike<number>): Promise<Batch> => {
     const n = indices.length;
     const out = new Float32Array(n * per);
@@ -64,7 +68,14 @@ export function memoryDataset(images: Float32Array, labels: Int32Array, shape: [
 export function smallCnn(seed = 1): tf.LayersModel {
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: 'zeros' }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 8,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        biasInitializer: 'zeros',
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
@@ -148,6 +159,9 @@ export function writeMnistIdxLens(dir: string, n: number): { lens: string; bytes
   }
   const lens = path.join(dir, 'mnist.lens.json');
   const pair = (s: string) => ({ images: `${s}-images.idx`, labels: `${s}-labels.idx` });
-  fs.writeFileSync(lens, JSON.stringify({ name: 'MNIST subset', model: 'model/model.json', dataset: { format: 'idx', train: pair('train'), test: pair('test') } }));
+  fs.writeFileSync(
+    lens,
+    JSON.stringify({ name: 'MNIST subset', model: 'model/model.json', dataset: { format: 'idx', train: pair('train'), test: pair('test') } }),
+  );
   return { lens, bytes, labels };
 }

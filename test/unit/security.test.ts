@@ -11,7 +11,16 @@ import { initBackend } from '../../src/engine/runtime/backend';
 import { lensInfo } from '../../src/engine/lens/lens';
 import { lensPaths } from '../../src/engine/lens/lensPaths';
 import { EngineClient } from '../../src/extension/engineClient';
-import { LensGuard, confirmationText, createLensGuard, lensesOf, pathsOutside, realPath, requireTrust, type GuardHost } from '../../src/extension/workspaceGuard';
+import {
+  LensGuard,
+  confirmationText,
+  createLensGuard,
+  lensesOf,
+  pathsOutside,
+  realPath,
+  requireTrust,
+  type GuardHost,
+} from '../../src/extension/workspaceGuard';
 import type { EngineError } from '../../src/shared/protocol';
 import { parseWebviewMessage, type MessageBounds } from '../../src/shared/webviewChecks';
 import { mutateJson, rng } from './mutate';
@@ -22,7 +31,10 @@ const root = path.resolve(__dirname, '..', '..');
 // A stand-in for the `vscode` module, enough for InspectorPanel to build its webview: it records what the panel asks.
 
 class FakeUri {
-  constructor(readonly scheme: string, readonly fsPath: string) {}
+  constructor(
+    readonly scheme: string,
+    readonly fsPath: string,
+  ) {}
   static file(p: string): FakeUri {
     return new FakeUri('file', path.resolve(p));
   }
@@ -38,7 +50,14 @@ const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 interface FakePanel {
   viewType: string;
   options: { enableScripts?: boolean; enableCommandUris?: boolean; enableForms?: boolean; localResourceRoots?: FakeUri[] };
-  webview: { html: string; options: unknown; cspSource: string; asWebviewUri(u: FakeUri): string; onDidReceiveMessage(): { dispose(): void }; postMessage(): Promise<boolean> };
+  webview: {
+    html: string;
+    options: unknown;
+    cspSource: string;
+    asWebviewUri(u: FakeUri): string;
+    onDidReceiveMessage(): { dispose(): void };
+    postMessage(): Promise<boolean>;
+  };
 }
 const panels: FakePanel[] = [];
 const noop = () => ({ dispose() {} });
@@ -90,7 +109,10 @@ function loadWithFakeVscode<T>(modulePath: string): T {
 /** `directive -> sources` of a CSP string. */
 function parseCsp(csp: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const part of csp.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of csp
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, ...sources] = part.split(/\s+/);
     assert.ok(!out.has(name), `directive ${name} appears twice`);
     out.set(name, sources);
@@ -108,7 +130,13 @@ describe('inspector webview', () => {
   });
 
   function open(): FakePanel {
-    const deps = { engine: {} as never, jobs: {} as never, log: { info() {}, warn() {}, error() {}, debug() {} } as never, extensionUri: extensionUri as never, storageDir: async () => os.tmpdir() };
+    const deps = {
+      engine: {} as never,
+      jobs: {} as never,
+      log: { info() {}, warn() {}, error() {}, debug() {} } as never,
+      extensionUri: extensionUri as never,
+      storageDir: async () => os.tmpdir(),
+    };
     InspectorPanel.active?.dispose();
     InspectorPanel.show(deps, { page: 'model', model: path.join(root, 'samples', 'efl', 'model', 'model.json') });
     return panels[panels.length - 1];
@@ -162,7 +190,10 @@ describe('inspector webview', () => {
     for (const ref of refs) {
       assert.ok(ref.startsWith(CSP_SOURCE), `${ref} comes from the extension`);
       const file = ref.slice(CSP_SOURCE.length);
-      assert.ok(roots.some((r) => file.startsWith(r + path.sep)), `${file} is under a resource root`);
+      assert.ok(
+        roots.some((r) => file.startsWith(r + path.sep)),
+        `${file} is under a resource root`,
+      );
       assert.ok(fs.existsSync(file), `${file} exists (run npm run build first)`);
     }
   });
@@ -176,7 +207,11 @@ describe('webview code', () => {
     assert.ok(files.some((f) => f.startsWith(`pages${path.sep}`)) && files.length >= 8, files.join(', '));
     for (const f of files) {
       const src = fs.readFileSync(path.join(dir, f), 'utf8');
-      assert.doesNotMatch(src, /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(|setAttribute\(\s*['"]on/, `${f} builds markup or code from strings`);
+      assert.doesNotMatch(
+        src,
+        /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(|setAttribute\(\s*['"]on/,
+        `${f} builds markup or code from strings`,
+      );
     }
   });
 });
@@ -206,7 +241,11 @@ describe('webview messages', () => {
       const m = parseWebviewMessage(raw, bounds, () => {});
       if (!m) continue;
       accepted++;
-      if (m.type === 'selectNode') assert.ok(Number.isInteger(m.layer) && m.layer >= 0 && m.layer < 3 && Number.isInteger(m.node) && m.node >= 0 && m.node < bounds.nodesPerLayer[m.layer], JSON.stringify(m));
+      if (m.type === 'selectNode')
+        assert.ok(
+          Number.isInteger(m.layer) && m.layer >= 0 && m.layer < 3 && Number.isInteger(m.node) && m.node >= 0 && m.node < bounds.nodesPerLayer[m.layer],
+          JSON.stringify(m),
+        );
       if (m.type === 'selectImage') assert.ok(Number.isInteger(m.index) && m.index >= 0 && m.index < 100, JSON.stringify(m));
       if (m.type === 'log') assert.equal(typeof m.message, 'string');
       assert.ok(!Object.prototype.hasOwnProperty.call(m, '__proto__') && !('polluted' in ({} as object)), 'no prototype pollution');
@@ -330,7 +369,10 @@ describe('lens guard', () => {
     const err = (await g.check('lens', { lens: '/ws/b.lens.json' })) as EngineError;
     assert.equal(err.code, 'badInput');
     assert.equal(err.file, '/ws/b.lens.json');
-    assert.equal(err.message, '/ws/b.lens.json: names files outside the workspace (/home/user/.ssh), which you did not allow. Refresh the Models view to be asked again.');
+    assert.equal(
+      err.message,
+      '/ws/b.lens.json: names files outside the workspace (/home/user/.ssh), which you did not allow. Refresh the Models view to be asked again.',
+    );
     assert.deepEqual(await g.check('datasetImage', { lens: '/ws/b.lens.json', index: 0 }), err, 'no second dialog in the same session');
     assert.equal(asked.length, 1);
     g.forgetRefusals();
@@ -365,7 +407,10 @@ describe('Restricted Mode', () => {
       commands: { executeCommand: (async (id: string) => void ran.push(id)) as never },
     });
     assert.equal(await requireTrust(api(false, 'Manage Workspace Trust'), 'Training'), false);
-    assert.equal(shown[0], 'Feature Lens: Training is disabled in Restricted Mode, because it writes files into this workspace. Viewing models, layers and nodes still works. Trust the workspace to enable it.');
+    assert.equal(
+      shown[0],
+      'Feature Lens: Training is disabled in Restricted Mode, because it writes files into this workspace. Viewing models, layers and nodes still works. Trust the workspace to enable it.',
+    );
     assert.deepEqual(ran, ['workbench.trust.manage']);
     assert.equal(await requireTrust(api(true), 'Training'), true);
     assert.equal(shown.length, 1);
@@ -406,13 +451,22 @@ describe('engine client gate', () => {
     const order: number[] = [];
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) => {
-        const req = i % 3 === 0 ? client.request('datasetImage', { lens: `/nowhere/evil${i}.lens.json`, index: 0 }) : i % 3 === 1 ? client.request('status', {}) : client.request('datasetImage', { lens: `/nowhere/x${i}.lens.json`, index: 0 });
+        const req =
+          i % 3 === 0
+            ? client.request('datasetImage', { lens: `/nowhere/evil${i}.lens.json`, index: 0 })
+            : i % 3 === 1
+              ? client.request('status', {})
+              : client.request('datasetImage', { lens: `/nowhere/x${i}.lens.json`, index: 0 });
         return req.then((r) => (order.push(i), r));
       }),
     );
     // Refused requests are answered at once; the ones that reach the engine are answered in request order.
     const reached = order.filter((i) => i % 3 !== 0);
-    assert.deepEqual(reached, [...reached].sort((a, b) => a - b), 'engine replies in request order, gated or not');
+    assert.deepEqual(
+      reached,
+      [...reached].sort((a, b) => a - b),
+      'engine replies in request order, gated or not',
+    );
     assert.equal(order.length, 30);
     for (const [i, r] of results.entries()) {
       if (i % 3 === 0) assert.deepEqual(r, { err: { code: 'badInput', message: `/nowhere/evil${i}.lens.json: refused`, file: `/nowhere/evil${i}.lens.json` } });
@@ -436,7 +490,11 @@ describe('lens paths, from the engine', () => {
 
   it('lists every path a lens names without opening any, the same list lensInfo gives', async () => {
     const lens = path.join(ws, 'out.lens.json');
-    const dataset = { format: 'idx', train: { images: '../secret/train-images.idx', labels: 'data/train-labels.idx' }, test: { images: '/nonexistent/t10k-images.idx', labels: 'data/t10k-labels.idx' } };
+    const dataset = {
+      format: 'idx',
+      train: { images: '../secret/train-images.idx', labels: 'data/train-labels.idx' },
+      test: { images: '/nonexistent/t10k-images.idx', labels: 'data/t10k-labels.idx' },
+    };
     fs.writeFileSync(lens, JSON.stringify({ name: 'out', model: '../models/m/model.json', dataset }));
     // None of these files exist: reading any would fail.
     const paths = await lensPaths(lens);
@@ -450,7 +508,12 @@ describe('lens paths, from the engine', () => {
       '/nonexistent/t10k-images.idx',
       path.join(ws, 'data', 't10k-labels.idx'),
     ]);
-    assert.deepEqual(pathsOutside([ws], paths), [path.join(tmp, 'models', 'm', 'model.json'), path.join(tmp, 'models', 'm'), path.join(tmp, 'secret', 'train-images.idx'), '/nonexistent/t10k-images.idx']);
+    assert.deepEqual(pathsOutside([ws], paths), [
+      path.join(tmp, 'models', 'm', 'model.json'),
+      path.join(tmp, 'models', 'm'),
+      path.join(tmp, 'secret', 'train-images.idx'),
+      '/nonexistent/t10k-images.idx',
+    ]);
 
     const efl = path.join(ws, 'efl.lens.json');
     fs.writeFileSync(efl, JSON.stringify({ name: 'efl', model: 'model/model.json', dataset: { format: 'efl', testPerClass: 2, trainPerClass: 2 } }));
@@ -460,7 +523,10 @@ describe('lens paths, from the engine', () => {
   it('through the engine: the guard asks before anything is read, and a refusal is the only answer', { timeout: 60_000 }, async () => {
     const enginePath = path.join(root, 'dist', 'engine.js');
     const lens = path.join(ws, 'escape.lens.json');
-    fs.writeFileSync(lens, JSON.stringify({ name: 'escape', model: 'model/model.json', dataset: { format: 'imageFolder', root: '../photos', size: [8, 8], channels: 1 } }));
+    fs.writeFileSync(
+      lens,
+      JSON.stringify({ name: 'escape', model: 'model/model.json', dataset: { format: 'imageFolder', root: '../photos', size: [8, 8], channels: 1 } }),
+    );
     const asked: string[][] = [];
     let answer = false;
     let guard: LensGuard | undefined;
@@ -480,14 +546,20 @@ describe('lens paths, from the engine', () => {
     try {
       const refused = await client.request('lens', { lens });
       assert.deepEqual(asked, [[path.join(tmp, 'photos')]]);
-      assert.ok('err' in refused && /names files outside the workspace \(.*photos\), which you did not allow/.test(refused.err.message), JSON.stringify(refused));
+      assert.ok(
+        'err' in refused && /names files outside the workspace \(.*photos\), which you did not allow/.test(refused.err.message),
+        JSON.stringify(refused),
+      );
       // Allowed after a refresh: now the engine opens the folder (which does not exist, so it says so).
       guard.forgetRefusals();
       answer = true;
       const allowed = await client.request('lens', { lens });
       assert.equal(asked.length, 2);
       // (a lens whose data is missing still describes its model, with the dataset's problem beside it)
-      assert.ok('ok' in allowed && /Dataset file .*photos does not exist \(the lens file's "dataset\.root"\)/.test(allowed.ok.datasetError?.message ?? ''), JSON.stringify(allowed));
+      assert.ok(
+        'ok' in allowed && /Dataset file .*photos does not exist \(the lens file's "dataset\.root"\)/.test(allowed.ok.datasetError?.message ?? ''),
+        JSON.stringify(allowed),
+      );
     } finally {
       client.dispose();
     }
@@ -508,8 +580,17 @@ describe('lens guard, vscode side', () => {
         window: { showWarningMessage: (async (...args: unknown[]) => (calls.push(args), 'Allow')) as never },
         workspace: { workspaceFolders: [{ uri: { scheme: 'file', fsPath: ws } }, { uri: { scheme: 'vscode-vfs', fsPath: '/' } }] as never },
       };
-      const state = { get: (k: string, d?: unknown) => stored.get(k) ?? d, update: async (k: string, v: unknown) => void stored.set(k, v), keys: () => [...stored.keys()] };
-      const g = createLensGuard(api, state as never, async () => [lens, path.join(tmp, 'data')], () => {});
+      const state = {
+        get: (k: string, d?: unknown) => stored.get(k) ?? d,
+        update: async (k: string, v: unknown) => void stored.set(k, v),
+        keys: () => [...stored.keys()],
+      };
+      const g = createLensGuard(
+        api,
+        state as never,
+        async () => [lens, path.join(tmp, 'data')],
+        () => {},
+      );
       assert.equal(await g.check('lens', { lens }), undefined);
       assert.equal(await g.check('scan', { lens, storageDir: '/s' }), undefined);
       assert.equal(calls.length, 1);

@@ -70,7 +70,12 @@ describe('TF.js graph models', () => {
   // emotion: conv, depthwise, residual adds, max pools, global mean, softmax (batch free);
   // iris: fused conv + PReLU, pads, concat; blazeface: a fixed batch of 1, pads of channels, reshapes;
   // handlandmark-lite: unfused Conv2D + AddV2 bias, Relu6, AddN, a dense head on a global mean.
-  for (const [name, batch] of [['emotion', 2], ['iris', 2], ['blazeface', 1], ['handlandmark-lite', 1]] as const) {
+  for (const [name, batch] of [
+    ['emotion', 2],
+    ['iris', 2],
+    ['blazeface', 1],
+    ['handlandmark-lite', 1],
+  ] as const) {
     describe(name, () => {
       let net: Network;
       let gm: GraphModel;
@@ -106,7 +111,11 @@ describe('TF.js graph models', () => {
 
       it('computes every layer’s feature maps as the graph model’s execute() does (within 1e-4 of the range)', () => {
         const names = inGraph();
-        for (const l of net.layers) assert.ok(nodes.has(l.name) || (/\/(conv|matmul)$/.test(l.name) && nodes.has(l.name.replace(/\/(conv|matmul)$/, ''))), `layer ${l.name} is a graph node`);
+        for (const l of net.layers)
+          assert.ok(
+            nodes.has(l.name) || (/\/(conv|matmul)$/.test(l.name) && nodes.has(l.name.replace(/\/(conv|matmul)$/, ''))),
+            `layer ${l.name} is a graph node`,
+          );
         let worst = 0;
         const before = tf.memory().numTensors;
         tf.tidy(() => {
@@ -130,7 +139,10 @@ describe('TF.js graph models', () => {
         const all = net.layers.map((l, i) => [l, i] as const).filter(([l]) => nodes.has(l.name));
         const step = Math.max(1, Math.floor(all.length / 12));
         const layers = all.filter((_, k) => k % step === 0 || k === all.length - 1);
-        const theirs = gm.execute(x, layers.map(([l]) => l.name)) as tf.Tensor[];
+        const theirs = gm.execute(
+          x,
+          layers.map(([l]) => l.name),
+        ) as tf.Tensor[];
         let worst = 0;
         layers.forEach(([l, i], k) => {
           const got = featureMaps(net, i, img);
@@ -217,7 +229,9 @@ describe('TF.js graph models', () => {
       }
       const n = b.length;
       const corr = (sab - (sa * sb) / n) / Math.sqrt((saa - (sa * sa) / n) * (sbb - (sb * sb) / n));
-      console.log(`# centernet: saliency of ${head.name} node 1: ${((100 * close) / n).toFixed(3)}% of the values within 1e-4 of the range, correlation ${corr.toFixed(6)}, largest error ${rangeError(a, b).toExponential(2)}`);
+      console.log(
+        `# centernet: saliency of ${head.name} node 1: ${((100 * close) / n).toFixed(3)}% of the values within 1e-4 of the range, correlation ${corr.toFixed(6)}, largest error ${rangeError(a, b).toExponential(2)}`,
+      );
       assert.ok(max > min, 'the reference gradient is not constant');
       assert.ok(close >= 0.98 * n && corr >= 0.999, `${n - close} of ${n} saliency values differ by more than 1e-4 of the range; correlation ${corr}`);
       tf.dispose([x, ...theirs, sal, ref]);
@@ -249,24 +263,42 @@ describe('TF.js graph models', () => {
     const write = (name: string, nodes: unknown[], weights: unknown[] = [], bin = new Uint8Array(0)): string => {
       fs.writeFileSync(path.join(dir, `${name}.bin`), bin);
       const file = path.join(dir, `${name}.json`);
-      fs.writeFileSync(file, JSON.stringify({ format: 'graph-model', modelTopology: { node: nodes, versions: { producer: 1 } }, weightsManifest: [{ paths: [`${name}.bin`], weights }] }));
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          format: 'graph-model',
+          modelTopology: { node: nodes, versions: { producer: 1 } },
+          weightsManifest: [{ paths: [`${name}.bin`], weights }],
+        }),
+      );
       return file;
     };
-    const placeholder = { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } };
+    const placeholder = {
+      name: 'x',
+      op: 'Placeholder',
+      attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } },
+    };
 
     it('an op the engine lacks: one line naming the op, the node and the file', async () => {
       const file = write('erf', [placeholder, { name: 'block/erf', op: 'Erf', input: ['x'] }]);
       await rejects(loadTfjsGraph(file), /node "block\/erf" uses the TensorFlow op Erf/, file);
     });
 
-
     it('an input of variable size', async () => {
-      const file = write('dyn', [{ ...placeholder, attr: { ...placeholder.attr, shape: { shape: { dim: [{ size: '1' }, { size: '-1' }, { size: '-1' }, { size: '3' }] } } } }, { name: 'r', op: 'Relu', input: ['x'] }]);
+      const file = write('dyn', [
+        { ...placeholder, attr: { ...placeholder.attr, shape: { shape: { dim: [{ size: '1' }, { size: '-1' }, { size: '-1' }, { size: '3' }] } } } },
+        { name: 'r', op: 'Relu', input: ['x'] },
+      ]);
       await rejects(loadTfjsGraph(file), /fixed input size/, file);
     });
 
     it('a missing weights file', async () => {
-      const file = write('nobin', [placeholder, { name: 'w', op: 'Const' }, { name: 'm', op: 'Mul', input: ['x', 'w'] }], [{ name: 'w', shape: [3], dtype: 'float32' }], new Uint8Array(new Float32Array([1, 2, 3]).buffer));
+      const file = write(
+        'nobin',
+        [placeholder, { name: 'w', op: 'Const' }, { name: 'm', op: 'Mul', input: ['x', 'w'] }],
+        [{ name: 'w', shape: [3], dtype: 'float32' }],
+        new Uint8Array(new Float32Array([1, 2, 3]).buffer),
+      );
       fs.rmSync(path.join(dir, 'nobin.bin'));
       await rejects(loadTfjsGraph(file), /weights file nobin\.bin, which does not exist/, file);
     });
@@ -301,22 +333,60 @@ describe('shape arithmetic on constants', () => {
       fs.writeFileSync(path.join(dir, 'fold.bin'), bin);
       const i32 = { type: 'DT_INT32' };
       const nodes = [
-        { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '4' }, { size: '4' }, { size: '2' }] } } } },
+        {
+          name: 'x',
+          op: 'Placeholder',
+          attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '4' }, { size: '4' }, { size: '2' }] } } },
+        },
         ...consts.map(([name, , dtype]) => ({ name, op: 'Const', attr: { dtype: { type: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } } })),
         { name: 'flatten/Shape', op: 'Shape', input: ['x'], attr: { out_type: i32 } },
-        { name: 'flatten/strided_slice', op: 'StridedSlice', input: ['flatten/Shape', 'begin', 'end', 'strides'], attr: { Index: i32, T: i32, shrink_axis_mask: { i: '1' }, begin_mask: { i: '0' }, end_mask: { i: '0' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' } } },
+        {
+          name: 'flatten/strided_slice',
+          op: 'StridedSlice',
+          input: ['flatten/Shape', 'begin', 'end', 'strides'],
+          attr: {
+            Index: i32,
+            T: i32,
+            shrink_axis_mask: { i: '1' },
+            begin_mask: { i: '0' },
+            end_mask: { i: '0' },
+            ellipsis_mask: { i: '0' },
+            new_axis_mask: { i: '0' },
+          },
+        },
         { name: 'flatten/Reshape/shape', op: 'Pack', input: ['flatten/strided_slice', 'minus1'], attr: { T: i32, N: { i: '2' }, axis: { i: '0' } } },
         { name: 'flatten/Reshape', op: 'Reshape', input: ['x', 'flatten/Reshape/shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: i32 } },
-        { name: 'dense/MatMul', op: 'MatMul', input: ['flatten/Reshape', 'kernel'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
+        {
+          name: 'dense/MatMul',
+          op: 'MatMul',
+          input: ['flatten/Reshape', 'kernel'],
+          attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+        },
         { name: 'out', op: 'Relu', input: ['dense/MatMul'] },
       ];
       const weights = consts.map(([name, shape, dtype]) => ({ name, shape, dtype }));
       const file = path.join(dir, 'fold.json');
-      fs.writeFileSync(file, JSON.stringify({ format: 'graph-model', modelTopology: { node: nodes, versions: { producer: 1 } }, weightsManifest: [{ paths: ['fold.bin'], weights }] }));
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          format: 'graph-model',
+          modelTopology: { node: nodes, versions: { producer: 1 } },
+          weightsManifest: [{ paths: ['fold.bin'], weights }],
+        }),
+      );
       const net = await loadTfjsGraph(file);
-      const gm = await loadGraphModel(tf.io.fromMemory({ modelTopology: { node: nodes, versions: { producer: 1 } }, weightSpecs: weights as tf.io.WeightsManifestEntry[], weightData: bin.buffer }));
+      const gm = await loadGraphModel(
+        tf.io.fromMemory({
+          modelTopology: { node: nodes, versions: { producer: 1 } },
+          weightSpecs: weights as tf.io.WeightsManifestEntry[],
+          weightData: bin.buffer,
+        }),
+      );
       try {
-        assert.deepEqual(net.ops.map((o) => o.kind), ['flatten', 'dense', 'activation']);
+        assert.deepEqual(
+          net.ops.map((o) => o.kind),
+          ['flatten', 'dense', 'activation'],
+        );
         const x = tf.randomUniform([3, 4, 4, 2], -1, 1, 'float32', 5);
         const ours = tf.tidy(() => forward(net, x)[2].dataSync());
         const theirs = gm.execute(x, 'out') as tf.Tensor;

@@ -25,19 +25,26 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-
 it('MNIST with checkpoints every epoch: kept, listed, different; the time-lapse of a conv1 node', { timeout: 10 * 60_000 }, async () => {
   const lensJson = JSON.parse(fs.readFileSync(path.join(root, 'samples/mnist/mnist.lens.json'), 'utf8'));
-  for (const split of ['train', 'test']) for (const k of ['images', 'labels']) lensJson.dataset[split][k] = path.join(root, 'samples/mnist', lensJson.dataset[split][k]);
+  for (const split of ['train', 'test'])
+    for (const k of ['images', 'labels']) lensJson.dataset[split][k] = path.join(root, 'samples/mnist', lensJson.dataset[split][k]);
   lensJson.training.epochs = 2;
   lensJson.training.checkpoints = { every: 1 };
   const lens = path.join(dir, 'mnist.lens.json');
   fs.writeFileSync(lens, JSON.stringify(lensJson));
   const r = await trainLens(lens, makeJob());
   const ckDir = path.join(dir, 'model', 'model-checkpoints');
-  assert.deepEqual(r.checkpoints?.map((c) => [c.epoch, c.model]), [1, 2].map((e) => [e, path.join(ckDir, `epoch-${e}.json`)]));
+  assert.deepEqual(
+    r.checkpoints?.map((c) => [c.epoch, c.model]),
+    [1, 2].map((e) => [e, path.join(ckDir, `epoch-${e}.json`)]),
+  );
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'mnist.training.json'), 'utf8')).checkpoints, r.checkpoints, 'listed in the training results');
-  assert.deepEqual(fs.readdirSync(path.join(dir, 'model')).filter((f) => f.endsWith('.tmp')), [], 'no temporary folder left');
+  assert.deepEqual(
+    fs.readdirSync(path.join(dir, 'model')).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temporary folder left',
+  );
   const conv1 = async (file: string) => Array.from((await loadModel(file)).layersModel!.getLayer('conv1').getWeights()[0].dataSync());
   const first = await conv1(r.checkpoints![0].model);
   const last = await conv1(r.checkpoints![1].model);
@@ -50,7 +57,10 @@ it('MNIST with checkpoints every epoch: kept, listed, different; the time-lapse 
   const out = path.join(dir, 'figures');
   const storage = path.join(dir, 'index');
   const t = await cliJson(['timelapse', lens, '--layer', 'conv1', '--node', '3', '--out', out, '--storage', storage, '--k', '9']);
-  assert.deepEqual(t.frames.map((f: any) => f.epoch), [1, 2]);
+  assert.deepEqual(
+    t.frames.map((f: any) => f.epoch),
+    [1, 2],
+  );
   for (const e of [1, 2]) for (const kind of ['weights', 'top']) assert.ok(fs.statSync(path.join(out, `conv1-3-epoch-${e}-${kind}.png`)).size > 100);
   const json = JSON.parse(fs.readFileSync(path.join(out, 'conv1-3-timelapse.json'), 'utf8'));
   const [a, b] = json.frames;
@@ -59,18 +69,29 @@ it('MNIST with checkpoints every epoch: kept, listed, different; the time-lapse 
   assert.equal(b.overlapWithPrevious, shared / 9);
   assert.equal(a.overlapWithPrevious, undefined);
   assert.equal(b.topScore, b.top[0].score);
-  console.log(`time-lapse conv1 node 3: ${json.frames.map((f: any) => `epoch ${f.epoch}: top score ${f.topScore.toFixed(3)}, mean ${f.meanTopScore.toFixed(3)}${f.overlapWithPrevious !== undefined ? `, overlap ${f.overlapWithPrevious.toFixed(2)}` : ''}`).join('; ')}`);
+  console.log(
+    `time-lapse conv1 node 3: ${json.frames.map((f: any) => `epoch ${f.epoch}: top score ${f.topScore.toFixed(3)}, mean ${f.meanTopScore.toFixed(3)}${f.overlapWithPrevious !== undefined ? `, overlap ${f.overlapWithPrevious.toFixed(2)}` : ''}`).join('; ')}`,
+  );
 
   // each checkpoint's index is kept: a second time-lapse scans nothing and gives the same frames
   const indexes = fs.readdirSync(storage).sort();
   const again = await timelapse({ lens, layer: 'conv1', node: 3, storageDir: storage, k: 9 }, makeJob());
   assert.deepEqual(fs.readdirSync(storage).sort(), indexes);
-  assert.deepEqual(again.frames.map((f) => f.top), json.frames.map((f: any) => f.top));
+  assert.deepEqual(
+    again.frames.map((f) => f.top),
+    json.frames.map((f: any) => f.top),
+  );
 
   // the user's own files, named by a pattern, are the same series
   const own = path.join(dir, 'own.lens.json');
   fs.writeFileSync(own, JSON.stringify({ ...lensJson, name: 'own', checkpoints: 'model/model-checkpoints/epoch-*.json', training: undefined }));
   const viaPattern = await timelapse({ lens: own, layer: 'conv1', node: 3, storageDir: storage, k: 9 }, makeJob());
-  assert.deepEqual(viaPattern.frames.map((f) => [f.epoch, f.model]), r.checkpoints!.map((c) => [c.epoch, c.model]));
-  assert.deepEqual(viaPattern.frames.map((f) => f.top), again.frames.map((f) => f.top));
+  assert.deepEqual(
+    viaPattern.frames.map((f) => [f.epoch, f.model]),
+    r.checkpoints!.map((c) => [c.epoch, c.model]),
+  );
+  assert.deepEqual(
+    viaPattern.frames.map((f) => f.top),
+    again.frames.map((f) => f.top),
+  );
 });

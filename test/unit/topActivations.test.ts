@@ -27,9 +27,16 @@ process.env.FEATURE_LENS_NATIVE = 'off';
 /** Reference scores of every image for every flat node, from the full activations in plain JS (float64). */
 function bruteForceScores(model: tf.LayersModel, images: Float32Array, count: number) {
   const layers = scanLayers(net(model));
-  const multi = layersReference(model, layers.map((l) => l.name));
+  const multi = layersReference(
+    model,
+    layers.map((l) => l.name),
+  );
   const N = layers.reduce((a, l) => a + l.nodes, 0);
-  const ref: Record<ScoreMetric, Float64Array> = { frobenius: new Float64Array(count * N), max: new Float64Array(count * N), mean: new Float64Array(count * N) };
+  const ref: Record<ScoreMetric, Float64Array> = {
+    frobenius: new Float64Array(count * N),
+    max: new Float64Array(count * N),
+    mean: new Float64Array(count * N),
+  };
   const argmax = new Int32Array(count * N);
   const outs = tf.tidy(() => {
     const o = multi.predict(tf.tensor4d(images, [count, 28, 28, 1])) as tf.Tensor[];
@@ -74,7 +81,7 @@ describe('top-activation scan', () => {
 
   it('ScoreHeaps keeps the k best (ties to the lower index) in any insertion order, and merges', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const nodes = 5;
     const k = 6;
     const n = 300;
@@ -95,8 +102,14 @@ describe('top-activation scan', () => {
       const expected = Array.from({ length: n }, (_, j) => ({ score: scores[i][j], index: j }))
         .sort((x, y) => y.score - x.score || x.index - y.index)
         .slice(0, k);
-      assert.deepEqual(whole.sorted(i).map((e) => ({ score: e.score, index: e.index })), expected);
-      assert.deepEqual(a.sorted(i).map((e) => ({ score: e.score, index: e.index })), expected);
+      assert.deepEqual(
+        whole.sorted(i).map((e) => ({ score: e.score, index: e.index })),
+        expected,
+      );
+      assert.deepEqual(
+        a.sorted(i).map((e) => ({ score: e.score, index: e.index })),
+        expected,
+      );
     }
   });
 
@@ -127,14 +140,19 @@ describe('top-activation scan', () => {
       for (const l of layers) {
         for (let i = 0; i < l.nodes; i++) {
           const node = l.offset + i;
-          const all = Array.from({ length: count }, (_, j) => ({ score: ref[metric][j * N + node], index: j })).sort((x, y) => y.score - x.score || x.index - y.index);
+          const all = Array.from({ length: count }, (_, j) => ({ score: ref[metric][j * N + node], index: j })).sort(
+            (x, y) => y.score - x.score || x.index - y.index,
+          );
           const got = topFromIndex(r.stored, l.index, i, metric, labels).top;
           assert.equal(got.length, k);
           const tol = 1e-4 * Math.max(1, Math.abs(all[0].score));
           for (let p = 0; p < k; p++) {
             const g = got[p];
             // The score the scan kept for that image is that image's score...
-            assert.ok(Math.abs(g.score - ref[metric][g.index * N + node]) <= tol, `${metric} ${l.name}[${i}] #${p}: ${g.score} vs ${ref[metric][g.index * N + node]}`);
+            assert.ok(
+              Math.abs(g.score - ref[metric][g.index * N + node]) <= tol,
+              `${metric} ${l.name}[${i}] #${p}: ${g.score} vs ${ref[metric][g.index * N + node]}`,
+            );
             // ...and the p-th best score overall.
             assert.ok(Math.abs(g.score - all[p].score) <= tol, `${metric} ${l.name}[${i}] #${p}: ${g.score} vs ${all[p].score}`);
             // Where the reference has no near-tie around position p, the image is the same.
@@ -158,7 +176,10 @@ describe('top-activation scan', () => {
           for (const g of got) {
             if (g.index >= 200) {
               const src = [5, 17, 150][g.index - 200];
-              assert.ok(got.some((x) => x.index === src), `${metric} ${l.name}[${i}]: copy ${g.index} kept without its original ${src}`);
+              assert.ok(
+                got.some((x) => x.index === src),
+                `${metric} ${l.name}[${i}]: copy ${g.index} kept without its original ${src}`,
+              );
             }
           }
         }
@@ -219,7 +240,10 @@ describe('top-activation scan', () => {
     // A conv layer's frobenius scores scale by 1.5 after relu (zero bias): same images, scores × 1.5.
     const l0 = topFromIndex(fresh.stored, 0, 2, 'frobenius', ds.labels).top;
     const l0old = topFromIndex(whole.stored, 0, 2, 'frobenius', ds.labels).top;
-    assert.deepEqual(l0.map((e) => e.index), l0old.map((e) => e.index));
+    assert.deepEqual(
+      l0.map((e) => e.index),
+      l0old.map((e) => e.index),
+    );
     l0.forEach((e, i) => assert.ok(Math.abs(e.score - 1.5 * l0old[i].score) < 1e-3 * e.score));
   });
 
@@ -265,7 +289,11 @@ describe('top-activation scan', () => {
     weights(6);
     const next = await scan(ds, { modelPath });
     assert.equal(next.removedIndexes, 1);
-    assert.deepEqual(files(), names(otherModel, otherData, ...written[2], ...written[4], ...written[5], next.index), 'weights 3 went; weights 2, used again, stayed with both its indexes');
+    assert.deepEqual(
+      files(),
+      names(otherModel, otherData, ...written[2], ...written[4], ...written[5], next.index),
+      'weights 3 went; weights 2, used again, stayed with both its indexes',
+    );
     // A reader finding an index counts as a use too: weights 4 found, then new weights; weights 5, written
     // before weights 2 were used again, are now the least recent.
     weights(4);
@@ -288,17 +316,31 @@ describe('top-activation scan', () => {
     const digits = mnistDigits(2000);
     const ds = memoryDataset(digits.images, digits.labels, [28, 28, 1], DIGIT_CLASSES);
     // Warm-up (kernels compiled, buffers allocated).
-    await scanDataset(net(model), 'warm', memoryDataset(digits.images.subarray(0, 256 * 784), digits.labels.subarray(0, 256), [28, 28, 1], DIGIT_CLASSES), path.join(dir, 'warm'), 9, makeJob());
+    await scanDataset(
+      net(model),
+      'warm',
+      memoryDataset(digits.images.subarray(0, 256 * 784), digits.labels.subarray(0, 256), [28, 28, 1], DIGIT_CLASSES),
+      path.join(dir, 'warm'),
+      9,
+      makeJob(),
+    );
     const r = await scanDataset(net(model), weightsHashOf(model), ds, path.join(dir, 'speed'), 9, makeJob());
-    console.log(`scan: ${r.images} MNIST digits, SMALL model (${r.stored.state.nodes} nodes, 3 metrics, k=9): ${r.seconds.toFixed(2)} s, ${r.imagesPerSecond.toFixed(0)} images/s (${tf.getBackend()})`);
+    console.log(
+      `scan: ${r.images} MNIST digits, SMALL model (${r.stored.state.nodes} nodes, 3 metrics, k=9): ${r.seconds.toFixed(2)} s, ${r.imagesPerSecond.toFixed(0)} images/s (${tf.getBackend()})`,
+    );
     assert.equal(r.images, 2000);
-    assert.equal(r.stored.state.classCounts.reduce((a, b) => a + b, 0), 2000);
+    assert.equal(
+      r.stored.state.classCounts.reduce((a, b) => a + b, 0),
+      2000,
+    );
     const perClass = DIGIT_CLASSES.map((_, c) => digits.labels.filter((l) => l === c).length);
     assert.deepEqual([...r.stored.state.classCounts], perClass);
   });
 
   it('feeds flat-input models the flattened images, and refuses images that do not fit the model', async () => {
-    const dense = tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 5, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })] });
+    const dense = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [784], units: 5, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })],
+    });
     const d = mnistDigits(50);
     const ds = memoryDataset(d.images, d.labels, [28, 28, 1], DIGIT_CLASSES);
     const r = await scanDataset(net(dense), weightsHashOf(dense), ds, path.join(dir, 'flat'), 3, makeJob());
@@ -330,8 +372,17 @@ describe('top-activation scan', () => {
     await scanLens(lens, path.join(sub, 'warm'), 'frobenius', 3, makeJob(), { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 });
     const one = await scanLens(lens, path.join(sub, 'one'), 'frobenius', 9, makeJob(), { workers: 1 });
     const fractions: number[] = [];
-    const two = await scanLens(lens, path.join(sub, 'two'), 'max', 9, makeJob((p) => fractions.push(p.fraction ?? 0)), { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 });
-    console.log(`scan of 6,000 MNIST digits, SMALL model: 1 process ${one.imagesPerSecond.toFixed(0)} images/s, 2 processes ${two.imagesPerSecond.toFixed(0)} images/s (speed-up ${(two.imagesPerSecond / one.imagesPerSecond).toFixed(2)}, including the helper's start)`);
+    const two = await scanLens(
+      lens,
+      path.join(sub, 'two'),
+      'max',
+      9,
+      makeJob((p) => fractions.push(p.fraction ?? 0)),
+      { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 },
+    );
+    console.log(
+      `scan of 6,000 MNIST digits, SMALL model: 1 process ${one.imagesPerSecond.toFixed(0)} images/s, 2 processes ${two.imagesPerSecond.toFixed(0)} images/s (speed-up ${(two.imagesPerSecond / one.imagesPerSecond).toFixed(2)}, including the helper's start)`,
+    );
     assert.ok(fractions.length > 3 && fractions[fractions.length - 1] === 1, 'progress reaches 1');
     assert.ok(two.helperImages > 0 && two.helperImages < 6000, `the helper scanned part of the images (${two.helperImages})`);
     assert.equal(one.helperImages, 0);
@@ -343,9 +394,17 @@ describe('top-activation scan', () => {
       for (let node = 0; node < a.state.nodes; node++) {
         const x = a.state.heaps[metric].sorted(node);
         const y = b.state.heaps[metric].sorted(node);
-        assert.deepEqual(y.map((e) => e.index), x.map((e) => e.index), `${metric} node ${node}`);
+        assert.deepEqual(
+          y.map((e) => e.index),
+          x.map((e) => e.index),
+          `${metric} node ${node}`,
+        );
         y.forEach((e, i) => assert.ok(Math.abs(e.score - x[i].score) <= 1e-5 * Math.max(1, Math.abs(x[i].score))));
-        if (metric === 'max') assert.deepEqual(y.map((e) => e.location), x.map((e) => e.location));
+        if (metric === 'max')
+          assert.deepEqual(
+            y.map((e) => e.location),
+            x.map((e) => e.location),
+          );
       }
     }
     for (const key of ['classSums', 'deadCounts', 'layerNormSums', 'classCounts'] as const) {
@@ -359,12 +418,19 @@ describe('top-activation scan', () => {
     const job = makeJob((p) => {
       if ((p.fraction ?? 0) > 0.3) job.cancel();
     });
-    await assert.rejects(scanLens(lens, path.join(sub, 'cancel'), 'frobenius', 9, job, { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 }), CancelledError);
+    await assert.rejects(
+      scanLens(lens, path.join(sub, 'cancel'), 'frobenius', 9, job, { workers: 2, enginePath, minImages: 0, coldStartSeconds: 0 }),
+      CancelledError,
+    );
     const resumed = await scanLens(lens, path.join(sub, 'cancel'), 'frobenius', 9, makeJob(), { workers: 1 });
     assert.equal(resumed.resumed, true);
     const c = (await findIndex(path.join(sub, 'cancel'), info.weightsHash, ds))!;
     for (const metric of METRIC_ORDER) {
-      for (let node = 0; node < a.state.nodes; node++) assert.deepEqual(c.state.heaps[metric].sorted(node).map((e) => e.index), a.state.heaps[metric].sorted(node).map((e) => e.index));
+      for (let node = 0; node < a.state.nodes; node++)
+        assert.deepEqual(
+          c.state.heaps[metric].sorted(node).map((e) => e.index),
+          a.state.heaps[metric].sorted(node).map((e) => e.index),
+        );
     }
     assert.deepEqual(Array.from(c.state.classCounts), Array.from(a.state.classCounts));
   });

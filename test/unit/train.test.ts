@@ -53,12 +53,18 @@ describe('training EFL (the seed, section 1)', () => {
     const n0 = tf.memory().numTensors;
     const t0 = Date.now();
     const r = await trainLens(lens, makeJob());
-    console.log(`EFL: test error ${(r.testError * 100).toFixed(2)}%, train accuracy ${(r.trainAccuracy * 100).toFixed(2)}%, attempt ${r.attempts} (seed ${r.seed}), ${((Date.now() - t0) / 1000).toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} images/s (${r.backend})`);
+    console.log(
+      `EFL: test error ${(r.testError * 100).toFixed(2)}%, train accuracy ${(r.trainAccuracy * 100).toFixed(2)}%, attempt ${r.attempts} (seed ${r.seed}), ${((Date.now() - t0) / 1000).toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} images/s (${r.backend})`,
+    );
     assert.equal(tf.memory().numTensors, n0, 'no tensors leaked');
     assert.equal(r.testError, 0);
     assert.equal(r.testImages, 1200);
     assert.equal(r.trainImages, 9999);
-    assert.deepEqual(r.confusion, [[400, 0, 0], [0, 400, 0], [0, 0, 400]]);
+    assert.deepEqual(r.confusion, [
+      [400, 0, 0],
+      [0, 400, 0],
+      [0, 0, 400],
+    ]);
     const saved = JSON.parse(fs.readFileSync(lens.replace('.lens.json', '.training.json'), 'utf8'));
     assert.equal(saved.testError, 0);
 
@@ -72,7 +78,9 @@ describe('training EFL (the seed, section 1)', () => {
     const upper = masks.top.map((v, i) => v | masks.middle[i]);
     const region: Record<string, Uint8Array> = { bottom: masks.bottom, upper, vertical: masks.vertical };
     const table = [0, 1].map((node) => Object.fromEntries(Object.entries(region).map(([k, m]) => [k, meanAbs(w, node, 2, m)])));
-    console.log(`EFL hidden weights, mean |w| per stroke: ${JSON.stringify(table.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, +v.toFixed(3)]))))}`);
+    console.log(
+      `EFL hidden weights, mean |w| per stroke: ${JSON.stringify(table.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, +v.toFixed(3)]))))}`,
+    );
     const best = (k: string) => Math.max(table[0][k], table[1][k]);
     assert.ok(best('bottom') > 1.5 * best('vertical'), 'a node weighs the bottom leg');
     assert.ok(best('upper') > 1.5 * best('vertical'), 'a node weighs the upper legs');
@@ -82,7 +90,9 @@ describe('training EFL (the seed, section 1)', () => {
     const lens = copySample('efl-negative/efl-negative.lens.json');
     const r = await trainLens(lens, makeJob());
     const cross = r.crossTests?.[0];
-    console.log(`EFL negative: test error ${(r.testError * 100).toFixed(2)}%, attempt ${r.attempts}; on the originals: error ${((cross?.error ?? NaN) * 100).toFixed(2)}% (the seed: 52%); ${r.seconds.toFixed(1)} s`);
+    console.log(
+      `EFL negative: test error ${(r.testError * 100).toFixed(2)}%, attempt ${r.attempts}; on the originals: error ${((cross?.error ?? NaN) * 100).toFixed(2)}% (the seed: 52%); ${r.seconds.toFixed(1)} s`,
+    );
     assert.equal(r.testError, 0);
     assert.ok(cross && cross.error > 0.3, 'the negative-trained net fails on the originals');
   });
@@ -96,13 +106,30 @@ describe('training EFL (the seed, section 1)', () => {
       epochs: 2,
       batchSize: 16,
     };
-    fs.writeFileSync(lens, JSON.stringify({ name: 'small', model: 'model/model.json', dataset: { format: 'efl', trainPerClass: 100, testPerClass: 20 }, training: recipe }));
+    fs.writeFileSync(
+      lens,
+      JSON.stringify({ name: 'small', model: 'model/model.json', dataset: { format: 'efl', trainPerClass: 100, testPerClass: 20 }, training: recipe }),
+    );
     await trainLens(lens, makeJob());
-    const snapshot = () => Object.fromEntries([...fs.readdirSync(path.join(d, 'model')).map((f) => `model/${f}`), 'small.training.json'].map((f) => [f, fs.readFileSync(path.join(d, f)).toString('base64')]));
+    const snapshot = () =>
+      Object.fromEntries(
+        [...fs.readdirSync(path.join(d, 'model')).map((f) => `model/${f}`), 'small.training.json'].map((f) => [
+          f,
+          fs.readFileSync(path.join(d, f)).toString('base64'),
+        ]),
+      );
     const before = snapshot();
     assert.ok(Object.keys(before).some((f) => f.endsWith('.bin')));
     // A different seed would write different weights: cancel it half-way.
-    fs.writeFileSync(lens, JSON.stringify({ name: 'small', model: 'model/model.json', dataset: { format: 'efl', trainPerClass: 100, testPerClass: 20 }, training: { ...recipe, seed: 9 } }));
+    fs.writeFileSync(
+      lens,
+      JSON.stringify({
+        name: 'small',
+        model: 'model/model.json',
+        dataset: { format: 'efl', trainPerClass: 100, testPerClass: 20 },
+        training: { ...recipe, seed: 9 },
+      }),
+    );
     const n0 = tf.memory().numTensors;
     let calls = 0;
     const job = makeJob((p) => {
@@ -111,7 +138,13 @@ describe('training EFL (the seed, section 1)', () => {
     await assert.rejects(trainLens(lens, job), (e: unknown) => e instanceof CancelledError);
     assert.equal(tf.memory().numTensors, n0, 'no tensors leaked by the cancelled run');
     assert.deepEqual(snapshot(), before, 'model and results untouched');
-    assert.deepEqual(fs.readdirSync(d).concat(fs.readdirSync(path.join(d, 'model'))).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      fs
+        .readdirSync(d)
+        .concat(fs.readdirSync(path.join(d, 'model')))
+        .filter((f) => f.endsWith('.tmp')),
+      [],
+    );
     // The same run, not cancelled, replaces them.
     await trainLens(lens, makeJob());
     assert.notDeepEqual(snapshot(), before);
@@ -119,8 +152,19 @@ describe('training EFL (the seed, section 1)', () => {
 
   it('refuses a recipe whose output does not match the classes, naming the lens file', async () => {
     const lens = path.join(dir, 'four.lens.json');
-    fs.writeFileSync(lens, JSON.stringify({ name: 'four', model: 'm/model.json', dataset: { format: 'efl', trainPerClass: 5, testPerClass: 5 }, training: { architecture: [{ type: 'flatten' }, { type: 'dense', units: 4, activation: 'softmax' }], epochs: 1 } }));
-    await assert.rejects(trainLens(lens, makeJob()), (e: unknown) => e instanceof UserError && e.message.startsWith(lens) && /one unit per class \(3\), not 4/.test(e.message));
+    fs.writeFileSync(
+      lens,
+      JSON.stringify({
+        name: 'four',
+        model: 'm/model.json',
+        dataset: { format: 'efl', trainPerClass: 5, testPerClass: 5 },
+        training: { architecture: [{ type: 'flatten' }, { type: 'dense', units: 4, activation: 'softmax' }], epochs: 1 },
+      }),
+    );
+    await assert.rejects(
+      trainLens(lens, makeJob()),
+      (e: unknown) => e instanceof UserError && e.message.startsWith(lens) && /one unit per class \(3\), not 4/.test(e.message),
+    );
     const noRecipe = path.join(dir, 'none.lens.json');
     fs.writeFileSync(noRecipe, JSON.stringify({ name: 'none', model: 'm/model.json', dataset: { format: 'efl' } }));
     await assert.rejects(trainLens(noRecipe, makeJob()), /none\.lens\.json: has no "training" recipe/);
@@ -129,11 +173,20 @@ describe('training EFL (the seed, section 1)', () => {
   it('feature-lens train prints the test accuracy, error, images/s and where the model was written', async () => {
     const d = fs.mkdtempSync(path.join(dir, 'cli-'));
     const lens = path.join(d, 'cli.lens.json');
-    fs.writeFileSync(lens, JSON.stringify({ name: 'cli', model: 'out/model.json', dataset: { format: 'efl', trainPerClass: 50, testPerClass: 10 }, training: { architecture: [{ type: 'flatten' }, { type: 'dense', units: 3, activation: 'softmax' }], epochs: 1 } }));
+    fs.writeFileSync(
+      lens,
+      JSON.stringify({
+        name: 'cli',
+        model: 'out/model.json',
+        dataset: { format: 'efl', trainPerClass: 50, testPerClass: 10 },
+        training: { architecture: [{ type: 'flatten' }, { type: 'dense', units: 3, activation: 'softmax' }], epochs: 1 },
+      }),
+    );
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     // Only the CLI's text: the test runner's own (binary) messages still go to the real stdout.
-    process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]) => (typeof s === 'string' ? (out.push(s), true) : (write as (...a: unknown[]) => boolean)(s, ...rest))) as typeof process.stdout.write;
+    process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]) =>
+      typeof s === 'string' ? (out.push(s), true) : (write as (...a: unknown[]) => boolean)(s, ...rest)) as typeof process.stdout.write;
     let code: number;
     try {
       code = await runCli(['train', lens, '--backend', 'wasm']);
@@ -144,7 +197,10 @@ describe('training EFL (the seed, section 1)', () => {
     console.log(text.trim());
     assert.equal(code, 0);
     const result = JSON.parse(fs.readFileSync(path.join(d, 'cli.training.json'), 'utf8'));
-    assert.match(text, new RegExp(`test accuracy ${(result.testAccuracy * 100).toFixed(2)}%  test error ${(result.testError * 100).toFixed(2)}%  \\(30 test images\\)`));
+    assert.match(
+      text,
+      new RegExp(`test accuracy ${(result.testAccuracy * 100).toFixed(2)}%  test error ${(result.testError * 100).toFixed(2)}%  \\(30 test images\\)`),
+    );
     assert.match(text, /1 epochs on 150 images in [\d.]+ s: \d+ images\/s \(wasm\)/);
     assert.ok(text.includes(`model written to ${path.join(d, 'out/model.json')}`));
     assert.ok(fs.existsSync(path.join(d, 'out/model.json')));

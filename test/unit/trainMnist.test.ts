@@ -25,7 +25,8 @@ it('trains the MNIST sample to >= 97.2% test accuracy on wasm', { timeout: 15 * 
   const sample = path.join(root, 'samples/mnist/mnist.lens.json');
   const lens = JSON.parse(fs.readFileSync(sample, 'utf8'));
   // Same recipe and data; the model is written to a temp folder, not into samples/.
-  for (const split of ['train', 'test']) for (const k of ['images', 'labels']) lens.dataset[split][k] = path.join(root, 'samples/mnist', lens.dataset[split][k]);
+  for (const split of ['train', 'test'])
+    for (const k of ['images', 'labels']) lens.dataset[split][k] = path.join(root, 'samples/mnist', lens.dataset[split][k]);
   const file = path.join(dir, 'mnist.lens.json');
   fs.writeFileSync(file, JSON.stringify(lens));
   const n0 = tf.memory().numTensors;
@@ -38,6 +39,9 @@ it('trains the MNIST sample to >= 97.2% test accuracy on wasm', { timeout: 15 * 
   assert.equal(r.backend, 'wasm');
   assert.equal(tf.memory().numTensors, n0);
   assert.equal(r.testImages, 2000);
-  assert.equal(r.confusion.flat().reduce((a, b) => a + b, 0), 2000);
+  assert.equal(
+    r.confusion.flat().reduce((a, b) => a + b, 0),
+    2000,
+  );
   assert.ok(r.testAccuracy >= 0.972, `test accuracy ${r.testAccuracy}`);
 });

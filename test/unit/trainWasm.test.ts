@@ -31,9 +31,20 @@ function digits(start: number, perDigit: number): { x: tf.Tensor4D; y: tf.Tensor
 function smallCnn(): tf.Sequential {
   const seed = 7;
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 8,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.heNormal({ seed }),
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  model.add(tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 1 }) }));
+  model.add(
+    tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 1 }) }),
+  );
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   model.add(tf.layers.flatten());
   model.add(tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }));
@@ -73,7 +84,11 @@ test('a small conv net trains on real MNIST digits on the wasm backend, without 
   const moved = Math.max(...after.map((v, i) => Math.abs(v - firstKernel[i])));
   assert.ok(moved > 1e-3, `first conv kernel moved only ${moved}`);
   // no tensor growth from epoch to epoch (the optimizer's slots exist from the first step on)
-  assert.deepEqual(tensorsAfterEpoch.slice(1), tensorsAfterEpoch.slice(1).map(() => tensorsAfterEpoch[1]), `tensors per epoch ${tensorsAfterEpoch}`);
+  assert.deepEqual(
+    tensorsAfterEpoch.slice(1),
+    tensorsAfterEpoch.slice(1).map(() => tensorsAfterEpoch[1]),
+    `tensors per epoch ${tensorsAfterEpoch}`,
+  );
   assert.equal(tensorsAfterEpoch[0], tensorsAfterEpoch[1], `tensors per epoch ${tensorsAfterEpoch}`);
 
   // it generalises a little: well above the 10% of chance on digits it never saw

@@ -60,7 +60,11 @@ describe('tree model', () => {
     lensPath = path.join(dir, 'efl.lens.json');
     fs.writeFileSync(
       lensPath,
-      JSON.stringify({ name: 'Letters', model: 'cnn/model.json', dataset: { format: 'efl', size: [20, 20], trainPerClass: 5, testPerClass: 4, noise: 0.2, negative: false, seed: 1 } }),
+      JSON.stringify({
+        name: 'Letters',
+        model: 'cnn/model.json',
+        dataset: { format: 'efl', size: [20, 20], trainPerClass: 5, testPerClass: 4, noise: 0.2, negative: false, seed: 1 },
+      }),
     );
     lens = await lensInfo(lensPath);
   });
@@ -108,10 +112,25 @@ describe('tree model', () => {
 
   it('a lens whose dataset is missing still lists its model, with the missing file as a warning row', async () => {
     const lensFile = path.join(dir, 'gone.lens.json');
-    fs.writeFileSync(lensFile, JSON.stringify({ name: 'Gone', model: 'cnn/model.json', dataset: { format: 'idx', train: { images: 'data/a.gz', labels: 'data/b.gz' }, test: { images: 'data/c.gz', labels: 'data/d.gz' }, classes: ['x', 'y'] } }));
+    fs.writeFileSync(
+      lensFile,
+      JSON.stringify({
+        name: 'Gone',
+        model: 'cnn/model.json',
+        dataset: {
+          format: 'idx',
+          train: { images: 'data/a.gz', labels: 'data/b.gz' },
+          test: { images: 'data/c.gz', labels: 'data/d.gz' },
+          classes: ['x', 'y'],
+        },
+      }),
+    );
     const info = await lensInfo(lensFile);
     assert.equal(info.model, cnnPath);
-    assert.deepEqual(info.datasetError, { message: `Dataset file ${path.join('data', 'a.gz')} does not exist (the lens file's "dataset.train.images").`, field: 'dataset.train.images' });
+    assert.deepEqual(info.datasetError, {
+      message: `Dataset file ${path.join('data', 'a.gz')} does not exist (the lens file's "dataset.train.images").`,
+      field: 'dataset.train.images',
+    });
     assert.deepEqual(info.classes, ['x', 'y']);
     const [e] = modelEntries([{ path: lensFile, relative: 'gone.lens.json' }], new Map([[lensFile, info]]));
     assert.equal(itemView(e).description, 'ready · dataset missing');
@@ -120,7 +139,10 @@ describe('tree model', () => {
     assert.equal(kids[0].kind, 'message');
     assert.equal(itemView(kids[0]).label, `Dataset file ${path.join('data', 'a.gz')} does not exist (the lens file's "dataset.train.images")`);
     assert.equal(itemView(kids[0]).description, 'gone.lens.json: dataset.train.images');
-    assert.deepEqual(kids.slice(1).map((k) => itemView(k).label), ['conv1', 'pool1', 'logits']);
+    assert.deepEqual(
+      kids.slice(1).map((k) => itemView(k).label),
+      ['conv1', 'pool1', 'logits'],
+    );
     assert.deepEqual(targetOf(e), { lens: lensFile, model: cnnPath });
     await assert.rejects(lensInfo(path.join(dir, 'nothing.lens.json')), /lens file not found/);
   });
@@ -130,7 +152,12 @@ describe('tree model', () => {
     const kids = modelChildren(e, undefined, 'model.json is not valid JSON (Unexpected end of JSON input).');
     assert.equal(itemView(e).description, 'broken');
     assert.equal(kids.length, 1);
-    assert.deepEqual(itemView(kids[0]).command?.args[0], { file: lensPath, message: `${path.join('cnn', 'model.json')}: model.json is not valid JSON (Unexpected end of JSON input).`, severity: 'error', field: 'model' });
+    assert.deepEqual(itemView(kids[0]).command?.args[0], {
+      file: lensPath,
+      message: `${path.join('cnn', 'model.json')}: model.json is not valid JSON (Unexpected end of JSON input).`,
+      severity: 'error',
+      field: 'model',
+    });
     // Messages are short: the file's own path at the front goes (the file becomes the subject), paths beside it are relative.
     const m = path.join(dir, 'b', 'model.json');
     assert.equal(shortPaths(`${m}: is not valid JSON (Unexpected end of JSON input).`, m), 'model.json is not valid JSON (Unexpected end of JSON input).');
@@ -172,8 +199,14 @@ describe('tree model', () => {
       ],
     );
     const nodes = layerChildren(layers[0]);
-    assert.deepEqual(nodes.map((n) => itemView(n).label), ['node 0', 'node 1', 'node 2', 'node 3']);
-    assert.deepEqual(nodes.map((n) => itemView(n).contextValue), ['node', 'node', 'node', 'node']);
+    assert.deepEqual(
+      nodes.map((n) => itemView(n).label),
+      ['node 0', 'node 1', 'node 2', 'node 3'],
+    );
+    assert.deepEqual(
+      nodes.map((n) => itemView(n).contextValue),
+      ['node', 'node', 'node', 'node'],
+    );
     assert.equal(layerChildren(layers[2]).length, 3);
     const click = itemView(nodes[2]).command!;
     assert.equal(click.id, 'featureLens.inspectNode');
@@ -197,7 +230,10 @@ describe('tree model', () => {
     const node = layerChildren(layers[2])[1];
     const chain: ModelsEntry[] = [];
     for (let e: ModelsEntry | undefined = node; e; e = parentOf(e)) chain.push(e);
-    assert.deepEqual(chain.map((e) => e.kind), ['node', 'layer', 'model']);
+    assert.deepEqual(
+      chain.map((e) => e.kind),
+      ['node', 'layer', 'model'],
+    );
     assert.equal(chain[2], lensEntry);
     const ids = [lensEntry, ...layers, ...layers.flatMap((l) => layerChildren(l))].map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length);
@@ -205,7 +241,15 @@ describe('tree model', () => {
   });
 
   it('top images are labelled "#index class" with the score as description', () => {
-    const result = { layer: 0, node: 1, metric: 'frobenius' as const, top: [{ index: 7, score: 12.5, label: 2 }, { index: 3, score: 0.000123, label: 0 }] };
+    const result = {
+      layer: 0,
+      node: 1,
+      metric: 'frobenius' as const,
+      top: [
+        { index: 7, score: 12.5, label: 2 },
+        { index: 3, score: 0.000123, label: 0 },
+      ],
+    };
     const items = imageEntries(result, lens, cnnPath).map(imageItemView);
     assert.deepEqual(
       items.map((i) => [i.label, i.description, i.contextValue]),

@@ -65,21 +65,33 @@ after(() => {
   for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-test('2 threads: the threaded build runs, its gradients equal the cpu backend\'s, the process exits and leaves no temp folder', { timeout: 60_000 }, async () => {
-  const { result, tmpdir } = await probe('2');
-  assert.equal(result.error, undefined);
-  assert.equal(result.backend, 'wasm');
-  assert.equal(result.threads, 2);
-  assert.match(result.note ?? '', /wasm, 2 threads/);
-  for (const k of ['y', 'dx', 'df'] as const) assertClose(result.wasm![k], result.cpu![k], `${k} on 2 threads`);
-  // The scan's SIMD kernel imports the threaded build's shared memory (its second build, node-scores-shared.wasm).
-  assert.ok(result.kernel, 'the node-score kernel loads on the threaded build');
-  assert.equal(result.kernel.shared, true, 'the threaded build\'s memory is shared');
-  assert.ok(result.kernel.worst < 1e-5, `node scores differ from a float64 reduction by ${result.kernel.worst}`);
-  assert.equal(result.kernel.argmaxMismatches, 0);
-  assert.deepEqual(result.tmp.filter((f) => f.startsWith('feature-lens-wasm-')), [], 'the child saw its temporary folder still there');
-  assert.deepEqual(fs.readdirSync(tmpdir).filter((f) => f.startsWith('feature-lens-wasm-')), [], 'a temporary folder was left behind');
-});
+test(
+  "2 threads: the threaded build runs, its gradients equal the cpu backend's, the process exits and leaves no temp folder",
+  { timeout: 60_000 },
+  async () => {
+    const { result, tmpdir } = await probe('2');
+    assert.equal(result.error, undefined);
+    assert.equal(result.backend, 'wasm');
+    assert.equal(result.threads, 2);
+    assert.match(result.note ?? '', /wasm, 2 threads/);
+    for (const k of ['y', 'dx', 'df'] as const) assertClose(result.wasm![k], result.cpu![k], `${k} on 2 threads`);
+    // The scan's SIMD kernel imports the threaded build's shared memory (its second build, node-scores-shared.wasm).
+    assert.ok(result.kernel, 'the node-score kernel loads on the threaded build');
+    assert.equal(result.kernel.shared, true, "the threaded build's memory is shared");
+    assert.ok(result.kernel.worst < 1e-5, `node scores differ from a float64 reduction by ${result.kernel.worst}`);
+    assert.equal(result.kernel.argmaxMismatches, 0);
+    assert.deepEqual(
+      result.tmp.filter((f) => f.startsWith('feature-lens-wasm-')),
+      [],
+      'the child saw its temporary folder still there',
+    );
+    assert.deepEqual(
+      fs.readdirSync(tmpdir).filter((f) => f.startsWith('feature-lens-wasm-')),
+      [],
+      'a temporary folder was left behind',
+    );
+  },
+);
 
 test('1 thread, or the variable unset: the single-threaded build, and the note says nothing of threads', { timeout: 60_000 }, async () => {
   for (const threads of ['1', undefined]) {
@@ -92,17 +104,21 @@ test('1 thread, or the variable unset: the single-threaded build, and the note s
     for (const k of ['y', 'dx', 'df'] as const) assertClose(result.wasm![k], result.cpu![k], `${k}, ${what}`);
     assert.equal(result.kernel?.shared, false, `${what}: the node-score kernel runs on the plain memory`);
     assert.ok(result.kernel.worst < 1e-5 && result.kernel.argmaxMismatches === 0, `${what}: node scores ${JSON.stringify(result.kernel)}`);
-    assert.deepEqual(fs.readdirSync(tmpdir).filter((f) => f.startsWith('feature-lens-wasm-')), [], what);
+    assert.deepEqual(
+      fs.readdirSync(tmpdir).filter((f) => f.startsWith('feature-lens-wasm-')),
+      [],
+      what,
+    );
   }
 });
 
 test('a thread count that is not a whole number: wasm and auto fail with a message naming the variable', { timeout: 60_000 }, async () => {
   const wasm = (await probe('abc', 'wasm')).result;
-  assert.equal(wasm.backend, undefined, 'initBackend(\'wasm\') rejected');
+  assert.equal(wasm.backend, undefined, "initBackend('wasm') rejected");
   assert.match(wasm.error ?? '', new RegExp(`${WASM_THREADS_ENV} must be a whole number ≥ 1, not "abc"`));
   // auto fails the same way instead of falling back to the slow cpu backend: the setting is the user's to fix.
   const auto = (await probe('abc', 'auto')).result;
-  assert.equal(auto.backend, undefined, 'initBackend(\'auto\') rejected');
+  assert.equal(auto.backend, undefined, "initBackend('auto') rejected");
   assert.match(auto.error ?? '', new RegExp(`${WASM_THREADS_ENV} must be a whole number ≥ 1, not "abc"`));
 });
 

@@ -47,9 +47,22 @@ test('a weight tile decodes back to its values, scale and zero included, with th
   // harness's SIGNED_TOLERANCE allows 1/50 of lim for that and the legend's rounding).
   assert.ok(err <= (2.5 * hi) / 153, `decoded weights within the colours' rounding (max error ${err}, limit ${hi})`);
   // A tile drawn with a wrong scale or around a wrong zero does not decode to the weights.
-  const scaled = rasterize([20, 20], w.map((v) => v * 0.8), 'signed', { lim: hi });
-  const shifted = rasterize([20, 20], w.map((v) => v - 0.1), 'signed', { lim: hi });
-  for (const [name, bad] of [['scaled', scaled], ['shifted', shifted]] as const) {
+  const scaled = rasterize(
+    [20, 20],
+    w.map((v) => v * 0.8),
+    'signed',
+    { lim: hi },
+  );
+  const shifted = rasterize(
+    [20, 20],
+    w.map((v) => v - 0.1),
+    'signed',
+    { lim: hi },
+  );
+  for (const [name, bad] of [
+    ['scaled', scaled],
+    ['shifted', shifted],
+  ] as const) {
     let e = 0;
     for (let i = 0; i < w.length; i++) e = Math.max(e, Math.abs(decode(bad, i, hi) - w[i]));
     assert.ok(e > (2.5 * hi) / 153, `${name}: the error shows (${e})`);
@@ -58,13 +71,31 @@ test('a weight tile decodes back to its values, scale and zero included, with th
 
 test('images: gray in [0, 1] clamped, RGB for 3 channels unless one channel is asked, stretch to a range', () => {
   const gray = rasterize([1, 5, 1], [0, 0.5, 1, 1.5, -1], 'image');
-  assert.deepEqual([0, 1, 2, 3, 4].map((i) => px(gray, i)), [[0, 0, 0, 255], [128, 128, 128, 255], [255, 255, 255, 255], [255, 255, 255, 255], [0, 0, 0, 255]]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4].map((i) => px(gray, i)),
+    [
+      [0, 0, 0, 255],
+      [128, 128, 128, 255],
+      [255, 255, 255, 255],
+      [255, 255, 255, 255],
+      [0, 0, 0, 255],
+    ],
+  );
   const rgb = [1, 0, 0.25, 0, 1, 0.75];
-  assert.deepEqual([px(rasterize([1, 2, 3], rgb, 'image'), 0), px(rasterize([1, 2, 3], rgb, 'image'), 1)], [[255, 0, 64, 255], [0, 255, 191, 255]]);
+  assert.deepEqual(
+    [px(rasterize([1, 2, 3], rgb, 'image'), 0), px(rasterize([1, 2, 3], rgb, 'image'), 1)],
+    [
+      [255, 0, 64, 255],
+      [0, 255, 191, 255],
+    ],
+  );
   assert.deepEqual(px(rasterize([1, 2, 3], rgb, 'image', { channel: 2 }), 1), [191, 191, 191, 255]);
   assert.deepEqual(px(rasterize([1, 2, 3], rgb, 'image', { rgb: false }), 0), [255, 255, 255, 255], 'rgb: false draws channel 0');
   const stretched = rasterize([3], [10, 15, 20], 'image', { stretch: { min: 10, max: 20 } });
-  assert.deepEqual([0, 1, 2].map((i) => px(stretched, i)[0]), [0, 128, 255]);
+  assert.deepEqual(
+    [0, 1, 2].map((i) => px(stretched, i)[0]),
+    [0, 128, 255],
+  );
   // Signed RGB (a first conv layer's filter): each channel (v/lim + 1)/2.
   assert.deepEqual(px(rasterize([1, 1, 3], [-1, 0, 1], 'signed', { lim: 1 }), 0), [0, 128, 255, 255]);
 });
@@ -95,10 +126,22 @@ test('line chart: the data range on four labelled steps, points placed in the pl
   assert.deepEqual([L.width, L.height], [420, 220]);
   assert.deepEqual(L.pad, { l: 58, r: 12, t: 12, b: 34 });
   // x 1 → left edge (58), x 2 → right edge (420 - 12); y 1 → bottom (220 - 34), y 3 → top (12).
-  assert.deepEqual(L.lines[0].points, [[58, 186], [408, 12]]);
-  assert.deepEqual(L.yTicks.map((t) => t.label), ['1.00', '1.50', '2.00', '2.50', '3.00']);
-  assert.deepEqual(L.yTicks.map((t) => t.py), [186, 142.5, 99, 55.5, 12]);
-  assert.deepEqual(L.xLabels.map((l) => l.label), ['1', '2']);
+  assert.deepEqual(L.lines[0].points, [
+    [58, 186],
+    [408, 12],
+  ]);
+  assert.deepEqual(
+    L.yTicks.map((t) => t.label),
+    ['1.00', '1.50', '2.00', '2.50', '3.00'],
+  );
+  assert.deepEqual(
+    L.yTicks.map((t) => t.py),
+    [186, 142.5, 99, 55.5, 12],
+  );
+  assert.deepEqual(
+    L.xLabels.map((l) => l.label),
+    ['1', '2'],
+  );
   // Ticks close together get the decimals that tell them apart.
   const close = lineChartLayout([{ name: 'loss', values: [1.1046, 1.0986] }], { xLabel: 'epoch' });
   assert.equal(new Set(close.yTicks.map((t) => t.label)).size, 5, JSON.stringify(close.yTicks));
@@ -127,15 +170,48 @@ test('heat map: cells coloured per column or overall, values written in cells th
   assert.equal(L.headHeight, 5 * 6 * 0.75 + 10);
   assert.deepEqual([L.width, L.height], [30 + 2 * 44 + 4, L.headHeight + 2 * 44 + 4]);
   // Per column: white at the column's smallest value, full red at its largest.
-  assert.deepEqual(L.cells.map((c) => c.rgb), [[255, 255, 255], [255, 255, 255], [178, 24, 43], [178, 24, 43]]);
-  assert.deepEqual(L.cells.map((c) => [c.x, c.y]), [[30, L.headHeight], [74, L.headHeight], [30, L.headHeight + 44], [74, L.headHeight + 44]]);
-  assert.deepEqual(L.cells.map((c) => c.text), ['0', '2', '1', '4']);
-  assert.deepEqual(L.cells.map((c) => c.dark), [false, false, true, true]);
+  assert.deepEqual(
+    L.cells.map((c) => c.rgb),
+    [
+      [255, 255, 255],
+      [255, 255, 255],
+      [178, 24, 43],
+      [178, 24, 43],
+    ],
+  );
+  assert.deepEqual(
+    L.cells.map((c) => [c.x, c.y]),
+    [
+      [30, L.headHeight],
+      [74, L.headHeight],
+      [30, L.headHeight + 44],
+      [74, L.headHeight + 44],
+    ],
+  );
+  assert.deepEqual(
+    L.cells.map((c) => c.text),
+    ['0', '2', '1', '4'],
+  );
+  assert.deepEqual(
+    L.cells.map((c) => c.dark),
+    [false, false, true, true],
+  );
   assert.deepEqual(L.highlight, { x: 30 + 44 - 1, y: L.headHeight - 1, w: 45, h: 89 });
-  assert.deepEqual(L.colLabels.map((c) => c.highlight), [false, true]);
+  assert.deepEqual(
+    L.colLabels.map((c) => c.highlight),
+    [false, true],
+  );
   const all = heatMapLayout(values, ['a', 'b'], ['x', 'y'], measure, { normalize: 'all', cell: 20 });
   // Overall: v / max|v| = 0, 0.5, 0.25, 1; no text in 20-pixel cells.
-  assert.deepEqual(all.cells.map((c) => c.rgb), [[255, 255, 255], [217, 140, 149], [236, 197, 202], [178, 24, 43]]);
+  assert.deepEqual(
+    all.cells.map((c) => c.rgb),
+    [
+      [255, 255, 255],
+      [217, 140, 149],
+      [236, 197, 202],
+      [178, 24, 43],
+    ],
+  );
   assert.ok(all.cells.every((c) => c.text === undefined));
   assert.equal(all.highlight, undefined);
 });

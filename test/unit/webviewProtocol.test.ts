@@ -122,7 +122,20 @@ describe('pixels for the webview', () => {
       path: '/m/model.json',
       name: 'm',
       inputShape: [2, 2, 1],
-      layers: [{ index: 0, name: 'conv', className: 'Conv2D', kind: 'conv', outputShape: [2, 2, 3], nodes: 3, params: 12, activation: 'relu', hasWeights: true, inbound: [] }],
+      layers: [
+        {
+          index: 0,
+          name: 'conv',
+          className: 'Conv2D',
+          kind: 'conv',
+          outputShape: [2, 2, 3],
+          nodes: 3,
+          params: 12,
+          activation: 'relu',
+          hasWeights: true,
+          inbound: [],
+        },
+      ],
       totalParams: 12,
       weightsHash: 'x',
       mtimeMs: 0,
@@ -141,23 +154,52 @@ describe('pixels for the webview', () => {
       top: {
         metric: 'frobenius',
         items: [
-          { entry: { index: 5, score: 2, label: 1 }, className: 'F', image: img([0, 1, 0, 1], 0), featureMap: { shape: [2, 2], data: new Float32Array(4) }, projection: img([-3, 0, 1, 2], 10) },
-          { entry: { index: 9, score: 1, label: 0 }, className: 'E', image: img([1, 1, 0, 0], 20), featureMap: { shape: [2, 2], data: new Float32Array(4) }, projection: img([0.5, 4, 0, 0], 30) },
+          {
+            entry: { index: 5, score: 2, label: 1 },
+            className: 'F',
+            image: img([0, 1, 0, 1], 0),
+            featureMap: { shape: [2, 2], data: new Float32Array(4) },
+            projection: img([-3, 0, 1, 2], 10),
+          },
+          {
+            entry: { index: 9, score: 1, label: 0 },
+            className: 'E',
+            image: img([1, 1, 0, 0], 20),
+            featureMap: { shape: [2, 2], data: new Float32Array(4) },
+            projection: img([0.5, 4, 0, 0], 30),
+          },
         ],
       },
     };
     const page = nodePage(r, { page: 'node', model: model.path, layer: 0, node: 1 }, undefined, 'T');
     assert.deepEqual(page.projectionRange, { min: -3, max: 4 });
     assert.equal(page.nodes, 3);
-    assert.deepEqual(page.top!.items.map((i) => [i.index, i.className, i.image.data.byteLength]), [
-      [5, 'F', 16],
-      [9, 'E', 16],
-    ]);
+    assert.deepEqual(
+      page.top!.items.map((i) => [i.index, i.className, i.image.data.byteLength]),
+      [
+        [5, 'F', 16],
+        [9, 'E', 16],
+      ],
+    );
     assert.deepEqual([...new Float32Array(page.top!.items[1].projection!.data)], [0.5, 4, 0, 0]);
-    assert.ok(page.top!.items.every((i) => !('location' in i)), 'no location unless ranked by the maximum');
+    assert.ok(
+      page.top!.items.every((i) => !('location' in i)),
+      'no location unless ranked by the maximum',
+    );
     // Ranked by the maximum: each item says where on its feature map the maximum sits.
-    const byMax = nodePage({ ...r, top: { metric: 'max', items: r.top!.items.map((it, i) => ({ ...it, entry: { ...it.entry, location: [i, 1 - i] as [number, number] } })) } }, { page: 'node', model: model.path, layer: 0, node: 1 }, undefined, 'T');
-    assert.deepEqual(byMax.top!.items.map((i) => i.location), [[0, 1], [1, 0]]);
+    const byMax = nodePage(
+      { ...r, top: { metric: 'max', items: r.top!.items.map((it, i) => ({ ...it, entry: { ...it.entry, location: [i, 1 - i] as [number, number] } })) } },
+      { page: 'node', model: model.path, layer: 0, node: 1 },
+      undefined,
+      'T',
+    );
+    assert.deepEqual(
+      byMax.top!.items.map((i) => i.location),
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    );
   });
 });
 
@@ -217,8 +259,21 @@ function throughVSCode(message: unknown): unknown {
 
 describe('packMessage', () => {
   // A 32 × 16 conv layer's weight tiles (MNIST conv2: 32 nodes, 16 input channels, 5 × 5), each its own buffer.
-  const tiles = Array.from({ length: 32 }, (_, n) => Array.from({ length: 16 }, (_, c) => toPixels([5, 5, 1], Float32Array.from({ length: 25 }, (_, i) => n * 1000 + c * 25 + i))));
-  const message = { type: 'layer', title: 't', layer: 2, weights: { tiles, nodes: [...Array(32).keys()], rgb: false, min: 0, max: 1 }, maps: toPixels([3], new Float32Array([1, 2, 3])) };
+  const tiles = Array.from({ length: 32 }, (_, n) =>
+    Array.from({ length: 16 }, (_, c) =>
+      toPixels(
+        [5, 5, 1],
+        Float32Array.from({ length: 25 }, (_, i) => n * 1000 + c * 25 + i),
+      ),
+    ),
+  );
+  const message = {
+    type: 'layer',
+    title: 't',
+    layer: 2,
+    weights: { tiles, nodes: [...Array(32).keys()], rgb: false, min: 0, max: 1 },
+    maps: toPixels([3], new Float32Array([1, 2, 3])),
+  };
 
   it('reproduces the loss: sent as they are, 512 of 513 buffers arrive undefined', () => {
     const got = throughVSCode(message) as typeof message;
@@ -235,7 +290,10 @@ describe('packMessage', () => {
         const t = got.weights.tiles[n][c];
         assert.deepEqual(t.shape, [5, 5, 1]);
         assert.ok(t.data instanceof ArrayBuffer && t.data.byteLength === 100, `tile ${n}/${c}`);
-        assert.deepEqual([...new Float32Array(t.data)], Array.from({ length: 25 }, (_, i) => n * 1000 + c * 25 + i));
+        assert.deepEqual(
+          [...new Float32Array(t.data)],
+          Array.from({ length: 25 }, (_, i) => n * 1000 + c * 25 + i),
+        );
       }
     }
     assert.deepEqual([...new Float32Array(got.maps.data)], [1, 2, 3]);
@@ -259,6 +317,9 @@ describe('waitingText', () => {
   it('names what the engine is still busy with, once each', () => {
     assert.equal(waitingText([]), 'Still working…');
     assert.equal(waitingText(['train']), 'Waiting for the engine, still computing a training…');
-    assert.equal(waitingText(['layerByClass', 'inspectNode', 'inspectNode']), 'Waiting for the engine, still computing the layer activation by class and a node page…');
+    assert.equal(
+      waitingText(['layerByClass', 'inspectNode', 'inspectNode']),
+      'Waiting for the engine, still computing the layer activation by class and a node page…',
+    );
   });
 });

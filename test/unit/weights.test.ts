@@ -8,7 +8,12 @@ import { layerWeights as weightsOf } from '../../src/engine/methods/weights';
 
 /** Sets every weight of `layer` to distinct values (index · 0.01 − 1), so a misplaced value shows. */
 function distinct(layer: tf.layers.Layer): void {
-  const values = layer.getWeights().map((w, k) => tf.tensor(Float32Array.from({ length: w.size }, (_, i) => i * 0.01 - 1 + k * 5), w.shape));
+  const values = layer.getWeights().map((w, k) =>
+    tf.tensor(
+      Float32Array.from({ length: w.size }, (_, i) => i * 0.01 - 1 + k * 5),
+      w.shape,
+    ),
+  );
   layer.setWeights(values);
   tf.dispose(values);
 }
@@ -72,7 +77,8 @@ test('weights: tiles are the raw kernel values, laid out as the design says', as
   const kc1 = m3.layers[0].getWeights()[0];
   assert.equal(c1.rgb, true);
   assert.deepEqual(c1.tiles[1][0].shape, [3, 2, 3]);
-  for (let y = 0; y < 3; y++) for (let x = 0; x < 2; x++) for (let c = 0; c < 3; c++) assert.equal(c1.tiles[1][0].data[(y * 2 + x) * 3 + c], Math.fround(at(kc1, y, x, c, 1)));
+  for (let y = 0; y < 3; y++)
+    for (let x = 0; x < 2; x++) for (let c = 0; c < 3; c++) assert.equal(c1.tiles[1][0].data[(y * 2 + x) * 3 + c], Math.fround(at(kc1, y, x, c, 1)));
   const c2 = layerWeights(net(m3), 1, 3);
   const kc2 = m3.layers[1].getWeights()[0];
   assert.equal(c2.rgb, false);
@@ -88,7 +94,10 @@ test('weights: tiles are the raw kernel values, laid out as the design says', as
   for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) assert.equal(d1.tiles[0][3].data[y * 3 + x], Math.fround(at(kd1, (y * 3 + x) * 4 + 3, 2)));
   const d2 = layerWeights(net(m3), 3, 1);
   assert.deepEqual(d2.tiles[0][0].shape, [1, 3, 1]);
-  assert.deepEqual(Array.from(d2.tiles[0][0].data), [0, 1, 2].map((i) => Math.fround(at(m3.layers[4].getWeights()[0], i, 1))));
+  assert.deepEqual(
+    Array.from(d2.tiles[0][0].data),
+    [0, 1, 2].map((i) => Math.fround(at(m3.layers[4].getWeights()[0], i, 1))),
+  );
   assert.equal(d2.bias, undefined);
 
   // depthwise: output channel o reads input channel floor(o / multiplier)
@@ -104,9 +113,18 @@ test('weights: tiles are the raw kernel values, laid out as the design says', as
 
   // errors
   const pool = tf.sequential({ layers: [tf.layers.maxPooling2d({ inputShape: [4, 4, 1], poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
-  assert.throws(() => layerWeights(net(pool), 0), (e: unknown) => e instanceof UserError && e.code === 'unsupported' && /MaxPooling2D/.test(e.message) && /no weights/.test(e.message));
-  assert.throws(() => layerWeights(net(pool), 3), (e: unknown) => e instanceof UserError && e.code === 'badInput' && /Layer 3 is out of range/.test(e.message));
-  assert.throws(() => layerWeights(net(pool), 1, 2), (e: unknown) => e instanceof UserError && e.code === 'badInput' && /Node 2 is out of range.*has 2 nodes/.test(e.message));
+  assert.throws(
+    () => layerWeights(net(pool), 0),
+    (e: unknown) => e instanceof UserError && e.code === 'unsupported' && /MaxPooling2D/.test(e.message) && /no weights/.test(e.message),
+  );
+  assert.throws(
+    () => layerWeights(net(pool), 3),
+    (e: unknown) => e instanceof UserError && e.code === 'badInput' && /Layer 3 is out of range/.test(e.message),
+  );
+  assert.throws(
+    () => layerWeights(net(pool), 1, 2),
+    (e: unknown) => e instanceof UserError && e.code === 'badInput' && /Node 2 is out of range.*has 2 nodes/.test(e.message),
+  );
   assert.equal(layerWeights(net(pool), 1, 1).nodes[0], 1, 'still works after the errors');
   for (const m of [m1, m2, m3, m4, pool]) m.dispose();
 });

@@ -99,7 +99,14 @@ function defaultStorageDir(): string {
 
 /** The options `top` and `render` share: which node, and where its index is. */
 function nodeArgs(lens: string, flags: Args['flags'], metric: ScoreMetric): NodeIndexOptions {
-  return { lens, layer: str(flags, 'layer'), node: int(flags, 'node', 0), storageDir: str(flags, 'storage', defaultStorageDir()), k: int(flags, 'k', 9), metric };
+  return {
+    lens,
+    layer: str(flags, 'layer'),
+    node: int(flags, 'node', 0),
+    storageDir: str(flags, 'storage', defaultStorageDir()),
+    k: int(flags, 'k', 9),
+    metric,
+  };
 }
 
 /**
@@ -114,11 +121,27 @@ export function terminalSafe(text: string): string {
 }
 
 function formatInfo(info: ModelInfo): string {
-  const rows = info.layers.map((l) => [String(l.index), l.name, l.className + (l.activation && l.activation !== 'linear' ? ` (${l.activation})` : ''), `[${l.outputShape.join(', ')}]`, String(l.nodes), String(l.params)]);
+  const rows = info.layers.map((l) => [
+    String(l.index),
+    l.name,
+    l.className + (l.activation && l.activation !== 'linear' ? ` (${l.activation})` : ''),
+    `[${l.outputShape.join(', ')}]`,
+    String(l.nodes),
+    String(l.params),
+  ]);
   const head = ['#', 'layer', 'type', 'output', 'nodes', 'params'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [`${info.name}  ${info.path}`, `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`, ...(info.preprocess ? [`input: ${describePreprocess(info.preprocess)}`] : []), ...(info.forwardNote ? [info.forwardNote] : []), ...(info.note ? [info.note] : []), '', line(head), ...rows.map(line)].join('\n');
+  return [
+    `${info.name}  ${info.path}`,
+    `input [${info.inputShape.join(', ')}]  ${info.totalParams} parameters  backend ${info.backend}${info.forward ? `  forward ${info.forward}` : ''}`,
+    ...(info.preprocess ? [`input: ${describePreprocess(info.preprocess)}`] : []),
+    ...(info.forwardNote ? [info.forwardNote] : []),
+    ...(info.note ? [info.note] : []),
+    '',
+    line(head),
+    ...rows.map(line),
+  ].join('\n');
 }
 
 /** Runs one CLI command; returns the exit code. Errors print one line on stderr. */
@@ -134,8 +157,13 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const backend = str(flags, 'backend', 'auto') as BackendSetting;
     if (!BACKEND_SETTINGS.includes(backend)) throw new UserError('badInput', `--backend must be one of ${BACKEND_SETTINGS.join(', ')}.`);
-    if (!['info', 'train', 'scan', 'top', 'render', 'compare', 'sanity', 'timelapse'].includes(command)) throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
-    if (!target) throw new UserError('badInput', `${command} needs a file: feature-lens ${command} ${command === 'info' || (command === 'render' && flags.image !== undefined) ? 'MODEL' : 'FILE.lens.json'}.`);
+    if (!['info', 'train', 'scan', 'top', 'render', 'compare', 'sanity', 'timelapse'].includes(command))
+      throw new UserError('badInput', `Unknown command "${command}". Run feature-lens --help.`);
+    if (!target)
+      throw new UserError(
+        'badInput',
+        `${command} needs a file: feature-lens ${command} ${command === 'info' || (command === 'render' && flags.image !== undefined) ? 'MODEL' : 'FILE.lens.json'}.`,
+      );
     const file = path.resolve(target);
     const metric = str(flags, 'metric', 'frobenius') as ScoreMetric;
     if (!SCORE_METRICS.includes(metric)) throw new UserError('badInput', `--metric must be one of ${SCORE_METRICS.join(', ')}.`);
@@ -158,11 +186,15 @@ export async function runCli(argv: string[]): Promise<number> {
     } else if (command === 'timelapse') {
       const out = path.resolve(str(flags, 'out'));
       const st = await fs.promises.stat(out).catch(() => undefined);
-      if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
+      if (st && !st.isDirectory())
+        throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
       const r = await writeTimelapse({ ...nodeArgs(file, flags, metric), out }, job);
       result = { ...r.result, frames: r.result.frames.map(({ weights: _w, ...f }) => f), files: r.files };
       text = [
-        ...r.result.frames.map((f) => `epoch ${String(f.epoch).padStart(3)}: top score ${f.topScore.toPrecision(4)}, mean of top ${r.result.k} ${f.meanTopScore.toPrecision(4)}${f.overlapWithPrevious !== undefined ? `, overlap with the previous ${(f.overlapWithPrevious * 100).toFixed(0)}%` : ''}`),
+        ...r.result.frames.map(
+          (f) =>
+            `epoch ${String(f.epoch).padStart(3)}: top score ${f.topScore.toPrecision(4)}, mean of top ${r.result.k} ${f.meanTopScore.toPrecision(4)}${f.overlapWithPrevious !== undefined ? `, overlap with the previous ${(f.overlapWithPrevious * 100).toFixed(0)}%` : ''}`,
+        ),
         ...r.files,
       ].join('\n');
     } else if (command === 'sanity') {
@@ -173,7 +205,8 @@ export async function runCli(argv: string[]): Promise<number> {
       const other = positional[2];
       if (!other) throw new UserError('badInput', 'compare needs two lens files: feature-lens compare A.lens.json B.lens.json.');
       const sampling = flags.sampling === undefined ? undefined : (str(flags, 'sampling') as MatchSampling);
-      if (sampling !== undefined && !['positions', 'spatialMean'].includes(sampling)) throw new UserError('badInput', '--sampling must be positions or spatialMean.');
+      if (sampling !== undefined && !['positions', 'spatialMean'].includes(sampling))
+        throw new UserError('badInput', '--sampling must be positions or spatialMean.');
       const layerOpt = (k: string) => (flags[k] === undefined ? undefined : str(flags, k));
       const r = await compareLenses(file, path.resolve(other), { layerA: layerOpt('layer-a'), layerB: layerOpt('layer-b'), sampling }, job);
       result = r;
@@ -181,7 +214,8 @@ export async function runCli(argv: string[]): Promise<number> {
     } else if (command === 'train') {
       const r = await handlers.train({ lens: file }, job);
       result = r;
-      text = `test accuracy ${(r.testAccuracy * 100).toFixed(2)}%  test error ${(r.testError * 100).toFixed(2)}%  (${r.testImages} test images)\n` +
+      text =
+        `test accuracy ${(r.testAccuracy * 100).toFixed(2)}%  test error ${(r.testError * 100).toFixed(2)}%  (${r.testImages} test images)\n` +
         (r.crossTests ?? []).map((c) => `${c.name}: error ${(c.error * 100).toFixed(2)}%\n`).join('') +
         (r.attempts ? `kept attempt ${r.attempts} (seed ${r.seed}) of the recipe's restarts\n` : '') +
         `${r.epochs} epochs on ${r.trainImages} images in ${r.seconds.toFixed(1)} s: ${r.imagesPerSecond.toFixed(0)} images/s (${r.backend})\nmodel written to ${r.model}`;
@@ -192,20 +226,44 @@ export async function runCli(argv: string[]): Promise<number> {
     } else if (command === 'top') {
       const r = await nodeTop(nodeArgs(file, flags, metric), job);
       if (r.top.length === 0 || r.top.some((t) => !Number.isFinite(t.score))) {
-        throw new UserError('badInput', `${r.layerName} (layer ${r.layer}) node ${r.node} has no ranked images: its scores are not numbers (NaN or infinite), so the model's weights or inputs hold NaN or infinite values (a diverged training?).`, file);
+        throw new UserError(
+          'badInput',
+          `${r.layerName} (layer ${r.layer}) node ${r.node} has no ranked images: its scores are not numbers (NaN or infinite), so the model's weights or inputs hold NaN or infinite values (a diverged training?).`,
+          file,
+        );
       }
       result = r;
-      text = [`${r.layerName} (layer ${r.layer}) node ${r.node}, by ${SCORE_METRIC_PHRASES[r.metric]}:`, ...r.top.map((t, i) => `${String(i + 1).padStart(3)}. #${t.index} ${t.className}  ${t.score.toPrecision(4)}`)].join('\n');
+      text = [
+        `${r.layerName} (layer ${r.layer}) node ${r.node}, by ${SCORE_METRIC_PHRASES[r.metric]}:`,
+        ...r.top.map((t, i) => `${String(i + 1).padStart(3)}. #${t.index} ${t.className}  ${t.score.toPrecision(4)}`),
+      ].join('\n');
     } else if (flags.image !== undefined) {
-      const r = await renderImage({ model: file, layer: str(flags, 'layer'), node: int(flags, 'node', 0), image: path.resolve(str(flags, 'image')), out: path.resolve(str(flags, 'out')), method: str(flags, 'method', 'deconv') }, job);
+      const r = await renderImage(
+        {
+          model: file,
+          layer: str(flags, 'layer'),
+          node: int(flags, 'node', 0),
+          image: path.resolve(str(flags, 'image')),
+          out: path.resolve(str(flags, 'out')),
+          method: str(flags, 'method', 'deconv'),
+        },
+        job,
+      );
       result = r;
-      text = r.files.join('\n') + `\nscore (Frobenius norm of the feature map) ${r.score.toPrecision(4)}` + (r.projectionError ? `\nno projection: ${r.projectionError}` : '');
+      text =
+        r.files.join('\n') +
+        `\nscore (Frobenius norm of the feature map) ${r.score.toPrecision(4)}` +
+        (r.projectionError ? `\nno projection: ${r.projectionError}` : '');
     } else {
       const out = path.resolve(str(flags, 'out'));
       const st = await fs.promises.stat(out).catch(() => undefined);
-      if (st && !st.isDirectory()) throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
+      if (st && !st.isDirectory())
+        throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
       const steps = flags.steps === undefined ? undefined : int(flags, 'steps', 256);
-      const r = await renderNode({ ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv'), ...(steps !== undefined ? { steps } : {}) }, job);
+      const r = await renderNode(
+        { ...nodeArgs(file, flags, metric), out, method: str(flags, 'method', 'deconv'), ...(steps !== undefined ? { steps } : {}) },
+        job,
+      );
       result = r;
       // a method that cannot pass an op: the other figures are written, the projection row is grey
       text = r.files.join('\n') + (r.projectionError ? `\nno projection: ${r.projectionError}` : '');

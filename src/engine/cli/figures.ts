@@ -72,22 +72,40 @@ export async function openNodeIndex(opts: NodeIndexOptions, job: Job) {
   const { network: model, info } = await loadLensModel(lens);
   const byName = info.layers.find((l) => l.name === opts.layer);
   const layer = byName ? byName.index : /^\d+$/.test(opts.layer) ? Number(opts.layer) : -1;
-  check(layer >= 0 && layer < info.layers.length, `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`, lens.path);
+  check(
+    layer >= 0 && layer < info.layers.length,
+    `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`,
+    lens.path,
+  );
   checkNode(model, layer, opts.node);
   const ds = await openDataset(lens, 'test');
   job.progress({ message: 'finding the top-activation index' });
   // An index with fewer than k images per node would cut the list short: scan for k then.
   const found = await findIndex(opts.storageDir, info.weightsHash, ds);
-  const stored = found && found.header.k >= opts.k ? found : (await scanDataset(model, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), job, { modelPath: info.path })).stored;
+  const stored =
+    found && found.header.k >= opts.k
+      ? found
+      : (await scanDataset(model, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), job, { modelPath: info.path })).stored;
   job.throwIfCancelled();
   const top = topFromIndex(stored, layer, opts.node, metric, ds.labels).top.slice(0, opts.k);
   return { lens, model, info, layer, node: opts.node, metric, ds, stored, top };
 }
 
 /** `feature-lens top`: the node's top test images by `metric`, best first, with their class names. */
-export async function nodeTop(opts: NodeIndexOptions, job: Job): Promise<{ lens: string; model: string; layer: number; layerName: string; node: number; metric: ScoreMetric; top: (TopImage & { className: string })[] }> {
+export async function nodeTop(
+  opts: NodeIndexOptions,
+  job: Job,
+): Promise<{ lens: string; model: string; layer: number; layerName: string; node: number; metric: ScoreMetric; top: (TopImage & { className: string })[] }> {
   const { lens, info, layer, node, metric, ds, top } = await openNodeIndex(opts, job);
-  return { lens: lens.path, model: info.path, layer, layerName: info.layers[layer].name, node, metric, top: top.map((t) => ({ ...t, className: ds.classes[t.label] ?? String(t.label) })) };
+  return {
+    lens: lens.path,
+    model: info.path,
+    layer,
+    layerName: info.layers[layer].name,
+    node,
+    metric,
+    top: top.map((t) => ({ ...t, className: ds.classes[t.label] ?? String(t.label) })),
+  };
 }
 
 /** Writes the node's figures as PNGs into `out`; returns the files written. */
@@ -113,7 +131,10 @@ export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files
 
   job.progress({ message: `feature maps and ${method === 'maximize' ? 'deconvolutions' : methodName}` });
   const { items, projectionError } = await inspectImages(model, ds, layer, node, top, method === 'maximize' ? 'deconv' : method);
-  files.push({ path: path.join(opts.out, `${stem}-top.png`), data: topFigure(items.map((i) => ({ index: i.entry.index, image: i.image, map: i.featureMap, projection: i.projection }))) });
+  files.push({
+    path: path.join(opts.out, `${stem}-top.png`),
+    data: topFigure(items.map((i) => ({ index: i.entry.index, image: i.image, map: i.featureMap, projection: i.projection }))),
+  });
   summary.method = methodName;
   summary.top = top.map((t, i) => ({ ...t, className: items[i]?.className }));
   if (projectionError) summary.projectionError = projectionError;
@@ -124,7 +145,11 @@ export async function renderNode(opts: RenderOptions, job: Job): Promise<{ files
     summary.maximize = { first: m.curve[0], last: m.curve[m.curve.length - 1], steps: m.curve.length };
   }
 
-  const table = layerByClassFromState(stored.state, ds.classes, stored.header.layers.map((l) => model.layers[l.index]?.name ?? l.name));
+  const table = layerByClassFromState(
+    stored.state,
+    ds.classes,
+    stored.header.layers.map((l) => model.layers[l.index]?.name ?? l.name),
+  );
   files.push({ path: path.join(opts.out, 'layer-by-class.png'), data: classTableFigure(table.norms, table.layers) });
   summary.layerByClass = { layers: table.layers, layerNames: table.layerNames, norms: table.norms };
   files.push({ path: path.join(opts.out, `${stem}.json`), data: JSON.stringify(summary, null, 1) });
@@ -201,7 +226,15 @@ export function topFigure(columns: { index: number; image: FloatArray; map: Floa
       const p = col.projection;
       let m = 0;
       for (const v of p.data) m = Math.max(m, Math.abs(v));
-      if (p.shape[2] === 3) cv.blitRgb(x, y, Float32Array.from(p.data, (v) => (m > 0 ? (v / m + 1) / 2 : 0.5)), p.shape[0], p.shape[1], scale);
+      if (p.shape[2] === 3)
+        cv.blitRgb(
+          x,
+          y,
+          Float32Array.from(p.data, (v) => (m > 0 ? (v / m + 1) / 2 : 0.5)),
+          p.shape[0],
+          p.shape[1],
+          scale,
+        );
       else cv.blit(x, y, channel(p, 0), p.shape[0], p.shape[1], scale, (v) => diverging(v, m));
     } else cv.fill(x, y, w * scale, h * scale, [200, 200, 200]);
   });

@@ -32,12 +32,21 @@ export interface RenderImageOptions {
 export async function renderImage(opts: RenderImageOptions, job: Job): Promise<{ files: string[]; score: number; projectionError?: string }> {
   const methodName = opts.method ?? 'deconv';
   const method = RENDER_METHODS[methodName];
-  check(method !== undefined && method !== 'maximize', `--method with --image must be one of ${Object.keys(RENDER_METHODS).filter((m) => m !== 'maximize').join(', ')}, not "${methodName}" (activation maximization reads no image: drop --image).`);
+  check(
+    method !== undefined && method !== 'maximize',
+    `--method with --image must be one of ${Object.keys(RENDER_METHODS)
+      .filter((m) => m !== 'maximize')
+      .join(', ')}, not "${methodName}" (activation maximization reads no image: drop --image).`,
+  );
   const model = opts.model.endsWith('.lens.json') ? (await readLens(opts.model)).model : opts.model;
   const { info } = await loadModel(model);
   const byName = info.layers.find((l) => l.name === opts.layer);
   const layer = byName ? byName.index : /^\d+$/.test(opts.layer) ? Number(opts.layer) : -1;
-  check(layer >= 0 && layer < info.layers.length, `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`, info.path);
+  check(
+    layer >= 0 && layer < info.layers.length,
+    `No layer "${opts.layer}" in ${info.path}: give a layer name (${info.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${info.layers.length - 1}.`,
+    info.path,
+  );
   job.progress({ message: `feature map and ${methodName} of ${path.basename(opts.image)}` });
   const r = await inspectImageFile({ model, file: opts.image, layer, node: opts.node, method: method as ProjectionMethod });
   const st = await fs.promises.stat(opts.out).catch(() => undefined);

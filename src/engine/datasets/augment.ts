@@ -6,7 +6,13 @@ import type { Random } from './random';
  * angle uniform in [-rotate, rotate] degrees (bilinear; pixels from outside take the nearest edge pixel,
  * so a uniform background stays uniform).
  */
-export function augmentBatch(images: Float32Array, n: number, shape: readonly [number, number, number], opts: { flip: boolean; rotate: number }, rnd: Random): void {
+export function augmentBatch(
+  images: Float32Array,
+  n: number,
+  shape: readonly [number, number, number],
+  opts: { flip: boolean; rotate: number },
+  rnd: Random,
+): void {
   const [h, w, c] = shape;
   const size = h * w * c;
   const tmp = new Float32Array(size);

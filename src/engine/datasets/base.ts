@@ -51,7 +51,10 @@ export abstract class RangeDataset implements Dataset {
     const idx = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const k = indices[i];
-      check(Number.isInteger(k) && k >= 0 && k < this.size, `Image index ${k} is out of range: the ${this.split} split of ${this.source} has ${this.size} images.`);
+      check(
+        Number.isInteger(k) && k >= 0 && k < this.size,
+        `Image index ${k} is out of range: the ${this.split} split of ${this.source} has ${this.size} images.`,
+      );
       idx[i] = k;
       labels[i] = this.labels[k];
     }

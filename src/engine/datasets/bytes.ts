@@ -33,7 +33,11 @@ export type HeaderSize = (head: Uint8Array, file: string) => number | { need: nu
  * unpacks to. Also returns a sha256 of the file's bytes as stored, for the dataset hash.
  */
 export async function openBytes(file: string, headerSize?: HeaderSize): Promise<{ source: ByteSource; sha256: string }> {
-  const { real, stat } = await checkInputFile(file, { what: 'data file', maxBytes: MAX_DATA_BYTES, maxHint: 'every byte is hashed to key its index; split larger data' });
+  const { real, stat } = await checkInputFile(file, {
+    what: 'data file',
+    maxBytes: MAX_DATA_BYTES,
+    maxHint: 'every byte is hashed to key its index; split larger data',
+  });
   if (stat.size === 0) throw new UserError('badInput', 'is empty (0 bytes).', file);
   const sha256 = await hashFile(real, stat);
   const head = await readAt(real, 0, 2, file);
@@ -66,7 +70,11 @@ async function inflateBounded(real: string, file: string, headerSize?: HeaderSiz
         const r = headerSize(head, file);
         if (typeof r === 'number') {
           if (r > MAX_INFLATED) {
-            throw new UserError('badInput', `is gzipped and its header announces ${bytesText(r)} of data; Feature Lens unpacks at most ${bytesText(MAX_INFLATED)} of a gzipped file into memory. Store it uncompressed (it is then read in pieces).`, file);
+            throw new UserError(
+              'badInput',
+              `is gzipped and its header announces ${bytesText(r)} of data; Feature Lens unpacks at most ${bytesText(MAX_INFLATED)} of a gzipped file into memory. Store it uncompressed (it is then read in pieces).`,
+              file,
+            );
           }
           limit = r;
           known = true;
@@ -76,7 +84,9 @@ async function inflateBounded(real: string, file: string, headerSize?: HeaderSiz
       if (got > limit) {
         throw new UserError(
           'badInput',
-          known ? `unpacks to more than the ${limit} bytes its header announces: the header or the file is wrong.` : `unpacks to more than ${bytesText(MAX_INFLATED)}; store it uncompressed (Feature Lens then reads it in pieces).`,
+          known
+            ? `unpacks to more than the ${limit} bytes its header announces: the header or the file is wrong.`
+            : `unpacks to more than ${bytesText(MAX_INFLATED)}; store it uncompressed (Feature Lens then reads it in pieces).`,
           file,
         );
       }
@@ -97,7 +107,8 @@ async function readAt(real: string, offset: number, length: number, file: string
   try {
     const buf = Buffer.alloc(length);
     const { bytesRead } = await fh.read(buf, 0, length, offset);
-    if (bytesRead !== length) throw new UserError('badInput', `is shorter than expected: wanted ${length} bytes at offset ${offset}, got ${bytesRead}. Was it truncated?`, file);
+    if (bytesRead !== length)
+      throw new UserError('badInput', `is shorter than expected: wanted ${length} bytes at offset ${offset}, got ${bytesRead}. Was it truncated?`, file);
     return buf;
   } finally {
     await fh.close();

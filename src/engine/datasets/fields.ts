@@ -60,7 +60,10 @@ export class Fields {
     const okRange = okType && (opts.min === undefined || v >= opts.min) && (opts.max === undefined || v <= opts.max);
     if (typeof v === 'number' && !Number.isFinite(v)) {
       // JSON.parse reads 1e999 as Infinity (and JSON.stringify would show it as null).
-      this.fail(this.path(key), `must be a finite number, not ${v > 0 ? 'a number too large for a double (e.g. 1e999)' : v < 0 ? 'a number too large and negative' : 'NaN'}`);
+      this.fail(
+        this.path(key),
+        `must be a finite number, not ${v > 0 ? 'a number too large for a double (e.g. 1e999)' : v < 0 ? 'a number too large and negative' : 'NaN'}`,
+      );
     }
     if (!okRange) {
       const range = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''].filter(Boolean).join(' and ');
@@ -86,7 +89,8 @@ export class Fields {
   strings(key: string, required = false): string[] | undefined {
     const v = this.get(key, required);
     if (v === undefined) return undefined;
-    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && s !== '')) this.fail(this.path(key), `must be a list of non-empty strings, not ${describe(v)}`);
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && s !== ''))
+      this.fail(this.path(key), `must be a list of non-empty strings, not ${describe(v)}`);
     if (new Set(v).size !== v.length) this.fail(this.path(key), 'lists a name twice');
     return v as string[];
   }

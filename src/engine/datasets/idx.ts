@@ -36,12 +36,19 @@ function dimsText(dims: number[]): string {
  * An IDX header from the file's first bytes: `{ need }` when more bytes are needed, else the dtype, dimensions,
  * offset of the first value and the file size the header announces. Throws on a header that is not one.
  */
-function parseIdxHead(head: Uint8Array, file: string): { need: number } | { dt: { name: string; bytes: number }; dims: number[]; offset: number; expected: number } {
+function parseIdxHead(
+  head: Uint8Array,
+  file: string,
+): { need: number } | { dt: { name: string; bytes: number }; dims: number[]; offset: number; expected: number } {
   if (head.byteLength < 4) return { need: 4 };
   const dt = DTYPES[head[2]];
   if (head[0] !== 0 || head[1] !== 0 || !dt || head[3] === 0) {
     const hex = [...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new UserError('badInput', `is not an IDX file: its magic number is ${hex}, expected 00 00 08 03 (uint8 images), 00 00 08 01 (uint8 labels) or another IDX type.`, file);
+    throw new UserError(
+      'badInput',
+      `is not an IDX file: its magic number is ${hex}, expected 00 00 08 03 (uint8 images), 00 00 08 01 (uint8 labels) or another IDX type.`,
+      file,
+    );
   }
   const ndims = head[3];
   const offset = 4 + 4 * ndims;
@@ -69,15 +76,24 @@ async function readIdxHeader(src: ByteSource): Promise<IdxHeader> {
   if (src.size < 4) throw new UserError('badInput', `is ${src.size} bytes long: too short for an IDX header.`, file);
   const magic = await src.read(0, 4);
   const first = parseIdxHead(magic, file) as { need: number };
-  if (src.size < first.need) throw new UserError('badInput', `is truncated: its header announces ${magic[3]} dimensions but the file ends after ${src.size} bytes.`, file);
+  if (src.size < first.need)
+    throw new UserError('badInput', `is truncated: its header announces ${magic[3]} dimensions but the file ends after ${src.size} bytes.`, file);
   const h = parseIdxHead(await src.read(0, first.need), file);
   if ('need' in h) throw new UserError('badInput', 'has an unreadable IDX header.', file);
   const { dt, dims, offset, expected } = h;
   if (expected > src.size) {
-    throw new UserError('badInput', `is truncated: its IDX header says [${dimsText(dims)}] ${dt.name} (${expected} bytes) but the file holds ${src.size} bytes.`, file);
+    throw new UserError(
+      'badInput',
+      `is truncated: its IDX header says [${dimsText(dims)}] ${dt.name} (${expected} bytes) but the file holds ${src.size} bytes.`,
+      file,
+    );
   }
   if (expected < src.size) {
-    throw new UserError('badInput', `has ${src.size - expected} bytes after the [${dimsText(dims)}] ${dt.name} values its IDX header announces: the header or the file is wrong.`, file);
+    throw new UserError(
+      'badInput',
+      `has ${src.size - expected} bytes after the [${dimsText(dims)}] ${dt.name} values its IDX header announces: the header or the file is wrong.`,
+      file,
+    );
   }
   return { dtype: dt.name, bytes: dt.bytes, dims, offset };
 }
@@ -118,12 +134,17 @@ export async function openIdxDataset(imagesFile: string, labelsFile: string, spl
   const ih = await readIdxHeader(img.source);
   const lh = await readIdxHeader(lab.source);
   if (ih.dims.length !== 3 && ih.dims.length !== 4) {
-    throw new UserError('badInput', `holds an array of shape [${dimsText(ih.dims)}]; IDX images must be [N, height, width] or [N, height, width, channels].`, imagesFile);
+    throw new UserError(
+      'badInput',
+      `holds an array of shape [${dimsText(ih.dims)}]; IDX images must be [N, height, width] or [N, height, width, channels].`,
+      imagesFile,
+    );
   }
   if (lh.dims.length !== 1 && !(lh.dims.length === 2 && lh.dims[1] === 1)) {
     throw new UserError('badInput', `holds an array of shape [${dimsText(lh.dims)}]; IDX labels must be [N].`, labelsFile);
   }
-  if (lh.dtype === 'float32' || lh.dtype === 'float64') throw new UserError('badInput', `holds ${lh.dtype} values; labels must be whole numbers (uint8 or int32).`, labelsFile);
+  if (lh.dtype === 'float32' || lh.dtype === 'float64')
+    throw new UserError('badInput', `holds ${lh.dtype} values; labels must be whole numbers (uint8 or int32).`, labelsFile);
   if (lh.dims[0] !== ih.dims[0]) {
     throw new UserError('badInput', `holds ${lh.dims[0]} labels but ${imagesFile} holds ${ih.dims[0]} images: they must match.`, labelsFile);
   }
@@ -134,7 +155,11 @@ export async function openIdxDataset(imagesFile: string, labelsFile: string, spl
   const labels = lh.dtype === 'int32' ? Int32Array.from({ length: n }, (_, i) => lv.getInt32(4 * i, false)) : Int32Array.from(decode(raw, lh.dtype, false));
   const cls = checkLabels(labels, classes, labelsFile);
   const shape: [number, number, number] = [ih.dims[1], ih.dims[2], ih.dims[3] ?? 1];
-  return new ArrayFileDataset(imagesFile, split, n, shape, cls, labels, `idx:${img.sha256}:${lab.sha256}`, img.source, { offset: ih.offset, bytes: ih.bytes, decode: (raw) => decode(raw, ih.dtype, true) });
+  return new ArrayFileDataset(imagesFile, split, n, shape, cls, labels, `idx:${img.sha256}:${lab.sha256}`, img.source, {
+    offset: ih.offset,
+    bytes: ih.bytes,
+    decode: (raw) => decode(raw, ih.dtype, true),
+  });
 }
 
 /** More classes than this, without names from the lens file, means the labels file is not one (or is corrupt). */
@@ -153,7 +178,12 @@ export function checkLabels(labels: Int32Array, classes: string[] | undefined, f
     return classes;
   }
   // Class names are made for 0..max: refuse a corrupt label before allocating millions of them.
-  if (max >= MAX_CLASSES) throw new UserError('badInput', `has label ${max}; labels are class indices 0, 1, 2… and Feature Lens takes at most ${MAX_CLASSES} classes. Is this a labels file?`, file);
+  if (max >= MAX_CLASSES)
+    throw new UserError(
+      'badInput',
+      `has label ${max}; labels are class indices 0, 1, 2… and Feature Lens takes at most ${MAX_CLASSES} classes. Is this a labels file?`,
+      file,
+    );
   return Array.from({ length: max + 1 }, (_, i) => String(i));
 }
 

@@ -70,7 +70,7 @@ function checkInterlacedPng(bytes: Uint8Array, file: string): void {
   if (limit === undefined) return;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const idat: Uint8Array[] = [];
-  for (let o = 8; o + 8 <= bytes.length; ) {
+  for (let o = 8; o + 8 <= bytes.length;) {
     const len = v.getUint32(o, false);
     const type = String.fromCharCode(bytes[o + 4], bytes[o + 5], bytes[o + 6], bytes[o + 7]);
     if (type === 'IDAT') idat.push(bytes.subarray(o + 8, Math.min(bytes.length, o + 8 + len)));
@@ -81,7 +81,11 @@ function checkInterlacedPng(bytes: Uint8Array, file: string): void {
     zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: Math.max(1, limit) });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new UserError('badInput', `is a damaged PNG image: its image data unpacks to more than the ${limit} bytes its ${v.getUint32(16, false)}×${v.getUint32(20, false)} header implies.`, file);
+      throw new UserError(
+        'badInput',
+        `is a damaged PNG image: its image data unpacks to more than the ${limit} bytes its ${v.getUint32(16, false)}×${v.getUint32(20, false)} header implies.`,
+        file,
+      );
     }
     // Other damage is reported by the decoder.
   }
@@ -112,7 +116,11 @@ export function decodeImage(bytes: Uint8Array, file: string): { width: number; h
   // A few bytes can claim a huge image (a decompression bomb): check the header before the decoder allocates.
   const size = kind === 'png' ? pngSize(bytes) : jpegSize(bytes);
   if (size && size.width * size.height > MAX_PIXELS) {
-    throw new UserError('badInput', `is a ${size.width}×${size.height} image, too large to decode: Feature Lens reads images of up to ${MAX_PIXELS / 2 ** 20} megapixels. Shrink it first.`, file);
+    throw new UserError(
+      'badInput',
+      `is a ${size.width}×${size.height} image, too large to decode: Feature Lens reads images of up to ${MAX_PIXELS / 2 ** 20} megapixels. Shrink it first.`,
+      file,
+    );
   }
   if (kind === 'png') checkInterlacedPng(bytes, file);
   try {

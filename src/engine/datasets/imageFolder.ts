@@ -43,7 +43,10 @@ async function listImageFolder(opts: ImageFolderOptions): Promise<{ classes: str
   } catch {
     throw new UserError('notFound', 'image folder not found.', root);
   }
-  const folders = dirents.filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort();
+  const folders = dirents
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => d.name)
+    .sort();
   const classes = opts.classes ?? folders;
   if (classes.length < 2) throw new UserError('badInput', `needs one subfolder per class (at least 2); found ${folders.length}.`, root);
   for (const c of classes) if (!folders.includes(c)) throw new UserError('notFound', `has no subfolder "${c}" for that class.`, root);
@@ -62,7 +65,12 @@ async function listImageFolder(opts: ImageFolderOptions): Promise<{ classes: str
       } finally {
         await fh.close();
       }
-      if (!imageKind(head)) throw new UserError('badInput', 'is not a PNG or JPEG image. Remove it from the image folder (every file under a class folder is read as an image).', file);
+      if (!imageKind(head))
+        throw new UserError(
+          'badInput',
+          'is not a PNG or JPEG image. Remove it from the image folder (every file under a class folder is read as an image).',
+          file,
+        );
       entries.push({ file, label });
       stamp.push(`${path.relative(root, file)}\0${stat.size}\0${stat.mtimeMs}`);
     }
@@ -120,10 +128,20 @@ export class ImageFolderDataset extends RangeDataset {
     }
     const hash = crypto
       .createHash('sha256')
-      .update(JSON.stringify({ size: opts.size, channels: opts.channels, fit: opts.fit ?? 'contain', testFraction: opts.testFraction, seed: opts.seed, classes }))
+      .update(
+        JSON.stringify({ size: opts.size, channels: opts.channels, fit: opts.fit ?? 'contain', testFraction: opts.testFraction, seed: opts.seed, classes }),
+      )
       .update(stamp)
       .digest('hex');
-    return new ImageFolderDataset(opts.root, split, classes, chosen, Int32Array.from(chosen, (e) => e.label), `imageFolder:${split}:${hash}`, opts);
+    return new ImageFolderDataset(
+      opts.root,
+      split,
+      classes,
+      chosen,
+      Int32Array.from(chosen, (e) => e.label),
+      `imageFolder:${split}:${hash}`,
+      opts,
+    );
   }
 
   protected async readRange(start: number, end: number): Promise<Float32Array> {

@@ -48,18 +48,25 @@ function npyHeaderFrom(text: string, offset: number, file: string): NpyHeader & 
     throw new UserError('badInput', `has an unreadable .npy header (${(e as Error).message}): ${printable(text)}`, file);
   }
   const keys = [...dict.keys()].sort().join(', ');
-  if (keys !== 'descr, fortran_order, shape') throw new UserError('badInput', `has an unreadable .npy header (its keys are ${printable(keys) || 'none'}; it must have exactly descr, fortran_order and shape).`, file);
+  if (keys !== 'descr, fortran_order, shape')
+    throw new UserError(
+      'badInput',
+      `has an unreadable .npy header (its keys are ${printable(keys) || 'none'}; it must have exactly descr, fortran_order and shape).`,
+      file,
+    );
   const descrV = dict.get('descr');
   const fortranV = dict.get('fortran_order');
   const shapeV = dict.get('shape');
-  if (typeof descrV !== 'string') throw new UserError('unsupported', 'holds a structured array (its descr is not a plain dtype); Feature Lens reads plain float and integer arrays.', file);
+  if (typeof descrV !== 'string')
+    throw new UserError('unsupported', 'holds a structured array (its descr is not a plain dtype); Feature Lens reads plain float and integer arrays.', file);
   if (typeof fortranV !== 'boolean') throw new UserError('badInput', 'has a .npy header whose fortran_order is not True or False.', file);
   if (!(shapeV instanceof PyTuple) || !shapeV.items.every((d) => typeof d === 'bigint' && d >= 0n && d <= BigInt(Number.MAX_SAFE_INTEGER))) {
     throw new UserError('badInput', `has an unreadable shape in its .npy header: ${printable(text)}`, file);
   }
   const descr = /^([<>|=]?)([A-Za-z]\w*)$/.exec(descrV);
   if (!descr) throw new UserError('unsupported', `holds values of dtype ${printable(descrV)}, which Feature Lens cannot read.`, file);
-  if (descr[1] === '>' && DTYPES[descr[2]] !== 1) throw new UserError('unsupported', `holds big-endian ${descr[2]} values; save it little-endian (numpy's default).`, file);
+  if (descr[1] === '>' && DTYPES[descr[2]] !== 1)
+    throw new UserError('unsupported', `holds big-endian ${descr[2]} values; save it little-endian (numpy's default).`, file);
   if (!(descr[2] in DTYPES)) throw new UserError('unsupported', `holds ${descr[2]} values; Feature Lens reads float32, float64 and integer .npy arrays.`, file);
   if (fortranV) throw new UserError('unsupported', 'is in Fortran order; save it with np.ascontiguousarray first.', file);
   const shape = shapeV.items.map((d) => Number(d));
@@ -92,7 +99,12 @@ async function readNpyHeader(src: ByteSource): Promise<NpyHeader> {
   if (start + headerLen > src.size) throw new UserError('badInput', 'is truncated inside its .npy header.', file);
   const text = Buffer.from(await src.read(start, headerLen)).toString('latin1');
   const h = npyHeaderFrom(text, start + headerLen, file);
-  if (h.expected > src.size) throw new UserError('badInput', `is truncated: its header says (${h.shape.join(', ')}) ${h.dtype} (${h.expected} bytes) but the file holds ${src.size} bytes.`, file);
+  if (h.expected > src.size)
+    throw new UserError(
+      'badInput',
+      `is truncated: its header says (${h.shape.join(', ')}) ${h.dtype} (${h.expected} bytes) but the file holds ${src.size} bytes.`,
+      file,
+    );
   return { dtype: h.dtype, bytes: h.bytes, shape: h.shape, offset: h.offset };
 }
 
@@ -220,7 +232,10 @@ class PyLiteralParser {
 
 /** Header text fit for a one-line message: control and non-ASCII bytes shown as `?`, whitespace collapsed, cut. */
 function printable(text: string): string {
-  const t = text.replace(/[^\x20-\x7e]/g, '?').replace(/\s+/g, ' ').trim();
+  const t = text
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
   return t.length > 120 ? `${t.slice(0, 119)}…` : t;
 }
 
@@ -305,17 +320,27 @@ export async function openNpyDataset(imagesFile: string, labelsFile: string, spl
   const ih = await readNpyHeader(img.source);
   const lh = await readNpyHeader(lab.source);
   if (ih.shape.length !== 3 && ih.shape.length !== 4) {
-    throw new UserError('badInput', `holds an array of shape (${ih.shape.join(', ')}); images must be (N, height, width) or (N, height, width, channels).`, imagesFile);
+    throw new UserError(
+      'badInput',
+      `holds an array of shape (${ih.shape.join(', ')}); images must be (N, height, width) or (N, height, width, channels).`,
+      imagesFile,
+    );
   }
-  if (!['f4', 'f8', 'u1'].includes(ih.dtype)) throw new UserError('unsupported', `holds ${ih.dtype} images; use float32 in [0, 1] or uint8 in [0, 255].`, imagesFile);
+  if (!['f4', 'f8', 'u1'].includes(ih.dtype))
+    throw new UserError('unsupported', `holds ${ih.dtype} images; use float32 in [0, 1] or uint8 in [0, 255].`, imagesFile);
   if (lh.shape.length !== 1) throw new UserError('badInput', `holds an array of shape (${lh.shape.join(', ')}); labels must be (N,).`, labelsFile);
   if (lh.dtype.startsWith('f')) throw new UserError('badInput', `holds ${lh.dtype} values; labels must be integers.`, labelsFile);
-  if (lh.shape[0] !== ih.shape[0]) throw new UserError('badInput', `holds ${lh.shape[0]} labels but ${imagesFile} holds ${ih.shape[0]} images: they must match.`, labelsFile);
+  if (lh.shape[0] !== ih.shape[0])
+    throw new UserError('badInput', `holds ${lh.shape[0]} labels but ${imagesFile} holds ${ih.shape[0]} images: they must match.`, labelsFile);
   const n = ih.shape[0];
   const labels = decodeLabels(await lab.source.read(lh.offset, n * lh.bytes), lh.dtype, labelsFile);
   const cls = checkLabels(labels, classes, labelsFile);
   const shape: [number, number, number] = [ih.shape[1], ih.shape[2], ih.shape[3] ?? 1];
-  return new ArrayFileDataset(imagesFile, split, n, shape, cls, labels, `npy:${img.sha256}:${lab.sha256}`, img.source, { offset: ih.offset, bytes: ih.bytes, decode: (raw) => decode(raw, ih.dtype, true) });
+  return new ArrayFileDataset(imagesFile, split, n, shape, cls, labels, `npy:${img.sha256}:${lab.sha256}`, img.source, {
+    offset: ih.offset,
+    bytes: ih.bytes,
+    decode: (raw) => decode(raw, ih.dtype, true),
+  });
 }
 
 /** Encodes a C-order little-endian `.npy` (v1) from float32, uint8 or int32 data. */

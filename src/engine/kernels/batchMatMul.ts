@@ -20,7 +20,10 @@ export function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: tf.K
   const size = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
   const m = ta ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
   const n = tb ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-  const batch = Math.max(size(a) / (a.shape[a.shape.length - 1] * a.shape[a.shape.length - 2]), size(b) / (b.shape[b.shape.length - 1] * b.shape[b.shape.length - 2]));
+  const batch = Math.max(
+    size(a) / (a.shape[a.shape.length - 1] * a.shape[a.shape.length - 2]),
+    size(b) / (b.shape[b.shape.length - 1] * b.shape[b.shape.length - 2]),
+  );
   const direct = (ta ? size(a) : 0) + (tb ? size(b) : 0);
   const swapped = (ta ? 0 : size(a)) + (tb ? 0 : size(b)) + batch * m * n;
 

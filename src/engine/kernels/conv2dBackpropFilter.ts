@@ -17,7 +17,15 @@ export function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; back
   const a = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
   checkNHWC('Conv2DBackpropFilter', a.dataFormat);
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, padInfo } = info;
   // Exactly the rows/columns the output windows read: (O - 1)·s + K.
   const bottom = (oh - 1) * sh + kh - x.shape[1] - padInfo.top;

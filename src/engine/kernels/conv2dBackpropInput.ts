@@ -14,7 +14,15 @@ export function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backe
   const a = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropInputAttrs;
   checkNHWC('Conv2DBackpropInput', a.dataFormat);
   const info = tf.backend_util.computeConv2DInfo(
-    a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+    a.inputShape,
+    filter.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const spread = spreadForTransposedConv(b, dy, { ...info, padTop: info.padInfo.top, padLeft: info.padInfo.left });
   const rotated = reverse(b, filter, [0, 1]);
   const f = transpose(b, rotated, [0, 1, 3, 2]);

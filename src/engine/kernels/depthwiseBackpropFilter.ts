@@ -18,7 +18,15 @@ export function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; b
   checkNHWC('DepthwiseConv2dNativeBackpropFilter', a.dataFormat);
   checkUndilated('DepthwiseConv2dNativeBackpropFilter', a.dilations);
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true, 'channelsLast');
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+    'channelsLast',
+  );
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow, padInfo } = info;
   const [n, , , c] = x.shape;
   const [kh, kw, , m] = a.filterShape;

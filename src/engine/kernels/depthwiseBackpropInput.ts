@@ -15,7 +15,15 @@ export function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; ba
   checkNHWC('DepthwiseConv2dNativeBackpropInput', a.dataFormat);
   checkUndilated('DepthwiseConv2dNativeBackpropInput', a.dilations);
   const info = tf.backend_util.computeConv2DInfo(
-    a.inputShape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, true, 'channelsLast');
+    a.inputShape,
+    filter.shape as [number, number, number, number],
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+    'channelsLast',
+  );
   const [n, h, w, c] = a.inputShape;
   const [kh, kw, , m] = filter.shape;
   const spread = spreadForTransposedConv(b, dy, { ...info, padTop: info.padInfo.top, padLeft: info.padInfo.left });

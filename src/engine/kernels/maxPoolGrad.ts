@@ -20,8 +20,7 @@ export function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.K
   const { dy, input } = args.inputs as { dy: Info; input: Info };
   const a = (args.attrs ?? {}) as unknown as tf.MaxPoolGradAttrs;
   if (input.dtype !== 'float32' || dy.dtype !== 'float32') return originalKernel(tf.MaxPoolGrad).kernelFunc(args) as Info;
-  const p = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const p = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
   const out = b.makeOutput(input.shape, 'float32');
   // Views after the allocation: growing the heap detaches older views.
   const dx = b.typedArrayFromHeap(out);
@@ -30,7 +29,8 @@ export function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.K
   dx.fill(0);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = p;
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = p;
-  const top = p.padInfo.top, left = p.padInfo.left;
+  const top = p.padInfo.top,
+    left = p.padInfo.left;
   if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oh <= h && 2 * ow <= w) {
     pool2x2(x, g, dx, n, h, w, c, oh, ow);
     return out;
@@ -41,9 +41,11 @@ export function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.K
   for (let bi = 0; bi < n; bi++) {
     const xb = bi * h * w * c;
     for (let r = 0; r < oh; r++) {
-      const h0 = Math.max(0, r * sh - top), h1 = Math.min(h, r * sh - top + kh);
+      const h0 = Math.max(0, r * sh - top),
+        h1 = Math.min(h, r * sh - top + kh);
       for (let q = 0; q < ow; q++) {
-        const w0 = Math.max(0, q * sw - left), w1 = Math.min(w, q * sw - left + kw);
+        const w0 = Math.max(0, q * sw - left),
+          w1 = Math.min(w, q * sw - left + kw);
         best.fill(-Infinity);
         where.fill(-1);
         for (let hi = h0; hi < h1; hi++) {
@@ -75,17 +77,31 @@ function pool2x2(x: Float32Array, g: Float32Array, dx: Float32Array, n: number, 
     for (let r = 0; r < oh; r++) {
       for (let q = 0; q < ow; q++) {
         const o00 = bi * h * row + 2 * r * row + 2 * q * c;
-        const o01 = o00 + c, o10 = o00 + row, o11 = o10 + c;
+        const o01 = o00 + c,
+          o10 = o00 + row,
+          o11 = o10 + c;
         for (let ci = 0; ci < c; ci++, gi++) {
           // first maximum in row-major order, as the cpu backend (strict >, starting from -Infinity)
-          let best = x[o00 + ci], at = o00 + ci;
-          if (!(best > -Infinity)) { best = -Infinity; at = -1; }
+          let best = x[o00 + ci],
+            at = o00 + ci;
+          if (!(best > -Infinity)) {
+            best = -Infinity;
+            at = -1;
+          }
           let v = x[o01 + ci];
-          if (v > best) { best = v; at = o01 + ci; }
+          if (v > best) {
+            best = v;
+            at = o01 + ci;
+          }
           v = x[o10 + ci];
-          if (v > best) { best = v; at = o10 + ci; }
+          if (v > best) {
+            best = v;
+            at = o10 + ci;
+          }
           v = x[o11 + ci];
-          if (v > best) { at = o11 + ci; }
+          if (v > best) {
+            at = o11 + ci;
+          }
           if (at >= 0) dx[at] = g[gi];
         }
       }

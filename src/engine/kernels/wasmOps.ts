@@ -41,8 +41,7 @@ export const reverse = (b: WasmBackend, x: Info, dims: number[]) => run('Reverse
 export const sum = (b: WasmBackend, x: Info, axis: number[]) => run('Sum', b, { x }, { axis, keepDims: false });
 export const slice = (b: WasmBackend, x: Info, begin: number[], size: number[]) => run('Slice', b, { x }, { begin, size });
 /** Zero padding; `paddings[d] = [before, after]`, both ≥ 0. */
-export const pad = (b: WasmBackend, x: Info, paddings: [number, number][]) =>
-  run('PadV2', b, { x }, { paddings, constantValue: 0 });
+export const pad = (b: WasmBackend, x: Info, paddings: [number, number][]) => run('PadV2', b, { x }, { paddings, constantValue: 0 });
 
 /** Valid (unpadded) NHWC convolution; `filter` is `[KH, KW, Cin, Cout]`. */
 export function conv2d(b: WasmBackend, x: Info, filter: Info, strides: [number, number], dilations: [number, number]): Info {
@@ -59,13 +58,20 @@ export function padSpatial(b: WasmBackend, x: Info, top: number, bottom: number,
   const [n, , , c] = x.shape;
   let y = reshape(b, x, x.shape);
   if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-    const padded = pad(b, y, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+    const padded = pad(b, y, [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ]);
     free(b, y);
     y = padded;
   }
   if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-    const ph = y.shape[1], pw = y.shape[2];
-    const t = Math.max(0, -top), l = Math.max(0, -left);
+    const ph = y.shape[1],
+      pw = y.shape[2];
+    const t = Math.max(0, -top),
+      l = Math.max(0, -left);
     const cropped = slice(b, y, [0, t, l, 0], [n, ph - t - Math.max(0, -bottom), pw - l - Math.max(0, -right), c]);
     free(b, y);
     y = cropped;
@@ -93,7 +99,14 @@ export function dilateSpatial(b: WasmBackend, x: Info, sh: number, sw: number): 
   if (sh === 1 && sw === 1) return reshape(b, x, x.shape);
   const [n, oh, ow, c] = x.shape;
   const x6 = reshape(b, x, [n, oh, 1, ow, 1, c]);
-  const p = pad(b, x6, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  const p = pad(b, x6, [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
   free(b, x6);
   const out = reshape(b, p, [n, oh * sh, ow * sw, c]);
   free(b, p);

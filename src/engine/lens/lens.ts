@@ -90,7 +90,10 @@ export function parseLens(json: unknown, file: string): Lens {
   const t = f.sub('training', false);
   const training = t ? parseRecipe(t, (df) => parseDataset(df, dir)) : undefined;
   f.done();
-  const stem = path.basename(file).replace(/\.lens\.json$/i, '').replace(/\.json$/i, '');
+  const stem = path
+    .basename(file)
+    .replace(/\.lens\.json$/i, '')
+    .replace(/\.json$/i, '');
   return {
     path: file,
     name,
@@ -216,7 +219,9 @@ export async function lensInfo(lensPath: string): Promise<LensInfo> {
 /** The lens fields that name dataset files, with the paths they resolve to. */
 function datasetFields(spec: DatasetSpec): [string, string][] {
   if (spec.format === 'idx' || spec.format === 'npy') {
-    return (['train', 'test'] as const).flatMap((split) => (['images', 'labels'] as const).map((k): [string, string] => [`dataset.${split}.${k}`, spec[split][k]]));
+    return (['train', 'test'] as const).flatMap((split) =>
+      (['images', 'labels'] as const).map((k): [string, string] => [`dataset.${split}.${k}`, spec[split][k]]),
+    );
   }
   if (spec.format === 'imageFolder') return [['dataset.root', spec.root]];
   return [];
@@ -246,7 +251,23 @@ export function isTrainResult(v: unknown): v is TrainResult {
   if (!Array.isArray(v.confusion) || !v.confusion.every((r) => Array.isArray(r) && r.every(isNum))) return false;
   // A diverged epoch's NaN loss is written as null by JSON.stringify; the charts skip it.
   const value = (x: unknown) => x === null || isNum(x);
-  if (!Array.isArray(v.history) || !v.history.every((h) => isObj(h) && isNum(h.epoch) && value(h.loss) && value(h.accuracy) && (h.testLoss === undefined || value(h.testLoss)) && (h.testAccuracy === undefined || value(h.testAccuracy)))) return false;
-  if (v.crossTests !== undefined && !(Array.isArray(v.crossTests) && v.crossTests.every((c) => isObj(c) && typeof c.name === 'string' && isNum(c.accuracy) && isNum(c.error)))) return false;
+  if (
+    !Array.isArray(v.history) ||
+    !v.history.every(
+      (h) =>
+        isObj(h) &&
+        isNum(h.epoch) &&
+        value(h.loss) &&
+        value(h.accuracy) &&
+        (h.testLoss === undefined || value(h.testLoss)) &&
+        (h.testAccuracy === undefined || value(h.testAccuracy)),
+    )
+  )
+    return false;
+  if (
+    v.crossTests !== undefined &&
+    !(Array.isArray(v.crossTests) && v.crossTests.every((c) => isObj(c) && typeof c.name === 'string' && isNum(c.accuracy) && isNum(c.error)))
+  )
+    return false;
   return true;
 }

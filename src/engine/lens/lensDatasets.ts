@@ -96,7 +96,10 @@ export async function openSpec(spec: DatasetSpec, split: Split, lensFile: string
         }
       }
     } catch {
-      const hint = spec.format !== 'efl' && preparesSamples(lensFile) ? ' Run `node scripts/prepare-samples.mjs` in the Feature Lens checkout to prepare the sample data.' : '';
+      const hint =
+        spec.format !== 'efl' && preparesSamples(lensFile)
+          ? ' Run `node scripts/prepare-samples.mjs` in the Feature Lens checkout to prepare the sample data.'
+          : '';
       throw new UserError('notFound', `${p.length > 200 ? `${p.slice(0, 199)}…` : p} (named in the lens file's dataset) does not exist.${hint}`, lensFile);
     }
   }

@@ -30,7 +30,11 @@ export async function loadLensModel(lens: Lens): Promise<LoadedModel> {
   const problem = preprocessMismatch(spec, shape[shape.length - 1]);
   if (problem) throw new UserError('badInput', problem, lens.path);
   const network = withPreprocess(base.network, spec);
-  const weightsHash = crypto.createHash('sha256').update(`${base.info.weightsHash}\npreprocess ${JSON.stringify(spec)}`).digest('hex').slice(0, 16);
+  const weightsHash = crypto
+    .createHash('sha256')
+    .update(`${base.info.weightsHash}\npreprocess ${JSON.stringify(spec)}`)
+    .digest('hex')
+    .slice(0, 16);
   const loaded: LoadedModel = { ...base, network, info: { ...base.info, weightsHash, preprocess: spec } };
   prefixed.set(key, { base, loaded });
   return loaded;

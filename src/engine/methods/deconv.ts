@@ -81,7 +81,7 @@ function ancestors(net: Network, target: number, index: Map<string, number>): nu
   while (stack.length) {
     for (const name of net.ops[stack.pop()!].inputs) {
       const i = index.get(name);
-      if (i !== undefined && !seen.has(i)) seen.add(i), stack.push(i);
+      if (i !== undefined && !seen.has(i)) (seen.add(i), stack.push(i));
     }
   }
   return [...seen].sort((a, b) => b - a);
@@ -124,8 +124,15 @@ function linearPart(op: Op): (xs: tf.Tensor[]) => tf.Tensor {
   return (xs) => {
     // a one-op network; its further inputs are passed as constants
     const net: Network = {
-      name: op.name, format: 'tfjs-layers', path: '', input: { name: names[0], shape: op.shape }, ops: [bare],
-      constants: new Map(names.slice(1).map((n, i) => [n, xs[i + 1]])), output: op.name, layers: [], dispose() {},
+      name: op.name,
+      format: 'tfjs-layers',
+      path: '',
+      input: { name: names[0], shape: op.shape },
+      ops: [bare],
+      constants: new Map(names.slice(1).map((n, i) => [n, xs[i + 1]])),
+      output: op.name,
+      layers: [],
+      dispose() {},
     };
     return forward(net, xs[0])[0];
   };
@@ -188,7 +195,15 @@ const BACKWARD: { [K in OpKind]: Backward<K> } = {
       return [tf.mul(s, gamma ? tf.mul(gamma, scale) : scale)];
     },
   },
-  pad: { rule: (op, s, [x]) => [tf.slice(s, op.pads.map(([before]) => before), x.shape)] },
+  pad: {
+    rule: (op, s, [x]) => [
+      tf.slice(
+        s,
+        op.pads.map(([before]) => before),
+        x.shape,
+      ),
+    ],
+  },
   add: linear<'add'>(),
   sub: linear<'sub'>(),
   mul: { ...linear<'mul'>(), refuse: (_op, computed) => computedPair(computed, 'multiplies') },
@@ -201,7 +216,12 @@ const BACKWARD: { [K in OpKind]: Backward<K> } = {
   reduceMax: {
     rule: (op, s, [x], out) => {
       // switches of a reduction: the signal to where the maximum was (first in row-major order, like max pooling)
-      const o = op.keepDims ? out : tf.reshape(out, x.shape.map((d, i) => (op.axes.map((a) => (a < 0 ? x.rank + a : a)).includes(i) ? 1 : d)));
+      const o = op.keepDims
+        ? out
+        : tf.reshape(
+            out,
+            x.shape.map((d, i) => (op.axes.map((a) => (a < 0 ? x.rank + a : a)).includes(i) ? 1 : d)),
+          );
       const sig = tf.reshape(s, o.shape);
       return [tf.mul(tf.cast(tf.equal(x, o), 'float32'), sig)];
     },
@@ -276,4 +296,3 @@ export function unpool(signal: tf.Tensor, input: tf.Tensor, size: Pair, strides:
   }
   return tf.tensor(out, input.shape);
 }
-

@@ -28,7 +28,7 @@ export function gradcamOp(net: Network, layer: number): number {
   while (stack.length) {
     for (const name of net.ops[stack.pop()!].inputs) {
       const i = index.get(name);
-      if (i !== undefined && !ancestors.has(i)) ancestors.add(i), stack.push(i);
+      if (i !== undefined && !ancestors.has(i)) (ancestors.add(i), stack.push(i));
     }
   }
   /** Whether the input still reaches `target` with op `cut` removed (ops are in topological order). */
@@ -46,12 +46,17 @@ export function gradcamOp(net: Network, layer: number): number {
   if (dominating !== undefined) {
     // a block's output is its merge after the activation that follows it (ResNet: Add, then ReLU)
     const name = net.ops[dominating].name;
-    const after = maps.find((i) => i > dominating && net.ops[i].kind === 'activation' && net.ops[i].inputs.length === 1 && net.ops[i].inputs[0] === name && !bypassed(i));
+    const after = maps.find(
+      (i) => i > dominating && net.ops[i].kind === 'activation' && net.ops[i].inputs.length === 1 && net.ops[i].inputs[0] === name && !bypassed(i),
+    );
     return after ?? dominating;
   }
   if (CONV.has(net.ops[target].kind)) return target;
   if (convs.length) return convs[0];
-  throw new UserError('unsupported', `Grad-CAM needs a convolution that every path to layer ${layer} (${net.layers[layer].name}) passes through; this model has none there.`);
+  throw new UserError(
+    'unsupported',
+    `Grad-CAM needs a convolution that every path to layer ${layer} (${net.layers[layer].name}) passes through; this model has none there.`,
+  );
 }
 
 /**

@@ -155,7 +155,10 @@ function shiftLines(t: tf.Tensor3D, shift: (row: number) => number): tf.Tensor3D
       const f = d - i0;
       // Cross-correlation with 'same' padding: out[x] = Σ_j filter[j] · in[x + j − reach]; we want
       // (1 − f) · in[x − i0] + f · in[x − i0 − 1].
-      for (const [j, v] of [[reach - i0, 1 - f], [reach - i0 - 1, f]] as const) {
+      for (const [j, v] of [
+        [reach - i0, 1 - f],
+        [reach - i0 - 1, f],
+      ] as const) {
         if (j >= 0 && j < K && v !== 0) for (let cc = 0; cc < c; cc++) filter[j * ch + r * c + cc] += v;
       }
     }
@@ -178,7 +181,11 @@ export function rotate(img: tf.Tensor3D, angle: number): tf.Tensor3D {
     // Room for the intermediate shears, so no content is cut off before the last one brings it back.
     const mx = Math.ceil((Math.abs(a) * (h0 - 1)) / 2) + 1;
     const my = Math.ceil((Math.abs(b) * (w0 + 2 * mx - 1)) / 2) + 1;
-    const padded = tf.pad(img, [[my, my], [mx, mx], [0, 0]]) as tf.Tensor3D;
+    const padded = tf.pad(img, [
+      [my, my],
+      [mx, mx],
+      [0, 0],
+    ]) as tf.Tensor3D;
     const [H, W] = padded.shape;
     const swap = (t: tf.Tensor3D) => tf.transpose(t, [1, 0, 2]) as tf.Tensor3D;
     // [W, H, C]: shift along x for each row y; [H, W, C]: shift along y for each column x.
@@ -213,7 +220,15 @@ export function defaultTransforms(H: number, W: number): TransformRanges {
 export function randomView(img: tf.Tensor3D, r: TransformRanges, rand: () => number): tf.Tensor3D {
   return tf.tidy(() => {
     const [H, W] = img.shape;
-    let t = tf.pad(img, [[r.pad, r.pad], [r.pad, r.pad], [0, 0]], 0.5) as tf.Tensor3D;
+    let t = tf.pad(
+      img,
+      [
+        [r.pad, r.pad],
+        [r.pad, r.pad],
+        [0, 0],
+      ],
+      0.5,
+    ) as tf.Tensor3D;
     const s = 1 + (2 * rand() - 1) * r.scale;
     const [ph, pw] = t.shape;
     const sh = Math.max(H, Math.round(ph * s));

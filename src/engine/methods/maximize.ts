@@ -76,7 +76,10 @@ export async function maximize(model: Network, layer: number, node: number, opti
   check(o.l2 >= 0 && o.tv >= 0 && o.warmup >= 0, 'l2, tv and warmup must not be negative.');
   const shape = model.input.shape;
   if (shape.length !== 3 || shape.some((d) => d <= 0)) {
-    throw new UserError('unsupported', `Activation maximization needs an image input [height, width, channels]; model ${model.name} takes [${shape.join(', ')}].`);
+    throw new UserError(
+      'unsupported',
+      `Activation maximization needs an image input [height, width, channels]; model ${model.name} takes [${shape.join(', ')}].`,
+    );
   }
   const [H, W, C] = shape;
   const param: ImageParam = o.fourier ? fourierImage(H, W, C, o.seed) : pixelImage(H, W, C, o.seed);
@@ -106,7 +109,12 @@ export async function maximize(model: Network, layer: number, node: number, opti
       const value = -(await cost!.data())[0];
       cost!.dispose();
       curve.push(value);
-      job.progress({ fraction: (step + 1) / o.steps, message: `step ${step + 1} of ${o.steps}`, objective: value, count: { done: step + 1, total: o.steps, unit: 'steps' } });
+      job.progress({
+        fraction: (step + 1) / o.steps,
+        message: `step ${step + 1} of ${o.steps}`,
+        objective: value,
+        count: { done: step + 1, total: o.steps, unit: 'steps' },
+      });
       await yieldToEvents();
     }
     const image = tf.tidy(() => param.image());
@@ -114,7 +122,13 @@ export async function maximize(model: Network, layer: number, node: number, opti
       const output = tf.tidy(() => predict(model, tf.expandDims(image, 0)));
       const data = (await output.data()) as Float32Array;
       output.dispose();
-      return { layer, node, image: { shape: [H, W, C], data: Float32Array.from((await image.data()) as Float32Array) }, curve, output: Float32Array.from(data) };
+      return {
+        layer,
+        node,
+        image: { shape: [H, W, C], data: Float32Array.from((await image.data()) as Float32Array) },
+        curve,
+        output: Float32Array.from(data),
+      };
     } finally {
       image.dispose();
     }

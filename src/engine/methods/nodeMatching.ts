@@ -25,7 +25,8 @@ export class CorrelationAccumulator {
     readonly nodesA: number,
     readonly nodesB: number,
   ) {
-    if (!(Number.isInteger(nodesA) && nodesA > 0 && Number.isInteger(nodesB) && nodesB > 0)) throw new RangeError(`node counts must be positive integers (got ${nodesA}, ${nodesB})`);
+    if (!(Number.isInteger(nodesA) && nodesA > 0 && Number.isInteger(nodesB) && nodesB > 0))
+      throw new RangeError(`node counts must be positive integers (got ${nodesA}, ${nodesB})`);
     this.sumA = new Float64Array(nodesA);
     this.sqA = new Float64Array(nodesA);
     this.sumB = new Float64Array(nodesB);
@@ -42,7 +43,8 @@ export class CorrelationAccumulator {
   add(a: ArrayLike<number>, b: ArrayLike<number>, n: number): void {
     const na = this.nodesA;
     const nb = this.nodesB;
-    if (a.length !== n * na || b.length !== n * nb) throw new RangeError(`a batch of ${n} samples needs ${n * na} and ${n * nb} values (got ${a.length} and ${b.length})`);
+    if (a.length !== n * na || b.length !== n * nb)
+      throw new RangeError(`a batch of ${n} samples needs ${n * na} and ${n * nb} values (got ${a.length} and ${b.length})`);
     if (n === 0) return;
     if (!this.shiftA || !this.shiftB) {
       this.shiftA = columnMeans(a, n, na);

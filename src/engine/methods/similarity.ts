@@ -21,7 +21,7 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>, abs = false
 export function ranks(values: readonly number[]): Float64Array {
   const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b]);
   const out = new Float64Array(values.length);
-  for (let s = 0; s < order.length; ) {
+  for (let s = 0; s < order.length;) {
     let e = s;
     while (e + 1 < order.length && values[order[e + 1]] === values[order[s]]) e++;
     const rank = (s + e) / 2 + 1;
@@ -58,7 +58,8 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
 /** SSIM of two maps of shape `[h, w, c]` (row-major, channels last); 1 for identical maps. */
 export function ssim(x: ArrayLike<number>, y: ArrayLike<number>, shape: readonly number[]): number {
   const [h, w, c = 1] = shape;
-  if (x.length !== h * w * c || y.length !== h * w * c) throw new RangeError(`maps of shape [${shape.join(', ')}] need ${h * w * c} values (got ${x.length} and ${y.length})`);
+  if (x.length !== h * w * c || y.length !== h * w * c)
+    throw new RangeError(`maps of shape [${shape.join(', ')}] need ${h * w * c} values (got ${x.length} and ${y.length})`);
   const a = unitScaled(x);
   const b = unitScaled(y);
   let win = Math.min(7, h, w);

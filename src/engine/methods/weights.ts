@@ -29,7 +29,10 @@ export function layerWeights(model: Network, layer: number, node?: number): Weig
   const w = op.weights as { kernel?: tf.Tensor; bias?: tf.Tensor };
   const kernelT = WEIGHT_KINDS.has(op.kind) && !(op.kind === 'conv2d' && op.groups !== 1) ? w.kernel : undefined;
   if (!kernelT) {
-    throw new UserError('unsupported', `Layer ${layer} (${l.name}, ${op.source}) has no weights that can be shown as images; weights are shown for dense, convolution and depthwise convolution layers.`);
+    throw new UserError(
+      'unsupported',
+      `Layer ${layer} (${l.name}, ${op.source}) has no weights that can be shown as images; weights are shown for dense, convolution and depthwise convolution layers.`,
+    );
   }
   const kernel = kernelT.dataSync() as Float32Array;
   const biasT = w.bias;
@@ -53,7 +56,9 @@ export function layerWeights(model: Network, layer: number, node?: number): Weig
       const [h, w, c] = imageShape;
       rgb = c === 3 && imageShape.fromInput && !imageShape.channelsFirst;
       // channels-first flatten (an NCHW file's): each channel's h·w values are contiguous
-      const split = imageShape.channelsFirst ? (v: Float32Array) => Array.from({ length: c }, (_, ch) => ({ shape: [h, w, 1], data: v.slice(ch * h * w, (ch + 1) * h * w) })) : (v: Float32Array) => splitChannels(v, h, w, c);
+      const split = imageShape.channelsFirst
+        ? (v: Float32Array) => Array.from({ length: c }, (_, ch) => ({ shape: [h, w, 1], data: v.slice(ch * h * w, (ch + 1) * h * w) }))
+        : (v: Float32Array) => splitChannels(v, h, w, c);
       tilesOf = (n) => (rgb || c === 1 ? [{ shape: [h, w, c], data: column(n) }] : split(column(n)));
     }
   } else {

@@ -74,30 +74,49 @@ export function predict(net: Network, x: tf.Tensor, fused = true): tf.Tensor {
 /** tf's explicit padding for `[top, bottom, left, right]` (or 'valid' when all zero). */
 export function explicitPads(p: [number, number, number, number]): 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
   if (p.every((v) => v === 0)) return 'valid';
-  return [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]];
+  return [
+    [0, 0],
+    [p[0], p[1]],
+    [p[2], p[3]],
+    [0, 0],
+  ];
 }
 
 /** Applies a pointwise nonlinearity (with `relu` standing in for every ReLU). */
 export function activate(a: Activation | undefined, y: tf.Tensor, relu: (x: tf.Tensor) => tf.Tensor = tf.relu): tf.Tensor {
   if (!a) return y;
   switch (a.fn) {
-    case 'linear': return y;
-    case 'relu': return relu(y);
-    case 'sigmoid': return tf.sigmoid(y);
-    case 'tanh': return tf.tanh(y);
-    case 'hardSwish': return tf.mul(y, tf.div(tf.clipByValue(tf.add(y, 3), 0, 6), 6));
-    case 'softplus': return tf.softplus(y);
-    case 'softsign': return tf.div(y, tf.add(tf.abs(y), 1));
-    case 'elu': return tf.elu(y);
-    case 'selu': return tf.selu(y);
-    case 'swish': return tf.mul(y, tf.sigmoid(y));
-    case 'gelu': return tf.mul(tf.mul(y, 0.5), tf.add(tf.erf(tf.mul(y, Math.SQRT1_2)), 1));
-    case 'exp': return tf.exp(y);
+    case 'linear':
+      return y;
+    case 'relu':
+      return relu(y);
+    case 'sigmoid':
+      return tf.sigmoid(y);
+    case 'tanh':
+      return tf.tanh(y);
+    case 'hardSwish':
+      return tf.mul(y, tf.div(tf.clipByValue(tf.add(y, 3), 0, 6), 6));
+    case 'softplus':
+      return tf.softplus(y);
+    case 'softsign':
+      return tf.div(y, tf.add(tf.abs(y), 1));
+    case 'elu':
+      return tf.elu(y);
+    case 'selu':
+      return tf.selu(y);
+    case 'swish':
+      return tf.mul(y, tf.sigmoid(y));
+    case 'gelu':
+      return tf.mul(tf.mul(y, 0.5), tf.add(tf.erf(tf.mul(y, Math.SQRT1_2)), 1));
+    case 'exp':
+      return tf.exp(y);
     case 'clip':
       if (a.min === 0 && relu !== tf.relu) return Number.isFinite(a.max) ? tf.minimum(relu(y), a.max) : relu(y);
       return tf.clipByValue(y, a.min, a.max);
-    case 'leakyRelu': return tf.leakyRelu(y, a.alpha);
-    case 'hardSigmoid': return tf.clipByValue(tf.add(tf.mul(y, a.alpha), a.beta), 0, 1);
+    case 'leakyRelu':
+      return tf.leakyRelu(y, a.alpha);
+    case 'hardSigmoid':
+      return tf.clipByValue(tf.add(tf.mul(y, a.alpha), a.beta), 0, 1);
     case 'softmax':
     case 'logSoftmax': {
       const f = a.fn === 'softmax' ? tf.softmax : tf.logSoftmax;
@@ -147,17 +166,39 @@ function edgePad(x: tf.Tensor, axis: number, before: number, after: number): tf.
   const n = x.shape[axis];
   const parts: tf.Tensor[] = [];
   const reps = (k: number) => x.shape.map((_, i) => (i === axis ? k : 1));
-  if (before) parts.push(tf.tile(tf.slice(x, x.shape.map(() => 0), x.shape.map((d, i) => (i === axis ? 1 : d))), reps(before)));
+  if (before)
+    parts.push(
+      tf.tile(
+        tf.slice(
+          x,
+          x.shape.map(() => 0),
+          x.shape.map((d, i) => (i === axis ? 1 : d)),
+        ),
+        reps(before),
+      ),
+    );
   parts.push(x);
-  if (after) parts.push(tf.tile(tf.slice(x, x.shape.map((_, i) => (i === axis ? n - 1 : 0)), x.shape.map((d, i) => (i === axis ? 1 : d))), reps(after)));
+  if (after)
+    parts.push(
+      tf.tile(
+        tf.slice(
+          x,
+          x.shape.map((_, i) => (i === axis ? n - 1 : 0)),
+          x.shape.map((d, i) => (i === axis ? 1 : d)),
+        ),
+        reps(after),
+      ),
+    );
   return tf.concat(parts, axis);
 }
 
-const binary = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (op: { activation?: Activation }, xs: tf.Tensor[], ctx: Ctx): tf.Tensor => {
-  let y = xs[0];
-  for (let i = 1; i < xs.length; i++) y = f(y, xs[i]);
-  return activate(op.activation, y, ctx.relu);
-};
+const binary =
+  (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) =>
+  (op: { activation?: Activation }, xs: tf.Tensor[], ctx: Ctx): tf.Tensor => {
+    let y = xs[0];
+    for (let i = 1; i < xs.length; i++) y = f(y, xs[i]);
+    return activate(op.activation, y, ctx.relu);
+  };
 
 const norm = (axis: number, rank: number) => (axis < 0 ? rank + axis : axis);
 
@@ -196,7 +237,8 @@ const RULES: Rules = {
       const xp = tf.pad(x, pad) as tf.Tensor4D;
       return tf.fused.depthwiseConv2d({ x: xp, filter: kernel, strides: op.strides, pad: 'valid', dilations: op.dilations, bias, activation: f });
     }
-    if (f) return tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: kernel, strides: op.strides, pad: 'valid', dilations: op.dilations, bias, activation: f });
+    if (f)
+      return tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: kernel, strides: op.strides, pad: 'valid', dilations: op.dilations, bias, activation: f });
     return activate(op.activation, addBias(tf.depthwiseConv2d(x as tf.Tensor4D, kernel, op.strides, pad, 'NHWC', op.dilations), bias), ctx.relu);
   },
   convTranspose2d: (op, [x], ctx) => {
@@ -207,7 +249,13 @@ const RULES: Rules = {
     const full = [b, (h - 1) * op.strides[0] + kh, (w - 1) * op.strides[1] + kw, cout] as [number, number, number, number];
     let y: tf.Tensor = tf.conv2dTranspose(x as tf.Tensor4D, kernel, full, op.strides, 'valid');
     const [op0, op1] = op.outputPadding;
-    if (op0 || op1) y = tf.pad(y, [[0, 0], [0, op0], [0, op1], [0, 0]]);
+    if (op0 || op1)
+      y = tf.pad(y, [
+        [0, 0],
+        [0, op0],
+        [0, op1],
+        [0, 0],
+      ]);
     y = tf.slice(y, [0, op.pads[0], op.pads[2], 0], [b, op.shape[0], op.shape[1], cout]);
     return activate(op.activation, addBias(y, bias), ctx.relu);
   },
@@ -254,9 +302,24 @@ const RULES: Rules = {
   max: binary(tf.maximum),
   min: binary(tf.minimum),
   concat: (op, xs) => tf.concat(xs, norm(op.axis, xs[0].rank)),
-  reduceMean: (op, [x]) => tf.mean(x, op.axes.map((a) => norm(a, x.rank)), op.keepDims),
-  reduceMax: (op, [x]) => tf.max(x, op.axes.map((a) => norm(a, x.rank)), op.keepDims),
-  reduceSum: (op, [x]) => tf.sum(x, op.axes.map((a) => norm(a, x.rank)), op.keepDims),
+  reduceMean: (op, [x]) =>
+    tf.mean(
+      x,
+      op.axes.map((a) => norm(a, x.rank)),
+      op.keepDims,
+    ),
+  reduceMax: (op, [x]) =>
+    tf.max(
+      x,
+      op.axes.map((a) => norm(a, x.rank)),
+      op.keepDims,
+    ),
+  reduceSum: (op, [x]) =>
+    tf.sum(
+      x,
+      op.axes.map((a) => norm(a, x.rank)),
+      op.keepDims,
+    ),
   flatten: (op, [x]) => {
     if (op.order === 'nchw' && x.rank > 2) {
       // channels first: move the last axis to position 1 before flattening
@@ -271,7 +334,9 @@ const RULES: Rules = {
   resize: (op, [x]) => {
     // tfjs's resize gradients ignore half-pixel centres: the gradient is the adjoint below
     const shape = x.shape;
-    const f = tf.customGrad(((v: tf.Tensor) => ({ value: resize(op, v), gradFunc: (dy: tf.Tensor) => resizeAdjoint(op, dy, shape) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+    const f = tf.customGrad(((v: tf.Tensor) => ({ value: resize(op, v), gradFunc: (dy: tf.Tensor) => resizeAdjoint(op, dy, shape) })) as unknown as Parameters<
+      typeof tf.customGrad
+    >[0]);
     return (f as (v: tf.Tensor) => tf.Tensor)(x);
   },
 };

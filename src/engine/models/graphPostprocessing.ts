@@ -7,7 +7,14 @@
  */
 
 /** Ops that select among values by their rank: where a graph's post-processing begins. */
-export const POSTPROCESSING_OPS: ReadonlySet<string> = new Set(['TopKV2', 'NonMaxSuppressionV2', 'NonMaxSuppressionV3', 'NonMaxSuppressionV4', 'NonMaxSuppressionV5', 'CombinedNonMaxSuppression']);
+export const POSTPROCESSING_OPS: ReadonlySet<string> = new Set([
+  'TopKV2',
+  'NonMaxSuppressionV2',
+  'NonMaxSuppressionV3',
+  'NonMaxSuppressionV4',
+  'NonMaxSuppressionV5',
+  'CombinedNonMaxSuppression',
+]);
 
 interface Node {
   name: string;

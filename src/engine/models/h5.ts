@@ -44,7 +44,8 @@ let seq = 0;
 function startReader(): Reader {
   const bundled = path.join(__dirname, 'h5worker.js');
   const tsx = ['tsx', 'cjs'].join('/'); // resolved at run time, from the sources only (the bundle has h5worker.js)
-  if (!fs.existsSync(bundled) && !fs.existsSync(path.join(__dirname, 'h5worker.ts'))) throw new Error(`the HDF5 reader ${bundled} is missing (a partial build)`);
+  if (!fs.existsSync(bundled) && !fs.existsSync(path.join(__dirname, 'h5worker.ts')))
+    throw new Error(`the HDF5 reader ${bundled} is missing (a partial build)`);
   const worker = fs.existsSync(bundled)
     ? new Worker(bundled)
     : new Worker(`require(${JSON.stringify(require.resolve(tsx))}); require(${JSON.stringify(path.join(__dirname, 'h5worker.ts'))});`, { eval: true });
@@ -99,7 +100,11 @@ async function readSnapshot(bytes: Uint8Array, file: string): Promise<SnapGroup>
     r.pending.delete(id);
     if ('timeout' in reply) {
       endReader(r);
-      throw new UserError('badInput', `is a damaged HDF5 file: reading it did not finish within ${Math.round(limit / 1000)} s (the HDF5 library loops forever on some damaged files).`, file);
+      throw new UserError(
+        'badInput',
+        `is a damaged HDF5 file: reading it did not finish within ${Math.round(limit / 1000)} s (the HDF5 library loops forever on some damaged files).`,
+        file,
+      );
     }
     if ('gone' in reply) throw new UserError('badInput', `is a damaged HDF5 file: ${reply.gone} while reading it.`, file);
     if (reply.trap) endReader(r);
@@ -166,7 +171,11 @@ export async function readChecked(file: string, maxBytes: number, what: string):
   if (!stat.isFile()) throw new UserError('badInput', 'is not a regular file.', file);
   if (stat.size === 0) throw new UserError('badInput', `is empty; expected ${what}.`, file);
   if (stat.size > maxBytes) {
-    throw new UserError('badInput', `is ${(stat.size / 2 ** 20).toFixed(0)} MB, more than the ${(maxBytes / 2 ** 20).toFixed(0)} MB accepted for ${what}.`, file);
+    throw new UserError(
+      'badInput',
+      `is ${(stat.size / 2 ** 20).toFixed(0)} MB, more than the ${(maxBytes / 2 ** 20).toFixed(0)} MB accepted for ${what}.`,
+      file,
+    );
   }
   return new Uint8Array(await fs.promises.readFile(file));
 }
@@ -187,7 +196,14 @@ export function attrString(obj: H5Group | H5Dataset, name: string): string | und
 export function attrNames(obj: H5Group | H5Dataset, name: string): string[] | undefined {
   // An empty list is written by h5py as an empty float array: no names.
   const list = (v: unknown): string[] =>
-    (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<unknown>, String) : []).filter((s) => s !== '');
+    (Array.isArray(v)
+      ? v.map(String)
+      : typeof v === 'string'
+        ? [v]
+        : ArrayBuffer.isView(v)
+          ? Array.from(v as unknown as ArrayLike<unknown>, String)
+          : []
+    ).filter((s) => s !== '');
   if (obj.attrs[name]) return list(attrValue(obj, name));
   if (!obj.attrs[`${name}0`]) return undefined;
   const out: string[] = [];

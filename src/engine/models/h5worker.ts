@@ -36,17 +36,33 @@ function load(): Promise<Lib> {
   return lib;
 }
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/^error - /, '').slice(0, 200);
+const message = (e: unknown) =>
+  (e instanceof Error ? e.message : String(e))
+    .split('\n')[0]
+    .replace(/^error - /, '')
+    .slice(0, 200);
 
 /** The error of a WebAssembly trap or abort, after which the library's memory is undefined. */
 function isTrap(e: unknown): boolean {
-  return (e instanceof Error && e.name === 'RuntimeError') || /memory access out of bounds|Aborted\(|unreachable|Cannot enlarge memory|Array buffer allocation failed/i.test(message(e));
+  return (
+    (e instanceof Error && e.name === 'RuntimeError') ||
+    /memory access out of bounds|Aborted\(|unreachable|Cannot enlarge memory|Array buffer allocation failed/i.test(message(e))
+  );
 }
 
 /** A typed array of numbers (or a number) as float32, or undefined for other types. */
 function toFloat32(v: unknown): Float32Array | undefined {
   if (v instanceof Float32Array) return v;
-  if (v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint8Array || v instanceof Int16Array || v instanceof Uint16Array || v instanceof Int8Array || v instanceof Uint32Array) return Float32Array.from(v);
+  if (
+    v instanceof Float64Array ||
+    v instanceof Int32Array ||
+    v instanceof Uint8Array ||
+    v instanceof Int16Array ||
+    v instanceof Uint16Array ||
+    v instanceof Int8Array ||
+    v instanceof Uint32Array
+  )
+    return Float32Array.from(v);
   if (typeof v === 'number') return Float32Array.of(v);
   if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return Float32Array.from(v as number[]);
   return undefined;
@@ -55,7 +71,8 @@ function toFloat32(v: unknown): Float32Array | undefined {
 /** An attribute value as plain data: strings, string lists, numbers; big ints as numbers. */
 function plain(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? Number(x) : x));
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? Number(x) : x));
   if (Array.isArray(v)) return v.map(plain);
   if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) return v;
   return String(v);
@@ -212,7 +229,8 @@ if (parentPort) {
   port.on('message', (req: H5ReadRequest) => {
     read(req).then(
       (reply) => port.postMessage(reply, reply.ok ? buffers(reply.ok) : []),
-      (e) => port.postMessage({ id: req.id, err: `is a damaged HDF5 file: the HDF5 library crashed reading it (${message(e)}).`, trap: true } satisfies H5ReadReply),
+      (e) =>
+        port.postMessage({ id: req.id, err: `is a damaged HDF5 file: the HDF5 library crashed reading it (${message(e)}).`, trap: true } satisfies H5ReadReply),
     );
   });
   load().then(

@@ -118,11 +118,19 @@ function setWeights(model: tf.LayersModel, weights: Map<string, Weight[]>, file:
     }
     const want = layer!.weights;
     if (want.length !== ws.length) {
-      throw new UserError('badInput', `layer "${key}" (${layer!.getClassName()}) has ${ws.length} weight arrays in the file; its config needs ${want.length}.`, file);
+      throw new UserError(
+        'badInput',
+        `layer "${key}" (${layer!.getClassName()}) has ${ws.length} weight arrays in the file; its config needs ${want.length}.`,
+        file,
+      );
     }
     want.forEach((w, i) => {
       if (w.shape.length !== ws[i].shape.length || w.shape.some((d, j) => d !== ws[i].shape[j])) {
-        throw new UserError('badInput', `weight ${ws[i].name} of layer "${key}" has the shape [${ws[i].shape.join(', ')}]; the config needs [${w.shape.join(', ')}].`, file);
+        throw new UserError(
+          'badInput',
+          `weight ${ws[i].name} of layer "${key}" has the shape [${ws[i].shape.join(', ')}]; the config needs [${w.shape.join(', ')}].`,
+          file,
+        );
       }
     });
     const tensors = ws.map((w) => tf.tensor(w.data, w.shape, 'float32'));
@@ -134,7 +142,8 @@ function setWeights(model: tf.LayersModel, weights: Map<string, Weight[]>, file:
   }
   // Every layer with weights must have got them: a model half initialized at random would show nonsense.
   const missing = model.layers.filter((l) => l.weights.length && !weights.has(l.name) && ![...weights.keys()].some((k) => k.startsWith(`${l.name}/`)));
-  if (missing.length) throw new UserError('badInput', `holds no weights for the layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `"${l.name}"`).join(', ')}.`, file);
+  if (missing.length)
+    throw new UserError('badInput', `holds no weights for the layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `"${l.name}"`).join(', ')}.`, file);
 }
 
 /**
@@ -153,7 +162,8 @@ function splitNested(model: tf.LayersModel, weights: Map<string, Weight[]>): Map
       const parts = w.name.split('/');
       // the longest leading path of the weight's name that is an inlined layer
       let target: string | undefined;
-      for (let k = parts.length - 1; k >= 1 && !target; k--) if (names.has(`${key}/${parts.slice(0, k).join('/')}`)) target = `${key}/${parts.slice(0, k).join('/')}`;
+      for (let k = parts.length - 1; k >= 1 && !target; k--)
+        if (names.has(`${key}/${parts.slice(0, k).join('/')}`)) target = `${key}/${parts.slice(0, k).join('/')}`;
       const t = target ?? key;
       out.set(t, [...(out.get(t) ?? []), w]);
     }
@@ -181,9 +191,17 @@ async function buildModel(config: JsonObject, weights: Map<string, Weight[]>, fi
   // A small shortfall is left to setWeights, whose message names the layer; what costs memory is refused here.
   const held = [...weights.values()].reduce((a, ws) => a + ws.reduce((b, w) => b + w.data.length, 0), 0);
   if (plan.params > held + UNHELD_VALUES) {
-    throw new UserError('badInput', `its config's layers need ${plan.params.toLocaleString('en-US')} weight values, but the file holds ${held.toLocaleString('en-US')}: the config and the weights belong to different models.`, file);
+    throw new UserError(
+      'badInput',
+      `its config's layers need ${plan.params.toLocaleString('en-US')} weight values, but the file holds ${held.toLocaleString('en-US')}: the config and the weights belong to different models.`,
+      file,
+    );
   }
-  checkMemory(8 * plan.params + 4 * plan.activationsPerImage, `loading it (${plan.params.toLocaleString('en-US')} parameters, ${plan.activationsPerImage.toLocaleString('en-US')} activation values per image)`, file);
+  checkMemory(
+    8 * plan.params + 4 * plan.activationsPerImage,
+    `loading it (${plan.params.toLocaleString('en-US')} parameters, ${plan.activationsPerImage.toLocaleString('en-US')} activation values per image)`,
+    file,
+  );
   let model: tf.LayersModel;
   try {
     model = await tf.models.modelFromJSON(flat as unknown as tf.io.ModelJSON['modelTopology'] as never);
@@ -212,7 +230,8 @@ export async function loadKerasH5Model(file: string): Promise<KerasModel> {
     if (configText) {
       const config = parseJson(configText, 'its model_config attribute', file) as JsonObject;
       const group = root.get('model_weights');
-      if (!group || !('keys' in group)) throw new UserError('badInput', 'has a model_config but no model_weights group: the model was saved without its weights.', file);
+      if (!group || !('keys' in group))
+        throw new UserError('badInput', 'has a model_config but no model_weights group: the model was saved without its weights.', file);
       return { config, weights: readKeras2Weights(group as H5Group, file), kerasVersion };
     }
     if (root.keys().includes('layers') && root.keys().includes('vars')) return { keras3: true as const };
@@ -220,8 +239,17 @@ export async function loadKerasH5Model(file: string): Promise<KerasModel> {
   });
   if ('keras3' in found) {
     const json = findArchitectureBeside(file);
-    if (!json) throw new UserError('badInput', 'holds only Keras 3 weights (a .weights.h5) and no architecture: open the .keras file, or put the model.to_json() output beside it as a .json file of the same name.', file);
-    const config = parseJson(new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON')), 'the architecture', json) as JsonObject;
+    if (!json)
+      throw new UserError(
+        'badInput',
+        'holds only Keras 3 weights (a .weights.h5) and no architecture: open the .keras file, or put the model.to_json() output beside it as a .json file of the same name.',
+        file,
+      );
+    const config = parseJson(
+      new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON')),
+      'the architecture',
+      json,
+    ) as JsonObject;
     const weights = await withH5(bytes, file, (root) => readKeras3Weights(root, config, file));
     return { model: await buildModel(config, weights, `${json} + ${file}`), files: [json, file] };
   }
@@ -230,9 +258,17 @@ export async function loadKerasH5Model(file: string): Promise<KerasModel> {
   }
   const json = findArchitectureBeside(file);
   if (!json) {
-    throw new UserError('badInput', 'holds only weights (no model_config attribute) and no architecture JSON lies beside it: save the model with model.save(), or put the output of model.to_json() beside it as a .json file of the same name.', file);
+    throw new UserError(
+      'badInput',
+      'holds only weights (no model_config attribute) and no architecture JSON lies beside it: save the model with model.save(), or put the output of model.to_json() beside it as a .json file of the same name.',
+      file,
+    );
   }
-  const config = parseJson(new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON')), 'the architecture', json) as JsonObject;
+  const config = parseJson(
+    new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON')),
+    'the architecture',
+    json,
+  ) as JsonObject;
   return { model: await buildModel(config, found.weights, `${json} + ${file}`), kerasVersion: found.kerasVersion, files: [json, file] };
 }
 
@@ -282,12 +318,21 @@ export async function loadKerasJsonModel(file: string): Promise<KerasModel> {
   const config = parseJson(new TextDecoder().decode(await readChecked(file, MAX_JSON_BYTES, 'a Keras architecture JSON')), 'the file', file) as JsonObject;
   if (!isKerasConfig(config)) throw new UserError('badInput', 'is not a Keras architecture JSON (no "class_name" of a model with a "config").', file);
   const weightsFile = findWeightsBeside(file);
-  if (!weightsFile) throw new UserError('badInput', 'is a Keras architecture without weights: put the weights saved with model.save_weights() beside it as a .h5 file of the same name.', file);
+  if (!weightsFile)
+    throw new UserError(
+      'badInput',
+      'is a Keras architecture without weights: put the weights saved with model.save_weights() beside it as a .h5 file of the same name.',
+      file,
+    );
   const bytes = await readChecked(weightsFile, MAX_H5_BYTES, 'Keras weights');
   const weights = await withH5(bytes, weightsFile, (root) =>
     attrNames(root, 'layer_names') ? readKeras2Weights(root, weightsFile) : readKeras3Weights(root, config, weightsFile),
   );
-  return { model: await buildModel(config, weights, `${file} + ${weightsFile}`), kerasVersion: typeof config.keras_version === 'string' ? config.keras_version : undefined, files: [file, weightsFile] };
+  return {
+    model: await buildModel(config, weights, `${file} + ${weightsFile}`),
+    kerasVersion: typeof config.keras_version === 'string' ? config.keras_version : undefined,
+    files: [file, weightsFile],
+  };
 }
 
 // ---------------------------------------------------------------- Keras 3
@@ -303,13 +348,28 @@ export async function loadKeras3Model(file: string): Promise<KerasModel> {
     'metadata.json': MAX_JSON_BYTES,
     'model.weights.h5': Math.min(MAX_UNZIPPED_BYTES, memoryBudget()),
   });
-  if (!entries['config.json']) throw new UserError('badInput', 'is a zip without config.json, so it is not a Keras 3 model (model.save("m.keras") writes config.json, metadata.json and model.weights.h5).', file);
+  if (!entries['config.json'])
+    throw new UserError(
+      'badInput',
+      'is a zip without config.json, so it is not a Keras 3 model (model.save("m.keras") writes config.json, metadata.json and model.weights.h5).',
+      file,
+    );
   const config = parseJson(new TextDecoder().decode(entries['config.json']), 'its config.json', file) as JsonObject;
-  if (!isKerasConfig(config)) throw new UserError('badInput', 'has a config.json that describes no Keras model (no "class_name" of a model with a "config").', file);
+  if (!isKerasConfig(config))
+    throw new UserError('badInput', 'has a config.json that describes no Keras model (no "class_name" of a model with a "config").', file);
   const meta = entries['metadata.json'] ? (parseJson(new TextDecoder().decode(entries['metadata.json']), 'its metadata.json', file) as JsonObject) : {};
-  if (!entries['model.weights.h5']) throw new UserError('badInput', 'has no model.weights.h5 (a model saved with the .npz weights format, or without weights), so its weights cannot be read.', file);
+  if (!entries['model.weights.h5'])
+    throw new UserError(
+      'badInput',
+      'has no model.weights.h5 (a model saved with the .npz weights format, or without weights), so its weights cannot be read.',
+      file,
+    );
   const weights = await withH5(entries['model.weights.h5'], `${file}/model.weights.h5`, (root) => readKeras3Weights(root, config, file));
-  return { model: await buildModel(config, weights, file), kerasVersion: typeof meta.keras_version === 'string' ? meta.keras_version : undefined, files: [file] };
+  return {
+    model: await buildModel(config, weights, file),
+    kerasVersion: typeof meta.keras_version === 'string' ? meta.keras_version : undefined,
+    files: [file],
+  };
 }
 
 // ---------------------------------------------------------------- the network representation

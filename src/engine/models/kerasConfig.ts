@@ -199,7 +199,9 @@ function sequentialAsFunctional(model: JsonObject, file: string): JsonObject {
   else {
     // the first layer's own input shape, or, for a nested model as the first layer, its InputLayer's
     const first = layers[0]?.config as JsonObject | undefined;
-    const innerFirst = MODEL_CLASSES.has(String(layers[0]?.class_name)) ? (((first?.layers as JsonObject[] | undefined)?.[0]?.config as JsonObject | undefined) ?? undefined) : undefined;
+    const innerFirst = MODEL_CLASSES.has(String(layers[0]?.class_name))
+      ? (((first?.layers as JsonObject[] | undefined)?.[0]?.config as JsonObject | undefined) ?? undefined)
+      : undefined;
     const shape = first?.batch_input_shape ?? innerFirst?.batch_input_shape;
     if (!Array.isArray(shape)) throw new UserError('unsupported', `has a nested Sequential "${String(cfg.name)}" without an input shape.`, file);
     input = { class_name: 'InputLayer', config: { batch_input_shape: shape, dtype: 'float32', name: `${String(cfg.name)}_input` } };
@@ -241,7 +243,11 @@ export function inlineNestedModels(model: JsonObject, file: string): JsonObject 
     }
     const nodes = fixNodes(layer.inbound_nodes) as TensorRef[][];
     if (nodes.length !== 1 || nodes[0].length !== 1) {
-      throw new UserError('unsupported', `calls the nested model "${name}" ${nodes.length === 1 ? 'on several inputs' : `${nodes.length} times`}; Feature Lens inlines a nested model called once on one input.`, file);
+      throw new UserError(
+        'unsupported',
+        `calls the nested model "${name}" ${nodes.length === 1 ? 'on several inputs' : `${nodes.length} times`}; Feature Lens inlines a nested model called once on one input.`,
+        file,
+      );
     }
     const inner = inlineNestedModels(layer.class_name === 'Sequential' ? sequentialAsFunctional(layer, file) : layer, file);
     const innerCfg = inner.config as JsonObject;

@@ -25,7 +25,10 @@ export function nodeCount(net: Network, layer: number): number {
 /** Range-checks a node index of a layer. */
 export function checkNode(net: Network, layer: number, node: number): void {
   const n = nodeCount(net, layer);
-  check(Number.isInteger(node) && node >= 0 && node < n, `Node ${node} is out of range: layer ${layer} (${net.layers[layer].name}) has ${n} nodes (0 to ${n - 1}).`);
+  check(
+    Number.isInteger(node) && node >= 0 && node < n,
+    `Node ${node} is out of range: layer ${layer} (${net.layers[layer].name}) has ${n} nodes (0 to ${n - 1}).`,
+  );
 }
 
 /** The index of the op whose output is the network's output. */
@@ -40,7 +43,10 @@ export function imageTensor(net: Network, image: FloatArray): tf.Tensor {
   const given = image.shape;
   const same = given.length === expected.length && given.every((d, i) => expected[i] === d);
   check(same, `The image has shape [${given.join(', ')}] but model ${net.name} expects [${expected.join(', ')}].`);
-  check(image.data.length === given.reduce((a, b) => a * b, 1), `The image data has ${image.data.length} values but its shape [${given.join(', ')}] needs ${given.reduce((a, b) => a * b, 1)}.`);
+  check(
+    image.data.length === given.reduce((a, b) => a * b, 1),
+    `The image data has ${image.data.length} values but its shape [${given.join(', ')}] needs ${given.reduce((a, b) => a * b, 1)}.`,
+  );
   return tf.tensor(image.data, [1, ...given]);
 }
 

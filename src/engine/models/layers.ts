@@ -32,7 +32,11 @@ function modelNode(model: tf.LayersModel, layer: tf.layers.Layer, file: string):
     if (!keys) continue;
     for (let i = 0; i < nodes.length; i++) if (keys.has(`${layer.name}_ib-${i}`)) return nodes[i];
   }
-  throw new UserError('unsupported', `uses layer ${layer.name} more than once (a shared layer); Feature Lens inspects models in which each layer is called once.`, file);
+  throw new UserError(
+    'unsupported',
+    `uses layer ${layer.name} more than once (a shared layer); Feature Lens inspects models in which each layer is called once.`,
+    file,
+  );
 }
 
 const pair = (v: unknown): Pair => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number]);
@@ -51,7 +55,16 @@ function padsOf(padding: unknown, inHW: number[], size: Pair, strides: Pair, dil
 }
 
 const SIMPLE: Record<string, Activation['fn']> = {
-  linear: 'linear', relu: 'relu', sigmoid: 'sigmoid', tanh: 'tanh', softplus: 'softplus', softsign: 'softsign', elu: 'elu', selu: 'selu', swish: 'swish', gelu: 'gelu',
+  linear: 'linear',
+  relu: 'relu',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
+  softplus: 'softplus',
+  softsign: 'softsign',
+  elu: 'elu',
+  selu: 'selu',
+  swish: 'swish',
+  gelu: 'gelu',
 };
 
 /** A Keras activation name as an `Activation` (null when the network representation has none for it). */
@@ -74,11 +87,16 @@ const IDENTITY = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'Ga
  * A layer the representation has no op for throws one line naming its class, the layer and the file.
  */
 export function layersNetwork(model: tf.LayersModel, file: string): Network {
-  if (model.inputs.length !== 1) throw new UserError('unsupported', `has ${model.inputs.length} inputs; Feature Lens inspects models with one image input.`, file);
+  if (model.inputs.length !== 1)
+    throw new UserError('unsupported', `has ${model.inputs.length} inputs; Feature Lens inspects models with one image input.`, file);
   const inputT = model.inputs[0];
   const inputShape = (inputT.shape as (number | null)[]).slice(1);
   if (inputShape.some((d) => d == null)) {
-    throw new UserError('unsupported', `has an input of unknown size [${inputShape.map((d) => d ?? '?').join(', ')}]; Feature Lens needs a fixed input shape.`, file);
+    throw new UserError(
+      'unsupported',
+      `has an input of unknown size [${inputShape.map((d) => d ?? '?').join(', ')}]; Feature Lens needs a fixed input shape.`,
+      file,
+    );
   }
   const inputName = inputT.sourceLayer?.name ?? 'input';
   const index = new Map(model.layers.map((l, i) => [l, i]));
@@ -106,7 +124,7 @@ export function layersNetwork(model: tf.LayersModel, file: string): Network {
     const shape = outShape(layer);
     const cfg = layer.getConfig() as Record<string, unknown>;
     if (cfg.dataFormat === 'channelsFirst') throw unknown(layer, 'channels-first');
-    const w = (name: string) => ((layer[name] as { read(): tf.Tensor } | null | undefined)?.read() ?? undefined);
+    const w = (name: string) => (layer[name] as { read(): tf.Tensor } | null | undefined)?.read() ?? undefined;
     const act = () => {
       const a = activationOf(cfg.activation);
       if (!a) throw unknown(layer, `activation ${String(cfg.activation)}`);
@@ -172,7 +190,15 @@ function convolutionSpec(c: LayerContext): OpSpec | null | undefined {
       const strides = pair(cfg.strides);
       const dilations = pair(cfg.dilationRate ?? 1);
       const kernel = w('kernel') as tf.Tensor4D;
-      spec = { kind: 'conv2d', strides, dilations, pads: padsOf(cfg.padding, x, [kernel.shape[0], kernel.shape[1]], strides, dilations), groups: 1, activation: act(), weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined } };
+      spec = {
+        kind: 'conv2d',
+        strides,
+        dilations,
+        pads: padsOf(cfg.padding, x, [kernel.shape[0], kernel.shape[1]], strides, dilations),
+        groups: 1,
+        activation: act(),
+        weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined },
+      };
       break;
     }
     case 'DepthwiseConv2D':
@@ -188,7 +214,19 @@ function convolutionSpec(c: LayerContext): OpSpec | null | undefined {
       const pointwise = w('pointwiseKernel') as tf.Tensor4D;
       const mid = [shape[0], shape[1], kernel.shape[2] * kernel.shape[3]];
       const dw = emit({ kind: 'depthwiseConv2d', strides, dilations, pads, weights: { kernel } }, `${layer.name}/depthwise`, inputs, mid);
-      emit({ kind: 'conv2d', strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1, activation: act(), weights: { kernel: pointwise, bias: w('bias') as tf.Tensor1D | undefined } }, layer.name, [dw]);
+      emit(
+        {
+          kind: 'conv2d',
+          strides: [1, 1],
+          dilations: [1, 1],
+          pads: [0, 0, 0, 0],
+          groups: 1,
+          activation: act(),
+          weights: { kernel: pointwise, bias: w('bias') as tf.Tensor1D | undefined },
+        },
+        layer.name,
+        [dw],
+      );
       break;
     }
     case 'Conv2DTranspose': {
@@ -196,8 +234,20 @@ function convolutionSpec(c: LayerContext): OpSpec | null | undefined {
       const kernel = w('kernel') as tf.Tensor4D; // [kh, kw, filters, in]: tf.conv2dTranspose's layout
       const full = [0, 1].map((i) => (x[i] - 1) * strides[i] + kernel.shape[i]);
       const extra = [0, 1].map((i) => full[i] - shape[i]);
-      const pads: Pads = [Math.max(Math.floor(extra[0] / 2), 0), Math.max(extra[0] - Math.floor(extra[0] / 2), 0), Math.max(Math.floor(extra[1] / 2), 0), Math.max(extra[1] - Math.floor(extra[1] / 2), 0)];
-      spec = { kind: 'convTranspose2d', strides, pads, outputPadding: [Math.max(-extra[0], 0), Math.max(-extra[1], 0)], activation: act(), weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined } };
+      const pads: Pads = [
+        Math.max(Math.floor(extra[0] / 2), 0),
+        Math.max(extra[0] - Math.floor(extra[0] / 2), 0),
+        Math.max(Math.floor(extra[1] / 2), 0),
+        Math.max(extra[1] - Math.floor(extra[1] / 2), 0),
+      ];
+      spec = {
+        kind: 'convTranspose2d',
+        strides,
+        pads,
+        outputPadding: [Math.max(-extra[0], 0), Math.max(-extra[1], 0)],
+        activation: act(),
+        weights: { kernel, bias: w('bias') as tf.Tensor1D | undefined },
+      };
       break;
     }
     case 'Dense':
@@ -207,7 +257,14 @@ function convolutionSpec(c: LayerContext): OpSpec | null | undefined {
     case 'AveragePooling2D': {
       const size = pair(cfg.poolSize);
       const strides = cfg.strides == null ? size : pair(cfg.strides);
-      spec = { kind: cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool', size, strides, pads: padsOf(cfg.padding, x, size, strides), countIncludePad: false, weights: NONE };
+      spec = {
+        kind: cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
+        size,
+        strides,
+        pads: padsOf(cfg.padding, x, size, strides),
+        countIncludePad: false,
+        weights: NONE,
+      };
       break;
     }
     case 'GlobalAveragePooling2D':
@@ -228,7 +285,16 @@ function otherSpec(c: LayerContext): OpSpec | null {
     case 'BatchNormalization': {
       const axis = Array.isArray(cfg.axis) ? (cfg.axis as number[])[0] : (cfg.axis as number);
       if (axis !== -1 && axis !== x.length) throw unknown(layer, `it normalizes axis ${axis}, not the channels`);
-      spec = { kind: 'batchNorm', epsilon: cfg.epsilon as number, weights: { mean: w('movingMean') as tf.Tensor1D, variance: w('movingVariance') as tf.Tensor1D, gamma: w('gamma') as tf.Tensor1D | undefined, beta: w('beta') as tf.Tensor1D | undefined } };
+      spec = {
+        kind: 'batchNorm',
+        epsilon: cfg.epsilon as number,
+        weights: {
+          mean: w('movingMean') as tf.Tensor1D,
+          variance: w('movingVariance') as tf.Tensor1D,
+          gamma: w('gamma') as tf.Tensor1D | undefined,
+          beta: w('beta') as tf.Tensor1D | undefined,
+        },
+      };
       break;
     }
     case 'Activation': {
@@ -258,11 +324,28 @@ function otherSpec(c: LayerContext): OpSpec | null {
     case 'ZeroPadding2D': {
       const p = cfg.padding as unknown;
       const [[t, b], [l, r]] = Array.isArray(p) ? (p as unknown[]).map((v) => pair(v)) : [pair(p), pair(p)];
-      spec = { kind: 'pad', pads: [[0, 0], [t, b], [l, r], [0, 0]], mode: 'constant', value: 0, weights: NONE };
+      spec = {
+        kind: 'pad',
+        pads: [
+          [0, 0],
+          [t, b],
+          [l, r],
+          [0, 0],
+        ],
+        mode: 'constant',
+        value: 0,
+        weights: NONE,
+      };
       break;
     }
     case 'UpSampling2D':
-      spec = { kind: 'resize', size: [shape[0], shape[1]], method: cfg.interpolation === 'bilinear' ? 'bilinear' : 'nearest', alignCorners: false, weights: NONE };
+      spec = {
+        kind: 'resize',
+        size: [shape[0], shape[1]],
+        method: cfg.interpolation === 'bilinear' ? 'bilinear' : 'nearest',
+        alignCorners: false,
+        weights: NONE,
+      };
       break;
     case 'Add':
     case 'Subtract':

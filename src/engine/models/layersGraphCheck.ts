@@ -40,7 +40,10 @@ export function checkGraph(topology: Record<string, unknown>): void {
   }
   for (const u of used) {
     const n = calls.get(u.name);
-    if (n !== undefined && !(u.call >= 0 && u.call < n)) throw new Error(`layer "${clip(u.by, 80)}" takes the output of call ${u.call} of layer "${clip(u.name, 80)}", which is called ${n} time${n === 1 ? '' : 's'}`);
+    if (n !== undefined && !(u.call >= 0 && u.call < n))
+      throw new Error(
+        `layer "${clip(u.by, 80)}" takes the output of call ${u.call} of layer "${clip(u.name, 80)}", which is called ${n} time${n === 1 ? '' : 's'}`,
+      );
   }
   // Every input exists; no layer depends on itself (depth-first, iterative: a chain may be thousands long).
   const state = new Map<string, 1 | 2>(); // 1 on the current path, 2 done

@@ -20,7 +20,8 @@ export const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 export function modelError(e: unknown, file: string, prefix: string): Error {
   if (isEngineFault(e)) return e as Error;
   const msg = oneLine(e);
-  if (e instanceof RangeError && /call stack/i.test(msg)) return new UserError('badInput', `${prefix}: its layers are nested or chained too deeply for TensorFlow.js to build (${msg}).`, file);
+  if (e instanceof RangeError && /call stack/i.test(msg))
+    return new UserError('badInput', `${prefix}: its layers are nested or chained too deeply for TensorFlow.js to build (${msg}).`, file);
   const unknown = /^Unknown (layer|activation|initializer|regularizer|constraint): (.*?)(?:\. This may be due.*)?$/i.exec(msg);
   if (unknown) return new UserError('unsupported', `uses ${unknown[1]} "${clip(unknown[2], 80)}", which TensorFlow.js Layers does not know.`, file);
   if (e instanceof UserError) return e;
@@ -124,7 +125,8 @@ export async function readModelJson(file: string): Promise<ParsedModelJson> {
   let declaredBytes = 0;
   let declaredValues = 0;
   for (const group of manifest) {
-    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new UserError('badInput', 'has a malformed "weightsManifest" entry (needs "paths" and "weights").', file);
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights))
+      throw new UserError('badInput', 'has a malformed "weightsManifest" entry (needs "paths" and "weights").', file);
     let expected = 0;
     for (const w of group.weights) {
       if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -132,7 +134,8 @@ export async function readModelJson(file: string): Promise<ParsedModelJson> {
       }
       const dtype = w.quantization?.dtype ?? w.dtype;
       const bytes = BYTES[dtype];
-      if (!bytes) throw new UserError('unsupported', `has weight "${clip(w.name, 80)}" of dtype ${clip(String(dtype), 40)}, which Feature Lens cannot read.`, file);
+      if (!bytes)
+        throw new UserError('unsupported', `has weight "${clip(w.name, 80)}" of dtype ${clip(String(dtype), 40)}, which Feature Lens cannot read.`, file);
       const values = w.shape.reduce((a, b) => a * b, 1);
       expected += bytes * values;
       declaredValues += values;
@@ -151,9 +154,14 @@ export async function readModelJson(file: string): Promise<ParsedModelJson> {
       try {
         checked = await checkInputFile(shard, { what: 'weight file', within: dir, maxBytes: expected });
       } catch (e) {
-        if (e instanceof UserError && e.code === 'notFound') throw new UserError('notFound', `weight file ${clip(shard, 200)} is missing (named in ${path.basename(file)}'s weightsManifest).`, file);
+        if (e instanceof UserError && e.code === 'notFound')
+          throw new UserError('notFound', `weight file ${clip(shard, 200)} is missing (named in ${path.basename(file)}'s weightsManifest).`, file);
         if (e instanceof UserError && /is at most/.test(e.message)) {
-          throw new UserError('badInput', `weight file ${clip(shard, 200)} is larger than the ${expected} bytes the manifest describes for its group: the weights belong to another model.`, file);
+          throw new UserError(
+            'badInput',
+            `weight file ${clip(shard, 200)} is larger than the ${expected} bytes the manifest describes for its group: the weights belong to another model.`,
+            file,
+          );
         }
         throw e;
       }
@@ -161,7 +169,11 @@ export async function readModelJson(file: string): Promise<ParsedModelJson> {
       got += checked.stat.size;
     }
     if (got !== expected) {
-      throw new UserError('badInput', `its weight files ${clip(group.paths.join(', '), 200)} hold ${got} bytes but the manifest describes ${expected} bytes: the weights are truncated or belong to another model.`, file);
+      throw new UserError(
+        'badInput',
+        `its weight files ${clip(group.paths.join(', '), 200)} hold ${got} bytes but the manifest describes ${expected} bytes: the weights are truncated or belong to another model.`,
+        file,
+      );
     }
     declaredBytes += expected;
   }
@@ -190,7 +202,15 @@ export async function dryBuild(topology: Record<string, unknown>): Promise<Model
   const proto = tf.layers.Layer.prototype as unknown as { addWeight: (...a: unknown[]) => unknown };
   const real = proto.addWeight;
   const weightShapes: number[][] = [];
-  proto.addWeight = function (this: { _trainableWeights: unknown[]; _nonTrainableWeights: unknown[] }, name: unknown, shape: unknown, dtype: unknown, _init: unknown, _reg: unknown, trainable: unknown) {
+  proto.addWeight = function (
+    this: { _trainableWeights: unknown[]; _nonTrainableWeights: unknown[] },
+    name: unknown,
+    shape: unknown,
+    dtype: unknown,
+    _init: unknown,
+    _reg: unknown,
+    trainable: unknown,
+  ) {
     const s = Array.from(shape as ArrayLike<number>, (d) => Number(d));
     weightShapes.push(s);
     const fake = Object.create(tf.LayerVariable.prototype) as Record<string, unknown>;
@@ -264,7 +284,11 @@ export async function planModel(parsed: ParsedModelJson, file: string): Promise<
       file,
     );
   }
-  checkMemory(8 * plan.params + 4 * plan.activationsPerImage, `loading it (${count(plan.params)} parameters, ${count(plan.activationsPerImage)} activation values per image)`, file);
+  checkMemory(
+    8 * plan.params + 4 * plan.activationsPerImage,
+    `loading it (${count(plan.params)} parameters, ${count(plan.activationsPerImage)} activation values per image)`,
+    file,
+  );
   return plan;
 }
 
@@ -307,7 +331,8 @@ export async function modelWeightsHash(modelPath: string): Promise<string | unde
     const hit = weightsHashes.get(file);
     if (hit?.stamp === stamp) return hit.hash;
     const h = crypto.createHash('sha256');
-    for (const s of parsed.shards) for await (const chunk of fs.createReadStream(s.real, { start: 0, end: Math.max(0, s.size - 1) })) if (s.size > 0) h.update(chunk as Buffer);
+    for (const s of parsed.shards)
+      for await (const chunk of fs.createReadStream(s.real, { start: 0, end: Math.max(0, s.size - 1) })) if (s.size > 0) h.update(chunk as Buffer);
     const hash = h.digest('hex');
     weightsHashes.set(file, { stamp, hash });
     return hash;

@@ -12,7 +12,17 @@ import { memoryBudget } from '../runtime/budget';
 import { isEngineFault, UserError } from '../runtime/errors';
 import { checkInputFile, readInputText, writeFilesAtomic } from '../runtime/fsutil';
 import { describeLayers, totalParams } from './describeLayers';
-import { hashWeights, loadFreeingOnFailure, MAX_MODEL_JSON_BYTES, modelError, oneLine, planModel, readModelJson, readWeights, smokeTest } from './layersModelJson';
+import {
+  hashWeights,
+  loadFreeingOnFailure,
+  MAX_MODEL_JSON_BYTES,
+  modelError,
+  oneLine,
+  planModel,
+  readModelJson,
+  readWeights,
+  smokeTest,
+} from './layersModelJson';
 import { importerFor } from './importers';
 import { layersNetwork } from './layers';
 import type { Network } from './network';
@@ -40,7 +50,10 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
   const file = path.resolve(modelPath);
   const importer = await importerFor(file);
   // A file that holds its weights (ONNX, HDF5, zip) is bounded by the memory budget; a model.json is a small topology.
-  const limits = importer && importer.format !== 'tfjs-graph' ? { what: 'model file', maxBytes: memoryBudget(), maxHint: "its weights must fit the engine's memory budget (setting featureLens.engine.maxMemoryMB)" } : { what: 'model file', maxBytes: MAX_MODEL_JSON_BYTES, maxHint: 'a TF.js model.json is a small JSON file; the weights live in .bin shards' };
+  const limits =
+    importer && importer.format !== 'tfjs-graph'
+      ? { what: 'model file', maxBytes: memoryBudget(), maxHint: "its weights must fit the engine's memory budget (setting featureLens.engine.maxMemoryMB)" }
+      : { what: 'model file', maxBytes: MAX_MODEL_JSON_BYTES, maxHint: 'a TF.js model.json is a small JSON file; the weights live in .bin shards' };
   const { stat } = await checkInputFile(file, limits);
   const hit = cache.get(file);
   if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.loaded;
@@ -97,7 +110,9 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
 async function loadImported(file: string, stat: fs.Stats, network: Network): Promise<LoadedModel> {
   try {
     const hash = crypto.createHash('sha256');
-    for (const op of network.ops) for (const w of (Object.values(op.weights) as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => !!t)) hash.update(new Uint8Array((await w.data()).buffer));
+    for (const op of network.ops)
+      for (const w of (Object.values(op.weights) as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => !!t))
+        hash.update(new Uint8Array((await w.data()).buffer));
     for (const c of network.constants.values()) hash.update(new Uint8Array((await c.data()).buffer));
     const info: ModelInfo = {
       path: file,
@@ -220,4 +235,3 @@ export async function sweepTemps(dir: string, names: (string | RegExp)[]): Promi
     if (!alive) await fs.promises.rm(path.join(dir, name), { force: true });
   }
 }
-

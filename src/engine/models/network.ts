@@ -47,7 +47,15 @@ type Pads = [number, number, number, number];
 
 /** Every op kind with its attributes and weights (by role). One forward rule and one deconvnet rule per kind. */
 export type OpSpec =
-  | { kind: 'conv2d'; strides: Pair; dilations: Pair; pads: Pads; groups: number; activation?: Activation; weights: { kernel: tf.Tensor4D; bias?: tf.Tensor1D } }
+  | {
+      kind: 'conv2d';
+      strides: Pair;
+      dilations: Pair;
+      pads: Pads;
+      groups: number;
+      activation?: Activation;
+      weights: { kernel: tf.Tensor4D; bias?: tf.Tensor1D };
+    }
   | { kind: 'depthwiseConv2d'; strides: Pair; dilations: Pair; pads: Pads; activation?: Activation; weights: { kernel: tf.Tensor4D; bias?: tf.Tensor1D } }
   | { kind: 'convTranspose2d'; strides: Pair; pads: Pads; outputPadding: Pair; activation?: Activation; weights: { kernel: tf.Tensor4D; bias?: tf.Tensor1D } }
   /** `y = x · kernel + bias` over the last axis. */

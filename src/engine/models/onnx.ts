@@ -32,7 +32,11 @@ export const PYTORCH_EXPORT_HINT =
 export async function loadOnnx(file: string): Promise<Network> {
   const abs = path.resolve(file);
   // A regular file of a size the memory budget allows, checked before it is read (fsutil.ts).
-  const bytes = await readInputFile(abs, { what: 'model file', maxBytes: memoryBudget(), maxHint: "its weights must fit the engine's memory budget (setting featureLens.engine.maxMemoryMB)" });
+  const bytes = await readInputFile(abs, {
+    what: 'model file',
+    maxBytes: memoryBudget(),
+    maxHint: "its weights must fit the engine's memory budget (setting featureLens.engine.maxMemoryMB)",
+  });
   return importOnnx(bytes, abs);
 }
 
@@ -57,27 +61,47 @@ export function importOnnx(bytes: Uint8Array, file: string): Network {
     throw new UserError('badInput', `is not a readable ONNX model: the protobuf does not decode (${why}); the file is truncated or not ONNX.`, file);
   }
   const graph = model.graph;
-  if (!graph || !graph.node?.length) throw new UserError('badInput', 'is not an ONNX model: it holds no graph (the file is truncated, empty or not ONNX).', file);
+  if (!graph || !graph.node?.length)
+    throw new UserError('badInput', 'is not an ONNX model: it holds no graph (the file is truncated, empty or not ONNX).', file);
   const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const opset = opsetEntry ? num(opsetEntry.version) : 1;
-  if (opset < 7 || opset > 18) throw new UserError('unsupported', `uses ONNX opset ${opset}; Feature Lens reads opsets 9 to 17 (re-export with torch.onnx.export(..., opset_version=13)).`, file);
+  if (opset < 7 || opset > 18)
+    throw new UserError(
+      'unsupported',
+      `uses ONNX opset ${opset}; Feature Lens reads opsets 9 to 17 (re-export with torch.onnx.export(..., opset_version=13)).`,
+      file,
+    );
 
   const ctx = new Importer(file, path.dirname(file), opset);
   try {
     for (const init of graph.initializer ?? []) ctx.values.set(init.name ?? '', { kind: 'const', t: decodeTensor(init, ctx.dir, file) });
     const inputs = (graph.input ?? []).filter((i) => i.name && !ctx.values.has(i.name));
     if (inputs.length !== 1) {
-      throw new UserError('unsupported', `has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); Feature Lens reads models with one input image or vector.`, file);
+      throw new UserError(
+        'unsupported',
+        `has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); Feature Lens reads models with one input image or vector.`,
+        file,
+      );
     }
     const input = inputs[0];
     const dimsRaw = input.type?.tensorType?.shape?.dim ?? [];
     const inDims = dimsRaw.map((d, i) => (i === 0 ? -1 : d.dimValue != null ? num(d.dimValue) : NaN));
-    if (inDims.length < 2) throw new UserError('unsupported', `its input "${input.name}" is ${inDims.length}-D; Feature Lens needs a batch axis first, then an image (NCHW), a sequence or a vector.`, file);
+    if (inDims.length < 2)
+      throw new UserError(
+        'unsupported',
+        `its input "${input.name}" is ${inDims.length}-D; Feature Lens needs a batch axis first, then an image (NCHW), a sequence or a vector.`,
+        file,
+      );
     if (inDims.slice(1).some((d) => !(d > 0))) {
       const shown = dimsRaw.map((d) => (d.dimValue != null ? String(num(d.dimValue)) : d.dimParam || '?')).join(', ');
-      throw new UserError('unsupported', `its input "${input.name}" has shape [${shown}]; Feature Lens needs every size but the batch fixed (export with a fixed image size).`, file);
+      throw new UserError(
+        'unsupported',
+        `its input "${input.name}" has shape [${shown}]; Feature Lens needs every size but the batch fixed (export with a fixed image size).`,
+        file,
+      );
     }
-    if (inDims.length > 4) throw new UserError('unsupported', `its input "${input.name}" is ${inDims.length}-D; Feature Lens reads images (NCHW), sequences and vectors.`, file);
+    if (inDims.length > 4)
+      throw new UserError('unsupported', `its input "${input.name}" is ${inDims.length}-D; Feature Lens reads images (NCHW), sequences and vectors.`, file);
     const inputName = input.name ?? 'input';
     ctx.values.set(inputName, { kind: 'dyn', ref: inputName, dims: inDims });
     for (const node of graph.node) for (const i of node.input ?? []) ctx.uses.set(i, (ctx.uses.get(i) ?? 0) + 1);
@@ -86,7 +110,11 @@ export function importOnnx(bytes: Uint8Array, file: string): Network {
       const n = new NodeView(node, ctx, index);
       const handler = Object.hasOwn(OPS, n.opType) && (!node.domain || node.domain === 'ai.onnx') ? OPS[n.opType] : undefined;
       if (!handler) {
-        throw new UserError('unsupported', `uses the ONNX op ${node.domain ? `${node.domain}.` : ''}${n.opType} (node "${n.name}"), which Feature Lens cannot import yet.`, file);
+        throw new UserError(
+          'unsupported',
+          `uses the ONNX op ${node.domain ? `${node.domain}.` : ''}${n.opType} (node "${n.name}"), which Feature Lens cannot import yet.`,
+          file,
+        );
       }
       handler(n);
     });
@@ -94,7 +122,8 @@ export function importOnnx(bytes: Uint8Array, file: string): Network {
     const outName = graph.output?.[0]?.name ?? '';
     let out = ctx.values.get(outName);
     // A graph whose output is its input (Identity, Dropout alone) still gets one op to name the output.
-    if (out?.kind === 'dyn' && out.ref === inputName) out = ctx.emit({ kind: 'identity', weights: {} }, [inputName], out.dims, { node: outName, opType: 'Identity' });
+    if (out?.kind === 'dyn' && out.ref === inputName)
+      out = ctx.emit({ kind: 'identity', weights: {} }, [inputName], out.dims, { node: outName, opType: 'Identity' });
     if (!out || out.kind !== 'dyn') throw new UserError('unsupported', `its output "${outName}" is not computed from its input.`, file);
     return finish(ctx, model, inputName, inDims, out);
   } catch (e) {

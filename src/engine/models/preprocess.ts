@@ -36,7 +36,8 @@ function affine(spec: PreprocessSpec, channels: number): { src: number[]; gain: 
 export function preprocessMismatch(spec: PreprocessSpec, channels: number): string | undefined {
   for (const key of ['mean', 'std'] as const) {
     const n = spec[key].length;
-    if (n !== 1 && n !== channels) return `"preprocess.${key}" has ${n} values but the model's input has ${channels} channel${channels === 1 ? '' : 's'} (give one value, or one per channel).`;
+    if (n !== 1 && n !== channels)
+      return `"preprocess.${key}" has ${n} values but the model's input has ${channels} channel${channels === 1 ? '' : 's'} (give one value, or one per channel).`;
   }
   if (spec.order === 'bgr' && channels !== 3) return `"preprocess.order" BGR needs a 3-channel input, but the model's input has ${channels}.`;
   return undefined;
@@ -70,15 +71,25 @@ export function withPreprocess(net: Network, spec: PreprocessSpec): Network {
   const b = tf.tensor1d(bias);
   const name = `${net.input.name}/preprocess`;
   const op: Op = {
-    kind: 'conv2d', strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1,
+    kind: 'conv2d',
+    strides: [1, 1],
+    dilations: [1, 1],
+    pads: [0, 0, 0, 0],
+    groups: 1,
     weights: { kernel: k, bias: b },
-    name, inputs: [net.input.name], shape: net.input.shape.slice(), source: PREPROCESS_SOURCE,
+    name,
+    inputs: [net.input.name],
+    shape: net.input.shape.slice(),
+    source: PREPROCESS_SOURCE,
   };
   const ops = [op, ...net.ops.map((o) => ({ ...o, inputs: o.inputs.map((n) => (n === net.input.name ? name : n)) }))];
   return {
     ...net,
     ops,
     layers: net.layers.map((l) => ({ ...l, op: l.op + 1 })),
-    dispose() { k.dispose(); b.dispose(); },
+    dispose() {
+      k.dispose();
+      b.dispose();
+    },
   };
 }

@@ -46,7 +46,8 @@ async function readWeights(json: GraphModelJson, file: string): Promise<tf.Named
         throw new UserError('notFound', `names the weights file ${p}, which does not exist.`, file);
       }
       if (!st.isFile()) throw new UserError('badInput', `names the weights file ${p}, which is not a regular file.`, file);
-      if (st.size > MAX_WEIGHTS_BYTES) throw new UserError('badInput', `names the weights file ${p} of ${(st.size / 2 ** 20).toFixed(0)} MB, more than accepted.`, file);
+      if (st.size > MAX_WEIGHTS_BYTES)
+        throw new UserError('badInput', `names the weights file ${p} of ${(st.size / 2 ** 20).toFixed(0)} MB, more than accepted.`, file);
       parts.push(new Uint8Array(await fs.promises.readFile(shard)));
     }
     const total = parts.reduce((a, p) => a + p.length, 0);
@@ -84,7 +85,8 @@ export async function loadTfjsGraph(file: string): Promise<Network> {
     throw new UserError('notFound', 'file not found.', file);
   }
   if (!st.isFile()) throw new UserError('badInput', 'is not a regular file.', file);
-  if (st.size > MAX_JSON_BYTES) throw new UserError('badInput', `is ${(st.size / 2 ** 20).toFixed(0)} MB; a model.json is a small JSON file (the weights live in .bin shards).`, file);
+  if (st.size > MAX_JSON_BYTES)
+    throw new UserError('badInput', `is ${(st.size / 2 ** 20).toFixed(0)} MB; a model.json is a small JSON file (the weights live in .bin shards).`, file);
   let json: GraphModelJson;
   try {
     json = JSON.parse(await fs.promises.readFile(file, 'utf8')) as GraphModelJson;
@@ -95,7 +97,11 @@ export async function loadTfjsGraph(file: string): Promise<Network> {
   const nodes = json.modelTopology?.node;
   if (!Array.isArray(nodes) || !nodes.length) throw new UserError('badInput', 'is a graph model without nodes (modelTopology.node).', file);
   if (json.modelTopology?.library?.function?.length) {
-    throw new UserError('unsupported', 'holds control-flow functions (modelTopology.library: loops or conditionals), which the network representation cannot hold.', file);
+    throw new UserError(
+      'unsupported',
+      'holds control-flow functions (modelTopology.library: loops or conditionals), which the network representation cannot hold.',
+      file,
+    );
   }
   const weights = await readWeights(json, file);
   try {
@@ -171,7 +177,11 @@ function outputsOf(c: GraphImport, nodes: GraphNode[], sinks: string[], file: st
   }
   if (!outs.length) throw firstError ?? new UserError('unsupported', 'has no output before its post-processing.', file);
   const ops = [...new Set(cut.found.map((n) => n.op))].join(', ');
-  const shown = outNames.slice(0, 3).map((n) => `"${n}"`).join(', ') + (outNames.length > 3 ? ` and ${outNames.length - 3} more` : '');
+  const shown =
+    outNames
+      .slice(0, 3)
+      .map((n) => `"${n}"`)
+      .join(', ') + (outNames.length > 3 ? ` and ${outNames.length - 3} more` : '');
   const note = `The network stops before the model's post-processing (${ops}: selecting detections, ${cut.leftOut} graph nodes), which has no layers to inspect; it ends at ${shown}${outNames.length > 1 ? ' (the first is its output)' : ''}.`;
   return { outs, outNames, note };
 }

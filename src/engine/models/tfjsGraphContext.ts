@@ -37,7 +37,8 @@ export const str = (a: AttrValue | undefined): string => b64(a?.s);
 export const flag = (a: AttrValue | undefined): boolean => !!a?.b;
 
 /** A value during import: an op output (shape without batch) or a constant known now. */
-export type Value = { kind: 'op'; name: string; shape: number[] } | { kind: 'input'; name: string; shape: number[] } | { kind: 'const'; name: string; tensor: tf.Tensor };
+export type Value =
+  { kind: 'op'; name: string; shape: number[] } | { kind: 'input'; name: string; shape: number[] } | { kind: 'const'; name: string; tensor: tf.Tensor };
 
 /** A Const node's inline `value` (small graphs keep scalars there instead of in the weights). */
 export function inlineTensor(node: GraphNode): tf.Tensor | undefined {
@@ -80,8 +81,17 @@ export const ACTIVATIONS: Record<string, Activation> = {
 };
 
 export const IDENTITY_OPS = new Set(['Identity', 'StopGradient', 'Snapshot', 'PreventGradient', 'NoOp', 'IdentityN', 'Cast', 'EnsureShape', 'CheckNumerics']);
-export const ELEMENTWISE: Record<string, 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'> = { Add: 'add', AddV2: 'add', BiasAdd: 'add', Sub: 'sub', Mul: 'mul', RealDiv: 'div', Div: 'div', Maximum: 'max', Minimum: 'min' };
-
+export const ELEMENTWISE: Record<string, 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'> = {
+  Add: 'add',
+  AddV2: 'add',
+  BiasAdd: 'add',
+  Sub: 'sub',
+  Mul: 'mul',
+  RealDiv: 'div',
+  Div: 'div',
+  Maximum: 'max',
+  Minimum: 'min',
+};
 
 export type Attrs = Record<string, AttrValue>;
 /** Evaluates one op kind on constant inputs (inside `tf.tidy`). */
@@ -110,7 +120,17 @@ const FOLD: Record<string, (ts: tf.Tensor[], a: Attrs) => tf.Tensor> = {
   StridedSlice: (ts, a) => {
     const [x, begin, end, strides] = ts;
     const m = (k: string) => Number(a[k]?.i ?? 0);
-    return tf.stridedSlice(x, Array.from(begin.dataSync()), Array.from(end.dataSync()), Array.from(strides.dataSync()), m('begin_mask'), m('end_mask'), m('ellipsis_mask'), m('new_axis_mask'), m('shrink_axis_mask'));
+    return tf.stridedSlice(
+      x,
+      Array.from(begin.dataSync()),
+      Array.from(end.dataSync()),
+      Array.from(strides.dataSync()),
+      m('begin_mask'),
+      m('end_mask'),
+      m('ellipsis_mask'),
+      m('new_axis_mask'),
+      m('shrink_axis_mask'),
+    );
   },
   Prod: (ts, a) => tf.prod(ts[0], Array.from(ts[1].dataSync()), flag(a.keep_dims)),
   Shape: (ts) => tf.tensor1d(ts[0].shape, 'int32'),
@@ -156,7 +176,11 @@ export class GraphImport {
   }
 
   fail(node: GraphNode, why?: string): never {
-    throw new UserError('unsupported', `node "${node.name}" uses the TensorFlow op ${node.op}${why ? ` ${why}` : ''}, which Feature Lens cannot run yet.`, this.file);
+    throw new UserError(
+      'unsupported',
+      `node "${node.name}" uses the TensorFlow op ${node.op}${why ? ` ${why}` : ''}, which Feature Lens cannot run yet.`,
+      this.file,
+    );
   }
 
   /** The value a node input (`name`, `name:0`, `^name`) refers to, converting its node on first read. */
@@ -164,13 +188,18 @@ export class GraphImport {
     const [name, index] = ref.replace(/^\^/, '').split(':');
     if (index && index !== '0') {
       const n = this.byName.get(name);
-      throw new UserError('unsupported', `node "${n?.name ?? name}" uses the TensorFlow op ${n?.op ?? '?'} with several outputs (its output ${index} is read), which Feature Lens cannot run yet.`, this.file);
+      throw new UserError(
+        'unsupported',
+        `node "${n?.name ?? name}" uses the TensorFlow op ${n?.op ?? '?'} with several outputs (its output ${index} is read), which Feature Lens cannot run yet.`,
+        this.file,
+      );
     }
     const got = this.values.get(name);
     if (got) return got;
     const node = this.byName.get(name);
     if (!node) throw new UserError('badInput', `refers to the node "${name}", which the graph does not have.`, this.file);
-    if (this.visiting.has(name)) throw new UserError('unsupported', `has a cycle through node "${name}" (a loop), which the network representation cannot hold.`, this.file);
+    if (this.visiting.has(name))
+      throw new UserError('unsupported', `has a cycle through node "${name}" (a loop), which the network representation cannot hold.`, this.file);
     this.visiting.add(name);
     const v = this.convertNode(this, node);
     this.visiting.delete(name);
@@ -236,7 +265,8 @@ export class GraphImport {
     const full = (v: Value): number[] => (v.kind === 'const' ? v.tensor.shape : [1, ...v.shape]);
     const rank = Math.max(...[x, y].filter((v) => v.kind !== 'const').map((v) => full(v).length));
     const out = broadcastShapes(full(x), full(y));
-    if (!out || out.length !== rank) this.fail(node, `with operands of shapes [${full(x)}] and [${full(y)}] (batch included) that do not broadcast to the computed one`);
+    if (!out || out.length !== rank)
+      this.fail(node, `with operands of shapes [${full(x)}] and [${full(y)}] (batch included) that do not broadcast to the computed one`);
     return out!.slice(1);
   }
 

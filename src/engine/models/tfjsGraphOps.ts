@@ -6,7 +6,22 @@
 import { UserError } from '../runtime/errors';
 import * as tf from '../runtime/tf';
 import type { Activation } from './network';
-import { ACTIVATIONS, type Attrs, b64, ELEMENTWISE, flag, type GraphImport, type GraphNode, IDENTITY_OPS, inlineTensor, ints, outSize, samePads, str, type Value } from './tfjsGraphContext';
+import {
+  ACTIVATIONS,
+  type Attrs,
+  b64,
+  ELEMENTWISE,
+  flag,
+  type GraphImport,
+  type GraphNode,
+  IDENTITY_OPS,
+  inlineTensor,
+  ints,
+  outSize,
+  samePads,
+  str,
+  type Value,
+} from './tfjsGraphContext';
 
 type Rule = (c: GraphImport, node: GraphNode, a: Attrs) => Value;
 /** A value computed by an op or the input (not a constant). */
@@ -28,7 +43,11 @@ const placeholder: Rule = (c, node, a) => {
   const dims = (a.shape?.shape?.dim ?? []).map((d) => Number(d.size));
   const shape = dims.slice(1);
   if (dims.length < 2 || shape.some((d) => !(d > 0))) {
-    throw new UserError('unsupported', `has the input "${node.name}" of shape [${dims.join(', ')}]: the network representation needs a fixed input size.`, c.file);
+    throw new UserError(
+      'unsupported',
+      `has the input "${node.name}" of shape [${dims.join(', ')}]: the network representation needs a fixed input size.`,
+      c.file,
+    );
   }
   c.input = { name: node.name, shape };
   return { kind: 'input', name: node.name, shape };
@@ -73,7 +92,15 @@ const conv = computed((c, node, a, x, ins) => {
   const act = tail.activation ? { activation: tail.activation } : {};
   const out = depthwise
     ? c.push(node, name, [x.name], [oh, ow, C * kernel.shape[3]], { kind: 'depthwiseConv2d', strides: s, dilations: d, pads, ...act, weights: w })
-    : c.push(node, name, [x.name], [oh, ow, kernel.shape[3]], { kind: 'conv2d', strides: s, dilations: d, pads, groups: C / kernel.shape[2], ...act, weights: w });
+    : c.push(node, name, [x.name], [oh, ow, kernel.shape[3]], {
+        kind: 'conv2d',
+        strides: s,
+        dilations: d,
+        pads,
+        groups: C / kernel.shape[2],
+        ...act,
+        weights: w,
+      });
   if (!depthwise && !Number.isInteger(C / kernel.shape[2])) c.fail(node, `with a filter of ${kernel.shape[2]} input channels for ${C}`);
   return c.withTail(node, out, tail);
 });
@@ -111,14 +138,24 @@ const prelu = computed((c, node, _a, x, ins) =>
 
 const activation = computed((c, node, a, x) => {
   const act: Activation =
-    node.op === 'LeakyRelu' ? { fn: 'leakyRelu', alpha: a.alpha?.f ?? 0.2 } : node.op === 'Softmax' || node.op === 'LogSoftmax' ? { fn: node.op === 'Softmax' ? 'softmax' : 'logSoftmax', axis: x.shape.length } : ACTIVATIONS[node.op];
+    node.op === 'LeakyRelu'
+      ? { fn: 'leakyRelu', alpha: a.alpha?.f ?? 0.2 }
+      : node.op === 'Softmax' || node.op === 'LogSoftmax'
+        ? { fn: node.op === 'Softmax' ? 'softmax' : 'logSoftmax', axis: x.shape.length }
+        : ACTIVATIONS[node.op];
   return c.push(node, node.name, [x.name], x.shape, { kind: 'activation', activation: act, weights: {} });
 });
 
 const elementwise: Rule = (c, node) => {
   const ins = c.inputs(node);
   if (ins.every((v) => v.kind === 'const')) return c.fold(node, ins);
-  return c.push(node, node.name, ins.map((v) => c.operand(v)), c.broadcastShape(node, ins[0], ins[1]), { kind: ELEMENTWISE[node.op], weights: {} });
+  return c.push(
+    node,
+    node.name,
+    ins.map((v) => c.operand(v)),
+    c.broadcastShape(node, ins[0], ins[1]),
+    { kind: ELEMENTWISE[node.op], weights: {} },
+  );
 };
 
 const addN: Rule = (c, node) => {
@@ -126,7 +163,10 @@ const addN: Rule = (c, node) => {
   if (ins.every((v) => v.kind === 'const')) return c.fold(node, ins);
   let acc = ins[0];
   for (let i = 1; i < ins.length; i++) {
-    acc = c.push(node, i === ins.length - 1 ? node.name : `${node.name}/${i}`, [c.operand(acc), c.operand(ins[i])], c.broadcastShape(node, acc, ins[i]), { kind: 'add', weights: {} });
+    acc = c.push(node, i === ins.length - 1 ? node.name : `${node.name}/${i}`, [c.operand(acc), c.operand(ins[i])], c.broadcastShape(node, acc, ins[i]), {
+      kind: 'add',
+      weights: {},
+    });
   }
   return acc;
 };
@@ -159,7 +199,12 @@ const reduce = computed((c, node, a, x, ins) => {
   if (rank === 4 && axes.join() === '1,2' && node.op !== 'Sum') {
     return c.push(node, node.name, [x.name], shape, { kind: node.op === 'Mean' ? 'globalAvgPool' : 'globalMaxPool', keepDims, weights: {} });
   }
-  return c.push(node, node.name, [x.name], shape, { kind: node.op === 'Mean' ? 'reduceMean' : node.op === 'Max' ? 'reduceMax' : 'reduceSum', axes, keepDims, weights: {} });
+  return c.push(node, node.name, [x.name], shape, {
+    kind: node.op === 'Mean' ? 'reduceMean' : node.op === 'Max' ? 'reduceMax' : 'reduceSum',
+    axes,
+    keepDims,
+    weights: {},
+  });
 });
 
 const pad = computed((c, node, a, x, ins) => {
@@ -174,7 +219,13 @@ const pad = computed((c, node, a, x, ins) => {
     mode = 'reflect';
   }
   const padValue = node.op === 'PadV2' ? c.constInts(ins[2], node, 'pad value')[0] : 0;
-  return c.push(node, node.name, [x.name], x.shape.map((d, i) => d + pairs[i + 1][0] + pairs[i + 1][1]), { kind: 'pad', pads: pairs, mode, value: padValue, weights: {} });
+  return c.push(
+    node,
+    node.name,
+    [x.name],
+    x.shape.map((d, i) => d + pairs[i + 1][0] + pairs[i + 1][1]),
+    { kind: 'pad', pads: pairs, mode, value: padValue, weights: {} },
+  );
 });
 
 /** The target shape (without batch) of a Reshape, Squeeze or ExpandDims of `x` (of `size` elements). */
@@ -198,7 +249,8 @@ function reshapeTarget(c: GraphImport, node: GraphNode, a: Attrs, x: Computed, i
 const reshape = computed((c, node, a, x, ins) => {
   const size = x.shape.reduce((p, q) => p * q, 1);
   const target = reshapeTarget(c, node, a, x, ins, size);
-  if (target.reduce((p, q) => p * q, 1) !== size || target.some((d) => !Number.isInteger(d) || d < 1)) c.fail(node, `to the shape [${target.join(', ')}] of another size than its input [${x.shape.join(', ')}]`);
+  if (target.reduce((p, q) => p * q, 1) !== size || target.some((d) => !Number.isInteger(d) || d < 1))
+    c.fail(node, `to the shape [${target.join(', ')}] of another size than its input [${x.shape.join(', ')}]`);
   if (target.length === 1 && x.shape.length === 3) return c.push(node, node.name, [x.name], target, { kind: 'flatten', order: 'nhwc', weights: {} });
   return c.push(node, node.name, [x.name], target, { kind: 'reshape', shape: target, weights: {} });
 });
@@ -206,7 +258,13 @@ const reshape = computed((c, node, a, x, ins) => {
 const transpose = computed((c, node, _a, x, ins) => {
   const perm = c.constInts(ins[1], node, 'permutation');
   if (perm[0] !== 0) c.fail(node, 'moving the batch axis');
-  return c.push(node, node.name, [x.name], perm.slice(1).map((p) => x.shape[p - 1]), { kind: 'transpose', perm, weights: {} });
+  return c.push(
+    node,
+    node.name,
+    [x.name],
+    perm.slice(1).map((p) => x.shape[p - 1]),
+    { kind: 'transpose', perm, weights: {} },
+  );
 });
 
 const concat: Rule = (c, node) => {
@@ -221,7 +279,13 @@ const concat: Rule = (c, node) => {
   if (axis === 0) c.fail(node, 'along the batch axis');
   const shape = c.shapeOf(ins[0]).slice();
   shape[axis - 1] = ins.reduce((s, v) => s + c.shapeOf(v)[axis - 1], 0);
-  return c.push(node, node.name, ins.map((v) => v.name), shape, { kind: 'concat', axis, weights: {} });
+  return c.push(
+    node,
+    node.name,
+    ins.map((v) => v.name),
+    shape,
+    { kind: 'concat', axis, weights: {} },
+  );
 };
 
 const resize = computed((c, node, a, x, ins) => {
@@ -229,7 +293,14 @@ const resize = computed((c, node, a, x, ins) => {
   const bilinear = node.op === 'ResizeBilinear';
   if (!bilinear && flag(a.half_pixel_centers)) c.fail(node, 'with half_pixel_centers');
   // TensorFlow's coordinates as the node says: half-pixel centres, aligned corners, or the legacy asymmetric ones.
-  return c.push(node, node.name, [x.name], [h, w, x.shape[2]], { kind: 'resize', size: [h, w], method: bilinear ? 'bilinear' : 'nearest', alignCorners: flag(a.align_corners), ...(bilinear ? { halfPixel: flag(a.half_pixel_centers) } : {}), weights: {} });
+  return c.push(node, node.name, [x.name], [h, w, x.shape[2]], {
+    kind: 'resize',
+    size: [h, w],
+    method: bilinear ? 'bilinear' : 'nearest',
+    alignCorners: flag(a.align_corners),
+    ...(bilinear ? { halfPixel: flag(a.half_pixel_centers) } : {}),
+    weights: {},
+  });
 });
 
 /** An op without a rule of its own: an alias (Identity, a float Cast), a fold on constants, a static Shape. */
@@ -259,7 +330,9 @@ const RULES: Record<string, Rule> = {
   _FusedMatMul: matMul,
   ...Object.fromEntries(['FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3'].map((op) => [op, batchNorm])),
   Prelu: prelu,
-  ...Object.fromEntries(['LeakyRelu', 'Softmax', 'LogSoftmax', 'Relu', 'Relu6', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Softplus', 'Softsign', 'Exp'].map((op) => [op, activation])),
+  ...Object.fromEntries(
+    ['LeakyRelu', 'Softmax', 'LogSoftmax', 'Relu', 'Relu6', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Softplus', 'Softsign', 'Exp'].map((op) => [op, activation]),
+  ),
   ...Object.fromEntries(Object.keys(ELEMENTWISE).map((op) => [op, elementwise])),
   AddN: addN,
   MaxPool: pool,

@@ -71,7 +71,15 @@ export function readZipEntries(bytes: Uint8Array, file: string, wanted: Record<s
     const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
     if (Object.prototype.hasOwnProperty.call(wanted, name)) {
       if (found.has(name)) throw new UserError('badInput', `holds ${name} twice, so which one is meant is unclear.`, file);
-      const e: CentralEntry = { name, flags: u16(p + 8), method: u16(p + 10), crc: u32(p + 16), packed: u32(p + 20), size: u32(p + 24), localOffset: u32(p + 42) };
+      const e: CentralEntry = {
+        name,
+        flags: u16(p + 8),
+        method: u16(p + 10),
+        crc: u32(p + 16),
+        packed: u32(p + 20),
+        size: u32(p + 24),
+        localOffset: u32(p + 42),
+      };
       // ZIP64: the sizes and offset that do not fit 32 bits are in the extra field 0x0001, in this order.
       if (e.size === 0xffffffff || e.packed === 0xffffffff || e.localOffset === 0xffffffff) {
         let x = p + 46 + nameLen;
@@ -104,11 +112,14 @@ export function readZipEntries(bytes: Uint8Array, file: string, wanted: Record<s
   function readEntry(e: CentralEntry, maxBytes: number): Uint8Array {
     const entryErr = (why: string) => new UserError('badInput', `holds a damaged ${e.name}: ${why}.`, file);
     if (e.flags & 1) throw new UserError('unsupported', `holds ${e.name} encrypted, which cannot be read.`, file);
-    if (e.method !== 0 && e.method !== 8) throw new UserError('unsupported', `holds ${e.name} packed with zip method ${e.method}; only stored and deflated entries can be read.`, file);
+    if (e.method !== 0 && e.method !== 8)
+      throw new UserError('unsupported', `holds ${e.name} packed with zip method ${e.method}; only stored and deflated entries can be read.`, file);
     // Budgets, from the declarations alone.
     if (e.size > maxBytes) throw new UserError('badInput', `holds ${e.name} of ${mb(e.size)} unpacked, more than the ${mb(maxBytes)} accepted for it.`, file);
-    if (e.method === 0 && e.size !== e.packed) throw entryErr(`it is stored unpacked but declares ${e.packed.toLocaleString('en-US')} bytes packed and ${e.size.toLocaleString('en-US')} unpacked`);
-    if (e.method === 8 && e.size > e.packed * MAX_DEFLATE_RATIO + 1024) throw entryErr(`it declares ${e.size.toLocaleString('en-US')} bytes inflated from ${e.packed.toLocaleString('en-US')}, more than deflate can produce`);
+    if (e.method === 0 && e.size !== e.packed)
+      throw entryErr(`it is stored unpacked but declares ${e.packed.toLocaleString('en-US')} bytes packed and ${e.size.toLocaleString('en-US')} unpacked`);
+    if (e.method === 8 && e.size > e.packed * MAX_DEFLATE_RATIO + 1024)
+      throw entryErr(`it declares ${e.size.toLocaleString('en-US')} bytes inflated from ${e.packed.toLocaleString('en-US')}, more than deflate can produce`);
     // The local header: where the data starts, and the same entry as the central directory says.
     const l = e.localOffset;
     if (!(l + 30 <= dirOffset) || u32(l) !== 0x04034b50) throw entryErr('its local header is missing or damaged');
@@ -121,7 +132,9 @@ export function readZipEntries(bytes: Uint8Array, file: string, wanted: Record<s
       const [crc, packed, size] = [u32(l + 14), u32(l + 18), u32(l + 22)];
       const agree = (local: number, central: number) => local === central || local === 0xffffffff;
       if (!agree(crc, e.crc) || !agree(packed, e.packed) || !agree(size, e.size)) {
-        throw entryErr(`its local header declares ${size.toLocaleString('en-US')} bytes (${packed.toLocaleString('en-US')} packed), the central directory ${e.size.toLocaleString('en-US')} (${e.packed.toLocaleString('en-US')} packed)`);
+        throw entryErr(
+          `its local header declares ${size.toLocaleString('en-US')} bytes (${packed.toLocaleString('en-US')} packed), the central directory ${e.size.toLocaleString('en-US')} (${e.packed.toLocaleString('en-US')} packed)`,
+        );
       }
     }
     if (!(start + e.packed <= dirOffset)) throw entryErr(`it declares ${e.packed.toLocaleString('en-US')} packed bytes, past the end of the archive's data`);
@@ -137,9 +150,10 @@ export function readZipEntries(bytes: Uint8Array, file: string, wanted: Record<s
         if (code === 'ERR_BUFFER_TOO_LARGE') throw entryErr(`it inflates to more than the ${e.size.toLocaleString('en-US')} bytes its header declares`);
         throw entryErr(`its deflate data cannot be inflated (${(err as Error).message.split('\n')[0].slice(0, 120)})`);
       }
-      if (data.length !== e.size) throw entryErr(`it inflates to ${data.length.toLocaleString('en-US')} bytes, not the ${e.size.toLocaleString('en-US')} its header declares`);
+      if (data.length !== e.size)
+        throw entryErr(`it inflates to ${data.length.toLocaleString('en-US')} bytes, not the ${e.size.toLocaleString('en-US')} its header declares`);
     }
-    if ((zlib.crc32(data) >>> 0) !== e.crc) throw entryErr('its CRC does not match its contents');
+    if (zlib.crc32(data) >>> 0 !== e.crc) throw entryErr('its CRC does not match its contents');
     return data;
   }
 }

@@ -52,7 +52,12 @@ export class GraphBuilder {
   floats(data: Float32Array | number[], dims: number[], hint = 'const'): string {
     const name = this.fresh(hint);
     const f = data instanceof Float32Array ? data : Float32Array.from(data);
-    this.initializers.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength)) });
+    this.initializers.push({
+      name,
+      dims,
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      rawData: new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength)),
+    });
     return name;
   }
 
@@ -68,11 +73,14 @@ export class GraphBuilder {
 export function values(t: tf.Tensor, perm?: number[], shape?: number[]): Float32Array {
   // Not computed inside `tf.tidy`'s return value: tidy walks what its function returns, element by element
   // for a typed array (seconds for a ResNet's weights).
-  const x = t.dtype === 'float32' && !perm && !shape ? t : tf.tidy(() => {
-    let y = t.dtype === 'float32' ? t : tf.cast(t, 'float32');
-    if (shape) y = tf.reshape(y, shape);
-    return perm ? tf.transpose(y, perm) : y;
-  });
+  const x =
+    t.dtype === 'float32' && !perm && !shape
+      ? t
+      : tf.tidy(() => {
+          let y = t.dtype === 'float32' ? t : tf.cast(t, 'float32');
+          if (shape) y = tf.reshape(y, shape);
+          return perm ? tf.transpose(y, perm) : y;
+        });
   try {
     return Float32Array.from(x.dataSync() as Float32Array);
   } finally {
@@ -105,7 +113,10 @@ export class ExportContext {
     if (t.rank > 4) throw new NativeExportError(`a constant of rank ${t.rank} against a rank-4 value`);
     const shape4 = [...Array(4 - t.rank).fill(1), ...t.shape];
     const data = values(t, TO_NCHW, shape4);
-    return this.g.floats(data, TO_NCHW.map((a) => shape4[a]));
+    return this.g.floats(
+      data,
+      TO_NCHW.map((a) => shape4[a]),
+    );
   }
 
   private isConst(name: string): boolean {

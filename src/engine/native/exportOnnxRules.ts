@@ -75,7 +75,12 @@ const conv: ExportRule<'conv2d' | 'depthwiseConv2d'> = (c, op) => {
   const inputs = [c.get(op.inputs[0], 'nchw'), w];
   if (op.weights.bias) inputs.push(g.floats(values(op.weights.bias), op.weights.bias.shape, `${op.name}.bias`));
   const group = op.kind === 'conv2d' ? (op as OpOf<'conv2d'>).groups : kin;
-  const y = g.node('Conv', inputs, [ints('kernel_shape', [kh, kw]), ints('strides', op.strides), ints('dilations', op.dilations), ints('pads', onnxPads(op.pads)), int('group', group)], op.name);
+  const y = g.node(
+    'Conv',
+    inputs,
+    [ints('kernel_shape', [kh, kw]), ints('strides', op.strides), ints('dilations', op.dilations), ints('pads', onnxPads(op.pads)), int('group', group)],
+    op.name,
+  );
   return result(op, activation(c, y, op.activation, 4, 'nchw', op), 'nchw');
 };
 
@@ -85,7 +90,12 @@ const convTranspose2d: ExportRule<'convTranspose2d'> = (c, op) => {
   const [kh, kw, cout, cin] = k.shape;
   const inputs = [c.get(op.inputs[0], 'nchw'), g.floats(values(k, [3, 2, 0, 1]), [cin, cout, kh, kw], `${op.name}.weight`)];
   if (op.weights.bias) inputs.push(g.floats(values(op.weights.bias), op.weights.bias.shape, `${op.name}.bias`));
-  const y = g.node('ConvTranspose', inputs, [ints('kernel_shape', [kh, kw]), ints('strides', op.strides), ints('pads', onnxPads(op.pads)), ints('output_padding', op.outputPadding)], op.name);
+  const y = g.node(
+    'ConvTranspose',
+    inputs,
+    [ints('kernel_shape', [kh, kw]), ints('strides', op.strides), ints('pads', onnxPads(op.pads)), ints('output_padding', op.outputPadding)],
+    op.name,
+  );
   return result(op, activation(c, y, op.activation, 4, 'nchw', op), 'nchw');
 };
 
@@ -112,7 +122,8 @@ const pool: ExportRule<'maxPool' | 'avgPool'> = (c, op) => {
   // onnxruntime refuses pads as large as the window: pad first (max: the lowest float; avg counting pads: 0).
   const [t, b, l, r] = op.pads;
   if (Math.max(t, b) >= op.size[0] || Math.max(l, r) >= op.size[1]) {
-    if (op.kind === 'avgPool' && !op.countIncludePad) throw new NativeExportError(`op "${op.name}": average pool with pads as large as its window, not counting pads`);
+    if (op.kind === 'avgPool' && !op.countIncludePad)
+      throw new NativeExportError(`op "${op.name}": average pool with pads as large as its window, not counting pads`);
     x = g.node('Pad', [x, g.int64s([0, 0, t, l, 0, 0, b, r]), g.floats([op.kind === 'maxPool' ? -3.4028234663852886e38 : 0], [])], [str('mode', 'constant')]);
     pads = [0, 0, 0, 0];
   }
@@ -170,7 +181,12 @@ const elementwise: ExportRule<keyof typeof ELEMENTWISE> = (c, op) => {
   const rank = rankOf(op);
   // NCHW only when every computed operand is a rank-4 NCHW value and so is the result.
   const layout = rank === 4 ? c.preferred(op.inputs) : 'nhwc';
-  const y = c.g.node(ELEMENTWISE[op.kind], op.inputs.map((n) => c.operand(n, rank, layout)), [], op.name);
+  const y = c.g.node(
+    ELEMENTWISE[op.kind],
+    op.inputs.map((n) => c.operand(n, rank, layout)),
+    [],
+    op.name,
+  );
   return result(op, activation(c, y, op.activation, rank, layout, op), layout);
 };
 
@@ -239,7 +255,16 @@ export const EXPORT_RULES: Rules = {
   concat: (c, op) => {
     const rank = rankOf(op);
     const layout = rank === 4 ? c.preferred(op.inputs) : 'nhwc';
-    return result(op, c.g.node('Concat', op.inputs.map((n) => c.operand(n, rank, layout)), [int('axis', c.axisIn(op.axis, rank, layout))], op.name), layout);
+    return result(
+      op,
+      c.g.node(
+        'Concat',
+        op.inputs.map((n) => c.operand(n, rank, layout)),
+        [int('axis', c.axisIn(op.axis, rank, layout))],
+        op.name,
+      ),
+      layout,
+    );
   },
   reduceMean: reduce,
   reduceMax: reduce,

@@ -93,7 +93,13 @@ function decline(net: Network, why: string): { declined: string } {
  * The outputs of `ops` (op indices) for `count` images (`[count, ...net.input.shape]`, NHWC float32) computed
  * natively, or null when the native path is unavailable or declines this network (then run tfjs).
  */
-export async function nativeForward(net: Network, images: Float32Array, count: number, ops: number[], layout: OutputMode = 'nhwc'): Promise<Float32Array[] | null> {
+export async function nativeForward(
+  net: Network,
+  images: Float32Array,
+  count: number,
+  ops: number[],
+  layout: OutputMode = 'nhwc',
+): Promise<Float32Array[] | null> {
   if (!nativeRuntime().ok) return null;
   const p = prepare(net, ops, layout);
   if ('declined' in p) return null;
@@ -102,7 +108,9 @@ export async function nativeForward(net: Network, images: Float32Array, count: n
     session = await p.session;
   } catch (e) {
     // The runtime refused the exported graph: decline this network from now on.
-    prepared.get(net)?.set(`${layout}:${ops.join(',')}:${weightsKey(net)}`, decline(net, `onnxruntime refused the exported graph: ${(e as Error).message.split('\n')[0]}`));
+    prepared
+      .get(net)
+      ?.set(`${layout}:${ops.join(',')}:${weightsKey(net)}`, decline(net, `onnxruntime refused the exported graph: ${(e as Error).message.split('\n')[0]}`));
     return null;
   }
   return runNative(session, images, count);
@@ -124,7 +132,14 @@ export async function scoresRunNatively(net: Network, ops: number[]): Promise<bo
 }
 
 /** The tfjs path: the same outputs from the tfjs forward pass (the reference). */
-export async function tfjsForwardLayers(net: Network, images: Float32Array, count: number, ops: number[], layout: OutputLayout, forward: TfjsForward): Promise<Float32Array[]> {
+export async function tfjsForwardLayers(
+  net: Network,
+  images: Float32Array,
+  count: number,
+  ops: number[],
+  layout: OutputLayout,
+  forward: TfjsForward,
+): Promise<Float32Array[]> {
   const outs = tf.tidy(() => {
     const x = tf.tensor(images.subarray(0, count * net.input.shape.reduce((a, b) => a * b, 1)), [count, ...net.input.shape]);
     const all = forward(net, x, { until: Math.max(...ops) });
@@ -151,7 +166,9 @@ export async function forwardLayers(
 ): Promise<ForwardResult> {
   const layout = opts.layout ?? 'nhwc';
   const native = await nativeForward(net, images, count, ops, layout);
-  const result: ForwardResult = native ? { path: 'onnxruntime', outputs: native } : { path: 'tfjs', outputs: await tfjsForwardLayers(net, images, count, ops, layout, forward) };
+  const result: ForwardResult = native
+    ? { path: 'onnxruntime', outputs: native }
+    : { path: 'tfjs', outputs: await tfjsForwardLayers(net, images, count, ops, layout, forward) };
   if (opts.purpose) lastPath.set(opts.purpose, result.path);
   return result;
 }
@@ -169,5 +186,8 @@ export function forwardStatus(): { forward: ForwardPath; forwardNote: string } {
   const head = rt.ok
     ? `Native forward runtime: onnxruntime-node ${rt.version}, ${nativeThreads()} threads (forward-only work on networks it can export; gradient methods on TensorFlow.js).`
     : `Forward passes run on TensorFlow.js: the native runtime is unavailable (${rt.why}).`;
-  return { forward: rt.ok ? 'onnxruntime' : 'tfjs', forwardNote: [head, used && `Last run: ${used}.`, refused && `Declined: ${refused}.`].filter(Boolean).join(' ') };
+  return {
+    forward: rt.ok ? 'onnxruntime' : 'tfjs',
+    forwardNote: [head, used && `Last run: ${used}.`, refused && `Declined: ${refused}.`].filter(Boolean).join(' '),
+  };
 }

@@ -78,7 +78,13 @@ export function scoreNchw(outputs: Float32Array[], layers: NativeScanLayer[], b:
  * (the caller then scores on tfjs). `images` is `[count, ...net.input.shape]` NHWC float32. The scores are
  * computed inside the runtime's graph (exportOnnx `scores`): only `[count, 4, nodes]` per layer leaves it.
  */
-export async function nativeBatchScores(net: Network, layers: NativeScanLayer[], images: Float32Array, count: number, buffers: ScoreBuffers): Promise<NodeScores | null> {
+export async function nativeBatchScores(
+  net: Network,
+  layers: NativeScanLayer[],
+  images: Float32Array,
+  count: number,
+  buffers: ScoreBuffers,
+): Promise<NodeScores | null> {
   const outputs = await nativeForward(
     net,
     images,

@@ -35,7 +35,10 @@ export function nativeRuntime(): { ok: true; ort: OrtModule; version: string } |
         ort = (fs.existsSync(bundled) ? require(bundled) : require('onnxruntime-node')) as OrtModule;
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        unavailable = err.code === 'MODULE_NOT_FOUND' ? 'onnxruntime-node is not part of this package (the universal VSIX carries no native binaries)' : `onnxruntime-node did not load: ${err.message?.split('\n')[0]}`;
+        unavailable =
+          err.code === 'MODULE_NOT_FOUND'
+            ? 'onnxruntime-node is not part of this package (the universal VSIX carries no native binaries)'
+            : `onnxruntime-node did not load: ${err.message?.split('\n')[0]}`;
       }
     }
   }

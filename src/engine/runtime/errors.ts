@@ -55,7 +55,9 @@ export function isEngineFault(e: unknown): boolean {
   // WebAssembly.RuntimeError (a trap); matched by name: the engine's types include no DOM/WebAssembly lib
   if (e instanceof Error && e.name === 'RuntimeError') return true;
   const msg = e instanceof Error ? e.message : typeof e === 'string' ? e : '';
-  return /memory access out of bounds|Array buffer allocation failed|Aborted\(|Cannot enlarge memory|out of memory|WebAssembly\.Memory|Maximum memory size/i.test(msg);
+  return /memory access out of bounds|Array buffer allocation failed|Aborted\(|Cannot enlarge memory|out of memory|WebAssembly\.Memory|Maximum memory size/i.test(
+    msg,
+  );
 }
 
 /** The one line a request that hit an engine fault fails with. */

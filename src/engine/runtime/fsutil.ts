@@ -89,7 +89,8 @@ export async function checkInputFile(file: string, opts: InputFileOptions = {}):
   }
   const stat = await fs.promises.stat(real);
   const shown = real === path.resolve(file) ? '' : ` (a symlink to ${real})`;
-  if (!stat.isFile()) throw new UserError('badInput', `is ${kindOf(stat)}${shown}, not a regular file: Feature Lens reads only regular files as a ${what}.`, file);
+  if (!stat.isFile())
+    throw new UserError('badInput', `is ${kindOf(stat)}${shown}, not a regular file: Feature Lens reads only regular files as a ${what}.`, file);
   if (opts.within) {
     let dir = opts.within;
     try {
@@ -97,7 +98,12 @@ export async function checkInputFile(file: string, opts: InputFileOptions = {}):
     } catch {
       // The folder itself is checked by whoever named it.
     }
-    if (!isInside(real, dir)) throw new UserError('badInput', `is a symlink to ${real}, outside ${dir}: Feature Lens does not follow a ${what} out of its folder. Copy the file there instead.`, file);
+    if (!isInside(real, dir))
+      throw new UserError(
+        'badInput',
+        `is a symlink to ${real}, outside ${dir}: Feature Lens does not follow a ${what} out of its folder. Copy the file there instead.`,
+        file,
+      );
   }
   if (opts.maxBytes !== undefined && stat.size > opts.maxBytes) {
     throw new UserError('badInput', `is ${mb(stat.size)}${shown}; a ${what} is at most ${mb(opts.maxBytes)}${opts.maxHint ? ` (${opts.maxHint})` : ''}.`, file);
@@ -116,7 +122,8 @@ export async function readInputFile(file: string, opts: InputFileOptions = {}): 
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new UserError('badInput', `is ${kindOf(st)}, not a regular file.`, file);
-    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new UserError('badInput', `is ${mb(st.size)}; a ${opts.what ?? 'file'} is at most ${mb(opts.maxBytes)}.`, file);
+    if (opts.maxBytes !== undefined && st.size > opts.maxBytes)
+      throw new UserError('badInput', `is ${mb(st.size)}; a ${opts.what ?? 'file'} is at most ${mb(opts.maxBytes)}.`, file);
     const buf = Buffer.allocUnsafe(st.size);
     let off = 0;
     while (off < st.size) {

@@ -22,7 +22,9 @@ import { findIndex, scanDataset, scanLens } from './topActivations';
 /** The table from a scan's accumulated sums. */
 export function layerByClassFromState(state: ScanState, classes: string[], layerNames: string[]): LayerByClassResult {
   const C = state.classes;
-  const norms = Array.from({ length: C }, (_, c) => state.layers.map((_, l) => (state.classCounts[c] > 0 ? state.layerNormSums[l * C + c] / state.classCounts[c] : 0)));
+  const norms = Array.from({ length: C }, (_, c) =>
+    state.layers.map((_, l) => (state.classCounts[c] > 0 ? state.layerNormSums[l * C + c] / state.classCounts[c] : 0)),
+  );
   const deadFraction: number[][] = [];
   const selectivity: number[][] = [];
   const topClass: number[][] = [];
@@ -67,12 +69,18 @@ export interface LayerByClassOptions {
 export async function layerByClassOfDataset(model: Network, ds: Dataset, job: Job, opts: LayerByClassOptions = {}): Promise<LayerByClassResult> {
   let state: ScanState;
   if (opts.storageDir && opts.weightsHash) {
-    const stored = (await findIndex(opts.storageDir, opts.weightsHash, ds)) ?? (await scanDataset(model, opts.weightsHash, ds, opts.storageDir, opts.k ?? 9, job, { batchSize: opts.batchSize })).stored;
+    const stored =
+      (await findIndex(opts.storageDir, opts.weightsHash, ds)) ??
+      (await scanDataset(model, opts.weightsHash, ds, opts.storageDir, opts.k ?? 9, job, { batchSize: opts.batchSize })).stored;
     state = stored.state;
   } else {
     state = await scanRange(model, ds, 0, ds.size, emptyScanState(scanLayers(model), 1, ds.classes.length), job, { batchSize: opts.batchSize });
   }
-  return layerByClassFromState(state, ds.classes, state.layers.map((l) => model.layers[l.index].name));
+  return layerByClassFromState(
+    state,
+    ds.classes,
+    state.layers.map((l) => model.layers[l.index].name),
+  );
 }
 
 export interface LayerByClassLensOptions {
@@ -87,7 +95,13 @@ export async function layerByClass(lensPath: string, job: Job, storageDir?: stri
   const ds = await openDataset(lens, 'test');
   if (opts.indexOnly) {
     const stored = storageDir ? await findIndex(storageDir, info.weightsHash, ds) : undefined;
-    return stored ? layerByClassFromState(stored.state, ds.classes, stored.state.layers.map((l) => model.layers[l.index].name)) : null;
+    return stored
+      ? layerByClassFromState(
+          stored.state,
+          ds.classes,
+          stored.state.layers.map((l) => model.layers[l.index].name),
+        )
+      : null;
   }
   // With a storage folder, a missing index is made by the lens scan (which may use helper processes).
   if (storageDir && !(await findIndex(storageDir, info.weightsHash, ds))) await scanLens(lens.path, storageDir, 'frobenius', 9, job);

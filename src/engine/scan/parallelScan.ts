@@ -32,13 +32,31 @@ export async function scanLensRange(p: ParamsOf<'scanRange'>, job: Job): Promise
   const ds = await openDataset(lens, 'test');
   const { weightsHash, path: modelPath } = info;
   if (weightsHash !== p.weightsHash) throw new UserError('badInput', 'the model changed on disk during the scan; scan again.', modelPath);
-  if (p.datasetHash !== undefined && ds.hash !== p.datasetHash) throw new UserError('badInput', 'the dataset changed on disk during the scan; scan again.', ds.source);
-  check(Number.isInteger(p.start) && Number.isInteger(p.end) && p.start >= 0 && p.start < p.end && p.end <= ds.size, `Image range [${p.start}, ${p.end}) is outside the test split (${ds.size} images).`, p.lens);
+  if (p.datasetHash !== undefined && ds.hash !== p.datasetHash)
+    throw new UserError('badInput', 'the dataset changed on disk during the scan; scan again.', ds.source);
+  check(
+    Number.isInteger(p.start) && Number.isInteger(p.end) && p.start >= 0 && p.start < p.end && p.end <= ds.size,
+    `Image range [${p.start}, ${p.end}) is outside the test split (${ds.size} images).`,
+    p.lens,
+  );
   const layers = scanLayers(model);
   const nodes = layers.reduce((a, l) => a + l.nodes, 0);
   const floors = p.floors instanceof Float32Array && p.floors.length === 3 * nodes ? p.floors : undefined;
   const state = await scanRange(model, ds, p.start, p.end, emptyScanState(layers, p.k, ds.classes.length, floors), job, { batchSize: p.batchSize });
-  const header = { weightsHash: p.weightsHash, datasetHash: ds.hash, k: p.k, layers, classes: [...ds.classes], total: ds.size, next: p.end, start: p.start, complete: false, model: modelPath, source: ds.source, seconds: 0 };
+  const header = {
+    weightsHash: p.weightsHash,
+    datasetHash: ds.hash,
+    k: p.k,
+    layers,
+    classes: [...ds.classes],
+    total: ds.size,
+    next: p.end,
+    start: p.start,
+    complete: false,
+    model: modelPath,
+    source: ds.source,
+    seconds: 0,
+  };
   return encodeIndex(header, state);
 }
 
@@ -179,7 +197,13 @@ export class ScanHelper {
       if ('err' in m.result) {
         const err = m.result.err;
         // A helper's own fault (out of memory, a wasm trap) ends that helper, not this engine: not relayed as engineDied.
-        c.reject(err.code === 'cancelled' ? new CancelledError() : err.code === 'engineDied' ? new UserError('internal', `A scan helper process failed: ${err.message}`) : new UserError(err.code, err.message, err.file));
+        c.reject(
+          err.code === 'cancelled'
+            ? new CancelledError()
+            : err.code === 'engineDied'
+              ? new UserError('internal', `A scan helper process failed: ${err.message}`)
+              : new UserError(err.code, err.message, err.file),
+        );
         return;
       }
       const bytes = m.result.ok as Uint8Array;
@@ -231,7 +255,12 @@ export function releaseHelpers(helpers: ScanHelper[]): void {
     const list = pool.get(h.enginePath) ?? [];
     list.push(h);
     pool.set(h.enginePath, list);
-    h.park(ms, () => pool.set(h.enginePath, (pool.get(h.enginePath) ?? []).filter((x) => x !== h)));
+    h.park(ms, () =>
+      pool.set(
+        h.enginePath,
+        (pool.get(h.enginePath) ?? []).filter((x) => x !== h),
+      ),
+    );
   }
 }
 

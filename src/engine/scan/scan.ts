@@ -69,7 +69,8 @@ export function scanLayers(net: Network): ScanLayer[] {
     const d = layer.shape;
     const nodes = layer.nodes;
     const mid = d.slice(0, -1);
-    const spatial: [number, number] = mid.length === 0 ? [1, 1] : mid.length === 1 ? [1, mid[0]] : [mid.slice(0, -1).reduce((a, b) => a * b, 1), mid[mid.length - 1]];
+    const spatial: [number, number] =
+      mid.length === 0 ? [1, 1] : mid.length === 1 ? [1, mid[0]] : [mid.slice(0, -1).reduce((a, b) => a * b, 1), mid[mid.length - 1]];
     out.push({ index, name: layer.name, offset, nodes, spatial });
     offset += nodes;
   });
@@ -228,7 +229,11 @@ function kernelScores(multi: MultiOutput, layers: ScanLayer[], images: tf.Tensor
   const outs = tf.tidy(() => executeAll(multi, images));
   try {
     // null (an output the kernel cannot read, e.g. not float32): the caller computes with tf ops instead.
-    return nodeScores(outs.map((tensor, li) => ({ tensor, positions: layers[li].spatial[0] * layers[li].spatial[1], column: layers[li].offset })), b, N);
+    return nodeScores(
+      outs.map((tensor, li) => ({ tensor, positions: layers[li].spatial[0] * layers[li].spatial[1], column: layers[li].offset })),
+      b,
+      N,
+    );
   } finally {
     tf.dispose(outs);
   }
@@ -336,7 +341,11 @@ export function modelInputShape(model: Network, ds: Dataset): number[] {
   const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
   if (want.length === 3 && want.every((d, i) => d == null || d === ds.shape[i])) return [...ds.shape];
   if (want.every((d) => d != null) && (want as number[]).reduce((a, b) => a * b, 1) === per) return want as number[];
-  throw new UserError('badInput', `The dataset's images are [${ds.shape.join(', ')}] but model ${model.name} expects [${want.map((d) => d ?? '?').join(', ')}].`, ds.source);
+  throw new UserError(
+    'badInput',
+    `The dataset's images are [${ds.shape.join(', ')}] but model ${model.name} expects [${want.map((d) => d ?? '?').join(', ')}].`,
+    ds.source,
+  );
 }
 
 export interface ScanRangeOptions {

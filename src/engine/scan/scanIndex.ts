@@ -142,7 +142,8 @@ export function isIndexHeader(h: unknown): h is IndexHeader {
   if (!h || typeof h !== 'object' || Array.isArray(h)) return false;
   const x = h as Record<string, unknown>;
   if (typeof x.weightsHash !== 'string' || typeof x.datasetHash !== 'string' || typeof x.model !== 'string' || typeof x.source !== 'string') return false;
-  if (!whole(x.k, 1000) || x.k < 1 || !whole(x.total) || !whole(x.next) || x.next > x.total || (x.start !== undefined && (!whole(x.start) || x.start > x.next))) return false;
+  if (!whole(x.k, 1000) || x.k < 1 || !whole(x.total) || !whole(x.next) || x.next > x.total || (x.start !== undefined && (!whole(x.start) || x.start > x.next)))
+    return false;
   if (typeof x.complete !== 'boolean' || typeof x.seconds !== 'number') return false;
   if (!Array.isArray(x.classes) || x.classes.length > 1e5 || !x.classes.every((c) => typeof c === 'string')) return false;
   if (!Array.isArray(x.layers) || x.layers.length > 1e5) return false;

@@ -90,7 +90,7 @@ export async function runScan(plan: ScanPlan): Promise<{ helperImages: number }>
  */
 export function chunkPlan(start: number, end: number, batchSize: number, workers: number): [number, number][] {
   const out: [number, number][] = [];
-  for (let s = start; s < end; ) {
+  for (let s = start; s < end;) {
     const size = batchSize * Math.max(1, Math.ceil((end - s) / (GUIDE * workers) / batchSize));
     out.push([s, Math.min(end, s + size)]);
     s += size;
@@ -132,7 +132,13 @@ class ScanScheduler {
     // will last long enough for them to pay (see COLD_START_SECONDS).
     this.helpers = this.helperCount > 0 ? idleHelpers(par!.enginePath, this.helperCount) : [];
     this.active = new Set(this.helpers);
-    this.quiet = { get cancelled() { return job.cancelled; }, throwIfCancelled: () => job.throwIfCancelled(), progress: () => {} };
+    this.quiet = {
+      get cancelled() {
+        return job.cancelled;
+      },
+      throwIfCancelled: () => job.throwIfCancelled(),
+      progress: () => {},
+    };
     this.loops = this.helpers.map((h) => this.helperLoop(h));
   }
 
@@ -145,7 +151,11 @@ class ScanScheduler {
     let doneImages = this.next;
     for (const st of this.done.values()) doneImages += st.images;
     for (const n of this.running.values()) doneImages += n;
-    job.progress({ fraction: doneImages / ds.size, message: `${doneImages} of ${ds.size} images${this.active.size ? ` (${this.active.size + 1} processes)` : ''}`, count: { done: doneImages, total: ds.size, unit: 'images' } });
+    job.progress({
+      fraction: doneImages / ds.size,
+      message: `${doneImages} of ${ds.size} images${this.active.size ? ` (${this.active.size + 1} processes)` : ''}`,
+      count: { done: doneImages, total: ds.size, unit: 'images' },
+    });
   }
 
   /** Merges the finished chunks that continue the prefix, reports, and lets the wrapper checkpoint. */
@@ -171,7 +181,13 @@ class ScanScheduler {
    */
   private async helperLoop(h: ScanHelper): Promise<void> {
     // A helper still starting when the scan ends stays in the pool, warm for the next one.
-    const started = await Promise.race([h.ready.then(() => true, () => false), this.scanOver.then(() => false)]);
+    const started = await Promise.race([
+      h.ready.then(
+        () => true,
+        () => false,
+      ),
+      this.scanOver.then(() => false),
+    ]);
     if (!started) {
       this.active.delete(h);
       return;
@@ -190,7 +206,10 @@ class ScanScheduler {
       const [s, e] = c;
       this.running.set(s, 0);
       try {
-        const part = await h.scan({ lens: parallel!.lensPath, weightsHash, datasetHash: ds.hash, k, start: s, end: e, batchSize, floors: scanFloors(state) }, (n) => this.running.set(s, n));
+        const part = await h.scan(
+          { lens: parallel!.lensPath, weightsHash, datasetHash: ds.hash, k, start: s, end: e, batchSize, floors: scanFloors(state) },
+          (n) => this.running.set(s, n),
+        );
         if (part.images !== e - s) throw new Error(`A scan helper returned ${part.images} images for a chunk of ${e - s}.`);
         this.done.set(s, part);
         this.helperImages += part.images;

@@ -18,7 +18,8 @@ export async function thumbnails(lensPath: string, indices: number[], outDir: st
   check(Array.isArray(indices) && indices.length <= 256, 'thumbnails: give at most 256 image indices.');
   const lens = await readLens(lensPath);
   const ds = await openDataset(lens, split);
-  for (const i of indices) check(Number.isInteger(i) && i >= 0 && i < ds.size, `Image index ${i} is out of range: the ${split} split has ${ds.size} images.`, lens.path);
+  for (const i of indices)
+    check(Number.isInteger(i) && i >= 0 && i < ds.size, `Image index ${i} is out of range: the ${split} split has ${ds.size} images.`, lens.path);
   const key = crypto.createHash('sha256').update(`${ds.hash}:${split}`).digest('hex').slice(0, 16);
   const files = indices.map((i) => path.join(outDir, 'thumbnails', `${key}-${i}.png`));
   const missing = indices.filter((_, k) => !fs.existsSync(files[k]));
@@ -29,7 +30,16 @@ export async function thumbnails(lensPath: string, indices: number[], outDir: st
       const image = batch.images.subarray(k * h * w * c, (k + 1) * h * w * c);
       const canvas = new Canvas(w, h);
       if (c === 3) canvas.blitRgb(0, 0, image, h, w, 1);
-      else canvas.blit(0, 0, Float32Array.from({ length: h * w }, (_, p) => image[p * c]), h, w, 1, gray);
+      else
+        canvas.blit(
+          0,
+          0,
+          Float32Array.from({ length: h * w }, (_, p) => image[p * c]),
+          h,
+          w,
+          1,
+          gray,
+        );
       return { path: files[indices.indexOf(index)], data: new Uint8Array(canvas.toPng()) };
     });
     await writeFilesAtomic(writes);

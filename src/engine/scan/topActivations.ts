@@ -52,7 +52,15 @@ export interface ScanOutcome extends Omit<ScanSummary, 'lens' | 'metric'> {
  * complete index and resuming a checkpoint. On cancel, the position reached is checkpointed before the
  * cancellation propagates.
  */
-export async function scanDataset(model: Network, weightsHash: string, ds: Dataset, storageDir: string, k: number, job: Job, opts: ScanDatasetOptions = {}): Promise<ScanOutcome> {
+export async function scanDataset(
+  model: Network,
+  weightsHash: string,
+  ds: Dataset,
+  storageDir: string,
+  k: number,
+  job: Job,
+  opts: ScanDatasetOptions = {},
+): Promise<ScanOutcome> {
   check(Number.isInteger(k) && k >= 1 && k <= 1000, `k must be a whole number from 1 to 1000, not ${k}.`);
   check(ds.size > 0, `The ${ds.split} split of ${ds.source} has no images to scan.`);
   const file = indexPath(storageDir, weightsHash, ds.hash, k);
@@ -61,10 +69,26 @@ export async function scanDataset(model: Network, weightsHash: string, ds: Datas
   modelInputShape(model, ds); // throws when the images do not fit the model
   const t0 = Date.now();
   const existing = await readIndex(file);
-  const matches = existing && existing.header.weightsHash === weightsHash && existing.header.datasetHash === ds.hash && existing.header.total === ds.size && sameLayers(existing.header.layers, layers);
+  const matches =
+    existing &&
+    existing.header.weightsHash === weightsHash &&
+    existing.header.datasetHash === ds.hash &&
+    existing.header.total === ds.size &&
+    sameLayers(existing.header.layers, layers);
   if (matches && existing.header.complete) {
     await markIndexUsed(file);
-    return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, imagesPerSecond: 0, reused: true, resumed: false, helperImages: 0, removedIndexes: 0, stored: existing };
+    return {
+      index: file,
+      k,
+      images: ds.size,
+      seconds: (Date.now() - t0) / 1000,
+      imagesPerSecond: 0,
+      reused: true,
+      resumed: false,
+      helperImages: 0,
+      removedIndexes: 0,
+      stored: existing,
+    };
   }
   const resumed = !!matches && existing.header.next > 0;
   const state: ScanState = resumed ? existing!.state : emptyScanState(layers, k, ds.classes.length);
@@ -87,7 +111,12 @@ export async function scanDataset(model: Network, weightsHash: string, ds: Datas
   const checkpoint = checkpointWriter(file, header, state, cursor);
   const batchSize = opts.batchSize ?? scanBatchSize(layers);
   // Helper processes only on the tfjs path: a native scan's runtime already uses every core (forwardLayers.ts).
-  const native = opts.parallel ? await scoresRunNatively(model, layers.map((l) => model.layers[l.index].op)) : false;
+  const native = opts.parallel
+    ? await scoresRunNatively(
+        model,
+        layers.map((l) => model.layers[l.index].op),
+      )
+    : false;
   const { helperImages } = await runScan({
     model,
     weightsHash,
@@ -113,7 +142,18 @@ export async function scanDataset(model: Network, weightsHash: string, ds: Datas
   const seconds = (Date.now() - t0) / 1000;
   const scanned = ds.size - start;
   const removedIndexes = await removeEarlierIndexes(storageDir, file, header);
-  return { index: file, k, images: ds.size, seconds, imagesPerSecond: scanned / Math.max(seconds, 1e-9), reused: false, resumed, helperImages, removedIndexes, stored: { header, state } };
+  return {
+    index: file,
+    k,
+    images: ds.size,
+    seconds,
+    imagesPerSecond: scanned / Math.max(seconds, 1e-9),
+    reused: false,
+    resumed,
+    helperImages,
+    removedIndexes,
+    stored: { header, state },
+  };
 }
 
 /**
@@ -128,7 +168,8 @@ function checkpointWriter(file: string, header: IndexHeader, state: ScanState, c
     msSinceLast: () => Date.now() - last,
     async write(): Promise<void> {
       // Never store an index that counts some images twice or misses some.
-      if (state.images !== cursor.next) throw new Error(`Internal error: the scan's state holds ${state.images} images but its position is ${cursor.next}; the index was not written.`);
+      if (state.images !== cursor.next)
+        throw new Error(`Internal error: the scan's state holds ${state.images} images but its position is ${cursor.next}; the index was not written.`);
       header.next = cursor.next;
       header.seconds += (Date.now() - last) / 1000;
       last = Date.now();
@@ -189,14 +230,24 @@ function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean
  * Scans the test split of a lens file's dataset with its model (see `scanDataset`), using helper processes
  * when the machine has more cores and the backend is not native TensorFlow (parallelScan.ts).
  */
-export async function scanLens(lensPath: string, storageDir: string, metric: ScoreMetric, k: number, job: Job, parallel?: Partial<ParallelOptions>): Promise<ScanSummary> {
+export async function scanLens(
+  lensPath: string,
+  storageDir: string,
+  metric: ScoreMetric,
+  k: number,
+  job: Job,
+  parallel?: Partial<ParallelOptions>,
+): Promise<ScanSummary> {
   checkMetric(metric);
   const lens = await readLens(lensPath);
   const { network: model, info } = await loadLensModel(lens);
   const ds = await openDataset(lens, 'test');
   const workers = parallel?.workers ?? scanWorkers();
   const enginePath = parallel?.enginePath ?? helperEnginePath();
-  const par = workers > 1 && enginePath ? { workers, enginePath, lensPath: lens.path, minImages: parallel?.minImages, coldStartSeconds: parallel?.coldStartSeconds } : undefined;
+  const par =
+    workers > 1 && enginePath
+      ? { workers, enginePath, lensPath: lens.path, minImages: parallel?.minImages, coldStartSeconds: parallel?.coldStartSeconds }
+      : undefined;
   const r = await scanDataset(model, info.weightsHash, ds, storageDir, k, job, { modelPath: info.path, parallel: par });
   const { stored: _stored, ...summary } = r;
   return { lens: lens.path, metric, ...summary };
@@ -250,11 +301,21 @@ export function topFromIndex(stored: StoredIndex, layer: number, node: number, m
 }
 
 /** A node's top images from the stored index, or null when there is no complete index for the current model and dataset. */
-export async function readTopActivations(lensPath: string, storageDir: string, layer: number, node: number, metric: ScoreMetric): Promise<TopActivationsResult | null> {
+export async function readTopActivations(
+  lensPath: string,
+  storageDir: string,
+  layer: number,
+  node: number,
+  metric: ScoreMetric,
+): Promise<TopActivationsResult | null> {
   checkMetric(metric);
   const lens = await readLens(lensPath);
   const { info } = await loadLensModel(lens);
-  check(Number.isInteger(layer) && layer >= 0 && layer < info.layers.length, `Layer ${layer} is out of range: ${info.path} has ${info.layers.length} layers.`, lens.path);
+  check(
+    Number.isInteger(layer) && layer >= 0 && layer < info.layers.length,
+    `Layer ${layer} is out of range: ${info.path} has ${info.layers.length} layers.`,
+    lens.path,
+  );
   const ds = await openDataset(lens, 'test');
   const stored = await findIndex(storageDir, info.weightsHash, ds);
   if (!stored) return null;

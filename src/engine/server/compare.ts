@@ -36,13 +36,20 @@ export interface CompareOptions {
 export function resolveLayer(net: Network, spec: string | number, file: string): number {
   const byName = net.layers.findIndex((l) => l.name === String(spec));
   const index = byName >= 0 ? byName : typeof spec === 'number' || /^\d+$/.test(spec) ? Number(spec) : -1;
-  check(index >= 0 && index < net.layers.length, `No layer "${spec}" in ${net.path}: give a layer name (${net.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${net.layers.length - 1}.`, file);
+  check(
+    index >= 0 && index < net.layers.length,
+    `No layer "${spec}" in ${net.path}: give a layer name (${net.layers.map((l) => l.name).join(', ')}) or an index from 0 to ${net.layers.length - 1}.`,
+    file,
+  );
   return index;
 }
 
 /** The last hidden layer with weights (see the file comment); the last layer when no layer has weights. */
 export function defaultMatchLayer(net: Network): number {
-  const weighted = net.layers.map((l, i) => ({ l, i })).filter(({ l }) => WEIGHT_KINDS.has(net.ops[l.op].kind)).map(({ i }) => i);
+  const weighted = net.layers
+    .map((l, i) => ({ l, i }))
+    .filter(({ l }) => WEIGHT_KINDS.has(net.ops[l.op].kind))
+    .map(({ i }) => i);
   if (weighted.length >= 2) return weighted[weighted.length - 2];
   if (weighted.length === 1) return weighted[0];
   return net.layers.length - 1;
@@ -52,7 +59,15 @@ export function defaultMatchLayer(net: Network): number {
  * Node matching between layer `layerA` of `a` and `layerB` of `b` over every image of `ds`, streamed in
  * batches (see the file comment for the samples).
  */
-export async function matchNodes(a: Network, layerA: number, b: Network, layerB: number, ds: Dataset, job?: Job, opts: { sampling?: MatchSampling; batchSize?: number } = {}): Promise<NodeMatching> {
+export async function matchNodes(
+  a: Network,
+  layerA: number,
+  b: Network,
+  layerB: number,
+  ds: Dataset,
+  job?: Job,
+  opts: { sampling?: MatchSampling; batchSize?: number } = {},
+): Promise<NodeMatching> {
   for (const net of [a, b]) {
     const why = inputMismatch(net, ds);
     check(!why, `Node matching runs both models on the same images: ${why}.`, ds.source);
@@ -61,7 +76,10 @@ export async function matchNodes(a: Network, layerA: number, b: Network, layerB:
   const lb = b.layers[layerB];
   const sameGrid = la.shape.length === 3 && lb.shape.length === 3 && la.shape[0] === lb.shape[0] && la.shape[1] === lb.shape[1];
   const sampling: MatchSampling = opts.sampling ?? (sameGrid ? 'positions' : 'spatialMean');
-  check(sampling === 'spatialMean' || sameGrid, `Samples per position need two layers of the same height and width (${la.name} is [${la.shape.join(', ')}], ${lb.name} is [${lb.shape.join(', ')}]).`);
+  check(
+    sampling === 'spatialMean' || sameGrid,
+    `Samples per position need two layers of the same height and width (${la.name} is [${la.shape.join(', ')}], ${lb.name} is [${lb.shape.join(', ')}]).`,
+  );
   const acc = new CorrelationAccumulator(la.nodes, lb.nodes);
   const bs = opts.batchSize ?? 64;
   /** A layer's output as `[samples, nodes]` rows. */
@@ -97,7 +115,12 @@ export async function matchNodes(a: Network, layerA: number, b: Network, layerB:
   const nb = lb.nodes;
   const transposed = new Float64Array(na * nb);
   for (let i = 0; i < na; i++) for (let j = 0; j < nb; j++) transposed[j * na + i] = corr[i * nb + j];
-  const layerInfo = (net: Network, i: number): NodeMatching['layerA'] => ({ index: i, name: net.layers[i].name, nodes: net.layers[i].nodes, shape: [...net.layers[i].shape] });
+  const layerInfo = (net: Network, i: number): NodeMatching['layerA'] => ({
+    index: i,
+    name: net.layers[i].name,
+    nodes: net.layers[i].nodes,
+    shape: [...net.layers[i].shape],
+  });
   return {
     layerA: layerInfo(a, layerA),
     layerB: layerInfo(b, layerB),
@@ -145,7 +168,9 @@ export function formatCompare(r: CompareResult): string {
   const t = r.crossTest;
   const w = Math.max(5, ...t.models.map((m) => m.length));
   const lines = [`error   ${''.padEnd(w - 6)}${t.datasets.map((d) => d.name.padStart(Math.max(10, d.name.length + 2))).join('')}`];
-  t.models.forEach((m, i) => lines.push(`${m.padEnd(w + 2)}${t.cells[i].map((c, j) => pct(c.error).padStart(Math.max(10, t.datasets[j].name.length + 2))).join('')}`));
+  t.models.forEach((m, i) =>
+    lines.push(`${m.padEnd(w + 2)}${t.cells[i].map((c, j) => pct(c.error).padStart(Math.max(10, t.datasets[j].name.length + 2))).join('')}`),
+  );
   const m = r.matching;
   lines.push('', `node matching ${m.layerA.name} (A) → ${m.layerB.name} (B), ${m.images} images, ${m.samples} samples (${m.sampling}):`);
   const sorted = [...m.bestAtoB].sort((x, y) => (Number.isNaN(y.correlation) ? -2 : y.correlation) - (Number.isNaN(x.correlation) ? -2 : x.correlation));

@@ -83,7 +83,8 @@ export function filterPreview(net: Network, layer: number): Uint8Array | null {
       for (let y = 0; y < th; y++) {
         for (let x = 0; x < tw; x++) {
           const i = (y * step * w + x * step) * c;
-          const colour: [number, number, number] = c === 3 && all.rgb ? [unit(tile.data[i]), unit(tile.data[i + 1]), unit(tile.data[i + 2])] : diverging(tile.data[i], lim);
+          const colour: [number, number, number] =
+            c === 3 && all.rgb ? [unit(tile.data[i]), unit(tile.data[i + 1]), unit(tile.data[i + 2])] : diverging(tile.data[i], lim);
           cv.fill(x0 + x * scale, y0 + y * scale, scale, scale, colour);
         }
       }

@@ -28,7 +28,11 @@ import { layerWeights } from '../methods/weights';
 async function readDatasetImage(lensPath: string, index: number, split: Split = 'test') {
   const lens = await readLens(lensPath);
   const ds = await openDataset(lens, split);
-  check(Number.isInteger(index) && index >= 0 && index < ds.size, `Image index ${index} is out of range: the ${split} split of ${ds.source} has ${ds.size} images.`, lens.path);
+  check(
+    Number.isInteger(index) && index >= 0 && index < ds.size,
+    `Image index ${index} is out of range: the ${split} split of ${ds.source} has ${ds.size} images.`,
+    lens.path,
+  );
   const b = await ds.gather([index]);
   const label = b.labels[0];
   return { label, className: ds.classes[label] ?? String(label), image: { shape: [...ds.shape], data: b.images } satisfies FloatArray };
@@ -83,7 +87,8 @@ export const handlers: Handlers = {
   scanRange: async (p, job) => scanLensRange(p, job),
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),
-  sanity: async (p, job) => sanityCheck({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods }, job),
+  sanity: async (p, job) =>
+    sanityCheck({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods }, job),
   timelapse: async (p, job) => timelapse({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric }, job),
   compare: async (p, job) => compareLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
 };

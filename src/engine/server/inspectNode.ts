@@ -49,7 +49,11 @@ export async function inspectImages(
   method: ProjectionMethod,
 ): Promise<{ items: NonNullable<NodeInspection['top']>['items']; projectionError?: string }> {
   const shape = model.input.shape;
-  check(shape.length === ds.shape.length && shape.every((d, i) => d === -1 || d === ds.shape[i]), `The dataset's images are [${ds.shape.join(', ')}] but model ${model.name} expects [${shape.join(', ')}].`, ds.source);
+  check(
+    shape.length === ds.shape.length && shape.every((d, i) => d === -1 || d === ds.shape[i]),
+    `The dataset's images are [${ds.shape.join(', ')}] but model ${model.name} expects [${shape.join(', ')}].`,
+    ds.source,
+  );
   if (!entries.length) return { items: [] };
   const batch = await ds.gather(entries.map((e) => e.index));
   const per = ds.shape[0] * ds.shape[1] * ds.shape[2];

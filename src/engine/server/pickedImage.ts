@@ -23,7 +23,11 @@ import { loadModel } from '../models/modelIO';
 export function modelImageShape(net: Network): [number, number, 1 | 3] {
   const s = net.input.shape;
   if (s.length !== 3 || (s[2] !== 1 && s[2] !== 3)) {
-    throw new UserError('badInput', `reads an input of shape [${s.join(', ')}], not an image of 1 (grey) or 3 (RGB) channels, so an image file cannot feed it.`, net.path);
+    throw new UserError(
+      'badInput',
+      `reads an input of shape [${s.join(', ')}], not an image of 1 (grey) or 3 (RGB) channels, so an image file cannot feed it.`,
+      net.path,
+    );
   }
   return [s[0], s[1], s[2] as 1 | 3];
 }
@@ -50,7 +54,10 @@ export class SingleImageDataset implements Dataset {
   ) {
     this.shape = [image.shape[0], image.shape[1], image.shape[2]];
     this.classes = [path.basename(source)];
-    this.hash = `image:${crypto.createHash('sha256').update(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength)).digest('hex')}`;
+    this.hash = `image:${crypto
+      .createHash('sha256')
+      .update(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength))
+      .digest('hex')}`;
   }
 
   private batch(): Batch {

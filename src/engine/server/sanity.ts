@@ -37,7 +37,7 @@ export function absMaps(data: Float32Array, shape: number[]): Float64Array[] {
   const [b, h, w, c] = shape;
   return Array.from({ length: b }, (_, i) => {
     const m = new Float64Array(h * w);
-    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) m[p] += Math.abs(data[((i * h * w) + p) * c + ch]);
+    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) m[p] += Math.abs(data[(i * h * w + p) * c + ch]);
     return m;
   });
 }
@@ -48,27 +48,43 @@ function initializerOf(spec: unknown, seed: number): { apply(shape: number[]): t
   const cfg = { ...(s?.config ?? {}), seed } as never;
   const f = tf.initializers;
   switch (s?.className) {
-    case 'GlorotUniform': return f.glorotUniform(cfg);
-    case 'GlorotNormal': return f.glorotNormal(cfg);
-    case 'HeUniform': return f.heUniform(cfg);
-    case 'HeNormal': return f.heNormal(cfg);
-    case 'LeCunUniform': return f.leCunUniform(cfg);
-    case 'LeCunNormal': return f.leCunNormal(cfg);
-    case 'VarianceScaling': return f.varianceScaling(cfg);
-    case 'RandomUniform': return f.randomUniform(cfg);
-    case 'RandomNormal': return f.randomNormal(cfg);
-    case 'TruncatedNormal': return f.truncatedNormal(cfg);
-    case 'Zeros': return f.zeros();
-    case 'Ones': return f.ones();
-    case 'Constant': return f.constant(s.config as never);
-    default: return undefined;
+    case 'GlorotUniform':
+      return f.glorotUniform(cfg);
+    case 'GlorotNormal':
+      return f.glorotNormal(cfg);
+    case 'HeUniform':
+      return f.heUniform(cfg);
+    case 'HeNormal':
+      return f.heNormal(cfg);
+    case 'LeCunUniform':
+      return f.leCunUniform(cfg);
+    case 'LeCunNormal':
+      return f.leCunNormal(cfg);
+    case 'VarianceScaling':
+      return f.varianceScaling(cfg);
+    case 'RandomUniform':
+      return f.randomUniform(cfg);
+    case 'RandomNormal':
+      return f.randomNormal(cfg);
+    case 'TruncatedNormal':
+      return f.truncatedNormal(cfg);
+    case 'Zeros':
+      return f.zeros();
+    case 'Ones':
+      return f.ones();
+    case 'Constant':
+      return f.constant(s.config as never);
+    default:
+      return undefined;
   }
 }
 
 /** Fresh kernel and bias for op `i` (see the file comment); the caller disposes them. */
 export function randomizedWeights(op: Op, i: number, layerConfig?: Record<string, unknown>): { kernel: tf.Tensor; bias?: tf.Tensor } {
   const w = op.weights as { kernel: tf.Tensor; bias?: tf.Tensor };
-  const kernelInit = initializerOf(layerConfig?.kernelInitializer ?? layerConfig?.depthwiseInitializer, SANITY_SEED + i) ?? tf.initializers.glorotUniform({ seed: SANITY_SEED + i });
+  const kernelInit =
+    initializerOf(layerConfig?.kernelInitializer ?? layerConfig?.depthwiseInitializer, SANITY_SEED + i) ??
+    tf.initializers.glorotUniform({ seed: SANITY_SEED + i });
   const biasInit = initializerOf(layerConfig?.biasInitializer, SANITY_SEED + i) ?? tf.initializers.zeros();
   return { kernel: kernelInit.apply(w.kernel.shape), ...(w.bias ? { bias: biasInit.apply(w.bias.shape) } : {}) };
 }
@@ -127,7 +143,10 @@ export async function sanityCheck(opts: NodeIndexOptions & { methods?: Projectio
       const steps: SanityStep[] = [];
       for (let s = 0; s < chain.length; s++) {
         job.throwIfCancelled();
-        job.progress({ fraction: (mi * chain.length + s) / (list.length * chain.length), message: `${method}: randomized down to ${model.ops[chain[s]].name}` });
+        job.progress({
+          fraction: (mi * chain.length + s) / (list.length * chain.length),
+          message: `${method}: randomized down to ${model.ops[chain[s]].name}`,
+        });
         const net = withWeights(model, new Map(chain.slice(0, s + 1).map((i) => [i, fresh.get(i)!])));
         const random = project(net, method);
         const sp = trained.map((t, k) => spearman(t, random[k]));
@@ -136,7 +155,12 @@ export async function sanityCheck(opts: NodeIndexOptions & { methods?: Projectio
           const ok = v.filter((x) => !Number.isNaN(x));
           return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null;
         };
-        steps.push({ randomized: chain.slice(0, s + 1).map((i) => model.ops[i].name), spearmanAbs: mean(sp), ssim: mean(ss), perImage: { spearmanAbs: sp.map(ofNaN), ssim: ss.map(ofNaN) } });
+        steps.push({
+          randomized: chain.slice(0, s + 1).map((i) => model.ops[i].name),
+          spearmanAbs: mean(sp),
+          ssim: mean(ss),
+          perImage: { spearmanAbs: sp.map(ofNaN), ssim: ss.map(ofNaN) },
+        });
       }
       methods.push({ method, steps });
     }
@@ -144,19 +168,32 @@ export async function sanityCheck(opts: NodeIndexOptions & { methods?: Projectio
     x.dispose();
     for (const t of fresh.values()) tf.dispose([t.kernel, ...(t.bias ? [t.bias] : [])]);
   }
-  return { lens: lens.path, model: info.path, layer, layerName: info.layers[layer].name, node, metric, images: top.map((t) => t.index), seed: SANITY_SEED, methods };
+  return {
+    lens: lens.path,
+    model: info.path,
+    layer,
+    layerName: info.layers[layer].name,
+    node,
+    metric,
+    images: top.map((t) => t.index),
+    seed: SANITY_SEED,
+    methods,
+  };
 }
 
 /** The result as a table: one line per method and step. */
 export function formatSanity(r: SanityResult): string {
   const f = (v: number | null) => (v === null ? '  n/a' : v.toFixed(3).padStart(6));
-  const lines = [`${r.layerName} node ${r.node}, ${r.images.length} top images; similarity to the trained projection (|map| summed over channels): Spearman, SSIM`];
+  const lines = [
+    `${r.layerName} node ${r.node}, ${r.images.length} top images; similarity to the trained projection (|map| summed over channels): Spearman, SSIM`,
+  ];
   for (const m of r.methods) {
     if (m.error) {
       lines.push(`${m.method}: ${m.error}`);
       continue;
     }
-    for (const s of m.steps) lines.push(`${m.method.padEnd(9)} randomized down to ${s.randomized[s.randomized.length - 1].padEnd(12)} ${f(s.spearmanAbs)} ${f(s.ssim)}`);
+    for (const s of m.steps)
+      lines.push(`${m.method.padEnd(9)} randomized down to ${s.randomized[s.randomized.length - 1].padEnd(12)} ${f(s.spearmanAbs)} ${f(s.ssim)}`);
   }
   return lines.join('\n');
 }

@@ -38,7 +38,11 @@ export class EngineServer {
       return;
     }
     if (msg.type !== 'request' || !Object.prototype.hasOwnProperty.call(this.handlers, msg.method)) {
-      this.send({ type: 'reply', id: msg.id, result: { err: { code: 'badInput', message: `Unknown engine request: ${String((msg as { method?: unknown }).method ?? msg.type)}.` } } });
+      this.send({
+        type: 'reply',
+        id: msg.id,
+        result: { err: { code: 'badInput', message: `Unknown engine request: ${String((msg as { method?: unknown }).method ?? msg.type)}.` } },
+      });
       return;
     }
     this.queue.push(msg);
@@ -59,7 +63,10 @@ export class EngineServer {
         let fault = err.code === 'engineDied' && !(e instanceof UserError);
         if (!fault && err.code !== 'cancelled' && this.healthy && !this.healthy()) {
           fault = true;
-          err = { code: 'engineDied', message: `${err.message.replace(/\.?$/, '.')} The Feature Lens engine's memory was damaged by it (a WebAssembly fault); it restarts for the next request.` };
+          err = {
+            code: 'engineDied',
+            message: `${err.message.replace(/\.?$/, '.')} The Feature Lens engine's memory was damaged by it (a WebAssembly fault); it restarts for the next request.`,
+          };
         }
         if (err.code === 'internal') this.send({ type: 'log', level: 'error', message: `${req.method} failed: ${(e as Error)?.stack ?? err.message}` });
         this.send({ type: 'reply', id: req.id, result: { err } });
@@ -76,4 +83,3 @@ export class EngineServer {
     }
   }
 }
-

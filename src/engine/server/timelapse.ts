@@ -51,9 +51,19 @@ export async function timelapse(opts: TimelapseOptions, job: Job): Promise<Timel
       const layer = resolveLayer(network, opts.layer, lens.path);
       layerName = network.layers[layer].name;
       if (nodes < 0) nodes = network.layers[layer].nodes;
-      check(network.layers[layer].nodes === nodes, `Checkpoint ${c.model} has ${network.layers[layer].nodes} nodes in ${layerName}, the first one ${nodes}: a checkpoint series is of one architecture.`, lens.path);
+      check(
+        network.layers[layer].nodes === nodes,
+        `Checkpoint ${c.model} has ${network.layers[layer].nodes} nodes in ${layerName}, the first one ${nodes}: a checkpoint series is of one architecture.`,
+        lens.path,
+      );
       checkNode(network, layer, opts.node);
-      const quiet: Job = { get cancelled() { return job.cancelled; }, throwIfCancelled: () => job.throwIfCancelled(), progress: () => {} };
+      const quiet: Job = {
+        get cancelled() {
+          return job.cancelled;
+        },
+        throwIfCancelled: () => job.throwIfCancelled(),
+        progress: () => {},
+      };
       const { stored } = await scanDataset(network, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), quiet, { modelPath: info.path });
       const top = topFromIndex(stored, layer, opts.node, metric, ds.labels).top.slice(0, opts.k);
       const prev = frames[frames.length - 1];
@@ -89,18 +99,28 @@ export async function writeTimelapse(opts: TimelapseOptions & { out: string }, j
   const files: { path: string; data: Uint8Array | string }[] = [];
   for (const f of result.frames) {
     job.throwIfCancelled();
-    if (f.weights) files.push({ path: path.join(opts.out, `${stem}-epoch-${f.epoch}-weights.png`), data: weightsFigure(f.weights.tiles[0], f.weights.rgb, f.weights.min, f.weights.max) });
+    if (f.weights)
+      files.push({
+        path: path.join(opts.out, `${stem}-epoch-${f.epoch}-weights.png`),
+        data: weightsFigure(f.weights.tiles[0], f.weights.rgb, f.weights.min, f.weights.max),
+      });
     if (f.top.length) {
       const { network } = await loadModel(f.model);
       try {
         const { items } = await inspectImages(network, ds, f.layer, result.node, f.top, 'deconv');
-        files.push({ path: path.join(opts.out, `${stem}-epoch-${f.epoch}-top.png`), data: topFigure(items.map((i) => ({ index: i.entry.index, image: i.image, map: i.featureMap, projection: i.projection }))) });
+        files.push({
+          path: path.join(opts.out, `${stem}-epoch-${f.epoch}-top.png`),
+          data: topFigure(items.map((i) => ({ index: i.entry.index, image: i.image, map: i.featureMap, projection: i.projection }))),
+        });
       } finally {
         if (path.resolve(f.model) !== path.resolve(lens.model)) unloadModels(f.model);
       }
     }
   }
-  const summary = { ...result, frames: result.frames.map(({ weights, ...rest }) => ({ ...rest, ...(weights ? { weightsRange: [weights.min, weights.max] } : {}) })) };
+  const summary = {
+    ...result,
+    frames: result.frames.map(({ weights, ...rest }) => ({ ...rest, ...(weights ? { weightsRange: [weights.min, weights.max] } : {}) })),
+  };
   files.push({ path: path.join(opts.out, `${stem}-timelapse.json`), data: JSON.stringify(summary, null, 1) });
   await writeFilesAtomic(files);
   return { result, files: files.map((f) => f.path) };

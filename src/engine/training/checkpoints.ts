@@ -90,7 +90,14 @@ export async function globFiles(pattern: string): Promise<string[]> {
   let current = [parts.slice(0, first).join(path.sep) || path.sep];
   for (let i = first; i < parts.length; i++) {
     const seg = parts[i];
-    const re = /[*?]/.test(seg) ? new RegExp(`^${seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) : undefined;
+    const re = /[*?]/.test(seg)
+      ? new RegExp(
+          `^${seg
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`,
+        )
+      : undefined;
     const next: string[] = [];
     for (const dir of current) {
       if (!re) {
@@ -122,7 +129,11 @@ export async function checkpointSeries(lens: Lens): Promise<Checkpoint[]> {
   const { result } = await readResultsFile(lens);
   const list = (result?.checkpoints ?? []).filter((c) => fs.existsSync(c.model));
   if (!list.length) {
-    throw new UserError('notFound', 'has no checkpoints: add "checkpoints": {"every": 1} to its training recipe and train, or name your own model files with a "checkpoints" pattern (e.g. "ckpt/epoch-*.onnx").', lens.path);
+    throw new UserError(
+      'notFound',
+      'has no checkpoints: add "checkpoints": {"every": 1} to its training recipe and train, or name your own model files with a "checkpoints" pattern (e.g. "ckpt/epoch-*.onnx").',
+      lens.path,
+    );
   }
   return list;
 }

@@ -23,7 +23,16 @@ type Activation = (typeof ACTIVATIONS)[number];
 const LOSSES = ['categoricalCrossentropy', 'binaryCrossentropy', 'meanSquaredError'] as const;
 
 export type LayerSpec =
-  | { type: 'conv2d'; name?: string; filters: number; kernelSize: [number, number]; strides: [number, number]; padding: 'valid' | 'same'; activation: Activation; useBias: boolean }
+  | {
+      type: 'conv2d';
+      name?: string;
+      filters: number;
+      kernelSize: [number, number];
+      strides: [number, number];
+      padding: 'valid' | 'same';
+      activation: Activation;
+      useBias: boolean;
+    }
   | { type: 'maxPooling2d' | 'averagePooling2d'; name?: string; poolSize: [number, number]; strides: [number, number]; padding: 'valid' | 'same' }
   | { type: 'flatten'; name?: string }
   | { type: 'dense'; name?: string; units: number; activation: Activation; useBias: boolean }
@@ -94,8 +103,15 @@ export function parseRecipe(f: Fields, parseDataset: (f: Fields) => unknown): Re
   const checkpoints = parseCheckpoints(f);
   f.done();
   const last = architecture[architecture.length - 1];
-  if (loss === 'categoricalCrossentropy' && !(last.type === 'dense' && last.activation === 'softmax') && !(last.type === 'activation' && last.activation === 'softmax')) {
-    f.fail(f.path('architecture'), 'must end with a dense layer with "activation": "softmax" (one unit per class) for the categoricalCrossentropy loss; or set "loss"');
+  if (
+    loss === 'categoricalCrossentropy' &&
+    !(last.type === 'dense' && last.activation === 'softmax') &&
+    !(last.type === 'activation' && last.activation === 'softmax')
+  ) {
+    f.fail(
+      f.path('architecture'),
+      'must end with a dense layer with "activation": "softmax" (one unit per class) for the categoricalCrossentropy loss; or set "loss"',
+    );
   }
   return { architecture, optimizer, loss, epochs, batchSize, augment, seed, restarts, crossTests, ...(checkpoints ? { checkpoints } : {}) };
 }
@@ -105,7 +121,8 @@ function parseCheckpoints(f: Fields): Recipe['checkpoints'] {
   const v = f.raw('checkpoints');
   if (v === undefined) return undefined;
   if (Array.isArray(v)) {
-    if (!v.length || !v.every((e) => Number.isInteger(e) && e >= 1 && e <= 10000)) f.fail(f.path('checkpoints'), 'must be {"every": N} or a non-empty list of epoch numbers (1, 2, ...)');
+    if (!v.length || !v.every((e) => Number.isInteger(e) && e >= 1 && e <= 10000))
+      f.fail(f.path('checkpoints'), 'must be {"every": N} or a non-empty list of epoch numbers (1, 2, ...)');
     return { epochs: [...v] };
   }
   const c = f.sub('checkpoints')!;
@@ -144,14 +161,26 @@ function parseLayer(f: Fields): LayerSpec {
     case 'maxPooling2d':
     case 'averagePooling2d': {
       const poolSize = pair(f, 'poolSize', 2);
-      spec = { type, name, poolSize, strides: f.has('strides') ? pair(f, 'strides') : (f.raw('strides'), poolSize), padding: f.oneOf('padding', ['valid', 'same'] as const, 'valid') };
+      spec = {
+        type,
+        name,
+        poolSize,
+        strides: f.has('strides') ? pair(f, 'strides') : (f.raw('strides'), poolSize),
+        padding: f.oneOf('padding', ['valid', 'same'] as const, 'valid'),
+      };
       break;
     }
     case 'flatten':
       spec = { type, name };
       break;
     case 'dense':
-      spec = { type, name, units: f.num('units', { int: true, min: 1, max: 1 << 20 }), activation: f.oneOf('activation', ACTIVATIONS, 'linear'), useBias: f.bool('useBias', true) };
+      spec = {
+        type,
+        name,
+        units: f.num('units', { int: true, min: 1, max: 1 << 20 }),
+        activation: f.oneOf('activation', ACTIVATIONS, 'linear'),
+        useBias: f.bool('useBias', true),
+      };
       break;
     case 'dropout':
       spec = { type, name, rate: f.num('rate', { min: 0, max: 0.99 }) };
@@ -178,7 +207,11 @@ export function buildModel(recipe: Recipe, inputShape: [number, number, number],
   );
   const last = [...recipe.architecture].reverse().find((l) => l.type === 'dense');
   if (!last || last.type !== 'dense' || last.units !== classes) {
-    throw new UserError('badInput', `the last dense layer of "training.architecture" must have one unit per class (${classes}), not ${last && last.type === 'dense' ? last.units : 'none'}.`, file);
+    throw new UserError(
+      'badInput',
+      `the last dense layer of "training.architecture" must have one unit per class (${classes}), not ${last && last.type === 'dense' ? last.units : 'none'}.`,
+      file,
+    );
   }
   const model = tf.sequential({ name: name.replace(/[^\w.-]/g, '_') });
   recipe.architecture.forEach((spec, i) => {
@@ -189,7 +222,17 @@ export function buildModel(recipe: Recipe, inputShape: [number, number, number],
     let layer: tf.layers.Layer;
     switch (spec.type) {
       case 'conv2d':
-        layer = tf.layers.conv2d({ ...first, ...named, filters: spec.filters, kernelSize: spec.kernelSize, strides: spec.strides, padding: spec.padding, activation: spec.activation, useBias: spec.useBias, kernelInitializer });
+        layer = tf.layers.conv2d({
+          ...first,
+          ...named,
+          filters: spec.filters,
+          kernelSize: spec.kernelSize,
+          strides: spec.strides,
+          padding: spec.padding,
+          activation: spec.activation,
+          useBias: spec.useBias,
+          kernelInitializer,
+        });
         break;
       case 'maxPooling2d':
         layer = tf.layers.maxPooling2d({ ...first, ...named, poolSize: spec.poolSize, strides: spec.strides, padding: spec.padding });
@@ -240,11 +283,21 @@ export function recipeCost(recipe: Recipe, inputShape: [number, number, number],
       case 'conv2d':
       case 'maxPooling2d':
       case 'averagePooling2d': {
-        if (shape.length !== 3) throw new UserError('badInput', `"training.architecture[${i}]" (${spec.type}) needs an image input [height, width, channels], not [${shape.join(', ')}].`, file);
+        if (shape.length !== 3)
+          throw new UserError(
+            'badInput',
+            `"training.architecture[${i}]" (${spec.type}) needs an image input [height, width, channels], not [${shape.join(', ')}].`,
+            file,
+          );
         const [kh, kw] = spec.type === 'conv2d' ? spec.kernelSize : spec.poolSize;
         const oh = out(shape[0], kh, spec.strides[0], spec.padding);
         const ow = out(shape[1], kw, spec.strides[1], spec.padding);
-        if (oh < 1 || ow < 1) throw new UserError('badInput', `"training.architecture[${i}]" (${spec.type}) does not fit the layer before it: a ${kh}×${kw} window on a ${shape[0]}×${shape[1]} input.`, file);
+        if (oh < 1 || ow < 1)
+          throw new UserError(
+            'badInput',
+            `"training.architecture[${i}]" (${spec.type}) does not fit the layer before it: a ${kh}×${kw} window on a ${shape[0]}×${shape[1]} input.`,
+            file,
+          );
         if (spec.type === 'conv2d') {
           params += kh * kw * last * spec.filters + (spec.useBias ? spec.filters : 0);
           shape = [oh, ow, spec.filters];

@@ -33,7 +33,12 @@ const BLOCK = 4096;
 export async function trainLens(lensPath: string, job: Job): Promise<TrainResult> {
   const lens = await readLens(lensPath);
   const recipe = lens.training;
-  if (!recipe) throw new UserError('badInput', 'has no "training" recipe, so Feature Lens cannot train its model (it can still inspect an existing model.json).', lens.path);
+  if (!recipe)
+    throw new UserError(
+      'badInput',
+      'has no "training" recipe, so Feature Lens cannot train its model (it can still inspect an existing model.json).',
+      lens.path,
+    );
   await checkTrainingTargets(lens);
   const train = await openDataset(lens, 'train');
   const test = await openDataset(lens, 'test');
@@ -44,7 +49,8 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
   const crossSets: { name: string; ds: Dataset }[] = [];
   for (const c of recipe.crossTests) {
     const ds = await openSpec(c.dataset as DatasetSpec, 'test', lens.path);
-    if (ds.shape.join() !== train.shape.join()) throw new UserError('badInput', `cross test "${c.name}" has ${ds.shape.join('×')} images but the model reads ${train.shape.join('×')}.`, lens.path);
+    if (ds.shape.join() !== train.shape.join())
+      throw new UserError('badInput', `cross test "${c.name}" has ${ds.shape.join('×')} images but the model reads ${train.shape.join('×')}.`, lens.path);
     crossSets.push({ name: c.name, ds });
   }
 
@@ -67,7 +73,20 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       model.compile({ optimizer, loss: recipe.loss, metrics: ['accuracy'] });
       await checkpoints?.reset();
       const onEpoch = checkpoints && ((epoch: number) => checkpoints.epochEnd(model, epoch));
-      const run = await fit(model, { ...recipe, seed }, train, all, test, classes.length, job, attempt < attempts ? attempt : 0, attempts, lens.path, onEpoch, pre);
+      const run = await fit(
+        model,
+        { ...recipe, seed },
+        train,
+        all,
+        test,
+        classes.length,
+        job,
+        attempt < attempts ? attempt : 0,
+        attempts,
+        lens.path,
+        onEpoch,
+        pre,
+      );
       if (!run) continue;
       const { history, trainSeconds, trainAccuracy, last } = run;
       const crossTests = [];
@@ -99,7 +118,9 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       await checkTrainingTargets(lens); // again: either file may have appeared while training ran
       // The model first, then its results naming the weights they were measured on: a kill in between leaves
       // results whose hash is not the model's, which the loader refuses as stale (lens.ts lensInfo).
-      const { weightsHash } = await saveModel(model, lens.model, { featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, seed, trainedAt: new Date().toISOString() } });
+      const { weightsHash } = await saveModel(model, lens.model, {
+        featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, seed, trainedAt: new Date().toISOString() },
+      });
       result.weightsHash = weightsHash;
       if (checkpoints) result.checkpoints = await checkpoints.commit();
       await writeFileAtomic(lens.results, JSON.stringify(result, null, 2) + '\n');
@@ -122,7 +143,11 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
   const real = async (p: string) => fs.promises.realpath(p).catch(() => path.resolve(p));
   const model = await real(lens.model);
   const named = (what: string) =>
-    new UserError('badInput', `"model" names ${lens.model}, which is ${what}; training writes the model there and would overwrite it. Name a model.json of its own, e.g. "model/model.json".`, lens.path);
+    new UserError(
+      'badInput',
+      `"model" names ${lens.model}, which is ${what}; training writes the model there and would overwrite it. Name a model.json of its own, e.g. "model/model.json".`,
+      lens.path,
+    );
   if (model === (await real(lens.path))) throw named('this lens file itself');
   if (model === (await real(lens.results))) throw named('the training results file of this lens');
   const data = [...datasetPaths(lens.dataset), ...(lens.training?.crossTests ?? []).flatMap((c) => datasetPaths(c.dataset as DatasetSpec))];
@@ -130,9 +155,14 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
     const rd = await real(d);
     if (model === rd || isInside(model, rd)) throw named('a file of its dataset');
   }
-  if (!/\.json$/i.test(lens.model)) throw new UserError('badInput', `"model" names ${lens.model}; a TF.js Layers model is a .json file (e.g. "model/model.json").`, lens.path);
+  if (!/\.json$/i.test(lens.model))
+    throw new UserError('badInput', `"model" names ${lens.model}; a TF.js Layers model is a .json file (e.g. "model/model.json").`, lens.path);
   if ((await madeByFeatureLens(lens.model)) === false) {
-    throw new UserError('badInput', `${lens.model} exists and is not a model Feature Lens trained; training would overwrite it. Move it away, or name another file in the lens file's "model".`, lens.path);
+    throw new UserError(
+      'badInput',
+      `${lens.model} exists and is not a model Feature Lens trained; training would overwrite it. Move it away, or name another file in the lens file's "model".`,
+      lens.path,
+    );
   }
   let results: Awaited<ReturnType<typeof readResultsFile>>;
   try {
@@ -141,7 +171,11 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
     throw new UserError('badInput', `${lens.results} cannot be replaced by new training results: ${(e as Error).message}`, lens.path);
   }
   if (results.exists && !results.result) {
-    throw new UserError('badInput', `${lens.results} exists and is not Feature Lens training results; training would overwrite it. Move it away to train.`, lens.path);
+    throw new UserError(
+      'badInput',
+      `${lens.results} exists and is not Feature Lens training results; training would overwrite it. Move it away to train.`,
+      lens.path,
+    );
   }
 }
 
@@ -150,7 +184,20 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
  * `attempt` > 0 means a restart is still possible: the run returns undefined when it falls short of
  * `recipe.restarts` (see recipes.ts).
  */
-async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: Batch | undefined, test: Dataset, classes: number, job: Job, attempt: number, attempts: number, file: string, onEpoch?: (epoch: number) => Promise<void>, pre?: PreprocessSpec) {
+async function fit(
+  model: tf.LayersModel,
+  recipe: Recipe,
+  train: Dataset,
+  all: Batch | undefined,
+  test: Dataset,
+  classes: number,
+  job: Job,
+  attempt: number,
+  attempts: number,
+  file: string,
+  onEpoch?: (epoch: number) => Promise<void>,
+  pre?: PreprocessSpec,
+) {
   const [h, w, c] = train.shape;
   const rnd = new Random(recipe.seed);
   const augRnd = new Random(recipe.seed + 7919);
@@ -194,7 +241,15 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
         job.progress({
           fraction: (epoch + b / batches) / recipe.epochs,
           message: `${attempts > 1 ? `Attempt ${attempt || attempts}/${attempts}, e` : 'E'}poch ${epoch + 1}/${recipe.epochs}, batch ${b}/${batches}: loss ${(lossSum / seen).toFixed(4)}, accuracy ${((accSum / seen) * 100).toFixed(1)}%`,
-          train: { epoch: epoch + 1, epochs: recipe.epochs, batch: b, batches, loss: lossSum / seen, accuracy: accSum / seen, ...(attempts > 1 ? { attempt: attempt || attempts, attempts } : {}) },
+          train: {
+            epoch: epoch + 1,
+            epochs: recipe.epochs,
+            batch: b,
+            batches,
+            loss: lossSum / seen,
+            accuracy: accSum / seen,
+            ...(attempts > 1 ? { attempt: attempt || attempts, attempts } : {}),
+          },
           count: { done: epoch * train.size + seen, total: recipe.epochs * train.size, unit: 'images' },
         });
       }
@@ -203,7 +258,9 @@ async function fit(model: tf.LayersModel, recipe: Recipe, train: Dataset, all: B
     trainSeconds += (performance.now() - t0) / 1000;
     trainAccuracy = accSum / seen;
     if (attempt > 0 && epoch + 1 === recipe.restarts.afterEpochs && trainAccuracy < recipe.restarts.minTrainAccuracy) {
-      job.progress({ message: `Attempt ${attempt}/${attempts}: training accuracy ${(trainAccuracy * 100).toFixed(1)}% after ${epoch + 1} epochs; restarting from seed ${recipe.seed + 1}` });
+      job.progress({
+        message: `Attempt ${attempt}/${attempts}: training accuracy ${(trainAccuracy * 100).toFixed(1)}% after ${epoch + 1} epochs; restarting from seed ${recipe.seed + 1}`,
+      });
       return undefined;
     }
     await onEpoch?.(epoch + 1);

@@ -14,7 +14,11 @@ export const comparePage: HostPage<'compare'> = {
   title: (s) => `${baseTitle(s)} vs ${s.other ? path.basename(s.other).replace(/\.lens\.json$/, '') : '?'}`,
   load: async (ctx, s) => {
     if (!ctx.lens || !s.other) throw new Error('A comparison needs two lens files: run "Feature Lens: Compare With…" on a lens file.');
-    const r = await ctx.call('compare', { lens: ctx.lens.path, other: s.other, layerA: s.layer, layerB: s.otherLayer }, { onProgress: (p) => showProgress(ctx, p) });
+    const r = await ctx.call(
+      'compare',
+      { lens: ctx.lens.path, other: s.other, layerA: s.layer, layerB: s.otherLayer },
+      { onProgress: (p) => showProgress(ctx, p) },
+    );
     return comparePageMessage(r, s, modelSummary(ctx.model, ctx.lens), ctx.title);
   },
 };

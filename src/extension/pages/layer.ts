@@ -32,7 +32,20 @@ export function layerPageMessage(r: LayerInspection, state: PanelState, lens: Le
     layer: r.layer,
     nodes: r.model.layers[r.layer].nodes,
     weights: r.weights ? weightsView(r.weights) : undefined,
-    featureMaps: f ? { index: f.index, className: f.className, images: f.images, image: toPixels(f.image.shape, f.image.data), maps: toPixels(f.maps.shape, f.maps.data), min: f.min, max: f.max, ...picked } : undefined,
-    note: lens ? undefined : (r.pickedError ?? (f ? undefined : 'Feature maps need an image: pick one on a node page (Pick Image…), or open this model through a lens file.')),
+    featureMaps: f
+      ? {
+          index: f.index,
+          className: f.className,
+          images: f.images,
+          image: toPixels(f.image.shape, f.image.data),
+          maps: toPixels(f.maps.shape, f.maps.data),
+          min: f.min,
+          max: f.max,
+          ...picked,
+        }
+      : undefined,
+    note: lens
+      ? undefined
+      : (r.pickedError ?? (f ? undefined : 'Feature maps need an image: pick one on a node page (Pick Image…), or open this model through a lens file.')),
   };
 }

@@ -38,6 +38,10 @@ export function modelPageMessage(info: ModelInfo, lens: LensInfo | undefined, st
           crossTests: t.crossTests?.map((c) => ({ ...c })),
         }
       : undefined,
-    note: t ? undefined : lens ? (lens.trainingNote ?? 'No training results yet: run "Feature Lens: Train Model".') : 'Training results are shown for models trained from a lens file.',
+    note: t
+      ? undefined
+      : lens
+        ? (lens.trainingNote ?? 'No training results yet: run "Feature Lens: Train Model".')
+        : 'Training results are shown for models trained from a lens file.',
   };
 }

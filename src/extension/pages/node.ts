@@ -25,13 +25,23 @@ export const nodePage: HostPage<'node'> = {
     const info = ctx.model.layers[layer];
     if (node >= info.nodes) throw new UserFacingError(`Layer ${info.name} has no node ${node} (it has ${info.nodes}).`);
     if (ctx.lens) {
-      const r = await ctx.call('inspectNode', { lens: ctx.lens.path, storageDir: await ctx.storageDir(), layer, node, method: ctx.view.method, metric: ctx.view.metric });
+      const r = await ctx.call('inspectNode', {
+        lens: ctx.lens.path,
+        storageDir: await ctx.storageDir(),
+        layer,
+        node,
+        method: ctx.view.method,
+        metric: ctx.view.metric,
+      });
       return nodePageMessage(r, s, ctx.lens, ctx.title);
     }
     // Without a lens file there are no dataset images: the weights, and the image the user picked, if any.
     const w = info.hasWeights ? await ctx.call('weights', { model: s.model, layer, node }) : undefined;
     const picked = await pickedImageView(ctx, s.model, layer, node);
-    return { ...nodePageMessage({ model: ctx.model, layer, node, method: ctx.view.method, ...(w ? { weights: w } : {}) }, s, undefined, ctx.title), ...(picked ? { picked } : {}) };
+    return {
+      ...nodePageMessage({ model: ctx.model, layer, node, method: ctx.view.method, ...(w ? { weights: w } : {}) }, s, undefined, ctx.title),
+      ...(picked ? { picked } : {}),
+    };
   },
   after: async (ctx, s, page) => {
     const done = ctx.maximized(s);
@@ -49,7 +59,15 @@ async function sendNodeStats(ctx: PageContext, layer: number, node: number): Pro
     const col = r ? r.layers.indexOf(layer) : -1;
     if (!r || !ctx.current() || col < 0) return;
     const tc = r.topClass[col]?.[node];
-    ctx.post({ type: 'nodeStats', layer, node, deadFraction: r.deadFraction[col][node], selectivity: r.selectivity[col][node], topClass: r.classes[tc] ?? String(tc), classes: r.classes.length });
+    ctx.post({
+      type: 'nodeStats',
+      layer,
+      node,
+      deadFraction: r.deadFraction[col][node],
+      selectivity: r.selectivity[col][node],
+      topClass: r.classes[tc] ?? String(tc),
+      classes: r.classes.length,
+    });
   } catch (e) {
     ctx.log.warn(`Node statistics: ${e instanceof Error ? e.message : String(e)}`);
   }

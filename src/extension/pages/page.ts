@@ -68,7 +68,11 @@ export async function sendByClass(ctx: PageContext, s: PanelState): Promise<void
     const r = await ctx.byClass();
     if (!ctx.current()) return;
     if (!r) ctx.post({ type: 'byClass', note: 'Compute Top Activations to see this chart.' });
-    else ctx.post({ type: 'byClass', chart: { classes: r.classes, layerNames: r.layerNames, norms: r.norms, highlight: s.layer === undefined ? -1 : r.layers.indexOf(s.layer) } });
+    else
+      ctx.post({
+        type: 'byClass',
+        chart: { classes: r.classes, layerNames: r.layerNames, norms: r.norms, highlight: s.layer === undefined ? -1 : r.layers.indexOf(s.layer) },
+      });
   } catch (e) {
     ctx.log.warn(`Layer activation by class: ${e instanceof Error ? e.message : String(e)}`);
     if (ctx.current()) ctx.post({ type: 'byClass', note: 'This chart could not be computed; see the Feature Lens log.' });

@@ -18,7 +18,10 @@ export function byClass(chart: ByClassView | undefined, note?: string): void {
   }
   box.replaceChildren(
     heatMap(chart.norms, chart.classes, chart.layerNames, { normalize: 'column', highlightCol: chart.highlight }),
-    el('p', 'note', 'Mean over the test images of each class of the Frobenius norm of the whole layer activation. Each column is coloured on its own scale, from white at its smallest to red at its largest value; the numbers are the real values.'),
+    el(
+      'p',
+      'note',
+      'Mean over the test images of each class of the Frobenius norm of the whole layer activation. Each column is coloured on its own scale, from white at its smallest to red at its largest value; the numbers are the real values.',
+    ),
   );
 }
-

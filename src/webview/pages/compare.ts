@@ -67,7 +67,12 @@ function crossTestSection(r: CompareResult): HTMLElement {
       const outputs = c.confusion[0].length;
       const own = t.datasets[i]?.classes;
       const cols = own && own.length === outputs ? own : Array.from({ length: outputs }, (_, k) => String(k));
-      const cm = heatMap(c.confusion, d.classes.map((k) => `true ${k}`), cols.map((k) => `pred ${k}`), { normalize: 'all' });
+      const cm = heatMap(
+        c.confusion,
+        d.classes.map((k) => `true ${k}`),
+        cols.map((k) => `pred ${k}`),
+        { normalize: 'all' },
+      );
       row.append(figure([cm], `${t.models[i]} on ${d.name} (counts)`));
     }),
   );
@@ -92,7 +97,13 @@ function matchingSection(m: ComparePageMessage, send: Send): HTMLElement {
   const n = m.result.matching;
   const s = section('Node matching', 'node-matching');
   s.body.append(layerPicker(m, send));
-  s.body.append(el('p', 'note', `Each node of ${n.layerA.name} (A) and its best-correlated node of ${n.layerB.name} (B), over ${n.images} images of ${n.dataset} (${n.samples} samples, ${n.sampling === 'positions' ? 'per image and position' : 'spatial means'}). Click a node to open its page.`));
+  s.body.append(
+    el(
+      'p',
+      'note',
+      `Each node of ${n.layerA.name} (A) and its best-correlated node of ${n.layerB.name} (B), over ${n.images} images of ${n.dataset} (${n.samples} samples, ${n.sampling === 'positions' ? 'per image and position' : 'spatial means'}). Click a node to open its page.`,
+    ),
+  );
   const oneToOne = new Map(n.oneToOne.map((p) => [p.a, p.b]));
   const table = el('table', 'layers matching');
   const head = el('tr');
@@ -100,7 +111,12 @@ function matchingSection(m: ComparePageMessage, send: Send): HTMLElement {
   sortButton.type = 'button';
   const corrTh = el('th');
   corrTh.append(sortButton);
-  head.append(el('th', undefined, `A node (${n.layerA.name})`), el('th', undefined, `best B node (${n.layerB.name})`), corrTh, el('th', undefined, 'one-to-one B node'));
+  head.append(
+    el('th', undefined, `A node (${n.layerA.name})`),
+    el('th', undefined, `best B node (${n.layerB.name})`),
+    corrTh,
+    el('th', undefined, 'one-to-one B node'),
+  );
   const body = el('tbody');
   table.append(el('thead'), body);
   table.tHead!.append(head);
@@ -125,7 +141,11 @@ function matchingSection(m: ComparePageMessage, send: Send): HTMLElement {
           cell(nodeLink(`${p.a}`, `Open node ${p.a} of ${n.layerA.name} (A)`, () => send({ type: 'selectNode', layer: n.layerA.index, node: p.a }))),
           cell(nodeLink(`${p.b}`, `Open node ${p.b} of ${n.layerB.name} (B)`, () => send({ type: 'openOtherNode', layer: n.layerB.index, node: p.b }))),
           cell(corr(p.correlation)),
-          cell(o === undefined ? '—' : nodeLink(`${o}`, `Open node ${o} of ${n.layerB.name} (B)`, () => send({ type: 'openOtherNode', layer: n.layerB.index, node: o }))),
+          cell(
+            o === undefined
+              ? '—'
+              : nodeLink(`${o}`, `Open node ${o} of ${n.layerB.name} (B)`, () => send({ type: 'openOtherNode', layer: n.layerB.index, node: o })),
+          ),
         );
         return tr;
       }),
@@ -165,7 +185,9 @@ function layerPicker(m: ComparePageMessage, send: Send): HTMLElement {
   }
   const { layerA, layerB } = m.result.matching;
   const follow = layerA.index === layerB.index && layerA.name === layerB.name;
-  select.addEventListener('change', () => send({ type: 'compareLayers', layer: Number(select.value), otherLayer: follow ? Number(select.value) : layerB.index }));
+  select.addEventListener('change', () =>
+    send({ type: 'compareLayers', layer: Number(select.value), otherLayer: follow ? Number(select.value) : layerB.index }),
+  );
   label.append(select);
   return label;
 }

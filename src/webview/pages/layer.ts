@@ -72,7 +72,10 @@ function layerWeightTiles(m: LayerPageMessage, w: WeightsView, send: Send): HTML
       note.id = 'weights-shown';
       note.textContent = text;
       if (count > nodesPerPage) {
-        const prev = button('Previous', 'arrow-left', () => draw(Math.max(0, first - nodesPerPage)), { secondary: true, title: `Nodes before ${w.nodes[first]}` });
+        const prev = button('Previous', 'arrow-left', () => draw(Math.max(0, first - nodesPerPage)), {
+          secondary: true,
+          title: `Nodes before ${w.nodes[first]}`,
+        });
         const next = button('Next', 'arrow-right', () => draw(first + nodesPerPage), { secondary: true, title: `Nodes after ${w.nodes[last - 1]}` });
         prev.toggleAttribute('disabled', first === 0);
         next.toggleAttribute('disabled', last >= count);
@@ -93,8 +96,14 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
   const tools: HTMLElement[] = [];
   if (m.featureMaps && !m.featureMaps.picked) {
     const fmI = m.featureMaps;
-    const prev = button('', 'arrow-left', () => fmI.index > 0 && send({ type: 'selectImage', index: fmI.index - 1 }), { secondary: true, title: 'Previous image (←)' });
-    const next = button('', 'arrow-right', () => fmI.index + 1 < fmI.images && send({ type: 'selectImage', index: fmI.index + 1 }), { secondary: true, title: 'Next image (→)' });
+    const prev = button('', 'arrow-left', () => fmI.index > 0 && send({ type: 'selectImage', index: fmI.index - 1 }), {
+      secondary: true,
+      title: 'Previous image (←)',
+    });
+    const next = button('', 'arrow-right', () => fmI.index + 1 < fmI.images && send({ type: 'selectImage', index: fmI.index + 1 }), {
+      secondary: true,
+      title: 'Next image (→)',
+    });
     const input = document.createElement('vscode-textfield') as HTMLElement & { value: string; type: string };
     input.type = 'number';
     input.value = String(fmI.index);
@@ -106,7 +115,9 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
     });
     tools.unshift(el('span', 'node-count', 'image'), prev, input, next);
   }
-  root.append(header(layer?.name ?? `layer ${m.layer}`, `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}], ${m.nodes} nodes`, tools));
+  root.append(
+    header(layer?.name ?? `layer ${m.layer}`, `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}], ${m.nodes} nodes`, tools),
+  );
 
   const ws = section(`Weights of all ${m.nodes} nodes`);
   if (m.weights) {
@@ -114,7 +125,13 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
   } else ws.body.append(el('p', 'note', 'This layer has no weights.'));
   root.append(ws.root);
 
-  const fs = section(m.featureMaps ? (m.featureMaps.picked ? `Feature maps for the picked image ${m.featureMaps.picked}` : `Feature maps for test image #${m.featureMaps.index} (${m.featureMaps.className})`) : 'Feature maps');
+  const fs = section(
+    m.featureMaps
+      ? m.featureMaps.picked
+        ? `Feature maps for the picked image ${m.featureMaps.picked}`
+        : `Feature maps for test image #${m.featureMaps.index} (${m.featureMaps.className})`
+      : 'Feature maps',
+  );
   if (m.featureMaps) {
     const f = m.featureMaps;
     const d = dims(f.image.shape);
@@ -138,7 +155,10 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
         grid.append(fig);
       }
     } else {
-      const c = pixelCanvas({ shape: [1, data.length], data: f.maps.data }, 'signed', 'feature-map', 0, { lim, target: Math.min(640, Math.max(160, data.length * 4)) });
+      const c = pixelCanvas({ shape: [1, data.length], data: f.maps.data }, 'signed', 'feature-map', 0, {
+        lim,
+        target: Math.min(640, Math.max(160, data.length * 4)),
+      });
       c.classList.add('vector');
       const fig = figure([c], `${data.length} activations`);
       if (data.length <= 32) {
@@ -162,4 +182,3 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
   if (m.model.lens) root.append(byClassSection());
   return root;
 }
-

@@ -38,7 +38,12 @@ function drawModelPage(m: ModelPageMessage, send: Send): HTMLElement {
   if (!m.state.lens) {
     // Without a lens file there is no dataset: weights, activation maximization and pages of one image only.
     const offer = el('p', 'note', 'No lens file names this model, so there is no dataset to rank images by. ');
-    offer.append(button('Create Lens File…', 'new-file', () => send({ type: 'createLens' }), { secondary: true, title: 'Write a lens file for this model, with a dataset you pick' }));
+    offer.append(
+      button('Create Lens File…', 'new-file', () => send({ type: 'createLens' }), {
+        secondary: true,
+        title: 'Write a lens file for this model, with a dataset you pick',
+      }),
+    );
     sum.body.append(offer);
   }
   const table = el('table', 'layers');
@@ -47,7 +52,15 @@ function drawModelPage(m: ModelPageMessage, send: Send): HTMLElement {
   table.append(head);
   for (const l of m.model.layers) {
     const tr = el('tr');
-    for (const v of [String(l.index), l.name, l.className + (l.activation && l.activation !== 'linear' ? ` (${l.activation})` : ''), `[${l.outputShape.join(', ')}]`, String(l.nodes), l.params.toLocaleString('en-US')]) tr.append(el('td', undefined, v));
+    for (const v of [
+      String(l.index),
+      l.name,
+      l.className + (l.activation && l.activation !== 'linear' ? ` (${l.activation})` : ''),
+      `[${l.outputShape.join(', ')}]`,
+      String(l.nodes),
+      l.params.toLocaleString('en-US'),
+    ])
+      tr.append(el('td', undefined, v));
     table.append(tr);
   }
   sum.body.append(table);
@@ -62,10 +75,18 @@ function drawModelPage(m: ModelPageMessage, send: Send): HTMLElement {
     const acc = [{ name: 'train accuracy', values: h.map((r) => r.accuracy), x }];
     if (h.some((r) => r.testAccuracy !== undefined)) acc.push({ name: 'test accuracy', values: h.map((r) => r.testAccuracy ?? NaN), x });
     const row = el('div', 'charts');
-    row.append(figure([lineChart(loss, { xLabel: 'epoch' })], 'loss'), figure([lineChart(acc, { xLabel: 'epoch', yMin: Math.min(...acc.flatMap((s) => s.values.filter(Number.isFinite)), 0.9), yMax: 1 })], 'accuracy'));
+    row.append(
+      figure([lineChart(loss, { xLabel: 'epoch' })], 'loss'),
+      figure([lineChart(acc, { xLabel: 'epoch', yMin: Math.min(...acc.flatMap((s) => s.values.filter(Number.isFinite)), 0.9), yMax: 1 })], 'accuracy'),
+    );
     tr.body.append(row);
     const t = m.training;
-    const cm = heatMap(t.confusion.map((r) => r.map(Number)), t.classes.map((c) => `true ${c}`), t.classes.map((c) => `pred ${c}`), { normalize: 'all' });
+    const cm = heatMap(
+      t.confusion.map((r) => r.map(Number)),
+      t.classes.map((c) => `true ${c}`),
+      t.classes.map((c) => `pred ${c}`),
+      { normalize: 'all' },
+    );
     tr.body.append(figure([cm], 'confusion matrix on the test split (counts)'));
   } else tr.body.append(el('p', 'note', m.note ?? 'No training results.'));
   root.append(tr.root);

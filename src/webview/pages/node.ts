@@ -73,23 +73,49 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   objectiveHistory = [];
   const root = el('div', 'page');
   const layer = m.model.layers[m.layer];
-  const prev = button('', 'arrow-left', () => m.node > 0 && send({ type: 'selectNode', layer: m.layer, node: m.node - 1 }), { secondary: true, title: 'Previous node (← or k)' });
-  const next = button('', 'arrow-right', () => m.node + 1 < m.nodes && send({ type: 'selectNode', layer: m.layer, node: m.node + 1 }), { secondary: true, title: 'Next node (→ or j)' });
+  const prev = button('', 'arrow-left', () => m.node > 0 && send({ type: 'selectNode', layer: m.layer, node: m.node - 1 }), {
+    secondary: true,
+    title: 'Previous node (← or k)',
+  });
+  const next = button('', 'arrow-right', () => m.node + 1 < m.nodes && send({ type: 'selectNode', layer: m.layer, node: m.node + 1 }), {
+    secondary: true,
+    title: 'Next node (→ or j)',
+  });
   prev.toggleAttribute('disabled', m.node === 0);
   next.toggleAttribute('disabled', m.node + 1 >= m.nodes);
   // Projections apply where there are top images (a dataset and its index) or a picked image; the ranking only
   // to top images.
-  const method = m.top || m.picked?.image ? [singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) => send({ type: 'setMethod', method: v as ProjectionMethod }))] : [];
-  const metric = m.top ? [singleSelect('metric', 'Rank the top images by', SCORE_METRIC_LABELS, m.top.metric, (v) => send({ type: 'setMetric', metric: v as ScoreMetric }))] : [];
-  const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), { title: 'Gradient ascent on the input for this node (Olah et al. 2017)' });
+  const method =
+    m.top || m.picked?.image
+      ? [
+          singleSelect('method', 'Projection to pixel space', PROJECTION_METHOD_LABELS, m.method, (v) =>
+            send({ type: 'setMethod', method: v as ProjectionMethod }),
+          ),
+        ]
+      : [];
+  const metric = m.top
+    ? [singleSelect('metric', 'Rank the top images by', SCORE_METRIC_LABELS, m.top.metric, (v) => send({ type: 'setMetric', metric: v as ScoreMetric }))]
+    : [];
+  const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), {
+    title: 'Gradient ascent on the input for this node (Olah et al. 2017)',
+  });
   const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, ...method, ...metric, max];
-  root.append(header(`${layer?.name ?? `layer ${m.layer}`} · node ${m.node}`, `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}]`, tools));
+  root.append(
+    header(
+      `${layer?.name ?? `layer ${m.layer}`} · node ${m.node}`,
+      `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}]`,
+      tools,
+    ),
+  );
   root.append(el('div', 'stats', ''));
   root.lastElementChild!.id = 'node-stats';
 
   const ws = section('Weights');
   if (m.weights) {
-    ws.body.append(weightTiles(m.weights, 0, (m.weights.tiles[0]?.length ?? 1) > 1 ? 64 : 160), legend(m.weights.rgb ? 'signedRgb' : 'signed', m.weights.min, m.weights.max, 'weight'));
+    ws.body.append(
+      weightTiles(m.weights, 0, (m.weights.tiles[0]?.length ?? 1) > 1 ? 64 : 160),
+      legend(m.weights.rgb ? 'signedRgb' : 'signed', m.weights.min, m.weights.max, 'weight'),
+    );
   } else ws.body.append(el('p', 'note', layer && layer.params === 0 ? 'This layer has no weights.' : 'No weights to show for this layer.'));
   root.append(ws.root);
 
@@ -128,7 +154,8 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
     ts.body.append(grid);
     const legends = el('div', 'legends');
     legends.append(legend('image', 0, 1, 'input'), legend('signed', fm.min, fm.max, 'feature map'));
-    if (m.top.items.some((i) => i.projection)) legends.append(legend(m.top.items.some((i) => i.projection && dims(i.projection.shape).c === 3) ? 'signedRgb' : 'signed', pr.min, pr.max, 'projection'));
+    if (m.top.items.some((i) => i.projection))
+      legends.append(legend(m.top.items.some((i) => i.projection && dims(i.projection.shape).c === 3) ? 'signedRgb' : 'signed', pr.min, pr.max, 'projection'));
     ts.body.append(legends);
     if (m.projectionError) ts.body.append(el('p', 'note warn', `Projection unavailable: ${m.projectionError}`));
   } else {
@@ -138,7 +165,13 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   root.append(m.model.lens || m.top ? ts.root : pickedImageSection(m, send));
 
   const mx = section('Activation maximization', 'maximize');
-  mx.body.append(el('p', 'note', 'Maximize Activation runs gradient ascent on the input (Fourier basis, jitter/scale/rotate robustness, ReLU warm-up) and shows the image with its objective curve.'));
+  mx.body.append(
+    el(
+      'p',
+      'note',
+      'Maximize Activation runs gradient ascent on the input (Fourier basis, jitter/scale/rotate robustness, ReLU warm-up) and shows the image with its objective curve.',
+    ),
+  );
   root.append(mx.root);
   return root;
 }
@@ -209,4 +242,3 @@ function maximizeProgress(m: MaximizeProgressMessage): void {
   note.id = 'maximize-progress';
   box.replaceChildren(note, lineChart([{ name: 'objective', values: history }], { xLabel: 'update' }));
 }
-

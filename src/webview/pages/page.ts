@@ -36,4 +36,3 @@ export function header(title: string, sub: string, tools: HTMLElement[]): HTMLEl
   h.append(t, bar);
   return h;
 }
-

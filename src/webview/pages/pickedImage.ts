@@ -12,7 +12,9 @@ export function pickedImageSection(m: NodePageMessage, send: Send): HTMLElement 
   const p = m.picked;
   const s = section(p ? `Picked image: ${p.name}` : 'Picked image', 'picked-image');
   const bar = el('div', 'toolbar');
-  const pick = button(p ? 'Pick Another Image…' : 'Pick Image…', 'file-media', () => send({ type: 'pickImage' }), { title: 'See this node through an image file of the workspace (PNG or JPEG), fitted to the model input' });
+  const pick = button(p ? 'Pick Another Image…' : 'Pick Image…', 'file-media', () => send({ type: 'pickImage' }), {
+    title: 'See this node through an image file of the workspace (PNG or JPEG), fitted to the model input',
+  });
   pick.id = 'pick-image';
   bar.append(pick);
   if (p) {
@@ -22,7 +24,9 @@ export function pickedImageSection(m: NodePageMessage, send: Send): HTMLElement 
   }
   s.body.append(bar);
   if (!p) {
-    s.body.append(el('p', 'note', `${m.topNote ?? 'This model has no lens file.'} Pick an image to see this node's feature map and its projection to pixel space for it.`));
+    s.body.append(
+      el('p', 'note', `${m.topNote ?? 'This model has no lens file.'} Pick an image to see this node's feature map and its projection to pixel space for it.`),
+    );
     return s.root;
   }
   if (p.error || !p.image || !p.featureMap) {
@@ -45,7 +49,14 @@ export function pickedImageSection(m: NodePageMessage, send: Send): HTMLElement 
   let pr: { min: number; max: number } | undefined;
   if (p.projection) {
     pr = range(new Float32Array(p.projection.data));
-    grid.append(cell(pixelCanvas(p.projection, 'signed', 'picked-projection', 0, { lim: Math.max(Math.abs(pr.min), Math.abs(pr.max)), rgb: dims(p.projection.shape).c === 3 })));
+    grid.append(
+      cell(
+        pixelCanvas(p.projection, 'signed', 'picked-projection', 0, {
+          lim: Math.max(Math.abs(pr.min), Math.abs(pr.max)),
+          rgb: dims(p.projection.shape).c === 3,
+        }),
+      ),
+    );
   } else grid.append(cell(el('div', 'dim', '—')));
   s.body.append(grid);
   const legends = el('div', 'legends');

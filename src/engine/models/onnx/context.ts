@@ -76,7 +76,9 @@ export class Importer {
   /** Emits an op reading `inputs` (refs) whose ONNX output dims are `dims`; returns its value. */
   emit(spec: OpSpec, inputs: string[], dims: number[], origin: Origin, shape?: number[]): Dyn {
     if (dims.slice(1).some((d) => !(d > 0) || !Number.isInteger(d))) {
-      throw this.error(`${origin.opType} node "${origin.node}" has an output of unknown or empty shape [${dims.slice(1).join(', ')}] for the model's fixed input size`);
+      throw this.error(
+        `${origin.opType} node "${origin.node}" has an output of unknown or empty shape [${dims.slice(1).join(', ')}] for the model's fixed input size`,
+      );
     }
     const ref = `%${this.counter++}`;
     this.ops.push({ ...spec, name: ref, inputs, shape: shape ?? storedDims(dims).slice(1), source: origin.opType } as Op);
@@ -144,7 +146,10 @@ export class NodeView {
     this.inputs = (node.input ?? []).map((n) => {
       if (!n) return undefined;
       const v = ctx.values.get(n);
-      if (!v) throw ctx.error(`${this.opType} node "${this.name}" reads "${n}", which no earlier node or initializer defines (the graph is not in topological order or is incomplete)`);
+      if (!v)
+        throw ctx.error(
+          `${this.opType} node "${this.name}" reads "${n}", which no earlier node or initializer defines (the graph is not in topological order or is incomplete)`,
+        );
       return v;
     });
   }
@@ -191,7 +196,8 @@ export class NodeView {
       if (optional) return undefined;
       throw this.refuse(`input ${i + 1} is missing`);
     }
-    if (v.kind !== 'const') throw this.refuse(`input ${i + 1} must be a constant (an initializer or folded at import), but it is computed from the model's input`);
+    if (v.kind !== 'const')
+      throw this.refuse(`input ${i + 1} must be a constant (an initializer or folded at import), but it is computed from the model's input`);
     return v.t;
   }
   /** Sets output `i`. */

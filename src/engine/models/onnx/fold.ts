@@ -8,7 +8,6 @@ import { BATCH, type HostTensor, decodeTensor, gatherHost, size, sliceHost } fro
 
 const intTensor = (data: number[], dims = [data.length]): HostTensor => ({ dims, data, type: 'int' });
 
-
 const constant: Handler = (n) => {
   const t = n.tensor('value');
   if (t) return n.out(constVal(decodeTensor(t, n.ctx.dir, n.ctx.file)));
@@ -51,7 +50,13 @@ const cast: Handler = (n) => {
     if (!float) throw n.refuse('casting a computed value to an integer type is not supported');
     return n.out(v);
   }
-  n.out(constVal(float ? { ...v.t, data: Float32Array.from(v.t.data), type: 'float' } : { ...v.t, data: Array.from(v.t.data, (x) => (x === BATCH ? x : Math.trunc(x))), type: 'int' }));
+  n.out(
+    constVal(
+      float
+        ? { ...v.t, data: Float32Array.from(v.t.data), type: 'float' }
+        : { ...v.t, data: Array.from(v.t.data, (x) => (x === BATCH ? x : Math.trunc(x))), type: 'int' },
+    ),
+  );
 };
 
 const constantOfShape: Handler = (n) => {
@@ -60,7 +65,11 @@ const constantOfShape: Handler = (n) => {
   const t = n.tensor('value');
   const v = t ? decodeTensor(t, n.ctx.dir, n.ctx.file) : { dims: [1], data: Float32Array.of(0), type: 'float' as const };
   const count = size(dims);
-  n.out(constVal(v.type === 'float' ? { dims, data: new Float32Array(count).fill(v.data[0]), type: 'float' } : intTensor(new Array<number>(count).fill(v.data[0]), dims)));
+  n.out(
+    constVal(
+      v.type === 'float' ? { dims, data: new Float32Array(count).fill(v.data[0]), type: 'float' } : intTensor(new Array<number>(count).fill(v.data[0]), dims),
+    ),
+  );
 };
 
 const slice: Handler = (n) => {
@@ -68,7 +77,14 @@ const slice: Handler = (n) => {
   const old = n.ctx.opset < 10;
   const starts = old ? n.ints('starts', []) : ints(n.constant(1));
   const ends = old ? n.ints('ends', []) : ints(n.constant(2));
-  const axes = old ? n.ints('axes', starts.map((_, i) => i)) : n.inputs[3] ? ints(n.constant(3)) : starts.map((_, i) => i);
+  const axes = old
+    ? n.ints(
+        'axes',
+        starts.map((_, i) => i),
+      )
+    : n.inputs[3]
+      ? ints(n.constant(3))
+      : starts.map((_, i) => i);
   const steps = !old && n.inputs[4] ? ints(n.constant(4)) : starts.map(() => 1);
   axes.forEach((a, i) => (t = sliceHost(t, a < 0 ? a + t.dims.length : a, starts[i], ends[i], steps[i])));
   n.out(constVal(t));

@@ -42,7 +42,13 @@ export const reshape: Handler = (n) => {
   const dims = target.map((d, i) => (d === 0 && !allowZero ? inDims[i] : d));
   if (v.kind === 'const') {
     const known = size(dims.filter((d) => d !== -1));
-    n.out(reshapeConst(n, v.t, dims.map((d) => (d === -1 ? size(v.t.dims) / known : d))));
+    n.out(
+      reshapeConst(
+        n,
+        v.t,
+        dims.map((d) => (d === -1 ? size(v.t.dims) / known : d)),
+      ),
+    );
     return;
   }
   // The first axis is the batch: PyTorch writes it as x.size(0) (folded to BATCH), 0, -1 or the traced size.
@@ -51,7 +57,12 @@ export const reshape: Handler = (n) => {
   const inferred = rest.indexOf(-1);
   if (inferred >= 0) rest[inferred] = total / size(rest.filter((d) => d !== -1));
   if (rest.some((d) => !Number.isInteger(d) || d <= 0) || size(rest) !== total) {
-    throw n.refuse(`reshaping [${inDims.slice(1).join(', ')}] (after the batch) to [${target.slice(1).map((d) => (d === BATCH ? 'batch' : d)).join(', ')}] would mix the batch with other axes`);
+    throw n.refuse(
+      `reshaping [${inDims.slice(1).join(', ')}] (after the batch) to [${target
+        .slice(1)
+        .map((d) => (d === BATCH ? 'batch' : d))
+        .join(', ')}] would mix the batch with other axes`,
+    );
   }
   n.out(reshapeTo(n, v, [-1, ...rest]));
 };
@@ -99,7 +110,10 @@ export const unsqueeze: Handler = (n) => {
 export const transpose: Handler = (n) => {
   const v = n.inputs[0];
   const dims = v?.kind === 'dyn' ? v.dims : (v?.t.dims ?? []);
-  const perm = n.ints('perm', dims.map((_, i) => dims.length - 1 - i));
+  const perm = n.ints(
+    'perm',
+    dims.map((_, i) => dims.length - 1 - i),
+  );
   if (v?.kind === 'const') return n.out(constVal(transposeHost(v.t, perm)));
   const x = n.dyn(0);
   if (perm[0] !== 0) throw n.refuse(`perm [${perm.join(', ')}] moves the batch axis`);
@@ -116,7 +130,12 @@ export const transpose: Handler = (n) => {
   // Moving only axes of size 1 is a reshape.
   const big = (order: number[], d: number[]) => order.filter((a) => d[a] !== 1);
   const inStored = storedDims(dims);
-  const same = big(q, inStored).join() === big(inStored.map((_, i) => i), inStored).join();
+  const same =
+    big(q, inStored).join() ===
+    big(
+      inStored.map((_, i) => i),
+      inStored,
+    ).join();
   n.out(same ? n.emit({ kind: 'reshape', shape: stored, weights: NONE }, [x.ref], out) : n.emit({ kind: 'transpose', perm: q, weights: NONE }, [x.ref], out));
 };
 
@@ -126,14 +145,27 @@ export const concat: Handler = (n) => {
   let axis = n.int('axis', 0);
   if (axis < 0) axis += rank;
   if (vals.every((v) => v.kind === 'const')) {
-    n.out(constVal(concatHost(vals.map((v) => (v as Const).t), axis)));
+    n.out(
+      constVal(
+        concatHost(
+          vals.map((v) => (v as Const).t),
+          axis,
+        ),
+      ),
+    );
     return;
   }
   const dyns = vals.map((_, i) => n.dyn(i));
   if (axis === 0) throw n.refuse('concatenating along the batch axis is not supported');
   const out = [...dyns[0].dims];
   out[axis] = dyns.reduce((s, d) => s + d.dims[axis], 0);
-  n.out(n.emit({ kind: 'concat', axis: storedAxis(axis, rank), weights: NONE }, dyns.map((d) => d.ref), out));
+  n.out(
+    n.emit(
+      { kind: 'concat', axis: storedAxis(axis, rank), weights: NONE },
+      dyns.map((d) => d.ref),
+      out,
+    ),
+  );
 };
 
 export const pad: Handler = (n) => {
@@ -153,4 +185,3 @@ export const pad: Handler = (n) => {
   const stored = rank === 4 ? STORED.map((a) => per[a]) : per;
   n.out(n.emit({ kind: 'pad', pads: stored, mode, value, weights: NONE }, [x.ref], out));
 };
-

@@ -14,7 +14,6 @@ import { BATCH, binary, size } from './tensors';
 
 const NONE: Record<string, never> = {};
 
-
 /** `[top, bottom, left, right]` of a 2-D conv or pool, resolving `auto_pad`. */
 function pads2d(n: NodeView, inHW: number[], kernel: number[], strides: number[], dilations: number[]): [number, number, number, number] {
   const auto = n.str('auto_pad', 'NOTSET');
@@ -104,7 +103,13 @@ const convTranspose: Handler = (n) => {
   const ow = s[1] * (inHW[1] - 1) + outPad[1] + kw - pads[2] - pads[3];
   const kernel = n.ctx.weight(w, [2, 3, 1, 0]) as tf.Tensor4D; // [kh, kw, cout, cin]
   const bias = b ? (n.ctx.weight(b) as tf.Tensor1D) : undefined;
-  const spec: OpSpec = { kind: 'convTranspose2d', strides: [s[0], s[1]], pads, outputPadding: [outPad[0], outPad[1]], weights: { kernel, ...(bias ? { bias } : {}) } };
+  const spec: OpSpec = {
+    kind: 'convTranspose2d',
+    strides: [s[0], s[1]],
+    pads,
+    outputPadding: [outPad[0], outPad[1]],
+    weights: { kernel, ...(bias ? { bias } : {}) },
+  };
   n.out(n.emit(spec, [x.ref], [-1, cout, oh, ow]));
 };
 
@@ -163,7 +168,8 @@ function softmax(fn: 'softmax' | 'logSoftmax'): Handler {
     let axis = n.int('axis', n.ctx.opset < 13 ? 1 : -1);
     if (axis < 0) axis += rank;
     // Before opset 13 the input is flattened to 2-D at `axis`: the same as one axis when the rest are 1.
-    if (n.ctx.opset < 13 && size(x.dims.slice(axis + 1)) !== 1) throw n.refuse(`softmax over the flattened axes ${axis}.. of a ${rank}-D value is not supported`);
+    if (n.ctx.opset < 13 && size(x.dims.slice(axis + 1)) !== 1)
+      throw n.refuse(`softmax over the flattened axes ${axis}.. of a ${rank}-D value is not supported`);
     if (axis === 0) throw n.refuse('a softmax over the batch axis is not supported');
     const stored = storedAxis(axis, rank);
     n.out(n.emit({ kind: 'activation', activation: { fn, axis: stored === rank - 1 ? -1 : stored }, weights: NONE }, [x.ref], x.dims));
@@ -172,7 +178,8 @@ function softmax(fn: 'softmax' | 'logSoftmax'): Handler {
 
 const batchNorm: Handler = (n) => {
   const x = n.dyn(0);
-  if (x.dims.length !== 4 && x.dims.length !== 2) throw n.refuse(`batch normalization of a ${x.dims.length}-D value is not supported (4-D images and 2-D features are)`);
+  if (x.dims.length !== 4 && x.dims.length !== 2)
+    throw n.refuse(`batch normalization of a ${x.dims.length}-D value is not supported (4-D images and 2-D features are)`);
   if (n.int('training_mode', 0) === 1) throw n.refuse('training mode (normalizing by the batch statistics) is not supported; export the model in eval mode');
   const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => n.ctx.weight(n.constant(i)) as tf.Tensor1D);
   n.out(n.emit({ kind: 'batchNorm', epsilon: n.float('epsilon', 1e-5), weights: { mean, variance, gamma, beta } }, [x.ref], x.dims));
@@ -248,14 +255,24 @@ function elementwise(kind: 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'): Handl
     }
     // SiLU / swish, as PyTorch exports it: Mul(x, Sigmoid(x)).
     if (kind === 'mul') {
-      for (const [x, s] of [[a, b], [b, a]] as const) {
+      for (const [x, s] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         const sig = producedBy(n, s, 'sigmoid');
         if (x.kind === 'dyn' && sig && sig.inputs[0] === x.ref) {
           n.out(n.emit({ kind: 'activation', activation: { fn: 'swish' }, weights: NONE }, [x.ref], x.dims));
           return;
         }
         const hs = producedBy(n, s, 'hardSigmoid');
-        if (x.kind === 'dyn' && hs && hs.inputs[0] === x.ref && hs.activation.fn === 'hardSigmoid' && Math.abs(hs.activation.alpha - 1 / 6) < 1e-6 && hs.activation.beta === 0.5) {
+        if (
+          x.kind === 'dyn' &&
+          hs &&
+          hs.inputs[0] === x.ref &&
+          hs.activation.fn === 'hardSigmoid' &&
+          Math.abs(hs.activation.alpha - 1 / 6) < 1e-6 &&
+          hs.activation.beta === 0.5
+        ) {
           n.out(n.emit({ kind: 'activation', activation: { fn: 'hardSwish' }, weights: NONE }, [x.ref], x.dims));
           return;
         }
@@ -272,10 +289,18 @@ function elementwise(kind: 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'): Handl
         dims.push(v.dims);
       } else {
         if (v.t.data.includes(BATCH)) throw n.refuse('arithmetic on the dynamic batch size is not supported');
-        if (v.t.dims.length === rank && v.t.dims[0] !== 1) throw n.refuse(`its constant operand of shape [${v.t.dims.join(', ')}] does not broadcast over the batch`);
+        if (v.t.dims.length === rank && v.t.dims[0] !== 1)
+          throw n.refuse(`its constant operand of shape [${v.t.dims.join(', ')}] does not broadcast over the batch`);
         // A bias after a MatMul (PyTorch's Linear on a 3-D value, or an unfused Gemm): folded into the dense op.
         const dense = n.ctx.ops[n.ctx.producer.get(dyn.ref) ?? -1];
-        if (kind === 'add' && dense?.kind === 'dense' && !dense.weights.bias && !dense.activation && size(v.t.dims) === dyn.dims[rank - 1] && n.ctx.uses.get(n.node.input?.[v === a ? 1 : 0] ?? '') === 1) {
+        if (
+          kind === 'add' &&
+          dense?.kind === 'dense' &&
+          !dense.weights.bias &&
+          !dense.activation &&
+          size(v.t.dims) === dyn.dims[rank - 1] &&
+          n.ctx.uses.get(n.node.input?.[v === a ? 1 : 0] ?? '') === 1
+        ) {
           dense.weights.bias = n.ctx.weight({ ...v.t, dims: [size(v.t.dims)] }) as tf.Tensor1D;
           n.out(dyn);
           return;
@@ -338,12 +363,15 @@ const resize: Handler = (n) => {
   let alignCorners = false;
   if (mode === 'nearest') {
     const rounding = opset >= 11 ? n.str('nearest_mode', 'round_prefer_floor') : 'floor';
-    if (coords !== 'asymmetric' || rounding !== 'floor') throw n.refuse(`nearest resizing with ${coords} coordinates rounded ${rounding} is not supported (PyTorch's asymmetric, floor is)`);
+    if (coords !== 'asymmetric' || rounding !== 'floor')
+      throw n.refuse(`nearest resizing with ${coords} coordinates rounded ${rounding} is not supported (PyTorch's asymmetric, floor is)`);
     method = 'nearest';
   } else if (mode === 'linear') {
-    if ((coords === 'align_corners' || coords === 'pytorch_half_pixel') && (out[2] === 1 || out[3] === 1)) throw n.refuse(`${coords} resizing to a size of 1 is not supported`);
+    if ((coords === 'align_corners' || coords === 'pytorch_half_pixel') && (out[2] === 1 || out[3] === 1))
+      throw n.refuse(`${coords} resizing to a size of 1 is not supported`);
     if (coords === 'align_corners') alignCorners = true;
-    else if (coords !== 'half_pixel' && coords !== 'pytorch_half_pixel') throw n.refuse(`linear resizing with ${coords} coordinates is not supported (half_pixel and align_corners are; export with opset 11 or later)`);
+    else if (coords !== 'half_pixel' && coords !== 'pytorch_half_pixel')
+      throw n.refuse(`linear resizing with ${coords} coordinates is not supported (half_pixel and align_corners are; export with opset 11 or later)`);
     method = 'bilinear';
   } else throw n.refuse(`mode "${mode}" is not supported`);
   n.out(n.emit({ kind: 'resize', size: [out[2], out[3]], method, alignCorners, weights: NONE }, [x.ref], [-1, x.dims[1], out[2], out[3]]));
@@ -410,4 +438,3 @@ export const OPS: Record<string, Handler> = {
   // Folded at import (shape arithmetic): onnx/fold.ts
   ...FOLD_OPS,
 };
-

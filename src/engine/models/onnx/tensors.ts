@@ -62,7 +62,12 @@ export function decodeTensor(t: onnx.ITensorProto, dir: string, file: string): H
   const type = t.dataType ?? 0;
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   const need = (bytes: number) => {
-    if (view && view.byteLength < n * bytes) throw new UserError('badInput', `tensor "${name}" holds ${view.byteLength} bytes, fewer than its shape [${dims.join(', ')}] needs (the file is truncated or corrupt).`, file);
+    if (view && view.byteLength < n * bytes)
+      throw new UserError(
+        'badInput',
+        `tensor "${name}" holds ${view.byteLength} bytes, fewer than its shape [${dims.join(', ')}] needs (the file is truncated or corrupt).`,
+        file,
+      );
   };
   switch (type) {
     case DT.FLOAT: {
@@ -108,13 +113,25 @@ export function decodeTensor(t: onnx.ITensorProto, dir: string, file: string): H
         const bytes = type === DT.INT32 ? 4 : type === DT.INT16 || type === DT.UINT16 ? 2 : 1;
         need(bytes);
         const get = (i: number) =>
-          type === DT.INT32 ? view.getInt32(i * 4, true) : type === DT.INT16 ? view.getInt16(i * 2, true) : type === DT.UINT16 ? view.getUint16(i * 2, true) : type === DT.INT8 ? view.getInt8(i) : view.getUint8(i);
+          type === DT.INT32
+            ? view.getInt32(i * 4, true)
+            : type === DT.INT16
+              ? view.getInt16(i * 2, true)
+              : type === DT.UINT16
+                ? view.getUint16(i * 2, true)
+                : type === DT.INT8
+                  ? view.getInt8(i)
+                  : view.getUint8(i);
         return { dims, data: Array.from({ length: n }, (_, i) => get(i)), type: 'int' };
       }
       return { dims, data: (t.int32Data ?? []).slice(0, n), type: 'int' };
     }
     default:
-      throw new UserError('unsupported', `tensor "${name}" is of ONNX type ${dataTypeName(type)}, which Feature Lens does not read (float, double, float16 and integer tensors are read).`, file);
+      throw new UserError(
+        'unsupported',
+        `tensor "${name}" is of ONNX type ${dataTypeName(type)}, which Feature Lens does not read (float, double, float16 and integer tensors are read).`,
+        file,
+      );
   }
 }
 
@@ -125,15 +142,24 @@ function readExternal(t: onnx.ITensorProto, dir: string, file: string): Uint8Arr
   if (!location) throw new UserError('badInput', `tensor "${t.name}" is stored outside the file but names no location.`, file);
   const target = path.resolve(dir, location);
   if (path.relative(dir, target).startsWith('..') || path.isAbsolute(location)) {
-    throw new UserError('badInput', `tensor "${t.name}" points at external data "${location}" outside the model's folder; Feature Lens reads external data only beside the model.`, file);
+    throw new UserError(
+      'badInput',
+      `tensor "${t.name}" points at external data "${location}" outside the model's folder; Feature Lens reads external data only beside the model.`,
+      file,
+    );
   }
   if (!fs.existsSync(target)) {
-    throw new UserError('notFound', `its weights are stored in an external data file "${location}", which is missing (expected at ${target}); copy it beside the model.`, file);
+    throw new UserError(
+      'notFound',
+      `its weights are stored in an external data file "${location}", which is missing (expected at ${target}); copy it beside the model.`,
+      file,
+    );
   }
   const offset = Number(entry('offset') ?? 0);
   const whole = fs.readFileSync(target);
   const length = entry('length') !== undefined ? Number(entry('length')) : whole.byteLength - offset;
-  if (offset + length > whole.byteLength) throw new UserError('badInput', `external data file "${location}" is shorter than tensor "${t.name}" needs (truncated?).`, file);
+  if (offset + length > whole.byteLength)
+    throw new UserError('badInput', `external data file "${location}" is shorter than tensor "${t.name}" needs (truncated?).`, file);
   return whole.subarray(offset, offset + length);
 }
 
@@ -194,7 +220,11 @@ export function gatherHost(t: HostTensor, indices: HostTensor, axis: number): Ho
   const idx = indices.data.map((v) => (v < 0 ? v + len : v));
   const out: number[] = [];
   for (let o = 0; o < outer; o++) for (const i of idx) for (let k = 0; k < inner; k++) out.push(t.data[(o * len + i) * inner + k]);
-  return { dims: [...t.dims.slice(0, axis), ...indices.dims, ...t.dims.slice(axis + 1)], data: t.type === 'float' ? Float32Array.from(out) : out, type: t.type };
+  return {
+    dims: [...t.dims.slice(0, axis), ...indices.dims, ...t.dims.slice(axis + 1)],
+    data: t.type === 'float' ? Float32Array.from(out) : out,
+    type: t.type,
+  };
 }
 
 /** Concatenates host tensors along `axis`. */
