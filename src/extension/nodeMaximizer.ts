@@ -8,12 +8,13 @@ import { ProgressMeter } from './progressMeter';
 
 export class NodeMaximizer {
   /** The last result, shown again when its node's page is drawn anew. */
-  private last: { model: string; msg: MaximizedMessage } | undefined;
+  private last: { model: string; lens?: string; msg: MaximizedMessage } | undefined;
 
   /** The last result for the node in `s`, if any. */
   resultFor(s: PanelState): MaximizedMessage | undefined {
     const m = this.last;
-    return m && m.model === s.model && m.msg.layer === s.layer && m.msg.node === s.node ? m.msg : undefined;
+    // Per lens too: a lens's preprocess changes what the node sees.
+    return m && m.model === s.model && m.lens === s.lens && m.msg.layer === s.layer && m.msg.node === s.node ? m.msg : undefined;
   }
 
   forget(): void {
@@ -45,6 +46,7 @@ export class NodeMaximizer {
     );
     this.last = {
       model,
+      lens,
       msg: { type: 'maximized', layer: result.layer, node: result.node, image: toPixels(result.image.shape, result.image.data), curve: [...result.curve] },
     };
     if (onScreen()) post(this.last.msg);

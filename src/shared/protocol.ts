@@ -60,7 +60,7 @@ export interface EngineMethods {
     metric?: ScoreMetric;
   }): NodeInspection;
   /** A node's feature map and projection for one image file (no lens file needed): see `ImageInspection`. */
-  inspectImage(p: { model: string; file: string; layer: number; node: number; method?: ProjectionMethod }): ImageInspection;
+  inspectImage(p: { model: string; lens?: string; file: string; layer: number; node: number; method?: ProjectionMethod }): ImageInspection;
   /** The layer page: the lens's model (else `model`), with feature maps of test image `image` when there is a lens. */
   inspectLayer(p: { model: string; lens?: string; layer: number; image?: number; file?: string }): LayerInspection;
   /**

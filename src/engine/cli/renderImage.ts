@@ -4,6 +4,7 @@
  * (the image as the model reads it, the node's feature map, its projection by `--method`; see figures.ts).
  * MODEL may be any model file or a lens file (its model is used; its dataset is not read).
  */
+import { loadModelFor } from '../lens/lensModel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProjectionMethod } from '../../shared/protocol';
@@ -11,7 +12,6 @@ import { check, UserError } from '../runtime/errors';
 import { writeFileAtomic } from '../runtime/fsutil';
 import type { Job } from '../runtime/job';
 import { readLens } from '../lens/lens';
-import { loadModel } from '../models/modelIO';
 import { inspectImageFile } from '../server/pickedImage';
 import { RENDER_METHODS, topFigure } from './figures';
 
@@ -38,8 +38,10 @@ export async function renderImage(opts: RenderImageOptions, job: Job): Promise<{
       .filter((m) => m !== 'maximize')
       .join(', ')}, not "${methodName}" (activation maximization reads no image: drop --image).`,
   );
-  const model = opts.model.endsWith('.lens.json') ? (await readLens(opts.model)).model : opts.model;
-  const { info } = await loadModel(model);
+  // A lens file: its model behind its preprocess (as every command given a lens runs it).
+  const lens = opts.model.endsWith('.lens.json') ? path.resolve(opts.model) : undefined;
+  const model = lens ? (await readLens(lens)).model : opts.model;
+  const { info } = await loadModelFor({ model, lens });
   const byName = info.layers.find((l) => l.name === opts.layer);
   const layer = byName ? byName.index : /^\d+$/.test(opts.layer) ? Number(opts.layer) : -1;
   check(
@@ -48,7 +50,7 @@ export async function renderImage(opts: RenderImageOptions, job: Job): Promise<{
     info.path,
   );
   job.progress({ message: `feature map and ${methodName} of ${path.basename(opts.image)}` });
-  const r = await inspectImageFile({ model, file: opts.image, layer, node: opts.node, method: method as ProjectionMethod });
+  const r = await inspectImageFile({ model, ...(lens ? { lens } : {}), file: opts.image, layer, node: opts.node, method: method as ProjectionMethod });
   const st = await fs.promises.stat(opts.out).catch(() => undefined);
   let out = opts.out;
   if (st?.isDirectory() || !/\.png$/i.test(out)) {

@@ -40,6 +40,16 @@ export async function loadLensModel(lens: Lens): Promise<LoadedModel> {
   return loaded;
 }
 
+/** Drops the prefixed networks of model file `model` (a checkpoint no longer kept; its base is unloaded too). */
+export function forgetLensModels(model: string): void {
+  const file = path.resolve(model);
+  for (const [key, hit] of prefixed) {
+    if (hit.base.info.path !== file) continue;
+    prefixed.delete(key);
+    hit.loaded.network.dispose(); // the prefix's own weights only
+  }
+}
+
 /**
  * The network for a request naming a model file and, optionally, the lens it is inspected through: with a
  * lens, that lens's model (which must be `model`) behind its preprocessing; without, the file as it is.

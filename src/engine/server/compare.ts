@@ -19,7 +19,7 @@ import { WEIGHT_KINDS } from '../models/describeLayers';
 import { yieldToEvents, type Job } from '../runtime/job';
 import { openDataset, readLens } from '../lens/lens';
 import type { Network } from '../models/network';
-import { loadModel } from '../models/modelIO';
+import { loadLensModel } from '../lens/lensModel';
 import * as tf from '../runtime/tf';
 import { crossTest, inputMismatch } from '../methods/crossTest';
 import { bestMatches, CorrelationAccumulator, oneToOneMatches } from '../methods/nodeMatching';
@@ -139,8 +139,9 @@ export async function matchNodes(
 export async function compareLenses(lensA: string, lensB: string, opts: CompareOptions = {}, job?: Job): Promise<CompareResult> {
   const la = await readLens(lensA);
   const lb = await readLens(lensB);
-  const ma = await loadModel(la.model);
-  const mb = await loadModel(lb.model);
+  // Each model behind its own lens's preprocess, on both datasets (as its node pages run it).
+  const ma = await loadLensModel(la);
+  const mb = await loadLensModel(lb);
   const dsA = await openDataset(la, 'test');
   const dsB = await openDataset(lb, 'test');
   const nameA = `${la.name} (${ma.info.name})`;

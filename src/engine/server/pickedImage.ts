@@ -5,6 +5,7 @@
  * decoding) and fitted to the model's input `[h, w, c]` as an image-folder lens at that size would
  * (`fit: 'contain'`, alpha on white, grey by ITU-R 601 luma for one channel).
  */
+import { loadModelFor } from '../lens/lensModel';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import type { FloatArray, ImageInspection, ParamsOf, ProjectionMethod } from '../../shared/protocol';
@@ -17,7 +18,6 @@ import { readInputFile } from '../runtime/fsutil';
 import { checkLayer, checkNode } from '../models/layerAccess';
 import { inspectImages } from './inspectNode';
 import type { Network } from '../models/network';
-import { loadModel } from '../models/modelIO';
 
 /** The `[h, w, c]` image a model reads (1 or 3 channels), or a `badInput` error naming the model when it reads none. */
 export function modelImageShape(net: Network): [number, number, 1 | 3] {
@@ -88,7 +88,8 @@ export async function inspectImageFile(p: ParamsOf<'inspectImage'>): Promise<Ima
   const method: ProjectionMethod = p.method ?? 'deconv';
   check(isProjectionMethod(method), `Unknown projection method "${String(method)}"; use one of ${PROJECTION_METHODS.join(', ')}.`);
   check(typeof p.file === 'string' && p.file.length > 0, 'No image file given.');
-  const { network: net } = await loadModel(p.model);
+  // Through a lens file, its model behind its preprocess; else the file as it is (a model without a lens).
+  const { network: net } = await loadModelFor(p);
   checkLayer(net, p.layer);
   checkNode(net, p.layer, p.node);
   const file = path.resolve(p.file);

@@ -15,6 +15,7 @@
  *   absolute-value maps); `spearmanAbs` is Spearman's rank correlation of those, `ssim` their SSIM as
  *   scikit-image computes it (similarity.ts). NaN (null in JSON) when a map is constant (e.g. all zeros).
  */
+import { PREPROCESS_SOURCE } from '../models/preprocess';
 import type { ProjectionMethod, SanityResult, SanityStep } from '../../shared/protocol';
 import { UserError } from '../runtime/errors';
 import type { Job } from '../runtime/job';
@@ -92,7 +93,8 @@ export function randomizedWeights(op: Op, i: number, layerConfig?: Record<string
 /** The ops with a kernel that node outputs of op `top` depend on, highest first (the cascade's order). */
 export function cascadeOps(net: Network, top: number): number[] {
   const out: number[] = [];
-  for (let i = top; i >= 0; i--) if ((net.ops[i].weights as { kernel?: tf.Tensor }).kernel) out.push(i);
+  // The lens's input preprocessing (a 1×1 conv in front) is not a layer of the model: never randomized.
+  for (let i = top; i >= 0; i--) if ((net.ops[i].weights as { kernel?: tf.Tensor }).kernel && net.ops[i].source !== PREPROCESS_SOURCE) out.push(i);
   return out;
 }
 

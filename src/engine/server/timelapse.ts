@@ -16,7 +16,8 @@ import { checkNode } from '../models/layerAccess';
 import { inspectImages } from './inspectNode';
 import type { Job } from '../runtime/job';
 import { openDataset, readLens } from '../lens/lens';
-import { loadModel, unloadModels } from '../models/modelIO';
+import { unloadModels } from '../models/modelIO';
+import { forgetLensModels, loadLensModel } from '../lens/lensModel';
 import { topFigure, weightsFigure } from '../cli/figures';
 import { checkMetric, scanDataset, topFromIndex } from '../scan/topActivations';
 import { layerWeights } from '../methods/weights';
@@ -46,7 +47,8 @@ export async function timelapse(opts: TimelapseOptions, job: Job): Promise<Timel
   for (const [i, c] of series.entries()) {
     job.throwIfCancelled();
     job.progress({ fraction: i / series.length, message: `checkpoint ${i + 1} of ${series.length} (epoch ${c.epoch})` });
-    const { network, info } = await loadModel(c.model);
+    // Behind the lens's preprocess, as training fed it and the node page runs it.
+    const { network, info } = await loadLensModel({ ...lens, model: c.model });
     try {
       const layer = resolveLayer(network, opts.layer, lens.path);
       layerName = network.layers[layer].name;
@@ -80,7 +82,7 @@ export async function timelapse(opts: TimelapseOptions, job: Job): Promise<Timel
         ...(prevSet ? { overlapWithPrevious: top.filter((t) => prevSet.has(t.index)).length / opts.k } : {}),
       });
     } finally {
-      if (path.resolve(c.model) !== path.resolve(lens.model)) unloadModels(c.model); // a long series is not kept in memory
+      if (path.resolve(c.model) !== path.resolve(lens.model)) forget(c.model); // a long series is not kept in memory
     }
   }
   return { lens: lens.path, layerName, node: opts.node, metric, k: opts.k, frames };
@@ -105,7 +107,7 @@ export async function writeTimelapse(opts: TimelapseOptions & { out: string }, j
         data: weightsFigure(f.weights.tiles[0], f.weights.rgb, f.weights.min, f.weights.max),
       });
     if (f.top.length) {
-      const { network } = await loadModel(f.model);
+      const { network } = await loadLensModel({ ...lens, model: f.model });
       try {
         const { items } = await inspectImages(network, ds, f.layer, result.node, f.top, 'deconv');
         files.push({
@@ -113,7 +115,7 @@ export async function writeTimelapse(opts: TimelapseOptions & { out: string }, j
           data: topFigure(items.map((i) => ({ index: i.entry.index, image: i.image, map: i.featureMap, projection: i.projection }))),
         });
       } finally {
-        if (path.resolve(f.model) !== path.resolve(lens.model)) unloadModels(f.model);
+        if (path.resolve(f.model) !== path.resolve(lens.model)) forget(f.model);
       }
     }
   }
@@ -124,4 +126,10 @@ export async function writeTimelapse(opts: TimelapseOptions & { out: string }, j
   files.push({ path: path.join(opts.out, `${stem}-timelapse.json`), data: JSON.stringify(summary, null, 1) });
   await writeFilesAtomic(files);
   return { result, files: files.map((f) => f.path) };
+}
+
+/** A checkpoint's model no longer kept: its prefixed network (a lens with `preprocess`) and the loaded file. */
+function forget(model: string): void {
+  forgetLensModels(model);
+  unloadModels(model);
 }
