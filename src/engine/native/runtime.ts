@@ -31,7 +31,6 @@ export function nativeRuntime(): { ok: true; ort: OrtModule; version: string } |
       const bundled = bundledRuntimeDir();
       try {
         // The platform package's copy beside the bundle first; from a source checkout, node_modules.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         ort = (fs.existsSync(bundled) ? require(bundled) : require('onnxruntime-node')) as OrtModule;
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
