@@ -92,7 +92,13 @@ test('Compute Top Activations on MNIST; a cancelled rescan leaves the first inde
       const second = await s.waitForNotification(new RegExp(`top activations of ${name.replace(/\./g, '\\.')}`), 60_000);
       await second.locator('.monaco-button', { hasText: 'Cancel' }).click();
       const t0 = Date.now();
-      await second.waitFor({ state: 'hidden', timeout: 30_000 });
+      // The progress toast (the one with Cancel) closes; the confirmation "… cancelled." that follows names the same
+      // scan, so it is told apart by having no Cancel button.
+      const scanTitle = new RegExp(`top activations of ${name.replace(/\./g, '\\.')}`);
+      const progressToasts = s.page
+        .locator('.notifications-toasts .notification-toast', { has: s.page.locator('.notification-list-item-message', { hasText: scanTitle }) })
+        .filter({ has: s.page.locator('.monaco-button', { hasText: 'Cancel' }) });
+      await s.until("the scan's progress toast to close", async () => (await progressToasts.count()) === 0, 30_000);
       // The toast closes at once; the log says when the engine's job actually stopped.
       while (!/Compute Top Activations: cancelled/.test(s.extensionLog()) && Date.now() - t0 < 60_000) await s.page.waitForTimeout(250);
       assert.match(s.extensionLog(), /Compute Top Activations: cancelled/, 'the cancel reached the engine');
