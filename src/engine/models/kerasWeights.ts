@@ -4,7 +4,7 @@
  */
 import { checkMemory } from '../runtime/budget';
 import { UserError } from '../runtime/errors';
-import { dryBuild, type ModelPlan } from './layersModelJson';
+import { dryBuild, type ModelPlan } from './modelPlan';
 import * as tf from '../runtime/tf';
 import { attrNames, type H5Dataset, type H5Group, readFloat } from './h5';
 import { checkLayerClasses, inlineNestedModels, keras3WeightPaths, type JsonObject, normalizeLayer } from './kerasConfig';
