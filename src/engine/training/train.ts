@@ -21,7 +21,8 @@ import { datasetPaths, openSpec, type DatasetSpec } from '../lens/lensDatasets';
 import { madeByFeatureLens, saveModel, sweepTemps } from '../models/modelIO';
 import { CheckpointWriter, checkpointEpochs } from './checkpoints';
 import { preprocessImages, preprocessMismatch, type PreprocessSpec } from '../models/preprocess';
-import { buildModel, makeOptimizer, type Recipe } from './recipes';
+import { buildModel, makeOptimizer } from './recipeModel';
+import type { Recipe } from './recipes';
 import * as tf from '../runtime/tf';
 
 /** A train split up to this size (as float32) is read into memory once; larger ones are read in blocks. */
