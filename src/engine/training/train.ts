@@ -21,6 +21,7 @@ import { madeByFeatureLens, saveModel, sweepTemps } from '../models/modelIO';
 import { CheckpointWriter, checkpointEpochs } from './checkpoints';
 import { preprocessMismatch } from '../models/preprocess';
 import { buildModel, makeOptimizer } from './recipeModel';
+import type { Recipe } from './recipes';
 import { fit } from './trainLoop';
 
 /** A train split up to this size (as float32) is read into memory once; larger ones are read in blocks. */
@@ -37,19 +38,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       lens.path,
     );
   await checkTrainingTargets(lens);
-  const train = await openDataset(lens, 'train');
-  const test = await openDataset(lens, 'test');
-  const classes = train.classes.length >= test.classes.length ? train.classes : test.classes;
-  if (train.shape.join() !== test.shape.join()) {
-    throw new UserError('badInput', `the train images are ${train.shape.join('×')} but the test images are ${test.shape.join('×')}.`, lens.path);
-  }
-  const crossSets: { name: string; ds: Dataset }[] = [];
-  for (const c of recipe.crossTests) {
-    const ds = await openSpec(c.dataset as DatasetSpec, 'test', lens.path);
-    if (ds.shape.join() !== train.shape.join())
-      throw new UserError('badInput', `cross test "${c.name}" has ${ds.shape.join('×')} images but the model reads ${train.shape.join('×')}.`, lens.path);
-    crossSets.push({ name: c.name, ds });
-  }
+  const { train, test, classes, crossSets } = await openTrainingSets(lens, recipe.crossTests);
 
   const started = performance.now();
   const modelName = path.basename(lens.model, '.json') === 'model' ? lens.name : path.basename(lens.model, '.json');
@@ -129,6 +118,24 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       await checkpoints?.discard(); // a dropped, failed or cancelled attempt's (a committed run's folder has moved)
     }
   }
+}
+
+/** The lens's train and test splits and its recipe's cross tests, opened and checked to hold images of one shape. */
+async function openTrainingSets(lens: Lens, crossTests: Recipe['crossTests']) {
+  const train = await openDataset(lens, 'train');
+  const test = await openDataset(lens, 'test');
+  const classes = train.classes.length >= test.classes.length ? train.classes : test.classes;
+  if (train.shape.join() !== test.shape.join()) {
+    throw new UserError('badInput', `the train images are ${train.shape.join('×')} but the test images are ${test.shape.join('×')}.`, lens.path);
+  }
+  const crossSets: { name: string; ds: Dataset }[] = [];
+  for (const c of crossTests) {
+    const ds = await openSpec(c.dataset as DatasetSpec, 'test', lens.path);
+    if (ds.shape.join() !== train.shape.join())
+      throw new UserError('badInput', `cross test "${c.name}" has ${ds.shape.join('×')} images but the model reads ${train.shape.join('×')}.`, lens.path);
+    crossSets.push({ name: c.name, ds });
+  }
+  return { train, test, classes, crossSets };
 }
 
 /**
