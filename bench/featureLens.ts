@@ -92,7 +92,7 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
   /** Builds the model of a lens file's training recipe (the engine's `buildModel`) and writes it to `out`. */
   async buildRecipe(a) {
     const { readLens } = await engine.lens();
-    const { buildModel } = await import('../src/engine/training/recipes');
+    const { buildModel } = await import('../src/engine/training/recipeModel');
     const lens = await readLens(a.lens as string);
     if (!lens.training) throw new Error(`${a.lens} has no training recipe`);
     const model = buildModel(lens.training, [28, 28, 1], 10, 'mnist', lens.path);

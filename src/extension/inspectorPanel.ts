@@ -2,15 +2,14 @@
  * The inspector: one reused webview panel (and each model file's editor) showing one page at a time. The panel
  * owns the lifecycle and the messages; what a page is comes from its module in `pages/`, looked up by its kind
  * (`PAGE_KINDS`). The HTML is in `panelHtml.ts`, the PNG export in `panelExport.ts`, activation maximization in
- * `nodeMaximizer.ts`, the class tables in `byClassCache.ts`, the view options (projection, ranking) in `viewOptions.ts`.
+ * `nodeMaximizer.ts`, the class tables in `byClassCache.ts`, what each webview message does in `panelMessages.ts`, the view options (projection, ranking) in `viewOptions.ts`.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { createLensFile } from './createLens';
 import type { LensInfo, ModelInfo } from '../shared/protocol';
 import { packMessage } from '../shared/messagePacking';
 import { parsePanelState, parseWebviewMessage, type MessageBounds } from '../shared/webviewChecks';
-import { isPageKind, PAGE_KINDS, type HostMessage, type PanelState, type WebviewMessage } from '../shared/webviewProtocol';
+import { isPageKind, type HostMessage, type PanelState, type WebviewMessage } from '../shared/webviewProtocol';
 import { ByClassCache } from './byClassCache';
 import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
@@ -21,7 +20,8 @@ import { hostPage } from './pages/index';
 import type { PageContext } from './pages/page';
 import { inspectorHtml, inspectorOptions } from './panelHtml';
 import { PngRequest, savePng } from './panelExport';
-import { answerPick, PickedImages } from './pickedImage';
+import { handlePanelMessage } from './panelMessages';
+import { PickedImages } from './pickedImage';
 import { ViewOptions, type ViewOptionValues } from './viewOptions';
 
 /** After this long without its page, a page says what it waits for. */
@@ -185,71 +185,23 @@ export class InspectorPanel extends Disposable {
     if (m) void this.handle(m).catch((e) => reportError(this.deps.log, `Inspector ${m.type}`, e));
   }
 
-  private async handle(m: WebviewMessage): Promise<void> {
-    switch (m.type) {
-      case 'ready':
+  private handle(m: WebviewMessage): Promise<void> {
+    return handlePanelMessage(m, {
+      state: () => this.state,
+      engine: this.deps.engine,
+      log: this.deps.log,
+      view: this.view,
+      picks: this.picks,
+      png: this.png,
+      navigate: (s) => this.navigate(s),
+      ready: () => {
         this.ready = true;
-        await this.render();
-        break;
-      case 'selectNode':
-        this.navigate({ ...this.state, page: 'node', layer: m.layer, node: m.node, focusImage: undefined });
-        break;
-      case 'setMethod':
-        this.view.setProjectionMethod(m.method);
-        this.navigate(this.state);
-        break;
-      case 'setMetric':
-        // The setting's change listener redraws this panel; when the setting did not take, this page is drawn again.
-        await this.view.setMetric(m.metric, () => this.navigate(this.state));
-        break;
-      case 'selectImage':
-        this.navigate({ ...this.state, image: m.index });
-        break;
-      case 'openPage': {
-        const needs = PAGE_KINDS[m.page].needs;
-        if (needs.includes('layer') && this.state.layer === undefined) return;
-        if (needs.includes('other') && this.state.other === undefined) return;
-        this.navigate({ ...this.state, page: m.page, node: needs.includes('node') ? (this.state.node ?? 0) : this.state.node });
-        break;
-      }
-      case 'compareLayers':
-        this.navigate({ ...this.state, layer: m.layer, otherLayer: m.otherLayer });
-        break;
-      case 'openOtherNode': {
-        // Model B's node page: its lens file names the model (the guard has checked the lens file already).
-        if (!this.state.other) return;
-        const other = await this.deps.engine.call('lens', { lens: this.state.other });
-        this.navigate({ page: 'node', lens: other.path, model: other.model, layer: m.layer, node: m.node });
-        break;
-      }
-      case 'maximize':
-        await this.maximize();
-        break;
-      case 'pickImage':
-      case 'clearImage':
-        if (await answerPick(m.type, this.state.model, this.picks, this.deps.log)) this.navigate(this.state);
-        break;
-      case 'createLens': {
-        const lens = await createLensFile(this.deps.engine, this.state.model);
-        if (lens) this.navigate({ page: 'model', lens, model: this.state.model });
-        break;
-      }
-      case 'showLog':
-        this.deps.log.show(true);
-        break;
-      case 'retry':
-        await this.render();
-        break;
-      case 'exportPng':
-        this.png.answer(m.data);
-        break;
-      case 'painted':
-        this.painted(m.page, m.drawMs);
-        break;
-      case 'log':
-        this.deps.log[m.level](`webview: ${m.message}`);
-        break;
-    }
+        return this.render();
+      },
+      render: () => this.render(),
+      maximize: () => this.maximize(),
+      painted: (page, drawMs) => this.painted(page, drawMs),
+    });
   }
 
   /** Logs the time from request to paint of the page just drawn. */

@@ -7,6 +7,9 @@
  * Weights are shared with the LayersModel (the network's tensors are the model's variables), so training the
  * model with `fit` changes what the network computes. The LayersModel keeps owning them: the network's
  * `dispose` frees only its own constants, and whoever loaded the model disposes the model.
+ *
+ * Over 300 lines on purpose: it is one table, a rule per Keras layer class (`convolutionSpec`, `otherSpec`),
+ * that splitting would only scatter.
  */
 import { UserError } from '../runtime/errors';
 import * as tf from '../runtime/tf';

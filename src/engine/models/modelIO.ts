@@ -12,17 +12,8 @@ import { memoryBudget } from '../runtime/budget';
 import { isEngineFault, UserError } from '../runtime/errors';
 import { checkInputFile, readInputText, writeFilesAtomic } from '../runtime/fsutil';
 import { describeLayers, totalParams } from './describeLayers';
-import {
-  hashWeights,
-  loadFreeingOnFailure,
-  MAX_MODEL_JSON_BYTES,
-  modelError,
-  oneLine,
-  planModel,
-  readModelJson,
-  readWeights,
-  smokeTest,
-} from './layersModelJson';
+import { hashWeights, loadFreeingOnFailure, MAX_MODEL_JSON_BYTES, modelError, oneLine, readModelJson, readWeights, smokeTest } from './layersModelJson';
+import { planModel } from './modelPlan';
 import { importerFor } from './importers';
 import { layersNetwork } from './layers';
 import type { Network } from './network';

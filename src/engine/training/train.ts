@@ -3,31 +3,29 @@
  * batch loop that reports progress per batch and honours cancellation between batches, evaluates it on the
  * test split (and any cross tests), then writes the model (`lens.model`) and `<stem>.training.json` beside
  * the lens file, atomically. A cancelled or failed run writes nothing: the previous files stay as they were.
+ * The batch loop is trainLoop.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EpochRecord, TrainResult } from '../../shared/protocol';
+import type { TrainResult } from '../../shared/protocol';
 import { currentBackend } from '../runtime/backend';
-import { augmentBatch } from '../datasets/augment';
-import type { Batch, Dataset } from '../datasets/dataset';
+import type { Dataset } from '../datasets/dataset';
 import { checkFitsModel } from '../datasets/fit';
-import { Random } from '../datasets/random';
 import { UserError } from '../runtime/errors';
 import { evaluate } from './evaluate';
 import { isInside, writeFileAtomic } from '../runtime/fsutil';
-import { yieldToEvents, type Job } from '../runtime/job';
+import type { Job } from '../runtime/job';
 import { openDataset, readLens, readResultsFile, type Lens } from '../lens/lens';
 import { datasetPaths, openSpec, type DatasetSpec } from '../lens/lensDatasets';
 import { madeByFeatureLens, saveModel, sweepTemps } from '../models/modelIO';
 import { CheckpointWriter, checkpointEpochs } from './checkpoints';
-import { preprocessImages, preprocessMismatch, type PreprocessSpec } from '../models/preprocess';
-import { buildModel, makeOptimizer, type Recipe } from './recipes';
-import * as tf from '../runtime/tf';
+import { preprocessMismatch } from '../models/preprocess';
+import { buildModel, makeOptimizer } from './recipeModel';
+import type { Recipe } from './recipes';
+import { fit } from './trainLoop';
 
 /** A train split up to this size (as float32) is read into memory once; larger ones are read in blocks. */
 const PRELOAD_BYTES = 768 * 2 ** 20;
-/** Images per block when the train split is too large to preload: blocks are shuffled, then images within. */
-const BLOCK = 4096;
 
 /** Trains the model a lens file's recipe describes and writes it, its history and metrics beside the lens. */
 export async function trainLens(lensPath: string, job: Job): Promise<TrainResult> {
@@ -40,19 +38,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       lens.path,
     );
   await checkTrainingTargets(lens);
-  const train = await openDataset(lens, 'train');
-  const test = await openDataset(lens, 'test');
-  const classes = train.classes.length >= test.classes.length ? train.classes : test.classes;
-  if (train.shape.join() !== test.shape.join()) {
-    throw new UserError('badInput', `the train images are ${train.shape.join('×')} but the test images are ${test.shape.join('×')}.`, lens.path);
-  }
-  const crossSets: { name: string; ds: Dataset }[] = [];
-  for (const c of recipe.crossTests) {
-    const ds = await openSpec(c.dataset as DatasetSpec, 'test', lens.path);
-    if (ds.shape.join() !== train.shape.join())
-      throw new UserError('badInput', `cross test "${c.name}" has ${ds.shape.join('×')} images but the model reads ${train.shape.join('×')}.`, lens.path);
-    crossSets.push({ name: c.name, ds });
-  }
+  const { train, test, classes, crossSets } = await openTrainingSets(lens, recipe.crossTests);
 
   const started = performance.now();
   const modelName = path.basename(lens.model, '.json') === 'model' ? lens.name : path.basename(lens.model, '.json');
@@ -134,6 +120,24 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
   }
 }
 
+/** The lens's train and test splits and its recipe's cross tests, opened and checked to hold images of one shape. */
+async function openTrainingSets(lens: Lens, crossTests: Recipe['crossTests']) {
+  const train = await openDataset(lens, 'train');
+  const test = await openDataset(lens, 'test');
+  const classes = train.classes.length >= test.classes.length ? train.classes : test.classes;
+  if (train.shape.join() !== test.shape.join()) {
+    throw new UserError('badInput', `the train images are ${train.shape.join('×')} but the test images are ${test.shape.join('×')}.`, lens.path);
+  }
+  const crossSets: { name: string; ds: Dataset }[] = [];
+  for (const c of crossTests) {
+    const ds = await openSpec(c.dataset as DatasetSpec, 'test', lens.path);
+    if (ds.shape.join() !== train.shape.join())
+      throw new UserError('badInput', `cross test "${c.name}" has ${ds.shape.join('×')} images but the model reads ${train.shape.join('×')}.`, lens.path);
+    crossSets.push({ name: c.name, ds });
+  }
+  return { train, test, classes, crossSets };
+}
+
 /**
  * Refuses to train when training would write over a file it did not make: `model` naming the lens file, its
  * training results or a dataset file, or an existing file that is not a model.json Feature Lens wrote; or a
@@ -176,128 +180,5 @@ export async function checkTrainingTargets(lens: Lens): Promise<void> {
       `${lens.results} exists and is not Feature Lens training results; training would overwrite it. Move it away to train.`,
       lens.path,
     );
-  }
-}
-
-/**
- * The batch loop. Train accuracy is the running accuracy over the last epoch (with dropout active).
- * `attempt` > 0 means a restart is still possible: the run returns undefined when it falls short of
- * `recipe.restarts` (see recipes.ts).
- */
-async function fit(
-  model: tf.LayersModel,
-  recipe: Recipe,
-  train: Dataset,
-  all: Batch | undefined,
-  test: Dataset,
-  classes: number,
-  job: Job,
-  attempt: number,
-  attempts: number,
-  file: string,
-  onEpoch?: (epoch: number) => Promise<void>,
-  pre?: PreprocessSpec,
-) {
-  const [h, w, c] = train.shape;
-  const rnd = new Random(recipe.seed);
-  const augRnd = new Random(recipe.seed + 7919);
-  const bs = recipe.batchSize;
-  const batches = Math.ceil(train.size / bs);
-  const history: EpochRecord[] = [];
-  let trainSeconds = 0;
-  let trainAccuracy = 0;
-  let last = { accuracy: 0, loss: 0, confusion: [] as number[][] };
-  let lastReport = 0;
-  for (let epoch = 0; epoch < recipe.epochs; epoch++) {
-    const t0 = performance.now();
-    let lossSum = 0;
-    let accSum = 0;
-    let seen = 0;
-    let b = 0;
-    for await (const { images, labels, count } of shuffled(train, all, bs, rnd)) {
-      job.throwIfCancelled();
-      if (recipe.augment.flip || recipe.augment.rotate > 0) augmentBatch(images, count, train.shape, recipe.augment, augRnd);
-      if (pre) preprocessImages(images, count, train.shape, pre);
-      const x = tf.tensor4d(images, [count, h, w, c]);
-      const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32'));
-      let out: number | number[];
-      try {
-        out = await model.trainOnBatch(x, y);
-      } finally {
-        x.dispose();
-        y.dispose();
-      }
-      const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
-      if (!Number.isFinite(loss)) {
-        throw new UserError('badInput', `training diverged: the loss became ${loss} in epoch ${epoch + 1}. Lower "training.optimizer.learningRate".`, file);
-      }
-      lossSum += loss * count;
-      accSum += acc * count;
-      seen += count;
-      b++;
-      const now = performance.now();
-      if (now - lastReport > 100 || b === batches) {
-        lastReport = now;
-        job.progress({
-          fraction: (epoch + b / batches) / recipe.epochs,
-          message: `${attempts > 1 ? `Attempt ${attempt || attempts}/${attempts}, e` : 'E'}poch ${epoch + 1}/${recipe.epochs}, batch ${b}/${batches}: loss ${(lossSum / seen).toFixed(4)}, accuracy ${((accSum / seen) * 100).toFixed(1)}%`,
-          train: {
-            epoch: epoch + 1,
-            epochs: recipe.epochs,
-            batch: b,
-            batches,
-            loss: lossSum / seen,
-            accuracy: accSum / seen,
-            ...(attempts > 1 ? { attempt: attempt || attempts, attempts } : {}),
-          },
-          count: { done: epoch * train.size + seen, total: recipe.epochs * train.size, unit: 'images' },
-        });
-      }
-      await yieldToEvents();
-    }
-    trainSeconds += (performance.now() - t0) / 1000;
-    trainAccuracy = accSum / seen;
-    if (attempt > 0 && epoch + 1 === recipe.restarts.afterEpochs && trainAccuracy < recipe.restarts.minTrainAccuracy) {
-      job.progress({
-        message: `Attempt ${attempt}/${attempts}: training accuracy ${(trainAccuracy * 100).toFixed(1)}% after ${epoch + 1} epochs; restarting from seed ${recipe.seed + 1}`,
-      });
-      return undefined;
-    }
-    await onEpoch?.(epoch + 1);
-    last = await evaluate(model, test, classes, job, undefined, pre);
-    history.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: trainAccuracy, testLoss: last.loss, testAccuracy: last.accuracy });
-  }
-  return { history, trainSeconds, trainAccuracy, last };
-}
-
-/**
- * One epoch's batches in a seeded random order. A preloaded split is shuffled whole; a large one is read
- * in blocks of consecutive images (cheap sequential reads), the blocks visited in random order and the
- * images shuffled within each block.
- */
-async function* shuffled(ds: Dataset, all: { images: Float32Array; labels: Int32Array } | undefined, bs: number, rnd: Random) {
-  const size = ds.shape[0] * ds.shape[1] * ds.shape[2];
-  const take = (src: { images: Float32Array; labels: Int32Array }, order: Int32Array, s: number, e: number) => {
-    const images = new Float32Array((e - s) * size);
-    const labels = new Int32Array(e - s);
-    for (let i = s; i < e; i++) {
-      images.set(src.images.subarray(order[i] * size, (order[i] + 1) * size), (i - s) * size);
-      labels[i - s] = src.labels[order[i]];
-    }
-    return { images, labels, count: e - s };
-  };
-  if (all) {
-    const order = rnd.shuffle(Int32Array.from({ length: ds.size }, (_, i) => i));
-    for (let s = 0; s < ds.size; s += bs) yield take(all, order, s, Math.min(ds.size, s + bs));
-    return;
-  }
-  const blocks = rnd.shuffle(Array.from({ length: Math.ceil(ds.size / BLOCK) }, (_, i) => i));
-  for (const blk of blocks) {
-    const start = blk * BLOCK;
-    const end = Math.min(ds.size, start + BLOCK);
-    let chunk: { images: Float32Array; labels: Int32Array } | undefined;
-    for await (const b of ds.batches(end - start, start, end)) chunk = b;
-    const order = rnd.shuffle(Int32Array.from({ length: end - start }, (_, i) => i));
-    for (let s = 0; s < order.length; s += bs) yield take(chunk!, order, s, Math.min(order.length, s + bs));
   }
 }

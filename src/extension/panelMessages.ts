@@ -1,0 +1,96 @@
+/**
+ * What the inspector panel does for each message of its webview (already checked by `parseWebviewMessage`):
+ * navigate, change a view option, answer a pick or an export, redraw. The panel (inspectorPanel.ts) owns the
+ * state and the lifecycle; it hands this function what a message may act on.
+ */
+import type * as vscode from 'vscode';
+import { PAGE_KINDS, type PanelState, type WebviewMessage } from '../shared/webviewProtocol';
+import { createLensFile } from './createLens';
+import type { EngineClient } from './engineClient';
+import type { PngRequest } from './panelExport';
+import { answerPick, type PickedImages } from './pickedImage';
+import type { ViewOptions } from './viewOptions';
+
+/** What a webview message may act on: the panel's state (read when used, as it may change while awaiting) and its helpers. */
+export interface MessageHost {
+  state(): PanelState;
+  engine: EngineClient;
+  log: vscode.LogOutputChannel;
+  view: ViewOptions;
+  picks: PickedImages;
+  png: PngRequest;
+  navigate(state: PanelState): void;
+  /** The webview said `ready`: the panel may post, and draws its page. */
+  ready(): Promise<void>;
+  render(): Promise<void>;
+  maximize(): Promise<void>;
+  painted(page: string, drawMs: number | undefined): void;
+}
+
+/** Acts on one message from the inspector's webview. */
+export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Promise<void> {
+  switch (m.type) {
+    case 'ready':
+      await p.ready();
+      break;
+    case 'selectNode':
+      p.navigate({ ...p.state(), page: 'node', layer: m.layer, node: m.node, focusImage: undefined });
+      break;
+    case 'setMethod':
+      p.view.setProjectionMethod(m.method);
+      p.navigate(p.state());
+      break;
+    case 'setMetric':
+      // The setting's change listener redraws this panel; when the setting did not take, this page is drawn again.
+      await p.view.setMetric(m.metric, () => p.navigate(p.state()));
+      break;
+    case 'selectImage':
+      p.navigate({ ...p.state(), image: m.index });
+      break;
+    case 'openPage': {
+      const needs = PAGE_KINDS[m.page].needs;
+      if (needs.includes('layer') && p.state().layer === undefined) return;
+      if (needs.includes('other') && p.state().other === undefined) return;
+      p.navigate({ ...p.state(), page: m.page, node: needs.includes('node') ? (p.state().node ?? 0) : p.state().node });
+      break;
+    }
+    case 'compareLayers':
+      p.navigate({ ...p.state(), layer: m.layer, otherLayer: m.otherLayer });
+      break;
+    case 'openOtherNode': {
+      // Model B's node page: its lens file names the model (the guard has checked the lens file already).
+      const otherLens = p.state().other;
+      if (!otherLens) return;
+      const other = await p.engine.call('lens', { lens: otherLens });
+      p.navigate({ page: 'node', lens: other.path, model: other.model, layer: m.layer, node: m.node });
+      break;
+    }
+    case 'maximize':
+      await p.maximize();
+      break;
+    case 'pickImage':
+    case 'clearImage':
+      if (await answerPick(m.type, p.state().model, p.picks, p.log)) p.navigate(p.state());
+      break;
+    case 'createLens': {
+      const lens = await createLensFile(p.engine, p.state().model);
+      if (lens) p.navigate({ page: 'model', lens, model: p.state().model });
+      break;
+    }
+    case 'showLog':
+      p.log.show(true);
+      break;
+    case 'retry':
+      await p.render();
+      break;
+    case 'exportPng':
+      p.png.answer(m.data);
+      break;
+    case 'painted':
+      p.painted(m.page, m.drawMs);
+      break;
+    case 'log':
+      p.log[m.level](`webview: ${m.message}`);
+      break;
+  }
+}
