@@ -240,10 +240,19 @@ test('inspector panel: every tile drawn, scrolled export, scroll reset, errors u
         await s.waitForNotification(/ranked \d+ images|up to date/, 300_000);
         await s.page.setViewportSize({ width: 1400, height: 1000 });
         await s.openFeatureLensViews();
-        await s.expand(s.treeItem('Models', /^MNIST$/));
-        await s.expand(s.treeItem('Models', /^conv2$/));
-        await s.treeItem('Models', /^node 5$/).click();
-        frame = await s.frameWith(`body[data-state="ready"][data-page="node"][data-layer="${conv2}"][data-node="5"] canvas[data-role="top-image"]`, 120_000);
+        // The finished scan refreshes the Models view ("index ready"): a refresh can swallow the click, so it is
+        // clicked again when the page does not come.
+        const node5 = `body[data-state="ready"][data-page="node"][data-layer="${conv2}"][data-node="5"] canvas[data-role="top-image"]`;
+        frame = undefined;
+        for (let attempt = 1; !frame; attempt++) {
+          await s.expand(s.treeItem('Models', /^MNIST$/));
+          await s.expand(s.treeItem('Models', /^conv2$/));
+          await s.treeItem('Models', /^node 5$/).click();
+          frame = await s.frameWith(node5, attempt < 3 ? 40_000 : 120_000).catch((e) => {
+            if (attempt >= 3) throw e;
+            return undefined;
+          });
+        }
         await sleep(300);
         await s.shot('top-images-1400');
         const fit = await frame.evaluate(() => {
