@@ -61,18 +61,8 @@ test('an ONNX ResNet-18: layers listed, and a node page with weights, top images
 
       // No lens file names it there: "Create Lens File…" asks for the image folder and writes one beside the model.
       await editor.locator('vscode-button', { hasText: 'Create Lens File' }).click();
-      const input = s.page.locator('.quick-input-widget input.input');
-      await input.waitFor({ state: 'visible' });
-      // VS Code's own file dialog in the browser: type the folder, wait until it lists the folder's classes, accept.
-      // The dialog fills in its starting folder after it opens: wait for that, then replace it until it holds ours.
-      const folder = `${path.join(s.workspace, 'rgb', 'photos')}/`;
-      await s.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input')?.value ?? '').length > 0);
-      for (let attempt = 0; attempt < 10 && (await input.inputValue()) !== folder; attempt++) {
-        await input.fill(folder);
-        await s.page.waitForTimeout(300);
-      }
-      assert.equal(await input.inputValue(), folder);
-      await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'birds' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      // VS Code's own file dialog: the photos folder, once it lists the folder's classes, accepted.
+      const input = await s.typeInFileDialog(`${path.join(s.workspace, 'rgb', 'photos')}/`, 'birds');
       await input.press('Enter');
       const created = path.join(s.workspace, 'resnet', 'resnet18.lens.json');
       for (const t0 = Date.now(); !fs.existsSync(created) && Date.now() - t0 < 30_000;) await s.page.waitForTimeout(250);

@@ -74,17 +74,7 @@ test('a lens-less ONNX model: Pick Image… on a node page draws the picked imag
       await pick.focus();
       assert.ok(await frame.evaluate(() => document.activeElement?.id === 'pick-image'), 'Pick Image… has the keyboard focus');
       await frame.locator('#pick-image').press('Enter');
-      const input = s.page.locator('.quick-input-widget input.input');
-      await input.waitFor({ state: 'visible' });
-      const file = path.join(s.workspace, 'handwriting', 'pictures', 'five.png');
-      // The dialog fills in its starting folder after it opens: wait for that, then replace it until it holds ours.
-      await s.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input')?.value ?? '').length > 0);
-      for (let attempt = 0; attempt < 10 && (await input.inputValue()) !== file; attempt++) {
-        await input.fill(file);
-        await s.page.waitForTimeout(300);
-      }
-      assert.equal(await input.inputValue(), file);
-      await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'five.png' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      const input = await s.typeInFileDialog(path.join(s.workspace, 'handwriting', 'pictures', 'five.png'), 'five.png');
       await s.shot('file-dialog');
       await input.press('Enter');
 

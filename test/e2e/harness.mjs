@@ -187,6 +187,25 @@ export class Session {
       await this.page.keyboard.press('Escape');
   }
 
+  /**
+   * VS Code's own file dialog in the browser (a quick input): types `value` (a file, or a folder ending in `/`)
+   * and waits until the list shows a row with `listed`; returns the input, for the caller to press Enter. The
+   * dialog fills in its starting folder after it opens: that is waited for, then replaced until it holds ours.
+   */
+  async typeInFileDialog(value, listed) {
+    const input = this.page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await this.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input')?.value ?? '').length > 0);
+    for (let attempt = 0; attempt < 10 && (await input.inputValue()) !== value; attempt++) {
+      await input.fill(value);
+      await this.page.waitForTimeout(300);
+    }
+    const got = await input.inputValue();
+    if (got !== value) throw new Error(`the file dialog holds "${got}", not "${value}"`);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: listed }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    return input;
+  }
+
   /** Picks an entry of an open quick pick by (part of) its label. */
   async pickQuickItem(text) {
     const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();

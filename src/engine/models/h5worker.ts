@@ -130,11 +130,13 @@ function readDataset(ds: H5.Dataset, b: Budget): SnapDataset {
       node.error = `declares ${bytes.toLocaleString('en-US')} bytes of values (shape [${node.shape.join(', ')}]), more than the ${b.fileBytes.toLocaleString('en-US')}-byte file can hold`;
       return node;
     }
-    if (!(bytes <= b.left)) {
+    // In memory the values take their stored bytes and then 4 per value as float32 (float16 widens to twice its size).
+    const held = bytes + 4 * meta.total_size;
+    if (!(held <= b.left)) {
       node.error = `declares ${bytes.toLocaleString('en-US')} bytes of values, more than the engine's memory budget leaves`;
       return node;
     }
-    b.left -= bytes;
+    b.left -= held;
     let v: unknown;
     try {
       // h5wasm types no float16 ("Float16 not supported"): a model saved with mixed precision.

@@ -71,38 +71,29 @@ export async function loadKerasH5Model(file: string): Promise<KerasModel> {
     return { weights: readKeras2Weights(root, file), kerasVersion };
   });
   if ('keras3' in found) {
-    const json = findArchitectureBeside(file);
-    if (!json)
-      throw new UserError(
-        'badInput',
-        'holds only Keras 3 weights (a .weights.h5) and no architecture: open the .keras file, or put the model.to_json() output beside it as a .json file of the same name.',
-        file,
-      );
-    const config = parseJson(
-      new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON')),
-      'the architecture',
-      json,
-    ) as JsonObject;
+    const { json, config } = await architectureBeside(
+      file,
+      'holds only Keras 3 weights (a .weights.h5) and no architecture: open the .keras file, or put the model.to_json() output beside it as a .json file of the same name.',
+    );
     const weights = await withH5(bytes, file, (root) => readKeras3Weights(root, config, file));
     return { model: await buildModel(config, weights, `${json} + ${file}`), files: [json, file] };
   }
   if (found.config) {
     return { model: await buildModel(found.config, found.weights, file), kerasVersion: found.kerasVersion, files: [file] };
   }
-  const json = findArchitectureBeside(file);
-  if (!json) {
-    throw new UserError(
-      'badInput',
-      'holds only weights (no model_config attribute) and no architecture JSON lies beside it: save the model with model.save(), or put the output of model.to_json() beside it as a .json file of the same name.',
-      file,
-    );
-  }
-  const config = parseJson(
-    new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON')),
-    'the architecture',
-    json,
-  ) as JsonObject;
+  const { json, config } = await architectureBeside(
+    file,
+    'holds only weights (no model_config attribute) and no architecture JSON lies beside it: save the model with model.save(), or put the output of model.to_json() beside it as a .json file of the same name.',
+  );
   return { model: await buildModel(config, found.weights, `${json} + ${file}`), kerasVersion: found.kerasVersion, files: [json, file] };
+}
+
+/** The architecture JSON beside a weights-only `.h5` (`model.to_json()` output), read and parsed; `missing` says what to do without one. */
+async function architectureBeside(file: string, missing: string): Promise<{ json: string; config: JsonObject }> {
+  const json = findArchitectureBeside(file);
+  if (!json) throw new UserError('badInput', missing, file);
+  const text = new TextDecoder().decode(await readChecked(json, MAX_JSON_BYTES, 'a Keras architecture JSON'));
+  return { json, config: parseJson(text, 'the architecture', json) as JsonObject };
 }
 
 /** Name stems a weights file's architecture may go by: `m.h5`, `m.weights.h5`, `m_weights.h5` → `m`. */
