@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { onnx } from 'onnx-proto';
 import { initBackend } from '../../src/engine/runtime/backend';
 import { forward } from '../../src/engine/models/forward';
 import { loadOnnx } from '../../src/engine/models/onnx';
@@ -62,6 +63,8 @@ function reference(net: Network, x: Float32Array, count: number, layout: 'nhwc' 
     ),
   );
 }
+
+const none = {} as Record<string, never>;
 
 const nets: [string, () => Network][] = [
   ['convolutions, pools, batch norm, pads, resizes', convNet],
@@ -215,9 +218,8 @@ test('a network with an op the exporter has no rule for runs on tfjs, with the r
   }
 });
 
-test('native scan scores equal the scores of the tfjs outputs (Frobenius, max with its position, mean)', async (t) => {
-  if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
-  const net = convNet();
+/** The native scan scores of every layer of `net` against brute force over the tfjs reference outputs. */
+async function assertNativeScores(net: Network): Promise<void> {
   try {
     let offset = 0;
     const layers: NativeScanLayer[] = net.layers.map((l) => {
@@ -268,6 +270,46 @@ test('native scan scores equal the scores of the tfjs outputs (Frobenius, max wi
   } finally {
     net.dispose();
   }
+}
+
+test('native scan scores equal the scores of the tfjs outputs (Frobenius, max with its position, mean)', async (t) => {
+  if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
+  await assertNativeScores(convNet());
+});
+
+/**
+ * Activations after a scored value, as in conv → ReLU → ReLU6 chains: their maxima are derived from the input's
+ * (exportOnnx `maximaFrom`). The clip saturates (many tied maxima) and a ReLU sees all-negative maps.
+ */
+function activationChainNet(): Network {
+  const b = new NetBuilder('activations', [6, 7, 3]);
+  let v = b.add('conv', ['x'], {
+    kind: 'conv2d',
+    strides: [1, 1],
+    dilations: [1, 1],
+    pads: [1, 1, 1, 1],
+    groups: 1,
+    weights: { kernel: b.rand([3, 3, 3, 5]) as tf.Tensor4D, bias: tf.tensor1d([0, 0.3, -0.2, -9, 0.1]) },
+  });
+  v = b.add('relu', [v], { kind: 'activation', activation: { fn: 'relu' }, weights: none });
+  v = b.add('clip', [v], { kind: 'activation', activation: { fn: 'clip', min: 0.05, max: 0.2 }, weights: none });
+  v = b.add('leaky', [v], { kind: 'activation', activation: { fn: 'leakyRelu', alpha: 0.2 }, weights: none });
+  v = b.add('tanh', [v], { kind: 'activation', activation: { fn: 'tanh' }, weights: none });
+  v = b.add('gap', [v], { kind: 'globalAvgPool', keepDims: false, weights: none });
+  v = b.add('dense', [v], { kind: 'dense', weights: { kernel: b.rand([5, 4]) as tf.Tensor2D } });
+  b.add('denseRelu', [v], { kind: 'activation', activation: { fn: 'relu' }, weights: none });
+  return b.build();
+}
+
+test('native scan scores of activations derived from their input (ReLU, clip with ties, leaky ReLU) equal brute force', async (t) => {
+  if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
+  const net = activationChainNet();
+  // The derivation is taken: one TopK per layer whose maxima are not derived (conv, tanh, gap, dense).
+  const exported = exportOnnx(net, { outputs: net.layers.map((l) => net.ops[l.op].name), layout: 'nchw', scores: true });
+  const topKs = onnx.ModelProto.decode(exported.bytes).graph!.node!.filter((n) => n.opType === 'TopK').length;
+  assert.equal(net.layers.length, 8);
+  assert.equal(topKs, 4);
+  await assertNativeScores(net);
 });
 
 // The zoo (scripts/make-zoo.py: ResNet-18, MobileNetV2, SqueezeNet, VGG-11, AlexNet, the digits CNN, op tests), imported

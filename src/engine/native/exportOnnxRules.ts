@@ -18,7 +18,7 @@ const result = (op: Op, name: string, layout: Layout): Value => ({ name, rank: o
 const rankOf = (op: Op) => op.shape.length + 1;
 
 /** Applies a fused activation to `x` (a rank-`rank` value held in `layout`). */
-function activation(c: ExportContext, x: string, act: Activation | undefined, rank: number, layout: Layout, op: Op): string {
+export function activation(c: ExportContext, x: string, act: Activation | undefined, rank: number, layout: Layout, op: Op): string {
   if (!act) return x;
   const g = c.g;
   switch (act.fn) {
