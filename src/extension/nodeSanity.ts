@@ -59,11 +59,11 @@ export class NodeSanity {
   private running: { key: string; cancel(): void } | undefined;
   private last: { key: string; msg: SanityRowMessage } | undefined;
 
-  /** What the row of the panel's page is of (undefined: no row there). */
+  /** What the row of the panel's page is of (undefined: no row there); only the node page sends `randomize`. */
   private keyOf(d: SanityDeps): string | undefined {
     const s = d.state();
     const v = d.view.values();
-    if (s.page !== 'node' || !s.lens || s.layer === undefined || s.node === undefined || !v.randomize?.on) return undefined;
+    if (!s.lens || s.layer === undefined || s.node === undefined || !v.randomize?.on) return undefined;
     return JSON.stringify([s.lens, s.model, s.layer, s.node, v.method, v.metric, v.randomize.depth ?? 'all']);
   }
 
@@ -94,7 +94,8 @@ export class NodeSanity {
     const s = d.state();
     const v = d.view.values();
     const [layer, node] = [s.layer!, s.node!];
-    const onScreen = () => this.keyOf(d) === key;
+    // The same page (a state object per navigation) and still the same row asked for.
+    const onScreen = () => d.state() === s && this.keyOf(d) === key;
     const depth = v.randomize?.depth;
     try {
       const r = await d.jobs.call(
