@@ -100,10 +100,19 @@ export class NodeSanity {
     try {
       const r = await d.jobs.call(
         'sanity',
-        { lens: s.lens!, storageDir: await d.storageDir(), layer, node, metric: v.metric, methods: [v.method], maps: depth === undefined ? {} : { step: depth } },
+        {
+          lens: s.lens!,
+          storageDir: await d.storageDir(),
+          layer,
+          node,
+          metric: v.metric,
+          methods: [v.method],
+          maps: depth === undefined ? {} : { step: depth },
+        },
         {
           token: src.token,
-          onProgress: (p) => onScreen() && d.post({ type: 'sanityProgress', layer, node, fraction: p.fraction ?? 0, ...(p.message ? { message: p.message } : {}) }),
+          onProgress: (p) =>
+            onScreen() && d.post({ type: 'sanityProgress', layer, node, fraction: p.fraction ?? 0, ...(p.message ? { message: p.message } : {}) }),
         },
       );
       const msg = sanityRowMessage(r, layer, node);
@@ -113,7 +122,19 @@ export class NodeSanity {
       const cancelled = e instanceof EngineRequestError && e.error.code === 'cancelled';
       if (!cancelled) d.log.warn(`Randomize weights: ${e instanceof Error ? e.message : String(e)}`);
       if (onScreen())
-        d.post({ type: 'sanityRow', layer, node, method: v.method, images: [], depth: 0, cascade: [], projections: [], spearmanAbs: [], ssim: [], ...(cancelled ? { cancelled } : { error: e instanceof Error ? e.message : String(e) }) });
+        d.post({
+          type: 'sanityRow',
+          layer,
+          node,
+          method: v.method,
+          images: [],
+          depth: 0,
+          cascade: [],
+          projections: [],
+          spearmanAbs: [],
+          ssim: [],
+          ...(cancelled ? { cancelled } : { error: e instanceof Error ? e.message : String(e) }),
+        });
     } finally {
       if (this.running === mine) this.running = undefined;
     }

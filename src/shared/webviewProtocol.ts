@@ -278,13 +278,7 @@ export interface ExportRequestMessage {
 }
 
 /** What comes after a page and adds to it (the webview hands it to the module of the page on screen). */
-export type PageUpdateMessage =
-  | NodeStatsMessage
-  | ByClassMessage
-  | MaximizeProgressMessage
-  | MaximizedMessage
-  | SanityProgressMessage
-  | SanityRowMessage;
+export type PageUpdateMessage = NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage | SanityProgressMessage | SanityRowMessage;
 
 export type HostMessage = LoadingMessage | ErrorMessage | PageMessage | PageUpdateMessage | ExportRequestMessage;
 

@@ -29,7 +29,15 @@ function mnistNet(): tf.Sequential {
   const bias = () => tf.initializers.constant({ value: 0.05 });
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ name: 'conv1', inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(1), biasInitializer: bias() }),
+      tf.layers.conv2d({
+        name: 'conv1',
+        inputShape: [28, 28, 1],
+        filters: 8,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(1),
+        biasInitializer: bias(),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.conv2d({ name: 'conv2', filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: init(2), biasInitializer: bias() }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
@@ -63,21 +71,32 @@ test('step 0: the trained projections are the node page’s, and nothing is rand
   assert.equal(m.step, 0);
   assert.deepEqual(m.cascade, ['conv2', 'conv1']);
   assert.deepEqual(r.methods[0].steps, [], 'no randomized step computed');
-  assert.deepEqual(r.images, page.top!.items.map((it) => it.entry.index));
+  assert.deepEqual(
+    r.images,
+    page.top!.items.map((it) => it.entry.index),
+  );
   const size = m.shape.slice(1).reduce((a, b) => a * b, 1);
   page.top!.items.forEach((it, i) => {
     assert.deepEqual(it.projection!.shape, m.shape.slice(1));
     assert.deepEqual(Array.from(m.trained.subarray(i * size, (i + 1) * size)), Array.from(it.projection!.data), `image ${i}`);
   });
   assert.deepEqual(Array.from(m.randomized), Array.from(m.trained));
-  assert.ok(m.trained.some((v) => v !== 0), 'a projection with something in it');
+  assert.ok(
+    m.trained.some((v) => v !== 0),
+    'a projection with something in it',
+  );
 });
 
 /** The node's saliency through the LayersModel with `randomized` layers re-initialized as the cascade documents. */
 async function saliencyReference(images: number[], randomized: string[]): Promise<Float32Array> {
   const { network: net, layersModel } = await loadModel(path.join(dir, 'model', 'model.json'));
   const lm = layersModel!;
-  const originals = randomized.map((name) => lm.getLayer(name).getWeights().map((w) => w.clone()));
+  const originals = randomized.map((name) =>
+    lm
+      .getLayer(name)
+      .getWeights()
+      .map((w) => w.clone()),
+  );
   const data = await (await openDataset(await readLens(lens), 'test')).gather(images);
   const x = tf.tensor4d(data.images, [images.length, 28, 28, 1]);
   try {
@@ -90,7 +109,12 @@ async function saliencyReference(images: number[], randomized: string[]): Promis
       tf.dispose([kernel, bias]);
     }
     const sub = tf.model({ inputs: lm.inputs, outputs: lm.getLayer('conv2').output as tf.SymbolicTensor });
-    return tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(tf.slice(sub.apply(input) as tf.Tensor, [0, 0, 0, 5], [-1, -1, -1, 1])))(x).dataSync() as Float32Array);
+    return tf.tidy(
+      () =>
+        tf
+          .grad((input: tf.Tensor) => tf.sum(tf.slice(sub.apply(input) as tf.Tensor, [0, 0, 0, 5], [-1, -1, -1, 1])))(x)
+          .dataSync() as Float32Array,
+    );
   } finally {
     randomized.forEach((name, i) => {
       lm.getLayer(name).setWeights(originals[i]);
@@ -116,7 +140,10 @@ for (const step of [1, 2]) {
     const err = Math.max(...ref.map((v, i) => Math.abs(v - sal.randomized[i])));
     const scale = Math.max(...ref.map(Math.abs));
     assert.ok(scale > 0 && err < 1e-4 * scale, `randomized saliency vs reference: max error ${err} (scale ${scale})`);
-    assert.ok(sal.randomized.some((v, i) => Math.abs(v - sal.trained[i]) > 1e-3 * scale), 'randomizing changed the saliency');
+    assert.ok(
+      sal.randomized.some((v, i) => Math.abs(v - sal.trained[i]) > 1e-3 * scale),
+      'randomizing changed the saliency',
+    );
     for (const m of r.methods) {
       const mp = m.maps!;
       const size = mp.shape[1] * mp.shape[2];

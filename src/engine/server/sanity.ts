@@ -134,7 +134,14 @@ export function cascadeProjection(c: Cascade, method: ProjectionMethod, s: numbe
 }
 
 /** One method's steps `1..last` (and the maps of step `mapsAt`, if asked); progress `at(s)` per step. */
-function checkMethod(c: Cascade, method: ProjectionMethod, last: number, mapsAt: number | undefined, job: Job, at: (s: number) => number): SanityResult['methods'][number] {
+function checkMethod(
+  c: Cascade,
+  method: ProjectionMethod,
+  last: number,
+  mapsAt: number | undefined,
+  job: Job,
+  at: (s: number) => number,
+): SanityResult['methods'][number] {
   let trained: { data: Float32Array; shape: number[] };
   try {
     trained = cascadeProjection(c, method, 0);
@@ -170,10 +177,7 @@ function checkMethod(c: Cascade, method: ProjectionMethod, last: number, mapsAt:
  * `feature-lens sanity`: the similarities per method and per cascade step (see the file comment). With `maps`,
  * steps `1..maps.step` only (default all), and each method's projections at that step (`SanityMaps`).
  */
-export async function sanityCheck(
-  opts: NodeIndexOptions & { methods?: ProjectionMethod[]; maps?: { step?: number } },
-  job: Job,
-): Promise<SanityResult> {
+export async function sanityCheck(opts: NodeIndexOptions & { methods?: ProjectionMethod[]; maps?: { step?: number } }, job: Job): Promise<SanityResult> {
   const { lens, model, info, layer, node, metric, ds, top } = await openNodeIndex(opts, job);
   if (!top.length) throw new UserError('badInput', `${info.layers[layer].name} node ${node} has no top images to project.`, lens.path);
   const { layersModel } = await loadModel(lens.model);

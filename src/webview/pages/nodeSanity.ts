@@ -86,7 +86,11 @@ function progress(text: string): void {
   const cell = el('div', 'note');
   cell.id = 'sanity-progress';
   cell.setAttribute('role', 'status');
-  cell.append(el('span', undefined, text), ' ', button('Cancel', undefined, () => toggle(page!.send), { secondary: true }));
+  cell.append(
+    el('span', undefined, text),
+    ' ',
+    button('Cancel', undefined, () => toggle(page!.send), { secondary: true }),
+  );
   row('randomized weights', [cell], true);
 }
 
