@@ -14,7 +14,7 @@ import type { ViewOptions } from './viewOptions';
 export interface SanityDeps {
   jobs: Pick<EngineClient, 'call'>;
   storageDir(): Promise<string>;
-  view: ViewOptions;
+  view: Pick<ViewOptions, 'values' | 'setRandomize'>;
   state(): PanelState;
   post(m: SanityRowMessage | { type: 'sanityProgress'; layer: number; node: number; fraction: number; message?: string }): void;
   log: { warn(m: string): void };
