@@ -102,7 +102,9 @@ function noteRow(text: string): void {
 /** The depth picker: how many layers, from the top of the cascade, are randomized. */
 function depthPicker(u: SanityRowMessage): HTMLElement {
   const label = el('label', 'row-label');
-  label.append(el('span', undefined, `${PROJECTION_METHOD_LABELS[u.method]}, weights randomized down to `));
+  // The picker under its words, not beside them (the label column is narrow).
+  Object.assign(label.style, { flexDirection: 'column', alignItems: 'flex-start', gap: '2px' });
+  label.append(el('span', undefined, `${PROJECTION_METHOD_LABELS[u.method]}, weights randomized down to`));
   const select = el('select');
   select.id = 'randomize-depth';
   select.setAttribute('aria-label', 'Randomize the weights down to layer');
