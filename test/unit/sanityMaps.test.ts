@@ -17,6 +17,8 @@ import * as tf from '../../src/engine/runtime/tf';
 import { scanLens } from '../../src/engine/scan/topActivations';
 import type { SanityResult } from '../../src/shared/protocol';
 import { writeMnistIdxLens } from './scanFixtures';
+import { net } from './net';
+import { projectBatch } from '../../src/engine/methods/projection';
 import { pearson, rank, ssimRef } from './similarityRef';
 
 let dir: string;
@@ -160,3 +162,37 @@ for (const step of [1, 2]) {
     }
   });
 }
+
+test('every method: the randomized projections equal those of a model whose layers the test re-initialized itself', async () => {
+  const r = await run(['deconv', 'guided', 'saliency', 'gradcam'], 2);
+  // A separate Layers model with the same architecture and weights, conv1 and conv2 set by the test.
+  const model = mnistNet();
+  const { layersModel } = await loadModel(path.join(dir, 'model', 'model.json'));
+  model.setWeights(layersModel!.getWeights());
+  const { network: loaded } = await loadModel(path.join(dir, 'model', 'model.json'));
+  for (const name of ['conv1', 'conv2']) {
+    const seed = SANITY_SEED + loaded.ops.findIndex((o) => o.name === name);
+    const [k, b] = model.getLayer(name).getWeights();
+    const kernel = tf.initializers.glorotUniform({ seed }).apply(k.shape);
+    const bias = tf.fill(b.shape, 0.05);
+    model.getLayer(name).setWeights([kernel, bias]);
+    tf.dispose([kernel, bias]);
+  }
+  const data = await (await openDataset(await readLens(lens), 'test')).gather(r.images);
+  const x = tf.tensor4d(data.images, [r.images.length, 28, 28, 1]);
+  try {
+    for (const m of r.methods) {
+      const p = projectBatch(net(model), 2, 5, x, m.method);
+      const want = p.dataSync() as Float32Array;
+      p.dispose();
+      const got = m.maps!.randomized;
+      assert.deepEqual(m.maps!.shape, p.shape);
+      const scale = Math.max(...want.map(Math.abs));
+      const err = Math.max(...want.map((v, i) => Math.abs(v - got[i])));
+      assert.ok(scale > 0 && err <= 1e-5 * scale, `${m.method}: max error ${err} (scale ${scale})`);
+    }
+  } finally {
+    x.dispose();
+    model.dispose();
+  }
+});
