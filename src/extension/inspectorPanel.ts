@@ -15,6 +15,7 @@ import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
 import { logMessage, reportError, shortMessage, UserFacingError } from './failable';
 import { NodeMaximizer } from './nodeMaximizer';
+import { NodeSanity } from './nodeSanity';
 import { waitingText } from './pageData';
 import { hostPage } from './pages/index';
 import type { PageContext } from './pages/page';
@@ -57,6 +58,7 @@ export class InspectorPanel extends Disposable {
   private waitTimer: NodeJS.Timeout | undefined;
   private readonly png = new PngRequest();
   private readonly maximizer = new NodeMaximizer();
+  private readonly sanity = new NodeSanity();
   private readonly view: ViewOptions;
   private readonly byClassTables: ByClassCache;
   /** The image file picked for each model without a lens file (its node and layer pages show it). */
@@ -146,6 +148,7 @@ export class InspectorPanel extends Disposable {
     if (same(this.state.model) || same(this.state.lens) || same(this.state.other)) {
       this.byClassTables.clear();
       this.maximizer.forget();
+      this.sanity.forget();
       this.deps.log.info(`${file} changed on disk; redrawing the inspector.`);
       void this.render();
     }
@@ -200,6 +203,10 @@ export class InspectorPanel extends Disposable {
       },
       render: () => this.render(),
       maximize: () => this.maximize(),
+      randomize: (r) => {
+        const { jobs, storageDir, log } = this.deps;
+        return this.sanity.toggle(r, { jobs, storageDir, log, view: this.view, state: () => this.state, post: (x) => this.post(x) });
+      },
       painted: (page, drawMs) => this.painted(page, drawMs),
     });
   }

@@ -24,6 +24,8 @@ export interface MessageHost {
   ready(): Promise<void>;
   render(): Promise<void>;
   maximize(): Promise<void>;
+  /** The node page's "Randomize weights" toggle (nodeSanity.ts). */
+  randomize(m: Extract<WebviewMessage, { type: 'randomize' }>): Promise<void>;
   painted(page: string, drawMs: number | undefined): void;
 }
 
@@ -67,6 +69,9 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
     }
     case 'maximize':
       await p.maximize();
+      break;
+    case 'randomize':
+      await p.randomize(m);
       break;
     case 'pickImage':
     case 'clearImage':

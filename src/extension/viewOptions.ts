@@ -6,22 +6,37 @@
  */
 import type * as vscode from 'vscode';
 import { isProjectionMethod, type ProjectionMethod, type ScoreMetric } from '../shared/protocol';
+import type { RandomizeView } from '../shared/webviewProtocol';
 import { RANK_BY_KEY, rankBySetting, updateUserSetting } from './settings';
 
 export interface ViewOptionValues {
   method: ProjectionMethod;
   metric: ScoreMetric;
+  /** The node page's "Randomize weights" row (the sanity check of its projections). */
+  randomize?: RandomizeView;
 }
 
 const METHOD_KEY = 'featureLens.projectionMethod';
+const RANDOMIZE_KEY = 'featureLens.randomizeWeights';
 
 export class ViewOptions {
   private method: ProjectionMethod | undefined;
+  private randomizeView: RandomizeView | undefined;
 
   constructor(private readonly memento?: vscode.Memento) {}
 
   values(): ViewOptionValues {
-    return { method: this.projectionMethod(), metric: rankBySetting() };
+    return { method: this.projectionMethod(), metric: rankBySetting(), randomize: this.randomize() };
+  }
+
+  randomize(): RandomizeView {
+    const v = this.randomizeView ?? this.memento?.get<RandomizeView>(RANDOMIZE_KEY);
+    return { on: v?.on === true, ...(typeof v?.depth === 'number' ? { depth: v.depth } : {}) };
+  }
+
+  setRandomize(v: RandomizeView): void {
+    this.randomizeView = v;
+    void this.memento?.update(RANDOMIZE_KEY, v);
   }
 
   projectionMethod(): ProjectionMethod {

@@ -80,7 +80,21 @@ export interface SanityResult {
   /** Test-split indices of the top images the projections are of. */
   images: number[];
   seed: number;
-  methods: { method: ProjectionMethod; steps: SanityStep[]; error?: string }[];
+  methods: { method: ProjectionMethod; steps: SanityStep[]; error?: string; maps?: SanityMaps }[];
+}
+
+/**
+ * With `sanity`'s `maps` parameter: the projections of one cascade step, as `projectBatch` returns them (signed,
+ * `[images, h, w, c]`, the images in `SanityResult.images` order). Steps `1..step` only are computed then.
+ */
+export interface SanityMaps {
+  /** Layers randomized (0: none, the trained projections). */
+  step: number;
+  /** Every layer the cascade can randomize, top down (`step` of them are randomized here). */
+  cascade: string[];
+  shape: number[];
+  trained: Float32Array;
+  randomized: Float32Array;
 }
 
 /** One checkpoint of a node's time-lapse (engine/methods/timelapse.ts). */

@@ -102,6 +102,8 @@ export interface EngineMethods {
     k?: number;
     metric?: ScoreMetric;
     methods?: ProjectionMethod[];
+    /** Also return the projections of cascade step `step` (default: every layer randomized) per method (`SanityMaps`). */
+    maps?: { step?: number };
   }): SanityResult;
   /**
    * A node at every checkpoint of the lens's series (its `checkpoints` pattern, else those its training kept):

@@ -89,6 +89,9 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     case 'openOtherNode':
       if (!isIndex(m.layer, MAX_LAYERS) || !isIndex(m.node, MAX_NODES)) return drop(`openOtherNode with layer ${String(m.layer)}, node ${String(m.node)}`);
       return { type: 'openOtherNode', layer: m.layer, node: m.node };
+    case 'randomize':
+      if (typeof m.on !== 'boolean' || (m.depth !== undefined && !isIndex(m.depth, MAX_LAYERS + 1))) return drop('randomize without on, or a bad depth');
+      return { type: 'randomize', on: m.on, ...(m.depth !== undefined ? { depth: m.depth as number } : {}) };
     case 'painted':
       if (!isPageKind(m.page)) return drop(`unknown page ${String(m.page)}`);
       return { type: 'painted', page: m.page, ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };

@@ -64,6 +64,12 @@ export interface OpenOtherNodeMessage {
   layer: number;
   node: number;
 }
+/** Node page: the "Randomize weights" toggle and its depth (layers randomized; absent: all). */
+export interface RandomizeMessage {
+  type: 'randomize';
+  on: boolean;
+  depth?: number;
+}
 /** The page for the last host message is drawn (the host logs the time from request to paint). */
 export interface PaintedMessage {
   type: 'painted';
@@ -92,4 +98,5 @@ export type WebviewMessage =
   | PaintedMessage
   | CompareLayersMessage
   | OpenOtherNodeMessage
+  | RandomizeMessage
   | LogMessage;

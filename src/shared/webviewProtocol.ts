@@ -140,6 +140,14 @@ export interface NodePageMessage {
   projectionRange?: { min: number; max: number };
   /** A model without a lens file: the image file the user picked for it, seen by this node (absent: none picked). */
   picked?: PickedImageView;
+  /** The "Randomize weights" view option (the sanity check's second row, `SanityRowMessage`). */
+  randomize?: RandomizeView;
+}
+/** Node page: whether the top images' projections are also drawn with randomized weights, and how deep. */
+export interface RandomizeView {
+  on: boolean;
+  /** Layers randomized from the top of the cascade (absent: all of them down to the input). */
+  depth?: number;
 }
 /** The node page's picked image (a model without a lens file): one column like a top image, or why it could not be read. */
 export interface PickedImageView {
@@ -235,13 +243,42 @@ export interface MaximizedMessage {
   image: Pixels;
   curve: number[];
 }
+/** Progress of the node page's "Randomize weights" row. */
+export interface SanityProgressMessage {
+  type: 'sanityProgress';
+  layer: number;
+  node: number;
+  fraction: number;
+  message?: string;
+}
+/**
+ * The node page's second row: the top images' projections with the top `depth` layers of `cascade` randomized
+ * (engine `sanity` with `maps`), with the similarity of each to the trained one; or why there is none.
+ */
+export interface SanityRowMessage {
+  type: 'sanityRow';
+  layer: number;
+  node: number;
+  method: ProjectionMethod;
+  /** Dataset indices of the images, in the top row's order. */
+  images: number[];
+  depth: number;
+  /** Every layer the cascade can randomize, top down. */
+  cascade: string[];
+  projections: Pixels[];
+  spearmanAbs: (number | null)[];
+  ssim: (number | null)[];
+  /** The check could not run (then nothing else but the node is set), or `cancelled`. */
+  error?: string;
+  cancelled?: boolean;
+}
 /** Asks the webview to compose its canvases into one PNG and send it back (`exportPng`). */
 export interface ExportRequestMessage {
   type: 'export';
 }
 
 /** What comes after a page and adds to it (the webview hands it to the module of the page on screen). */
-export type PageUpdateMessage = NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage;
+export type PageUpdateMessage = NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage | SanityProgressMessage | SanityRowMessage;
 
 export type HostMessage = LoadingMessage | ErrorMessage | PageMessage | PageUpdateMessage | ExportRequestMessage;
 
@@ -261,6 +298,7 @@ export type {
   ExportPngMessage,
   CompareLayersMessage,
   OpenOtherNodeMessage,
+  RandomizeMessage,
   PaintedMessage,
   LogMessage,
   WebviewMessage,

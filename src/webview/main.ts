@@ -126,6 +126,8 @@ function receive(m: HostMessage, received: number): void {
     case 'byClass':
     case 'maximizeProgress':
     case 'maximized':
+    case 'sanityProgress':
+    case 'sanityRow':
       // Each page draws what follows it; a message for another page is ignored.
       if (page) pageModule(page)?.update?.(m, page);
       indexCharts();

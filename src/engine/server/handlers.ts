@@ -88,7 +88,10 @@ export const handlers: Handlers = {
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),
   sanity: async (p, job) =>
-    sanityCheck({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods }, job),
+    sanityCheck(
+      { lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods, maps: p.maps },
+      job,
+    ),
   timelapse: async (p, job) => timelapse({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric }, job),
   compare: async (p, job) => compareLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
 };

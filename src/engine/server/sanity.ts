@@ -16,7 +16,7 @@
  *   scikit-image computes it (similarity.ts). NaN (null in JSON) when a map is constant (e.g. all zeros).
  */
 import { PREPROCESS_SOURCE } from '../models/preprocess';
-import type { ProjectionMethod, SanityResult, SanityStep } from '../../shared/protocol';
+import type { ProjectionMethod, SanityMaps, SanityResult, SanityStep } from '../../shared/protocol';
 import { UserError } from '../runtime/errors';
 import type { Job } from '../runtime/job';
 import type { Network, Op } from '../models/network';
@@ -104,8 +104,80 @@ function withWeights(net: Network, replaced: Map<number, { kernel: tf.Tensor; bi
   return { ...net, ops, dispose: () => {} };
 }
 
-/** `feature-lens sanity`: the similarities per method and per cascade step (see the file comment). */
-export async function sanityCheck(opts: NodeIndexOptions & { methods?: ProjectionMethod[] }, job: Job): Promise<SanityResult> {
+/** The mean of the defined values (null when none is). */
+function meanOf(v: number[]): number | null {
+  const ok = v.filter((x) => !Number.isNaN(x));
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null;
+}
+
+/** What every method's cascade shares: the model, the node, its top images and the randomized weights. */
+interface Cascade {
+  model: Network;
+  layer: number;
+  node: number;
+  x: tf.Tensor4D;
+  /** Image shape `[h, w, c]`. */
+  shape: number[];
+  chain: number[];
+  fresh: Map<number, { kernel: tf.Tensor; bias?: tf.Tensor }>;
+}
+
+/** The node's projections by `method` with the top `s` layers of the cascade randomized (signed, `[b, h, w, c]`). */
+export function cascadeProjection(c: Cascade, method: ProjectionMethod, s: number): { data: Float32Array; shape: number[] } {
+  const net = s ? withWeights(c.model, new Map(c.chain.slice(0, s).map((i) => [i, c.fresh.get(i)!]))) : c.model;
+  const p = projectBatch(net, c.layer, c.node, c.x, method, false);
+  try {
+    return { data: p.dataSync() as Float32Array, shape: p.shape };
+  } finally {
+    p.dispose();
+  }
+}
+
+/** One method's steps `1..last` (and the maps of step `mapsAt`, if asked); progress `at(s)` per step. */
+function checkMethod(
+  c: Cascade,
+  method: ProjectionMethod,
+  last: number,
+  mapsAt: number | undefined,
+  job: Job,
+  at: (s: number) => number,
+): SanityResult['methods'][number] {
+  let trained: { data: Float32Array; shape: number[] };
+  try {
+    trained = cascadeProjection(c, method, 0);
+  } catch (e) {
+    if (!(e instanceof UserError) || e.code !== 'unsupported') throw e;
+    return { method, steps: [], error: e.message };
+  }
+  const trainedAbs = absMaps(trained.data, trained.shape);
+  const [h, w] = c.shape;
+  const steps: SanityStep[] = [];
+  let maps: SanityMaps | undefined;
+  if (mapsAt === 0) maps = { step: 0, cascade: [], shape: trained.shape, trained: trained.data, randomized: trained.data.slice() };
+  for (let s = 1; s <= last; s++) {
+    job.throwIfCancelled();
+    job.progress({ fraction: at(s - 1), message: `${method}: randomized down to ${c.model.ops[c.chain[s - 1]].name}` });
+    const random = cascadeProjection(c, method, s);
+    const randomAbs = absMaps(random.data, random.shape);
+    const sp = trainedAbs.map((t, k) => spearman(t, randomAbs[k]));
+    const ss = trainedAbs.map((t, k) => ssim(t, randomAbs[k], [h, w, 1]));
+    steps.push({
+      randomized: c.chain.slice(0, s).map((i) => c.model.ops[i].name),
+      spearmanAbs: meanOf(sp),
+      ssim: meanOf(ss),
+      perImage: { spearmanAbs: sp.map(ofNaN), ssim: ss.map(ofNaN) },
+    });
+    if (s === mapsAt) maps = { step: s, cascade: [], shape: trained.shape, trained: trained.data, randomized: random.data };
+  }
+  if (maps) maps.cascade = c.chain.map((i) => c.model.ops[i].name);
+  return { method, steps, ...(maps ? { maps } : {}) };
+}
+
+/**
+ * `feature-lens sanity`: the similarities per method and per cascade step (see the file comment). With `maps`,
+ * steps `1..maps.step` only (default all), and each method's projections at that step (`SanityMaps`).
+ */
+export async function sanityCheck(opts: NodeIndexOptions & { methods?: ProjectionMethod[]; maps?: { step?: number } }, job: Job): Promise<SanityResult> {
   const { lens, model, info, layer, node, metric, ds, top } = await openNodeIndex(opts, job);
   if (!top.length) throw new UserError('badInput', `${info.layers[layer].name} node ${node} has no top images to project.`, lens.path);
   const { layersModel } = await loadModel(lens.model);
@@ -117,58 +189,19 @@ export async function sanityCheck(opts: NodeIndexOptions & { methods?: Projectio
     }
   };
   const chain = cascadeOps(model, model.layers[layer].op);
+  const mapsAt = opts.maps ? Math.max(0, Math.min(chain.length, Math.floor(opts.maps.step ?? chain.length))) : undefined;
+  const last = mapsAt ?? chain.length;
   const batch = await ds.gather(top.map((t) => t.index));
-  const x = tf.tensor4d(batch.images, [top.length, ...ds.shape]);
-  const fresh = new Map<number, { kernel: tf.Tensor; bias?: tf.Tensor }>();
+  const c: Cascade = { model, layer, node, x: tf.tensor4d(batch.images, [top.length, ...ds.shape]), shape: ds.shape, chain, fresh: new Map() };
   const methods: SanityResult['methods'] = [];
   try {
-    for (const i of chain) fresh.set(i, randomizedWeights(model.ops[i], i, configOf(model.ops[i].name)));
-    const project = (net: Network, method: ProjectionMethod) => {
-      const p = projectBatch(net, layer, node, x, method, false);
-      try {
-        return absMaps(p.dataSync() as Float32Array, p.shape);
-      } finally {
-        p.dispose();
-      }
-    };
+    for (const i of chain.slice(0, last)) c.fresh.set(i, randomizedWeights(model.ops[i], i, configOf(model.ops[i].name)));
     const list = opts.methods ?? SANITY_METHODS;
-    for (const [mi, method] of list.entries()) {
-      let trained: Float64Array[];
-      try {
-        trained = project(model, method);
-      } catch (e) {
-        if (!(e instanceof UserError) || e.code !== 'unsupported') throw e;
-        methods.push({ method, steps: [], error: e.message });
-        continue;
-      }
-      const [h, w] = ds.shape;
-      const steps: SanityStep[] = [];
-      for (let s = 0; s < chain.length; s++) {
-        job.throwIfCancelled();
-        job.progress({
-          fraction: (mi * chain.length + s) / (list.length * chain.length),
-          message: `${method}: randomized down to ${model.ops[chain[s]].name}`,
-        });
-        const net = withWeights(model, new Map(chain.slice(0, s + 1).map((i) => [i, fresh.get(i)!])));
-        const random = project(net, method);
-        const sp = trained.map((t, k) => spearman(t, random[k]));
-        const ss = trained.map((t, k) => ssim(t, random[k], [h, w, 1]));
-        const mean = (v: number[]) => {
-          const ok = v.filter((x) => !Number.isNaN(x));
-          return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null;
-        };
-        steps.push({
-          randomized: chain.slice(0, s + 1).map((i) => model.ops[i].name),
-          spearmanAbs: mean(sp),
-          ssim: mean(ss),
-          perImage: { spearmanAbs: sp.map(ofNaN), ssim: ss.map(ofNaN) },
-        });
-      }
-      methods.push({ method, steps });
-    }
+    for (const [mi, method] of list.entries())
+      methods.push(checkMethod(c, method, last, mapsAt, job, (s) => (mi * last + s) / (list.length * Math.max(1, last))));
   } finally {
-    x.dispose();
-    for (const t of fresh.values()) tf.dispose([t.kernel, ...(t.bias ? [t.bias] : [])]);
+    c.x.dispose();
+    for (const t of c.fresh.values()) tf.dispose([t.kernel, ...(t.bias ? [t.bias] : [])]);
   }
   return {
     lens: lens.path,

@@ -33,7 +33,7 @@ export const nodePage: HostPage<'node'> = {
         method: ctx.view.method,
         metric: ctx.view.metric,
       });
-      return nodePageMessage(r, s, ctx.lens, ctx.title);
+      return { ...nodePageMessage(r, s, ctx.lens, ctx.title), ...(ctx.view.randomize ? { randomize: ctx.view.randomize } : {}) };
     }
     // Without a lens file there are no dataset images: the weights, and the image the user picked, if any.
     const w = info.hasWeights ? await ctx.call('weights', { model: s.model, layer, node }) : undefined;

@@ -9,6 +9,7 @@ import { dims, fmt, legend, range } from '../pixelCanvas';
 import { button, el, figure, pixelCanvas, section } from '../dom';
 import { header, type Send, type WebviewPage } from './page';
 import { pickedImageSection } from './pickedImage';
+import { randomizeTool, sanityRows, sanityUpdate } from './nodeSanity';
 
 export const nodePage: WebviewPage<'node'> = {
   kind: 'node',
@@ -21,6 +22,7 @@ export const nodePage: WebviewPage<'node'> = {
     if (u.type === 'nodeStats' && mine) nodeStats(u);
     else if (u.type === 'maximizeProgress') maximizeProgress(u);
     else if (u.type === 'maximized' && mine) maximized(u);
+    else if ((u.type === 'sanityRow' || u.type === 'sanityProgress') && mine) sanityUpdate(u, m);
   },
 };
 
@@ -99,7 +101,7 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), {
     title: 'Gradient ascent on the input for this node (Olah et al. 2017)',
   });
-  const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, ...method, ...metric, max];
+  const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, ...method, ...metric, ...randomizeTool(m, send), max];
   root.append(
     header(
       `${layer?.name ?? `layer ${m.layer}`} · node ${m.node}`,
@@ -157,6 +159,7 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
     if (m.top.items.some((i) => i.projection))
       legends.append(legend(m.top.items.some((i) => i.projection && dims(i.projection.shape).c === 3) ? 'signedRgb' : 'signed', pr.min, pr.max, 'projection'));
     ts.body.append(legends);
+    sanityRows(m, grid, send);
     if (m.projectionError) ts.body.append(el('p', 'note warn', `Projection unavailable: ${m.projectionError}`));
   } else {
     ts.body.append(el('p', 'note', m.topNote ?? 'No top images.'));
