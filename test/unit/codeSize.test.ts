@@ -2,6 +2,7 @@
 // lines or a file over 300 lines without its note is an error of `npm run lint`.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ESLint } from 'eslint';
 
@@ -66,4 +67,28 @@ test('a note left on a file that is no longer over 300 lines is an error', async
 test('the limits hold in src/ only: tests and scripts may be longer', async () => {
   assert.deepEqual(await sizeErrors('test/unit/zzProbe.ts', functionOf(200)), []);
   assert.deepEqual(await sizeErrors('test/unit/zzProbe.ts', fileOf(400)), []);
+});
+
+/** Every .ts file under `dir`, relative to the root. */
+function tsFiles(dir: string): string[] {
+  return fs
+    .readdirSync(path.join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+}
+
+test('in src/, the only lint directive is the note of a file over 300 lines, on its first line, saying why', () => {
+  const note = /^\/\* eslint-disable max-lines -- Over 300 lines because \S.*\*\/$/;
+  const wrong: string[] = [];
+  let notes = 0;
+  for (const file of tsFiles('src')) {
+    const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      // ESLint reads a directive from any comment that starts with one of these words.
+      if (!/(\/\/|\/\*)\s*(eslint-disable|eslint-enable|eslint\s|globals?\s|exported\s)/.test(line)) return;
+      if (i === 0 && note.test(line)) notes++;
+      else wrong.push(`${file}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(wrong, [], 'a directive in src/ other than the file-size note (no function may be exempted from its limit)');
+  assert.ok(notes > 0, 'no note found: the check reads the wrong folder');
 });
