@@ -17,6 +17,7 @@ import { buildNet, NETS } from './nets';
 /** Engine modules some measures need; imported when used, so a missing one only turns its measure n/a. */
 const engine = {
   topActivations: () => import('../src/engine/scan/topActivations'),
+  indexStore: () => import('../src/engine/scan/indexStore'),
   lens: () => import('../src/engine/lens/lens'),
   train: () => import('../src/engine/training/train'),
   deconv: () => import('../src/engine/methods/deconv'),
@@ -194,7 +195,8 @@ const measures: Record<string, (a: Args) => Promise<Record<string, unknown>>> = 
    * to compare.
    */
   async scan(a) {
-    const { scanLens, findIndex, topFromIndex } = await engine.topActivations();
+    const { scanLens, topFromIndex } = await engine.topActivations();
+    const { findIndex } = await engine.indexStore();
     const { readLens, openDataset } = await engine.lens();
     const job = makeJob();
     let run = 0;

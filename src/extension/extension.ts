@@ -101,32 +101,33 @@ class FeatureLens extends Disposable implements CommandHost {
     );
 
     this.watch();
-    this._register(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (
-          e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) ||
-          e.affectsConfiguration(`featureLens.${THREADS_KEY}`) ||
-          e.affectsConfiguration(`featureLens.${MAX_MEMORY_KEY}`)
-        ) {
-          this.log.info(
-            `Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}, memory budget ${maxMemorySetting() || 'default'}); restarting the engine.`,
-          );
-          this.engine.restart('The engine settings changed.');
-          this.jobs.restart('The engine settings changed.');
-          this.showStatus(undefined);
-          this.models.refresh();
-        }
-        if (e.affectsConfiguration(`featureLens.${RANK_BY_KEY}`)) {
-          this.log.info(`Top images are now ranked by ${SCORE_METRIC_PHRASES[rankBySetting()]}.`);
-          this.top.refresh();
-          const p = InspectorPanel.active;
-          if (p) p.navigate(p.shows);
-        }
-      }),
-    );
+    this._register(vscode.workspace.onDidChangeConfiguration((e) => this.settingsChanged(e)));
     this._register(registerCommands(this));
     this._register(registerCodeInsight(this.engine, this.log, () => this.storageDir()));
     this._register(registerWalkthrough(context, this.engine, this.log, () => this.storageDir()));
+  }
+
+  /** A change of the engine settings restarts both engines; a change of the ranking redraws what shows it. */
+  private settingsChanged(e: vscode.ConfigurationChangeEvent): void {
+    if (
+      e.affectsConfiguration(`featureLens.${BACKEND_KEY}`) ||
+      e.affectsConfiguration(`featureLens.${THREADS_KEY}`) ||
+      e.affectsConfiguration(`featureLens.${MAX_MEMORY_KEY}`)
+    ) {
+      this.log.info(
+        `Engine settings changed (backend ${backendSetting()}, threads ${threadsSetting()}, memory budget ${maxMemorySetting() || 'default'}); restarting the engine.`,
+      );
+      this.engine.restart('The engine settings changed.');
+      this.jobs.restart('The engine settings changed.');
+      this.showStatus(undefined);
+      this.models.refresh();
+    }
+    if (e.affectsConfiguration(`featureLens.${RANK_BY_KEY}`)) {
+      this.log.info(`Top images are now ranked by ${SCORE_METRIC_PHRASES[rankBySetting()]}.`);
+      this.top.refresh();
+      const p = InspectorPanel.active;
+      if (p) p.navigate(p.shows);
+    }
   }
 
   /** What the user is looking at, for a pick of a lens or model: listed first, never taken silently. */

@@ -16,7 +16,8 @@ import { METRIC_ORDER } from '../../src/engine/scan/scan';
 import type { StoredIndex } from '../../src/engine/scan/scanIndex';
 import { acquireHelpers, releaseHelpers, stopIdleHelpers } from '../../src/engine/scan/parallelScan';
 import { alive } from './procs';
-import { findIndex, scanLens } from '../../src/engine/scan/topActivations';
+import { findIndex } from '../../src/engine/scan/indexStore';
+import { scanLens } from '../../src/engine/scan/topActivations';
 import { smallCnn, writeMnistLens } from './scanFixtures';
 
 // Helper scan processes run only where the scan is on tfjs (a native scan keeps to one process, see

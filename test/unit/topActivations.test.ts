@@ -16,7 +16,8 @@ import { ScoreHeaps } from '../../src/engine/scan/scoreHeap';
 import * as tf from '../../src/engine/runtime/tf';
 import { openDataset, readLens } from '../../src/engine/lens/lens';
 import { loadModel, saveModel } from '../../src/engine/models/modelIO';
-import { findIndex, KEEP_EARLIER_INDEXES, scanDataset, scanLens, topFromIndex } from '../../src/engine/scan/topActivations';
+import { findIndex, KEEP_EARLIER_INDEXES } from '../../src/engine/scan/indexStore';
+import { scanDataset, scanLens, topFromIndex } from '../../src/engine/scan/topActivations';
 import { DIGIT_CLASSES, memoryDataset, mnistDigits, smallCnn, weightsHashOf, writeMnistLens } from './scanFixtures';
 
 // Helper scan processes run only where the scan is on tfjs (a native scan keeps to one process, see

@@ -31,7 +31,8 @@ import { openDataset, readLens } from '../lens/lens';
 import { maximize } from '../methods/maximize';
 import { loadLensModel } from '../lens/lensModel';
 import { Canvas } from '../png/pngCanvas';
-import { checkMetric, findIndex, scanDataset, topFromIndex } from '../scan/topActivations';
+import { findIndex } from '../scan/indexStore';
+import { checkMetric, scanDataset, topFromIndex } from '../scan/topActivations';
 import { layerWeights } from '../methods/weights';
 
 export interface NodeIndexOptions {

@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- Over 300 lines because it is a table: one short forward rule per op kind (RULES), each read on its own. */
 /**
  * The forward pass of a `Network` (network.ts): one rule per op kind, plain tf ops, NHWC float32.
  *
@@ -5,8 +6,6 @@
  * ReLUs can be replaced (guided backpropagation). `fused: true` is for forward-only work (the scan, feature
  * maps): convolutions and dense ops then run as tf.fused kernels with bias and activation in one pass.
  * Call inside the caller's `tf.tidy` (every op's output is returned, nothing is disposed here).
- *
- * Long because it is a table: one short rule per op kind, each read on its own.
  */
 import * as tf from '../runtime/tf';
 import type { Activation, Network, Op, OpKind, OpSpec } from './network';

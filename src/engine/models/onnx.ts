@@ -49,7 +49,8 @@ function isPytorchPickle(bytes: Uint8Array): boolean {
   return false;
 }
 
-export function importOnnx(bytes: Uint8Array, file: string): Network {
+/** The model of an ONNX file's bytes and its opset, checked: a PyTorch pickle, a broken protobuf, no graph or an opset out of range is one line naming the file. */
+function decodeModel(bytes: Uint8Array, file: string): { model: onnx.ModelProto; graph: onnx.GraphProto; opset: number } {
   const pickle = () => new UserError('unsupported', `is a PyTorch checkpoint (pickle), not an ONNX model. ${PYTORCH_EXPORT_HINT}`, file);
   if (isPytorchPickle(bytes)) throw pickle();
   let model: onnx.ModelProto;
@@ -71,53 +72,18 @@ export function importOnnx(bytes: Uint8Array, file: string): Network {
       `uses ONNX opset ${opset}; Feature Lens reads opsets 9 to 17 (re-export with torch.onnx.export(..., opset_version=13)).`,
       file,
     );
+  return { model, graph: graph as onnx.GraphProto, opset };
+}
 
+export function importOnnx(bytes: Uint8Array, file: string): Network {
+  const { model, graph, opset } = decodeModel(bytes, file);
   const ctx = new Importer(file, path.dirname(file), opset);
   try {
     for (const init of graph.initializer ?? []) ctx.values.set(init.name ?? '', { kind: 'const', t: decodeTensor(init, ctx.dir, file) });
-    const inputs = (graph.input ?? []).filter((i) => i.name && !ctx.values.has(i.name));
-    if (inputs.length !== 1) {
-      throw new UserError(
-        'unsupported',
-        `has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); Feature Lens reads models with one input image or vector.`,
-        file,
-      );
-    }
-    const input = inputs[0];
-    const dimsRaw = input.type?.tensorType?.shape?.dim ?? [];
-    const inDims = dimsRaw.map((d, i) => (i === 0 ? -1 : d.dimValue != null ? num(d.dimValue) : NaN));
-    if (inDims.length < 2)
-      throw new UserError(
-        'unsupported',
-        `its input "${input.name}" is ${inDims.length}-D; Feature Lens needs a batch axis first, then an image (NCHW), a sequence or a vector.`,
-        file,
-      );
-    if (inDims.slice(1).some((d) => !(d > 0))) {
-      const shown = dimsRaw.map((d) => (d.dimValue != null ? String(num(d.dimValue)) : d.dimParam || '?')).join(', ');
-      throw new UserError(
-        'unsupported',
-        `its input "${input.name}" has shape [${shown}]; Feature Lens needs every size but the batch fixed (export with a fixed image size).`,
-        file,
-      );
-    }
-    if (inDims.length > 4)
-      throw new UserError('unsupported', `its input "${input.name}" is ${inDims.length}-D; Feature Lens reads images (NCHW), sequences and vectors.`, file);
-    const inputName = input.name ?? 'input';
+    const { inputName, inDims } = graphInput(graph, ctx, file);
     ctx.values.set(inputName, { kind: 'dyn', ref: inputName, dims: inDims });
     for (const node of graph.node) for (const i of node.input ?? []) ctx.uses.set(i, (ctx.uses.get(i) ?? 0) + 1);
-
-    graph.node.forEach((node, index) => {
-      const n = new NodeView(node, ctx, index);
-      const handler = Object.hasOwn(OPS, n.opType) && (!node.domain || node.domain === 'ai.onnx') ? OPS[n.opType] : undefined;
-      if (!handler) {
-        throw new UserError(
-          'unsupported',
-          `uses the ONNX op ${node.domain ? `${node.domain}.` : ''}${n.opType} (node "${n.name}"), which Feature Lens cannot import yet.`,
-          file,
-        );
-      }
-      handler(n);
-    });
+    importNodes(graph, ctx, file);
 
     const outName = graph.output?.[0]?.name ?? '';
     let out = ctx.values.get(outName);
@@ -130,6 +96,54 @@ export function importOnnx(bytes: Uint8Array, file: string): Network {
     ctx.dispose();
     throw e;
   }
+}
+
+/** The graph's one input (the inputs that are not initializers): its name and dims, the batch as -1, the rest fixed. */
+function graphInput(graph: onnx.GraphProto, ctx: Importer, file: string): { inputName: string; inDims: number[] } {
+  const inputs = (graph.input ?? []).filter((i) => i.name && !ctx.values.has(i.name));
+  if (inputs.length !== 1) {
+    throw new UserError(
+      'unsupported',
+      `has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); Feature Lens reads models with one input image or vector.`,
+      file,
+    );
+  }
+  const input = inputs[0];
+  const dimsRaw = input.type?.tensorType?.shape?.dim ?? [];
+  const inDims = dimsRaw.map((d, i) => (i === 0 ? -1 : d.dimValue != null ? num(d.dimValue) : NaN));
+  if (inDims.length < 2)
+    throw new UserError(
+      'unsupported',
+      `its input "${input.name}" is ${inDims.length}-D; Feature Lens needs a batch axis first, then an image (NCHW), a sequence or a vector.`,
+      file,
+    );
+  if (inDims.slice(1).some((d) => !(d > 0))) {
+    const shown = dimsRaw.map((d) => (d.dimValue != null ? String(num(d.dimValue)) : d.dimParam || '?')).join(', ');
+    throw new UserError(
+      'unsupported',
+      `its input "${input.name}" has shape [${shown}]; Feature Lens needs every size but the batch fixed (export with a fixed image size).`,
+      file,
+    );
+  }
+  if (inDims.length > 4)
+    throw new UserError('unsupported', `its input "${input.name}" is ${inDims.length}-D; Feature Lens reads images (NCHW), sequences and vectors.`, file);
+  return { inputName: input.name ?? 'input', inDims };
+}
+
+/** Each node of the graph through its entry in the op table (onnx/ops.ts), in the file's (topological) order. */
+function importNodes(graph: onnx.GraphProto, ctx: Importer, file: string): void {
+  graph.node.forEach((node, index) => {
+    const n = new NodeView(node, ctx, index);
+    const handler = Object.hasOwn(OPS, n.opType) && (!node.domain || node.domain === 'ai.onnx') ? OPS[n.opType] : undefined;
+    if (!handler) {
+      throw new UserError(
+        'unsupported',
+        `uses the ONNX op ${node.domain ? `${node.domain}.` : ''}${n.opType} (node "${n.name}"), which Feature Lens cannot import yet.`,
+        file,
+      );
+    }
+    handler(n);
+  });
 }
 
 /** Drops ops the output does not need, gives every op its readable name, lists the inspectable layers. */

@@ -1,9 +1,8 @@
+/* eslint-disable max-lines -- Over 300 lines because it is one table of rules, one per TensorFlow op type, that splitting would only scatter. */
 /**
  * The TF.js graph-model op table: one rule per TensorFlow op type, turning a node into network ops through the
  * import context (tfjsGraphContext.ts). An op on constants only is folded to a constant at import; an op type
  * missing here is refused with one line naming the op, the node and the file.
- *
- * Over 300 lines on purpose: it is one table of rules, one per op type, that splitting would only scatter.
  */
 import { UserError } from '../runtime/errors';
 import * as tf from '../runtime/tf';

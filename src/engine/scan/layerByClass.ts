@@ -17,7 +17,8 @@ import { openDataset, readLens } from '../lens/lens';
 import type { Network } from '../models/network';
 import { loadLensModel } from '../lens/lensModel';
 import { emptyScanState, scanLayers, scanRange, type ScanState } from './scan';
-import { findIndex, scanDataset, scanLens } from './topActivations';
+import { findIndex } from './indexStore';
+import { scanDataset, scanLens } from './topActivations';
 
 /** The table from a scan's accumulated sums. */
 export function layerByClassFromState(state: ScanState, classes: string[], layerNames: string[]): LayerByClassResult {

@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- Over 300 lines because it is one scheduler: the chunk queue, the scanned prefix, this process's chunks and the helpers' lanes share one state (ScanScheduler). */
 /**
  * The scheduler of one scan (topActivations.ts wraps it with the index, its reuse and its checkpoints): the
  * images `[start, ds.size)` cut into chunks that this process and helper engine processes (parallelScan.ts)

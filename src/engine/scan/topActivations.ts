@@ -6,13 +6,10 @@
  * machine with several cores a long scan shares its chunks with helper engine processes and merges their
  * heaps in order (the scheduler, scanScheduler.ts; the helpers, parallelScan.ts).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { ScanSummary, ScoreMetric, TopActivationsResult, TopImage } from '../../shared/protocol';
 import { isScoreMetric, SCORE_METRICS } from '../../shared/protocol';
 import type { Dataset } from '../datasets/dataset';
 import { CancelledError, check, UserError } from '../runtime/errors';
-import { writeFileAtomic } from '../runtime/fsutil';
 import type { Job } from '../runtime/job';
 import { openDataset, readLens } from '../lens/lens';
 import type { Network } from '../models/network';
@@ -20,17 +17,11 @@ import { loadLensModel } from '../lens/lensModel';
 import { scoresRunNatively } from '../native/forwardLayers';
 import { helperEnginePath, scanWorkers } from './parallelScan';
 import { emptyScanState, modelInputShape, scanBatchSize, scanLayers, type ScanState } from './scan';
-import { encodeIndex, indexPath, markIndexUsed, readIndex, readIndexHeader, type IndexHeader, type StoredIndex } from './scanIndex';
+import { indexPath, markIndexUsed, readIndex, type IndexHeader, type StoredIndex } from './scanIndex';
+import { checkpointWriter, findIndex, removeEarlierIndexes } from './indexStore';
 import { runScan, type ParallelOptions } from './scanScheduler';
 
 export type { ParallelOptions };
-
-/**
- * Earlier weights whose indexes are kept per model and dataset once a new index is complete: retraining in a
- * loop writes a new index each time, and only the few used last are likely to be wanted again (e.g. after
- * switching branches).
- */
-export const KEEP_EARLIER_INDEXES = 3;
 
 export interface ScanDatasetOptions {
   batchSize?: number;
@@ -46,6 +37,9 @@ export interface ScanDatasetOptions {
 export interface ScanOutcome extends Omit<ScanSummary, 'lens' | 'metric'> {
   stored: StoredIndex;
 }
+
+/** The parts of a reused index's outcome that are the same for every reuse. */
+const REUSED = { imagesPerSecond: 0, reused: true, resumed: false, helperImages: 0, removedIndexes: 0 } as const;
 
 /**
  * Scans `ds` with `model` (whose weights hash to `weightsHash`) into an index under `storageDir`, reusing a
@@ -77,18 +71,7 @@ export async function scanDataset(
     sameLayers(existing.header.layers, layers);
   if (matches && existing.header.complete) {
     await markIndexUsed(file);
-    return {
-      index: file,
-      k,
-      images: ds.size,
-      seconds: (Date.now() - t0) / 1000,
-      imagesPerSecond: 0,
-      reused: true,
-      resumed: false,
-      helperImages: 0,
-      removedIndexes: 0,
-      stored: existing,
-    };
+    return { index: file, k, images: ds.size, seconds: (Date.now() - t0) / 1000, ...REUSED, stored: existing };
   }
   const resumed = !!matches && existing.header.next > 0;
   const state: ScanState = resumed ? existing!.state : emptyScanState(layers, k, ds.classes.length);
@@ -106,6 +89,45 @@ export async function scanDataset(
     source: ds.source,
     seconds: resumed ? existing!.header.seconds : 0,
   };
+  const { helperImages } = await scanWithCheckpoints({ model, weightsHash, ds, layers, k, job, opts, file, header, state, start });
+  job.progress({ fraction: 1, message: `${ds.size} of ${ds.size} images`, count: { done: ds.size, total: ds.size, unit: 'images' } });
+  const seconds = (Date.now() - t0) / 1000;
+  const scanned = ds.size - start;
+  const removedIndexes = await removeEarlierIndexes(storageDir, file, header);
+  return {
+    index: file,
+    k,
+    images: ds.size,
+    seconds,
+    imagesPerSecond: scanned / Math.max(seconds, 1e-9),
+    reused: false,
+    resumed,
+    helperImages,
+    removedIndexes,
+    stored: { header, state },
+  };
+}
+
+/** What `scanWithCheckpoints` scans and where it writes: `state` holds the images before `start`. */
+interface CheckpointedScan {
+  model: Network;
+  weightsHash: string;
+  ds: Dataset;
+  layers: IndexHeader['layers'];
+  k: number;
+  job: Job;
+  opts: ScanDatasetOptions;
+  file: string;
+  header: IndexHeader;
+  state: ScanState;
+  start: number;
+}
+
+/**
+ * Scans the images from `start` on into `state` (with helper processes when `opts.parallel` allows), writing a
+ * checkpoint every `opts.checkpointSeconds` and on cancel, and the complete index at the end.
+ */
+async function scanWithCheckpoints({ model, weightsHash, ds, layers, k, job, opts, file, header, state, start }: CheckpointedScan) {
   const everyMs = (opts.checkpointSeconds ?? 10) * 1000;
   const cursor = { next: start };
   const checkpoint = checkpointWriter(file, header, state, cursor);
@@ -138,88 +160,7 @@ export async function scanDataset(
   });
   header.complete = true;
   await checkpoint.write();
-  job.progress({ fraction: 1, message: `${ds.size} of ${ds.size} images`, count: { done: ds.size, total: ds.size, unit: 'images' } });
-  const seconds = (Date.now() - t0) / 1000;
-  const scanned = ds.size - start;
-  const removedIndexes = await removeEarlierIndexes(storageDir, file, header);
-  return {
-    index: file,
-    k,
-    images: ds.size,
-    seconds,
-    imagesPerSecond: scanned / Math.max(seconds, 1e-9),
-    reused: false,
-    resumed,
-    helperImages,
-    removedIndexes,
-    stored: { header, state },
-  };
-}
-
-/**
- * The checkpoints of a running scan: each writes `header` and `state`, which must hold exactly the images
- * `[0, cursor.next)`, to `file`, atomically and one write at a time; `header.seconds` accumulates the time
- * between them.
- */
-function checkpointWriter(file: string, header: IndexHeader, state: ScanState, cursor: { next: number }) {
-  let last = Date.now();
-  let writing: Promise<void> = Promise.resolve();
-  return {
-    msSinceLast: () => Date.now() - last,
-    async write(): Promise<void> {
-      // Never store an index that counts some images twice or misses some.
-      if (state.images !== cursor.next)
-        throw new Error(`Internal error: the scan's state holds ${state.images} images but its position is ${cursor.next}; the index was not written.`);
-      header.next = cursor.next;
-      header.seconds += (Date.now() - last) / 1000;
-      last = Date.now();
-      // Encoded now (the state as it is), written after any write still running: one writer at a time.
-      const bytes = encodeIndex(header, state);
-      writing = writing.catch(() => {}).then(() => writeFileAtomic(file, bytes));
-      await writing;
-    },
-  };
-}
-
-/**
- * Deletes the indexes (complete or checkpoints, any k) of other weights of the same model file and dataset
- * source, beyond those of the `KEEP_EARLIER_INDEXES` weights used most recently; `kept` is the index just
- * completed. Indexes of other models, other data or models known only by name are left alone. Returns how
- * many files were deleted.
- */
-export async function removeEarlierIndexes(storageDir: string, kept: string, header: IndexHeader, keep = KEEP_EARLIER_INDEXES): Promise<number> {
-  if (!path.isAbsolute(header.model)) return 0;
-  let names: string[];
-  try {
-    names = await fs.promises.readdir(storageDir);
-  } catch {
-    return 0;
-  }
-  // Files by weights; the weights' last use is their most recently used file's.
-  const byWeights = new Map<string, { files: string[]; used: number }>();
-  for (const name of names) {
-    const file = path.join(storageDir, name);
-    if (!name.endsWith('.flix') || file === kept) continue;
-    const h = await readIndexHeader(file);
-    if (!h || h.model !== header.model || h.source !== header.source || h.weightsHash === header.weightsHash) continue;
-    const stat = await fs.promises.stat(file).catch(() => undefined);
-    if (!stat) continue;
-    const g = byWeights.get(h.weightsHash) ?? { files: [], used: 0 };
-    g.files.push(file);
-    g.used = Math.max(g.used, stat.mtimeMs);
-    byWeights.set(h.weightsHash, g);
-  }
-  const stale = [...byWeights.values()].sort((a, b) => b.used - a.used).slice(keep);
-  let removed = 0;
-  for (const file of stale.flatMap((g) => g.files)) {
-    try {
-      await fs.promises.unlink(file);
-      removed++;
-    } catch {
-      // Gone already (another scan removed it): nothing to do.
-    }
-  }
-  return removed;
+  return { helperImages };
 }
 
 function sameLayers(a: IndexHeader['layers'], b: IndexHeader['layers']): boolean {
@@ -256,33 +197,6 @@ export async function scanLens(
 /** Refuses a score metric that is not one of `SCORE_METRICS`, naming them. */
 export function checkMetric(metric: string): asserts metric is ScoreMetric {
   check(isScoreMetric(metric), `Unknown score metric "${metric}"; use one of ${SCORE_METRICS.join(', ')}.`);
-}
-
-/** The complete index for these weights and dataset with the largest k (marked as used), or null. */
-export async function findIndex(storageDir: string, weightsHash: string, ds: Dataset): Promise<StoredIndex | null> {
-  let best: StoredIndex | null = null;
-  let bestFile = '';
-  let names: string[];
-  try {
-    names = await fs.promises.readdir(storageDir);
-  } catch {
-    return null;
-  }
-  for (const name of names) {
-    if (!name.endsWith('.flix')) continue;
-    // Headers first: only a complete index of these weights and dataset is read whole.
-    const file = path.join(storageDir, name);
-    const h = await readIndexHeader(file);
-    if (!h || !h.complete || h.weightsHash !== weightsHash || h.datasetHash !== ds.hash || h.total !== ds.size) continue;
-    if (path.basename(indexPath(storageDir, weightsHash, ds.hash, h.k)) !== name || (best && best.header.k >= h.k)) continue;
-    const idx = await readIndex(file);
-    if (idx && idx.header.complete) {
-      best = idx;
-      bestFile = file;
-    }
-  }
-  if (best) await markIndexUsed(bestFile);
-  return best;
 }
 
 /** A node's list from a stored index: score descending, ties by lower image index. */

@@ -12,6 +12,7 @@ import { currentBackend } from '../runtime/backend';
 import type { Dataset } from '../datasets/dataset';
 import { checkFitsModel } from '../datasets/fit';
 import { UserError } from '../runtime/errors';
+import type * as tf from '../runtime/tf';
 import { evaluate } from './evaluate';
 import { isInside, writeFileAtomic } from '../runtime/fsutil';
 import type { Job } from '../runtime/job';
@@ -75,11 +76,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       );
       if (!run) continue;
       const { history, trainSeconds, trainAccuracy, last } = run;
-      const crossTests = [];
-      for (const c of crossSets) {
-        const e = await evaluate(model, c.ds, classes.length, job, undefined, pre);
-        crossTests.push({ name: c.name, accuracy: e.accuracy, error: 1 - e.accuracy });
-      }
+      const crossTests = await runCrossTests(model, crossSets, classes.length, job, pre);
       job.throwIfCancelled();
       const seconds = (performance.now() - started) / 1000;
       const result: TrainResult = {
@@ -101,16 +98,7 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
         ...(attempts > 1 ? { attempts: attempt, seed } : {}),
       };
       job.progress({ fraction: 1, message: 'Saving the model' });
-      await checkTrainingTargets(lens); // again: either file may have appeared while training ran
-      // The model first, then its results naming the weights they were measured on: a kill in between leaves
-      // results whose hash is not the model's, which the loader refuses as stale (lens.ts lensInfo).
-      const { weightsHash } = await saveModel(model, lens.model, {
-        featureLens: { lens: path.basename(lens.path), classes, testAccuracy: last.accuracy, seed, trainedAt: new Date().toISOString() },
-      });
-      result.weightsHash = weightsHash;
-      if (checkpoints) result.checkpoints = await checkpoints.commit();
-      await writeFileAtomic(lens.results, JSON.stringify(result, null, 2) + '\n');
-      await sweepTemps(path.dirname(lens.results), [path.basename(lens.results)]);
+      await saveTrained(lens, model, result, seed, checkpoints);
       return result;
     } finally {
       model.dispose();
@@ -118,6 +106,33 @@ export async function trainLens(lensPath: string, job: Job): Promise<TrainResult
       await checkpoints?.discard(); // a dropped, failed or cancelled attempt's (a committed run's folder has moved)
     }
   }
+}
+
+/** The accuracy and error of the trained model on each cross test of the recipe. */
+async function runCrossTests(model: tf.LayersModel, crossSets: { name: string; ds: Dataset }[], nClasses: number, job: Job, pre: Lens['preprocess']) {
+  const crossTests = [];
+  for (const c of crossSets) {
+    const e = await evaluate(model, c.ds, nClasses, job, undefined, pre);
+    crossTests.push({ name: c.name, accuracy: e.accuracy, error: 1 - e.accuracy });
+  }
+  return crossTests;
+}
+
+/**
+ * Writes the trained model (`lens.model`), its kept checkpoints and then `result` (`lens.results`), which gets the
+ * weights' hash. The model first, then its results naming the weights they were measured on: a kill in between
+ * leaves results whose hash is not the model's, which the loader refuses as stale (lens.ts lensInfo).
+ */
+async function saveTrained(lens: Lens, model: tf.LayersModel, result: TrainResult, seed: number, checkpoints: CheckpointWriter | undefined): Promise<void> {
+  await checkTrainingTargets(lens); // again: either file may have appeared while training ran
+  const { classes, testAccuracy } = result;
+  const { weightsHash } = await saveModel(model, lens.model, {
+    featureLens: { lens: path.basename(lens.path), classes, testAccuracy, seed, trainedAt: new Date().toISOString() },
+  });
+  result.weightsHash = weightsHash;
+  if (checkpoints) result.checkpoints = await checkpoints.commit();
+  await writeFileAtomic(lens.results, JSON.stringify(result, null, 2) + '\n');
+  await sweepTemps(path.dirname(lens.results), [path.basename(lens.results)]);
 }
 
 /** The lens's train and test splits and its recipe's cross tests, opened and checked to hold images of one shape. */

@@ -35,7 +35,6 @@ export async function fit(
   onEpoch?: (epoch: number) => Promise<void>,
   pre?: PreprocessSpec,
 ) {
-  const [h, w, c] = train.shape;
   const rnd = new Random(recipe.seed);
   const augRnd = new Random(recipe.seed + 7919);
   const bs = recipe.batchSize;
@@ -51,20 +50,10 @@ export async function fit(
     let accSum = 0;
     let seen = 0;
     let b = 0;
-    for await (const { images, labels, count } of shuffled(train, all, bs, rnd)) {
+    for await (const batch of shuffled(train, all, bs, rnd)) {
       job.throwIfCancelled();
-      if (recipe.augment.flip || recipe.augment.rotate > 0) augmentBatch(images, count, train.shape, recipe.augment, augRnd);
-      if (pre) preprocessImages(images, count, train.shape, pre);
-      const x = tf.tensor4d(images, [count, h, w, c]);
-      const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32'));
-      let out: number | number[];
-      try {
-        out = await model.trainOnBatch(x, y);
-      } finally {
-        x.dispose();
-        y.dispose();
-      }
-      const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
+      const { count } = batch;
+      const [loss, acc] = await trainStep(model, recipe, train.shape, batch, classes, augRnd, pre);
       if (!Number.isFinite(loss)) {
         throw new UserError('badInput', `training diverged: the loss became ${loss} in epoch ${epoch + 1}. Lower "training.optimizer.learningRate".`, file);
       }
@@ -105,6 +94,31 @@ export async function fit(
     history.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: trainAccuracy, testLoss: last.loss, testAccuracy: last.accuracy });
   }
   return { history, trainSeconds, trainAccuracy, last };
+}
+
+/** One optimizer step on a batch, augmented and preprocessed here (in place): its loss and accuracy (NaN without the metric). */
+async function trainStep(
+  model: tf.LayersModel,
+  recipe: Recipe,
+  shape: Dataset['shape'],
+  { images, labels, count }: { images: Float32Array; labels: Int32Array; count: number },
+  classes: number,
+  augRnd: Random,
+  pre: PreprocessSpec | undefined,
+): Promise<number[]> {
+  const [h, w, c] = shape;
+  if (recipe.augment.flip || recipe.augment.rotate > 0) augmentBatch(images, count, shape, recipe.augment, augRnd);
+  if (pre) preprocessImages(images, count, shape, pre);
+  const x = tf.tensor4d(images, [count, h, w, c]);
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32'));
+  let out: number | number[];
+  try {
+    out = await model.trainOnBatch(x, y);
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
+  return Array.isArray(out) ? out : [out, NaN];
 }
 
 /**

@@ -93,28 +93,7 @@ function layerWeightTiles(m: LayerPageMessage, w: WeightsView, send: Send): HTML
 function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
   const root = el('div', 'page');
   const layer = m.model.layers[m.layer];
-  const tools: HTMLElement[] = [];
-  if (m.featureMaps && !m.featureMaps.picked) {
-    const fmI = m.featureMaps;
-    const prev = button('', 'arrow-left', () => fmI.index > 0 && send({ type: 'selectImage', index: fmI.index - 1 }), {
-      secondary: true,
-      title: 'Previous image (←)',
-    });
-    const next = button('', 'arrow-right', () => fmI.index + 1 < fmI.images && send({ type: 'selectImage', index: fmI.index + 1 }), {
-      secondary: true,
-      title: 'Next image (→)',
-    });
-    const input = document.createElement('vscode-textfield') as HTMLElement & { value: string; type: string };
-    input.type = 'number';
-    input.value = String(fmI.index);
-    input.id = 'image-index';
-    input.title = `Test image index (0–${fmI.images - 1})`;
-    input.addEventListener('change', () => {
-      const v = Number(input.value);
-      if (Number.isInteger(v) && v >= 0 && v < fmI.images) send({ type: 'selectImage', index: v });
-    });
-    tools.unshift(el('span', 'node-count', 'image'), prev, input, next);
-  }
+  const tools: HTMLElement[] = m.featureMaps && !m.featureMaps.picked ? imageStepper(m.featureMaps, send) : [];
   root.append(
     header(layer?.name ?? `layer ${m.layer}`, `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}], ${m.nodes} nodes`, tools),
   );
@@ -124,7 +103,36 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
     ws.body.append(...layerWeightTiles(m, m.weights, send));
   } else ws.body.append(el('p', 'note', 'This layer has no weights.'));
   root.append(ws.root);
+  root.append(featureMapsSection(m, send));
+  // The class chart needs a dataset: a model without a lens file has none, so no section waits for it.
+  if (m.model.lens) root.append(byClassSection());
+  return root;
+}
 
+/** The header's tools to step through the test images: previous, the index to type, next. */
+function imageStepper(fmI: NonNullable<LayerPageMessage['featureMaps']>, send: Send): HTMLElement[] {
+  const prev = button('', 'arrow-left', () => fmI.index > 0 && send({ type: 'selectImage', index: fmI.index - 1 }), {
+    secondary: true,
+    title: 'Previous image (←)',
+  });
+  const next = button('', 'arrow-right', () => fmI.index + 1 < fmI.images && send({ type: 'selectImage', index: fmI.index + 1 }), {
+    secondary: true,
+    title: 'Next image (→)',
+  });
+  const input = document.createElement('vscode-textfield') as HTMLElement & { value: string; type: string };
+  input.type = 'number';
+  input.value = String(fmI.index);
+  input.id = 'image-index';
+  input.title = `Test image index (0–${fmI.images - 1})`;
+  input.addEventListener('change', () => {
+    const v = Number(input.value);
+    if (Number.isInteger(v) && v >= 0 && v < fmI.images) send({ type: 'selectImage', index: v });
+  });
+  return [el('span', 'node-count', 'image'), prev, input, next];
+}
+
+/** The feature maps of the image shown (or the note saying why there are none), with their legends. */
+function featureMapsSection(m: LayerPageMessage, send: Send): HTMLElement {
   const fs = section(
     m.featureMaps
       ? m.featureMaps.picked
@@ -141,44 +149,49 @@ function drawLayerPage(m: LayerPageMessage, send: Send): HTMLElement {
     const grid = el('div', 'node-grid');
     const shape = f.maps.shape;
     const data = new Float32Array(f.maps.data);
-    if (shape.length === 3) {
-      const [h, w, n] = shape;
-      if (n > MAX_CANVASES) grid.append(el('p', 'note', `Showing the first ${MAX_CANVASES} of ${n} feature maps.`));
-      for (let k = 0; k < Math.min(n, MAX_CANVASES); k++) {
-        const one = new Float32Array(h * w);
-        for (let i = 0; i < h * w; i++) one[i] = data[i * n + k];
-        const c = pixelCanvas({ shape: [h, w], data: one.buffer }, 'signed', 'feature-map', k, { lim, target: 56 });
-        const fig = figure([c], String(k), 'figure node-tile');
-        fig.tabIndex = 0;
-        fig.dataset.node = String(k);
-        fig.addEventListener('click', () => send({ type: 'selectNode', layer: m.layer, node: k }));
-        grid.append(fig);
-      }
-    } else {
-      const c = pixelCanvas({ shape: [1, data.length], data: f.maps.data }, 'signed', 'feature-map', 0, {
-        lim,
-        target: Math.min(640, Math.max(160, data.length * 4)),
-      });
-      c.classList.add('vector');
-      const fig = figure([c], `${data.length} activations`);
-      if (data.length <= 32) {
-        const vals = el('div', 'values');
-        data.forEach((v, k) => {
-          const b = el('span', 'value', `${k}: ${fmt(v)}`);
-          b.tabIndex = 0;
-          b.title = `node ${k}: open the node page`;
-          b.addEventListener('click', () => send({ type: 'selectNode', layer: m.layer, node: k }));
-          vals.append(b);
-        });
-        fig.append(vals);
-      }
-      grid.append(fig);
-    }
+    if (shape.length === 3) grid.append(...mapTiles(m.layer, shape, data, lim, send));
+    else grid.append(activationVector(m.layer, f.maps.data, data, lim, send));
     row.append(grid);
     fs.body.append(row, legend('image', 0, 1, 'input'), legend('signed', f.min, f.max, 'activation'));
   } else fs.body.append(el('p', 'note', m.note ?? 'No dataset.'));
-  root.append(fs.root);
-  // The class chart needs a dataset: a model without a lens file has none, so no section waits for it.
-  if (m.model.lens) root.append(byClassSection());
-  return root;
+  return fs.root;
+}
+
+/** One tile per channel of `[h, w, n]` maps (the first MAX_CANVASES), each opening its node's page. */
+function mapTiles(layer: number, [h, w, n]: number[], data: Float32Array, lim: number, send: Send): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (n > MAX_CANVASES) out.push(el('p', 'note', `Showing the first ${MAX_CANVASES} of ${n} feature maps.`));
+  for (let k = 0; k < Math.min(n, MAX_CANVASES); k++) {
+    const one = new Float32Array(h * w);
+    for (let i = 0; i < h * w; i++) one[i] = data[i * n + k];
+    const c = pixelCanvas({ shape: [h, w], data: one.buffer }, 'signed', 'feature-map', k, { lim, target: 56 });
+    const fig = figure([c], String(k), 'figure node-tile');
+    fig.tabIndex = 0;
+    fig.dataset.node = String(k);
+    fig.addEventListener('click', () => send({ type: 'selectNode', layer, node: k }));
+    out.push(fig);
+  }
+  return out;
+}
+
+/** A dense layer's activations as one strip, with each value listed (and opening its node's page) up to 32 nodes. */
+function activationVector(layer: number, buffer: ArrayBuffer, data: Float32Array, lim: number, send: Send): HTMLElement {
+  const c = pixelCanvas({ shape: [1, data.length], data: buffer }, 'signed', 'feature-map', 0, {
+    lim,
+    target: Math.min(640, Math.max(160, data.length * 4)),
+  });
+  c.classList.add('vector');
+  const fig = figure([c], `${data.length} activations`);
+  if (data.length <= 32) {
+    const vals = el('div', 'values');
+    data.forEach((v, k) => {
+      const b = el('span', 'value', `${k}: ${fmt(v)}`);
+      b.tabIndex = 0;
+      b.title = `node ${k}: open the node page`;
+      b.addEventListener('click', () => send({ type: 'selectNode', layer, node: k }));
+      vals.append(b);
+    });
+    fig.append(vals);
+  }
+  return fig;
 }

@@ -1,9 +1,8 @@
+/* eslint-disable max-lines -- Over 300 lines because it is a table: one short handler per ONNX op type (OPS), each read on its own. */
 /**
  * The ONNX op table: one entry per ONNX op type, turning a node into network ops (NHWC, see context.ts);
  * data-movement ops are in layout.ts, the shape arithmetic folded to constants at import in fold.ts. An op
  * type missing here is refused by the importer with one line.
- *
- * Long because it is a table: one short handler per ONNX op type, each read on its own.
  */
 import type * as tf from '../../runtime/tf';
 import type { Activation, OpSpec } from '../network';

@@ -110,19 +110,8 @@ export function decodeTensor(t: onnx.ITensorProto, dir: string, file: string): H
     case DT.UINT16:
     case DT.BOOL: {
       if (view) {
-        const bytes = type === DT.INT32 ? 4 : type === DT.INT16 || type === DT.UINT16 ? 2 : 1;
-        need(bytes);
-        const get = (i: number) =>
-          type === DT.INT32
-            ? view.getInt32(i * 4, true)
-            : type === DT.INT16
-              ? view.getInt16(i * 2, true)
-              : type === DT.UINT16
-                ? view.getUint16(i * 2, true)
-                : type === DT.INT8
-                  ? view.getInt8(i)
-                  : view.getUint8(i);
-        return { dims, data: Array.from({ length: n }, (_, i) => get(i)), type: 'int' };
+        need(type === DT.INT32 ? 4 : type === DT.INT16 || type === DT.UINT16 ? 2 : 1);
+        return { dims, data: readSmallIntegers(view, type, n), type: 'int' };
       }
       return { dims, data: (t.int32Data ?? []).slice(0, n), type: 'int' };
     }
@@ -133,6 +122,21 @@ export function decodeTensor(t: onnx.ITensorProto, dir: string, file: string): H
         file,
       );
   }
+}
+
+/** `n` little-endian values of a raw int32, int16, uint16, int8, uint8 or bool tensor. */
+function readSmallIntegers(view: DataView, type: number, n: number): number[] {
+  const get = (i: number) =>
+    type === DT.INT32
+      ? view.getInt32(i * 4, true)
+      : type === DT.INT16
+        ? view.getInt16(i * 2, true)
+        : type === DT.UINT16
+          ? view.getUint16(i * 2, true)
+          : type === DT.INT8
+            ? view.getInt8(i)
+            : view.getUint8(i);
+  return Array.from({ length: n }, (_, i) => get(i));
 }
 
 /** External data: `location` relative to the model's folder, with `offset`/`length`. */
