@@ -278,8 +278,9 @@ test('native scan scores equal the scores of the tfjs outputs (Frobenius, max wi
 });
 
 /**
- * Activations after a scored value, as in conv → ReLU → ReLU6 chains: their maxima are derived from the input's
- * (exportOnnx `maximaFrom`). The clip saturates (many tied maxima) and a ReLU sees all-negative maps.
+ * Batch norms and activations after a scored value, as in conv → BN → ReLU6 chains: their scores are derived from
+ * the input's (exportOnnxScores.ts). The clip saturates (many tied maxima), a ReLU sees all-negative maps, one
+ * batch norm has negative scales and one is on a dense layer.
  */
 function activationChainNet(): Network {
   const b = new NetBuilder('activations', [6, 7, 3]);
@@ -291,24 +292,41 @@ function activationChainNet(): Network {
     groups: 1,
     weights: { kernel: b.rand([3, 3, 3, 5]) as tf.Tensor4D, bias: tf.tensor1d([0, 0.3, -0.2, -9, 0.1]) },
   });
+  v = b.add('bnMixed', [v], {
+    kind: 'batchNorm',
+    epsilon: 1e-3,
+    weights: {
+      mean: tf.tensor1d([0.1, -0.2, 0.3, 0, 0.05]),
+      variance: tf.tensor1d([0.5, 1.5, 0.2, 1, 2]),
+      gamma: tf.tensor1d([1.2, -0.7, 0.4, -1.1, 0.9]),
+      beta: tf.tensor1d([0.1, 0.2, -0.3, 0, 0.4]),
+    },
+  });
   v = b.add('relu', [v], { kind: 'activation', activation: { fn: 'relu' }, weights: none });
   v = b.add('clip', [v], { kind: 'activation', activation: { fn: 'clip', min: 0.05, max: 0.2 }, weights: none });
   v = b.add('leaky', [v], { kind: 'activation', activation: { fn: 'leakyRelu', alpha: 0.2 }, weights: none });
   v = b.add('tanh', [v], { kind: 'activation', activation: { fn: 'tanh' }, weights: none });
   v = b.add('gap', [v], { kind: 'globalAvgPool', keepDims: false, weights: none });
   v = b.add('dense', [v], { kind: 'dense', weights: { kernel: b.rand([5, 4]) as tf.Tensor2D } });
+  v = b.add('bnDense', [v], {
+    kind: 'batchNorm',
+    epsilon: 1e-5,
+    weights: { mean: tf.tensor1d([0.2, -0.1, 0, 0.4]), variance: tf.tensor1d([0.3, 1, 2, 0.7]), beta: tf.tensor1d([0.5, -0.5, 0, 0.1]) },
+  });
   b.add('denseRelu', [v], { kind: 'activation', activation: { fn: 'relu' }, weights: none });
   return b.build();
 }
 
-test('native scan scores of activations derived from their input (ReLU, clip with ties, leaky ReLU) equal brute force', async (t) => {
+test('native scan scores derived from the input (batch norm, ReLU, clip with ties, leaky ReLU) equal brute force', async (t) => {
   if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
   const net = activationChainNet();
-  // The derivation is taken: one TopK per layer whose maxima are not derived (conv, tanh, gap, dense).
+  // The derivations are taken: a TopK for the maxima of conv, tanh, gap and dense, and for the minima under the
+  // batch norm with negative scales; a ReduceL2 for every layer but the two batch norms.
   const exported = exportOnnx(net, { outputs: net.layers.map((l) => net.ops[l.op].name), layout: 'nchw', scores: true });
-  const topKs = onnx.ModelProto.decode(exported.bytes).graph!.node!.filter((n) => n.opType === 'TopK').length;
-  assert.equal(net.layers.length, 8);
-  assert.equal(topKs, 4);
+  const count = (type: string) => onnx.ModelProto.decode(exported.bytes).graph!.node!.filter((n) => n.opType === type).length;
+  assert.equal(net.layers.length, 10);
+  assert.equal(count('TopK'), 5);
+  assert.equal(count('ReduceL2'), 8);
   await assertNativeScores(net);
 });
 

@@ -17,9 +17,10 @@
  * graph being built and the layout bookkeeping of every value).
  */
 import { onnx } from 'onnx-proto';
-import type { Activation, Network, Op, OpKind } from '../models/network';
-import { ExportContext, type GraphBuilder, type Layout, NativeExportError, int, ints } from './exportOnnxGraph';
-import { EXPORT_RULES, activation, type ExportRule } from './exportOnnxRules';
+import type { Network, Op, OpKind } from '../models/network';
+import { ExportContext, type Layout, NativeExportError } from './exportOnnxGraph';
+import { EXPORT_RULES, type ExportRule } from './exportOnnxRules';
+import { scoreValue, type NodeStats } from './exportOnnxScores';
 
 export { NativeExportError };
 
@@ -29,10 +30,8 @@ export interface ExportOptions {
   /** Layout of rank-4 outputs: NHWC (default, the Network's) or NCHW (one node's map contiguous). */
   layout?: 'nhwc' | 'nchw';
   /**
-   * Output the scan's node scores instead of the values: per requested value one `[batch, 4, nodes]` output
-   * holding each node's Frobenius norm, maximum, mean and the position of its (first) maximum (row-major over
-   * the node's map, as a float). The values stay inside the graph, so the runtime still fuses them and no
-   * layer's map is copied out.
+   * Output the scan's node scores instead of the values (exportOnnxScores.ts): per requested value one
+   * `[batch, 4, nodes]` output. The values stay inside the graph, so no layer's map is copied out.
    */
   scores?: boolean;
 }
@@ -71,18 +70,16 @@ function finish(c: ExportContext, inputName: string, opts: ExportOptions): Expor
   const shapes = new Map(net.ops.map((op) => [op.name, op.shape]));
   const used = new Set<string>();
   const ops = new Map(net.ops.map((op) => [op.name, op]));
-  const maxima = new Map<string, Maxima>();
+  const scored = new Map<string, NodeStats>();
   wanted.forEach((name, i) => {
     const v = vals.get(name);
     if (!v) throw new NativeExportError(`no value named "${name}" to output`);
     const shape = shapes.get(name) ?? net.input.shape;
     if (opts.scores) {
-      const nodes = shape[shape.length - 1];
-      const from = maximaFrom(c, ops.get(name), maxima, shape);
-      const scored = scoreNodes(g, v.rank === 4 ? c.get(name, 'nchw') : v.name, v.rank, nodes, `scores_${i}`, from);
-      maxima.set(name, scored.maxima);
-      outputs.push(valueInfo(scored.out, [4, nodes]));
-      outNames.push(scored.out);
+      const s = scoreValue(c, name, ops.get(name), shape, scored, `scores_${i}`);
+      scored.set(name, s.stats);
+      outputs.push(valueInfo(s.out, [4, shape[shape.length - 1]]));
+      outNames.push(s.out);
       return;
     }
     // The value itself is the graph output (an Identity would copy every layer's output once more); only a
@@ -106,60 +103,6 @@ function finish(c: ExportContext, inputName: string, opts: ExportOptions): Expor
     graph: { name: net.name || 'network', node: g.nodes, initializer: g.initializers, input: [valueInfo(inputName, net.input.shape)], output: outputs },
   };
   return { bytes: onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish(), input: inputName, outputs: outNames };
-}
-
-/** A scored value's per-node maximum and its position, `[batch, nodes, 1]` each (the position as a float). */
-interface Maxima {
-  max: string;
-  where: string;
-}
-
-/**
- * Activations `f` for which `max f(x) = f(max x)` exactly and a position of the maximum of `x` is one of
- * `f(x)`: nondecreasing and computed exactly in float32 (piecewise linear).
- */
-function exactMonotone(act: Activation): boolean {
-  return act.fn === 'linear' || act.fn === 'relu' || (act.fn === 'clip' && act.min <= act.max) || (act.fn === 'leakyRelu' && act.alpha >= 0);
-}
-
-/**
- * The maxima of `op`'s value derived from its input's, when `op` is such an activation of a value scored
- * before it with the same shape: the scan then skips one pass over the map (a ReLU after every convolution).
- */
-function maximaFrom(c: ExportContext, op: Op | undefined, maxima: Map<string, Maxima>, shape: number[]): Maxima | undefined {
-  if (op?.kind !== 'activation' || !exactMonotone(op.activation)) return undefined;
-  const input = maxima.get(op.inputs[0]);
-  const inShape = c.net.ops.find((o) => o.name === op.inputs[0])?.shape;
-  if (!input || !inShape || inShape.join() !== shape.join()) return undefined;
-  return { max: activation(c, input.max, op.activation, 3, 'nchw', op), where: input.where };
-}
-
-/**
- * `[batch, 4, nodes]`: each node's Frobenius norm, maximum, mean and first-maximum position over its map.
- * `x` is the value with its nodes on axis 1 (rank 4, NCHW) or last (rank 2 or 3, as the Network holds it).
- * The maximum and its position come from one TopK (k = 1), which measured faster than ReduceMax and ArgMax
- * together, or from `from` (maximaFrom).
- */
-function scoreNodes(g: GraphBuilder, x: string, rank: number, nodes: number, out: string, from?: Maxima): { out: string; maxima: Maxima } {
-  // `[batch, nodes, positions]`: one node's map contiguous on the last axis.
-  let maps: string;
-  if (rank === 2) maps = g.node('Unsqueeze', [x, g.int64s([2])]);
-  else if (rank === 3) maps = g.node('Transpose', [x], [ints('perm', [0, 2, 1])]);
-  else if (rank === 4) maps = g.node('Reshape', [x, g.int64s([0, nodes, -1])]);
-  else throw new NativeExportError(`cannot score a value of rank ${rank}`);
-  const over = [ints('axes', [2]), int('keepdims', 1)];
-  const l2 = g.node('ReduceL2', [maps], over);
-  const mean = g.node('ReduceMean', [maps], over);
-  let maxima = from;
-  if (!maxima) {
-    const top = `${out}_top`;
-    g.nodes.push({ opType: 'TopK', input: [maps, g.int64s([1])], output: [`${top}_max`, `${top}_at`], attribute: [int('axis', 2)], name: top });
-    maxima = { max: `${top}_max`, where: g.node('Cast', [`${top}_at`], [int('to', onnx.TensorProto.DataType.FLOAT)]) };
-  }
-  // `[batch, nodes, 4]` → `[batch, 4, nodes]`: each score's row of nodes contiguous.
-  const all = g.node('Concat', [l2, maxima.max, mean, maxima.where], [int('axis', 2)]);
-  g.nodes.push({ opType: 'Transpose', input: [all], output: [out], attribute: [ints('perm', [0, 2, 1])], name: out });
-  return { out, maxima };
 }
 
 /** A float tensor `[batch, ...dims]` with a symbolic batch. */

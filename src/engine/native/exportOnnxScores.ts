@@ -1,0 +1,127 @@
+/**
+ * The scan's node scores inside the exported graph (exportOnnx `scores`): per scored value one
+ * `[batch, 4, nodes]` output holding each node's Frobenius norm, maximum, mean and the position of a maximum
+ * (row-major over the node's map, as a float).
+ *
+ * A value's scores cost passes over its maps, which dominate a scan of a large net (every layer of a
+ * MobileNet is scored). Two kinds of op get theirs from the scores of their input, scored just before:
+ * - an activation f that is nondecreasing and exact in float32 (ReLU, clip, leaky ReLU): max f(x) = f(max x),
+ *   and a position of the input's maximum is one of the output's (its Frobenius norm and mean need a pass);
+ * - a batch norm, y = a·x + b per channel: mean y = a·mean x + b, Σy² = a²Σx² + 2ab·Σx + n·b², and the
+ *   maximum of y is a·max x + b where a ≥ 0, a·min x + b where a < 0 (the input's minimum is then found too).
+ *   No pass over y at all.
+ * A maximum and its position come from one TopK (k = 1), which measured faster than ReduceMax and ArgMax
+ * together (ArgMax runs on one thread).
+ */
+import { onnx } from 'onnx-proto';
+import type { Activation, Op } from '../models/network';
+import { type ExportContext, type GraphBuilder, NativeExportError, int, ints, values } from './exportOnnxGraph';
+import { activation } from './exportOnnxRules';
+
+/** A scored value's `[batch, nodes, 1]` statistics (positions as floats) and its maps `[batch, nodes, positions]`. */
+export interface NodeStats {
+  maps: string;
+  positions: number;
+  l2: string;
+  mean: string;
+  max: string;
+  where: string;
+}
+
+/** The scores of one value: the graph output `out` and the statistics later values may derive theirs from. */
+export interface Scored {
+  out: string;
+  stats: NodeStats;
+}
+
+/**
+ * Scores the value `name` (op `op`, output shape `shape` without the batch) as graph output `out`, from the
+ * scores of its input when `scored` holds them and the op allows it (see the file comment).
+ */
+export function scoreValue(c: ExportContext, name: string, op: Op | undefined, shape: number[], scored: Map<string, NodeStats>, out: string): Scored {
+  const v = c.vals.get(name);
+  if (!v) throw new NativeExportError(`no value named "${name}" to output`);
+  const nodes = shape[shape.length - 1];
+  const input = op && sameShapeInput(c, op, shape) ? scored.get(op.inputs[0]) : undefined;
+  let stats: NodeStats;
+  if (input && op?.kind === 'batchNorm' && (v.rank === 4 || v.rank === 2)) stats = batchNormStats(c, op, input, nodes);
+  else {
+    const maps = nodeMaps(c.g, v.rank === 4 ? c.get(name, 'nchw') : v.name, v.rank, nodes);
+    const positions = shape.length === 3 ? shape[0] * shape[1] : 1;
+    const over = [ints('axes', [2]), int('keepdims', 1)];
+    const base = { maps, positions, l2: c.g.node('ReduceL2', [maps], over), mean: c.g.node('ReduceMean', [maps], over) };
+    const derived = input && op?.kind === 'activation' && exactMonotone(op.activation);
+    stats = { ...base, ...(derived ? { max: activation(c, input.max, op.activation, 3, 'nchw', op), where: input.where } : topOne(c.g, maps, true)) };
+  }
+  // `[batch, nodes, 4]` → `[batch, 4, nodes]`: each score's row of nodes contiguous.
+  const all = c.g.node('Concat', [stats.l2, stats.max, stats.mean, stats.where], [int('axis', 2)]);
+  c.g.nodes.push({ opType: 'Transpose', input: [all], output: [out], attribute: [ints('perm', [0, 2, 1])], name: out });
+  return { out, stats };
+}
+
+/** Whether `op` reads one value of its own shape (an elementwise op whose scores may derive from its input's). */
+function sameShapeInput(c: ExportContext, op: Op, shape: number[]): boolean {
+  const input = c.net.ops.find((o) => o.name === op.inputs[0]);
+  return op.inputs.length === 1 && !!input && input.shape.join() === shape.join();
+}
+
+/** Activations with max f(x) = f(max x) exactly, a position of x's maximum being one of f(x)'s. */
+function exactMonotone(act: Activation): boolean {
+  return act.fn === 'linear' || act.fn === 'relu' || (act.fn === 'clip' && act.min <= act.max) || (act.fn === 'leakyRelu' && act.alpha >= 0);
+}
+
+/** `[batch, nodes, positions]`: one node's map contiguous on the last axis. */
+function nodeMaps(g: GraphBuilder, x: string, rank: number, nodes: number): string {
+  if (rank === 2) return g.node('Unsqueeze', [x, g.int64s([2])]);
+  if (rank === 3) return g.node('Transpose', [x], [ints('perm', [0, 2, 1])]);
+  if (rank === 4) return g.node('Reshape', [x, g.int64s([0, nodes, -1])]);
+  throw new NativeExportError(`cannot score a value of rank ${rank}`);
+}
+
+/** Each node's maximum (or minimum) and the position of its first one: `[batch, nodes, 1]` each. */
+function topOne(g: GraphBuilder, maps: string, largest: boolean): { max: string; where: string } {
+  const top = g.fresh('top');
+  g.nodes.push({
+    opType: 'TopK',
+    input: [maps, g.int64s([1])],
+    output: [`${top}_v`, `${top}_at`],
+    attribute: [int('axis', 2), int('largest', largest ? 1 : 0)],
+    name: top,
+  });
+  return { max: `${top}_v`, where: g.node('Cast', [`${top}_at`], [int('to', onnx.TensorProto.DataType.FLOAT)]) };
+}
+
+/** A batch norm's statistics from its input's (y = a·x + b per node; see the file comment). */
+function batchNormStats(c: ExportContext, op: Extract<Op, { kind: 'batchNorm' }>, x: NodeStats, nodes: number): NodeStats {
+  const g = c.g;
+  const { mean, variance, gamma, beta } = op.weights;
+  const mu = values(mean);
+  const v = values(variance);
+  const gm = gamma ? values(gamma) : undefined;
+  const bt = beta ? values(beta) : undefined;
+  const a = new Float32Array(nodes);
+  const b = new Float32Array(nodes);
+  for (let i = 0; i < nodes; i++) {
+    a[i] = (gm ? gm[i] : 1) / Math.sqrt(v[i] + op.epsilon);
+    b[i] = (bt ? bt[i] : 0) - mu[i] * a[i];
+  }
+  const n = x.positions;
+  const col = (f: (i: number) => number) =>
+    g.floats(
+      Float32Array.from({ length: nodes }, (_, i) => f(i)),
+      [nodes, 1],
+    );
+  const affine = (t: string) => g.node('Add', [g.node('Mul', [t, col((i) => a[i])]), col((i) => b[i])]);
+  // Σy² from Σx² = l2² and Σx = n·mean; clamped at 0 against rounding before the root.
+  const sq = g.node('Add', [g.node('Mul', [g.node('Mul', [x.l2, x.l2]), col((i) => a[i] * a[i])]), g.node('Mul', [x.mean, col((i) => 2 * a[i] * b[i] * n)])]);
+  const l2 = g.node('Sqrt', [g.node('Relu', [g.node('Add', [sq, col((i) => n * b[i] * b[i])])])]);
+  let max = affine(x.max);
+  let where = x.where;
+  if (a.some((s) => s < 0)) {
+    const low = topOne(g, x.maps, false);
+    const up = g.node('Cast', [col((i) => (a[i] >= 0 ? 1 : 0))], [int('to', onnx.TensorProto.DataType.BOOL)]);
+    max = g.node('Where', [up, max, affine(low.max)]);
+    where = g.node('Where', [up, where, low.where]);
+  }
+  return { maps: x.maps, positions: n, l2, mean: affine(x.mean), max, where };
+}
