@@ -8,6 +8,9 @@ import { PAGE_KINDS, type PanelState, type WebviewMessage } from '../shared/webv
 import { createLensFile } from './createLens';
 import type { EngineClient } from './engineClient';
 import type { PngRequest } from './panelExport';
+import { compareResults, readPair } from './compareResults';
+import { EngineRequestError } from './engineClient';
+import { withEngineProgress } from './progress';
 import { answerPick, type PickedImages } from './pickedImage';
 import type { ViewOptions } from './viewOptions';
 
@@ -55,7 +58,10 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       break;
     }
     case 'compareLayers':
-      p.navigate({ ...p.state(), layer: m.layer, otherLayer: m.otherLayer });
+      await rematch(p, m.layer, m.otherLayer);
+      break;
+    case 'compareNodes':
+      p.navigate({ ...p.state(), page: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode, focusImage: undefined });
       break;
     case 'openOtherNode': {
       // Model B's node page: its lens file names the model (the guard has checked the lens file already).
@@ -93,4 +99,26 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       p.log[m.level](`webview: ${m.message}`);
       break;
   }
+}
+
+/**
+ * Another pair of layers on the comparison page: node matching alone (the cross test is kept), under a
+ * notification with progress and Cancel; then the page is drawn with it. Cancelled, the page stays as it was.
+ */
+async function rematch(p: MessageHost, layer: number | undefined, otherLayer: number | undefined): Promise<void> {
+  const s = p.state();
+  if (s.page !== 'compare' || !s.lens || !s.other) return;
+  const call = p.engine.call.bind(p.engine);
+  const model = await p.engine.call('modelInfo', { model: s.model });
+  const pair = await readPair(call, s.lens, model, s.other);
+  let matched;
+  try {
+    matched = await withEngineProgress('Feature Lens: node matching', (opts) => compareResults.matching(call, pair, { layerA: layer, layerB: otherLayer }, opts));
+  } catch (e) {
+    // The layer pickers go back to the layers on screen; a failure (not a cancel) is reported too.
+    if (p.state() === s) await p.render();
+    if (e instanceof EngineRequestError && e.error.code === 'cancelled') return;
+    throw e;
+  }
+  if (p.state() === s) p.navigate({ ...s, layer: matched.layerA.index, otherLayer: matched.layerB.index });
 }

@@ -64,6 +64,14 @@ export interface OpenOtherNodeMessage {
   layer: number;
   node: number;
 }
+/** Open node pages of both models side by side: node `node` of A's `layer`, node `otherNode` of B's `otherLayer`. */
+export interface CompareNodesMessage {
+  type: 'compareNodes';
+  layer: number;
+  node: number;
+  otherLayer: number;
+  otherNode: number;
+}
 /** The page for the last host message is drawn (the host logs the time from request to paint). */
 export interface PaintedMessage {
   type: 'painted';
@@ -92,4 +100,5 @@ export type WebviewMessage =
   | PaintedMessage
   | CompareLayersMessage
   | OpenOtherNodeMessage
+  | CompareNodesMessage
   | LogMessage;

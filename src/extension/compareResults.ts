@@ -1,0 +1,89 @@
+/**
+ * The comparison page's results, kept on the host per pair of models (their lens files and weights): the cross
+ * test, computed once, and node matching per pair of layers. Another pair of layers re-runs node matching only
+ * (`matchNodes`), never the cross test; retrained weights make a new pair. No vscode import (plain Node tests).
+ */
+import type { CompareResult, LensInfo, MethodName, ModelInfo, NodeMatching, ParamsOf, Progress, ReplyOf } from '../shared/protocol';
+import type { CancelToken } from './engineClient';
+
+/** An engine request (the panel's client, or a page context's `call`). */
+export type EngineCall = <M extends MethodName>(method: M, params: ParamsOf<M>, opts?: { onProgress?: (p: Progress) => void; token?: CancelToken }) => Promise<ReplyOf<M>>;
+
+/** Two models as the comparison reads them: A's lens file and weights, B's lens file, model and weights. */
+export interface ModelPair {
+  lensA: string;
+  hashA: string;
+  lensB: LensInfo;
+  infoB: ModelInfo;
+}
+
+/** B's lens file and model (as its lens runs it), and A's weights hash: what a comparison is keyed by. */
+export async function readPair(call: EngineCall, lensA: string, modelA: ModelInfo, other: string): Promise<ModelPair> {
+  const lensB = await call('lens', { lens: other });
+  const infoB = await call('modelInfo', { model: lensB.model, lens: lensB.path });
+  return { lensA, hashA: modelA.weightsHash, lensB, infoB };
+}
+
+const pairKey = (p: ModelPair) => JSON.stringify([p.lensA, p.hashA, p.lensB.path, p.infoB.weightsHash]);
+
+/** Least recently used first; at most `MAX_*` entries. */
+const MAX_PAIRS = 4;
+const MAX_MATCHINGS = 16;
+
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): V {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) map.delete(map.keys().next().value!);
+  return value;
+}
+
+export class CompareResults {
+  private readonly pairs = new Map<string, Omit<CompareResult, 'matching'>>();
+  private readonly matchings = new Map<string, NodeMatching>();
+
+  /** The whole comparison: the cross test from an earlier request when there was one, node matching from one too. */
+  async result(
+    call: EngineCall,
+    pair: ModelPair,
+    layers: { layerA?: number; layerB?: number },
+    opts: { onProgress?: (p: Progress) => void; token?: CancelToken } = {},
+  ): Promise<CompareResult> {
+    const key = pairKey(pair);
+    const base = this.pairs.get(key);
+    if (!base) {
+      const r = await call('compare', { lens: pair.lensA, other: pair.lensB.path, layerA: layers.layerA, layerB: layers.layerB }, opts);
+      const { matching, ...rest } = r;
+      remember(this.pairs, key, rest, MAX_PAIRS);
+      this.keep(pair, matching);
+      return r;
+    }
+    return { ...base, matching: await this.matching(call, pair, layers, opts) };
+  }
+
+  /** Node matching of two layers (both given: from memory when computed before; else the engine's defaults). */
+  async matching(
+    call: EngineCall,
+    pair: ModelPair,
+    layers: { layerA?: number; layerB?: number },
+    opts: { onProgress?: (p: Progress) => void; token?: CancelToken } = {},
+  ): Promise<NodeMatching> {
+    const known = layers.layerA !== undefined && layers.layerB !== undefined ? this.matchings.get(matchKey(pair, layers.layerA, layers.layerB)) : undefined;
+    if (known) return remember(this.matchings, matchKey(pair, known.layerA.index, known.layerB.index), known, MAX_MATCHINGS);
+    const m = await call('matchNodes', { lens: pair.lensA, other: pair.lensB.path, layerA: layers.layerA, layerB: layers.layerB }, opts);
+    return this.keep(pair, m);
+  }
+
+  private keep(pair: ModelPair, m: NodeMatching): NodeMatching {
+    return remember(this.matchings, matchKey(pair, m.layerA.index, m.layerB.index), m, MAX_MATCHINGS);
+  }
+
+  clear(): void {
+    this.pairs.clear();
+    this.matchings.clear();
+  }
+}
+
+const matchKey = (p: ModelPair, a: number, b: number) => `${pairKey(p)}:${a}:${b}`;
+
+/** The one store of the extension host (one inspector panel compares at a time; a model file's editor never does). */
+export const compareResults = new CompareResults();
