@@ -7,7 +7,11 @@ import type { CompareResult, LensInfo, MethodName, ModelInfo, NodeMatching, Para
 import type { CancelToken } from './engineClient';
 
 /** An engine request (the panel's client, or a page context's `call`). */
-export type EngineCall = <M extends MethodName>(method: M, params: ParamsOf<M>, opts?: { onProgress?: (p: Progress) => void; token?: CancelToken }) => Promise<ReplyOf<M>>;
+export type EngineCall = <M extends MethodName>(
+  method: M,
+  params: ParamsOf<M>,
+  opts?: { onProgress?: (p: Progress) => void; token?: CancelToken },
+) => Promise<ReplyOf<M>>;
 
 /** Two models as the comparison reads them: A's lens file and weights, B's lens file, model and weights. */
 export interface ModelPair {

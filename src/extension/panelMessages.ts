@@ -107,13 +107,15 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
  */
 async function rematch(p: MessageHost, layer: number | undefined, otherLayer: number | undefined): Promise<void> {
   const s = p.state();
-  if (s.page !== 'compare' || !s.lens || !s.other) return;
+  if (!s.lens || !s.other) return;
   const call = p.engine.call.bind(p.engine);
   const model = await p.engine.call('modelInfo', { model: s.model });
   const pair = await readPair(call, s.lens, model, s.other);
   let matched;
   try {
-    matched = await withEngineProgress('Feature Lens: node matching', (opts) => compareResults.matching(call, pair, { layerA: layer, layerB: otherLayer }, opts));
+    matched = await withEngineProgress('Feature Lens: node matching', (opts) =>
+      compareResults.matching(call, pair, { layerA: layer, layerB: otherLayer }, opts),
+    );
   } catch (e) {
     // The layer pickers go back to the layers on screen; a failure (not a cancel) is reported too.
     if (p.state() === s) await p.render();

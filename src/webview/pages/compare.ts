@@ -100,7 +100,11 @@ function sameNodeSection(m: ComparePageMessage, send: Send): HTMLElement {
   const s = section('Same node of both models', 'same-node');
   if (m.architectureDifference) {
     s.body.append(
-      el('p', 'note', `The two models differ (${m.architectureDifference}), so there is no "same node"; ⇆ in the node matching table opens a matched pair side by side.`),
+      el(
+        'p',
+        'note',
+        `The two models differ (${m.architectureDifference}), so there is no "same node"; ⇆ in the node matching table opens a matched pair side by side.`,
+      ),
     );
     return s.root;
   }
@@ -119,10 +123,15 @@ function sameNodeSection(m: ComparePageMessage, send: Send): HTMLElement {
   });
   const node = el('label', 'picker', ' Node: ');
   node.append(input);
-  const open = button('Open Side by Side', 'split-horizontal', () => {
-    const n = Math.min(Math.max(0, Math.floor(Number(input.value) || 0)), nodes() - 1);
-    send({ type: 'compareNodes', layer, node: n, otherLayer: layer, otherNode: n });
-  }, { title: "This node's page of both models, side by side: weights and top images" });
+  const open = button(
+    'Open Side by Side',
+    'split-horizontal',
+    () => {
+      const n = Math.min(Math.max(0, Math.floor(Number(input.value) || 0)), nodes() - 1);
+      send({ type: 'compareNodes', layer, node: n, otherLayer: layer, otherNode: n });
+    },
+    { title: "This node's page of both models, side by side: weights and top images" },
+  );
   const bar = el('div', 'toolbar pickers');
   bar.append(picker, node, open);
   s.body.append(el('p', 'note', 'Both models have the same layers (names, shapes and weights): pick a layer and a node to see it in both.'), bar);

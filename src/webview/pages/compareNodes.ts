@@ -65,7 +65,9 @@ function drawCompareNodes(m: CompareNodesPageMessage, send: Send): HTMLElement {
   root.append(
     header(
       `${la} · node ${m.a.node} ⇆ ${lb} · node ${m.b.node}`,
-      m.architectureDifference ? `A: ${m.model.name} · B: ${m.other.name} (${m.architectureDifference})` : `A: ${m.model.name} · B: ${m.other.name} (one architecture)`,
+      m.architectureDifference
+        ? `A: ${m.model.name} · B: ${m.other.name} (${m.architectureDifference})`
+        : `A: ${m.model.name} · B: ${m.other.name} (one architecture)`,
       [],
     ),
   );
