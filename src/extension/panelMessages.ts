@@ -113,7 +113,7 @@ async function rematch(p: MessageHost, layer: number | undefined, otherLayer: nu
   const pair = await readPair(call, s.lens, model, s.other);
   let matched;
   try {
-    matched = await withEngineProgress('Feature Lens: node matching', (opts) =>
+    matched = await withEngineProgress('Feature Lens: comparing another pair of layers', (opts) =>
       compareResults.matching(call, pair, { layerA: layer, layerB: otherLayer }, opts),
     );
   } catch (e) {
