@@ -19,16 +19,21 @@ export interface ModelPair {
   hashA: string;
   lensB: LensInfo;
   infoB: ModelInfo;
+  /** Both lens files as read (what they name: datasets, preprocessing), so an edited lens file compares again. */
+  lenses: string;
 }
+
+/** What a lens file names, without its training results (retraining changes the weights hash anyway). */
+const lensKey = ({ lastTraining: _t, trainingNote: _n, ...rest }: LensInfo) => rest;
 
 /** B's lens file and model (as its lens runs it), and A's weights hash: what a comparison is keyed by. */
-export async function readPair(call: EngineCall, lensA: string, modelA: ModelInfo, other: string): Promise<ModelPair> {
+export async function readPair(call: EngineCall, lensA: LensInfo, modelA: ModelInfo, other: string): Promise<ModelPair> {
   const lensB = await call('lens', { lens: other });
   const infoB = await call('modelInfo', { model: lensB.model, lens: lensB.path });
-  return { lensA, hashA: modelA.weightsHash, lensB, infoB };
+  return { lensA: lensA.path, hashA: modelA.weightsHash, lensB, infoB, lenses: JSON.stringify([lensKey(lensA), lensKey(lensB)]) };
 }
 
-const pairKey = (p: ModelPair) => JSON.stringify([p.lensA, p.hashA, p.lensB.path, p.infoB.weightsHash]);
+const pairKey = (p: ModelPair) => JSON.stringify([p.lensA, p.hashA, p.lensB.path, p.infoB.weightsHash, p.lenses]);
 
 /** Least recently used first; at most `MAX_*` entries. */
 const MAX_PAIRS = 4;

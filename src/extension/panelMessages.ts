@@ -109,8 +109,9 @@ async function rematch(p: MessageHost, layer: number | undefined, otherLayer: nu
   const s = p.state();
   if (!s.lens || !s.other) return;
   const call = p.engine.call.bind(p.engine);
+  const lens = await p.engine.call('lens', { lens: s.lens });
   const model = await p.engine.call('modelInfo', { model: s.model });
-  const pair = await readPair(call, s.lens, model, s.other);
+  const pair = await readPair(call, lens, model, s.other);
   let matched;
   try {
     matched = await withEngineProgress('Feature Lens: comparing another pair of layers', (opts) =>

@@ -153,7 +153,7 @@ describe('the comparison on the host', () => {
   it('another pair of layers runs node matching alone; a pair seen before needs no request; new weights compare again', async () => {
     const store = new CompareResults();
     const { call, calls } = fakeEngine();
-    const pair: ModelPair = { lensA: lensA.path, hashA: 'ha', lensB, infoB: info(lensB.model, 'hb') };
+    const pair: ModelPair = { lensA: lensA.path, hashA: 'ha', lensB, infoB: info(lensB.model, 'hb'), lenses: 'l' };
     const first = await store.result(call, pair, {});
     assert.deepEqual([first.matching.layerA.index, first.matching.layerB.index], [1, 1]);
     const methods = () => calls.splice(0).map((c) => c.method);
@@ -167,6 +167,8 @@ describe('the comparison on the host', () => {
     assert.deepEqual(methods(), [], 'both pairs from memory');
     await store.result(call, { ...pair, infoB: info(lensB.model, 'retrained') }, { layerA: 2, layerB: 2 });
     assert.deepEqual(methods(), ['compare'], "B's new weights: a new comparison");
+    await store.result(call, { ...pair, lenses: 'edited' }, { layerA: 2, layerB: 2 });
+    assert.deepEqual(methods(), ['compare'], 'an edited lens file: a new comparison');
   });
 
   it("the page after a layer change keeps the cross test and shows both models' class charts, each highlighting its layer", async () => {

@@ -24,7 +24,7 @@ export const comparePage: HostPage<'compare'> = {
   title: (s) => pairTitle(s),
   load: async (ctx, s) => {
     if (!ctx.lens || !s.other) throw new Error(NEEDS_TWO);
-    const pair = await readPair(ctx.call, ctx.lens.path, ctx.model, s.other);
+    const pair = await readPair(ctx.call, ctx.lens, ctx.model, s.other);
     const r = await compareResults.result(ctx.call, pair, { layerA: s.layer, layerB: s.otherLayer }, { onProgress: (p) => showProgress(ctx, p) });
     return comparePageMessage(r, s, modelSummary(ctx.model, ctx.lens), modelSummary(pair.infoB, pair.lensB), ctx.title);
   },

@@ -27,7 +27,7 @@ export const compareNodesPage: HostPage<'compareNodes'> = {
   title: (s, { model }) => `${pairTitle(s)} / ${layerTitle(s, model)} / node ${s.node}`,
   load: async (ctx, s) => {
     if (!ctx.lens || !s.other) throw new Error('Node pages side by side need two lens files: run "Feature Lens: Compare With…" on a lens file.');
-    const pair = await readPair(ctx.call, ctx.lens.path, ctx.model, s.other);
+    const pair = await readPair(ctx.call, ctx.lens, ctx.model, s.other);
     const layer = s.layer!;
     const node = s.node!;
     const a = ctx.model.layers[layer];
