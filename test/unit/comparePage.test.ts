@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareResults, CompareResults, type EngineCall, type ModelPair } from '../../src/extension/compareResults';
+import { onOneScale } from '../../src/extension/pages/compareNodes';
 import { HOST_PAGES } from '../../src/extension/pages/index';
 import type { PageContext } from '../../src/extension/pages/page';
 import { architectureDifference, followLayer, type LayerShape } from '../../src/shared/architecture';
 import type { CompareResult, LayerByClassResult, LensInfo, MethodName, ModelInfo, NodeInspection, NodeMatching } from '../../src/shared/protocol';
 import { parsePanelState, parseWebviewMessage } from '../../src/shared/webviewChecks';
-import type { CompareNodesPageMessage, HostMessage, PanelState } from '../../src/shared/webviewProtocol';
+import type { CompareNodesPageMessage, HostMessage, NodePageMessage, PanelState } from '../../src/shared/webviewProtocol';
 import { moveTo } from '../../src/webview/pages/compareNodes';
 
 const layer = (name: string, className: string, outputShape: number[], params: number): LayerShape => ({
@@ -230,6 +231,29 @@ describe('the comparison on the host', () => {
     const other = fakeEngine('hc', [...efl, layer('extra', 'Dense', [3], 12)]);
     const diff = await HOST_PAGES.compareNodes.load(context(other.call).ctx, s);
     assert.equal(diff.architectureDifference, 'A has 3 layers and B 4');
+  });
+});
+
+describe('one colour scale for both node pages', () => {
+  const page = (weights?: [number, number], projection?: [number, number]) =>
+    ({
+      type: 'node',
+      ...(weights ? { weights: { tiles: [], nodes: [0], rgb: false, min: weights[0], max: weights[1] } } : {}),
+      ...(projection ? { projectionRange: { min: projection[0], max: projection[1] } } : {}),
+    }) as unknown as NodePageMessage;
+  it('weights on the joint range of both, projections too; a page without them keeps none, and the inputs are not changed', () => {
+    const a = page([-0.75, 0.7], [-2, 1]);
+    const b = page([-0.3, 0.9], [-1, 3]);
+    const [sa, sb] = onOneScale(a, b);
+    for (const m of [sa, sb]) {
+      assert.deepEqual([m.weights?.min, m.weights?.max], [-0.75, 0.9]);
+      assert.deepEqual(m.projectionRange, { min: -2, max: 3 });
+    }
+    assert.deepEqual([a.weights?.min, a.weights?.max, b.weights?.min], [-0.75, 0.7, -0.3], 'the pages given are left as they were');
+    const [na, nb] = onOneScale(page(), page([-1, 1]));
+    assert.equal(na.weights, undefined);
+    assert.deepEqual([nb.weights?.min, nb.weights?.max], [-1, 1], 'nothing to share: its own range');
+    assert.equal(nb.projectionRange, undefined);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { architectureDifference } from '../../shared/architecture';
 import type { ModelInfo } from '../../shared/protocol';
-import type { CompareNodesPageMessage, PanelState } from '../../shared/webviewProtocol';
+import type { CompareNodesPageMessage, NodePageMessage, PanelState } from '../../shared/webviewProtocol';
 import { readPair } from '../compareResults';
 import { UserFacingError } from '../errorText';
 import { layerTitle, type HostPage } from './page';
@@ -20,6 +20,23 @@ export function otherNodeOf(s: PanelState, b: ModelInfo): { layer: number; node:
   if (!info) throw new UserFacingError(`Model B (${b.name}) has no layer ${layer} (it has ${b.layers.length}).`);
   if (node >= info.nodes) throw new UserFacingError(`Layer ${info.name} of model B (${b.name}) has no node ${node} (it has ${info.nodes}).`);
   return { layer, node };
+}
+
+/**
+ * The two node pages with their weights on one colour scale, and their projections on one: the joint range of
+ * both (a model whose weights are smaller looks paler, as it is). A page without weights or projections keeps its own.
+ */
+export function onOneScale(a: NodePageMessage, b: NodePageMessage): [NodePageMessage, NodePageMessage] {
+  const joint = (x?: { min: number; max: number }, y?: { min: number; max: number }) =>
+    x && y ? { min: Math.min(x.min, y.min), max: Math.max(x.max, y.max) } : undefined;
+  const w = joint(a.weights, b.weights);
+  const p = joint(a.projectionRange, b.projectionRange);
+  const scaled = (m: NodePageMessage): NodePageMessage => ({
+    ...m,
+    ...(w && m.weights ? { weights: { ...m.weights, ...w } } : {}),
+    ...(p ? { projectionRange: p } : {}),
+  });
+  return [scaled(a), scaled(b)];
 }
 
 export const compareNodesPage: HostPage<'compareNodes'> = {
@@ -38,8 +55,10 @@ export const compareNodesPage: HostPage<'compareNodes'> = {
     // One after the other: the engine computes one request at a time anyway.
     const ra = await ctx.call('inspectNode', { lens: ctx.lens.path, layer, node, ...how });
     const rb = await ctx.call('inspectNode', { lens: pair.lensB.path, layer: other.layer, node: other.node, ...how });
-    const pa = nodePageMessage(ra, { page: 'node', lens: ctx.lens.path, model: ctx.model.path, layer, node }, ctx.lens, ctx.title);
-    const pb = nodePageMessage(rb, { page: 'node', lens: pair.lensB.path, model: rb.model.path, ...other }, pair.lensB, ctx.title);
+    const [pa, pb] = onOneScale(
+      nodePageMessage(ra, { page: 'node', lens: ctx.lens.path, model: ctx.model.path, layer, node }, ctx.lens, ctx.title),
+      nodePageMessage(rb, { page: 'node', lens: pair.lensB.path, model: rb.model.path, ...other }, pair.lensB, ctx.title),
+    );
     const difference = architectureDifference(pa.model.layers, pb.model.layers);
     const msg: CompareNodesPageMessage = {
       type: 'compareNodes',

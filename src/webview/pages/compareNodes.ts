@@ -65,9 +65,7 @@ function drawCompareNodes(m: CompareNodesPageMessage, send: Send): HTMLElement {
   root.append(
     header(
       `${la} · node ${m.a.node} ⇆ ${lb} · node ${m.b.node}`,
-      m.architectureDifference
-        ? `A: ${m.model.name} · B: ${m.other.name} (${m.architectureDifference})`
-        : `A: ${m.model.name} · B: ${m.other.name} (one architecture)`,
+      `A: ${m.model.name} · B: ${m.other.name} (${m.architectureDifference ?? 'one architecture'}); weights and projections of both on one colour scale`,
       [],
     ),
   );
