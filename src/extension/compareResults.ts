@@ -4,7 +4,8 @@
  * (`matchNodes`), never the cross test; retrained weights make a new pair. No vscode import (plain Node tests).
  */
 import type { CompareResult, LensInfo, MethodName, ModelInfo, NodeMatching, ParamsOf, Progress, ReplyOf } from '../shared/protocol';
-import type { CancelToken } from './engineClient';
+import type { PanelState } from '../shared/webviewProtocol';
+import { EngineRequestError, type CancelToken, type RequestOptions } from './engineClient';
 
 /** An engine request (the panel's client, or a page context's `call`). */
 export type EngineCall = <M extends MethodName>(
@@ -93,6 +94,40 @@ export class CompareResults {
 }
 
 const matchKey = (p: ModelPair, a: number, b: number) => `${pairKey(p)}:${a}:${b}`;
+
+/** What `rematch` acts on: the panel's state and redraws, the engine, a notification with progress and Cancel. */
+export interface RematchHost {
+  state(): PanelState;
+  call: EngineCall;
+  navigate(s: PanelState): void;
+  render(): Promise<void>;
+  withProgress<T>(title: string, run: (opts: RequestOptions) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Another pair of layers on the comparison page (`compareLayers`): node matching alone (the cross test is kept),
+ * under a notification with progress and Cancel; then the page is drawn with it from the store. Cancelled or
+ * failed, the page is drawn again as it was (its pickers back on the layers shown); a failure is thrown on.
+ */
+export async function rematch(h: RematchHost, store: CompareResults, layer: number | undefined, otherLayer: number | undefined): Promise<void> {
+  const s = h.state();
+  if (!s.lens || !s.other) return;
+  const lens = await h.call('lens', { lens: s.lens });
+  const model = await h.call('modelInfo', { model: s.model });
+  const pair = await readPair(h.call, lens, model, s.other);
+  let matched: NodeMatching;
+  try {
+    matched = await h.withProgress('Feature Lens: comparing another pair of layers', (opts) =>
+      store.matching(h.call, pair, { layerA: layer, layerB: otherLayer }, opts),
+    );
+  } catch (e) {
+    if (h.state() === s) await h.render();
+    if (e instanceof EngineRequestError && e.error.code === 'cancelled') return;
+    throw e;
+  }
+  // Unless the panel moved on meanwhile.
+  if (h.state() === s) h.navigate({ ...s, layer: matched.layerA.index, otherLayer: matched.layerB.index });
+}
 
 /** The one store of the extension host (one inspector panel compares at a time; a model file's editor never does). */
 export const compareResults = new CompareResults();

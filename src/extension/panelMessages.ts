@@ -8,8 +8,7 @@ import { PAGE_KINDS, type PanelState, type WebviewMessage } from '../shared/webv
 import { createLensFile } from './createLens';
 import type { EngineClient } from './engineClient';
 import type { PngRequest } from './panelExport';
-import { compareResults, readPair } from './compareResults';
-import { EngineRequestError } from './engineClient';
+import { compareResults, rematch } from './compareResults';
 import { withEngineProgress } from './progress';
 import { answerPick, type PickedImages } from './pickedImage';
 import type { ViewOptions } from './viewOptions';
@@ -58,7 +57,12 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       break;
     }
     case 'compareLayers':
-      await rematch(p, m.layer, m.otherLayer);
+      await rematch(
+        { state: p.state, call: p.engine.call.bind(p.engine), navigate: p.navigate, render: p.render, withProgress: withEngineProgress },
+        compareResults,
+        m.layer,
+        m.otherLayer,
+      );
       break;
     case 'compareNodes':
       p.navigate({ ...p.state(), page: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode, focusImage: undefined });
@@ -99,29 +103,4 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       p.log[m.level](`webview: ${m.message}`);
       break;
   }
-}
-
-/**
- * Another pair of layers on the comparison page: node matching alone (the cross test is kept), under a
- * notification with progress and Cancel; then the page is drawn with it. Cancelled, the page stays as it was.
- */
-async function rematch(p: MessageHost, layer: number | undefined, otherLayer: number | undefined): Promise<void> {
-  const s = p.state();
-  if (!s.lens || !s.other) return;
-  const call = p.engine.call.bind(p.engine);
-  const lens = await p.engine.call('lens', { lens: s.lens });
-  const model = await p.engine.call('modelInfo', { model: s.model });
-  const pair = await readPair(call, lens, model, s.other);
-  let matched;
-  try {
-    matched = await withEngineProgress('Feature Lens: comparing another pair of layers', (opts) =>
-      compareResults.matching(call, pair, { layerA: layer, layerB: otherLayer }, opts),
-    );
-  } catch (e) {
-    // The layer pickers go back to the layers on screen; a failure (not a cancel) is reported too.
-    if (p.state() === s) await p.render();
-    if (e instanceof EngineRequestError && e.error.code === 'cancelled') return;
-    throw e;
-  }
-  if (p.state() === s) p.navigate({ ...s, layer: matched.layerA.index, otherLayer: matched.layerB.index });
 }

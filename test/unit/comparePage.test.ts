@@ -4,7 +4,8 @@
 // checks of the new webview message and state field.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareResults, CompareResults, type EngineCall, type ModelPair } from '../../src/extension/compareResults';
+import { compareResults, CompareResults, rematch, type EngineCall, type ModelPair, type RematchHost } from '../../src/extension/compareResults';
+import { EngineRequestError } from '../../src/extension/engineClient';
 import { onOneScale } from '../../src/extension/pages/compareNodes';
 import { HOST_PAGES } from '../../src/extension/pages/index';
 import type { PageContext } from '../../src/extension/pages/page';
@@ -231,6 +232,66 @@ describe('the comparison on the host', () => {
     const other = fakeEngine('hc', [...efl, layer('extra', 'Dense', [3], 12)]);
     const diff = await HOST_PAGES.compareNodes.load(context(other.call).ctx, s);
     assert.equal(diff.architectureDifference, 'A has 3 layers and B 4');
+  });
+});
+
+describe("a layer picker's change (compareLayers)", () => {
+  const shown: PanelState = { page: 'compare', lens: lensA.path, model: modelA.path, other: lensB.path, layer: 1, otherLayer: 1 };
+  function host(progress: RematchHost['withProgress']) {
+    const { call, calls } = fakeEngine();
+    const log: string[] = [];
+    let state = shown;
+    const h: RematchHost = {
+      state: () => state,
+      call,
+      navigate: (s) => {
+        state = s;
+        log.push(`navigate ${s.layer}/${s.otherLayer}`);
+      },
+      render: async () => void log.push('render'),
+      withProgress: progress,
+    };
+    return { h, calls, log, moveOn: () => (state = { ...shown, page: 'model' }) };
+  }
+
+  it('runs node matching alone under the progress notification, then draws the page with the layers matched', async () => {
+    const titles: string[] = [];
+    const { h, calls, log } = host(async (title, run) => {
+      titles.push(title);
+      return run({});
+    });
+    await rematch(h, new CompareResults(), 2, 1);
+    assert.deepEqual(
+      calls.map((c) => c.method),
+      ['lens', 'modelInfo', 'lens', 'modelInfo', 'matchNodes'],
+    );
+    assert.deepEqual(calls.at(-1)!.params, { lens: lensA.path, other: lensB.path, layerA: 2, layerB: 1 });
+    assert.deepEqual(log, ['navigate 2/1']);
+    assert.equal(titles.length, 1);
+  });
+
+  it('cancelled: the page is drawn again as it was, nothing else; a failure also redraws it and is reported', async () => {
+    const cancelled = host(async () => {
+      throw new EngineRequestError({ code: 'cancelled', message: 'Cancelled.' });
+    });
+    await rematch(cancelled.h, new CompareResults(), 2, 2);
+    assert.deepEqual(cancelled.log, ['render']);
+    const failed = host(async () => {
+      throw new EngineRequestError({ code: 'badInput', message: 'No layer "7"' });
+    });
+    await assert.rejects(rematch(failed.h, new CompareResults(), 2, 7), /No layer "7"/);
+    assert.deepEqual(failed.log, ['render']);
+  });
+
+  it('leaves the panel alone when it moved to another page meanwhile', async () => {
+    let moveOn = () => {};
+    const t = host(async (_title, run) => {
+      moveOn();
+      return run({});
+    });
+    moveOn = t.moveOn;
+    await rematch(t.h, new CompareResults(), 2, 2);
+    assert.deepEqual(t.log, []);
   });
 });
 
