@@ -2,7 +2,10 @@
 // the CLI; "Compare With…" from the EFL row of the Models view, choosing EFL-negative, opens the page. Its
 // cross-test table must show 0% on each model's own data and, across, the errors `feature-lens compare A B
 // --json` prints for the same files; its node-matching table lists both hidden nodes of A with their best B node
-// and correlation as the CLI computes them; the sort header works from the keyboard; a node opens its page.
+// and correlation as the CLI computes them; the sort header works from the keyboard; A's layer picker and B's
+// (another pair of layers: node matching as the CLI computes it); both models' class charts are drawn; the same
+// node of both opens side by side, each column drawing its own model's weights; a matched pair's ⇆ opens both
+// node pages side by side; a node opens its page.
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -23,6 +26,89 @@ async function fromContextMenu(s, row, title) {
 }
 
 const pct = (e) => `${(100 * e).toFixed(2)}%`;
+
+/** The node-matching table's rows: A's node, B's node, the correlation as shown. */
+const matchingRows = (frame) =>
+  frame.$$eval('table.matching tbody tr', (trs) => trs.map((tr) => ({ a: Number(tr.dataset.a), b: Number(tr.dataset.b), text: tr.children[2].textContent })));
+
+const headerSays = (frame, re) =>
+  frame.waitForFunction((src) => new RegExp(src).test(document.querySelector('table.matching thead')?.textContent ?? ''), re.source, { timeout: 120_000 });
+
+/** B's layer picker: A's hidden layer against B's logits (A's picker stays), node matching as the CLI computes it. */
+async function bLayerPickerAsTheCli(s, frame, lensA, lensB) {
+  const out = JSON.parse(cli(['compare', lensA, lensB, '--layer-a', 'hidden', '--layer-b', 'logits', '--json']));
+  const ref = (out.result ?? out).matching;
+  await frame.selectOption('label.picker.layer-b select', { label: 'logits (3 nodes)' });
+  await headerSays(frame, /A node \(hidden\).*best B node \(logits\)/);
+  assert.equal(await frame.$eval('label.picker.layer-a select', (e) => e.selectedOptions[0].textContent), 'hidden (2 nodes)', "A's layer stays");
+  const shown = await matchingRows(frame);
+  assert.deepEqual(shown.map((r) => r.a).sort(), [0, 1]);
+  for (const r of shown) {
+    const want = ref.bestAtoB.find((p) => p.a === r.a);
+    assert.equal(r.b, want.b, `hidden→logits: A node ${r.a}'s best B node`);
+    assert.equal(r.text, Number.isFinite(want.correlation) ? want.correlation.toFixed(3) : '—', `hidden→logits: A node ${r.a}'s correlation`);
+  }
+  assert.equal(await frame.$$eval('table.cross-test td[data-model]', (tds) => tds.length), 4, 'the cross test is still on the page');
+  await s.shot('b-layer-picker');
+  await frame.selectOption('label.picker.layer-b select', { label: 'hidden (2 nodes)' });
+  await headerSays(frame, /best B node \(hidden\)/);
+}
+
+/** Both models' layer activation by class, side by side, each drawn (from the indexes computed at the start). */
+async function bothClassCharts(s, frame) {
+  for (const side of ['a', 'b']) {
+    await frame.waitForSelector(`#by-class-${side} canvas`, { timeout: 60_000 });
+    const px = pixelStats(await s.canvasPixels(frame, `#by-class-${side} canvas`));
+    assert.ok(px.colours >= 3, `model ${side.toUpperCase()}'s class chart is drawn (${px.colours} colours)`);
+  }
+  await frame.$eval('#by-class-pair', (e) => e.scrollIntoView());
+  await s.shot('by-class-pair');
+}
+
+/** The same node of both models (one architecture) side by side: each column's weight tile is its own model's. */
+async function sameNodeSideBySide(s, frame, lensA, lensB) {
+  await frame.click('#same-node vscode-button:has-text("Open Side by Side")');
+  const page = await s.inspector({ page: 'compareNodes', timeout: 120_000 });
+  const tiles = {};
+  for (const [side, lensFile] of [
+    ['a', lensA],
+    ['b', lensB],
+  ]) {
+    const sel = `.side[data-side="${side}"] canvas[data-role="weights"][data-index="0"]`;
+    await page.waitForSelector(sel, { timeout: 60_000 });
+    const w = await s.canvasPixels(page, sel);
+    assert.ok(pixelStats(w).colours >= 10, `model ${side.toUpperCase()}'s weight tile is not blank`);
+    const kernel = readWeight(path.join(path.dirname(lensFile), 'model', 'model.json'), 'hidden/kernel');
+    const [inputs, units] = kernel.shape;
+    const truth = Float32Array.from({ length: inputs }, (_, p) => kernel.data[p * units + 0]);
+    tiles[side] = decodeDiverging(w);
+    const r = correlation(tiles[side], truth);
+    assert.ok(r > 0.95, `model ${side.toUpperCase()}'s tile is node 0 of its own hidden kernel (r = ${r.toFixed(3)})`);
+  }
+  assert.ok(correlation(tiles.a, tiles.b) < 0.95, 'the two models show different weights');
+  await s.shot('side-by-side');
+  await page.click('vscode-button:has-text("Compare")');
+}
+
+/** From the comparison page: a matched pair's ⇆ opens node a of A and node b of B side by side; back to the comparison. */
+async function matchedPairSideBySide(s) {
+  const compare = await s.inspector({ page: 'compare', timeout: 300_000 });
+  await compare.waitForSelector('table.matching tbody tr');
+  const pair = (await matchingRows(compare))[0];
+  await compare.click(`table.matching tbody tr[data-a="${pair.a}"] td:nth-child(5) button`);
+  const both = await s.inspector({ page: 'compareNodes', timeout: 120_000 });
+  await both.waitForFunction(
+    ([a, b]) =>
+      document.querySelector('.side[data-side="a"] .node-count')?.textContent?.startsWith(`node ${a} `) &&
+      document.querySelector('.side[data-side="b"] .node-count')?.textContent?.startsWith(`node ${b} `),
+    [pair.a, pair.b],
+  );
+  await both.waitForSelector('.side[data-side="b"] canvas[data-role="top-image"]', { timeout: 60_000 });
+  await s.shot('matched-pair-side-by-side');
+  await both.click('vscode-button:has-text("Compare")');
+  const back = await s.inspector({ page: 'compare', timeout: 300_000 });
+  await back.waitForSelector('table.matching tbody tr');
+}
 
 test('Compare With… shows the cross test and node matching of the two EFL samples as the CLI computes them', { timeout: 900_000 }, async () => {
   let lensA;
@@ -124,81 +210,10 @@ test('Compare With… shows the cross test and node matching of the two EFL samp
       await frame.waitForFunction(() => document.querySelectorAll('table.matching tbody tr').length === 2, undefined, { timeout: 120_000 });
       await frame.waitForFunction(() => /best B node \(hidden\)/.test(document.querySelector('table.matching thead')?.textContent ?? ''));
 
-      // ---- B's layer picker: A's hidden layer against B's logits, node matching as the CLI computes it ------------
-      const cross = JSON.parse(cli(['compare', lensA, lensB, '--layer-a', 'hidden', '--layer-b', 'logits', '--json']));
-      const refCross = (cross.result ?? cross).matching;
-      await frame.selectOption('label.picker.layer-b select', { label: 'logits (3 nodes)' });
-      await frame.waitForFunction(
-        () => /A node \(hidden\).*best B node \(logits\)/.test(document.querySelector('table.matching thead')?.textContent ?? ''),
-        undefined,
-        {
-          timeout: 120_000,
-        },
-      );
-      assert.equal(await frame.$eval('label.picker.layer-a select', (e) => e.selectedOptions[0].textContent), 'hidden (2 nodes)', "A's layer stays");
-      const crossRows = await rows();
-      assert.deepEqual(crossRows.map((r) => r.a).sort(), [0, 1]);
-      for (const r of crossRows) {
-        const want = refCross.bestAtoB.find((p) => p.a === r.a);
-        assert.equal(r.b, want.b, `hidden→logits: A node ${r.a}'s best B node`);
-        assert.equal(r.text, Number.isFinite(want.correlation) ? want.correlation.toFixed(3) : '—', `hidden→logits: A node ${r.a}'s correlation`);
-      }
-      assert.equal(await frame.$$eval('table.cross-test td[data-model]', (tds) => tds.length), 4, 'the cross test is still on the page');
-      await s.shot('b-layer-picker');
-      await frame.selectOption('label.picker.layer-b select', { label: 'hidden (2 nodes)' });
-      await frame.waitForFunction(() => /best B node \(hidden\)/.test(document.querySelector('table.matching thead')?.textContent ?? ''), undefined, {
-        timeout: 120_000,
-      });
-
-      // ---- both models' layer activation by class, side by side, each drawn ------------------------------------
-      for (const side of ['a', 'b']) {
-        await frame.waitForSelector(`#by-class-${side} canvas`, { timeout: 60_000 });
-        const px = pixelStats(await s.canvasPixels(frame, `#by-class-${side} canvas`));
-        assert.ok(px.colours >= 3, `model ${side.toUpperCase()}'s class chart is drawn (${px.colours} colours)`);
-      }
-      await frame.$eval('#by-class-pair', (e) => e.scrollIntoView());
-      await s.shot('by-class-pair');
-
-      // ---- the same node of both models (one architecture), side by side: each model's own weights --------------
-      await frame.click('#same-node vscode-button:has-text("Open Side by Side")');
-      const sideBySide = await s.inspector({ page: 'compareNodes', timeout: 120_000 });
-      const tiles = {};
-      for (const [side, lensFile] of [
-        ['a', lensA],
-        ['b', lensB],
-      ]) {
-        const sel = `.side[data-side="${side}"] canvas[data-role="weights"][data-index="0"]`;
-        await sideBySide.waitForSelector(sel, { timeout: 60_000 });
-        const w = await s.canvasPixels(sideBySide, sel);
-        assert.ok(pixelStats(w).colours >= 10, `model ${side.toUpperCase()}'s weight tile is not blank`);
-        const kernel = readWeight(path.join(path.dirname(lensFile), 'model', 'model.json'), 'hidden/kernel');
-        const [inputs, units] = kernel.shape;
-        const truth = Float32Array.from({ length: inputs }, (_, p) => kernel.data[p * units + 0]);
-        tiles[side] = decodeDiverging(w);
-        const r = correlation(tiles[side], truth);
-        assert.ok(r > 0.95, `model ${side.toUpperCase()}'s tile is node 0 of its own hidden kernel (r = ${r.toFixed(3)})`);
-      }
-      assert.ok(correlation(tiles.a, tiles.b) < 0.95, 'the two models show different weights');
-      await s.shot('side-by-side');
-
-      // ---- a matched pair's ⇆ opens both node pages side by side ------------------------------------------------
-      await sideBySide.click('vscode-button:has-text("Compare")');
-      const again = await s.inspector({ page: 'compare', timeout: 300_000 });
-      await again.waitForSelector('table.matching tbody tr');
-      const pairRow = (await rows())[0];
-      await again.click(`table.matching tbody tr[data-a="${pairRow.a}"] td:nth-child(5) button`);
-      const both = await s.inspector({ page: 'compareNodes', timeout: 120_000 });
-      await both.waitForFunction(
-        ([a, b]) =>
-          document.querySelector('.side[data-side="a"] .node-count')?.textContent?.startsWith(`node ${a} `) &&
-          document.querySelector('.side[data-side="b"] .node-count')?.textContent?.startsWith(`node ${b} `),
-        [pairRow.a, pairRow.b],
-      );
-      await both.waitForSelector('.side[data-side="b"] canvas[data-role="top-image"]', { timeout: 60_000 });
-      await s.shot('matched-pair-side-by-side');
-      await both.click('vscode-button:has-text("Compare")');
-      const back2 = await s.inspector({ page: 'compare', timeout: 300_000 });
-      await back2.waitForSelector('table.matching tbody tr');
+      await bLayerPickerAsTheCli(s, frame, lensA, lensB);
+      await bothClassCharts(s, frame);
+      await sameNodeSideBySide(s, frame, lensA, lensB);
+      await matchedPairSideBySide(s);
 
       // ---- a pair's nodes open their pages: A's, then (from the comparison again) B's ------------------------
       const first = (await rows())[0];
