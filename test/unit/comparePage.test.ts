@@ -184,7 +184,7 @@ describe('the comparison on the host', () => {
     assert.deepEqual([again.state.layer, again.state.otherLayer, again.result.matching.layerA.name], [2, 1, 'logits']);
     await HOST_PAGES.compare.after!(ctx, again.state, again);
     assert.deepEqual(posted.slice(-2), [
-      { type: 'byClass', note: 'Compute Top Activations to see this chart.', side: 'a' },
+      { type: 'byClass', note: 'Run "Compute Top Activations" on a.lens.json to see this chart.', side: 'a' },
       {
         type: 'byClass',
         chart: {

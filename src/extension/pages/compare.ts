@@ -31,12 +31,14 @@ export const comparePage: HostPage<'compare'> = {
   after: async (ctx, s, page) => {
     // Both charts from stored indexes only (as on the layer page), each highlighting its matched layer.
     const storageDir = await ctx.storageDir();
-    const other = page.result.b.lens;
-    await sendByClass(ctx, s, { side: 'a', table: () => ctx.byClass(), layer: page.result.matching.layerA.index });
+    const { a, b, matching } = page.result;
+    const missing = (lens: string) => `Run "Compute Top Activations" on ${path.basename(lens)} to see this chart.`;
+    await sendByClass(ctx, s, { side: 'a', table: () => ctx.byClass(), layer: matching.layerA.index, missing: missing(a.lens) });
     await sendByClass(ctx, s, {
       side: 'b',
-      table: () => ctx.call('layerByClass', { lens: other, storageDir, indexOnly: true }),
-      layer: page.result.matching.layerB.index,
+      table: () => ctx.call('layerByClass', { lens: b.lens, storageDir, indexOnly: true }),
+      layer: matching.layerB.index,
+      missing: missing(b.lens),
     });
   },
 };

@@ -67,14 +67,14 @@ export function layerTitle(s: PanelState, model?: ModelInfo): string {
 export async function sendByClass(
   ctx: PageContext,
   s: PanelState,
-  from?: { side: 'a' | 'b'; table(): Promise<LayerByClassResult | null>; layer?: number },
+  from?: { side: 'a' | 'b'; table(): Promise<LayerByClassResult | null>; layer?: number; missing?: string },
 ): Promise<void> {
   const side = from ? { side: from.side } : {};
   const layer = from ? from.layer : s.layer;
   try {
     const r = await (from ? from.table() : ctx.byClass());
     if (!ctx.current()) return;
-    if (!r) ctx.post({ type: 'byClass', note: 'Compute Top Activations to see this chart.', ...side });
+    if (!r) ctx.post({ type: 'byClass', note: from?.missing ?? 'Compute Top Activations to see this chart.', ...side });
     else
       ctx.post({
         type: 'byClass',
