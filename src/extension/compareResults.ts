@@ -77,10 +77,15 @@ export class CompareResults {
     layers: { layerA?: number; layerB?: number },
     opts: { onProgress?: (p: Progress) => void; token?: CancelToken } = {},
   ): Promise<NodeMatching> {
-    const known = layers.layerA !== undefined && layers.layerB !== undefined ? this.matchings.get(matchKey(pair, layers.layerA, layers.layerB)) : undefined;
+    const known = this.known(pair, layers);
     if (known) return remember(this.matchings, matchKey(pair, known.layerA.index, known.layerB.index), known, MAX_MATCHINGS);
     const m = await call('matchNodes', { lens: pair.lensA, other: pair.lensB.path, layerA: layers.layerA, layerB: layers.layerB }, opts);
     return this.keep(pair, m);
+  }
+
+  /** Node matching of both layers when computed before (no request). */
+  known(pair: ModelPair, layers: { layerA?: number; layerB?: number }): NodeMatching | undefined {
+    return layers.layerA !== undefined && layers.layerB !== undefined ? this.matchings.get(matchKey(pair, layers.layerA, layers.layerB)) : undefined;
   }
 
   private keep(pair: ModelPair, m: NodeMatching): NodeMatching {
@@ -117,9 +122,11 @@ export async function rematch(h: RematchHost, store: CompareResults, layer: numb
   const pair = await readPair(h.call, lens, model, s.other);
   let matched: NodeMatching;
   try {
-    matched = await h.withProgress('Feature Lens: comparing another pair of layers', (opts) =>
-      store.matching(h.call, pair, { layerA: layer, layerB: otherLayer }, opts),
-    );
+    const layers = { layerA: layer, layerB: otherLayer };
+    // A pair computed before comes from memory: no notification.
+    matched =
+      store.known(pair, layers) ??
+      (await h.withProgress('Feature Lens: comparing another pair of layers', (opts) => store.matching(h.call, pair, layers, opts)));
   } catch (e) {
     if (h.state() === s) await h.render();
     if (e instanceof EngineRequestError && e.error.code === 'cancelled') return;

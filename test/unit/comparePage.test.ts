@@ -257,13 +257,18 @@ describe("a layer picker's change (compareLayers)", () => {
       titles.push(title);
       return run({});
     });
-    await rematch(h, new CompareResults(), 2, 1);
+    const store = new CompareResults();
+    await rematch(h, store, 2, 1);
     assert.deepEqual(
       calls.map((c) => c.method),
       ['lens', 'modelInfo', 'lens', 'modelInfo', 'matchNodes'],
     );
     assert.deepEqual(calls.at(-1)!.params, { lens: lensA.path, other: lensB.path, layerA: 2, layerB: 1 });
     assert.deepEqual(log, ['navigate 2/1']);
+    assert.equal(titles.length, 1);
+    // The same pair again (from another page state showing it): from memory, no notification.
+    await rematch(h, store, 2, 1);
+    assert.ok(!calls.slice(5).some((c) => c.method === 'matchNodes'));
     assert.equal(titles.length, 1);
   });
 
