@@ -11,6 +11,7 @@ import type { CompareResult } from '../../src/shared/protocol';
 import { initBackend } from '../../src/engine/runtime/backend';
 import { cliJson } from './cliJson';
 import { makeJob } from '../../src/engine/runtime/job';
+import { CancelledError } from '../../src/engine/runtime/errors';
 import { openDataset, readLens } from '../../src/engine/lens/lens';
 import { compareLenses, matchLenses } from '../../src/engine/server/compare';
 import { loadModel, unloadModels } from '../../src/engine/models/modelIO';
@@ -159,6 +160,15 @@ describe('compare (issue 14)', () => {
     assert.equal(tf.memory().numTensors, n1, 'no tensors leaked');
     assert.deepEqual([other.layerA.name, other.layerB.name, other.samples], ['hidden', 'logits', 1200]);
     assertMatching(other, bruteCorrelations(await storedActivations(ra.model, efl, 'hidden'), await storedActivations(rb.model, efl, 'logits')));
+    // Cancelled after its first batch (the page's Cancel): it stops there, leaving no tensors behind.
+    const seen: string[] = [];
+    const job = makeJob((p) => {
+      seen.push(p.message ?? '');
+      job.cancel();
+    });
+    await assert.rejects(matchLenses(efl, neg, { layerA: 'hidden', layerB: 'logits', batchSize: 100 }, job), CancelledError);
+    assert.deepEqual(seen, ['node matching: 100 of 1200 images']);
+    assert.equal(tf.memory().numTensors, n1, 'no tensors leaked when cancelled');
   });
 
   it('two MNIST trainings with different seeds: conv1 node matching agrees with brute force', { timeout: 10 * 60_000 }, async () => {
