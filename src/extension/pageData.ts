@@ -51,6 +51,7 @@ const WORK: Partial<Record<MethodName, string>> = {
   scan: 'a top-activation scan',
   maximize: 'an activation maximization',
   compare: 'a comparison of two models',
+  matchNodes: 'node matching of two models',
 };
 
 /** The line a slow page shows: what the engine is still busy with (`pending`: its open requests, oldest first). */

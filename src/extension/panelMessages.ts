@@ -8,6 +8,8 @@ import { PAGE_KINDS, type PanelState, type WebviewMessage } from '../shared/webv
 import { createLensFile } from './createLens';
 import type { EngineClient } from './engineClient';
 import type { PngRequest } from './panelExport';
+import { compareResults, rematch } from './compareResults';
+import { withEngineProgress } from './progress';
 import { answerPick, type PickedImages } from './pickedImage';
 import type { ViewOptions } from './viewOptions';
 
@@ -57,7 +59,15 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       break;
     }
     case 'compareLayers':
-      p.navigate({ ...p.state(), layer: m.layer, otherLayer: m.otherLayer });
+      await rematch(
+        { state: p.state, call: p.engine.call.bind(p.engine), navigate: p.navigate, render: p.render, withProgress: withEngineProgress },
+        compareResults,
+        m.layer,
+        m.otherLayer,
+      );
+      break;
+    case 'compareNodes':
+      p.navigate({ ...p.state(), page: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode, focusImage: undefined });
       break;
     case 'openOtherNode': {
       // Model B's node page: its lens file names the model (the guard has checked the lens file already).

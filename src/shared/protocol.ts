@@ -26,7 +26,7 @@ import type {
 } from './engineData';
 import type { ProjectionMethod, ScoreMetric, Split } from './engineNames';
 import type { EngineStatus, LensInfo, ModelInfo, TrainResult } from './modelData';
-import type { CompareResult, ImageInspection, MatchSampling, SanityResult, TimelapseResult } from './comparisonData';
+import type { CompareResult, ImageInspection, MatchSampling, NodeMatching, SanityResult, TimelapseResult } from './comparisonData';
 
 /**
  * The engine's methods: request params -> reply value. Every method is one request; replies never throw
@@ -90,6 +90,8 @@ export interface EngineMethods {
    * of a layer of A with a layer of B (names or indices; default each model's last hidden layer with weights).
    */
   compare(p: { lens: string; other: string; layerA?: string | number; layerB?: string | number; sampling?: MatchSampling }): CompareResult;
+  /** Node matching alone (as in `compare`, without the cross test): another pair of layers on the comparison page. */
+  matchNodes(p: { lens: string; other: string; layerA?: string | number; layerB?: string | number; sampling?: MatchSampling }): NodeMatching;
   /**
    * The sanity check of the node's projections (cascading randomization, Adebayo et al. 2018) on its top `k`
    * test images (default 9; scans when there is no index). `layer` is a name or an index.

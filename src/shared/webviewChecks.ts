@@ -92,6 +92,16 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     case 'randomize':
       if (typeof m.on !== 'boolean' || (m.depth !== undefined && !isIndex(m.depth, MAX_LAYERS + 1))) return drop('randomize without on, or a bad depth');
       return { type: 'randomize', on: m.on, ...(m.depth !== undefined ? { depth: m.depth as number } : {}) };
+    case 'compareNodes': {
+      if (!bounds) return drop('compareNodes before the panel shows a model');
+      if (!isIndex(m.layer, bounds.layers)) return drop(`layer ${String(m.layer)} out of range (0..${bounds.layers - 1})`);
+      const nodes = bounds.nodesPerLayer[m.layer] ?? 0;
+      if (!isIndex(m.node, nodes)) return drop(`node ${String(m.node)} out of range (layer ${m.layer} has ${nodes} nodes)`);
+      // B's layers are not known here: the page checks them against B's model.
+      if (!isIndex(m.otherLayer, MAX_LAYERS) || !isIndex(m.otherNode, MAX_NODES))
+        return drop(`compareNodes with other layer ${String(m.otherLayer)}, node ${String(m.otherNode)}`);
+      return { type: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode };
+    }
     case 'painted':
       if (!isPageKind(m.page)) return drop(`unknown page ${String(m.page)}`);
       return { type: 'painted', page: m.page, ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };
@@ -112,7 +122,7 @@ export function parsePanelState(raw: unknown): PanelState | undefined {
   if (typeof s.model !== 'string' || !s.model) return undefined;
   if (s.lens !== undefined && typeof s.lens !== 'string') return undefined;
   const nat = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
-  if (!nat(s.layer) || !nat(s.node) || !nat(s.image) || !nat(s.focusImage) || !nat(s.otherLayer)) return undefined;
+  if (!nat(s.layer) || !nat(s.node) || !nat(s.image) || !nat(s.focusImage) || !nat(s.otherLayer) || !nat(s.otherNode)) return undefined;
   if (s.other !== undefined && (typeof s.other !== 'string' || !s.other)) return undefined;
   // (A stored `method`, from before the view options had their own home, is ignored.)
   if (PAGE_KINDS[s.page].needs.some((field) => s[field] === undefined)) return undefined;
@@ -124,6 +134,8 @@ export function parsePanelState(raw: unknown): PanelState | undefined {
     node: s.node as number | undefined,
     image: s.image as number | undefined,
     focusImage: s.focusImage as number | undefined,
-    ...(s.other !== undefined ? { other: s.other as string, otherLayer: s.otherLayer as number | undefined } : {}),
+    ...(s.other !== undefined
+      ? { other: s.other as string, otherLayer: s.otherLayer as number | undefined, ...(s.otherNode !== undefined ? { otherNode: s.otherNode as number } : {}) }
+      : {}),
   };
 }

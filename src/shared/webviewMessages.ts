@@ -70,6 +70,14 @@ export interface RandomizeMessage {
   on: boolean;
   depth?: number;
 }
+/** Open node pages of both models side by side: node `node` of A's `layer`, node `otherNode` of B's `otherLayer`. */
+export interface CompareNodesMessage {
+  type: 'compareNodes';
+  layer: number;
+  node: number;
+  otherLayer: number;
+  otherNode: number;
+}
 /** The page for the last host message is drawn (the host logs the time from request to paint). */
 export interface PaintedMessage {
   type: 'painted';
@@ -99,4 +107,5 @@ export type WebviewMessage =
   | CompareLayersMessage
   | OpenOtherNodeMessage
   | RandomizeMessage
+  | CompareNodesMessage
   | LogMessage;

@@ -30,6 +30,7 @@ export const PAGE_KINDS = {
   layer: pageKind<LayerPageMessage>('layer'),
   node: pageKind<NodePageMessage>('layer', 'node'),
   compare: pageKind<ComparePageMessage>('other'),
+  compareNodes: pageKind<CompareNodesPageMessage>('other', 'layer', 'node'),
 } as const;
 
 export type PageKind = keyof typeof PAGE_KINDS;
@@ -71,8 +72,10 @@ export interface PanelState {
   focusImage?: number;
   /** Comparison page: the lens file of model B (`lens` and `model` are A's; `layer` is A's matched layer). */
   other?: string;
-  /** Comparison page: B's matched layer (default: the engine's choice). */
+  /** Comparison page: B's matched layer (default: the engine's choice); side-by-side node pages: B's layer (default: `layer`). */
   otherLayer?: number;
+  /** Side-by-side node pages: B's node (default: `node`). */
+  otherNode?: number;
 }
 
 export interface ModelSummary {
@@ -195,6 +198,8 @@ export interface LayerPageMessage {
 /** The class × layer chart, sent after the layer or model page (it takes a pass over the test split). */
 export interface ByClassMessage {
   type: 'byClass';
+  /** The comparison page: the chart of model A or B (absent: the page's one model). */
+  side?: 'a' | 'b';
   /** Absent when there is no chart to draw; `note` then says why. */
   chart?: ByClassView;
   note?: string;
@@ -225,7 +230,23 @@ export interface ComparePageMessage {
   state: PanelState;
   /** Model A (the panel's model). */
   model: ModelSummary;
+  /** Model B, as its lens file runs it. */
+  other: ModelSummary;
+  /** How the two models' layers differ (`architectureDifference`); absent: the same architecture. */
+  architectureDifference?: string;
   result: CompareResult;
+}
+/** Node pages of two models side by side: node `node` of A's `layer` and node `otherNode` of B's `otherLayer`. */
+export interface CompareNodesPageMessage {
+  type: 'compareNodes';
+  title: string;
+  state: PanelState;
+  /** Model A (the panel's model). */
+  model: ModelSummary;
+  other: ModelSummary;
+  architectureDifference?: string;
+  a: NodePageMessage;
+  b: NodePageMessage;
 }
 export interface MaximizeProgressMessage {
   type: 'maximizeProgress';
@@ -299,6 +320,7 @@ export type {
   CompareLayersMessage,
   OpenOtherNodeMessage,
   RandomizeMessage,
+  CompareNodesMessage,
   PaintedMessage,
   LogMessage,
   WebviewMessage,

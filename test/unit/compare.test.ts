@@ -11,8 +11,9 @@ import type { CompareResult } from '../../src/shared/protocol';
 import { initBackend } from '../../src/engine/runtime/backend';
 import { cliJson } from './cliJson';
 import { makeJob } from '../../src/engine/runtime/job';
+import { CancelledError } from '../../src/engine/runtime/errors';
 import { openDataset, readLens } from '../../src/engine/lens/lens';
-import { compareLenses } from '../../src/engine/server/compare';
+import { compareLenses, matchLenses } from '../../src/engine/server/compare';
 import { loadModel, unloadModels } from '../../src/engine/models/modelIO';
 import * as tf from '../../src/engine/runtime/tf';
 import { trainLens } from '../../src/engine/training/train';
@@ -152,6 +153,22 @@ describe('compare (issue 14)', () => {
     assert.equal(m.bestAtoB.length, 2, 'both nodes of A listed');
     assert.equal(m.oneToOne.length, 2, 'both pairs');
     assert.notEqual(m.oneToOne[0].b, m.oneToOne[1].b);
+
+    // Another pair of layers (the comparison page's B picker): node matching alone, as brute force says.
+    const n1 = tf.memory().numTensors;
+    const other = await matchLenses(efl, neg, { layerA: 'hidden', layerB: 'logits' });
+    assert.equal(tf.memory().numTensors, n1, 'no tensors leaked');
+    assert.deepEqual([other.layerA.name, other.layerB.name, other.samples], ['hidden', 'logits', 1200]);
+    assertMatching(other, bruteCorrelations(await storedActivations(ra.model, efl, 'hidden'), await storedActivations(rb.model, efl, 'logits')));
+    // Cancelled after its first batch (the page's Cancel): it stops there, leaving no tensors behind.
+    const seen: string[] = [];
+    const job = makeJob((p) => {
+      seen.push(p.message ?? '');
+      job.cancel();
+    });
+    await assert.rejects(matchLenses(efl, neg, { layerA: 'hidden', layerB: 'logits', batchSize: 100 }, job), CancelledError);
+    assert.deepEqual(seen, ['node matching: 100 of 1200 images']);
+    assert.equal(tf.memory().numTensors, n1, 'no tensors leaked when cancelled');
   });
 
   it('two MNIST trainings with different seeds: conv1 node matching agrees with brute force', { timeout: 10 * 60_000 }, async () => {

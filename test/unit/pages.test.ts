@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { compareResults } from '../../src/extension/compareResults';
 import { HOST_PAGES, hostPage } from '../../src/extension/pages/index';
 import type { PageContext } from '../../src/extension/pages/page';
 import type { CompareResult, LensInfo, MethodName, ModelInfo, NodeInspection, LayerInspection } from '../../src/shared/protocol';
@@ -239,7 +240,7 @@ describe('host pages', () => {
     assert.deepEqual([m.type, m.model.layers.length, m.model.lens], ['model', 2, lens.path]);
   });
 
-  it('the comparison page is one compare request with both lens files and the layers in the state', async () => {
+  it("the comparison page reads B's lens file and model, then one compare request with both lens files and the layers in the state", async () => {
     const reply: CompareResult = {
       a: { lens: lens.path, model: model.path, name: 'A' },
       b: { lens: '/w/b.lens.json', model: '/w/b/model.json', name: 'B' },
@@ -288,10 +289,18 @@ describe('host pages', () => {
         oneToOne: [{ a: 0, b: 0, correlation: 0.9 }],
       },
     };
-    const { ctx, calls, posted } = fakeContext({ compare: reply }, true, { compare: { fraction: 0.5, message: 'cross test' } });
+    compareResults.clear();
+    const lensB = { ...lens, path: '/w/b.lens.json', name: 'B', model: '/w/b/model.json' };
+    const modelB = { ...model, path: '/w/b/model.json', weightsHash: 'hb' };
+    const { ctx, calls, posted } = fakeContext({ compare: reply, lens: lensB, modelInfo: modelB }, true, { compare: { fraction: 0.5, message: 'cross test' } });
     const s: PanelState = { page: 'compare', lens: lens.path, model: model.path, other: '/w/b.lens.json', otherLayer: 2 };
     const m = await HOST_PAGES.compare.load(ctx, s);
-    assert.deepEqual(calls, [{ method: 'compare', params: { lens: lens.path, other: '/w/b.lens.json', layerA: undefined, layerB: 2 } }]);
+    assert.deepEqual(calls, [
+      { method: 'lens', params: { lens: '/w/b.lens.json' } },
+      { method: 'modelInfo', params: { model: '/w/b/model.json', lens: '/w/b.lens.json' } },
+      { method: 'compare', params: { lens: lens.path, other: '/w/b.lens.json', layerA: undefined, layerB: 2 } },
+    ]);
+    assert.deepEqual([m.other.path, m.architectureDifference], ['/w/b/model.json', undefined], "B's layers for its picker; one architecture");
     assert.equal(posted.length, 1, 'the engine progress shows on the loading page');
     assert.match((posted[0] as { wait?: string }).wait ?? '', /Comparing: cross test \(50%\)/);
     assert.deepEqual(

@@ -135,15 +135,33 @@ export async function matchNodes(
   };
 }
 
-/** `feature-lens compare A B`: the cross test and node matching of the models of two lens files. */
-export async function compareLenses(lensA: string, lensB: string, opts: CompareOptions = {}, job?: Job): Promise<CompareResult> {
+/** The two lens files' models and test splits, each model behind its own lens's preprocess (as its node pages run it). */
+async function openPair(lensA: string, lensB: string) {
   const la = await readLens(lensA);
   const lb = await readLens(lensB);
-  // Each model behind its own lens's preprocess, on both datasets (as its node pages run it).
   const ma = await loadLensModel(la);
   const mb = await loadLensModel(lb);
-  const dsA = await openDataset(la, 'test');
-  const dsB = await openDataset(lb, 'test');
+  return { la, lb, ma, mb, dsA: await openDataset(la, 'test'), dsB: await openDataset(lb, 'test') };
+}
+
+type Pair = Awaited<ReturnType<typeof openPair>>;
+
+/** Node matching of the pair's layers (`opts`' or the defaults) over A's test split. */
+function matchPair(p: Pair, opts: CompareOptions, job?: Job): Promise<NodeMatching> {
+  const layerA = opts.layerA !== undefined ? resolveLayer(p.ma.network, opts.layerA, p.la.path) : defaultMatchLayer(p.ma.network);
+  const layerB = opts.layerB !== undefined ? resolveLayer(p.mb.network, opts.layerB, p.lb.path) : defaultMatchLayer(p.mb.network);
+  return matchNodes(p.ma.network, layerA, p.mb.network, layerB, p.dsA, job, { sampling: opts.sampling, batchSize: opts.batchSize });
+}
+
+/** The `matchNodes` request: node matching alone (another pair of layers on the comparison page; no cross test). */
+export async function matchLenses(lensA: string, lensB: string, opts: CompareOptions = {}, job?: Job): Promise<NodeMatching> {
+  return matchPair(await openPair(lensA, lensB), opts, job);
+}
+
+/** `feature-lens compare A B`: the cross test and node matching of the models of two lens files. */
+export async function compareLenses(lensA: string, lensB: string, opts: CompareOptions = {}, job?: Job): Promise<CompareResult> {
+  const p = await openPair(lensA, lensB);
+  const { la, lb, ma, mb } = p;
   const nameA = `${la.name} (${ma.info.name})`;
   const nameB = `${lb.name} (${mb.info.name})`;
   const table = await crossTest(
@@ -152,14 +170,12 @@ export async function compareLenses(lensA: string, lensB: string, opts: CompareO
       { name: nameB, net: mb.network },
     ],
     [
-      { name: la.name, ds: dsA },
-      { name: lb.name, ds: dsB },
+      { name: la.name, ds: p.dsA },
+      { name: lb.name, ds: p.dsB },
     ],
     job,
   );
-  const layerA = opts.layerA !== undefined ? resolveLayer(ma.network, opts.layerA, la.path) : defaultMatchLayer(ma.network);
-  const layerB = opts.layerB !== undefined ? resolveLayer(mb.network, opts.layerB, lb.path) : defaultMatchLayer(mb.network);
-  const matching = await matchNodes(ma.network, layerA, mb.network, layerB, dsA, job, { sampling: opts.sampling, batchSize: opts.batchSize });
+  const matching = await matchPair(p, opts, job);
   return { a: { lens: la.path, model: ma.info.path, name: nameA }, b: { lens: lb.path, model: mb.info.path, name: nameB }, crossTest: table, matching };
 }
 

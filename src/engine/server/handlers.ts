@@ -9,7 +9,7 @@ import { lensInfo, openDataset, readLens } from '../lens/lens';
 import { loadModelFor } from '../lens/lensModel';
 import { lensPaths } from '../lens/lensPaths';
 import { maximize } from '../methods/maximize';
-import { compareLenses } from './compare';
+import { compareLenses, matchLenses } from './compare';
 import { sanityCheck } from './sanity';
 import { timelapse } from './timelapse';
 import type { Network } from '../models/network';
@@ -94,4 +94,5 @@ export const handlers: Handlers = {
     ),
   timelapse: async (p, job) => timelapse({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric }, job),
   compare: async (p, job) => compareLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
+  matchNodes: async (p, job) => matchLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
 };

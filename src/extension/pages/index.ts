@@ -4,6 +4,7 @@
  */
 import { isPageKind, type PageKind } from '../../shared/webviewProtocol';
 import { comparePage } from './compare';
+import { compareNodesPage } from './compareNodes';
 import { layerPage } from './layer';
 import { modelPage } from './model';
 import { nodePage } from './node';
@@ -14,6 +15,7 @@ export const HOST_PAGES: { readonly [K in PageKind]: HostPage<K> } = {
   layer: layerPage,
   node: nodePage,
   compare: comparePage,
+  compareNodes: compareNodesPage,
 };
 
 /** The module of page kind `kind`, or undefined when there is no such kind. */

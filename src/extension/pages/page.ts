@@ -61,20 +61,28 @@ export function layerTitle(s: PanelState, model?: ModelInfo): string {
 
 /**
  * The class × layer chart after a page (from a stored index only: a page never starts a scan, which would run
- * with no progress or Cancel and hold up every later request).
+ * with no progress or Cancel and hold up every later request). `from`: one model of a comparison, its table and
+ * the layer to highlight (else the page's model and layer).
  */
-export async function sendByClass(ctx: PageContext, s: PanelState): Promise<void> {
+export async function sendByClass(
+  ctx: PageContext,
+  s: PanelState,
+  from?: { side: 'a' | 'b'; table(): Promise<LayerByClassResult | null>; layer?: number; missing?: string },
+): Promise<void> {
+  const side = from ? { side: from.side } : {};
+  const layer = from ? from.layer : s.layer;
   try {
-    const r = await ctx.byClass();
+    const r = await (from ? from.table() : ctx.byClass());
     if (!ctx.current()) return;
-    if (!r) ctx.post({ type: 'byClass', note: 'Compute Top Activations to see this chart.' });
+    if (!r) ctx.post({ type: 'byClass', note: from?.missing ?? 'Compute Top Activations to see this chart.', ...side });
     else
       ctx.post({
         type: 'byClass',
-        chart: { classes: r.classes, layerNames: r.layerNames, norms: r.norms, highlight: s.layer === undefined ? -1 : r.layers.indexOf(s.layer) },
+        chart: { classes: r.classes, layerNames: r.layerNames, norms: r.norms, highlight: layer === undefined ? -1 : r.layers.indexOf(layer) },
+        ...side,
       });
   } catch (e) {
     ctx.log.warn(`Layer activation by class: ${e instanceof Error ? e.message : String(e)}`);
-    if (ctx.current()) ctx.post({ type: 'byClass', note: 'This chart could not be computed; see the Feature Lens log.' });
+    if (ctx.current()) ctx.post({ type: 'byClass', note: 'This chart could not be computed; see the Feature Lens log.', ...side });
   }
 }

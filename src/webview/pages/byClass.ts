@@ -1,16 +1,19 @@
-/** The layer activation by class chart, on the layer and model pages: a section first, the chart when it comes. */
+/**
+ * The layer activation by class chart, on the layer and model pages (and one per model on the comparison page,
+ * `id` telling them apart): a section first, the chart when it comes.
+ */
 import type { ByClassView } from '../../shared/webviewProtocol';
 import { heatMap } from '../charts';
 import { el, section } from '../dom';
 
-export function byClassSection(): HTMLElement {
-  const s = section('Layer activation by class', 'by-class');
+export function byClassSection(id = 'by-class', title = 'Layer activation by class'): HTMLElement {
+  const s = section(title, id);
   s.body.append(el('p', 'note', 'Reading the mean Frobenius norm of each layer per class over the test split…'));
   return s.root;
 }
 
-export function byClass(chart: ByClassView | undefined, note?: string): void {
-  const box = document.querySelector('#by-class .section-body');
+export function byClass(chart: ByClassView | undefined, note?: string, id = 'by-class'): void {
+  const box = document.querySelector(`#${id} .section-body`);
   if (!box) return;
   if (!chart) {
     box.replaceChildren(el('p', 'note', note ?? 'No chart.'));
