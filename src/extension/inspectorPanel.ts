@@ -15,6 +15,8 @@ import { Disposable } from './dispose';
 import type { EngineClient } from './engineClient';
 import { logMessage, reportError, shortMessage, UserFacingError } from './failable';
 import { NodeMaximizer } from './nodeMaximizer';
+import { NodeTimelapseJobs } from './nodeTimelapseJobs';
+import { TimelapseCache } from './pages/nodeTimelapse';
 import { waitingText } from './pageData';
 import { hostPage } from './pages/index';
 import type { PageContext } from './pages/page';
@@ -57,6 +59,7 @@ export class InspectorPanel extends Disposable {
   private waitTimer: NodeJS.Timeout | undefined;
   private readonly png = new PngRequest();
   private readonly maximizer = new NodeMaximizer();
+  private readonly timelapse = new NodeTimelapseJobs(new TimelapseCache());
   private readonly view: ViewOptions;
   private readonly byClassTables: ByClassCache;
   /** The image file picked for each model without a lens file (its node and layer pages show it). */
@@ -146,6 +149,7 @@ export class InspectorPanel extends Disposable {
     if (same(this.state.model) || same(this.state.lens) || same(this.state.other)) {
       this.byClassTables.clear();
       this.maximizer.forget();
+      this.timelapse.cache.clear();
       this.deps.log.info(`${file} changed on disk; redrawing the inspector.`);
       void this.render();
     }
@@ -168,6 +172,13 @@ export class InspectorPanel extends Disposable {
     const s = this.state;
     const onScreen = () => this.state.page === s.page && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node;
     await this.maximizer.run(this.deps.jobs, s, (m) => this.post(m), onScreen);
+  }
+
+  /** Computes checkpoint `index` of the node time-lapse on screen (undefined: all not computed yet). */
+  async computeTimelapse(index: number | undefined): Promise<void> {
+    const s = this.state;
+    const onScreen = () => this.state.page === s.page && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node;
+    await this.timelapse.compute(this.deps.jobs, await this.deps.storageDir(), s, this.view.values(), index, (m) => this.post(m), onScreen);
   }
 
   private post(m: HostMessage): void {
@@ -200,6 +211,7 @@ export class InspectorPanel extends Disposable {
       },
       render: () => this.render(),
       maximize: () => this.maximize(),
+      timelapse: (index) => this.computeTimelapse(index),
       painted: (page, drawMs) => this.painted(page, drawMs),
     });
   }
@@ -271,6 +283,7 @@ export class InspectorPanel extends Disposable {
       primary: this.primary,
       onNode: this.deps.onNode,
       maximized: (s) => this.maximizer.resultFor(s),
+      timelapse: this.timelapse.cache,
       ...(lens ? {} : this.picks.context(model.path)),
     };
   }

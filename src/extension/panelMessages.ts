@@ -24,6 +24,8 @@ export interface MessageHost {
   ready(): Promise<void>;
   render(): Promise<void>;
   maximize(): Promise<void>;
+  /** Computes checkpoint `index` of the node time-lapse on screen (undefined: every one not computed yet). */
+  timelapse(index: number | undefined): Promise<void>;
   painted(page: string, drawMs: number | undefined): void;
 }
 
@@ -67,6 +69,9 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
     }
     case 'maximize':
       await p.maximize();
+      break;
+    case 'timelapse':
+      await p.timelapse(m.index);
       break;
     case 'pickImage':
     case 'clearImage':

@@ -89,6 +89,10 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     case 'openOtherNode':
       if (!isIndex(m.layer, MAX_LAYERS) || !isIndex(m.node, MAX_NODES)) return drop(`openOtherNode with layer ${String(m.layer)}, node ${String(m.node)}`);
       return { type: 'openOtherNode', layer: m.layer, node: m.node };
+    case 'timelapse':
+      // The series' length is the host's to check (the webview only offers its positions).
+      if (m.index !== undefined && !isIndex(m.index, MAX_LAYERS)) return drop(`timelapse checkpoint ${String(m.index)} is not an index`);
+      return { type: 'timelapse', ...(m.index !== undefined ? { index: m.index as number } : {}) };
     case 'painted':
       if (!isPageKind(m.page)) return drop(`unknown page ${String(m.page)}`);
       return { type: 'painted', page: m.page, ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };

@@ -4,6 +4,7 @@
  */
 import type { ProjectionMethod, ScoreMetric } from './protocol';
 import type { PageKind } from './webviewProtocol';
+import type { TimelapseRequestMessage } from './timelapseMessages';
 
 export interface ReadyMessage {
   type: 'ready';
@@ -92,4 +93,5 @@ export type WebviewMessage =
   | PaintedMessage
   | CompareLayersMessage
   | OpenOtherNodeMessage
+  | TimelapseRequestMessage
   | LogMessage;

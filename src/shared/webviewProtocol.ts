@@ -6,6 +6,7 @@
  * `messagePacking.ts`.
  */
 import type { CompareResult, ProjectionMethod, ScoreMetric } from './protocol';
+import type { TimelapseUpdateMessage } from './timelapseMessages';
 
 // ---- the page kinds -----------------------------------------------------------------------------------------
 
@@ -241,7 +242,8 @@ export interface ExportRequestMessage {
 }
 
 /** What comes after a page and adds to it (the webview hands it to the module of the page on screen). */
-export type PageUpdateMessage = NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage;
+export type PageUpdateMessage = NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage | TimelapseUpdateMessage;
+export type * from './timelapseMessages';
 
 export type HostMessage = LoadingMessage | ErrorMessage | PageMessage | PageUpdateMessage | ExportRequestMessage;
 

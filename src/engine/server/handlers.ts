@@ -11,7 +11,7 @@ import { lensPaths } from '../lens/lensPaths';
 import { maximize } from '../methods/maximize';
 import { compareLenses } from './compare';
 import { sanityCheck } from './sanity';
-import { timelapse } from './timelapse';
+import { listCheckpoints, timelapse } from './timelapse';
 import type { Network } from '../models/network';
 import { forwardStatus } from '../native/forwardLayers';
 import { scanLensRange } from '../scan/parallelScan';
@@ -89,6 +89,11 @@ export const handlers: Handlers = {
   lensPaths: async (p) => lensPaths(p.lens),
   sanity: async (p, job) =>
     sanityCheck({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods }, job),
-  timelapse: async (p, job) => timelapse({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric }, job),
+  timelapse: async (p, job) =>
+    timelapse(
+      { lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, checkpoint: p.checkpoint, method: p.method },
+      job,
+    ),
+  checkpoints: async (p) => listCheckpoints(p.lens),
   compare: async (p, job) => compareLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
 };
