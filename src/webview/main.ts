@@ -126,6 +126,9 @@ function receive(m: HostMessage, received: number): void {
     case 'byClass':
     case 'maximizeProgress':
     case 'maximized':
+    case 'timelapseSeries':
+    case 'timelapseFrame':
+    case 'timelapseStatus':
       // Each page draws what follows it; a message for another page is ignored.
       if (page) pageModule(page)?.update?.(m, page);
       indexCharts();

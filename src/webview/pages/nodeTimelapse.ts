@@ -70,6 +70,7 @@ function series(t: Timelapse, epochs: number[]): void {
 /** Slider, Play/Pause, Compute all, the status line and the chart. */
 function controls(t: Timelapse): HTMLElement {
   const bar = el('div', 'timelapse-controls');
+  Object.assign(bar.style, { display: 'flex', flexWrap: 'wrap', alignItems: 'center', gap: '8px' });
   const label = el('label', 'timelapse-label', 'Epoch');
   label.htmlFor = 'timelapse-epoch';
   const slider = el('input');
@@ -84,6 +85,7 @@ function controls(t: Timelapse): HTMLElement {
   slider.addEventListener('input', () => show(t, Number(slider.value), false));
   slider.addEventListener('change', () => show(t, Number(slider.value)));
   const value = el('span', 'timelapse-value');
+  value.style.minWidth = '16em';
   value.id = 'timelapse-value';
   value.setAttribute('aria-live', 'polite');
   const play = button('Play', 'play', () => (t.timer ? stop() : start(t)), { secondary: true, title: 'Play the epochs in order (Space)' });

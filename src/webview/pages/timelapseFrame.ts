@@ -31,7 +31,7 @@ function frameWeights(f: TimelapseFrameMessage): HTMLElement {
     c.setAttribute('aria-label', `weights at epoch ${f.epoch}, ${tiles.length > 1 ? (w.rgb ? 'RGB' : `input ${i}`) : 'tile'}`);
     row.append(figure([c], tiles.length > 1 ? (w.rgb ? 'RGB' : `in ${i}`) : ''));
   });
-  box.append(row, legend(w.rgb ? 'signedRgb' : 'signed', w.min, w.max, 'weight'));
+  box.append(el('p', 'dim', `Weights at epoch ${f.epoch}`), row, legend(w.rgb ? 'signedRgb' : 'signed', w.min, w.max, 'weight'));
   return box;
 }
 
