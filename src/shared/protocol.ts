@@ -119,6 +119,17 @@ export interface EngineMethods {
     /** With it, each frame carries its top images, feature maps and projections by this method. */
     method?: ProjectionMethod;
   }): TimelapseResult;
+  /** The time-lapse as an animated GIF written to `file` (atomically): one frame per checkpoint. */
+  timelapseGif(p: {
+    lens: string;
+    storageDir: string;
+    layer: string | number;
+    node: number;
+    file: string;
+    k?: number;
+    metric?: ScoreMetric;
+    method?: ProjectionMethod;
+  }): { file: string; frames: number; bytes: number };
   /** The lens's checkpoint series (its `checkpoints` pattern, else those its training kept); empty when it has none. */
   checkpoints(p: { lens: string }): { epoch: number; model: string }[];
 }

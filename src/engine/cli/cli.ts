@@ -11,6 +11,7 @@ import { makeJob } from '../runtime/job';
 import { compareLenses, formatCompare } from '../server/compare';
 import { formatSanity, sanityCheck } from '../server/sanity';
 import { writeTimelapse } from '../server/timelapse';
+import { writeTimelapseGif } from '../server/timelapseGif';
 import { readLens } from '../lens/lens';
 import { nodeTop, renderNode, type NodeIndexOptions } from './figures';
 import { renderImage } from './renderImage';
@@ -37,10 +38,11 @@ Commands:
                                       (deconv, guided, saliency, gradcam) of its top images with the layers
                                       from its own down to the first re-initialized, and their Spearman
                                       rank correlation and SSIM to the trained ones (|map| summed over channels)
-  timelapse FILE.lens.json --layer L --node N --out DIR [--k 9] [--metric …] [--storage DIR]
+  timelapse FILE.lens.json --layer L --node N --out DIR [--k 9] [--metric …] [--storage DIR] [--gif]
                                       the node at every checkpoint (the lens's "checkpoints" pattern, else
                                       those its training kept): weights and top-image PNGs per epoch, and a
-                                      JSON of scores and the overlap of consecutive top-k lists
+                                      JSON of scores and the overlap of consecutive top-k lists; with --gif
+                                      also an animated GIF of the epochs
   compare A.lens.json B.lens.json [--layer-a LA --layer-b LB] [--sampling positions|spatialMean]
                                       each model on each lens file's test split (errors, confusion
                                       matrices), and node matching by activation correlation of a layer
@@ -66,7 +68,7 @@ function parseArgs(argv: string[]): Args {
     if (a.startsWith('--')) {
       const [key, inline] = a.slice(2).split('=', 2);
       if (inline !== undefined) flags[key] = inline;
-      else if (['json', 'help'].includes(key)) flags[key] = true;
+      else if (['json', 'help', 'gif'].includes(key)) flags[key] = true;
       else if (i + 1 < argv.length) flags[key] = argv[++i];
       else throw new UserError('badInput', `--${key} needs a value.`);
     } else positional.push(a);
@@ -189,6 +191,10 @@ export async function runCli(argv: string[]): Promise<number> {
       if (st && !st.isDirectory())
         throw new UserError('badInput', `--out ${out} is a file, not a folder: name a folder for the PNGs (it is created when missing).`);
       const r = await writeTimelapse({ ...nodeArgs(file, flags, metric), out }, job);
+      if (flags.gif !== undefined) {
+        const json = r.files.find((f) => f.endsWith('-timelapse.json'))!;
+        r.files.push((await writeTimelapseGif({ ...nodeArgs(file, flags, metric), file: json.replace(/\.json$/, '.gif') }, job)).file);
+      }
       result = { ...r.result, frames: r.result.frames.map(({ weights: _w, ...f }) => f), files: r.files };
       text = [
         ...r.result.frames.map(

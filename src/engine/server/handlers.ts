@@ -12,6 +12,7 @@ import { maximize } from '../methods/maximize';
 import { compareLenses } from './compare';
 import { sanityCheck } from './sanity';
 import { listCheckpoints, timelapse } from './timelapse';
+import { writeTimelapseGif } from './timelapseGif';
 import type { Network } from '../models/network';
 import { forwardStatus } from '../native/forwardLayers';
 import { scanLensRange } from '../scan/parallelScan';
@@ -95,5 +96,10 @@ export const handlers: Handlers = {
       job,
     ),
   checkpoints: async (p) => listCheckpoints(p.lens),
+  timelapseGif: async (p, job) =>
+    writeTimelapseGif(
+      { lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, method: p.method, file: p.file },
+      job,
+    ),
   compare: async (p, job) => compareLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
 };
