@@ -212,6 +212,7 @@ export class InspectorPanel extends Disposable {
       render: () => this.render(),
       maximize: () => this.maximize(),
       timelapse: (index) => this.computeTimelapse(index),
+      exportTimelapse: async () => this.timelapse.exportGif(this.deps.jobs, await this.deps.storageDir(), this.state, this.view.values(), this.deps.log),
       painted: (page, drawMs) => this.painted(page, drawMs),
     });
   }

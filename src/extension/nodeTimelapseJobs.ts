@@ -3,10 +3,12 @@
  * notification with throughput and time left (each checkpoint's top-activation index is scanned on demand and
  * kept by the engine like the model's own); each frame is kept (pages/nodeTimelapse.ts) and posted as it comes.
  */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
 import type { HostMessage, PanelState } from '../shared/webviewProtocol';
 import { EngineRequestError, type EngineClient } from './engineClient';
 import { shortMessage } from './errorText';
-import { TimelapseCache, timelapseFrameMessage, type TimelapseKey } from './pages/nodeTimelapse';
+import { freeName, TimelapseCache, timelapseFrameMessage, type TimelapseKey } from './pages/nodeTimelapse';
 import { withEngineProgress } from './progress';
 import type { ViewOptionValues } from './viewOptions';
 
@@ -74,4 +76,28 @@ export class NodeTimelapseJobs {
       for (const i of todo) this.pending.delete(`${id}#${i}`);
     }
   }
+
+  /**
+   * Saves the time-lapse of the node in `s` as an animated GIF: the save dialog proposes a name beside the lens
+   * file that no file has (VS Code's dialog asks before replacing one the user picks); the engine writes it
+   * atomically, with progress and Cancel.
+   */
+  async exportGif(jobs: EngineClient, storageDir: string, s: PanelState, view: ViewOptionValues, log: vscode.LogOutputChannel): Promise<void> {
+    if (!s.lens || s.layer === undefined || s.node === undefined) return;
+    const stem = `${path.basename(s.lens).replace(/\.lens\.json$/, '')}-layer${s.layer}-node${s.node}-timelapse`;
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(freeName(path.dirname(s.lens), stem, '.gif')),
+      filters: { 'Animated GIF': ['gif'] },
+      title: 'Export Time-lapse as Animated GIF',
+    });
+    if (!target) return;
+    const { lens, layer, node } = s;
+    const r = await withEngineProgress(`Feature Lens: time-lapse GIF of layer ${layer}, node ${node}`, (opts) =>
+      jobs.call('timelapseGif', { lens, storageDir, layer, node, k: K, metric: view.metric, method: view.method, file: target.fsPath }, opts),
+    );
+    log.info(`Exported the time-lapse of layer ${layer}, node ${node} to ${r.file} (${r.frames} frames, ${r.bytes} bytes).`);
+    const pick = await vscode.window.showInformationMessage(`Feature Lens: saved ${vscode.workspace.asRelativePath(target)} (${r.frames} epochs).`, 'Open');
+    if (pick === 'Open') await vscode.commands.executeCommand('vscode.open', target);
+  }
 }
+

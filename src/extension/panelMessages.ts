@@ -26,6 +26,8 @@ export interface MessageHost {
   maximize(): Promise<void>;
   /** Computes checkpoint `index` of the node time-lapse on screen (undefined: every one not computed yet). */
   timelapse(index: number | undefined): Promise<void>;
+  /** Saves the node time-lapse on screen as an animated GIF where the user says. */
+  exportTimelapse(): Promise<void>;
   painted(page: string, drawMs: number | undefined): void;
 }
 
@@ -72,6 +74,9 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       break;
     case 'timelapse':
       await p.timelapse(m.index);
+      break;
+    case 'exportTimelapse':
+      await p.exportTimelapse();
       break;
     case 'pickImage':
     case 'clearImage':

@@ -49,4 +49,9 @@ export interface TimelapseRequestMessage {
   index?: number;
 }
 
+/** Webview → host: save the time-lapse as an animated GIF (the host asks where). */
+export interface TimelapseExportMessage {
+  type: 'exportTimelapse';
+}
+
 export type TimelapseUpdateMessage = TimelapseSeriesMessage | TimelapseFrameMessage | TimelapseStatusMessage;

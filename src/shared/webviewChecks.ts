@@ -48,6 +48,7 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     case 'clearImage':
     case 'showLog':
     case 'retry':
+    case 'exportTimelapse':
       return { type: m.type };
     case 'selectNode': {
       if (!bounds) return drop('selectNode before the panel shows a model');

@@ -4,7 +4,7 @@
  */
 import type { ProjectionMethod, ScoreMetric } from './protocol';
 import type { PageKind } from './webviewProtocol';
-import type { TimelapseRequestMessage } from './timelapseMessages';
+import type { TimelapseExportMessage, TimelapseRequestMessage } from './timelapseMessages';
 
 export interface ReadyMessage {
   type: 'ready';
@@ -94,4 +94,5 @@ export type WebviewMessage =
   | CompareLayersMessage
   | OpenOtherNodeMessage
   | TimelapseRequestMessage
+  | TimelapseExportMessage
   | LogMessage;

@@ -192,4 +192,21 @@ test("the webview's time-lapse request is checked: an index or none", () => {
   assert.deepEqual(parseWebviewMessage({ type: 'timelapse', index: 2 }), { type: 'timelapse', index: 2 });
   assert.deepEqual(parseWebviewMessage({ type: 'timelapse' }), { type: 'timelapse' });
   for (const index of [-1, 1.5, '2', Number.NaN]) assert.equal(parseWebviewMessage({ type: 'timelapse', index }), undefined);
+  assert.deepEqual(parseWebviewMessage({ type: 'exportTimelapse', file: '/etc/passwd' }), { type: 'exportTimelapse' }, 'only the type is kept');
+});
+
+test('the GIF export proposes a name no file has', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { freeName } = await import('../../src/extension/pages/nodeTimelapse');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-free-'));
+  try {
+    assert.equal(freeName(dir, 'a', '.gif'), path.join(dir, 'a.gif'));
+    fs.writeFileSync(path.join(dir, 'a.gif'), 'x');
+    fs.writeFileSync(path.join(dir, 'a-2.gif'), 'x');
+    assert.equal(freeName(dir, 'a', '.gif'), path.join(dir, 'a-3.gif'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

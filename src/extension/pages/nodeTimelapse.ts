@@ -3,6 +3,8 @@
  * (projection method, ranking) so a page drawn again shows them at once, and what follows a node page whose lens
  * has checkpoints (the series, then the frames already computed). No vscode import: tested in plain Node.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { toPixels } from '../../shared/messagePacking';
 import type { ProjectionMethod, ScoreMetric, TimelapseFrame } from '../../shared/protocol';
 import type { HostMessage, PanelState, TimelapseFrameMessage } from '../../shared/webviewProtocol';
@@ -118,4 +120,12 @@ export async function sendTimelapse(ctx: PageContext, s: PanelState, layer: numb
   const kept = ctx.timelapse.setEpochs(TimelapseCache.key(key), epochs);
   const out: HostMessage[] = [{ type: 'timelapseSeries', layer, node, epochs }, ...kept];
   for (const m of out) ctx.post(m);
+}
+
+/** `dir/stem.ext`, or `dir/stem-2.ext`, … : the first that does not exist. */
+export function freeName(dir: string, stem: string, ext: string): string {
+  for (let i = 1; ; i++) {
+    const f = path.join(dir, `${stem}${i > 1 ? `-${i}` : ''}${ext}`);
+    if (!fs.existsSync(f)) return f;
+  }
 }

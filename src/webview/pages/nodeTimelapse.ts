@@ -95,7 +95,12 @@ function controls(t: Timelapse): HTMLElement {
     title: 'Compute every checkpoint not computed yet (each one scans the test split once; kept for later)',
   });
   all.id = 'timelapse-all';
-  bar.append(label, slider, value, play, all);
+  const gif = button('Export GIF…', 'save', () => t.send({ type: 'exportTimelapse' }), {
+    secondary: true,
+    title: 'Save the epochs as an animated GIF (computes the ones not computed yet)',
+  });
+  gif.id = 'timelapse-gif';
+  bar.append(label, slider, value, play, all, gif);
   const state = el('p', 'note');
   state.id = 'timelapse-status';
   state.setAttribute('role', 'status');
