@@ -4,12 +4,13 @@
 // checkpoint's frame on demand (its index scanned with a progress notification); the weights canvas then shows
 // that checkpoint's filter: the first epoch's pixels differ from the last's and decode to the checkpoint files'
 // kernels; back to a computed epoch, the frame is the kept one (no new request); Play runs to the last epoch;
-// the chart is drawn.
+// the chart is drawn; Export GIF… proposes a new file and writes the animation (or, without the encoder
+// bundled, says in one line what is missing).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { cli, decodeSigned, maxAbsDiff, readWeight, SIGNED_TOLERANCE, withVSCode } from './harness.mjs';
+import { cli, decodeSigned, maxAbsDiff, readWeight, ROOT, SIGNED_TOLERANCE, withVSCode } from './harness.mjs';
 
 const NODE = 3;
 const EPOCHS = 3;
@@ -100,6 +101,28 @@ test('the epoch slider moves the weights canvas through the checkpoints of a nod
       assert.ok(chart.data.some((v, i) => i % 4 === 3 && v > 0), 'the chart is drawn');
       assert.match(await frame.getAttribute('#timelapse-chart', 'aria-label'), new RegExp(`over ${EPOCHS} checkpoints, ${EPOCHS} computed`));
       await s.shot('played');
+
+      // ---- Export GIF…: the save dialog proposes a new file beside the lens file; the engine writes the GIF -----
+      // (With the encoder, gifenc, bundled into the engine; without it, the export says so in one line.)
+      const bundled = fs.readFileSync(path.join(ROOT, 'dist', 'engine.js'), 'utf8').includes('NETSCAPE2.0');
+      await frame.click('#timelapse-gif');
+      const dialogInput = s.page.locator('.quick-input-widget input.input');
+      await dialogInput.waitFor({ state: 'visible', timeout: 30_000 });
+      await s.until('the save dialog proposes a GIF', async () => (await dialogInput.inputValue()).endsWith('.gif'), 15_000);
+      const proposed = await dialogInput.inputValue();
+      assert.match(proposed, /mnist-layer0-node3-timelapse\.gif$/, `proposed ${proposed}`);
+      await dialogInput.press('Enter');
+      const gifFile = path.join(s.workspace, 'mnist', 'mnist-layer0-node3-timelapse.gif');
+      if (bundled) {
+        await s.waitForNotification(/saved .*timelapse\.gif \(3 epochs\)/, 300_000);
+        const bytes = fs.readFileSync(gifFile);
+        assert.equal(bytes.subarray(0, 6).toString('latin1'), 'GIF89a');
+        assert.ok(bytes.readUInt16LE(6) > 100 && bytes.readUInt16LE(8) > 100, 'a frame of weights and top images');
+      } else {
+        await s.waitForNotification(/Animated export needs the npm package gifenc/, 300_000);
+        assert.ok(!fs.existsSync(gifFile), 'nothing written');
+      }
+      await s.shot('gif-export');
     },
   );
 });
