@@ -100,4 +100,3 @@ export class NodeTimelapseJobs {
     if (pick === 'Open') await vscode.commands.executeCommand('vscode.open', target);
   }
 }
-

@@ -76,9 +76,7 @@ export function timelapseChartLayout(points: readonly TimelapsePoint[], current:
   const scoreTicks = [0, 0.5, 1].map((f) => ({ py: sy(sMin + f * (sMax - sMin)), label: formatNumber(sMin + f * (sMax - sMin)) }));
   const overlapTicks = [0, 0.5, 1].map((f) => ({ py: oy(f), label: `${Math.round(100 * f)}%` }));
   const fits = n <= Math.max(2, Math.floor(plotW / 28));
-  const xLabels = points
-    .map((p, i) => ({ px: px(i), label: String(p.epoch) }))
-    .filter((_, i) => fits || i === 0 || i === n - 1);
+  const xLabels = points.map((p, i) => ({ px: px(i), label: String(p.epoch) })).filter((_, i) => fits || i === 0 || i === n - 1);
   const scoreSegments: [number, number][][] = [];
   let open: [number, number][] | undefined;
   points.forEach((p, i) => {

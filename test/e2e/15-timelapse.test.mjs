@@ -98,7 +98,10 @@ test('the epoch slider moves the weights canvas through the checkpoints of a nod
 
       // ---- the chart: drawn, every checkpoint computed ---------------------------------------------------------
       const chart = await s.canvasPixels(frame, '#timelapse-chart');
-      assert.ok(chart.data.some((v, i) => i % 4 === 3 && v > 0), 'the chart is drawn');
+      assert.ok(
+        chart.data.some((v, i) => i % 4 === 3 && v > 0),
+        'the chart is drawn',
+      );
       assert.match(await frame.getAttribute('#timelapse-chart', 'aria-label'), new RegExp(`over ${EPOCHS} checkpoints, ${EPOCHS} computed`));
       await s.shot('played');
 

@@ -83,7 +83,10 @@ it('MNIST with checkpoints every epoch: kept, listed, different; the time-lapse 
   );
 
   // the node page's requests: the series, and one checkpoint at a time with its images, maps and projections
-  assert.deepEqual(await listCheckpoints(lens), r.checkpoints!.map((c) => ({ epoch: c.epoch, model: c.model })));
+  assert.deepEqual(
+    await listCheckpoints(lens),
+    r.checkpoints!.map((c) => ({ epoch: c.epoch, model: c.model })),
+  );
   const one = await timelapse({ lens, layer: 'conv1', node: 3, storageDir: storage, k: 9, checkpoint: 1, method: 'deconv' }, makeJob());
   assert.deepEqual(
     one.frames.map((f) => [f.epoch, f.top]),
@@ -98,7 +101,10 @@ it('MNIST with checkpoints every epoch: kept, listed, different; the time-lapse 
     assert.deepEqual(it.featureMap.shape, [24, 24], 'conv1 maps of a 28×28 digit');
     assert.deepEqual(it.projection?.shape, [28, 28, 1], 'the deconvolution back to the input');
   }
-  await assert.rejects(timelapse({ lens, layer: 'conv1', node: 3, storageDir: storage, k: 9, checkpoint: 2 }, makeJob()), /checkpoint 2 is not one of the series' 2/);
+  await assert.rejects(
+    timelapse({ lens, layer: 'conv1', node: 3, storageDir: storage, k: 9, checkpoint: 2 }, makeJob()),
+    /checkpoint 2 is not one of the series' 2/,
+  );
   const none = path.join(dir, 'none.lens.json');
   fs.writeFileSync(none, JSON.stringify({ ...lensJson, name: 'none', model: 'model/model.json', training: undefined }));
   assert.deepEqual(await listCheckpoints(none), [], 'a lens without checkpoints: no series, no error');

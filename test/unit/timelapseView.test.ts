@@ -32,12 +32,7 @@ test('chart points: scores where computed, overlaps only between two computed ne
     [1, f(2, [1, 2, 5, 6])],
     [3, f(4, [1, 7, 8, 9])],
   ]);
-  assert.deepEqual(timelapsePoints([1, 2, 3, 4], frames), [
-    { epoch: 1, score: 1 },
-    { epoch: 2, score: 2, overlap: 0.5 },
-    { epoch: 3 },
-    { epoch: 4, score: 4 },
-  ]);
+  assert.deepEqual(timelapsePoints([1, 2, 3, 4], frames), [{ epoch: 1, score: 1 }, { epoch: 2, score: 2, overlap: 0.5 }, { epoch: 3 }, { epoch: 4, score: 4 }]);
 });
 
 test('chart geometry, worked by hand: x by position, score from 0 to its max on the left, overlap 0..1 on the right', () => {

@@ -92,7 +92,16 @@ export const handlers: Handlers = {
     sanityCheck({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods }, job),
   timelapse: async (p, job) =>
     timelapse(
-      { lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, checkpoint: p.checkpoint, method: p.method },
+      {
+        lens: p.lens,
+        storageDir: p.storageDir,
+        layer: String(p.layer),
+        node: p.node,
+        k: p.k ?? 9,
+        metric: p.metric,
+        checkpoint: p.checkpoint,
+        method: p.method,
+      },
       job,
     ),
   checkpoints: async (p) => listCheckpoints(p.lens),

@@ -91,8 +91,7 @@ export async function timelapse(opts: TimelapseOptions, job: Job): Promise<Timel
           return job.cancelled;
         },
         throwIfCancelled: () => job.throwIfCancelled(),
-        progress: (p) =>
-          job.progress({ ...p, fraction: (at + (p.fraction ?? 0)) / share, message: `${what}: ${p.message ?? 'scanning the test split'}` }),
+        progress: (p) => job.progress({ ...p, fraction: (at + (p.fraction ?? 0)) / share, message: `${what}: ${p.message ?? 'scanning the test split'}` }),
       };
       const { stored } = await scanDataset(network, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), scanJob, { modelPath: info.path });
       const top = topFromIndex(stored, layer, opts.node, metric, ds.labels).top.slice(0, opts.k);

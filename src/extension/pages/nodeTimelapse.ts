@@ -73,7 +73,14 @@ export class TimelapseCache {
 }
 
 /** The webview's message for one frame of the engine's `timelapse` (checkpoint `index` of the series). */
-export function timelapseFrameMessage(f: TimelapseFrame, index: number, node: number, method: ProjectionMethod, metric: ScoreMetric, k: number): TimelapseFrameMessage {
+export function timelapseFrameMessage(
+  f: TimelapseFrame,
+  index: number,
+  node: number,
+  method: ProjectionMethod,
+  metric: ScoreMetric,
+  k: number,
+): TimelapseFrameMessage {
   const items = (f.items ?? []).map((it) => ({
     index: it.entry.index,
     score: it.entry.score,

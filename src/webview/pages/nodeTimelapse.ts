@@ -108,7 +108,11 @@ function controls(t: Timelapse): HTMLElement {
   chart.id = 'timelapse-chart';
   chart.dataset.role = 'timelapse-chart';
   chart.setAttribute('role', 'img');
-  const legendText = el('p', 'dim', 'Line: the node\u2019s best top-k score per epoch (left axis). Bars: the share of its top-k images it kept from the previous checkpoint (right axis).');
+  const legendText = el(
+    'p',
+    'dim',
+    'Line: the node\u2019s best top-k score per epoch (left axis). Bars: the share of its top-k images it kept from the previous checkpoint (right axis).',
+  );
   const wrap = el('div', 'timelapse-head');
   wrap.append(bar, state, chart, legendText);
   return wrap;
