@@ -45,3 +45,29 @@ test('frames in, the same frames out of an independent decoder', { skip: !instal
     assert.ok(worst <= 8, `frame ${i}: largest channel error ${worst}`);
   });
 });
+
+test(
+  'a long series: the palette from a sample of the pixels still holds every frame colour',
+  { skip: !installed && 'the npm package gifenc is not installed' },
+  () => {
+    // 5 frames of 1000×1000 (more pixels than the palette is quantized from), each its own colour.
+    const colours: [number, number, number][] = [
+      [178, 24, 43],
+      [33, 102, 172],
+      [255, 255, 255],
+      [0, 0, 0],
+      [90, 180, 60],
+    ];
+    const gif = decodeGif(
+      encodeGif(
+        colours.map((c) => new Canvas(1000, 1000, c)),
+        100,
+      ),
+    );
+    assert.equal(gif.frames.length, 5);
+    gif.frames.forEach((f, i) => {
+      const [r, g, b] = f.rgb;
+      assert.ok(Math.max(Math.abs(r - colours[i][0]), Math.abs(g - colours[i][1]), Math.abs(b - colours[i][2])) <= 8, `frame ${i}: ${[r, g, b]}`);
+    });
+  },
+);

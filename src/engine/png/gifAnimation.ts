@@ -44,6 +44,23 @@ function rgbaFrame(cv: Canvas, width: number, height: number): Uint8Array {
   return out;
 }
 
+/** Pixels the palette is quantized from: all of every frame, or every n-th past `SAMPLE_PIXELS` (a long series). */
+const SAMPLE_PIXELS = 1 << 22;
+function paletteSample(rgba: Uint8Array[]): Uint8Array {
+  const pixels = rgba.reduce((a, f) => a + f.length / 4, 0);
+  const step = Math.max(1, Math.ceil(pixels / SAMPLE_PIXELS));
+  const out = new Uint8Array(Math.ceil(pixels / step) * 4);
+  let o = 0;
+  let k = 0;
+  for (const f of rgba)
+    for (let i = 0; i < f.length; i += 4, k++)
+      if (k % step === 0) {
+        out.set(f.subarray(i, i + 4), o);
+        o += 4;
+      }
+  return out.subarray(0, o).slice();
+}
+
 /** The GIF file of `frames` (each shown `delayMs`), looping. */
 export function encodeGif(frames: Canvas[], delayMs: number): Uint8Array {
   if (!frames.length) throw new UserError('badInput', 'An animation needs at least one frame.');
@@ -51,9 +68,7 @@ export function encodeGif(frames: Canvas[], delayMs: number): Uint8Array {
   const width = Math.max(...frames.map((f) => f.width));
   const height = Math.max(...frames.map((f) => f.height));
   const rgba = frames.map((f) => rgbaFrame(f, width, height));
-  const all = new Uint8Array(rgba.length * rgba[0].length);
-  rgba.forEach((f, i) => all.set(f, i * f.length));
-  const palette = quantize(all, 256);
+  const palette = quantize(paletteSample(rgba), 256);
   const gif = GIFEncoder();
   rgba.forEach((f, i) => gif.writeFrame(applyPalette(f, palette), width, height, { ...(i === 0 ? { palette, repeat: 0 } : {}), delay: delayMs }));
   gif.finish();
