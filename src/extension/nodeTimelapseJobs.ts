@@ -34,7 +34,7 @@ export class NodeTimelapseJobs {
     post: (m: HostMessage) => void,
     onScreen: () => boolean,
   ): Promise<void> {
-    if (!s.lens || s.layer === undefined || s.node === undefined) return;
+    if (s.page !== 'node' || !s.lens || s.layer === undefined || s.node === undefined) return;
     const key: TimelapseKey = { lens: s.lens, model: s.model, layer: s.layer, node: s.node, method: view.method, metric: view.metric };
     const id = TimelapseCache.key(key);
     const epochs = this.cache.epochs(id);
@@ -83,7 +83,7 @@ export class NodeTimelapseJobs {
    * atomically, with progress and Cancel.
    */
   async exportGif(jobs: EngineClient, storageDir: string, s: PanelState, view: ViewOptionValues, log: vscode.LogOutputChannel): Promise<void> {
-    if (!s.lens || s.layer === undefined || s.node === undefined) return;
+    if (s.page !== 'node' || !s.lens || s.layer === undefined || s.node === undefined) return;
     const stem = `${path.basename(s.lens).replace(/\.lens\.json$/, '')}-layer${s.layer}-node${s.node}-timelapse`;
     const target = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(freeName(path.dirname(s.lens), stem, '.gif')),

@@ -88,7 +88,7 @@ function controls(t: Timelapse): HTMLElement {
   value.style.minWidth = '16em';
   value.id = 'timelapse-value';
   value.setAttribute('aria-live', 'polite');
-  const play = button('Play', 'play', () => (t.timer ? stop() : start(t)), { secondary: true, title: 'Play the epochs in order (Space)' });
+  const play = button('Play', 'play', () => (t.timer ? stop(t) : start(t)), { secondary: true, title: 'Play the epochs in order (Space)' });
   play.id = 'timelapse-play';
   const all = button('Compute All', 'run-all', () => ask(t, undefined), {
     secondary: true,
@@ -181,16 +181,17 @@ function start(t: Timelapse): void {
   show(t, t.index >= t.epochs.length - 1 ? 0 : t.index);
   setPlaying(true);
   t.timer = setInterval(() => {
-    // Waits on a checkpoint still being computed; stops at the last.
+    // Stops when its page is gone; waits on a checkpoint still being computed; stops at the last.
+    if (tl !== t || !document.querySelector('#timelapse-epoch')) return stop(t);
     if (!t.frames.has(t.index)) return;
-    if (t.index >= t.epochs.length - 1) return stop();
+    if (t.index >= t.epochs.length - 1) return stop(t);
     show(t, t.index + 1);
   }, PLAY_MS);
 }
 
-function stop(): void {
-  if (tl?.timer) clearInterval(tl.timer);
-  if (tl) tl.timer = undefined;
+function stop(t = tl): void {
+  if (t?.timer) clearInterval(t.timer);
+  if (t) t.timer = undefined;
   setPlaying(false);
 }
 
