@@ -16,6 +16,8 @@ import type { EngineClient } from './engineClient';
 import { logMessage, reportError, shortMessage, UserFacingError } from './failable';
 import { NodeMaximizer } from './nodeMaximizer';
 import { NodeSanity } from './nodeSanity';
+import { NodeTimelapseJobs } from './nodeTimelapseJobs';
+import { TimelapseCache } from './pages/nodeTimelapse';
 import { waitingText } from './pageData';
 import { hostPage } from './pages/index';
 import type { PageContext } from './pages/page';
@@ -59,6 +61,7 @@ export class InspectorPanel extends Disposable {
   private readonly png = new PngRequest();
   private readonly maximizer = new NodeMaximizer();
   private readonly sanity = new NodeSanity();
+  private readonly timelapse = new NodeTimelapseJobs(new TimelapseCache());
   private readonly view: ViewOptions;
   private readonly byClassTables: ByClassCache;
   /** The image file picked for each model without a lens file (its node and layer pages show it). */
@@ -149,6 +152,7 @@ export class InspectorPanel extends Disposable {
       this.byClassTables.clear();
       this.maximizer.forget();
       this.sanity.forget();
+      this.timelapse.cache.clear();
       this.deps.log.info(`${file} changed on disk; redrawing the inspector.`);
       void this.render();
     }
@@ -171,6 +175,13 @@ export class InspectorPanel extends Disposable {
     const s = this.state;
     const onScreen = () => this.state.page === s.page && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node;
     await this.maximizer.run(this.deps.jobs, s, (m) => this.post(m), onScreen);
+  }
+
+  /** Computes checkpoint `index` of the node time-lapse on screen (undefined: all not computed yet). */
+  async computeTimelapse(index: number | undefined): Promise<void> {
+    const s = this.state;
+    const onScreen = () => this.state.page === s.page && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node;
+    await this.timelapse.compute(this.deps.jobs, await this.deps.storageDir(), s, this.view.values(), index, (m) => this.post(m), onScreen);
   }
 
   private post(m: HostMessage): void {
@@ -207,6 +218,8 @@ export class InspectorPanel extends Disposable {
         const { jobs, storageDir, log } = this.deps;
         return this.sanity.toggle(r, { jobs, storageDir, log, view: this.view, state: () => this.state, post: (x) => this.post(x) });
       },
+      timelapse: (index) => this.computeTimelapse(index),
+      exportTimelapse: async () => this.timelapse.exportGif(this.deps.jobs, await this.deps.storageDir(), this.state, this.view.values(), this.deps.log),
       painted: (page, drawMs) => this.painted(page, drawMs),
     });
   }
@@ -278,6 +291,7 @@ export class InspectorPanel extends Disposable {
       primary: this.primary,
       onNode: this.deps.onNode,
       maximized: (s) => this.maximizer.resultFor(s),
+      timelapse: this.timelapse.cache,
       ...(lens ? {} : this.picks.context(model.path)),
     };
   }

@@ -28,6 +28,10 @@ export interface MessageHost {
   maximize(): Promise<void>;
   /** The node page's "Randomize weights" toggle (nodeSanity.ts). */
   randomize(m: Extract<WebviewMessage, { type: 'randomize' }>): Promise<void>;
+  /** Computes checkpoint `index` of the node time-lapse on screen (undefined: every one not computed yet). */
+  timelapse(index: number | undefined): Promise<void>;
+  /** Saves the node time-lapse on screen as an animated GIF where the user says. */
+  exportTimelapse(): Promise<void>;
   painted(page: string, drawMs: number | undefined): void;
 }
 
@@ -82,6 +86,12 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       break;
     case 'randomize':
       await p.randomize(m);
+      break;
+    case 'timelapse':
+      await p.timelapse(m.index);
+      break;
+    case 'exportTimelapse':
+      await p.exportTimelapse();
       break;
     case 'pickImage':
     case 'clearImage':

@@ -2,7 +2,7 @@
  * The data of the comparison requests (`compare`, `sanity`, `timelapse`: engine/methods/compare.ts, sanity.ts,
  * timelapse.ts) and of a picked image's inspection (`inspectImage`): plain data, re-exported by protocol.ts.
  */
-import type { TopImage, WeightsResult } from './engineData';
+import type { NodeInspection, TopImage, WeightsResult } from './engineData';
 import type { FloatArray, ProjectionMethod, ScoreMetric } from './engineNames';
 
 /** One model on one dataset in a cross test (engine/methods/crossTest.ts). */
@@ -108,8 +108,11 @@ export interface TimelapseFrame {
   /** The best top-k score, and their mean. */
   topScore: number;
   meanTopScore: number;
-  /** |top-k ∩ the previous checkpoint's top-k| / k; absent for the first. */
+  /** |top-k ∩ the previous checkpoint's top-k| / k; absent for the first (and for a frame computed alone). */
   overlapWithPrevious?: number;
+  /** With a projection method asked for: the top images with the node's feature maps and projections. */
+  items?: NonNullable<NodeInspection['top']>['items'];
+  projectionError?: string;
 }
 
 /** `timelapse`: a node at every checkpoint of a lens's series. */

@@ -111,7 +111,31 @@ export interface EngineMethods {
    * A node at every checkpoint of the lens's series (its `checkpoints` pattern, else those its training kept):
    * weights, top `k` images (each checkpoint's index scanned on demand and cached), scores and overlaps.
    */
-  timelapse(p: { lens: string; storageDir: string; layer: string | number; node: number; k?: number; metric?: ScoreMetric }): TimelapseResult;
+  timelapse(p: {
+    lens: string;
+    storageDir: string;
+    layer: string | number;
+    node: number;
+    k?: number;
+    metric?: ScoreMetric;
+    /** Only the checkpoint at this position of the series (`checkpoints`). */
+    checkpoint?: number;
+    /** With it, each frame carries its top images, feature maps and projections by this method. */
+    method?: ProjectionMethod;
+  }): TimelapseResult;
+  /** The time-lapse as an animated GIF written to `file` (atomically): one frame per checkpoint. */
+  timelapseGif(p: {
+    lens: string;
+    storageDir: string;
+    layer: string | number;
+    node: number;
+    file: string;
+    k?: number;
+    metric?: ScoreMetric;
+    method?: ProjectionMethod;
+  }): { file: string; frames: number; bytes: number };
+  /** The lens's checkpoint series (its `checkpoints` pattern, else those its training kept); empty when it has none. */
+  checkpoints(p: { lens: string }): { epoch: number; model: string }[];
 }
 export type MethodName = keyof EngineMethods;
 export type ParamsOf<M extends MethodName> = Parameters<EngineMethods[M]>[0];

@@ -48,6 +48,7 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
     case 'clearImage':
     case 'showLog':
     case 'retry':
+    case 'exportTimelapse':
       return { type: m.type };
     case 'selectNode': {
       if (!bounds) return drop('selectNode before the panel shows a model');
@@ -102,6 +103,10 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
         return drop(`compareNodes with other layer ${String(m.otherLayer)}, node ${String(m.otherNode)}`);
       return { type: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode };
     }
+    case 'timelapse':
+      // The series' length is the host's to check (the webview only offers its positions).
+      if (m.index !== undefined && !isIndex(m.index, MAX_LAYERS)) return drop(`timelapse checkpoint ${String(m.index)} is not an index`);
+      return { type: 'timelapse', ...(m.index !== undefined ? { index: m.index as number } : {}) };
     case 'painted':
       if (!isPageKind(m.page)) return drop(`unknown page ${String(m.page)}`);
       return { type: 'painted', page: m.page, ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };

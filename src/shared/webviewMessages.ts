@@ -4,6 +4,7 @@
  */
 import type { ProjectionMethod, ScoreMetric } from './protocol';
 import type { PageKind } from './webviewProtocol';
+import type { TimelapseExportMessage, TimelapseRequestMessage } from './timelapseMessages';
 
 export interface ReadyMessage {
   type: 'ready';
@@ -108,4 +109,6 @@ export type WebviewMessage =
   | OpenOtherNodeMessage
   | RandomizeMessage
   | CompareNodesMessage
+  | TimelapseRequestMessage
+  | TimelapseExportMessage
   | LogMessage;

@@ -6,6 +6,7 @@
  * `messagePacking.ts`.
  */
 import type { CompareResult, ProjectionMethod, ScoreMetric } from './protocol';
+import type { TimelapseUpdateMessage } from './timelapseMessages';
 
 // ---- the page kinds -----------------------------------------------------------------------------------------
 
@@ -299,7 +300,15 @@ export interface ExportRequestMessage {
 }
 
 /** What comes after a page and adds to it (the webview hands it to the module of the page on screen). */
-export type PageUpdateMessage = NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage | SanityProgressMessage | SanityRowMessage;
+export type PageUpdateMessage =
+  | NodeStatsMessage
+  | ByClassMessage
+  | MaximizeProgressMessage
+  | MaximizedMessage
+  | SanityProgressMessage
+  | SanityRowMessage
+  | TimelapseUpdateMessage;
+export type * from './timelapseMessages';
 
 export type HostMessage = LoadingMessage | ErrorMessage | PageMessage | PageUpdateMessage | ExportRequestMessage;
 

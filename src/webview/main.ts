@@ -128,6 +128,9 @@ function receive(m: HostMessage, received: number): void {
     case 'maximized':
     case 'sanityProgress':
     case 'sanityRow':
+    case 'timelapseSeries':
+    case 'timelapseFrame':
+    case 'timelapseStatus':
       // Each page draws what follows it; a message for another page is ignored.
       if (page) pageModule(page)?.update?.(m, page);
       indexCharts();

@@ -10,7 +10,7 @@ import { after, before, it } from 'node:test';
 import { initBackend } from '../../src/engine/runtime/backend';
 import { cliJson } from './cliJson';
 import { makeJob } from '../../src/engine/runtime/job';
-import { timelapse } from '../../src/engine/server/timelapse';
+import { listCheckpoints, timelapse } from '../../src/engine/server/timelapse';
 import { loadModel, unloadModels } from '../../src/engine/models/modelIO';
 import { trainLens } from '../../src/engine/training/train';
 
@@ -81,6 +81,33 @@ it('MNIST with checkpoints every epoch: kept, listed, different; the time-lapse 
     again.frames.map((f) => f.top),
     json.frames.map((f: any) => f.top),
   );
+
+  // the node page's requests: the series, and one checkpoint at a time with its images, maps and projections
+  assert.deepEqual(
+    await listCheckpoints(lens),
+    r.checkpoints!.map((c) => ({ epoch: c.epoch, model: c.model })),
+  );
+  const one = await timelapse({ lens, layer: 'conv1', node: 3, storageDir: storage, k: 9, checkpoint: 1, method: 'deconv' }, makeJob());
+  assert.deepEqual(
+    one.frames.map((f) => [f.epoch, f.top]),
+    [[2, again.frames[1].top]],
+    'checkpoint 1 alone is the series second frame',
+  );
+  assert.deepEqual(
+    one.frames[0].items!.map((i) => i.entry.index),
+    one.frames[0].top.map((t) => t.index),
+  );
+  for (const it of one.frames[0].items!) {
+    assert.deepEqual(it.featureMap.shape, [24, 24], 'conv1 maps of a 28×28 digit');
+    assert.deepEqual(it.projection?.shape, [28, 28, 1], 'the deconvolution back to the input');
+  }
+  await assert.rejects(
+    timelapse({ lens, layer: 'conv1', node: 3, storageDir: storage, k: 9, checkpoint: 2 }, makeJob()),
+    /checkpoint 2 is not one of the series' 2/,
+  );
+  const none = path.join(dir, 'none.lens.json');
+  fs.writeFileSync(none, JSON.stringify({ ...lensJson, name: 'none', model: 'model/model.json', training: undefined }));
+  assert.deepEqual(await listCheckpoints(none), [], 'a lens without checkpoints: no series, no error');
 
   // the user's own files, named by a pattern, are the same series
   const own = path.join(dir, 'own.lens.json');

@@ -18,7 +18,7 @@ export function parseArgs(argv: string[]): Args {
     if (a.startsWith('--')) {
       const [key, inline] = a.slice(2).split('=', 2);
       if (inline !== undefined) flags[key] = inline;
-      else if (['json', 'help'].includes(key)) flags[key] = true;
+      else if (['json', 'help', 'gif'].includes(key)) flags[key] = true;
       else if (i + 1 < argv.length) flags[key] = argv[++i];
       else throw new UserError('badInput', `--${key} needs a value.`);
     } else positional.push(a);

@@ -30,10 +30,11 @@ Commands:
                                       (deconv, guided, saliency, gradcam) of its top images with the layers
                                       from its own down to the first re-initialized, and their Spearman
                                       rank correlation and SSIM to the trained ones (|map| summed over channels)
-  timelapse FILE.lens.json --layer L --node N --out DIR [--k 9] [--metric …] [--storage DIR]
+  timelapse FILE.lens.json --layer L --node N --out DIR [--k 9] [--metric …] [--storage DIR] [--gif]
                                       the node at every checkpoint (the lens's "checkpoints" pattern, else
                                       those its training kept): weights and top-image PNGs per epoch, and a
-                                      JSON of scores and the overlap of consecutive top-k lists
+                                      JSON of scores and the overlap of consecutive top-k lists; with --gif
+                                      also an animated GIF of the epochs
   compare A.lens.json B.lens.json [--layer-a LA --layer-b LB] [--sampling positions|spatialMean]
                                       each model on each lens file's test split (errors, confusion
                                       matrices), and node matching by activation correlation of a layer

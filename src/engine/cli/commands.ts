@@ -10,6 +10,7 @@ import { handlers } from '../server/handlers';
 import { compareLenses, formatCompare } from '../server/compare';
 import { formatSanity, sanityCheck } from '../server/sanity';
 import { writeTimelapse } from '../server/timelapse';
+import { writeTimelapseGif } from '../server/timelapseGif';
 import { readLens } from '../lens/lens';
 import { type Args, defaultStorageDir, int, nodeArgs, str } from './args';
 import { nodeTop, renderNode } from './figures';
@@ -71,6 +72,10 @@ async function info({ file, job }: CommandContext): Promise<CommandOutput> {
 async function timelapse({ file, flags, metric, job }: CommandContext): Promise<CommandOutput> {
   const out = await outFolder(flags);
   const r = await writeTimelapse({ ...nodeArgs(file, flags, metric), out }, job);
+  if (flags.gif !== undefined) {
+    const json = r.files.find((f) => f.endsWith('-timelapse.json'))!;
+    r.files.push((await writeTimelapseGif({ ...nodeArgs(file, flags, metric), file: json.replace(/\.json$/, '.gif') }, job)).file);
+  }
   return {
     result: { ...r.result, frames: r.result.frames.map(({ weights: _w, ...f }) => f), files: r.files },
     text: [

@@ -168,6 +168,11 @@ function magnify(size: number, target: number): number {
 
 /** The node's weight tiles in a grid with a legend strip (see the file comment). */
 export function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, max: number): Uint8Array {
+  return weightsCanvas(tiles, rgb, min, max).toPng();
+}
+
+/** `weightsFigure` as a raster (a frame of the time-lapse animation). */
+export function weightsCanvas(tiles: FloatArray[], rgb: boolean, min: number, max: number): Canvas {
   const maxAbs = Math.max(Math.abs(min), Math.abs(max)) || 1;
   const [th, tw] = tiles[0].shape;
   const scale = tw > 4 * th ? magnify(tw, 512) : magnify(Math.max(th, tw), 96);
@@ -197,11 +202,23 @@ export function weightsFigure(tiles: FloatArray[], rgb: boolean, min: number, ma
   cv.text(at(0) - 3, labelY, '0', 2);
   const maxText = formatNumber(max);
   cv.text(PAD + legendW - maxText.length * 8, labelY, maxText, 2);
-  return cv.toPng();
+  return cv;
 }
 
 /** Rows input / feature map / deconvolution, one column per image (see the file comment). */
-export function topFigure(columns: { index: number; image: FloatArray; map: FloatArray; projection?: FloatArray }[]): Uint8Array {
+export function topFigure(columns: TopColumn[]): Uint8Array {
+  return topCanvas(columns).toPng();
+}
+
+export interface TopColumn {
+  index: number;
+  image: FloatArray;
+  map: FloatArray;
+  projection?: FloatArray;
+}
+
+/** `topFigure` as a raster (a frame of the time-lapse animation). */
+export function topCanvas(columns: TopColumn[]): Canvas {
   check(columns.length > 0, 'No top images to draw.');
   const [h, w, c] = columns[0].image.shape;
   const scale = magnify(Math.max(h, w), 84);
@@ -239,7 +256,7 @@ export function topFigure(columns: { index: number; image: FloatArray; map: Floa
       else cv.blit(x, y, channel(p, 0), p.shape[0], p.shape[1], scale, (v) => diverging(v, m));
     } else cv.fill(x, y, w * scale, h * scale, [200, 200, 200]);
   });
-  return cv.toPng();
+  return cv;
 }
 
 /** One image `[h, w, c]` in [0, 1] (RGB, else its first channel in grey), magnified. */

@@ -11,7 +11,8 @@ import { lensPaths } from '../lens/lensPaths';
 import { maximize } from '../methods/maximize';
 import { compareLenses, matchLenses } from './compare';
 import { sanityCheck } from './sanity';
-import { timelapse } from './timelapse';
+import { listCheckpoints, timelapse } from './timelapse';
+import { writeTimelapseGif } from './timelapseGif';
 import type { Network } from '../models/network';
 import { forwardStatus } from '../native/forwardLayers';
 import { scanLensRange } from '../scan/parallelScan';
@@ -88,11 +89,27 @@ export const handlers: Handlers = {
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),
   sanity: async (p, job) =>
-    sanityCheck(
-      { lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods, maps: p.maps },
+    sanityCheck({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods, maps: p.maps }, job),
+  timelapse: async (p, job) =>
+    timelapse(
+      {
+        lens: p.lens,
+        storageDir: p.storageDir,
+        layer: String(p.layer),
+        node: p.node,
+        k: p.k ?? 9,
+        metric: p.metric,
+        checkpoint: p.checkpoint,
+        method: p.method,
+      },
       job,
     ),
-  timelapse: async (p, job) => timelapse({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric }, job),
+  checkpoints: async (p) => listCheckpoints(p.lens),
+  timelapseGif: async (p, job) =>
+    writeTimelapseGif(
+      { lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, method: p.method, file: p.file },
+      job,
+    ),
   compare: async (p, job) => compareLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
   matchNodes: async (p, job) => matchLenses(p.lens, p.other, { layerA: p.layerA, layerB: p.layerB, sampling: p.sampling }, job),
 };

@@ -9,8 +9,8 @@
  * must have it with the same number of nodes.
  */
 import * as path from 'node:path';
-import type { ScoreMetric, TimelapseFrame, TimelapseResult } from '../../shared/protocol';
-import { check } from '../runtime/errors';
+import type { ProjectionMethod, ScoreMetric, TimelapseFrame, TimelapseResult } from '../../shared/protocol';
+import { check, UserError } from '../runtime/errors';
 import { writeFilesAtomic } from '../runtime/fsutil';
 import { checkNode } from '../models/layerAccess';
 import { inspectImages } from './inspectNode';
@@ -31,6 +31,22 @@ export interface TimelapseOptions {
   storageDir: string;
   k: number;
   metric?: ScoreMetric;
+  /** Only the checkpoint at this position of the series (the node page computes one frame at a time). */
+  checkpoint?: number;
+  /** With it, each frame carries its top images with the node's feature maps and projections by this method. */
+  method?: ProjectionMethod;
+}
+
+/** A lens's checkpoint series as the node page lists it (empty when the lens has none). */
+export async function listCheckpoints(lensFile: string): Promise<{ epoch: number; model: string }[]> {
+  const lens = await readLens(lensFile);
+  if (typeof lens.checkpoints !== 'string' && !lens.training) return [];
+  try {
+    return (await checkpointSeries(lens)).map((c) => ({ epoch: c.epoch, model: c.model }));
+  } catch (e) {
+    if (e instanceof UserError && e.code === 'notFound') return [];
+    throw e;
+  }
 }
 
 /** The node at every checkpoint (see the file comment). */
@@ -44,9 +60,19 @@ export async function timelapse(opts: TimelapseOptions, job: Job): Promise<Timel
   const frames: TimelapseFrame[] = [];
   let layerName = opts.layer;
   let nodes = -1;
+  const only = opts.checkpoint;
+  check(
+    only === undefined || (Number.isInteger(only) && only >= 0 && only < series.length),
+    `checkpoint ${only} is not one of the series' ${series.length}.`,
+    lens.path,
+  );
   for (const [i, c] of series.entries()) {
+    if (only !== undefined && i !== only) continue;
     job.throwIfCancelled();
-    job.progress({ fraction: i / series.length, message: `checkpoint ${i + 1} of ${series.length} (epoch ${c.epoch})` });
+    const what = `checkpoint ${i + 1} of ${series.length} (epoch ${c.epoch})`;
+    const share = only === undefined ? series.length : 1;
+    const at = only === undefined ? i : 0;
+    job.progress({ fraction: at / share, message: what });
     // Behind the lens's preprocess, as training fed it and the node page runs it.
     const { network, info } = await loadLensModel({ ...lens, model: c.model });
     try {
@@ -59,14 +85,15 @@ export async function timelapse(opts: TimelapseOptions, job: Job): Promise<Timel
         lens.path,
       );
       checkNode(network, layer, opts.node);
-      const quiet: Job = {
+      // The scan's progress (counted images: throughput and time left) under this checkpoint's name.
+      const scanJob: Job = {
         get cancelled() {
           return job.cancelled;
         },
         throwIfCancelled: () => job.throwIfCancelled(),
-        progress: () => {},
+        progress: (p) => job.progress({ ...p, fraction: (at + (p.fraction ?? 0)) / share, message: `${what}: ${p.message ?? 'scanning the test split'}` }),
       };
-      const { stored } = await scanDataset(network, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), quiet, { modelPath: info.path });
+      const { stored } = await scanDataset(network, info.weightsHash, ds, opts.storageDir, Math.max(opts.k, 9), scanJob, { modelPath: info.path });
       const top = topFromIndex(stored, layer, opts.node, metric, ds.labels).top.slice(0, opts.k);
       const prev = frames[frames.length - 1];
       const prevSet = prev && new Set(prev.top.map((t) => t.index));
@@ -80,6 +107,7 @@ export async function timelapse(opts: TimelapseOptions, job: Job): Promise<Timel
         topScore: top[0]?.score ?? NaN,
         meanTopScore: top.reduce((a, t) => a + t.score, 0) / Math.max(1, top.length),
         ...(prevSet ? { overlapWithPrevious: top.filter((t) => prevSet.has(t.index)).length / opts.k } : {}),
+        ...(opts.method ? await inspectImages(network, ds, layer, opts.node, top, opts.method) : {}),
       });
     } finally {
       if (path.resolve(c.model) !== path.resolve(lens.model)) forget(c.model); // a long series is not kept in memory

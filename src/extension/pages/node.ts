@@ -10,6 +10,7 @@ import { UserFacingError } from '../errorText';
 import { modelSummary, weightsView } from '../pageData';
 import { baseTitle, layerTitle, type HostPage, type PageContext } from './page';
 import { pickedImageView } from './pickedImage';
+import { sendTimelapse } from './nodeTimelapse';
 
 const NO_LENS = 'This model has no lens file, so there is no dataset to rank images from.';
 
@@ -49,6 +50,7 @@ export const nodePage: HostPage<'node'> = {
     // The Top Activations view follows once the page is posted, so its requests queue behind the page's.
     if (ctx.primary && ctx.current()) ctx.onNode?.({ lens: s.lens, model: s.model, layer: page.layer, node: page.node });
     if (page.top && ctx.lens) await sendNodeStats(ctx, page.layer, page.node);
+    await sendTimelapse(ctx, s, page.layer, page.node);
   },
 };
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { LayerByClassResult, LensInfo, MethodName, ModelInfo, ParamsOf, Progress, ReplyOf } from '../../shared/protocol';
 import type { HostMessage, PageKind, PageMessageOf, PanelState } from '../../shared/webviewProtocol';
 import type { ViewOptionValues } from '../viewOptions';
+import type { TimelapseCache } from './nodeTimelapse';
 
 /** What a page may use while it loads: the engine, the model and lens the panel read first, the view options. */
 export interface PageContext {
@@ -36,6 +37,8 @@ export interface PageContext {
   picked?: { file: string; name: string };
   /** The last activation maximization of the node in `state`, if there is one. */
   maximized(state: PanelState): HostMessage | undefined;
+  /** The node time-lapse frames the panel keeps (absent: no time-lapse, e.g. in a test). */
+  timelapse?: TimelapseCache;
 }
 
 /** One page kind on the host's side. */

@@ -10,6 +10,7 @@ import { button, el, figure, pixelCanvas, section } from '../dom';
 import { header, type Send, type WebviewPage } from './page';
 import { pickedImageSection } from './pickedImage';
 import { randomizeTool, sanityRows, sanityUpdate } from './nodeSanity';
+import { timelapseSection, timelapseUpdate } from './nodeTimelapse';
 
 export const nodePage: WebviewPage<'node'> = {
   kind: 'node',
@@ -19,6 +20,7 @@ export const nodePage: WebviewPage<'node'> = {
   step: (m, dir) => (m.node + dir >= 0 && m.node + dir < m.nodes ? { type: 'selectNode', layer: m.layer, node: m.node + dir } : undefined),
   update: (u, m) => {
     const mine = 'layer' in u && u.layer === m.layer && u.node === m.node;
+    if (timelapseUpdate(u, m)) return;
     if (u.type === 'nodeStats' && mine) nodeStats(u);
     else if (u.type === 'maximizeProgress') maximizeProgress(u);
     else if (u.type === 'maximized' && mine) maximized(u);
@@ -166,6 +168,7 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   }
   // A model without a lens file has no top images: the image the user picks takes their place.
   root.append(m.model.lens || m.top ? ts.root : pickedImageSection(m, send));
+  root.append(timelapseSection(m, send));
 
   const mx = section('Activation maximization', 'maximize');
   mx.body.append(
