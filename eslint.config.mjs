@@ -47,7 +47,7 @@ const boundaries = {
  * Inside the engine, its rooms (docs/architecture.md, "The engine's rooms") and the rooms each must not
  * import, so that the layers stay one-way: the runtime and kernels at the bottom, datasets and models on
  * them, the methods on models, the scan on methods, models and lens, the server and the CLI on top (page
- * requests in the server reuse the CLI's figures for PNG export). A file at src/engine's root (main.ts) may
+ * requests in the server reuse the CLI's node index). A file at src/engine's root (main.ts) may
  * import any room.
  */
 const ABOVE_MODELS = ['methods', 'scan', 'lens', 'training', 'server', 'cli'];

@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../runtime/fsutil';
 import type { Job } from '../runtime/job';
 import { readLens } from '../lens/lens';
 import { inspectImageFile } from '../server/pickedImage';
-import { RENDER_METHODS, topFigure } from './figures';
+import { topFigure } from '../png/nodeFigures';
+import { RENDER_METHODS } from './figures';
 
 export interface RenderImageOptions {
   /** A model file, or a lens file whose model is meant. */

@@ -18,7 +18,7 @@ import type { Job } from '../runtime/job';
 import { openDataset, readLens } from '../lens/lens';
 import { unloadModels } from '../models/modelIO';
 import { forgetLensModels, loadLensModel } from '../lens/lensModel';
-import { topFigure, weightsFigure } from '../cli/figures';
+import { topFigure, weightsFigure } from '../png/nodeFigures';
 import { checkMetric, scanDataset, topFromIndex } from '../scan/topActivations';
 import { layerWeights } from '../methods/weights';
 import { checkpointSeries } from '../training/checkpoints';

@@ -5,7 +5,7 @@
  * feature maps and projections. The weights share one colour scale over all frames.
  */
 import type { TimelapseFrame } from '../../shared/protocol';
-import { topCanvas, weightsCanvas } from '../cli/figures';
+import { topCanvas, weightsCanvas } from '../png/nodeFigures';
 import { encodeGif } from '../png/gifAnimation';
 import { Canvas } from '../png/pngCanvas';
 import { writeFilesAtomic } from '../runtime/fsutil';
