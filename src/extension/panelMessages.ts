@@ -63,35 +63,15 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       break;
     }
     case 'compareLayers':
-      await rematch(
-        { state: p.state, call: p.engine.call.bind(p.engine), navigate: p.navigate, render: p.render, withProgress: withEngineProgress },
-        compareResults,
-        m.layer,
-        m.otherLayer,
-      );
-      break;
     case 'compareNodes':
-      p.navigate({ ...p.state(), page: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode, focusImage: undefined });
+    case 'openOtherNode':
+      await handleCompareMessage(m, p);
       break;
-    case 'openOtherNode': {
-      // Model B's node page: its lens file names the model (the guard has checked the lens file already).
-      const otherLens = p.state().other;
-      if (!otherLens) return;
-      const other = await p.engine.call('lens', { lens: otherLens });
-      p.navigate({ page: 'node', lens: other.path, model: other.model, layer: m.layer, node: m.node });
-      break;
-    }
     case 'maximize':
-      await p.maximize();
-      break;
     case 'randomize':
-      await p.randomize(m);
-      break;
     case 'timelapse':
-      await p.timelapse(m.index);
-      break;
     case 'exportTimelapse':
-      await p.exportTimelapse();
+      await handleNodePageMessage(m, p);
       break;
     case 'pickImage':
     case 'clearImage':
@@ -116,6 +96,52 @@ export async function handlePanelMessage(m: WebviewMessage, p: MessageHost): Pro
       break;
     case 'log':
       p.log[m.level](`webview: ${m.message}`);
+      break;
+  }
+}
+
+/** The comparison pages' messages: rematch the layers, open a pair of nodes, or model B's node page. */
+async function handleCompareMessage(m: Extract<WebviewMessage, { type: 'compareLayers' | 'compareNodes' | 'openOtherNode' }>, p: MessageHost): Promise<void> {
+  switch (m.type) {
+    case 'compareLayers':
+      await rematch(
+        { state: p.state, call: p.engine.call.bind(p.engine), navigate: p.navigate, render: p.render, withProgress: withEngineProgress },
+        compareResults,
+        m.layer,
+        m.otherLayer,
+      );
+      break;
+    case 'compareNodes':
+      p.navigate({ ...p.state(), page: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode, focusImage: undefined });
+      break;
+    case 'openOtherNode': {
+      // Model B's node page: its lens file names the model (the guard has checked the lens file already).
+      const otherLens = p.state().other;
+      if (!otherLens) return;
+      const other = await p.engine.call('lens', { lens: otherLens });
+      p.navigate({ page: 'node', lens: other.path, model: other.model, layer: m.layer, node: m.node });
+      break;
+    }
+  }
+}
+
+/** The node page's actions: activation maximization, the randomized-weights toggle, the time-lapse and its GIF. */
+async function handleNodePageMessage(
+  m: Extract<WebviewMessage, { type: 'maximize' | 'randomize' | 'timelapse' | 'exportTimelapse' }>,
+  p: MessageHost,
+): Promise<void> {
+  switch (m.type) {
+    case 'maximize':
+      await p.maximize();
+      break;
+    case 'randomize':
+      await p.randomize(m);
+      break;
+    case 'timelapse':
+      await p.timelapse(m.index);
+      break;
+    case 'exportTimelapse':
+      await p.exportTimelapse();
       break;
   }
 }
