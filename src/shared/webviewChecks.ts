@@ -80,6 +80,21 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
       if (!sig.every((b, i) => bytes[i] === b)) return drop('exportPng data is not a PNG');
       return { type: 'exportPng', data: bytes };
     }
+    case 'painted':
+      if (!isPageKind(m.page)) return drop(`unknown page ${String(m.page)}`);
+      return { type: 'painted', page: m.page, ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };
+    case 'log':
+      if (typeof m.level !== 'string' || !(LEVELS as readonly string[]).includes(m.level) || typeof m.message !== 'string')
+        return drop('malformed log message');
+      return { type: 'log', level: m.level as LogMessage['level'], message: m.message.slice(0, 2000) };
+    default:
+      return parsePageMessage(m, bounds, drop);
+  }
+}
+
+/** `parseWebviewMessage` for the messages of one page (comparisons, the node page's toggles and time-lapse), and the unknown ones. */
+function parsePageMessage(m: Record<string, unknown>, bounds: MessageBounds | undefined, drop: (why: string) => undefined): WebviewMessage | undefined {
+  switch (m.type) {
     case 'compareLayers': {
       const layers = bounds?.layers ?? 0;
       if (m.layer !== undefined && !isIndex(m.layer, layers)) return drop(`layer ${String(m.layer)} out of range (0..${layers - 1})`);
@@ -107,13 +122,6 @@ export function parseWebviewMessage(raw: unknown, bounds?: MessageBounds, onDrop
       // The series' length is the host's to check (the webview only offers its positions).
       if (m.index !== undefined && !isIndex(m.index, MAX_LAYERS)) return drop(`timelapse checkpoint ${String(m.index)} is not an index`);
       return { type: 'timelapse', ...(m.index !== undefined ? { index: m.index as number } : {}) };
-    case 'painted':
-      if (!isPageKind(m.page)) return drop(`unknown page ${String(m.page)}`);
-      return { type: 'painted', page: m.page, ...(typeof m.drawMs === 'number' && Number.isFinite(m.drawMs) && m.drawMs >= 0 ? { drawMs: m.drawMs } : {}) };
-    case 'log':
-      if (typeof m.level !== 'string' || !(LEVELS as readonly string[]).includes(m.level) || typeof m.message !== 'string')
-        return drop('malformed log message');
-      return { type: 'log', level: m.level as LogMessage['level'], message: m.message.slice(0, 2000) };
     default:
       return drop(`unknown message type ${JSON.stringify(m.type)?.slice(0, 40)}`);
   }
