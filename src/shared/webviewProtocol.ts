@@ -2,10 +2,13 @@
  * Messages between the extension host and the inspector webview. Plain data only; pixels travel as exact-size
  * `ArrayBuffer`s of float32 with their shape. The webview says `ready` first; the host sends nothing before.
  * Types only, plus the table of page kinds: the webview's messages are in `webviewMessages.ts` (re-exported
- * here), the checks of what the webview sends in `webviewChecks.ts`, the packing of buffers into one message in
- * `messagePacking.ts`.
+ * here, as are the comparison pages in `compareMessages.ts`, the node page's randomized-weights row in
+ * `sanityMessages.ts` and its time-lapse in `timelapseMessages.ts`), the checks of what the webview sends in
+ * `webviewChecks.ts`, the packing of buffers into one message in `messagePacking.ts`.
  */
-import type { CompareResult, ProjectionMethod, ScoreMetric } from './protocol';
+import type { CompareNodesPageMessage, ComparePageMessage } from './compareMessages';
+import type { ProjectionMethod, ScoreMetric } from './protocol';
+import type { RandomizeView, SanityProgressMessage, SanityRowMessage } from './sanityMessages';
 import type { TimelapseUpdateMessage } from './timelapseMessages';
 
 // ---- the page kinds -----------------------------------------------------------------------------------------
@@ -147,12 +150,6 @@ export interface NodePageMessage {
   /** The "Randomize weights" view option (the sanity check's second row, `SanityRowMessage`). */
   randomize?: RandomizeView;
 }
-/** Node page: whether the top images' projections are also drawn with randomized weights, and how deep. */
-export interface RandomizeView {
-  on: boolean;
-  /** Layers randomized from the top of the cascade (absent: all of them down to the input). */
-  depth?: number;
-}
 /** The node page's picked image (a model without a lens file): one column like a top image, or why it could not be read. */
 export interface PickedImageView {
   /** The file as the user knows it (workspace-relative where it can be). */
@@ -224,31 +221,6 @@ export interface ModelPageMessage {
   };
   note?: string;
 }
-/** The comparison of two models (`compare` engine request): cross test and node matching. */
-export interface ComparePageMessage {
-  type: 'compare';
-  title: string;
-  state: PanelState;
-  /** Model A (the panel's model). */
-  model: ModelSummary;
-  /** Model B, as its lens file runs it. */
-  other: ModelSummary;
-  /** How the two models' layers differ (`architectureDifference`); absent: the same architecture. */
-  architectureDifference?: string;
-  result: CompareResult;
-}
-/** Node pages of two models side by side: node `node` of A's `layer` and node `otherNode` of B's `otherLayer`. */
-export interface CompareNodesPageMessage {
-  type: 'compareNodes';
-  title: string;
-  state: PanelState;
-  /** Model A (the panel's model). */
-  model: ModelSummary;
-  other: ModelSummary;
-  architectureDifference?: string;
-  a: NodePageMessage;
-  b: NodePageMessage;
-}
 export interface MaximizeProgressMessage {
   type: 'maximizeProgress';
   step: number;
@@ -265,35 +237,6 @@ export interface MaximizedMessage {
   image: Pixels;
   curve: number[];
 }
-/** Progress of the node page's "Randomize weights" row. */
-export interface SanityProgressMessage {
-  type: 'sanityProgress';
-  layer: number;
-  node: number;
-  fraction: number;
-  message?: string;
-}
-/**
- * The node page's second row: the top images' projections with the top `depth` layers of `cascade` randomized
- * (engine `sanity` with `maps`), with the similarity of each to the trained one; or why there is none.
- */
-export interface SanityRowMessage {
-  type: 'sanityRow';
-  layer: number;
-  node: number;
-  method: ProjectionMethod;
-  /** Dataset indices of the images, in the top row's order. */
-  images: number[];
-  depth: number;
-  /** Every layer the cascade can randomize, top down. */
-  cascade: string[];
-  projections: Pixels[];
-  spearmanAbs: (number | null)[];
-  ssim: (number | null)[];
-  /** The check could not run (then nothing else but the node is set), or `cancelled`. */
-  error?: string;
-  cancelled?: boolean;
-}
 /** Asks the webview to compose its canvases into one PNG and send it back (`exportPng`). */
 export interface ExportRequestMessage {
   type: 'export';
@@ -301,14 +244,10 @@ export interface ExportRequestMessage {
 
 /** What comes after a page and adds to it (the webview hands it to the module of the page on screen). */
 export type PageUpdateMessage =
-  | NodeStatsMessage
-  | ByClassMessage
-  | MaximizeProgressMessage
-  | MaximizedMessage
-  | SanityProgressMessage
-  | SanityRowMessage
-  | TimelapseUpdateMessage;
+  NodeStatsMessage | ByClassMessage | MaximizeProgressMessage | MaximizedMessage | SanityProgressMessage | SanityRowMessage | TimelapseUpdateMessage;
 export type * from './timelapseMessages';
+export type * from './sanityMessages';
+export type * from './compareMessages';
 
 export type HostMessage = LoadingMessage | ErrorMessage | PageMessage | PageUpdateMessage | ExportRequestMessage;
 
