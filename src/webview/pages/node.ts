@@ -3,7 +3,7 @@
  * (`nodeStats`, after the page) and activation maximization (`maximizeProgress`, `maximized`).
  */
 import { PROJECTION_METHOD_LABELS, SCORE_METRIC_LABELS, SCORE_METRIC_PHRASES, type ProjectionMethod, type ScoreMetric } from '../../shared/protocol';
-import type { MaximizedMessage, MaximizeProgressMessage, NodePageMessage, NodeStatsMessage, Pixels, WeightsView } from '../../shared/webviewProtocol';
+import type { MaximizedMessage, MaximizeProgressMessage, NodePageMessage, NodeStatsMessage, Pixels, TopItem, WeightsView } from '../../shared/webviewProtocol';
 import { lineChart } from '../charts';
 import { dims, fmt, legend, range } from '../pixelCanvas';
 import { button, el, figure, pixelCanvas, section } from '../dom';
@@ -77,6 +77,26 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   objectiveHistory = [];
   const root = el('div', 'page');
   const layer = m.model.layers[m.layer];
+  root.append(
+    header(
+      `${layer?.name ?? `layer ${m.layer}`} · node ${m.node}`,
+      `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}]`,
+      nodeTools(m, send),
+    ),
+  );
+  root.append(el('div', 'stats', ''));
+  root.lastElementChild!.id = 'node-stats';
+  root.append(weightsSection(m));
+  const top = topImagesSection(m, send);
+  // A model without a lens file has no top images: the image the user picks takes their place.
+  root.append(m.model.lens || m.top ? top : pickedImageSection(m, send));
+  root.append(timelapseSection(m, send));
+  root.append(maximizeSection());
+  return root;
+}
+
+/** The header's tools: previous and next node, the projection method and ranking, the randomize toggle, maximize. */
+function nodeTools(m: NodePageMessage, send: Send): HTMLElement[] {
   const prev = button('', 'arrow-left', () => m.node > 0 && send({ type: 'selectNode', layer: m.layer, node: m.node - 1 }), {
     secondary: true,
     title: 'Previous node (← or k)',
@@ -103,17 +123,12 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   const max = button('Maximize Activation', 'sparkle', () => send({ type: 'maximize' }), {
     title: 'Gradient ascent on the input for this node (Olah et al. 2017)',
   });
-  const tools = [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, ...method, ...metric, ...randomizeTool(m, send), max];
-  root.append(
-    header(
-      `${layer?.name ?? `layer ${m.layer}`} · node ${m.node}`,
-      `${m.model.name} — ${layer?.className ?? ''} [${layer?.outputShape.join(', ') ?? ''}]`,
-      tools,
-    ),
-  );
-  root.append(el('div', 'stats', ''));
-  root.lastElementChild!.id = 'node-stats';
+  return [prev, el('span', 'node-count', `node ${m.node} of ${m.nodes}`), next, ...method, ...metric, ...randomizeTool(m, send), max];
+}
 
+/** The node's weight tiles with their legend, or why there are none. */
+function weightsSection(m: NodePageMessage): HTMLElement {
+  const layer = m.model.layers[m.layer];
   const ws = section('Weights');
   if (m.weights) {
     ws.body.append(
@@ -121,40 +136,16 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
       legend(m.weights.rgb ? 'signedRgb' : 'signed', m.weights.min, m.weights.max, 'weight'),
     );
   } else ws.body.append(el('p', 'note', layer && layer.params === 0 ? 'This layer has no weights.' : 'No weights to show for this layer.'));
-  root.append(ws.root);
+  return ws.root;
+}
 
+/** The top images with their feature maps and projections, their legends and the randomized row; or why there are none. */
+function topImagesSection(m: NodePageMessage, send: Send): HTMLElement {
   const ts = section(m.top ? `Top ${m.top.items.length} test images by ${SCORE_METRIC_PHRASES[m.top.metric]}` : 'Top images');
   if (m.top && m.top.items.length) {
     const fm = limOf(m.top.items.map((i) => i.featureMap));
     const pr = m.projectionRange ?? limOf(m.top.items.map((i) => i.projection));
-    const grid = el('div', 'top-grid');
-    const rowNames = ['input', 'feature map', `projection: ${PROJECTION_METHOD_LABELS[m.method]}`];
-    // Each column at most its images' natural size, shrinking to fit the panel (CSS scales the canvases).
-    grid.style.gridTemplateColumns = `max-content repeat(${m.top.items.length}, minmax(48px, 112px))`;
-    grid.append(el('div', 'row-label', ''));
-    m.top.items.forEach((it) => {
-      const cap = el('div', 'col-label');
-      cap.append(el('div', 'strong', `#${it.index} ${it.className}`), el('div', 'dim', fmt(it.score)));
-      grid.append(cap);
-    });
-    for (let row = 0; row < 3; row++) {
-      grid.append(el('div', 'row-label', rowNames[row]));
-      m.top.items.forEach((it, i) => {
-        const cell = el('div', 'cell');
-        cell.dataset.image = String(it.index);
-        if (row === 0) cell.append(pixelCanvas(it.image, 'image', 'top-image', i));
-        else if (row === 1) {
-          const map = pixelCanvas(it.featureMap, 'signed', 'feature-map', i, { lim: Math.max(Math.abs(fm.min), Math.abs(fm.max)) });
-          cell.append(it.location ? withMaxMarker(map, it.featureMap, it.location) : map);
-          if (it.featureMap.shape.reduce((a, b) => a * b, 1) === 1) cell.append(el('div', 'dim', fmt(new Float32Array(it.featureMap.data)[0])));
-        } else if (it.projection) {
-          const d = dims(it.projection.shape);
-          cell.append(pixelCanvas(it.projection, 'signed', 'projection', i, { lim: Math.max(Math.abs(pr.min), Math.abs(pr.max)), rgb: d.c === 3 }));
-        } else cell.append(el('div', 'dim', '—'));
-        if (m.state.focusImage === it.index) cell.classList.add('focus');
-        grid.append(cell);
-      });
-    }
+    const grid = topGrid(m, m.top.items, fm, pr);
     ts.body.append(grid);
     const legends = el('div', 'legends');
     legends.append(legend('image', 0, 1, 'input'), legend('signed', fm.min, fm.max, 'feature map'));
@@ -166,10 +157,47 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
   } else {
     ts.body.append(el('p', 'note', m.topNote ?? 'No top images.'));
   }
-  // A model without a lens file has no top images: the image the user picks takes their place.
-  root.append(m.model.lens || m.top ? ts.root : pickedImageSection(m, send));
-  root.append(timelapseSection(m, send));
+  return ts.root;
+}
 
+/** A value range shared by a row of canvases. */
+type Limits = { min: number; max: number };
+
+/** The grid of top images: one column per image (its index, class and score above), rows input, feature map, projection. */
+function topGrid(m: NodePageMessage, items: TopItem[], fm: Limits, pr: Limits): HTMLElement {
+  const grid = el('div', 'top-grid');
+  const rowNames = ['input', 'feature map', `projection: ${PROJECTION_METHOD_LABELS[m.method]}`];
+  // Each column at most its images' natural size, shrinking to fit the panel (CSS scales the canvases).
+  grid.style.gridTemplateColumns = `max-content repeat(${items.length}, minmax(48px, 112px))`;
+  grid.append(el('div', 'row-label', ''));
+  items.forEach((it) => {
+    const cap = el('div', 'col-label');
+    cap.append(el('div', 'strong', `#${it.index} ${it.className}`), el('div', 'dim', fmt(it.score)));
+    grid.append(cap);
+  });
+  for (let row = 0; row < 3; row++) {
+    grid.append(el('div', 'row-label', rowNames[row]));
+    items.forEach((it, i) => {
+      const cell = el('div', 'cell');
+      cell.dataset.image = String(it.index);
+      if (row === 0) cell.append(pixelCanvas(it.image, 'image', 'top-image', i));
+      else if (row === 1) {
+        const map = pixelCanvas(it.featureMap, 'signed', 'feature-map', i, { lim: Math.max(Math.abs(fm.min), Math.abs(fm.max)) });
+        cell.append(it.location ? withMaxMarker(map, it.featureMap, it.location) : map);
+        if (it.featureMap.shape.reduce((a, b) => a * b, 1) === 1) cell.append(el('div', 'dim', fmt(new Float32Array(it.featureMap.data)[0])));
+      } else if (it.projection) {
+        const d = dims(it.projection.shape);
+        cell.append(pixelCanvas(it.projection, 'signed', 'projection', i, { lim: Math.max(Math.abs(pr.min), Math.abs(pr.max)), rgb: d.c === 3 }));
+      } else cell.append(el('div', 'dim', '—'));
+      if (m.state.focusImage === it.index) cell.classList.add('focus');
+      grid.append(cell);
+    });
+  }
+  return grid;
+}
+
+/** The activation maximization section: what the button does (the image and curve come with `maximized`). */
+function maximizeSection(): HTMLElement {
   const mx = section('Activation maximization', 'maximize');
   mx.body.append(
     el(
@@ -178,8 +206,7 @@ function drawNodePage(m: NodePageMessage, send: Send): HTMLElement {
       'Maximize Activation runs gradient ascent on the input (Fourier basis, jitter/scale/rotate robustness, ReLU warm-up) and shows the image with its objective curve.',
     ),
   );
-  root.append(mx.root);
-  return root;
+  return mx.root;
 }
 
 /**
