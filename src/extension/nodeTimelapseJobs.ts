@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { HostMessage, PanelState } from '../shared/webviewProtocol';
 import { EngineRequestError, type EngineClient } from './engineClient';
 import { shortMessage } from './errorText';
-import { freeName, TimelapseCache, timelapseFrameMessage, type TimelapseKey } from './pages/nodeTimelapse';
+import { freeName, TimelapseCache, timelapseFrameMessage, timelapseNode, type TimelapseKey } from './pages/nodeTimelapse';
 import { withEngineProgress } from './progress';
 import type { ViewOptionValues } from './viewOptions';
 
@@ -34,8 +34,9 @@ export class NodeTimelapseJobs {
     post: (m: HostMessage) => void,
     onScreen: () => boolean,
   ): Promise<void> {
-    if (s.page !== 'node' || !s.lens || s.layer === undefined || s.node === undefined) return;
-    const key: TimelapseKey = { lens: s.lens, model: s.model, layer: s.layer, node: s.node, method: view.method, metric: view.metric };
+    const at = timelapseNode(s);
+    if (!at) return;
+    const key: TimelapseKey = { ...at, model: s.model, method: view.method, metric: view.metric };
     const id = TimelapseCache.key(key);
     const epochs = this.cache.epochs(id);
     if (!epochs) return;
@@ -83,15 +84,16 @@ export class NodeTimelapseJobs {
    * atomically, with progress and Cancel.
    */
   async exportGif(jobs: EngineClient, storageDir: string, s: PanelState, view: ViewOptionValues, log: vscode.LogOutputChannel): Promise<void> {
-    if (s.page !== 'node' || !s.lens || s.layer === undefined || s.node === undefined) return;
-    const stem = `${path.basename(s.lens).replace(/\.lens\.json$/, '')}-layer${s.layer}-node${s.node}-timelapse`;
+    const at = timelapseNode(s);
+    if (!at) return;
+    const stem = `${path.basename(at.lens).replace(/\.lens\.json$/, '')}-layer${at.layer}-node${at.node}-timelapse`;
     const target = await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.file(freeName(path.dirname(s.lens), stem, '.gif')),
+      defaultUri: vscode.Uri.file(freeName(path.dirname(at.lens), stem, '.gif')),
       filters: { 'Animated GIF': ['gif'] },
       title: 'Export Time-lapse as Animated GIF',
     });
     if (!target) return;
-    const { lens, layer, node } = s;
+    const { lens, layer, node } = at;
     const r = await withEngineProgress(`Feature Lens: time-lapse GIF of layer ${layer}, node ${node}`, (opts) =>
       jobs.call('timelapseGif', { lens, storageDir, layer, node, k: K, metric: view.metric, method: view.method, file: target.fsPath }, opts),
     );

@@ -321,12 +321,12 @@ test('native scan scores derived from the input (batch norm, ReLU, clip with tie
   if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
   const net = activationChainNet();
   // The derivations are taken: a TopK for the maxima of conv, tanh, gap and dense, and for the minima under the
-  // batch norm with negative scales; a ReduceL2 for every layer but the two batch norms.
+  // batch norm with negative scales; a sum of squares for every layer but the two batch norms.
   const exported = exportOnnx(net, { outputs: net.layers.map((l) => net.ops[l.op].name), layout: 'nchw', scores: true });
   const count = (type: string) => onnx.ModelProto.decode(exported.bytes).graph!.node!.filter((n) => n.opType === type).length;
   assert.equal(net.layers.length, 10);
   assert.equal(count('TopK'), 5);
-  assert.equal(count('ReduceL2'), 8);
+  assert.equal(count('ReduceSum'), 8);
   await assertNativeScores(net);
 });
 

@@ -49,7 +49,7 @@ export function scoreValue(c: ExportContext, name: string, op: Op | undefined, s
     const maps = nodeMaps(c.g, v.rank === 4 ? c.get(name, 'nchw') : v.name, v.rank, nodes);
     const positions = shape.length === 3 ? shape[0] * shape[1] : 1;
     const over = [ints('axes', [2]), int('keepdims', 1)];
-    const base = { maps, positions, l2: c.g.node('ReduceL2', [maps], over), mean: c.g.node('ReduceMean', [maps], over) };
+    const base = { maps, positions, l2: frobenius(c.g, maps), mean: c.g.node('ReduceMean', [maps], over) };
     const derived = input && op?.kind === 'activation' && exactMonotone(op.activation);
     stats = { ...base, ...(derived ? { max: activation(c, input.max, op.activation, 3, 'nchw', op), where: input.where } : topOne(c.g, maps, true)) };
   }
@@ -76,6 +76,14 @@ function nodeMaps(g: GraphBuilder, x: string, rank: number, nodes: number): stri
   if (rank === 3) return g.node('Transpose', [x], [ints('perm', [0, 2, 1])]);
   if (rank === 4) return g.node('Reshape', [x, g.int64s([0, nodes, -1])]);
   throw new NativeExportError(`cannot score a value of rank ${rank}`);
+}
+
+/**
+ * Each node's Frobenius norm `[batch, nodes, 1]`: the root of the sum of the squared maps. Mul and ReduceSum
+ * (both vectorized over the runtime's threads) measured a few percent faster than ReduceL2 on the zoo's nets.
+ */
+function frobenius(g: GraphBuilder, maps: string): string {
+  return g.node('Sqrt', [g.node('ReduceSum', [g.node('Mul', [maps, maps]), g.int64s([2])], [int('keepdims', 1)])]);
 }
 
 /** Each node's maximum (or minimum) and the position of its first one: `[batch, nodes, 1]` each. */

@@ -11,6 +11,11 @@ import type { HostMessage, PanelState, TimelapseFrameMessage } from '../../share
 import { weightsView } from '../pageData';
 import type { PageContext } from './page';
 
+/** The node of `s` when it is a node page of a lens (the only page with a time-lapse), else undefined. */
+export function timelapseNode(s: PanelState): { lens: string; layer: number; node: number } | undefined {
+  return s.page === 'node' && s.lens && s.layer !== undefined && s.node !== undefined ? { lens: s.lens, layer: s.layer, node: s.node } : undefined;
+}
+
 /** What a series of frames belongs to: the node, its lens and model, and how the page is drawn. */
 export interface TimelapseKey {
   lens: string;
