@@ -221,6 +221,18 @@ test('a network with an op the exporter has no rule for runs on tfjs, with the r
 /** The native scan scores of every layer of `net` against brute force over the tfjs reference outputs. */
 async function assertNativeScores(net: Network): Promise<void> {
   try {
+    const count = 5;
+    const x = images(net, count, 21);
+    const outs = reference(net, x, count, 'nhwc');
+    await assertScoresOf(net, x, count, (op) => outs[op]);
+  } finally {
+    net.dispose();
+  }
+}
+
+/** The native scan scores of every layer of `net` on `x` against brute force over `outs` (op → NHWC values). */
+async function assertScoresOf(net: Network, x: Float32Array, count: number, outs: (op: number) => Float32Array): Promise<void> {
+  {
     let offset = 0;
     const layers: NativeScanLayer[] = net.layers.map((l) => {
       const positions = l.shape.length === 3 ? l.shape[0] * l.shape[1] : 1;
@@ -229,14 +241,11 @@ async function assertNativeScores(net: Network): Promise<void> {
       return s;
     });
     const N = offset;
-    const count = 5;
-    const x = images(net, count, 21);
     const buffers = new ScoreBuffers();
     const got = await nativeBatchScores(net, layers, x, count, buffers);
     assert.ok(got, 'scored natively');
-    const outs = reference(net, x, count, 'nhwc');
     for (const l of layers) {
-      const a = outs[l.op];
+      const a = outs(l.op);
       for (let r = 0; r < count; r++) {
         for (let i = 0; i < l.nodes; i++) {
           // The node's map read from the NHWC reference: position s of node i at (r · P + s) · nodes + i.
@@ -267,8 +276,6 @@ async function assertNativeScores(net: Network): Promise<void> {
         }
       }
     }
-  } finally {
-    net.dispose();
   }
 }
 
@@ -282,7 +289,7 @@ test('native scan scores equal the scores of the tfjs outputs (Frobenius, max wi
  * the input's (exportOnnxScores.ts). The clip saturates (many tied maxima), a ReLU sees all-negative maps, one
  * batch norm has negative scales and one is on a dense layer.
  */
-function activationChainNet(): Network {
+function activationChainNet(gamma3 = -1.1): Network {
   const b = new NetBuilder('activations', [6, 7, 3]);
   let v = b.add('conv', ['x'], {
     kind: 'conv2d',
@@ -298,7 +305,7 @@ function activationChainNet(): Network {
     weights: {
       mean: tf.tensor1d([0.1, -0.2, 0.3, 0, 0.05]),
       variance: tf.tensor1d([0.5, 1.5, 0.2, 1, 2]),
-      gamma: tf.tensor1d([1.2, -0.7, 0.4, -1.1, 0.9]),
+      gamma: tf.tensor1d([1.2, -0.7, 0.4, gamma3, 0.9]),
       beta: tf.tensor1d([0.1, 0.2, -0.3, 0, 0.4]),
     },
   });
@@ -317,18 +324,24 @@ function activationChainNet(): Network {
   return b.build();
 }
 
-test('native scan scores derived from the input (batch norm, ReLU, clip with ties, leaky ReLU) equal brute force', async (t) => {
-  if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
-  const net = activationChainNet();
-  // The derivations are taken: a TopK for the maxima of conv, tanh, gap and dense, and for the minima under the
-  // batch norm with negative scales; a sum of squares for every layer but the two batch norms.
-  const exported = exportOnnx(net, { outputs: net.layers.map((l) => net.ops[l.op].name), layout: 'nchw', scores: true });
-  const count = (type: string) => onnx.ModelProto.decode(exported.bytes).graph!.node!.filter((n) => n.opType === type).length;
-  assert.equal(net.layers.length, 10);
-  assert.equal(count('TopK'), 5);
-  assert.equal(count('ReduceSum'), 8);
-  await assertNativeScores(net);
-});
+for (const [what, gamma3] of [
+  ['negative scales', -1.1],
+  ['a zero scale', 0],
+] as const) {
+  test(`native scan scores derived from the input (batch norm, ReLU, clip with ties, leaky ReLU) equal brute force: ${what}`, async (t) => {
+    if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
+    const net = activationChainNet(gamma3);
+    // The derivations are taken: a TopK for the maxima of conv, tanh, gap and dense, and for the minima under the
+    // batch norm with negative scales; a sum of squares for every layer but the two batch norms.
+    const exported = exportOnnx(net, { outputs: net.layers.map((l) => net.ops[l.op].name), layout: 'nchw', scores: true });
+    const count = (type: string) => onnx.ModelProto.decode(exported.bytes).graph!.node!.filter((n) => n.opType === type).length;
+    assert.equal(net.layers.length, 10);
+    assert.equal(count('TopK'), 5);
+    assert.equal(count('ReduceSum'), 8);
+    assert.equal(count('BatchNormalization'), 2);
+    await assertNativeScores(net);
+  });
+}
 
 // The zoo (scripts/make-zoo.py: ResNet-18, MobileNetV2, SqueezeNet, VGG-11, AlexNet, the digits CNN, op tests), imported
 // by the ONNX importer: every layer's output natively and on the tfjs path (models/forward.ts), 2 images.
@@ -347,20 +360,27 @@ test(
 for (const file of zooModels) {
   // VGG-11's tfjs reference on the cpu backend takes minutes: left to the bench-sized runs.
   const big = fs.statSync(path.join(ZOO, file)).size > 300e6;
-  test(`zoo ${file}: every layer's output agrees natively and on tfjs`, { skip: big && 'over 300 MB: the cpu-backend reference takes minutes' }, async (t) => {
-    if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
-    const net = await loadOnnx(path.join(ZOO, file));
-    try {
-      const x = images(net, 2, 3);
-      const ops = net.layers.map((l) => l.op);
-      const got = await nativeForward(net, x, 2, ops);
-      // A declined network runs on tfjs (correct, only slower): reported as a todo, not hidden.
-      if (!got) return t.todo(`${file} declined natively: ${forwardStatus().forwardNote}`);
-      const want = await tfjsForwardLayers(net, x, 2, ops, 'nhwc', forward);
-      ops.forEach((op, i) => assertAgree(got[i], want[i], `${file}: layer ${net.ops[op].name} (${net.ops[op].kind})`));
-    } finally {
-      net.dispose();
-      await releaseNativeSessions();
-    }
-  });
+  test(
+    `zoo ${file}: every layer's output and its scan scores agree natively and on tfjs`,
+    { skip: big && 'over 300 MB: the cpu-backend reference takes minutes' },
+    async (t) => {
+      if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
+      const net = await loadOnnx(path.join(ZOO, file));
+      try {
+        const x = images(net, 2, 3);
+        const ops = net.layers.map((l) => l.op);
+        const got = await nativeForward(net, x, 2, ops);
+        // A declined network runs on tfjs (correct, only slower): reported as a todo, not hidden.
+        if (!got) return t.todo(`${file} declined natively: ${forwardStatus().forwardNote}`);
+        const want = await tfjsForwardLayers(net, x, 2, ops, 'nhwc', forward);
+        ops.forEach((op, i) => assertAgree(got[i], want[i], `${file}: layer ${net.ops[op].name} (${net.ops[op].kind})`));
+        // The scan's scores computed in the graph (batch norms and activations derived, convolutions folded with
+        // their batch norms: exportOnnxScores.ts) against brute force over the tfjs outputs.
+        await assertScoresOf(net, x, 2, (op) => want[ops.indexOf(op)]);
+      } finally {
+        net.dispose();
+        await releaseNativeSessions();
+      }
+    },
+  );
 }
