@@ -151,19 +151,26 @@ const batchNorm: ExportRule<'batchNorm'> = (c, op) => {
     const ins = [c.get(x0, layout), g.floats(scale, [ch]), g.floats(shift, [ch]), g.floats(values(mean), [ch]), g.floats(values(variance), [ch])];
     return result(op, g.node('BatchNormalization', ins, [float('epsilon', op.epsilon)], op.name), layout);
   }
-  // Channels last of another rank: y = x · s + (β − μ · s), s = γ / √(σ² + ε).
+  // Channels last of another rank: y = a·x + b.
+  const { a, b } = batchNormAffine(op);
+  return result(op, g.node('Add', [g.node('Mul', [c.get(x0, 'nhwc'), g.floats(a, [ch])]), g.floats(b, [ch])], [], op.name), 'nhwc');
+};
+
+/** A batch norm as y = a·x + b per channel: a = γ / √(σ² + ε), b = β − μ·a. */
+export function batchNormAffine(op: OpOf<'batchNorm'>): { a: Float32Array; b: Float32Array } {
+  const { mean, variance, gamma, beta } = op.weights;
   const m = values(mean);
   const v = values(variance);
   const gm = gamma ? values(gamma) : undefined;
   const bt = beta ? values(beta) : undefined;
-  const s = new Float32Array(ch);
-  const t = new Float32Array(ch);
-  for (let i = 0; i < ch; i++) {
-    s[i] = (gm ? gm[i] : 1) / Math.sqrt(v[i] + op.epsilon);
-    t[i] = (bt ? bt[i] : 0) - m[i] * s[i];
+  const a = new Float32Array(m.length);
+  const b = new Float32Array(m.length);
+  for (let i = 0; i < m.length; i++) {
+    a[i] = (gm ? gm[i] : 1) / Math.sqrt(v[i] + op.epsilon);
+    b[i] = (bt ? bt[i] : 0) - m[i] * a[i];
   }
-  return result(op, g.node('Add', [g.node('Mul', [c.get(x0, 'nhwc'), g.floats(s, [ch])]), g.floats(t, [ch])], [], op.name), 'nhwc');
-};
+  return { a, b };
+}
 
 const pad: ExportRule<'pad'> = (c, op) => {
   const rank = rankOf(op);

@@ -15,8 +15,8 @@
  */
 import { onnx } from 'onnx-proto';
 import type { Activation, Op } from '../models/network';
-import { type ExportContext, type GraphBuilder, NativeExportError, int, ints, values } from './exportOnnxGraph';
-import { activation } from './exportOnnxRules';
+import { type ExportContext, type GraphBuilder, NativeExportError, int, ints } from './exportOnnxGraph';
+import { activation, batchNormAffine } from './exportOnnxRules';
 
 /** A scored value's `[batch, nodes, 1]` statistics (positions as floats) and its maps `[batch, nodes, positions]`. */
 export interface NodeStats {
@@ -53,9 +53,11 @@ export function scoreValue(c: ExportContext, name: string, op: Op | undefined, s
     const derived = input && op?.kind === 'activation' && exactMonotone(op.activation);
     stats = { ...base, ...(derived ? { max: activation(c, input.max, op.activation, 3, 'nchw', op), where: input.where } : topOne(c.g, maps, true)) };
   }
-  // `[batch, nodes, 4]` → `[batch, 4, nodes]`: each score's row of nodes contiguous.
-  const all = c.g.node('Concat', [stats.l2, stats.max, stats.mean, stats.where], [int('axis', 2)]);
-  c.g.nodes.push({ opType: 'Transpose', input: [all], output: [out], attribute: [ints('perm', [0, 2, 1])], name: out });
+  // Each `[batch, nodes, 1]` as `[batch, 1, nodes]` (the same bytes), then `[batch, 4, nodes]`: each score's row of
+  // nodes contiguous, with no transpose.
+  const row = c.g.int64s([0, 1, -1]);
+  const rows = [stats.l2, stats.max, stats.mean, stats.where].map((t) => c.g.node('Reshape', [t, row]));
+  c.g.nodes.push({ opType: 'Concat', input: rows, output: [out], attribute: [int('axis', 1)], name: out });
   return { out, stats };
 }
 
@@ -102,17 +104,7 @@ function topOne(g: GraphBuilder, maps: string, largest: boolean): { max: string;
 /** A batch norm's statistics from its input's (y = a·x + b per node; see the file comment). */
 function batchNormStats(c: ExportContext, op: Extract<Op, { kind: 'batchNorm' }>, x: NodeStats, nodes: number): NodeStats {
   const g = c.g;
-  const { mean, variance, gamma, beta } = op.weights;
-  const mu = values(mean);
-  const v = values(variance);
-  const gm = gamma ? values(gamma) : undefined;
-  const bt = beta ? values(beta) : undefined;
-  const a = new Float32Array(nodes);
-  const b = new Float32Array(nodes);
-  for (let i = 0; i < nodes; i++) {
-    a[i] = (gm ? gm[i] : 1) / Math.sqrt(v[i] + op.epsilon);
-    b[i] = (bt ? bt[i] : 0) - mu[i] * a[i];
-  }
+  const { a, b } = batchNormAffine(op);
   const n = x.positions;
   const col = (f: (i: number) => number) =>
     g.floats(
