@@ -89,7 +89,10 @@ export const handlers: Handlers = {
   thumbnails: async (p) => thumbnails(p.lens, p.indices, p.outDir, p.split ?? 'test'),
   lensPaths: async (p) => lensPaths(p.lens),
   sanity: async (p, job) =>
-    sanityCheck({ lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods, maps: p.maps }, job),
+    sanityCheck(
+      { lens: p.lens, storageDir: p.storageDir, layer: String(p.layer), node: p.node, k: p.k ?? 9, metric: p.metric, methods: p.methods, maps: p.maps },
+      job,
+    ),
   timelapse: async (p, job) =>
     timelapse(
       {
