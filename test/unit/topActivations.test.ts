@@ -80,39 +80,52 @@ describe('top-activation scan', () => {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('ScoreHeaps keeps the k best (ties to the lower index) in any insertion order, and merges', () => {
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const nodes = 5;
-    const k = 6;
-    const n = 300;
-    // Integer scores from a small range: many ties.
-    const scores = Array.from({ length: nodes }, () => Array.from({ length: n }, () => Math.floor(rand() * 20)));
-    const order = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
-    const whole = new ScoreHeaps(nodes, k);
-    const a = new ScoreHeaps(nodes, k);
-    const b = new ScoreHeaps(nodes, k);
-    for (const j of order) {
+  for (const k of [1, 6, 9])
+    it(`ScoreHeaps keeps the k best (ties to the lower index) in any insertion order, merges and reloads (k = ${k})`, () => {
+      let seed = 7;
+      const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const nodes = 5;
+      const n = 300;
+      // Integer scores from a small range: many ties.
+      const scores = Array.from({ length: nodes }, () => Array.from({ length: n }, () => Math.floor(rand() * 20)));
+      const order = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
+      const whole = new ScoreHeaps(nodes, k);
+      const a = new ScoreHeaps(nodes, k);
+      const b = new ScoreHeaps(nodes, k);
+      // Written to an index file and read back part way, while its heaps are not yet full (arrival order).
+      let saved = new ScoreHeaps(nodes, k);
+      order.forEach((j, at) => {
+        if (at === Math.floor(k / 2)) {
+          const copy = { scores: Float32Array.from(saved.scores), indices: Int32Array.from(saved.indices), locations: Int32Array.from(saved.locations) };
+          saved = new ScoreHeaps(nodes, k, { ...copy, sizes: Int32Array.from(saved.sizes) });
+        }
+        for (let i = 0; i < nodes; i++) {
+          whole.push(i, scores[i][j], j);
+          saved.push(i, scores[i][j], j);
+          (j < 137 ? a : b).push(i, scores[i][j], j);
+        }
+      });
+      a.mergeFrom(b);
       for (let i = 0; i < nodes; i++) {
-        whole.push(i, scores[i][j], j);
-        (j < 137 ? a : b).push(i, scores[i][j], j);
+        const expected = Array.from({ length: n }, (_, j) => ({ score: scores[i][j], index: j }))
+          .sort((x, y) => y.score - x.score || x.index - y.index)
+          .slice(0, k);
+        assert.deepEqual(
+          whole.sorted(i).map((e) => ({ score: e.score, index: e.index })),
+          expected,
+        );
+        assert.deepEqual(
+          a.sorted(i).map((e) => ({ score: e.score, index: e.index })),
+          expected,
+        );
+        assert.deepEqual(
+          saved.sorted(i).map((e) => ({ score: e.score, index: e.index })),
+          expected,
+        );
+        // Full: the root is the worst kept entry (what a scan's fast reject compares with).
+        assert.equal(whole.threshold(i), expected[k - 1].score);
       }
-    }
-    a.mergeFrom(b);
-    for (let i = 0; i < nodes; i++) {
-      const expected = Array.from({ length: n }, (_, j) => ({ score: scores[i][j], index: j }))
-        .sort((x, y) => y.score - x.score || x.index - y.index)
-        .slice(0, k);
-      assert.deepEqual(
-        whole.sorted(i).map((e) => ({ score: e.score, index: e.index })),
-        expected,
-      );
-      assert.deepEqual(
-        a.sorted(i).map((e) => ({ score: e.score, index: e.index })),
-        expected,
-      );
-    }
-  });
+    });
 
   it('matches a brute-force sort of every image (batches of 32 over 203 images, duplicated images as ties)', async () => {
     const model = smallCnn(3);

@@ -4,6 +4,8 @@
  *
  * Order: a higher score is better; on equal scores the lower image index is better. Each node's heap keeps
  * its k best entries with the worst at the root, so an image that does not beat the root costs one compare.
+ * Until a node has k entries they are kept in arrival order (nothing can be rejected yet), and put in heap
+ * order when the k-th arrives: filling costs one store per entry, not a sift each.
  * Heaps of disjoint image ranges merge (`mergeFrom`), which is what a parallel scan needs.
  */
 export class ScoreHeaps {
@@ -47,27 +49,26 @@ export class ScoreHeaps {
     if (k === 0) return;
     const base = node * k;
     const n = this.sizes[node];
-    const s = this.scores;
-    const ix = this.indices;
     if (n < k) {
-      // Sift up from the new leaf.
-      let i = n;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (!worse(score, index, s[base + p], ix[base + p])) break;
-        this.move(base + p, base + i);
-        i = p;
-      }
-      s[base + i] = score;
-      ix[base + i] = index;
-      this.locations[base + i] = location;
+      // Not full: appended unordered (the threshold is -Infinity, so every offer comes here); ordered once full.
+      this.scores[base + n] = score;
+      this.indices[base + n] = index;
+      this.locations[base + n] = location;
       this.sizes[node] = n + 1;
+      if (n + 1 === k) for (let i = (k >> 1) - 1; i >= 0; i--) this.siftDown(base, i, this.scores[base + i], this.indices[base + i], this.locations[base + i]);
       this.updateThreshold(node);
       return;
     }
-    if (!worse(s[base], ix[base], score, index)) return;
-    // Replace the root and sift down.
-    let i = 0;
+    if (!worse(this.scores[base], this.indices[base], score, index)) return;
+    this.siftDown(base, 0, score, index, location);
+    this.updateThreshold(node);
+  }
+
+  /** Puts (score, index, location) into the hole at slot `i` of the full heap at `base`, moving it down to its place. */
+  private siftDown(base: number, i: number, score: number, index: number, location: number): void {
+    const k = this.k;
+    const s = this.scores;
+    const ix = this.indices;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= k) break;
@@ -81,7 +82,6 @@ export class ScoreHeaps {
     s[base + i] = score;
     ix[base + i] = index;
     this.locations[base + i] = location;
-    this.updateThreshold(node);
   }
 
   /** Score of `node`'s worst kept entry, or -Infinity while its heap is not full (a fast pre-check). */
