@@ -2,7 +2,7 @@
  * The inspector: one reused webview panel (and each model file's editor) showing one page at a time. The panel
  * owns the lifecycle and the messages; what a page is comes from its module in `pages/`, looked up by its kind
  * (`PAGE_KINDS`). The HTML is in `panelHtml.ts`, the PNG export in `panelExport.ts`, activation maximization in
- * `nodeMaximizer.ts`, the class tables in `byClassCache.ts`, what each webview message does in `panelMessages.ts`, the view options (projection, ranking) in `viewOptions.ts`.
+ * `nodeMaximizer.ts`, the class tables in `byClassCache.ts`, what each message does in `panelMessages.ts`.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -172,16 +172,13 @@ export class InspectorPanel extends Disposable {
 
   /** Runs activation maximization for the node on screen and shows the result in the panel. */
   async maximize(): Promise<void> {
-    const s = this.state;
-    const onScreen = () => this.state.page === s.page && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node;
-    await this.maximizer.run(this.deps.jobs, s, (m) => this.post(m), onScreen);
+    await this.maximizer.run(this.deps.jobs, this.state, (m) => this.post(m), this.stillOn(this.state));
   }
 
-  /** Computes checkpoint `index` of the node time-lapse on screen (undefined: all not computed yet). */
-  async computeTimelapse(index: number | undefined): Promise<void> {
-    const s = this.state;
-    const onScreen = () => this.state.page === s.page && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node;
-    await this.timelapse.compute(this.deps.jobs, await this.deps.storageDir(), s, this.view.values(), index, (m) => this.post(m), onScreen);
+  // Whether the panel still shows the page, model, layer and node of `s` (and `view`'s lens, method, ranking).
+  private stillOn(s: PanelState, view?: ViewOptionValues): () => boolean {
+    const sameView = () => !view || (this.state.lens === s.lens && this.view.values().method === view.method && this.view.values().metric === view.metric);
+    return () => this.state.page === s.page && this.state.model === s.model && this.state.layer === s.layer && this.state.node === s.node && sameView();
   }
 
   private post(m: HostMessage): void {
@@ -218,7 +215,10 @@ export class InspectorPanel extends Disposable {
         const { jobs, storageDir, log } = this.deps;
         return this.sanity.toggle(r, { jobs, storageDir, log, view: this.view, state: () => this.state, post: (x) => this.post(x) });
       },
-      timelapse: (index) => this.computeTimelapse(index),
+      timelapse: async (index) => {
+        const [s, view, { jobs }] = [this.state, this.view.values(), this.deps];
+        await this.timelapse.compute(jobs, await this.deps.storageDir(), s, view, index, (x) => this.post(x), this.stillOn(s, view));
+      },
       exportTimelapse: async () => this.timelapse.exportGif(this.deps.jobs, await this.deps.storageDir(), this.state, this.view.values(), this.deps.log),
       painted: (page, drawMs) => this.painted(page, drawMs),
     });

@@ -54,6 +54,8 @@ export class NodeTimelapseJobs {
         title,
         async (opts) => {
           for (const [j, i] of todo.entries()) {
+            // The user has left the node (or changed its view): the rest is computed when asked for again.
+            if (!onScreen()) break;
             status(true, `Computing epoch ${epochs[i]} (${j + 1} of ${todo.length})…`);
             const r = await jobs.call(
               'timelapse',

@@ -9,6 +9,7 @@ import { createLensFile } from './createLens';
 import type { EngineClient } from './engineClient';
 import type { PngRequest } from './panelExport';
 import { compareResults, rematch } from './compareResults';
+import { compareNodesState } from './pages/compareNodes';
 import { withEngineProgress } from './progress';
 import { answerPick, type PickedImages } from './pickedImage';
 import type { ViewOptions } from './viewOptions';
@@ -112,7 +113,7 @@ async function handleCompareMessage(m: Extract<WebviewMessage, { type: 'compareL
       );
       break;
     case 'compareNodes':
-      p.navigate({ ...p.state(), page: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode, focusImage: undefined });
+      p.navigate(compareNodesState(p.state(), m));
       break;
     case 'openOtherNode': {
       // Model B's node page: its lens file names the model (the guard has checked the lens file already).

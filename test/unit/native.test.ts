@@ -343,6 +343,48 @@ for (const [what, gamma3] of [
   });
 }
 
+/** conv → batch norm with negative scales → a second batch norm (scale `g2`, running mean `mu2`, variance `var2`). */
+function batchNormPairNet(g2: number, mu2: number, var2: number): Network {
+  const b = new NetBuilder('batch norms', [5, 6, 2]);
+  let v = b.add('conv', ['x'], {
+    kind: 'conv2d',
+    strides: [1, 1],
+    dilations: [1, 1],
+    pads: [1, 1, 1, 1],
+    groups: 1,
+    weights: { kernel: b.rand([3, 3, 2, 3]) as tf.Tensor4D, bias: tf.tensor1d([0.2, -0.1, 0.3]) },
+  });
+  const bn = (name: string, gamma: number[], mean: number, variance: number) =>
+    b.add(name, [v], {
+      kind: 'batchNorm',
+      epsilon: 1e-3,
+      weights: {
+        mean: tf.fill([3], mean) as tf.Tensor1D,
+        variance: tf.fill([3], variance) as tf.Tensor1D,
+        gamma: tf.tensor1d(gamma),
+        beta: tf.tensor1d([0.1, 0, -0.2]),
+      },
+    });
+  v = bn('bn1', [0.8, -1.3, 0.5], 0.05, 0.9);
+  bn('bn2', [g2, 1, 0.7], mu2, var2);
+  return b.build();
+}
+
+for (const [what, g2, mu2, var2, passes] of [
+  ['the second derived from the first', 1.1, 0.1, 1, 1],
+  ['a negative scale after a derived batch norm: a pass over its maps', -1.1, 0.1, 1, 2],
+  ['a running mean far from zero against its spread (Σy² would cancel): a pass over its maps', 1.1, 50, 0.01, 2],
+] as const) {
+  test(`native scan scores of a batch norm after a batch norm equal brute force: ${what}`, async (t) => {
+    if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
+    const net = batchNormPairNet(g2, mu2, var2);
+    const exported = exportOnnx(net, { outputs: net.layers.map((l) => net.ops[l.op].name), layout: 'nchw', scores: true });
+    const sums = onnx.ModelProto.decode(exported.bytes).graph!.node!.filter((n) => n.opType === 'ReduceSum').length;
+    assert.equal(sums, passes);
+    await assertNativeScores(net);
+  });
+}
+
 // The zoo (scripts/make-zoo.py: ResNet-18, MobileNetV2, SqueezeNet, VGG-11, AlexNet, the digits CNN, op tests), imported
 // by the ONNX importer: every layer's output natively and on the tfjs path (models/forward.ts), 2 images.
 const ZOO = process.env.FEATURE_LENS_ZOO_DIR ?? path.join(__dirname, '..', 'fixtures', 'zoo');

@@ -6,21 +6,26 @@
  * A value's scores cost passes over its maps, which dominate a scan of a large net (every layer of a
  * MobileNet is scored). Two kinds of op get theirs from the scores of their input, scored just before:
  * - an activation f that is nondecreasing and exact in float32 (ReLU, clip, leaky ReLU): max f(x) = f(max x),
- *   and a position of the input's maximum is one of the output's (its Frobenius norm and mean need a pass);
+ *   and a position of the input's maximum is one of the output's (its Frobenius norm and mean need a pass).
+ *   Where f ties (a dead ReLU map, a saturated clip) that position may not be the first maximum the tfjs path
+ *   reports: both are positions of the maximum;
  * - a batch norm, y = a·x + b per channel: mean y = a·mean x + b, Σy² = a²Σx² + 2ab·Σx + n·b², and the
  *   maximum of y is a·max x + b where a ≥ 0, a·min x + b where a < 0 (the input's minimum is then found too).
- *   No pass over y at all.
+ *   No pass over y at all, when that sum does not cancel (`derivable`).
  * A maximum and its position come from one TopK (k = 1), which measured faster than ReduceMax and ArgMax
  * together (ArgMax runs on one thread).
  */
 import { onnx } from 'onnx-proto';
 import type { Activation, Op } from '../models/network';
-import { type ExportContext, type GraphBuilder, NativeExportError, int, ints } from './exportOnnxGraph';
+import { type ExportContext, type GraphBuilder, NativeExportError, int, ints, values } from './exportOnnxGraph';
 import { activation, batchNormAffine } from './exportOnnxRules';
 
-/** A scored value's `[batch, nodes, 1]` statistics (positions as floats) and its maps `[batch, nodes, positions]`. */
+/**
+ * A scored value's `[batch, nodes, 1]` statistics (positions as floats) and its maps `[batch, nodes, positions]`
+ * (absent when the statistics were derived with no pass over them: a batch norm's).
+ */
 export interface NodeStats {
-  maps: string;
+  maps?: string;
   positions: number;
   l2: string;
   mean: string;
@@ -44,7 +49,7 @@ export function scoreValue(c: ExportContext, name: string, op: Op | undefined, s
   const nodes = shape[shape.length - 1];
   const input = op && sameShapeInput(c, op, shape) ? scored.get(op.inputs[0]) : undefined;
   let stats: NodeStats;
-  if (input && op?.kind === 'batchNorm' && (v.rank === 4 || v.rank === 2)) stats = batchNormStats(c, op, input, nodes);
+  if (input && op?.kind === 'batchNorm' && (v.rank === 4 || v.rank === 2) && derivable(op, input)) stats = batchNormStats(c, op, input, nodes);
   else {
     const maps = nodeMaps(c.g, v.rank === 4 ? c.get(name, 'nchw') : v.name, v.rank, nodes);
     const positions = shape.length === 3 ? shape[0] * shape[1] : 1;
@@ -101,6 +106,25 @@ function topOne(g: GraphBuilder, maps: string, largest: boolean): { max: string;
   return { max: `${top}_v`, where: g.node('Cast', [`${top}_at`], [int('to', onnx.TensorProto.DataType.FLOAT)]) };
 }
 
+/**
+ * Whether a batch norm's statistics may be derived from its input's `x`: a negative scale needs the minimum of
+ * the input's own maps (absent when `x` is itself derived: a batch norm after a batch norm), and Σy² =
+ * a²Σx² + 2ab·Σx + n·b² must not cancel. By the batch norm's running statistics of its input (mean μ, variance
+ * σ²), E[y²] = β² + a²σ² against terms of size a²(σ² + μ²) + 2|abμ| + b²: derived only when their ratio is at
+ * most 100 in every channel (float32 sums then keep about 1e-5 of the norm); else a pass over y's maps.
+ */
+function derivable(op: Extract<Op, { kind: 'batchNorm' }>, x: NodeStats): boolean {
+  const { a, b } = batchNormAffine(op);
+  if (!x.maps && a.some((s) => s < 0)) return false;
+  const mu = values(op.weights.mean);
+  const v = values(op.weights.variance);
+  return Array.from(a).every((ai, i) => {
+    const beta = b[i] + ai * mu[i];
+    const terms = ai * ai * (v[i] + mu[i] * mu[i]) + 2 * Math.abs(ai * b[i] * mu[i]) + b[i] * b[i];
+    return terms <= 100 * (beta * beta + ai * ai * v[i]) || terms === 0;
+  });
+}
+
 /** A batch norm's statistics from its input's (y = a·x + b per node; see the file comment). */
 function batchNormStats(c: ExportContext, op: Extract<Op, { kind: 'batchNorm' }>, x: NodeStats, nodes: number): NodeStats {
   const g = c.g;
@@ -117,11 +141,11 @@ function batchNormStats(c: ExportContext, op: Extract<Op, { kind: 'batchNorm' }>
   const l2 = g.node('Sqrt', [g.node('Relu', [g.node('Add', [sq, col((i) => n * b[i] * b[i])])])]);
   let max = affine(x.max);
   let where = x.where;
-  if (a.some((s) => s < 0)) {
+  if (a.some((s) => s < 0) && x.maps) {
     const low = topOne(g, x.maps, false);
     const up = g.node('Cast', [col((i) => (a[i] >= 0 ? 1 : 0))], [int('to', onnx.TensorProto.DataType.BOOL)]);
     max = g.node('Where', [up, max, affine(low.max)]);
     where = g.node('Where', [up, where, low.where]);
   }
-  return { maps: x.maps, positions: n, l2, mean: affine(x.mean), max, where };
+  return { positions: n, l2, mean: affine(x.mean), max, where };
 }

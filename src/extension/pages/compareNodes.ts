@@ -12,6 +12,11 @@ import { layerTitle, type HostPage } from './page';
 import { pairTitle } from './compare';
 import { nodePageMessage } from './node';
 
+/** The state of the side-by-side page of node `node` of A's `layer` and node `otherNode` of B's `otherLayer`. */
+export function compareNodesState(s: PanelState, m: { layer: number; node: number; otherLayer: number; otherNode: number }): PanelState {
+  return { ...s, page: 'compareNodes', layer: m.layer, node: m.node, otherLayer: m.otherLayer, otherNode: m.otherNode, focusImage: undefined };
+}
+
 /** B's layer and node in `s` (defaults: A's), checked against B's model: one line naming what is missing. */
 export function otherNodeOf(s: PanelState, b: ModelInfo): { layer: number; node: number } {
   const layer = s.otherLayer ?? s.layer!;

@@ -43,8 +43,9 @@ function column(m: CompareNodesPageMessage, side: 'a' | 'b', page: NodePageMessa
   const col = el('div', 'side');
   col.dataset.side = side;
   const content = nodePage.draw(page, columnSend(m, side, send));
-  // Activation maximization runs on a single node page (it follows the panel's one node).
-  content.querySelector('#maximize')?.remove();
+  // Activation maximization, Randomize Weights and the time-lapse run on a single node page (they follow the
+  // panel's one node): not offered in a column.
+  for (const sel of ['#maximize', '#randomize', '#timelapse', '.sanity', '.sanity-legend']) content.querySelectorAll(sel).forEach((e) => e.remove());
   for (const b of content.querySelectorAll('vscode-button')) if (/Maximize/.test(b.textContent ?? '')) b.remove();
   const open =
     side === 'a'
