@@ -2,9 +2,9 @@
  * What several pages send (the model's summary, a layer's weights as pixels) and the line a slow page shows.
  * Each page's own message is built in its module, src/extension/pages/<page>.ts. No vscode import.
  */
-import { describePreprocess, type LensInfo, type MethodName, type ModelInfo, type WeightsResult } from '../shared/protocol';
+import { describePreprocess, type LensInfo, type MethodName, type ModelInfo, type NodeInspection, type WeightsResult } from '../shared/protocol';
 import { toPixels } from '../shared/messagePacking';
-import type { ModelSummary, WeightsView } from '../shared/webviewProtocol';
+import type { ModelSummary, TopItem, WeightsView } from '../shared/webviewProtocol';
 
 export function modelSummary(info: ModelInfo, lens?: LensInfo): ModelSummary {
   return {
@@ -53,6 +53,20 @@ const WORK: Partial<Record<MethodName, string>> = {
   compare: 'a comparison of two models',
   matchNodes: 'node matching of two models',
 };
+
+/** One of the engine's top images as the webview draws it (the node page's grid, a time-lapse frame). */
+export function topItem(it: NonNullable<NodeInspection['top']>['items'][number]): TopItem {
+  return {
+    index: it.entry.index,
+    score: it.entry.score,
+    label: it.entry.label,
+    className: it.className,
+    image: toPixels(it.image.shape, it.image.data),
+    featureMap: toPixels(it.featureMap.shape, it.featureMap.data),
+    ...(it.projection ? { projection: toPixels(it.projection.shape, it.projection.data) } : {}),
+    ...(it.entry.location ? { location: it.entry.location } : {}),
+  };
+}
 
 /** The line a slow page shows: what the engine is still busy with (`pending`: its open requests, oldest first). */
 export function waitingText(pending: readonly MethodName[]): string {

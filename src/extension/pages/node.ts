@@ -4,10 +4,9 @@
  * and the last activation maximization of the node.
  */
 import { PROJECTION_METHOD_LABELS, type LensInfo, type NodeInspection } from '../../shared/protocol';
-import { toPixels } from '../../shared/messagePacking';
 import type { NodePageMessage, PanelState } from '../../shared/webviewProtocol';
 import { UserFacingError } from '../errorText';
-import { modelSummary, weightsView } from '../pageData';
+import { modelSummary, topItem, weightsView } from '../pageData';
 import { baseTitle, layerTitle, type HostPage, type PageContext } from './page';
 import { pickedImageView } from './pickedImage';
 import { sendTimelapse } from './nodeTimelapse';
@@ -86,16 +85,7 @@ export function nodePageMessage(r: NodeInspection, state: PanelState, lens: Lens
         if (v > pmax) pmax = v;
       }
     }
-    return {
-      index: it.entry.index,
-      score: it.entry.score,
-      label: it.entry.label,
-      className: it.className,
-      image: toPixels(it.image.shape, it.image.data),
-      featureMap: toPixels(it.featureMap.shape, it.featureMap.data),
-      projection: it.projection ? toPixels(it.projection.shape, it.projection.data) : undefined,
-      ...(it.entry.location ? { location: it.entry.location } : {}),
-    };
+    return topItem(it);
   });
   return {
     type: 'node',

@@ -5,10 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { toPixels } from '../../shared/messagePacking';
 import type { ProjectionMethod, ScoreMetric, TimelapseFrame } from '../../shared/protocol';
 import type { HostMessage, PanelState, TimelapseFrameMessage } from '../../shared/webviewProtocol';
-import { weightsView } from '../pageData';
+import { topItem, weightsView } from '../pageData';
 import type { PageContext } from './page';
 
 /** The node of `s` when it is a node page of a lens (the only page with a time-lapse), else undefined. */
@@ -86,16 +85,7 @@ export function timelapseFrameMessage(
   metric: ScoreMetric,
   k: number,
 ): TimelapseFrameMessage {
-  const items = (f.items ?? []).map((it) => ({
-    index: it.entry.index,
-    score: it.entry.score,
-    label: it.entry.label,
-    className: it.className,
-    image: toPixels(it.image.shape, it.image.data),
-    featureMap: toPixels(it.featureMap.shape, it.featureMap.data),
-    ...(it.projection ? { projection: toPixels(it.projection.shape, it.projection.data) } : {}),
-    ...(it.entry.location ? { location: it.entry.location } : {}),
-  }));
+  const items = (f.items ?? []).map(topItem);
   return {
     type: 'timelapseFrame',
     layer: f.layer,
