@@ -9,6 +9,7 @@ import { onnx } from 'onnx-proto';
 import { initBackend } from '../../src/engine/runtime/backend';
 import { forward } from '../../src/engine/models/forward';
 import { loadOnnx } from '../../src/engine/models/onnx';
+import { loadModel } from '../../src/engine/models/modelIO';
 import type { Network } from '../../src/engine/models/network';
 import { exportOnnx, NativeExportError } from '../../src/engine/native/exportOnnx';
 import { nativeFeatureMaps } from '../../src/engine/native/featureMaps';
@@ -17,6 +18,7 @@ import { nativeBatchScores, ScoreBuffers, type NativeScanLayer } from '../../src
 import { nativeRuntime, nativeSession, releaseNativeSessions, runNative } from '../../src/engine/native/runtime';
 import * as tf from '../../src/engine/runtime/tf';
 import { convNet, graphNet, NetBuilder, referenceForward, testForward } from './nativeNets';
+import { KERAS_DIR, kerasFixtures } from './kerasFixtures';
 import { values } from './numbers';
 
 before(async () => {
@@ -384,6 +386,28 @@ for (const [what, g2, mu2, var2, passes] of [
     await assertNativeScores(net);
   });
 }
+
+// A Keras model (batch norms, activations and a separable block as layers of their own, as Keras writes them):
+// the scan's scores derived in the graph against brute force over the tfjs outputs.
+test('Keras blocks.keras: native scan scores of every layer equal brute force over the tfjs outputs', async (t) => {
+  if (!nativeRuntime().ok) return t.skip('onnxruntime-node unavailable');
+  const why = kerasFixtures();
+  assert.equal(why, undefined, why);
+  const { network: net } = await loadModel(path.join(KERAS_DIR, 'blocks.keras'));
+  try {
+    assert.ok(
+      ['batchNorm', 'activation'].every((k) => net.layers.some((l) => net.ops[l.op].kind === k)),
+      'the model has batch norms and activations',
+    );
+    const x = images(net, 3, 5);
+    const ops = net.layers.map((l) => l.op);
+    const want = await tfjsForwardLayers(net, x, 3, ops, 'nhwc', forward);
+    await assertScoresOf(net, x, 3, (op) => want[ops.indexOf(op)]);
+  } finally {
+    net.dispose();
+    await releaseNativeSessions();
+  }
+});
 
 // The zoo (scripts/make-zoo.py: ResNet-18, MobileNetV2, SqueezeNet, VGG-11, AlexNet, the digits CNN, op tests), imported
 // by the ONNX importer: every layer's output natively and on the tfjs path (models/forward.ts), 2 images.
